@@ -1,0 +1,31 @@
+/*
+ * api.h - the Kafka API handlers, one family per file (api_<family>.c).
+ * Every handler runs on the event-loop thread, decodes req->body at
+ * req->hdr.request_api_version and encodes its response into req->resp.
+ */
+#ifndef SAMSA_API_H
+#define SAMSA_API_H
+
+#include "broker.h"
+
+enum handler_result api_produce(broker_t *b, request_t *req);
+enum handler_result api_fetch(broker_t *b, request_t *req);
+enum handler_result api_list_offsets(broker_t *b, request_t *req);
+enum handler_result api_metadata(broker_t *b, request_t *req);
+enum handler_result api_create_topics(broker_t *b, request_t *req);
+enum handler_result api_delete_topics(broker_t *b, request_t *req);
+enum handler_result api_describe_configs(broker_t *b, request_t *req);
+
+/* Long-poll support (api_fetch.c): wake fetches waiting on new data of a
+ * partition; cancel a parked fetch whose connection went away. */
+void fetch_notify(const char *topic, int32_t partition);
+void fetch_cancel(request_t *req);
+void fetch_shutdown(void);
+
+/* A topic-level setting: the topic override, else the broker default. */
+struct mc_topic;
+int64_t topic_config_int(broker_t *b, const struct mc_topic *t, const char *key);
+const char *topic_config_str(broker_t *b, const struct mc_topic *t, const char *key);
+bool topic_config_key_known(const char *key);
+
+#endif

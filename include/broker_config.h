@@ -1,0 +1,70 @@
+/*
+ * config.h - the broker's configuration, read from a Kafka server.properties
+ * file with Kafka's key names and defaults.  Filled once at start-up by the
+ * main thread and read-only afterwards, so every thread may read it.
+ */
+#ifndef SAMSA_BROKER_CONFIG_H
+#define SAMSA_BROKER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LISTENERS 8
+#define CONFIG_MAX_LOG_DIRS 16
+
+typedef struct listener {
+    char name[64];          /* listener name, e.g. PLAINTEXT */
+    char host[256];         /* "" = all interfaces */
+    int port;
+} listener_t;
+
+typedef struct broker_config {
+    int32_t broker_id;
+    listener_t listeners[CONFIG_MAX_LISTENERS];
+    int n_listeners;
+    listener_t advertised[CONFIG_MAX_LISTENERS];
+    int n_advertised;
+    char *log_dirs[CONFIG_MAX_LOG_DIRS];
+    int n_log_dirs;
+    char *zk_connect;
+    int zk_session_timeout_ms;
+    int zk_connection_timeout_ms;
+    int32_t num_partitions;
+    int16_t default_replication_factor;
+    bool auto_create_topics;
+    int64_t log_segment_bytes;
+    int64_t log_roll_ms;
+    int32_t log_index_interval_bytes;
+    int32_t log_index_size_max_bytes;
+    int32_t message_max_bytes;
+    int32_t socket_request_max_bytes;
+    int64_t log_flush_interval_messages;
+    int64_t log_flush_interval_ms;
+    bool delete_topic_enable;
+    int64_t log_retention_ms;
+    int64_t log_retention_bytes;
+    char *log_message_timestamp_type;   /* CreateTime | LogAppendTime */
+    char *compression_type;
+    char *log_cleanup_policy;
+    int32_t min_insync_replicas;
+    char *broker_rack;                  /* NULL if unset */
+    /* Every key=value from the file, for DescribeConfigs. */
+    char **keys;
+    char **values;
+    int n_entries;
+} broker_config_t;
+
+/* Loads a properties file and applies "--override k=v" pairs.  Prints a
+ * clear message to stderr and returns -1 on a fatal error. */
+int config_load(broker_config_t *cfg, const char *path, char **overrides, int n_overrides);
+/* Parses one properties text buffer into cfg (exposed for unit tests). */
+int config_parse_text(broker_config_t *cfg, const char *text, const char *origin);
+void config_defaults(broker_config_t *cfg);
+int config_finish(broker_config_t *cfg);
+void config_free(broker_config_t *cfg);
+/* The value a key has in the file, or NULL. */
+const char *config_get(const broker_config_t *cfg, const char *key);
+/* Parses "NAME://host:port,..." into out; returns count or -1. */
+int config_parse_listeners(const char *s, listener_t *out, int max);
+
+#endif

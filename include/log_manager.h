@@ -1,0 +1,43 @@
+/*
+ * log_manager.h - every log directory of this broker: meta.properties, the
+ * .lock, the clean-shutdown marker, checkpoint files, and the set of
+ * partition logs.  Event-loop thread only (start-up and shutdown run on the
+ * main thread before/after the loop, which is the same thread).
+ */
+#ifndef SAMSA_LOG_MANAGER_H
+#define SAMSA_LOG_MANAGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker_config.h"
+#include "log_partition.h"
+
+/* Opens every log dir, checks/writes meta.properties for broker_id and
+ * cluster_id, and loads (recovering as needed) every partition log found.
+ * Returns -1 with a clear log line on a fatal problem. */
+int logmgr_start(const broker_config_t *cfg, const char *cluster_id);
+partition_log_t *logmgr_get(const char *topic, int32_t partition);
+/* The log for topic-partition, created if missing. */
+partition_log_t *logmgr_get_or_create(const char *topic, int32_t partition);
+void logmgr_delete(const char *topic, int32_t partition);
+/* Calls fn for each loaded log. */
+void logmgr_foreach(void (*fn)(partition_log_t *pl, void *arg), void *arg);
+/* Writes the recovery-point, replication (high watermark) and log-start
+ * checkpoints of every dir. */
+int logmgr_checkpoint(void);
+/* Flushes and closes everything and writes .kafka_cleanshutdown. */
+void logmgr_shutdown(void);
+/* Parses "<topic>-<partition>"; returns 0 and fills the outputs. */
+int logmgr_parse_dir_name(const char *name, char *topic, size_t topic_size, int32_t *partition);
+
+/* Offset checkpoint files (version 0 text format); exposed for tests. */
+typedef struct checkpoint_entry {
+    char topic[256];
+    int32_t partition;
+    int64_t offset;
+} checkpoint_entry_t;
+int checkpoint_read(const char *path, checkpoint_entry_t **out);
+int checkpoint_write(const char *path, const checkpoint_entry_t *e, int n);
+
+#endif

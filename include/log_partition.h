@@ -1,0 +1,68 @@
+/*
+ * log_partition.h - one partition's log: its directory of segments, the log
+ * start/end offsets, rolling, reads for Fetch and lookups for ListOffsets.
+ * Owned by the replica manager; event-loop thread only.
+ */
+#ifndef SAMSA_LOG_PARTITION_H
+#define SAMSA_LOG_PARTITION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "log_segment.h"
+
+typedef struct log_settings {
+    int64_t segment_bytes;
+    int64_t roll_ms;
+    int32_t index_interval_bytes;
+    int32_t index_size_max_bytes;
+    int64_t flush_interval_messages;
+    int32_t max_message_bytes;
+} log_settings_t;
+
+typedef struct partition_log {
+    char *dir;
+    char *topic;
+    int32_t partition;
+    log_segment_t **segs;
+    int nsegs;
+    int64_t log_start_offset;
+    int64_t log_end_offset;
+    int64_t recovery_point;
+    int64_t unflushed;
+    log_settings_t settings;
+} partition_log_t;
+
+/* A contiguous region of a segment file, for sendfile. */
+typedef struct log_read {
+    int fd;
+    int64_t file_off;
+    int32_t len;
+} log_read_t;
+
+/* Opens (creating if needed) <root>/<topic>-<partition>, recovering
+ * segments at or above recovery_point unless clean.  NULL on failure. */
+partition_log_t *plog_open(const char *root, const char *topic, int32_t partition,
+                           const log_settings_t *settings, int64_t recovery_point,
+                           int64_t log_start_offset, bool clean);
+void plog_close(partition_log_t *pl);
+/* Closes the log and removes its directory. */
+void plog_delete(partition_log_t *pl);
+/* Appends validated batches (offsets are assigned here).  Returns the first
+ * offset, or -1 on I/O failure. */
+int64_t plog_append(partition_log_t *pl, uint8_t *buf, int32_t len, int64_t n_records,
+                    int64_t max_timestamp, int64_t offset_of_max_ts_delta,
+                    int32_t leader_epoch, bool log_append_time, int64_t now);
+/* Reads up to max_bytes starting at the batch holding `offset`, never past
+ * `upto` (the high watermark).  A first batch larger than max_bytes is
+ * returned whole when min_one is set (KIP-74).  Returns a Kafka error code. */
+int16_t plog_read(partition_log_t *pl, int64_t offset, int64_t upto, int32_t max_bytes,
+                  bool min_one, log_read_t *out);
+/* Offset of the first batch with timestamp >= ts, or -1 (and its ts). */
+int64_t plog_offset_for_timestamp(partition_log_t *pl, int64_t ts, int64_t *found_ts);
+/* Largest timestamp in the log and its offset (ListOffsets -3). */
+int64_t plog_max_timestamp(partition_log_t *pl, int64_t *offset);
+int plog_flush(partition_log_t *pl);
+int64_t plog_size_bytes(const partition_log_t *pl);
+
+#endif

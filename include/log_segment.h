@@ -1,0 +1,63 @@
+/*
+ * log_segment.h - one Kafka log segment: <base>.log plus its sparse
+ * <base>.index (8-byte entries) and <base>.timeindex (12-byte entries).
+ * Owned by its partition_log; touched only by the event-loop thread.
+ */
+#ifndef SAMSA_LOG_SEGMENT_H
+#define SAMSA_LOG_SEGMENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct log_segment {
+    int64_t base_offset;
+    int64_t next_offset;            /* last offset in the segment + 1 */
+    int64_t size;                   /* bytes in .log */
+    int log_fd;
+    char *path_base;                /* "<dir>/<20-digit base>" */
+    int idx_fd;
+    uint8_t *idx_map;
+    int32_t idx_entries;
+    int32_t idx_max_entries;
+    int tidx_fd;
+    uint8_t *tidx_map;
+    int32_t tidx_entries;
+    int32_t tidx_max_entries;
+    int64_t max_timestamp;          /* largest timestamp appended */
+    int64_t offset_of_max_timestamp;
+    int64_t first_batch_timestamp;  /* for log.roll.ms; -1 if empty */
+    int64_t bytes_since_index;
+    int32_t index_interval;
+    bool active;                    /* index files mapped at full size */
+} log_segment_t;
+
+/* Opens or creates a segment.  index_max_bytes is log.index.size.max.bytes.
+ * Returns NULL (with a log line) on I/O error. */
+log_segment_t *segment_open(const char *dir, int64_t base_offset, bool create, bool active,
+                            int32_t index_interval, int32_t index_max_bytes);
+void segment_close(log_segment_t *s);
+/* Closes and removes the segment's files. */
+void segment_delete(log_segment_t *s);
+/* Appends validated batches; offsets [first, last]. Returns 0 or -1. */
+int segment_append(log_segment_t *s, const uint8_t *buf, int32_t len,
+                   int64_t first_offset, int64_t last_offset,
+                   int64_t max_timestamp, int64_t offset_of_max_timestamp);
+bool segment_index_full(const log_segment_t *s);
+/* Byte position of the batch that contains offset (or the first batch after
+ * it); returns size if none.  *batch_base gets that batch's base offset. */
+int64_t segment_find_offset(const log_segment_t *s, int64_t offset, int64_t *batch_base);
+/* First batch whose max timestamp >= ts: its base offset and timestamp; -1
+ * if none. */
+int64_t segment_find_timestamp(const log_segment_t *s, int64_t ts, int64_t *found_ts);
+/* Re-validates every batch, rebuilds both indexes and truncates the .log at
+ * the first invalid byte.  Returns bytes truncated, or -1 on I/O error. */
+int64_t segment_recover(log_segment_t *s);
+/* After a clean shutdown: finds the segment's end offset by walking batch
+ * headers from the last index entry.  -1 if the tail is not well formed. */
+int segment_load_tail(log_segment_t *s);
+/* Seals an active segment at roll: final time-index entry, trimmed indexes,
+ * data flushed. */
+int segment_seal(log_segment_t *s);
+int segment_flush(log_segment_t *s);
+
+#endif

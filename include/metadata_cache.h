@@ -1,0 +1,64 @@
+/*
+ * metadata_cache.h - what this broker knows of the cluster: live brokers,
+ * topics, partition leaders/replicas/ISR and topic configs.  Event-loop
+ * thread only.
+ *
+ * Partial: filled from ZooKeeper reads by controller.c; UpdateMetadata from
+ * a remote controller is not implemented yet.
+ */
+#ifndef SAMSA_METADATA_CACHE_H
+#define SAMSA_METADATA_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "proto_codec.h"
+
+typedef struct mc_partition {
+    int32_t id;
+    int32_t leader;
+    int32_t leader_epoch;
+    int32_t zk_version;         /* partition epoch */
+    int32_t *replicas;
+    int n_replicas;
+    int32_t *isr;
+    int n_isr;
+} mc_partition_t;
+
+typedef struct mc_topic {
+    char name[256];
+    kuuid_t id;
+    int n_partitions;
+    mc_partition_t *parts;
+    char **cfg_keys;
+    char **cfg_values;
+    int n_cfg;
+    bool deleting;
+    UT_hash_handle hh;
+} mc_topic_t;
+
+typedef struct mc_broker {
+    int32_t id;
+    char host[256];
+    int32_t port;
+    char rack[64];
+    int64_t epoch;              /* czxid of /brokers/ids/<id> */
+} mc_broker_t;
+
+mc_topic_t *mc_topic_new(const char *name, int n_partitions);
+void mc_topic_free(mc_topic_t *t);
+void mc_topic_set_config(mc_topic_t *t, const char *key, const char *value);
+const char *mc_topic_config(const mc_topic_t *t, const char *key);
+/* Replaces any topic of the same name; the cache takes ownership. */
+void mc_put_topic(mc_topic_t *t);
+void mc_remove_topic(const char *name);
+mc_topic_t *mc_find_topic(const char *name);
+mc_topic_t *mc_topics(void);            /* iterate with hh.next */
+int mc_topic_count(void);
+void mc_set_brokers(const mc_broker_t *brokers, int n);
+const mc_broker_t *mc_brokers(int *n);
+const mc_broker_t *mc_find_broker(int32_t id);
+void mc_clear(void);
+
+#endif

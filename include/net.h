@@ -1,0 +1,24 @@
+/*
+ * net.h - listeners and client connections.  A connection handles one
+ * request at a time, as Kafka does: while a request is parked (a Fetch
+ * long-poll) further frames stay buffered, so responses go out strictly in
+ * request order.  Event-loop thread only.
+ */
+#ifndef SAMSA_NET_H
+#define SAMSA_NET_H
+
+#include "broker.h"
+
+int net_listen(broker_t *b);
+void net_shutdown(void);
+/* Peer address of a connection, "host:port". */
+const char *conn_peer(const struct conn *c);
+/* Queues a response (header + body with spliced file regions). */
+void conn_send_response(struct conn *c, const request_t *req);
+
+/* Implemented by proto_dispatch.c: handles one complete frame. */
+enum handler_result proto_dispatch(broker_t *b, request_t *req);
+/* Encodes the response header for req into w. */
+void proto_write_response_header(const request_t *req, kwriter_t *w);
+
+#endif

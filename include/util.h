@@ -1,0 +1,33 @@
+/*
+ * util.h - small helpers every module uses: checked allocation, clocks,
+ * and fatal exits.
+ */
+#ifndef SAMSA_UTIL_H
+#define SAMSA_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t sz);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+int64_t now_ms(void);          /* wall clock, epoch milliseconds */
+int64_t mono_ms(void);         /* monotonic clock, milliseconds */
+
+/* mkdir -p; returns 0 or -1 with errno set. */
+int mkdir_p(const char *path, int mode);
+/* rm -rf on a directory tree; returns 0 or -1. */
+int rm_rf(const char *path);
+/* Writes a file atomically (tmp + fsync + rename + dir fsync). */
+int write_file_atomic(const char *path, const void *data, size_t len);
+/* Reads a whole small file; caller frees.  NULL on error. */
+char *read_file(const char *path, size_t *len_out);
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * api_configs.c - owns DescribeConfigs (read-only for now) and the table of
+ * topic-level settings with the broker settings they default to.
+ * Event-loop thread only.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "kafka_errors.h"
+#include "metadata_cache.h"
+#include "proto_messages.h"
+
+typedef struct topic_setting {
+    const char *topic_key;
+    const char *broker_key;     /* NULL: a topic-only setting */
+    const char *fallback;       /* Kafka's default when the broker key is unset */
+} topic_setting_t;
+
+static const topic_setting_t settings[] = {
+    { "cleanup.policy", "log.cleanup.policy", "delete" },
+    { "compression.type", "compression.type", "producer" },
+    { "delete.retention.ms", "log.cleaner.delete.retention.ms", "86400000" },
+    { "file.delete.delay.ms", "log.segment.delete.delay.ms", "60000" },
+    { "flush.messages", "log.flush.interval.messages", "9223372036854775807" },
+    { "flush.ms", "log.flush.interval.ms", "9223372036854775807" },
+    { "index.interval.bytes", "log.index.interval.bytes", "4096" },
+    { "max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "9223372036854775807" },
+    { "max.message.bytes", "message.max.bytes", "1048588" },
+    { "message.downconversion.enable", "log.message.downconversion.enable", "true" },
+    { "message.timestamp.type", "log.message.timestamp.type", "CreateTime" },
+    { "min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", "0.5" },
+    { "min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", "0" },
+    { "min.insync.replicas", "min.insync.replicas", "1" },
+    { "preallocate", "log.preallocate", "false" },
+    { "retention.bytes", "log.retention.bytes", "-1" },
+    { "retention.ms", "log.retention.ms", "604800000" },
+    { "segment.bytes", "log.segment.bytes", "1073741824" },
+    { "segment.index.bytes", "log.index.size.max.bytes", "10485760" },
+    { "segment.jitter.ms", "log.roll.jitter.ms", "0" },
+    { "segment.ms", "log.roll.ms", "604800000" },
+    { "unclean.leader.election.enable", "unclean.leader.election.enable", "false" },
+};
+
+static const topic_setting_t *find_setting(const char *key)
+{
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+        if (!strcmp(settings[i].topic_key, key))
+            return &settings[i];
+    return NULL;
+}
+
+/* Broker-level value: file setting, derived typed value, or Kafka default. */
+static const char *broker_value(broker_t *b, const topic_setting_t *s, char *buf, size_t n)
+{
+    const char *v = config_get(b->cfg, s->broker_key);
+    if (v)
+        return v;
+    /* Keys whose value Kafka derives from other keys. */
+    if (!strcmp(s->topic_key, "retention.ms")) {
+        snprintf(buf, n, "%" PRId64, b->cfg->log_retention_ms);
+        return buf;
+    }
+    if (!strcmp(s->topic_key, "segment.ms")) {
+        snprintf(buf, n, "%" PRId64, b->cfg->log_roll_ms);
+        return buf;
+    }
+    return s->fallback;
+}
+
+const char *topic_config_str(broker_t *b, const struct mc_topic *t, const char *key)
+{
+    const char *v = t ? mc_topic_config(t, key) : NULL;
+    if (v)
+        return v;
+    const topic_setting_t *s = find_setting(key);
+    if (!s)
+        return NULL;
+    const char *bv = config_get(b->cfg, s->broker_key);
+    return bv ? bv : s->fallback;
+}
+
+int64_t topic_config_int(broker_t *b, const struct mc_topic *t, const char *key)
+{
+    const char *v = topic_config_str(b, t, key);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+bool topic_config_key_known(const char *key)
+{
+    return find_setting(key) != NULL;
+}
+
+enum { RESOURCE_TOPIC = 2, RESOURCE_BROKER = 4 };
+enum { SOURCE_DYNAMIC_TOPIC = 1, SOURCE_STATIC_BROKER = 4, SOURCE_DEFAULT = 5 };
+
+static bool wanted(const struct describe_configs_request_describe_configs_resource *r,
+                   const char *key)
+{
+    if (r->configuration_keys_count < 0)
+        return true;
+    for (int i = 0; i < r->configuration_keys_count; i++)
+        if (kstr_eq_cstr(r->configuration_keys[i], key))
+            return true;
+    return false;
+}
+
+static void describe_topic(broker_t *b, request_t *req,
+                           const struct describe_configs_request_describe_configs_resource *rq,
+                           struct describe_configs_response_describe_configs_result *out)
+{
+    char *name = kstr_dup(&req->arena, rq->resource_name);
+    mc_topic_t *t = mc_find_topic(name ? name : "");
+    if (!t) {
+        out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        out->error_message = kstr_from_cstr("Topic does not exist");
+        return;
+    }
+    int n = (int)(sizeof(settings) / sizeof(settings[0]));
+    out->configs = describe_configs_response_describe_configs_resource_result_array(&req->arena, n);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const topic_setting_t *s = &settings[i];
+        if (!wanted(rq, s->topic_key))
+            continue;
+        struct describe_configs_response_describe_configs_resource_result *c = &out->configs[k++];
+        const char *ov = mc_topic_config(t, s->topic_key);
+        char buf[32];
+        const char *bv = broker_value(b, s, buf, sizeof(buf));
+        c->name = kstr_from_cstr(s->topic_key);
+        c->value = kstr_from_cstr(arena_strdup(&req->arena, ov ? ov : bv));
+        c->read_only = false;
+        c->is_default = !ov && !config_get(b->cfg, s->broker_key);
+        c->config_source = ov ? SOURCE_DYNAMIC_TOPIC
+                              : config_get(b->cfg, s->broker_key) ? SOURCE_STATIC_BROKER
+                                                                  : SOURCE_DEFAULT;
+        c->is_sensitive = false;
+        c->synonyms_count = 0;
+        c->config_type = 0;
+    }
+    out->configs_count = k;
+}
+
+static void describe_broker(broker_t *b, request_t *req,
+                            const struct describe_configs_request_describe_configs_resource *rq,
+                            struct describe_configs_response_describe_configs_result *out)
+{
+    const broker_config_t *cfg = b->cfg;
+    out->configs = describe_configs_response_describe_configs_resource_result_array(
+        &req->arena, cfg->n_entries);
+    int k = 0;
+    for (int i = 0; i < cfg->n_entries; i++) {
+        if (!wanted(rq, cfg->keys[i]) || config_get(cfg, cfg->keys[i]) != cfg->values[i])
+            continue;
+        struct describe_configs_response_describe_configs_resource_result *c = &out->configs[k++];
+        c->name = kstr_from_cstr(cfg->keys[i]);
+        c->value = kstr_from_cstr(cfg->values[i]);
+        c->read_only = true;
+        c->config_source = SOURCE_STATIC_BROKER;
+        c->synonyms_count = 0;
+    }
+    out->configs_count = k;
+}
+
+enum handler_result api_describe_configs(broker_t *b, request_t *req)
+{
+    int16_t v = req->hdr.request_api_version;
+    struct describe_configs_request rq;
+    if (describe_configs_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    struct describe_configs_response resp;
+    describe_configs_response_defaults(&resp);
+    resp.results_count = rq.resources_count > 0 ? rq.resources_count : 0;
+    resp.results = describe_configs_response_describe_configs_result_array(&req->arena,
+                                                                           resp.results_count);
+    for (int i = 0; i < resp.results_count; i++) {
+        const struct describe_configs_request_describe_configs_resource *r = &rq.resources[i];
+        struct describe_configs_response_describe_configs_result *o = &resp.results[i];
+        o->resource_type = r->resource_type;
+        o->resource_name = r->resource_name;
+        o->error_message = KSTR_NULL;
+        if (r->resource_type == RESOURCE_TOPIC) {
+            describe_topic(b, req, r, o);
+        } else if (r->resource_type == RESOURCE_BROKER) {
+            char id[16];
+            snprintf(id, sizeof(id), "%d", b->cfg->broker_id);
+            if (r->resource_name.len > 0 && !kstr_eq_cstr(r->resource_name, id)) {
+                o->error_code = KERR_INVALID_REQUEST;
+                o->error_message = kstr_from_cstr("Unexpected broker id");
+            } else {
+                describe_broker(b, req, r, o);
+            }
+        } else {
+            o->error_code = KERR_INVALID_REQUEST;
+            o->error_message = kstr_from_cstr("Unsupported resource type");
+        }
+    }
+    describe_configs_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}

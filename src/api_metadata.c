@@ -1,0 +1,131 @@
+/*
+ * api_metadata.c - owns Metadata: brokers, controller, cluster id, topics
+ * with partition leaders/replicas/ISR, and auto-creation of unknown topics
+ * when auto.create.topics.enable (and the request) allow it.
+ * Event-loop thread only.
+ */
+#include <string.h>
+
+#include "api.h"
+#include "controller.h"
+#include "kafka_errors.h"
+#include "logging.h"
+#include "metadata_cache.h"
+#include "net.h"
+#include "proto_messages.h"
+
+static int32_t *copy_ids(request_t *req, const int32_t *ids, int n)
+{
+    int32_t *out = arena_array(&req->arena, (size_t)(n > 0 ? n : 1), sizeof(int32_t));
+    if (n > 0)
+        memcpy(out, ids, sizeof(int32_t) * (size_t)n);
+    return out;
+}
+
+static void fill_topic(request_t *req, mc_topic_t *t, struct metadata_response_metadata_response_topic *o)
+{
+    o->name = kstr_from_cstr(arena_strdup(&req->arena, t->name));
+    o->topic_id = t->id;
+    o->is_internal = t->name[0] == '_' && t->name[1] == '_';
+    o->partitions_count = t->n_partitions;
+    o->partitions = metadata_response_metadata_response_partition_array(&req->arena, t->n_partitions);
+    for (int p = 0; p < t->n_partitions; p++) {
+        const mc_partition_t *mp = &t->parts[p];
+        struct metadata_response_metadata_response_partition *op = &o->partitions[p];
+        op->partition_index = p;
+        op->leader_id = mp->leader;
+        op->leader_epoch = mp->leader_epoch;
+        op->error_code = mp->leader < 0 ? KERR_LEADER_NOT_AVAILABLE : KERR_NONE;
+        op->replica_nodes_count = mp->n_replicas;
+        op->replica_nodes = copy_ids(req, mp->replicas, mp->n_replicas);
+        op->isr_nodes_count = mp->n_isr;
+        op->isr_nodes = copy_ids(req, mp->isr, mp->n_isr);
+        op->offline_replicas_count = 0;
+        for (int r = 0; r < mp->n_replicas; r++)
+            if (!mc_find_broker(mp->replicas[r]))
+                op->offline_replicas_count++;
+        op->offline_replicas = arena_array(&req->arena, (size_t)op->offline_replicas_count + 1,
+                                           sizeof(int32_t));
+        for (int r = 0, k = 0; r < mp->n_replicas; r++)
+            if (!mc_find_broker(mp->replicas[r]))
+                op->offline_replicas[k++] = mp->replicas[r];
+    }
+}
+
+static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool allow_create,
+                                 struct metadata_response_metadata_response_topic *o)
+{
+    char *n = kstr_dup(&req->arena, name);
+    o->name = name;
+    if (!n) {
+        o->error_code = KERR_INVALID_TOPIC_EXCEPTION;
+        return;
+    }
+    mc_topic_t *t = mc_find_topic(n);
+    if (!t) {
+        const char *why = topic_name_invalid(n, name.len);
+        if (why) {
+            o->error_code = KERR_INVALID_TOPIC_EXCEPTION;
+            log_info("metadata", "Metadata request from %s for invalid topic name '%s': %s",
+                     conn_peer(req->conn), n, why);
+            return;
+        }
+        if (!allow_create || !b->cfg->auto_create_topics) {
+            o->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            return;
+        }
+        topic_spec_t spec = { .name = n, .num_partitions = -1, .replication_factor = -1 };
+        const char *msg;
+        int16_t err = controller_create_topic(b, &spec, &msg);
+        if (err && err != KERR_TOPIC_ALREADY_EXISTS) {
+            o->error_code = err;
+            return;
+        }
+        log_info("metadata", "Auto-created topic %s for %s", n, conn_peer(req->conn));
+        t = mc_find_topic(n);
+        if (!t) {
+            o->error_code = KERR_LEADER_NOT_AVAILABLE;
+            return;
+        }
+    }
+    fill_topic(req, t, o);
+}
+
+enum handler_result api_metadata(broker_t *b, request_t *req)
+{
+    int16_t v = req->hdr.request_api_version;
+    struct metadata_request rq;
+    if (metadata_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    struct metadata_response resp;
+    metadata_response_defaults(&resp);
+    int nb;
+    const mc_broker_t *brokers = mc_brokers(&nb);
+    resp.brokers_count = nb;
+    resp.brokers = metadata_response_metadata_response_broker_array(&req->arena, nb);
+    for (int i = 0; i < nb; i++) {
+        resp.brokers[i].node_id = brokers[i].id;
+        resp.brokers[i].host = kstr_from_cstr(brokers[i].host);
+        resp.brokers[i].port = brokers[i].port;
+        resp.brokers[i].rack = brokers[i].rack[0] ? kstr_from_cstr(brokers[i].rack) : KSTR_NULL;
+    }
+    resp.cluster_id = kstr_from_cstr(b->cluster_id);
+    resp.controller_id = b->controller_id;
+    /* v0: an empty list means all topics; v1+: null means all. */
+    bool all = rq.topics_count < 0 || (v == 0 && rq.topics_count == 0);
+    bool allow_create = v < 4 || rq.allow_auto_topic_creation;
+    if (all) {
+        int n = mc_topic_count(), k = 0;
+        resp.topics_count = n;
+        resp.topics = metadata_response_metadata_response_topic_array(&req->arena, n);
+        for (mc_topic_t *t = mc_topics(); t; t = t->hh.next)
+            fill_topic(req, t, &resp.topics[k++]);
+    } else {
+        resp.topics_count = rq.topics_count;
+        resp.topics = metadata_response_metadata_response_topic_array(&req->arena, rq.topics_count);
+        for (int i = 0; i < rq.topics_count; i++)
+            fill_requested_topic(b, req, rq.topics[i].name, allow_create, &resp.topics[i]);
+    }
+    metadata_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}

@@ -1,0 +1,113 @@
+/*
+ * api_produce.c - owns Produce: per-partition validation of record batches,
+ * appends to the leader's log with offsets assigned in place, and the
+ * response (none for acks=0).  Event-loop thread only.
+ *
+ * acks=-1 is accepted and answered like acks=1: with replication factor 1
+ * the leader is the whole ISR (replication is a later issue).
+ */
+#include <string.h>
+
+#include "api.h"
+#include "kafka_errors.h"
+#include "log_manager.h"
+#include "logging.h"
+#include "metadata_cache.h"
+#include "net.h"
+#include "proto_messages.h"
+#include "record_batch.h"
+#include "util.h"
+
+static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const char *topic,
+                              struct produce_request_partition_produce_data *in,
+                              struct produce_response_partition_produce_response *out)
+{
+    int16_t v = req->hdr.request_api_version;
+    out->index = in->index;
+    out->base_offset = -1;
+    out->log_append_time_ms = -1;
+    out->log_start_offset = -1;
+    if (!t || in->index < 0 || in->index >= t->n_partitions) {
+        out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+    }
+    partition_log_t *pl = logmgr_get(topic, in->index);
+    if (!pl || t->parts[in->index].leader != b->cfg->broker_id) {
+        out->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
+        return;
+    }
+    if (in->records.len <= 0) {
+        out->error_code = KERR_CORRUPT_MESSAGE;
+        return;
+    }
+    produce_validation_t val;
+    int32_t max_bytes = (int32_t)topic_config_int(b, t, "max.message.bytes");
+    batch_validate_produce(in->records.ptr, in->records.len, v, max_bytes, &val);
+    if (val.error) {
+        out->error_code = val.error;
+        out->error_message = kstr_from_cstr(val.reason);
+        log_info("produce", "Rejected produce to %s-%d from %s: %s (%s)", topic, in->index,
+                 conn_peer(req->conn), val.reason, kafka_error_name(val.error));
+        return;
+    }
+    bool append_time = !strcmp(topic_config_str(b, t, "message.timestamp.type"), "LogAppendTime");
+    int64_t now = now_ms();
+    int64_t base = plog_append(pl, in->records.ptr, in->records.len, val.n_records,
+                               val.max_timestamp, val.offset_of_max_timestamp_delta,
+                               t->parts[in->index].leader_epoch, append_time, now);
+    if (base < 0) {
+        out->error_code = KERR_UNKNOWN_SERVER_ERROR;
+        out->error_message = kstr_from_cstr("Log append failed (I/O error)");
+        return;
+    }
+    out->base_offset = base;
+    out->log_append_time_ms = append_time ? now : -1;
+    out->log_start_offset = pl->log_start_offset;
+    fetch_notify(topic, in->index);
+}
+
+enum handler_result api_produce(broker_t *b, request_t *req)
+{
+    int16_t v = req->hdr.request_api_version;
+    struct produce_request rq;
+    if (produce_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    struct produce_response resp;
+    produce_response_defaults(&resp);
+    int16_t acks_error = 0;
+    if (rq.acks != 0 && rq.acks != 1 && rq.acks != -1) {
+        acks_error = KERR_INVALID_REQUIRED_ACKS;
+        log_info("produce", "Rejected produce from %s: acks=%d (INVALID_REQUIRED_ACKS)",
+                 conn_peer(req->conn), rq.acks);
+    }
+    int nt = rq.topic_data_count > 0 ? rq.topic_data_count : 0;
+    resp.responses_count = nt;
+    resp.responses = produce_response_topic_produce_response_array(&req->arena, nt);
+    for (int i = 0; i < nt; i++) {
+        struct produce_request_topic_produce_data *td = &rq.topic_data[i];
+        struct produce_response_topic_produce_response *tr = &resp.responses[i];
+        char *topic = kstr_dup(&req->arena, td->name);
+        mc_topic_t *t = topic ? mc_find_topic(topic) : NULL;
+        tr->name = td->name;
+        int np = td->partition_data_count > 0 ? td->partition_data_count : 0;
+        tr->partition_responses_count = np;
+        tr->partition_responses =
+            produce_response_partition_produce_response_array(&req->arena, np);
+        for (int p = 0; p < np; p++) {
+            struct produce_response_partition_produce_response *pr = &tr->partition_responses[p];
+            if (acks_error) {
+                pr->index = td->partition_data[p].index;
+                pr->error_code = acks_error;
+                pr->base_offset = -1;
+                continue;
+            }
+            produce_partition(b, req, t, topic ? topic : "", &td->partition_data[p], pr);
+        }
+    }
+    if (rq.acks == 0) {
+        req->no_response = true;
+        return REQ_DONE;
+    }
+    produce_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}

@@ -1,0 +1,435 @@
+/*
+ * config.c - owns server.properties parsing: Java-properties syntax, Kafka's
+ * key names and defaults, and the warning for keys samsa does not use yet.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker_config.h"
+#include "logging.h"
+#include "util.h"
+
+/* Keys samsa reads.  Anything else in a Kafka file is accepted with one
+ * warning line, so a real server.properties never stops the broker. */
+static const char *known_keys[] = {
+    "broker.id", "listeners", "advertised.listeners", "log.dirs", "log.dir",
+    "zookeeper.connect", "zookeeper.session.timeout.ms",
+    "zookeeper.connection.timeout.ms", "num.partitions",
+    "default.replication.factor", "auto.create.topics.enable",
+    "log.segment.bytes", "log.roll.ms", "log.roll.hours",
+    "log.index.interval.bytes", "log.index.size.max.bytes", "message.max.bytes",
+    "socket.request.max.bytes", "log.flush.interval.messages",
+    "log.flush.interval.ms", "delete.topic.enable", "log.retention.hours",
+    "log.retention.minutes", "log.retention.ms", "log.retention.bytes",
+    "log.message.timestamp.type", "compression.type", "log.cleanup.policy",
+    "min.insync.replicas", "broker.rack",
+};
+
+void config_defaults(broker_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->broker_id = -1;
+    cfg->zk_session_timeout_ms = 18000;
+    cfg->zk_connection_timeout_ms = -1;
+    cfg->num_partitions = 1;
+    cfg->default_replication_factor = 1;
+    cfg->auto_create_topics = true;
+    cfg->log_segment_bytes = 1073741824;
+    cfg->log_roll_ms = 168LL * 3600 * 1000;
+    cfg->log_index_interval_bytes = 4096;
+    cfg->log_index_size_max_bytes = 10485760;
+    cfg->message_max_bytes = 1048588;
+    cfg->socket_request_max_bytes = 104857600;
+    cfg->log_flush_interval_messages = INT64_MAX;
+    cfg->log_flush_interval_ms = INT64_MAX;
+    cfg->delete_topic_enable = true;
+    cfg->log_retention_ms = 168LL * 3600 * 1000;
+    cfg->log_retention_bytes = -1;
+    cfg->min_insync_replicas = 1;
+}
+
+const char *config_get(const broker_config_t *cfg, const char *key)
+{
+    /* Last assignment wins, as in java.util.Properties. */
+    for (int i = cfg->n_entries - 1; i >= 0; i--)
+        if (!strcmp(cfg->keys[i], key))
+            return cfg->values[i];
+    return NULL;
+}
+
+static void config_put(broker_config_t *cfg, const char *k, const char *v)
+{
+    cfg->keys = xrealloc(cfg->keys, sizeof(char *) * (size_t)(cfg->n_entries + 1));
+    cfg->values = xrealloc(cfg->values, sizeof(char *) * (size_t)(cfg->n_entries + 1));
+    cfg->keys[cfg->n_entries] = xstrdup(k);
+    cfg->values[cfg->n_entries] = xstrdup(v);
+    cfg->n_entries++;
+}
+
+/* Java-properties unescaping of one logical line's key or value. */
+static void unescape(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p != '\\') {
+            *o++ = *p;
+            continue;
+        }
+        p++;
+        switch (*p) {
+        case 't': *o++ = '\t'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 'f': *o++ = '\f'; break;
+        case '\0': p--; break;
+        default: *o++ = *p; break;
+        }
+    }
+    *o = '\0';
+}
+
+static void parse_logical_line(broker_config_t *cfg, char *line)
+{
+    while (isspace((unsigned char)*line))
+        line++;
+    if (!*line || *line == '#' || *line == '!')
+        return;
+    char *p = line;
+    while (*p && !(*p == '=' || *p == ':' || isspace((unsigned char)*p))) {
+        if (*p == '\\' && p[1])
+            p++;
+        p++;
+    }
+    char *kend = p;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '=' || *p == ':')
+        p++;
+    while (isspace((unsigned char)*p))
+        p++;
+    *kend = '\0';
+    char *val = p;
+    size_t n = strlen(val);
+    while (n > 0 && isspace((unsigned char)val[n - 1]) && !(n > 1 && val[n - 2] == '\\'))
+        val[--n] = '\0';
+    unescape(line);
+    unescape(val);
+    config_put(cfg, line, val);
+}
+
+int config_parse_text(broker_config_t *cfg, const char *text, const char *origin)
+{
+    (void)origin;
+    size_t cap = 256, len = 0;
+    char *logical = xmalloc(cap);
+    const char *p = text;
+    while (*p) {
+        const char *eol = p + strcspn(p, "\r\n");
+        const char *s = p;
+        /* Leading white space of continuation lines is dropped. */
+        if (len > 0)
+            while (s < eol && isspace((unsigned char)*s))
+                s++;
+        size_t n = (size_t)(eol - s);
+        if (len + n + 1 > cap) {
+            while (len + n + 1 > cap)
+                cap *= 2;
+            logical = xrealloc(logical, cap);
+        }
+        memcpy(logical + len, s, n);
+        len += n;
+        logical[len] = '\0';
+        /* An odd number of trailing backslashes continues the line. */
+        size_t bs = 0;
+        while (bs < len && logical[len - 1 - bs] == '\\')
+            bs++;
+        bool is_comment = false;
+        {
+            const char *q = logical;
+            while (isspace((unsigned char)*q))
+                q++;
+            is_comment = (*q == '#' || *q == '!');
+        }
+        if (bs % 2 == 1 && !is_comment) {
+            logical[--len] = '\0';
+        } else {
+            parse_logical_line(cfg, logical);
+            len = 0;
+            logical[0] = '\0';
+        }
+        p = eol;
+        if (*p == '\r')
+            p++;
+        if (*p == '\n')
+            p++;
+    }
+    if (len > 0)
+        parse_logical_line(cfg, logical);
+    free(logical);
+    return 0;
+}
+
+int config_parse_listeners(const char *s, listener_t *out, int max)
+{
+    int n = 0;
+    char *copy = xstrdup(s);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok))
+            tok++;
+        if (!*tok)
+            continue;
+        if (n == max)
+            goto bad;
+        char *sep = strstr(tok, "://");
+        if (!sep)
+            goto bad;
+        *sep = '\0';
+        listener_t *l = &out[n];
+        memset(l, 0, sizeof(*l));
+        snprintf(l->name, sizeof(l->name), "%s", tok);
+        for (char *c = l->name; *c; c++)
+            *c = (char)toupper((unsigned char)*c);
+        char *hp = sep + 3;
+        char *colon = strrchr(hp, ':');
+        if (!colon)
+            goto bad;
+        *colon = '\0';
+        if (hp[0] == '[') { /* [ipv6] */
+            hp++;
+            char *rb = strchr(hp, ']');
+            if (rb)
+                *rb = '\0';
+        }
+        snprintf(l->host, sizeof(l->host), "%s", hp);
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (*end || port < 0 || port > 65535)
+            goto bad;
+        l->port = (int)port;
+        n++;
+    }
+    free(copy);
+    return n;
+bad:
+    free(copy);
+    return -1;
+}
+
+static int parse_i64(const char *key, const char *v, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end) {
+        fprintf(stderr, "samsad: invalid value '%s' for %s: not a number\n", v, key);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int parse_bool(const char *key, const char *v, bool *out)
+{
+    if (!strcasecmp(v, "true"))
+        *out = true;
+    else if (!strcasecmp(v, "false"))
+        *out = false;
+    else {
+        fprintf(stderr, "samsad: invalid value '%s' for %s: expected true or false\n", v, key);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads an integer key into a field of the given width, if present. */
+#define GET_INT(key, field)                                                   \
+    do {                                                                      \
+        const char *v_ = config_get(cfg, key);                                \
+        int64_t x_;                                                           \
+        if (v_) {                                                             \
+            if (parse_i64(key, v_, &x_) < 0)                                  \
+                return -1;                                                    \
+            cfg->field = (__typeof__(cfg->field))x_;                          \
+        }                                                                     \
+    } while (0)
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static void warn_unknown_keys(const broker_config_t *cfg)
+{
+    for (int i = 0; i < cfg->n_entries; i++) {
+        bool known = false;
+        for (size_t k = 0; k < ARRAY_SIZE(known_keys) && !known; k++)
+            known = !strcmp(cfg->keys[i], known_keys[k]);
+        /* Warn once per key even if it is repeated. */
+        for (int j = 0; j < i && !known; j++)
+            known = !strcmp(cfg->keys[i], cfg->keys[j]);
+        if (!known)
+            log_warn("config", "Config key '%s' is not used by samsa yet; ignoring it",
+                     cfg->keys[i]);
+    }
+}
+
+int config_finish(broker_config_t *cfg)
+{
+    GET_INT("broker.id", broker_id);
+    GET_INT("zookeeper.session.timeout.ms", zk_session_timeout_ms);
+    GET_INT("zookeeper.connection.timeout.ms", zk_connection_timeout_ms);
+    GET_INT("num.partitions", num_partitions);
+    GET_INT("default.replication.factor", default_replication_factor);
+    GET_INT("log.segment.bytes", log_segment_bytes);
+    GET_INT("log.index.interval.bytes", log_index_interval_bytes);
+    GET_INT("log.index.size.max.bytes", log_index_size_max_bytes);
+    GET_INT("message.max.bytes", message_max_bytes);
+    GET_INT("socket.request.max.bytes", socket_request_max_bytes);
+    GET_INT("log.flush.interval.messages", log_flush_interval_messages);
+    GET_INT("min.insync.replicas", min_insync_replicas);
+    GET_INT("log.retention.bytes", log_retention_bytes);
+    const char *v;
+    int64_t x;
+    if ((v = config_get(cfg, "log.roll.hours"))) {
+        if (parse_i64("log.roll.hours", v, &x) < 0)
+            return -1;
+        cfg->log_roll_ms = x * 3600 * 1000;
+    }
+    GET_INT("log.roll.ms", log_roll_ms);
+    if ((v = config_get(cfg, "log.retention.hours"))) {
+        if (parse_i64("log.retention.hours", v, &x) < 0)
+            return -1;
+        cfg->log_retention_ms = x * 3600 * 1000;
+    }
+    if ((v = config_get(cfg, "log.retention.minutes"))) {
+        if (parse_i64("log.retention.minutes", v, &x) < 0)
+            return -1;
+        cfg->log_retention_ms = x * 60 * 1000;
+    }
+    GET_INT("log.retention.ms", log_retention_ms);
+    GET_INT("log.flush.interval.ms", log_flush_interval_ms);
+    if ((v = config_get(cfg, "auto.create.topics.enable")) &&
+        parse_bool("auto.create.topics.enable", v, &cfg->auto_create_topics) < 0)
+        return -1;
+    if ((v = config_get(cfg, "delete.topic.enable")) &&
+        parse_bool("delete.topic.enable", v, &cfg->delete_topic_enable) < 0)
+        return -1;
+
+    const char *ls = config_get(cfg, "listeners");
+    cfg->n_listeners = config_parse_listeners(ls ? ls : "PLAINTEXT://:9092",
+                                              cfg->listeners, CONFIG_MAX_LISTENERS);
+    if (cfg->n_listeners <= 0) {
+        fprintf(stderr, "samsad: invalid listeners '%s' (expected NAME://host:port,...)\n", ls);
+        return -1;
+    }
+    const char *al = config_get(cfg, "advertised.listeners");
+    if (al) {
+        cfg->n_advertised = config_parse_listeners(al, cfg->advertised, CONFIG_MAX_LISTENERS);
+        if (cfg->n_advertised <= 0) {
+            fprintf(stderr, "samsad: invalid advertised.listeners '%s'\n", al);
+            return -1;
+        }
+    } else {
+        memcpy(cfg->advertised, cfg->listeners, sizeof(cfg->listeners));
+        cfg->n_advertised = cfg->n_listeners;
+    }
+    for (int i = 0; i < cfg->n_advertised; i++)
+        if (!cfg->advertised[i].host[0])
+            snprintf(cfg->advertised[i].host, sizeof(cfg->advertised[i].host), "localhost");
+
+    const char *dirs = config_get(cfg, "log.dirs");
+    if (!dirs)
+        dirs = config_get(cfg, "log.dir");
+    if (!dirs)
+        dirs = "/tmp/kafka-logs";
+    char *copy = xstrdup(dirs), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*t))
+            t++;
+        if (!*t)
+            continue;
+        if (cfg->n_log_dirs == CONFIG_MAX_LOG_DIRS) {
+            fprintf(stderr, "samsad: too many log.dirs (max %d)\n", CONFIG_MAX_LOG_DIRS);
+            free(copy);
+            return -1;
+        }
+        cfg->log_dirs[cfg->n_log_dirs++] = xstrdup(t);
+    }
+    free(copy);
+
+    cfg->zk_connect = dup_or_null(config_get(cfg, "zookeeper.connect"));
+    if (!cfg->zk_connect || !*cfg->zk_connect) {
+        fprintf(stderr, "samsad: zookeeper.connect is required (samsa is a ZooKeeper-mode broker)\n");
+        return -1;
+    }
+    if (cfg->zk_connection_timeout_ms < 0)
+        cfg->zk_connection_timeout_ms = cfg->zk_session_timeout_ms;
+    v = config_get(cfg, "log.message.timestamp.type");
+    cfg->log_message_timestamp_type = xstrdup(v ? v : "CreateTime");
+    v = config_get(cfg, "compression.type");
+    cfg->compression_type = xstrdup(v ? v : "producer");
+    v = config_get(cfg, "log.cleanup.policy");
+    cfg->log_cleanup_policy = xstrdup(v ? v : "delete");
+    cfg->broker_rack = dup_or_null(config_get(cfg, "broker.rack"));
+
+    if (cfg->broker_id < 0) {
+        fprintf(stderr, "samsad: broker.id must be set to a non-negative id "
+                        "(broker id generation is not supported yet)\n");
+        return -1;
+    }
+    if (cfg->message_max_bytes <= 0 || cfg->socket_request_max_bytes <= 0 ||
+        cfg->log_segment_bytes < 14 || cfg->log_index_size_max_bytes < 8 ||
+        cfg->num_partitions <= 0 || cfg->default_replication_factor <= 0) {
+        fprintf(stderr, "samsad: a size or count setting is out of range\n");
+        return -1;
+    }
+    warn_unknown_keys(cfg);
+    return 0;
+}
+
+int config_load(broker_config_t *cfg, const char *path, char **overrides, int n_overrides)
+{
+    config_defaults(cfg);
+    char *text = read_file(path, NULL);
+    if (!text) {
+        fprintf(stderr, "samsad: cannot read %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    config_parse_text(cfg, text, path);
+    free(text);
+    for (int i = 0; i < n_overrides; i++) {
+        const char *eq = strchr(overrides[i], '=');
+        if (!eq) {
+            fprintf(stderr, "samsad: --override needs key=value, got '%s'\n", overrides[i]);
+            return -1;
+        }
+        char *k = strndup(overrides[i], (size_t)(eq - overrides[i]));
+        config_put(cfg, k, eq + 1);
+        free(k);
+    }
+    return config_finish(cfg);
+}
+
+void config_free(broker_config_t *cfg)
+{
+    for (int i = 0; i < cfg->n_log_dirs; i++)
+        free(cfg->log_dirs[i]);
+    for (int i = 0; i < cfg->n_entries; i++) {
+        free(cfg->keys[i]);
+        free(cfg->values[i]);
+    }
+    free(cfg->keys);
+    free(cfg->values);
+    free(cfg->zk_connect);
+    free(cfg->log_message_timestamp_type);
+    free(cfg->compression_type);
+    free(cfg->log_cleanup_policy);
+    free(cfg->broker_rack);
+    memset(cfg, 0, sizeof(*cfg));
+}

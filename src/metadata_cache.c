@@ -1,0 +1,141 @@
+/*
+ * metadata_cache.c - owns the broker's view of topics, partitions and live
+ * brokers (see metadata_cache.h).  Event-loop thread only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metadata_cache.h"
+#include "util.h"
+
+/* Owned by the event-loop thread. */
+static mc_topic_t *topics;
+static mc_broker_t *brokers;
+static int n_brokers;
+
+mc_topic_t *mc_topic_new(const char *name, int n_partitions)
+{
+    mc_topic_t *t = xcalloc(1, sizeof(*t));
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    t->n_partitions = n_partitions;
+    t->parts = xcalloc((size_t)(n_partitions > 0 ? n_partitions : 1), sizeof(*t->parts));
+    for (int i = 0; i < n_partitions; i++) {
+        t->parts[i].id = i;
+        t->parts[i].leader = -1;
+    }
+    return t;
+}
+
+void mc_topic_free(mc_topic_t *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < t->n_partitions; i++) {
+        free(t->parts[i].replicas);
+        free(t->parts[i].isr);
+    }
+    free(t->parts);
+    for (int i = 0; i < t->n_cfg; i++) {
+        free(t->cfg_keys[i]);
+        free(t->cfg_values[i]);
+    }
+    free(t->cfg_keys);
+    free(t->cfg_values);
+    free(t);
+}
+
+void mc_topic_set_config(mc_topic_t *t, const char *key, const char *value)
+{
+    for (int i = 0; i < t->n_cfg; i++) {
+        if (!strcmp(t->cfg_keys[i], key)) {
+            free(t->cfg_values[i]);
+            t->cfg_values[i] = xstrdup(value);
+            return;
+        }
+    }
+    t->cfg_keys = xrealloc(t->cfg_keys, sizeof(char *) * (size_t)(t->n_cfg + 1));
+    t->cfg_values = xrealloc(t->cfg_values, sizeof(char *) * (size_t)(t->n_cfg + 1));
+    t->cfg_keys[t->n_cfg] = xstrdup(key);
+    t->cfg_values[t->n_cfg] = xstrdup(value);
+    t->n_cfg++;
+}
+
+const char *mc_topic_config(const mc_topic_t *t, const char *key)
+{
+    for (int i = 0; i < t->n_cfg; i++)
+        if (!strcmp(t->cfg_keys[i], key))
+            return t->cfg_values[i];
+    return NULL;
+}
+
+void mc_put_topic(mc_topic_t *t)
+{
+    mc_topic_t *old;
+    HASH_FIND_STR(topics, t->name, old);
+    if (old) {
+        HASH_DEL(topics, old);
+        mc_topic_free(old);
+    }
+    HASH_ADD_STR(topics, name, t);
+}
+
+void mc_remove_topic(const char *name)
+{
+    mc_topic_t *t;
+    HASH_FIND_STR(topics, name, t);
+    if (t) {
+        HASH_DEL(topics, t);
+        mc_topic_free(t);
+    }
+}
+
+mc_topic_t *mc_find_topic(const char *name)
+{
+    mc_topic_t *t;
+    HASH_FIND_STR(topics, name, t);
+    return t;
+}
+
+mc_topic_t *mc_topics(void)
+{
+    return topics;
+}
+
+int mc_topic_count(void)
+{
+    return (int)HASH_COUNT(topics);
+}
+
+void mc_set_brokers(const mc_broker_t *b, int n)
+{
+    free(brokers);
+    brokers = n ? xmalloc(sizeof(*b) * (size_t)n) : NULL;
+    if (n)
+        memcpy(brokers, b, sizeof(*b) * (size_t)n);
+    n_brokers = n;
+}
+
+const mc_broker_t *mc_brokers(int *n)
+{
+    *n = n_brokers;
+    return brokers;
+}
+
+const mc_broker_t *mc_find_broker(int32_t id)
+{
+    for (int i = 0; i < n_brokers; i++)
+        if (brokers[i].id == id)
+            return &brokers[i];
+    return NULL;
+}
+
+void mc_clear(void)
+{
+    mc_topic_t *t, *tmp;
+    HASH_ITER(hh, topics, t, tmp) {
+        HASH_DEL(topics, t);
+        mc_topic_free(t);
+    }
+    mc_set_brokers(NULL, 0);
+}

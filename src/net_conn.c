@@ -1,0 +1,282 @@
+/*
+ * net_conn.c - owns client connections: Kafka framing (int32 size prefix,
+ * socket.request.max.bytes guard), one-request-at-a-time processing, and
+ * writing responses with file regions spliced in via sendfile.
+ * Event-loop thread only.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "logging.h"
+#include "net.h"
+#include "util.h"
+
+struct conn {
+    broker_t *broker;
+    struct bufferevent *bev;
+    char peer[80];
+    request_t *inflight;        /* parked request, if any */
+    bool closing;               /* close once output drains */
+    struct conn *prev, *next;
+};
+
+/* All live connections; event-loop thread. */
+static struct conn *conns;
+static struct evconnlistener *listeners[CONFIG_MAX_LISTENERS];
+static int n_listeners;
+
+const char *conn_peer(const struct conn *c)
+{
+    return c->peer;
+}
+
+static void request_free(request_t *req)
+{
+    arena_free(&req->arena);
+    kw_free(&req->resp);
+    free(req->frame);
+    free(req);
+}
+
+static void conn_free(struct conn *c)
+{
+    if (c->inflight) {
+        /* The handler's parked state lives in the request arena; the
+         * dispatcher's cancel hook is the handler's job (see api_fetch). */
+        fetch_cancel(c->inflight);
+        request_free(c->inflight);
+        c->inflight = NULL;
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    bufferevent_free(c->bev);
+    free(c);
+}
+
+static void conn_close_after_flush(struct conn *c)
+{
+    c->closing = true;
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        conn_free(c);
+}
+
+void conn_send_response(struct conn *c, const request_t *req)
+{
+    kwriter_t hdr;
+    kw_init(&hdr);
+    kw_int32(&hdr, 0); /* size, patched below */
+    proto_write_response_header(req, &hdr);
+    int64_t total = (int64_t)hdr.len - 4 + kw_total(&req->resp);
+    kw_put_int32_at(&hdr, 0, (int32_t)total);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add(out, hdr.buf, hdr.len);
+    kw_free(&hdr);
+    const kwriter_t *w = &req->resp;
+    size_t at = 0;
+    for (int i = 0; i < w->nsplices; i++) {
+        const kw_splice_t *s = &w->splices[i];
+        evbuffer_add(out, w->buf + at, s->at - at);
+        at = s->at;
+        /* dup() so a segment deleted meanwhile cannot close it under us. */
+        int fd = dup(s->fd);
+        struct evbuffer_file_segment *seg =
+            fd >= 0 ? evbuffer_file_segment_new(fd, s->off, s->len, EVBUF_FS_CLOSE_ON_FREE) : NULL;
+        if (!seg || evbuffer_add_file_segment(out, seg, 0, s->len) < 0) {
+            log_error("network", "Cannot queue file region for %s; closing connection", c->peer);
+            if (seg)
+                evbuffer_file_segment_free(seg);
+            else if (fd >= 0)
+                close(fd);
+            c->closing = true;
+            return;
+        }
+        evbuffer_file_segment_free(seg); /* the buffer holds its own reference */
+    }
+    evbuffer_add(out, w->buf + at, w->len - at);
+}
+
+static void conn_process(struct conn *c);
+
+void request_complete(request_t *req)
+{
+    struct conn *c = req->conn;
+    if (!req->no_response)
+        conn_send_response(c, req);
+    if (c->inflight == req)
+        c->inflight = NULL;
+    request_free(req);
+    if (c->closing) {
+        conn_close_after_flush(c);
+        return;
+    }
+    conn_process(c);
+}
+
+/* Handles every complete frame buffered, until one parks. */
+static void conn_process(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    broker_t *b = c->broker;
+    while (!c->inflight && !c->closing) {
+        size_t avail = evbuffer_get_length(in);
+        if (avail < 4)
+            return;
+        uint8_t szb[4];
+        evbuffer_copyout(in, szb, 4);
+        int32_t size = (int32_t)(((uint32_t)szb[0] << 24) | ((uint32_t)szb[1] << 16) |
+                                 ((uint32_t)szb[2] << 8) | szb[3]);
+        if (size < 8 || size > b->cfg->socket_request_max_bytes) {
+            log_warn("network", "Closing connection from %s: request size %d is outside "
+                                "[8, socket.request.max.bytes=%d] (InvalidReceiveException)",
+                     c->peer, size, b->cfg->socket_request_max_bytes);
+            conn_close_after_flush(c);
+            return;
+        }
+        if (avail < (size_t)size + 4)
+            return;
+        request_t *req = xcalloc(1, sizeof(*req));
+        req->conn = c;
+        req->broker = b;
+        arena_init(&req->arena);
+        kw_init(&req->resp);
+        req->frame = xmalloc((size_t)size);
+        req->frame_len = (size_t)size;
+        req->received_ms = mono_ms();
+        evbuffer_drain(in, 4);
+        evbuffer_remove(in, req->frame, (size_t)size);
+        enum handler_result r = proto_dispatch(b, req);
+        if (r == REQ_PARKED) {
+            c->inflight = req;
+            return;
+        }
+        if (r == REQ_CLOSE) {
+            request_free(req);
+            conn_close_after_flush(c);
+            return;
+        }
+        if (!req->no_response)
+            conn_send_response(c, req);
+        request_free(req);
+    }
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_process(arg);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        conn_free(c);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct conn *c = arg;
+    if (what & BEV_EVENT_ERROR)
+        log_debug("network", "Connection from %s failed: %s", c->peer, strerror(errno));
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 && !c->inflight)
+            log_info("network", "Client %s disconnected in the middle of a request", c->peer);
+        conn_free(c);
+    }
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg)
+{
+    (void)l;
+    (void)socklen;
+    broker_t *b = arg;
+    struct conn *c = xcalloc(1, sizeof(*c));
+    c->broker = b;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+        log_debug("network", "TCP_NODELAY failed for %s", c->peer);
+    c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        log_error("network", "Cannot set up connection from %s", c->peer);
+        close(fd);
+        free(c);
+        return;
+    }
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->next = conns;
+    if (conns)
+        conns->prev = c;
+    conns = c;
+}
+
+int net_listen(broker_t *b)
+{
+    for (int i = 0; i < b->cfg->n_listeners; i++) {
+        const listener_t *l = &b->cfg->listeners[i];
+        char portstr[16];
+        snprintf(portstr, sizeof(portstr), "%d", l->port);
+        struct evutil_addrinfo hints = { 0 }, *ai = NULL;
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = EVUTIL_AI_PASSIVE;
+        int rc = evutil_getaddrinfo(l->host[0] ? l->host : NULL, portstr, &hints, &ai);
+        if (rc != 0 || !ai) {
+            log_error("network", "Cannot resolve listener %s://%s:%d: %s", l->name, l->host,
+                      l->port, evutil_gai_strerror(rc));
+            return -1;
+        }
+        struct evconnlistener *el = evconnlistener_new_bind(
+            b->base, accept_cb, b, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
+            ai->ai_addr, (int)ai->ai_addrlen);
+        evutil_freeaddrinfo(ai);
+        if (!el) {
+            log_error("network", "Cannot bind listener %s://%s:%d: %s", l->name, l->host,
+                      l->port, strerror(errno));
+            return -1;
+        }
+        listeners[n_listeners++] = el;
+        log_info("network", "Listening on %s://%s:%d", l->name, l->host, l->port);
+    }
+    return 0;
+}
+
+void net_shutdown(void)
+{
+    for (int i = 0; i < n_listeners; i++)
+        evconnlistener_free(listeners[i]);
+    n_listeners = 0;
+    while (conns)
+        conn_free(conns);
+}

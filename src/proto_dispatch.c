@@ -1,0 +1,157 @@
+/*
+ * proto_dispatch.c - owns the one table of supported APIs {key, name, min,
+ * max, first flexible version, handler}, request/response header versions,
+ * ApiVersions (including the KIP-511 fallback), and what happens to requests
+ * that cannot be handled.  Event-loop thread only.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "kafka_errors.h"
+#include "logging.h"
+#include "net.h"
+#include "proto_messages.h"
+
+typedef struct api_entry {
+    int16_t key;
+    const char *name;
+    int16_t min;
+    int16_t max;
+    int16_t first_flexible;     /* -1: never flexible */
+    api_handler_fn handler;
+} api_entry_t;
+
+static enum handler_result api_api_versions(broker_t *b, request_t *req);
+
+/* What samsa advertises.  Minimums start at 0 where real clients need it
+ * (librdkafka's feature checks pin Produce 0 and Metadata 0 is sent blindly
+ * by kafka-python); Fetch starts at 4 (magic 2 only, no down-conversion). */
+static const api_entry_t apis[] = {
+    { 0, "Produce", 0, 9, PRODUCE_REQUEST_FIRST_FLEXIBLE, api_produce },
+    { 1, "Fetch", 4, 12, FETCH_REQUEST_FIRST_FLEXIBLE, api_fetch },
+    { 2, "ListOffsets", 0, 7, LIST_OFFSETS_REQUEST_FIRST_FLEXIBLE, api_list_offsets },
+    { 3, "Metadata", 0, 12, METADATA_REQUEST_FIRST_FLEXIBLE, api_metadata },
+    { 18, "ApiVersions", 0, 3, API_VERSIONS_REQUEST_FIRST_FLEXIBLE, api_api_versions },
+    { 19, "CreateTopics", 0, 7, CREATE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_create_topics },
+    { 20, "DeleteTopics", 0, 5, DELETE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_delete_topics },
+    { 32, "DescribeConfigs", 0, 4, DESCRIBE_CONFIGS_REQUEST_FIRST_FLEXIBLE, api_describe_configs },
+};
+
+static const api_entry_t *find_api(int16_t key)
+{
+    for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++)
+        if (apis[i].key == key)
+            return &apis[i];
+    return NULL;
+}
+
+static bool is_flexible(const api_entry_t *api, int16_t version)
+{
+    return api && api->first_flexible >= 0 && version >= api->first_flexible;
+}
+
+void proto_write_response_header(const request_t *req, kwriter_t *w)
+{
+    const api_entry_t *api = find_api(req->hdr.request_api_key);
+    struct response_header h;
+    response_header_defaults(&h);
+    h.correlation_id = req->hdr.correlation_id;
+    /* ApiVersions responses always use header v0 (KIP-511). */
+    int16_t hv = req->hdr.request_api_key != 18 && is_flexible(api, req->hdr.request_api_version);
+    response_header_encode(w, hv, &h);
+}
+
+static void fill_api_versions(request_t *req, struct api_versions_response *resp)
+{
+    int n = (int)(sizeof(apis) / sizeof(apis[0]));
+    resp->api_keys_count = n;
+    resp->api_keys = api_versions_response_api_version_array(&req->arena, n);
+    for (int i = 0; i < n; i++) {
+        resp->api_keys[i].api_key = apis[i].key;
+        resp->api_keys[i].min_version = apis[i].min;
+        resp->api_keys[i].max_version = apis[i].max;
+    }
+}
+
+static bool software_name_ok(kstr_t s)
+{
+    if (s.len <= 0)
+        return false;
+    for (int i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        bool inner = c == '-' || c == '.';
+        if (!alnum && !(inner && i > 0 && i < s.len - 1))
+            return false;
+    }
+    return true;
+}
+
+static enum handler_result api_api_versions(broker_t *b, request_t *req)
+{
+    (void)b;
+    int16_t v = req->hdr.request_api_version;
+    struct api_versions_request rq;
+    struct api_versions_response resp;
+    api_versions_response_defaults(&resp);
+    if (api_versions_request_decode(&req->body, v, &rq) < 0) {
+        log_warn("network", "Malformed ApiVersions v%d from %s; closing connection", v,
+                 conn_peer(req->conn));
+        return REQ_CLOSE;
+    }
+    if (v >= 3 && (!software_name_ok(rq.client_software_name) ||
+                   !software_name_ok(rq.client_software_version))) {
+        resp.error_code = KERR_INVALID_REQUEST;
+        log_info("network", "ApiVersions from %s has an invalid client software name/version",
+                 conn_peer(req->conn));
+    }
+    fill_api_versions(req, &resp);
+    api_versions_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}
+
+/* KIP-511: an ApiVersions version we do not know gets a v0 reply with
+ * UNSUPPORTED_VERSION and our ranges, without parsing the body. */
+static enum handler_result api_versions_fallback(request_t *req)
+{
+    struct api_versions_response resp;
+    api_versions_response_defaults(&resp);
+    resp.error_code = KERR_UNSUPPORTED_VERSION;
+    fill_api_versions(req, &resp);
+    api_versions_response_encode(&req->resp, 0, &resp);
+    return REQ_DONE;
+}
+
+enum handler_result proto_dispatch(broker_t *b, request_t *req)
+{
+    kreader_t r;
+    kr_init(&r, req->frame, req->frame_len, &req->arena);
+    int16_t key = kr_int16(&r);
+    int16_t version = kr_int16(&r);
+    const api_entry_t *api = find_api(key);
+    /* Header v2 for flexible requests, v1 otherwise (v0 is only
+     * ControlledShutdown v0, which samsa does not serve). */
+    int16_t hv = is_flexible(api, version) ? 2 : 1;
+    kr_init(&r, req->frame, req->frame_len, &req->arena);
+    if (request_header_decode(&r, hv, &req->hdr) < 0) {
+        log_warn("network", "Closing connection from %s: malformed request header",
+                 conn_peer(req->conn));
+        return REQ_CLOSE;
+    }
+    req->body = r;
+    if (key == 18 && (!api || version > api->max))
+        return api_versions_fallback(req);
+    if (!api || version < api->min || version > api->max) {
+        log_warn("network", "Closing connection from %s (client %.*s): unsupported API key %d "
+                            "version %d", conn_peer(req->conn),
+                 req->hdr.client_id.len > 0 ? req->hdr.client_id.len : 0,
+                 req->hdr.client_id.ptr ? req->hdr.client_id.ptr : "", key, version);
+        return REQ_CLOSE;
+    }
+    enum handler_result res = api->handler(b, req);
+    if (res == REQ_CLOSE)
+        log_warn("network", "Closing connection from %s: malformed %s v%d request",
+                 conn_peer(req->conn), api->name, version);
+    return res;
+}

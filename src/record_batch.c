@@ -1,0 +1,137 @@
+/*
+ * record_batch.c - owns the magic-2 record batch layout: header parsing, the
+ * leader's validation of produced batches and in-place offset assignment.
+ *
+ * Partial: records inside compressed batches are not decompressed for
+ * validation (their CRC, which covers the compressed bytes, is checked);
+ * legacy magic 0/1 message sets are refused rather than up-converted.
+ */
+#include <string.h>
+
+#include "crc32c.h"
+#include "kafka_errors.h"
+#include "proto_codec.h"
+#include "record_batch.h"
+
+int batch_parse_header(const uint8_t *p, size_t avail, batch_header_t *h)
+{
+    if (avail < BATCH_HEADER_SIZE)
+        return -1;
+    h->base_offset = be64_get(p);
+    int32_t batch_len = be32_get(p + 8);
+    h->partition_leader_epoch = be32_get(p + 12);
+    h->magic = (int8_t)p[16];
+    if (h->magic != 2 || batch_len < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD ||
+        batch_len > INT32_MAX - BATCH_LOG_OVERHEAD)
+        return -1;
+    h->size = batch_len + BATCH_LOG_OVERHEAD;
+    h->crc = (uint32_t)be32_get(p + 17);
+    h->attributes = be16_get(p + 21);
+    h->last_offset_delta = be32_get(p + 23);
+    h->base_timestamp = be64_get(p + 27);
+    h->max_timestamp = be64_get(p + 35);
+    h->producer_id = be64_get(p + 43);
+    h->producer_epoch = be16_get(p + 51);
+    h->base_sequence = be32_get(p + 53);
+    h->record_count = be32_get(p + 57);
+    return 0;
+}
+
+bool batch_crc_ok(const uint8_t *p, const batch_header_t *h)
+{
+    return crc32c(0, p + 21, (size_t)h->size - 21) == h->crc;
+}
+
+/* Walks uncompressed records: each is a varint length followed by that many
+ * bytes, and together they must fill the batch exactly. */
+static bool records_framing_ok(const uint8_t *p, const batch_header_t *h)
+{
+    kreader_t r;
+    kr_init(&r, (uint8_t *)p + BATCH_HEADER_SIZE, (size_t)h->size - BATCH_HEADER_SIZE, NULL);
+    for (int32_t i = 0; i < h->record_count; i++) {
+        int32_t len = kr_varint(&r);
+        if (r.err || len < 0)
+            return false;
+        kr_skip(&r, (size_t)len);
+        if (r.err)
+            return false;
+    }
+    return r.p == r.end;
+}
+
+static void fail(produce_validation_t *out, int16_t err, const char *reason)
+{
+    out->error = err;
+    out->reason = reason;
+}
+
+void batch_validate_produce(uint8_t *buf, int32_t len, int16_t produce_version,
+                            int32_t max_message_bytes, produce_validation_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->max_timestamp = -1;
+    if (len <= 0)
+        return fail(out, KERR_CORRUPT_MESSAGE, "empty record set");
+    int32_t pos = 0;
+    while (pos < len) {
+        const uint8_t *p = buf + pos;
+        size_t avail = (size_t)(len - pos);
+        if (avail >= 17 && p[16] != 2)
+            return fail(out, produce_version >= 3 ? KERR_INVALID_RECORD
+                                                  : KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT,
+                        "record batch magic is not 2 (legacy message format is not supported)");
+        batch_header_t h;
+        if (batch_parse_header(p, avail, &h) < 0 || (size_t)h.size > avail)
+            return fail(out, KERR_CORRUPT_MESSAGE, "truncated or malformed record batch");
+        if (h.size > max_message_bytes)
+            return fail(out, KERR_MESSAGE_TOO_LARGE, "record batch larger than max.message.bytes");
+        if (!batch_crc_ok(p, &h))
+            return fail(out, KERR_CORRUPT_MESSAGE, "record batch CRC-32C mismatch");
+        if (h.base_offset != 0)
+            return fail(out, KERR_INVALID_RECORD, "record batch base offset is not 0");
+        if (h.record_count <= 0 || h.last_offset_delta != h.record_count - 1)
+            return fail(out, KERR_INVALID_RECORD, "record count does not match last offset delta");
+        if (h.attributes & BATCH_ATTR_CONTROL)
+            return fail(out, KERR_INVALID_RECORD, "clients may not produce control batches");
+        int codec = h.attributes & BATCH_ATTR_COMPRESSION_MASK;
+        if (codec > CODEC_ZSTD)
+            return fail(out, KERR_CORRUPT_MESSAGE, "unknown compression codec");
+        if (codec == CODEC_ZSTD && produce_version < 7)
+            return fail(out, KERR_UNSUPPORTED_COMPRESSION_TYPE, "zstd needs Produce v7 or later");
+        if (h.producer_id >= 0 && h.base_sequence < 0)
+            return fail(out, KERR_INVALID_RECORD, "idempotent batch without a base sequence");
+        if (codec == CODEC_NONE && !records_framing_ok(p, &h))
+            return fail(out, KERR_CORRUPT_MESSAGE, "record framing does not match the batch");
+        if (h.max_timestamp > out->max_timestamp) {
+            out->max_timestamp = h.max_timestamp;
+            out->offset_of_max_timestamp_delta = out->n_records + h.last_offset_delta;
+        }
+        out->n_records += h.record_count;
+        out->n_batches++;
+        pos += h.size;
+    }
+    if (produce_version >= 3 && out->n_batches != 1)
+        return fail(out, KERR_INVALID_RECORD, "Produce v3+ must carry exactly one record batch per partition");
+}
+
+void batch_assign_offsets(uint8_t *buf, int32_t len, int64_t first_offset,
+                          int32_t leader_epoch, bool log_append_time, int64_t now)
+{
+    int32_t pos = 0;
+    int64_t next = first_offset;
+    while (pos < len) {
+        uint8_t *p = buf + pos;
+        batch_header_t h;
+        if (batch_parse_header(p, (size_t)(len - pos), &h) < 0)
+            return; /* validated by the caller; cannot happen */
+        be64_put(p, next);
+        be32_put(p + 12, leader_epoch);
+        if (log_append_time) {
+            be16_put(p + 21, (int16_t)(h.attributes | BATCH_ATTR_LOG_APPEND_TIME));
+            be64_put(p + 35, now);
+            be32_put(p + 17, (int32_t)crc32c(0, p + 21, (size_t)h.size - 21));
+        }
+        next += h.last_offset_delta + 1;
+        pos += h.size;
+    }
+}

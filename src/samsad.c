@@ -1,0 +1,154 @@
+/*
+ * samsad.c - the daemon: command line, start-up and shutdown order, and
+ * signals (SIGTERM/SIGINT clean shutdown, SIGHUP log reopen).
+ *
+ * Start-up follows Kafka's KafkaServer.startup: ZooKeeper and cluster id,
+ * log directories (recovery), listeners, broker registration, election.
+ * Shutdown: stop accepting, close the ZooKeeper session (ephemeral znodes
+ * go), flush logs, write checkpoints and .kafka_cleanshutdown.
+ */
+#define _GNU_SOURCE
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "broker.h"
+#include "broker_config.h"
+#include "controller.h"
+#include "log_manager.h"
+#include "logging.h"
+#include "loop.h"
+#include "metadata_cache.h"
+#include "net.h"
+#include "util.h"
+
+#define CHECKPOINT_INTERVAL_MS 5000
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: samsad [--log-file FILE] [--override key=value]... server.properties\n");
+}
+
+static void on_signal_stop(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    broker_t *b = arg;
+    log_info("samsad", "Received signal %d; shutting down", (int)sig);
+    b->shutting_down = true;
+    event_base_loopbreak(b->base);
+}
+
+static void on_signal_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    (void)arg;
+    log_reopen();
+    log_info("samsad", "Reopened log file");
+}
+
+static void on_checkpoint_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (logmgr_checkpoint() < 0)
+        log_error("samsad", "Writing offset checkpoints failed");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "log-file", required_argument, NULL, 'l' },
+        { "override", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *log_file = NULL;
+    char **overrides = xcalloc((size_t)argc + 1, sizeof(char *));
+    int n_over = 0, c;
+    while ((c = getopt_long(argc, argv, "l:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': log_file = optarg; break;
+        case 'o': overrides[n_over++] = optarg; break;
+        case 'h': usage(stdout); free(overrides); return 0;
+        default: usage(stderr); free(overrides); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        free(overrides);
+        return 2;
+    }
+    if (log_file && log_open(log_file) < 0) {
+        fprintf(stderr, "samsad: cannot open log file %s\n", log_file);
+        free(overrides);
+        return 1;
+    }
+    broker_config_t cfg;
+    if (config_load(&cfg, argv[optind], overrides, n_over) < 0) {
+        free(overrides);
+        return 1;
+    }
+    free(overrides);
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+
+    broker_t b = { 0 };
+    b.cfg = &cfg;
+    b.base = event_base_new();
+    if (!b.base)
+        die("event_base_new failed");
+    b.loop = loop_new(b.base);
+    log_info("samsad", "Starting broker %d", cfg.broker_id);
+
+    int rc = 1;
+    if (controller_connect(&b) < 0) {
+        log_error("samsad", "Cannot connect to ZooKeeper at %s", cfg.zk_connect);
+        goto out;
+    }
+    if (logmgr_start(&cfg, b.cluster_id) < 0)
+        goto out;
+    if (net_listen(&b) < 0)
+        goto out_logs;
+    if (controller_start(&b) < 0)
+        goto out_net;
+
+    struct event *sigterm = evsignal_new(b.base, SIGTERM, on_signal_stop, &b);
+    struct event *sigint = evsignal_new(b.base, SIGINT, on_signal_stop, &b);
+    struct event *sighup = evsignal_new(b.base, SIGHUP, on_signal_hup, &b);
+    struct event *ckpt = event_new(b.base, -1, EV_PERSIST, on_checkpoint_timer, &b);
+    struct timeval ck = { CHECKPOINT_INTERVAL_MS / 1000, 0 };
+    evsignal_add(sigterm, NULL);
+    evsignal_add(sigint, NULL);
+    evsignal_add(sighup, NULL);
+    event_add(ckpt, &ck);
+    log_info("samsad", "[KafkaServer id=%d] started (cluster id %s)", cfg.broker_id, b.cluster_id);
+    event_base_dispatch(b.base);
+    rc = 0;
+    event_free(sigterm);
+    event_free(sigint);
+    event_free(sighup);
+    event_free(ckpt);
+out_net:
+    b.shutting_down = true;
+    fetch_shutdown();
+    net_shutdown();
+out_logs:
+    controller_stop(&b);
+    logmgr_shutdown();
+out:
+    b.shutting_down = true;
+    controller_stop(&b);
+    mc_clear();
+    loop_free(b.loop);
+    event_base_free(b.base);
+    log_info("samsad", "[KafkaServer id=%d] shut down completed", cfg.broker_id);
+    config_free(&cfg);
+    return rc;
+}
