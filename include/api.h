@@ -15,6 +15,7 @@ enum handler_result api_metadata(broker_t *b, request_t *req);
 enum handler_result api_create_topics(broker_t *b, request_t *req);
 enum handler_result api_delete_topics(broker_t *b, request_t *req);
 enum handler_result api_describe_configs(broker_t *b, request_t *req);
+enum handler_result api_init_producer_id(broker_t *b, request_t *req);
 
 /* Long-poll support (api_fetch.c): wake fetches waiting on new data of a
  * partition; cancel a parked fetch whose connection went away. */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "log_segment.h"
+#include "producer_state.h"
 
 typedef struct log_settings {
     int64_t segment_bytes;
@@ -31,6 +32,7 @@ typedef struct partition_log {
     int64_t recovery_point;
     int64_t unflushed;
     log_settings_t settings;
+    producer_state_t *pstate;       /* idempotent producers */
 } partition_log_t;
 
 /* A contiguous region of a segment file, for sendfile. */

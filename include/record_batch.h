@@ -55,6 +55,11 @@ typedef struct produce_validation {
     int64_t n_records;          /* offsets the data will take */
     int64_t max_timestamp;
     int64_t offset_of_max_timestamp_delta;   /* relative to first offset */
+    /* Producer fields of the first batch (the only one for Produce v3+). */
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t base_sequence;
+    int32_t last_offset_delta;
 } produce_validation_t;
 
 /*

@@ -52,6 +52,30 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
     }
     bool append_time = !strcmp(topic_config_str(b, t, "message.timestamp.type"), "LogAppendTime");
     int64_t now = now_ms();
+    bool idempotent = val.producer_id >= 0 && val.n_batches == 1;
+    /* Sequences wrap to 0 after INT32_MAX. */
+    int32_t last_seq = (int32_t)(((int64_t)val.base_sequence + val.last_offset_delta) %
+                                 ((int64_t)INT32_MAX + 1));
+    if (idempotent) {
+        int64_t dup_offset = -1;
+        int16_t perr = 0;
+        switch (pstate_check(pl->pstate, val.producer_id, val.producer_epoch, val.base_sequence,
+                             last_seq, &dup_offset, &perr)) {
+        case PSTATE_DUPLICATE:
+            out->base_offset = dup_offset;
+            out->log_start_offset = pl->log_start_offset;
+            return;
+        case PSTATE_ERROR:
+            out->error_code = perr;
+            log_info("produce", "Rejected produce to %s-%d from %s: producer %lld epoch %d "
+                                "sequence %d (%s)", topic, in->index, conn_peer(req->conn),
+                     (long long)val.producer_id, val.producer_epoch, val.base_sequence,
+                     kafka_error_name(perr));
+            return;
+        case PSTATE_APPEND:
+            break;
+        }
+    }
     int64_t base = plog_append(pl, in->records.ptr, in->records.len, val.n_records,
                                val.max_timestamp, val.offset_of_max_timestamp_delta,
                                t->parts[in->index].leader_epoch, append_time, now);
@@ -60,6 +84,9 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
         out->error_message = kstr_from_cstr("Log append failed (I/O error)");
         return;
     }
+    if (idempotent)
+        pstate_update(pl->pstate, val.producer_id, val.producer_epoch, val.base_sequence,
+                      last_seq, base);
     out->base_offset = base;
     out->log_append_time_ms = append_time ? now : -1;
     out->log_start_offset = pl->log_start_offset;

@@ -128,6 +128,7 @@ partition_log_t *plog_open(const char *root, const char *topic, int32_t partitio
     pl->topic = xstrdup(topic);
     pl->partition = partition;
     pl->settings = *settings;
+    pl->pstate = pstate_new();
     pl->recovery_point = recovery_point;
     if (mkdir_p(pl->dir, 0755) < 0) {
         log_error("log", "Cannot create %s: %s", pl->dir, strerror(errno));
@@ -163,6 +164,7 @@ void plog_close(partition_log_t *pl)
     for (int i = 0; i < pl->nsegs; i++)
         segment_close(pl->segs[i]);
     free(pl->segs);
+    pstate_free(pl->pstate);
     free(pl->dir);
     free(pl->topic);
     free(pl);

@@ -35,6 +35,7 @@ static const api_entry_t apis[] = {
     { 18, "ApiVersions", 0, 3, API_VERSIONS_REQUEST_FIRST_FLEXIBLE, api_api_versions },
     { 19, "CreateTopics", 0, 7, CREATE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_create_topics },
     { 20, "DeleteTopics", 0, 5, DELETE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_delete_topics },
+    { 22, "InitProducerId", 0, 4, INIT_PRODUCER_ID_REQUEST_FIRST_FLEXIBLE, api_init_producer_id },
     { 32, "DescribeConfigs", 0, 4, DESCRIBE_CONFIGS_REQUEST_FIRST_FLEXIBLE, api_describe_configs },
 };
 

@@ -106,6 +106,12 @@ void batch_validate_produce(uint8_t *buf, int32_t len, int16_t produce_version,
             out->max_timestamp = h.max_timestamp;
             out->offset_of_max_timestamp_delta = out->n_records + h.last_offset_delta;
         }
+        if (out->n_batches == 0) {
+            out->producer_id = h.producer_id;
+            out->producer_epoch = h.producer_epoch;
+            out->base_sequence = h.base_sequence;
+            out->last_offset_delta = h.last_offset_delta;
+        }
         out->n_records += h.record_count;
         out->n_batches++;
         pos += h.size;

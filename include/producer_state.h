@@ -1,0 +1,32 @@
+/*
+ * producer_state.h - per-partition idempotent-producer state (Kafka's
+ * ProducerStateManager): the epoch, last sequence and last 5 batches of
+ * every producer id, for duplicate detection and sequence checks.
+ * Owned by a partition_log; event-loop thread only.
+ *
+ * Partial: not yet persisted as <offset>.snapshot files, so after a restart
+ * a producer's next batch is accepted whatever its sequence (as Kafka does
+ * for a producer id with no retained state).
+ */
+#ifndef SAMSA_PRODUCER_STATE_H
+#define SAMSA_PRODUCER_STATE_H
+
+#include <stdint.h>
+
+typedef struct producer_state producer_state_t;
+
+producer_state_t *pstate_new(void);
+void pstate_free(producer_state_t *ps);
+
+enum pstate_verdict { PSTATE_APPEND, PSTATE_DUPLICATE, PSTATE_ERROR };
+
+/* Checks an idempotent batch.  PSTATE_DUPLICATE fills *dup_offset with the
+ * original base offset; PSTATE_ERROR fills *error with the Kafka code. */
+enum pstate_verdict pstate_check(producer_state_t *ps, int64_t pid, int16_t epoch,
+                                 int32_t first_seq, int32_t last_seq, int64_t *dup_offset,
+                                 int16_t *error);
+/* Records an appended batch. */
+void pstate_update(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t first_seq,
+                   int32_t last_seq, int64_t base_offset);
+
+#endif

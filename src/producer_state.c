@@ -1,0 +1,113 @@
+/*
+ * producer_state.c - owns idempotent-producer bookkeeping per partition:
+ * epoch fencing, in-order sequences and the last five batches for
+ * duplicate detection (ProducerStateEntry.NUM_BATCHES_TO_RETAIN).
+ * Event-loop thread only.
+ */
+#include <stdlib.h>
+#include <uthash.h>
+
+#include "kafka_errors.h"
+#include "producer_state.h"
+#include "util.h"
+
+#define BATCHES_TO_RETAIN 5
+
+typedef struct batch_meta {
+    int32_t first_seq;
+    int32_t last_seq;
+    int64_t base_offset;
+} batch_meta_t;
+
+typedef struct producer_entry {
+    int64_t pid;
+    int16_t epoch;
+    batch_meta_t batches[BATCHES_TO_RETAIN];   /* ring, newest at head-1 */
+    int n_batches;
+    int head;
+    UT_hash_handle hh;
+} producer_entry_t;
+
+struct producer_state {
+    producer_entry_t *producers;
+};
+
+producer_state_t *pstate_new(void)
+{
+    return xcalloc(1, sizeof(producer_state_t));
+}
+
+void pstate_free(producer_state_t *ps)
+{
+    if (!ps)
+        return;
+    producer_entry_t *e, *tmp;
+    HASH_ITER(hh, ps->producers, e, tmp) {
+        HASH_DEL(ps->producers, e);
+        free(e);
+    }
+    free(ps);
+}
+
+static const batch_meta_t *last_batch(const producer_entry_t *e)
+{
+    if (e->n_batches == 0)
+        return NULL;
+    return &e->batches[(e->head + BATCHES_TO_RETAIN - 1) % BATCHES_TO_RETAIN];
+}
+
+enum pstate_verdict pstate_check(producer_state_t *ps, int64_t pid, int16_t epoch,
+                                 int32_t first_seq, int32_t last_seq, int64_t *dup_offset,
+                                 int16_t *error)
+{
+    producer_entry_t *e;
+    HASH_FIND(hh, ps->producers, &pid, sizeof(pid), e);
+    if (!e)
+        return PSTATE_APPEND;   /* no retained state: any sequence is accepted */
+    if (epoch < e->epoch) {
+        *error = KERR_INVALID_PRODUCER_EPOCH;
+        return PSTATE_ERROR;
+    }
+    if (epoch > e->epoch) {
+        if (first_seq != 0) {
+            *error = KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+            return PSTATE_ERROR;
+        }
+        return PSTATE_APPEND;
+    }
+    for (int i = 0; i < e->n_batches; i++) {
+        const batch_meta_t *b = &e->batches[i];
+        if (b->first_seq == first_seq && b->last_seq == last_seq) {
+            *dup_offset = b->base_offset;
+            return PSTATE_DUPLICATE;
+        }
+    }
+    const batch_meta_t *last = last_batch(e);
+    int32_t expected = last ? (last->last_seq == INT32_MAX ? 0 : last->last_seq + 1) : first_seq;
+    if (first_seq != expected) {
+        *error = KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+        return PSTATE_ERROR;
+    }
+    return PSTATE_APPEND;
+}
+
+void pstate_update(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t first_seq,
+                   int32_t last_seq, int64_t base_offset)
+{
+    producer_entry_t *e;
+    HASH_FIND(hh, ps->producers, &pid, sizeof(pid), e);
+    if (!e) {
+        e = xcalloc(1, sizeof(*e));
+        e->pid = pid;
+        HASH_ADD(hh, ps->producers, pid, sizeof(e->pid), e);
+    }
+    if (epoch != e->epoch) {
+        e->n_batches = 0;
+        e->head = 0;
+    }
+    e->epoch = epoch;
+    e->batches[e->head] = (batch_meta_t){ first_seq, last_seq, base_offset };
+    e->head = (e->head + 1) % BATCHES_TO_RETAIN;
+    if (e->n_batches < BATCHES_TO_RETAIN)
+        e->n_batches++;
+}
