@@ -1,0 +1,92 @@
+/* test_batch.c - CRC-32C vectors and the leader's batch validation. */
+#include <CUnit/CUnit.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "kafka_errors.h"
+#include "record_batch.h"
+#include "test_helpers.h"
+
+static void test_crc32c_vectors(void)
+{
+    CU_ASSERT_EQUAL(crc32c(0, "123456789", 9), 0xe3069283u);
+    uint8_t zeros[32] = { 0 };
+    CU_ASSERT_EQUAL(crc32c(0, zeros, 32), 0x8a9136aau);   /* RFC 3720 B.4 */
+    uint8_t ones[32];
+    memset(ones, 0xff, sizeof(ones));
+    CU_ASSERT_EQUAL(crc32c(0, ones, 32), 0x62a8ab43u);
+    /* Incremental equals one-shot. */
+    CU_ASSERT_EQUAL(crc32c(crc32c(0, "12345", 5), "6789", 4), 0xe3069283u);
+}
+
+static void test_valid_batch(void)
+{
+    kwriter_t w;
+    kw_init(&w);
+    int32_t size = build_batch(&w, 5, 1700000000000LL);
+    produce_validation_t v;
+    batch_validate_produce(w.buf, size, 7, 1048588, &v);
+    CU_ASSERT_EQUAL(v.error, 0);
+    CU_ASSERT_EQUAL(v.n_batches, 1);
+    CU_ASSERT_EQUAL(v.n_records, 5);
+    CU_ASSERT_EQUAL(v.max_timestamp, 1700000000004LL);
+    batch_assign_offsets(w.buf, size, 1000, 7, false, 0);
+    batch_header_t h;
+    CU_ASSERT_EQUAL(batch_parse_header(w.buf, (size_t)size, &h), 0);
+    CU_ASSERT_EQUAL(h.base_offset, 1000);
+    CU_ASSERT_EQUAL(batch_last_offset(&h), 1004);
+    CU_ASSERT_EQUAL(h.partition_leader_epoch, 7);
+    CU_ASSERT_TRUE(batch_crc_ok(w.buf, &h));  /* epoch and offset are outside the CRC */
+    /* LogAppendTime rewrites maxTimestamp and the CRC. */
+    batch_assign_offsets(w.buf, size, 1000, 7, true, 1800000000000LL);
+    CU_ASSERT_EQUAL(batch_parse_header(w.buf, (size_t)size, &h), 0);
+    CU_ASSERT_EQUAL(h.max_timestamp, 1800000000000LL);
+    CU_ASSERT_TRUE(h.attributes & BATCH_ATTR_LOG_APPEND_TIME);
+    CU_ASSERT_TRUE(batch_crc_ok(w.buf, &h));
+    kw_free(&w);
+}
+
+static void test_invalid_batches(void)
+{
+    kwriter_t w;
+    kw_init(&w);
+    int32_t size = build_batch(&w, 3, 1);
+    produce_validation_t v;
+    /* CRC mismatch */
+    w.buf[size - 1] ^= 0x01;
+    batch_validate_produce(w.buf, size, 7, 1048588, &v);
+    CU_ASSERT_EQUAL(v.error, KERR_CORRUPT_MESSAGE);
+    w.buf[size - 1] ^= 0x01;
+    /* Too large for max.message.bytes */
+    batch_validate_produce(w.buf, size, 7, size - 1, &v);
+    CU_ASSERT_EQUAL(v.error, KERR_MESSAGE_TOO_LARGE);
+    /* Truncated */
+    batch_validate_produce(w.buf, size - 10, 7, 1048588, &v);
+    CU_ASSERT_EQUAL(v.error, KERR_CORRUPT_MESSAGE);
+    /* Base offset set by a client */
+    w.buf[7] = 5;
+    batch_validate_produce(w.buf, size, 7, 1048588, &v);
+    CU_ASSERT_EQUAL(v.error, KERR_INVALID_RECORD);
+    w.buf[7] = 0;
+    /* Legacy magic on Produce v3+ */
+    w.buf[16] = 1;
+    batch_validate_produce(w.buf, size, 7, 1048588, &v);
+    CU_ASSERT_EQUAL(v.error, KERR_INVALID_RECORD);
+    w.buf[16] = 2;
+    /* Two batches in a v3+ request */
+    build_batch(&w, 2, 1);
+    batch_validate_produce(w.buf, (int32_t)w.len, 7, 1048588, &v);
+    CU_ASSERT_EQUAL(v.error, KERR_INVALID_RECORD);
+    batch_validate_produce(w.buf, (int32_t)w.len, 2, 1048588, &v);
+    CU_ASSERT_EQUAL(v.error, 0);
+    CU_ASSERT_EQUAL(v.n_records, 5);
+    kw_free(&w);
+}
+
+void register_batch_tests(void)
+{
+    CU_pSuite s = CU_add_suite("record batch", NULL, NULL);
+    CU_add_test(s, "CRC-32C vectors", test_crc32c_vectors);
+    CU_add_test(s, "valid batch and offset assignment", test_valid_batch);
+    CU_add_test(s, "invalid batches", test_invalid_batches);
+}

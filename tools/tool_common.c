@@ -1,0 +1,160 @@
+/*
+ * tool_common.c - owns the helpers shared by the samsa-* command-line tools
+ * (see tool_common.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker_config.h"
+#include "proto_messages.h"
+#include "tool_common.h"
+#include "util.h"
+
+void tool_die(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+void tool_conf_set(const char *prog, rd_kafka_conf_t *conf, const char *kv)
+{
+    char err[512];
+    const char *eq = strchr(kv, '=');
+    if (!eq)
+        tool_die(prog, "expected key=value, got '%s'", kv);
+    char *k = strndup(kv, (size_t)(eq - kv));
+    if (rd_kafka_conf_set(conf, k, eq + 1, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+        tool_die(prog, "%s", err);
+    free(k);
+}
+
+void tool_conf_file(const char *prog, rd_kafka_conf_t *conf, const char *path)
+{
+    char *text = read_file(path, NULL);
+    if (!text)
+        tool_die(prog, "cannot read %s: %s", path, strerror(errno));
+    broker_config_t props;
+    config_defaults(&props);
+    config_parse_text(&props, text, path);
+    free(text);
+    char err[512];
+    for (int i = 0; i < props.n_entries; i++)
+        if (rd_kafka_conf_set(conf, props.keys[i], props.values[i], err, sizeof(err)) !=
+            RD_KAFKA_CONF_OK)
+            tool_die(prog, "%s: %s", path, err);
+    config_free(&props);
+}
+
+int kclient_connect(kclient_t *c, const char *prog, const char *bootstrap)
+{
+    c->fd = -1;
+    c->next_correlation = 1;
+    c->prog = prog;
+    char *list = xstrdup(bootstrap), *save = NULL;
+    for (char *hp = strtok_r(list, ",", &save); hp && c->fd < 0; hp = strtok_r(NULL, ",", &save)) {
+        char *colon = strrchr(hp, ':');
+        if (!colon)
+            continue;
+        *colon = '\0';
+        struct addrinfo hints = { 0 }, *ai = NULL;
+        hints.ai_socktype = SOCK_STREAM;
+        if (getaddrinfo(hp, colon + 1, &hints, &ai) != 0)
+            continue;
+        for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next) {
+            int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+            if (fd < 0)
+                continue;
+            if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+                c->fd = fd;
+            else
+                close(fd);
+        }
+        freeaddrinfo(ai);
+    }
+    free(list);
+    return c->fd >= 0 ? 0 : -1;
+}
+
+void kclient_close(kclient_t *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int kclient_call(kclient_t *c, int16_t api_key, int16_t version, bool flexible,
+                 const kwriter_t *body, arena_t *arena, kreader_t *resp)
+{
+    kwriter_t w;
+    kw_init(&w);
+    kw_int32(&w, 0);
+    struct request_header h;
+    request_header_defaults(&h);
+    h.request_api_key = api_key;
+    h.request_api_version = version;
+    h.correlation_id = c->next_correlation++;
+    h.client_id = kstr_from_cstr(c->prog);
+    request_header_encode(&w, flexible ? 2 : 1, &h);
+    kw_raw(&w, body->buf, body->len);
+    kw_put_int32_at(&w, 0, (int32_t)(w.len - 4));
+    int rc = write_all(c->fd, w.buf, w.len);
+    kw_free(&w);
+    if (rc < 0)
+        return -1;
+    uint8_t szb[4];
+    if (read_all(c->fd, szb, 4) < 0)
+        return -1;
+    int32_t size = be32_get(szb);
+    if (size < 4)
+        return -1;
+    uint8_t *buf = arena_alloc(arena, (size_t)size);
+    if (read_all(c->fd, buf, (size_t)size) < 0)
+        return -1;
+    kr_init(resp, buf, (size_t)size, arena);
+    struct response_header rh;
+    /* ApiVersions answers with header v0 whatever its version. */
+    if (response_header_decode(resp, flexible && api_key != 18 ? 1 : 0, &rh) < 0 ||
+        rh.correlation_id != h.correlation_id)
+        return -1;
+    return 0;
+}

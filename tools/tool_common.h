@@ -1,0 +1,41 @@
+/*
+ * tool_common.h - what the samsa-* tools share: Kafka-style flag parsing
+ * helpers, --command-config / --producer.config properties files applied to
+ * a librdkafka configuration, and a small blocking Kafka protocol client
+ * (the broker's own generated codecs) for the admin tools.
+ * Tools are single-threaded programs.
+ */
+#ifndef SAMSA_TOOL_COMMON_H
+#define SAMSA_TOOL_COMMON_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "proto_codec.h"
+
+/* Prints "prog: message" to stderr and exits 1. */
+void tool_die(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+/* Sets key=value on a librdkafka conf, exiting on error. */
+void tool_conf_set(const char *prog, rd_kafka_conf_t *conf, const char *kv);
+/* Applies every key=value line of a Java properties file. */
+void tool_conf_file(const char *prog, rd_kafka_conf_t *conf, const char *path);
+
+/* Blocking request/response connection to one broker. */
+typedef struct kclient {
+    int fd;
+    int32_t next_correlation;
+    const char *prog;
+} kclient_t;
+
+/* Connects to the first reachable "host:port" of a comma list. */
+int kclient_connect(kclient_t *c, const char *prog, const char *bootstrap);
+void kclient_close(kclient_t *c);
+/* Sends one request (body already encoded in `body`) and reads the
+ * response body into a reader backed by `arena`.  flexible selects the
+ * request/response header versions. */
+int kclient_call(kclient_t *c, int16_t api_key, int16_t version, bool flexible,
+                 const kwriter_t *body, arena_t *arena, kreader_t *resp);
+
+#endif
