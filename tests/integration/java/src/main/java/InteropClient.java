@@ -1,0 +1,104 @@
+// InteropClient - drives a broker with Apache Kafka's own Java client for
+// samsa's integration tests.  Modes:
+//   produce BOOTSTRAP TOPIC COUNT COMPRESSION   -> "partition<TAB>offset<TAB>key" per record
+//   consume BOOTSTRAP TOPIC COUNT              -> "partition<TAB>offset<TAB>key<TAB>value<TAB>timestamp<TAB>headers"
+//   admin   BOOTSTRAP TOPIC PARTITIONS         -> creates, lists and describes the topic
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.*;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.admin.*;
+import org.apache.kafka.clients.consumer.*;
+import org.apache.kafka.clients.producer.*;
+import org.apache.kafka.common.*;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.*;
+
+public class InteropClient {
+    public static void main(String[] args) throws Exception {
+        String mode = args[0], bootstrap = args[1], topic = args[2];
+        switch (mode) {
+            case "produce": produce(bootstrap, topic, Integer.parseInt(args[3]), args[4]); break;
+            case "consume": consume(bootstrap, topic, Integer.parseInt(args[3])); break;
+            case "admin": admin(bootstrap, topic, Integer.parseInt(args[3])); break;
+            default: throw new IllegalArgumentException(mode);
+        }
+    }
+
+    static void produce(String bootstrap, String topic, int count, String compression) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        List<Future<RecordMetadata>> acks = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+            for (int i = 0; i < count; i++) {
+                String key = "java-k" + i;
+                ProducerRecord<String, String> r = new ProducerRecord<>(topic, key, "java-v" + i);
+                r.headers().add("src", "java".getBytes(StandardCharsets.UTF_8));
+                acks.add(producer.send(r));
+                keys.add(key);
+            }
+            producer.flush();
+            StringBuilder out = new StringBuilder();
+            for (int i = 0; i < count; i++) {
+                RecordMetadata md = acks.get(i).get();
+                out.append(md.partition()).append('\t').append(md.offset()).append('\t').append(keys.get(i)).append('\n');
+            }
+            System.out.print(out);
+        }
+    }
+
+    static void consume(String bootstrap, String topic, int count) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (PartitionInfo pi : c.partitionsFor(topic, Duration.ofSeconds(30)))
+                tps.add(new TopicPartition(topic, pi.partition()));
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            int got = 0;
+            long deadline = System.currentTimeMillis() + 60000;
+            StringBuilder out = new StringBuilder();
+            while (got < count && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) {
+                    StringBuilder h = new StringBuilder();
+                    for (Header hd : r.headers())
+                        h.append(hd.key()).append('=').append(new String(hd.value(), StandardCharsets.UTF_8)).append(';');
+                    out.append(r.partition()).append('\t').append(r.offset()).append('\t').append(r.key())
+                       .append('\t').append(r.value()).append('\t').append(r.timestamp()).append('\t').append(h).append('\n');
+                    got++;
+                }
+            }
+            System.out.print(out);
+        }
+    }
+
+    static void admin(String bootstrap, String topic, int partitions) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        try (Admin a = Admin.create(p)) {
+            a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
+            System.out.println("created " + topic);
+            System.out.println("listed " + a.listTopics().names().get().contains(topic));
+            TopicDescription d = a.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+            System.out.println("partitions " + d.partitions().size());
+            System.out.println("cluster " + a.describeCluster().clusterId().get());
+            try {
+                a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
+                System.out.println("duplicate-create succeeded");
+            } catch (java.util.concurrent.ExecutionException e) {
+                System.out.println("duplicate-create " + e.getCause().getClass().getSimpleName());
+            }
+            a.deleteTopics(List.of(topic)).all().get();
+            System.out.println("deleted " + topic);
+        }
+    }
+}
