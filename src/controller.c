@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "controller.h"
 #include "kafka_errors.h"
@@ -165,13 +166,8 @@ static json_t *broker_registration_json(broker_t *b)
 
 /* Ephemeral /brokers/ids/<id>: create(null) + setData(json, version 0) in one
  * multi, as Kafka does, so the node's czxid is the broker epoch. */
-static int register_broker(broker_t *b)
+static int try_register(broker_t *b, const char *path, const char *data)
 {
-    char path[64];
-    snprintf(path, sizeof(path), "/brokers/ids/%d", b->cfg->broker_id);
-    json_t *j = broker_registration_json(b);
-    char *data = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
     zoo_op_t ops[2];
     zoo_op_result_t results[2];
     char created[128];
@@ -179,13 +175,43 @@ static int register_broker(broker_t *b)
     zoo_create_op_init(&ops[0], path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, created,
                        sizeof(created));
     zoo_set_op_init(&ops[1], path, data, (int)strlen(data), 0, &st);
-    int rc = zoo_multi(zk_handle(b->zk), 2, ops, results);
+    return zoo_multi(zk_handle(b->zk), 2, ops, results);
+}
+
+/*
+ * A node left by this broker's previous process (kill -9) lives until its
+ * session times out.  Kafka refuses to start then; samsa waits up to one
+ * session timeout for it to go, and refuses only if the owner stays alive.
+ */
+static int register_broker(broker_t *b)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/brokers/ids/%d", b->cfg->broker_id);
+    json_t *j = broker_registration_json(b);
+    char *data = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    int64_t deadline = mono_ms() + b->cfg->zk_session_timeout_ms + 2000;
+    bool waited = false;
+    int rc;
+    struct Stat cur;
+    while ((rc = try_register(b, path, data)) == ZNODEEXISTS) {
+        if (zoo_exists(zk_handle(b->zk), path, 0, &cur) == ZOK &&
+            cur.ephemeralOwner == zk_session_id(b->zk)) {
+            rc = ZOK;
+            break;
+        }
+        if (mono_ms() > deadline)
+            break;
+        if (!waited)
+            log_info("controller", "%s exists from session 0x%llx; waiting up to %d ms for it "
+                                   "to expire", path, (unsigned long long)cur.ephemeralOwner,
+                     b->cfg->zk_session_timeout_ms);
+        waited = true;
+        struct timespec ts = { 0, 200 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
     free(data);
     if (rc == ZNODEEXISTS) {
-        struct Stat cur;
-        if (zoo_exists(zk_handle(b->zk), path, 0, &cur) == ZOK &&
-            cur.ephemeralOwner == zk_session_id(b->zk))
-            return 0;
         log_error("controller", "Error while creating ephemeral at %s, node already exists and "
                                 "owner '0x%llx' does not match current session '0x%llx': broker.id "
                                 "%d is in use by a live broker",

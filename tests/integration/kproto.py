@@ -1,0 +1,190 @@
+"""Hand-encoded Kafka requests for tests that must send exactly the bytes
+they mean (malformed input, specific versions).  Record batches come from
+kafka-python's own encoder, an implementation independent of samsa's."""
+import socket
+import struct
+
+from kafka.record.default_records import DefaultRecordBatchBuilder
+
+
+def kstr(s):
+    if s is None:
+        return struct.pack(">h", -1)
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def frame(api_key, version, corr, body, client_id="samsa-test"):
+    payload = struct.pack(">hhi", api_key, version, corr) + kstr(client_id) + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+def batch(n=3, compression=0, value=b"value"):
+    b = DefaultRecordBatchBuilder(magic=2, compression_type=compression, is_transactional=False,
+                                  producer_id=-1, producer_epoch=-1, base_sequence=-1,
+                                  batch_size=1 << 20)
+    for i in range(n):
+        b.append(i, timestamp=1700000000000 + i, key=b"k%d" % i, value=value, headers=[])
+    return bytes(b.build())
+
+
+def produce_v3(topic, partition, records, acks=1):
+    body = kstr(None) + struct.pack(">hi", acks, 30000) + struct.pack(">i", 1) + kstr(topic)
+    body += struct.pack(">i", 1) + struct.pack(">i", partition)
+    body += struct.pack(">i", len(records)) + records
+    return body
+
+
+def parse_produce_v3_response(body):
+    """Returns [(topic, partition, error, base_offset)] of a Produce v3 response."""
+    pos = 0
+    (nt,) = struct.unpack_from(">i", body, pos)
+    pos += 4
+    out = []
+    for _ in range(nt):
+        (tl,) = struct.unpack_from(">h", body, pos)
+        pos += 2
+        topic = body[pos:pos + tl].decode()
+        pos += tl
+        (np_,) = struct.unpack_from(">i", body, pos)
+        pos += 4
+        for _ in range(np_):
+            part, err, base, _lat = struct.unpack_from(">ihqq", body, pos)
+            pos += 22
+            out.append((topic, part, err, base))
+    return out
+
+
+def metadata_v4(topics, allow_auto_create):
+    body = struct.pack(">i", len(topics)) + b"".join(kstr(t) for t in topics)
+    return body + struct.pack(">b", 1 if allow_auto_create else 0)
+
+
+def parse_metadata_v4_topic_errors(body):
+    """Returns {topic: error_code} of a Metadata v4 response."""
+    pos = 4  # throttle
+    (nb,) = struct.unpack_from(">i", body, pos)
+    pos += 4
+    for _ in range(nb):
+        pos += 4
+        (hl,) = struct.unpack_from(">h", body, pos)
+        pos += 2 + hl + 4
+        (rl,) = struct.unpack_from(">h", body, pos)
+        pos += 2 + (rl if rl > 0 else 0)
+    (cl,) = struct.unpack_from(">h", body, pos)
+    pos += 2 + (cl if cl > 0 else 0) + 4
+    (nt,) = struct.unpack_from(">i", body, pos)
+    pos += 4
+    out = {}
+    for _ in range(nt):
+        (err,) = struct.unpack_from(">h", body, pos)
+        pos += 2
+        (tl,) = struct.unpack_from(">h", body, pos)
+        name = body[pos + 2:pos + 2 + tl].decode()
+        pos += 2 + tl + 1
+        out[name] = err
+        (np_,) = struct.unpack_from(">i", body, pos)
+        pos += 4
+        for _ in range(np_):
+            pos += 2 + 4 + 4
+            for _arr in range(3 if True else 0):
+                (n,) = struct.unpack_from(">i", body, pos)
+                pos += 4 + 4 * max(n, 0)
+    return out
+
+
+def create_topics_v0(name, partitions, rf=1, configs=None):
+    body = struct.pack(">i", 1) + kstr(name) + struct.pack(">ih", partitions, rf)
+    body += struct.pack(">i", 0)
+    configs = configs or {}
+    body += struct.pack(">i", len(configs))
+    for k, v in configs.items():
+        body += kstr(k) + kstr(v)
+    return body + struct.pack(">i", 30000)
+
+
+def parse_create_topics_v0(body):
+    (n,) = struct.unpack_from(">i", body, 0)
+    pos, out = 4, {}
+    for _ in range(n):
+        (tl,) = struct.unpack_from(">h", body, pos)
+        name = body[pos + 2:pos + 2 + tl].decode()
+        pos += 2 + tl
+        (err,) = struct.unpack_from(">h", body, pos)
+        pos += 2
+        out[name] = err
+    return out
+
+
+def fetch_v4(topic, partition, offset, max_wait_ms, min_bytes, max_bytes=1 << 20):
+    body = struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, 0)
+    body += struct.pack(">i", 1) + kstr(topic) + struct.pack(">i", 1)
+    body += struct.pack(">iqi", partition, offset, max_bytes)
+    return body
+
+
+def parse_fetch_v4_records_len(body):
+    """Returns (error, high_watermark, records_bytes) of the first partition."""
+    pos = 4 + 4  # throttle, topics count
+    (tl,) = struct.unpack_from(">h", body, pos)
+    pos += 2 + tl + 4
+    part, err, hw, lso = struct.unpack_from(">ihqq", body, pos)
+    pos += 22
+    (na,) = struct.unpack_from(">i", body, pos)
+    pos += 4 + 16 * max(na, 0)
+    (rl,) = struct.unpack_from(">i", body, pos)
+    return err, hw, body[pos + 4:pos + 4 + max(rl, 0)]
+
+
+class Conn:
+    """A blocking connection that reads whole responses."""
+
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.corr = 0
+
+    def send_raw(self, data):
+        self.s.sendall(data)
+
+    def request(self, api_key, version, body, header_v0_response=True):
+        self.corr += 1
+        self.s.sendall(frame(api_key, version, self.corr, body))
+        return self.read_response(self.corr)
+
+    def read_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.s.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("closed by broker")
+            buf += chunk
+        return buf
+
+    def read_response(self, corr):
+        (size,) = struct.unpack(">i", self.read_exact(4))
+        data = self.read_exact(size)
+        (got,) = struct.unpack_from(">i", data, 0)
+        assert got == corr, (got, corr)
+        return data[4:]
+
+    def closed_by_peer(self, timeout=10):
+        self.s.settimeout(timeout)
+        try:
+            return self.s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.s.close()
+
+
+def api_versions_v0(conn):
+    body = conn.request(18, 0, b"")
+    (err, n) = struct.unpack_from(">hi", body, 0)
+    keys = {}
+    for i in range(n):
+        k, lo, hi = struct.unpack_from(">hhh", body, 6 + 6 * i)
+        keys[k] = (lo, hi)
+    return err, keys

@@ -1,0 +1,150 @@
+"""Bad input: each case gets Kafka's error code or closes only that
+connection, and the broker keeps serving everyone else."""
+import socket
+import struct
+
+import pytest
+
+from conftest import unique
+from kproto import (Conn, api_versions_v0, batch, create_topics_v0, frame, metadata_v4,
+                    parse_create_topics_v0, parse_metadata_v4_topic_errors,
+                    parse_produce_v3_response, produce_v3)
+
+
+@pytest.fixture
+def bystander(broker):
+    """A client connected before the bad input, checked after it."""
+    c = Conn(broker.port)
+    assert api_versions_v0(c)[0] == 0
+    yield c
+    err, keys = api_versions_v0(c)
+    assert err == 0 and 0 in keys, "the other connection was affected"
+    c.close()
+    assert broker.proc.poll() is None, "broker died"
+
+
+def make_topic(broker, name, partitions=1, configs=None):
+    c = Conn(broker.port)
+    res = parse_create_topics_v0(c.request(19, 0, create_topics_v0(name, partitions, 1, configs)))
+    c.close()
+    assert res[name] == 0
+
+
+def test_frame_larger_than_socket_request_max_bytes(broker, bystander):
+    c = Conn(broker.port)
+    c.send_raw(struct.pack(">i", 200 * 1024 * 1024) + b"\x00" * 16)
+    assert c.closed_by_peer()
+    assert "socket.request.max.bytes" in broker.log_text()
+
+
+def test_negative_frame_size(broker, bystander):
+    c = Conn(broker.port)
+    c.send_raw(struct.pack(">i", -5))
+    assert c.closed_by_peer()
+
+
+def test_truncated_request_then_disconnect(broker, bystander):
+    c = Conn(broker.port)
+    full = frame(3, 1, 1, struct.pack(">i", -1))
+    c.send_raw(full[:-2])   # size promises more than arrives
+    c.close()
+
+
+def test_garbage_bytes(broker, bystander):
+    c = Conn(broker.port)
+    junk = bytes(range(256)) * 4
+    c.send_raw(struct.pack(">i", len(junk)) + junk)
+    assert c.closed_by_peer()
+
+
+def test_malformed_body_closes_connection(broker, bystander):
+    c = Conn(broker.port)
+    # Metadata v1 whose topic array count claims far more than the body holds.
+    c.send_raw(frame(3, 1, 1, struct.pack(">i", 1000)))
+    assert c.closed_by_peer()
+
+
+def test_unknown_api_key(broker, bystander):
+    c = Conn(broker.port)
+    c.send_raw(frame(999, 0, 1, b""))
+    assert c.closed_by_peer()
+    assert "unsupported API key 999" in broker.log_text()
+
+
+def test_unknown_version_of_known_api(broker, bystander):
+    c = Conn(broker.port)
+    c.send_raw(frame(3, 99, 1, b""))
+    assert c.closed_by_peer()
+
+
+def test_api_versions_unknown_version_falls_back_to_v0(broker, bystander):
+    c = Conn(broker.port)
+    body = c.request(18, 99, b"\x00\x00\x00")
+    err, n = struct.unpack_from(">hi", body, 0)
+    assert err == 35  # UNSUPPORTED_VERSION
+    keys = {struct.unpack_from(">h", body, 6 + 6 * i)[0] for i in range(n)}
+    assert 18 in keys and 0 in keys
+    assert api_versions_v0(c)[0] == 0  # connection stays usable
+    c.close()
+
+
+def test_crc_mismatch_is_corrupt_message(broker, bystander):
+    topic = unique("crc")
+    make_topic(broker, topic)
+    rec = bytearray(batch(3))
+    rec[-1] ^= 0xFF
+    c = Conn(broker.port)
+    res = parse_produce_v3_response(c.request(0, 3, produce_v3(topic, 0, bytes(rec))))
+    assert res == [(topic, 0, 2, -1)]  # CORRUPT_MESSAGE
+    res = parse_produce_v3_response(c.request(0, 3, produce_v3(topic, 0, batch(3))))
+    assert res == [(topic, 0, 0, 0)]  # nothing of the bad batch was appended
+    c.close()
+    assert "CRC" in broker.log_text()
+
+
+def test_batch_over_max_message_bytes(broker, bystander):
+    topic = unique("big")
+    make_topic(broker, topic, configs={"max.message.bytes": "1000"})
+    c = Conn(broker.port)
+    res = parse_produce_v3_response(c.request(0, 3, produce_v3(topic, 0, batch(1, value=b"x" * 5000))))
+    assert res == [(topic, 0, 10, -1)]  # MESSAGE_TOO_LARGE
+    c.close()
+
+
+def test_unknown_topic_without_auto_create(broker, bystander):
+    topic = unique("nope")
+    c = Conn(broker.port)
+    errs = parse_metadata_v4_topic_errors(c.request(3, 4, metadata_v4([topic], False)))
+    assert errs == {topic: 3}  # UNKNOWN_TOPIC_OR_PARTITION
+    res = parse_produce_v3_response(c.request(0, 3, produce_v3(topic, 0, batch(1))))
+    assert res == [(topic, 0, 3, -1)]
+    c.close()
+
+
+def test_unknown_topic_with_auto_create_off(make_broker):
+    b = make_broker(props={"auto.create.topics.enable": "false"}).start()
+    topic = unique("off")
+    c = Conn(b.port)
+    errs = parse_metadata_v4_topic_errors(c.request(3, 4, metadata_v4([topic], True)))
+    assert errs == {topic: 3}
+    c.close()
+    assert b.stop() == 0
+
+
+@pytest.mark.parametrize("name", ["bad name", "a" * 250, "..", "x/y", ""])
+def test_invalid_topic_names(broker, bystander, name):
+    c = Conn(broker.port)
+    res = parse_create_topics_v0(c.request(19, 0, create_topics_v0(name, 1)))
+    assert res[name] == 17  # INVALID_TOPIC_EXCEPTION
+    if name:
+        errs = parse_metadata_v4_topic_errors(c.request(3, 4, metadata_v4([name], True)))
+        assert errs[name] == 17
+    c.close()
+
+
+def test_disconnect_mid_request(broker, bystander):
+    for cut in (1, 3, 10):
+        c = Conn(broker.port)
+        data = frame(0, 3, 1, produce_v3("whatever", 0, batch(2)))
+        c.send_raw(data[:cut])
+        c.close()
