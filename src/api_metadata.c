@@ -99,16 +99,6 @@ enum handler_result api_metadata(broker_t *b, request_t *req)
         return REQ_CLOSE;
     struct metadata_response resp;
     metadata_response_defaults(&resp);
-    int nb;
-    const mc_broker_t *brokers = mc_brokers(&nb);
-    resp.brokers_count = nb;
-    resp.brokers = metadata_response_metadata_response_broker_array(&req->arena, nb);
-    for (int i = 0; i < nb; i++) {
-        resp.brokers[i].node_id = brokers[i].id;
-        resp.brokers[i].host = kstr_from_cstr(brokers[i].host);
-        resp.brokers[i].port = brokers[i].port;
-        resp.brokers[i].rack = brokers[i].rack[0] ? kstr_from_cstr(brokers[i].rack) : KSTR_NULL;
-    }
     resp.cluster_id = kstr_from_cstr(b->cluster_id);
     resp.controller_id = b->controller_id;
     /* v0: an empty list means all topics; v1+: null means all. */
@@ -125,6 +115,20 @@ enum handler_result api_metadata(broker_t *b, request_t *req)
         resp.topics = metadata_response_metadata_response_topic_array(&req->arena, rq.topics_count);
         for (int i = 0; i < rq.topics_count; i++)
             fill_requested_topic(b, req, rq.topics[i].name, allow_create, &resp.topics[i]);
+    }
+    /* Brokers last: auto-creation above refreshes the cache.  Strings are
+     * copied because the cache may change before the response is sent. */
+    int nb;
+    const mc_broker_t *brokers = mc_brokers(&nb);
+    resp.brokers_count = nb;
+    resp.brokers = metadata_response_metadata_response_broker_array(&req->arena, nb);
+    for (int i = 0; i < nb; i++) {
+        resp.brokers[i].node_id = brokers[i].id;
+        resp.brokers[i].host = kstr_from_cstr(arena_strdup(&req->arena, brokers[i].host));
+        resp.brokers[i].port = brokers[i].port;
+        resp.brokers[i].rack = brokers[i].rack[0]
+                                   ? kstr_from_cstr(arena_strdup(&req->arena, brokers[i].rack))
+                                   : KSTR_NULL;
     }
     metadata_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
