@@ -26,6 +26,9 @@ void logmgr_foreach(void (*fn)(partition_log_t *pl, void *arg), void *arg);
 /* Writes the recovery-point, replication (high watermark) and log-start
  * checkpoints of every dir. */
 int logmgr_checkpoint(void);
+/* Flushes logs with unflushed data older than interval_ms
+ * (log.flush.interval.ms). */
+void logmgr_flush_older_than(int64_t interval_ms);
 /* Flushes and closes everything and writes .kafka_cleanshutdown. */
 void logmgr_shutdown(void);
 /* Parses "<topic>-<partition>"; returns 0 and fills the outputs. */

@@ -31,6 +31,7 @@ typedef struct partition_log {
     int64_t log_end_offset;
     int64_t recovery_point;
     int64_t unflushed;
+    int64_t last_flush_ms;          /* monotonic */
     log_settings_t settings;
     producer_state_t *pstate;       /* idempotent producers */
 } partition_log_t;

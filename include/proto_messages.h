@@ -21,6 +21,7 @@ struct request_header {
 };
 
 void request_header_defaults(struct request_header *m);
+void request_header_sample(arena_t *a, struct request_header *m);
 int request_header_decode(kreader_t *r, int16_t version, struct request_header *m);
 void request_header_encode(kwriter_t *w, int16_t version, const struct request_header *m);
 
@@ -30,6 +31,7 @@ struct response_header {
 };
 
 void response_header_defaults(struct response_header *m);
+void response_header_sample(arena_t *a, struct response_header *m);
 int response_header_decode(kreader_t *r, int16_t version, struct response_header *m);
 void response_header_encode(kwriter_t *w, int16_t version, const struct response_header *m);
 
@@ -43,6 +45,7 @@ struct api_versions_request {
 };
 
 void api_versions_request_defaults(struct api_versions_request *m);
+void api_versions_request_sample(arena_t *a, struct api_versions_request *m);
 int api_versions_request_decode(kreader_t *r, int16_t version, struct api_versions_request *m);
 void api_versions_request_encode(kwriter_t *w, int16_t version, const struct api_versions_request *m);
 
@@ -82,12 +85,16 @@ struct api_versions_response {
 };
 
 void api_versions_response_api_version_defaults(struct api_versions_response_api_version *m);
+void api_versions_response_api_version_sample(arena_t *a, struct api_versions_response_api_version *m);
 struct api_versions_response_api_version *api_versions_response_api_version_array(arena_t *a, int32_t n);
 void api_versions_response_supported_feature_key_defaults(struct api_versions_response_supported_feature_key *m);
+void api_versions_response_supported_feature_key_sample(arena_t *a, struct api_versions_response_supported_feature_key *m);
 struct api_versions_response_supported_feature_key *api_versions_response_supported_feature_key_array(arena_t *a, int32_t n);
 void api_versions_response_finalized_feature_key_defaults(struct api_versions_response_finalized_feature_key *m);
+void api_versions_response_finalized_feature_key_sample(arena_t *a, struct api_versions_response_finalized_feature_key *m);
 struct api_versions_response_finalized_feature_key *api_versions_response_finalized_feature_key_array(arena_t *a, int32_t n);
 void api_versions_response_defaults(struct api_versions_response *m);
+void api_versions_response_sample(arena_t *a, struct api_versions_response *m);
 int api_versions_response_decode(kreader_t *r, int16_t version, struct api_versions_response *m);
 void api_versions_response_encode(kwriter_t *w, int16_t version, const struct api_versions_response *m);
 
@@ -109,8 +116,10 @@ struct metadata_request {
 };
 
 void metadata_request_metadata_request_topic_defaults(struct metadata_request_metadata_request_topic *m);
+void metadata_request_metadata_request_topic_sample(arena_t *a, struct metadata_request_metadata_request_topic *m);
 struct metadata_request_metadata_request_topic *metadata_request_metadata_request_topic_array(arena_t *a, int32_t n);
 void metadata_request_defaults(struct metadata_request *m);
+void metadata_request_sample(arena_t *a, struct metadata_request *m);
 int metadata_request_decode(kreader_t *r, int16_t version, struct metadata_request *m);
 void metadata_request_encode(kwriter_t *w, int16_t version, const struct metadata_request *m);
 
@@ -160,12 +169,16 @@ struct metadata_response {
 };
 
 void metadata_response_metadata_response_broker_defaults(struct metadata_response_metadata_response_broker *m);
+void metadata_response_metadata_response_broker_sample(arena_t *a, struct metadata_response_metadata_response_broker *m);
 struct metadata_response_metadata_response_broker *metadata_response_metadata_response_broker_array(arena_t *a, int32_t n);
 void metadata_response_metadata_response_partition_defaults(struct metadata_response_metadata_response_partition *m);
+void metadata_response_metadata_response_partition_sample(arena_t *a, struct metadata_response_metadata_response_partition *m);
 struct metadata_response_metadata_response_partition *metadata_response_metadata_response_partition_array(arena_t *a, int32_t n);
 void metadata_response_metadata_response_topic_defaults(struct metadata_response_metadata_response_topic *m);
+void metadata_response_metadata_response_topic_sample(arena_t *a, struct metadata_response_metadata_response_topic *m);
 struct metadata_response_metadata_response_topic *metadata_response_metadata_response_topic_array(arena_t *a, int32_t n);
 void metadata_response_defaults(struct metadata_response *m);
+void metadata_response_sample(arena_t *a, struct metadata_response *m);
 int metadata_response_decode(kreader_t *r, int16_t version, struct metadata_response *m);
 void metadata_response_encode(kwriter_t *w, int16_t version, const struct metadata_response *m);
 
@@ -193,10 +206,13 @@ struct produce_request {
 };
 
 void produce_request_partition_produce_data_defaults(struct produce_request_partition_produce_data *m);
+void produce_request_partition_produce_data_sample(arena_t *a, struct produce_request_partition_produce_data *m);
 struct produce_request_partition_produce_data *produce_request_partition_produce_data_array(arena_t *a, int32_t n);
 void produce_request_topic_produce_data_defaults(struct produce_request_topic_produce_data *m);
+void produce_request_topic_produce_data_sample(arena_t *a, struct produce_request_topic_produce_data *m);
 struct produce_request_topic_produce_data *produce_request_topic_produce_data_array(arena_t *a, int32_t n);
 void produce_request_defaults(struct produce_request *m);
+void produce_request_sample(arena_t *a, struct produce_request *m);
 int produce_request_decode(kreader_t *r, int16_t version, struct produce_request *m);
 void produce_request_encode(kwriter_t *w, int16_t version, const struct produce_request *m);
 
@@ -249,16 +265,22 @@ struct produce_response {
 };
 
 void produce_response_batch_index_and_error_message_defaults(struct produce_response_batch_index_and_error_message *m);
+void produce_response_batch_index_and_error_message_sample(arena_t *a, struct produce_response_batch_index_and_error_message *m);
 struct produce_response_batch_index_and_error_message *produce_response_batch_index_and_error_message_array(arena_t *a, int32_t n);
 void produce_response_leader_id_and_epoch_defaults(struct produce_response_leader_id_and_epoch *m);
+void produce_response_leader_id_and_epoch_sample(arena_t *a, struct produce_response_leader_id_and_epoch *m);
 struct produce_response_leader_id_and_epoch *produce_response_leader_id_and_epoch_array(arena_t *a, int32_t n);
 void produce_response_partition_produce_response_defaults(struct produce_response_partition_produce_response *m);
+void produce_response_partition_produce_response_sample(arena_t *a, struct produce_response_partition_produce_response *m);
 struct produce_response_partition_produce_response *produce_response_partition_produce_response_array(arena_t *a, int32_t n);
 void produce_response_topic_produce_response_defaults(struct produce_response_topic_produce_response *m);
+void produce_response_topic_produce_response_sample(arena_t *a, struct produce_response_topic_produce_response *m);
 struct produce_response_topic_produce_response *produce_response_topic_produce_response_array(arena_t *a, int32_t n);
 void produce_response_node_endpoint_defaults(struct produce_response_node_endpoint *m);
+void produce_response_node_endpoint_sample(arena_t *a, struct produce_response_node_endpoint *m);
 struct produce_response_node_endpoint *produce_response_node_endpoint_array(arena_t *a, int32_t n);
 void produce_response_defaults(struct produce_response *m);
+void produce_response_sample(arena_t *a, struct produce_response *m);
 int produce_response_decode(kreader_t *r, int16_t version, struct produce_response *m);
 void produce_response_encode(kwriter_t *w, int16_t version, const struct produce_response *m);
 
@@ -314,14 +336,19 @@ struct fetch_request {
 };
 
 void fetch_request_replica_state_defaults(struct fetch_request_replica_state *m);
+void fetch_request_replica_state_sample(arena_t *a, struct fetch_request_replica_state *m);
 struct fetch_request_replica_state *fetch_request_replica_state_array(arena_t *a, int32_t n);
 void fetch_request_fetch_partition_defaults(struct fetch_request_fetch_partition *m);
+void fetch_request_fetch_partition_sample(arena_t *a, struct fetch_request_fetch_partition *m);
 struct fetch_request_fetch_partition *fetch_request_fetch_partition_array(arena_t *a, int32_t n);
 void fetch_request_fetch_topic_defaults(struct fetch_request_fetch_topic *m);
+void fetch_request_fetch_topic_sample(arena_t *a, struct fetch_request_fetch_topic *m);
 struct fetch_request_fetch_topic *fetch_request_fetch_topic_array(arena_t *a, int32_t n);
 void fetch_request_forgotten_topic_defaults(struct fetch_request_forgotten_topic *m);
+void fetch_request_forgotten_topic_sample(arena_t *a, struct fetch_request_forgotten_topic *m);
 struct fetch_request_forgotten_topic *fetch_request_forgotten_topic_array(arena_t *a, int32_t n);
 void fetch_request_defaults(struct fetch_request *m);
+void fetch_request_sample(arena_t *a, struct fetch_request *m);
 int fetch_request_decode(kreader_t *r, int16_t version, struct fetch_request *m);
 void fetch_request_encode(kwriter_t *w, int16_t version, const struct fetch_request *m);
 
@@ -392,20 +419,28 @@ struct fetch_response {
 };
 
 void fetch_response_epoch_end_offset_defaults(struct fetch_response_epoch_end_offset *m);
+void fetch_response_epoch_end_offset_sample(arena_t *a, struct fetch_response_epoch_end_offset *m);
 struct fetch_response_epoch_end_offset *fetch_response_epoch_end_offset_array(arena_t *a, int32_t n);
 void fetch_response_leader_id_and_epoch_defaults(struct fetch_response_leader_id_and_epoch *m);
+void fetch_response_leader_id_and_epoch_sample(arena_t *a, struct fetch_response_leader_id_and_epoch *m);
 struct fetch_response_leader_id_and_epoch *fetch_response_leader_id_and_epoch_array(arena_t *a, int32_t n);
 void fetch_response_snapshot_id_defaults(struct fetch_response_snapshot_id *m);
+void fetch_response_snapshot_id_sample(arena_t *a, struct fetch_response_snapshot_id *m);
 struct fetch_response_snapshot_id *fetch_response_snapshot_id_array(arena_t *a, int32_t n);
 void fetch_response_aborted_transaction_defaults(struct fetch_response_aborted_transaction *m);
+void fetch_response_aborted_transaction_sample(arena_t *a, struct fetch_response_aborted_transaction *m);
 struct fetch_response_aborted_transaction *fetch_response_aborted_transaction_array(arena_t *a, int32_t n);
 void fetch_response_partition_data_defaults(struct fetch_response_partition_data *m);
+void fetch_response_partition_data_sample(arena_t *a, struct fetch_response_partition_data *m);
 struct fetch_response_partition_data *fetch_response_partition_data_array(arena_t *a, int32_t n);
 void fetch_response_fetchable_topic_response_defaults(struct fetch_response_fetchable_topic_response *m);
+void fetch_response_fetchable_topic_response_sample(arena_t *a, struct fetch_response_fetchable_topic_response *m);
 struct fetch_response_fetchable_topic_response *fetch_response_fetchable_topic_response_array(arena_t *a, int32_t n);
 void fetch_response_node_endpoint_defaults(struct fetch_response_node_endpoint *m);
+void fetch_response_node_endpoint_sample(arena_t *a, struct fetch_response_node_endpoint *m);
 struct fetch_response_node_endpoint *fetch_response_node_endpoint_array(arena_t *a, int32_t n);
 void fetch_response_defaults(struct fetch_response *m);
+void fetch_response_sample(arena_t *a, struct fetch_response *m);
 int fetch_response_decode(kreader_t *r, int16_t version, struct fetch_response *m);
 void fetch_response_encode(kwriter_t *w, int16_t version, const struct fetch_response *m);
 
@@ -434,10 +469,13 @@ struct list_offsets_request {
 };
 
 void list_offsets_request_list_offsets_partition_defaults(struct list_offsets_request_list_offsets_partition *m);
+void list_offsets_request_list_offsets_partition_sample(arena_t *a, struct list_offsets_request_list_offsets_partition *m);
 struct list_offsets_request_list_offsets_partition *list_offsets_request_list_offsets_partition_array(arena_t *a, int32_t n);
 void list_offsets_request_list_offsets_topic_defaults(struct list_offsets_request_list_offsets_topic *m);
+void list_offsets_request_list_offsets_topic_sample(arena_t *a, struct list_offsets_request_list_offsets_topic *m);
 struct list_offsets_request_list_offsets_topic *list_offsets_request_list_offsets_topic_array(arena_t *a, int32_t n);
 void list_offsets_request_defaults(struct list_offsets_request *m);
+void list_offsets_request_sample(arena_t *a, struct list_offsets_request *m);
 int list_offsets_request_decode(kreader_t *r, int16_t version, struct list_offsets_request *m);
 void list_offsets_request_encode(kwriter_t *w, int16_t version, const struct list_offsets_request *m);
 
@@ -468,10 +506,13 @@ struct list_offsets_response {
 };
 
 void list_offsets_response_list_offsets_partition_response_defaults(struct list_offsets_response_list_offsets_partition_response *m);
+void list_offsets_response_list_offsets_partition_response_sample(arena_t *a, struct list_offsets_response_list_offsets_partition_response *m);
 struct list_offsets_response_list_offsets_partition_response *list_offsets_response_list_offsets_partition_response_array(arena_t *a, int32_t n);
 void list_offsets_response_list_offsets_topic_response_defaults(struct list_offsets_response_list_offsets_topic_response *m);
+void list_offsets_response_list_offsets_topic_response_sample(arena_t *a, struct list_offsets_response_list_offsets_topic_response *m);
 struct list_offsets_response_list_offsets_topic_response *list_offsets_response_list_offsets_topic_response_array(arena_t *a, int32_t n);
 void list_offsets_response_defaults(struct list_offsets_response *m);
+void list_offsets_response_sample(arena_t *a, struct list_offsets_response *m);
 int list_offsets_response_decode(kreader_t *r, int16_t version, struct list_offsets_response *m);
 void list_offsets_response_encode(kwriter_t *w, int16_t version, const struct list_offsets_response *m);
 
@@ -508,12 +549,16 @@ struct create_topics_request {
 };
 
 void create_topics_request_creatable_replica_assignment_defaults(struct create_topics_request_creatable_replica_assignment *m);
+void create_topics_request_creatable_replica_assignment_sample(arena_t *a, struct create_topics_request_creatable_replica_assignment *m);
 struct create_topics_request_creatable_replica_assignment *create_topics_request_creatable_replica_assignment_array(arena_t *a, int32_t n);
 void create_topics_request_creatable_topic_config_defaults(struct create_topics_request_creatable_topic_config *m);
+void create_topics_request_creatable_topic_config_sample(arena_t *a, struct create_topics_request_creatable_topic_config *m);
 struct create_topics_request_creatable_topic_config *create_topics_request_creatable_topic_config_array(arena_t *a, int32_t n);
 void create_topics_request_creatable_topic_defaults(struct create_topics_request_creatable_topic *m);
+void create_topics_request_creatable_topic_sample(arena_t *a, struct create_topics_request_creatable_topic *m);
 struct create_topics_request_creatable_topic *create_topics_request_creatable_topic_array(arena_t *a, int32_t n);
 void create_topics_request_defaults(struct create_topics_request *m);
+void create_topics_request_sample(arena_t *a, struct create_topics_request *m);
 int create_topics_request_decode(kreader_t *r, int16_t version, struct create_topics_request *m);
 void create_topics_request_encode(kwriter_t *w, int16_t version, const struct create_topics_request *m);
 
@@ -548,10 +593,13 @@ struct create_topics_response {
 };
 
 void create_topics_response_creatable_topic_configs_defaults(struct create_topics_response_creatable_topic_configs *m);
+void create_topics_response_creatable_topic_configs_sample(arena_t *a, struct create_topics_response_creatable_topic_configs *m);
 struct create_topics_response_creatable_topic_configs *create_topics_response_creatable_topic_configs_array(arena_t *a, int32_t n);
 void create_topics_response_creatable_topic_result_defaults(struct create_topics_response_creatable_topic_result *m);
+void create_topics_response_creatable_topic_result_sample(arena_t *a, struct create_topics_response_creatable_topic_result *m);
 struct create_topics_response_creatable_topic_result *create_topics_response_creatable_topic_result_array(arena_t *a, int32_t n);
 void create_topics_response_defaults(struct create_topics_response *m);
+void create_topics_response_sample(arena_t *a, struct create_topics_response *m);
 int create_topics_response_decode(kreader_t *r, int16_t version, struct create_topics_response *m);
 void create_topics_response_encode(kwriter_t *w, int16_t version, const struct create_topics_response *m);
 
@@ -573,8 +621,10 @@ struct delete_topics_request {
 };
 
 void delete_topics_request_delete_topic_state_defaults(struct delete_topics_request_delete_topic_state *m);
+void delete_topics_request_delete_topic_state_sample(arena_t *a, struct delete_topics_request_delete_topic_state *m);
 struct delete_topics_request_delete_topic_state *delete_topics_request_delete_topic_state_array(arena_t *a, int32_t n);
 void delete_topics_request_defaults(struct delete_topics_request *m);
+void delete_topics_request_sample(arena_t *a, struct delete_topics_request *m);
 int delete_topics_request_decode(kreader_t *r, int16_t version, struct delete_topics_request *m);
 void delete_topics_request_encode(kwriter_t *w, int16_t version, const struct delete_topics_request *m);
 
@@ -596,8 +646,10 @@ struct delete_topics_response {
 };
 
 void delete_topics_response_deletable_topic_result_defaults(struct delete_topics_response_deletable_topic_result *m);
+void delete_topics_response_deletable_topic_result_sample(arena_t *a, struct delete_topics_response_deletable_topic_result *m);
 struct delete_topics_response_deletable_topic_result *delete_topics_response_deletable_topic_result_array(arena_t *a, int32_t n);
 void delete_topics_response_defaults(struct delete_topics_response *m);
+void delete_topics_response_sample(arena_t *a, struct delete_topics_response *m);
 int delete_topics_response_decode(kreader_t *r, int16_t version, struct delete_topics_response *m);
 void delete_topics_response_encode(kwriter_t *w, int16_t version, const struct delete_topics_response *m);
 
@@ -620,8 +672,10 @@ struct describe_configs_request {
 };
 
 void describe_configs_request_describe_configs_resource_defaults(struct describe_configs_request_describe_configs_resource *m);
+void describe_configs_request_describe_configs_resource_sample(arena_t *a, struct describe_configs_request_describe_configs_resource *m);
 struct describe_configs_request_describe_configs_resource *describe_configs_request_describe_configs_resource_array(arena_t *a, int32_t n);
 void describe_configs_request_defaults(struct describe_configs_request *m);
+void describe_configs_request_sample(arena_t *a, struct describe_configs_request *m);
 int describe_configs_request_decode(kreader_t *r, int16_t version, struct describe_configs_request *m);
 void describe_configs_request_encode(kwriter_t *w, int16_t version, const struct describe_configs_request *m);
 
@@ -664,12 +718,16 @@ struct describe_configs_response {
 };
 
 void describe_configs_response_describe_configs_synonym_defaults(struct describe_configs_response_describe_configs_synonym *m);
+void describe_configs_response_describe_configs_synonym_sample(arena_t *a, struct describe_configs_response_describe_configs_synonym *m);
 struct describe_configs_response_describe_configs_synonym *describe_configs_response_describe_configs_synonym_array(arena_t *a, int32_t n);
 void describe_configs_response_describe_configs_resource_result_defaults(struct describe_configs_response_describe_configs_resource_result *m);
+void describe_configs_response_describe_configs_resource_result_sample(arena_t *a, struct describe_configs_response_describe_configs_resource_result *m);
 struct describe_configs_response_describe_configs_resource_result *describe_configs_response_describe_configs_resource_result_array(arena_t *a, int32_t n);
 void describe_configs_response_describe_configs_result_defaults(struct describe_configs_response_describe_configs_result *m);
+void describe_configs_response_describe_configs_result_sample(arena_t *a, struct describe_configs_response_describe_configs_result *m);
 struct describe_configs_response_describe_configs_result *describe_configs_response_describe_configs_result_array(arena_t *a, int32_t n);
 void describe_configs_response_defaults(struct describe_configs_response *m);
+void describe_configs_response_sample(arena_t *a, struct describe_configs_response *m);
 int describe_configs_response_decode(kreader_t *r, int16_t version, struct describe_configs_response *m);
 void describe_configs_response_encode(kwriter_t *w, int16_t version, const struct describe_configs_response *m);
 
@@ -685,6 +743,7 @@ struct find_coordinator_request {
 };
 
 void find_coordinator_request_defaults(struct find_coordinator_request *m);
+void find_coordinator_request_sample(arena_t *a, struct find_coordinator_request *m);
 int find_coordinator_request_decode(kreader_t *r, int16_t version, struct find_coordinator_request *m);
 void find_coordinator_request_encode(kwriter_t *w, int16_t version, const struct find_coordinator_request *m);
 
@@ -713,8 +772,10 @@ struct find_coordinator_response {
 };
 
 void find_coordinator_response_coordinator_defaults(struct find_coordinator_response_coordinator *m);
+void find_coordinator_response_coordinator_sample(arena_t *a, struct find_coordinator_response_coordinator *m);
 struct find_coordinator_response_coordinator *find_coordinator_response_coordinator_array(arena_t *a, int32_t n);
 void find_coordinator_response_defaults(struct find_coordinator_response *m);
+void find_coordinator_response_sample(arena_t *a, struct find_coordinator_response *m);
 int find_coordinator_response_decode(kreader_t *r, int16_t version, struct find_coordinator_response *m);
 void find_coordinator_response_encode(kwriter_t *w, int16_t version, const struct find_coordinator_response *m);
 
@@ -730,6 +791,7 @@ struct init_producer_id_request {
 };
 
 void init_producer_id_request_defaults(struct init_producer_id_request *m);
+void init_producer_id_request_sample(arena_t *a, struct init_producer_id_request *m);
 int init_producer_id_request_decode(kreader_t *r, int16_t version, struct init_producer_id_request *m);
 void init_producer_id_request_encode(kwriter_t *w, int16_t version, const struct init_producer_id_request *m);
 
@@ -745,7 +807,22 @@ struct init_producer_id_response {
 };
 
 void init_producer_id_response_defaults(struct init_producer_id_response *m);
+void init_producer_id_response_sample(arena_t *a, struct init_producer_id_response *m);
 int init_producer_id_response_decode(kreader_t *r, int16_t version, struct init_producer_id_response *m);
 void init_producer_id_response_encode(kwriter_t *w, int16_t version, const struct init_producer_id_response *m);
+
+/* Every generated message, for table-driven tests and tools. */
+typedef struct proto_message_info {
+    const char *name;
+    int16_t api_key;            /* -1 for headers */
+    int16_t min_version;
+    int16_t max_version;
+    size_t size;
+    void (*sample)(arena_t *a, void *m);
+    int (*decode)(kreader_t *r, int16_t version, void *m);
+    void (*encode)(kwriter_t *w, int16_t version, const void *m);
+} proto_message_info_t;
+extern const proto_message_info_t proto_message_table[];
+extern const int proto_message_table_count;
 
 #endif

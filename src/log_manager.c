@@ -361,6 +361,24 @@ int logmgr_checkpoint(void)
     return rc;
 }
 
+typedef struct flush_age {
+    int64_t interval_ms;
+    int64_t now;
+} flush_age_t;
+
+static void flush_if_old(partition_log_t *pl, void *arg)
+{
+    const flush_age_t *fa = arg;
+    if (pl->unflushed > 0 && fa->now - pl->last_flush_ms >= fa->interval_ms && plog_flush(pl) < 0)
+        log_error("log", "Scheduled flush of %s-%d failed", pl->topic, pl->partition);
+}
+
+void logmgr_flush_older_than(int64_t interval_ms)
+{
+    flush_age_t fa = { interval_ms, mono_ms() };
+    logmgr_foreach(flush_if_old, &fa);
+}
+
 static void flush_one(partition_log_t *pl, void *arg)
 {
     int *rc = arg;

@@ -129,6 +129,7 @@ partition_log_t *plog_open(const char *root, const char *topic, int32_t partitio
     pl->partition = partition;
     pl->settings = *settings;
     pl->pstate = pstate_new();
+    pl->last_flush_ms = mono_ms();
     pl->recovery_point = recovery_point;
     if (mkdir_p(pl->dir, 0755) < 0) {
         log_error("log", "Cannot create %s: %s", pl->dir, strerror(errno));
@@ -232,6 +233,7 @@ int plog_flush(partition_log_t *pl)
     if (segment_flush(active_segment(pl)) < 0)
         return -1;
     pl->unflushed = 0;
+    pl->last_flush_ms = mono_ms();
     pl->recovery_point = pl->log_end_offset;
     return 0;
 }

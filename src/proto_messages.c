@@ -12,6 +12,16 @@ void request_header_defaults(struct request_header *m)
     m->client_id = KSTR_LIT("");
 }
 
+void request_header_sample(arena_t *a, struct request_header *m)
+{
+    request_header_defaults(m);
+    (void)a;
+    m->request_api_key = 300;
+    m->request_api_version = 300;
+    m->correlation_id = 70000;
+    m->client_id = KSTR_LIT("sample");
+}
+
 static void request_header_read(kreader_t *r, int16_t v, struct request_header *m)
 {
     bool flex = v >= 2;
@@ -87,6 +97,13 @@ void response_header_defaults(struct response_header *m)
     memset(m, 0, sizeof(*m));
 }
 
+void response_header_sample(arena_t *a, struct response_header *m)
+{
+    response_header_defaults(m);
+    (void)a;
+    m->correlation_id = 70000;
+}
+
 static void response_header_read(kreader_t *r, int16_t v, struct response_header *m)
 {
     bool flex = v >= 1;
@@ -142,6 +159,14 @@ void api_versions_request_defaults(struct api_versions_request *m)
     memset(m, 0, sizeof(*m));
     m->client_software_name = KSTR_LIT("");
     m->client_software_version = KSTR_LIT("");
+}
+
+void api_versions_request_sample(arena_t *a, struct api_versions_request *m)
+{
+    api_versions_request_defaults(m);
+    (void)a;
+    m->client_software_name = KSTR_LIT("sample");
+    m->client_software_version = KSTR_LIT("sample");
 }
 
 static void api_versions_request_read(kreader_t *r, int16_t v, struct api_versions_request *m)
@@ -223,6 +248,15 @@ struct api_versions_response_api_version *api_versions_response_api_version_arra
     return arr;
 }
 
+void api_versions_response_api_version_sample(arena_t *a, struct api_versions_response_api_version *m)
+{
+    api_versions_response_api_version_defaults(m);
+    (void)a;
+    m->api_key = 300;
+    m->min_version = 300;
+    m->max_version = 300;
+}
+
 static void api_versions_response_api_version_read(kreader_t *r, int16_t v, struct api_versions_response_api_version *m)
 {
     bool flex = v >= 3;
@@ -282,6 +316,15 @@ struct api_versions_response_supported_feature_key *api_versions_response_suppor
     for (int32_t i = 0; i < n; i++)
         api_versions_response_supported_feature_key_defaults(&arr[i]);
     return arr;
+}
+
+void api_versions_response_supported_feature_key_sample(arena_t *a, struct api_versions_response_supported_feature_key *m)
+{
+    api_versions_response_supported_feature_key_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->min_version = 300;
+    m->max_version = 300;
 }
 
 static void api_versions_response_supported_feature_key_read(kreader_t *r, int16_t v, struct api_versions_response_supported_feature_key *m)
@@ -347,6 +390,15 @@ struct api_versions_response_finalized_feature_key *api_versions_response_finali
     return arr;
 }
 
+void api_versions_response_finalized_feature_key_sample(arena_t *a, struct api_versions_response_finalized_feature_key *m)
+{
+    api_versions_response_finalized_feature_key_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->max_version_level = 300;
+    m->min_version_level = 300;
+}
+
 static void api_versions_response_finalized_feature_key_read(kreader_t *r, int16_t v, struct api_versions_response_finalized_feature_key *m)
 {
     bool flex = v >= 3;
@@ -400,6 +452,28 @@ void api_versions_response_defaults(struct api_versions_response *m)
 {
     memset(m, 0, sizeof(*m));
     m->finalized_features_epoch = -1;
+}
+
+void api_versions_response_sample(arena_t *a, struct api_versions_response *m)
+{
+    api_versions_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->api_keys_count = 2;
+    m->api_keys = arena_array(a, 2, sizeof(struct api_versions_response_api_version));
+    for (int i = 0; i < 2; i++)
+        api_versions_response_api_version_sample(a, &m->api_keys[i]);
+    m->throttle_time_ms = 70000;
+    m->supported_features_count = 2;
+    m->supported_features = arena_array(a, 2, sizeof(struct api_versions_response_supported_feature_key));
+    for (int i = 0; i < 2; i++)
+        api_versions_response_supported_feature_key_sample(a, &m->supported_features[i]);
+    m->finalized_features_epoch = 5000000000;
+    m->finalized_features_count = 2;
+    m->finalized_features = arena_array(a, 2, sizeof(struct api_versions_response_finalized_feature_key));
+    for (int i = 0; i < 2; i++)
+        api_versions_response_finalized_feature_key_sample(a, &m->finalized_features[i]);
+    m->zk_migration_ready = true;
 }
 
 static void api_versions_response_read(kreader_t *r, int16_t v, struct api_versions_response *m)
@@ -616,6 +690,14 @@ struct metadata_request_metadata_request_topic *metadata_request_metadata_reques
     return arr;
 }
 
+void metadata_request_metadata_request_topic_sample(arena_t *a, struct metadata_request_metadata_request_topic *m)
+{
+    metadata_request_metadata_request_topic_defaults(m);
+    (void)a;
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->name = KSTR_LIT("sample");
+}
+
 static void metadata_request_metadata_request_topic_read(kreader_t *r, int16_t v, struct metadata_request_metadata_request_topic *m)
 {
     bool flex = v >= 9;
@@ -663,6 +745,19 @@ void metadata_request_defaults(struct metadata_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->allow_auto_topic_creation = true;
+}
+
+void metadata_request_sample(arena_t *a, struct metadata_request *m)
+{
+    metadata_request_defaults(m);
+    (void)a;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct metadata_request_metadata_request_topic));
+    for (int i = 0; i < 2; i++)
+        metadata_request_metadata_request_topic_sample(a, &m->topics[i]);
+    m->allow_auto_topic_creation = true;
+    m->include_cluster_authorized_operations = true;
+    m->include_topic_authorized_operations = true;
 }
 
 static void metadata_request_read(kreader_t *r, int16_t v, struct metadata_request *m)
@@ -763,6 +858,16 @@ struct metadata_response_metadata_response_broker *metadata_response_metadata_re
     return arr;
 }
 
+void metadata_response_metadata_response_broker_sample(arena_t *a, struct metadata_response_metadata_response_broker *m)
+{
+    metadata_response_metadata_response_broker_defaults(m);
+    (void)a;
+    m->node_id = 70000;
+    m->host = KSTR_LIT("sample");
+    m->port = 70000;
+    m->rack = KSTR_LIT("sample");
+}
+
 static void metadata_response_metadata_response_broker_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_broker *m)
 {
     bool flex = v >= 9;
@@ -832,6 +937,28 @@ struct metadata_response_metadata_response_partition *metadata_response_metadata
     for (int32_t i = 0; i < n; i++)
         metadata_response_metadata_response_partition_defaults(&arr[i]);
     return arr;
+}
+
+void metadata_response_metadata_response_partition_sample(arena_t *a, struct metadata_response_metadata_response_partition *m)
+{
+    metadata_response_metadata_response_partition_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->partition_index = 70000;
+    m->leader_id = 70000;
+    m->leader_epoch = 70000;
+    m->replica_nodes_count = 2;
+    m->replica_nodes = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->replica_nodes[i] = 70000;
+    m->isr_nodes_count = 2;
+    m->isr_nodes = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->isr_nodes[i] = 70000;
+    m->offline_replicas_count = 2;
+    m->offline_replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->offline_replicas[i] = 70000;
 }
 
 static void metadata_response_metadata_response_partition_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_partition *m)
@@ -941,6 +1068,21 @@ struct metadata_response_metadata_response_topic *metadata_response_metadata_res
     return arr;
 }
 
+void metadata_response_metadata_response_topic_sample(arena_t *a, struct metadata_response_metadata_response_topic *m)
+{
+    metadata_response_metadata_response_topic_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->name = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->is_internal = true;
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct metadata_response_metadata_response_partition));
+    for (int i = 0; i < 2; i++)
+        metadata_response_metadata_response_partition_sample(a, &m->partitions[i]);
+    m->topic_authorized_operations = 70000;
+}
+
 static void metadata_response_metadata_response_topic_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_topic *m)
 {
     bool flex = v >= 9;
@@ -1023,6 +1165,24 @@ void metadata_response_defaults(struct metadata_response *m)
     m->cluster_id = KSTR_NULL;
     m->controller_id = -1;
     m->cluster_authorized_operations = INT32_MIN;
+}
+
+void metadata_response_sample(arena_t *a, struct metadata_response *m)
+{
+    metadata_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->brokers_count = 2;
+    m->brokers = arena_array(a, 2, sizeof(struct metadata_response_metadata_response_broker));
+    for (int i = 0; i < 2; i++)
+        metadata_response_metadata_response_broker_sample(a, &m->brokers[i]);
+    m->cluster_id = KSTR_LIT("sample");
+    m->controller_id = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct metadata_response_metadata_response_topic));
+    for (int i = 0; i < 2; i++)
+        metadata_response_metadata_response_topic_sample(a, &m->topics[i]);
+    m->cluster_authorized_operations = 70000;
 }
 
 static void metadata_response_read(kreader_t *r, int16_t v, struct metadata_response *m)
@@ -1143,6 +1303,14 @@ struct produce_request_partition_produce_data *produce_request_partition_produce
     return arr;
 }
 
+void produce_request_partition_produce_data_sample(arena_t *a, struct produce_request_partition_produce_data *m)
+{
+    produce_request_partition_produce_data_defaults(m);
+    (void)a;
+    m->index = 70000;
+    m->records = (krecords_t){ (uint8_t *)"records", 7, -1, 0 };
+}
+
 static void produce_request_partition_produce_data_read(kreader_t *r, int16_t v, struct produce_request_partition_produce_data *m)
 {
     bool flex = v >= 9;
@@ -1198,6 +1366,17 @@ struct produce_request_topic_produce_data *produce_request_topic_produce_data_ar
     for (int32_t i = 0; i < n; i++)
         produce_request_topic_produce_data_defaults(&arr[i]);
     return arr;
+}
+
+void produce_request_topic_produce_data_sample(arena_t *a, struct produce_request_topic_produce_data *m)
+{
+    produce_request_topic_produce_data_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partition_data_count = 2;
+    m->partition_data = arena_array(a, 2, sizeof(struct produce_request_partition_produce_data));
+    for (int i = 0; i < 2; i++)
+        produce_request_partition_produce_data_sample(a, &m->partition_data[i]);
 }
 
 static void produce_request_topic_produce_data_read(kreader_t *r, int16_t v, struct produce_request_topic_produce_data *m)
@@ -1256,6 +1435,19 @@ void produce_request_defaults(struct produce_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->transactional_id = KSTR_NULL;
+}
+
+void produce_request_sample(arena_t *a, struct produce_request *m)
+{
+    produce_request_defaults(m);
+    (void)a;
+    m->transactional_id = KSTR_LIT("sample");
+    m->acks = 300;
+    m->timeout_ms = 70000;
+    m->topic_data_count = 2;
+    m->topic_data = arena_array(a, 2, sizeof(struct produce_request_topic_produce_data));
+    for (int i = 0; i < 2; i++)
+        produce_request_topic_produce_data_sample(a, &m->topic_data[i]);
 }
 
 static void produce_request_read(kreader_t *r, int16_t v, struct produce_request *m)
@@ -1361,6 +1553,14 @@ struct produce_response_batch_index_and_error_message *produce_response_batch_in
     return arr;
 }
 
+void produce_response_batch_index_and_error_message_sample(arena_t *a, struct produce_response_batch_index_and_error_message *m)
+{
+    produce_response_batch_index_and_error_message_defaults(m);
+    (void)a;
+    m->batch_index = 70000;
+    m->batch_index_error_message = KSTR_LIT("sample");
+}
+
 static void produce_response_batch_index_and_error_message_read(kreader_t *r, int16_t v, struct produce_response_batch_index_and_error_message *m)
 {
     bool flex = v >= 9;
@@ -1419,6 +1619,14 @@ struct produce_response_leader_id_and_epoch *produce_response_leader_id_and_epoc
     return arr;
 }
 
+void produce_response_leader_id_and_epoch_sample(arena_t *a, struct produce_response_leader_id_and_epoch *m)
+{
+    produce_response_leader_id_and_epoch_defaults(m);
+    (void)a;
+    m->leader_id = 70000;
+    m->leader_epoch = 70000;
+}
+
 static void produce_response_leader_id_and_epoch_read(kreader_t *r, int16_t v, struct produce_response_leader_id_and_epoch *m)
 {
     bool flex = v >= 9;
@@ -1475,6 +1683,24 @@ struct produce_response_partition_produce_response *produce_response_partition_p
     for (int32_t i = 0; i < n; i++)
         produce_response_partition_produce_response_defaults(&arr[i]);
     return arr;
+}
+
+void produce_response_partition_produce_response_sample(arena_t *a, struct produce_response_partition_produce_response *m)
+{
+    produce_response_partition_produce_response_defaults(m);
+    (void)a;
+    m->index = 70000;
+    m->error_code = 300;
+    m->base_offset = 5000000000;
+    m->log_append_time_ms = 5000000000;
+    m->log_start_offset = 5000000000;
+    m->record_errors_count = 2;
+    m->record_errors = arena_array(a, 2, sizeof(struct produce_response_batch_index_and_error_message));
+    for (int i = 0; i < 2; i++)
+        produce_response_batch_index_and_error_message_sample(a, &m->record_errors[i]);
+    m->error_message = KSTR_LIT("sample");
+    m->has_current_leader = true;
+    produce_response_leader_id_and_epoch_sample(a, &m->current_leader);
 }
 
 static void produce_response_partition_produce_response_read(kreader_t *r, int16_t v, struct produce_response_partition_produce_response *m)
@@ -1605,6 +1831,17 @@ struct produce_response_topic_produce_response *produce_response_topic_produce_r
     return arr;
 }
 
+void produce_response_topic_produce_response_sample(arena_t *a, struct produce_response_topic_produce_response *m)
+{
+    produce_response_topic_produce_response_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partition_responses_count = 2;
+    m->partition_responses = arena_array(a, 2, sizeof(struct produce_response_partition_produce_response));
+    for (int i = 0; i < 2; i++)
+        produce_response_partition_produce_response_sample(a, &m->partition_responses[i]);
+}
+
 static void produce_response_topic_produce_response_read(kreader_t *r, int16_t v, struct produce_response_topic_produce_response *m)
 {
     bool flex = v >= 9;
@@ -1672,6 +1909,16 @@ struct produce_response_node_endpoint *produce_response_node_endpoint_array(aren
     return arr;
 }
 
+void produce_response_node_endpoint_sample(arena_t *a, struct produce_response_node_endpoint *m)
+{
+    produce_response_node_endpoint_defaults(m);
+    (void)a;
+    m->node_id = 70000;
+    m->host = KSTR_LIT("sample");
+    m->port = 70000;
+    m->rack = KSTR_LIT("sample");
+}
+
 static void produce_response_node_endpoint_read(kreader_t *r, int16_t v, struct produce_response_node_endpoint *m)
 {
     bool flex = v >= 9;
@@ -1732,6 +1979,21 @@ static void produce_response_node_endpoint_write(kwriter_t *w, int16_t v, const 
 void produce_response_defaults(struct produce_response *m)
 {
     memset(m, 0, sizeof(*m));
+}
+
+void produce_response_sample(arena_t *a, struct produce_response *m)
+{
+    produce_response_defaults(m);
+    (void)a;
+    m->responses_count = 2;
+    m->responses = arena_array(a, 2, sizeof(struct produce_response_topic_produce_response));
+    for (int i = 0; i < 2; i++)
+        produce_response_topic_produce_response_sample(a, &m->responses[i]);
+    m->throttle_time_ms = 70000;
+    m->node_endpoints_count = 2;
+    m->node_endpoints = arena_array(a, 2, sizeof(struct produce_response_node_endpoint));
+    for (int i = 0; i < 2; i++)
+        produce_response_node_endpoint_sample(a, &m->node_endpoints[i]);
 }
 
 static void produce_response_read(kreader_t *r, int16_t v, struct produce_response *m)
@@ -1862,6 +2124,14 @@ struct fetch_request_replica_state *fetch_request_replica_state_array(arena_t *a
     return arr;
 }
 
+void fetch_request_replica_state_sample(arena_t *a, struct fetch_request_replica_state *m)
+{
+    fetch_request_replica_state_defaults(m);
+    (void)a;
+    m->replica_id = 70000;
+    m->replica_epoch = 5000000000;
+}
+
 static void fetch_request_replica_state_read(kreader_t *r, int16_t v, struct fetch_request_replica_state *m)
 {
     bool flex = v >= 12;
@@ -1917,6 +2187,19 @@ struct fetch_request_fetch_partition *fetch_request_fetch_partition_array(arena_
     for (int32_t i = 0; i < n; i++)
         fetch_request_fetch_partition_defaults(&arr[i]);
     return arr;
+}
+
+void fetch_request_fetch_partition_sample(arena_t *a, struct fetch_request_fetch_partition *m)
+{
+    fetch_request_fetch_partition_defaults(m);
+    (void)a;
+    m->partition = 70000;
+    m->current_leader_epoch = 70000;
+    m->fetch_offset = 5000000000;
+    m->last_fetched_epoch = 70000;
+    m->log_start_offset = 5000000000;
+    m->partition_max_bytes = 70000;
+    m->replica_directory_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
 }
 
 static void fetch_request_fetch_partition_read(kreader_t *r, int16_t v, struct fetch_request_fetch_partition *m)
@@ -2029,6 +2312,18 @@ struct fetch_request_fetch_topic *fetch_request_fetch_topic_array(arena_t *a, in
     return arr;
 }
 
+void fetch_request_fetch_topic_sample(arena_t *a, struct fetch_request_fetch_topic *m)
+{
+    fetch_request_fetch_topic_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct fetch_request_fetch_partition));
+    for (int i = 0; i < 2; i++)
+        fetch_request_fetch_partition_sample(a, &m->partitions[i]);
+}
+
 static void fetch_request_fetch_topic_read(kreader_t *r, int16_t v, struct fetch_request_fetch_topic *m)
 {
     bool flex = v >= 12;
@@ -2101,6 +2396,18 @@ struct fetch_request_forgotten_topic *fetch_request_forgotten_topic_array(arena_
     return arr;
 }
 
+void fetch_request_forgotten_topic_sample(arena_t *a, struct fetch_request_forgotten_topic *m)
+{
+    fetch_request_forgotten_topic_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
 static void fetch_request_forgotten_topic_read(kreader_t *r, int16_t v, struct fetch_request_forgotten_topic *m)
 {
     bool flex = v >= 12;
@@ -2166,6 +2473,31 @@ void fetch_request_defaults(struct fetch_request *m)
     m->max_bytes = 2147483647;
     m->session_epoch = -1;
     m->rack_id = KSTR_LIT("");
+}
+
+void fetch_request_sample(arena_t *a, struct fetch_request *m)
+{
+    fetch_request_defaults(m);
+    (void)a;
+    m->cluster_id = KSTR_LIT("sample");
+    m->replica_id = 70000;
+    m->has_replica_state = true;
+    fetch_request_replica_state_sample(a, &m->replica_state);
+    m->max_wait_ms = 70000;
+    m->min_bytes = 70000;
+    m->max_bytes = 70000;
+    m->isolation_level = 7;
+    m->session_id = 70000;
+    m->session_epoch = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct fetch_request_fetch_topic));
+    for (int i = 0; i < 2; i++)
+        fetch_request_fetch_topic_sample(a, &m->topics[i]);
+    m->forgotten_topics_data_count = 2;
+    m->forgotten_topics_data = arena_array(a, 2, sizeof(struct fetch_request_forgotten_topic));
+    for (int i = 0; i < 2; i++)
+        fetch_request_forgotten_topic_sample(a, &m->forgotten_topics_data[i]);
+    m->rack_id = KSTR_LIT("sample");
 }
 
 static void fetch_request_read(kreader_t *r, int16_t v, struct fetch_request *m)
@@ -2381,6 +2713,14 @@ struct fetch_response_epoch_end_offset *fetch_response_epoch_end_offset_array(ar
     return arr;
 }
 
+void fetch_response_epoch_end_offset_sample(arena_t *a, struct fetch_response_epoch_end_offset *m)
+{
+    fetch_response_epoch_end_offset_defaults(m);
+    (void)a;
+    m->epoch = 70000;
+    m->end_offset = 5000000000;
+}
+
 static void fetch_response_epoch_end_offset_read(kreader_t *r, int16_t v, struct fetch_response_epoch_end_offset *m)
 {
     bool flex = v >= 12;
@@ -2435,6 +2775,14 @@ struct fetch_response_leader_id_and_epoch *fetch_response_leader_id_and_epoch_ar
     for (int32_t i = 0; i < n; i++)
         fetch_response_leader_id_and_epoch_defaults(&arr[i]);
     return arr;
+}
+
+void fetch_response_leader_id_and_epoch_sample(arena_t *a, struct fetch_response_leader_id_and_epoch *m)
+{
+    fetch_response_leader_id_and_epoch_defaults(m);
+    (void)a;
+    m->leader_id = 70000;
+    m->leader_epoch = 70000;
 }
 
 static void fetch_response_leader_id_and_epoch_read(kreader_t *r, int16_t v, struct fetch_response_leader_id_and_epoch *m)
@@ -2493,6 +2841,14 @@ struct fetch_response_snapshot_id *fetch_response_snapshot_id_array(arena_t *a, 
     return arr;
 }
 
+void fetch_response_snapshot_id_sample(arena_t *a, struct fetch_response_snapshot_id *m)
+{
+    fetch_response_snapshot_id_defaults(m);
+    (void)a;
+    m->end_offset = 5000000000;
+    m->epoch = 70000;
+}
+
 static void fetch_response_snapshot_id_read(kreader_t *r, int16_t v, struct fetch_response_snapshot_id *m)
 {
     bool flex = v >= 12;
@@ -2545,6 +2901,14 @@ struct fetch_response_aborted_transaction *fetch_response_aborted_transaction_ar
     for (int32_t i = 0; i < n; i++)
         fetch_response_aborted_transaction_defaults(&arr[i]);
     return arr;
+}
+
+void fetch_response_aborted_transaction_sample(arena_t *a, struct fetch_response_aborted_transaction *m)
+{
+    fetch_response_aborted_transaction_defaults(m);
+    (void)a;
+    m->producer_id = 5000000000;
+    m->first_offset = 5000000000;
 }
 
 static void fetch_response_aborted_transaction_read(kreader_t *r, int16_t v, struct fetch_response_aborted_transaction *m)
@@ -2606,6 +2970,29 @@ struct fetch_response_partition_data *fetch_response_partition_data_array(arena_
     for (int32_t i = 0; i < n; i++)
         fetch_response_partition_data_defaults(&arr[i]);
     return arr;
+}
+
+void fetch_response_partition_data_sample(arena_t *a, struct fetch_response_partition_data *m)
+{
+    fetch_response_partition_data_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->error_code = 300;
+    m->high_watermark = 5000000000;
+    m->last_stable_offset = 5000000000;
+    m->log_start_offset = 5000000000;
+    m->has_diverging_epoch = true;
+    fetch_response_epoch_end_offset_sample(a, &m->diverging_epoch);
+    m->has_current_leader = true;
+    fetch_response_leader_id_and_epoch_sample(a, &m->current_leader);
+    m->has_snapshot_id = true;
+    fetch_response_snapshot_id_sample(a, &m->snapshot_id);
+    m->aborted_transactions_count = 2;
+    m->aborted_transactions = arena_array(a, 2, sizeof(struct fetch_response_aborted_transaction));
+    for (int i = 0; i < 2; i++)
+        fetch_response_aborted_transaction_sample(a, &m->aborted_transactions[i]);
+    m->preferred_read_replica = 70000;
+    m->records = (krecords_t){ (uint8_t *)"records", 7, -1, 0 };
 }
 
 static void fetch_response_partition_data_read(kreader_t *r, int16_t v, struct fetch_response_partition_data *m)
@@ -2796,6 +3183,18 @@ struct fetch_response_fetchable_topic_response *fetch_response_fetchable_topic_r
     return arr;
 }
 
+void fetch_response_fetchable_topic_response_sample(arena_t *a, struct fetch_response_fetchable_topic_response *m)
+{
+    fetch_response_fetchable_topic_response_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct fetch_response_partition_data));
+    for (int i = 0; i < 2; i++)
+        fetch_response_partition_data_sample(a, &m->partitions[i]);
+}
+
 static void fetch_response_fetchable_topic_response_read(kreader_t *r, int16_t v, struct fetch_response_fetchable_topic_response *m)
 {
     bool flex = v >= 12;
@@ -2869,6 +3268,16 @@ struct fetch_response_node_endpoint *fetch_response_node_endpoint_array(arena_t 
     return arr;
 }
 
+void fetch_response_node_endpoint_sample(arena_t *a, struct fetch_response_node_endpoint *m)
+{
+    fetch_response_node_endpoint_defaults(m);
+    (void)a;
+    m->node_id = 70000;
+    m->host = KSTR_LIT("sample");
+    m->port = 70000;
+    m->rack = KSTR_LIT("sample");
+}
+
 static void fetch_response_node_endpoint_read(kreader_t *r, int16_t v, struct fetch_response_node_endpoint *m)
 {
     bool flex = v >= 12;
@@ -2929,6 +3338,23 @@ static void fetch_response_node_endpoint_write(kwriter_t *w, int16_t v, const st
 void fetch_response_defaults(struct fetch_response *m)
 {
     memset(m, 0, sizeof(*m));
+}
+
+void fetch_response_sample(arena_t *a, struct fetch_response *m)
+{
+    fetch_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->session_id = 70000;
+    m->responses_count = 2;
+    m->responses = arena_array(a, 2, sizeof(struct fetch_response_fetchable_topic_response));
+    for (int i = 0; i < 2; i++)
+        fetch_response_fetchable_topic_response_sample(a, &m->responses[i]);
+    m->node_endpoints_count = 2;
+    m->node_endpoints = arena_array(a, 2, sizeof(struct fetch_response_node_endpoint));
+    for (int i = 0; i < 2; i++)
+        fetch_response_node_endpoint_sample(a, &m->node_endpoints[i]);
 }
 
 static void fetch_response_read(kreader_t *r, int16_t v, struct fetch_response *m)
@@ -3067,6 +3493,16 @@ struct list_offsets_request_list_offsets_partition *list_offsets_request_list_of
     return arr;
 }
 
+void list_offsets_request_list_offsets_partition_sample(arena_t *a, struct list_offsets_request_list_offsets_partition *m)
+{
+    list_offsets_request_list_offsets_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->current_leader_epoch = 70000;
+    m->timestamp = 5000000000;
+    m->max_num_offsets = 70000;
+}
+
 static void list_offsets_request_list_offsets_partition_read(kreader_t *r, int16_t v, struct list_offsets_request_list_offsets_partition *m)
 {
     bool flex = v >= 6;
@@ -3134,6 +3570,17 @@ struct list_offsets_request_list_offsets_topic *list_offsets_request_list_offset
     return arr;
 }
 
+void list_offsets_request_list_offsets_topic_sample(arena_t *a, struct list_offsets_request_list_offsets_topic *m)
+{
+    list_offsets_request_list_offsets_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct list_offsets_request_list_offsets_partition));
+    for (int i = 0; i < 2; i++)
+        list_offsets_request_list_offsets_partition_sample(a, &m->partitions[i]);
+}
+
 static void list_offsets_request_list_offsets_topic_read(kreader_t *r, int16_t v, struct list_offsets_request_list_offsets_topic *m)
 {
     bool flex = v >= 6;
@@ -3189,6 +3636,18 @@ static void list_offsets_request_list_offsets_topic_write(kwriter_t *w, int16_t 
 void list_offsets_request_defaults(struct list_offsets_request *m)
 {
     memset(m, 0, sizeof(*m));
+}
+
+void list_offsets_request_sample(arena_t *a, struct list_offsets_request *m)
+{
+    list_offsets_request_defaults(m);
+    (void)a;
+    m->replica_id = 70000;
+    m->isolation_level = 7;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct list_offsets_request_list_offsets_topic));
+    for (int i = 0; i < 2; i++)
+        list_offsets_request_list_offsets_topic_sample(a, &m->topics[i]);
 }
 
 static void list_offsets_request_read(kreader_t *r, int16_t v, struct list_offsets_request *m)
@@ -3282,6 +3741,21 @@ struct list_offsets_response_list_offsets_partition_response *list_offsets_respo
     return arr;
 }
 
+void list_offsets_response_list_offsets_partition_response_sample(arena_t *a, struct list_offsets_response_list_offsets_partition_response *m)
+{
+    list_offsets_response_list_offsets_partition_response_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->error_code = 300;
+    m->old_style_offsets_count = 2;
+    m->old_style_offsets = arena_array(a, 2, sizeof(int64_t));
+    for (int i = 0; i < 2; i++)
+        m->old_style_offsets[i] = 5000000000;
+    m->timestamp = 5000000000;
+    m->offset = 5000000000;
+    m->leader_epoch = 70000;
+}
+
 static void list_offsets_response_list_offsets_partition_response_read(kreader_t *r, int16_t v, struct list_offsets_response_list_offsets_partition_response *m)
 {
     bool flex = v >= 6;
@@ -3368,6 +3842,17 @@ struct list_offsets_response_list_offsets_topic_response *list_offsets_response_
     return arr;
 }
 
+void list_offsets_response_list_offsets_topic_response_sample(arena_t *a, struct list_offsets_response_list_offsets_topic_response *m)
+{
+    list_offsets_response_list_offsets_topic_response_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct list_offsets_response_list_offsets_partition_response));
+    for (int i = 0; i < 2; i++)
+        list_offsets_response_list_offsets_partition_response_sample(a, &m->partitions[i]);
+}
+
 static void list_offsets_response_list_offsets_topic_response_read(kreader_t *r, int16_t v, struct list_offsets_response_list_offsets_topic_response *m)
 {
     bool flex = v >= 6;
@@ -3423,6 +3908,17 @@ static void list_offsets_response_list_offsets_topic_response_write(kwriter_t *w
 void list_offsets_response_defaults(struct list_offsets_response *m)
 {
     memset(m, 0, sizeof(*m));
+}
+
+void list_offsets_response_sample(arena_t *a, struct list_offsets_response *m)
+{
+    list_offsets_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct list_offsets_response_list_offsets_topic_response));
+    for (int i = 0; i < 2; i++)
+        list_offsets_response_list_offsets_topic_response_sample(a, &m->topics[i]);
 }
 
 static void list_offsets_response_read(kreader_t *r, int16_t v, struct list_offsets_response *m)
@@ -3509,6 +4005,17 @@ struct create_topics_request_creatable_replica_assignment *create_topics_request
     return arr;
 }
 
+void create_topics_request_creatable_replica_assignment_sample(arena_t *a, struct create_topics_request_creatable_replica_assignment *m)
+{
+    create_topics_request_creatable_replica_assignment_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->broker_ids_count = 2;
+    m->broker_ids = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->broker_ids[i] = 70000;
+}
+
 static void create_topics_request_creatable_replica_assignment_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_replica_assignment *m)
 {
     bool flex = v >= 5;
@@ -3572,6 +4079,14 @@ struct create_topics_request_creatable_topic_config *create_topics_request_creat
     return arr;
 }
 
+void create_topics_request_creatable_topic_config_sample(arena_t *a, struct create_topics_request_creatable_topic_config *m)
+{
+    create_topics_request_creatable_topic_config_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->value = KSTR_LIT("sample");
+}
+
 static void create_topics_request_creatable_topic_config_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_topic_config *m)
 {
     bool flex = v >= 5;
@@ -3629,6 +4144,23 @@ struct create_topics_request_creatable_topic *create_topics_request_creatable_to
     for (int32_t i = 0; i < n; i++)
         create_topics_request_creatable_topic_defaults(&arr[i]);
     return arr;
+}
+
+void create_topics_request_creatable_topic_sample(arena_t *a, struct create_topics_request_creatable_topic *m)
+{
+    create_topics_request_creatable_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->num_partitions = 70000;
+    m->replication_factor = 300;
+    m->assignments_count = 2;
+    m->assignments = arena_array(a, 2, sizeof(struct create_topics_request_creatable_replica_assignment));
+    for (int i = 0; i < 2; i++)
+        create_topics_request_creatable_replica_assignment_sample(a, &m->assignments[i]);
+    m->configs_count = 2;
+    m->configs = arena_array(a, 2, sizeof(struct create_topics_request_creatable_topic_config));
+    for (int i = 0; i < 2; i++)
+        create_topics_request_creatable_topic_config_sample(a, &m->configs[i]);
 }
 
 static void create_topics_request_creatable_topic_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_topic *m)
@@ -3714,6 +4246,18 @@ void create_topics_request_defaults(struct create_topics_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->timeout_ms = 60000;
+}
+
+void create_topics_request_sample(arena_t *a, struct create_topics_request *m)
+{
+    create_topics_request_defaults(m);
+    (void)a;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct create_topics_request_creatable_topic));
+    for (int i = 0; i < 2; i++)
+        create_topics_request_creatable_topic_sample(a, &m->topics[i]);
+    m->timeout_ms = 70000;
+    m->validate_only = true;
 }
 
 static void create_topics_request_read(kreader_t *r, int16_t v, struct create_topics_request *m)
@@ -3807,6 +4351,17 @@ struct create_topics_response_creatable_topic_configs *create_topics_response_cr
     return arr;
 }
 
+void create_topics_response_creatable_topic_configs_sample(arena_t *a, struct create_topics_response_creatable_topic_configs *m)
+{
+    create_topics_response_creatable_topic_configs_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->value = KSTR_LIT("sample");
+    m->read_only = true;
+    m->config_source = 7;
+    m->is_sensitive = true;
+}
+
 static void create_topics_response_creatable_topic_configs_read(kreader_t *r, int16_t v, struct create_topics_response_creatable_topic_configs *m)
 {
     bool flex = v >= 5;
@@ -3885,6 +4440,23 @@ struct create_topics_response_creatable_topic_result *create_topics_response_cre
     for (int32_t i = 0; i < n; i++)
         create_topics_response_creatable_topic_result_defaults(&arr[i]);
     return arr;
+}
+
+void create_topics_response_creatable_topic_result_sample(arena_t *a, struct create_topics_response_creatable_topic_result *m)
+{
+    create_topics_response_creatable_topic_result_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->topic_config_error_code = 300;
+    m->num_partitions = 70000;
+    m->replication_factor = 300;
+    m->configs_count = 2;
+    m->configs = arena_array(a, 2, sizeof(struct create_topics_response_creatable_topic_configs));
+    for (int i = 0; i < 2; i++)
+        create_topics_response_creatable_topic_configs_sample(a, &m->configs[i]);
 }
 
 static void create_topics_response_creatable_topic_result_read(kreader_t *r, int16_t v, struct create_topics_response_creatable_topic_result *m)
@@ -4007,6 +4579,17 @@ void create_topics_response_defaults(struct create_topics_response *m)
     memset(m, 0, sizeof(*m));
 }
 
+void create_topics_response_sample(arena_t *a, struct create_topics_response *m)
+{
+    create_topics_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct create_topics_response_creatable_topic_result));
+    for (int i = 0; i < 2; i++)
+        create_topics_response_creatable_topic_result_sample(a, &m->topics[i]);
+}
+
 static void create_topics_response_read(kreader_t *r, int16_t v, struct create_topics_response *m)
 {
     bool flex = v >= 5;
@@ -4088,6 +4671,14 @@ struct delete_topics_request_delete_topic_state *delete_topics_request_delete_to
     return arr;
 }
 
+void delete_topics_request_delete_topic_state_sample(arena_t *a, struct delete_topics_request_delete_topic_state *m)
+{
+    delete_topics_request_delete_topic_state_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+}
+
 static void delete_topics_request_delete_topic_state_read(kreader_t *r, int16_t v, struct delete_topics_request_delete_topic_state *m)
 {
     bool flex = v >= 4;
@@ -4134,6 +4725,21 @@ static void delete_topics_request_delete_topic_state_write(kwriter_t *w, int16_t
 void delete_topics_request_defaults(struct delete_topics_request *m)
 {
     memset(m, 0, sizeof(*m));
+}
+
+void delete_topics_request_sample(arena_t *a, struct delete_topics_request *m)
+{
+    delete_topics_request_defaults(m);
+    (void)a;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct delete_topics_request_delete_topic_state));
+    for (int i = 0; i < 2; i++)
+        delete_topics_request_delete_topic_state_sample(a, &m->topics[i]);
+    m->topic_names_count = 2;
+    m->topic_names = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->topic_names[i] = KSTR_LIT("sample");
+    m->timeout_ms = 70000;
 }
 
 static void delete_topics_request_read(kreader_t *r, int16_t v, struct delete_topics_request *m)
@@ -4231,6 +4837,16 @@ struct delete_topics_response_deletable_topic_result *delete_topics_response_del
     return arr;
 }
 
+void delete_topics_response_deletable_topic_result_sample(arena_t *a, struct delete_topics_response_deletable_topic_result *m)
+{
+    delete_topics_response_deletable_topic_result_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+}
+
 static void delete_topics_response_deletable_topic_result_read(kreader_t *r, int16_t v, struct delete_topics_response_deletable_topic_result *m)
 {
     bool flex = v >= 4;
@@ -4291,6 +4907,17 @@ static void delete_topics_response_deletable_topic_result_write(kwriter_t *w, in
 void delete_topics_response_defaults(struct delete_topics_response *m)
 {
     memset(m, 0, sizeof(*m));
+}
+
+void delete_topics_response_sample(arena_t *a, struct delete_topics_response *m)
+{
+    delete_topics_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->responses_count = 2;
+    m->responses = arena_array(a, 2, sizeof(struct delete_topics_response_deletable_topic_result));
+    for (int i = 0; i < 2; i++)
+        delete_topics_response_deletable_topic_result_sample(a, &m->responses[i]);
 }
 
 static void delete_topics_response_read(kreader_t *r, int16_t v, struct delete_topics_response *m)
@@ -4374,6 +5001,18 @@ struct describe_configs_request_describe_configs_resource *describe_configs_requ
     return arr;
 }
 
+void describe_configs_request_describe_configs_resource_sample(arena_t *a, struct describe_configs_request_describe_configs_resource *m)
+{
+    describe_configs_request_describe_configs_resource_defaults(m);
+    (void)a;
+    m->resource_type = 7;
+    m->resource_name = KSTR_LIT("sample");
+    m->configuration_keys_count = 2;
+    m->configuration_keys = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->configuration_keys[i] = KSTR_LIT("sample");
+}
+
 static void describe_configs_request_describe_configs_resource_read(kreader_t *r, int16_t v, struct describe_configs_request_describe_configs_resource *m)
 {
     bool flex = v >= 4;
@@ -4433,6 +5072,18 @@ static void describe_configs_request_describe_configs_resource_write(kwriter_t *
 void describe_configs_request_defaults(struct describe_configs_request *m)
 {
     memset(m, 0, sizeof(*m));
+}
+
+void describe_configs_request_sample(arena_t *a, struct describe_configs_request *m)
+{
+    describe_configs_request_defaults(m);
+    (void)a;
+    m->resources_count = 2;
+    m->resources = arena_array(a, 2, sizeof(struct describe_configs_request_describe_configs_resource));
+    for (int i = 0; i < 2; i++)
+        describe_configs_request_describe_configs_resource_sample(a, &m->resources[i]);
+    m->include_synonyms = true;
+    m->include_documentation = true;
 }
 
 static void describe_configs_request_read(kreader_t *r, int16_t v, struct describe_configs_request *m)
@@ -4527,6 +5178,15 @@ struct describe_configs_response_describe_configs_synonym *describe_configs_resp
     return arr;
 }
 
+void describe_configs_response_describe_configs_synonym_sample(arena_t *a, struct describe_configs_response_describe_configs_synonym *m)
+{
+    describe_configs_response_describe_configs_synonym_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->value = KSTR_LIT("sample");
+    m->source = 7;
+}
+
 static void describe_configs_response_describe_configs_synonym_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_synonym *m)
 {
     bool flex = v >= 4;
@@ -4593,6 +5253,24 @@ struct describe_configs_response_describe_configs_resource_result *describe_conf
     for (int32_t i = 0; i < n; i++)
         describe_configs_response_describe_configs_resource_result_defaults(&arr[i]);
     return arr;
+}
+
+void describe_configs_response_describe_configs_resource_result_sample(arena_t *a, struct describe_configs_response_describe_configs_resource_result *m)
+{
+    describe_configs_response_describe_configs_resource_result_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->value = KSTR_LIT("sample");
+    m->read_only = true;
+    m->is_default = true;
+    m->config_source = 7;
+    m->is_sensitive = true;
+    m->synonyms_count = 2;
+    m->synonyms = arena_array(a, 2, sizeof(struct describe_configs_response_describe_configs_synonym));
+    for (int i = 0; i < 2; i++)
+        describe_configs_response_describe_configs_synonym_sample(a, &m->synonyms[i]);
+    m->config_type = 7;
+    m->documentation = KSTR_LIT("sample");
 }
 
 static void describe_configs_response_describe_configs_resource_result_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_resource_result *m)
@@ -4708,6 +5386,20 @@ struct describe_configs_response_describe_configs_result *describe_configs_respo
     return arr;
 }
 
+void describe_configs_response_describe_configs_result_sample(arena_t *a, struct describe_configs_response_describe_configs_result *m)
+{
+    describe_configs_response_describe_configs_result_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->resource_type = 7;
+    m->resource_name = KSTR_LIT("sample");
+    m->configs_count = 2;
+    m->configs = arena_array(a, 2, sizeof(struct describe_configs_response_describe_configs_resource_result));
+    for (int i = 0; i < 2; i++)
+        describe_configs_response_describe_configs_resource_result_sample(a, &m->configs[i]);
+}
+
 static void describe_configs_response_describe_configs_result_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_result *m)
 {
     bool flex = v >= 4;
@@ -4785,6 +5477,17 @@ void describe_configs_response_defaults(struct describe_configs_response *m)
     memset(m, 0, sizeof(*m));
 }
 
+void describe_configs_response_sample(arena_t *a, struct describe_configs_response *m)
+{
+    describe_configs_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->results_count = 2;
+    m->results = arena_array(a, 2, sizeof(struct describe_configs_response_describe_configs_result));
+    for (int i = 0; i < 2; i++)
+        describe_configs_response_describe_configs_result_sample(a, &m->results[i]);
+}
+
 static void describe_configs_response_read(kreader_t *r, int16_t v, struct describe_configs_response *m)
 {
     bool flex = v >= 4;
@@ -4854,6 +5557,18 @@ void find_coordinator_request_defaults(struct find_coordinator_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->key = KSTR_LIT("");
+}
+
+void find_coordinator_request_sample(arena_t *a, struct find_coordinator_request *m)
+{
+    find_coordinator_request_defaults(m);
+    (void)a;
+    m->key = KSTR_LIT("sample");
+    m->key_type = 7;
+    m->coordinator_keys_count = 2;
+    m->coordinator_keys = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->coordinator_keys[i] = KSTR_LIT("sample");
 }
 
 static void find_coordinator_request_read(kreader_t *r, int16_t v, struct find_coordinator_request *m)
@@ -4945,6 +5660,18 @@ struct find_coordinator_response_coordinator *find_coordinator_response_coordina
     return arr;
 }
 
+void find_coordinator_response_coordinator_sample(arena_t *a, struct find_coordinator_response_coordinator *m)
+{
+    find_coordinator_response_coordinator_defaults(m);
+    (void)a;
+    m->key = KSTR_LIT("sample");
+    m->node_id = 70000;
+    m->host = KSTR_LIT("sample");
+    m->port = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+}
+
 static void find_coordinator_response_coordinator_read(kreader_t *r, int16_t v, struct find_coordinator_response_coordinator *m)
 {
     bool flex = v >= 3;
@@ -5021,6 +5748,22 @@ void find_coordinator_response_defaults(struct find_coordinator_response *m)
     memset(m, 0, sizeof(*m));
     m->error_message = KSTR_LIT("");
     m->host = KSTR_LIT("");
+}
+
+void find_coordinator_response_sample(arena_t *a, struct find_coordinator_response *m)
+{
+    find_coordinator_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->node_id = 70000;
+    m->host = KSTR_LIT("sample");
+    m->port = 70000;
+    m->coordinators_count = 2;
+    m->coordinators = arena_array(a, 2, sizeof(struct find_coordinator_response_coordinator));
+    for (int i = 0; i < 2; i++)
+        find_coordinator_response_coordinator_sample(a, &m->coordinators[i]);
 }
 
 static void find_coordinator_response_read(kreader_t *r, int16_t v, struct find_coordinator_response *m)
@@ -5130,6 +5873,16 @@ void init_producer_id_request_defaults(struct init_producer_id_request *m)
     m->producer_epoch = -1;
 }
 
+void init_producer_id_request_sample(arena_t *a, struct init_producer_id_request *m)
+{
+    init_producer_id_request_defaults(m);
+    (void)a;
+    m->transactional_id = KSTR_LIT("sample");
+    m->transaction_timeout_ms = 70000;
+    m->producer_id = 5000000000;
+    m->producer_epoch = 300;
+}
+
 static void init_producer_id_request_read(kreader_t *r, int16_t v, struct init_producer_id_request *m)
 {
     bool flex = v >= 2;
@@ -5206,6 +5959,16 @@ void init_producer_id_response_defaults(struct init_producer_id_response *m)
     m->producer_id = -1;
 }
 
+void init_producer_id_response_sample(arena_t *a, struct init_producer_id_response *m)
+{
+    init_producer_id_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->producer_id = 5000000000;
+    m->producer_epoch = 300;
+}
+
 static void init_producer_id_response_read(kreader_t *r, int16_t v, struct init_producer_id_response *m)
 {
     bool flex = v >= 2;
@@ -5270,4 +6033,119 @@ void init_producer_id_response_encode(kwriter_t *w, int16_t version, const struc
 {
     init_producer_id_response_write(w, version, m);
 }
+
+static void request_header_sample_any(arena_t *a, void *m) { request_header_sample(a, m); }
+static int request_header_decode_any(kreader_t *r, int16_t v, void *m) { return request_header_decode(r, v, m); }
+static void request_header_encode_any(kwriter_t *w, int16_t v, const void *m) { request_header_encode(w, v, m); }
+static void response_header_sample_any(arena_t *a, void *m) { response_header_sample(a, m); }
+static int response_header_decode_any(kreader_t *r, int16_t v, void *m) { return response_header_decode(r, v, m); }
+static void response_header_encode_any(kwriter_t *w, int16_t v, const void *m) { response_header_encode(w, v, m); }
+static void api_versions_request_sample_any(arena_t *a, void *m) { api_versions_request_sample(a, m); }
+static int api_versions_request_decode_any(kreader_t *r, int16_t v, void *m) { return api_versions_request_decode(r, v, m); }
+static void api_versions_request_encode_any(kwriter_t *w, int16_t v, const void *m) { api_versions_request_encode(w, v, m); }
+static void api_versions_response_sample_any(arena_t *a, void *m) { api_versions_response_sample(a, m); }
+static int api_versions_response_decode_any(kreader_t *r, int16_t v, void *m) { return api_versions_response_decode(r, v, m); }
+static void api_versions_response_encode_any(kwriter_t *w, int16_t v, const void *m) { api_versions_response_encode(w, v, m); }
+static void metadata_request_sample_any(arena_t *a, void *m) { metadata_request_sample(a, m); }
+static int metadata_request_decode_any(kreader_t *r, int16_t v, void *m) { return metadata_request_decode(r, v, m); }
+static void metadata_request_encode_any(kwriter_t *w, int16_t v, const void *m) { metadata_request_encode(w, v, m); }
+static void metadata_response_sample_any(arena_t *a, void *m) { metadata_response_sample(a, m); }
+static int metadata_response_decode_any(kreader_t *r, int16_t v, void *m) { return metadata_response_decode(r, v, m); }
+static void metadata_response_encode_any(kwriter_t *w, int16_t v, const void *m) { metadata_response_encode(w, v, m); }
+static void produce_request_sample_any(arena_t *a, void *m) { produce_request_sample(a, m); }
+static int produce_request_decode_any(kreader_t *r, int16_t v, void *m) { return produce_request_decode(r, v, m); }
+static void produce_request_encode_any(kwriter_t *w, int16_t v, const void *m) { produce_request_encode(w, v, m); }
+static void produce_response_sample_any(arena_t *a, void *m) { produce_response_sample(a, m); }
+static int produce_response_decode_any(kreader_t *r, int16_t v, void *m) { return produce_response_decode(r, v, m); }
+static void produce_response_encode_any(kwriter_t *w, int16_t v, const void *m) { produce_response_encode(w, v, m); }
+static void fetch_request_sample_any(arena_t *a, void *m) { fetch_request_sample(a, m); }
+static int fetch_request_decode_any(kreader_t *r, int16_t v, void *m) { return fetch_request_decode(r, v, m); }
+static void fetch_request_encode_any(kwriter_t *w, int16_t v, const void *m) { fetch_request_encode(w, v, m); }
+static void fetch_response_sample_any(arena_t *a, void *m) { fetch_response_sample(a, m); }
+static int fetch_response_decode_any(kreader_t *r, int16_t v, void *m) { return fetch_response_decode(r, v, m); }
+static void fetch_response_encode_any(kwriter_t *w, int16_t v, const void *m) { fetch_response_encode(w, v, m); }
+static void list_offsets_request_sample_any(arena_t *a, void *m) { list_offsets_request_sample(a, m); }
+static int list_offsets_request_decode_any(kreader_t *r, int16_t v, void *m) { return list_offsets_request_decode(r, v, m); }
+static void list_offsets_request_encode_any(kwriter_t *w, int16_t v, const void *m) { list_offsets_request_encode(w, v, m); }
+static void list_offsets_response_sample_any(arena_t *a, void *m) { list_offsets_response_sample(a, m); }
+static int list_offsets_response_decode_any(kreader_t *r, int16_t v, void *m) { return list_offsets_response_decode(r, v, m); }
+static void list_offsets_response_encode_any(kwriter_t *w, int16_t v, const void *m) { list_offsets_response_encode(w, v, m); }
+static void create_topics_request_sample_any(arena_t *a, void *m) { create_topics_request_sample(a, m); }
+static int create_topics_request_decode_any(kreader_t *r, int16_t v, void *m) { return create_topics_request_decode(r, v, m); }
+static void create_topics_request_encode_any(kwriter_t *w, int16_t v, const void *m) { create_topics_request_encode(w, v, m); }
+static void create_topics_response_sample_any(arena_t *a, void *m) { create_topics_response_sample(a, m); }
+static int create_topics_response_decode_any(kreader_t *r, int16_t v, void *m) { return create_topics_response_decode(r, v, m); }
+static void create_topics_response_encode_any(kwriter_t *w, int16_t v, const void *m) { create_topics_response_encode(w, v, m); }
+static void delete_topics_request_sample_any(arena_t *a, void *m) { delete_topics_request_sample(a, m); }
+static int delete_topics_request_decode_any(kreader_t *r, int16_t v, void *m) { return delete_topics_request_decode(r, v, m); }
+static void delete_topics_request_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_topics_request_encode(w, v, m); }
+static void delete_topics_response_sample_any(arena_t *a, void *m) { delete_topics_response_sample(a, m); }
+static int delete_topics_response_decode_any(kreader_t *r, int16_t v, void *m) { return delete_topics_response_decode(r, v, m); }
+static void delete_topics_response_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_topics_response_encode(w, v, m); }
+static void describe_configs_request_sample_any(arena_t *a, void *m) { describe_configs_request_sample(a, m); }
+static int describe_configs_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_configs_request_decode(r, v, m); }
+static void describe_configs_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_configs_request_encode(w, v, m); }
+static void describe_configs_response_sample_any(arena_t *a, void *m) { describe_configs_response_sample(a, m); }
+static int describe_configs_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_configs_response_decode(r, v, m); }
+static void describe_configs_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_configs_response_encode(w, v, m); }
+static void find_coordinator_request_sample_any(arena_t *a, void *m) { find_coordinator_request_sample(a, m); }
+static int find_coordinator_request_decode_any(kreader_t *r, int16_t v, void *m) { return find_coordinator_request_decode(r, v, m); }
+static void find_coordinator_request_encode_any(kwriter_t *w, int16_t v, const void *m) { find_coordinator_request_encode(w, v, m); }
+static void find_coordinator_response_sample_any(arena_t *a, void *m) { find_coordinator_response_sample(a, m); }
+static int find_coordinator_response_decode_any(kreader_t *r, int16_t v, void *m) { return find_coordinator_response_decode(r, v, m); }
+static void find_coordinator_response_encode_any(kwriter_t *w, int16_t v, const void *m) { find_coordinator_response_encode(w, v, m); }
+static void init_producer_id_request_sample_any(arena_t *a, void *m) { init_producer_id_request_sample(a, m); }
+static int init_producer_id_request_decode_any(kreader_t *r, int16_t v, void *m) { return init_producer_id_request_decode(r, v, m); }
+static void init_producer_id_request_encode_any(kwriter_t *w, int16_t v, const void *m) { init_producer_id_request_encode(w, v, m); }
+static void init_producer_id_response_sample_any(arena_t *a, void *m) { init_producer_id_response_sample(a, m); }
+static int init_producer_id_response_decode_any(kreader_t *r, int16_t v, void *m) { return init_producer_id_response_decode(r, v, m); }
+static void init_producer_id_response_encode_any(kwriter_t *w, int16_t v, const void *m) { init_producer_id_response_encode(w, v, m); }
+
+const proto_message_info_t proto_message_table[] = {
+    { "RequestHeader", -1, 0, 2, sizeof(struct request_header),
+      request_header_sample_any, request_header_decode_any, request_header_encode_any },
+    { "ResponseHeader", -1, 0, 1, sizeof(struct response_header),
+      response_header_sample_any, response_header_decode_any, response_header_encode_any },
+    { "ApiVersionsRequest", 18, 0, 4, sizeof(struct api_versions_request),
+      api_versions_request_sample_any, api_versions_request_decode_any, api_versions_request_encode_any },
+    { "ApiVersionsResponse", 18, 0, 4, sizeof(struct api_versions_response),
+      api_versions_response_sample_any, api_versions_response_decode_any, api_versions_response_encode_any },
+    { "MetadataRequest", 3, 0, 12, sizeof(struct metadata_request),
+      metadata_request_sample_any, metadata_request_decode_any, metadata_request_encode_any },
+    { "MetadataResponse", 3, 0, 12, sizeof(struct metadata_response),
+      metadata_response_sample_any, metadata_response_decode_any, metadata_response_encode_any },
+    { "ProduceRequest", 0, 0, 11, sizeof(struct produce_request),
+      produce_request_sample_any, produce_request_decode_any, produce_request_encode_any },
+    { "ProduceResponse", 0, 0, 11, sizeof(struct produce_response),
+      produce_response_sample_any, produce_response_decode_any, produce_response_encode_any },
+    { "FetchRequest", 1, 0, 17, sizeof(struct fetch_request),
+      fetch_request_sample_any, fetch_request_decode_any, fetch_request_encode_any },
+    { "FetchResponse", 1, 0, 17, sizeof(struct fetch_response),
+      fetch_response_sample_any, fetch_response_decode_any, fetch_response_encode_any },
+    { "ListOffsetsRequest", 2, 0, 9, sizeof(struct list_offsets_request),
+      list_offsets_request_sample_any, list_offsets_request_decode_any, list_offsets_request_encode_any },
+    { "ListOffsetsResponse", 2, 0, 9, sizeof(struct list_offsets_response),
+      list_offsets_response_sample_any, list_offsets_response_decode_any, list_offsets_response_encode_any },
+    { "CreateTopicsRequest", 19, 0, 7, sizeof(struct create_topics_request),
+      create_topics_request_sample_any, create_topics_request_decode_any, create_topics_request_encode_any },
+    { "CreateTopicsResponse", 19, 0, 7, sizeof(struct create_topics_response),
+      create_topics_response_sample_any, create_topics_response_decode_any, create_topics_response_encode_any },
+    { "DeleteTopicsRequest", 20, 0, 6, sizeof(struct delete_topics_request),
+      delete_topics_request_sample_any, delete_topics_request_decode_any, delete_topics_request_encode_any },
+    { "DeleteTopicsResponse", 20, 0, 6, sizeof(struct delete_topics_response),
+      delete_topics_response_sample_any, delete_topics_response_decode_any, delete_topics_response_encode_any },
+    { "DescribeConfigsRequest", 32, 0, 4, sizeof(struct describe_configs_request),
+      describe_configs_request_sample_any, describe_configs_request_decode_any, describe_configs_request_encode_any },
+    { "DescribeConfigsResponse", 32, 0, 4, sizeof(struct describe_configs_response),
+      describe_configs_response_sample_any, describe_configs_response_decode_any, describe_configs_response_encode_any },
+    { "FindCoordinatorRequest", 10, 0, 6, sizeof(struct find_coordinator_request),
+      find_coordinator_request_sample_any, find_coordinator_request_decode_any, find_coordinator_request_encode_any },
+    { "FindCoordinatorResponse", 10, 0, 6, sizeof(struct find_coordinator_response),
+      find_coordinator_response_sample_any, find_coordinator_response_decode_any, find_coordinator_response_encode_any },
+    { "InitProducerIdRequest", 22, 0, 5, sizeof(struct init_producer_id_request),
+      init_producer_id_request_sample_any, init_producer_id_request_decode_any, init_producer_id_request_encode_any },
+    { "InitProducerIdResponse", 22, 0, 5, sizeof(struct init_producer_id_response),
+      init_producer_id_response_sample_any, init_producer_id_response_decode_any, init_producer_id_response_encode_any },
+};
+const int proto_message_table_count = 22;
 

@@ -52,6 +52,15 @@ static void on_signal_hup(evutil_socket_t sig, short what, void *arg)
     log_info("samsad", "Reopened log file");
 }
 
+/* log.flush.interval.ms: fsync logs whose oldest unflushed data is older. */
+static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    broker_t *b = arg;
+    logmgr_flush_older_than(b->cfg->log_flush_interval_ms);
+}
+
 static void on_checkpoint_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -128,6 +137,13 @@ int main(int argc, char **argv)
     evsignal_add(sigint, NULL);
     evsignal_add(sighup, NULL);
     event_add(ckpt, &ck);
+    struct event *flusher = NULL;
+    if (cfg.log_flush_interval_ms < INT64_MAX) {
+        int64_t every = MIN(MAX(cfg.log_flush_interval_ms, 1), 1000);
+        struct timeval fl = { (time_t)(every / 1000), (suseconds_t)(every % 1000) * 1000 };
+        flusher = event_new(b.base, -1, EV_PERSIST, on_flush_timer, &b);
+        event_add(flusher, &fl);
+    }
     log_info("samsad", "[KafkaServer id=%d] started (cluster id %s)", cfg.broker_id, b.cluster_id);
     event_base_dispatch(b.base);
     rc = 0;
@@ -135,6 +151,8 @@ int main(int argc, char **argv)
     event_free(sigint);
     event_free(sighup);
     event_free(ckpt);
+    if (flusher)
+        event_free(flusher);
 out_net:
     b.shutting_down = true;
     fetch_shutdown();

@@ -255,6 +255,44 @@ def gen_defaults(msg, sname, fields, out):
         out.append("")
 
 
+SAMPLE = {
+    "int8": "7", "int16": "300", "int32": "70000", "int64": "5000000000", "uint16": "65000",
+    "uint32": "4000000000u", "float64": "1.5", "bool": "true",
+    "uuid": "(kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } }",
+    "string": 'KSTR_LIT("sample")', "bytes": '(kbytes_t){ (uint8_t *)"bytes", 5 }',
+    "records": '(krecords_t){ (uint8_t *)"records", 7, -1, 0 }',
+}
+
+
+def gen_sample(msg, sname, fields, out):
+    """<name>_sample(): every field non-default, arrays of two elements, for
+    codec round-trip tests."""
+    fn = msg.fname(sname)
+    out.append(f"void {fn}_sample(arena_t *a, {msg.ctype(sname)} *m)")
+    out.append("{")
+    out.append(f"    {fn}_defaults(m);")
+    out.append("    (void)a;")
+    for f in fields:
+        acc = f"m->{f.cname}"
+        if f.is_array:
+            ct = msg.ctype(f.struct) if f.struct else PRIM[f.elem][0]
+            out.append(f"    {acc}_count = 2;")
+            out.append(f"    {acc} = arena_array(a, 2, sizeof({ct}));")
+            out.append("    for (int i = 0; i < 2; i++)")
+            if f.struct:
+                out.append(f"        {msg.fname(f.struct)}_sample(a, &{acc}[i]);")
+            else:
+                out.append(f"        {acc}[i] = {SAMPLE[f.elem]};")
+        elif f.struct:
+            if f.tagged:
+                out.append(f"    m->has_{f.cname} = true;")
+            out.append(f"    {msg.fname(f.struct)}_sample(a, &{acc});")
+        else:
+            out.append(f"    {acc} = {SAMPLE[f.elem]};")
+    out.append("}")
+    out.append("")
+
+
 def read_value(f, msg, acc, ind, out):
     """Emit code reading one value of field f into acc (reader `r`)."""
     sp = " " * ind
@@ -427,6 +465,7 @@ def main():
             gen_struct_decl(m, sname, fields, h)
         for sname, fields in m.order:
             h.append(f"void {m.fname(sname)}_defaults({m.ctype(sname)} *m);")
+            h.append(f"void {m.fname(sname)}_sample(arena_t *a, {m.ctype(sname)} *m);")
             if sname is not None:
                 h.append(f"{m.ctype(sname)} *{m.fname(sname)}_array(arena_t *a, int32_t n);")
         h.append(f"int {m.cname}_decode(kreader_t *r, int16_t version, {m.ctype(None)} *m);")
@@ -439,6 +478,7 @@ def main():
         c.append("")
         for sname, fields in m.order:
             gen_defaults(m, sname, fields, c)
+            gen_sample(m, sname, fields, c)
             gen_read(m, sname, fields, c)
             gen_write(m, sname, fields, c)
         c.append(f"int {m.cname}_decode(kreader_t *r, int16_t version, {m.ctype(None)} *m)")
@@ -454,6 +494,35 @@ def main():
         c.append("}")
         c.append("")
 
+    h.append("/* Every generated message, for table-driven tests and tools. */")
+    h.append("typedef struct proto_message_info {")
+    h.append("    const char *name;")
+    h.append("    int16_t api_key;            /* -1 for headers */")
+    h.append("    int16_t min_version;")
+    h.append("    int16_t max_version;")
+    h.append("    size_t size;")
+    h.append("    void (*sample)(arena_t *a, void *m);")
+    h.append("    int (*decode)(kreader_t *r, int16_t version, void *m);")
+    h.append("    void (*encode)(kwriter_t *w, int16_t version, const void *m);")
+    h.append("} proto_message_info_t;")
+    h.append("extern const proto_message_info_t proto_message_table[];")
+    h.append("extern const int proto_message_table_count;")
+    h.append("")
+    for m in msgs:
+        c.append(f"static void {m.cname}_sample_any(arena_t *a, void *m) {{ {m.cname}_sample(a, m); }}")
+        c.append(f"static int {m.cname}_decode_any(kreader_t *r, int16_t v, void *m) "
+                 f"{{ return {m.cname}_decode(r, v, m); }}")
+        c.append(f"static void {m.cname}_encode_any(kwriter_t *w, int16_t v, const void *m) "
+                 f"{{ {m.cname}_encode(w, v, m); }}")
+    c.append("")
+    c.append("const proto_message_info_t proto_message_table[] = {")
+    for m in msgs:
+        key = m.api_key if m.api_key is not None else -1
+        c.append(f'    {{ "{m.name}", {key}, {m.valid[0]}, {m.valid[1]}, sizeof({m.ctype(None)}),')
+        c.append(f"      {m.cname}_sample_any, {m.cname}_decode_any, {m.cname}_encode_any }},")
+    c.append("};")
+    c.append(f"const int proto_message_table_count = {len(msgs)};")
+    c.append("")
     h.append("#endif")
     with open(os.path.join(out_dir, "include", "proto_messages.h"), "w") as f:
         f.write("\n".join(h) + "\n")

@@ -18,8 +18,8 @@ import uuid
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SAMSAD = os.environ.get("SAMSAD", os.path.join(ROOT, "samsad"))
-TOOLS = os.environ.get("SAMSA_TOOLS", ROOT)
+SAMSAD = os.environ.get("SAMSAD", os.path.join(ROOT, "build", "samsad"))
+TOOLS = os.environ.get("SAMSA_TOOLS", os.path.join(ROOT, "build"))
 ZK_CLASSPATH = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/*"
 JAVA_DIR = os.path.join(os.path.dirname(__file__), "java")
 CACHE = os.environ.get("SAMSA_TEST_CACHE", os.path.join(ROOT, ".cache"))

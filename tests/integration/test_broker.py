@@ -231,3 +231,59 @@ def test_console_producer_and_consumer(broker):
                         "--topic", topic, "--partition", "0", "--offset", "1", "--max-messages", "1"],
                        capture_output=True, text=True, timeout=60)
     assert r.stdout == "v2\n"
+
+
+def test_reregisters_after_zookeeper_session_expiry(make_broker, zk):
+    """Freeze the broker past its session timeout: ZooKeeper expires the
+    session and drops the ephemeral znodes; on waking up the broker opens a
+    new session, registers again and keeps serving."""
+    b = make_broker(props={"zookeeper.session.timeout.ms": "4000"}).start()
+    path = f"{b.chroot}/brokers/ids/0"
+    _, before = zk.get(path)
+    b.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: not zk.exists(path), 60, "the session to expire")
+    finally:
+        b.proc.send_signal(signal.SIGCONT)
+    wait_for(lambda: zk.exists(path) is not None, 60, "re-registration")
+    _, after = zk.get(path)
+    assert after.czxid > before.czxid, "a new registration (new broker epoch)"
+    assert "session expired" in b.log_text()
+    topic = unique("expiry")
+    create_topic(b.bootstrap, topic, 1)
+    assert len(produce_acked(b.bootstrap, topic, 10, 1)) == 10
+    assert b.stop() == 0
+
+
+def read_checkpoint(path):
+    lines = open(path).read().split("\n")
+    return {tuple(l.split()[:2]): int(l.split()[2]) for l in lines[2:] if l.strip()}
+
+
+def test_log_flush_interval_ms_advances_recovery_point(make_broker):
+    b = make_broker(props={"log.flush.interval.ms": "100"}).start()
+    topic = unique("flush")
+    create_topic(b.bootstrap, topic, 1)
+    produce_acked(b.bootstrap, topic, 100, 1)
+    ckpt = os.path.join(b.logdir, "recovery-point-offset-checkpoint")
+    wait_for(lambda: os.path.exists(ckpt) and read_checkpoint(ckpt).get((topic, "0")) == 100, 60,
+             "the flushed offset to reach the recovery-point checkpoint")
+    assert b.stop() == 0
+
+
+def test_acks0_gets_no_response_and_order_holds(broker):
+    """acks=0 produces are not answered; pipelined requests behind a parked
+    Fetch are answered after it, in request order."""
+    topic = unique("order")
+    create_topic(broker.bootstrap, topic, 1)
+    c = Conn(broker.port)
+    from kproto import frame
+    c.send_raw(frame(0, 3, 1, produce_v3(topic, 0, batch(2), acks=0)))
+    c.send_raw(frame(1, 4, 2, fetch_v4(topic, 0, 2, max_wait_ms=1500, min_bytes=1)))
+    c.send_raw(frame(18, 0, 3, b""))
+    # The acks=0 produce has no response: the first one is the Fetch (corr 2),
+    # which waited for its timeout, then ApiVersions (corr 3).
+    fetch_body = c.read_response(2)
+    assert parse_fetch_v4_records_len(fetch_body) == (0, 2, b"")
+    c.read_response(3)
+    c.close()
