@@ -208,8 +208,7 @@ int main(int argc, char **argv)
         case O_GROUP:
             tool_die(PROG, "--group needs consumer group support, which this samsa version does not have yet");
         case O_ISOLATION:
-            snprintf(kv, sizeof(kv), "isolation.level=%s", optarg);
-            tool_conf_set(PROG, conf, kv);
+            tool_conf_kv(PROG, conf, "isolation.level", optarg);
             break;
         case O_HELP:
             printf("Usage: %s --bootstrap-server HOST:PORT --topic TOPIC [--from-beginning] "
@@ -224,8 +223,7 @@ int main(int argc, char **argv)
         tool_die(PROG, "The partition is required when offset is specified.");
     if (offset_arg && from_beginning)
         tool_die(PROG, "Options from-beginning and offset cannot be specified together.");
-    snprintf(kv, sizeof(kv), "bootstrap.servers=%s", bootstrap);
-    tool_conf_set(PROG, conf, kv);
+    tool_conf_kv(PROG, conf, "bootstrap.servers", bootstrap);
     /* librdkafka needs a group id to create a consumer; nothing joins it
      * because partitions are assigned, not subscribed. */
     snprintf(kv, sizeof(kv), "group.id=console-consumer-%d", (int)getpid());

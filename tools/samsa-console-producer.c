@@ -186,31 +186,11 @@ int main(int argc, char **argv)
         case O_PROPERTY: set_prop(&rp, optarg); break;
         case O_PRODUCER_PROPERTY: tool_conf_set(PROG, conf, optarg); break;
         case O_PRODUCER_CONFIG: tool_conf_file(PROG, conf, optarg); break;
-        case O_COMPRESSION: {
-            char kv[64];
-            snprintf(kv, sizeof(kv), "compression.codec=%s", optarg ? optarg : "gzip");
-            tool_conf_set(PROG, conf, kv);
-            break;
-        }
-        case O_ACKS: {
-            char kv[64];
-            snprintf(kv, sizeof(kv), "acks=%s", optarg);
-            tool_conf_set(PROG, conf, kv);
-            break;
-        }
+        case O_COMPRESSION: tool_conf_kv(PROG, conf, "compression.codec", optarg ? optarg : "gzip"); break;
+        case O_ACKS: tool_conf_kv(PROG, conf, "acks", optarg); break;
         case O_SYNC: sync = true; break;
-        case O_BATCH_SIZE: {
-            char kv[64];
-            snprintf(kv, sizeof(kv), "batch.num.messages=%s", optarg);
-            tool_conf_set(PROG, conf, kv);
-            break;
-        }
-        case O_TIMEOUT: {
-            char kv[64];
-            snprintf(kv, sizeof(kv), "linger.ms=%s", optarg);
-            tool_conf_set(PROG, conf, kv);
-            break;
-        }
+        case O_BATCH_SIZE: tool_conf_kv(PROG, conf, "batch.num.messages", optarg); break;
+        case O_TIMEOUT: tool_conf_kv(PROG, conf, "linger.ms", optarg); break;
         case O_HELP:
             printf("Usage: %s --bootstrap-server HOST:PORT --topic TOPIC [--property k=v]...\n", PROG);
             return 0;
@@ -219,9 +199,7 @@ int main(int argc, char **argv)
     }
     if (!bootstrap || !topic)
         tool_die(PROG, "Missing required argument \"[%s]\"", !bootstrap ? "bootstrap-server" : "topic");
-    char kv[1024];
-    snprintf(kv, sizeof(kv), "bootstrap.servers=%s", bootstrap);
-    tool_conf_set(PROG, conf, kv);
+    tool_conf_kv(PROG, conf, "bootstrap.servers", bootstrap);
     if (sync)
         tool_conf_set(PROG, conf, "linger.ms=0");
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);

@@ -61,8 +61,7 @@ int main(int argc, char **argv)
         case O_TIMEOUT: timeout_ms = atoi(optarg); break;
         case O_GROUP: break; /* partitions are assigned, no group is joined */
         case O_FETCH_SIZE:
-            snprintf(kv, sizeof(kv), "fetch.max.bytes=%s", optarg);
-            tool_conf_set(PROG, conf, kv);
+            tool_conf_kv(PROG, conf, "fetch.max.bytes", optarg);
             break;
         case O_FROM_LATEST: from_latest = true; break;
         case O_CONFIG: tool_conf_file(PROG, conf, optarg); break;
@@ -76,8 +75,7 @@ int main(int argc, char **argv)
     }
     if (!bootstrap || !topic || messages < 0)
         tool_die(PROG, "--bootstrap-server, --topic and --messages are required");
-    snprintf(kv, sizeof(kv), "bootstrap.servers=%s", bootstrap);
-    tool_conf_set(PROG, conf, kv);
+    tool_conf_kv(PROG, conf, "bootstrap.servers", bootstrap);
     snprintf(kv, sizeof(kv), "group.id=perf-consumer-%d", (int)getpid());
     tool_conf_set(PROG, conf, kv);
     tool_conf_set(PROG, conf, "enable.auto.commit=false");

@@ -28,15 +28,20 @@ void tool_die(const char *prog, const char *fmt, ...)
     exit(1);
 }
 
-void tool_conf_set(const char *prog, rd_kafka_conf_t *conf, const char *kv)
+void tool_conf_kv(const char *prog, rd_kafka_conf_t *conf, const char *key, const char *value)
 {
     char err[512];
+    if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+        tool_die(prog, "%s", err);
+}
+
+void tool_conf_set(const char *prog, rd_kafka_conf_t *conf, const char *kv)
+{
     const char *eq = strchr(kv, '=');
     if (!eq)
         tool_die(prog, "expected key=value, got '%s'", kv);
     char *k = strndup(kv, (size_t)(eq - kv));
-    if (rd_kafka_conf_set(conf, k, eq + 1, err, sizeof(err)) != RD_KAFKA_CONF_OK)
-        tool_die(prog, "%s", err);
+    tool_conf_kv(prog, conf, k, eq + 1);
     free(k);
 }
 

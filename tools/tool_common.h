@@ -19,6 +19,8 @@
 void tool_die(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 /* Sets key=value on a librdkafka conf, exiting on error. */
 void tool_conf_set(const char *prog, rd_kafka_conf_t *conf, const char *kv);
+/* Sets key to value on a librdkafka conf, exiting on error. */
+void tool_conf_kv(const char *prog, rd_kafka_conf_t *conf, const char *key, const char *value);
 /* Applies every key=value line of a Java properties file. */
 void tool_conf_file(const char *prog, rd_kafka_conf_t *conf, const char *path);
 

@@ -216,7 +216,7 @@ static void test_all_messages_round_trip(void)
             CU_ASSERT_PTR_EQUAL(r.p, r.end);
             mi->encode(&w2, v, d);
             CU_ASSERT_EQUAL(w1.len, w2.len);
-            if (w1.len == w2.len)
+            if (w1.len == w2.len && w1.len > 0)
                 CU_ASSERT_EQUAL(memcmp(w1.buf, w2.buf, w1.len), 0);
             if (rc != 0 || w1.len != w2.len)
                 fprintf(stderr, "round trip failed: %s v%d\n", mi->name, v);
