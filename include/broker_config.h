@@ -40,6 +40,8 @@ typedef struct broker_config {
     int32_t socket_request_max_bytes;
     int64_t log_flush_interval_messages;
     int64_t log_flush_interval_ms;
+    int64_t log_flush_scheduler_interval_ms;
+    int64_t checkpoint_interval_ms;     /* min of Kafka's checkpoint intervals */
     bool delete_topic_enable;
     int64_t log_retention_ms;
     int64_t log_retention_bytes;

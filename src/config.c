@@ -24,7 +24,8 @@ static const char *known_keys[] = {
     "log.segment.bytes", "log.roll.ms", "log.roll.hours",
     "log.index.interval.bytes", "log.index.size.max.bytes", "message.max.bytes",
     "socket.request.max.bytes", "log.flush.interval.messages",
-    "log.flush.interval.ms", "delete.topic.enable", "log.retention.hours",
+    "log.flush.interval.ms", "log.flush.scheduler.interval.ms", "delete.topic.enable",
+    "log.flush.offset.checkpoint.interval.ms", "replica.high.watermark.checkpoint.interval.ms", "log.retention.hours",
     "log.retention.minutes", "log.retention.ms", "log.retention.bytes",
     "log.message.timestamp.type", "compression.type", "log.cleanup.policy",
     "min.insync.replicas", "broker.rack",
@@ -46,7 +47,8 @@ void config_defaults(broker_config_t *cfg)
     cfg->message_max_bytes = 1048588;
     cfg->socket_request_max_bytes = 104857600;
     cfg->log_flush_interval_messages = INT64_MAX;
-    cfg->log_flush_interval_ms = INT64_MAX;
+    cfg->log_flush_interval_ms = -1;               /* = scheduler interval */
+    cfg->log_flush_scheduler_interval_ms = INT64_MAX;
     cfg->delete_topic_enable = true;
     cfg->log_retention_ms = 168LL * 3600 * 1000;
     cfg->log_retention_bytes = -1;
@@ -313,7 +315,20 @@ int config_finish(broker_config_t *cfg)
         cfg->log_retention_ms = x * 60 * 1000;
     }
     GET_INT("log.retention.ms", log_retention_ms);
+    GET_INT("log.flush.scheduler.interval.ms", log_flush_scheduler_interval_ms);
+    /* One timer writes all checkpoints, at the shorter of Kafka's recovery
+     * point (60 s) and high watermark (5 s) intervals. */
+    int64_t rp_ms = 60000, hw_ms = 5000;
+    if ((v = config_get(cfg, "log.flush.offset.checkpoint.interval.ms")) &&
+        parse_i64("log.flush.offset.checkpoint.interval.ms", v, &rp_ms) < 0)
+        return -1;
+    if ((v = config_get(cfg, "replica.high.watermark.checkpoint.interval.ms")) &&
+        parse_i64("replica.high.watermark.checkpoint.interval.ms", v, &hw_ms) < 0)
+        return -1;
+    cfg->checkpoint_interval_ms = MAX(MIN(rp_ms, hw_ms), 1);
     GET_INT("log.flush.interval.ms", log_flush_interval_ms);
+    if (cfg->log_flush_interval_ms < 0)
+        cfg->log_flush_interval_ms = cfg->log_flush_scheduler_interval_ms;
     if ((v = config_get(cfg, "auto.create.topics.enable")) &&
         parse_bool("auto.create.topics.enable", v, &cfg->auto_create_topics) < 0)
         return -1;

@@ -27,8 +27,6 @@
 #include "net.h"
 #include "util.h"
 
-#define CHECKPOINT_INTERVAL_MS 5000
-
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: samsad [--log-file FILE] [--override key=value]... server.properties\n");
@@ -52,7 +50,8 @@ static void on_signal_hup(evutil_socket_t sig, short what, void *arg)
     log_info("samsad", "Reopened log file");
 }
 
-/* log.flush.interval.ms: fsync logs whose oldest unflushed data is older. */
+/* Kafka's log flusher: every log.flush.scheduler.interval.ms, fsync logs not
+ * flushed for log.flush.interval.ms (both default to never). */
 static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -132,14 +131,15 @@ int main(int argc, char **argv)
     struct event *sigint = evsignal_new(b.base, SIGINT, on_signal_stop, &b);
     struct event *sighup = evsignal_new(b.base, SIGHUP, on_signal_hup, &b);
     struct event *ckpt = event_new(b.base, -1, EV_PERSIST, on_checkpoint_timer, &b);
-    struct timeval ck = { CHECKPOINT_INTERVAL_MS / 1000, 0 };
+    struct timeval ck = { (time_t)(cfg.checkpoint_interval_ms / 1000),
+                          (suseconds_t)(cfg.checkpoint_interval_ms % 1000) * 1000 };
     evsignal_add(sigterm, NULL);
     evsignal_add(sigint, NULL);
     evsignal_add(sighup, NULL);
     event_add(ckpt, &ck);
     struct event *flusher = NULL;
-    if (cfg.log_flush_interval_ms < INT64_MAX) {
-        int64_t every = MIN(MAX(cfg.log_flush_interval_ms, 1), 1000);
+    if (cfg.log_flush_scheduler_interval_ms < INT64_MAX) {
+        int64_t every = MAX(cfg.log_flush_scheduler_interval_ms, 1);
         struct timeval fl = { (time_t)(every / 1000), (suseconds_t)(every % 1000) * 1000 };
         flusher = event_new(b.base, -1, EV_PERSIST, on_flush_timer, &b);
         event_add(flusher, &fl);

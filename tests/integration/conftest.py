@@ -3,6 +3,12 @@ zookeeper package), real samsad brokers on free loopback ports, and the
 Java kafka-clients interop program built with Maven.
 
 Everything a test starts is stopped by the fixture that started it.
+
+SAMSA_TEST_TARGET=kafka (or kafka-2.8.2, kafka-<version>) runs the same tests
+against Apache Kafka in ZooKeeper mode (bench/kafka_fixture.py), so every test
+of samsa's behaviour is also checked against Kafka's.  Assertions about
+samsa's own log lines and tests of samsa-only behaviour are marked and
+skipped there.
 """
 import json
 import os
@@ -23,6 +29,26 @@ TOOLS = os.environ.get("SAMSA_TOOLS", os.path.join(ROOT, "build"))
 ZK_CLASSPATH = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/*"
 JAVA_DIR = os.path.join(os.path.dirname(__file__), "java")
 CACHE = os.environ.get("SAMSA_TEST_CACHE", os.path.join(ROOT, ".cache"))
+TARGET = os.environ.get("SAMSA_TEST_TARGET", "samsa")
+
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from kafka_fixture import KafkaBroker  # noqa: E402
+
+samsa_only = pytest.mark.skipif(TARGET != "samsa", reason="samsa-specific behaviour")
+
+
+def is_samsa(b):
+    return getattr(b, "kind", "samsa") == "samsa"
+
+
+def new_broker(zk, workdir, **kw):
+    """A broker of the selected target (not started)."""
+    if TARGET == "samsa":
+        return Broker(zk, workdir, **kw)
+    version = TARGET.split("-", 1)[1] if "-" in TARGET else None
+    if version:
+        kw["version"] = version
+    return KafkaBroker(zk.connect, workdir, **kw)
 
 
 def free_port():
@@ -93,6 +119,8 @@ def api_versions_ok(port):
 
 
 class Broker:
+    kind = "samsa"
+
     def __init__(self, zk, workdir, broker_id=0, chroot=None, props=None):
         self.zk = zk
         self.dir = workdir
@@ -170,7 +198,7 @@ def zookeeper(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def broker(zookeeper, tmp_path_factory):
-    b = Broker(zookeeper, str(tmp_path_factory.mktemp("broker"))).start()
+    b = new_broker(zookeeper, str(tmp_path_factory.mktemp("broker"))).start()
     yield b
     rc = b.stop()
     assert rc == 0, "samsad did not shut down cleanly: " + b.log_text()[-3000:]
@@ -182,7 +210,7 @@ def make_broker(zookeeper, tmp_path):
     started = []
 
     def make(**kw):
-        b = Broker(zookeeper, str(tmp_path), **kw)
+        b = new_broker(zookeeper, str(tmp_path), **kw)
         started.append(b)
         return b
 
@@ -197,7 +225,7 @@ def java_client():
     libdir = os.path.join(CACHE, "java-lib")
     classes = os.path.join(CACHE, "java-classes")
     if not os.path.isdir(libdir) or not os.listdir(libdir):
-        subprocess.run(["mvn", "-q", "-B", "-f", os.path.join(JAVA_DIR, "pom.xml"),
+        subprocess.run(["mvn", "-q", "-B", "-Dstyle.color=never", "-f", os.path.join(JAVA_DIR, "pom.xml"),
                         "dependency:copy-dependencies", f"-DoutputDirectory={libdir}"], check=True)
     os.makedirs(classes, exist_ok=True)
     subprocess.run(["javac", "-d", classes, "-cp", libdir + "/*",

@@ -5,7 +5,7 @@ import struct
 
 import pytest
 
-from conftest import unique
+from conftest import is_samsa, unique
 from kproto import (Conn, api_versions_v0, batch, create_topics_v0, frame, metadata_v4,
                     parse_create_topics_v0, parse_metadata_v4_topic_errors,
                     parse_produce_v3_response, produce_v3)
@@ -34,7 +34,8 @@ def test_frame_larger_than_socket_request_max_bytes(broker, bystander):
     c = Conn(broker.port)
     c.send_raw(struct.pack(">i", 200 * 1024 * 1024) + b"\x00" * 16)
     assert c.closed_by_peer()
-    assert "socket.request.max.bytes" in broker.log_text()
+    if is_samsa(broker):
+        assert "socket.request.max.bytes" in broker.log_text()
 
 
 def test_negative_frame_size(broker, bystander):
@@ -68,7 +69,8 @@ def test_unknown_api_key(broker, bystander):
     c = Conn(broker.port)
     c.send_raw(frame(999, 0, 1, b""))
     assert c.closed_by_peer()
-    assert "unsupported API key 999" in broker.log_text()
+    if is_samsa(broker):
+        assert "unsupported API key 999" in broker.log_text()
 
 
 def test_unknown_version_of_known_api(broker, bystander):
@@ -83,7 +85,7 @@ def test_api_versions_unknown_version_falls_back_to_v0(broker, bystander):
     err, n = struct.unpack_from(">hi", body, 0)
     assert err == 35  # UNSUPPORTED_VERSION
     keys = {struct.unpack_from(">h", body, 6 + 6 * i)[0] for i in range(n)}
-    assert 18 in keys and 0 in keys
+    assert 18 in keys  # Kafka lists only ApiVersions here; samsa lists every API
     assert api_versions_v0(c)[0] == 0  # connection stays usable
     c.close()
 
@@ -99,7 +101,8 @@ def test_crc_mismatch_is_corrupt_message(broker, bystander):
     res = parse_produce_v3_response(c.request(0, 3, produce_v3(topic, 0, batch(3))))
     assert res == [(topic, 0, 0, 0)]  # nothing of the bad batch was appended
     c.close()
-    assert "CRC" in broker.log_text()
+    if is_samsa(broker):
+        assert "CRC" in broker.log_text()
 
 
 def test_batch_over_max_message_bytes(broker, bystander):

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import Producer
 from kazoo.client import KazooClient
 
-from conftest import tool, unique, wait_for
+from conftest import is_samsa, samsa_only, tool, unique, wait_for
 from kproto import Conn, batch, fetch_v4, parse_fetch_v4_records_len, parse_produce_v3_response, produce_v3
 from test_clients import confluent_consume, create_topic
 
@@ -96,7 +96,7 @@ def produce_acked(bootstrap, topic, n, partitions):
     return acked
 
 
-def test_kill9_and_restart_loses_nothing_acknowledged(make_broker):
+def test_kill9_and_restart_loses_nothing_acknowledged(make_broker, zk):
     b = make_broker(props={"log.segment.bytes": "262144"}).start()
     topic = unique("crash")
     create_topic(b.bootstrap, topic, 3)
@@ -109,9 +109,14 @@ def test_kill9_and_restart_loses_nothing_acknowledged(make_broker):
     last = sorted(f for f in os.listdir(seg_dir) if f.endswith(".log"))[-1]
     with open(os.path.join(seg_dir, last), "ab") as f:
         f.write(b"\x00\x00\x00\x00\x00\x00\x10\x00\x00\x00\x01\x00garbage")
+    if not is_samsa(b):
+        # Kafka refuses to start while the killed process's registration
+        # lives on; samsa waits for it by itself.
+        wait_for(lambda: not zk.exists(f"{b.chroot}/brokers/ids/0"), 60, "the old session to expire")
     b.start()
-    assert "unclean shutdown" in b.log_text()
-    assert "truncating" in b.log_text()
+    if is_samsa(b):
+        assert "unclean shutdown" in b.log_text()
+        assert "truncating" in b.log_text()
     msgs = confluent_consume(b.bootstrap, topic, 3, len(acked))
     got = sorted((m.partition(), m.offset(), m.value()) for m in msgs)
     assert got == sorted(acked)
@@ -136,7 +141,8 @@ def test_sigterm_is_clean_and_restart_is_fast_path(make_broker, zk):
     ckpt = open(os.path.join(b.logdir, "recovery-point-offset-checkpoint")).read().split("\n")
     assert ckpt[0] == "0" and int(ckpt[1]) == 2
     b.start()
-    assert "(clean shutdown)" in b.log_text()
+    if is_samsa(b):
+        assert "(clean shutdown)" in b.log_text()
     assert not os.path.exists(os.path.join(b.logdir, ".kafka_cleanshutdown"))
     msgs = confluent_consume(b.bootstrap, topic, 2, 1000)
     assert sorted((m.partition(), m.offset()) for m in msgs) == sorted((p, o) for p, o, _ in acked)
@@ -148,9 +154,10 @@ def test_duplicate_broker_id_is_refused(broker, make_broker):
     dup.start(wait=False)
     rc = dup.proc.wait(60)
     assert rc != 0
-    assert "is in use by a live broker" in dup.log_text()
+    assert "node already exists" in dup.log_text()
 
 
+@samsa_only
 def test_sighup_reopens_log_file(make_broker):
     b = make_broker().start()
     os.rename(b.logfile, b.logfile + ".1")
@@ -248,7 +255,8 @@ def test_reregisters_after_zookeeper_session_expiry(make_broker, zk):
     wait_for(lambda: zk.exists(path) is not None, 60, "re-registration")
     _, after = zk.get(path)
     assert after.czxid > before.czxid, "a new registration (new broker epoch)"
-    assert "session expired" in b.log_text()
+    if is_samsa(b):
+        assert "session expired" in b.log_text()
     topic = unique("expiry")
     create_topic(b.bootstrap, topic, 1)
     assert len(produce_acked(b.bootstrap, topic, 10, 1)) == 10
@@ -261,7 +269,9 @@ def read_checkpoint(path):
 
 
 def test_log_flush_interval_ms_advances_recovery_point(make_broker):
-    b = make_broker(props={"log.flush.interval.ms": "100"}).start()
+    b = make_broker(props={"log.flush.interval.ms": "100",
+                           "log.flush.scheduler.interval.ms": "100",
+                           "log.flush.offset.checkpoint.interval.ms": "500"}).start()
     topic = unique("flush")
     create_topic(b.bootstrap, topic, 1)
     produce_acked(b.bootstrap, topic, 100, 1)
