@@ -62,6 +62,35 @@ void tool_conf_file(const char *prog, rd_kafka_conf_t *conf, const char *path)
     config_free(&props);
 }
 
+static int kclient_api_versions(kclient_t *c)
+{
+    for (int i = 0; i < KCLIENT_MAX_API; i++)
+        c->api_min[i] = c->api_max[i] = -1;
+    arena_t a;
+    arena_init(&a);
+    kwriter_t w;
+    kw_init(&w);
+    kreader_t r;
+    struct api_versions_response resp;
+    int rc = kclient_call(c, 18, 0, false, &w, &a, &r);
+    if (rc == 0)
+        rc = api_versions_response_decode(&r, 0, &resp);
+    if (rc == 0 && resp.error_code == 0) {
+        for (int i = 0; i < resp.api_keys_count; i++) {
+            int16_t k = resp.api_keys[i].api_key;
+            if (k >= 0 && k < KCLIENT_MAX_API) {
+                c->api_min[k] = resp.api_keys[i].min_version;
+                c->api_max[k] = resp.api_keys[i].max_version;
+            }
+        }
+    } else {
+        rc = -1;
+    }
+    kw_free(&w);
+    arena_free(&a);
+    return rc;
+}
+
 int kclient_connect(kclient_t *c, const char *prog, const char *bootstrap)
 {
     c->fd = -1;
@@ -89,7 +118,17 @@ int kclient_connect(kclient_t *c, const char *prog, const char *bootstrap)
         freeaddrinfo(ai);
     }
     free(list);
-    return c->fd >= 0 ? 0 : -1;
+    if (c->fd < 0)
+        return -1;
+    return kclient_api_versions(c);
+}
+
+int16_t kclient_version(const kclient_t *c, int16_t api_key, int16_t want)
+{
+    if (api_key < 0 || api_key >= KCLIENT_MAX_API || c->api_min[api_key] < 0 ||
+        c->api_min[api_key] > want)
+        return -1;
+    return MIN(want, c->api_max[api_key]);
 }
 
 void kclient_close(kclient_t *c)

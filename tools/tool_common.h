@@ -25,15 +25,22 @@ void tool_conf_kv(const char *prog, rd_kafka_conf_t *conf, const char *key, cons
 void tool_conf_file(const char *prog, rd_kafka_conf_t *conf, const char *path);
 
 /* Blocking request/response connection to one broker. */
+#define KCLIENT_MAX_API 128
+
 typedef struct kclient {
     int fd;
     int32_t next_correlation;
     const char *prog;
+    int16_t api_min[KCLIENT_MAX_API];   /* -1: not supported by the broker */
+    int16_t api_max[KCLIENT_MAX_API];
 } kclient_t;
 
-/* Connects to the first reachable "host:port" of a comma list. */
+/* Connects to the first reachable "host:port" of a comma list and learns
+ * the broker's API versions (ApiVersions v0). */
 int kclient_connect(kclient_t *c, const char *prog, const char *bootstrap);
 void kclient_close(kclient_t *c);
+/* The highest version of api_key both sides support (at most want), or -1. */
+int16_t kclient_version(const kclient_t *c, int16_t api_key, int16_t want);
 /* Sends one request (body already encoded in `body`) and reads the
  * response body into a reader backed by `arena`.  flexible selects the
  * request/response header versions. */

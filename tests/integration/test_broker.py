@@ -206,6 +206,8 @@ def test_topics_tool(broker):
     assert r.stderr == f"Error while executing topic command : Topic '{topic}' already exists.\n"
     assert run("--create", "--topic", topic, "--if-not-exists").returncode == 0
     assert topic in run("--list").stdout.split("\n")
+    # Kafka elects leaders asynchronously after creation; wait until it has.
+    wait_for(lambda: "Leader: none" not in run("--describe", "--topic", topic).stdout, 30, "leaders")
     lines = run("--describe", "--topic", topic).stdout.split("\n")
     head = lines[0].split("\t")
     assert head[0] == f"Topic: {topic}" and head[1].startswith("TopicId: ")
