@@ -46,6 +46,9 @@ bool segment_index_full(const log_segment_t *s);
 /* Byte position of the batch that contains offset (or the first batch after
  * it); returns size if none.  *batch_base gets that batch's base offset. */
 int64_t segment_find_offset(const log_segment_t *s, int64_t offset, int64_t *batch_base);
+/* The largest indexed batch start position <= limit (0 if none): a batch
+ * boundary found without reading the log. */
+int64_t segment_boundary_floor(const log_segment_t *s, int64_t limit);
 /* First batch whose max timestamp >= ts: its base offset and timestamp; -1
  * if none. */
 int64_t segment_find_timestamp(const log_segment_t *s, int64_t ts, int64_t *found_ts);

@@ -281,7 +281,12 @@ int16_t plog_read(partition_log_t *pl, int64_t offset, int64_t upto, int32_t max
         }
         int64_t len = end - pos;
         if (len > max_bytes) {
-            if (min_one) {
+            /* Stop at a batch boundary when the index knows one, rather than
+             * sending a partial batch the client must drop and fetch again. */
+            int64_t cut = segment_boundary_floor(s, pos + max_bytes);
+            if (cut > pos) {
+                len = cut - pos;
+            } else if (min_one) {
                 /* Return at least the whole first batch. */
                 batch_header_t h;
                 uint8_t hdr[BATCH_HEADER_SIZE];

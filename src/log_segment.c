@@ -288,6 +288,23 @@ static int64_t index_floor_position(const log_segment_t *s, int64_t target)
     return best < 0 ? 0 : be32_get(s->idx_map + (size_t)best * OFFSET_ENTRY + 4);
 }
 
+int64_t segment_boundary_floor(const log_segment_t *s, int64_t limit)
+{
+    int32_t lo = 0, hi = s->idx_entries - 1;
+    int64_t best = 0;
+    while (lo <= hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        int64_t p = be32_get(s->idx_map + (size_t)mid * OFFSET_ENTRY + 4);
+        if (p <= limit) {
+            best = p;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return best;
+}
+
 int64_t segment_find_offset(const log_segment_t *s, int64_t offset, int64_t *batch_base)
 {
     int64_t pos = index_floor_position(s, offset);

@@ -117,6 +117,10 @@ class SamsaBroker:
     def bootstrap(self):
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
     def start(self, wait=True):
         self.proc = subprocess.Popen([SAMSAD, "--log-file", self.logfile, self.cfg],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

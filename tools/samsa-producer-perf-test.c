@@ -18,12 +18,12 @@
 #define REPORT_MS 5000
 
 enum { O_TOPIC = 1000, O_NUM, O_SIZE, O_THROUGHPUT, O_PROPS, O_CONFIG, O_PAYLOAD_FILE,
-       O_PRINT_METRICS, O_HELP };
+       O_PRINT_METRICS, O_LATENCY_US, O_HELP };
 
 typedef struct stats {
     int64_t start_ms;
     int64_t count, bytes, errors;
-    int32_t *latencies;         /* sampled latency of every record, ms */
+    int32_t *latencies;         /* latency of every record, microseconds */
     int64_t n_latencies;
     /* current window */
     int64_t win_start, win_count, win_bytes, win_lat_sum, win_lat_max;
@@ -31,15 +31,22 @@ typedef struct stats {
 } stats_t;
 
 typedef struct msg_meta {
-    int64_t sent_ms;
+    int64_t sent_us;
     int32_t size;
 } msg_meta_t;
 
 static stats_t st;
 
+static int64_t now_monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int64_t now_monotonic_ms(void)
 {
-    return mono_ms();
+    return now_monotonic_us() / 1000;
 }
 
 static void window_print(int64_t now)
@@ -49,8 +56,8 @@ static void window_print(int64_t now)
         return;
     printf("%lld records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.\n",
            (long long)st.win_count, (double)st.win_count / secs,
-           (double)st.win_bytes / 1024.0 / 1024.0 / secs, (double)st.win_lat_sum / (double)st.win_count,
-           (double)st.win_lat_max);
+           (double)st.win_bytes / 1024.0 / 1024.0 / secs,
+           (double)st.win_lat_sum / 1000.0 / (double)st.win_count, (double)st.win_lat_max / 1000.0);
     fflush(stdout);
     st.win_start = now;
     st.win_count = st.win_bytes = st.win_lat_sum = st.win_lat_max = 0;
@@ -61,13 +68,14 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     (void)rk;
     (void)opaque;
     msg_meta_t *meta = m->_private;
-    int64_t now = now_monotonic_ms();
+    int64_t now_us = now_monotonic_us();
+    int64_t now = now_us / 1000;
     if (m->err) {
         st.errors++;
         if (st.errors <= 5)
             fprintf(stderr, "%s: delivery failed: %s\n", PROG, rd_kafka_err2str(m->err));
     } else {
-        int64_t lat = now - meta->sent_ms;
+        int64_t lat = now_us - meta->sent_us;
         st.latencies[st.n_latencies++] = (int32_t)lat;
         st.count++;
         st.bytes += meta->size;
@@ -90,7 +98,8 @@ static int cmp_i32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int32_t percentile(double p)
+/* Latency percentile in microseconds. */
+static int32_t percentile_us(double p)
 {
     if (st.n_latencies == 0)
         return 0;
@@ -98,6 +107,11 @@ static int32_t percentile(double p)
     if (idx >= st.n_latencies)
         idx = st.n_latencies - 1;
     return st.latencies[idx];
+}
+
+static int percentile_ms(double p)
+{
+    return percentile_us(p) / 1000;
 }
 
 int main(int argc, char **argv)
@@ -111,12 +125,14 @@ int main(int argc, char **argv)
         { "producer.config", required_argument, NULL, O_CONFIG },
         { "payload-file", required_argument, NULL, O_PAYLOAD_FILE },
         { "print-metrics", no_argument, NULL, O_PRINT_METRICS },
+        { "print-latency-us", no_argument, NULL, O_LATENCY_US },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
     const char *topic = NULL;
     long long num = -1, throughput = -2;
     int size = -1, ch;
+    bool latency_us = false;
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -134,6 +150,7 @@ int main(int argc, char **argv)
         case O_CONFIG: tool_conf_file(PROG, conf, optarg); break;
         case O_PAYLOAD_FILE: tool_die(PROG, "--payload-file is not supported yet; use --record-size");
         case O_PRINT_METRICS: break;
+        case O_LATENCY_US: latency_us = true; break;
         case O_HELP:
             printf("Usage: %s --topic T --num-records N --record-size S --throughput R|-1 "
                    "--producer-props k=v [k=v...]\n", PROG);
@@ -164,7 +181,7 @@ int main(int argc, char **argv)
                 now = now_monotonic_ms();
             }
         }
-        metas[i].sent_ms = now;
+        metas[i].sent_us = now_monotonic_us();
         metas[i].size = size;
         while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, 0, payload, (size_t)size, NULL, 0,
                                 &metas[i]) != 0) {
@@ -183,8 +200,12 @@ int main(int argc, char **argv)
     printf("%lld records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, "
            "%d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th.\n",
            (long long)st.count, (double)st.count / secs, (double)st.bytes / 1024.0 / 1024.0 / secs,
-           st.count ? (double)st.lat_sum / (double)st.count : 0.0, (double)st.lat_max,
-           percentile(0.5), percentile(0.95), percentile(0.99), percentile(0.999));
+           st.count ? (double)st.lat_sum / 1000.0 / (double)st.count : 0.0, (double)st.lat_max / 1000.0,
+           percentile_ms(0.5), percentile_ms(0.95), percentile_ms(0.99), percentile_ms(0.999));
+    if (latency_us)
+        printf("latency-us avg %.1f p50 %d p95 %d p99 %d p99.9 %d max %lld\n",
+               st.count ? (double)st.lat_sum / (double)st.count : 0.0, percentile_us(0.5),
+               percentile_us(0.95), percentile_us(0.99), percentile_us(0.999), (long long)st.lat_max);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
     free(payload);
