@@ -16,6 +16,17 @@ enum handler_result api_create_topics(broker_t *b, request_t *req);
 enum handler_result api_delete_topics(broker_t *b, request_t *req);
 enum handler_result api_describe_configs(broker_t *b, request_t *req);
 enum handler_result api_init_producer_id(broker_t *b, request_t *req);
+enum handler_result api_find_coordinator(broker_t *b, request_t *req);
+enum handler_result api_join_group(broker_t *b, request_t *req);
+enum handler_result api_sync_group(broker_t *b, request_t *req);
+enum handler_result api_heartbeat(broker_t *b, request_t *req);
+enum handler_result api_leave_group(broker_t *b, request_t *req);
+enum handler_result api_offset_commit(broker_t *b, request_t *req);
+enum handler_result api_offset_fetch(broker_t *b, request_t *req);
+enum handler_result api_describe_groups(broker_t *b, request_t *req);
+enum handler_result api_list_groups(broker_t *b, request_t *req);
+enum handler_result api_delete_groups(broker_t *b, request_t *req);
+enum handler_result api_offset_delete(broker_t *b, request_t *req);
 
 /* Long-poll support (api_fetch.c): wake fetches waiting on new data of a
  * partition; cancel a parked fetch whose connection went away. */

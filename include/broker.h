@@ -52,14 +52,18 @@ typedef struct request {
     bool no_response;               /* acks=0 produce */
     int64_t received_ms;
     void *parked;                   /* handler state while waiting */
+    void (*cancel)(struct request *req);   /* connection gone while parked */
+    bool done;                      /* completed; response not yet sent */
 } request_t;
 
 enum handler_result { REQ_DONE, REQ_PARKED, REQ_CLOSE };
 
 typedef enum handler_result (*api_handler_fn)(broker_t *b, request_t *req);
 
-/* Finishes a parked request: sends req->resp and resumes the connection.
- * Event-loop thread. */
+/* Finishes a parked request.  The response is sent, and the connection's
+ * next request handled, from a deferred event, so completing requests never
+ * re-enters a handler.  A handler that completes its own request returns
+ * REQ_PARKED.  Event-loop thread. */
 void request_complete(request_t *req);
 
 #endif

@@ -50,6 +50,17 @@ typedef struct broker_config {
     char *log_cleanup_policy;
     int32_t min_insync_replicas;
     char *broker_rack;                  /* NULL if unset */
+    /* Group coordinator and __consumer_offsets */
+    int32_t offsets_topic_partitions;
+    int16_t offsets_topic_rf;
+    int64_t offsets_topic_segment_bytes;
+    int64_t offsets_retention_ms;
+    int64_t offsets_retention_check_ms;
+    int32_t offset_metadata_max_bytes;
+    int32_t group_initial_rebalance_delay_ms;
+    int32_t group_min_session_timeout_ms;
+    int32_t group_max_session_timeout_ms;
+    int32_t group_max_size;
     /* Every key=value from the file, for DescribeConfigs. */
     char **keys;
     char **values;

@@ -13,6 +13,9 @@
 #include "proto_codec.h"
 
 /* ---- RequestHeader (versions 0-2, flexible (2, 32767)) ---- */
+#define REQUEST_HEADER_MIN_VERSION 0
+#define REQUEST_HEADER_MAX_VERSION 2
+#define REQUEST_HEADER_FIRST_FLEXIBLE 2
 struct request_header {
     int16_t request_api_key;
     int16_t request_api_version;
@@ -26,6 +29,9 @@ int request_header_decode(kreader_t *r, int16_t version, struct request_header *
 void request_header_encode(kwriter_t *w, int16_t version, const struct request_header *m);
 
 /* ---- ResponseHeader (versions 0-1, flexible (1, 32767)) ---- */
+#define RESPONSE_HEADER_MIN_VERSION 0
+#define RESPONSE_HEADER_MAX_VERSION 1
+#define RESPONSE_HEADER_FIRST_FLEXIBLE 1
 struct response_header {
     int32_t correlation_id;
 };
@@ -810,6 +816,706 @@ void init_producer_id_response_defaults(struct init_producer_id_response *m);
 void init_producer_id_response_sample(arena_t *a, struct init_producer_id_response *m);
 int init_producer_id_response_decode(kreader_t *r, int16_t version, struct init_producer_id_response *m);
 void init_producer_id_response_encode(kwriter_t *w, int16_t version, const struct init_producer_id_response *m);
+
+/* ---- JoinGroupRequest (versions 0-9, flexible (6, 32767)) ---- */
+#define JOIN_GROUP_REQUEST_MIN_VERSION 0
+#define JOIN_GROUP_REQUEST_MAX_VERSION 9
+#define JOIN_GROUP_REQUEST_FIRST_FLEXIBLE 6
+struct join_group_request_join_group_request_protocol {
+    kstr_t name;
+    kbytes_t metadata;
+};
+
+struct join_group_request {
+    kstr_t group_id;
+    int32_t session_timeout_ms;
+    int32_t rebalance_timeout_ms;
+    kstr_t member_id;
+    kstr_t group_instance_id;
+    kstr_t protocol_type;
+    int32_t protocols_count; /* -1 = null */
+    struct join_group_request_join_group_request_protocol *protocols;
+    kstr_t reason;
+};
+
+void join_group_request_join_group_request_protocol_defaults(struct join_group_request_join_group_request_protocol *m);
+void join_group_request_join_group_request_protocol_sample(arena_t *a, struct join_group_request_join_group_request_protocol *m);
+struct join_group_request_join_group_request_protocol *join_group_request_join_group_request_protocol_array(arena_t *a, int32_t n);
+void join_group_request_defaults(struct join_group_request *m);
+void join_group_request_sample(arena_t *a, struct join_group_request *m);
+int join_group_request_decode(kreader_t *r, int16_t version, struct join_group_request *m);
+void join_group_request_encode(kwriter_t *w, int16_t version, const struct join_group_request *m);
+
+/* ---- JoinGroupResponse (versions 0-9, flexible (6, 32767)) ---- */
+#define JOIN_GROUP_RESPONSE_MIN_VERSION 0
+#define JOIN_GROUP_RESPONSE_MAX_VERSION 9
+#define JOIN_GROUP_RESPONSE_FIRST_FLEXIBLE 6
+struct join_group_response_join_group_response_member {
+    kstr_t member_id;
+    kstr_t group_instance_id;
+    kbytes_t metadata;
+};
+
+struct join_group_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    int32_t generation_id;
+    kstr_t protocol_type;
+    kstr_t protocol_name;
+    kstr_t leader;
+    bool skip_assignment;
+    kstr_t member_id;
+    int32_t members_count; /* -1 = null */
+    struct join_group_response_join_group_response_member *members;
+};
+
+void join_group_response_join_group_response_member_defaults(struct join_group_response_join_group_response_member *m);
+void join_group_response_join_group_response_member_sample(arena_t *a, struct join_group_response_join_group_response_member *m);
+struct join_group_response_join_group_response_member *join_group_response_join_group_response_member_array(arena_t *a, int32_t n);
+void join_group_response_defaults(struct join_group_response *m);
+void join_group_response_sample(arena_t *a, struct join_group_response *m);
+int join_group_response_decode(kreader_t *r, int16_t version, struct join_group_response *m);
+void join_group_response_encode(kwriter_t *w, int16_t version, const struct join_group_response *m);
+
+/* ---- SyncGroupRequest (versions 0-5, flexible (4, 32767)) ---- */
+#define SYNC_GROUP_REQUEST_MIN_VERSION 0
+#define SYNC_GROUP_REQUEST_MAX_VERSION 5
+#define SYNC_GROUP_REQUEST_FIRST_FLEXIBLE 4
+struct sync_group_request_sync_group_request_assignment {
+    kstr_t member_id;
+    kbytes_t assignment;
+};
+
+struct sync_group_request {
+    kstr_t group_id;
+    int32_t generation_id;
+    kstr_t member_id;
+    kstr_t group_instance_id;
+    kstr_t protocol_type;
+    kstr_t protocol_name;
+    int32_t assignments_count; /* -1 = null */
+    struct sync_group_request_sync_group_request_assignment *assignments;
+};
+
+void sync_group_request_sync_group_request_assignment_defaults(struct sync_group_request_sync_group_request_assignment *m);
+void sync_group_request_sync_group_request_assignment_sample(arena_t *a, struct sync_group_request_sync_group_request_assignment *m);
+struct sync_group_request_sync_group_request_assignment *sync_group_request_sync_group_request_assignment_array(arena_t *a, int32_t n);
+void sync_group_request_defaults(struct sync_group_request *m);
+void sync_group_request_sample(arena_t *a, struct sync_group_request *m);
+int sync_group_request_decode(kreader_t *r, int16_t version, struct sync_group_request *m);
+void sync_group_request_encode(kwriter_t *w, int16_t version, const struct sync_group_request *m);
+
+/* ---- SyncGroupResponse (versions 0-5, flexible (4, 32767)) ---- */
+#define SYNC_GROUP_RESPONSE_MIN_VERSION 0
+#define SYNC_GROUP_RESPONSE_MAX_VERSION 5
+#define SYNC_GROUP_RESPONSE_FIRST_FLEXIBLE 4
+struct sync_group_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    kstr_t protocol_type;
+    kstr_t protocol_name;
+    kbytes_t assignment;
+};
+
+void sync_group_response_defaults(struct sync_group_response *m);
+void sync_group_response_sample(arena_t *a, struct sync_group_response *m);
+int sync_group_response_decode(kreader_t *r, int16_t version, struct sync_group_response *m);
+void sync_group_response_encode(kwriter_t *w, int16_t version, const struct sync_group_response *m);
+
+/* ---- HeartbeatRequest (versions 0-4, flexible (4, 32767)) ---- */
+#define HEARTBEAT_REQUEST_MIN_VERSION 0
+#define HEARTBEAT_REQUEST_MAX_VERSION 4
+#define HEARTBEAT_REQUEST_FIRST_FLEXIBLE 4
+struct heartbeat_request {
+    kstr_t group_id;
+    int32_t generation_id;
+    kstr_t member_id;
+    kstr_t group_instance_id;
+};
+
+void heartbeat_request_defaults(struct heartbeat_request *m);
+void heartbeat_request_sample(arena_t *a, struct heartbeat_request *m);
+int heartbeat_request_decode(kreader_t *r, int16_t version, struct heartbeat_request *m);
+void heartbeat_request_encode(kwriter_t *w, int16_t version, const struct heartbeat_request *m);
+
+/* ---- HeartbeatResponse (versions 0-4, flexible (4, 32767)) ---- */
+#define HEARTBEAT_RESPONSE_MIN_VERSION 0
+#define HEARTBEAT_RESPONSE_MAX_VERSION 4
+#define HEARTBEAT_RESPONSE_FIRST_FLEXIBLE 4
+struct heartbeat_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+};
+
+void heartbeat_response_defaults(struct heartbeat_response *m);
+void heartbeat_response_sample(arena_t *a, struct heartbeat_response *m);
+int heartbeat_response_decode(kreader_t *r, int16_t version, struct heartbeat_response *m);
+void heartbeat_response_encode(kwriter_t *w, int16_t version, const struct heartbeat_response *m);
+
+/* ---- LeaveGroupRequest (versions 0-5, flexible (4, 32767)) ---- */
+#define LEAVE_GROUP_REQUEST_MIN_VERSION 0
+#define LEAVE_GROUP_REQUEST_MAX_VERSION 5
+#define LEAVE_GROUP_REQUEST_FIRST_FLEXIBLE 4
+struct leave_group_request_member_identity {
+    kstr_t member_id;
+    kstr_t group_instance_id;
+    kstr_t reason;
+};
+
+struct leave_group_request {
+    kstr_t group_id;
+    kstr_t member_id;
+    int32_t members_count; /* -1 = null */
+    struct leave_group_request_member_identity *members;
+};
+
+void leave_group_request_member_identity_defaults(struct leave_group_request_member_identity *m);
+void leave_group_request_member_identity_sample(arena_t *a, struct leave_group_request_member_identity *m);
+struct leave_group_request_member_identity *leave_group_request_member_identity_array(arena_t *a, int32_t n);
+void leave_group_request_defaults(struct leave_group_request *m);
+void leave_group_request_sample(arena_t *a, struct leave_group_request *m);
+int leave_group_request_decode(kreader_t *r, int16_t version, struct leave_group_request *m);
+void leave_group_request_encode(kwriter_t *w, int16_t version, const struct leave_group_request *m);
+
+/* ---- LeaveGroupResponse (versions 0-5, flexible (4, 32767)) ---- */
+#define LEAVE_GROUP_RESPONSE_MIN_VERSION 0
+#define LEAVE_GROUP_RESPONSE_MAX_VERSION 5
+#define LEAVE_GROUP_RESPONSE_FIRST_FLEXIBLE 4
+struct leave_group_response_member_response {
+    kstr_t member_id;
+    kstr_t group_instance_id;
+    int16_t error_code;
+};
+
+struct leave_group_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    int32_t members_count; /* -1 = null */
+    struct leave_group_response_member_response *members;
+};
+
+void leave_group_response_member_response_defaults(struct leave_group_response_member_response *m);
+void leave_group_response_member_response_sample(arena_t *a, struct leave_group_response_member_response *m);
+struct leave_group_response_member_response *leave_group_response_member_response_array(arena_t *a, int32_t n);
+void leave_group_response_defaults(struct leave_group_response *m);
+void leave_group_response_sample(arena_t *a, struct leave_group_response *m);
+int leave_group_response_decode(kreader_t *r, int16_t version, struct leave_group_response *m);
+void leave_group_response_encode(kwriter_t *w, int16_t version, const struct leave_group_response *m);
+
+/* ---- OffsetCommitRequest (versions 0-9, flexible (8, 32767)) ---- */
+#define OFFSET_COMMIT_REQUEST_MIN_VERSION 0
+#define OFFSET_COMMIT_REQUEST_MAX_VERSION 9
+#define OFFSET_COMMIT_REQUEST_FIRST_FLEXIBLE 8
+struct offset_commit_request_offset_commit_request_partition {
+    int32_t partition_index;
+    int64_t committed_offset;
+    int32_t committed_leader_epoch;
+    int64_t commit_timestamp;
+    kstr_t committed_metadata;
+};
+
+struct offset_commit_request_offset_commit_request_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct offset_commit_request_offset_commit_request_partition *partitions;
+};
+
+struct offset_commit_request {
+    kstr_t group_id;
+    int32_t generation_id_or_member_epoch;
+    kstr_t member_id;
+    kstr_t group_instance_id;
+    int64_t retention_time_ms;
+    int32_t topics_count; /* -1 = null */
+    struct offset_commit_request_offset_commit_request_topic *topics;
+};
+
+void offset_commit_request_offset_commit_request_partition_defaults(struct offset_commit_request_offset_commit_request_partition *m);
+void offset_commit_request_offset_commit_request_partition_sample(arena_t *a, struct offset_commit_request_offset_commit_request_partition *m);
+struct offset_commit_request_offset_commit_request_partition *offset_commit_request_offset_commit_request_partition_array(arena_t *a, int32_t n);
+void offset_commit_request_offset_commit_request_topic_defaults(struct offset_commit_request_offset_commit_request_topic *m);
+void offset_commit_request_offset_commit_request_topic_sample(arena_t *a, struct offset_commit_request_offset_commit_request_topic *m);
+struct offset_commit_request_offset_commit_request_topic *offset_commit_request_offset_commit_request_topic_array(arena_t *a, int32_t n);
+void offset_commit_request_defaults(struct offset_commit_request *m);
+void offset_commit_request_sample(arena_t *a, struct offset_commit_request *m);
+int offset_commit_request_decode(kreader_t *r, int16_t version, struct offset_commit_request *m);
+void offset_commit_request_encode(kwriter_t *w, int16_t version, const struct offset_commit_request *m);
+
+/* ---- OffsetCommitResponse (versions 0-9, flexible (8, 32767)) ---- */
+#define OFFSET_COMMIT_RESPONSE_MIN_VERSION 0
+#define OFFSET_COMMIT_RESPONSE_MAX_VERSION 9
+#define OFFSET_COMMIT_RESPONSE_FIRST_FLEXIBLE 8
+struct offset_commit_response_offset_commit_response_partition {
+    int32_t partition_index;
+    int16_t error_code;
+};
+
+struct offset_commit_response_offset_commit_response_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct offset_commit_response_offset_commit_response_partition *partitions;
+};
+
+struct offset_commit_response {
+    int32_t throttle_time_ms;
+    int32_t topics_count; /* -1 = null */
+    struct offset_commit_response_offset_commit_response_topic *topics;
+};
+
+void offset_commit_response_offset_commit_response_partition_defaults(struct offset_commit_response_offset_commit_response_partition *m);
+void offset_commit_response_offset_commit_response_partition_sample(arena_t *a, struct offset_commit_response_offset_commit_response_partition *m);
+struct offset_commit_response_offset_commit_response_partition *offset_commit_response_offset_commit_response_partition_array(arena_t *a, int32_t n);
+void offset_commit_response_offset_commit_response_topic_defaults(struct offset_commit_response_offset_commit_response_topic *m);
+void offset_commit_response_offset_commit_response_topic_sample(arena_t *a, struct offset_commit_response_offset_commit_response_topic *m);
+struct offset_commit_response_offset_commit_response_topic *offset_commit_response_offset_commit_response_topic_array(arena_t *a, int32_t n);
+void offset_commit_response_defaults(struct offset_commit_response *m);
+void offset_commit_response_sample(arena_t *a, struct offset_commit_response *m);
+int offset_commit_response_decode(kreader_t *r, int16_t version, struct offset_commit_response *m);
+void offset_commit_response_encode(kwriter_t *w, int16_t version, const struct offset_commit_response *m);
+
+/* ---- OffsetFetchRequest (versions 0-9, flexible (6, 32767)) ---- */
+#define OFFSET_FETCH_REQUEST_MIN_VERSION 0
+#define OFFSET_FETCH_REQUEST_MAX_VERSION 9
+#define OFFSET_FETCH_REQUEST_FIRST_FLEXIBLE 6
+struct offset_fetch_request_offset_fetch_request_topic {
+    kstr_t name;
+    int32_t partition_indexes_count; /* -1 = null */
+    int32_t *partition_indexes;
+};
+
+struct offset_fetch_request_offset_fetch_request_topics {
+    kstr_t name;
+    int32_t partition_indexes_count; /* -1 = null */
+    int32_t *partition_indexes;
+};
+
+struct offset_fetch_request_offset_fetch_request_group {
+    kstr_t group_id;
+    kstr_t member_id;
+    int32_t member_epoch;
+    int32_t topics_count; /* -1 = null */
+    struct offset_fetch_request_offset_fetch_request_topics *topics;
+};
+
+struct offset_fetch_request {
+    kstr_t group_id;
+    int32_t topics_count; /* -1 = null */
+    struct offset_fetch_request_offset_fetch_request_topic *topics;
+    int32_t groups_count; /* -1 = null */
+    struct offset_fetch_request_offset_fetch_request_group *groups;
+    bool require_stable;
+};
+
+void offset_fetch_request_offset_fetch_request_topic_defaults(struct offset_fetch_request_offset_fetch_request_topic *m);
+void offset_fetch_request_offset_fetch_request_topic_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_topic *m);
+struct offset_fetch_request_offset_fetch_request_topic *offset_fetch_request_offset_fetch_request_topic_array(arena_t *a, int32_t n);
+void offset_fetch_request_offset_fetch_request_topics_defaults(struct offset_fetch_request_offset_fetch_request_topics *m);
+void offset_fetch_request_offset_fetch_request_topics_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_topics *m);
+struct offset_fetch_request_offset_fetch_request_topics *offset_fetch_request_offset_fetch_request_topics_array(arena_t *a, int32_t n);
+void offset_fetch_request_offset_fetch_request_group_defaults(struct offset_fetch_request_offset_fetch_request_group *m);
+void offset_fetch_request_offset_fetch_request_group_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_group *m);
+struct offset_fetch_request_offset_fetch_request_group *offset_fetch_request_offset_fetch_request_group_array(arena_t *a, int32_t n);
+void offset_fetch_request_defaults(struct offset_fetch_request *m);
+void offset_fetch_request_sample(arena_t *a, struct offset_fetch_request *m);
+int offset_fetch_request_decode(kreader_t *r, int16_t version, struct offset_fetch_request *m);
+void offset_fetch_request_encode(kwriter_t *w, int16_t version, const struct offset_fetch_request *m);
+
+/* ---- OffsetFetchResponse (versions 0-9, flexible (6, 32767)) ---- */
+#define OFFSET_FETCH_RESPONSE_MIN_VERSION 0
+#define OFFSET_FETCH_RESPONSE_MAX_VERSION 9
+#define OFFSET_FETCH_RESPONSE_FIRST_FLEXIBLE 6
+struct offset_fetch_response_offset_fetch_response_partition {
+    int32_t partition_index;
+    int64_t committed_offset;
+    int32_t committed_leader_epoch;
+    kstr_t metadata;
+    int16_t error_code;
+};
+
+struct offset_fetch_response_offset_fetch_response_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct offset_fetch_response_offset_fetch_response_partition *partitions;
+};
+
+struct offset_fetch_response_offset_fetch_response_partitions {
+    int32_t partition_index;
+    int64_t committed_offset;
+    int32_t committed_leader_epoch;
+    kstr_t metadata;
+    int16_t error_code;
+};
+
+struct offset_fetch_response_offset_fetch_response_topics {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct offset_fetch_response_offset_fetch_response_partitions *partitions;
+};
+
+struct offset_fetch_response_offset_fetch_response_group {
+    kstr_t group_id;
+    int32_t topics_count; /* -1 = null */
+    struct offset_fetch_response_offset_fetch_response_topics *topics;
+    int16_t error_code;
+};
+
+struct offset_fetch_response {
+    int32_t throttle_time_ms;
+    int32_t topics_count; /* -1 = null */
+    struct offset_fetch_response_offset_fetch_response_topic *topics;
+    int16_t error_code;
+    int32_t groups_count; /* -1 = null */
+    struct offset_fetch_response_offset_fetch_response_group *groups;
+};
+
+void offset_fetch_response_offset_fetch_response_partition_defaults(struct offset_fetch_response_offset_fetch_response_partition *m);
+void offset_fetch_response_offset_fetch_response_partition_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_partition *m);
+struct offset_fetch_response_offset_fetch_response_partition *offset_fetch_response_offset_fetch_response_partition_array(arena_t *a, int32_t n);
+void offset_fetch_response_offset_fetch_response_topic_defaults(struct offset_fetch_response_offset_fetch_response_topic *m);
+void offset_fetch_response_offset_fetch_response_topic_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_topic *m);
+struct offset_fetch_response_offset_fetch_response_topic *offset_fetch_response_offset_fetch_response_topic_array(arena_t *a, int32_t n);
+void offset_fetch_response_offset_fetch_response_partitions_defaults(struct offset_fetch_response_offset_fetch_response_partitions *m);
+void offset_fetch_response_offset_fetch_response_partitions_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_partitions *m);
+struct offset_fetch_response_offset_fetch_response_partitions *offset_fetch_response_offset_fetch_response_partitions_array(arena_t *a, int32_t n);
+void offset_fetch_response_offset_fetch_response_topics_defaults(struct offset_fetch_response_offset_fetch_response_topics *m);
+void offset_fetch_response_offset_fetch_response_topics_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_topics *m);
+struct offset_fetch_response_offset_fetch_response_topics *offset_fetch_response_offset_fetch_response_topics_array(arena_t *a, int32_t n);
+void offset_fetch_response_offset_fetch_response_group_defaults(struct offset_fetch_response_offset_fetch_response_group *m);
+void offset_fetch_response_offset_fetch_response_group_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_group *m);
+struct offset_fetch_response_offset_fetch_response_group *offset_fetch_response_offset_fetch_response_group_array(arena_t *a, int32_t n);
+void offset_fetch_response_defaults(struct offset_fetch_response *m);
+void offset_fetch_response_sample(arena_t *a, struct offset_fetch_response *m);
+int offset_fetch_response_decode(kreader_t *r, int16_t version, struct offset_fetch_response *m);
+void offset_fetch_response_encode(kwriter_t *w, int16_t version, const struct offset_fetch_response *m);
+
+/* ---- DescribeGroupsRequest (versions 0-5, flexible (5, 32767)) ---- */
+#define DESCRIBE_GROUPS_REQUEST_MIN_VERSION 0
+#define DESCRIBE_GROUPS_REQUEST_MAX_VERSION 5
+#define DESCRIBE_GROUPS_REQUEST_FIRST_FLEXIBLE 5
+struct describe_groups_request {
+    int32_t groups_count; /* -1 = null */
+    kstr_t *groups;
+    bool include_authorized_operations;
+};
+
+void describe_groups_request_defaults(struct describe_groups_request *m);
+void describe_groups_request_sample(arena_t *a, struct describe_groups_request *m);
+int describe_groups_request_decode(kreader_t *r, int16_t version, struct describe_groups_request *m);
+void describe_groups_request_encode(kwriter_t *w, int16_t version, const struct describe_groups_request *m);
+
+/* ---- DescribeGroupsResponse (versions 0-5, flexible (5, 32767)) ---- */
+#define DESCRIBE_GROUPS_RESPONSE_MIN_VERSION 0
+#define DESCRIBE_GROUPS_RESPONSE_MAX_VERSION 5
+#define DESCRIBE_GROUPS_RESPONSE_FIRST_FLEXIBLE 5
+struct describe_groups_response_described_group_member {
+    kstr_t member_id;
+    kstr_t group_instance_id;
+    kstr_t client_id;
+    kstr_t client_host;
+    kbytes_t member_metadata;
+    kbytes_t member_assignment;
+};
+
+struct describe_groups_response_described_group {
+    int16_t error_code;
+    kstr_t group_id;
+    kstr_t group_state;
+    kstr_t protocol_type;
+    kstr_t protocol_data;
+    int32_t members_count; /* -1 = null */
+    struct describe_groups_response_described_group_member *members;
+    int32_t authorized_operations;
+};
+
+struct describe_groups_response {
+    int32_t throttle_time_ms;
+    int32_t groups_count; /* -1 = null */
+    struct describe_groups_response_described_group *groups;
+};
+
+void describe_groups_response_described_group_member_defaults(struct describe_groups_response_described_group_member *m);
+void describe_groups_response_described_group_member_sample(arena_t *a, struct describe_groups_response_described_group_member *m);
+struct describe_groups_response_described_group_member *describe_groups_response_described_group_member_array(arena_t *a, int32_t n);
+void describe_groups_response_described_group_defaults(struct describe_groups_response_described_group *m);
+void describe_groups_response_described_group_sample(arena_t *a, struct describe_groups_response_described_group *m);
+struct describe_groups_response_described_group *describe_groups_response_described_group_array(arena_t *a, int32_t n);
+void describe_groups_response_defaults(struct describe_groups_response *m);
+void describe_groups_response_sample(arena_t *a, struct describe_groups_response *m);
+int describe_groups_response_decode(kreader_t *r, int16_t version, struct describe_groups_response *m);
+void describe_groups_response_encode(kwriter_t *w, int16_t version, const struct describe_groups_response *m);
+
+/* ---- ListGroupsRequest (versions 0-5, flexible (3, 32767)) ---- */
+#define LIST_GROUPS_REQUEST_MIN_VERSION 0
+#define LIST_GROUPS_REQUEST_MAX_VERSION 5
+#define LIST_GROUPS_REQUEST_FIRST_FLEXIBLE 3
+struct list_groups_request {
+    int32_t states_filter_count; /* -1 = null */
+    kstr_t *states_filter;
+    int32_t types_filter_count; /* -1 = null */
+    kstr_t *types_filter;
+};
+
+void list_groups_request_defaults(struct list_groups_request *m);
+void list_groups_request_sample(arena_t *a, struct list_groups_request *m);
+int list_groups_request_decode(kreader_t *r, int16_t version, struct list_groups_request *m);
+void list_groups_request_encode(kwriter_t *w, int16_t version, const struct list_groups_request *m);
+
+/* ---- ListGroupsResponse (versions 0-5, flexible (3, 32767)) ---- */
+#define LIST_GROUPS_RESPONSE_MIN_VERSION 0
+#define LIST_GROUPS_RESPONSE_MAX_VERSION 5
+#define LIST_GROUPS_RESPONSE_FIRST_FLEXIBLE 3
+struct list_groups_response_listed_group {
+    kstr_t group_id;
+    kstr_t protocol_type;
+    kstr_t group_state;
+    kstr_t group_type;
+};
+
+struct list_groups_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    int32_t groups_count; /* -1 = null */
+    struct list_groups_response_listed_group *groups;
+};
+
+void list_groups_response_listed_group_defaults(struct list_groups_response_listed_group *m);
+void list_groups_response_listed_group_sample(arena_t *a, struct list_groups_response_listed_group *m);
+struct list_groups_response_listed_group *list_groups_response_listed_group_array(arena_t *a, int32_t n);
+void list_groups_response_defaults(struct list_groups_response *m);
+void list_groups_response_sample(arena_t *a, struct list_groups_response *m);
+int list_groups_response_decode(kreader_t *r, int16_t version, struct list_groups_response *m);
+void list_groups_response_encode(kwriter_t *w, int16_t version, const struct list_groups_response *m);
+
+/* ---- DeleteGroupsRequest (versions 0-2, flexible (2, 32767)) ---- */
+#define DELETE_GROUPS_REQUEST_MIN_VERSION 0
+#define DELETE_GROUPS_REQUEST_MAX_VERSION 2
+#define DELETE_GROUPS_REQUEST_FIRST_FLEXIBLE 2
+struct delete_groups_request {
+    int32_t groups_names_count; /* -1 = null */
+    kstr_t *groups_names;
+};
+
+void delete_groups_request_defaults(struct delete_groups_request *m);
+void delete_groups_request_sample(arena_t *a, struct delete_groups_request *m);
+int delete_groups_request_decode(kreader_t *r, int16_t version, struct delete_groups_request *m);
+void delete_groups_request_encode(kwriter_t *w, int16_t version, const struct delete_groups_request *m);
+
+/* ---- DeleteGroupsResponse (versions 0-2, flexible (2, 32767)) ---- */
+#define DELETE_GROUPS_RESPONSE_MIN_VERSION 0
+#define DELETE_GROUPS_RESPONSE_MAX_VERSION 2
+#define DELETE_GROUPS_RESPONSE_FIRST_FLEXIBLE 2
+struct delete_groups_response_deletable_group_result {
+    kstr_t group_id;
+    int16_t error_code;
+};
+
+struct delete_groups_response {
+    int32_t throttle_time_ms;
+    int32_t results_count; /* -1 = null */
+    struct delete_groups_response_deletable_group_result *results;
+};
+
+void delete_groups_response_deletable_group_result_defaults(struct delete_groups_response_deletable_group_result *m);
+void delete_groups_response_deletable_group_result_sample(arena_t *a, struct delete_groups_response_deletable_group_result *m);
+struct delete_groups_response_deletable_group_result *delete_groups_response_deletable_group_result_array(arena_t *a, int32_t n);
+void delete_groups_response_defaults(struct delete_groups_response *m);
+void delete_groups_response_sample(arena_t *a, struct delete_groups_response *m);
+int delete_groups_response_decode(kreader_t *r, int16_t version, struct delete_groups_response *m);
+void delete_groups_response_encode(kwriter_t *w, int16_t version, const struct delete_groups_response *m);
+
+/* ---- OffsetDeleteRequest (versions 0-0, flexible None) ---- */
+#define OFFSET_DELETE_REQUEST_MIN_VERSION 0
+#define OFFSET_DELETE_REQUEST_MAX_VERSION 0
+#define OFFSET_DELETE_REQUEST_FIRST_FLEXIBLE -1
+struct offset_delete_request_offset_delete_request_partition {
+    int32_t partition_index;
+};
+
+struct offset_delete_request_offset_delete_request_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct offset_delete_request_offset_delete_request_partition *partitions;
+};
+
+struct offset_delete_request {
+    kstr_t group_id;
+    int32_t topics_count; /* -1 = null */
+    struct offset_delete_request_offset_delete_request_topic *topics;
+};
+
+void offset_delete_request_offset_delete_request_partition_defaults(struct offset_delete_request_offset_delete_request_partition *m);
+void offset_delete_request_offset_delete_request_partition_sample(arena_t *a, struct offset_delete_request_offset_delete_request_partition *m);
+struct offset_delete_request_offset_delete_request_partition *offset_delete_request_offset_delete_request_partition_array(arena_t *a, int32_t n);
+void offset_delete_request_offset_delete_request_topic_defaults(struct offset_delete_request_offset_delete_request_topic *m);
+void offset_delete_request_offset_delete_request_topic_sample(arena_t *a, struct offset_delete_request_offset_delete_request_topic *m);
+struct offset_delete_request_offset_delete_request_topic *offset_delete_request_offset_delete_request_topic_array(arena_t *a, int32_t n);
+void offset_delete_request_defaults(struct offset_delete_request *m);
+void offset_delete_request_sample(arena_t *a, struct offset_delete_request *m);
+int offset_delete_request_decode(kreader_t *r, int16_t version, struct offset_delete_request *m);
+void offset_delete_request_encode(kwriter_t *w, int16_t version, const struct offset_delete_request *m);
+
+/* ---- OffsetDeleteResponse (versions 0-0, flexible None) ---- */
+#define OFFSET_DELETE_RESPONSE_MIN_VERSION 0
+#define OFFSET_DELETE_RESPONSE_MAX_VERSION 0
+#define OFFSET_DELETE_RESPONSE_FIRST_FLEXIBLE -1
+struct offset_delete_response_offset_delete_response_partition {
+    int32_t partition_index;
+    int16_t error_code;
+};
+
+struct offset_delete_response_offset_delete_response_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct offset_delete_response_offset_delete_response_partition *partitions;
+};
+
+struct offset_delete_response {
+    int16_t error_code;
+    int32_t throttle_time_ms;
+    int32_t topics_count; /* -1 = null */
+    struct offset_delete_response_offset_delete_response_topic *topics;
+};
+
+void offset_delete_response_offset_delete_response_partition_defaults(struct offset_delete_response_offset_delete_response_partition *m);
+void offset_delete_response_offset_delete_response_partition_sample(arena_t *a, struct offset_delete_response_offset_delete_response_partition *m);
+struct offset_delete_response_offset_delete_response_partition *offset_delete_response_offset_delete_response_partition_array(arena_t *a, int32_t n);
+void offset_delete_response_offset_delete_response_topic_defaults(struct offset_delete_response_offset_delete_response_topic *m);
+void offset_delete_response_offset_delete_response_topic_sample(arena_t *a, struct offset_delete_response_offset_delete_response_topic *m);
+struct offset_delete_response_offset_delete_response_topic *offset_delete_response_offset_delete_response_topic_array(arena_t *a, int32_t n);
+void offset_delete_response_defaults(struct offset_delete_response *m);
+void offset_delete_response_sample(arena_t *a, struct offset_delete_response *m);
+int offset_delete_response_decode(kreader_t *r, int16_t version, struct offset_delete_response *m);
+void offset_delete_response_encode(kwriter_t *w, int16_t version, const struct offset_delete_response *m);
+
+/* ---- ConsumerProtocolSubscription (versions 0-3, flexible None) ---- */
+#define CONSUMER_PROTOCOL_SUBSCRIPTION_MIN_VERSION 0
+#define CONSUMER_PROTOCOL_SUBSCRIPTION_MAX_VERSION 3
+#define CONSUMER_PROTOCOL_SUBSCRIPTION_FIRST_FLEXIBLE -1
+struct consumer_protocol_subscription_topic_partition {
+    kstr_t topic;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
+struct consumer_protocol_subscription {
+    int32_t topics_count; /* -1 = null */
+    kstr_t *topics;
+    kbytes_t user_data;
+    int32_t owned_partitions_count; /* -1 = null */
+    struct consumer_protocol_subscription_topic_partition *owned_partitions;
+    int32_t generation_id;
+    kstr_t rack_id;
+};
+
+void consumer_protocol_subscription_topic_partition_defaults(struct consumer_protocol_subscription_topic_partition *m);
+void consumer_protocol_subscription_topic_partition_sample(arena_t *a, struct consumer_protocol_subscription_topic_partition *m);
+struct consumer_protocol_subscription_topic_partition *consumer_protocol_subscription_topic_partition_array(arena_t *a, int32_t n);
+void consumer_protocol_subscription_defaults(struct consumer_protocol_subscription *m);
+void consumer_protocol_subscription_sample(arena_t *a, struct consumer_protocol_subscription *m);
+int consumer_protocol_subscription_decode(kreader_t *r, int16_t version, struct consumer_protocol_subscription *m);
+void consumer_protocol_subscription_encode(kwriter_t *w, int16_t version, const struct consumer_protocol_subscription *m);
+
+/* ---- ConsumerProtocolAssignment (versions 0-3, flexible None) ---- */
+#define CONSUMER_PROTOCOL_ASSIGNMENT_MIN_VERSION 0
+#define CONSUMER_PROTOCOL_ASSIGNMENT_MAX_VERSION 3
+#define CONSUMER_PROTOCOL_ASSIGNMENT_FIRST_FLEXIBLE -1
+struct consumer_protocol_assignment_topic_partition {
+    kstr_t topic;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
+struct consumer_protocol_assignment {
+    int32_t assigned_partitions_count; /* -1 = null */
+    struct consumer_protocol_assignment_topic_partition *assigned_partitions;
+    kbytes_t user_data;
+};
+
+void consumer_protocol_assignment_topic_partition_defaults(struct consumer_protocol_assignment_topic_partition *m);
+void consumer_protocol_assignment_topic_partition_sample(arena_t *a, struct consumer_protocol_assignment_topic_partition *m);
+struct consumer_protocol_assignment_topic_partition *consumer_protocol_assignment_topic_partition_array(arena_t *a, int32_t n);
+void consumer_protocol_assignment_defaults(struct consumer_protocol_assignment *m);
+void consumer_protocol_assignment_sample(arena_t *a, struct consumer_protocol_assignment *m);
+int consumer_protocol_assignment_decode(kreader_t *r, int16_t version, struct consumer_protocol_assignment *m);
+void consumer_protocol_assignment_encode(kwriter_t *w, int16_t version, const struct consumer_protocol_assignment *m);
+
+/* ---- OffsetCommitKey (versions 0-1, flexible None) ---- */
+#define OFFSET_COMMIT_KEY_MIN_VERSION 0
+#define OFFSET_COMMIT_KEY_MAX_VERSION 1
+#define OFFSET_COMMIT_KEY_FIRST_FLEXIBLE -1
+struct offset_commit_key {
+    kstr_t group;
+    kstr_t topic;
+    int32_t partition;
+};
+
+void offset_commit_key_defaults(struct offset_commit_key *m);
+void offset_commit_key_sample(arena_t *a, struct offset_commit_key *m);
+int offset_commit_key_decode(kreader_t *r, int16_t version, struct offset_commit_key *m);
+void offset_commit_key_encode(kwriter_t *w, int16_t version, const struct offset_commit_key *m);
+
+/* ---- OffsetCommitValue (versions 0-4, flexible (4, 32767)) ---- */
+#define OFFSET_COMMIT_VALUE_MIN_VERSION 0
+#define OFFSET_COMMIT_VALUE_MAX_VERSION 4
+#define OFFSET_COMMIT_VALUE_FIRST_FLEXIBLE 4
+struct offset_commit_value {
+    int64_t offset;
+    int32_t leader_epoch;
+    kstr_t metadata;
+    int64_t commit_timestamp;
+    int64_t expire_timestamp;
+};
+
+void offset_commit_value_defaults(struct offset_commit_value *m);
+void offset_commit_value_sample(arena_t *a, struct offset_commit_value *m);
+int offset_commit_value_decode(kreader_t *r, int16_t version, struct offset_commit_value *m);
+void offset_commit_value_encode(kwriter_t *w, int16_t version, const struct offset_commit_value *m);
+
+/* ---- GroupMetadataKey (versions 2-2, flexible None) ---- */
+#define GROUP_METADATA_KEY_MIN_VERSION 2
+#define GROUP_METADATA_KEY_MAX_VERSION 2
+#define GROUP_METADATA_KEY_FIRST_FLEXIBLE -1
+struct group_metadata_key {
+    kstr_t group;
+};
+
+void group_metadata_key_defaults(struct group_metadata_key *m);
+void group_metadata_key_sample(arena_t *a, struct group_metadata_key *m);
+int group_metadata_key_decode(kreader_t *r, int16_t version, struct group_metadata_key *m);
+void group_metadata_key_encode(kwriter_t *w, int16_t version, const struct group_metadata_key *m);
+
+/* ---- GroupMetadataValue (versions 0-4, flexible (4, 32767)) ---- */
+#define GROUP_METADATA_VALUE_MIN_VERSION 0
+#define GROUP_METADATA_VALUE_MAX_VERSION 4
+#define GROUP_METADATA_VALUE_FIRST_FLEXIBLE 4
+struct group_metadata_value_member_metadata {
+    kstr_t member_id;
+    kstr_t group_instance_id;
+    kstr_t client_id;
+    kstr_t client_host;
+    int32_t rebalance_timeout;
+    int32_t session_timeout;
+    kbytes_t subscription;
+    kbytes_t assignment;
+};
+
+struct group_metadata_value {
+    kstr_t protocol_type;
+    int32_t generation;
+    kstr_t protocol;
+    kstr_t leader;
+    int64_t current_state_timestamp;
+    int32_t members_count; /* -1 = null */
+    struct group_metadata_value_member_metadata *members;
+};
+
+void group_metadata_value_member_metadata_defaults(struct group_metadata_value_member_metadata *m);
+void group_metadata_value_member_metadata_sample(arena_t *a, struct group_metadata_value_member_metadata *m);
+struct group_metadata_value_member_metadata *group_metadata_value_member_metadata_array(arena_t *a, int32_t n);
+void group_metadata_value_defaults(struct group_metadata_value *m);
+void group_metadata_value_sample(arena_t *a, struct group_metadata_value *m);
+int group_metadata_value_decode(kreader_t *r, int16_t version, struct group_metadata_value *m);
+void group_metadata_value_encode(kwriter_t *w, int16_t version, const struct group_metadata_value *m);
 
 /* Every generated message, for table-driven tests and tools. */
 typedef struct proto_message_info {

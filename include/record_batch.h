@@ -80,4 +80,31 @@ void batch_validate_produce(uint8_t *buf, int32_t len, int16_t produce_version,
 void batch_assign_offsets(uint8_t *buf, int32_t len, int64_t first_offset,
                           int32_t leader_epoch, bool log_append_time, int64_t now);
 
+/* One record of a batch, pointing into the batch's memory. */
+typedef struct batch_record {
+    int64_t offset;
+    int64_t timestamp;
+    const uint8_t *key;
+    int32_t key_len;            /* -1 = null */
+    const uint8_t *value;
+    int32_t value_len;          /* -1 = null (tombstone) */
+} batch_record_t;
+
+/* Calls fn for every record of an uncompressed magic-2 batch at p (whole
+ * batch in memory).  Returns 0, -1 if the batch is malformed, or -2 if it is
+ * compressed (not expanded here). */
+int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
+                         void (*fn)(const batch_record_t *r, void *arg), void *arg);
+
+/* Builds an uncompressed magic-2 batch of n key/value records (a value of
+ * len -1 is a tombstone) with base offset 0, timestamps `now`, into w. */
+typedef struct batch_kv {
+    const uint8_t *key;
+    int32_t key_len;
+    const uint8_t *value;
+    int32_t value_len;
+} batch_kv_t;
+struct kwriter;
+void batch_build(struct kwriter *w, const batch_kv_t *recs, int n, int64_t now);
+
 #endif

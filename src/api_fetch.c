@@ -157,6 +157,7 @@ enum handler_result api_fetch(broker_t *b, request_t *req)
         parked->prev = pf;
     parked = pf;
     req->parked = pf;
+    req->cancel = fetch_cancel;
     return REQ_PARKED;
 }
 

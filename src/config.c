@@ -28,7 +28,11 @@ static const char *known_keys[] = {
     "log.flush.offset.checkpoint.interval.ms", "replica.high.watermark.checkpoint.interval.ms", "log.retention.hours",
     "log.retention.minutes", "log.retention.ms", "log.retention.bytes",
     "log.message.timestamp.type", "compression.type", "log.cleanup.policy",
-    "min.insync.replicas", "broker.rack",
+    "min.insync.replicas", "broker.rack", "offsets.topic.num.partitions",
+    "offsets.topic.replication.factor", "offsets.topic.segment.bytes", "offsets.retention.minutes",
+    "offsets.retention.check.interval.ms", "offset.metadata.max.bytes",
+    "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms", "group.max.size",
 };
 
 void config_defaults(broker_config_t *cfg)
@@ -53,6 +57,16 @@ void config_defaults(broker_config_t *cfg)
     cfg->log_retention_ms = 168LL * 3600 * 1000;
     cfg->log_retention_bytes = -1;
     cfg->min_insync_replicas = 1;
+    cfg->offsets_topic_partitions = 50;
+    cfg->offsets_topic_rf = 3;
+    cfg->offsets_topic_segment_bytes = 104857600;
+    cfg->offsets_retention_ms = 10080LL * 60 * 1000;
+    cfg->offsets_retention_check_ms = 600000;
+    cfg->offset_metadata_max_bytes = 4096;
+    cfg->group_initial_rebalance_delay_ms = 3000;
+    cfg->group_min_session_timeout_ms = 6000;
+    cfg->group_max_session_timeout_ms = 1800000;
+    cfg->group_max_size = INT32_MAX;
 }
 
 const char *config_get(const broker_config_t *cfg, const char *key)
@@ -296,6 +310,15 @@ int config_finish(broker_config_t *cfg)
     GET_INT("log.flush.interval.messages", log_flush_interval_messages);
     GET_INT("min.insync.replicas", min_insync_replicas);
     GET_INT("log.retention.bytes", log_retention_bytes);
+    GET_INT("offsets.topic.num.partitions", offsets_topic_partitions);
+    GET_INT("offsets.topic.replication.factor", offsets_topic_rf);
+    GET_INT("offsets.topic.segment.bytes", offsets_topic_segment_bytes);
+    GET_INT("offsets.retention.check.interval.ms", offsets_retention_check_ms);
+    GET_INT("offset.metadata.max.bytes", offset_metadata_max_bytes);
+    GET_INT("group.initial.rebalance.delay.ms", group_initial_rebalance_delay_ms);
+    GET_INT("group.min.session.timeout.ms", group_min_session_timeout_ms);
+    GET_INT("group.max.session.timeout.ms", group_max_session_timeout_ms);
+    GET_INT("group.max.size", group_max_size);
     const char *v;
     int64_t x;
     if ((v = config_get(cfg, "log.roll.hours"))) {
@@ -315,6 +338,11 @@ int config_finish(broker_config_t *cfg)
         cfg->log_retention_ms = x * 60 * 1000;
     }
     GET_INT("log.retention.ms", log_retention_ms);
+    if ((v = config_get(cfg, "offsets.retention.minutes"))) {
+        if (parse_i64("offsets.retention.minutes", v, &x) < 0)
+            return -1;
+        cfg->offsets_retention_ms = x * 60 * 1000;
+    }
     GET_INT("log.flush.scheduler.interval.ms", log_flush_scheduler_interval_ms);
     /* One timer writes all checkpoints, at the shorter of Kafka's recovery
      * point (60 s) and high watermark (5 s) intervals. */
@@ -400,7 +428,8 @@ int config_finish(broker_config_t *cfg)
     }
     if (cfg->message_max_bytes <= 0 || cfg->socket_request_max_bytes <= 0 ||
         cfg->log_segment_bytes < 14 || cfg->log_index_size_max_bytes < 8 ||
-        cfg->num_partitions <= 0 || cfg->default_replication_factor <= 0) {
+        cfg->num_partitions <= 0 || cfg->default_replication_factor <= 0 ||
+        cfg->offsets_topic_partitions <= 0 || cfg->offsets_topic_rf <= 0) {
         fprintf(stderr, "samsad: a size or count setting is out of range\n");
         return -1;
     }

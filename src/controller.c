@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "controller.h"
+#include "group_coordinator.h"
+#include "offsets_topic.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
 #include "logging.h"
@@ -523,6 +525,8 @@ static void apply_local_replicas(broker_t *b, mc_topic_t *t)
             mine |= t->parts[p].replicas[r] == b->cfg->broker_id;
         if (mine && !logmgr_get_or_create(t->name, p))
             log_error("controller", "Cannot open log for %s-%d", t->name, p);
+        else if (mine && t->parts[p].leader == b->cfg->broker_id && !strcmp(t->name, OFFSETS_TOPIC))
+            gc_partition_led(p);
     }
 }
 

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "logging.h"
 #include "net.h"
 #include "util.h"
@@ -26,6 +25,7 @@
 struct conn {
     broker_t *broker;
     struct bufferevent *bev;
+    struct event *resume_ev;    /* sends a completed request, reads on */
     char peer[80];
     request_t *inflight;        /* parked request, if any */
     bool closing;               /* close once output drains */
@@ -53,12 +53,12 @@ static void request_free(request_t *req)
 static void conn_free(struct conn *c)
 {
     if (c->inflight) {
-        /* The handler's parked state lives in the request arena; the
-         * dispatcher's cancel hook is the handler's job (see api_fetch). */
-        fetch_cancel(c->inflight);
+        if (!c->inflight->done && c->inflight->cancel)
+            c->inflight->cancel(c->inflight);
         request_free(c->inflight);
         c->inflight = NULL;
     }
+    event_free(c->resume_ev);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -116,11 +116,22 @@ static void conn_process(struct conn *c);
 
 void request_complete(request_t *req)
 {
-    struct conn *c = req->conn;
+    req->done = true;
+    event_active(req->conn->resume_ev, 0, 0);
+}
+
+/* Deferred: sends the completed in-flight request and reads on. */
+static void conn_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    request_t *req = c->inflight;
+    if (!req || !req->done)
+        return;
+    c->inflight = NULL;
     if (!req->no_response)
         conn_send_response(c, req);
-    if (c->inflight == req)
-        c->inflight = NULL;
     request_free(req);
     if (c->closing) {
         conn_close_after_flush(c);
@@ -233,6 +244,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         free(c);
         return;
     }
+    c->resume_ev = event_new(b->base, -1, 0, conn_resume, c);
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->next = conns;

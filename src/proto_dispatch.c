@@ -32,11 +32,22 @@ static const api_entry_t apis[] = {
     { 1, "Fetch", 4, 12, FETCH_REQUEST_FIRST_FLEXIBLE, api_fetch },
     { 2, "ListOffsets", 0, 7, LIST_OFFSETS_REQUEST_FIRST_FLEXIBLE, api_list_offsets },
     { 3, "Metadata", 0, 12, METADATA_REQUEST_FIRST_FLEXIBLE, api_metadata },
+    { 8, "OffsetCommit", 0, 8, OFFSET_COMMIT_REQUEST_FIRST_FLEXIBLE, api_offset_commit },
+    { 9, "OffsetFetch", 0, 8, OFFSET_FETCH_REQUEST_FIRST_FLEXIBLE, api_offset_fetch },
+    { 10, "FindCoordinator", 0, 4, FIND_COORDINATOR_REQUEST_FIRST_FLEXIBLE, api_find_coordinator },
+    { 11, "JoinGroup", 0, 9, JOIN_GROUP_REQUEST_FIRST_FLEXIBLE, api_join_group },
+    { 12, "Heartbeat", 0, 4, HEARTBEAT_REQUEST_FIRST_FLEXIBLE, api_heartbeat },
+    { 13, "LeaveGroup", 0, 5, LEAVE_GROUP_REQUEST_FIRST_FLEXIBLE, api_leave_group },
+    { 14, "SyncGroup", 0, 5, SYNC_GROUP_REQUEST_FIRST_FLEXIBLE, api_sync_group },
+    { 15, "DescribeGroups", 0, 5, DESCRIBE_GROUPS_REQUEST_FIRST_FLEXIBLE, api_describe_groups },
+    { 16, "ListGroups", 0, 4, LIST_GROUPS_REQUEST_FIRST_FLEXIBLE, api_list_groups },
     { 18, "ApiVersions", 0, 3, API_VERSIONS_REQUEST_FIRST_FLEXIBLE, api_api_versions },
     { 19, "CreateTopics", 0, 7, CREATE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_create_topics },
     { 20, "DeleteTopics", 0, 5, DELETE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_delete_topics },
     { 22, "InitProducerId", 0, 4, INIT_PRODUCER_ID_REQUEST_FIRST_FLEXIBLE, api_init_producer_id },
     { 32, "DescribeConfigs", 0, 4, DESCRIBE_CONFIGS_REQUEST_FIRST_FLEXIBLE, api_describe_configs },
+    { 42, "DeleteGroups", 0, 2, DELETE_GROUPS_REQUEST_FIRST_FLEXIBLE, api_delete_groups },
+    { 47, "OffsetDelete", 0, 0, OFFSET_DELETE_REQUEST_FIRST_FLEXIBLE, api_offset_delete },
 };
 
 static const api_entry_t *find_api(int16_t key)

@@ -6034,6 +6034,4816 @@ void init_producer_id_response_encode(kwriter_t *w, int16_t version, const struc
     init_producer_id_response_write(w, version, m);
 }
 
+static void join_group_request_join_group_request_protocol_read(kreader_t *r, int16_t v, struct join_group_request_join_group_request_protocol *m);
+static void join_group_request_join_group_request_protocol_write(kwriter_t *w, int16_t v, const struct join_group_request_join_group_request_protocol *m);
+static void join_group_request_read(kreader_t *r, int16_t v, struct join_group_request *m);
+static void join_group_request_write(kwriter_t *w, int16_t v, const struct join_group_request *m);
+
+void join_group_request_join_group_request_protocol_defaults(struct join_group_request_join_group_request_protocol *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+    m->metadata = (kbytes_t){ NULL, 0 };
+}
+
+struct join_group_request_join_group_request_protocol *join_group_request_join_group_request_protocol_array(arena_t *a, int32_t n)
+{
+    struct join_group_request_join_group_request_protocol *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        join_group_request_join_group_request_protocol_defaults(&arr[i]);
+    return arr;
+}
+
+void join_group_request_join_group_request_protocol_sample(arena_t *a, struct join_group_request_join_group_request_protocol *m)
+{
+    join_group_request_join_group_request_protocol_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->metadata = (kbytes_t){ (uint8_t *)"bytes", 5 };
+}
+
+static void join_group_request_join_group_request_protocol_read(kreader_t *r, int16_t v, struct join_group_request_join_group_request_protocol *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->metadata = kr_bytes(r, flex);
+        if (m->metadata.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void join_group_request_join_group_request_protocol_write(kwriter_t *w, int16_t v, const struct join_group_request_join_group_request_protocol *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->metadata);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void join_group_request_defaults(struct join_group_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+    m->rebalance_timeout_ms = -1;
+    m->member_id = KSTR_LIT("");
+    m->group_instance_id = KSTR_NULL;
+    m->protocol_type = KSTR_LIT("");
+    m->reason = KSTR_NULL;
+}
+
+void join_group_request_sample(arena_t *a, struct join_group_request *m)
+{
+    join_group_request_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->session_timeout_ms = 70000;
+    m->rebalance_timeout_ms = 70000;
+    m->member_id = KSTR_LIT("sample");
+    m->group_instance_id = KSTR_LIT("sample");
+    m->protocol_type = KSTR_LIT("sample");
+    m->protocols_count = 2;
+    m->protocols = arena_array(a, 2, sizeof(struct join_group_request_join_group_request_protocol));
+    for (int i = 0; i < 2; i++)
+        join_group_request_join_group_request_protocol_sample(a, &m->protocols[i]);
+    m->reason = KSTR_LIT("sample");
+}
+
+static void join_group_request_read(kreader_t *r, int16_t v, struct join_group_request *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->session_timeout_ms = kr_int32(r);
+    }
+    if (v >= 1) {
+        m->rebalance_timeout_ms = kr_int32(r);
+    }
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->group_instance_id = kr_string(r, flex);
+        if (m->group_instance_id.len < 0 && !(v >= 5))
+            r->err = 1;
+    }
+    if (1) {
+        m->protocol_type = kr_string(r, flex);
+        if (m->protocol_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->protocols_count = kr_array_len(r, flex, 1);
+        m->protocols = kr_alloc_array(r, m->protocols_count, sizeof(struct join_group_request_join_group_request_protocol));
+        for (int32_t i = 0; i < m->protocols_count && !r->err; i++) {
+            join_group_request_join_group_request_protocol_defaults(&m->protocols[i]);
+            join_group_request_join_group_request_protocol_read(r, v, &m->protocols[i]);
+        }
+        if (m->protocols_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 8) {
+        m->reason = kr_string(r, flex);
+        if (m->reason.len < 0 && !(v >= 8))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void join_group_request_write(kwriter_t *w, int16_t v, const struct join_group_request *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (1) {
+        kw_int32(w, m->session_timeout_ms);
+    }
+    if (v >= 1) {
+        kw_int32(w, m->rebalance_timeout_ms);
+    }
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 5) {
+        kw_string(w, flex, m->group_instance_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->protocol_type);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->protocols_count);
+        for (int32_t i = 0; i < m->protocols_count; i++)
+            join_group_request_join_group_request_protocol_write(w, v, &m->protocols[i]);
+    }
+    if (v >= 8) {
+        kw_string(w, flex, m->reason);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int join_group_request_decode(kreader_t *r, int16_t version, struct join_group_request *m)
+{
+    join_group_request_defaults(m);
+    join_group_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void join_group_request_encode(kwriter_t *w, int16_t version, const struct join_group_request *m)
+{
+    join_group_request_write(w, version, m);
+}
+
+static void join_group_response_join_group_response_member_read(kreader_t *r, int16_t v, struct join_group_response_join_group_response_member *m);
+static void join_group_response_join_group_response_member_write(kwriter_t *w, int16_t v, const struct join_group_response_join_group_response_member *m);
+static void join_group_response_read(kreader_t *r, int16_t v, struct join_group_response *m);
+static void join_group_response_write(kwriter_t *w, int16_t v, const struct join_group_response *m);
+
+void join_group_response_join_group_response_member_defaults(struct join_group_response_join_group_response_member *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->member_id = KSTR_LIT("");
+    m->group_instance_id = KSTR_NULL;
+    m->metadata = (kbytes_t){ NULL, 0 };
+}
+
+struct join_group_response_join_group_response_member *join_group_response_join_group_response_member_array(arena_t *a, int32_t n)
+{
+    struct join_group_response_join_group_response_member *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        join_group_response_join_group_response_member_defaults(&arr[i]);
+    return arr;
+}
+
+void join_group_response_join_group_response_member_sample(arena_t *a, struct join_group_response_join_group_response_member *m)
+{
+    join_group_response_join_group_response_member_defaults(m);
+    (void)a;
+    m->member_id = KSTR_LIT("sample");
+    m->group_instance_id = KSTR_LIT("sample");
+    m->metadata = (kbytes_t){ (uint8_t *)"bytes", 5 };
+}
+
+static void join_group_response_join_group_response_member_read(kreader_t *r, int16_t v, struct join_group_response_join_group_response_member *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->group_instance_id = kr_string(r, flex);
+        if (m->group_instance_id.len < 0 && !(v >= 5))
+            r->err = 1;
+    }
+    if (1) {
+        m->metadata = kr_bytes(r, flex);
+        if (m->metadata.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void join_group_response_join_group_response_member_write(kwriter_t *w, int16_t v, const struct join_group_response_join_group_response_member *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 5) {
+        kw_string(w, flex, m->group_instance_id);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->metadata);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void join_group_response_defaults(struct join_group_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->generation_id = -1;
+    m->protocol_type = KSTR_NULL;
+    m->protocol_name = KSTR_LIT("");
+    m->leader = KSTR_LIT("");
+    m->member_id = KSTR_LIT("");
+}
+
+void join_group_response_sample(arena_t *a, struct join_group_response *m)
+{
+    join_group_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->generation_id = 70000;
+    m->protocol_type = KSTR_LIT("sample");
+    m->protocol_name = KSTR_LIT("sample");
+    m->leader = KSTR_LIT("sample");
+    m->skip_assignment = true;
+    m->member_id = KSTR_LIT("sample");
+    m->members_count = 2;
+    m->members = arena_array(a, 2, sizeof(struct join_group_response_join_group_response_member));
+    for (int i = 0; i < 2; i++)
+        join_group_response_join_group_response_member_sample(a, &m->members[i]);
+}
+
+static void join_group_response_read(kreader_t *r, int16_t v, struct join_group_response *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 2) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->generation_id = kr_int32(r);
+    }
+    if (v >= 7) {
+        m->protocol_type = kr_string(r, flex);
+        if (m->protocol_type.len < 0 && !(v >= 7))
+            r->err = 1;
+    }
+    if (1) {
+        m->protocol_name = kr_string(r, flex);
+        if (m->protocol_name.len < 0 && !(v >= 7))
+            r->err = 1;
+    }
+    if (1) {
+        m->leader = kr_string(r, flex);
+        if (m->leader.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 9) {
+        m->skip_assignment = kr_bool(r);
+    }
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->members_count = kr_array_len(r, flex, 1);
+        m->members = kr_alloc_array(r, m->members_count, sizeof(struct join_group_response_join_group_response_member));
+        for (int32_t i = 0; i < m->members_count && !r->err; i++) {
+            join_group_response_join_group_response_member_defaults(&m->members[i]);
+            join_group_response_join_group_response_member_read(r, v, &m->members[i]);
+        }
+        if (m->members_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void join_group_response_write(kwriter_t *w, int16_t v, const struct join_group_response *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 2) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_int32(w, m->generation_id);
+    }
+    if (v >= 7) {
+        kw_string(w, flex, m->protocol_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->protocol_name);
+    }
+    if (1) {
+        kw_string(w, flex, m->leader);
+    }
+    if (v >= 9) {
+        kw_bool(w, m->skip_assignment);
+    }
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->members_count);
+        for (int32_t i = 0; i < m->members_count; i++)
+            join_group_response_join_group_response_member_write(w, v, &m->members[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int join_group_response_decode(kreader_t *r, int16_t version, struct join_group_response *m)
+{
+    join_group_response_defaults(m);
+    join_group_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void join_group_response_encode(kwriter_t *w, int16_t version, const struct join_group_response *m)
+{
+    join_group_response_write(w, version, m);
+}
+
+static void sync_group_request_sync_group_request_assignment_read(kreader_t *r, int16_t v, struct sync_group_request_sync_group_request_assignment *m);
+static void sync_group_request_sync_group_request_assignment_write(kwriter_t *w, int16_t v, const struct sync_group_request_sync_group_request_assignment *m);
+static void sync_group_request_read(kreader_t *r, int16_t v, struct sync_group_request *m);
+static void sync_group_request_write(kwriter_t *w, int16_t v, const struct sync_group_request *m);
+
+void sync_group_request_sync_group_request_assignment_defaults(struct sync_group_request_sync_group_request_assignment *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->member_id = KSTR_LIT("");
+    m->assignment = (kbytes_t){ NULL, 0 };
+}
+
+struct sync_group_request_sync_group_request_assignment *sync_group_request_sync_group_request_assignment_array(arena_t *a, int32_t n)
+{
+    struct sync_group_request_sync_group_request_assignment *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        sync_group_request_sync_group_request_assignment_defaults(&arr[i]);
+    return arr;
+}
+
+void sync_group_request_sync_group_request_assignment_sample(arena_t *a, struct sync_group_request_sync_group_request_assignment *m)
+{
+    sync_group_request_sync_group_request_assignment_defaults(m);
+    (void)a;
+    m->member_id = KSTR_LIT("sample");
+    m->assignment = (kbytes_t){ (uint8_t *)"bytes", 5 };
+}
+
+static void sync_group_request_sync_group_request_assignment_read(kreader_t *r, int16_t v, struct sync_group_request_sync_group_request_assignment *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->assignment = kr_bytes(r, flex);
+        if (m->assignment.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void sync_group_request_sync_group_request_assignment_write(kwriter_t *w, int16_t v, const struct sync_group_request_sync_group_request_assignment *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->assignment);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void sync_group_request_defaults(struct sync_group_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+    m->member_id = KSTR_LIT("");
+    m->group_instance_id = KSTR_NULL;
+    m->protocol_type = KSTR_NULL;
+    m->protocol_name = KSTR_NULL;
+}
+
+void sync_group_request_sample(arena_t *a, struct sync_group_request *m)
+{
+    sync_group_request_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->generation_id = 70000;
+    m->member_id = KSTR_LIT("sample");
+    m->group_instance_id = KSTR_LIT("sample");
+    m->protocol_type = KSTR_LIT("sample");
+    m->protocol_name = KSTR_LIT("sample");
+    m->assignments_count = 2;
+    m->assignments = arena_array(a, 2, sizeof(struct sync_group_request_sync_group_request_assignment));
+    for (int i = 0; i < 2; i++)
+        sync_group_request_sync_group_request_assignment_sample(a, &m->assignments[i]);
+}
+
+static void sync_group_request_read(kreader_t *r, int16_t v, struct sync_group_request *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->generation_id = kr_int32(r);
+    }
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->group_instance_id = kr_string(r, flex);
+        if (m->group_instance_id.len < 0 && !(v >= 3))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->protocol_type = kr_string(r, flex);
+        if (m->protocol_type.len < 0 && !(v >= 5))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->protocol_name = kr_string(r, flex);
+        if (m->protocol_name.len < 0 && !(v >= 5))
+            r->err = 1;
+    }
+    if (1) {
+        m->assignments_count = kr_array_len(r, flex, 1);
+        m->assignments = kr_alloc_array(r, m->assignments_count, sizeof(struct sync_group_request_sync_group_request_assignment));
+        for (int32_t i = 0; i < m->assignments_count && !r->err; i++) {
+            sync_group_request_sync_group_request_assignment_defaults(&m->assignments[i]);
+            sync_group_request_sync_group_request_assignment_read(r, v, &m->assignments[i]);
+        }
+        if (m->assignments_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void sync_group_request_write(kwriter_t *w, int16_t v, const struct sync_group_request *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (1) {
+        kw_int32(w, m->generation_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->group_instance_id);
+    }
+    if (v >= 5) {
+        kw_string(w, flex, m->protocol_type);
+    }
+    if (v >= 5) {
+        kw_string(w, flex, m->protocol_name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->assignments_count);
+        for (int32_t i = 0; i < m->assignments_count; i++)
+            sync_group_request_sync_group_request_assignment_write(w, v, &m->assignments[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int sync_group_request_decode(kreader_t *r, int16_t version, struct sync_group_request *m)
+{
+    sync_group_request_defaults(m);
+    sync_group_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void sync_group_request_encode(kwriter_t *w, int16_t version, const struct sync_group_request *m)
+{
+    sync_group_request_write(w, version, m);
+}
+
+static void sync_group_response_read(kreader_t *r, int16_t v, struct sync_group_response *m);
+static void sync_group_response_write(kwriter_t *w, int16_t v, const struct sync_group_response *m);
+
+void sync_group_response_defaults(struct sync_group_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->protocol_type = KSTR_NULL;
+    m->protocol_name = KSTR_NULL;
+    m->assignment = (kbytes_t){ NULL, 0 };
+}
+
+void sync_group_response_sample(arena_t *a, struct sync_group_response *m)
+{
+    sync_group_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->protocol_type = KSTR_LIT("sample");
+    m->protocol_name = KSTR_LIT("sample");
+    m->assignment = (kbytes_t){ (uint8_t *)"bytes", 5 };
+}
+
+static void sync_group_response_read(kreader_t *r, int16_t v, struct sync_group_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (v >= 5) {
+        m->protocol_type = kr_string(r, flex);
+        if (m->protocol_type.len < 0 && !(v >= 5))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->protocol_name = kr_string(r, flex);
+        if (m->protocol_name.len < 0 && !(v >= 5))
+            r->err = 1;
+    }
+    if (1) {
+        m->assignment = kr_bytes(r, flex);
+        if (m->assignment.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void sync_group_response_write(kwriter_t *w, int16_t v, const struct sync_group_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (v >= 5) {
+        kw_string(w, flex, m->protocol_type);
+    }
+    if (v >= 5) {
+        kw_string(w, flex, m->protocol_name);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->assignment);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int sync_group_response_decode(kreader_t *r, int16_t version, struct sync_group_response *m)
+{
+    sync_group_response_defaults(m);
+    sync_group_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void sync_group_response_encode(kwriter_t *w, int16_t version, const struct sync_group_response *m)
+{
+    sync_group_response_write(w, version, m);
+}
+
+static void heartbeat_request_read(kreader_t *r, int16_t v, struct heartbeat_request *m);
+static void heartbeat_request_write(kwriter_t *w, int16_t v, const struct heartbeat_request *m);
+
+void heartbeat_request_defaults(struct heartbeat_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+    m->member_id = KSTR_LIT("");
+    m->group_instance_id = KSTR_NULL;
+}
+
+void heartbeat_request_sample(arena_t *a, struct heartbeat_request *m)
+{
+    heartbeat_request_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->generation_id = 70000;
+    m->member_id = KSTR_LIT("sample");
+    m->group_instance_id = KSTR_LIT("sample");
+}
+
+static void heartbeat_request_read(kreader_t *r, int16_t v, struct heartbeat_request *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->generation_id = kr_int32(r);
+    }
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->group_instance_id = kr_string(r, flex);
+        if (m->group_instance_id.len < 0 && !(v >= 3))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void heartbeat_request_write(kwriter_t *w, int16_t v, const struct heartbeat_request *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (1) {
+        kw_int32(w, m->generation_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->group_instance_id);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int heartbeat_request_decode(kreader_t *r, int16_t version, struct heartbeat_request *m)
+{
+    heartbeat_request_defaults(m);
+    heartbeat_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void heartbeat_request_encode(kwriter_t *w, int16_t version, const struct heartbeat_request *m)
+{
+    heartbeat_request_write(w, version, m);
+}
+
+static void heartbeat_response_read(kreader_t *r, int16_t v, struct heartbeat_response *m);
+static void heartbeat_response_write(kwriter_t *w, int16_t v, const struct heartbeat_response *m);
+
+void heartbeat_response_defaults(struct heartbeat_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void heartbeat_response_sample(arena_t *a, struct heartbeat_response *m)
+{
+    heartbeat_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+}
+
+static void heartbeat_response_read(kreader_t *r, int16_t v, struct heartbeat_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void heartbeat_response_write(kwriter_t *w, int16_t v, const struct heartbeat_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int heartbeat_response_decode(kreader_t *r, int16_t version, struct heartbeat_response *m)
+{
+    heartbeat_response_defaults(m);
+    heartbeat_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void heartbeat_response_encode(kwriter_t *w, int16_t version, const struct heartbeat_response *m)
+{
+    heartbeat_response_write(w, version, m);
+}
+
+static void leave_group_request_member_identity_read(kreader_t *r, int16_t v, struct leave_group_request_member_identity *m);
+static void leave_group_request_member_identity_write(kwriter_t *w, int16_t v, const struct leave_group_request_member_identity *m);
+static void leave_group_request_read(kreader_t *r, int16_t v, struct leave_group_request *m);
+static void leave_group_request_write(kwriter_t *w, int16_t v, const struct leave_group_request *m);
+
+void leave_group_request_member_identity_defaults(struct leave_group_request_member_identity *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->member_id = KSTR_LIT("");
+    m->group_instance_id = KSTR_NULL;
+    m->reason = KSTR_NULL;
+}
+
+struct leave_group_request_member_identity *leave_group_request_member_identity_array(arena_t *a, int32_t n)
+{
+    struct leave_group_request_member_identity *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        leave_group_request_member_identity_defaults(&arr[i]);
+    return arr;
+}
+
+void leave_group_request_member_identity_sample(arena_t *a, struct leave_group_request_member_identity *m)
+{
+    leave_group_request_member_identity_defaults(m);
+    (void)a;
+    m->member_id = KSTR_LIT("sample");
+    m->group_instance_id = KSTR_LIT("sample");
+    m->reason = KSTR_LIT("sample");
+}
+
+static void leave_group_request_member_identity_read(kreader_t *r, int16_t v, struct leave_group_request_member_identity *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 3) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->group_instance_id = kr_string(r, flex);
+        if (m->group_instance_id.len < 0 && !(v >= 3))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->reason = kr_string(r, flex);
+        if (m->reason.len < 0 && !(v >= 5))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leave_group_request_member_identity_write(kwriter_t *w, int16_t v, const struct leave_group_request_member_identity *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 3) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->group_instance_id);
+    }
+    if (v >= 5) {
+        kw_string(w, flex, m->reason);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void leave_group_request_defaults(struct leave_group_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+    m->member_id = KSTR_LIT("");
+}
+
+void leave_group_request_sample(arena_t *a, struct leave_group_request *m)
+{
+    leave_group_request_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->member_id = KSTR_LIT("sample");
+    m->members_count = 2;
+    m->members = arena_array(a, 2, sizeof(struct leave_group_request_member_identity));
+    for (int i = 0; i < 2; i++)
+        leave_group_request_member_identity_sample(a, &m->members[i]);
+}
+
+static void leave_group_request_read(kreader_t *r, int16_t v, struct leave_group_request *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 2) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->members_count = kr_array_len(r, flex, 1);
+        m->members = kr_alloc_array(r, m->members_count, sizeof(struct leave_group_request_member_identity));
+        for (int32_t i = 0; i < m->members_count && !r->err; i++) {
+            leave_group_request_member_identity_defaults(&m->members[i]);
+            leave_group_request_member_identity_read(r, v, &m->members[i]);
+        }
+        if (m->members_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leave_group_request_write(kwriter_t *w, int16_t v, const struct leave_group_request *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (v <= 2) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 3) {
+        kw_array_len(w, flex, m->members_count);
+        for (int32_t i = 0; i < m->members_count; i++)
+            leave_group_request_member_identity_write(w, v, &m->members[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int leave_group_request_decode(kreader_t *r, int16_t version, struct leave_group_request *m)
+{
+    leave_group_request_defaults(m);
+    leave_group_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void leave_group_request_encode(kwriter_t *w, int16_t version, const struct leave_group_request *m)
+{
+    leave_group_request_write(w, version, m);
+}
+
+static void leave_group_response_member_response_read(kreader_t *r, int16_t v, struct leave_group_response_member_response *m);
+static void leave_group_response_member_response_write(kwriter_t *w, int16_t v, const struct leave_group_response_member_response *m);
+static void leave_group_response_read(kreader_t *r, int16_t v, struct leave_group_response *m);
+static void leave_group_response_write(kwriter_t *w, int16_t v, const struct leave_group_response *m);
+
+void leave_group_response_member_response_defaults(struct leave_group_response_member_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->member_id = KSTR_LIT("");
+    m->group_instance_id = KSTR_LIT("");
+}
+
+struct leave_group_response_member_response *leave_group_response_member_response_array(arena_t *a, int32_t n)
+{
+    struct leave_group_response_member_response *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        leave_group_response_member_response_defaults(&arr[i]);
+    return arr;
+}
+
+void leave_group_response_member_response_sample(arena_t *a, struct leave_group_response_member_response *m)
+{
+    leave_group_response_member_response_defaults(m);
+    (void)a;
+    m->member_id = KSTR_LIT("sample");
+    m->group_instance_id = KSTR_LIT("sample");
+    m->error_code = 300;
+}
+
+static void leave_group_response_member_response_read(kreader_t *r, int16_t v, struct leave_group_response_member_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 3) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->group_instance_id = kr_string(r, flex);
+        if (m->group_instance_id.len < 0 && !(v >= 3))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leave_group_response_member_response_write(kwriter_t *w, int16_t v, const struct leave_group_response_member_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 3) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->group_instance_id);
+    }
+    if (v >= 3) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void leave_group_response_defaults(struct leave_group_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void leave_group_response_sample(arena_t *a, struct leave_group_response *m)
+{
+    leave_group_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->members_count = 2;
+    m->members = arena_array(a, 2, sizeof(struct leave_group_response_member_response));
+    for (int i = 0; i < 2; i++)
+        leave_group_response_member_response_sample(a, &m->members[i]);
+}
+
+static void leave_group_response_read(kreader_t *r, int16_t v, struct leave_group_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (v >= 3) {
+        m->members_count = kr_array_len(r, flex, 1);
+        m->members = kr_alloc_array(r, m->members_count, sizeof(struct leave_group_response_member_response));
+        for (int32_t i = 0; i < m->members_count && !r->err; i++) {
+            leave_group_response_member_response_defaults(&m->members[i]);
+            leave_group_response_member_response_read(r, v, &m->members[i]);
+        }
+        if (m->members_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leave_group_response_write(kwriter_t *w, int16_t v, const struct leave_group_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (v >= 3) {
+        kw_array_len(w, flex, m->members_count);
+        for (int32_t i = 0; i < m->members_count; i++)
+            leave_group_response_member_response_write(w, v, &m->members[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int leave_group_response_decode(kreader_t *r, int16_t version, struct leave_group_response *m)
+{
+    leave_group_response_defaults(m);
+    leave_group_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void leave_group_response_encode(kwriter_t *w, int16_t version, const struct leave_group_response *m)
+{
+    leave_group_response_write(w, version, m);
+}
+
+static void offset_commit_request_offset_commit_request_partition_read(kreader_t *r, int16_t v, struct offset_commit_request_offset_commit_request_partition *m);
+static void offset_commit_request_offset_commit_request_partition_write(kwriter_t *w, int16_t v, const struct offset_commit_request_offset_commit_request_partition *m);
+static void offset_commit_request_offset_commit_request_topic_read(kreader_t *r, int16_t v, struct offset_commit_request_offset_commit_request_topic *m);
+static void offset_commit_request_offset_commit_request_topic_write(kwriter_t *w, int16_t v, const struct offset_commit_request_offset_commit_request_topic *m);
+static void offset_commit_request_read(kreader_t *r, int16_t v, struct offset_commit_request *m);
+static void offset_commit_request_write(kwriter_t *w, int16_t v, const struct offset_commit_request *m);
+
+void offset_commit_request_offset_commit_request_partition_defaults(struct offset_commit_request_offset_commit_request_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->committed_leader_epoch = -1;
+    m->commit_timestamp = -1;
+    m->committed_metadata = KSTR_LIT("");
+}
+
+struct offset_commit_request_offset_commit_request_partition *offset_commit_request_offset_commit_request_partition_array(arena_t *a, int32_t n)
+{
+    struct offset_commit_request_offset_commit_request_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_commit_request_offset_commit_request_partition_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_commit_request_offset_commit_request_partition_sample(arena_t *a, struct offset_commit_request_offset_commit_request_partition *m)
+{
+    offset_commit_request_offset_commit_request_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->committed_offset = 5000000000;
+    m->committed_leader_epoch = 70000;
+    m->commit_timestamp = 5000000000;
+    m->committed_metadata = KSTR_LIT("sample");
+}
+
+static void offset_commit_request_offset_commit_request_partition_read(kreader_t *r, int16_t v, struct offset_commit_request_offset_commit_request_partition *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->committed_offset = kr_int64(r);
+    }
+    if (v >= 6) {
+        m->committed_leader_epoch = kr_int32(r);
+    }
+    if (v >= 1 && v <= 1) {
+        m->commit_timestamp = kr_int64(r);
+    }
+    if (1) {
+        m->committed_metadata = kr_string(r, flex);
+        if (m->committed_metadata.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_commit_request_offset_commit_request_partition_write(kwriter_t *w, int16_t v, const struct offset_commit_request_offset_commit_request_partition *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int64(w, m->committed_offset);
+    }
+    if (v >= 6) {
+        kw_int32(w, m->committed_leader_epoch);
+    }
+    if (v >= 1 && v <= 1) {
+        kw_int64(w, m->commit_timestamp);
+    }
+    if (1) {
+        kw_string(w, flex, m->committed_metadata);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_commit_request_offset_commit_request_topic_defaults(struct offset_commit_request_offset_commit_request_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct offset_commit_request_offset_commit_request_topic *offset_commit_request_offset_commit_request_topic_array(arena_t *a, int32_t n)
+{
+    struct offset_commit_request_offset_commit_request_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_commit_request_offset_commit_request_topic_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_commit_request_offset_commit_request_topic_sample(arena_t *a, struct offset_commit_request_offset_commit_request_topic *m)
+{
+    offset_commit_request_offset_commit_request_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct offset_commit_request_offset_commit_request_partition));
+    for (int i = 0; i < 2; i++)
+        offset_commit_request_offset_commit_request_partition_sample(a, &m->partitions[i]);
+}
+
+static void offset_commit_request_offset_commit_request_topic_read(kreader_t *r, int16_t v, struct offset_commit_request_offset_commit_request_topic *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_commit_request_offset_commit_request_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            offset_commit_request_offset_commit_request_partition_defaults(&m->partitions[i]);
+            offset_commit_request_offset_commit_request_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_commit_request_offset_commit_request_topic_write(kwriter_t *w, int16_t v, const struct offset_commit_request_offset_commit_request_topic *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            offset_commit_request_offset_commit_request_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_commit_request_defaults(struct offset_commit_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+    m->generation_id_or_member_epoch = -1;
+    m->member_id = KSTR_LIT("");
+    m->group_instance_id = KSTR_NULL;
+    m->retention_time_ms = -1;
+}
+
+void offset_commit_request_sample(arena_t *a, struct offset_commit_request *m)
+{
+    offset_commit_request_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->generation_id_or_member_epoch = 70000;
+    m->member_id = KSTR_LIT("sample");
+    m->group_instance_id = KSTR_LIT("sample");
+    m->retention_time_ms = 5000000000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct offset_commit_request_offset_commit_request_topic));
+    for (int i = 0; i < 2; i++)
+        offset_commit_request_offset_commit_request_topic_sample(a, &m->topics[i]);
+}
+
+static void offset_commit_request_read(kreader_t *r, int16_t v, struct offset_commit_request *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->generation_id_or_member_epoch = kr_int32(r);
+    }
+    if (v >= 1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 7) {
+        m->group_instance_id = kr_string(r, flex);
+        if (m->group_instance_id.len < 0 && !(v >= 7))
+            r->err = 1;
+    }
+    if (v >= 2 && v <= 4) {
+        m->retention_time_ms = kr_int64(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_commit_request_offset_commit_request_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            offset_commit_request_offset_commit_request_topic_defaults(&m->topics[i]);
+            offset_commit_request_offset_commit_request_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_commit_request_write(kwriter_t *w, int16_t v, const struct offset_commit_request *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (v >= 1) {
+        kw_int32(w, m->generation_id_or_member_epoch);
+    }
+    if (v >= 1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 7) {
+        kw_string(w, flex, m->group_instance_id);
+    }
+    if (v >= 2 && v <= 4) {
+        kw_int64(w, m->retention_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            offset_commit_request_offset_commit_request_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int offset_commit_request_decode(kreader_t *r, int16_t version, struct offset_commit_request *m)
+{
+    offset_commit_request_defaults(m);
+    offset_commit_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void offset_commit_request_encode(kwriter_t *w, int16_t version, const struct offset_commit_request *m)
+{
+    offset_commit_request_write(w, version, m);
+}
+
+static void offset_commit_response_offset_commit_response_partition_read(kreader_t *r, int16_t v, struct offset_commit_response_offset_commit_response_partition *m);
+static void offset_commit_response_offset_commit_response_partition_write(kwriter_t *w, int16_t v, const struct offset_commit_response_offset_commit_response_partition *m);
+static void offset_commit_response_offset_commit_response_topic_read(kreader_t *r, int16_t v, struct offset_commit_response_offset_commit_response_topic *m);
+static void offset_commit_response_offset_commit_response_topic_write(kwriter_t *w, int16_t v, const struct offset_commit_response_offset_commit_response_topic *m);
+static void offset_commit_response_read(kreader_t *r, int16_t v, struct offset_commit_response *m);
+static void offset_commit_response_write(kwriter_t *w, int16_t v, const struct offset_commit_response *m);
+
+void offset_commit_response_offset_commit_response_partition_defaults(struct offset_commit_response_offset_commit_response_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct offset_commit_response_offset_commit_response_partition *offset_commit_response_offset_commit_response_partition_array(arena_t *a, int32_t n)
+{
+    struct offset_commit_response_offset_commit_response_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_commit_response_offset_commit_response_partition_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_commit_response_offset_commit_response_partition_sample(arena_t *a, struct offset_commit_response_offset_commit_response_partition *m)
+{
+    offset_commit_response_offset_commit_response_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->error_code = 300;
+}
+
+static void offset_commit_response_offset_commit_response_partition_read(kreader_t *r, int16_t v, struct offset_commit_response_offset_commit_response_partition *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_commit_response_offset_commit_response_partition_write(kwriter_t *w, int16_t v, const struct offset_commit_response_offset_commit_response_partition *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_commit_response_offset_commit_response_topic_defaults(struct offset_commit_response_offset_commit_response_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct offset_commit_response_offset_commit_response_topic *offset_commit_response_offset_commit_response_topic_array(arena_t *a, int32_t n)
+{
+    struct offset_commit_response_offset_commit_response_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_commit_response_offset_commit_response_topic_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_commit_response_offset_commit_response_topic_sample(arena_t *a, struct offset_commit_response_offset_commit_response_topic *m)
+{
+    offset_commit_response_offset_commit_response_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct offset_commit_response_offset_commit_response_partition));
+    for (int i = 0; i < 2; i++)
+        offset_commit_response_offset_commit_response_partition_sample(a, &m->partitions[i]);
+}
+
+static void offset_commit_response_offset_commit_response_topic_read(kreader_t *r, int16_t v, struct offset_commit_response_offset_commit_response_topic *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_commit_response_offset_commit_response_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            offset_commit_response_offset_commit_response_partition_defaults(&m->partitions[i]);
+            offset_commit_response_offset_commit_response_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_commit_response_offset_commit_response_topic_write(kwriter_t *w, int16_t v, const struct offset_commit_response_offset_commit_response_topic *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            offset_commit_response_offset_commit_response_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_commit_response_defaults(struct offset_commit_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void offset_commit_response_sample(arena_t *a, struct offset_commit_response *m)
+{
+    offset_commit_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct offset_commit_response_offset_commit_response_topic));
+    for (int i = 0; i < 2; i++)
+        offset_commit_response_offset_commit_response_topic_sample(a, &m->topics[i]);
+}
+
+static void offset_commit_response_read(kreader_t *r, int16_t v, struct offset_commit_response *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (v >= 3) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_commit_response_offset_commit_response_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            offset_commit_response_offset_commit_response_topic_defaults(&m->topics[i]);
+            offset_commit_response_offset_commit_response_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_commit_response_write(kwriter_t *w, int16_t v, const struct offset_commit_response *m)
+{
+    bool flex = v >= 8;
+    (void)flex;
+    if (v >= 3) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            offset_commit_response_offset_commit_response_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int offset_commit_response_decode(kreader_t *r, int16_t version, struct offset_commit_response *m)
+{
+    offset_commit_response_defaults(m);
+    offset_commit_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void offset_commit_response_encode(kwriter_t *w, int16_t version, const struct offset_commit_response *m)
+{
+    offset_commit_response_write(w, version, m);
+}
+
+static void offset_fetch_request_offset_fetch_request_topic_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_topic *m);
+static void offset_fetch_request_offset_fetch_request_topic_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_topic *m);
+static void offset_fetch_request_offset_fetch_request_topics_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_topics *m);
+static void offset_fetch_request_offset_fetch_request_topics_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_topics *m);
+static void offset_fetch_request_offset_fetch_request_group_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_group *m);
+static void offset_fetch_request_offset_fetch_request_group_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_group *m);
+static void offset_fetch_request_read(kreader_t *r, int16_t v, struct offset_fetch_request *m);
+static void offset_fetch_request_write(kwriter_t *w, int16_t v, const struct offset_fetch_request *m);
+
+void offset_fetch_request_offset_fetch_request_topic_defaults(struct offset_fetch_request_offset_fetch_request_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct offset_fetch_request_offset_fetch_request_topic *offset_fetch_request_offset_fetch_request_topic_array(arena_t *a, int32_t n)
+{
+    struct offset_fetch_request_offset_fetch_request_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_fetch_request_offset_fetch_request_topic_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_fetch_request_offset_fetch_request_topic_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_topic *m)
+{
+    offset_fetch_request_offset_fetch_request_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partition_indexes_count = 2;
+    m->partition_indexes = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partition_indexes[i] = 70000;
+}
+
+static void offset_fetch_request_offset_fetch_request_topic_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_topic *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 7) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 7) {
+        m->partition_indexes_count = kr_array_len(r, flex, 4);
+        m->partition_indexes = kr_alloc_array(r, m->partition_indexes_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partition_indexes_count && !r->err; i++)
+            m->partition_indexes[i] = kr_int32(r);
+        if (m->partition_indexes_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_fetch_request_offset_fetch_request_topic_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_topic *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 7) {
+        kw_string(w, flex, m->name);
+    }
+    if (v <= 7) {
+        kw_array_len(w, flex, m->partition_indexes_count);
+        for (int32_t i = 0; i < m->partition_indexes_count; i++)
+            kw_int32(w, m->partition_indexes[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_fetch_request_offset_fetch_request_topics_defaults(struct offset_fetch_request_offset_fetch_request_topics *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct offset_fetch_request_offset_fetch_request_topics *offset_fetch_request_offset_fetch_request_topics_array(arena_t *a, int32_t n)
+{
+    struct offset_fetch_request_offset_fetch_request_topics *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_fetch_request_offset_fetch_request_topics_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_fetch_request_offset_fetch_request_topics_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_topics *m)
+{
+    offset_fetch_request_offset_fetch_request_topics_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partition_indexes_count = 2;
+    m->partition_indexes = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partition_indexes[i] = 70000;
+}
+
+static void offset_fetch_request_offset_fetch_request_topics_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_topics *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 8) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 8) {
+        m->partition_indexes_count = kr_array_len(r, flex, 4);
+        m->partition_indexes = kr_alloc_array(r, m->partition_indexes_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partition_indexes_count && !r->err; i++)
+            m->partition_indexes[i] = kr_int32(r);
+        if (m->partition_indexes_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_fetch_request_offset_fetch_request_topics_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_topics *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 8) {
+        kw_string(w, flex, m->name);
+    }
+    if (v >= 8) {
+        kw_array_len(w, flex, m->partition_indexes_count);
+        for (int32_t i = 0; i < m->partition_indexes_count; i++)
+            kw_int32(w, m->partition_indexes[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_fetch_request_offset_fetch_request_group_defaults(struct offset_fetch_request_offset_fetch_request_group *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+    m->member_id = KSTR_NULL;
+    m->member_epoch = -1;
+}
+
+struct offset_fetch_request_offset_fetch_request_group *offset_fetch_request_offset_fetch_request_group_array(arena_t *a, int32_t n)
+{
+    struct offset_fetch_request_offset_fetch_request_group *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_fetch_request_offset_fetch_request_group_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_fetch_request_offset_fetch_request_group_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_group *m)
+{
+    offset_fetch_request_offset_fetch_request_group_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->member_id = KSTR_LIT("sample");
+    m->member_epoch = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct offset_fetch_request_offset_fetch_request_topics));
+    for (int i = 0; i < 2; i++)
+        offset_fetch_request_offset_fetch_request_topics_sample(a, &m->topics[i]);
+}
+
+static void offset_fetch_request_offset_fetch_request_group_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_group *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 8) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 9) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(v >= 9))
+            r->err = 1;
+    }
+    if (v >= 9) {
+        m->member_epoch = kr_int32(r);
+    }
+    if (v >= 8) {
+        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_fetch_request_offset_fetch_request_topics));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            offset_fetch_request_offset_fetch_request_topics_defaults(&m->topics[i]);
+            offset_fetch_request_offset_fetch_request_topics_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(v >= 8))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_fetch_request_offset_fetch_request_group_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_group *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 8) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (v >= 9) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 9) {
+        kw_int32(w, m->member_epoch);
+    }
+    if (v >= 8) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            offset_fetch_request_offset_fetch_request_topics_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_fetch_request_defaults(struct offset_fetch_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+}
+
+void offset_fetch_request_sample(arena_t *a, struct offset_fetch_request *m)
+{
+    offset_fetch_request_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct offset_fetch_request_offset_fetch_request_topic));
+    for (int i = 0; i < 2; i++)
+        offset_fetch_request_offset_fetch_request_topic_sample(a, &m->topics[i]);
+    m->groups_count = 2;
+    m->groups = arena_array(a, 2, sizeof(struct offset_fetch_request_offset_fetch_request_group));
+    for (int i = 0; i < 2; i++)
+        offset_fetch_request_offset_fetch_request_group_sample(a, &m->groups[i]);
+    m->require_stable = true;
+}
+
+static void offset_fetch_request_read(kreader_t *r, int16_t v, struct offset_fetch_request *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 7) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 7) {
+        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_fetch_request_offset_fetch_request_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            offset_fetch_request_offset_fetch_request_topic_defaults(&m->topics[i]);
+            offset_fetch_request_offset_fetch_request_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(v >= 2 && v <= 7))
+            r->err = 1;
+    }
+    if (v >= 8) {
+        m->groups_count = kr_array_len(r, flex, 1);
+        m->groups = kr_alloc_array(r, m->groups_count, sizeof(struct offset_fetch_request_offset_fetch_request_group));
+        for (int32_t i = 0; i < m->groups_count && !r->err; i++) {
+            offset_fetch_request_offset_fetch_request_group_defaults(&m->groups[i]);
+            offset_fetch_request_offset_fetch_request_group_read(r, v, &m->groups[i]);
+        }
+        if (m->groups_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 7) {
+        m->require_stable = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_fetch_request_write(kwriter_t *w, int16_t v, const struct offset_fetch_request *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 7) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (v <= 7) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            offset_fetch_request_offset_fetch_request_topic_write(w, v, &m->topics[i]);
+    }
+    if (v >= 8) {
+        kw_array_len(w, flex, m->groups_count);
+        for (int32_t i = 0; i < m->groups_count; i++)
+            offset_fetch_request_offset_fetch_request_group_write(w, v, &m->groups[i]);
+    }
+    if (v >= 7) {
+        kw_bool(w, m->require_stable);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int offset_fetch_request_decode(kreader_t *r, int16_t version, struct offset_fetch_request *m)
+{
+    offset_fetch_request_defaults(m);
+    offset_fetch_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void offset_fetch_request_encode(kwriter_t *w, int16_t version, const struct offset_fetch_request *m)
+{
+    offset_fetch_request_write(w, version, m);
+}
+
+static void offset_fetch_response_offset_fetch_response_partition_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_partition *m);
+static void offset_fetch_response_offset_fetch_response_partition_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_partition *m);
+static void offset_fetch_response_offset_fetch_response_topic_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_topic *m);
+static void offset_fetch_response_offset_fetch_response_topic_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_topic *m);
+static void offset_fetch_response_offset_fetch_response_partitions_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_partitions *m);
+static void offset_fetch_response_offset_fetch_response_partitions_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_partitions *m);
+static void offset_fetch_response_offset_fetch_response_topics_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_topics *m);
+static void offset_fetch_response_offset_fetch_response_topics_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_topics *m);
+static void offset_fetch_response_offset_fetch_response_group_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_group *m);
+static void offset_fetch_response_offset_fetch_response_group_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_group *m);
+static void offset_fetch_response_read(kreader_t *r, int16_t v, struct offset_fetch_response *m);
+static void offset_fetch_response_write(kwriter_t *w, int16_t v, const struct offset_fetch_response *m);
+
+void offset_fetch_response_offset_fetch_response_partition_defaults(struct offset_fetch_response_offset_fetch_response_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->committed_leader_epoch = -1;
+    m->metadata = KSTR_LIT("");
+}
+
+struct offset_fetch_response_offset_fetch_response_partition *offset_fetch_response_offset_fetch_response_partition_array(arena_t *a, int32_t n)
+{
+    struct offset_fetch_response_offset_fetch_response_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_fetch_response_offset_fetch_response_partition_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_fetch_response_offset_fetch_response_partition_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_partition *m)
+{
+    offset_fetch_response_offset_fetch_response_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->committed_offset = 5000000000;
+    m->committed_leader_epoch = 70000;
+    m->metadata = KSTR_LIT("sample");
+    m->error_code = 300;
+}
+
+static void offset_fetch_response_offset_fetch_response_partition_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_partition *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 7) {
+        m->partition_index = kr_int32(r);
+    }
+    if (v <= 7) {
+        m->committed_offset = kr_int64(r);
+    }
+    if (v >= 5 && v <= 7) {
+        m->committed_leader_epoch = kr_int32(r);
+    }
+    if (v <= 7) {
+        m->metadata = kr_string(r, flex);
+        if (m->metadata.len < 0 && !(v <= 7))
+            r->err = 1;
+    }
+    if (v <= 7) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_fetch_response_offset_fetch_response_partition_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_partition *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 7) {
+        kw_int32(w, m->partition_index);
+    }
+    if (v <= 7) {
+        kw_int64(w, m->committed_offset);
+    }
+    if (v >= 5 && v <= 7) {
+        kw_int32(w, m->committed_leader_epoch);
+    }
+    if (v <= 7) {
+        kw_string(w, flex, m->metadata);
+    }
+    if (v <= 7) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_fetch_response_offset_fetch_response_topic_defaults(struct offset_fetch_response_offset_fetch_response_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct offset_fetch_response_offset_fetch_response_topic *offset_fetch_response_offset_fetch_response_topic_array(arena_t *a, int32_t n)
+{
+    struct offset_fetch_response_offset_fetch_response_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_fetch_response_offset_fetch_response_topic_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_fetch_response_offset_fetch_response_topic_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_topic *m)
+{
+    offset_fetch_response_offset_fetch_response_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct offset_fetch_response_offset_fetch_response_partition));
+    for (int i = 0; i < 2; i++)
+        offset_fetch_response_offset_fetch_response_partition_sample(a, &m->partitions[i]);
+}
+
+static void offset_fetch_response_offset_fetch_response_topic_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_topic *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 7) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 7) {
+        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_fetch_response_offset_fetch_response_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            offset_fetch_response_offset_fetch_response_partition_defaults(&m->partitions[i]);
+            offset_fetch_response_offset_fetch_response_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_fetch_response_offset_fetch_response_topic_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_topic *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 7) {
+        kw_string(w, flex, m->name);
+    }
+    if (v <= 7) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            offset_fetch_response_offset_fetch_response_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_fetch_response_offset_fetch_response_partitions_defaults(struct offset_fetch_response_offset_fetch_response_partitions *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->committed_leader_epoch = -1;
+    m->metadata = KSTR_LIT("");
+}
+
+struct offset_fetch_response_offset_fetch_response_partitions *offset_fetch_response_offset_fetch_response_partitions_array(arena_t *a, int32_t n)
+{
+    struct offset_fetch_response_offset_fetch_response_partitions *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_fetch_response_offset_fetch_response_partitions_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_fetch_response_offset_fetch_response_partitions_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_partitions *m)
+{
+    offset_fetch_response_offset_fetch_response_partitions_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->committed_offset = 5000000000;
+    m->committed_leader_epoch = 70000;
+    m->metadata = KSTR_LIT("sample");
+    m->error_code = 300;
+}
+
+static void offset_fetch_response_offset_fetch_response_partitions_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_partitions *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 8) {
+        m->partition_index = kr_int32(r);
+    }
+    if (v >= 8) {
+        m->committed_offset = kr_int64(r);
+    }
+    if (v >= 8) {
+        m->committed_leader_epoch = kr_int32(r);
+    }
+    if (v >= 8) {
+        m->metadata = kr_string(r, flex);
+        if (m->metadata.len < 0 && !(v >= 8))
+            r->err = 1;
+    }
+    if (v >= 8) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_fetch_response_offset_fetch_response_partitions_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_partitions *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 8) {
+        kw_int32(w, m->partition_index);
+    }
+    if (v >= 8) {
+        kw_int64(w, m->committed_offset);
+    }
+    if (v >= 8) {
+        kw_int32(w, m->committed_leader_epoch);
+    }
+    if (v >= 8) {
+        kw_string(w, flex, m->metadata);
+    }
+    if (v >= 8) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_fetch_response_offset_fetch_response_topics_defaults(struct offset_fetch_response_offset_fetch_response_topics *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct offset_fetch_response_offset_fetch_response_topics *offset_fetch_response_offset_fetch_response_topics_array(arena_t *a, int32_t n)
+{
+    struct offset_fetch_response_offset_fetch_response_topics *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_fetch_response_offset_fetch_response_topics_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_fetch_response_offset_fetch_response_topics_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_topics *m)
+{
+    offset_fetch_response_offset_fetch_response_topics_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct offset_fetch_response_offset_fetch_response_partitions));
+    for (int i = 0; i < 2; i++)
+        offset_fetch_response_offset_fetch_response_partitions_sample(a, &m->partitions[i]);
+}
+
+static void offset_fetch_response_offset_fetch_response_topics_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_topics *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 8) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 8) {
+        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_fetch_response_offset_fetch_response_partitions));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            offset_fetch_response_offset_fetch_response_partitions_defaults(&m->partitions[i]);
+            offset_fetch_response_offset_fetch_response_partitions_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_fetch_response_offset_fetch_response_topics_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_topics *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 8) {
+        kw_string(w, flex, m->name);
+    }
+    if (v >= 8) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            offset_fetch_response_offset_fetch_response_partitions_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_fetch_response_offset_fetch_response_group_defaults(struct offset_fetch_response_offset_fetch_response_group *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+}
+
+struct offset_fetch_response_offset_fetch_response_group *offset_fetch_response_offset_fetch_response_group_array(arena_t *a, int32_t n)
+{
+    struct offset_fetch_response_offset_fetch_response_group *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_fetch_response_offset_fetch_response_group_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_fetch_response_offset_fetch_response_group_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_group *m)
+{
+    offset_fetch_response_offset_fetch_response_group_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct offset_fetch_response_offset_fetch_response_topics));
+    for (int i = 0; i < 2; i++)
+        offset_fetch_response_offset_fetch_response_topics_sample(a, &m->topics[i]);
+    m->error_code = 300;
+}
+
+static void offset_fetch_response_offset_fetch_response_group_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_group *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 8) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 8) {
+        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_fetch_response_offset_fetch_response_topics));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            offset_fetch_response_offset_fetch_response_topics_defaults(&m->topics[i]);
+            offset_fetch_response_offset_fetch_response_topics_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 8) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_fetch_response_offset_fetch_response_group_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_group *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 8) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (v >= 8) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            offset_fetch_response_offset_fetch_response_topics_write(w, v, &m->topics[i]);
+    }
+    if (v >= 8) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_fetch_response_defaults(struct offset_fetch_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void offset_fetch_response_sample(arena_t *a, struct offset_fetch_response *m)
+{
+    offset_fetch_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct offset_fetch_response_offset_fetch_response_topic));
+    for (int i = 0; i < 2; i++)
+        offset_fetch_response_offset_fetch_response_topic_sample(a, &m->topics[i]);
+    m->error_code = 300;
+    m->groups_count = 2;
+    m->groups = arena_array(a, 2, sizeof(struct offset_fetch_response_offset_fetch_response_group));
+    for (int i = 0; i < 2; i++)
+        offset_fetch_response_offset_fetch_response_group_sample(a, &m->groups[i]);
+}
+
+static void offset_fetch_response_read(kreader_t *r, int16_t v, struct offset_fetch_response *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 3) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (v <= 7) {
+        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_fetch_response_offset_fetch_response_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            offset_fetch_response_offset_fetch_response_topic_defaults(&m->topics[i]);
+            offset_fetch_response_offset_fetch_response_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 2 && v <= 7) {
+        m->error_code = kr_int16(r);
+    }
+    if (v >= 8) {
+        m->groups_count = kr_array_len(r, flex, 1);
+        m->groups = kr_alloc_array(r, m->groups_count, sizeof(struct offset_fetch_response_offset_fetch_response_group));
+        for (int32_t i = 0; i < m->groups_count && !r->err; i++) {
+            offset_fetch_response_offset_fetch_response_group_defaults(&m->groups[i]);
+            offset_fetch_response_offset_fetch_response_group_read(r, v, &m->groups[i]);
+        }
+        if (m->groups_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_fetch_response_write(kwriter_t *w, int16_t v, const struct offset_fetch_response *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 3) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (v <= 7) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            offset_fetch_response_offset_fetch_response_topic_write(w, v, &m->topics[i]);
+    }
+    if (v >= 2 && v <= 7) {
+        kw_int16(w, m->error_code);
+    }
+    if (v >= 8) {
+        kw_array_len(w, flex, m->groups_count);
+        for (int32_t i = 0; i < m->groups_count; i++)
+            offset_fetch_response_offset_fetch_response_group_write(w, v, &m->groups[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int offset_fetch_response_decode(kreader_t *r, int16_t version, struct offset_fetch_response *m)
+{
+    offset_fetch_response_defaults(m);
+    offset_fetch_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void offset_fetch_response_encode(kwriter_t *w, int16_t version, const struct offset_fetch_response *m)
+{
+    offset_fetch_response_write(w, version, m);
+}
+
+static void describe_groups_request_read(kreader_t *r, int16_t v, struct describe_groups_request *m);
+static void describe_groups_request_write(kwriter_t *w, int16_t v, const struct describe_groups_request *m);
+
+void describe_groups_request_defaults(struct describe_groups_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void describe_groups_request_sample(arena_t *a, struct describe_groups_request *m)
+{
+    describe_groups_request_defaults(m);
+    (void)a;
+    m->groups_count = 2;
+    m->groups = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->groups[i] = KSTR_LIT("sample");
+    m->include_authorized_operations = true;
+}
+
+static void describe_groups_request_read(kreader_t *r, int16_t v, struct describe_groups_request *m)
+{
+    bool flex = v >= 5;
+    (void)flex;
+    if (1) {
+        m->groups_count = kr_array_len(r, flex, 1);
+        m->groups = kr_alloc_array(r, m->groups_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->groups_count && !r->err; i++)
+            m->groups[i] = kr_string(r, flex);
+        if (m->groups_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->include_authorized_operations = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_groups_request_write(kwriter_t *w, int16_t v, const struct describe_groups_request *m)
+{
+    bool flex = v >= 5;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->groups_count);
+        for (int32_t i = 0; i < m->groups_count; i++)
+            kw_string(w, flex, m->groups[i]);
+    }
+    if (v >= 3) {
+        kw_bool(w, m->include_authorized_operations);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_groups_request_decode(kreader_t *r, int16_t version, struct describe_groups_request *m)
+{
+    describe_groups_request_defaults(m);
+    describe_groups_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_groups_request_encode(kwriter_t *w, int16_t version, const struct describe_groups_request *m)
+{
+    describe_groups_request_write(w, version, m);
+}
+
+static void describe_groups_response_described_group_member_read(kreader_t *r, int16_t v, struct describe_groups_response_described_group_member *m);
+static void describe_groups_response_described_group_member_write(kwriter_t *w, int16_t v, const struct describe_groups_response_described_group_member *m);
+static void describe_groups_response_described_group_read(kreader_t *r, int16_t v, struct describe_groups_response_described_group *m);
+static void describe_groups_response_described_group_write(kwriter_t *w, int16_t v, const struct describe_groups_response_described_group *m);
+static void describe_groups_response_read(kreader_t *r, int16_t v, struct describe_groups_response *m);
+static void describe_groups_response_write(kwriter_t *w, int16_t v, const struct describe_groups_response *m);
+
+void describe_groups_response_described_group_member_defaults(struct describe_groups_response_described_group_member *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->member_id = KSTR_LIT("");
+    m->group_instance_id = KSTR_NULL;
+    m->client_id = KSTR_LIT("");
+    m->client_host = KSTR_LIT("");
+    m->member_metadata = (kbytes_t){ NULL, 0 };
+    m->member_assignment = (kbytes_t){ NULL, 0 };
+}
+
+struct describe_groups_response_described_group_member *describe_groups_response_described_group_member_array(arena_t *a, int32_t n)
+{
+    struct describe_groups_response_described_group_member *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_groups_response_described_group_member_defaults(&arr[i]);
+    return arr;
+}
+
+void describe_groups_response_described_group_member_sample(arena_t *a, struct describe_groups_response_described_group_member *m)
+{
+    describe_groups_response_described_group_member_defaults(m);
+    (void)a;
+    m->member_id = KSTR_LIT("sample");
+    m->group_instance_id = KSTR_LIT("sample");
+    m->client_id = KSTR_LIT("sample");
+    m->client_host = KSTR_LIT("sample");
+    m->member_metadata = (kbytes_t){ (uint8_t *)"bytes", 5 };
+    m->member_assignment = (kbytes_t){ (uint8_t *)"bytes", 5 };
+}
+
+static void describe_groups_response_described_group_member_read(kreader_t *r, int16_t v, struct describe_groups_response_described_group_member *m)
+{
+    bool flex = v >= 5;
+    (void)flex;
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 4) {
+        m->group_instance_id = kr_string(r, flex);
+        if (m->group_instance_id.len < 0 && !(v >= 4))
+            r->err = 1;
+    }
+    if (1) {
+        m->client_id = kr_string(r, flex);
+        if (m->client_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->client_host = kr_string(r, flex);
+        if (m->client_host.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->member_metadata = kr_bytes(r, flex);
+        if (m->member_metadata.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->member_assignment = kr_bytes(r, flex);
+        if (m->member_assignment.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_groups_response_described_group_member_write(kwriter_t *w, int16_t v, const struct describe_groups_response_described_group_member *m)
+{
+    bool flex = v >= 5;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 4) {
+        kw_string(w, flex, m->group_instance_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->client_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->client_host);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->member_metadata);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->member_assignment);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_groups_response_described_group_defaults(struct describe_groups_response_described_group *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+    m->group_state = KSTR_LIT("");
+    m->protocol_type = KSTR_LIT("");
+    m->protocol_data = KSTR_LIT("");
+    m->authorized_operations = INT32_MIN;
+}
+
+struct describe_groups_response_described_group *describe_groups_response_described_group_array(arena_t *a, int32_t n)
+{
+    struct describe_groups_response_described_group *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_groups_response_described_group_defaults(&arr[i]);
+    return arr;
+}
+
+void describe_groups_response_described_group_sample(arena_t *a, struct describe_groups_response_described_group *m)
+{
+    describe_groups_response_described_group_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->group_id = KSTR_LIT("sample");
+    m->group_state = KSTR_LIT("sample");
+    m->protocol_type = KSTR_LIT("sample");
+    m->protocol_data = KSTR_LIT("sample");
+    m->members_count = 2;
+    m->members = arena_array(a, 2, sizeof(struct describe_groups_response_described_group_member));
+    for (int i = 0; i < 2; i++)
+        describe_groups_response_described_group_member_sample(a, &m->members[i]);
+    m->authorized_operations = 70000;
+}
+
+static void describe_groups_response_described_group_read(kreader_t *r, int16_t v, struct describe_groups_response_described_group *m)
+{
+    bool flex = v >= 5;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->group_state = kr_string(r, flex);
+        if (m->group_state.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->protocol_type = kr_string(r, flex);
+        if (m->protocol_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->protocol_data = kr_string(r, flex);
+        if (m->protocol_data.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->members_count = kr_array_len(r, flex, 1);
+        m->members = kr_alloc_array(r, m->members_count, sizeof(struct describe_groups_response_described_group_member));
+        for (int32_t i = 0; i < m->members_count && !r->err; i++) {
+            describe_groups_response_described_group_member_defaults(&m->members[i]);
+            describe_groups_response_described_group_member_read(r, v, &m->members[i]);
+        }
+        if (m->members_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->authorized_operations = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_groups_response_described_group_write(kwriter_t *w, int16_t v, const struct describe_groups_response_described_group *m)
+{
+    bool flex = v >= 5;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->group_state);
+    }
+    if (1) {
+        kw_string(w, flex, m->protocol_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->protocol_data);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->members_count);
+        for (int32_t i = 0; i < m->members_count; i++)
+            describe_groups_response_described_group_member_write(w, v, &m->members[i]);
+    }
+    if (v >= 3) {
+        kw_int32(w, m->authorized_operations);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_groups_response_defaults(struct describe_groups_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void describe_groups_response_sample(arena_t *a, struct describe_groups_response *m)
+{
+    describe_groups_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->groups_count = 2;
+    m->groups = arena_array(a, 2, sizeof(struct describe_groups_response_described_group));
+    for (int i = 0; i < 2; i++)
+        describe_groups_response_described_group_sample(a, &m->groups[i]);
+}
+
+static void describe_groups_response_read(kreader_t *r, int16_t v, struct describe_groups_response *m)
+{
+    bool flex = v >= 5;
+    (void)flex;
+    if (v >= 1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->groups_count = kr_array_len(r, flex, 1);
+        m->groups = kr_alloc_array(r, m->groups_count, sizeof(struct describe_groups_response_described_group));
+        for (int32_t i = 0; i < m->groups_count && !r->err; i++) {
+            describe_groups_response_described_group_defaults(&m->groups[i]);
+            describe_groups_response_described_group_read(r, v, &m->groups[i]);
+        }
+        if (m->groups_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_groups_response_write(kwriter_t *w, int16_t v, const struct describe_groups_response *m)
+{
+    bool flex = v >= 5;
+    (void)flex;
+    if (v >= 1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->groups_count);
+        for (int32_t i = 0; i < m->groups_count; i++)
+            describe_groups_response_described_group_write(w, v, &m->groups[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_groups_response_decode(kreader_t *r, int16_t version, struct describe_groups_response *m)
+{
+    describe_groups_response_defaults(m);
+    describe_groups_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_groups_response_encode(kwriter_t *w, int16_t version, const struct describe_groups_response *m)
+{
+    describe_groups_response_write(w, version, m);
+}
+
+static void list_groups_request_read(kreader_t *r, int16_t v, struct list_groups_request *m);
+static void list_groups_request_write(kwriter_t *w, int16_t v, const struct list_groups_request *m);
+
+void list_groups_request_defaults(struct list_groups_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void list_groups_request_sample(arena_t *a, struct list_groups_request *m)
+{
+    list_groups_request_defaults(m);
+    (void)a;
+    m->states_filter_count = 2;
+    m->states_filter = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->states_filter[i] = KSTR_LIT("sample");
+    m->types_filter_count = 2;
+    m->types_filter = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->types_filter[i] = KSTR_LIT("sample");
+}
+
+static void list_groups_request_read(kreader_t *r, int16_t v, struct list_groups_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (v >= 4) {
+        m->states_filter_count = kr_array_len(r, flex, 1);
+        m->states_filter = kr_alloc_array(r, m->states_filter_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->states_filter_count && !r->err; i++)
+            m->states_filter[i] = kr_string(r, flex);
+        if (m->states_filter_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->types_filter_count = kr_array_len(r, flex, 1);
+        m->types_filter = kr_alloc_array(r, m->types_filter_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->types_filter_count && !r->err; i++)
+            m->types_filter[i] = kr_string(r, flex);
+        if (m->types_filter_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_groups_request_write(kwriter_t *w, int16_t v, const struct list_groups_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (v >= 4) {
+        kw_array_len(w, flex, m->states_filter_count);
+        for (int32_t i = 0; i < m->states_filter_count; i++)
+            kw_string(w, flex, m->states_filter[i]);
+    }
+    if (v >= 5) {
+        kw_array_len(w, flex, m->types_filter_count);
+        for (int32_t i = 0; i < m->types_filter_count; i++)
+            kw_string(w, flex, m->types_filter[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int list_groups_request_decode(kreader_t *r, int16_t version, struct list_groups_request *m)
+{
+    list_groups_request_defaults(m);
+    list_groups_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void list_groups_request_encode(kwriter_t *w, int16_t version, const struct list_groups_request *m)
+{
+    list_groups_request_write(w, version, m);
+}
+
+static void list_groups_response_listed_group_read(kreader_t *r, int16_t v, struct list_groups_response_listed_group *m);
+static void list_groups_response_listed_group_write(kwriter_t *w, int16_t v, const struct list_groups_response_listed_group *m);
+static void list_groups_response_read(kreader_t *r, int16_t v, struct list_groups_response *m);
+static void list_groups_response_write(kwriter_t *w, int16_t v, const struct list_groups_response *m);
+
+void list_groups_response_listed_group_defaults(struct list_groups_response_listed_group *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+    m->protocol_type = KSTR_LIT("");
+    m->group_state = KSTR_LIT("");
+    m->group_type = KSTR_LIT("");
+}
+
+struct list_groups_response_listed_group *list_groups_response_listed_group_array(arena_t *a, int32_t n)
+{
+    struct list_groups_response_listed_group *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        list_groups_response_listed_group_defaults(&arr[i]);
+    return arr;
+}
+
+void list_groups_response_listed_group_sample(arena_t *a, struct list_groups_response_listed_group *m)
+{
+    list_groups_response_listed_group_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->protocol_type = KSTR_LIT("sample");
+    m->group_state = KSTR_LIT("sample");
+    m->group_type = KSTR_LIT("sample");
+}
+
+static void list_groups_response_listed_group_read(kreader_t *r, int16_t v, struct list_groups_response_listed_group *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->protocol_type = kr_string(r, flex);
+        if (m->protocol_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 4) {
+        m->group_state = kr_string(r, flex);
+        if (m->group_state.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->group_type = kr_string(r, flex);
+        if (m->group_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_groups_response_listed_group_write(kwriter_t *w, int16_t v, const struct list_groups_response_listed_group *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->protocol_type);
+    }
+    if (v >= 4) {
+        kw_string(w, flex, m->group_state);
+    }
+    if (v >= 5) {
+        kw_string(w, flex, m->group_type);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void list_groups_response_defaults(struct list_groups_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void list_groups_response_sample(arena_t *a, struct list_groups_response *m)
+{
+    list_groups_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->groups_count = 2;
+    m->groups = arena_array(a, 2, sizeof(struct list_groups_response_listed_group));
+    for (int i = 0; i < 2; i++)
+        list_groups_response_listed_group_sample(a, &m->groups[i]);
+}
+
+static void list_groups_response_read(kreader_t *r, int16_t v, struct list_groups_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (v >= 1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->groups_count = kr_array_len(r, flex, 1);
+        m->groups = kr_alloc_array(r, m->groups_count, sizeof(struct list_groups_response_listed_group));
+        for (int32_t i = 0; i < m->groups_count && !r->err; i++) {
+            list_groups_response_listed_group_defaults(&m->groups[i]);
+            list_groups_response_listed_group_read(r, v, &m->groups[i]);
+        }
+        if (m->groups_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_groups_response_write(kwriter_t *w, int16_t v, const struct list_groups_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (v >= 1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->groups_count);
+        for (int32_t i = 0; i < m->groups_count; i++)
+            list_groups_response_listed_group_write(w, v, &m->groups[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int list_groups_response_decode(kreader_t *r, int16_t version, struct list_groups_response *m)
+{
+    list_groups_response_defaults(m);
+    list_groups_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void list_groups_response_encode(kwriter_t *w, int16_t version, const struct list_groups_response *m)
+{
+    list_groups_response_write(w, version, m);
+}
+
+static void delete_groups_request_read(kreader_t *r, int16_t v, struct delete_groups_request *m);
+static void delete_groups_request_write(kwriter_t *w, int16_t v, const struct delete_groups_request *m);
+
+void delete_groups_request_defaults(struct delete_groups_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void delete_groups_request_sample(arena_t *a, struct delete_groups_request *m)
+{
+    delete_groups_request_defaults(m);
+    (void)a;
+    m->groups_names_count = 2;
+    m->groups_names = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->groups_names[i] = KSTR_LIT("sample");
+}
+
+static void delete_groups_request_read(kreader_t *r, int16_t v, struct delete_groups_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->groups_names_count = kr_array_len(r, flex, 1);
+        m->groups_names = kr_alloc_array(r, m->groups_names_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->groups_names_count && !r->err; i++)
+            m->groups_names[i] = kr_string(r, flex);
+        if (m->groups_names_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_groups_request_write(kwriter_t *w, int16_t v, const struct delete_groups_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->groups_names_count);
+        for (int32_t i = 0; i < m->groups_names_count; i++)
+            kw_string(w, flex, m->groups_names[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int delete_groups_request_decode(kreader_t *r, int16_t version, struct delete_groups_request *m)
+{
+    delete_groups_request_defaults(m);
+    delete_groups_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void delete_groups_request_encode(kwriter_t *w, int16_t version, const struct delete_groups_request *m)
+{
+    delete_groups_request_write(w, version, m);
+}
+
+static void delete_groups_response_deletable_group_result_read(kreader_t *r, int16_t v, struct delete_groups_response_deletable_group_result *m);
+static void delete_groups_response_deletable_group_result_write(kwriter_t *w, int16_t v, const struct delete_groups_response_deletable_group_result *m);
+static void delete_groups_response_read(kreader_t *r, int16_t v, struct delete_groups_response *m);
+static void delete_groups_response_write(kwriter_t *w, int16_t v, const struct delete_groups_response *m);
+
+void delete_groups_response_deletable_group_result_defaults(struct delete_groups_response_deletable_group_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+}
+
+struct delete_groups_response_deletable_group_result *delete_groups_response_deletable_group_result_array(arena_t *a, int32_t n)
+{
+    struct delete_groups_response_deletable_group_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        delete_groups_response_deletable_group_result_defaults(&arr[i]);
+    return arr;
+}
+
+void delete_groups_response_deletable_group_result_sample(arena_t *a, struct delete_groups_response_deletable_group_result *m)
+{
+    delete_groups_response_deletable_group_result_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->error_code = 300;
+}
+
+static void delete_groups_response_deletable_group_result_read(kreader_t *r, int16_t v, struct delete_groups_response_deletable_group_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_groups_response_deletable_group_result_write(kwriter_t *w, int16_t v, const struct delete_groups_response_deletable_group_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void delete_groups_response_defaults(struct delete_groups_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void delete_groups_response_sample(arena_t *a, struct delete_groups_response *m)
+{
+    delete_groups_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->results_count = 2;
+    m->results = arena_array(a, 2, sizeof(struct delete_groups_response_deletable_group_result));
+    for (int i = 0; i < 2; i++)
+        delete_groups_response_deletable_group_result_sample(a, &m->results[i]);
+}
+
+static void delete_groups_response_read(kreader_t *r, int16_t v, struct delete_groups_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->results_count = kr_array_len(r, flex, 1);
+        m->results = kr_alloc_array(r, m->results_count, sizeof(struct delete_groups_response_deletable_group_result));
+        for (int32_t i = 0; i < m->results_count && !r->err; i++) {
+            delete_groups_response_deletable_group_result_defaults(&m->results[i]);
+            delete_groups_response_deletable_group_result_read(r, v, &m->results[i]);
+        }
+        if (m->results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_groups_response_write(kwriter_t *w, int16_t v, const struct delete_groups_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->results_count);
+        for (int32_t i = 0; i < m->results_count; i++)
+            delete_groups_response_deletable_group_result_write(w, v, &m->results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int delete_groups_response_decode(kreader_t *r, int16_t version, struct delete_groups_response *m)
+{
+    delete_groups_response_defaults(m);
+    delete_groups_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void delete_groups_response_encode(kwriter_t *w, int16_t version, const struct delete_groups_response *m)
+{
+    delete_groups_response_write(w, version, m);
+}
+
+static void offset_delete_request_offset_delete_request_partition_read(kreader_t *r, int16_t v, struct offset_delete_request_offset_delete_request_partition *m);
+static void offset_delete_request_offset_delete_request_partition_write(kwriter_t *w, int16_t v, const struct offset_delete_request_offset_delete_request_partition *m);
+static void offset_delete_request_offset_delete_request_topic_read(kreader_t *r, int16_t v, struct offset_delete_request_offset_delete_request_topic *m);
+static void offset_delete_request_offset_delete_request_topic_write(kwriter_t *w, int16_t v, const struct offset_delete_request_offset_delete_request_topic *m);
+static void offset_delete_request_read(kreader_t *r, int16_t v, struct offset_delete_request *m);
+static void offset_delete_request_write(kwriter_t *w, int16_t v, const struct offset_delete_request *m);
+
+void offset_delete_request_offset_delete_request_partition_defaults(struct offset_delete_request_offset_delete_request_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct offset_delete_request_offset_delete_request_partition *offset_delete_request_offset_delete_request_partition_array(arena_t *a, int32_t n)
+{
+    struct offset_delete_request_offset_delete_request_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_delete_request_offset_delete_request_partition_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_delete_request_offset_delete_request_partition_sample(arena_t *a, struct offset_delete_request_offset_delete_request_partition *m)
+{
+    offset_delete_request_offset_delete_request_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+}
+
+static void offset_delete_request_offset_delete_request_partition_read(kreader_t *r, int16_t v, struct offset_delete_request_offset_delete_request_partition *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_delete_request_offset_delete_request_partition_write(kwriter_t *w, int16_t v, const struct offset_delete_request_offset_delete_request_partition *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_delete_request_offset_delete_request_topic_defaults(struct offset_delete_request_offset_delete_request_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct offset_delete_request_offset_delete_request_topic *offset_delete_request_offset_delete_request_topic_array(arena_t *a, int32_t n)
+{
+    struct offset_delete_request_offset_delete_request_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_delete_request_offset_delete_request_topic_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_delete_request_offset_delete_request_topic_sample(arena_t *a, struct offset_delete_request_offset_delete_request_topic *m)
+{
+    offset_delete_request_offset_delete_request_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct offset_delete_request_offset_delete_request_partition));
+    for (int i = 0; i < 2; i++)
+        offset_delete_request_offset_delete_request_partition_sample(a, &m->partitions[i]);
+}
+
+static void offset_delete_request_offset_delete_request_topic_read(kreader_t *r, int16_t v, struct offset_delete_request_offset_delete_request_topic *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_delete_request_offset_delete_request_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            offset_delete_request_offset_delete_request_partition_defaults(&m->partitions[i]);
+            offset_delete_request_offset_delete_request_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_delete_request_offset_delete_request_topic_write(kwriter_t *w, int16_t v, const struct offset_delete_request_offset_delete_request_topic *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            offset_delete_request_offset_delete_request_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_delete_request_defaults(struct offset_delete_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+}
+
+void offset_delete_request_sample(arena_t *a, struct offset_delete_request *m)
+{
+    offset_delete_request_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct offset_delete_request_offset_delete_request_topic));
+    for (int i = 0; i < 2; i++)
+        offset_delete_request_offset_delete_request_topic_sample(a, &m->topics[i]);
+}
+
+static void offset_delete_request_read(kreader_t *r, int16_t v, struct offset_delete_request *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_delete_request_offset_delete_request_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            offset_delete_request_offset_delete_request_topic_defaults(&m->topics[i]);
+            offset_delete_request_offset_delete_request_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_delete_request_write(kwriter_t *w, int16_t v, const struct offset_delete_request *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            offset_delete_request_offset_delete_request_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int offset_delete_request_decode(kreader_t *r, int16_t version, struct offset_delete_request *m)
+{
+    offset_delete_request_defaults(m);
+    offset_delete_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void offset_delete_request_encode(kwriter_t *w, int16_t version, const struct offset_delete_request *m)
+{
+    offset_delete_request_write(w, version, m);
+}
+
+static void offset_delete_response_offset_delete_response_partition_read(kreader_t *r, int16_t v, struct offset_delete_response_offset_delete_response_partition *m);
+static void offset_delete_response_offset_delete_response_partition_write(kwriter_t *w, int16_t v, const struct offset_delete_response_offset_delete_response_partition *m);
+static void offset_delete_response_offset_delete_response_topic_read(kreader_t *r, int16_t v, struct offset_delete_response_offset_delete_response_topic *m);
+static void offset_delete_response_offset_delete_response_topic_write(kwriter_t *w, int16_t v, const struct offset_delete_response_offset_delete_response_topic *m);
+static void offset_delete_response_read(kreader_t *r, int16_t v, struct offset_delete_response *m);
+static void offset_delete_response_write(kwriter_t *w, int16_t v, const struct offset_delete_response *m);
+
+void offset_delete_response_offset_delete_response_partition_defaults(struct offset_delete_response_offset_delete_response_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct offset_delete_response_offset_delete_response_partition *offset_delete_response_offset_delete_response_partition_array(arena_t *a, int32_t n)
+{
+    struct offset_delete_response_offset_delete_response_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_delete_response_offset_delete_response_partition_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_delete_response_offset_delete_response_partition_sample(arena_t *a, struct offset_delete_response_offset_delete_response_partition *m)
+{
+    offset_delete_response_offset_delete_response_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->error_code = 300;
+}
+
+static void offset_delete_response_offset_delete_response_partition_read(kreader_t *r, int16_t v, struct offset_delete_response_offset_delete_response_partition *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_delete_response_offset_delete_response_partition_write(kwriter_t *w, int16_t v, const struct offset_delete_response_offset_delete_response_partition *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_delete_response_offset_delete_response_topic_defaults(struct offset_delete_response_offset_delete_response_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct offset_delete_response_offset_delete_response_topic *offset_delete_response_offset_delete_response_topic_array(arena_t *a, int32_t n)
+{
+    struct offset_delete_response_offset_delete_response_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_delete_response_offset_delete_response_topic_defaults(&arr[i]);
+    return arr;
+}
+
+void offset_delete_response_offset_delete_response_topic_sample(arena_t *a, struct offset_delete_response_offset_delete_response_topic *m)
+{
+    offset_delete_response_offset_delete_response_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct offset_delete_response_offset_delete_response_partition));
+    for (int i = 0; i < 2; i++)
+        offset_delete_response_offset_delete_response_partition_sample(a, &m->partitions[i]);
+}
+
+static void offset_delete_response_offset_delete_response_topic_read(kreader_t *r, int16_t v, struct offset_delete_response_offset_delete_response_topic *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_delete_response_offset_delete_response_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            offset_delete_response_offset_delete_response_partition_defaults(&m->partitions[i]);
+            offset_delete_response_offset_delete_response_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_delete_response_offset_delete_response_topic_write(kwriter_t *w, int16_t v, const struct offset_delete_response_offset_delete_response_topic *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            offset_delete_response_offset_delete_response_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_delete_response_defaults(struct offset_delete_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void offset_delete_response_sample(arena_t *a, struct offset_delete_response *m)
+{
+    offset_delete_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->throttle_time_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct offset_delete_response_offset_delete_response_topic));
+    for (int i = 0; i < 2; i++)
+        offset_delete_response_offset_delete_response_topic_sample(a, &m->topics[i]);
+}
+
+static void offset_delete_response_read(kreader_t *r, int16_t v, struct offset_delete_response *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_delete_response_offset_delete_response_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            offset_delete_response_offset_delete_response_topic_defaults(&m->topics[i]);
+            offset_delete_response_offset_delete_response_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_delete_response_write(kwriter_t *w, int16_t v, const struct offset_delete_response *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            offset_delete_response_offset_delete_response_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int offset_delete_response_decode(kreader_t *r, int16_t version, struct offset_delete_response *m)
+{
+    offset_delete_response_defaults(m);
+    offset_delete_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void offset_delete_response_encode(kwriter_t *w, int16_t version, const struct offset_delete_response *m)
+{
+    offset_delete_response_write(w, version, m);
+}
+
+static void consumer_protocol_subscription_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription_topic_partition *m);
+static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription_topic_partition *m);
+static void consumer_protocol_subscription_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription *m);
+static void consumer_protocol_subscription_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription *m);
+
+void consumer_protocol_subscription_topic_partition_defaults(struct consumer_protocol_subscription_topic_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic = KSTR_LIT("");
+}
+
+struct consumer_protocol_subscription_topic_partition *consumer_protocol_subscription_topic_partition_array(arena_t *a, int32_t n)
+{
+    struct consumer_protocol_subscription_topic_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        consumer_protocol_subscription_topic_partition_defaults(&arr[i]);
+    return arr;
+}
+
+void consumer_protocol_subscription_topic_partition_sample(arena_t *a, struct consumer_protocol_subscription_topic_partition *m)
+{
+    consumer_protocol_subscription_topic_partition_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
+static void consumer_protocol_subscription_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription_topic_partition *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (v >= 1) {
+        m->topic = kr_string(r, flex);
+        if (m->topic.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription_topic_partition *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (v >= 1) {
+        kw_string(w, flex, m->topic);
+    }
+    if (v >= 1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void consumer_protocol_subscription_defaults(struct consumer_protocol_subscription *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->user_data = (kbytes_t){ NULL, -1 };
+    m->generation_id = -1;
+    m->rack_id = KSTR_NULL;
+}
+
+void consumer_protocol_subscription_sample(arena_t *a, struct consumer_protocol_subscription *m)
+{
+    consumer_protocol_subscription_defaults(m);
+    (void)a;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->topics[i] = KSTR_LIT("sample");
+    m->user_data = (kbytes_t){ (uint8_t *)"bytes", 5 };
+    m->owned_partitions_count = 2;
+    m->owned_partitions = arena_array(a, 2, sizeof(struct consumer_protocol_subscription_topic_partition));
+    for (int i = 0; i < 2; i++)
+        consumer_protocol_subscription_topic_partition_sample(a, &m->owned_partitions[i]);
+    m->generation_id = 70000;
+    m->rack_id = KSTR_LIT("sample");
+}
+
+static void consumer_protocol_subscription_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++)
+            m->topics[i] = kr_string(r, flex);
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->user_data = kr_bytes(r, flex);
+        if (m->user_data.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->owned_partitions_count = kr_array_len(r, flex, 1);
+        m->owned_partitions = kr_alloc_array(r, m->owned_partitions_count, sizeof(struct consumer_protocol_subscription_topic_partition));
+        for (int32_t i = 0; i < m->owned_partitions_count && !r->err; i++) {
+            consumer_protocol_subscription_topic_partition_defaults(&m->owned_partitions[i]);
+            consumer_protocol_subscription_topic_partition_read(r, v, &m->owned_partitions[i]);
+        }
+        if (m->owned_partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 2) {
+        m->generation_id = kr_int32(r);
+    }
+    if (v >= 3) {
+        m->rack_id = kr_string(r, flex);
+        if (m->rack_id.len < 0 && !(v >= 3))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_protocol_subscription_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            kw_string(w, flex, m->topics[i]);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->user_data);
+    }
+    if (v >= 1) {
+        kw_array_len(w, flex, m->owned_partitions_count);
+        for (int32_t i = 0; i < m->owned_partitions_count; i++)
+            consumer_protocol_subscription_topic_partition_write(w, v, &m->owned_partitions[i]);
+    }
+    if (v >= 2) {
+        kw_int32(w, m->generation_id);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->rack_id);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int consumer_protocol_subscription_decode(kreader_t *r, int16_t version, struct consumer_protocol_subscription *m)
+{
+    consumer_protocol_subscription_defaults(m);
+    consumer_protocol_subscription_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void consumer_protocol_subscription_encode(kwriter_t *w, int16_t version, const struct consumer_protocol_subscription *m)
+{
+    consumer_protocol_subscription_write(w, version, m);
+}
+
+static void consumer_protocol_assignment_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_assignment_topic_partition *m);
+static void consumer_protocol_assignment_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_assignment_topic_partition *m);
+static void consumer_protocol_assignment_read(kreader_t *r, int16_t v, struct consumer_protocol_assignment *m);
+static void consumer_protocol_assignment_write(kwriter_t *w, int16_t v, const struct consumer_protocol_assignment *m);
+
+void consumer_protocol_assignment_topic_partition_defaults(struct consumer_protocol_assignment_topic_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic = KSTR_LIT("");
+}
+
+struct consumer_protocol_assignment_topic_partition *consumer_protocol_assignment_topic_partition_array(arena_t *a, int32_t n)
+{
+    struct consumer_protocol_assignment_topic_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        consumer_protocol_assignment_topic_partition_defaults(&arr[i]);
+    return arr;
+}
+
+void consumer_protocol_assignment_topic_partition_sample(arena_t *a, struct consumer_protocol_assignment_topic_partition *m)
+{
+    consumer_protocol_assignment_topic_partition_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
+static void consumer_protocol_assignment_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_assignment_topic_partition *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->topic = kr_string(r, flex);
+        if (m->topic.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_protocol_assignment_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_assignment_topic_partition *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void consumer_protocol_assignment_defaults(struct consumer_protocol_assignment *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->user_data = (kbytes_t){ NULL, -1 };
+}
+
+void consumer_protocol_assignment_sample(arena_t *a, struct consumer_protocol_assignment *m)
+{
+    consumer_protocol_assignment_defaults(m);
+    (void)a;
+    m->assigned_partitions_count = 2;
+    m->assigned_partitions = arena_array(a, 2, sizeof(struct consumer_protocol_assignment_topic_partition));
+    for (int i = 0; i < 2; i++)
+        consumer_protocol_assignment_topic_partition_sample(a, &m->assigned_partitions[i]);
+    m->user_data = (kbytes_t){ (uint8_t *)"bytes", 5 };
+}
+
+static void consumer_protocol_assignment_read(kreader_t *r, int16_t v, struct consumer_protocol_assignment *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->assigned_partitions_count = kr_array_len(r, flex, 1);
+        m->assigned_partitions = kr_alloc_array(r, m->assigned_partitions_count, sizeof(struct consumer_protocol_assignment_topic_partition));
+        for (int32_t i = 0; i < m->assigned_partitions_count && !r->err; i++) {
+            consumer_protocol_assignment_topic_partition_defaults(&m->assigned_partitions[i]);
+            consumer_protocol_assignment_topic_partition_read(r, v, &m->assigned_partitions[i]);
+        }
+        if (m->assigned_partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->user_data = kr_bytes(r, flex);
+        if (m->user_data.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_protocol_assignment_write(kwriter_t *w, int16_t v, const struct consumer_protocol_assignment *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->assigned_partitions_count);
+        for (int32_t i = 0; i < m->assigned_partitions_count; i++)
+            consumer_protocol_assignment_topic_partition_write(w, v, &m->assigned_partitions[i]);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->user_data);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int consumer_protocol_assignment_decode(kreader_t *r, int16_t version, struct consumer_protocol_assignment *m)
+{
+    consumer_protocol_assignment_defaults(m);
+    consumer_protocol_assignment_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void consumer_protocol_assignment_encode(kwriter_t *w, int16_t version, const struct consumer_protocol_assignment *m)
+{
+    consumer_protocol_assignment_write(w, version, m);
+}
+
+static void offset_commit_key_read(kreader_t *r, int16_t v, struct offset_commit_key *m);
+static void offset_commit_key_write(kwriter_t *w, int16_t v, const struct offset_commit_key *m);
+
+void offset_commit_key_defaults(struct offset_commit_key *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group = KSTR_LIT("");
+    m->topic = KSTR_LIT("");
+}
+
+void offset_commit_key_sample(arena_t *a, struct offset_commit_key *m)
+{
+    offset_commit_key_defaults(m);
+    (void)a;
+    m->group = KSTR_LIT("sample");
+    m->topic = KSTR_LIT("sample");
+    m->partition = 70000;
+}
+
+static void offset_commit_key_read(kreader_t *r, int16_t v, struct offset_commit_key *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (v <= 1) {
+        m->group = kr_string(r, flex);
+        if (m->group.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 1) {
+        m->topic = kr_string(r, flex);
+        if (m->topic.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 1) {
+        m->partition = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_commit_key_write(kwriter_t *w, int16_t v, const struct offset_commit_key *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (v <= 1) {
+        kw_string(w, flex, m->group);
+    }
+    if (v <= 1) {
+        kw_string(w, flex, m->topic);
+    }
+    if (v <= 1) {
+        kw_int32(w, m->partition);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int offset_commit_key_decode(kreader_t *r, int16_t version, struct offset_commit_key *m)
+{
+    offset_commit_key_defaults(m);
+    offset_commit_key_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void offset_commit_key_encode(kwriter_t *w, int16_t version, const struct offset_commit_key *m)
+{
+    offset_commit_key_write(w, version, m);
+}
+
+static void offset_commit_value_read(kreader_t *r, int16_t v, struct offset_commit_value *m);
+static void offset_commit_value_write(kwriter_t *w, int16_t v, const struct offset_commit_value *m);
+
+void offset_commit_value_defaults(struct offset_commit_value *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->leader_epoch = -1;
+    m->metadata = KSTR_LIT("");
+    m->expire_timestamp = -1;
+}
+
+void offset_commit_value_sample(arena_t *a, struct offset_commit_value *m)
+{
+    offset_commit_value_defaults(m);
+    (void)a;
+    m->offset = 5000000000;
+    m->leader_epoch = 70000;
+    m->metadata = KSTR_LIT("sample");
+    m->commit_timestamp = 5000000000;
+    m->expire_timestamp = 5000000000;
+}
+
+static void offset_commit_value_read(kreader_t *r, int16_t v, struct offset_commit_value *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->offset = kr_int64(r);
+    }
+    if (v >= 3) {
+        m->leader_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->metadata = kr_string(r, flex);
+        if (m->metadata.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->commit_timestamp = kr_int64(r);
+    }
+    if (v >= 1 && v <= 1) {
+        m->expire_timestamp = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_commit_value_write(kwriter_t *w, int16_t v, const struct offset_commit_value *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_int64(w, m->offset);
+    }
+    if (v >= 3) {
+        kw_int32(w, m->leader_epoch);
+    }
+    if (1) {
+        kw_string(w, flex, m->metadata);
+    }
+    if (1) {
+        kw_int64(w, m->commit_timestamp);
+    }
+    if (v >= 1 && v <= 1) {
+        kw_int64(w, m->expire_timestamp);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int offset_commit_value_decode(kreader_t *r, int16_t version, struct offset_commit_value *m)
+{
+    offset_commit_value_defaults(m);
+    offset_commit_value_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void offset_commit_value_encode(kwriter_t *w, int16_t version, const struct offset_commit_value *m)
+{
+    offset_commit_value_write(w, version, m);
+}
+
+static void group_metadata_key_read(kreader_t *r, int16_t v, struct group_metadata_key *m);
+static void group_metadata_key_write(kwriter_t *w, int16_t v, const struct group_metadata_key *m);
+
+void group_metadata_key_defaults(struct group_metadata_key *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group = KSTR_LIT("");
+}
+
+void group_metadata_key_sample(arena_t *a, struct group_metadata_key *m)
+{
+    group_metadata_key_defaults(m);
+    (void)a;
+    m->group = KSTR_LIT("sample");
+}
+
+static void group_metadata_key_read(kreader_t *r, int16_t v, struct group_metadata_key *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (v >= 2 && v <= 2) {
+        m->group = kr_string(r, flex);
+        if (m->group.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void group_metadata_key_write(kwriter_t *w, int16_t v, const struct group_metadata_key *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (v >= 2 && v <= 2) {
+        kw_string(w, flex, m->group);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int group_metadata_key_decode(kreader_t *r, int16_t version, struct group_metadata_key *m)
+{
+    group_metadata_key_defaults(m);
+    group_metadata_key_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void group_metadata_key_encode(kwriter_t *w, int16_t version, const struct group_metadata_key *m)
+{
+    group_metadata_key_write(w, version, m);
+}
+
+static void group_metadata_value_member_metadata_read(kreader_t *r, int16_t v, struct group_metadata_value_member_metadata *m);
+static void group_metadata_value_member_metadata_write(kwriter_t *w, int16_t v, const struct group_metadata_value_member_metadata *m);
+static void group_metadata_value_read(kreader_t *r, int16_t v, struct group_metadata_value *m);
+static void group_metadata_value_write(kwriter_t *w, int16_t v, const struct group_metadata_value *m);
+
+void group_metadata_value_member_metadata_defaults(struct group_metadata_value_member_metadata *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->member_id = KSTR_LIT("");
+    m->group_instance_id = KSTR_NULL;
+    m->client_id = KSTR_LIT("");
+    m->client_host = KSTR_LIT("");
+    m->rebalance_timeout = -1;
+    m->subscription = (kbytes_t){ NULL, 0 };
+    m->assignment = (kbytes_t){ NULL, 0 };
+}
+
+struct group_metadata_value_member_metadata *group_metadata_value_member_metadata_array(arena_t *a, int32_t n)
+{
+    struct group_metadata_value_member_metadata *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        group_metadata_value_member_metadata_defaults(&arr[i]);
+    return arr;
+}
+
+void group_metadata_value_member_metadata_sample(arena_t *a, struct group_metadata_value_member_metadata *m)
+{
+    group_metadata_value_member_metadata_defaults(m);
+    (void)a;
+    m->member_id = KSTR_LIT("sample");
+    m->group_instance_id = KSTR_LIT("sample");
+    m->client_id = KSTR_LIT("sample");
+    m->client_host = KSTR_LIT("sample");
+    m->rebalance_timeout = 70000;
+    m->session_timeout = 70000;
+    m->subscription = (kbytes_t){ (uint8_t *)"bytes", 5 };
+    m->assignment = (kbytes_t){ (uint8_t *)"bytes", 5 };
+}
+
+static void group_metadata_value_member_metadata_read(kreader_t *r, int16_t v, struct group_metadata_value_member_metadata *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->group_instance_id = kr_string(r, flex);
+        if (m->group_instance_id.len < 0 && !(v >= 3))
+            r->err = 1;
+    }
+    if (1) {
+        m->client_id = kr_string(r, flex);
+        if (m->client_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->client_host = kr_string(r, flex);
+        if (m->client_host.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->rebalance_timeout = kr_int32(r);
+    }
+    if (1) {
+        m->session_timeout = kr_int32(r);
+    }
+    if (1) {
+        m->subscription = kr_bytes(r, flex);
+        if (m->subscription.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->assignment = kr_bytes(r, flex);
+        if (m->assignment.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void group_metadata_value_member_metadata_write(kwriter_t *w, int16_t v, const struct group_metadata_value_member_metadata *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->group_instance_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->client_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->client_host);
+    }
+    if (v >= 1) {
+        kw_int32(w, m->rebalance_timeout);
+    }
+    if (1) {
+        kw_int32(w, m->session_timeout);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->subscription);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->assignment);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void group_metadata_value_defaults(struct group_metadata_value *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->protocol_type = KSTR_LIT("");
+    m->protocol = KSTR_LIT("");
+    m->leader = KSTR_LIT("");
+    m->current_state_timestamp = -1;
+}
+
+void group_metadata_value_sample(arena_t *a, struct group_metadata_value *m)
+{
+    group_metadata_value_defaults(m);
+    (void)a;
+    m->protocol_type = KSTR_LIT("sample");
+    m->generation = 70000;
+    m->protocol = KSTR_LIT("sample");
+    m->leader = KSTR_LIT("sample");
+    m->current_state_timestamp = 5000000000;
+    m->members_count = 2;
+    m->members = arena_array(a, 2, sizeof(struct group_metadata_value_member_metadata));
+    for (int i = 0; i < 2; i++)
+        group_metadata_value_member_metadata_sample(a, &m->members[i]);
+}
+
+static void group_metadata_value_read(kreader_t *r, int16_t v, struct group_metadata_value *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->protocol_type = kr_string(r, flex);
+        if (m->protocol_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->generation = kr_int32(r);
+    }
+    if (1) {
+        m->protocol = kr_string(r, flex);
+        if (m->protocol.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->leader = kr_string(r, flex);
+        if (m->leader.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (v >= 2) {
+        m->current_state_timestamp = kr_int64(r);
+    }
+    if (1) {
+        m->members_count = kr_array_len(r, flex, 1);
+        m->members = kr_alloc_array(r, m->members_count, sizeof(struct group_metadata_value_member_metadata));
+        for (int32_t i = 0; i < m->members_count && !r->err; i++) {
+            group_metadata_value_member_metadata_defaults(&m->members[i]);
+            group_metadata_value_member_metadata_read(r, v, &m->members[i]);
+        }
+        if (m->members_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void group_metadata_value_write(kwriter_t *w, int16_t v, const struct group_metadata_value *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->protocol_type);
+    }
+    if (1) {
+        kw_int32(w, m->generation);
+    }
+    if (1) {
+        kw_string(w, flex, m->protocol);
+    }
+    if (1) {
+        kw_string(w, flex, m->leader);
+    }
+    if (v >= 2) {
+        kw_int64(w, m->current_state_timestamp);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->members_count);
+        for (int32_t i = 0; i < m->members_count; i++)
+            group_metadata_value_member_metadata_write(w, v, &m->members[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int group_metadata_value_decode(kreader_t *r, int16_t version, struct group_metadata_value *m)
+{
+    group_metadata_value_defaults(m);
+    group_metadata_value_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void group_metadata_value_encode(kwriter_t *w, int16_t version, const struct group_metadata_value *m)
+{
+    group_metadata_value_write(w, version, m);
+}
+
 static void request_header_sample_any(arena_t *a, void *m) { request_header_sample(a, m); }
 static int request_header_decode_any(kreader_t *r, int16_t v, void *m) { return request_header_decode(r, v, m); }
 static void request_header_encode_any(kwriter_t *w, int16_t v, const void *m) { request_header_encode(w, v, m); }
@@ -6100,6 +10910,84 @@ static void init_producer_id_request_encode_any(kwriter_t *w, int16_t v, const v
 static void init_producer_id_response_sample_any(arena_t *a, void *m) { init_producer_id_response_sample(a, m); }
 static int init_producer_id_response_decode_any(kreader_t *r, int16_t v, void *m) { return init_producer_id_response_decode(r, v, m); }
 static void init_producer_id_response_encode_any(kwriter_t *w, int16_t v, const void *m) { init_producer_id_response_encode(w, v, m); }
+static void join_group_request_sample_any(arena_t *a, void *m) { join_group_request_sample(a, m); }
+static int join_group_request_decode_any(kreader_t *r, int16_t v, void *m) { return join_group_request_decode(r, v, m); }
+static void join_group_request_encode_any(kwriter_t *w, int16_t v, const void *m) { join_group_request_encode(w, v, m); }
+static void join_group_response_sample_any(arena_t *a, void *m) { join_group_response_sample(a, m); }
+static int join_group_response_decode_any(kreader_t *r, int16_t v, void *m) { return join_group_response_decode(r, v, m); }
+static void join_group_response_encode_any(kwriter_t *w, int16_t v, const void *m) { join_group_response_encode(w, v, m); }
+static void sync_group_request_sample_any(arena_t *a, void *m) { sync_group_request_sample(a, m); }
+static int sync_group_request_decode_any(kreader_t *r, int16_t v, void *m) { return sync_group_request_decode(r, v, m); }
+static void sync_group_request_encode_any(kwriter_t *w, int16_t v, const void *m) { sync_group_request_encode(w, v, m); }
+static void sync_group_response_sample_any(arena_t *a, void *m) { sync_group_response_sample(a, m); }
+static int sync_group_response_decode_any(kreader_t *r, int16_t v, void *m) { return sync_group_response_decode(r, v, m); }
+static void sync_group_response_encode_any(kwriter_t *w, int16_t v, const void *m) { sync_group_response_encode(w, v, m); }
+static void heartbeat_request_sample_any(arena_t *a, void *m) { heartbeat_request_sample(a, m); }
+static int heartbeat_request_decode_any(kreader_t *r, int16_t v, void *m) { return heartbeat_request_decode(r, v, m); }
+static void heartbeat_request_encode_any(kwriter_t *w, int16_t v, const void *m) { heartbeat_request_encode(w, v, m); }
+static void heartbeat_response_sample_any(arena_t *a, void *m) { heartbeat_response_sample(a, m); }
+static int heartbeat_response_decode_any(kreader_t *r, int16_t v, void *m) { return heartbeat_response_decode(r, v, m); }
+static void heartbeat_response_encode_any(kwriter_t *w, int16_t v, const void *m) { heartbeat_response_encode(w, v, m); }
+static void leave_group_request_sample_any(arena_t *a, void *m) { leave_group_request_sample(a, m); }
+static int leave_group_request_decode_any(kreader_t *r, int16_t v, void *m) { return leave_group_request_decode(r, v, m); }
+static void leave_group_request_encode_any(kwriter_t *w, int16_t v, const void *m) { leave_group_request_encode(w, v, m); }
+static void leave_group_response_sample_any(arena_t *a, void *m) { leave_group_response_sample(a, m); }
+static int leave_group_response_decode_any(kreader_t *r, int16_t v, void *m) { return leave_group_response_decode(r, v, m); }
+static void leave_group_response_encode_any(kwriter_t *w, int16_t v, const void *m) { leave_group_response_encode(w, v, m); }
+static void offset_commit_request_sample_any(arena_t *a, void *m) { offset_commit_request_sample(a, m); }
+static int offset_commit_request_decode_any(kreader_t *r, int16_t v, void *m) { return offset_commit_request_decode(r, v, m); }
+static void offset_commit_request_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_commit_request_encode(w, v, m); }
+static void offset_commit_response_sample_any(arena_t *a, void *m) { offset_commit_response_sample(a, m); }
+static int offset_commit_response_decode_any(kreader_t *r, int16_t v, void *m) { return offset_commit_response_decode(r, v, m); }
+static void offset_commit_response_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_commit_response_encode(w, v, m); }
+static void offset_fetch_request_sample_any(arena_t *a, void *m) { offset_fetch_request_sample(a, m); }
+static int offset_fetch_request_decode_any(kreader_t *r, int16_t v, void *m) { return offset_fetch_request_decode(r, v, m); }
+static void offset_fetch_request_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_fetch_request_encode(w, v, m); }
+static void offset_fetch_response_sample_any(arena_t *a, void *m) { offset_fetch_response_sample(a, m); }
+static int offset_fetch_response_decode_any(kreader_t *r, int16_t v, void *m) { return offset_fetch_response_decode(r, v, m); }
+static void offset_fetch_response_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_fetch_response_encode(w, v, m); }
+static void describe_groups_request_sample_any(arena_t *a, void *m) { describe_groups_request_sample(a, m); }
+static int describe_groups_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_groups_request_decode(r, v, m); }
+static void describe_groups_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_groups_request_encode(w, v, m); }
+static void describe_groups_response_sample_any(arena_t *a, void *m) { describe_groups_response_sample(a, m); }
+static int describe_groups_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_groups_response_decode(r, v, m); }
+static void describe_groups_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_groups_response_encode(w, v, m); }
+static void list_groups_request_sample_any(arena_t *a, void *m) { list_groups_request_sample(a, m); }
+static int list_groups_request_decode_any(kreader_t *r, int16_t v, void *m) { return list_groups_request_decode(r, v, m); }
+static void list_groups_request_encode_any(kwriter_t *w, int16_t v, const void *m) { list_groups_request_encode(w, v, m); }
+static void list_groups_response_sample_any(arena_t *a, void *m) { list_groups_response_sample(a, m); }
+static int list_groups_response_decode_any(kreader_t *r, int16_t v, void *m) { return list_groups_response_decode(r, v, m); }
+static void list_groups_response_encode_any(kwriter_t *w, int16_t v, const void *m) { list_groups_response_encode(w, v, m); }
+static void delete_groups_request_sample_any(arena_t *a, void *m) { delete_groups_request_sample(a, m); }
+static int delete_groups_request_decode_any(kreader_t *r, int16_t v, void *m) { return delete_groups_request_decode(r, v, m); }
+static void delete_groups_request_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_groups_request_encode(w, v, m); }
+static void delete_groups_response_sample_any(arena_t *a, void *m) { delete_groups_response_sample(a, m); }
+static int delete_groups_response_decode_any(kreader_t *r, int16_t v, void *m) { return delete_groups_response_decode(r, v, m); }
+static void delete_groups_response_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_groups_response_encode(w, v, m); }
+static void offset_delete_request_sample_any(arena_t *a, void *m) { offset_delete_request_sample(a, m); }
+static int offset_delete_request_decode_any(kreader_t *r, int16_t v, void *m) { return offset_delete_request_decode(r, v, m); }
+static void offset_delete_request_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_delete_request_encode(w, v, m); }
+static void offset_delete_response_sample_any(arena_t *a, void *m) { offset_delete_response_sample(a, m); }
+static int offset_delete_response_decode_any(kreader_t *r, int16_t v, void *m) { return offset_delete_response_decode(r, v, m); }
+static void offset_delete_response_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_delete_response_encode(w, v, m); }
+static void consumer_protocol_subscription_sample_any(arena_t *a, void *m) { consumer_protocol_subscription_sample(a, m); }
+static int consumer_protocol_subscription_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_subscription_decode(r, v, m); }
+static void consumer_protocol_subscription_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_subscription_encode(w, v, m); }
+static void consumer_protocol_assignment_sample_any(arena_t *a, void *m) { consumer_protocol_assignment_sample(a, m); }
+static int consumer_protocol_assignment_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_assignment_decode(r, v, m); }
+static void consumer_protocol_assignment_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_assignment_encode(w, v, m); }
+static void offset_commit_key_sample_any(arena_t *a, void *m) { offset_commit_key_sample(a, m); }
+static int offset_commit_key_decode_any(kreader_t *r, int16_t v, void *m) { return offset_commit_key_decode(r, v, m); }
+static void offset_commit_key_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_commit_key_encode(w, v, m); }
+static void offset_commit_value_sample_any(arena_t *a, void *m) { offset_commit_value_sample(a, m); }
+static int offset_commit_value_decode_any(kreader_t *r, int16_t v, void *m) { return offset_commit_value_decode(r, v, m); }
+static void offset_commit_value_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_commit_value_encode(w, v, m); }
+static void group_metadata_key_sample_any(arena_t *a, void *m) { group_metadata_key_sample(a, m); }
+static int group_metadata_key_decode_any(kreader_t *r, int16_t v, void *m) { return group_metadata_key_decode(r, v, m); }
+static void group_metadata_key_encode_any(kwriter_t *w, int16_t v, const void *m) { group_metadata_key_encode(w, v, m); }
+static void group_metadata_value_sample_any(arena_t *a, void *m) { group_metadata_value_sample(a, m); }
+static int group_metadata_value_decode_any(kreader_t *r, int16_t v, void *m) { return group_metadata_value_decode(r, v, m); }
+static void group_metadata_value_encode_any(kwriter_t *w, int16_t v, const void *m) { group_metadata_value_encode(w, v, m); }
 
 const proto_message_info_t proto_message_table[] = {
     { "RequestHeader", -1, 0, 2, sizeof(struct request_header),
@@ -6146,6 +11034,58 @@ const proto_message_info_t proto_message_table[] = {
       init_producer_id_request_sample_any, init_producer_id_request_decode_any, init_producer_id_request_encode_any },
     { "InitProducerIdResponse", 22, 0, 5, sizeof(struct init_producer_id_response),
       init_producer_id_response_sample_any, init_producer_id_response_decode_any, init_producer_id_response_encode_any },
+    { "JoinGroupRequest", 11, 0, 9, sizeof(struct join_group_request),
+      join_group_request_sample_any, join_group_request_decode_any, join_group_request_encode_any },
+    { "JoinGroupResponse", 11, 0, 9, sizeof(struct join_group_response),
+      join_group_response_sample_any, join_group_response_decode_any, join_group_response_encode_any },
+    { "SyncGroupRequest", 14, 0, 5, sizeof(struct sync_group_request),
+      sync_group_request_sample_any, sync_group_request_decode_any, sync_group_request_encode_any },
+    { "SyncGroupResponse", 14, 0, 5, sizeof(struct sync_group_response),
+      sync_group_response_sample_any, sync_group_response_decode_any, sync_group_response_encode_any },
+    { "HeartbeatRequest", 12, 0, 4, sizeof(struct heartbeat_request),
+      heartbeat_request_sample_any, heartbeat_request_decode_any, heartbeat_request_encode_any },
+    { "HeartbeatResponse", 12, 0, 4, sizeof(struct heartbeat_response),
+      heartbeat_response_sample_any, heartbeat_response_decode_any, heartbeat_response_encode_any },
+    { "LeaveGroupRequest", 13, 0, 5, sizeof(struct leave_group_request),
+      leave_group_request_sample_any, leave_group_request_decode_any, leave_group_request_encode_any },
+    { "LeaveGroupResponse", 13, 0, 5, sizeof(struct leave_group_response),
+      leave_group_response_sample_any, leave_group_response_decode_any, leave_group_response_encode_any },
+    { "OffsetCommitRequest", 8, 0, 9, sizeof(struct offset_commit_request),
+      offset_commit_request_sample_any, offset_commit_request_decode_any, offset_commit_request_encode_any },
+    { "OffsetCommitResponse", 8, 0, 9, sizeof(struct offset_commit_response),
+      offset_commit_response_sample_any, offset_commit_response_decode_any, offset_commit_response_encode_any },
+    { "OffsetFetchRequest", 9, 0, 9, sizeof(struct offset_fetch_request),
+      offset_fetch_request_sample_any, offset_fetch_request_decode_any, offset_fetch_request_encode_any },
+    { "OffsetFetchResponse", 9, 0, 9, sizeof(struct offset_fetch_response),
+      offset_fetch_response_sample_any, offset_fetch_response_decode_any, offset_fetch_response_encode_any },
+    { "DescribeGroupsRequest", 15, 0, 5, sizeof(struct describe_groups_request),
+      describe_groups_request_sample_any, describe_groups_request_decode_any, describe_groups_request_encode_any },
+    { "DescribeGroupsResponse", 15, 0, 5, sizeof(struct describe_groups_response),
+      describe_groups_response_sample_any, describe_groups_response_decode_any, describe_groups_response_encode_any },
+    { "ListGroupsRequest", 16, 0, 5, sizeof(struct list_groups_request),
+      list_groups_request_sample_any, list_groups_request_decode_any, list_groups_request_encode_any },
+    { "ListGroupsResponse", 16, 0, 5, sizeof(struct list_groups_response),
+      list_groups_response_sample_any, list_groups_response_decode_any, list_groups_response_encode_any },
+    { "DeleteGroupsRequest", 42, 0, 2, sizeof(struct delete_groups_request),
+      delete_groups_request_sample_any, delete_groups_request_decode_any, delete_groups_request_encode_any },
+    { "DeleteGroupsResponse", 42, 0, 2, sizeof(struct delete_groups_response),
+      delete_groups_response_sample_any, delete_groups_response_decode_any, delete_groups_response_encode_any },
+    { "OffsetDeleteRequest", 47, 0, 0, sizeof(struct offset_delete_request),
+      offset_delete_request_sample_any, offset_delete_request_decode_any, offset_delete_request_encode_any },
+    { "OffsetDeleteResponse", 47, 0, 0, sizeof(struct offset_delete_response),
+      offset_delete_response_sample_any, offset_delete_response_decode_any, offset_delete_response_encode_any },
+    { "ConsumerProtocolSubscription", -1, 0, 3, sizeof(struct consumer_protocol_subscription),
+      consumer_protocol_subscription_sample_any, consumer_protocol_subscription_decode_any, consumer_protocol_subscription_encode_any },
+    { "ConsumerProtocolAssignment", -1, 0, 3, sizeof(struct consumer_protocol_assignment),
+      consumer_protocol_assignment_sample_any, consumer_protocol_assignment_decode_any, consumer_protocol_assignment_encode_any },
+    { "OffsetCommitKey", -1, 0, 1, sizeof(struct offset_commit_key),
+      offset_commit_key_sample_any, offset_commit_key_decode_any, offset_commit_key_encode_any },
+    { "OffsetCommitValue", -1, 0, 4, sizeof(struct offset_commit_value),
+      offset_commit_value_sample_any, offset_commit_value_decode_any, offset_commit_value_encode_any },
+    { "GroupMetadataKey", -1, 2, 2, sizeof(struct group_metadata_key),
+      group_metadata_key_sample_any, group_metadata_key_decode_any, group_metadata_key_encode_any },
+    { "GroupMetadataValue", -1, 0, 4, sizeof(struct group_metadata_value),
+      group_metadata_value_sample_any, group_metadata_value_decode_any, group_metadata_value_encode_any },
 };
-const int proto_message_table_count = 22;
+const int proto_message_table_count = 48;
 

@@ -120,6 +120,81 @@ void batch_validate_produce(uint8_t *buf, int32_t len, int16_t produce_version,
         return fail(out, KERR_INVALID_RECORD, "Produce v3+ must carry exactly one record batch per partition");
 }
 
+int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
+                         void (*fn)(const batch_record_t *r, void *arg), void *arg)
+{
+    if (h->attributes & BATCH_ATTR_COMPRESSION_MASK)
+        return -2;
+    kreader_t r;
+    kr_init(&r, (uint8_t *)p + BATCH_HEADER_SIZE, (size_t)h->size - BATCH_HEADER_SIZE, NULL);
+    for (int32_t i = 0; i < h->record_count; i++) {
+        int32_t len = kr_varint(&r);
+        if (r.err || len < 0 || (size_t)len > (size_t)(r.end - r.p))
+            return -1;
+        kreader_t rec;
+        kr_init(&rec, r.p, (size_t)len, NULL);
+        r.p += len;
+        (void)kr_int8(&rec);                        /* attributes */
+        int64_t ts_delta = kr_varlong(&rec);
+        int32_t off_delta = kr_varint(&rec);
+        batch_record_t br = { h->base_offset + off_delta, h->base_timestamp + ts_delta,
+                              NULL, -1, NULL, -1 };
+        br.key_len = kr_varint(&rec);
+        if (br.key_len >= 0) {
+            br.key = rec.p;
+            kr_skip(&rec, (size_t)br.key_len);
+        }
+        br.value_len = kr_varint(&rec);
+        if (br.value_len >= 0) {
+            br.value = rec.p;
+            kr_skip(&rec, (size_t)br.value_len);
+        }
+        if (rec.err || br.key_len < -1 || br.value_len < -1)
+            return -1;
+        fn(&br, arg);
+    }
+    return 0;
+}
+
+void batch_build(struct kwriter *w, const batch_kv_t *recs, int n, int64_t now)
+{
+    size_t start = w->len;
+    kw_int64(w, 0);             /* base offset: assigned on append */
+    kw_int32(w, 0);             /* batch length, patched */
+    kw_int32(w, -1);            /* partition leader epoch */
+    kw_int8(w, 2);
+    kw_int32(w, 0);             /* crc, patched */
+    size_t crc_from = w->len;
+    kw_int16(w, 0);
+    kw_int32(w, n - 1);
+    kw_int64(w, now);
+    kw_int64(w, now);
+    kw_int64(w, -1);
+    kw_int16(w, -1);
+    kw_int32(w, -1);
+    kw_int32(w, n);
+    kwriter_t rec;
+    kw_init(&rec);
+    for (int i = 0; i < n; i++) {
+        kw_reset(&rec);
+        kw_int8(&rec, 0);
+        kw_varlong(&rec, 0);
+        kw_varint(&rec, i);
+        kw_varint(&rec, recs[i].key_len);
+        if (recs[i].key_len > 0)
+            kw_raw(&rec, recs[i].key, (size_t)recs[i].key_len);
+        kw_varint(&rec, recs[i].value_len);
+        if (recs[i].value_len > 0)
+            kw_raw(&rec, recs[i].value, (size_t)recs[i].value_len);
+        kw_varint(&rec, 0);     /* headers */
+        kw_varint(w, (int32_t)rec.len);
+        kw_raw(w, rec.buf, rec.len);
+    }
+    kw_free(&rec);
+    kw_put_int32_at(w, start + 8, (int32_t)(w->len - start - BATCH_LOG_OVERHEAD));
+    kw_put_int32_at(w, start + 17, (int32_t)crc32c(0, w->buf + crc_from, w->len - crc_from));
+}
+
 void batch_assign_offsets(uint8_t *buf, int32_t len, int64_t first_offset,
                           int32_t leader_epoch, bool log_append_time, int64_t now)
 {

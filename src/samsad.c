@@ -20,6 +20,7 @@
 #include "broker.h"
 #include "broker_config.h"
 #include "controller.h"
+#include "group_coordinator.h"
 #include "log_manager.h"
 #include "logging.h"
 #include "loop.h"
@@ -124,6 +125,7 @@ int main(int argc, char **argv)
         goto out;
     if (net_listen(&b) < 0)
         goto out_logs;
+    gc_init(&b);
     if (controller_start(&b) < 0)
         goto out_net;
 
@@ -157,6 +159,7 @@ out_net:
     b.shutting_down = true;
     fetch_shutdown();
     net_shutdown();
+    gc_shutdown();
 out_logs:
     controller_stop(&b);
     logmgr_shutdown();

@@ -104,6 +104,8 @@ class SamsaBroker:
             "zookeeper.connect": zk.connect + self.chroot,
             "zookeeper.session.timeout.ms": "6000",
             "num.partitions": "3",
+            "offsets.topic.replication.factor": "1",
+            "group.initial.rebalance.delay.ms": "0",
         }
         self.props.update(props or {})
         self.cfg = os.path.join(workdir, f"server-{broker_id}.properties")

@@ -1,0 +1,220 @@
+/*
+ * offsets_topic.c - owns the __consumer_offsets record formats (key and
+ * value versions as ZooKeeper-mode Kafka writes them), the group-to-
+ * partition rule, appends of coordinator records and scans of a partition
+ * at load time.  Event-loop thread only.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "kafka_errors.h"
+#include "log_manager.h"
+#include "logging.h"
+#include "offsets_topic.h"
+#include "util.h"
+
+int32_t java_string_hash(const char *s, int32_t len)
+{
+    uint32_t h = 0;
+    const uint8_t *p = (const uint8_t *)s, *end = p + len;
+    while (p < end) {
+        uint32_t cp;
+        int n;
+        if (*p < 0x80) {
+            cp = *p;
+            n = 1;
+        } else if ((*p & 0xe0) == 0xc0 && end - p >= 2) {
+            cp = ((uint32_t)(*p & 0x1f) << 6) | (p[1] & 0x3f);
+            n = 2;
+        } else if ((*p & 0xf0) == 0xe0 && end - p >= 3) {
+            cp = ((uint32_t)(*p & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+            n = 3;
+        } else if ((*p & 0xf8) == 0xf0 && end - p >= 4) {
+            cp = ((uint32_t)(*p & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) |
+                 ((uint32_t)(p[2] & 0x3f) << 6) | (p[3] & 0x3f);
+            n = 4;
+        } else {
+            cp = 0xfffd;   /* what Java decodes an invalid byte to */
+            n = 1;
+        }
+        if (cp >= 0x10000) {   /* surrogate pair */
+            cp -= 0x10000;
+            h = 31 * h + (0xd800 + (cp >> 10));
+            h = 31 * h + (0xdc00 + (cp & 0x3ff));
+        } else {
+            h = 31 * h + cp;
+        }
+        p += n;
+    }
+    return (int32_t)h;
+}
+
+int32_t offsets_partition_for(const char *group, int32_t len, int32_t partitions)
+{
+    int32_t h = java_string_hash(group, len);
+    int32_t a = h == INT32_MIN ? 0 : (h < 0 ? -h : h);
+    return a % partitions;
+}
+
+int offsets_record_decode(const batch_record_t *r, arena_t *arena, offsets_record_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!r->key || r->key_len < 2)
+        return -1;
+    kreader_t kr;
+    kr_init(&kr, (uint8_t *)r->key, (size_t)r->key_len, arena);
+    int16_t kv = kr_int16(&kr);
+    out->tombstone = r->value_len < 0;
+    if (kv == 0 || kv == 1) {
+        out->kind = OREC_OFFSET;
+        if (offset_commit_key_decode(&kr, kv, &out->okey) < 0)
+            return -1;
+        if (!out->tombstone) {
+            kreader_t vr;
+            kr_init(&vr, (uint8_t *)r->value, (size_t)r->value_len, arena);
+            int16_t vv = kr_int16(&vr);
+            if (vv < 0 || vv > OFFSET_COMMIT_VALUE_MAX_VERSION ||
+                offset_commit_value_decode(&vr, vv, &out->oval) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (kv == 2) {
+        out->kind = OREC_GROUP;
+        if (group_metadata_key_decode(&kr, kv, &out->gkey) < 0)
+            return -1;
+        if (!out->tombstone) {
+            kreader_t vr;
+            kr_init(&vr, (uint8_t *)r->value, (size_t)r->value_len, arena);
+            int16_t vv = kr_int16(&vr);
+            if (vv < 0 || vv > GROUP_METADATA_VALUE_MAX_VERSION ||
+                group_metadata_value_decode(&vr, vv, &out->gval) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    out->kind = OREC_OTHER;   /* KIP-848 records (key v3+): not ours to read */
+    return 0;
+}
+
+void offsets_encode_commit_key(kwriter_t *w, const char *group, const char *topic, int32_t partition)
+{
+    struct offset_commit_key k = { kstr_from_cstr(group), kstr_from_cstr(topic), partition };
+    kw_int16(w, 1);
+    offset_commit_key_encode(w, 1, &k);
+}
+
+void offsets_encode_commit_value(kwriter_t *w, int64_t offset, int32_t leader_epoch,
+                                 kstr_t metadata, int64_t commit_ts)
+{
+    struct offset_commit_value v;
+    offset_commit_value_defaults(&v);
+    v.offset = offset;
+    v.leader_epoch = leader_epoch;
+    v.metadata = metadata.len < 0 ? KSTR_LIT("") : metadata;
+    v.commit_timestamp = commit_ts;
+    kw_int16(w, 3);
+    offset_commit_value_encode(w, 3, &v);
+}
+
+void offsets_encode_group_key(kwriter_t *w, const char *group)
+{
+    struct group_metadata_key k = { kstr_from_cstr(group) };
+    kw_int16(w, 2);
+    group_metadata_key_encode(w, 2, &k);
+}
+
+void offsets_encode_group_value(kwriter_t *w, const struct group_metadata_value *v)
+{
+    kw_int16(w, 3);
+    group_metadata_value_encode(w, 3, v);
+}
+
+int16_t offsets_append(broker_t *b, int32_t partition, const batch_kv_t *recs, int n)
+{
+    partition_log_t *pl = logmgr_get(OFFSETS_TOPIC, partition);
+    if (!pl)
+        return KERR_NOT_COORDINATOR;
+    kwriter_t w;
+    kw_init(&w);
+    int64_t now = now_ms();
+    batch_build(&w, recs, n, now);
+    int64_t base = plog_append(pl, w.buf, (int32_t)w.len, n, now, n - 1, 0, false, now);
+    kw_free(&w);
+    if (base < 0) {
+        log_error("group-coordinator", "Cannot append to %s-%d", OFFSETS_TOPIC, partition);
+        return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    fetch_notify(OFFSETS_TOPIC, partition);
+    (void)b;
+    return KERR_NONE;
+}
+
+typedef struct scan_ctx {
+    void (*fn)(const offsets_record_t *rec, void *arg);
+    void *arg;
+    arena_t arena;
+    int bad;
+} scan_ctx_t;
+
+static void scan_record(const batch_record_t *r, void *arg)
+{
+    scan_ctx_t *c = arg;
+    offsets_record_t rec;
+    if (offsets_record_decode(r, &c->arena, &rec) < 0) {
+        c->bad++;
+        return;
+    }
+    c->fn(&rec, c->arg);
+}
+
+int offsets_scan(int32_t partition, void (*fn)(const offsets_record_t *rec, void *arg), void *arg)
+{
+    partition_log_t *pl = logmgr_get(OFFSETS_TOPIC, partition);
+    if (!pl)
+        return -1;
+    scan_ctx_t c = { fn, arg, { 0 }, 0 };
+    arena_init(&c.arena);
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (int i = 0; i < pl->nsegs; i++) {
+        log_segment_t *s = pl->segs[i];
+        int64_t pos = 0;
+        while (pos + BATCH_HEADER_SIZE <= s->size) {
+            uint8_t hdr[BATCH_HEADER_SIZE];
+            batch_header_t h;
+            if (pread(s->log_fd, hdr, sizeof(hdr), pos) != (ssize_t)sizeof(hdr) ||
+                batch_parse_header(hdr, sizeof(hdr), &h) < 0 || pos + h.size > s->size) {
+                rc = -1;
+                break;
+            }
+            if ((size_t)h.size > cap) {
+                cap = (size_t)h.size;
+                buf = xrealloc(buf, cap);
+            }
+            if (pread(s->log_fd, buf, (size_t)h.size, pos) != (ssize_t)h.size) {
+                rc = -1;
+                break;
+            }
+            int r = batch_foreach_record(buf, &h, scan_record, &c);
+            if (r == -2)
+                log_warn("group-coordinator", "Skipping a compressed batch at offset %lld of %s-%d "
+                                              "(compressed offsets batches are not read yet)",
+                         (long long)h.base_offset, OFFSETS_TOPIC, partition);
+            else if (r < 0)
+                c.bad++;
+            pos += h.size;
+            arena_free(&c.arena);
+        }
+    }
+    free(buf);
+    arena_free(&c.arena);
+    if (c.bad)
+        log_warn("group-coordinator", "Skipped %d malformed records in %s-%d", c.bad, OFFSETS_TOPIC,
+                 partition);
+    return rc;
+}
