@@ -49,6 +49,16 @@ def zookeeper(tmp_path_factory):
     zk.stop()
 
 
+@pytest.fixture
+def zk_client(zookeeper):
+    from kazoo.client import KazooClient
+    z = KazooClient(hosts=zookeeper.connect)
+    z.start(30)
+    yield z
+    z.stop()
+    z.close()
+
+
 @pytest.fixture(scope="session")
 def broker(zookeeper, tmp_path_factory):
     b = new_broker(zookeeper, str(tmp_path_factory.mktemp("broker"))).start()

@@ -9,61 +9,51 @@ import time
 
 import pytest
 from confluent_kafka import Producer
-from kazoo.client import KazooClient
 
 from conftest import is_samsa, samsa_only, tool, unique, wait_for
 from kproto import Conn, batch, fetch_v4, parse_fetch_v4_records_len, parse_produce_v3_response, produce_v3
 from test_clients import confluent_consume, create_topic
 
 
-@pytest.fixture
-def zk(zookeeper):
-    z = KazooClient(hosts=zookeeper.connect)
-    z.start(30)
-    yield z
-    z.stop()
-    z.close()
-
-
-def test_znodes_in_kafka_layout(broker, zk):
+def test_znodes_in_kafka_layout(broker, zk_client):
     root = broker.chroot
-    reg = json.loads(zk.get(f"{root}/brokers/ids/0")[0])
+    reg = json.loads(zk_client.get(f"{root}/brokers/ids/0")[0])
     assert reg["version"] == 5
     assert reg["endpoints"] == [f"PLAINTEXT://127.0.0.1:{broker.port}"]
     assert reg["host"] == "127.0.0.1" and reg["port"] == broker.port
     assert isinstance(reg["timestamp"], str)
     assert reg["listener_security_protocol_map"] == {"PLAINTEXT": "PLAINTEXT"}
-    _, stat = zk.get(f"{root}/brokers/ids/0")
+    _, stat = zk_client.get(f"{root}/brokers/ids/0")
     assert stat.ephemeralOwner != 0
-    ctl = json.loads(zk.get(f"{root}/controller")[0])
+    ctl = json.loads(zk_client.get(f"{root}/controller")[0])
     assert ctl["brokerid"] == 0
-    assert int(zk.get(f"{root}/controller_epoch")[0]) >= 1
-    cid = json.loads(zk.get(f"{root}/cluster/id")[0])
+    assert int(zk_client.get(f"{root}/controller_epoch")[0]) >= 1
+    cid = json.loads(zk_client.get(f"{root}/cluster/id")[0])
     assert cid["version"] == "1" and len(cid["id"]) == 22
     for path in ["/consumers", "/brokers/topics", "/config/topics", "/admin/delete_topics",
                  "/isr_change_notification", "/config/changes"]:
-        assert zk.exists(root + path), path
+        assert zk_client.exists(root + path), path
     topic = unique("zk")
     create_topic(broker.bootstrap, topic, 2, {"retention.ms": "1000"})
-    assign = json.loads(zk.get(f"{root}/brokers/topics/{topic}")[0])
+    assign = json.loads(zk_client.get(f"{root}/brokers/topics/{topic}")[0])
     assert assign["version"] == 3 and assign["partitions"] == {"0": [0], "1": [0]}
     assert len(assign["topic_id"]) == 22
-    state = json.loads(zk.get(f"{root}/brokers/topics/{topic}/partitions/1/state")[0])
+    state = json.loads(zk_client.get(f"{root}/brokers/topics/{topic}/partitions/1/state")[0])
     assert state == {"controller_epoch": state["controller_epoch"], "leader": 0, "version": 1,
                      "leader_epoch": 0, "isr": [0]}
-    cfg = json.loads(zk.get(f"{root}/config/topics/{topic}")[0])
+    cfg = json.loads(zk_client.get(f"{root}/config/topics/{topic}")[0])
     assert cfg == {"version": 1, "config": {"retention.ms": "1000"}}
     meta = open(os.path.join(broker.logdir, "meta.properties")).read()
     assert f"cluster.id={cid['id']}" in meta and "broker.id=0" in meta and "version=0" in meta
 
 
-def test_topic_written_to_zookeeper_is_picked_up(broker, zk):
+def test_topic_written_to_zookeeper_is_picked_up(broker, zk_client):
     """kafka-topics --zookeeper (2.x) writes the znodes directly."""
     topic = unique("legacy")
     root = broker.chroot
-    zk.create(f"{root}/config/topics/{topic}", b'{"version":1,"config":{}}')
-    zk.create(f"{root}/brokers/topics/{topic}", b'{"version":1,"partitions":{"0":[0],"1":[0]}}')
-    wait_for(lambda: zk.exists(f"{root}/brokers/topics/{topic}/partitions/1/state"), 30,
+    zk_client.create(f"{root}/config/topics/{topic}", b'{"version":1,"config":{}}')
+    zk_client.create(f"{root}/brokers/topics/{topic}", b'{"version":1,"partitions":{"0":[0],"1":[0]}}')
+    wait_for(lambda: zk_client.exists(f"{root}/brokers/topics/{topic}/partitions/1/state"), 30,
              "the controller to bring the partitions online")
     p = Producer({"bootstrap.servers": broker.bootstrap})
     for i in range(10):
@@ -71,9 +61,9 @@ def test_topic_written_to_zookeeper_is_picked_up(broker, zk):
     assert p.flush(30) == 0
     assert len(confluent_consume(broker.bootstrap, topic, 2, 10)) == 10
     # /admin/delete_topics is honoured.
-    zk.create(f"{root}/admin/delete_topics/{topic}")
-    wait_for(lambda: not zk.exists(f"{root}/brokers/topics/{topic}"), 30, "topic deletion")
-    wait_for(lambda: not zk.exists(f"{root}/admin/delete_topics/{topic}"), 30, "marker removal")
+    zk_client.create(f"{root}/admin/delete_topics/{topic}")
+    wait_for(lambda: not zk_client.exists(f"{root}/brokers/topics/{topic}"), 30, "topic deletion")
+    wait_for(lambda: not zk_client.exists(f"{root}/admin/delete_topics/{topic}"), 30, "marker removal")
     wait_for(lambda: not os.path.exists(os.path.join(broker.logdir, f"{topic}-0")), 30, "log removal")
 
 
@@ -96,7 +86,7 @@ def produce_acked(bootstrap, topic, n, partitions):
     return acked
 
 
-def test_kill9_and_restart_loses_nothing_acknowledged(make_broker, zk):
+def test_kill9_and_restart_loses_nothing_acknowledged(make_broker, zk_client):
     b = make_broker(props={"log.segment.bytes": "262144"}).start()
     topic = unique("crash")
     create_topic(b.bootstrap, topic, 3)
@@ -112,7 +102,7 @@ def test_kill9_and_restart_loses_nothing_acknowledged(make_broker, zk):
     if not is_samsa(b):
         # Kafka refuses to start while the killed process's registration
         # lives on; samsa waits for it by itself.
-        wait_for(lambda: not zk.exists(f"{b.chroot}/brokers/ids/0"), 60, "the old session to expire")
+        wait_for(lambda: not zk_client.exists(f"{b.chroot}/brokers/ids/0"), 60, "the old session to expire")
     b.start()
     if is_samsa(b):
         assert "unclean shutdown" in b.log_text()
@@ -130,14 +120,14 @@ def test_kill9_and_restart_loses_nothing_acknowledged(make_broker, zk):
     assert b.stop() == 0
 
 
-def test_sigterm_is_clean_and_restart_is_fast_path(make_broker, zk):
+def test_sigterm_is_clean_and_restart_is_fast_path(make_broker, zk_client):
     b = make_broker().start()
     topic = unique("clean")
     create_topic(b.bootstrap, topic, 2)
     acked = produce_acked(b.bootstrap, topic, 1000, 2)
     assert b.stop() == 0
     assert os.path.exists(os.path.join(b.logdir, ".kafka_cleanshutdown"))
-    assert not zk.exists(f"{b.chroot}/brokers/ids/0"), "broker znode removed at shutdown"
+    assert not zk_client.exists(f"{b.chroot}/brokers/ids/0"), "broker znode removed at shutdown"
     ckpt = open(os.path.join(b.logdir, "recovery-point-offset-checkpoint")).read().split("\n")
     assert ckpt[0] == "0" and int(ckpt[1]) == 2
     b.start()
@@ -242,20 +232,20 @@ def test_console_producer_and_consumer(broker):
     assert r.stdout == "v2\n"
 
 
-def test_reregisters_after_zookeeper_session_expiry(make_broker, zk):
+def test_reregisters_after_zookeeper_session_expiry(make_broker, zk_client):
     """Freeze the broker past its session timeout: ZooKeeper expires the
     session and drops the ephemeral znodes; on waking up the broker opens a
     new session, registers again and keeps serving."""
     b = make_broker(props={"zookeeper.session.timeout.ms": "4000"}).start()
     path = f"{b.chroot}/brokers/ids/0"
-    _, before = zk.get(path)
+    _, before = zk_client.get(path)
     b.proc.send_signal(signal.SIGSTOP)
     try:
-        wait_for(lambda: not zk.exists(path), 60, "the session to expire")
+        wait_for(lambda: not zk_client.exists(path), 60, "the session to expire")
     finally:
         b.proc.send_signal(signal.SIGCONT)
-    wait_for(lambda: zk.exists(path) is not None, 60, "re-registration")
-    _, after = zk.get(path)
+    wait_for(lambda: zk_client.exists(path) is not None, 60, "re-registration")
+    _, after = zk_client.get(path)
     assert after.czxid > before.czxid, "a new registration (new broker epoch)"
     if is_samsa(b):
         assert "session expired" in b.log_text()

@@ -3,6 +3,9 @@
 //   produce BOOTSTRAP TOPIC COUNT COMPRESSION   -> "partition<TAB>offset<TAB>key" per record
 //   consume BOOTSTRAP TOPIC COUNT              -> "partition<TAB>offset<TAB>key<TAB>value<TAB>timestamp<TAB>headers"
 //   admin   BOOTSTRAP TOPIC PARTITIONS         -> creates, lists and describes the topic
+//   group   BOOTSTRAP TOPIC GROUP ASSIGNOR INSTANCE|- SESSION_MS
+//           -> subscribes; prints "ASSIGNED p,..", "REVOKED p,..", "REC p offset key";
+//              commits after every poll; leaves the group on SIGTERM
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.*;
@@ -21,6 +24,7 @@ public class InteropClient {
             case "produce": produce(bootstrap, topic, Integer.parseInt(args[3]), args[4]); break;
             case "consume": consume(bootstrap, topic, Integer.parseInt(args[3])); break;
             case "admin": admin(bootstrap, topic, Integer.parseInt(args[3])); break;
+            case "group": group(bootstrap, topic, args[3], args[4], args[5], args[6]); break;
             default: throw new IllegalArgumentException(mode);
         }
     }
@@ -78,6 +82,65 @@ public class InteropClient {
                 }
             }
             System.out.print(out);
+        }
+    }
+
+    static String parts(Collection<TopicPartition> tps) {
+        StringBuilder b = new StringBuilder();
+        for (TopicPartition tp : tps) {
+            if (b.length() > 0) b.append(',');
+            b.append(tp.partition());
+        }
+        return b.toString();
+    }
+
+    static void group(String bootstrap, String topic, String group, String assignor, String instance,
+                      String sessionMs) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, sessionMs);
+        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "500");
+        String cls = assignor.equals("range") ? "org.apache.kafka.clients.consumer.RangeAssignor"
+                   : assignor.equals("roundrobin") ? "org.apache.kafka.clients.consumer.RoundRobinAssignor"
+                   : "org.apache.kafka.clients.consumer.CooperativeStickyAssignor";
+        p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, cls);
+        if (!instance.equals("-")) p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instance);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        KafkaConsumer<String, String> c = new KafkaConsumer<>(p);
+        Thread main = Thread.currentThread();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            c.wakeup();
+            try { main.join(10000); } catch (InterruptedException e) { }
+        }));
+        try {
+            c.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                public void onPartitionsRevoked(Collection<TopicPartition> tps) {
+                    System.out.println("REVOKED " + parts(tps)); System.out.flush();
+                }
+                public void onPartitionsAssigned(Collection<TopicPartition> tps) {
+                    System.out.println("ASSIGNED " + parts(tps)); System.out.flush();
+                }
+            });
+            while (true) {
+                ConsumerRecords<String, String> recs = c.poll(Duration.ofMillis(200));
+                if (recs.isEmpty()) continue;
+                StringBuilder out = new StringBuilder();
+                for (ConsumerRecord<String, String> r : recs)
+                    out.append("REC ").append(r.partition()).append(' ').append(r.offset()).append(' ').append(r.key()).append('\n');
+                System.out.print(out);
+                System.out.flush();
+                c.commitSync();
+            }
+        } catch (org.apache.kafka.common.errors.WakeupException e) {
+            // shutting down
+        } finally {
+            c.close();
+            System.out.println("CLOSED");
+            System.out.flush();
         }
     }
 

@@ -1,0 +1,237 @@
+"""Consumer groups with real clients: confluent-kafka (librdkafka),
+kafka-python and the Java kafka-clients, alone and mixed, through
+rebalances, failures, static membership and broker restarts."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from conftest import is_samsa, unique, wait_for
+from test_clients import create_topic
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLIENTS = ["confluent", "kafka-python", "java"]
+
+
+class Worker:
+    """One group consumer process and what it reported."""
+
+    def __init__(self, client, bootstrap, topic, group, java_client, assignor="range",
+                 instance="-", session_ms=6000):
+        if client == "java":
+            cmd = java_client + ["group", bootstrap, topic, group, assignor, instance, str(session_ms)]
+        else:
+            cmd = [sys.executable, os.path.join(HERE, "group_worker.py"), client, bootstrap, topic, group,
+                   "--assignor", assignor, "--instance", instance, "--session-ms", str(session_ms)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.records = {}          # key -> (partition, offset)
+        self.events = []           # ("ASSIGNED"|"REVOKED", {partitions})
+        self.assigned = set()
+        self.closed = False
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            parts = line.split()
+            if not parts:
+                continue
+            with self.lock:
+                if parts[0] == "REC":
+                    self.records[parts[3]] = (int(parts[1]), int(parts[2]))
+                elif parts[0] in ("ASSIGNED", "REVOKED"):
+                    ps = {int(p) for p in parts[1].split(",")} if len(parts) > 1 else set()
+                    self.events.append((parts[0], ps))
+                    if parts[0] == "ASSIGNED":
+                        self.assigned |= ps
+                    else:
+                        self.assigned -= ps
+                elif parts[0] == "CLOSED":
+                    self.closed = True
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(10)
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.reader.join(10)
+
+
+@pytest.fixture
+def workers():
+    started = []
+    yield started
+    for w in started:
+        if w.proc.poll() is None:
+            w.proc.kill()
+            w.proc.wait()
+
+
+def produce_keys(bootstrap, topic, keys):
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for k in keys:
+        while True:
+            try:
+                p.produce(topic, key=k, value=k)
+                break
+            except BufferError:
+                p.poll(0.05)
+    assert p.flush(60) == 0
+
+
+def consumed(ws):
+    keys = set()
+    for w in ws:
+        with w.lock:
+            keys |= set(w.records)
+    return keys
+
+
+def stable_cover(ws, partitions):
+    """Every partition owned by exactly one live worker."""
+    owned = []
+    for w in ws:
+        with w.lock:
+            owned += list(w.assigned)
+    return sorted(owned) == list(range(partitions))
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_three_consumers_share_partitions_and_survive_failure(broker, java_client, workers, client):
+    topic, group = unique(f"grp-{client}"), unique("g")
+    create_topic(broker.bootstrap, topic, 6)
+    keys = [f"k{i}" for i in range(60000)]
+    produce_keys(broker.bootstrap, topic, keys)
+    ws = [Worker(client, broker.bootstrap, topic, group, java_client) for _ in range(3)]
+    workers.extend(ws)
+    wait_for(lambda: consumed(ws) >= set(keys), 180, "all 60k messages consumed by the group")
+    wait_for(lambda: stable_cover(ws, 6) and all(len(w.assigned) == 2 for w in ws), 120,
+             "6 partitions spread 2/2/2 over 3 consumers")
+    # kill -9 one consumer: after its session timeout the others take over.
+    ws[0].kill9()
+    wait_for(lambda: stable_cover(ws[1:], 6), 120, "the survivors to own all 6 partitions")
+    more = [f"m{i}" for i in range(3000)]
+    produce_keys(broker.bootstrap, topic, more)
+    wait_for(lambda: consumed(ws[1:]) >= set(more), 120, "new messages consumed by the survivors")
+    # A clean leave rebalances at once (no session timeout to wait for).
+    ws[1].stop()
+    assert ws[1].closed
+    wait_for(lambda: stable_cover(ws[2:], 6), 120, "the last consumer to own everything")
+    if is_samsa(broker):
+        assert "through explicit LeaveGroup request" in broker.log_text()
+    ws[2].stop()
+
+
+@pytest.mark.parametrize("client", ["confluent", "java"])
+def test_cooperative_sticky_keeps_unaffected_partitions(broker, java_client, workers, client):
+    topic, group = unique("coop"), unique("g")
+    create_topic(broker.bootstrap, topic, 6)
+    assignor = "cooperative-sticky"
+    a = Worker(client, broker.bootstrap, topic, group, java_client, assignor=assignor)
+    b = Worker(client, broker.bootstrap, topic, group, java_client, assignor=assignor)
+    workers.extend([a, b])
+    wait_for(lambda: stable_cover([a, b], 6) and len(a.assigned) == 3, 120, "2 consumers, 3 each")
+    before = {id(w): set(w.assigned) for w in (a, b)}
+    n_events = {id(w): len(w.events) for w in (a, b)}
+    c = Worker(client, broker.bootstrap, topic, group, java_client, assignor=assignor)
+    workers.append(c)
+    wait_for(lambda: stable_cover([a, b, c], 6) and len(c.assigned) == 2, 120, "3 consumers, 2 each")
+    for w in (a, b):
+        revoked = set()
+        for kind, ps in w.events[n_events[id(w)]:]:
+            if kind == "REVOKED":
+                revoked |= ps
+        kept = before[id(w)] - revoked
+        # Incremental: only what moved to the newcomer was revoked.
+        assert revoked <= c.assigned, (revoked, c.assigned)
+        assert kept == w.assigned & before[id(w)] and len(kept) >= 2
+    for w in (a, b, c):
+        w.stop()
+
+
+@pytest.mark.parametrize("client", ["confluent", "java"])
+def test_static_member_restart_without_rebalance(broker, java_client, workers, client):
+    topic, group = unique("static"), unique("g")
+    create_topic(broker.bootstrap, topic, 4)
+    a = Worker(client, broker.bootstrap, topic, group, java_client, instance="inst-a", session_ms=30000)
+    b = Worker(client, broker.bootstrap, topic, group, java_client, instance="inst-b", session_ms=30000)
+    workers.extend([a, b])
+    wait_for(lambda: stable_cover([a, b], 4) and len(a.assigned) == 2, 120, "2 static members")
+    owned_b = set(b.assigned)
+    b_events = len(b.events)
+    # A static member that stops does not leave; back within the session
+    # timeout under the same instance id, nobody else rebalances.
+    a.kill9()
+    a2 = Worker(client, broker.bootstrap, topic, group, java_client, instance="inst-a", session_ms=30000)
+    workers.append(a2)
+    wait_for(lambda: len(a2.assigned) == 2, 120, "the restarted member gets its partitions back")
+    assert a2.assigned | owned_b == set(range(4))
+    assert not [e for e in b.events[b_events:] if e[0] == "REVOKED" and e[1]], \
+        "the other member kept its partitions"
+    assert b.assigned == owned_b
+    a2.stop()
+    b.stop()
+
+
+def test_mixed_librdkafka_and_java_group(broker, java_client, workers):
+    topic, group = unique("mixed"), unique("g")
+    create_topic(broker.bootstrap, topic, 6)
+    keys = [f"k{i}" for i in range(20000)]
+    produce_keys(broker.bootstrap, topic, keys)
+    ws = [Worker("confluent", broker.bootstrap, topic, group, java_client),
+          Worker("java", broker.bootstrap, topic, group, java_client)]
+    workers.extend(ws)
+    wait_for(lambda: consumed(ws) >= set(keys), 180, "the mixed group to consume everything")
+    wait_for(lambda: stable_cover(ws, 6) and all(w.assigned for w in ws), 120, "both own partitions")
+    for w in ws:
+        w.stop()
+
+
+def committed(bootstrap, group, topic, partitions):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    got = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)
+    c.close()
+    return {tp.partition: tp.offset for tp in got}
+
+
+def test_committed_offsets_survive_broker_kill9(make_broker, java_client, workers, zk_client):
+    b = make_broker().start()
+    topic, group = unique("durable"), unique("g")
+    create_topic(b.bootstrap, topic, 3)
+    keys = [f"k{i}" for i in range(3000)]
+    produce_keys(b.bootstrap, topic, keys)
+    w = Worker("confluent", b.bootstrap, topic, group, java_client)
+    workers.append(w)
+    wait_for(lambda: consumed([w]) >= set(keys), 120, "consumption")
+    w.stop()
+    before = committed(b.bootstrap, group, topic, 3)
+    assert sum(before.values()) == 3000
+    b.kill9()
+    if not is_samsa(b):
+        wait_for(lambda: not zk_client.exists(f"{b.chroot}/brokers/ids/0"), 60, "session expiry")
+    b.start()
+    assert committed(b.bootstrap, group, topic, 3) == before
+    # A new member resumes after the committed offsets: nothing is re-read.
+    more = [f"n{i}" for i in range(100)]
+    produce_keys(b.bootstrap, topic, more)
+    w2 = Worker("confluent", b.bootstrap, topic, group, java_client)
+    workers.append(w2)
+    wait_for(lambda: consumed([w2]) >= set(more), 120, "the new messages")
+    time.sleep(1)
+    assert consumed([w2]) == set(more)
+    w2.stop()
+    assert b.stop() == 0
