@@ -1523,6 +1523,7 @@ typedef struct proto_message_info {
     int16_t api_key;            /* -1 for headers */
     int16_t min_version;
     int16_t max_version;
+    int16_t first_flexible;     /* -1: never */
     size_t size;
     void (*sample)(arena_t *a, void *m);
     int (*decode)(kreader_t *r, int16_t version, void *m);

@@ -518,6 +518,7 @@ def main():
     h.append("    int16_t api_key;            /* -1 for headers */")
     h.append("    int16_t min_version;")
     h.append("    int16_t max_version;")
+    h.append("    int16_t first_flexible;     /* -1: never */")
     h.append("    size_t size;")
     h.append("    void (*sample)(arena_t *a, void *m);")
     h.append("    int (*decode)(kreader_t *r, int16_t version, void *m);")
@@ -536,7 +537,8 @@ def main():
     c.append("const proto_message_info_t proto_message_table[] = {")
     for m in msgs:
         key = m.api_key if m.api_key is not None else -1
-        c.append(f'    {{ "{m.name}", {key}, {m.valid[0]}, {m.valid[1]}, sizeof({m.ctype(None)}),')
+        fv = m.flexible[0] if m.flexible else -1
+        c.append(f'    {{ "{m.name}", {key}, {m.valid[0]}, {m.valid[1]}, {fv}, sizeof({m.ctype(None)}),')
         c.append(f"      {m.cname}_sample_any, {m.cname}_decode_any, {m.cname}_encode_any }},")
     c.append("};")
     c.append(f"const int proto_message_table_count = {len(msgs)};")

@@ -39,15 +39,6 @@ static void usage(FILE *f)
             "       [--if-exists] [--if-not-exists] [--exclude-internal] [--command-config FILE]\n");
 }
 
-/* The version to use for an API, or exit if the broker lacks it. */
-static int16_t negotiate(const kclient_t *c, int16_t key, int16_t want, const char *name)
-{
-    int16_t v = kclient_version(c, key, want);
-    if (v < 0)
-        tool_die(PROG, "the broker does not support %s", name);
-    return v;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -65,17 +56,8 @@ static struct metadata_response *fetch_metadata(kclient_t *c, arena_t *a, const 
         rq.topics_count = -1;
     }
     rq.allow_auto_topic_creation = false;
-    kwriter_t w;
-    kw_init(&w);
-    int16_t v = negotiate(c, 3, 12, "Metadata");
-    bool flex = v >= METADATA_REQUEST_FIRST_FLEXIBLE;
-    metadata_request_encode(&w, v, &rq);
-    kreader_t r;
-    int rc = kclient_call(c, 3, v, flex, &w, a, &r);
-    kw_free(&w);
     struct metadata_response *resp = arena_alloc(a, sizeof(*resp));
-    if (rc < 0 || metadata_response_decode(&r, v, resp) < 0)
-        tool_die(PROG, "metadata request failed");
+    kclient_rpc(c, a, "Metadata", 12, &rq, resp);
     return resp;
 }
 
@@ -95,16 +77,9 @@ static int do_create(kclient_t *c, arena_t *a, const opts_t *o)
         rq.topics[0].configs[i].name = kstr_from_cstr(o->config_k[i]);
         rq.topics[0].configs[i].value = kstr_from_cstr(o->config_v[i]);
     }
-    kwriter_t w;
-    kw_init(&w);
-    int16_t v = negotiate(c, 19, 5, "CreateTopics");
-    bool flex = v >= CREATE_TOPICS_REQUEST_FIRST_FLEXIBLE;
-    create_topics_request_encode(&w, v, &rq);
-    kreader_t r;
     struct create_topics_response resp;
-    int rc = kclient_call(c, 19, v, flex, &w, a, &r);
-    kw_free(&w);
-    if (rc < 0 || create_topics_response_decode(&r, v, &resp) < 0 || resp.topics_count != 1)
+    kclient_rpc(c, a, "CreateTopics", 5, &rq, &resp);
+    if (resp.topics_count != 1)
         tool_die(PROG, "create request failed");
     int16_t err = resp.topics[0].error_code;
     if (err == 36 && o->if_not_exists)
@@ -147,16 +122,9 @@ static const char *topic_configs(kclient_t *c, arena_t *a, kstr_t topic)
     rq.resources[0].resource_type = 2;
     rq.resources[0].resource_name = topic;
     rq.resources[0].configuration_keys_count = -1;
-    kwriter_t w;
-    kw_init(&w);
-    int16_t v = negotiate(c, 32, 4, "DescribeConfigs");
-    bool flex = v >= DESCRIBE_CONFIGS_REQUEST_FIRST_FLEXIBLE;
-    describe_configs_request_encode(&w, v, &rq);
-    kreader_t r;
     struct describe_configs_response resp;
-    int rc = kclient_call(c, 32, v, flex, &w, a, &r);
-    kw_free(&w);
-    if (rc < 0 || describe_configs_response_decode(&r, v, &resp) < 0 || resp.results_count != 1)
+    kclient_rpc(c, a, "DescribeConfigs", 4, &rq, &resp);
+    if (resp.results_count != 1)
         return "";
     char *out = arena_alloc(a, 1);
     for (int i = 0; i < resp.results[0].configs_count; i++) {
@@ -250,16 +218,9 @@ static int do_delete(kclient_t *c, arena_t *a, const opts_t *o)
     rq.topic_names_count = 1;
     rq.topic_names = arena_array(a, 1, sizeof(kstr_t));
     rq.topic_names[0] = kstr_from_cstr(o->topic);
-    kwriter_t w;
-    kw_init(&w);
-    int16_t v = negotiate(c, 20, 4, "DeleteTopics");
-    bool flex = v >= DELETE_TOPICS_REQUEST_FIRST_FLEXIBLE;
-    delete_topics_request_encode(&w, v, &rq);
-    kreader_t r;
     struct delete_topics_response resp;
-    int rc = kclient_call(c, 20, v, flex, &w, a, &r);
-    kw_free(&w);
-    if (rc < 0 || delete_topics_response_decode(&r, v, &resp) < 0 || resp.responses_count != 1)
+    kclient_rpc(c, a, "DeleteTopics", 4, &rq, &resp);
+    if (resp.responses_count != 1)
         tool_die(PROG, "delete request failed");
     int16_t err = resp.responses[0].error_code;
     if (err == 3) {

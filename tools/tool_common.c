@@ -91,6 +91,38 @@ static int kclient_api_versions(kclient_t *c)
     return rc;
 }
 
+static const proto_message_info_t *message_info(const char *name)
+{
+    for (int i = 0; i < proto_message_table_count; i++)
+        if (!strcmp(proto_message_table[i].name, name))
+            return &proto_message_table[i];
+    return NULL;
+}
+
+int16_t kclient_rpc(kclient_t *c, arena_t *a, const char *api, int16_t want, const void *rq,
+                    void *resp)
+{
+    char rqn[64], rsn[64];
+    snprintf(rqn, sizeof(rqn), "%sRequest", api);
+    snprintf(rsn, sizeof(rsn), "%sResponse", api);
+    const proto_message_info_t *qi = message_info(rqn), *si = message_info(rsn);
+    if (!qi || !si)
+        tool_die(c->prog, "internal error: no codec for %s", api);
+    int16_t v = kclient_version(c, qi->api_key, want);
+    if (v < 0)
+        tool_die(c->prog, "the broker does not support %s", api);
+    kwriter_t w;
+    kw_init(&w);
+    qi->encode(&w, v, rq);
+    kreader_t r;
+    int rc = kclient_call(c, qi->api_key, v, v >= qi->first_flexible && qi->first_flexible >= 0, &w,
+                          a, &r);
+    kw_free(&w);
+    if (rc < 0 || si->decode(&r, v, resp) < 0)
+        tool_die(c->prog, "%s request failed (connection lost or malformed response)", api);
+    return v;
+}
+
 int kclient_connect(kclient_t *c, const char *prog, const char *bootstrap)
 {
     c->fd = -1;

@@ -47,4 +47,13 @@ int16_t kclient_version(const kclient_t *c, int16_t api_key, int16_t want);
 int kclient_call(kclient_t *c, int16_t api_key, int16_t version, bool flexible,
                  const kwriter_t *body, arena_t *arena, kreader_t *resp);
 
+/*
+ * One request/response exchange by API name ("Metadata", "CreateTopics"...):
+ * negotiates the version (at most want), encodes rq with the generated
+ * codec, and decodes the reply into resp.  Exits with a message if the
+ * broker lacks the API or the exchange fails.  Returns the version used.
+ */
+int16_t kclient_rpc(kclient_t *c, arena_t *a, const char *api, int16_t want, const void *rq,
+                    void *resp);
+
 #endif

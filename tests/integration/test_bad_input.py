@@ -151,3 +151,73 @@ def test_disconnect_mid_request(broker, bystander):
         data = frame(0, 3, 1, produce_v3("whatever", 0, batch(2)))
         c.send_raw(data[:cut])
         c.close()
+
+
+# ---- groups (requests encoded by kafka-python's protocol classes) ----
+
+import io  # noqa: E402
+
+from kafka.protocol.commit import OffsetCommitRequest, OffsetCommitResponse  # noqa: E402
+from kafka.protocol.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse  # noqa: E402
+from kafka.protocol.group import (HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,  # noqa: E402
+                                  JoinGroupResponse, SyncGroupRequest, SyncGroupResponse)
+
+
+def call(conn, req, resp_cls):
+    body = conn.request(req.API_KEY, req.API_VERSION, req.encode())
+    return resp_cls[req.API_VERSION].decode(io.BytesIO(body))
+
+
+@pytest.fixture
+def coord(broker):
+    c = Conn(broker.port)
+    for _ in range(50):
+        r = call(c, FindCoordinatorRequest[0]("probe"), FindCoordinatorResponse)
+        if r.error_code == 0:
+            break
+        import time
+        time.sleep(0.2)
+    assert r.error_code == 0
+    yield c
+    c.close()
+
+
+def join(c, group, member="", protocols=(("range", b"\x00\x00"),), ptype="consumer", session=10000):
+    return call(c, JoinGroupRequest[0](group, session, member, ptype, list(protocols)), JoinGroupResponse)
+
+
+def test_group_errors(broker, bystander, coord):
+    g = unique("bad")
+    # Joining: invalid group id, no protocols, empty protocol type, bad session timeout.
+    assert join(coord, "").error_code == 24                        # INVALID_GROUP_ID
+    assert join(coord, g, protocols=()).error_code == 23           # INCONSISTENT_GROUP_PROTOCOL
+    assert join(coord, g, ptype="").error_code == 23
+    assert join(coord, g, session=10).error_code == 26             # INVALID_SESSION_TIMEOUT
+    assert join(coord, g, member="nobody").error_code == 25        # UNKNOWN_MEMBER_ID
+    # A real member (JoinGroup v0 completes at once for a lone member).
+    r = join(coord, g)
+    assert r.error_code == 0 and r.generation_id == 1 and r.leader_id == r.member_id
+    me, gen = r.member_id, r.generation_id
+    other = Conn(broker.port)
+    # A different protocol type cannot join the group.
+    assert join(other, g, ptype="connect").error_code == 23
+    s = call(coord, SyncGroupRequest[0](g, gen, me, [(me, b"")]), SyncGroupResponse)
+    assert s.error_code == 0
+    # Heartbeats: unknown member, stale generation, unknown group.
+    hb = lambda grp, gen_, mem: call(coord, HeartbeatRequest[0](grp, gen_, mem), HeartbeatResponse).error_code
+    assert hb(g, gen, me) == 0
+    assert hb(g, gen, "nobody") == 25
+    assert hb(g, gen + 5, me) == 22                                # ILLEGAL_GENERATION
+    assert hb(unique("nogroup"), 1, "x") == 25
+    # Commits: unknown member, stale generation, oversized metadata.
+    topic = unique("t")
+    make_topic(broker, topic)
+    commit = lambda gen_, mem, meta: call(coord, OffsetCommitRequest[2](g, gen_, mem, -1, [(topic, [(0, 5, meta)])]),
+                                          OffsetCommitResponse).topics[0][1][0][1]
+    assert commit(gen, me, "ok") == 0
+    assert commit(gen, "nobody", "") == 25
+    assert commit(gen - 1, me, "") == 22
+    assert commit(gen, me, "x" * 5000) == 12                       # OFFSET_METADATA_TOO_LARGE
+    # A simple (generation -1) commit to an active group is refused.
+    assert commit(-1, "", "") == 25
+    other.close()

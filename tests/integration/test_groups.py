@@ -235,3 +235,63 @@ def test_committed_offsets_survive_broker_kill9(make_broker, java_client, worker
     assert consumed([w2]) == set(more)
     w2.stop()
     assert b.stop() == 0
+
+
+def groups_tool(bootstrap, *args):
+    from conftest import tool
+    return subprocess.run([tool("samsa-consumer-groups"), "--bootstrap-server", bootstrap, *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_consumer_groups_tool(broker, java_client, workers):
+    topic, group = unique("cgt"), unique("g")
+    create_topic(broker.bootstrap, topic, 2)
+    keys = [f"k{i}" for i in range(200)]
+    produce_keys(broker.bootstrap, topic, keys)
+    w = Worker("confluent", broker.bootstrap, topic, group, java_client)
+    workers.append(w)
+    wait_for(lambda: consumed([w]) >= set(keys), 120, "consumption")
+    assert group in groups_tool(broker.bootstrap, "--list").stdout.split("\n")
+    r = groups_tool(broker.bootstrap, "--describe", "--group", group)
+    lines = [l for l in r.stdout.split("\n") if l]
+    assert lines[0].split() == ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
+                                "CONSUMER-ID", "HOST", "CLIENT-ID"]
+    rows = [l.split() for l in lines[1:]]
+    assert sorted(int(x[2]) for x in rows) == [0, 1]
+    assert sum(int(x[3]) for x in rows) == 200 and all(x[5] == "0" for x in rows)
+    assert all(x[7] == "/127.0.0.1" for x in rows)
+    r = groups_tool(broker.bootstrap, "--describe", "--group", group, "--state")
+    head, row = [l for l in r.stdout.split("\n") if l]
+    assert head.split()[:3] == ["GROUP", "COORDINATOR", "(ID)"]
+    assert row.split()[-2:] == ["Stable", "1"]
+    # An active group cannot be reset.
+    r = groups_tool(broker.bootstrap, "--reset-offsets", "--group", group, "--all-topics", "--to-earliest",
+                    "--execute")
+    assert r.returncode == 1 and "inactive" in r.stderr
+    w.stop()
+    wait_for(lambda: "has no active members" in groups_tool(broker.bootstrap, "--describe", "--group",
+                                                             group).stderr, 60, "the group to empty")
+    # Dry run changes nothing; --execute moves the group where the tool says.
+    r = groups_tool(broker.bootstrap, "--reset-offsets", "--group", group, "--topic", f"{topic}:0",
+                    "--to-offset", "10", "--dry-run")
+    assert [l.split() for l in r.stdout.split("\n") if l][-1] == [group, topic, "0", "10"]
+    r = groups_tool(broker.bootstrap, "--reset-offsets", "--group", group, "--topic", topic, "--shift-by",
+                    "-5", "--execute")
+    new = {int(l.split()[2]): int(l.split()[3]) for l in r.stdout.split("\n")[2:] if l.strip()}
+    assert r.returncode == 0 and len(new) == 2
+    # The next consumer of the group starts exactly there: it re-reads 5 per partition.
+    w2 = Worker("confluent", broker.bootstrap, topic, group, java_client)
+    workers.append(w2)
+    wait_for(lambda: len(consumed([w2])) == 10, 120, "the re-read records")
+    time.sleep(1)
+    assert len(consumed([w2])) == 10
+    assert {p: min(o for (pp, o) in w2.records.values() if pp == p) for p in (0, 1)} == new
+    w2.stop()
+    wait_for(lambda: "has no active members" in groups_tool(broker.bootstrap, "--describe", "--group",
+                                                             group).stderr, 60, "the group to empty")
+    r = groups_tool(broker.bootstrap, "--delete-offsets", "--group", group, "--topic", f"{topic}:1")
+    assert r.returncode == 0 and "Successful" in r.stdout
+    r = groups_tool(broker.bootstrap, "--delete", "--group", group)
+    assert r.stdout == f"Deletion of requested consumer groups ('{group}') was successful.\n"
+    r = groups_tool(broker.bootstrap, "--describe", "--group", group)
+    assert r.returncode == 1 and f"Consumer group '{group}' does not exist." in r.stderr

@@ -13,5 +13,6 @@ int32_t build_batch(kwriter_t *w, int n, int64_t base_ts);
 void register_codec_tests(void);
 void register_batch_tests(void);
 void register_storage_tests(void);
+void register_group_tests(void);
 
 #endif

@@ -54,6 +54,7 @@ int main(void)
     register_codec_tests();
     register_batch_tests();
     register_storage_tests();
+    register_group_tests();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
