@@ -124,13 +124,15 @@ class SamsaBroker:
         return self.proc.pid if self.proc else None
 
     def start(self, wait=True):
-        self.proc = subprocess.Popen([SAMSAD, "--log-file", self.logfile, self.cfg],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.errfile = os.path.join(self.dir, f"samsad-{self.id}.stderr")
+        with open(self.errfile, "ab") as err:
+            self.proc = subprocess.Popen([SAMSAD, "--log-file", self.logfile, self.cfg],
+                                         stdout=subprocess.DEVNULL, stderr=err)
         if wait:
             def ready():
                 if self.proc.poll() is not None:
                     raise AssertionError("samsad exited with %s: %s" % (
-                        self.proc.returncode, self.proc.stderr.read().decode()[-2000:] + self.log_text()[-2000:]))
+                        self.proc.returncode, self.stderr_text()[-2000:] + self.log_text()[-2000:]))
                 return api_versions_ok(self.port) and "started" in self.log_text()
             wait_for(ready, 60, "samsad to serve")
         return self
@@ -150,8 +152,6 @@ class SamsaBroker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc and self.proc.stderr:
-            self.proc.stderr.close()
         rc = self.proc.returncode if self.proc else None
         self.proc = None
         return rc
@@ -159,9 +159,16 @@ class SamsaBroker:
     def kill9(self):
         return self.stop(signal.SIGKILL)
 
+    def stderr_text(self):
+        try:
+            with open(self.errfile, errors="replace") as f:
+                return f.read()
+        except (FileNotFoundError, AttributeError):
+            return ""
+
     def assert_no_sanitizer_reports(self):
-        text = self.log_text()
-        assert "runtime error" not in text and "AddressSanitizer" not in text
+        text = self.stderr_text()
+        assert "runtime error" not in text and "Sanitizer" not in text, text[-4000:]
 
 
 def ensure_kafka(version=DEFAULT_KAFKA_VERSION):

@@ -64,6 +64,8 @@ def broker(zookeeper, tmp_path_factory):
     b = new_broker(zookeeper, str(tmp_path_factory.mktemp("broker"))).start()
     yield b
     rc = b.stop()
+    if is_samsa(b):
+        b.assert_no_sanitizer_reports()
     assert rc == 0, "samsad did not shut down cleanly: " + b.log_text()[-3000:]
 
 
@@ -80,6 +82,8 @@ def make_broker(zookeeper, tmp_path):
     yield make
     for b in started:
         b.kill9()
+        if is_samsa(b):
+            b.assert_no_sanitizer_reports()
 
 
 @pytest.fixture(scope="session")
