@@ -346,6 +346,7 @@ static void free_offset(group_t *g, stored_offset_t *o)
 
 static void complete_join(group_t *g);
 static void prepare_rebalance(group_t *g, const char *reason);
+static void destroy_group(group_t *g);
 static void remove_member(group_t *g, member_t *m, const char *reason);
 
 static void heartbeat_expired(evutil_socket_t fd, short what, void *arg);
@@ -784,12 +785,7 @@ void gc_partition_led(int32_t partition)
         if (g->partition != partition)
             continue;
         if (g->state == DEAD && !g->offsets) {
-            HASH_DEL(gc.groups, g);
-            free(g->id);
-            free(g->protocol_type);
-            free(g->protocol_name);
-            free(g->leader);
-            free(g);
+            destroy_group(g);
             continue;
         }
         if (g->state == DEAD)

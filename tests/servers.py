@@ -87,7 +87,50 @@ def api_versions_ok(port):
         return False
 
 
-class SamsaBroker:
+class BrokerProcess:
+    """What samsad and Kafka brokers share: the process, its log, stopping."""
+
+    stop_timeout = 30
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def log_text(self):
+        try:
+            with open(self.logfile) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = None
+        if self.proc:
+            rc = self.proc.returncode
+            if self.proc.stderr:
+                self.proc.stderr.close()
+            # A JVM exits 143 on SIGTERM after a clean shutdown.
+            if self.kind == "kafka" and sig == signal.SIGTERM and rc == 128 + signal.SIGTERM:
+                rc = 0
+        self.proc = None
+        return rc
+
+    def kill9(self):
+        return self.stop(signal.SIGKILL)
+
+
+class SamsaBroker(BrokerProcess):
     kind = "samsa"
 
     def __init__(self, zk, workdir, broker_id=0, chroot=None, props=None):
@@ -115,14 +158,6 @@ class SamsaBroker:
         self.logfile = os.path.join(workdir, f"samsad-{broker_id}.log")
         self.proc = None
 
-    @property
-    def bootstrap(self):
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
     def start(self, wait=True):
         self.errfile = os.path.join(self.dir, f"samsad-{self.id}.stderr")
         with open(self.errfile, "ab") as err:
@@ -136,28 +171,6 @@ class SamsaBroker:
                 return api_versions_ok(self.port) and "started" in self.log_text()
             wait_for(ready, 60, "samsad to serve")
         return self
-
-    def log_text(self):
-        try:
-            with open(self.logfile) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode if self.proc else None
-        self.proc = None
-        return rc
-
-    def kill9(self):
-        return self.stop(signal.SIGKILL)
 
     def stderr_text(self):
         try:
@@ -188,11 +201,12 @@ def ensure_kafka(version=DEFAULT_KAFKA_VERSION):
     return libdir
 
 
-class KafkaBroker:
-    """One ZooKeeper-mode Apache Kafka broker; the same interface as the
-    samsad Broker of the integration tests."""
+class KafkaBroker(BrokerProcess):
+    """One ZooKeeper-mode Apache Kafka broker; the same interface as
+    SamsaBroker."""
 
     kind = "kafka"
+    stop_timeout = 60
 
     def __init__(self, zk_connect, workdir, broker_id=0, chroot=None, props=None,
                  version=DEFAULT_KAFKA_VERSION, heap="1g"):
@@ -234,14 +248,6 @@ class KafkaBroker:
                     "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n")
         self.proc = None
 
-    @property
-    def bootstrap(self):
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
     def command(self):
         return ["java", f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC",
                 "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
@@ -249,8 +255,8 @@ class KafkaBroker:
                 "-cp", os.path.join(self.libdir, "*"), "kafka.Kafka", self.cfg]
 
     def start(self, wait=True, timeout=120):
-        self.proc = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        with open(os.path.join(self.dir, f"kafka-{self.id}.stderr"), "ab") as err:
+            self.proc = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=err)
         if wait:
             deadline = time.time() + timeout
             while time.time() < deadline:
@@ -262,32 +268,3 @@ class KafkaBroker:
                 time.sleep(0.1)
             raise AssertionError("timed out waiting for Kafka to serve")
         return self
-
-    def log_text(self):
-        try:
-            with open(self.logfile) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = None
-        if self.proc:
-            rc = self.proc.returncode
-            if self.proc.stderr:
-                self.proc.stderr.close()
-            # The JVM exits 143 on SIGTERM after a clean shutdown.
-            if sig == signal.SIGTERM and rc == 128 + signal.SIGTERM:
-                rc = 0
-        self.proc = None
-        return rc
-
-    def kill9(self):
-        return self.stop(signal.SIGKILL)
