@@ -13,7 +13,8 @@ typedef void (*loop_fn)(void *arg);
 
 loop_t *loop_new(struct event_base *base);
 void loop_free(loop_t *l);
-/* Any thread.  Takes ownership of nothing: arg must stay valid until fn runs. */
+/* Any thread.  Takes ownership of nothing: arg must stay valid until fn runs.
+ * loop_free() runs whatever is still queued, so a posted fn always runs. */
 void loop_post(loop_t *l, loop_fn fn, void *arg);
 
 #endif

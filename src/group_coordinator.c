@@ -971,15 +971,16 @@ static enum handler_result join_static_rejoin(group_t *g, member_t *old, request
     }
     old->session_timeout = a->session_timeout_ms;
     schedule_heartbeat(old);
-    if (g->state == STABLE && same_protocols(old, a) && g->protocol_name &&
-        member_protocol_index(old, g->protocol_name) >= 0) {
-        /* No rebalance: the member gets its previous assignment in SyncGroup. */
+    set_protocols(old, a);
+    /* As Kafka: in Stable, only a change of the group's selected protocol
+     * rebalances; the member gets its previous assignment in SyncGroup. */
+    const char *next = g->state == STABLE ? select_protocol(g) : NULL;
+    if (next && g->protocol_name && !strcmp(next, g->protocol_name)) {
         park_join(old, req, done);
         respond_join(g, old, false);
         store_group(g);
         return REQ_PARKED;
     }
-    set_protocols(old, a);
     if (g->state != PREPARING_REBALANCE)
         prepare_rebalance(g, "static member rejoined with new metadata");
     park_join(old, req, done);

@@ -56,13 +56,11 @@ void loop_free(loop_t *l)
 {
     if (!l)
         return;
+    /* Work posted but not yet run still owns memory: run it (its owners
+     * see that the broker is shutting down) so nothing is lost or leaked.
+     * Every posting thread has been stopped before this is called. */
+    loop_drain(-1, 0, l);
     event_free(l->ev);
-    loop_item_t *it = l->head;
-    while (it) {
-        loop_item_t *n = it->next;
-        free(it);
-        it = n;
-    }
     pthread_mutex_destroy(&l->lock);
     free(l);
 }

@@ -28,8 +28,11 @@ struct zk_session {
     int state;
 };
 
+/* A watch event on its way to the loop; it does not point at the session,
+ * which may be closed before the loop runs it. */
 typedef struct posted_event {
-    zk_session_t *zs;
+    zk_event_fn on_event;
+    void *ctx;
     zk_event_t ev;
 } posted_event_t;
 
@@ -37,7 +40,7 @@ typedef struct posted_event {
 static void deliver_event(void *arg)
 {
     posted_event_t *pe = arg;
-    pe->zs->on_event(pe->zs->ctx, &pe->ev);
+    pe->on_event(pe->ctx, &pe->ev);
     free(pe);
 }
 
@@ -55,7 +58,8 @@ static void zk_watcher(zhandle_t *zh, int type, int state, const char *path, voi
     if (!zs->loop)
         return;
     posted_event_t *pe = xcalloc(1, sizeof(*pe));
-    pe->zs = zs;
+    pe->on_event = zs->on_event;
+    pe->ctx = zs->ctx;
     pe->ev.type = type;
     pe->ev.state = state;
     snprintf(pe->ev.path, sizeof(pe->ev.path), "%s", path ? path : "");

@@ -295,3 +295,35 @@ def test_consumer_groups_tool(broker, java_client, workers):
     assert r.stdout == f"Deletion of requested consumer groups ('{group}') was successful.\n"
     r = groups_tool(broker.bootstrap, "--describe", "--group", group)
     assert r.returncode == 1 and f"Consumer group '{group}' does not exist." in r.stderr
+
+
+def test_offsets_expire_and_metadata_survives_restart(make_broker, zk_client):
+    """Committed metadata strings come back after a restart; offsets of an
+    empty group expire after offsets.retention.minutes."""
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KTP
+    from kafka.structs import OffsetAndMetadata
+    b = make_broker(props={"offsets.retention.minutes": "1",
+                           "offsets.retention.check.interval.ms": "1000"}).start()
+    topic, group = unique("exp"), unique("g")
+    create_topic(b.bootstrap, topic, 1)
+    produce_keys(b.bootstrap, topic, ["a", "b", "c"])
+    c = KafkaConsumer(bootstrap_servers=b.bootstrap, group_id=group, enable_auto_commit=False)
+    tp = KTP(topic, 0)
+    c.commit({tp: OffsetAndMetadata(2, "checkpoint-7", -1)})
+    c.close()
+    b.stop()
+    b.start()
+    c = KafkaConsumer(bootstrap_servers=b.bootstrap, group_id=group, enable_auto_commit=False)
+    got = c.committed(tp, metadata=True)
+    assert (got.offset, got.metadata) == (2, "checkpoint-7")
+    c.close()
+    # One minute after the group emptied, the offsets are gone.
+    def expired():
+        k = KafkaConsumer(bootstrap_servers=b.bootstrap, group_id=group, enable_auto_commit=False)
+        try:
+            return k.committed(tp) is None
+        finally:
+            k.close()
+    wait_for(expired, 150, "offset expiry")
+    assert b.stop() == 0
