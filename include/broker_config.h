@@ -61,6 +61,7 @@ typedef struct broker_config {
     int32_t group_min_session_timeout_ms;
     int32_t group_max_session_timeout_ms;
     int32_t group_max_size;
+    int64_t log_cleaner_backoff_ms;
     /* Every key=value from the file, for DescribeConfigs. */
     char **keys;
     char **values;

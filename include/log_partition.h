@@ -34,6 +34,7 @@ typedef struct partition_log {
     int64_t last_flush_ms;          /* monotonic */
     log_settings_t settings;
     producer_state_t *pstate;       /* idempotent producers */
+    int64_t cleaned_upto;           /* compaction done below this offset */
 } partition_log_t;
 
 /* A contiguous region of a segment file, for sendfile. */

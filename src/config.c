@@ -32,7 +32,7 @@ static const char *known_keys[] = {
     "offsets.topic.replication.factor", "offsets.topic.segment.bytes", "offsets.retention.minutes",
     "offsets.retention.check.interval.ms", "offset.metadata.max.bytes",
     "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms",
-    "group.max.session.timeout.ms", "group.max.size",
+    "group.max.session.timeout.ms", "group.max.size", "log.cleaner.backoff.ms",
 };
 
 void config_defaults(broker_config_t *cfg)
@@ -67,6 +67,7 @@ void config_defaults(broker_config_t *cfg)
     cfg->group_min_session_timeout_ms = 6000;
     cfg->group_max_session_timeout_ms = 1800000;
     cfg->group_max_size = INT32_MAX;
+    cfg->log_cleaner_backoff_ms = 15000;
 }
 
 const char *config_get(const broker_config_t *cfg, const char *key)
@@ -319,6 +320,9 @@ int config_finish(broker_config_t *cfg)
     GET_INT("group.min.session.timeout.ms", group_min_session_timeout_ms);
     GET_INT("group.max.session.timeout.ms", group_max_session_timeout_ms);
     GET_INT("group.max.size", group_max_size);
+    GET_INT("log.cleaner.backoff.ms", log_cleaner_backoff_ms);
+    if (cfg->log_cleaner_backoff_ms <= 0)
+        cfg->log_cleaner_backoff_ms = 15000;
     const char *v;
     int64_t x;
     if ((v = config_get(cfg, "log.roll.hours"))) {

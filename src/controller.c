@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api.h"
 #include "controller.h"
 #include "group_coordinator.h"
 #include "offsets_topic.h"
@@ -517,13 +518,31 @@ static mc_topic_t *load_topic(broker_t *b, const char *name)
 
 /* Opens logs for partitions this broker leads; drops logs of topics that
  * no longer exist. */
+/* Topic-level overrides (segment.bytes, segment.ms, ...) over the broker's
+ * defaults, for this topic's logs. */
+static log_settings_t topic_log_settings(broker_t *b, const mc_topic_t *t)
+{
+    return (log_settings_t){
+        .segment_bytes = topic_config_int(b, t, "segment.bytes"),
+        .roll_ms = topic_config_int(b, t, "segment.ms"),
+        .index_interval_bytes = (int32_t)topic_config_int(b, t, "index.interval.bytes"),
+        .index_size_max_bytes = (int32_t)topic_config_int(b, t, "segment.index.bytes"),
+        .flush_interval_messages = topic_config_int(b, t, "flush.messages"),
+        .max_message_bytes = (int32_t)topic_config_int(b, t, "max.message.bytes"),
+    };
+}
+
 static void apply_local_replicas(broker_t *b, mc_topic_t *t)
 {
+    log_settings_t settings = topic_log_settings(b, t);
     for (int p = 0; p < t->n_partitions; p++) {
         bool mine = false;
         for (int r = 0; r < t->parts[p].n_replicas; r++)
             mine |= t->parts[p].replicas[r] == b->cfg->broker_id;
-        if (mine && !logmgr_get_or_create(t->name, p))
+        partition_log_t *pl = mine ? logmgr_get_or_create(t->name, p) : NULL;
+        if (pl)
+            pl->settings = settings;   /* applies from the next segment on */
+        if (mine && !pl)
             log_error("controller", "Cannot open log for %s-%d", t->name, p);
         else if (mine && t->parts[p].leader == b->cfg->broker_id && !strcmp(t->name, OFFSETS_TOPIC))
             gc_partition_led(p);

@@ -36,6 +36,15 @@ static int list_segment_bases(const char *dir, int64_t **out)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
+        if (len > 8 && !strcmp(e->d_name + len - 8, ".cleaned")) {
+            /* A compaction interrupted before its rename: the original
+             * segment is intact, drop the partial copy. */
+            char p[4096];
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            if (unlink(p) < 0)
+                log_warn("log", "Cannot remove %s", p);
+            continue;
+        }
         if (len != 24 || strcmp(e->d_name + 20, ".log") != 0)
             continue;
         char *end;

@@ -21,6 +21,7 @@
 #include "broker_config.h"
 #include "controller.h"
 #include "group_coordinator.h"
+#include "log_cleaner.h"
 #include "log_manager.h"
 #include "logging.h"
 #include "loop.h"
@@ -59,6 +60,23 @@ static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     broker_t *b = arg;
     logmgr_flush_older_than(b->cfg->log_flush_interval_ms);
+}
+
+/* Kafka's log cleaner pass: compact logs of compacted topics. */
+static void clean_one(partition_log_t *pl, void *arg)
+{
+    broker_t *b = arg;
+    mc_topic_t *t = mc_find_topic(pl->topic);
+    const char *policy = t ? topic_config_str(b, t, "cleanup.policy") : NULL;
+    if (policy && strstr(policy, "compact"))
+        cleaner_clean(pl);
+}
+
+static void on_cleaner_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    logmgr_foreach(clean_one, arg);
 }
 
 static void on_checkpoint_timer(evutil_socket_t fd, short what, void *arg)
@@ -139,6 +157,10 @@ int main(int argc, char **argv)
     evsignal_add(sigint, NULL);
     evsignal_add(sighup, NULL);
     event_add(ckpt, &ck);
+    struct event *cleaner = event_new(b.base, -1, EV_PERSIST, on_cleaner_timer, &b);
+    struct timeval cl = { (time_t)(cfg.log_cleaner_backoff_ms / 1000),
+                          (suseconds_t)(cfg.log_cleaner_backoff_ms % 1000) * 1000 };
+    event_add(cleaner, &cl);
     struct event *flusher = NULL;
     if (cfg.log_flush_scheduler_interval_ms < INT64_MAX) {
         int64_t every = MAX(cfg.log_flush_scheduler_interval_ms, 1);
@@ -153,6 +175,7 @@ int main(int argc, char **argv)
     event_free(sigint);
     event_free(sighup);
     event_free(ckpt);
+    event_free(cleaner);
     if (flusher)
         event_free(flusher);
 out_net:

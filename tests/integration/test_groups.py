@@ -327,3 +327,32 @@ def test_offsets_expire_and_metadata_survives_restart(make_broker, zk_client):
             k.close()
     wait_for(expired, 150, "offset expiry")
     assert b.stop() == 0
+
+
+def offsets_log_bytes(b):
+    total = 0
+    for d in os.listdir(b.logdir):
+        if d.startswith("__consumer_offsets-"):
+            for f in os.listdir(os.path.join(b.logdir, d)):
+                if f.endswith(".log"):
+                    total += os.path.getsize(os.path.join(b.logdir, d, f))
+    return total
+
+
+def test_consumer_offsets_is_compacted(make_broker):
+    b = make_broker(props={"offsets.topic.segment.bytes": "20000", "log.cleaner.backoff.ms": "500"}).start()
+    topic, group = unique("cmp"), unique("g")
+    create_topic(b.bootstrap, topic, 1)
+    produce_keys(b.bootstrap, topic, ["x"])
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": group, "enable.auto.commit": False})
+    for i in range(1, 2001):
+        c.commit(offsets=[TopicPartition(topic, 0, i)], asynchronous=False)
+    c.close()
+    # 2000 commit records of ~100 bytes each, compacted down to far less.
+    wait_for(lambda: offsets_log_bytes(b) < 60000, 120, "compaction of __consumer_offsets")
+    if is_samsa(b):
+        assert "Compacted __consumer_offsets-" in b.log_text()
+    b.stop()
+    b.start()
+    assert committed(b.bootstrap, group, topic, 1) == {0: 2000}
+    assert b.stop() == 0
