@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct batch_header;
+
 typedef struct log_segment {
     int64_t base_offset;
     int64_t next_offset;            /* last offset in the segment + 1 */
@@ -58,6 +60,12 @@ int64_t segment_recover(log_segment_t *s);
 /* After a clean shutdown: finds the segment's end offset by walking batch
  * headers from the last index entry.  -1 if the tail is not well formed. */
 int segment_load_tail(log_segment_t *s);
+/* Calls fn with every whole batch of the segment read into memory, in
+ * order, until fn returns < 0.  Returns 0, fn's negative value, or -1 if a
+ * batch cannot be read. */
+int segment_for_each_batch(log_segment_t *s,
+                           int (*fn)(uint8_t *batch, const struct batch_header *h, void *arg),
+                           void *arg);
 /* Seals an active segment at roll: final time-index entry, trimmed indexes,
  * data flushed. */
 int segment_seal(log_segment_t *s);

@@ -21,6 +21,8 @@ int64_t mono_ms(void);         /* monotonic clock, milliseconds */
 int mkdir_p(const char *path, int mode);
 /* rm -rf on a directory tree; returns 0 or -1. */
 int rm_rf(const char *path);
+/* write(2) until all n bytes are written; 0 or -1. */
+int write_full(int fd, const void *p, size_t n);
 /* Writes a file atomically (tmp + fsync + rename + dir fsync). */
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* Reads a whole small file; caller frees.  NULL on error. */

@@ -61,38 +61,6 @@ static void map_free(key_map_t *m)
     }
 }
 
-/* Calls fn for every batch of a segment with the batch in memory. */
-static int for_each_batch(log_segment_t *s, int (*fn)(uint8_t *b, const batch_header_t *h, void *arg),
-                          void *arg)
-{
-    uint8_t *buf = NULL;
-    size_t cap = 0;
-    int64_t pos = 0;
-    int rc = 0;
-    while (pos + BATCH_HEADER_SIZE <= s->size) {
-        uint8_t hdr[BATCH_HEADER_SIZE];
-        batch_header_t h;
-        if (pread(s->log_fd, hdr, sizeof(hdr), pos) != (ssize_t)sizeof(hdr) ||
-            batch_parse_header(hdr, sizeof(hdr), &h) < 0 || pos + h.size > s->size) {
-            rc = -1;
-            break;
-        }
-        if ((size_t)h.size > cap) {
-            cap = (size_t)h.size;
-            buf = xrealloc(buf, cap);
-        }
-        if (pread(s->log_fd, buf, (size_t)h.size, pos) != (ssize_t)h.size) {
-            rc = -1;
-            break;
-        }
-        if ((rc = fn(buf, &h, arg)) < 0)
-            break;
-        pos += h.size;
-    }
-    free(buf);
-    return rc;
-}
-
 static int map_batch(uint8_t *b, const batch_header_t *h, void *arg)
 {
     /* Compressed batches are not expanded: their keys stay "live". */
@@ -119,27 +87,13 @@ static bool keep(const key_map_t *m, const batch_record_t *r)
     return !e || e->offset == r->offset;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Rewrites one batch keeping the retained records' raw bytes. */
 static int rewrite_batch(uint8_t *b, const batch_header_t *h, void *arg)
 {
     rewrite_t *rw = arg;
     if (h->attributes & BATCH_ATTR_COMPRESSION_MASK || h->attributes & BATCH_ATTR_CONTROL) {
         rw->out_size += h->size;
-        return write_all(rw->out_fd, b, (size_t)h->size);
+        return write_full(rw->out_fd, b, (size_t)h->size);
     }
     kw_reset(&rw->w);
     kw_raw(&rw->w, b, BATCH_HEADER_SIZE);
@@ -175,7 +129,7 @@ static int rewrite_batch(uint8_t *b, const batch_header_t *h, void *arg)
     kw_put_int32_at(&rw->w, 57, kept);
     kw_put_int32_at(&rw->w, 17, (int32_t)crc32c(0, rw->w.buf + 21, rw->w.len - 21));
     rw->out_size += (int64_t)rw->w.len;
-    return write_all(rw->out_fd, rw->w.buf, rw->w.len);
+    return write_full(rw->out_fd, rw->w.buf, rw->w.len);
 }
 
 static int clean_segment(partition_log_t *pl, int idx, key_map_t *map, int64_t *saved)
@@ -187,7 +141,7 @@ static int clean_segment(partition_log_t *pl, int idx, key_map_t *map, int64_t *
     snprintf(dst, n, "%s.log", s->path_base);
     rewrite_t rw = { .map = map, .out_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) };
     kw_init(&rw.w);
-    int rc = rw.out_fd < 0 ? -1 : for_each_batch(s, rewrite_batch, &rw);
+    int rc = rw.out_fd < 0 ? -1 : segment_for_each_batch(s, rewrite_batch, &rw);
     if (rw.out_fd >= 0 && (rc < 0 || fsync(rw.out_fd) < 0 || close(rw.out_fd) < 0))
         rc = -1;
     kw_free(&rw.w);
@@ -225,7 +179,7 @@ int64_t cleaner_clean(partition_log_t *pl)
         return 0;
     key_map_t map = { NULL };
     for (int i = 0; i < pl->nsegs; i++)
-        if (for_each_batch(pl->segs[i], map_batch, &map) < 0) {
+        if (segment_for_each_batch(pl->segs[i], map_batch, &map) < 0) {
             map_free(&map);
             return -1;
         }

@@ -455,3 +455,32 @@ int segment_load_tail(log_segment_t *s)
         s->first_batch_timestamp = h.max_timestamp;
     return 0;
 }
+
+int segment_for_each_batch(log_segment_t *s,
+                           int (*fn)(uint8_t *batch, const batch_header_t *h, void *arg), void *arg)
+{
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    int64_t pos = 0;
+    int rc = 0;
+    while (pos + BATCH_HEADER_SIZE <= s->size) {
+        batch_header_t h;
+        if (read_header_at(s, pos, &h) < 0) {
+            rc = -1;
+            break;
+        }
+        if ((size_t)h.size > cap) {
+            cap = (size_t)h.size;
+            buf = xrealloc(buf, cap);
+        }
+        if (pread(s->log_fd, buf, (size_t)h.size, (off_t)pos) != (ssize_t)h.size) {
+            rc = -1;
+            break;
+        }
+        if ((rc = fn(buf, &h, arg)) < 0)
+            break;
+        pos += h.size;
+    }
+    free(buf);
+    return rc;
+}

@@ -158,6 +158,7 @@ typedef struct scan_ctx {
     void *arg;
     arena_t arena;
     int bad;
+    int32_t partition;
 } scan_ctx_t;
 
 static void scan_record(const batch_record_t *r, void *arg)
@@ -171,47 +172,30 @@ static void scan_record(const batch_record_t *r, void *arg)
     c->fn(&rec, c->arg);
 }
 
+static int scan_batch(uint8_t *b, const batch_header_t *h, void *arg)
+{
+    scan_ctx_t *c = arg;
+    int r = batch_foreach_record(b, h, scan_record, c);
+    if (r == -2)
+        log_warn("group-coordinator", "Skipping a compressed batch at offset %lld of %s-%d "
+                                      "(compressed offsets batches are not read yet)",
+                 (long long)h->base_offset, OFFSETS_TOPIC, c->partition);
+    else if (r < 0)
+        c->bad++;
+    arena_free(&c->arena);
+    return 0;
+}
+
 int offsets_scan(int32_t partition, void (*fn)(const offsets_record_t *rec, void *arg), void *arg)
 {
     partition_log_t *pl = logmgr_get(OFFSETS_TOPIC, partition);
     if (!pl)
         return -1;
-    scan_ctx_t c = { fn, arg, { 0 }, 0 };
+    scan_ctx_t c = { fn, arg, { 0 }, 0, partition };
     arena_init(&c.arena);
-    uint8_t *buf = NULL;
-    size_t cap = 0;
     int rc = 0;
-    for (int i = 0; i < pl->nsegs; i++) {
-        log_segment_t *s = pl->segs[i];
-        int64_t pos = 0;
-        while (pos + BATCH_HEADER_SIZE <= s->size) {
-            uint8_t hdr[BATCH_HEADER_SIZE];
-            batch_header_t h;
-            if (pread(s->log_fd, hdr, sizeof(hdr), pos) != (ssize_t)sizeof(hdr) ||
-                batch_parse_header(hdr, sizeof(hdr), &h) < 0 || pos + h.size > s->size) {
-                rc = -1;
-                break;
-            }
-            if ((size_t)h.size > cap) {
-                cap = (size_t)h.size;
-                buf = xrealloc(buf, cap);
-            }
-            if (pread(s->log_fd, buf, (size_t)h.size, pos) != (ssize_t)h.size) {
-                rc = -1;
-                break;
-            }
-            int r = batch_foreach_record(buf, &h, scan_record, &c);
-            if (r == -2)
-                log_warn("group-coordinator", "Skipping a compressed batch at offset %lld of %s-%d "
-                                              "(compressed offsets batches are not read yet)",
-                         (long long)h.base_offset, OFFSETS_TOPIC, partition);
-            else if (r < 0)
-                c.bad++;
-            pos += h.size;
-            arena_free(&c.arena);
-        }
-    }
-    free(buf);
+    for (int i = 0; i < pl->nsegs && rc == 0; i++)
+        rc = segment_for_each_batch(pl->segs[i], scan_batch, &c);
     arena_free(&c.arena);
     if (c.bad)
         log_warn("group-coordinator", "Skipped %d malformed records in %s-%d", c.bad, OFFSETS_TOPIC,

@@ -136,6 +136,21 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
+int write_full(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len)
 {
     char tmp[PATH_MAX];
@@ -146,19 +161,10 @@ int write_file_atomic(const char *path, const void *data, size_t len)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return -1;
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        p += w;
-        left -= (size_t)w;
+    if (write_full(fd, data, len) < 0) {
+        close(fd);
+        unlink(tmp);
+        return -1;
     }
     if (fsync(fd) < 0 || close(fd) < 0) {
         unlink(tmp);

@@ -170,20 +170,6 @@ void kclient_close(kclient_t *c)
     c->fd = -1;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int read_all(int fd, uint8_t *p, size_t n)
 {
     while (n > 0) {
@@ -213,7 +199,7 @@ int kclient_call(kclient_t *c, int16_t api_key, int16_t version, bool flexible,
     request_header_encode(&w, flexible ? 2 : 1, &h);
     kw_raw(&w, body->buf, body->len);
     kw_put_int32_at(&w, 0, (int32_t)(w.len - 4));
-    int rc = write_all(c->fd, w.buf, w.len);
+    int rc = write_full(c->fd, w.buf, w.len);
     kw_free(&w);
     if (rc < 0)
         return -1;
