@@ -88,6 +88,8 @@ typedef struct batch_record {
     int32_t key_len;            /* -1 = null */
     const uint8_t *value;
     int32_t value_len;          /* -1 = null (tombstone) */
+    const uint8_t *raw;         /* the whole record, length prefix included */
+    int32_t raw_len;
 } batch_record_t;
 
 /* Calls fn for every record of an uncompressed magic-2 batch at p (whole

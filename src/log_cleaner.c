@@ -73,8 +73,7 @@ typedef struct rewrite {
     int out_fd;
     int64_t out_size;
     kwriter_t w;                /* the batch being rebuilt */
-    int32_t kept;
-    const uint8_t *cur;         /* raw bytes of the record being visited */
+    int32_t kept;               /* records kept of the current batch */
 } rewrite_t;
 
 /* Keeps a record if it is the latest for its key. */
@@ -87,6 +86,15 @@ static bool keep(const key_map_t *m, const batch_record_t *r)
     return !e || e->offset == r->offset;
 }
 
+static void keep_record(const batch_record_t *r, void *arg)
+{
+    rewrite_t *rw = arg;
+    if (keep(rw->map, r)) {
+        kw_raw(&rw->w, r->raw, (size_t)r->raw_len);
+        rw->kept++;
+    }
+}
+
 /* Rewrites one batch keeping the retained records' raw bytes. */
 static int rewrite_batch(uint8_t *b, const batch_header_t *h, void *arg)
 {
@@ -97,36 +105,15 @@ static int rewrite_batch(uint8_t *b, const batch_header_t *h, void *arg)
     }
     kw_reset(&rw->w);
     kw_raw(&rw->w, b, BATCH_HEADER_SIZE);
-    int32_t kept = 0;
-    kreader_t r;
-    kr_init(&r, b + BATCH_HEADER_SIZE, (size_t)h->size - BATCH_HEADER_SIZE, NULL);
-    for (int32_t i = 0; i < h->record_count; i++) {
-        uint8_t *start = r.p;
-        int32_t len = kr_varint(&r);
-        if (r.err || len < 0 || (size_t)len > (size_t)(r.end - r.p))
-            return -1;
-        kreader_t rec;
-        kr_init(&rec, r.p, (size_t)len, NULL);
-        r.p += len;
-        (void)kr_int8(&rec);
-        (void)kr_varlong(&rec);
-        batch_record_t br = { h->base_offset + kr_varint(&rec), 0, NULL, -1, NULL, -1 };
-        br.key_len = kr_varint(&rec);
-        if (br.key_len >= 0)
-            br.key = rec.p;
-        if (rec.err)
-            return -1;
-        if (keep(rw->map, &br)) {
-            kw_raw(&rw->w, start, (size_t)(r.p - start));
-            kept++;
-        }
-    }
-    if (kept == 0)
+    rw->kept = 0;
+    if (batch_foreach_record(b, h, keep_record, rw) < 0)
+        return -1;
+    if (rw->kept == 0)
         return 0;   /* the whole batch is superseded */
     /* Same base offset, last offset delta and timestamps; new count,
      * length and CRC. */
     kw_put_int32_at(&rw->w, 8, (int32_t)(rw->w.len - BATCH_LOG_OVERHEAD));
-    kw_put_int32_at(&rw->w, 57, kept);
+    kw_put_int32_at(&rw->w, 57, rw->kept);
     kw_put_int32_at(&rw->w, 17, (int32_t)crc32c(0, rw->w.buf + 21, rw->w.len - 21));
     rw->out_size += (int64_t)rw->w.len;
     return write_full(rw->out_fd, rw->w.buf, rw->w.len);

@@ -128,6 +128,7 @@ int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
     kreader_t r;
     kr_init(&r, (uint8_t *)p + BATCH_HEADER_SIZE, (size_t)h->size - BATCH_HEADER_SIZE, NULL);
     for (int32_t i = 0; i < h->record_count; i++) {
+        const uint8_t *start = r.p;
         int32_t len = kr_varint(&r);
         if (r.err || len < 0 || (size_t)len > (size_t)(r.end - r.p))
             return -1;
@@ -138,7 +139,7 @@ int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
         int64_t ts_delta = kr_varlong(&rec);
         int32_t off_delta = kr_varint(&rec);
         batch_record_t br = { h->base_offset + off_delta, h->base_timestamp + ts_delta,
-                              NULL, -1, NULL, -1 };
+                              NULL, -1, NULL, -1, start, (int32_t)(r.p - start) };
         br.key_len = kr_varint(&rec);
         if (br.key_len >= 0) {
             br.key = rec.p;
