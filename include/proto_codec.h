@@ -48,6 +48,8 @@ kstr_t kstr_from_cstr(const char *s);
 bool kstr_eq_cstr(kstr_t s, const char *c);
 /* Copies into the arena with a NUL terminator (NULL for a null string). */
 char *kstr_dup(arena_t *a, kstr_t s);
+/* Like kstr_dup, but "" for a null string (topic names in requests). */
+const char *kstr_dup_or_empty(arena_t *a, kstr_t s);
 
 typedef struct kreader {
     uint8_t *p;

@@ -92,15 +92,15 @@ static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_reque
     for (int i = 0; i < nt; i++) {
         const struct fetch_request_fetch_topic *ft = &rq->topics[i];
         struct fetch_response_fetchable_topic_response *tr = &resp.responses[i];
-        char *topic = kstr_dup(&req->arena, ft->topic);
-        mc_topic_t *t = topic ? mc_find_topic(topic) : NULL;
+        const char *topic = kstr_dup_or_empty(&req->arena, ft->topic);
+        mc_topic_t *t = mc_find_topic(topic);
         tr->topic = ft->topic;
         tr->topic_id = ft->topic_id;
         int np = ft->partitions_count > 0 ? ft->partitions_count : 0;
         tr->partitions_count = np;
         tr->partitions = fetch_response_partition_data_array(&req->arena, np);
         for (int p = 0; p < np; p++) {
-            fetch_partition(b, req, topic ? topic : "", t, &ft->partitions[p], &tr->partitions[p],
+            fetch_partition(b, req, topic, t, &ft->partitions[p], &tr->partitions[p],
                             &budget, &first);
             bytes += tr->partitions[p].records.len;
             *had_error |= tr->partitions[p].error_code != 0;

@@ -241,11 +241,11 @@ enum handler_result api_offset_commit(broker_t *b, request_t *req)
     commit_entry_t *e = arena_array(&req->arena, (size_t)total + 1, sizeof(*e));
     int k = 0;
     for (int t = 0; t < rq.topics_count; t++) {
-        char *topic = kstr_dup(&req->arena, rq.topics[t].name);
+        const char *topic = kstr_dup_or_empty(&req->arena, rq.topics[t].name);
         for (int p = 0; p < rq.topics[t].partitions_count; p++, k++) {
             const struct offset_commit_request_offset_commit_request_partition *in =
                 &rq.topics[t].partitions[p];
-            e[k] = (commit_entry_t){ topic ? topic : "", in->partition_index, in->committed_offset,
+            e[k] = (commit_entry_t){ topic, in->partition_index, in->committed_offset,
                                      v >= 6 ? in->committed_leader_epoch : -1, in->committed_metadata,
                                      KERR_NONE };
         }
@@ -318,12 +318,12 @@ static int16_t fetch_group_offsets(request_t *req, kstr_t group, int n_topics, c
     }
     fetch_topic_out_t *tt = arena_array(&req->arena, (size_t)n_topics + 1, sizeof(*tt));
     for (int t = 0; t < n_topics; t++) {
-        char *topic = kstr_dup(&req->arena, names[t]);
+        const char *topic = kstr_dup_or_empty(&req->arena, names[t]);
         tt[t].name = names[t];
         tt[t].n = n_parts[t] > 0 ? n_parts[t] : 0;
         tt[t].parts = arena_array(&req->arena, (size_t)tt[t].n + 1, sizeof(fetched_offset_t));
         for (int p = 0; p < tt[t].n; p++) {
-            int16_t err = gc_fetch_offset(group, topic ? topic : "", parts[t][p], &tt[t].parts[p]);
+            int16_t err = gc_fetch_offset(group, topic, parts[t][p], &tt[t].parts[p]);
             if (err)
                 return err;
         }
@@ -536,9 +536,9 @@ enum handler_result api_offset_delete(broker_t *b, request_t *req)
     commit_entry_t *e = arena_array(&req->arena, (size_t)total + 1, sizeof(*e));
     int k = 0;
     for (int t = 0; t < rq.topics_count; t++) {
-        char *topic = kstr_dup(&req->arena, rq.topics[t].name);
+        const char *topic = kstr_dup_or_empty(&req->arena, rq.topics[t].name);
         for (int p = 0; p < rq.topics[t].partitions_count; p++, k++)
-            e[k] = (commit_entry_t){ .topic = topic ? topic : "",
+            e[k] = (commit_entry_t){ .topic = topic,
                                      .partition = rq.topics[t].partitions[p].partition_index };
     }
     struct offset_delete_response resp;

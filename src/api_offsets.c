@@ -66,15 +66,15 @@ enum handler_result api_list_offsets(broker_t *b, request_t *req)
     for (int i = 0; i < nt; i++) {
         struct list_offsets_request_list_offsets_topic *it = &rq.topics[i];
         struct list_offsets_response_list_offsets_topic_response *ot = &resp.topics[i];
-        char *topic = kstr_dup(&req->arena, it->name);
-        mc_topic_t *t = topic ? mc_find_topic(topic) : NULL;
+        const char *topic = kstr_dup_or_empty(&req->arena, it->name);
+        mc_topic_t *t = mc_find_topic(topic);
         ot->name = it->name;
         int np = it->partitions_count > 0 ? it->partitions_count : 0;
         ot->partitions_count = np;
         ot->partitions =
             list_offsets_response_list_offsets_partition_response_array(&req->arena, np);
         for (int p = 0; p < np; p++)
-            list_partition(b, req, topic ? topic : "", t, &it->partitions[p], &ot->partitions[p]);
+            list_partition(b, req, topic, t, &it->partitions[p], &ot->partitions[p]);
     }
     list_offsets_response_encode(&req->resp, v, &resp);
     return REQ_DONE;

@@ -113,8 +113,8 @@ enum handler_result api_produce(broker_t *b, request_t *req)
     for (int i = 0; i < nt; i++) {
         struct produce_request_topic_produce_data *td = &rq.topic_data[i];
         struct produce_response_topic_produce_response *tr = &resp.responses[i];
-        char *topic = kstr_dup(&req->arena, td->name);
-        mc_topic_t *t = topic ? mc_find_topic(topic) : NULL;
+        const char *topic = kstr_dup_or_empty(&req->arena, td->name);
+        mc_topic_t *t = mc_find_topic(topic);
         tr->name = td->name;
         int np = td->partition_data_count > 0 ? td->partition_data_count : 0;
         tr->partition_responses_count = np;
@@ -128,7 +128,7 @@ enum handler_result api_produce(broker_t *b, request_t *req)
                 pr->base_offset = -1;
                 continue;
             }
-            produce_partition(b, req, t, topic ? topic : "", &td->partition_data[p], pr);
+            produce_partition(b, req, t, topic, &td->partition_data[p], pr);
         }
     }
     if (rq.acks == 0) {

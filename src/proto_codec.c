@@ -34,6 +34,12 @@ char *kstr_dup(arena_t *a, kstr_t s)
     return d;
 }
 
+const char *kstr_dup_or_empty(arena_t *a, kstr_t s)
+{
+    char *d = kstr_dup(a, s);
+    return d ? d : "";
+}
+
 /* ---- reader ---- */
 
 void kr_init(kreader_t *r, uint8_t *buf, size_t len, arena_t *arena)
