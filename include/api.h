@@ -7,6 +7,7 @@
 #define SAMSA_API_H
 
 #include "broker.h"
+#include "topic_config.h"
 
 enum handler_result api_produce(broker_t *b, request_t *req);
 enum handler_result api_fetch(broker_t *b, request_t *req);
@@ -33,11 +34,5 @@ enum handler_result api_offset_delete(broker_t *b, request_t *req);
 void fetch_notify(const char *topic, int32_t partition);
 void fetch_cancel(request_t *req);
 void fetch_shutdown(void);
-
-/* A topic-level setting: the topic override, else the broker default. */
-struct mc_topic;
-int64_t topic_config_int(broker_t *b, const struct mc_topic *t, const char *key);
-const char *topic_config_str(broker_t *b, const struct mc_topic *t, const char *key);
-bool topic_config_key_known(const char *key);
 
 #endif

@@ -16,8 +16,12 @@ typedef struct arena {
 } arena_t;
 
 void arena_init(arena_t *a);
-/* Zeroed memory; aborts the process on allocation failure (as malloc does
- * for the rest of the broker, memory exhaustion is not a recoverable state). */
+/* Zeroed memory, or NULL when it cannot be had.  Request decoding uses
+ * these, so a request too large for memory fails that request only. */
+void *arena_try_alloc(arena_t *a, size_t n);
+void *arena_try_array(arena_t *a, size_t n, size_t elem);
+/* Zeroed memory; aborts on failure.  For handlers' small, bounded
+ * allocations (response arrays sized by what was already decoded). */
 void *arena_alloc(arena_t *a, size_t n);
 void *arena_array(arena_t *a, size_t n, size_t elem);
 char *arena_strdup(arena_t *a, const char *s);

@@ -2,14 +2,20 @@
  * broker.h - the broker's top-level state and the request object handed to
  * API handlers.
  *
- * Threads (the whole of samsad):
- *   - the event-loop thread (main thread) owns everything in struct broker:
- *     connections, request dispatch, the metadata cache, partition logs,
- *     parked fetches, the controller logic and all ZooKeeper calls (made
- *     synchronously with the multi-threaded ZooKeeper client);
+ * Threads (the whole of samsad) and what each owns:
+ *   - the event-loop thread (main thread) owns everything in struct broker
+ *     and everything reachable from a request: connections, request
+ *     dispatch, the metadata cache, partition logs, parked requests, the
+ *     group coordinator.  It never waits on ZooKeeper;
+ *   - the ZooKeeper thread (zk_worker.h) owns the ZooKeeper session once
+ *     the broker listens and the controller's view of ZooKeeper
+ *     (controller.c).  It runs jobs submitted by the loop one at a time and
+ *     posts their results back with loop_post();
  *   - the ZooKeeper client's own I/O and completion threads run only the
- *     watcher callback, which copies the event and hands it to the loop with
- *     loop_post() (include/loop.h) - the one cross-thread hand-off.
+ *     watcher (which queues a sync job under controller.c's events_lock)
+ *     and asynchronous completions (which fill a waiting batch).
+ * loop_post() (include/loop.h) is the one way into the event loop.  Before
+ * the loop runs, the main thread connects to ZooKeeper and loads the logs.
  * There are no fetcher threads yet (single-broker replication factor 1).
  */
 #ifndef SAMSA_BROKER_H
@@ -26,18 +32,17 @@
 struct event_base;
 struct conn;
 struct loop;
-struct zk_session;
 
 typedef struct broker {
     broker_config_t *cfg;
     struct event_base *base;
     struct loop *loop;
-    struct zk_session *zk;
     char cluster_id[64];
-    int32_t controller_id;          /* -1 if unknown */
+    int32_t controller_id;          /* -1 if unknown (mirrors the ZK thread's) */
     int32_t controller_epoch;
     bool is_controller;
     bool shutting_down;
+    bool startup_failed;            /* registration refused; exit 1 */
 } broker_t;
 
 typedef struct request {
@@ -54,6 +59,7 @@ typedef struct request {
     void *parked;                   /* handler state while waiting */
     void (*cancel)(struct request *req);   /* connection gone while parked */
     bool done;                      /* completed; response not yet sent */
+    int64_t pool_bytes;             /* held from the request memory pool */
 } request_t;
 
 enum handler_result { REQ_DONE, REQ_PARKED, REQ_CLOSE };

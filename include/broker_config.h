@@ -38,6 +38,8 @@ typedef struct broker_config {
     int32_t log_index_size_max_bytes;
     int32_t message_max_bytes;
     int32_t socket_request_max_bytes;
+    int32_t queued_max_requests;
+    int64_t queued_max_request_bytes;   /* -1 = unbounded */
     int64_t log_flush_interval_messages;
     int64_t log_flush_interval_ms;
     int64_t log_flush_scheduler_interval_ms;

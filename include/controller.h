@@ -1,44 +1,76 @@
 /*
  * controller.h - this broker's part in the ZooKeeper-coordinated cluster:
  * registration under /brokers/ids, controller election through /controller
- * and /controller_epoch, topic creation and deletion in Kafka's znode
- * layout, and the metadata cache refresh.  Event-loop thread only.
+ * and /controller_epoch, and keeping the metadata cache in step with
+ * ZooKeeper.
+ *
+ * Threads: controller_connect() runs on the main thread before the broker
+ * listens.  Everything else that talks to ZooKeeper runs on the ZooKeeper
+ * thread (zk_worker.h): watch events are coalesced there (a changed topic
+ * re-reads that topic, a changed broker set the brokers), reads are
+ * pipelined, and what changed is posted to the event loop as a
+ * metadata_update_t that metadata_apply() applies.
  *
  * Partial (single-broker scope): the elected controller applies partition
- * leadership to itself directly and every broker refreshes its metadata
- * cache from ZooKeeper; LeaderAndIsr/UpdateMetadata/StopReplica over the
- * wire and failover of leaders between brokers come with replication.
+ * leadership to itself directly and every broker reads its metadata from
+ * ZooKeeper; LeaderAndIsr/UpdateMetadata/StopReplica over the wire and
+ * failover of leaders between brokers come with replication.
  */
 #ifndef SAMSA_CONTROLLER_H
 #define SAMSA_CONTROLLER_H
 
 #include "broker.h"
+#include "metadata_cache.h"
 
-/* Connects to ZooKeeper, creates Kafka's persistent paths, reads or creates
- * /cluster/id (into b->cluster_id).  -1 on failure. */
+/* Main thread, before listening: connects to ZooKeeper, creates Kafka's
+ * persistent paths, reads or creates /cluster/id.  -1 on failure. */
 int controller_connect(broker_t *b);
-/* Registers /brokers/ids/<id>, runs the election and loads metadata. */
-int controller_start(broker_t *b);
+/* Starts the ZooKeeper thread, which registers the broker, runs the
+ * election and loads the cluster's metadata; on_ready(b) runs on the loop
+ * once that is applied (b->startup_failed set if registration failed). */
+void controller_start(broker_t *b, void (*on_ready)(broker_t *b));
+/* Main thread, after the loop: stops the ZooKeeper thread and closes the
+ * session (ephemeral znodes go at once). */
 void controller_stop(broker_t *b);
 
-typedef struct topic_spec {
-    const char *name;
-    int32_t num_partitions;         /* -1 = num.partitions */
-    int16_t replication_factor;     /* -1 = default.replication.factor */
-    const char **config_keys;
-    const char **config_values;
-    int n_configs;
-    bool validate_only;
-} topic_spec_t;
+/* What the ZooKeeper thread learnt, for the event loop to apply. */
+typedef struct metadata_update {
+    bool full;                      /* topics: replace the whole set */
+    bool has_brokers;
+    mc_broker_t *brokers;
+    int n_brokers;
+    bool has_controller;
+    int32_t controller_id;
+    int32_t controller_epoch;
+    mc_topic_t **topics;            /* new or changed (the cache takes them) */
+    int n_topics;
+    char **removed;
+    int n_removed;
+} metadata_update_t;
 
-/* Creates a topic the way Kafka's admin path does (config znode, then the
- * assignment znode).  Returns a Kafka error code; *msg gets a message for
- * the client on error. */
-int16_t controller_create_topic(broker_t *b, const topic_spec_t *spec, const char **msg);
-/* Marks a topic for deletion under /admin/delete_topics. */
-int16_t controller_delete_topic(broker_t *b, const char *name);
-/* Topic-name rules of Kafka's Topic.validate; NULL if valid, else why. */
-const char *topic_name_invalid(const char *name, int len);
-void controller_refresh_metadata(broker_t *b);
+/* Event-loop thread: applies u to the metadata cache and the local logs
+ * (metadata_apply.c), then frees u. */
+void metadata_apply(broker_t *b, metadata_update_t *u);
+metadata_update_t *metadata_update_new(void);
+void metadata_update_free(metadata_update_t *u);
+void metadata_update_add_topic(metadata_update_t *u, mc_topic_t *t);
+void metadata_update_add_removed(metadata_update_t *u, const char *name);
+
+/* ZooKeeper thread (topic_admin.c calls these). */
+struct zk_session *controller_session(void);
+bool controller_is_active(void);
+int32_t controller_epoch_now(void);
+/* The /controller_epoch znode version that fences the controller's writes. */
+int32_t controller_epoch_zkversion(void);
+/* Reads topics' assignments, configs and partition states (pipelined),
+ * creating missing states when this broker is the controller; marks them
+ * known so their watches are not mistaken for new topics. */
+mc_topic_t **controller_load_topics(char **names, int n);
+/* For a ZooKeeper call that failed with rc: true if it should be made
+ * again, after waiting out a connection loss (up to about a minute) or
+ * re-establishing an expired session (registration, election, reload). */
+bool controller_should_retry(int rc, int *attempts);
+/* Forgets topics deleted by this broker. */
+void controller_forget_topic(const char *name);
 
 #endif

@@ -26,8 +26,17 @@ typedef struct mc_partition {
     int n_isr;
 } mc_partition_t;
 
+/* Settings the request path reads, parsed once when the topic enters the
+ * cache (topic_settings_load) instead of on every request. */
+typedef struct topic_settings {
+    int32_t max_message_bytes;
+    bool compacted;                 /* cleanup.policy includes compact */
+    bool log_append_time;           /* message.timestamp.type */
+} topic_settings_t;
+
 typedef struct mc_topic {
     char name[256];
+    topic_settings_t settings;
     kuuid_t id;
     int n_partitions;
     mc_partition_t *parts;

@@ -10,6 +10,8 @@
 #include "broker.h"
 
 int net_listen(broker_t *b);
+/* Bytes of request frames held from the queued.max.request.bytes pool. */
+int64_t net_pool_used(void);
 void net_shutdown(void);
 /* Peer address of a connection, "host:port". */
 const char *conn_peer(const struct conn *c);

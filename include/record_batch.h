@@ -65,11 +65,12 @@ typedef struct produce_validation {
 /*
  * Validates records a client produced (Kafka's LogValidator for v2):
  * size, magic, CRC, base offset 0, count == lastOffsetDelta + 1, no control
- * batches, uncompressed record framing, max.message.bytes per batch and
- * "one batch per request" for Produce v3+.
+ * batches, every record read (compressed ones decompressed as a stream):
+ * count and framing, dense inner offsets, keys on compacted topics;
+ * max.message.bytes per batch and "one batch per request" for Produce v3+.
  */
 void batch_validate_produce(uint8_t *buf, int32_t len, int16_t produce_version,
-                            int32_t max_message_bytes, produce_validation_t *out);
+                            int32_t max_message_bytes, bool compacted, produce_validation_t *out);
 
 /*
  * Assigns offsets starting at first_offset to every batch in buf (already

@@ -1,6 +1,6 @@
 /*
- * api_configs.c - owns DescribeConfigs (read-only for now) and the table of
- * topic-level settings with the broker settings they default to.
+ * api_configs.c - owns DescribeConfigs (read-only for now) over the broker's
+ * settings and the topic-level table of topic_config.c.
  * Event-loop thread only.
  */
 #include <inttypes.h>
@@ -12,45 +12,7 @@
 #include "kafka_errors.h"
 #include "metadata_cache.h"
 #include "proto_messages.h"
-
-typedef struct topic_setting {
-    const char *topic_key;
-    const char *broker_key;     /* NULL: a topic-only setting */
-    const char *fallback;       /* Kafka's default when the broker key is unset */
-} topic_setting_t;
-
-static const topic_setting_t settings[] = {
-    { "cleanup.policy", "log.cleanup.policy", "delete" },
-    { "compression.type", "compression.type", "producer" },
-    { "delete.retention.ms", "log.cleaner.delete.retention.ms", "86400000" },
-    { "file.delete.delay.ms", "log.segment.delete.delay.ms", "60000" },
-    { "flush.messages", "log.flush.interval.messages", "9223372036854775807" },
-    { "flush.ms", "log.flush.interval.ms", "9223372036854775807" },
-    { "index.interval.bytes", "log.index.interval.bytes", "4096" },
-    { "max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "9223372036854775807" },
-    { "max.message.bytes", "message.max.bytes", "1048588" },
-    { "message.downconversion.enable", "log.message.downconversion.enable", "true" },
-    { "message.timestamp.type", "log.message.timestamp.type", "CreateTime" },
-    { "min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", "0.5" },
-    { "min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", "0" },
-    { "min.insync.replicas", "min.insync.replicas", "1" },
-    { "preallocate", "log.preallocate", "false" },
-    { "retention.bytes", "log.retention.bytes", "-1" },
-    { "retention.ms", "log.retention.ms", "604800000" },
-    { "segment.bytes", "log.segment.bytes", "1073741824" },
-    { "segment.index.bytes", "log.index.size.max.bytes", "10485760" },
-    { "segment.jitter.ms", "log.roll.jitter.ms", "0" },
-    { "segment.ms", "log.roll.ms", "604800000" },
-    { "unclean.leader.election.enable", "unclean.leader.election.enable", "false" },
-};
-
-static const topic_setting_t *find_setting(const char *key)
-{
-    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-        if (!strcmp(settings[i].topic_key, key))
-            return &settings[i];
-    return NULL;
-}
+#include "topic_config.h"
 
 /* Broker-level value: file setting, derived typed value, or Kafka default. */
 static const char *broker_value(broker_t *b, const topic_setting_t *s, char *buf, size_t n)
@@ -68,29 +30,6 @@ static const char *broker_value(broker_t *b, const topic_setting_t *s, char *buf
         return buf;
     }
     return s->fallback;
-}
-
-const char *topic_config_str(broker_t *b, const struct mc_topic *t, const char *key)
-{
-    const char *v = t ? mc_topic_config(t, key) : NULL;
-    if (v)
-        return v;
-    const topic_setting_t *s = find_setting(key);
-    if (!s)
-        return NULL;
-    const char *bv = config_get(b->cfg, s->broker_key);
-    return bv ? bv : s->fallback;
-}
-
-int64_t topic_config_int(broker_t *b, const struct mc_topic *t, const char *key)
-{
-    const char *v = topic_config_str(b, t, key);
-    return v ? strtoll(v, NULL, 10) : 0;
-}
-
-bool topic_config_key_known(const char *key)
-{
-    return find_setting(key) != NULL;
 }
 
 enum { RESOURCE_TOPIC = 2, RESOURCE_BROKER = 4 };
@@ -118,7 +57,8 @@ static void describe_topic(broker_t *b, request_t *req,
         out->error_message = kstr_from_cstr("Topic does not exist");
         return;
     }
-    int n = (int)(sizeof(settings) / sizeof(settings[0]));
+    int n;
+    const topic_setting_t *settings = topic_settings(&n);
     out->configs = describe_configs_response_describe_configs_resource_result_array(&req->arena, n);
     int k = 0;
     for (int i = 0; i < n; i++) {

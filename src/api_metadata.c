@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "controller.h"
+#include "topic_admin.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "metadata_cache.h"
@@ -74,19 +74,20 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
             o->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             return;
         }
-        topic_spec_t spec = { .name = n, .num_partitions = -1, .replication_factor = -1 };
-        const char *msg;
-        int16_t err = controller_create_topic(b, &spec, &msg);
-        if (err && err != KERR_TOPIC_ALREADY_EXISTS) {
-            o->error_code = err;
-            return;
+        /* As Kafka: creation starts and this answer says the leader is
+         * not available yet; the client asks again. */
+        if (!topic_admin_creating(n)) {
+            topic_spec_t spec = { .name = n, .num_partitions = -1, .replication_factor = -1 };
+            topic_result_t r;
+            if (topic_admin_create(b, &spec, 1, false, &r, NULL, NULL) == 0 &&
+                r.error != KERR_TOPIC_ALREADY_EXISTS) {
+                o->error_code = r.error;
+                return;
+            }
+            log_info("metadata", "Auto-creating topic %s for %s", n, conn_peer(req->conn));
         }
-        log_info("metadata", "Auto-created topic %s for %s", n, conn_peer(req->conn));
-        t = mc_find_topic(n);
-        if (!t) {
-            o->error_code = KERR_LEADER_NOT_AVAILABLE;
-            return;
-        }
+        o->error_code = KERR_LEADER_NOT_AVAILABLE;
+        return;
     }
     fill_topic(req, t, o);
 }
@@ -116,8 +117,8 @@ enum handler_result api_metadata(broker_t *b, request_t *req)
         for (int i = 0; i < rq.topics_count; i++)
             fill_requested_topic(b, req, rq.topics[i].name, allow_create, &resp.topics[i]);
     }
-    /* Brokers last: auto-creation above refreshes the cache.  Strings are
-     * copied because the cache may change before the response is sent. */
+    /* Strings are copied because the cache may change before the response
+     * is sent. */
     int nb;
     const mc_broker_t *brokers = mc_brokers(&nb);
     resp.brokers_count = nb;

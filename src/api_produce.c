@@ -13,6 +13,7 @@
 #include "log_manager.h"
 #include "logging.h"
 #include "metadata_cache.h"
+#include "topic_admin.h"
 #include "net.h"
 #include "proto_messages.h"
 #include "record_batch.h"
@@ -31,6 +32,14 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
         out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         return;
     }
+    if (topic_is_internal(topic) && !kstr_eq_cstr(req->hdr.client_id, ADMIN_CLIENT_ID)) {
+        /* As Kafka's ReplicaManager: only the broker itself writes there. */
+        out->error_code = KERR_INVALID_TOPIC_EXCEPTION;
+        out->error_message = kstr_from_cstr("Cannot append to internal topic");
+        log_info("produce", "Rejected produce to internal topic %s-%d from %s "
+                            "(INVALID_TOPIC_EXCEPTION)", topic, in->index, conn_peer(req->conn));
+        return;
+    }
     partition_log_t *pl = logmgr_get(topic, in->index);
     if (!pl || t->parts[in->index].leader != b->cfg->broker_id) {
         out->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
@@ -41,8 +50,8 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
         return;
     }
     produce_validation_t val;
-    int32_t max_bytes = (int32_t)topic_config_int(b, t, "max.message.bytes");
-    batch_validate_produce(in->records.ptr, in->records.len, v, max_bytes, &val);
+    batch_validate_produce(in->records.ptr, in->records.len, v, t->settings.max_message_bytes,
+                           t->settings.compacted, &val);
     if (val.error) {
         out->error_code = val.error;
         out->error_message = kstr_from_cstr(val.reason);
@@ -50,7 +59,7 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
                  conn_peer(req->conn), val.reason, kafka_error_name(val.error));
         return;
     }
-    bool append_time = !strcmp(topic_config_str(b, t, "message.timestamp.type"), "LogAppendTime");
+    bool append_time = t->settings.log_append_time;
     int64_t now = now_ms();
     bool idempotent = val.producer_id >= 0 && val.n_batches == 1;
     /* Sequences wrap to 0 after INT32_MAX. */

@@ -1,39 +1,88 @@
 /*
- * api_topics.c - owns CreateTopics and DeleteTopics: request validation and
- * per-topic results, with the ZooKeeper work done by controller.c.
- * Event-loop thread only.
+ * api_topics.c - owns CreateTopics and DeleteTopics: decoding, the
+ * per-topic checks that need no ZooKeeper, and the responses.  The
+ * ZooKeeper work runs on the ZooKeeper thread (topic_admin.c); the request
+ * is parked meanwhile and answered once the result is in the metadata
+ * cache.  Event-loop thread only.
  *
  * Partial: manual replica assignments are refused with
- * INVALID_REPLICA_ASSIGNMENT; topic configs are validated by name only.
+ * INVALID_REPLICA_ASSIGNMENT (they come with multi-broker clusters).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "controller.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "metadata_cache.h"
 #include "net.h"
 #include "proto_messages.h"
+#include "topic_admin.h"
+#include "util.h"
 
-static void create_one(broker_t *b, request_t *req, bool validate_only,
-                       const struct create_topics_request_creatable_topic *in,
-                       struct create_topics_response_creatable_topic_result *out)
+/* A parked CreateTopics/DeleteTopics; freed by the job's callback.  The
+ * request pointer is cleared if the connection goes first. */
+typedef struct topics_wait {
+    request_t *req;
+    struct create_topics_request create;
+    struct delete_topics_request del;
+    int n;                      /* topics in the request */
+    topic_result_t *results;    /* per requested topic */
+    int *map;                   /* submitted index -> requested index */
+} topics_wait_t;
+
+static void topics_cancel(request_t *req)
 {
+    topics_wait_t *w = req->parked;
+    if (w)
+        w->req = NULL;
+    req->parked = NULL;
+}
+
+static topics_wait_t *wait_new(request_t *req, int n)
+{
+    topics_wait_t *w = xcalloc(1, sizeof(*w));
+    w->req = req;
+    w->n = n;
+    w->results = xcalloc((size_t)n + 1, sizeof(topic_result_t));
+    w->map = xcalloc((size_t)n + 1, sizeof(int));
+    return w;
+}
+
+static void wait_free(topics_wait_t *w)
+{
+    free(w->results);
+    free(w->map);
+    free(w);
+}
+
+/* Parks req until the job's callback; the connection closing cancels. */
+static enum handler_result park(request_t *req, topics_wait_t *w)
+{
+    req->parked = w;
+    req->cancel = topics_cancel;
+    return REQ_PARKED;
+}
+
+/* Copies the job's results (submitted order) into request order. */
+static void take_results(topics_wait_t *w, const topic_result_t *results, int n)
+{
+    for (int k = 0; k < n; k++)
+        w->results[w->map[k]] = results[k];
+}
+
+/* The spec of one requested topic, or an early error. */
+static int16_t spec_of(request_t *req, const struct create_topics_request_creatable_topic *in,
+                       topic_spec_t *spec, const char **msg)
+{
+    *msg = NULL;
     char *name = kstr_dup(&req->arena, in->name);
-    out->name = in->name;
-    out->num_partitions = -1;
-    out->replication_factor = -1;
-    out->configs_count = -1;
-    if (!name) {
-        out->error_code = KERR_INVALID_TOPIC_EXCEPTION;
-        return;
-    }
+    if (!name)
+        return KERR_INVALID_TOPIC_EXCEPTION;
     if (in->assignments_count > 0) {
-        out->error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
-        out->error_message = kstr_from_cstr("Manual replica assignment is not supported yet");
-        return;
+        *msg = "Manual replica assignment is not supported yet";
+        return KERR_INVALID_REPLICA_ASSIGNMENT;
     }
     int nc = in->configs_count > 0 ? in->configs_count : 0;
     const char **keys = arena_array(&req->arena, (size_t)nc + 1, sizeof(char *));
@@ -41,24 +90,46 @@ static void create_one(broker_t *b, request_t *req, bool validate_only,
     for (int i = 0; i < nc; i++) {
         keys[i] = kstr_dup(&req->arena, in->configs[i].name);
         vals[i] = kstr_dup(&req->arena, in->configs[i].value);
-        if (!keys[i] || !vals[i] || !topic_config_key_known(keys[i])) {
-            out->error_code = KERR_INVALID_CONFIG;
-            out->error_message = kstr_from_cstr(
-                arena_printf(&req->arena, "Unknown topic config name: %s", keys[i] ? keys[i] : "null"));
-            return;
+    }
+    *spec = (topic_spec_t){ .name = name, .num_partitions = in->num_partitions,
+                            .replication_factor = in->replication_factor, .config_keys = keys,
+                            .config_values = vals, .n_configs = nc };
+    for (int j = 0; j < nc; j++) {
+        if (!keys[j]) {
+            *msg = "Unknown topic config name: null";
+            return KERR_INVALID_CONFIG;
         }
     }
-    topic_spec_t spec = { .name = name, .num_partitions = in->num_partitions,
-                          .replication_factor = in->replication_factor, .config_keys = keys,
-                          .config_values = vals, .n_configs = nc, .validate_only = validate_only };
-    const char *msg;
-    out->error_code = controller_create_topic(b, &spec, &msg);
-    if (out->error_code) {
-        out->error_message = kstr_from_cstr(msg);
-        log_info("topics", "CreateTopics %s from %s failed: %s (%s)", name, conn_peer(req->conn),
-                 msg ? msg : "", kafka_error_name(out->error_code));
+    return KERR_NONE;
+}
+
+static bool duplicated(const struct create_topics_request *rq, int i)
+{
+    for (int j = 0; j < rq->topics_count; j++)
+        if (j != i && rq->topics[j].name.len == rq->topics[i].name.len &&
+            !memcmp(rq->topics[j].name.ptr, rq->topics[i].name.ptr, (size_t)rq->topics[i].name.len))
+            return true;
+    return false;
+}
+
+static void fill_created(broker_t *b, request_t *req, const struct create_topics_request_creatable_topic *in,
+                         const topic_result_t *r,
+                         struct create_topics_response_creatable_topic_result *out)
+{
+    out->name = in->name;
+    out->num_partitions = -1;
+    out->replication_factor = -1;
+    out->configs_count = -1;
+    out->error_code = r->error;
+    if (r->error) {
+        out->error_message = kstr_from_cstr(r->message[0] ? arena_strdup(&req->arena, r->message)
+                                                          : NULL);
+        log_info("topics", "CreateTopics %.*s from %s failed: %s (%s)", in->name.len > 0 ? in->name.len : 0,
+                 in->name.ptr ? in->name.ptr : "", conn_peer(req->conn), r->message,
+                 kafka_error_name(r->error));
         return;
     }
+    char *name = kstr_dup(&req->arena, in->name);
     mc_topic_t *t = mc_find_topic(name);
     out->num_partitions = t ? t->n_partitions
                             : in->num_partitions == -1 ? b->cfg->num_partitions : in->num_partitions;
@@ -70,32 +141,96 @@ static void create_one(broker_t *b, request_t *req, bool validate_only,
     out->configs_count = 0;
 }
 
+static void create_respond(broker_t *b, request_t *req, const struct create_topics_request *rq,
+                           const topic_result_t *results)
+{
+    struct create_topics_response resp;
+    create_topics_response_defaults(&resp);
+    int n = rq->topics_count > 0 ? rq->topics_count : 0;
+    resp.topics_count = n;
+    resp.topics = create_topics_response_creatable_topic_result_array(&req->arena, n);
+    for (int i = 0; i < n; i++)
+        fill_created(b, req, &rq->topics[i], &results[i], &resp.topics[i]);
+    create_topics_response_encode(&req->resp, req->hdr.request_api_version, &resp);
+}
+
+/* Event-loop thread: the ZooKeeper job finished. */
+static void create_done(broker_t *b, void *arg, const topic_result_t *results, int n)
+{
+    topics_wait_t *w = arg;
+    take_results(w, results, n);
+    if (w->req) {
+        w->req->parked = NULL;
+        create_respond(b, w->req, &w->create, w->results);
+        request_complete(w->req);
+    }
+    wait_free(w);
+}
+
 enum handler_result api_create_topics(broker_t *b, request_t *req)
 {
     int16_t v = req->hdr.request_api_version;
     struct create_topics_request rq;
     if (create_topics_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
-    struct create_topics_response resp;
-    create_topics_response_defaults(&resp);
     int n = rq.topics_count > 0 ? rq.topics_count : 0;
-    resp.topics_count = n;
-    resp.topics = create_topics_response_creatable_topic_result_array(&req->arena, n);
+    topics_wait_t *w = wait_new(req, n);
+    w->create = rq;
+    topic_spec_t *specs = arena_array(&req->arena, (size_t)n + 1, sizeof(*specs));
+    int ns = 0;
     for (int i = 0; i < n; i++) {
-        bool dup = false;
-        for (int j = 0; j < n && !dup; j++)
-            dup = j != i && rq.topics[j].name.len == rq.topics[i].name.len &&
-                  !memcmp(rq.topics[j].name.ptr, rq.topics[i].name.ptr, (size_t)rq.topics[i].name.len);
-        if (dup) {
-            resp.topics[i].name = rq.topics[i].name;
-            resp.topics[i].error_code = KERR_INVALID_REQUEST;
-            resp.topics[i].error_message = kstr_from_cstr("Duplicate topic in request.");
+        const char *msg = NULL;
+        int16_t err = duplicated(&rq, i) ? KERR_INVALID_REQUEST
+                                         : spec_of(req, &rq.topics[i], &specs[ns], &msg);
+        if (err == KERR_INVALID_REQUEST)
+            msg = "Duplicate topic in request.";
+        if (err) {
+            w->results[i].error = err;
+            snprintf(w->results[i].message, sizeof(w->results[i].message), "%s", msg ? msg : "");
             continue;
         }
-        create_one(b, req, rq.validate_only, &rq.topics[i], &resp.topics[i]);
+        w->map[ns++] = i;
     }
-    create_topics_response_encode(&req->resp, v, &resp);
+    topic_result_t *sub = arena_array(&req->arena, (size_t)ns + 1, sizeof(*sub));
+    if (topic_admin_create(b, specs, ns, rq.validate_only, sub, create_done, w) > 0)
+        return park(req, w);
+    take_results(w, sub, ns);
+    create_respond(b, req, &rq, w->results);
+    wait_free(w);
     return REQ_DONE;
+}
+
+static void delete_respond(request_t *req, const struct delete_topics_request *rq,
+                           const topic_result_t *results)
+{
+    struct delete_topics_response resp;
+    delete_topics_response_defaults(&resp);
+    int n = rq->topic_names_count > 0 ? rq->topic_names_count : 0;
+    resp.responses_count = n;
+    resp.responses = delete_topics_response_deletable_topic_result_array(&req->arena, n);
+    for (int i = 0; i < n; i++) {
+        resp.responses[i].name = rq->topic_names[i];
+        resp.responses[i].error_code = results[i].error;
+        if (results[i].error)
+            log_info("topics", "DeleteTopics %.*s from %s failed: %s",
+                     rq->topic_names[i].len > 0 ? rq->topic_names[i].len : 4,
+                     rq->topic_names[i].ptr ? rq->topic_names[i].ptr : "null", conn_peer(req->conn),
+                     kafka_error_name(results[i].error));
+    }
+    delete_topics_response_encode(&req->resp, req->hdr.request_api_version, &resp);
+}
+
+static void delete_done(broker_t *b, void *arg, const topic_result_t *results, int n)
+{
+    (void)b;
+    topics_wait_t *w = arg;
+    take_results(w, results, n);
+    if (w->req) {
+        w->req->parked = NULL;
+        delete_respond(w->req, &w->del, w->results);
+        request_complete(w->req);
+    }
+    wait_free(w);
 }
 
 enum handler_result api_delete_topics(broker_t *b, request_t *req)
@@ -104,20 +239,17 @@ enum handler_result api_delete_topics(broker_t *b, request_t *req)
     struct delete_topics_request rq;
     if (delete_topics_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
-    struct delete_topics_response resp;
-    delete_topics_response_defaults(&resp);
     int n = rq.topic_names_count > 0 ? rq.topic_names_count : 0;
-    resp.responses_count = n;
-    resp.responses = delete_topics_response_deletable_topic_result_array(&req->arena, n);
+    topics_wait_t *w = wait_new(req, n);
+    w->del = rq;
+    char **names = arena_array(&req->arena, (size_t)n + 1, sizeof(char *));
     for (int i = 0; i < n; i++) {
-        char *name = kstr_dup(&req->arena, rq.topic_names[i]);
-        resp.responses[i].name = rq.topic_names[i];
-        resp.responses[i].error_code = name ? controller_delete_topic(b, name)
-                                            : KERR_INVALID_TOPIC_EXCEPTION;
-        if (resp.responses[i].error_code)
-            log_info("topics", "DeleteTopics %s from %s failed: %s", name ? name : "null",
-                     conn_peer(req->conn), kafka_error_name(resp.responses[i].error_code));
+        names[i] = kstr_dup(&req->arena, rq.topic_names[i]);
+        w->map[i] = i;
     }
-    delete_topics_response_encode(&req->resp, v, &resp);
+    if (topic_admin_delete(b, names, n, w->results, delete_done, w) > 0)
+        return park(req, w);
+    delete_respond(req, &rq, w->results);
+    wait_free(w);
     return REQ_DONE;
 }

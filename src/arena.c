@@ -25,9 +25,11 @@ void arena_init(arena_t *a)
     a->total = 0;
 }
 
-void *arena_alloc(arena_t *a, size_t n)
+void *arena_try_alloc(arena_t *a, size_t n)
 {
     size_t align = sizeof(max_align_t);
+    if (n > SIZE_MAX / 2)
+        return NULL;
     n = (n + align - 1) & ~(align - 1);
     if (n == 0)
         n = align;
@@ -36,7 +38,9 @@ void *arena_alloc(arena_t *a, size_t n)
         size_t cap = n > ARENA_BLOCK_MIN ? n : ARENA_BLOCK_MIN;
         if (a->head && cap < a->head->cap * 2 && a->head->cap < (1u << 20))
             cap = a->head->cap * 2 > n ? a->head->cap * 2 : n;
-        b = xmalloc(sizeof(*b) + cap);
+        b = malloc(sizeof(*b) + cap);
+        if (!b)
+            return NULL;
         b->used = 0;
         b->cap = cap;
         b->next = a->head;
@@ -47,6 +51,21 @@ void *arena_alloc(arena_t *a, size_t n)
     a->total += n;
     memset(p, 0, n);
     return p;
+}
+
+void *arena_alloc(arena_t *a, size_t n)
+{
+    void *p = arena_try_alloc(a, n);
+    if (!p)
+        die("arena: out of memory allocating %zu bytes", n);
+    return p;
+}
+
+void *arena_try_array(arena_t *a, size_t n, size_t elem)
+{
+    if (elem && n > SIZE_MAX / elem)
+        return NULL;
+    return arena_try_alloc(a, n * elem);
 }
 
 void *arena_array(arena_t *a, size_t n, size_t elem)

@@ -23,7 +23,8 @@ static const char *known_keys[] = {
     "default.replication.factor", "auto.create.topics.enable",
     "log.segment.bytes", "log.roll.ms", "log.roll.hours",
     "log.index.interval.bytes", "log.index.size.max.bytes", "message.max.bytes",
-    "socket.request.max.bytes", "log.flush.interval.messages",
+    "socket.request.max.bytes", "queued.max.requests", "queued.max.request.bytes",
+    "log.flush.interval.messages",
     "log.flush.interval.ms", "log.flush.scheduler.interval.ms", "delete.topic.enable",
     "log.flush.offset.checkpoint.interval.ms", "replica.high.watermark.checkpoint.interval.ms", "log.retention.hours",
     "log.retention.minutes", "log.retention.ms", "log.retention.bytes",
@@ -50,6 +51,8 @@ void config_defaults(broker_config_t *cfg)
     cfg->log_index_size_max_bytes = 10485760;
     cfg->message_max_bytes = 1048588;
     cfg->socket_request_max_bytes = 104857600;
+    cfg->queued_max_requests = 500;
+    cfg->queued_max_request_bytes = -1;
     cfg->log_flush_interval_messages = INT64_MAX;
     cfg->log_flush_interval_ms = -1;               /* = scheduler interval */
     cfg->log_flush_scheduler_interval_ms = INT64_MAX;
@@ -308,6 +311,8 @@ int config_finish(broker_config_t *cfg)
     GET_INT("log.index.size.max.bytes", log_index_size_max_bytes);
     GET_INT("message.max.bytes", message_max_bytes);
     GET_INT("socket.request.max.bytes", socket_request_max_bytes);
+    GET_INT("queued.max.requests", queued_max_requests);
+    GET_INT("queued.max.request.bytes", queued_max_request_bytes);
     GET_INT("log.flush.interval.messages", log_flush_interval_messages);
     GET_INT("min.insync.replicas", min_insync_replicas);
     GET_INT("log.retention.bytes", log_retention_bytes);
@@ -435,6 +440,16 @@ int config_finish(broker_config_t *cfg)
         cfg->num_partitions <= 0 || cfg->default_replication_factor <= 0 ||
         cfg->offsets_topic_partitions <= 0 || cfg->offsets_topic_rf <= 0) {
         fprintf(stderr, "samsad: a size or count setting is out of range\n");
+        return -1;
+    }
+    if (cfg->queued_max_request_bytes > 0 &&
+        cfg->queued_max_request_bytes < cfg->socket_request_max_bytes) {
+        fprintf(stderr, "samsad: queued.max.request.bytes must be larger or equal to "
+                        "socket.request.max.bytes\n");
+        return -1;
+    }
+    if (cfg->queued_max_requests < 1) {
+        fprintf(stderr, "samsad: queued.max.requests must be at least 1\n");
         return -1;
     }
     warn_unknown_keys(cfg);

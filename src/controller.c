@@ -1,175 +1,216 @@
 /*
- * controller.c - owns this broker's ZooKeeper protocol in Kafka's layout:
- * persistent roots, /cluster/id, the ephemeral /brokers/ids/<id> znode (v5
- * JSON), controller election (/controller + /controller_epoch multi),
- * topic znodes, partition state znodes, /admin/delete_topics, and turning
- * all of it into the metadata cache and local partition logs.
- * Event-loop thread only.
+ * controller.c - owns this broker's ZooKeeper session and its view of the
+ * cluster in ZooKeeper: /cluster/id, the ephemeral /brokers/ids/<id>
+ * registration (v5 JSON), controller election (/controller plus the
+ * /controller_epoch multi), watch handling and the loading of brokers and
+ * topics, which it posts to the event loop as metadata updates.
+ *
+ * Threads: controller_connect() runs on the main thread before the broker
+ * listens.  Everything else here runs on the ZooKeeper thread (zk_worker.h)
+ * and owns `zv`, except zk_event_in(), which runs on the ZooKeeper client's
+ * completion thread and only touches zv.events under zv.events_lock.
  */
 #define _GNU_SOURCE
-#include <inttypes.h>
-#include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <uthash.h>
 
-#include "api.h"
 #include "controller.h"
-#include "group_coordinator.h"
-#include "offsets_topic.h"
-#include "kafka_errors.h"
-#include "log_manager.h"
 #include "logging.h"
-#include "metadata_cache.h"
+#include "topic_admin.h"
 #include "util.h"
+#include "zk_layout.h"
 #include "zk_session.h"
+#include "zk_worker.h"
 
-static const char *persistent_paths[] = {
-    "/consumers", "/brokers/ids", "/brokers/topics", "/config/changes",
-    "/admin/delete_topics", "/brokers/seqid", "/isr_change_notification",
-    "/latest_producer_id_block", "/log_dir_event_notification", "/config/topics",
-    "/config/clients", "/config/users", "/config/brokers", "/config/ips",
-};
+typedef struct name_entry {
+    char *name;
+    UT_hash_handle hh;
+} name_entry_t;
 
-static void on_zk_event(void *ctx, const zk_event_t *ev);
+/* Watch events waiting for the next sync, coalesced. */
+typedef struct pending_events {
+    bool expired, controller, brokers, topics, deletions;
+    name_entry_t *changed_topics;   /* /brokers/topics/<t> data changes */
+    bool sync_scheduled;
+} pending_events_t;
 
-/* Kafka's base64url-without-padding form of a UUID. */
-static void uuid_to_base64(const kuuid_t *u, char out[23])
+static struct {
+    broker_t *b;                    /* only b->cfg is read here */
+    zk_session_t *zs;
+    void (*on_ready)(broker_t *b);
+    /* ZooKeeper thread only: */
+    bool is_controller;
+    int32_t controller_id;
+    int32_t epoch;
+    int32_t epoch_zkversion;
+    int32_t *live;                  /* registered broker ids */
+    int n_live;
+    name_entry_t *known;            /* topics loaded from /brokers/topics */
+    /* Completion thread -> ZooKeeper thread, under events_lock: */
+    pthread_mutex_t events_lock;
+    pending_events_t events;
+} zv = { .events_lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void sync_job(void *arg);
+
+zk_session_t *controller_session(void)
 {
-    unsigned char tmp[32];
-    EVP_EncodeBlock(tmp, u->b, 16);
-    int j = 0;
-    for (int i = 0; i < 24 && tmp[i] && tmp[i] != '='; i++)
-        out[j++] = tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' : (char)tmp[i];
-    out[j] = '\0';
+    return zv.zs;
 }
 
-static int uuid_from_base64(const char *s, kuuid_t *u)
+bool controller_is_active(void)
 {
-    char tmp[25];
-    size_t n = strlen(s);
-    if (n != 22)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
-    tmp[22] = tmp[23] = '=';
-    tmp[24] = '\0';
-    unsigned char out[20];
-    if (EVP_DecodeBlock(out, (unsigned char *)tmp, 24) < 16)
-        return -1;
-    memcpy(u->b, out, 16);
-    return 0;
+    return zv.is_controller;
 }
 
-static kuuid_t random_uuid(void)
+int32_t controller_epoch_now(void)
 {
-    kuuid_t u;
-    if (RAND_bytes(u.b, 16) != 1)
-        die("RAND_bytes failed");
-    u.b[6] = (uint8_t)((u.b[6] & 0x0f) | 0x40);  /* version 4, like java.util.UUID */
-    u.b[8] = (uint8_t)((u.b[8] & 0x3f) | 0x80);
-    return u;
+    return zv.epoch;
 }
 
-static int json_write(broker_t *b, const char *path, json_t *j, bool create, int flags)
+int32_t controller_epoch_zkversion(void)
 {
-    char *s = json_dumps(j, JSON_COMPACT);
-    int rc = create ? zoo_create(zk_handle(b->zk), path, s, (int)strlen(s), &ZOO_OPEN_ACL_UNSAFE,
-                                 flags, NULL, 0)
-                    : zoo_set(zk_handle(b->zk), path, s, (int)strlen(s), -1);
-    free(s);
-    return rc;
+    return zv.epoch_zkversion;
 }
+
+static bool name_set_has(name_entry_t *set, const char *name)
+{
+    name_entry_t *e;
+    HASH_FIND_STR(set, name, e);
+    return e != NULL;
+}
+
+static void name_set_add(name_entry_t **set, const char *name)
+{
+    if (name_set_has(*set, name))
+        return;
+    name_entry_t *e = xcalloc(1, sizeof(*e));
+    e->name = xstrdup(name);
+    HASH_ADD_KEYPTR(hh, *set, e->name, strlen(e->name), e);
+}
+
+static void name_set_del(name_entry_t **set, const char *name)
+{
+    name_entry_t *e;
+    HASH_FIND_STR(*set, name, e);
+    if (e) {
+        HASH_DEL(*set, e);
+        free(e->name);
+        free(e);
+    }
+}
+
+static void name_set_clear(name_entry_t **set)
+{
+    name_entry_t *e, *tmp;
+    HASH_ITER(hh, *set, e, tmp) {
+        HASH_DEL(*set, e);
+        free(e->name);
+        free(e);
+    }
+}
+
+void controller_forget_topic(const char *name)
+{
+    name_set_del(&zv.known, name);
+}
+
+/* ---- watch intake (ZooKeeper client's completion thread) ---- */
+
+static void zk_event_in(void *ctx, const zk_event_t *ev)
+{
+    (void)ctx;
+    static const char topics_prefix[] = "/brokers/topics/";
+    pthread_mutex_lock(&zv.events_lock);
+    pending_events_t *pe = &zv.events;
+    bool interesting = true;
+    if (ev->type == ZOO_SESSION_EVENT)
+        interesting = pe->expired |= ev->state == ZOO_EXPIRED_SESSION_STATE;
+    else if (!strcmp(ev->path, "/controller"))
+        pe->controller = true;
+    else if (!strcmp(ev->path, "/brokers/ids"))
+        pe->brokers = true;
+    else if (!strcmp(ev->path, "/brokers/topics"))
+        pe->topics = true;
+    else if (!strcmp(ev->path, "/admin/delete_topics"))
+        pe->deletions = true;
+    else if (!strncmp(ev->path, topics_prefix, sizeof(topics_prefix) - 1) &&
+             !strchr(ev->path + sizeof(topics_prefix) - 1, '/'))
+        name_set_add(&pe->changed_topics, ev->path + sizeof(topics_prefix) - 1);
+    else
+        interesting = false;
+    bool schedule = interesting && !pe->sync_scheduled;
+    if (schedule)
+        pe->sync_scheduled = true;
+    pthread_mutex_unlock(&zv.events_lock);
+    if (schedule && zkw_submit(sync_job, NULL, NULL) < 0) {
+        pthread_mutex_lock(&zv.events_lock);
+        zv.events.sync_scheduled = false;
+        pthread_mutex_unlock(&zv.events_lock);
+    }
+}
+
+/* ---- main thread, before listening ---- */
 
 static int ensure_cluster_id(broker_t *b)
 {
     int rc;
-    char *s = zk_get_string(b->zk, "/cluster/id", false, NULL, &rc);
+    char *s = zk_get_string(zv.zs, "/cluster/id", false, NULL, &rc);
     if (!s && rc == ZNONODE) {
-        kuuid_t u = random_uuid();
+        kuuid_t u = zkl_random_uuid();
         char id[23];
-        uuid_to_base64(&u, id);
-        json_t *j = json_pack("{s:s,s:s}", "version", "1", "id", id);
-        if (zk_create_persistent_path(b->zk, "/cluster") < 0) {
-            json_decref(j);
+        zkl_uuid_to_base64(&u, id);
+        char *j = zkl_cluster_id(id);
+        if (zk_create_persistent_path(zv.zs, "/cluster") < 0) {
+            free(j);
             return -1;
         }
-        rc = json_write(b, "/cluster/id", j, true, 0);
-        json_decref(j);
+        rc = zoo_create(zk_handle(zv.zs), "/cluster/id", j, (int)strlen(j), &ZOO_OPEN_ACL_UNSAFE,
+                        0, NULL, 0);
+        free(j);
         if (rc != ZOK && rc != ZNODEEXISTS) {
             log_error("controller", "Cannot create /cluster/id: %s", zerror(rc));
             return -1;
         }
-        s = zk_get_string(b->zk, "/cluster/id", false, NULL, &rc);
+        s = zk_get_string(zv.zs, "/cluster/id", false, NULL, &rc);
     }
     if (!s) {
         log_error("controller", "Cannot read /cluster/id: %s", zerror(rc));
         return -1;
     }
-    json_t *j = json_loads(s, 0, NULL);
-    const char *id = j ? json_string_value(json_object_get(j, "id")) : NULL;
-    if (!id) {
+    if (zkl_parse_cluster_id(s, b->cluster_id, sizeof(b->cluster_id)) < 0) {
         log_error("controller", "Malformed /cluster/id: %s", s);
         free(s);
-        json_decref(j);
         return -1;
     }
-    snprintf(b->cluster_id, sizeof(b->cluster_id), "%s", id);
     free(s);
-    json_decref(j);
     return 0;
 }
 
 int controller_connect(broker_t *b)
 {
+    zv.b = b;
     b->controller_id = -1;
-    b->zk = zk_open(b->cfg->zk_connect, b->cfg->zk_session_timeout_ms,
-                    b->cfg->zk_connection_timeout_ms, b->loop, on_zk_event, b);
-    if (!b->zk)
+    zv.controller_id = -1;
+    zv.zs = zk_open(b->cfg->zk_connect, b->cfg->zk_session_timeout_ms,
+                    b->cfg->zk_connection_timeout_ms, zk_event_in, NULL);
+    if (!zv.zs)
         return -1;
-    for (size_t i = 0; i < ARRAY_SIZE(persistent_paths); i++)
-        if (zk_create_persistent_path(b->zk, persistent_paths[i]) < 0)
+    for (int i = 0; i < zk_persistent_path_count; i++)
+        if (zk_create_persistent_path(zv.zs, zk_persistent_paths[i]) < 0)
             return -1;
     return ensure_cluster_id(b);
 }
 
-static json_t *broker_registration_json(broker_t *b)
-{
-    const broker_config_t *cfg = b->cfg;
-    json_t *eps = json_array(), *map = json_object();
-    const char *host = NULL;
-    int port = -1;
-    for (int i = 0; i < cfg->n_advertised; i++) {
-        const listener_t *l = &cfg->advertised[i];
-        char ep[400];
-        bool v6 = strchr(l->host, ':') != NULL;
-        snprintf(ep, sizeof(ep), "%s://%s%s%s:%d", l->name, v6 ? "[" : "", l->host,
-                 v6 ? "]" : "", l->port);
-        json_array_append_new(eps, json_string(ep));
-        /* Only PLAINTEXT listeners exist today; the name maps to itself
-         * unless it is a custom name, which is PLAINTEXT as well. */
-        json_object_set_new(map, l->name, json_string("PLAINTEXT"));
-        if (!host) {
-            host = l->host;
-            port = l->port;
-        }
-    }
-    char ts[32];
-    snprintf(ts, sizeof(ts), "%" PRId64, now_ms());
-    json_t *j = json_pack("{s:o,s:o,s:o,s:i,s:i,s:s,s:i,s:s}", "features", json_object(),
-                          "listener_security_protocol_map", map, "endpoints", eps, "jmx_port", -1,
-                          "port", port, "host", host ? host : "", "version", 5, "timestamp", ts);
-    if (cfg->broker_rack)
-        json_object_set_new(j, "rack", json_string(cfg->broker_rack));
-    return j;
-}
+/* ---- ZooKeeper thread ---- */
 
 /* Ephemeral /brokers/ids/<id>: create(null) + setData(json, version 0) in one
  * multi, as Kafka does, so the node's czxid is the broker epoch. */
-static int try_register(broker_t *b, const char *path, const char *data)
+static int try_register(const char *path, const char *data)
 {
     zoo_op_t ops[2];
     zoo_op_result_t results[2];
@@ -178,28 +219,28 @@ static int try_register(broker_t *b, const char *path, const char *data)
     zoo_create_op_init(&ops[0], path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, created,
                        sizeof(created));
     zoo_set_op_init(&ops[1], path, data, (int)strlen(data), 0, &st);
-    return zoo_multi(zk_handle(b->zk), 2, ops, results);
+    return zoo_multi(zk_handle(zv.zs), 2, ops, results);
 }
 
 /*
  * A node left by this broker's previous process (kill -9) lives until its
  * session times out.  Kafka refuses to start then; samsa waits up to one
- * session timeout for it to go, and refuses only if the owner stays alive.
+ * session timeout for it to go (here, on the ZooKeeper thread, while the
+ * loop serves), and refuses only if the owner stays alive.
  */
-static int register_broker(broker_t *b)
+static int register_broker(void)
 {
+    const broker_config_t *cfg = zv.b->cfg;
     char path[64];
-    snprintf(path, sizeof(path), "/brokers/ids/%d", b->cfg->broker_id);
-    json_t *j = broker_registration_json(b);
-    char *data = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    int64_t deadline = mono_ms() + b->cfg->zk_session_timeout_ms + 2000;
+    snprintf(path, sizeof(path), "/brokers/ids/%d", cfg->broker_id);
+    char *data = zkl_broker_registration(cfg, now_ms());
+    int64_t deadline = mono_ms() + cfg->zk_session_timeout_ms + 2000;
     bool waited = false;
     int rc;
-    struct Stat cur;
-    while ((rc = try_register(b, path, data)) == ZNODEEXISTS) {
-        if (zoo_exists(zk_handle(b->zk), path, 0, &cur) == ZOK &&
-            cur.ephemeralOwner == zk_session_id(b->zk)) {
+    struct Stat cur = { 0 };
+    while ((rc = try_register(path, data)) == ZNODEEXISTS) {
+        if (zoo_exists(zk_handle(zv.zs), path, 0, &cur) == ZOK &&
+            cur.ephemeralOwner == zk_session_id(zv.zs)) {
             rc = ZOK;
             break;
         }
@@ -208,7 +249,7 @@ static int register_broker(broker_t *b)
         if (!waited)
             log_info("controller", "%s exists from session 0x%llx; waiting up to %d ms for it "
                                    "to expire", path, (unsigned long long)cur.ephemeralOwner,
-                     b->cfg->zk_session_timeout_ms);
+                     cfg->zk_session_timeout_ms);
         waited = true;
         struct timespec ts = { 0, 200 * 1000000L };
         nanosleep(&ts, NULL);
@@ -219,29 +260,29 @@ static int register_broker(broker_t *b)
                                 "owner '0x%llx' does not match current session '0x%llx': broker.id "
                                 "%d is in use by a live broker",
                   path, (unsigned long long)cur.ephemeralOwner,
-                  (unsigned long long)zk_session_id(b->zk), b->cfg->broker_id);
+                  (unsigned long long)zk_session_id(zv.zs), cfg->broker_id);
         return -1;
     }
     if (rc != ZOK) {
         log_error("controller", "Cannot register %s: %s", path, zerror(rc));
         return -1;
     }
-    log_info("controller", "Registered broker %d at path %s", b->cfg->broker_id, path);
+    log_info("controller", "Registered broker %d at path %s", cfg->broker_id, path);
     return 0;
 }
 
 /* Reads the controller epoch (creating it as 0) and its znode version. */
-static int read_controller_epoch(broker_t *b, int32_t *epoch, int32_t *version)
+static int read_controller_epoch(int32_t *epoch, int32_t *version)
 {
     int rc;
     struct Stat st;
-    char *s = zk_get_string(b->zk, "/controller_epoch", false, &st, &rc);
+    char *s = zk_get_string(zv.zs, "/controller_epoch", false, &st, &rc);
     if (!s && rc == ZNONODE) {
-        rc = zoo_create(zk_handle(b->zk), "/controller_epoch", "0", 1, &ZOO_OPEN_ACL_UNSAFE, 0,
+        rc = zoo_create(zk_handle(zv.zs), "/controller_epoch", "0", 1, &ZOO_OPEN_ACL_UNSAFE, 0,
                         NULL, 0);
         if (rc != ZOK && rc != ZNODEEXISTS)
             return -1;
-        s = zk_get_string(b->zk, "/controller_epoch", false, &st, &rc);
+        s = zk_get_string(zv.zs, "/controller_epoch", false, &st, &rc);
     }
     if (!s)
         return -1;
@@ -251,44 +292,40 @@ static int read_controller_epoch(broker_t *b, int32_t *epoch, int32_t *version)
     return 0;
 }
 
-static int32_t read_controller_id(broker_t *b)
+/* Reads /controller with a watch (an exists watch when absent). */
+static int32_t read_controller_id(void)
 {
     struct Stat st;
-    int rc = zk_exists_watch(b->zk, "/controller", &st);
-    if (rc != ZOK)
+    if (zoo_exists(zk_handle(zv.zs), "/controller", 1, &st) != ZOK)
         return -1;
-    char *s = zk_get_string(b->zk, "/controller", true, NULL, &rc);
+    int rc;
+    char *s = zk_get_string(zv.zs, "/controller", true, NULL, &rc);
     if (!s)
         return -1;
-    json_t *j = json_loads(s, 0, NULL);
+    int32_t id = zkl_parse_controller(s);
     free(s);
-    int32_t id = j ? (int32_t)json_integer_value(json_object_get(j, "brokerid")) : -1;
-    json_decref(j);
     return id;
 }
 
 /* Kafka's election: watch /controller; if absent, atomically create it and
  * bump /controller_epoch guarded by the epoch znode version. */
-static void elect(broker_t *b)
+static void elect(void)
 {
-    int32_t cur = read_controller_id(b);
+    int32_t me = zv.b->cfg->broker_id;
+    int32_t cur = read_controller_id();
     if (cur >= 0) {
-        b->controller_id = cur;
-        b->is_controller = cur == b->cfg->broker_id;
+        zv.controller_id = cur;
+        zv.is_controller = cur == me;
         return;
     }
     int32_t epoch, version;
-    if (read_controller_epoch(b, &epoch, &version) < 0) {
+    if (read_controller_epoch(&epoch, &version) < 0) {
         log_error("controller", "Cannot read /controller_epoch; not electing");
         return;
     }
-    char ts[32], ep[16];
-    snprintf(ts, sizeof(ts), "%" PRId64, now_ms());
+    char ep[16];
     snprintf(ep, sizeof(ep), "%d", epoch + 1);
-    json_t *j = json_pack("{s:i,s:i,s:s,s:i}", "version", 2, "brokerid", b->cfg->broker_id,
-                          "timestamp", ts, "kraftControllerEpoch", -1);
-    char *data = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
+    char *data = zkl_controller(me, now_ms());
     zoo_op_t ops[2];
     zoo_op_result_t res[2];
     char created[64];
@@ -296,495 +333,319 @@ static void elect(broker_t *b)
     zoo_create_op_init(&ops[0], "/controller", data, (int)strlen(data), &ZOO_OPEN_ACL_UNSAFE,
                        ZOO_EPHEMERAL, created, sizeof(created));
     zoo_set_op_init(&ops[1], "/controller_epoch", ep, (int)strlen(ep), version, &st);
-    int rc = zoo_multi(zk_handle(b->zk), 2, ops, res);
+    int rc = zoo_multi(zk_handle(zv.zs), 2, ops, res);
     free(data);
     if (rc == ZOK) {
-        b->is_controller = true;
-        b->controller_id = b->cfg->broker_id;
-        b->controller_epoch = epoch + 1;
-        log_info("controller", "Broker %d elected as controller (epoch %d)", b->cfg->broker_id,
-                 epoch + 1);
+        zv.is_controller = true;
+        zv.epoch = epoch + 1;
+        zv.epoch_zkversion = st.version;
+        log_info("controller", "Broker %d elected as controller (epoch %d)", me, epoch + 1);
     } else {
-        b->is_controller = false;
-        log_info("controller", "Broker %d lost the controller election: %s", b->cfg->broker_id,
-                 zerror(rc));
+        zv.is_controller = false;
+        log_info("controller", "Broker %d lost the controller election: %s", me, zerror(rc));
     }
     /* Re-arm the watch and learn who won. */
-    b->controller_id = read_controller_id(b);
+    zv.controller_id = read_controller_id();
 }
 
-static void refresh_brokers(broker_t *b)
+/* /brokers/ids with a watch, then every registration in one pipelined round. */
+static void load_brokers(metadata_update_t *u)
 {
     struct String_vector ids;
-    if (zk_children(b->zk, "/brokers/ids", true, &ids) != ZOK)
+    if (zk_children(zv.zs, "/brokers/ids", true, &ids) != ZOK)
         return;
-    mc_broker_t *arr = xcalloc((size_t)ids.count + 1, sizeof(*arr));
-    int n = 0;
+    zk_read_t *reads = xcalloc((size_t)ids.count + 1, sizeof(*reads));
+    char (*paths)[64] = xcalloc((size_t)ids.count + 1, 64);
     for (int i = 0; i < ids.count; i++) {
-        char path[128];
-        snprintf(path, sizeof(path), "/brokers/ids/%s", ids.data[i]);
-        struct Stat st;
-        int rc;
-        char *s = zk_get_string(b->zk, path, false, &st, &rc);
-        json_t *j = s ? json_loads(s, 0, NULL) : NULL;
-        free(s);
-        if (!j)
+        snprintf(paths[i], 64, "/brokers/ids/%s", ids.data[i]);
+        reads[i].path = paths[i];
+    }
+    zk_get_many(zv.zs, reads, ids.count, false);
+    u->brokers = xcalloc((size_t)ids.count + 1, sizeof(mc_broker_t));
+    free(zv.live);
+    zv.live = xcalloc((size_t)ids.count + 1, sizeof(int32_t));
+    zv.n_live = 0;
+    for (int i = 0; i < ids.count; i++) {
+        mc_broker_t *mb = &u->brokers[u->n_brokers];
+        if (reads[i].rc != ZOK || zkl_parse_broker(reads[i].data, mb) < 0)
             continue;
-        mc_broker_t *mb = &arr[n];
         mb->id = atoi(ids.data[i]);
-        mb->epoch = st.czxid;
-        /* Advertise the first endpoint (listener name matching is for the
-         * multi-listener work). */
-        json_t *eps = json_object_get(j, "endpoints");
-        const char *ep = json_string_value(json_array_get(eps, 0));
-        const char *hp = ep ? strstr(ep, "://") : NULL;
-        if (hp) {
-            hp += 3;
-            const char *colon = strrchr(hp, ':');
-            if (colon) {
-                size_t hl = (size_t)(colon - hp);
-                if (hp[0] == '[' && hl >= 2) {
-                    hp++;
-                    hl -= 2;
-                }
-                snprintf(mb->host, sizeof(mb->host), "%.*s", (int)hl, hp);
-                mb->port = atoi(colon + 1);
-            }
-        } else {
-            snprintf(mb->host, sizeof(mb->host), "%s",
-                     json_string_value(json_object_get(j, "host")) ?: "");
-            mb->port = (int32_t)json_integer_value(json_object_get(j, "port"));
-        }
-        const char *rack = json_string_value(json_object_get(j, "rack"));
-        if (rack)
-            snprintf(mb->rack, sizeof(mb->rack), "%s", rack);
-        json_decref(j);
-        n++;
+        mb->epoch = reads[i].st.czxid;
+        zv.live[zv.n_live++] = mb->id;
+        u->n_brokers++;
     }
+    u->has_brokers = true;
+    zk_reads_free(reads, ids.count);
+    free(reads);
+    free(paths);
     deallocate_String_vector(&ids);
-    mc_set_brokers(arr, n);
-    free(arr);
 }
 
-static json_t *int_array_json(const int32_t *v, int n)
+mc_topic_t **controller_load_topics(char **names, int n)
 {
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(a, json_integer(v[i]));
-    return a;
-}
-
-static int32_t *json_int_array(json_t *a, int *n)
-{
-    *n = (int)json_array_size(a);
-    int32_t *v = xcalloc((size_t)*n + 1, sizeof(*v));
-    for (int i = 0; i < *n; i++)
-        v[i] = (int32_t)json_integer_value(json_array_get(a, (size_t)i));
-    return v;
-}
-
-/* As controller: creates the state znode of a new partition (leader = first
- * live replica, ISR = live replicas), fenced by the controller epoch. */
-static int create_partition_state(broker_t *b, const char *topic, mc_partition_t *p)
-{
-    int32_t isr[64];
-    int n_isr = 0;
-    for (int i = 0; i < p->n_replicas && n_isr < 64; i++)
-        if (mc_find_broker(p->replicas[i]))
-            isr[n_isr++] = p->replicas[i];
-    int32_t leader = n_isr > 0 ? isr[0] : -1;
-    char path[600];
-    snprintf(path, sizeof(path), "/brokers/topics/%s/partitions/%d", topic, p->id);
-    if (zk_create_persistent_path(b->zk, path) < 0)
-        return -1;
-    strncat(path, "/state", sizeof(path) - strlen(path) - 1);
-    json_t *j = json_pack("{s:i,s:i,s:i,s:i,s:o}", "controller_epoch", b->controller_epoch,
-                          "leader", leader, "version", 1, "leader_epoch", 0, "isr",
-                          int_array_json(isr, n_isr));
-    char *data = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    int32_t epoch, version;
-    if (read_controller_epoch(b, &epoch, &version) < 0) {
-        free(data);
-        return -1;
+    mc_topic_t **out = xcalloc((size_t)n + 1, sizeof(*out));
+    if (n == 0)
+        return out;
+    /* Round 1: assignments (watched) and configs. */
+    zk_read_t *reads = xcalloc((size_t)n * 2, sizeof(*reads));
+    char (*paths)[ZK_PATH_MAX] = xcalloc((size_t)n * 2, ZK_PATH_MAX);
+    for (int i = 0; i < n; i++) {
+        snprintf(paths[i], ZK_PATH_MAX, "/brokers/topics/%s", names[i]);
+        snprintf(paths[n + i], ZK_PATH_MAX, "/config/topics/%s", names[i]);
+        reads[i].path = paths[i];
+        reads[n + i].path = paths[n + i];
     }
-    zoo_op_t ops[2];
-    zoo_op_result_t res[2];
-    char created[600];
-    zoo_check_op_init(&ops[0], "/controller_epoch", version);
-    zoo_create_op_init(&ops[1], path, data, (int)strlen(data), &ZOO_OPEN_ACL_UNSAFE, 0, created,
-                       sizeof(created));
-    int rc = epoch == b->controller_epoch ? zoo_multi(zk_handle(b->zk), 2, ops, res) : ZBADVERSION;
-    free(data);
-    if (rc == ZBADVERSION) {
-        log_warn("controller", "Controller epoch moved on; resigning");
-        b->is_controller = false;
-        return -1;
-    }
-    if (rc != ZOK && rc != ZNODEEXISTS) {
-        log_error("controller", "Cannot create %s: %s", path, zerror(rc));
-        return -1;
-    }
-    p->leader = leader;
-    p->leader_epoch = 0;
-    p->zk_version = 0;
-    free(p->isr);
-    p->isr = xmalloc(sizeof(int32_t) * (size_t)(n_isr ? n_isr : 1));
-    memcpy(p->isr, isr, sizeof(int32_t) * (size_t)n_isr);
-    p->n_isr = n_isr;
-    log_info("controller", "Partition %s-%d online: leader %d, isr %d replicas", topic, p->id,
-             leader, n_isr);
-    return 0;
-}
-
-static void read_partition_state(broker_t *b, const char *topic, mc_partition_t *p)
-{
-    char path[600];
-    snprintf(path, sizeof(path), "/brokers/topics/%s/partitions/%d/state", topic, p->id);
-    struct Stat st;
-    int rc;
-    char *s = zk_get_string(b->zk, path, false, &st, &rc);
-    if (!s) {
-        if (rc == ZNONODE && b->is_controller)
-            create_partition_state(b, topic, p);
-        return;
-    }
-    json_t *j = json_loads(s, 0, NULL);
-    free(s);
-    if (!j) {
-        log_warn("controller", "Malformed partition state at %s", path);
-        return;
-    }
-    p->leader = (int32_t)json_integer_value(json_object_get(j, "leader"));
-    p->leader_epoch = (int32_t)json_integer_value(json_object_get(j, "leader_epoch"));
-    p->zk_version = st.version;
-    free(p->isr);
-    p->isr = json_int_array(json_object_get(j, "isr"), &p->n_isr);
-    json_decref(j);
-}
-
-static void read_topic_config(broker_t *b, mc_topic_t *t)
-{
-    char path[600];
-    snprintf(path, sizeof(path), "/config/topics/%s", t->name);
-    int rc;
-    char *s = zk_get_string(b->zk, path, false, NULL, &rc);
-    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
-    free(s);
-    json_t *cfg = json_object_get(j, "config");
-    const char *k;
-    json_t *v;
-    json_object_foreach(cfg, k, v) {
-        if (json_is_string(v))
-            mc_topic_set_config(t, k, json_string_value(v));
-    }
-    json_decref(j);
-}
-
-static mc_topic_t *load_topic(broker_t *b, const char *name)
-{
-    char path[600];
-    snprintf(path, sizeof(path), "/brokers/topics/%s", name);
-    int rc;
-    char *s = zk_get_string(b->zk, path, true, NULL, &rc);
-    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
-    free(s);
-    json_t *parts = json_object_get(j, "partitions");
-    if (!json_is_object(parts)) {
-        json_decref(j);
-        return NULL;
-    }
-    int n = (int)json_object_size(parts);
-    mc_topic_t *t = mc_topic_new(name, n);
-    const char *id = json_string_value(json_object_get(j, "topic_id"));
-    if (id && uuid_from_base64(id, &t->id) < 0)
-        log_warn("controller", "Ignoring malformed topic_id of %s", name);
-    const char *k;
-    json_t *v;
-    json_object_foreach(parts, k, v) {
-        int p = atoi(k);
-        if (p < 0 || p >= n) {
-            log_warn("controller", "Topic %s has a non-contiguous partition %s", name, k);
+    zk_get_many(zv.zs, reads, n, true);
+    zk_get_many(zv.zs, reads + n, n, false);
+    int n_parts = 0;
+    for (int i = 0; i < n; i++) {
+        out[i] = reads[i].rc == ZOK ? zkl_parse_topic(names[i], reads[i].data) : NULL;
+        if (!out[i])
             continue;
+        if (reads[n + i].rc == ZOK)
+            zkl_parse_topic_config(out[i], reads[n + i].data);
+        n_parts += out[i]->n_partitions;
+        name_set_add(&zv.known, names[i]);
+    }
+    zk_reads_free(reads, 2 * n);
+    free(reads);
+    free(paths);
+    /* Round 2: every partition state of every topic at once. */
+    zk_read_t *sr = xcalloc((size_t)n_parts + 1, sizeof(*sr));
+    char (*sp)[ZK_PATH_MAX] = xcalloc((size_t)n_parts + 1, ZK_PATH_MAX);
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        for (int p = 0; out[i] && p < out[i]->n_partitions; p++, k++) {
+            snprintf(sp[k], ZK_PATH_MAX, "/brokers/topics/%s/partitions/%d/state", names[i], p);
+            sr[k].path = sp[k];
         }
-        t->parts[p].replicas = json_int_array(v, &t->parts[p].n_replicas);
-    }
-    json_decref(j);
-    read_topic_config(b, t);
-    for (int p = 0; p < n; p++)
-        read_partition_state(b, name, &t->parts[p]);
-    return t;
-}
-
-/* Opens logs for partitions this broker leads; drops logs of topics that
- * no longer exist. */
-/* Topic-level overrides (segment.bytes, segment.ms, ...) over the broker's
- * defaults, for this topic's logs. */
-static log_settings_t topic_log_settings(broker_t *b, const mc_topic_t *t)
-{
-    return (log_settings_t){
-        .segment_bytes = topic_config_int(b, t, "segment.bytes"),
-        .roll_ms = topic_config_int(b, t, "segment.ms"),
-        .index_interval_bytes = (int32_t)topic_config_int(b, t, "index.interval.bytes"),
-        .index_size_max_bytes = (int32_t)topic_config_int(b, t, "segment.index.bytes"),
-        .flush_interval_messages = topic_config_int(b, t, "flush.messages"),
-        .max_message_bytes = (int32_t)topic_config_int(b, t, "max.message.bytes"),
-    };
-}
-
-static void apply_local_replicas(broker_t *b, mc_topic_t *t)
-{
-    log_settings_t settings = topic_log_settings(b, t);
-    for (int p = 0; p < t->n_partitions; p++) {
-        bool mine = false;
-        for (int r = 0; r < t->parts[p].n_replicas; r++)
-            mine |= t->parts[p].replicas[r] == b->cfg->broker_id;
-        partition_log_t *pl = mine ? logmgr_get_or_create(t->name, p) : NULL;
-        if (pl)
-            pl->settings = settings;   /* applies from the next segment on */
-        if (mine && !pl)
-            log_error("controller", "Cannot open log for %s-%d", t->name, p);
-        else if (mine && t->parts[p].leader == b->cfg->broker_id && !strcmp(t->name, OFFSETS_TOPIC))
-            gc_partition_led(p);
-    }
-}
-
-typedef struct stale_ctx {
-    char (*names)[256];
-    int32_t *parts;
-    int n;
-} stale_ctx_t;
-
-static void collect_stale(partition_log_t *pl, void *arg)
-{
-    stale_ctx_t *c = arg;
-    mc_topic_t *t = mc_find_topic(pl->topic);
-    if (t && pl->partition < t->n_partitions)
-        return;
-    c->names = xrealloc(c->names, sizeof(*c->names) * (size_t)(c->n + 1));
-    c->parts = xrealloc(c->parts, sizeof(*c->parts) * (size_t)(c->n + 1));
-    snprintf(c->names[c->n], 256, "%s", pl->topic);
-    c->parts[c->n] = pl->partition;
-    c->n++;
-}
-
-static void process_deletions(broker_t *b)
-{
-    struct String_vector kids;
-    if (zk_children(b->zk, "/admin/delete_topics", true, &kids) != ZOK)
-        return;
-    for (int i = 0; b->is_controller && i < kids.count; i++) {
-        const char *t = kids.data[i];
-        char path[600];
-        if (b->cfg->delete_topic_enable) {
-            snprintf(path, sizeof(path), "/brokers/topics/%s", t);
-            int rc = zk_delete_recursive(b->zk, path);
-            snprintf(path, sizeof(path), "/config/topics/%s", t);
-            if (rc == ZOK)
-                rc = zk_delete_recursive(b->zk, path);
-            if (rc != ZOK) {
-                log_error("controller", "Deletion of topic %s failed: %s", t, zerror(rc));
-                continue;
-            }
-            log_info("controller", "Deleted topic %s", t);
-        } else {
-            log_warn("controller", "Ignoring deletion of topic %s: delete.topic.enable is false", t);
+    zk_get_many(zv.zs, sr, n_parts, false);
+    k = 0;
+    for (int i = 0; i < n; i++) {
+        for (int p = 0; out[i] && p < out[i]->n_partitions; p++, k++) {
+            mc_partition_t *mp = &out[i]->parts[p];
+            mp->zk_version = -1;
+            if (sr[k].rc == ZOK &&
+                zkl_parse_partition_state(sr[k].data, sr[k].st.version, mp) < 0)
+                log_warn("controller", "Malformed partition state at %s", sp[k]);
         }
-        snprintf(path, sizeof(path), "/admin/delete_topics/%s", t);
-        zoo_delete(zk_handle(b->zk), path, -1);
+        if (out[i])
+            topic_admin_create_partition_states(out[i], zv.live, zv.n_live);
     }
-    deallocate_String_vector(&kids);
+    zk_reads_free(sr, n_parts);
+    free(sr);
+    free(sp);
+    return out;
 }
 
-void controller_refresh_metadata(broker_t *b)
+/* /brokers/topics with a watch: loads the topics not known yet (all of them
+ * when full) and reports the ones gone. */
+static void load_topic_list(metadata_update_t *u, bool full)
 {
-    refresh_brokers(b);
-    process_deletions(b);
     struct String_vector names;
-    int rc = zk_children(b->zk, "/brokers/topics", true, &names);
+    int rc = zk_children(zv.zs, "/brokers/topics", true, &names);
     if (rc != ZOK) {
         log_error("controller", "Cannot list /brokers/topics: %s", zerror(rc));
         return;
     }
-    /* Rebuild the topic table from ZooKeeper. */
-    mc_topic_t *t, *tmp;
-    HASH_ITER(hh, mc_topics(), t, tmp) {
-        bool present = false;
-        for (int i = 0; i < names.count && !present; i++)
-            present = !strcmp(names.data[i], t->name);
-        if (!present)
-            mc_remove_topic(t->name);
-    }
+    if (full)
+        name_set_clear(&zv.known);
+    name_entry_t *present = NULL;
+    char **fresh = xcalloc((size_t)names.count + 1, sizeof(char *));
+    int n_fresh = 0;
     for (int i = 0; i < names.count; i++) {
-        mc_topic_t *nt = load_topic(b, names.data[i]);
-        if (!nt)
-            continue;
-        mc_put_topic(nt);
-        apply_local_replicas(b, nt);
+        name_set_add(&present, names.data[i]);
+        if (!name_set_has(zv.known, names.data[i]))
+            fresh[n_fresh++] = names.data[i];
     }
+    name_entry_t *e, *tmp;
+    HASH_ITER(hh, zv.known, e, tmp) {
+        if (!name_set_has(present, e->name)) {
+            metadata_update_add_removed(u, e->name);
+            name_set_del(&zv.known, e->name);
+        }
+    }
+    mc_topic_t **loaded = controller_load_topics(fresh, n_fresh);
+    for (int i = 0; i < n_fresh; i++)
+        if (loaded[i])
+            metadata_update_add_topic(u, loaded[i]);
+    u->full = full;
+    free(loaded);
+    free(fresh);
+    name_set_clear(&present);
     deallocate_String_vector(&names);
-    stale_ctx_t stale = { 0 };
-    logmgr_foreach(collect_stale, &stale);
-    for (int i = 0; i < stale.n; i++)
-        logmgr_delete(stale.names[i], stale.parts[i]);
-    free(stale.names);
-    free(stale.parts);
 }
 
-int controller_start(broker_t *b)
+/* Topics whose assignment znode changed: re-read those only. */
+static void reload_topics(metadata_update_t *u, name_entry_t *changed)
 {
-    if (register_broker(b) < 0)
+    int n = (int)HASH_COUNT(changed), k = 0;
+    char **names = xcalloc((size_t)n + 1, sizeof(char *));
+    name_entry_t *e, *tmp;
+    HASH_ITER(hh, changed, e, tmp)
+        names[k++] = e->name;
+    mc_topic_t **loaded = controller_load_topics(names, n);
+    for (int i = 0; i < n; i++) {
+        if (loaded[i]) {
+            metadata_update_add_topic(u, loaded[i]);
+        } else if (name_set_has(zv.known, names[i])) {
+            name_set_del(&zv.known, names[i]);
+            metadata_update_add_removed(u, names[i]);
+        }
+    }
+    free(loaded);
+    free(names);
+}
+
+static void set_controller_fields(metadata_update_t *u)
+{
+    u->has_controller = true;
+    u->controller_id = zv.controller_id;
+    u->controller_epoch = zv.epoch;
+}
+
+static void process_deletions(metadata_update_t *u)
+{
+    if (!zv.is_controller) {
+        struct String_vector kids;   /* keep the watch armed */
+        if (zk_children(zv.zs, "/admin/delete_topics", true, &kids) == ZOK)
+            deallocate_String_vector(&kids);
+        return;
+    }
+    char **removed;
+    int n = topic_admin_process_deletions(zv.b->cfg->delete_topic_enable, &removed);
+    for (int i = 0; i < n; i++) {
+        metadata_update_add_removed(u, removed[i]);
+        free(removed[i]);
+    }
+    free(removed);
+}
+
+static void post_update(void *arg)
+{
+    metadata_apply(zv.b, arg);
+}
+
+/* Registration, election and a full load: at start-up and after expiry. */
+static int establish(metadata_update_t *u)
+{
+    if (register_broker() < 0)
         return -1;
-    elect(b);
-    controller_refresh_metadata(b);
+    elect();
+    set_controller_fields(u);
+    load_brokers(u);
+    process_deletions(u);
+    load_topic_list(u, true);
     return 0;
+}
+
+typedef struct startup {
+    metadata_update_t *u;
+    int rc;
+} startup_t;
+
+static void startup_run(void *arg)
+{
+    startup_t *s = arg;
+    s->rc = establish(s->u);
+}
+
+static void startup_done(void *arg)
+{
+    startup_t *s = arg;
+    broker_t *b = zv.b;
+    if (s->rc < 0) {
+        b->startup_failed = true;
+        metadata_update_free(s->u);
+    } else {
+        metadata_apply(b, s->u);
+    }
+    free(s);
+    if (zv.on_ready)
+        zv.on_ready(b);
+}
+
+/* A new session after expiry: register, elect and reload everything. */
+static void recover_expired_session(metadata_update_t *u)
+{
+    log_warn("controller", "ZooKeeper session expired; re-registering broker %d",
+             zv.b->cfg->broker_id);
+    zv.is_controller = false;
+    if (zk_reopen(zv.zs) < 0 || establish(u) < 0)
+        log_error("controller", "Re-registration after session expiry failed");
+}
+
+bool controller_should_retry(int rc, int *attempts)
+{
+    if (rc != ZCONNECTIONLOSS && rc != ZOPERATIONTIMEOUT && rc != ZSESSIONEXPIRED &&
+        rc != ZINVALIDSTATE)
+        return false;
+    if (++*attempts > 600)
+        return false;
+    if (zk_is_expired(zv.zs)) {
+        metadata_update_t *u = metadata_update_new();
+        recover_expired_session(u);
+        loop_post(zv.b->loop, post_update, u);
+    } else {
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
+/* Applies coalesced watch events: each kind of change re-reads only what
+ * it concerns. */
+static void sync_job(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&zv.events_lock);
+    pending_events_t pe = zv.events;
+    memset(&zv.events, 0, sizeof(zv.events));
+    pthread_mutex_unlock(&zv.events_lock);
+    metadata_update_t *u = metadata_update_new();
+    if (pe.expired && zk_is_expired(zv.zs)) {
+        recover_expired_session(u);
+    } else {
+        if (pe.controller) {
+            elect();
+            set_controller_fields(u);
+        }
+        if (pe.brokers)
+            load_brokers(u);
+        if (pe.deletions || (pe.controller && zv.is_controller))
+            process_deletions(u);
+        if (pe.topics || pe.controller)
+            load_topic_list(u, false);
+        if (pe.changed_topics)
+            reload_topics(u, pe.changed_topics);
+    }
+    name_set_clear(&pe.changed_topics);
+    loop_post(zv.b->loop, post_update, u);
+}
+
+void controller_start(broker_t *b, void (*on_ready)(broker_t *b))
+{
+    zv.on_ready = on_ready;
+    zkw_start(b->loop);
+    startup_t *s = xcalloc(1, sizeof(*s));
+    s->u = metadata_update_new();
+    if (zkw_submit(startup_run, startup_done, s) < 0)
+        die("cannot submit the start-up job");
 }
 
 void controller_stop(broker_t *b)
 {
-    if (!b->zk)
-        return;
-    /* Closing the session removes our ephemeral znodes at once. */
-    zk_close(b->zk);
-    b->zk = NULL;
-}
-
-/* Event-loop thread: a watch fired or the session changed state. */
-static void on_zk_event(void *ctx, const zk_event_t *ev)
-{
-    broker_t *b = ctx;
-    if (b->shutting_down || !b->zk)
-        return;
-    if (ev->type == ZOO_SESSION_EVENT) {
-        if (ev->state == ZOO_EXPIRED_SESSION_STATE) {
-            log_warn("controller", "ZooKeeper session expired; re-registering broker %d",
-                     b->cfg->broker_id);
-            b->is_controller = false;
-            if (zk_reopen(b->zk) < 0 || controller_start(b) < 0)
-                log_error("controller", "Re-registration after session expiry failed");
-        }
-        return;
+    (void)b;
+    zkw_stop();
+    if (zv.zs) {
+        /* Closing the session removes our ephemeral znodes at once. */
+        zk_close(zv.zs);
+        zv.zs = NULL;
     }
-    if (!strcmp(ev->path, "/controller")) {
-        elect(b);
-        controller_refresh_metadata(b);
-        return;
-    }
-    controller_refresh_metadata(b);
-}
-
-const char *topic_name_invalid(const char *name, int len)
-{
-    if (len <= 0)
-        return "Topic name is illegal, it can't be empty";
-    if (len == 1 && name[0] == '.')
-        return "Topic name cannot be \".\"";
-    if (len == 2 && name[0] == '.' && name[1] == '.')
-        return "Topic name cannot be \"..\"";
-    if (len > 249)
-        return "Topic name is illegal, it can't be longer than 249 characters";
-    for (int i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return "Topic name contains characters other than ASCII alphanumerics, '.', '_' and '-'";
-    }
-    return NULL;
-}
-
-int16_t controller_create_topic(broker_t *b, const topic_spec_t *spec, const char **msg)
-{
-    *msg = NULL;
-    if ((*msg = topic_name_invalid(spec->name, (int)strlen(spec->name))))
-        return KERR_INVALID_TOPIC_EXCEPTION;
-    if (mc_find_topic(spec->name)) {
-        *msg = "Topic already exists.";
-        return KERR_TOPIC_ALREADY_EXISTS;
-    }
-    int32_t np = spec->num_partitions == -1 ? b->cfg->num_partitions : spec->num_partitions;
-    int16_t rf = spec->replication_factor == -1 ? b->cfg->default_replication_factor
-                                                : spec->replication_factor;
-    if (np <= 0) {
-        *msg = "Number of partitions must be larger than 0.";
-        return KERR_INVALID_PARTITIONS;
-    }
-    if (rf <= 0) {
-        *msg = "Replication factor must be larger than 0.";
-        return KERR_INVALID_REPLICATION_FACTOR;
-    }
-    int nb;
-    const mc_broker_t *brokers = mc_brokers(&nb);
-    if (rf > nb) {
-        *msg = "Replication factor is larger than the number of available brokers.";
-        return KERR_INVALID_REPLICATION_FACTOR;
-    }
-    if (spec->validate_only)
-        return KERR_NONE;
-    json_t *cfg = json_object();
-    for (int i = 0; i < spec->n_configs; i++)
-        json_object_set_new(cfg, spec->config_keys[i], json_string(spec->config_values[i]));
-    json_t *cj = json_pack("{s:i,s:o}", "version", 1, "config", cfg);
-    char path[600];
-    snprintf(path, sizeof(path), "/config/topics/%s", spec->name);
-    int rc = json_write(b, path, cj, true, 0);
-    if (rc == ZNODEEXISTS)
-        rc = json_write(b, path, cj, false, 0);
-    json_decref(cj);
-    if (rc != ZOK) {
-        log_error("controller", "Cannot write %s: %s", path, zerror(rc));
-        *msg = "Cannot write topic config to ZooKeeper";
-        return KERR_UNKNOWN_SERVER_ERROR;
-    }
-    /* Rack-unaware round-robin assignment starting at a random broker. */
-    unsigned start = 0;
-    RAND_bytes((unsigned char *)&start, sizeof(start));
-    json_t *parts = json_object();
-    for (int32_t p = 0; p < np; p++) {
-        json_t *reps = json_array();
-        for (int r = 0; r < rf; r++)
-            json_array_append_new(reps, json_integer(brokers[(start + (unsigned)p + (unsigned)r) %
-                                                             (unsigned)nb].id));
-        char k[16];
-        snprintf(k, sizeof(k), "%d", p);
-        json_object_set_new(parts, k, reps);
-    }
-    kuuid_t id = random_uuid();
-    char idstr[23];
-    uuid_to_base64(&id, idstr);
-    json_t *tj = json_pack("{s:i,s:o,s:o,s:o,s:s}", "version", 3, "partitions", parts,
-                           "adding_replicas", json_object(), "removing_replicas", json_object(),
-                           "topic_id", idstr);
-    snprintf(path, sizeof(path), "/brokers/topics/%s", spec->name);
-    rc = json_write(b, path, tj, true, 0);
-    json_decref(tj);
-    if (rc == ZNODEEXISTS) {
-        *msg = "Topic already exists.";
-        return KERR_TOPIC_ALREADY_EXISTS;
-    }
-    if (rc != ZOK) {
-        log_error("controller", "Cannot write %s: %s", path, zerror(rc));
-        *msg = "Cannot write topic assignment to ZooKeeper";
-        return KERR_UNKNOWN_SERVER_ERROR;
-    }
-    log_info("controller", "Created topic %s with %d partitions and replication factor %d",
-             spec->name, np, rf);
-    controller_refresh_metadata(b);
-    return KERR_NONE;
-}
-
-int16_t controller_delete_topic(broker_t *b, const char *name)
-{
-    if (!mc_find_topic(name))
-        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    if (!b->cfg->delete_topic_enable)
-        return KERR_TOPIC_DELETION_DISABLED;
-    char path[600];
-    snprintf(path, sizeof(path), "/admin/delete_topics/%s", name);
-    int rc = zoo_create(zk_handle(b->zk), path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
-    if (rc != ZOK && rc != ZNODEEXISTS) {
-        log_error("controller", "Cannot create %s: %s", path, zerror(rc));
-        return KERR_UNKNOWN_SERVER_ERROR;
-    }
-    controller_refresh_metadata(b);
-    return KERR_NONE;
+    name_set_clear(&zv.known);
+    pthread_mutex_lock(&zv.events_lock);
+    name_set_clear(&zv.events.changed_topics);
+    pthread_mutex_unlock(&zv.events_lock);
+    free(zv.live);
+    zv.live = NULL;
 }

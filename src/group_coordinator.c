@@ -12,7 +12,7 @@
 #include <string.h>
 #include <uthash.h>
 
-#include "controller.h"
+#include "topic_admin.h"
 #include "group_coordinator.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
@@ -843,12 +843,15 @@ int16_t gc_find_coordinator(kstr_t group)
         topic_spec_t spec = { .name = OFFSETS_TOPIC, .num_partitions = gc.n_partitions,
                               .replication_factor = cfg->offsets_topic_rf, .config_keys = keys,
                               .config_values = vals, .n_configs = 3 };
-        const char *msg;
-        int16_t err = controller_create_topic(gc.b, &spec, &msg);
-        if (err && err != KERR_TOPIC_ALREADY_EXISTS) {
-            log_error(COMP, "Cannot create %s: %s", OFFSETS_TOPIC, msg ? msg : kafka_error_name(err));
-            return KERR_COORDINATOR_NOT_AVAILABLE;
-        }
+        /* Created in the background; until then the client hears
+         * COORDINATOR_NOT_AVAILABLE and asks again, as with Kafka. */
+        topic_result_t r;
+        if (!topic_admin_creating(OFFSETS_TOPIC) &&
+            topic_admin_create(gc.b, &spec, 1, false, &r, NULL, NULL) == 0 &&
+            r.error != KERR_TOPIC_ALREADY_EXISTS)
+            log_error(COMP, "Cannot create %s: %s (%s)", OFFSETS_TOPIC, r.message,
+                      kafka_error_name(r.error));
+        return KERR_COORDINATOR_NOT_AVAILABLE;
     }
     int16_t err = coordinator_error(group);
     return err == KERR_NOT_COORDINATOR || err == KERR_COORDINATOR_LOAD_IN_PROGRESS
@@ -937,12 +940,15 @@ static enum handler_result join_existing(group_t *g, member_t *m, request_t *req
         set_protocols(m, a);
         prepare_rebalance(g, "updating metadata of a member");
         park_join(m, req, done);
+        /* As Kafka's DelayedJoin.tryComplete: a lone member completes now. */
+        maybe_complete_join(g);
         return REQ_PARKED;
     case STABLE:
         if (!strcmp(m->id, g->leader) || !same_protocols(m, a)) {
             set_protocols(m, a);
             prepare_rebalance(g, !strcmp(m->id, g->leader) ? "leader rejoined" : "metadata changed");
             park_join(m, req, done);
+            maybe_complete_join(g);
             return REQ_PARKED;
         }
         park_join(m, req, done);

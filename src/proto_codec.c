@@ -248,9 +248,14 @@ void kr_skip_tags(kreader_t *r)
 
 void *kr_alloc_array(kreader_t *r, int32_t n, size_t elem_size)
 {
-    if (n <= 0)
+    if (n <= 0 || r->err)
         return NULL;
-    return arena_array(r->arena, (size_t)n, elem_size);
+    /* Out of memory fails this request (its connection is closed), not
+     * the broker. */
+    void *p = arena_try_array(r->arena, (size_t)n, elem_size);
+    if (!p)
+        r->err = 1;
+    return p;
 }
 
 /* ---- writer ---- */
@@ -280,13 +285,27 @@ int64_t kw_total(const kwriter_t *w)
     return (int64_t)w->len + w->spliced_bytes;
 }
 
+/* Room for n more bytes, or NULL with w->err set when memory runs out (the
+ * response is then dropped and its connection closed, never the broker). */
 static uint8_t *kw_grow(kwriter_t *w, size_t n)
 {
+    if (w->err)
+        return NULL;
     if (w->cap - w->len < n) {
         size_t cap = w->cap ? w->cap : 256;
-        while (cap - w->len < n)
+        while (cap - w->len < n) {
+            if (cap > SIZE_MAX / 2) {
+                w->err = 1;
+                return NULL;
+            }
             cap *= 2;
-        w->buf = xrealloc(w->buf, cap);
+        }
+        uint8_t *nb = realloc(w->buf, cap);
+        if (!nb) {
+            w->err = 1;
+            return NULL;
+        }
+        w->buf = nb;
         w->cap = cap;
     }
     uint8_t *p = w->buf + w->len;
@@ -296,28 +315,37 @@ static uint8_t *kw_grow(kwriter_t *w, size_t n)
 
 void kw_raw(kwriter_t *w, const void *p, size_t n)
 {
-    if (n)
-        memcpy(kw_grow(w, n), p, n);
+    uint8_t *d = n ? kw_grow(w, n) : NULL;
+    if (d)
+        memcpy(d, p, n);
 }
 
 void kw_int8(kwriter_t *w, int8_t v)
 {
-    *kw_grow(w, 1) = (uint8_t)v;
+    uint8_t *d = kw_grow(w, 1);
+    if (d)
+        *d = (uint8_t)v;
 }
 
 void kw_int16(kwriter_t *w, int16_t v)
 {
-    be16_put(kw_grow(w, 2), v);
+    uint8_t *d = kw_grow(w, 2);
+    if (d)
+        be16_put(d, v);
 }
 
 void kw_int32(kwriter_t *w, int32_t v)
 {
-    be32_put(kw_grow(w, 4), v);
+    uint8_t *d = kw_grow(w, 4);
+    if (d)
+        be32_put(d, v);
 }
 
 void kw_int64(kwriter_t *w, int64_t v)
 {
-    be64_put(kw_grow(w, 8), v);
+    uint8_t *d = kw_grow(w, 8);
+    if (d)
+        be64_put(d, v);
 }
 
 void kw_uint16(kwriter_t *w, uint16_t v)
@@ -402,9 +430,17 @@ void kw_bytes(kwriter_t *w, bool flexible, kbytes_t b)
 
 static void kw_add_splice(kwriter_t *w, size_t at, int fd, int64_t off, int64_t len)
 {
+    if (w->err)
+        return;
     if (w->nsplices == w->splice_cap) {
-        w->splice_cap = w->splice_cap ? w->splice_cap * 2 : 8;
-        w->splices = xrealloc(w->splices, sizeof(*w->splices) * (size_t)w->splice_cap);
+        int cap = w->splice_cap ? w->splice_cap * 2 : 8;
+        kw_splice_t *ns = realloc(w->splices, sizeof(*w->splices) * (size_t)cap);
+        if (!ns) {
+            w->err = 1;
+            return;
+        }
+        w->splices = ns;
+        w->splice_cap = cap;
     }
     w->splices[w->nsplices++] = (kw_splice_t){ at, fd, off, len };
     w->spliced_bytes += len;

@@ -5,6 +5,20 @@
 
 static void request_header_read(kreader_t *r, int16_t v, struct request_header *m);
 static void request_header_write(kwriter_t *w, int16_t v, const struct request_header *m);
+static inline size_t request_header_min_size(int16_t v);
+
+static inline size_t request_header_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += 2;
+    n += 4;
+    if (v >= 1)
+        n += ((0) ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void request_header_defaults(struct request_header *m)
 {
@@ -91,6 +105,16 @@ void request_header_encode(kwriter_t *w, int16_t version, const struct request_h
 
 static void response_header_read(kreader_t *r, int16_t v, struct response_header *m);
 static void response_header_write(kwriter_t *w, int16_t v, const struct response_header *m);
+static inline size_t response_header_min_size(int16_t v);
+
+static inline size_t response_header_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void response_header_defaults(struct response_header *m)
 {
@@ -153,6 +177,19 @@ void response_header_encode(kwriter_t *w, int16_t version, const struct response
 
 static void api_versions_request_read(kreader_t *r, int16_t v, struct api_versions_request *m);
 static void api_versions_request_write(kwriter_t *w, int16_t v, const struct api_versions_request *m);
+static inline size_t api_versions_request_min_size(int16_t v);
+
+static inline size_t api_versions_request_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void api_versions_request_defaults(struct api_versions_request *m)
 {
@@ -228,12 +265,27 @@ void api_versions_request_encode(kwriter_t *w, int16_t version, const struct api
 
 static void api_versions_response_api_version_read(kreader_t *r, int16_t v, struct api_versions_response_api_version *m);
 static void api_versions_response_api_version_write(kwriter_t *w, int16_t v, const struct api_versions_response_api_version *m);
+static inline size_t api_versions_response_api_version_min_size(int16_t v);
 static void api_versions_response_supported_feature_key_read(kreader_t *r, int16_t v, struct api_versions_response_supported_feature_key *m);
 static void api_versions_response_supported_feature_key_write(kwriter_t *w, int16_t v, const struct api_versions_response_supported_feature_key *m);
+static inline size_t api_versions_response_supported_feature_key_min_size(int16_t v);
 static void api_versions_response_finalized_feature_key_read(kreader_t *r, int16_t v, struct api_versions_response_finalized_feature_key *m);
 static void api_versions_response_finalized_feature_key_write(kwriter_t *w, int16_t v, const struct api_versions_response_finalized_feature_key *m);
+static inline size_t api_versions_response_finalized_feature_key_min_size(int16_t v);
 static void api_versions_response_read(kreader_t *r, int16_t v, struct api_versions_response *m);
 static void api_versions_response_write(kwriter_t *w, int16_t v, const struct api_versions_response *m);
+static inline size_t api_versions_response_min_size(int16_t v);
+
+static inline size_t api_versions_response_api_version_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += 2;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void api_versions_response_api_version_defaults(struct api_versions_response_api_version *m)
 {
@@ -302,6 +354,20 @@ static void api_versions_response_api_version_write(kwriter_t *w, int16_t v, con
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t api_versions_response_supported_feature_key_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += 2;
+    if (v >= 3)
+        n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void api_versions_response_supported_feature_key_defaults(struct api_versions_response_supported_feature_key *m)
@@ -376,6 +442,20 @@ static void api_versions_response_supported_feature_key_write(kwriter_t *w, int1
     }
 }
 
+static inline size_t api_versions_response_finalized_feature_key_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += 2;
+    if (v >= 3)
+        n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void api_versions_response_finalized_feature_key_defaults(struct api_versions_response_finalized_feature_key *m)
 {
     memset(m, 0, sizeof(*m));
@@ -448,6 +528,18 @@ static void api_versions_response_finalized_feature_key_write(kwriter_t *w, int1
     }
 }
 
+static inline size_t api_versions_response_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 4);
+    if (v >= 1)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void api_versions_response_defaults(struct api_versions_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -484,7 +576,7 @@ static void api_versions_response_read(kreader_t *r, int16_t v, struct api_versi
         m->error_code = kr_int16(r);
     }
     if (1) {
-        m->api_keys_count = kr_array_len(r, flex, 1);
+        m->api_keys_count = kr_array_len(r, flex, api_versions_response_api_version_min_size(v));
         m->api_keys = kr_alloc_array(r, m->api_keys_count, sizeof(struct api_versions_response_api_version));
         for (int32_t i = 0; i < m->api_keys_count && !r->err; i++) {
             api_versions_response_api_version_defaults(&m->api_keys[i]);
@@ -512,7 +604,7 @@ static void api_versions_response_read(kreader_t *r, int16_t v, struct api_versi
                 if (v >= 3) {
                     kreader_t *outer = r;
                     r = &sub;
-                    m->supported_features_count = kr_array_len(r, flex, 1);
+                    m->supported_features_count = kr_array_len(r, flex, api_versions_response_supported_feature_key_min_size(v));
                     m->supported_features = kr_alloc_array(r, m->supported_features_count, sizeof(struct api_versions_response_supported_feature_key));
                     for (int32_t i = 0; i < m->supported_features_count && !r->err; i++) {
                         api_versions_response_supported_feature_key_defaults(&m->supported_features[i]);
@@ -539,7 +631,7 @@ static void api_versions_response_read(kreader_t *r, int16_t v, struct api_versi
                 if (v >= 3) {
                     kreader_t *outer = r;
                     r = &sub;
-                    m->finalized_features_count = kr_array_len(r, flex, 1);
+                    m->finalized_features_count = kr_array_len(r, flex, api_versions_response_finalized_feature_key_min_size(v));
                     m->finalized_features = kr_alloc_array(r, m->finalized_features_count, sizeof(struct api_versions_response_finalized_feature_key));
                     for (int32_t i = 0; i < m->finalized_features_count && !r->err; i++) {
                         api_versions_response_finalized_feature_key_defaults(&m->finalized_features[i]);
@@ -673,8 +765,21 @@ void api_versions_response_encode(kwriter_t *w, int16_t version, const struct ap
 
 static void metadata_request_metadata_request_topic_read(kreader_t *r, int16_t v, struct metadata_request_metadata_request_topic *m);
 static void metadata_request_metadata_request_topic_write(kwriter_t *w, int16_t v, const struct metadata_request_metadata_request_topic *m);
+static inline size_t metadata_request_metadata_request_topic_min_size(int16_t v);
 static void metadata_request_read(kreader_t *r, int16_t v, struct metadata_request *m);
 static void metadata_request_write(kwriter_t *w, int16_t v, const struct metadata_request *m);
+static inline size_t metadata_request_min_size(int16_t v);
+
+static inline size_t metadata_request_metadata_request_topic_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 10)
+        n += 16;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void metadata_request_metadata_request_topic_defaults(struct metadata_request_metadata_request_topic *m)
 {
@@ -741,6 +846,21 @@ static void metadata_request_metadata_request_topic_write(kwriter_t *w, int16_t 
     }
 }
 
+static inline size_t metadata_request_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    if (v >= 4)
+        n += 1;
+    if (v >= 8 && v <= 10)
+        n += 1;
+    if (v >= 8)
+        n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void metadata_request_defaults(struct metadata_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -765,7 +885,7 @@ static void metadata_request_read(kreader_t *r, int16_t v, struct metadata_reque
     bool flex = v >= 9;
     (void)flex;
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, metadata_request_metadata_request_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct metadata_request_metadata_request_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             metadata_request_metadata_request_topic_defaults(&m->topics[i]);
@@ -836,12 +956,29 @@ void metadata_request_encode(kwriter_t *w, int16_t version, const struct metadat
 
 static void metadata_response_metadata_response_broker_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_broker *m);
 static void metadata_response_metadata_response_broker_write(kwriter_t *w, int16_t v, const struct metadata_response_metadata_response_broker *m);
+static inline size_t metadata_response_metadata_response_broker_min_size(int16_t v);
 static void metadata_response_metadata_response_partition_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_partition *m);
 static void metadata_response_metadata_response_partition_write(kwriter_t *w, int16_t v, const struct metadata_response_metadata_response_partition *m);
+static inline size_t metadata_response_metadata_response_partition_min_size(int16_t v);
 static void metadata_response_metadata_response_topic_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_topic *m);
 static void metadata_response_metadata_response_topic_write(kwriter_t *w, int16_t v, const struct metadata_response_metadata_response_topic *m);
+static inline size_t metadata_response_metadata_response_topic_min_size(int16_t v);
 static void metadata_response_read(kreader_t *r, int16_t v, struct metadata_response *m);
 static void metadata_response_write(kwriter_t *w, int16_t v, const struct metadata_response *m);
+static inline size_t metadata_response_min_size(int16_t v);
+
+static inline size_t metadata_response_metadata_response_broker_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += (flex ? 1 : 2);
+    n += 4;
+    if (v >= 1)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void metadata_response_metadata_response_broker_defaults(struct metadata_response_metadata_response_broker *m)
 {
@@ -923,6 +1060,23 @@ static void metadata_response_metadata_response_broker_write(kwriter_t *w, int16
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t metadata_response_metadata_response_partition_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += 4;
+    n += 4;
+    if (v >= 7)
+        n += 4;
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    if (v >= 5)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void metadata_response_metadata_response_partition_defaults(struct metadata_response_metadata_response_partition *m)
@@ -1053,6 +1207,23 @@ static void metadata_response_metadata_response_partition_write(kwriter_t *w, in
     }
 }
 
+static inline size_t metadata_response_metadata_response_topic_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    if (v >= 10)
+        n += 16;
+    if (v >= 1)
+        n += 1;
+    n += (flex ? 1 : 4);
+    if (v >= 8)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void metadata_response_metadata_response_topic_defaults(struct metadata_response_metadata_response_topic *m)
 {
     memset(m, 0, sizeof(*m));
@@ -1102,7 +1273,7 @@ static void metadata_response_metadata_response_topic_read(kreader_t *r, int16_t
         m->is_internal = kr_bool(r);
     }
     if (1) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, metadata_response_metadata_response_partition_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct metadata_response_metadata_response_partition));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             metadata_response_metadata_response_partition_defaults(&m->partitions[i]);
@@ -1159,6 +1330,24 @@ static void metadata_response_metadata_response_topic_write(kwriter_t *w, int16_
     }
 }
 
+static inline size_t metadata_response_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += 4;
+    n += (flex ? 1 : 4);
+    if (v >= 2)
+        n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += 4;
+    n += (flex ? 1 : 4);
+    if (v >= 8 && v <= 10)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void metadata_response_defaults(struct metadata_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -1193,7 +1382,7 @@ static void metadata_response_read(kreader_t *r, int16_t v, struct metadata_resp
         m->throttle_time_ms = kr_int32(r);
     }
     if (1) {
-        m->brokers_count = kr_array_len(r, flex, 1);
+        m->brokers_count = kr_array_len(r, flex, metadata_response_metadata_response_broker_min_size(v));
         m->brokers = kr_alloc_array(r, m->brokers_count, sizeof(struct metadata_response_metadata_response_broker));
         for (int32_t i = 0; i < m->brokers_count && !r->err; i++) {
             metadata_response_metadata_response_broker_defaults(&m->brokers[i]);
@@ -1211,7 +1400,7 @@ static void metadata_response_read(kreader_t *r, int16_t v, struct metadata_resp
         m->controller_id = kr_int32(r);
     }
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, metadata_response_metadata_response_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct metadata_response_metadata_response_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             metadata_response_metadata_response_topic_defaults(&m->topics[i]);
@@ -1284,10 +1473,23 @@ void metadata_response_encode(kwriter_t *w, int16_t version, const struct metada
 
 static void produce_request_partition_produce_data_read(kreader_t *r, int16_t v, struct produce_request_partition_produce_data *m);
 static void produce_request_partition_produce_data_write(kwriter_t *w, int16_t v, const struct produce_request_partition_produce_data *m);
+static inline size_t produce_request_partition_produce_data_min_size(int16_t v);
 static void produce_request_topic_produce_data_read(kreader_t *r, int16_t v, struct produce_request_topic_produce_data *m);
 static void produce_request_topic_produce_data_write(kwriter_t *w, int16_t v, const struct produce_request_topic_produce_data *m);
+static inline size_t produce_request_topic_produce_data_min_size(int16_t v);
 static void produce_request_read(kreader_t *r, int16_t v, struct produce_request *m);
 static void produce_request_write(kwriter_t *w, int16_t v, const struct produce_request *m);
+static inline size_t produce_request_min_size(int16_t v);
+
+static inline size_t produce_request_partition_produce_data_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void produce_request_partition_produce_data_defaults(struct produce_request_partition_produce_data *m)
 {
@@ -1354,6 +1556,16 @@ static void produce_request_partition_produce_data_write(kwriter_t *w, int16_t v
     }
 }
 
+static inline size_t produce_request_topic_produce_data_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void produce_request_topic_produce_data_defaults(struct produce_request_topic_produce_data *m)
 {
     memset(m, 0, sizeof(*m));
@@ -1389,7 +1601,7 @@ static void produce_request_topic_produce_data_read(kreader_t *r, int16_t v, str
             r->err = 1;
     }
     if (1) {
-        m->partition_data_count = kr_array_len(r, flex, 1);
+        m->partition_data_count = kr_array_len(r, flex, produce_request_partition_produce_data_min_size(v));
         m->partition_data = kr_alloc_array(r, m->partition_data_count, sizeof(struct produce_request_partition_produce_data));
         for (int32_t i = 0; i < m->partition_data_count && !r->err; i++) {
             produce_request_partition_produce_data_defaults(&m->partition_data[i]);
@@ -1431,6 +1643,19 @@ static void produce_request_topic_produce_data_write(kwriter_t *w, int16_t v, co
     }
 }
 
+static inline size_t produce_request_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    n += 2;
+    n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void produce_request_defaults(struct produce_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -1466,7 +1691,7 @@ static void produce_request_read(kreader_t *r, int16_t v, struct produce_request
         m->timeout_ms = kr_int32(r);
     }
     if (1) {
-        m->topic_data_count = kr_array_len(r, flex, 1);
+        m->topic_data_count = kr_array_len(r, flex, produce_request_topic_produce_data_min_size(v));
         m->topic_data = kr_alloc_array(r, m->topic_data_count, sizeof(struct produce_request_topic_produce_data));
         for (int32_t i = 0; i < m->topic_data_count && !r->err; i++) {
             produce_request_topic_produce_data_defaults(&m->topic_data[i]);
@@ -1528,16 +1753,34 @@ void produce_request_encode(kwriter_t *w, int16_t version, const struct produce_
 
 static void produce_response_batch_index_and_error_message_read(kreader_t *r, int16_t v, struct produce_response_batch_index_and_error_message *m);
 static void produce_response_batch_index_and_error_message_write(kwriter_t *w, int16_t v, const struct produce_response_batch_index_and_error_message *m);
+static inline size_t produce_response_batch_index_and_error_message_min_size(int16_t v);
 static void produce_response_leader_id_and_epoch_read(kreader_t *r, int16_t v, struct produce_response_leader_id_and_epoch *m);
 static void produce_response_leader_id_and_epoch_write(kwriter_t *w, int16_t v, const struct produce_response_leader_id_and_epoch *m);
+static inline size_t produce_response_leader_id_and_epoch_min_size(int16_t v);
 static void produce_response_partition_produce_response_read(kreader_t *r, int16_t v, struct produce_response_partition_produce_response *m);
 static void produce_response_partition_produce_response_write(kwriter_t *w, int16_t v, const struct produce_response_partition_produce_response *m);
+static inline size_t produce_response_partition_produce_response_min_size(int16_t v);
 static void produce_response_topic_produce_response_read(kreader_t *r, int16_t v, struct produce_response_topic_produce_response *m);
 static void produce_response_topic_produce_response_write(kwriter_t *w, int16_t v, const struct produce_response_topic_produce_response *m);
+static inline size_t produce_response_topic_produce_response_min_size(int16_t v);
 static void produce_response_node_endpoint_read(kreader_t *r, int16_t v, struct produce_response_node_endpoint *m);
 static void produce_response_node_endpoint_write(kwriter_t *w, int16_t v, const struct produce_response_node_endpoint *m);
+static inline size_t produce_response_node_endpoint_min_size(int16_t v);
 static void produce_response_read(kreader_t *r, int16_t v, struct produce_response *m);
 static void produce_response_write(kwriter_t *w, int16_t v, const struct produce_response *m);
+static inline size_t produce_response_min_size(int16_t v);
+
+static inline size_t produce_response_batch_index_and_error_message_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 8)
+        n += 4;
+    if (v >= 8)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void produce_response_batch_index_and_error_message_defaults(struct produce_response_batch_index_and_error_message *m)
 {
@@ -1604,6 +1847,18 @@ static void produce_response_batch_index_and_error_message_write(kwriter_t *w, i
     }
 }
 
+static inline size_t produce_response_leader_id_and_epoch_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 10)
+        n += 4;
+    if (v >= 10)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void produce_response_leader_id_and_epoch_defaults(struct produce_response_leader_id_and_epoch *m)
 {
     memset(m, 0, sizeof(*m));
@@ -1668,6 +1923,25 @@ static void produce_response_leader_id_and_epoch_write(kwriter_t *w, int16_t v, 
     }
 }
 
+static inline size_t produce_response_partition_produce_response_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    n += 8;
+    if (v >= 2)
+        n += 8;
+    if (v >= 5)
+        n += 8;
+    if (v >= 8)
+        n += (flex ? 1 : 4);
+    if (v >= 8)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void produce_response_partition_produce_response_defaults(struct produce_response_partition_produce_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -1723,7 +1997,7 @@ static void produce_response_partition_produce_response_read(kreader_t *r, int16
         m->log_start_offset = kr_int64(r);
     }
     if (v >= 8) {
-        m->record_errors_count = kr_array_len(r, flex, 1);
+        m->record_errors_count = kr_array_len(r, flex, produce_response_batch_index_and_error_message_min_size(v));
         m->record_errors = kr_alloc_array(r, m->record_errors_count, sizeof(struct produce_response_batch_index_and_error_message));
         for (int32_t i = 0; i < m->record_errors_count && !r->err; i++) {
             produce_response_batch_index_and_error_message_defaults(&m->record_errors[i]);
@@ -1817,6 +2091,16 @@ static void produce_response_partition_produce_response_write(kwriter_t *w, int1
     }
 }
 
+static inline size_t produce_response_topic_produce_response_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void produce_response_topic_produce_response_defaults(struct produce_response_topic_produce_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -1852,7 +2136,7 @@ static void produce_response_topic_produce_response_read(kreader_t *r, int16_t v
             r->err = 1;
     }
     if (1) {
-        m->partition_responses_count = kr_array_len(r, flex, 1);
+        m->partition_responses_count = kr_array_len(r, flex, produce_response_partition_produce_response_min_size(v));
         m->partition_responses = kr_alloc_array(r, m->partition_responses_count, sizeof(struct produce_response_partition_produce_response));
         for (int32_t i = 0; i < m->partition_responses_count && !r->err; i++) {
             produce_response_partition_produce_response_defaults(&m->partition_responses[i]);
@@ -1892,6 +2176,22 @@ static void produce_response_topic_produce_response_write(kwriter_t *w, int16_t 
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t produce_response_node_endpoint_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 10)
+        n += 4;
+    if (v >= 10)
+        n += (flex ? 1 : 2);
+    if (v >= 10)
+        n += 4;
+    if (v >= 10)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void produce_response_node_endpoint_defaults(struct produce_response_node_endpoint *m)
@@ -1976,6 +2276,17 @@ static void produce_response_node_endpoint_write(kwriter_t *w, int16_t v, const 
     }
 }
 
+static inline size_t produce_response_min_size(int16_t v)
+{
+    bool flex = v >= 9;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    if (v >= 1)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void produce_response_defaults(struct produce_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -2001,7 +2312,7 @@ static void produce_response_read(kreader_t *r, int16_t v, struct produce_respon
     bool flex = v >= 9;
     (void)flex;
     if (1) {
-        m->responses_count = kr_array_len(r, flex, 1);
+        m->responses_count = kr_array_len(r, flex, produce_response_topic_produce_response_min_size(v));
         m->responses = kr_alloc_array(r, m->responses_count, sizeof(struct produce_response_topic_produce_response));
         for (int32_t i = 0; i < m->responses_count && !r->err; i++) {
             produce_response_topic_produce_response_defaults(&m->responses[i]);
@@ -2029,7 +2340,7 @@ static void produce_response_read(kreader_t *r, int16_t v, struct produce_respon
                 if (v >= 10) {
                     kreader_t *outer = r;
                     r = &sub;
-                    m->node_endpoints_count = kr_array_len(r, flex, 1);
+                    m->node_endpoints_count = kr_array_len(r, flex, produce_response_node_endpoint_min_size(v));
                     m->node_endpoints = kr_alloc_array(r, m->node_endpoints_count, sizeof(struct produce_response_node_endpoint));
                     for (int32_t i = 0; i < m->node_endpoints_count && !r->err; i++) {
                         produce_response_node_endpoint_defaults(&m->node_endpoints[i]);
@@ -2100,14 +2411,31 @@ void produce_response_encode(kwriter_t *w, int16_t version, const struct produce
 
 static void fetch_request_replica_state_read(kreader_t *r, int16_t v, struct fetch_request_replica_state *m);
 static void fetch_request_replica_state_write(kwriter_t *w, int16_t v, const struct fetch_request_replica_state *m);
+static inline size_t fetch_request_replica_state_min_size(int16_t v);
 static void fetch_request_fetch_partition_read(kreader_t *r, int16_t v, struct fetch_request_fetch_partition *m);
 static void fetch_request_fetch_partition_write(kwriter_t *w, int16_t v, const struct fetch_request_fetch_partition *m);
+static inline size_t fetch_request_fetch_partition_min_size(int16_t v);
 static void fetch_request_fetch_topic_read(kreader_t *r, int16_t v, struct fetch_request_fetch_topic *m);
 static void fetch_request_fetch_topic_write(kwriter_t *w, int16_t v, const struct fetch_request_fetch_topic *m);
+static inline size_t fetch_request_fetch_topic_min_size(int16_t v);
 static void fetch_request_forgotten_topic_read(kreader_t *r, int16_t v, struct fetch_request_forgotten_topic *m);
 static void fetch_request_forgotten_topic_write(kwriter_t *w, int16_t v, const struct fetch_request_forgotten_topic *m);
+static inline size_t fetch_request_forgotten_topic_min_size(int16_t v);
 static void fetch_request_read(kreader_t *r, int16_t v, struct fetch_request *m);
 static void fetch_request_write(kwriter_t *w, int16_t v, const struct fetch_request *m);
+static inline size_t fetch_request_min_size(int16_t v);
+
+static inline size_t fetch_request_replica_state_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 15)
+        n += 4;
+    if (v >= 15)
+        n += 8;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void fetch_request_replica_state_defaults(struct fetch_request_replica_state *m)
 {
@@ -2171,6 +2499,23 @@ static void fetch_request_replica_state_write(kwriter_t *w, int16_t v, const str
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t fetch_request_fetch_partition_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    if (v >= 9)
+        n += 4;
+    n += 8;
+    if (v >= 12)
+        n += 4;
+    if (v >= 5)
+        n += 8;
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void fetch_request_fetch_partition_defaults(struct fetch_request_fetch_partition *m)
@@ -2298,6 +2643,19 @@ static void fetch_request_fetch_partition_write(kwriter_t *w, int16_t v, const s
     }
 }
 
+static inline size_t fetch_request_fetch_topic_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 12)
+        n += (flex ? 1 : 2);
+    if (v >= 13)
+        n += 16;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void fetch_request_fetch_topic_defaults(struct fetch_request_fetch_topic *m)
 {
     memset(m, 0, sizeof(*m));
@@ -2337,7 +2695,7 @@ static void fetch_request_fetch_topic_read(kreader_t *r, int16_t v, struct fetch
         m->topic_id = kr_uuid(r);
     }
     if (1) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, fetch_request_fetch_partition_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct fetch_request_fetch_partition));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             fetch_request_fetch_partition_defaults(&m->partitions[i]);
@@ -2380,6 +2738,20 @@ static void fetch_request_fetch_topic_write(kwriter_t *w, int16_t v, const struc
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t fetch_request_forgotten_topic_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 7 && v <= 12)
+        n += (flex ? 1 : 2);
+    if (v >= 13)
+        n += 16;
+    if (v >= 7)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void fetch_request_forgotten_topic_defaults(struct fetch_request_forgotten_topic *m)
@@ -2464,6 +2836,31 @@ static void fetch_request_forgotten_topic_write(kwriter_t *w, int16_t v, const s
     }
 }
 
+static inline size_t fetch_request_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 14)
+        n += 4;
+    n += 4;
+    n += 4;
+    if (v >= 3)
+        n += 4;
+    if (v >= 4)
+        n += 1;
+    if (v >= 7)
+        n += 4;
+    if (v >= 7)
+        n += 4;
+    n += (flex ? 1 : 4);
+    if (v >= 7)
+        n += (flex ? 1 : 4);
+    if (v >= 11)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void fetch_request_defaults(struct fetch_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -2526,7 +2923,7 @@ static void fetch_request_read(kreader_t *r, int16_t v, struct fetch_request *m)
         m->session_epoch = kr_int32(r);
     }
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, fetch_request_fetch_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct fetch_request_fetch_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             fetch_request_fetch_topic_defaults(&m->topics[i]);
@@ -2536,7 +2933,7 @@ static void fetch_request_read(kreader_t *r, int16_t v, struct fetch_request *m)
             r->err = 1;
     }
     if (v >= 7) {
-        m->forgotten_topics_data_count = kr_array_len(r, flex, 1);
+        m->forgotten_topics_data_count = kr_array_len(r, flex, fetch_request_forgotten_topic_min_size(v));
         m->forgotten_topics_data = kr_alloc_array(r, m->forgotten_topics_data_count, sizeof(struct fetch_request_forgotten_topic));
         for (int32_t i = 0; i < m->forgotten_topics_data_count && !r->err; i++) {
             fetch_request_forgotten_topic_defaults(&m->forgotten_topics_data[i]);
@@ -2683,20 +3080,40 @@ void fetch_request_encode(kwriter_t *w, int16_t version, const struct fetch_requ
 
 static void fetch_response_epoch_end_offset_read(kreader_t *r, int16_t v, struct fetch_response_epoch_end_offset *m);
 static void fetch_response_epoch_end_offset_write(kwriter_t *w, int16_t v, const struct fetch_response_epoch_end_offset *m);
+static inline size_t fetch_response_epoch_end_offset_min_size(int16_t v);
 static void fetch_response_leader_id_and_epoch_read(kreader_t *r, int16_t v, struct fetch_response_leader_id_and_epoch *m);
 static void fetch_response_leader_id_and_epoch_write(kwriter_t *w, int16_t v, const struct fetch_response_leader_id_and_epoch *m);
+static inline size_t fetch_response_leader_id_and_epoch_min_size(int16_t v);
 static void fetch_response_snapshot_id_read(kreader_t *r, int16_t v, struct fetch_response_snapshot_id *m);
 static void fetch_response_snapshot_id_write(kwriter_t *w, int16_t v, const struct fetch_response_snapshot_id *m);
+static inline size_t fetch_response_snapshot_id_min_size(int16_t v);
 static void fetch_response_aborted_transaction_read(kreader_t *r, int16_t v, struct fetch_response_aborted_transaction *m);
 static void fetch_response_aborted_transaction_write(kwriter_t *w, int16_t v, const struct fetch_response_aborted_transaction *m);
+static inline size_t fetch_response_aborted_transaction_min_size(int16_t v);
 static void fetch_response_partition_data_read(kreader_t *r, int16_t v, struct fetch_response_partition_data *m);
 static void fetch_response_partition_data_write(kwriter_t *w, int16_t v, const struct fetch_response_partition_data *m);
+static inline size_t fetch_response_partition_data_min_size(int16_t v);
 static void fetch_response_fetchable_topic_response_read(kreader_t *r, int16_t v, struct fetch_response_fetchable_topic_response *m);
 static void fetch_response_fetchable_topic_response_write(kwriter_t *w, int16_t v, const struct fetch_response_fetchable_topic_response *m);
+static inline size_t fetch_response_fetchable_topic_response_min_size(int16_t v);
 static void fetch_response_node_endpoint_read(kreader_t *r, int16_t v, struct fetch_response_node_endpoint *m);
 static void fetch_response_node_endpoint_write(kwriter_t *w, int16_t v, const struct fetch_response_node_endpoint *m);
+static inline size_t fetch_response_node_endpoint_min_size(int16_t v);
 static void fetch_response_read(kreader_t *r, int16_t v, struct fetch_response *m);
 static void fetch_response_write(kwriter_t *w, int16_t v, const struct fetch_response *m);
+static inline size_t fetch_response_min_size(int16_t v);
+
+static inline size_t fetch_response_epoch_end_offset_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 12)
+        n += 4;
+    if (v >= 12)
+        n += 8;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void fetch_response_epoch_end_offset_defaults(struct fetch_response_epoch_end_offset *m)
 {
@@ -2760,6 +3177,18 @@ static void fetch_response_epoch_end_offset_write(kwriter_t *w, int16_t v, const
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t fetch_response_leader_id_and_epoch_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 12)
+        n += 4;
+    if (v >= 12)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void fetch_response_leader_id_and_epoch_defaults(struct fetch_response_leader_id_and_epoch *m)
@@ -2826,6 +3255,16 @@ static void fetch_response_leader_id_and_epoch_write(kwriter_t *w, int16_t v, co
     }
 }
 
+static inline size_t fetch_response_snapshot_id_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 8;
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void fetch_response_snapshot_id_defaults(struct fetch_response_snapshot_id *m)
 {
     memset(m, 0, sizeof(*m));
@@ -2890,6 +3329,18 @@ static void fetch_response_snapshot_id_write(kwriter_t *w, int16_t v, const stru
     }
 }
 
+static inline size_t fetch_response_aborted_transaction_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 4)
+        n += 8;
+    if (v >= 4)
+        n += 8;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void fetch_response_aborted_transaction_defaults(struct fetch_response_aborted_transaction *m)
 {
     memset(m, 0, sizeof(*m));
@@ -2950,6 +3401,26 @@ static void fetch_response_aborted_transaction_write(kwriter_t *w, int16_t v, co
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t fetch_response_partition_data_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    n += 8;
+    if (v >= 4)
+        n += 8;
+    if (v >= 5)
+        n += 8;
+    if (v >= 4)
+        n += (flex ? 1 : 4);
+    if (v >= 11)
+        n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void fetch_response_partition_data_defaults(struct fetch_response_partition_data *m)
@@ -3015,7 +3486,7 @@ static void fetch_response_partition_data_read(kreader_t *r, int16_t v, struct f
         m->log_start_offset = kr_int64(r);
     }
     if (v >= 4) {
-        m->aborted_transactions_count = kr_array_len(r, flex, 1);
+        m->aborted_transactions_count = kr_array_len(r, flex, fetch_response_aborted_transaction_min_size(v));
         m->aborted_transactions = kr_alloc_array(r, m->aborted_transactions_count, sizeof(struct fetch_response_aborted_transaction));
         for (int32_t i = 0; i < m->aborted_transactions_count && !r->err; i++) {
             fetch_response_aborted_transaction_defaults(&m->aborted_transactions[i]);
@@ -3169,6 +3640,19 @@ static void fetch_response_partition_data_write(kwriter_t *w, int16_t v, const s
     }
 }
 
+static inline size_t fetch_response_fetchable_topic_response_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 12)
+        n += (flex ? 1 : 2);
+    if (v >= 13)
+        n += 16;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void fetch_response_fetchable_topic_response_defaults(struct fetch_response_fetchable_topic_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -3208,7 +3692,7 @@ static void fetch_response_fetchable_topic_response_read(kreader_t *r, int16_t v
         m->topic_id = kr_uuid(r);
     }
     if (1) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, fetch_response_partition_data_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct fetch_response_partition_data));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             fetch_response_partition_data_defaults(&m->partitions[i]);
@@ -3251,6 +3735,22 @@ static void fetch_response_fetchable_topic_response_write(kwriter_t *w, int16_t 
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t fetch_response_node_endpoint_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 16)
+        n += 4;
+    if (v >= 16)
+        n += (flex ? 1 : 2);
+    if (v >= 16)
+        n += 4;
+    if (v >= 16)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void fetch_response_node_endpoint_defaults(struct fetch_response_node_endpoint *m)
@@ -3335,6 +3835,21 @@ static void fetch_response_node_endpoint_write(kwriter_t *w, int16_t v, const st
     }
 }
 
+static inline size_t fetch_response_min_size(int16_t v)
+{
+    bool flex = v >= 12;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += 4;
+    if (v >= 7)
+        n += 2;
+    if (v >= 7)
+        n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void fetch_response_defaults(struct fetch_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -3371,7 +3886,7 @@ static void fetch_response_read(kreader_t *r, int16_t v, struct fetch_response *
         m->session_id = kr_int32(r);
     }
     if (1) {
-        m->responses_count = kr_array_len(r, flex, 1);
+        m->responses_count = kr_array_len(r, flex, fetch_response_fetchable_topic_response_min_size(v));
         m->responses = kr_alloc_array(r, m->responses_count, sizeof(struct fetch_response_fetchable_topic_response));
         for (int32_t i = 0; i < m->responses_count && !r->err; i++) {
             fetch_response_fetchable_topic_response_defaults(&m->responses[i]);
@@ -3396,7 +3911,7 @@ static void fetch_response_read(kreader_t *r, int16_t v, struct fetch_response *
                 if (v >= 16) {
                     kreader_t *outer = r;
                     r = &sub;
-                    m->node_endpoints_count = kr_array_len(r, flex, 1);
+                    m->node_endpoints_count = kr_array_len(r, flex, fetch_response_node_endpoint_min_size(v));
                     m->node_endpoints = kr_alloc_array(r, m->node_endpoints_count, sizeof(struct fetch_response_node_endpoint));
                     for (int32_t i = 0; i < m->node_endpoints_count && !r->err; i++) {
                         fetch_response_node_endpoint_defaults(&m->node_endpoints[i]);
@@ -3473,10 +3988,27 @@ void fetch_response_encode(kwriter_t *w, int16_t version, const struct fetch_res
 
 static void list_offsets_request_list_offsets_partition_read(kreader_t *r, int16_t v, struct list_offsets_request_list_offsets_partition *m);
 static void list_offsets_request_list_offsets_partition_write(kwriter_t *w, int16_t v, const struct list_offsets_request_list_offsets_partition *m);
+static inline size_t list_offsets_request_list_offsets_partition_min_size(int16_t v);
 static void list_offsets_request_list_offsets_topic_read(kreader_t *r, int16_t v, struct list_offsets_request_list_offsets_topic *m);
 static void list_offsets_request_list_offsets_topic_write(kwriter_t *w, int16_t v, const struct list_offsets_request_list_offsets_topic *m);
+static inline size_t list_offsets_request_list_offsets_topic_min_size(int16_t v);
 static void list_offsets_request_read(kreader_t *r, int16_t v, struct list_offsets_request *m);
 static void list_offsets_request_write(kwriter_t *w, int16_t v, const struct list_offsets_request *m);
+static inline size_t list_offsets_request_min_size(int16_t v);
+
+static inline size_t list_offsets_request_list_offsets_partition_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    if (v >= 4)
+        n += 4;
+    n += 8;
+    if (v <= 0)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void list_offsets_request_list_offsets_partition_defaults(struct list_offsets_request_list_offsets_partition *m)
 {
@@ -3556,6 +4088,16 @@ static void list_offsets_request_list_offsets_partition_write(kwriter_t *w, int1
     }
 }
 
+static inline size_t list_offsets_request_list_offsets_topic_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void list_offsets_request_list_offsets_topic_defaults(struct list_offsets_request_list_offsets_topic *m)
 {
     memset(m, 0, sizeof(*m));
@@ -3591,7 +4133,7 @@ static void list_offsets_request_list_offsets_topic_read(kreader_t *r, int16_t v
             r->err = 1;
     }
     if (1) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, list_offsets_request_list_offsets_partition_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct list_offsets_request_list_offsets_partition));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             list_offsets_request_list_offsets_partition_defaults(&m->partitions[i]);
@@ -3633,6 +4175,18 @@ static void list_offsets_request_list_offsets_topic_write(kwriter_t *w, int16_t 
     }
 }
 
+static inline size_t list_offsets_request_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    if (v >= 2)
+        n += 1;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void list_offsets_request_defaults(struct list_offsets_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -3661,7 +4215,7 @@ static void list_offsets_request_read(kreader_t *r, int16_t v, struct list_offse
         m->isolation_level = kr_int8(r);
     }
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, list_offsets_request_list_offsets_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct list_offsets_request_list_offsets_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             list_offsets_request_list_offsets_topic_defaults(&m->topics[i]);
@@ -3720,10 +4274,31 @@ void list_offsets_request_encode(kwriter_t *w, int16_t version, const struct lis
 
 static void list_offsets_response_list_offsets_partition_response_read(kreader_t *r, int16_t v, struct list_offsets_response_list_offsets_partition_response *m);
 static void list_offsets_response_list_offsets_partition_response_write(kwriter_t *w, int16_t v, const struct list_offsets_response_list_offsets_partition_response *m);
+static inline size_t list_offsets_response_list_offsets_partition_response_min_size(int16_t v);
 static void list_offsets_response_list_offsets_topic_response_read(kreader_t *r, int16_t v, struct list_offsets_response_list_offsets_topic_response *m);
 static void list_offsets_response_list_offsets_topic_response_write(kwriter_t *w, int16_t v, const struct list_offsets_response_list_offsets_topic_response *m);
+static inline size_t list_offsets_response_list_offsets_topic_response_min_size(int16_t v);
 static void list_offsets_response_read(kreader_t *r, int16_t v, struct list_offsets_response *m);
 static void list_offsets_response_write(kwriter_t *w, int16_t v, const struct list_offsets_response *m);
+static inline size_t list_offsets_response_min_size(int16_t v);
+
+static inline size_t list_offsets_response_list_offsets_partition_response_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    if (v <= 0)
+        n += (flex ? 1 : 4);
+    if (v >= 1)
+        n += 8;
+    if (v >= 1)
+        n += 8;
+    if (v >= 4)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void list_offsets_response_list_offsets_partition_response_defaults(struct list_offsets_response_list_offsets_partition_response *m)
 {
@@ -3828,6 +4403,16 @@ static void list_offsets_response_list_offsets_partition_response_write(kwriter_
     }
 }
 
+static inline size_t list_offsets_response_list_offsets_topic_response_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void list_offsets_response_list_offsets_topic_response_defaults(struct list_offsets_response_list_offsets_topic_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -3863,7 +4448,7 @@ static void list_offsets_response_list_offsets_topic_response_read(kreader_t *r,
             r->err = 1;
     }
     if (1) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, list_offsets_response_list_offsets_partition_response_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct list_offsets_response_list_offsets_partition_response));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             list_offsets_response_list_offsets_partition_response_defaults(&m->partitions[i]);
@@ -3905,6 +4490,17 @@ static void list_offsets_response_list_offsets_topic_response_write(kwriter_t *w
     }
 }
 
+static inline size_t list_offsets_response_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 2)
+        n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void list_offsets_response_defaults(struct list_offsets_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -3929,7 +4525,7 @@ static void list_offsets_response_read(kreader_t *r, int16_t v, struct list_offs
         m->throttle_time_ms = kr_int32(r);
     }
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, list_offsets_response_list_offsets_topic_response_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct list_offsets_response_list_offsets_topic_response));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             list_offsets_response_list_offsets_topic_response_defaults(&m->topics[i]);
@@ -3985,12 +4581,26 @@ void list_offsets_response_encode(kwriter_t *w, int16_t version, const struct li
 
 static void create_topics_request_creatable_replica_assignment_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_replica_assignment *m);
 static void create_topics_request_creatable_replica_assignment_write(kwriter_t *w, int16_t v, const struct create_topics_request_creatable_replica_assignment *m);
+static inline size_t create_topics_request_creatable_replica_assignment_min_size(int16_t v);
 static void create_topics_request_creatable_topic_config_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_topic_config *m);
 static void create_topics_request_creatable_topic_config_write(kwriter_t *w, int16_t v, const struct create_topics_request_creatable_topic_config *m);
+static inline size_t create_topics_request_creatable_topic_config_min_size(int16_t v);
 static void create_topics_request_creatable_topic_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_topic *m);
 static void create_topics_request_creatable_topic_write(kwriter_t *w, int16_t v, const struct create_topics_request_creatable_topic *m);
+static inline size_t create_topics_request_creatable_topic_min_size(int16_t v);
 static void create_topics_request_read(kreader_t *r, int16_t v, struct create_topics_request *m);
 static void create_topics_request_write(kwriter_t *w, int16_t v, const struct create_topics_request *m);
+static inline size_t create_topics_request_min_size(int16_t v);
+
+static inline size_t create_topics_request_creatable_replica_assignment_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void create_topics_request_creatable_replica_assignment_defaults(struct create_topics_request_creatable_replica_assignment *m)
 {
@@ -4064,6 +4674,16 @@ static void create_topics_request_creatable_replica_assignment_write(kwriter_t *
     }
 }
 
+static inline size_t create_topics_request_creatable_topic_config_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void create_topics_request_creatable_topic_config_defaults(struct create_topics_request_creatable_topic_config *m)
 {
     memset(m, 0, sizeof(*m));
@@ -4132,6 +4752,19 @@ static void create_topics_request_creatable_topic_config_write(kwriter_t *w, int
     }
 }
 
+static inline size_t create_topics_request_creatable_topic_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 4;
+    n += 2;
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void create_topics_request_creatable_topic_defaults(struct create_topics_request_creatable_topic *m)
 {
     memset(m, 0, sizeof(*m));
@@ -4179,7 +4812,7 @@ static void create_topics_request_creatable_topic_read(kreader_t *r, int16_t v, 
         m->replication_factor = kr_int16(r);
     }
     if (1) {
-        m->assignments_count = kr_array_len(r, flex, 1);
+        m->assignments_count = kr_array_len(r, flex, create_topics_request_creatable_replica_assignment_min_size(v));
         m->assignments = kr_alloc_array(r, m->assignments_count, sizeof(struct create_topics_request_creatable_replica_assignment));
         for (int32_t i = 0; i < m->assignments_count && !r->err; i++) {
             create_topics_request_creatable_replica_assignment_defaults(&m->assignments[i]);
@@ -4189,7 +4822,7 @@ static void create_topics_request_creatable_topic_read(kreader_t *r, int16_t v, 
             r->err = 1;
     }
     if (1) {
-        m->configs_count = kr_array_len(r, flex, 1);
+        m->configs_count = kr_array_len(r, flex, create_topics_request_creatable_topic_config_min_size(v));
         m->configs = kr_alloc_array(r, m->configs_count, sizeof(struct create_topics_request_creatable_topic_config));
         for (int32_t i = 0; i < m->configs_count && !r->err; i++) {
             create_topics_request_creatable_topic_config_defaults(&m->configs[i]);
@@ -4242,6 +4875,18 @@ static void create_topics_request_creatable_topic_write(kwriter_t *w, int16_t v,
     }
 }
 
+static inline size_t create_topics_request_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    n += 4;
+    if (v >= 1)
+        n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void create_topics_request_defaults(struct create_topics_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -4265,7 +4910,7 @@ static void create_topics_request_read(kreader_t *r, int16_t v, struct create_to
     bool flex = v >= 5;
     (void)flex;
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, create_topics_request_creatable_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct create_topics_request_creatable_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             create_topics_request_creatable_topic_defaults(&m->topics[i]);
@@ -4330,10 +4975,31 @@ void create_topics_request_encode(kwriter_t *w, int16_t version, const struct cr
 
 static void create_topics_response_creatable_topic_configs_read(kreader_t *r, int16_t v, struct create_topics_response_creatable_topic_configs *m);
 static void create_topics_response_creatable_topic_configs_write(kwriter_t *w, int16_t v, const struct create_topics_response_creatable_topic_configs *m);
+static inline size_t create_topics_response_creatable_topic_configs_min_size(int16_t v);
 static void create_topics_response_creatable_topic_result_read(kreader_t *r, int16_t v, struct create_topics_response_creatable_topic_result *m);
 static void create_topics_response_creatable_topic_result_write(kwriter_t *w, int16_t v, const struct create_topics_response_creatable_topic_result *m);
+static inline size_t create_topics_response_creatable_topic_result_min_size(int16_t v);
 static void create_topics_response_read(kreader_t *r, int16_t v, struct create_topics_response *m);
 static void create_topics_response_write(kwriter_t *w, int16_t v, const struct create_topics_response *m);
+static inline size_t create_topics_response_min_size(int16_t v);
+
+static inline size_t create_topics_response_creatable_topic_configs_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += 1;
+    if (v >= 5)
+        n += 1;
+    if (v >= 5)
+        n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void create_topics_response_creatable_topic_configs_defaults(struct create_topics_response_creatable_topic_configs *m)
 {
@@ -4425,6 +5091,26 @@ static void create_topics_response_creatable_topic_configs_write(kwriter_t *w, i
     }
 }
 
+static inline size_t create_topics_response_creatable_topic_result_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    if (v >= 7)
+        n += 16;
+    n += 2;
+    if (v >= 1)
+        n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += 4;
+    if (v >= 5)
+        n += 2;
+    if (v >= 5)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void create_topics_response_creatable_topic_result_defaults(struct create_topics_response_creatable_topic_result *m)
 {
     memset(m, 0, sizeof(*m));
@@ -4486,7 +5172,7 @@ static void create_topics_response_creatable_topic_result_read(kreader_t *r, int
         m->replication_factor = kr_int16(r);
     }
     if (v >= 5) {
-        m->configs_count = kr_array_len(r, flex, 1);
+        m->configs_count = kr_array_len(r, flex, create_topics_response_creatable_topic_configs_min_size(v));
         m->configs = kr_alloc_array(r, m->configs_count, sizeof(struct create_topics_response_creatable_topic_configs));
         for (int32_t i = 0; i < m->configs_count && !r->err; i++) {
             create_topics_response_creatable_topic_configs_defaults(&m->configs[i]);
@@ -4574,6 +5260,17 @@ static void create_topics_response_creatable_topic_result_write(kwriter_t *w, in
     }
 }
 
+static inline size_t create_topics_response_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 2)
+        n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void create_topics_response_defaults(struct create_topics_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -4598,7 +5295,7 @@ static void create_topics_response_read(kreader_t *r, int16_t v, struct create_t
         m->throttle_time_ms = kr_int32(r);
     }
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, create_topics_response_creatable_topic_result_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct create_topics_response_creatable_topic_result));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             create_topics_response_creatable_topic_result_defaults(&m->topics[i]);
@@ -4654,8 +5351,22 @@ void create_topics_response_encode(kwriter_t *w, int16_t version, const struct c
 
 static void delete_topics_request_delete_topic_state_read(kreader_t *r, int16_t v, struct delete_topics_request_delete_topic_state *m);
 static void delete_topics_request_delete_topic_state_write(kwriter_t *w, int16_t v, const struct delete_topics_request_delete_topic_state *m);
+static inline size_t delete_topics_request_delete_topic_state_min_size(int16_t v);
 static void delete_topics_request_read(kreader_t *r, int16_t v, struct delete_topics_request *m);
 static void delete_topics_request_write(kwriter_t *w, int16_t v, const struct delete_topics_request *m);
+static inline size_t delete_topics_request_min_size(int16_t v);
+
+static inline size_t delete_topics_request_delete_topic_state_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 6)
+        n += (flex ? 1 : 2);
+    if (v >= 6)
+        n += 16;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void delete_topics_request_delete_topic_state_defaults(struct delete_topics_request_delete_topic_state *m)
 {
@@ -4722,6 +5433,19 @@ static void delete_topics_request_delete_topic_state_write(kwriter_t *w, int16_t
     }
 }
 
+static inline size_t delete_topics_request_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 6)
+        n += (flex ? 1 : 4);
+    if (v <= 5)
+        n += (flex ? 1 : 4);
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void delete_topics_request_defaults(struct delete_topics_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -4747,7 +5471,7 @@ static void delete_topics_request_read(kreader_t *r, int16_t v, struct delete_to
     bool flex = v >= 4;
     (void)flex;
     if (v >= 6) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, delete_topics_request_delete_topic_state_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct delete_topics_request_delete_topic_state));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             delete_topics_request_delete_topic_state_defaults(&m->topics[i]);
@@ -4819,8 +5543,24 @@ void delete_topics_request_encode(kwriter_t *w, int16_t version, const struct de
 
 static void delete_topics_response_deletable_topic_result_read(kreader_t *r, int16_t v, struct delete_topics_response_deletable_topic_result *m);
 static void delete_topics_response_deletable_topic_result_write(kwriter_t *w, int16_t v, const struct delete_topics_response_deletable_topic_result *m);
+static inline size_t delete_topics_response_deletable_topic_result_min_size(int16_t v);
 static void delete_topics_response_read(kreader_t *r, int16_t v, struct delete_topics_response *m);
 static void delete_topics_response_write(kwriter_t *w, int16_t v, const struct delete_topics_response *m);
+static inline size_t delete_topics_response_min_size(int16_t v);
+
+static inline size_t delete_topics_response_deletable_topic_result_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    if (v >= 6)
+        n += 16;
+    n += 2;
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void delete_topics_response_deletable_topic_result_defaults(struct delete_topics_response_deletable_topic_result *m)
 {
@@ -4904,6 +5644,17 @@ static void delete_topics_response_deletable_topic_result_write(kwriter_t *w, in
     }
 }
 
+static inline size_t delete_topics_response_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void delete_topics_response_defaults(struct delete_topics_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -4928,7 +5679,7 @@ static void delete_topics_response_read(kreader_t *r, int16_t v, struct delete_t
         m->throttle_time_ms = kr_int32(r);
     }
     if (1) {
-        m->responses_count = kr_array_len(r, flex, 1);
+        m->responses_count = kr_array_len(r, flex, delete_topics_response_deletable_topic_result_min_size(v));
         m->responses = kr_alloc_array(r, m->responses_count, sizeof(struct delete_topics_response_deletable_topic_result));
         for (int32_t i = 0; i < m->responses_count && !r->err; i++) {
             delete_topics_response_deletable_topic_result_defaults(&m->responses[i]);
@@ -4984,8 +5735,21 @@ void delete_topics_response_encode(kwriter_t *w, int16_t version, const struct d
 
 static void describe_configs_request_describe_configs_resource_read(kreader_t *r, int16_t v, struct describe_configs_request_describe_configs_resource *m);
 static void describe_configs_request_describe_configs_resource_write(kwriter_t *w, int16_t v, const struct describe_configs_request_describe_configs_resource *m);
+static inline size_t describe_configs_request_describe_configs_resource_min_size(int16_t v);
 static void describe_configs_request_read(kreader_t *r, int16_t v, struct describe_configs_request *m);
 static void describe_configs_request_write(kwriter_t *w, int16_t v, const struct describe_configs_request *m);
+static inline size_t describe_configs_request_min_size(int16_t v);
+
+static inline size_t describe_configs_request_describe_configs_resource_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 1;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void describe_configs_request_describe_configs_resource_defaults(struct describe_configs_request_describe_configs_resource *m)
 {
@@ -5069,6 +5833,19 @@ static void describe_configs_request_describe_configs_resource_write(kwriter_t *
     }
 }
 
+static inline size_t describe_configs_request_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    if (v >= 1)
+        n += 1;
+    if (v >= 3)
+        n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void describe_configs_request_defaults(struct describe_configs_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -5091,7 +5868,7 @@ static void describe_configs_request_read(kreader_t *r, int16_t v, struct descri
     bool flex = v >= 4;
     (void)flex;
     if (1) {
-        m->resources_count = kr_array_len(r, flex, 1);
+        m->resources_count = kr_array_len(r, flex, describe_configs_request_describe_configs_resource_min_size(v));
         m->resources = kr_alloc_array(r, m->resources_count, sizeof(struct describe_configs_request_describe_configs_resource));
         for (int32_t i = 0; i < m->resources_count && !r->err; i++) {
             describe_configs_request_describe_configs_resource_defaults(&m->resources[i]);
@@ -5156,12 +5933,30 @@ void describe_configs_request_encode(kwriter_t *w, int16_t version, const struct
 
 static void describe_configs_response_describe_configs_synonym_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_synonym *m);
 static void describe_configs_response_describe_configs_synonym_write(kwriter_t *w, int16_t v, const struct describe_configs_response_describe_configs_synonym *m);
+static inline size_t describe_configs_response_describe_configs_synonym_min_size(int16_t v);
 static void describe_configs_response_describe_configs_resource_result_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_resource_result *m);
 static void describe_configs_response_describe_configs_resource_result_write(kwriter_t *w, int16_t v, const struct describe_configs_response_describe_configs_resource_result *m);
+static inline size_t describe_configs_response_describe_configs_resource_result_min_size(int16_t v);
 static void describe_configs_response_describe_configs_result_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_result *m);
 static void describe_configs_response_describe_configs_result_write(kwriter_t *w, int16_t v, const struct describe_configs_response_describe_configs_result *m);
+static inline size_t describe_configs_response_describe_configs_result_min_size(int16_t v);
 static void describe_configs_response_read(kreader_t *r, int16_t v, struct describe_configs_response *m);
 static void describe_configs_response_write(kwriter_t *w, int16_t v, const struct describe_configs_response *m);
+static inline size_t describe_configs_response_min_size(int16_t v);
+
+static inline size_t describe_configs_response_describe_configs_synonym_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void describe_configs_response_describe_configs_synonym_defaults(struct describe_configs_response_describe_configs_synonym *m)
 {
@@ -5238,6 +6033,28 @@ static void describe_configs_response_describe_configs_synonym_write(kwriter_t *
     }
 }
 
+static inline size_t describe_configs_response_describe_configs_resource_result_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += 1;
+    if (v <= 0)
+        n += 1;
+    if (v >= 1)
+        n += 1;
+    n += 1;
+    if (v >= 1)
+        n += (flex ? 1 : 4);
+    if (v >= 3)
+        n += 1;
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void describe_configs_response_describe_configs_resource_result_defaults(struct describe_configs_response_describe_configs_resource_result *m)
 {
     memset(m, 0, sizeof(*m));
@@ -5300,7 +6117,7 @@ static void describe_configs_response_describe_configs_resource_result_read(krea
         m->is_sensitive = kr_bool(r);
     }
     if (v >= 1) {
-        m->synonyms_count = kr_array_len(r, flex, 1);
+        m->synonyms_count = kr_array_len(r, flex, describe_configs_response_describe_configs_synonym_min_size(v));
         m->synonyms = kr_alloc_array(r, m->synonyms_count, sizeof(struct describe_configs_response_describe_configs_synonym));
         for (int32_t i = 0; i < m->synonyms_count && !r->err; i++) {
             describe_configs_response_describe_configs_synonym_defaults(&m->synonyms[i]);
@@ -5371,6 +6188,19 @@ static void describe_configs_response_describe_configs_resource_result_write(kwr
     }
 }
 
+static inline size_t describe_configs_response_describe_configs_result_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void describe_configs_response_describe_configs_result_defaults(struct describe_configs_response_describe_configs_result *m)
 {
     memset(m, 0, sizeof(*m));
@@ -5421,7 +6251,7 @@ static void describe_configs_response_describe_configs_result_read(kreader_t *r,
             r->err = 1;
     }
     if (1) {
-        m->configs_count = kr_array_len(r, flex, 1);
+        m->configs_count = kr_array_len(r, flex, describe_configs_response_describe_configs_resource_result_min_size(v));
         m->configs = kr_alloc_array(r, m->configs_count, sizeof(struct describe_configs_response_describe_configs_resource_result));
         for (int32_t i = 0; i < m->configs_count && !r->err; i++) {
             describe_configs_response_describe_configs_resource_result_defaults(&m->configs[i]);
@@ -5472,6 +6302,16 @@ static void describe_configs_response_describe_configs_result_write(kwriter_t *w
     }
 }
 
+static inline size_t describe_configs_response_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void describe_configs_response_defaults(struct describe_configs_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -5496,7 +6336,7 @@ static void describe_configs_response_read(kreader_t *r, int16_t v, struct descr
         m->throttle_time_ms = kr_int32(r);
     }
     if (1) {
-        m->results_count = kr_array_len(r, flex, 1);
+        m->results_count = kr_array_len(r, flex, describe_configs_response_describe_configs_result_min_size(v));
         m->results = kr_alloc_array(r, m->results_count, sizeof(struct describe_configs_response_describe_configs_result));
         for (int32_t i = 0; i < m->results_count && !r->err; i++) {
             describe_configs_response_describe_configs_result_defaults(&m->results[i]);
@@ -5552,6 +6392,21 @@ void describe_configs_response_encode(kwriter_t *w, int16_t version, const struc
 
 static void find_coordinator_request_read(kreader_t *r, int16_t v, struct find_coordinator_request *m);
 static void find_coordinator_request_write(kwriter_t *w, int16_t v, const struct find_coordinator_request *m);
+static inline size_t find_coordinator_request_min_size(int16_t v);
+
+static inline size_t find_coordinator_request_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += 1;
+    if (v >= 4)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void find_coordinator_request_defaults(struct find_coordinator_request *m)
 {
@@ -5641,8 +6496,30 @@ void find_coordinator_request_encode(kwriter_t *w, int16_t version, const struct
 
 static void find_coordinator_response_coordinator_read(kreader_t *r, int16_t v, struct find_coordinator_response_coordinator *m);
 static void find_coordinator_response_coordinator_write(kwriter_t *w, int16_t v, const struct find_coordinator_response_coordinator *m);
+static inline size_t find_coordinator_response_coordinator_min_size(int16_t v);
 static void find_coordinator_response_read(kreader_t *r, int16_t v, struct find_coordinator_response *m);
 static void find_coordinator_response_write(kwriter_t *w, int16_t v, const struct find_coordinator_response *m);
+static inline size_t find_coordinator_response_min_size(int16_t v);
+
+static inline size_t find_coordinator_response_coordinator_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 4)
+        n += (flex ? 1 : 2);
+    if (v >= 4)
+        n += 4;
+    if (v >= 4)
+        n += (flex ? 1 : 2);
+    if (v >= 4)
+        n += 4;
+    if (v >= 4)
+        n += 2;
+    if (v >= 4)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void find_coordinator_response_coordinator_defaults(struct find_coordinator_response_coordinator *m)
 {
@@ -5743,6 +6620,28 @@ static void find_coordinator_response_coordinator_write(kwriter_t *w, int16_t v,
     }
 }
 
+static inline size_t find_coordinator_response_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += 4;
+    if (v <= 3)
+        n += 2;
+    if (v >= 1 && v <= 3)
+        n += (flex ? 1 : 2);
+    if (v <= 3)
+        n += 4;
+    if (v <= 3)
+        n += (flex ? 1 : 2);
+    if (v <= 3)
+        n += 4;
+    if (v >= 4)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void find_coordinator_response_defaults(struct find_coordinator_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -5793,7 +6692,7 @@ static void find_coordinator_response_read(kreader_t *r, int16_t v, struct find_
         m->port = kr_int32(r);
     }
     if (v >= 4) {
-        m->coordinators_count = kr_array_len(r, flex, 1);
+        m->coordinators_count = kr_array_len(r, flex, find_coordinator_response_coordinator_min_size(v));
         m->coordinators = kr_alloc_array(r, m->coordinators_count, sizeof(struct find_coordinator_response_coordinator));
         for (int32_t i = 0; i < m->coordinators_count && !r->err; i++) {
             find_coordinator_response_coordinator_defaults(&m->coordinators[i]);
@@ -5864,6 +6763,21 @@ void find_coordinator_response_encode(kwriter_t *w, int16_t version, const struc
 
 static void init_producer_id_request_read(kreader_t *r, int16_t v, struct init_producer_id_request *m);
 static void init_producer_id_request_write(kwriter_t *w, int16_t v, const struct init_producer_id_request *m);
+static inline size_t init_producer_id_request_min_size(int16_t v);
+
+static inline size_t init_producer_id_request_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 4;
+    if (v >= 3)
+        n += 8;
+    if (v >= 3)
+        n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void init_producer_id_request_defaults(struct init_producer_id_request *m)
 {
@@ -5952,6 +6866,19 @@ void init_producer_id_request_encode(kwriter_t *w, int16_t version, const struct
 
 static void init_producer_id_response_read(kreader_t *r, int16_t v, struct init_producer_id_response *m);
 static void init_producer_id_response_write(kwriter_t *w, int16_t v, const struct init_producer_id_response *m);
+static inline size_t init_producer_id_response_min_size(int16_t v);
+
+static inline size_t init_producer_id_response_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    n += 8;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void init_producer_id_response_defaults(struct init_producer_id_response *m)
 {
@@ -6036,8 +6963,20 @@ void init_producer_id_response_encode(kwriter_t *w, int16_t version, const struc
 
 static void join_group_request_join_group_request_protocol_read(kreader_t *r, int16_t v, struct join_group_request_join_group_request_protocol *m);
 static void join_group_request_join_group_request_protocol_write(kwriter_t *w, int16_t v, const struct join_group_request_join_group_request_protocol *m);
+static inline size_t join_group_request_join_group_request_protocol_min_size(int16_t v);
 static void join_group_request_read(kreader_t *r, int16_t v, struct join_group_request *m);
 static void join_group_request_write(kwriter_t *w, int16_t v, const struct join_group_request *m);
+static inline size_t join_group_request_min_size(int16_t v);
+
+static inline size_t join_group_request_join_group_request_protocol_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void join_group_request_join_group_request_protocol_defaults(struct join_group_request_join_group_request_protocol *m)
 {
@@ -6107,6 +7046,25 @@ static void join_group_request_join_group_request_protocol_write(kwriter_t *w, i
     }
 }
 
+static inline size_t join_group_request_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 4;
+    if (v >= 1)
+        n += 4;
+    n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    if (v >= 8)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void join_group_request_defaults(struct join_group_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -6166,7 +7124,7 @@ static void join_group_request_read(kreader_t *r, int16_t v, struct join_group_r
             r->err = 1;
     }
     if (1) {
-        m->protocols_count = kr_array_len(r, flex, 1);
+        m->protocols_count = kr_array_len(r, flex, join_group_request_join_group_request_protocol_min_size(v));
         m->protocols = kr_alloc_array(r, m->protocols_count, sizeof(struct join_group_request_join_group_request_protocol));
         for (int32_t i = 0; i < m->protocols_count && !r->err; i++) {
             join_group_request_join_group_request_protocol_defaults(&m->protocols[i]);
@@ -6245,8 +7203,22 @@ void join_group_request_encode(kwriter_t *w, int16_t version, const struct join_
 
 static void join_group_response_join_group_response_member_read(kreader_t *r, int16_t v, struct join_group_response_join_group_response_member *m);
 static void join_group_response_join_group_response_member_write(kwriter_t *w, int16_t v, const struct join_group_response_join_group_response_member *m);
+static inline size_t join_group_response_join_group_response_member_min_size(int16_t v);
 static void join_group_response_read(kreader_t *r, int16_t v, struct join_group_response *m);
 static void join_group_response_write(kwriter_t *w, int16_t v, const struct join_group_response *m);
+static inline size_t join_group_response_min_size(int16_t v);
+
+static inline size_t join_group_response_join_group_response_member_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void join_group_response_join_group_response_member_defaults(struct join_group_response_join_group_response_member *m)
 {
@@ -6326,6 +7298,26 @@ static void join_group_response_join_group_response_member_write(kwriter_t *w, i
     }
 }
 
+static inline size_t join_group_response_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 2)
+        n += 4;
+    n += 2;
+    n += 4;
+    if (v >= 7)
+        n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    if (v >= 9)
+        n += 1;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void join_group_response_defaults(struct join_group_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -6391,7 +7383,7 @@ static void join_group_response_read(kreader_t *r, int16_t v, struct join_group_
             r->err = 1;
     }
     if (1) {
-        m->members_count = kr_array_len(r, flex, 1);
+        m->members_count = kr_array_len(r, flex, join_group_response_join_group_response_member_min_size(v));
         m->members = kr_alloc_array(r, m->members_count, sizeof(struct join_group_response_join_group_response_member));
         for (int32_t i = 0; i < m->members_count && !r->err; i++) {
             join_group_response_join_group_response_member_defaults(&m->members[i]);
@@ -6468,8 +7460,20 @@ void join_group_response_encode(kwriter_t *w, int16_t version, const struct join
 
 static void sync_group_request_sync_group_request_assignment_read(kreader_t *r, int16_t v, struct sync_group_request_sync_group_request_assignment *m);
 static void sync_group_request_sync_group_request_assignment_write(kwriter_t *w, int16_t v, const struct sync_group_request_sync_group_request_assignment *m);
+static inline size_t sync_group_request_sync_group_request_assignment_min_size(int16_t v);
 static void sync_group_request_read(kreader_t *r, int16_t v, struct sync_group_request *m);
 static void sync_group_request_write(kwriter_t *w, int16_t v, const struct sync_group_request *m);
+static inline size_t sync_group_request_min_size(int16_t v);
+
+static inline size_t sync_group_request_sync_group_request_assignment_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void sync_group_request_sync_group_request_assignment_defaults(struct sync_group_request_sync_group_request_assignment *m)
 {
@@ -6539,6 +7543,24 @@ static void sync_group_request_sync_group_request_assignment_write(kwriter_t *w,
     }
 }
 
+static inline size_t sync_group_request_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 4;
+    n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void sync_group_request_defaults(struct sync_group_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -6598,7 +7620,7 @@ static void sync_group_request_read(kreader_t *r, int16_t v, struct sync_group_r
             r->err = 1;
     }
     if (1) {
-        m->assignments_count = kr_array_len(r, flex, 1);
+        m->assignments_count = kr_array_len(r, flex, sync_group_request_sync_group_request_assignment_min_size(v));
         m->assignments = kr_alloc_array(r, m->assignments_count, sizeof(struct sync_group_request_sync_group_request_assignment));
         for (int32_t i = 0; i < m->assignments_count && !r->err; i++) {
             sync_group_request_sync_group_request_assignment_defaults(&m->assignments[i]);
@@ -6669,6 +7691,23 @@ void sync_group_request_encode(kwriter_t *w, int16_t version, const struct sync_
 
 static void sync_group_response_read(kreader_t *r, int16_t v, struct sync_group_response *m);
 static void sync_group_response_write(kwriter_t *w, int16_t v, const struct sync_group_response *m);
+static inline size_t sync_group_response_min_size(int16_t v);
+
+static inline size_t sync_group_response_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += 4;
+    n += 2;
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void sync_group_response_defaults(struct sync_group_response *m)
 {
@@ -6768,6 +7807,20 @@ void sync_group_response_encode(kwriter_t *w, int16_t version, const struct sync
 
 static void heartbeat_request_read(kreader_t *r, int16_t v, struct heartbeat_request *m);
 static void heartbeat_request_write(kwriter_t *w, int16_t v, const struct heartbeat_request *m);
+static inline size_t heartbeat_request_min_size(int16_t v);
+
+static inline size_t heartbeat_request_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 4;
+    n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void heartbeat_request_defaults(struct heartbeat_request *m)
 {
@@ -6860,6 +7913,18 @@ void heartbeat_request_encode(kwriter_t *w, int16_t version, const struct heartb
 
 static void heartbeat_response_read(kreader_t *r, int16_t v, struct heartbeat_response *m);
 static void heartbeat_response_write(kwriter_t *w, int16_t v, const struct heartbeat_response *m);
+static inline size_t heartbeat_response_min_size(int16_t v);
+
+static inline size_t heartbeat_response_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += 4;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void heartbeat_response_defaults(struct heartbeat_response *m)
 {
@@ -6929,8 +7994,24 @@ void heartbeat_response_encode(kwriter_t *w, int16_t version, const struct heart
 
 static void leave_group_request_member_identity_read(kreader_t *r, int16_t v, struct leave_group_request_member_identity *m);
 static void leave_group_request_member_identity_write(kwriter_t *w, int16_t v, const struct leave_group_request_member_identity *m);
+static inline size_t leave_group_request_member_identity_min_size(int16_t v);
 static void leave_group_request_read(kreader_t *r, int16_t v, struct leave_group_request *m);
 static void leave_group_request_write(kwriter_t *w, int16_t v, const struct leave_group_request *m);
+static inline size_t leave_group_request_min_size(int16_t v);
+
+static inline size_t leave_group_request_member_identity_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void leave_group_request_member_identity_defaults(struct leave_group_request_member_identity *m)
 {
@@ -7010,6 +8091,19 @@ static void leave_group_request_member_identity_write(kwriter_t *w, int16_t v, c
     }
 }
 
+static inline size_t leave_group_request_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    if (v <= 2)
+        n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void leave_group_request_defaults(struct leave_group_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -7044,7 +8138,7 @@ static void leave_group_request_read(kreader_t *r, int16_t v, struct leave_group
             r->err = 1;
     }
     if (v >= 3) {
-        m->members_count = kr_array_len(r, flex, 1);
+        m->members_count = kr_array_len(r, flex, leave_group_request_member_identity_min_size(v));
         m->members = kr_alloc_array(r, m->members_count, sizeof(struct leave_group_request_member_identity));
         for (int32_t i = 0; i < m->members_count && !r->err; i++) {
             leave_group_request_member_identity_defaults(&m->members[i]);
@@ -7103,8 +8197,24 @@ void leave_group_request_encode(kwriter_t *w, int16_t version, const struct leav
 
 static void leave_group_response_member_response_read(kreader_t *r, int16_t v, struct leave_group_response_member_response *m);
 static void leave_group_response_member_response_write(kwriter_t *w, int16_t v, const struct leave_group_response_member_response *m);
+static inline size_t leave_group_response_member_response_min_size(int16_t v);
 static void leave_group_response_read(kreader_t *r, int16_t v, struct leave_group_response *m);
 static void leave_group_response_write(kwriter_t *w, int16_t v, const struct leave_group_response *m);
+static inline size_t leave_group_response_min_size(int16_t v);
+
+static inline size_t leave_group_response_member_response_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void leave_group_response_member_response_defaults(struct leave_group_response_member_response *m)
 {
@@ -7181,6 +8291,19 @@ static void leave_group_response_member_response_write(kwriter_t *w, int16_t v, 
     }
 }
 
+static inline size_t leave_group_response_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += 4;
+    n += 2;
+    if (v >= 3)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void leave_group_response_defaults(struct leave_group_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -7209,7 +8332,7 @@ static void leave_group_response_read(kreader_t *r, int16_t v, struct leave_grou
         m->error_code = kr_int16(r);
     }
     if (v >= 3) {
-        m->members_count = kr_array_len(r, flex, 1);
+        m->members_count = kr_array_len(r, flex, leave_group_response_member_response_min_size(v));
         m->members = kr_alloc_array(r, m->members_count, sizeof(struct leave_group_response_member_response));
         for (int32_t i = 0; i < m->members_count && !r->err; i++) {
             leave_group_response_member_response_defaults(&m->members[i]);
@@ -7268,10 +8391,28 @@ void leave_group_response_encode(kwriter_t *w, int16_t version, const struct lea
 
 static void offset_commit_request_offset_commit_request_partition_read(kreader_t *r, int16_t v, struct offset_commit_request_offset_commit_request_partition *m);
 static void offset_commit_request_offset_commit_request_partition_write(kwriter_t *w, int16_t v, const struct offset_commit_request_offset_commit_request_partition *m);
+static inline size_t offset_commit_request_offset_commit_request_partition_min_size(int16_t v);
 static void offset_commit_request_offset_commit_request_topic_read(kreader_t *r, int16_t v, struct offset_commit_request_offset_commit_request_topic *m);
 static void offset_commit_request_offset_commit_request_topic_write(kwriter_t *w, int16_t v, const struct offset_commit_request_offset_commit_request_topic *m);
+static inline size_t offset_commit_request_offset_commit_request_topic_min_size(int16_t v);
 static void offset_commit_request_read(kreader_t *r, int16_t v, struct offset_commit_request *m);
 static void offset_commit_request_write(kwriter_t *w, int16_t v, const struct offset_commit_request *m);
+static inline size_t offset_commit_request_min_size(int16_t v);
+
+static inline size_t offset_commit_request_offset_commit_request_partition_min_size(int16_t v)
+{
+    bool flex = v >= 8;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 8;
+    if (v >= 6)
+        n += 4;
+    if (v >= 1 && v <= 1)
+        n += 8;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void offset_commit_request_offset_commit_request_partition_defaults(struct offset_commit_request_offset_commit_request_partition *m)
 {
@@ -7361,6 +8502,16 @@ static void offset_commit_request_offset_commit_request_partition_write(kwriter_
     }
 }
 
+static inline size_t offset_commit_request_offset_commit_request_topic_min_size(int16_t v)
+{
+    bool flex = v >= 8;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_commit_request_offset_commit_request_topic_defaults(struct offset_commit_request_offset_commit_request_topic *m)
 {
     memset(m, 0, sizeof(*m));
@@ -7396,7 +8547,7 @@ static void offset_commit_request_offset_commit_request_topic_read(kreader_t *r,
             r->err = 1;
     }
     if (1) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, offset_commit_request_offset_commit_request_partition_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_commit_request_offset_commit_request_partition));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             offset_commit_request_offset_commit_request_partition_defaults(&m->partitions[i]);
@@ -7436,6 +8587,24 @@ static void offset_commit_request_offset_commit_request_topic_write(kwriter_t *w
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t offset_commit_request_min_size(int16_t v)
+{
+    bool flex = v >= 8;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += 4;
+    if (v >= 1)
+        n += (flex ? 1 : 2);
+    if (v >= 7)
+        n += (flex ? 1 : 2);
+    if (v >= 2 && v <= 4)
+        n += 8;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void offset_commit_request_defaults(struct offset_commit_request *m)
@@ -7489,7 +8658,7 @@ static void offset_commit_request_read(kreader_t *r, int16_t v, struct offset_co
         m->retention_time_ms = kr_int64(r);
     }
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, offset_commit_request_offset_commit_request_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_commit_request_offset_commit_request_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             offset_commit_request_offset_commit_request_topic_defaults(&m->topics[i]);
@@ -7557,10 +8726,23 @@ void offset_commit_request_encode(kwriter_t *w, int16_t version, const struct of
 
 static void offset_commit_response_offset_commit_response_partition_read(kreader_t *r, int16_t v, struct offset_commit_response_offset_commit_response_partition *m);
 static void offset_commit_response_offset_commit_response_partition_write(kwriter_t *w, int16_t v, const struct offset_commit_response_offset_commit_response_partition *m);
+static inline size_t offset_commit_response_offset_commit_response_partition_min_size(int16_t v);
 static void offset_commit_response_offset_commit_response_topic_read(kreader_t *r, int16_t v, struct offset_commit_response_offset_commit_response_topic *m);
 static void offset_commit_response_offset_commit_response_topic_write(kwriter_t *w, int16_t v, const struct offset_commit_response_offset_commit_response_topic *m);
+static inline size_t offset_commit_response_offset_commit_response_topic_min_size(int16_t v);
 static void offset_commit_response_read(kreader_t *r, int16_t v, struct offset_commit_response *m);
 static void offset_commit_response_write(kwriter_t *w, int16_t v, const struct offset_commit_response *m);
+static inline size_t offset_commit_response_min_size(int16_t v);
+
+static inline size_t offset_commit_response_offset_commit_response_partition_min_size(int16_t v)
+{
+    bool flex = v >= 8;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void offset_commit_response_offset_commit_response_partition_defaults(struct offset_commit_response_offset_commit_response_partition *m)
 {
@@ -7624,6 +8806,16 @@ static void offset_commit_response_offset_commit_response_partition_write(kwrite
     }
 }
 
+static inline size_t offset_commit_response_offset_commit_response_topic_min_size(int16_t v)
+{
+    bool flex = v >= 8;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_commit_response_offset_commit_response_topic_defaults(struct offset_commit_response_offset_commit_response_topic *m)
 {
     memset(m, 0, sizeof(*m));
@@ -7659,7 +8851,7 @@ static void offset_commit_response_offset_commit_response_topic_read(kreader_t *
             r->err = 1;
     }
     if (1) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, offset_commit_response_offset_commit_response_partition_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_commit_response_offset_commit_response_partition));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             offset_commit_response_offset_commit_response_partition_defaults(&m->partitions[i]);
@@ -7701,6 +8893,17 @@ static void offset_commit_response_offset_commit_response_topic_write(kwriter_t 
     }
 }
 
+static inline size_t offset_commit_response_min_size(int16_t v)
+{
+    bool flex = v >= 8;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_commit_response_defaults(struct offset_commit_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -7725,7 +8928,7 @@ static void offset_commit_response_read(kreader_t *r, int16_t v, struct offset_c
         m->throttle_time_ms = kr_int32(r);
     }
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, offset_commit_response_offset_commit_response_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_commit_response_offset_commit_response_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             offset_commit_response_offset_commit_response_topic_defaults(&m->topics[i]);
@@ -7781,12 +8984,28 @@ void offset_commit_response_encode(kwriter_t *w, int16_t version, const struct o
 
 static void offset_fetch_request_offset_fetch_request_topic_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_topic *m);
 static void offset_fetch_request_offset_fetch_request_topic_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_topic *m);
+static inline size_t offset_fetch_request_offset_fetch_request_topic_min_size(int16_t v);
 static void offset_fetch_request_offset_fetch_request_topics_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_topics *m);
 static void offset_fetch_request_offset_fetch_request_topics_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_topics *m);
+static inline size_t offset_fetch_request_offset_fetch_request_topics_min_size(int16_t v);
 static void offset_fetch_request_offset_fetch_request_group_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_group *m);
 static void offset_fetch_request_offset_fetch_request_group_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_group *m);
+static inline size_t offset_fetch_request_offset_fetch_request_group_min_size(int16_t v);
 static void offset_fetch_request_read(kreader_t *r, int16_t v, struct offset_fetch_request *m);
 static void offset_fetch_request_write(kwriter_t *w, int16_t v, const struct offset_fetch_request *m);
+static inline size_t offset_fetch_request_min_size(int16_t v);
+
+static inline size_t offset_fetch_request_offset_fetch_request_topic_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 7)
+        n += (flex ? 1 : 2);
+    if (v <= 7)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void offset_fetch_request_offset_fetch_request_topic_defaults(struct offset_fetch_request_offset_fetch_request_topic *m)
 {
@@ -7861,6 +9080,18 @@ static void offset_fetch_request_offset_fetch_request_topic_write(kwriter_t *w, 
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t offset_fetch_request_offset_fetch_request_topics_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 8)
+        n += (flex ? 1 : 2);
+    if (v >= 8)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void offset_fetch_request_offset_fetch_request_topics_defaults(struct offset_fetch_request_offset_fetch_request_topics *m)
@@ -7938,6 +9169,22 @@ static void offset_fetch_request_offset_fetch_request_topics_write(kwriter_t *w,
     }
 }
 
+static inline size_t offset_fetch_request_offset_fetch_request_group_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 8)
+        n += (flex ? 1 : 2);
+    if (v >= 9)
+        n += (flex ? 1 : 2);
+    if (v >= 9)
+        n += 4;
+    if (v >= 8)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_fetch_request_offset_fetch_request_group_defaults(struct offset_fetch_request_offset_fetch_request_group *m)
 {
     memset(m, 0, sizeof(*m));
@@ -7985,7 +9232,7 @@ static void offset_fetch_request_offset_fetch_request_group_read(kreader_t *r, i
         m->member_epoch = kr_int32(r);
     }
     if (v >= 8) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, offset_fetch_request_offset_fetch_request_topics_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_fetch_request_offset_fetch_request_topics));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             offset_fetch_request_offset_fetch_request_topics_defaults(&m->topics[i]);
@@ -8033,6 +9280,22 @@ static void offset_fetch_request_offset_fetch_request_group_write(kwriter_t *w, 
     }
 }
 
+static inline size_t offset_fetch_request_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 7)
+        n += (flex ? 1 : 2);
+    if (v <= 7)
+        n += (flex ? 1 : 4);
+    if (v >= 8)
+        n += (flex ? 1 : 4);
+    if (v >= 7)
+        n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_fetch_request_defaults(struct offset_fetch_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -8065,7 +9328,7 @@ static void offset_fetch_request_read(kreader_t *r, int16_t v, struct offset_fet
             r->err = 1;
     }
     if (v <= 7) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, offset_fetch_request_offset_fetch_request_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_fetch_request_offset_fetch_request_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             offset_fetch_request_offset_fetch_request_topic_defaults(&m->topics[i]);
@@ -8075,7 +9338,7 @@ static void offset_fetch_request_read(kreader_t *r, int16_t v, struct offset_fet
             r->err = 1;
     }
     if (v >= 8) {
-        m->groups_count = kr_array_len(r, flex, 1);
+        m->groups_count = kr_array_len(r, flex, offset_fetch_request_offset_fetch_request_group_min_size(v));
         m->groups = kr_alloc_array(r, m->groups_count, sizeof(struct offset_fetch_request_offset_fetch_request_group));
         for (int32_t i = 0; i < m->groups_count && !r->err; i++) {
             offset_fetch_request_offset_fetch_request_group_defaults(&m->groups[i]);
@@ -8142,16 +9405,40 @@ void offset_fetch_request_encode(kwriter_t *w, int16_t version, const struct off
 
 static void offset_fetch_response_offset_fetch_response_partition_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_partition *m);
 static void offset_fetch_response_offset_fetch_response_partition_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_partition *m);
+static inline size_t offset_fetch_response_offset_fetch_response_partition_min_size(int16_t v);
 static void offset_fetch_response_offset_fetch_response_topic_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_topic *m);
 static void offset_fetch_response_offset_fetch_response_topic_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_topic *m);
+static inline size_t offset_fetch_response_offset_fetch_response_topic_min_size(int16_t v);
 static void offset_fetch_response_offset_fetch_response_partitions_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_partitions *m);
 static void offset_fetch_response_offset_fetch_response_partitions_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_partitions *m);
+static inline size_t offset_fetch_response_offset_fetch_response_partitions_min_size(int16_t v);
 static void offset_fetch_response_offset_fetch_response_topics_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_topics *m);
 static void offset_fetch_response_offset_fetch_response_topics_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_topics *m);
+static inline size_t offset_fetch_response_offset_fetch_response_topics_min_size(int16_t v);
 static void offset_fetch_response_offset_fetch_response_group_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_group *m);
 static void offset_fetch_response_offset_fetch_response_group_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_group *m);
+static inline size_t offset_fetch_response_offset_fetch_response_group_min_size(int16_t v);
 static void offset_fetch_response_read(kreader_t *r, int16_t v, struct offset_fetch_response *m);
 static void offset_fetch_response_write(kwriter_t *w, int16_t v, const struct offset_fetch_response *m);
+static inline size_t offset_fetch_response_min_size(int16_t v);
+
+static inline size_t offset_fetch_response_offset_fetch_response_partition_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 7)
+        n += 4;
+    if (v <= 7)
+        n += 8;
+    if (v >= 5 && v <= 7)
+        n += 4;
+    if (v <= 7)
+        n += (flex ? 1 : 2);
+    if (v <= 7)
+        n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void offset_fetch_response_offset_fetch_response_partition_defaults(struct offset_fetch_response_offset_fetch_response_partition *m)
 {
@@ -8240,6 +9527,18 @@ static void offset_fetch_response_offset_fetch_response_partition_write(kwriter_
     }
 }
 
+static inline size_t offset_fetch_response_offset_fetch_response_topic_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 7)
+        n += (flex ? 1 : 2);
+    if (v <= 7)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_fetch_response_offset_fetch_response_topic_defaults(struct offset_fetch_response_offset_fetch_response_topic *m)
 {
     memset(m, 0, sizeof(*m));
@@ -8275,7 +9574,7 @@ static void offset_fetch_response_offset_fetch_response_topic_read(kreader_t *r,
             r->err = 1;
     }
     if (v <= 7) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, offset_fetch_response_offset_fetch_response_partition_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_fetch_response_offset_fetch_response_partition));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             offset_fetch_response_offset_fetch_response_partition_defaults(&m->partitions[i]);
@@ -8315,6 +9614,24 @@ static void offset_fetch_response_offset_fetch_response_topic_write(kwriter_t *w
     if (flex) {
         kw_uvarint(w, 0);
     }
+}
+
+static inline size_t offset_fetch_response_offset_fetch_response_partitions_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 8)
+        n += 4;
+    if (v >= 8)
+        n += 8;
+    if (v >= 8)
+        n += 4;
+    if (v >= 8)
+        n += (flex ? 1 : 2);
+    if (v >= 8)
+        n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
 }
 
 void offset_fetch_response_offset_fetch_response_partitions_defaults(struct offset_fetch_response_offset_fetch_response_partitions *m)
@@ -8404,6 +9721,18 @@ static void offset_fetch_response_offset_fetch_response_partitions_write(kwriter
     }
 }
 
+static inline size_t offset_fetch_response_offset_fetch_response_topics_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 8)
+        n += (flex ? 1 : 2);
+    if (v >= 8)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_fetch_response_offset_fetch_response_topics_defaults(struct offset_fetch_response_offset_fetch_response_topics *m)
 {
     memset(m, 0, sizeof(*m));
@@ -8439,7 +9768,7 @@ static void offset_fetch_response_offset_fetch_response_topics_read(kreader_t *r
             r->err = 1;
     }
     if (v >= 8) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, offset_fetch_response_offset_fetch_response_partitions_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_fetch_response_offset_fetch_response_partitions));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             offset_fetch_response_offset_fetch_response_partitions_defaults(&m->partitions[i]);
@@ -8481,6 +9810,20 @@ static void offset_fetch_response_offset_fetch_response_topics_write(kwriter_t *
     }
 }
 
+static inline size_t offset_fetch_response_offset_fetch_response_group_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 8)
+        n += (flex ? 1 : 2);
+    if (v >= 8)
+        n += (flex ? 1 : 4);
+    if (v >= 8)
+        n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_fetch_response_offset_fetch_response_group_defaults(struct offset_fetch_response_offset_fetch_response_group *m)
 {
     memset(m, 0, sizeof(*m));
@@ -8517,7 +9860,7 @@ static void offset_fetch_response_offset_fetch_response_group_read(kreader_t *r,
             r->err = 1;
     }
     if (v >= 8) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, offset_fetch_response_offset_fetch_response_topics_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_fetch_response_offset_fetch_response_topics));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             offset_fetch_response_offset_fetch_response_topics_defaults(&m->topics[i]);
@@ -8565,6 +9908,22 @@ static void offset_fetch_response_offset_fetch_response_group_write(kwriter_t *w
     }
 }
 
+static inline size_t offset_fetch_response_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += 4;
+    if (v <= 7)
+        n += (flex ? 1 : 4);
+    if (v >= 2 && v <= 7)
+        n += 2;
+    if (v >= 8)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_fetch_response_defaults(struct offset_fetch_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -8594,7 +9953,7 @@ static void offset_fetch_response_read(kreader_t *r, int16_t v, struct offset_fe
         m->throttle_time_ms = kr_int32(r);
     }
     if (v <= 7) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, offset_fetch_response_offset_fetch_response_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_fetch_response_offset_fetch_response_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             offset_fetch_response_offset_fetch_response_topic_defaults(&m->topics[i]);
@@ -8607,7 +9966,7 @@ static void offset_fetch_response_read(kreader_t *r, int16_t v, struct offset_fe
         m->error_code = kr_int16(r);
     }
     if (v >= 8) {
-        m->groups_count = kr_array_len(r, flex, 1);
+        m->groups_count = kr_array_len(r, flex, offset_fetch_response_offset_fetch_response_group_min_size(v));
         m->groups = kr_alloc_array(r, m->groups_count, sizeof(struct offset_fetch_response_offset_fetch_response_group));
         for (int32_t i = 0; i < m->groups_count && !r->err; i++) {
             offset_fetch_response_offset_fetch_response_group_defaults(&m->groups[i]);
@@ -8671,6 +10030,18 @@ void offset_fetch_response_encode(kwriter_t *w, int16_t version, const struct of
 
 static void describe_groups_request_read(kreader_t *r, int16_t v, struct describe_groups_request *m);
 static void describe_groups_request_write(kwriter_t *w, int16_t v, const struct describe_groups_request *m);
+static inline size_t describe_groups_request_min_size(int16_t v);
+
+static inline size_t describe_groups_request_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    if (v >= 3)
+        n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void describe_groups_request_defaults(struct describe_groups_request *m)
 {
@@ -8750,10 +10121,28 @@ void describe_groups_request_encode(kwriter_t *w, int16_t version, const struct 
 
 static void describe_groups_response_described_group_member_read(kreader_t *r, int16_t v, struct describe_groups_response_described_group_member *m);
 static void describe_groups_response_described_group_member_write(kwriter_t *w, int16_t v, const struct describe_groups_response_described_group_member *m);
+static inline size_t describe_groups_response_described_group_member_min_size(int16_t v);
 static void describe_groups_response_described_group_read(kreader_t *r, int16_t v, struct describe_groups_response_described_group *m);
 static void describe_groups_response_described_group_write(kwriter_t *w, int16_t v, const struct describe_groups_response_described_group *m);
+static inline size_t describe_groups_response_described_group_min_size(int16_t v);
 static void describe_groups_response_read(kreader_t *r, int16_t v, struct describe_groups_response *m);
 static void describe_groups_response_write(kwriter_t *w, int16_t v, const struct describe_groups_response *m);
+static inline size_t describe_groups_response_min_size(int16_t v);
+
+static inline size_t describe_groups_response_described_group_member_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    if (v >= 4)
+        n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void describe_groups_response_described_group_member_defaults(struct describe_groups_response_described_group_member *m)
 {
@@ -8863,6 +10252,22 @@ static void describe_groups_response_described_group_member_write(kwriter_t *w, 
     }
 }
 
+static inline size_t describe_groups_response_described_group_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    if (v >= 3)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void describe_groups_response_described_group_defaults(struct describe_groups_response_described_group *m)
 {
     memset(m, 0, sizeof(*m));
@@ -8925,7 +10330,7 @@ static void describe_groups_response_described_group_read(kreader_t *r, int16_t 
             r->err = 1;
     }
     if (1) {
-        m->members_count = kr_array_len(r, flex, 1);
+        m->members_count = kr_array_len(r, flex, describe_groups_response_described_group_member_min_size(v));
         m->members = kr_alloc_array(r, m->members_count, sizeof(struct describe_groups_response_described_group_member));
         for (int32_t i = 0; i < m->members_count && !r->err; i++) {
             describe_groups_response_described_group_member_defaults(&m->members[i]);
@@ -8985,6 +10390,17 @@ static void describe_groups_response_described_group_write(kwriter_t *w, int16_t
     }
 }
 
+static inline size_t describe_groups_response_min_size(int16_t v)
+{
+    bool flex = v >= 5;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void describe_groups_response_defaults(struct describe_groups_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -9009,7 +10425,7 @@ static void describe_groups_response_read(kreader_t *r, int16_t v, struct descri
         m->throttle_time_ms = kr_int32(r);
     }
     if (1) {
-        m->groups_count = kr_array_len(r, flex, 1);
+        m->groups_count = kr_array_len(r, flex, describe_groups_response_described_group_min_size(v));
         m->groups = kr_alloc_array(r, m->groups_count, sizeof(struct describe_groups_response_described_group));
         for (int32_t i = 0; i < m->groups_count && !r->err; i++) {
             describe_groups_response_described_group_defaults(&m->groups[i]);
@@ -9065,6 +10481,19 @@ void describe_groups_response_encode(kwriter_t *w, int16_t version, const struct
 
 static void list_groups_request_read(kreader_t *r, int16_t v, struct list_groups_request *m);
 static void list_groups_request_write(kwriter_t *w, int16_t v, const struct list_groups_request *m);
+static inline size_t list_groups_request_min_size(int16_t v);
+
+static inline size_t list_groups_request_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 4)
+        n += (flex ? 1 : 4);
+    if (v >= 5)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void list_groups_request_defaults(struct list_groups_request *m)
 {
@@ -9154,8 +10583,24 @@ void list_groups_request_encode(kwriter_t *w, int16_t version, const struct list
 
 static void list_groups_response_listed_group_read(kreader_t *r, int16_t v, struct list_groups_response_listed_group *m);
 static void list_groups_response_listed_group_write(kwriter_t *w, int16_t v, const struct list_groups_response_listed_group *m);
+static inline size_t list_groups_response_listed_group_min_size(int16_t v);
 static void list_groups_response_read(kreader_t *r, int16_t v, struct list_groups_response *m);
 static void list_groups_response_write(kwriter_t *w, int16_t v, const struct list_groups_response *m);
+static inline size_t list_groups_response_min_size(int16_t v);
+
+static inline size_t list_groups_response_listed_group_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    if (v >= 4)
+        n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void list_groups_response_listed_group_defaults(struct list_groups_response_listed_group *m)
 {
@@ -9245,6 +10690,18 @@ static void list_groups_response_listed_group_write(kwriter_t *w, int16_t v, con
     }
 }
 
+static inline size_t list_groups_response_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += 4;
+    n += 2;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void list_groups_response_defaults(struct list_groups_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -9273,7 +10730,7 @@ static void list_groups_response_read(kreader_t *r, int16_t v, struct list_group
         m->error_code = kr_int16(r);
     }
     if (1) {
-        m->groups_count = kr_array_len(r, flex, 1);
+        m->groups_count = kr_array_len(r, flex, list_groups_response_listed_group_min_size(v));
         m->groups = kr_alloc_array(r, m->groups_count, sizeof(struct list_groups_response_listed_group));
         for (int32_t i = 0; i < m->groups_count && !r->err; i++) {
             list_groups_response_listed_group_defaults(&m->groups[i]);
@@ -9332,6 +10789,16 @@ void list_groups_response_encode(kwriter_t *w, int16_t version, const struct lis
 
 static void delete_groups_request_read(kreader_t *r, int16_t v, struct delete_groups_request *m);
 static void delete_groups_request_write(kwriter_t *w, int16_t v, const struct delete_groups_request *m);
+static inline size_t delete_groups_request_min_size(int16_t v);
+
+static inline size_t delete_groups_request_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void delete_groups_request_defaults(struct delete_groups_request *m)
 {
@@ -9404,8 +10871,20 @@ void delete_groups_request_encode(kwriter_t *w, int16_t version, const struct de
 
 static void delete_groups_response_deletable_group_result_read(kreader_t *r, int16_t v, struct delete_groups_response_deletable_group_result *m);
 static void delete_groups_response_deletable_group_result_write(kwriter_t *w, int16_t v, const struct delete_groups_response_deletable_group_result *m);
+static inline size_t delete_groups_response_deletable_group_result_min_size(int16_t v);
 static void delete_groups_response_read(kreader_t *r, int16_t v, struct delete_groups_response *m);
 static void delete_groups_response_write(kwriter_t *w, int16_t v, const struct delete_groups_response *m);
+static inline size_t delete_groups_response_min_size(int16_t v);
+
+static inline size_t delete_groups_response_deletable_group_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void delete_groups_response_deletable_group_result_defaults(struct delete_groups_response_deletable_group_result *m)
 {
@@ -9472,6 +10951,16 @@ static void delete_groups_response_deletable_group_result_write(kwriter_t *w, in
     }
 }
 
+static inline size_t delete_groups_response_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void delete_groups_response_defaults(struct delete_groups_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -9496,7 +10985,7 @@ static void delete_groups_response_read(kreader_t *r, int16_t v, struct delete_g
         m->throttle_time_ms = kr_int32(r);
     }
     if (1) {
-        m->results_count = kr_array_len(r, flex, 1);
+        m->results_count = kr_array_len(r, flex, delete_groups_response_deletable_group_result_min_size(v));
         m->results = kr_alloc_array(r, m->results_count, sizeof(struct delete_groups_response_deletable_group_result));
         for (int32_t i = 0; i < m->results_count && !r->err; i++) {
             delete_groups_response_deletable_group_result_defaults(&m->results[i]);
@@ -9552,10 +11041,22 @@ void delete_groups_response_encode(kwriter_t *w, int16_t version, const struct d
 
 static void offset_delete_request_offset_delete_request_partition_read(kreader_t *r, int16_t v, struct offset_delete_request_offset_delete_request_partition *m);
 static void offset_delete_request_offset_delete_request_partition_write(kwriter_t *w, int16_t v, const struct offset_delete_request_offset_delete_request_partition *m);
+static inline size_t offset_delete_request_offset_delete_request_partition_min_size(int16_t v);
 static void offset_delete_request_offset_delete_request_topic_read(kreader_t *r, int16_t v, struct offset_delete_request_offset_delete_request_topic *m);
 static void offset_delete_request_offset_delete_request_topic_write(kwriter_t *w, int16_t v, const struct offset_delete_request_offset_delete_request_topic *m);
+static inline size_t offset_delete_request_offset_delete_request_topic_min_size(int16_t v);
 static void offset_delete_request_read(kreader_t *r, int16_t v, struct offset_delete_request *m);
 static void offset_delete_request_write(kwriter_t *w, int16_t v, const struct offset_delete_request *m);
+static inline size_t offset_delete_request_min_size(int16_t v);
+
+static inline size_t offset_delete_request_offset_delete_request_partition_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void offset_delete_request_offset_delete_request_partition_defaults(struct offset_delete_request_offset_delete_request_partition *m)
 {
@@ -9612,6 +11113,16 @@ static void offset_delete_request_offset_delete_request_partition_write(kwriter_
     }
 }
 
+static inline size_t offset_delete_request_offset_delete_request_topic_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_delete_request_offset_delete_request_topic_defaults(struct offset_delete_request_offset_delete_request_topic *m)
 {
     memset(m, 0, sizeof(*m));
@@ -9647,7 +11158,7 @@ static void offset_delete_request_offset_delete_request_topic_read(kreader_t *r,
             r->err = 1;
     }
     if (1) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, offset_delete_request_offset_delete_request_partition_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_delete_request_offset_delete_request_partition));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             offset_delete_request_offset_delete_request_partition_defaults(&m->partitions[i]);
@@ -9689,6 +11200,16 @@ static void offset_delete_request_offset_delete_request_topic_write(kwriter_t *w
     }
 }
 
+static inline size_t offset_delete_request_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_delete_request_defaults(struct offset_delete_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -9716,7 +11237,7 @@ static void offset_delete_request_read(kreader_t *r, int16_t v, struct offset_de
             r->err = 1;
     }
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, offset_delete_request_offset_delete_request_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_delete_request_offset_delete_request_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             offset_delete_request_offset_delete_request_topic_defaults(&m->topics[i]);
@@ -9772,10 +11293,23 @@ void offset_delete_request_encode(kwriter_t *w, int16_t version, const struct of
 
 static void offset_delete_response_offset_delete_response_partition_read(kreader_t *r, int16_t v, struct offset_delete_response_offset_delete_response_partition *m);
 static void offset_delete_response_offset_delete_response_partition_write(kwriter_t *w, int16_t v, const struct offset_delete_response_offset_delete_response_partition *m);
+static inline size_t offset_delete_response_offset_delete_response_partition_min_size(int16_t v);
 static void offset_delete_response_offset_delete_response_topic_read(kreader_t *r, int16_t v, struct offset_delete_response_offset_delete_response_topic *m);
 static void offset_delete_response_offset_delete_response_topic_write(kwriter_t *w, int16_t v, const struct offset_delete_response_offset_delete_response_topic *m);
+static inline size_t offset_delete_response_offset_delete_response_topic_min_size(int16_t v);
 static void offset_delete_response_read(kreader_t *r, int16_t v, struct offset_delete_response *m);
 static void offset_delete_response_write(kwriter_t *w, int16_t v, const struct offset_delete_response *m);
+static inline size_t offset_delete_response_min_size(int16_t v);
+
+static inline size_t offset_delete_response_offset_delete_response_partition_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void offset_delete_response_offset_delete_response_partition_defaults(struct offset_delete_response_offset_delete_response_partition *m)
 {
@@ -9839,6 +11373,16 @@ static void offset_delete_response_offset_delete_response_partition_write(kwrite
     }
 }
 
+static inline size_t offset_delete_response_offset_delete_response_topic_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_delete_response_offset_delete_response_topic_defaults(struct offset_delete_response_offset_delete_response_topic *m)
 {
     memset(m, 0, sizeof(*m));
@@ -9874,7 +11418,7 @@ static void offset_delete_response_offset_delete_response_topic_read(kreader_t *
             r->err = 1;
     }
     if (1) {
-        m->partitions_count = kr_array_len(r, flex, 1);
+        m->partitions_count = kr_array_len(r, flex, offset_delete_response_offset_delete_response_partition_min_size(v));
         m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_delete_response_offset_delete_response_partition));
         for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
             offset_delete_response_offset_delete_response_partition_defaults(&m->partitions[i]);
@@ -9916,6 +11460,17 @@ static void offset_delete_response_offset_delete_response_topic_write(kwriter_t 
     }
 }
 
+static inline size_t offset_delete_response_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void offset_delete_response_defaults(struct offset_delete_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -9944,7 +11499,7 @@ static void offset_delete_response_read(kreader_t *r, int16_t v, struct offset_d
         m->throttle_time_ms = kr_int32(r);
     }
     if (1) {
-        m->topics_count = kr_array_len(r, flex, 1);
+        m->topics_count = kr_array_len(r, flex, offset_delete_response_offset_delete_response_topic_min_size(v));
         m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_delete_response_offset_delete_response_topic));
         for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
             offset_delete_response_offset_delete_response_topic_defaults(&m->topics[i]);
@@ -10003,8 +11558,22 @@ void offset_delete_response_encode(kwriter_t *w, int16_t version, const struct o
 
 static void consumer_protocol_subscription_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription_topic_partition *m);
 static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription_topic_partition *m);
+static inline size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v);
 static void consumer_protocol_subscription_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription *m);
 static void consumer_protocol_subscription_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription *m);
+static inline size_t consumer_protocol_subscription_min_size(int16_t v);
+
+static inline size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void consumer_protocol_subscription_topic_partition_defaults(struct consumer_protocol_subscription_topic_partition *m)
 {
@@ -10081,6 +11650,22 @@ static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, i
     }
 }
 
+static inline size_t consumer_protocol_subscription_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    if (v >= 1)
+        n += (flex ? 1 : 4);
+    if (v >= 2)
+        n += 4;
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void consumer_protocol_subscription_defaults(struct consumer_protocol_subscription *m)
 {
     memset(m, 0, sizeof(*m));
@@ -10124,7 +11709,7 @@ static void consumer_protocol_subscription_read(kreader_t *r, int16_t v, struct 
             r->err = 1;
     }
     if (v >= 1) {
-        m->owned_partitions_count = kr_array_len(r, flex, 1);
+        m->owned_partitions_count = kr_array_len(r, flex, consumer_protocol_subscription_topic_partition_min_size(v));
         m->owned_partitions = kr_alloc_array(r, m->owned_partitions_count, sizeof(struct consumer_protocol_subscription_topic_partition));
         for (int32_t i = 0; i < m->owned_partitions_count && !r->err; i++) {
             consumer_protocol_subscription_topic_partition_defaults(&m->owned_partitions[i]);
@@ -10199,8 +11784,20 @@ void consumer_protocol_subscription_encode(kwriter_t *w, int16_t version, const 
 
 static void consumer_protocol_assignment_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_assignment_topic_partition *m);
 static void consumer_protocol_assignment_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_assignment_topic_partition *m);
+static inline size_t consumer_protocol_assignment_topic_partition_min_size(int16_t v);
 static void consumer_protocol_assignment_read(kreader_t *r, int16_t v, struct consumer_protocol_assignment *m);
 static void consumer_protocol_assignment_write(kwriter_t *w, int16_t v, const struct consumer_protocol_assignment *m);
+static inline size_t consumer_protocol_assignment_min_size(int16_t v);
+
+static inline size_t consumer_protocol_assignment_topic_partition_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void consumer_protocol_assignment_topic_partition_defaults(struct consumer_protocol_assignment_topic_partition *m)
 {
@@ -10277,6 +11874,16 @@ static void consumer_protocol_assignment_topic_partition_write(kwriter_t *w, int
     }
 }
 
+static inline size_t consumer_protocol_assignment_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void consumer_protocol_assignment_defaults(struct consumer_protocol_assignment *m)
 {
     memset(m, 0, sizeof(*m));
@@ -10299,7 +11906,7 @@ static void consumer_protocol_assignment_read(kreader_t *r, int16_t v, struct co
     bool flex = 0;
     (void)flex;
     if (1) {
-        m->assigned_partitions_count = kr_array_len(r, flex, 1);
+        m->assigned_partitions_count = kr_array_len(r, flex, consumer_protocol_assignment_topic_partition_min_size(v));
         m->assigned_partitions = kr_alloc_array(r, m->assigned_partitions_count, sizeof(struct consumer_protocol_assignment_topic_partition));
         for (int32_t i = 0; i < m->assigned_partitions_count && !r->err; i++) {
             consumer_protocol_assignment_topic_partition_defaults(&m->assigned_partitions[i]);
@@ -10360,6 +11967,21 @@ void consumer_protocol_assignment_encode(kwriter_t *w, int16_t version, const st
 
 static void offset_commit_key_read(kreader_t *r, int16_t v, struct offset_commit_key *m);
 static void offset_commit_key_write(kwriter_t *w, int16_t v, const struct offset_commit_key *m);
+static inline size_t offset_commit_key_min_size(int16_t v);
+
+static inline size_t offset_commit_key_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 1)
+        n += (flex ? 1 : 2);
+    if (v <= 1)
+        n += (flex ? 1 : 2);
+    if (v <= 1)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void offset_commit_key_defaults(struct offset_commit_key *m)
 {
@@ -10442,6 +12064,22 @@ void offset_commit_key_encode(kwriter_t *w, int16_t version, const struct offset
 
 static void offset_commit_value_read(kreader_t *r, int16_t v, struct offset_commit_value *m);
 static void offset_commit_value_write(kwriter_t *w, int16_t v, const struct offset_commit_value *m);
+static inline size_t offset_commit_value_min_size(int16_t v);
+
+static inline size_t offset_commit_value_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 8;
+    if (v >= 3)
+        n += 4;
+    n += (flex ? 1 : 2);
+    n += 8;
+    if (v >= 1 && v <= 1)
+        n += 8;
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void offset_commit_value_defaults(struct offset_commit_value *m)
 {
@@ -10537,6 +12175,17 @@ void offset_commit_value_encode(kwriter_t *w, int16_t version, const struct offs
 
 static void group_metadata_key_read(kreader_t *r, int16_t v, struct group_metadata_key *m);
 static void group_metadata_key_write(kwriter_t *w, int16_t v, const struct group_metadata_key *m);
+static inline size_t group_metadata_key_min_size(int16_t v);
+
+static inline size_t group_metadata_key_min_size(int16_t v)
+{
+    bool flex = 0;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 2 && v <= 2)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void group_metadata_key_defaults(struct group_metadata_key *m)
 {
@@ -10602,8 +12251,28 @@ void group_metadata_key_encode(kwriter_t *w, int16_t version, const struct group
 
 static void group_metadata_value_member_metadata_read(kreader_t *r, int16_t v, struct group_metadata_value_member_metadata *m);
 static void group_metadata_value_member_metadata_write(kwriter_t *w, int16_t v, const struct group_metadata_value_member_metadata *m);
+static inline size_t group_metadata_value_member_metadata_min_size(int16_t v);
 static void group_metadata_value_read(kreader_t *r, int16_t v, struct group_metadata_value *m);
 static void group_metadata_value_write(kwriter_t *w, int16_t v, const struct group_metadata_value *m);
+static inline size_t group_metadata_value_min_size(int16_t v);
+
+static inline size_t group_metadata_value_member_metadata_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += 4;
+    n += 4;
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
 
 void group_metadata_value_member_metadata_defaults(struct group_metadata_value_member_metadata *m)
 {
@@ -10728,6 +12397,21 @@ static void group_metadata_value_member_metadata_write(kwriter_t *w, int16_t v, 
     }
 }
 
+static inline size_t group_metadata_value_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 4;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    if (v >= 2)
+        n += 8;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
 void group_metadata_value_defaults(struct group_metadata_value *m)
 {
     memset(m, 0, sizeof(*m));
@@ -10778,7 +12462,7 @@ static void group_metadata_value_read(kreader_t *r, int16_t v, struct group_meta
         m->current_state_timestamp = kr_int64(r);
     }
     if (1) {
-        m->members_count = kr_array_len(r, flex, 1);
+        m->members_count = kr_array_len(r, flex, group_metadata_value_member_metadata_min_size(v));
         m->members = kr_alloc_array(r, m->members_count, sizeof(struct group_metadata_value_member_metadata));
         for (int32_t i = 0; i < m->members_count && !r->err; i++) {
             group_metadata_value_member_metadata_defaults(&m->members[i]);

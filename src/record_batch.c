@@ -2,9 +2,11 @@
  * record_batch.c - owns the magic-2 record batch layout: header parsing, the
  * leader's validation of produced batches and in-place offset assignment.
  *
- * Partial: records inside compressed batches are not decompressed for
- * validation (their CRC, which covers the compressed bytes, is checked);
- * legacy magic 0/1 message sets are refused rather than up-converted.
+ * Records are validated as Kafka's LogValidator does, compressed ones
+ * through a decompressing stream (record_stream.h) record by record.
+ *
+ * Partial: legacy magic 0/1 message sets are refused rather than
+ * up-converted.
  */
 #include <string.h>
 
@@ -12,6 +14,7 @@
 #include "kafka_errors.h"
 #include "proto_codec.h"
 #include "record_batch.h"
+#include "record_stream.h"
 
 int batch_parse_header(const uint8_t *p, size_t avail, batch_header_t *h)
 {
@@ -42,21 +45,79 @@ bool batch_crc_ok(const uint8_t *p, const batch_header_t *h)
     return crc32c(0, p + 21, (size_t)h->size - 21) == h->crc;
 }
 
-/* Walks uncompressed records: each is a varint length followed by that many
- * bytes, and together they must fill the batch exactly. */
-static bool records_framing_ok(const uint8_t *p, const batch_header_t *h)
+/* Reads one record's body (after its length) as Kafka's DefaultRecord
+ * does; false if it is malformed.  *has_key tells whether the key is
+ * non-null; *offset_delta is the record's. */
+static bool read_record_body(record_stream_t *rs, int32_t *offset_delta, bool *has_key)
 {
-    kreader_t r;
-    kr_init(&r, (uint8_t *)p + BATCH_HEADER_SIZE, (size_t)h->size - BATCH_HEADER_SIZE, NULL);
-    for (int32_t i = 0; i < h->record_count; i++) {
-        int32_t len = kr_varint(&r);
-        if (r.err || len < 0)
+    bool ok = true;
+    if (rstream_byte(rs) < 0)                   /* attributes */
+        return false;
+    (void)rstream_varlong(rs, &ok);             /* timestamp delta */
+    *offset_delta = rstream_varint(rs, &ok);
+    int32_t klen = rstream_varint(rs, &ok);
+    if (!ok || klen < -1 || (klen > 0 && rstream_skip(rs, (size_t)klen) < 0))
+        return false;
+    *has_key = klen >= 0;
+    int32_t vlen = rstream_varint(rs, &ok);
+    if (!ok || vlen < -1 || (vlen > 0 && rstream_skip(rs, (size_t)vlen) < 0))
+        return false;
+    int32_t nh = rstream_varint(rs, &ok);
+    if (!ok || nh < 0)
+        return false;
+    for (int32_t i = 0; i < nh; i++) {
+        int32_t hk = rstream_varint(rs, &ok);
+        if (!ok || hk < 0 || rstream_skip(rs, (size_t)hk) < 0)
             return false;
-        kr_skip(&r, (size_t)len);
-        if (r.err)
+        int32_t hv = rstream_varint(rs, &ok);
+        if (!ok || hv < -1 || (hv > 0 && rstream_skip(rs, (size_t)hv) < 0))
             return false;
     }
-    return r.p == r.end;
+    return true;
+}
+
+/* Every record of a batch: exactly record_count of them filling the batch,
+ * each exactly its declared size; inner offsets dense for compressed
+ * batches; keys present on compacted topics.  0 or a Kafka error code. */
+static int16_t validate_records(const uint8_t *p, const batch_header_t *h, bool compacted,
+                                const char **reason)
+{
+    int codec = h->attributes & BATCH_ATTR_COMPRESSION_MASK;
+    record_stream_t *rs = rstream_open(codec, p + BATCH_HEADER_SIZE,
+                                       (size_t)h->size - BATCH_HEADER_SIZE);
+    if (!rs) {
+        *reason = "out of memory validating a record batch";
+        return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    int16_t err = KERR_NONE;
+    for (int32_t i = 0; i < h->record_count && !err; i++) {
+        bool ok = true, has_key = false;
+        int32_t len = rstream_varint(rs, &ok), delta = -1;
+        uint64_t start = rstream_consumed(rs);
+        if (!ok || len < 0 || !read_record_body(rs, &delta, &has_key)) {
+            /* Undecompressable data is corrupt; a stream that ends early
+             * declared more records than it holds. */
+            err = !codec || rstream_error(rs) ? KERR_CORRUPT_MESSAGE : KERR_INVALID_RECORD;
+            *reason = rstream_error(rs) ? rstream_error(rs)
+                                        : "record count or framing does not match the batch";
+        } else if (rstream_consumed(rs) - start != (uint64_t)len) {
+            err = KERR_INVALID_RECORD;
+            *reason = "record size does not match its contents";
+        } else if (codec && delta != i) {
+            err = KERR_INVALID_RECORD;
+            *reason = "inner record offsets are not dense";
+        } else if (compacted && !has_key) {
+            err = KERR_INVALID_RECORD;
+            *reason = "Compacted topic cannot accept message without key";
+        }
+    }
+    if (!err && !rstream_at_end(rs)) {
+        err = codec && !rstream_error(rs) ? KERR_INVALID_RECORD : KERR_CORRUPT_MESSAGE;
+        *reason = rstream_error(rs) ? rstream_error(rs)
+                                    : "Incorrect declared batch size, records still remaining";
+    }
+    rstream_close(rs);
+    return err;
 }
 
 static void fail(produce_validation_t *out, int16_t err, const char *reason)
@@ -66,7 +127,7 @@ static void fail(produce_validation_t *out, int16_t err, const char *reason)
 }
 
 void batch_validate_produce(uint8_t *buf, int32_t len, int16_t produce_version,
-                            int32_t max_message_bytes, produce_validation_t *out)
+                            int32_t max_message_bytes, bool compacted, produce_validation_t *out)
 {
     memset(out, 0, sizeof(*out));
     out->max_timestamp = -1;
@@ -100,8 +161,10 @@ void batch_validate_produce(uint8_t *buf, int32_t len, int16_t produce_version,
             return fail(out, KERR_UNSUPPORTED_COMPRESSION_TYPE, "zstd needs Produce v7 or later");
         if (h.producer_id >= 0 && h.base_sequence < 0)
             return fail(out, KERR_INVALID_RECORD, "idempotent batch without a base sequence");
-        if (codec == CODEC_NONE && !records_framing_ok(p, &h))
-            return fail(out, KERR_CORRUPT_MESSAGE, "record framing does not match the batch");
+        const char *why = NULL;
+        int16_t rerr = validate_records(p, &h, compacted, &why);
+        if (rerr)
+            return fail(out, rerr, why);
         if (h.max_timestamp > out->max_timestamp) {
             out->max_timestamp = h.max_timestamp;
             out->offset_of_max_timestamp_delta = out->n_records + h.last_offset_delta;

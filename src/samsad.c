@@ -3,7 +3,9 @@
  * signals (SIGTERM/SIGINT clean shutdown, SIGHUP log reopen).
  *
  * Start-up follows Kafka's KafkaServer.startup: ZooKeeper and cluster id,
- * log directories (recovery), listeners, broker registration, election.
+ * log directories (recovery), listeners, then (on the ZooKeeper thread,
+ * while the loop already serves) broker registration, election and the
+ * metadata load; "started" is logged when that is applied.
  * Shutdown: stop accepting, close the ZooKeeper session (ephemeral znodes
  * go), flush logs, write checkpoints and .kafka_cleanshutdown.
  */
@@ -88,6 +90,19 @@ static void on_checkpoint_timer(evutil_socket_t fd, short what, void *arg)
         log_error("samsad", "Writing offset checkpoints failed");
 }
 
+/* Event-loop thread: the ZooKeeper thread registered the broker and the
+ * first metadata is applied (or registration was refused). */
+static void on_ready(broker_t *b)
+{
+    if (b->startup_failed) {
+        log_error("samsad", "Broker registration failed; shutting down");
+        event_base_loopbreak(b->base);
+        return;
+    }
+    log_info("samsad", "[KafkaServer id=%d] started (cluster id %s)", b->cfg->broker_id,
+             b->cluster_id);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -144,8 +159,7 @@ int main(int argc, char **argv)
     if (net_listen(&b) < 0)
         goto out_logs;
     gc_init(&b);
-    if (controller_start(&b) < 0)
-        goto out_net;
+    controller_start(&b, on_ready);
 
     struct event *sigterm = evsignal_new(b.base, SIGTERM, on_signal_stop, &b);
     struct event *sigint = evsignal_new(b.base, SIGINT, on_signal_stop, &b);
@@ -168,9 +182,8 @@ int main(int argc, char **argv)
         flusher = event_new(b.base, -1, EV_PERSIST, on_flush_timer, &b);
         event_add(flusher, &fl);
     }
-    log_info("samsad", "[KafkaServer id=%d] started (cluster id %s)", cfg.broker_id, b.cluster_id);
     event_base_dispatch(b.base);
-    rc = 0;
+    rc = b.startup_failed ? 1 : 0;
     event_free(sigterm);
     event_free(sigint);
     event_free(sighup);
@@ -178,7 +191,6 @@ int main(int argc, char **argv)
     event_free(cleaner);
     if (flusher)
         event_free(flusher);
-out_net:
     b.shutting_down = true;
     fetch_shutdown();
     net_shutdown();

@@ -1,7 +1,8 @@
 /*
  * zk_session.c - owns the ZooKeeper handle: connecting (with Kafka's
- * chroot creation), waiting for the session, re-opening after expiry, and
- * forwarding watch events into the event loop.
+ * chroot creation), waiting for the session, re-opening after expiry,
+ * handing watch events to the session's owner, and pipelined batches of
+ * asynchronous reads and multi-ops (many requests in flight, one wait).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,7 +21,6 @@ struct zk_session {
     char *connect;
     int session_timeout_ms;
     int connect_timeout_ms;
-    loop_t *loop;
     zk_event_fn on_event;
     void *ctx;
     pthread_mutex_t lock;       /* guards state (written by the ZK thread) */
@@ -28,23 +28,7 @@ struct zk_session {
     int state;
 };
 
-/* A watch event on its way to the loop; it does not point at the session,
- * which may be closed before the loop runs it. */
-typedef struct posted_event {
-    zk_event_fn on_event;
-    void *ctx;
-    zk_event_t ev;
-} posted_event_t;
-
-/* Event-loop thread. */
-static void deliver_event(void *arg)
-{
-    posted_event_t *pe = arg;
-    pe->on_event(pe->ctx, &pe->ev);
-    free(pe);
-}
-
-/* ZooKeeper completion thread: record state, forward to the loop. */
+/* ZooKeeper client's completion thread: record state, hand to the owner. */
 static void zk_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
     (void)zh;
@@ -55,15 +39,11 @@ static void zk_watcher(zhandle_t *zh, int type, int state, const char *path, voi
         pthread_cond_broadcast(&zs->cond);
         pthread_mutex_unlock(&zs->lock);
     }
-    if (!zs->loop)
+    if (!zs->on_event)
         return;
-    posted_event_t *pe = xcalloc(1, sizeof(*pe));
-    pe->on_event = zs->on_event;
-    pe->ctx = zs->ctx;
-    pe->ev.type = type;
-    pe->ev.state = state;
-    snprintf(pe->ev.path, sizeof(pe->ev.path), "%s", path ? path : "");
-    loop_post(zs->loop, deliver_event, pe);
+    zk_event_t ev = { .type = type, .state = state };
+    snprintf(ev.path, sizeof(ev.path), "%s", path ? path : "");
+    zs->on_event(zs->ctx, &ev);
 }
 
 static int wait_connected(zk_session_t *zs)
@@ -130,7 +110,7 @@ static int ensure_chroot(const char *connect, int session_ms, int connect_ms)
 }
 
 zk_session_t *zk_open(const char *connect, int session_timeout_ms, int connect_timeout_ms,
-                      loop_t *loop, zk_event_fn on_event, void *ctx)
+                      zk_event_fn on_event, void *ctx)
 {
     zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
     if (ensure_chroot(connect, session_timeout_ms, connect_timeout_ms) < 0)
@@ -139,7 +119,6 @@ zk_session_t *zk_open(const char *connect, int session_timeout_ms, int connect_t
     zs->connect = xstrdup(connect);
     zs->session_timeout_ms = session_timeout_ms;
     zs->connect_timeout_ms = connect_timeout_ms;
-    zs->loop = loop;
     zs->on_event = on_event;
     zs->ctx = ctx;
     pthread_mutex_init(&zs->lock, NULL);
@@ -174,6 +153,11 @@ void zk_close(zk_session_t *zs)
 zhandle_t *zk_handle(zk_session_t *zs)
 {
     return zs->zh;
+}
+
+bool zk_is_expired(zk_session_t *zs)
+{
+    return !zs->zh || zoo_state(zs->zh) == ZOO_EXPIRED_SESSION_STATE;
 }
 
 int64_t zk_session_id(zk_session_t *zs)
@@ -259,4 +243,146 @@ int zk_delete_recursive(zk_session_t *zs, const char *path)
         return rc;
     rc = zoo_delete(zs->zh, path, -1);
     return rc == ZNONODE ? ZOK : rc;
+}
+
+/* ---- pipelined batches ---- */
+
+/* A batch of asynchronous operations the calling thread waits for. */
+typedef struct zk_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int pending;
+} zk_wait_t;
+
+typedef struct zk_read_op {
+    zk_wait_t *w;
+    zk_read_t *r;
+} zk_read_op_t;
+
+/* Most requests one batch keeps in flight at once. */
+#define ZK_WINDOW 512
+
+static void wait_init(zk_wait_t *w)
+{
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->pending = 0;
+}
+
+static void wait_done_one(zk_wait_t *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->pending--;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Blocks until at most `level` operations are pending. */
+static void wait_until(zk_wait_t *w, int level)
+{
+    pthread_mutex_lock(&w->lock);
+    while (w->pending > level)
+        pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Room in the window for one more operation, counted as pending. */
+static void wait_add_one(zk_wait_t *w)
+{
+    pthread_mutex_lock(&w->lock);
+    while (w->pending >= ZK_WINDOW)
+        pthread_cond_wait(&w->cond, &w->lock);
+    w->pending++;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void wait_destroy(zk_wait_t *w)
+{
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+}
+
+/* ZooKeeper client's completion thread. */
+static void read_completion(int rc, const char *value, int value_len, const struct Stat *stat,
+                            const void *data)
+{
+    zk_read_op_t *op = (zk_read_op_t *)data;
+    zk_read_t *r = op->r;
+    r->rc = rc;
+    if (rc == ZOK) {
+        int n = value && value_len > 0 ? value_len : 0;
+        r->data = malloc((size_t)n + 1);
+        if (r->data) {
+            if (n)
+                memcpy(r->data, value, (size_t)n);
+            r->data[n] = '\0';
+        } else {
+            r->rc = ZSYSTEMERROR;
+        }
+        if (stat)
+            r->st = *stat;
+    }
+    wait_done_one(op->w);
+}
+
+void zk_get_many(zk_session_t *zs, zk_read_t *reads, int n, bool watch)
+{
+    zk_wait_t w;
+    wait_init(&w);
+    zk_read_op_t *ops = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*ops));
+    for (int i = 0; i < n; i++) {
+        reads[i].rc = ZSYSTEMERROR;
+        reads[i].data = NULL;
+        ops[i] = (zk_read_op_t){ &w, &reads[i] };
+        wait_add_one(&w);
+        int rc = zoo_aget(zs->zh, reads[i].path, watch, read_completion, &ops[i]);
+        if (rc != ZOK) {
+            reads[i].rc = rc;
+            wait_done_one(&w);
+        }
+    }
+    wait_until(&w, 0);
+    wait_destroy(&w);
+    free(ops);
+}
+
+void zk_reads_free(zk_read_t *reads, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(reads[i].data);
+        reads[i].data = NULL;
+    }
+}
+
+typedef struct zk_multi_op {
+    zk_wait_t *w;
+    zk_multi_t *m;
+} zk_multi_op_t;
+
+static void multi_completion(int rc, const void *data)
+{
+    const zk_multi_op_t *op = data;
+    op->m->rc = rc;
+    wait_done_one(op->w);
+}
+
+void zk_multi_many(zk_session_t *zs, zk_multi_t *multis, int n)
+{
+    zk_wait_t w;
+    wait_init(&w);
+    zk_multi_op_t *ops = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*ops));
+    for (int i = 0; i < n; i++) {
+        ops[i] = (zk_multi_op_t){ &w, &multis[i] };
+        multis[i].rc = ZSYSTEMERROR;
+        wait_add_one(&w);
+        int rc = zoo_amulti(zs->zh, multis[i].n_ops, multis[i].ops, multis[i].results,
+                            multi_completion, &ops[i]);
+        if (rc != ZOK) {
+            multis[i].rc = rc;
+            wait_done_one(&w);
+        }
+    }
+    wait_until(&w, 0);
+    wait_destroy(&w);
+    free(ops);
 }

@@ -312,7 +312,7 @@ def read_value(f, msg, acc, ind, out):
     if f.is_array:
         if f.struct:
             elem_ct = msg.ctype(f.struct)
-            out.append(f"{sp}{acc}_count = kr_array_len(r, flex, 1);")
+            out.append(f"{sp}{acc}_count = kr_array_len(r, {f.flex_expr}, {msg.fname(f.struct)}_min_size(v));")
             out.append(f"{sp}{acc} = kr_alloc_array(r, {acc}_count, sizeof({elem_ct}));")
             out.append(f"{sp}for (int32_t i = 0; i < {acc}_count && !r->err; i++) {{")
             out.append(f"{sp}    {msg.fname(f.struct)}_defaults(&{acc}[i]);")
@@ -320,7 +320,7 @@ def read_value(f, msg, acc, ind, out):
             out.append(f"{sp}}}")
         else:
             ct, rd, _, sz = PRIM[f.elem]
-            out.append(f"{sp}{acc}_count = kr_array_len(r, flex, {sz});")
+            out.append(f"{sp}{acc}_count = kr_array_len(r, {f.flex_expr}, {sz});")
             out.append(f"{sp}{acc} = kr_alloc_array(r, {acc}_count, sizeof({ct}));")
             out.append(f"{sp}for (int32_t i = 0; i < {acc}_count && !r->err; i++)")
             out.append(f"{sp}    {acc}[i] = {rd};")
@@ -353,6 +353,46 @@ def write_value(f, msg, acc, ind, out):
         out.append(f"{sp}{msg.fname(f.struct)}_write(w, v, &{acc});")
     else:
         out.append(f"{sp}{PRIM[f.elem][2].format(v=acc).replace('flex,', f.flex_expr + ',')};")
+
+
+def min_size_term(f, msg):
+    """C expression: the fewest bytes field f can take on the wire (reader's
+    version `v`, flexibility `flex`)."""
+    fx = f.flex_expr
+    if f.is_array:
+        return f"({fx} ? 1 : 4)"
+    if f.struct:
+        return f"{msg.fname(f.struct)}_min_size(v)"
+    if f.elem == "string":
+        return f"({fx} ? 1 : 2)"
+    if f.elem in ("bytes", "records"):
+        return f"({fx} ? 1 : 4)"
+    return str(PRIM[f.elem][3])
+
+
+def gen_min_size(msg, sname, fields, out):
+    """<struct>_min_size(v): a lower bound on one encoded element at version v,
+    so that an array count the remaining bytes cannot hold is refused before
+    anything is allocated (decoding stays O(frame size))."""
+    fn = msg.fname(sname)
+    out.append(f"static inline size_t {fn}_min_size(int16_t v)")
+    out.append("{")
+    out.append(f"    bool flex = {cond(msg.flexible)};")
+    out.append("    size_t n = flex ? 1 : 0;   /* tagged-field count */")
+    for f in fields:
+        uv = intersect(f.untagged_versions(), f.versions)
+        if uv is None:
+            continue
+        c = cond(uv)
+        if c == "1":
+            out.append(f"    n += {min_size_term(f, msg)};")
+        else:
+            out.append(f"    if ({c})")
+            out.append(f"        n += {min_size_term(f, msg)};")
+    out.append("    (void)v;")
+    out.append("    return n > 0 ? n : 1;")
+    out.append("}")
+    out.append("")
 
 
 def gen_read(msg, sname, fields, out):
@@ -493,8 +533,10 @@ def main():
         for sname, fields in m.order:
             c.append(f"static void {m.fname(sname)}_read(kreader_t *r, int16_t v, {m.ctype(sname)} *m);")
             c.append(f"static void {m.fname(sname)}_write(kwriter_t *w, int16_t v, const {m.ctype(sname)} *m);")
+            c.append(f"static inline size_t {m.fname(sname)}_min_size(int16_t v);")
         c.append("")
         for sname, fields in m.order:
+            gen_min_size(m, sname, fields, c)
             gen_defaults(m, sname, fields, c)
             gen_sample(m, sname, fields, c)
             gen_read(m, sname, fields, c)

@@ -221,3 +221,51 @@ def test_group_errors(broker, bystander, coord):
     # A simple (generation -1) commit to an active group is refused.
     assert commit(-1, "", "") == 25
     other.close()
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("segment.bytes", "-1", "Invalid value -1 for configuration segment.bytes: Value must be at least 14"),
+    ("segment.bytes", "3000000000",
+     "Invalid value 3000000000 for configuration segment.bytes: Not a number of type INT"),
+    ("segment.index.bytes", "banana",
+     "Invalid value banana for configuration segment.index.bytes: Not a number of type INT"),
+    ("cleanup.policy", "compact,shred",
+     "Invalid value shred for configuration cleanup.policy: String must be one of: compact, delete"),
+    ("min.cleanable.dirty.ratio", "1.5",
+     "Invalid value 1.5 for configuration min.cleanable.dirty.ratio: Value must be no more than 1"),
+    ("preallocate", "yes",
+     "Invalid value yes for configuration preallocate: Expected value to be either true or false"),
+    ("no.such.config", "1", "Unknown topic config name: no.such.config"),
+])
+def test_invalid_topic_config_is_refused(broker, bystander, key, value, message):
+    """Topic configs are checked with Kafka's types and ranges before
+    anything is written (INVALID_CONFIG with Kafka's message)."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    name = unique("badcfg")
+    fut = admin.create_topics([NewTopic(name, 1, 1, config={key: value})])[name]
+    with pytest.raises(KafkaException) as exc:
+        fut.result(30)
+    err = exc.value.args[0]
+    assert err.code() == KafkaError.INVALID_CONFIG
+    assert err.str() == message
+    assert name not in admin.list_topics(timeout=10).topics
+
+
+def test_produce_to_internal_topic_is_refused(broker, bystander):
+    """Clients cannot write into __consumer_offsets (Kafka's
+    INVALID_TOPIC_EXCEPTION), so no injected record is loaded as a group."""
+    c = Conn(broker.port)
+    # FindCoordinator v0 until the offsets topic exists.
+    def coordinator_ready():
+        body = c.request(10, 0, struct.pack(">h", 5) + b"probe")
+        return struct.unpack_from(">h", body, 0)[0] == 0
+    import time
+    deadline = time.time() + 60
+    while not coordinator_ready():
+        assert time.time() < deadline, "no group coordinator"
+        time.sleep(0.2)
+    res = parse_produce_v3_response(c.request(0, 3, produce_v3("__consumer_offsets", 0, batch())))
+    assert res == [("__consumer_offsets", 0, 17, -1)]
+    c.close()

@@ -356,3 +356,28 @@ def test_consumer_offsets_is_compacted(make_broker):
     b.start()
     assert committed(b.bootstrap, group, topic, 1) == {0: 2000}
     assert b.stop() == 0
+
+
+def test_lone_member_that_changes_subscription_is_not_stalled(broker):
+    """A group's only member rejoins with new metadata: the rebalance
+    completes at once (all members have joined), not after the rebalance
+    timeout (max.poll.interval.ms, 300 s by default)."""
+    a, b = unique("subA"), unique("subB")
+    create_topic(broker.bootstrap, a, 1)
+    create_topic(broker.bootstrap, b, 1)
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("g-resub"),
+                  "auto.offset.reset": "earliest", "session.timeout.ms": 6000})
+    try:
+        c.subscribe([a])
+        wait_for(lambda: (c.poll(0.1), {tp.topic for tp in c.assignment()} == {a})[1], 30,
+                 "first assignment")
+        t0 = time.time()
+        c.subscribe([a, b])
+        wait_for(lambda: (c.poll(0.1), {tp.topic for tp in c.assignment()} == {a, b})[1], 60,
+                 "assignment of the new subscription")
+        took = time.time() - t0
+    finally:
+        c.close()
+    # Kafka answers within a heartbeat or two; the stall was the whole
+    # rebalance timeout.
+    assert took < 15, f"re-subscription took {took:.1f} s"

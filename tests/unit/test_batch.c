@@ -25,7 +25,7 @@ static void test_valid_batch(void)
     kw_init(&w);
     int32_t size = build_batch(&w, 5, 1700000000000LL);
     produce_validation_t v;
-    batch_validate_produce(w.buf, size, 7, 1048588, &v);
+    batch_validate_produce(w.buf, size, 7, 1048588, false, &v);
     CU_ASSERT_EQUAL(v.error, 0);
     CU_ASSERT_EQUAL(v.n_batches, 1);
     CU_ASSERT_EQUAL(v.n_records, 5);
@@ -54,30 +54,30 @@ static void test_invalid_batches(void)
     produce_validation_t v;
     /* CRC mismatch */
     w.buf[size - 1] ^= 0x01;
-    batch_validate_produce(w.buf, size, 7, 1048588, &v);
+    batch_validate_produce(w.buf, size, 7, 1048588, false, &v);
     CU_ASSERT_EQUAL(v.error, KERR_CORRUPT_MESSAGE);
     w.buf[size - 1] ^= 0x01;
     /* Too large for max.message.bytes */
-    batch_validate_produce(w.buf, size, 7, size - 1, &v);
+    batch_validate_produce(w.buf, size, 7, size - 1, false, &v);
     CU_ASSERT_EQUAL(v.error, KERR_MESSAGE_TOO_LARGE);
     /* Truncated */
-    batch_validate_produce(w.buf, size - 10, 7, 1048588, &v);
+    batch_validate_produce(w.buf, size - 10, 7, 1048588, false, &v);
     CU_ASSERT_EQUAL(v.error, KERR_CORRUPT_MESSAGE);
     /* Base offset set by a client */
     w.buf[7] = 5;
-    batch_validate_produce(w.buf, size, 7, 1048588, &v);
+    batch_validate_produce(w.buf, size, 7, 1048588, false, &v);
     CU_ASSERT_EQUAL(v.error, KERR_INVALID_RECORD);
     w.buf[7] = 0;
     /* Legacy magic on Produce v3+ */
     w.buf[16] = 1;
-    batch_validate_produce(w.buf, size, 7, 1048588, &v);
+    batch_validate_produce(w.buf, size, 7, 1048588, false, &v);
     CU_ASSERT_EQUAL(v.error, KERR_INVALID_RECORD);
     w.buf[16] = 2;
     /* Two batches in a v3+ request */
     build_batch(&w, 2, 1);
-    batch_validate_produce(w.buf, (int32_t)w.len, 7, 1048588, &v);
+    batch_validate_produce(w.buf, (int32_t)w.len, 7, 1048588, false, &v);
     CU_ASSERT_EQUAL(v.error, KERR_INVALID_RECORD);
-    batch_validate_produce(w.buf, (int32_t)w.len, 2, 1048588, &v);
+    batch_validate_produce(w.buf, (int32_t)w.len, 2, 1048588, false, &v);
     CU_ASSERT_EQUAL(v.error, 0);
     CU_ASSERT_EQUAL(v.n_records, 5);
     kw_free(&w);

@@ -2,6 +2,7 @@
  * hand-built bytes. */
 #include <CUnit/CUnit.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto_messages.h"
@@ -235,6 +236,81 @@ static void test_all_messages_round_trip(void)
     CU_ASSERT_TRUE(checked > 100);
 }
 
+/* Fills buf with one of several hostile patterns: huge int32 counts, huge
+ * compact counts, dense small counts, pseudo-random bytes. */
+static void hostile_fill(uint8_t *buf, size_t len, int pattern)
+{
+    uint32_t x = 2463534242u + (uint32_t)pattern;
+    for (size_t i = 0; i < len; i++) {
+        switch (pattern) {
+        case 0: buf[i] = 0x7f; break;
+        case 1: buf[i] = (uint8_t)((i % 4 == 2) ? 0x10 : 0x00); break;
+        case 2: buf[i] = 0x01; break;
+        case 3: buf[i] = (uint8_t)((i % 2) ? 0x02 : 0x00); break;
+        case 4: case 5: case 6: case 7: {
+            /* int32 0x0000ff00 at every alignment: a count just under len */
+            static const uint8_t w[4] = { 0x00, 0x00, 0xff, 0x00 };
+            buf[i] = w[(i + (size_t)pattern) % 4];
+            break;
+        }
+        case 8: case 9: case 10: {
+            /* uvarint 65536 (compact count 65535) at every alignment */
+            static const uint8_t w[3] = { 0x80, 0x80, 0x04 };
+            buf[i] = w[(i + (size_t)pattern) % 3];
+            break;
+        }
+        default:
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            buf[i] = (uint8_t)x;
+            break;
+        }
+    }
+}
+
+/* Decoding any bytes allocates O(input): array counts the remaining bytes
+ * cannot hold are refused before allocating (the generator knows every
+ * struct's smallest encoding), so no frame can make the decoder allocate
+ * count x sizeof(struct) for a count it invented. */
+static void test_decode_memory_bounded(void)
+{
+    enum { LEN = 1 << 16, PATTERNS = 12 };
+    /* 16: a compact string is one byte on the wire and a kstr_t in memory. */
+    const size_t bound = 17 * (size_t)LEN + 65536;
+    uint8_t *buf = malloc(LEN);
+    size_t worst = 0;
+    const char *worst_name = "";
+    for (int i = 0; i < proto_message_table_count; i++) {
+        const proto_message_info_t *mi = &proto_message_table[i];
+        for (int16_t v = mi->min_version; v <= mi->max_version; v++) {
+            for (int pat = 0; pat < PATTERNS; pat++) {
+                hostile_fill(buf, LEN, pat);
+                arena_t a;
+                arena_init(&a);
+                void *m = malloc(mi->size);
+                kreader_t r;
+                kr_init(&r, buf, LEN, &a);
+                (void)mi->decode(&r, v, m);
+                CU_ASSERT_TRUE(r.p <= r.end);
+                if (a.total > worst) {
+                    worst = a.total;
+                    worst_name = mi->name;
+                }
+                if (a.total > bound)
+                    fprintf(stderr, "%s v%d pattern %d allocated %zu bytes from %d\n", mi->name,
+                            v, pat, a.total, LEN);
+                CU_ASSERT_TRUE(a.total <= bound);
+                free(m);
+                arena_free(&a);
+            }
+        }
+    }
+    fprintf(stderr, "  largest decode allocation: %zu bytes for a %d-byte frame (%s)\n", worst,
+            LEN, worst_name);
+    free(buf);
+}
+
 void register_codec_tests(void)
 {
     CU_pSuite s = CU_add_suite("codec", NULL, NULL);
@@ -245,4 +321,5 @@ void register_codec_tests(void)
     CU_add_test(s, "Fetch v12 round trip", test_fetch_response_v12_roundtrip);
     CU_add_test(s, "Metadata nullable topics", test_metadata_versions);
     CU_add_test(s, "every message and version round-trips", test_all_messages_round_trip);
+    CU_add_test(s, "decoding hostile bytes allocates O(frame)", test_decode_memory_bounded);
 }

@@ -78,7 +78,7 @@ static void test_batch_round_trip(void)
     CU_ASSERT_TRUE(batch_crc_ok(b.buf, &h));
     CU_ASSERT_EQUAL(h.record_count, 2);
     produce_validation_t val;
-    batch_validate_produce(b.buf, (int32_t)b.len, 9, 1 << 20, &val);
+    batch_validate_produce(b.buf, (int32_t)b.len, 9, 1 << 20, false, &val);
     CU_ASSERT_EQUAL(val.error, 0);
     arena_t a;
     arena_init(&a);

@@ -1,0 +1,69 @@
+/*
+ * topic_admin.h - creating and deleting topics the way Kafka's admin path
+ * does (config znode, then the assignment znode; deletion through
+ * /admin/delete_topics and the controller), and the controller's creation
+ * of partition state znodes.
+ *
+ * The request side runs on the event loop and never waits: it validates,
+ * computes the assignment, and submits a job to the ZooKeeper thread;
+ * the callback runs on the loop once the result is applied to the
+ * metadata cache.
+ */
+#ifndef SAMSA_TOPIC_ADMIN_H
+#define SAMSA_TOPIC_ADMIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker.h"
+#include "metadata_cache.h"
+
+typedef struct topic_spec {
+    const char *name;
+    int32_t num_partitions;         /* -1 = num.partitions */
+    int16_t replication_factor;     /* -1 = default.replication.factor */
+    const char **config_keys;
+    const char **config_values;
+    int n_configs;
+} topic_spec_t;
+
+/* Per-topic outcome handed to the callback (index as in the request). */
+typedef struct topic_result {
+    int16_t error;
+    char message[160];              /* "" if none */
+} topic_result_t;
+
+/* results has n entries; called on the event loop; arg is the caller's. */
+typedef void (*topics_done_fn)(broker_t *b, void *arg, const topic_result_t *results, int n);
+
+/* Event-loop thread.  Checks what can be checked without ZooKeeper (name,
+ * counts, replication factor against live brokers, existence in the cache)
+ * into results[] (error != 0: not submitted); validate_only stops there.
+ * Returns the number submitted; done (if not NULL) runs on the loop with
+ * every result once the job has run, or never if nothing was submitted. */
+int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool validate_only,
+                       topic_result_t *results, topics_done_fn done, void *arg);
+/* Marks topics for deletion; done as above (UNKNOWN_TOPIC_OR_PARTITION and
+ * TOPIC_DELETION_DISABLED are decided on the loop). */
+int topic_admin_delete(broker_t *b, char **names, int n, topic_result_t *results,
+                       topics_done_fn done, void *arg);
+/* True while this broker is creating the topic (auto-creation asks once). */
+bool topic_admin_creating(const char *name);
+
+/* Kafka's internal topics (Topic.isInternal): clients may not produce to
+ * them, except Kafka's own admin client id. */
+#define ADMIN_CLIENT_ID "__admin_client"
+bool topic_is_internal(const char *name);
+
+/* Topic-name rules of Kafka's Topic.validate; NULL if valid, else why. */
+const char *topic_name_invalid(const char *name, int len);
+
+/* ZooKeeper thread, as controller: creates the state znodes of partitions
+ * that have none (leader = first live replica, ISR = live replicas), fenced
+ * by the controller epoch; updates t->parts in place. */
+void topic_admin_create_partition_states(mc_topic_t *t, const int32_t *live, int n_live);
+/* ZooKeeper thread, as controller: deletes every topic marked under
+ * /admin/delete_topics; their names go into removed (caller frees). */
+int topic_admin_process_deletions(bool delete_enabled, char ***removed);
+
+#endif

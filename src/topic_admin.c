@@ -1,0 +1,473 @@
+/*
+ * topic_admin.c - owns topic creation and deletion (see topic_admin.h):
+ * validation and replica assignment on the event loop, the znode writes on
+ * the ZooKeeper thread, and the controller's partition-state creation and
+ * deletion processing.  The set of topics being created is event-loop
+ * state; a job's memory belongs to the job.
+ */
+#define _GNU_SOURCE
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "controller.h"
+#include "kafka_errors.h"
+#include "logging.h"
+#include "topic_admin.h"
+#include "topic_config.h"
+#include "util.h"
+#include "zk_layout.h"
+#include "zk_session.h"
+#include "zk_worker.h"
+
+/* Names of topics this broker is creating; event-loop thread. */
+typedef struct creating {
+    char *name;
+    UT_hash_handle hh;
+} creating_t;
+static creating_t *creating;
+
+typedef struct admin_job {
+    broker_t *b;                /* only b->cfg is read off the loop */
+    int n;                      /* topics submitted */
+    int *index;                 /* their places in results */
+    char **names;
+    mc_topic_t **planned;       /* create: assignments made on the loop */
+    char **config_json;         /* create: /config/topics/<t> contents */
+    topic_result_t *results;    /* every topic of the request */
+    int n_results;
+    mc_topic_t **loaded;        /* create: read back from ZooKeeper */
+    int n_loaded;
+    char **removed;             /* delete: topics the controller deleted */
+    int n_removed;
+    topics_done_fn done;
+    void *arg;
+} admin_job_t;
+
+bool topic_admin_creating(const char *name)
+{
+    creating_t *c;
+    HASH_FIND_STR(creating, name, c);
+    return c != NULL;
+}
+
+static void creating_set(const char *name, bool on)
+{
+    creating_t *c;
+    HASH_FIND_STR(creating, name, c);
+    if (on && !c) {
+        c = xcalloc(1, sizeof(*c));
+        c->name = xstrdup(name);
+        HASH_ADD_KEYPTR(hh, creating, c->name, strlen(c->name), c);
+    } else if (!on && c) {
+        HASH_DEL(creating, c);
+        free(c->name);
+        free(c);
+    }
+}
+
+bool topic_is_internal(const char *name)
+{
+    return !strcmp(name, "__consumer_offsets") || !strcmp(name, "__transaction_state");
+}
+
+const char *topic_name_invalid(const char *name, int len)
+{
+    if (len <= 0)
+        return "Topic name is illegal, it can't be empty";
+    if (len == 1 && name[0] == '.')
+        return "Topic name cannot be \".\"";
+    if (len == 2 && name[0] == '.' && name[1] == '.')
+        return "Topic name cannot be \"..\"";
+    if (len > 249)
+        return "Topic name is illegal, it can't be longer than 249 characters";
+    for (int i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return "Topic name contains characters other than ASCII alphanumerics, '.', '_' and '-'";
+    }
+    return NULL;
+}
+
+static void set_result(topic_result_t *r, int16_t err, const char *msg)
+{
+    r->error = err;
+    snprintf(r->message, sizeof(r->message), "%s", msg ? msg : "");
+}
+
+static admin_job_t *job_new(broker_t *b, int n_max, topic_result_t *results, int n_results,
+                            topics_done_fn done, void *arg)
+{
+    admin_job_t *j = xcalloc(1, sizeof(*j));
+    j->b = b;
+    j->index = xcalloc((size_t)n_max + 1, sizeof(int));
+    j->names = xcalloc((size_t)n_max + 1, sizeof(char *));
+    j->planned = xcalloc((size_t)n_max + 1, sizeof(mc_topic_t *));
+    j->config_json = xcalloc((size_t)n_max + 1, sizeof(char *));
+    j->results = xmalloc(sizeof(topic_result_t) * (size_t)(n_results + 1));
+    memcpy(j->results, results, sizeof(topic_result_t) * (size_t)n_results);
+    j->n_results = n_results;
+    j->done = done;
+    j->arg = arg;
+    return j;
+}
+
+static void job_free(admin_job_t *j)
+{
+    for (int i = 0; i < j->n; i++) {
+        free(j->names[i]);
+        mc_topic_free(j->planned[i]);
+        free(j->config_json[i]);
+    }
+    for (int i = 0; i < j->n_loaded; i++)
+        mc_topic_free(j->loaded[i]);
+    for (int i = 0; i < j->n_removed; i++)
+        free(j->removed[i]);
+    free(j->index);
+    free(j->names);
+    free(j->planned);
+    free(j->config_json);
+    free(j->results);
+    free(j->loaded);
+    free(j->removed);
+    free(j);
+}
+
+/* Kafka's rack-unaware assignment: round robin from a random broker. */
+static mc_topic_t *plan_topic(const char *name, int32_t np, int16_t rf, const mc_broker_t *brokers,
+                              int nb)
+{
+    unsigned start = 0;
+    if (RAND_bytes((unsigned char *)&start, sizeof(start)) != 1)
+        start = (unsigned)mono_ms();
+    mc_topic_t *t = mc_topic_new(name, np);
+    t->id = zkl_random_uuid();
+    for (int32_t p = 0; p < np; p++) {
+        t->parts[p].replicas = xcalloc((size_t)rf, sizeof(int32_t));
+        t->parts[p].n_replicas = rf;
+        for (int r = 0; r < rf; r++)
+            t->parts[p].replicas[r] = brokers[(start + (unsigned)p + (unsigned)r) % (unsigned)nb].id;
+    }
+    return t;
+}
+
+/* Event-loop thread: the checks Kafka's admin path makes before writing. */
+static int16_t check_create(broker_t *b, const topic_spec_t *s, int32_t *np, int16_t *rf,
+                            const char **msg)
+{
+    if ((*msg = topic_name_invalid(s->name, (int)strlen(s->name))))
+        return KERR_INVALID_TOPIC_EXCEPTION;
+    if (mc_find_topic(s->name) || topic_admin_creating(s->name)) {
+        *msg = "Topic already exists.";
+        return KERR_TOPIC_ALREADY_EXISTS;
+    }
+    *np = s->num_partitions == -1 ? b->cfg->num_partitions : s->num_partitions;
+    *rf = s->replication_factor == -1 ? b->cfg->default_replication_factor : s->replication_factor;
+    if (*np <= 0) {
+        *msg = "Number of partitions must be larger than 0.";
+        return KERR_INVALID_PARTITIONS;
+    }
+    if (*rf <= 0) {
+        *msg = "Replication factor must be larger than 0.";
+        return KERR_INVALID_REPLICATION_FACTOR;
+    }
+    int nb;
+    mc_brokers(&nb);
+    if (*rf > nb) {
+        *msg = "Replication factor is larger than the number of available brokers.";
+        return KERR_INVALID_REPLICATION_FACTOR;
+    }
+    return topic_config_validate(s->config_keys, s->config_values, s->n_configs, msg);
+}
+
+/* ZooKeeper thread: the config znode, then the assignment znode. */
+static void create_run(void *arg)
+{
+    admin_job_t *j = arg;
+    zk_session_t *zs = controller_session();
+    char **written = xcalloc((size_t)j->n + 1, sizeof(char *));
+    int n_written = 0;
+    for (int i = 0; i < j->n; i++) {
+        topic_result_t *res = &j->results[j->index[i]];
+        char path[ZK_PATH_MAX];
+        const char *cfg = j->config_json[i];
+        snprintf(path, sizeof(path), "/config/topics/%s", j->names[i]);
+        int rc, tries = 0;
+        do {
+            rc = zoo_create(zk_handle(zs), path, cfg, (int)strlen(cfg), &ZOO_OPEN_ACL_UNSAFE, 0,
+                            NULL, 0);
+            if (rc == ZNODEEXISTS)
+                rc = zoo_set(zk_handle(zs), path, cfg, (int)strlen(cfg), -1);
+        } while (controller_should_retry(rc, &tries));
+        if (rc != ZOK) {
+            log_error("controller", "Cannot write %s: %s", path, zerror(rc));
+            set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic config to ZooKeeper");
+            continue;
+        }
+        char *assignment = zkl_topic_assignment(j->planned[i]);
+        snprintf(path, sizeof(path), "/brokers/topics/%s", j->names[i]);
+        tries = 0;
+        do
+            rc = zoo_create(zk_handle(zs), path, assignment, (int)strlen(assignment),
+                            &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        while (controller_should_retry(rc, &tries));
+        free(assignment);
+        if (rc == ZNODEEXISTS) {
+            set_result(res, KERR_TOPIC_ALREADY_EXISTS, "Topic already exists.");
+            continue;
+        }
+        if (rc != ZOK) {
+            log_error("controller", "Cannot write %s: %s", path, zerror(rc));
+            set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic assignment to ZooKeeper");
+            continue;
+        }
+        log_info("controller", "Created topic %s with %d partitions and replication factor %d",
+                 j->names[i], j->planned[i]->n_partitions,
+                 j->planned[i]->n_partitions ? j->planned[i]->parts[0].n_replicas : 0);
+        written[n_written++] = j->names[i];
+    }
+    j->loaded = controller_load_topics(written, n_written);
+    j->n_loaded = n_written;
+    free(written);
+}
+
+/* Event-loop thread: the new topics go into the cache, then the caller
+ * hears of it. */
+static void create_done(void *arg)
+{
+    admin_job_t *j = arg;
+    metadata_update_t *u = metadata_update_new();
+    for (int i = 0; i < j->n_loaded; i++) {
+        if (j->loaded[i])
+            metadata_update_add_topic(u, j->loaded[i]);
+        j->loaded[i] = NULL;
+    }
+    metadata_apply(j->b, u);
+    for (int i = 0; i < j->n; i++)
+        creating_set(j->names[i], false);
+    if (j->done)
+        j->done(j->b, j->arg, j->results, j->n_results);
+    job_free(j);
+}
+
+int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool validate_only,
+                       topic_result_t *results, topics_done_fn done, void *arg)
+{
+    admin_job_t *j = NULL;
+    int nb;
+    const mc_broker_t *brokers = mc_brokers(&nb);
+    for (int i = 0; i < n; i++) {
+        const char *msg = NULL;
+        int32_t np = 0;
+        int16_t rf = 0;
+        int16_t err = check_create(b, &specs[i], &np, &rf, &msg);
+        set_result(&results[i], err, err ? msg : NULL);
+        if (err || validate_only)
+            continue;
+        if (!j)
+            j = job_new(b, n, results, n, done, arg);
+        j->index[j->n] = i;
+        j->names[j->n] = xstrdup(specs[i].name);
+        j->planned[j->n] = plan_topic(specs[i].name, np, rf, brokers, nb);
+        j->config_json[j->n] = zkl_topic_config((const char *const *)specs[i].config_keys,
+                                                (const char *const *)specs[i].config_values,
+                                                specs[i].n_configs);
+        j->n++;
+    }
+    if (!j)
+        return 0;
+    /* Results decided on the loop travel with the job. */
+    memcpy(j->results, results, sizeof(topic_result_t) * (size_t)n);
+    if (zkw_submit(create_run, create_done, j) < 0) {
+        for (int i = 0; i < j->n; i++)
+            set_result(&results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, "Broker is shutting down");
+        job_free(j);
+        return 0;
+    }
+    for (int i = 0; i < j->n; i++)
+        creating_set(j->names[i], true);
+    return j->n;
+}
+
+/* ZooKeeper thread: the deletion markers, and the deletion itself when this
+ * broker is the controller. */
+static void delete_run(void *arg)
+{
+    admin_job_t *j = arg;
+    zk_session_t *zs = controller_session();
+    for (int i = 0; i < j->n; i++) {
+        char path[ZK_PATH_MAX];
+        snprintf(path, sizeof(path), "/admin/delete_topics/%s", j->names[i]);
+        int rc, tries = 0;
+        do
+            rc = zoo_create(zk_handle(zs), path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        while (controller_should_retry(rc, &tries));
+        if (rc != ZOK && rc != ZNODEEXISTS) {
+            log_error("controller", "Cannot create %s: %s", path, zerror(rc));
+            set_result(&j->results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, NULL);
+        }
+    }
+    if (controller_is_active())
+        j->n_removed = topic_admin_process_deletions(j->b->cfg->delete_topic_enable, &j->removed);
+}
+
+static void delete_done(void *arg)
+{
+    admin_job_t *j = arg;
+    metadata_update_t *u = metadata_update_new();
+    for (int i = 0; i < j->n_removed; i++)
+        metadata_update_add_removed(u, j->removed[i]);
+    metadata_apply(j->b, u);
+    if (j->done)
+        j->done(j->b, j->arg, j->results, j->n_results);
+    job_free(j);
+}
+
+int topic_admin_delete(broker_t *b, char **names, int n, topic_result_t *results,
+                       topics_done_fn done, void *arg)
+{
+    admin_job_t *j = NULL;
+    for (int i = 0; i < n; i++) {
+        int16_t err = !names[i] ? KERR_INVALID_TOPIC_EXCEPTION
+                      : !mc_find_topic(names[i]) ? KERR_UNKNOWN_TOPIC_OR_PARTITION
+                      : !b->cfg->delete_topic_enable ? KERR_TOPIC_DELETION_DISABLED : KERR_NONE;
+        set_result(&results[i], err, NULL);
+        if (err)
+            continue;
+        if (!j)
+            j = job_new(b, n, results, n, done, arg);
+        j->index[j->n] = i;
+        j->names[j->n] = xstrdup(names[i]);
+        j->n++;
+    }
+    if (!j)
+        return 0;
+    memcpy(j->results, results, sizeof(topic_result_t) * (size_t)n);
+    if (zkw_submit(delete_run, delete_done, j) < 0) {
+        for (int i = 0; i < j->n; i++)
+            set_result(&results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, "Broker is shutting down");
+        job_free(j);
+        return 0;
+    }
+    return j->n;
+}
+
+/* ---- ZooKeeper thread, as controller ---- */
+
+/* A new partition: ISR = its live replicas, leader = the first of them. */
+static void elect_initial_leader(mc_partition_t *p, const int32_t *live, int n_live)
+{
+    free(p->isr);
+    p->isr = xcalloc((size_t)p->n_replicas + 1, sizeof(int32_t));
+    p->n_isr = 0;
+    for (int r = 0; r < p->n_replicas; r++)
+        for (int l = 0; l < n_live; l++)
+            if (live[l] == p->replicas[r])
+                p->isr[p->n_isr++] = p->replicas[r];
+    p->leader = p->n_isr > 0 ? p->isr[0] : -1;
+    p->leader_epoch = 0;
+}
+
+void topic_admin_create_partition_states(mc_topic_t *t, const int32_t *live, int n_live)
+{
+    zk_session_t *zs = controller_session();
+    int missing = 0;
+    for (int p = 0; p < t->n_partitions; p++)
+        missing += t->parts[p].zk_version < 0;
+    if (!missing || !controller_is_active())
+        return;
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), "/brokers/topics/%s/partitions", t->name);
+    if (zk_create_persistent_path(zs, path) < 0)
+        return;
+    /* One pipelined round for /partitions/<p>, one for the fenced states. */
+    zk_multi_t *m = xcalloc((size_t)missing, sizeof(*m));
+    zoo_op_t *ops = xcalloc((size_t)missing * 2, sizeof(*ops));
+    zoo_op_result_t *res = xcalloc((size_t)missing * 2, sizeof(*res));
+    char (*paths)[ZK_PATH_MAX] = xcalloc((size_t)missing, ZK_PATH_MAX);
+    char (*states)[ZK_PATH_MAX] = xcalloc((size_t)missing, ZK_PATH_MAX);
+    char **data = xcalloc((size_t)missing, sizeof(char *));
+    int32_t *idx = xcalloc((size_t)missing, sizeof(int32_t));
+    int k = 0;
+    for (int p = 0; p < t->n_partitions; p++) {
+        if (t->parts[p].zk_version >= 0)
+            continue;
+        idx[k] = p;
+        snprintf(paths[k], ZK_PATH_MAX, "/brokers/topics/%s/partitions/%d", t->name, p);
+        snprintf(states[k], ZK_PATH_MAX, "%s/state", paths[k]);
+        zoo_create_op_init(&ops[k], paths[k], NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        m[k] = (zk_multi_t){ &ops[k], &res[k], 1, 0 };
+        k++;
+    }
+    zk_multi_many(zs, m, missing);
+    int32_t epoch = controller_epoch_now();
+    int32_t epoch_version = controller_epoch_zkversion();
+    for (k = 0; k < missing; k++) {
+        mc_partition_t *pp = &t->parts[idx[k]];
+        elect_initial_leader(pp, live, n_live);
+        data[k] = zkl_partition_state(epoch, pp->leader, 0, pp->isr, pp->n_isr);
+        zoo_check_op_init(&ops[2 * k], "/controller_epoch", epoch_version);
+        zoo_create_op_init(&ops[2 * k + 1], states[k], data[k], (int)strlen(data[k]),
+                           &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        m[k] = (zk_multi_t){ &ops[2 * k], &res[2 * k], 2, 0 };
+    }
+    zk_multi_many(zs, m, missing);
+    for (k = 0; k < missing; k++) {
+        mc_partition_t *pp = &t->parts[idx[k]];
+        if (m[k].rc == ZOK || m[k].rc == ZNODEEXISTS) {
+            pp->zk_version = 0;
+            log_info("controller", "Partition %s-%d online: leader %d, isr %d replicas", t->name,
+                     idx[k], pp->leader, pp->n_isr);
+        } else {
+            log_error("controller", "Cannot create %s: %s", states[k], zerror(m[k].rc));
+        }
+        free(data[k]);
+    }
+    free(m);
+    free(ops);
+    free(res);
+    free(paths);
+    free(states);
+    free(data);
+    free(idx);
+}
+
+int topic_admin_process_deletions(bool delete_enabled, char ***removed)
+{
+    zk_session_t *zs = controller_session();
+    struct String_vector kids;
+    *removed = NULL;
+    if (zk_children(zs, "/admin/delete_topics", true, &kids) != ZOK)
+        return 0;
+    int n = 0;
+    *removed = xcalloc((size_t)kids.count + 1, sizeof(char *));
+    for (int i = 0; i < kids.count; i++) {
+        const char *t = kids.data[i];
+        char path[ZK_PATH_MAX];
+        if (delete_enabled) {
+            snprintf(path, sizeof(path), "/brokers/topics/%s", t);
+            int rc = zk_delete_recursive(zs, path);
+            snprintf(path, sizeof(path), "/config/topics/%s", t);
+            if (rc == ZOK)
+                rc = zk_delete_recursive(zs, path);
+            if (rc != ZOK) {
+                log_error("controller", "Deletion of topic %s failed: %s", t, zerror(rc));
+                continue;
+            }
+            log_info("controller", "Deleted topic %s", t);
+            controller_forget_topic(t);
+            (*removed)[n++] = xstrdup(t);
+        } else {
+            log_warn("controller", "Ignoring deletion of topic %s: delete.topic.enable is false", t);
+        }
+        snprintf(path, sizeof(path), "/admin/delete_topics/%s", t);
+        int rc = zoo_delete(zk_handle(zs), path, -1);
+        if (rc != ZOK && rc != ZNONODE)
+            log_warn("controller", "Cannot remove %s: %s", path, zerror(rc));
+    }
+    deallocate_String_vector(&kids);
+    return n;
+}

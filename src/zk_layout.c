@@ -1,0 +1,275 @@
+/*
+ * zk_layout.c - owns the JSON of Kafka's znodes (see zk_layout.h): what
+ * samsa writes is byte-compatible with what Kafka writes, and everything
+ * Kafka writes parses.  Pure functions; any thread.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logging.h"
+#include "util.h"
+#include "zk_layout.h"
+
+const char *const zk_persistent_paths[] = {
+    "/consumers", "/brokers/ids", "/brokers/topics", "/config/changes",
+    "/admin/delete_topics", "/brokers/seqid", "/isr_change_notification",
+    "/latest_producer_id_block", "/log_dir_event_notification", "/config/topics",
+    "/config/clients", "/config/users", "/config/brokers", "/config/ips",
+};
+const int zk_persistent_path_count = (int)ARRAY_SIZE(zk_persistent_paths);
+
+void zkl_uuid_to_base64(const kuuid_t *u, char out[23])
+{
+    unsigned char tmp[32];
+    EVP_EncodeBlock(tmp, u->b, 16);
+    int j = 0;
+    for (int i = 0; i < 24 && tmp[i] && tmp[i] != '='; i++)
+        out[j++] = tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' : (char)tmp[i];
+    out[j] = '\0';
+}
+
+int zkl_uuid_from_base64(const char *s, kuuid_t *u)
+{
+    char tmp[25];
+    size_t n = strlen(s);
+    if (n != 22)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+    tmp[22] = tmp[23] = '=';
+    tmp[24] = '\0';
+    unsigned char out[20];
+    if (EVP_DecodeBlock(out, (unsigned char *)tmp, 24) < 16)
+        return -1;
+    memcpy(u->b, out, 16);
+    return 0;
+}
+
+kuuid_t zkl_random_uuid(void)
+{
+    kuuid_t u;
+    if (RAND_bytes(u.b, 16) != 1)
+        die("RAND_bytes failed");
+    u.b[6] = (uint8_t)((u.b[6] & 0x0f) | 0x40);  /* version 4, like java.util.UUID */
+    u.b[8] = (uint8_t)((u.b[8] & 0x3f) | 0x80);
+    return u;
+}
+
+static char *dump_and_free(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!s)
+        die("json_dumps failed");
+    return s;
+}
+
+static json_t *int_array_json(const int32_t *v, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_integer(v[i]));
+    return a;
+}
+
+static int32_t *json_int_array(json_t *a, int *n)
+{
+    *n = (int)json_array_size(a);
+    int32_t *v = xcalloc((size_t)*n + 1, sizeof(*v));
+    for (int i = 0; i < *n; i++)
+        v[i] = (int32_t)json_integer_value(json_array_get(a, (size_t)i));
+    return v;
+}
+
+char *zkl_broker_registration(const broker_config_t *cfg, int64_t timestamp_ms)
+{
+    json_t *eps = json_array(), *map = json_object();
+    const char *host = NULL;
+    int port = -1;
+    for (int i = 0; i < cfg->n_advertised; i++) {
+        const listener_t *l = &cfg->advertised[i];
+        char ep[400];
+        bool v6 = strchr(l->host, ':') != NULL;
+        snprintf(ep, sizeof(ep), "%s://%s%s%s:%d", l->name, v6 ? "[" : "", l->host,
+                 v6 ? "]" : "", l->port);
+        json_array_append_new(eps, json_string(ep));
+        /* Only PLAINTEXT listeners exist today; a custom name maps to it. */
+        json_object_set_new(map, l->name, json_string("PLAINTEXT"));
+        if (!host) {
+            host = l->host;
+            port = l->port;
+        }
+    }
+    char ts[32];
+    snprintf(ts, sizeof(ts), "%" PRId64, timestamp_ms);
+    json_t *j = json_pack("{s:o,s:o,s:o,s:i,s:i,s:s,s:i,s:s}", "features", json_object(),
+                          "listener_security_protocol_map", map, "endpoints", eps, "jmx_port", -1,
+                          "port", port, "host", host ? host : "", "version", 5, "timestamp", ts);
+    if (cfg->broker_rack)
+        json_object_set_new(j, "rack", json_string(cfg->broker_rack));
+    return dump_and_free(j);
+}
+
+/* "NAME://host:port" (host possibly [v6]) into b->host and b->port. */
+static void parse_endpoint(const char *ep, mc_broker_t *b)
+{
+    const char *hp = strstr(ep, "://");
+    if (!hp)
+        return;
+    hp += 3;
+    const char *colon = strrchr(hp, ':');
+    if (!colon)
+        return;
+    size_t hl = (size_t)(colon - hp);
+    if (hp[0] == '[' && hl >= 2) {
+        hp++;
+        hl -= 2;
+    }
+    snprintf(b->host, sizeof(b->host), "%.*s", (int)hl, hp);
+    b->port = atoi(colon + 1);
+}
+
+int zkl_parse_broker(const char *json, mc_broker_t *b)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    if (!j)
+        return -1;
+    /* The first endpoint is advertised (per-listener metadata comes with
+     * multiple listeners). */
+    const char *ep = json_string_value(json_array_get(json_object_get(j, "endpoints"), 0));
+    if (ep) {
+        parse_endpoint(ep, b);
+    } else {
+        snprintf(b->host, sizeof(b->host), "%s", json_string_value(json_object_get(j, "host")) ?: "");
+        b->port = (int32_t)json_integer_value(json_object_get(j, "port"));
+    }
+    const char *rack = json_string_value(json_object_get(j, "rack"));
+    if (rack)
+        snprintf(b->rack, sizeof(b->rack), "%s", rack);
+    json_decref(j);
+    return 0;
+}
+
+mc_topic_t *zkl_parse_topic(const char *name, const char *json)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    json_t *parts = json_object_get(j, "partitions");
+    if (!json_is_object(parts)) {
+        json_decref(j);
+        return NULL;
+    }
+    int n = (int)json_object_size(parts);
+    mc_topic_t *t = mc_topic_new(name, n);
+    const char *id = json_string_value(json_object_get(j, "topic_id"));
+    if (id && zkl_uuid_from_base64(id, &t->id) < 0)
+        log_warn("controller", "Ignoring malformed topic_id of %s", name);
+    const char *k;
+    json_t *v;
+    json_object_foreach(parts, k, v) {
+        int p = atoi(k);
+        if (p < 0 || p >= n) {
+            log_warn("controller", "Topic %s has a non-contiguous partition %s", name, k);
+            continue;
+        }
+        free(t->parts[p].replicas);
+        t->parts[p].replicas = json_int_array(v, &t->parts[p].n_replicas);
+    }
+    json_decref(j);
+    return t;
+}
+
+void zkl_parse_topic_config(mc_topic_t *t, const char *json)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(j, "config"), k, v) {
+        if (json_is_string(v))
+            mc_topic_set_config(t, k, json_string_value(v));
+    }
+    json_decref(j);
+}
+
+int zkl_parse_partition_state(const char *json, int32_t zk_version, mc_partition_t *p)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    if (!j)
+        return -1;
+    p->leader = (int32_t)json_integer_value(json_object_get(j, "leader"));
+    p->leader_epoch = (int32_t)json_integer_value(json_object_get(j, "leader_epoch"));
+    p->zk_version = zk_version;
+    free(p->isr);
+    p->isr = json_int_array(json_object_get(j, "isr"), &p->n_isr);
+    json_decref(j);
+    return 0;
+}
+
+char *zkl_partition_state(int32_t controller_epoch, int32_t leader, int32_t leader_epoch,
+                          const int32_t *isr, int n_isr)
+{
+    return dump_and_free(json_pack("{s:i,s:i,s:i,s:i,s:o}", "controller_epoch", controller_epoch,
+                                   "leader", leader, "version", 1, "leader_epoch", leader_epoch,
+                                   "isr", int_array_json(isr, n_isr)));
+}
+
+char *zkl_topic_assignment(const mc_topic_t *t)
+{
+    json_t *parts = json_object();
+    for (int p = 0; p < t->n_partitions; p++) {
+        char k[16];
+        snprintf(k, sizeof(k), "%d", p);
+        json_object_set_new(parts, k, int_array_json(t->parts[p].replicas, t->parts[p].n_replicas));
+    }
+    char id[23];
+    zkl_uuid_to_base64(&t->id, id);
+    return dump_and_free(json_pack("{s:i,s:o,s:o,s:o,s:s}", "version", 3, "partitions", parts,
+                                   "adding_replicas", json_object(), "removing_replicas",
+                                   json_object(), "topic_id", id));
+}
+
+char *zkl_topic_config(const char *const *keys, const char *const *values, int n)
+{
+    json_t *cfg = json_object();
+    for (int i = 0; i < n; i++)
+        json_object_set_new(cfg, keys[i], json_string(values[i]));
+    return dump_and_free(json_pack("{s:i,s:o}", "version", 1, "config", cfg));
+}
+
+char *zkl_controller(int32_t broker_id, int64_t timestamp_ms)
+{
+    char ts[32];
+    snprintf(ts, sizeof(ts), "%" PRId64, timestamp_ms);
+    return dump_and_free(json_pack("{s:i,s:i,s:s,s:i}", "version", 2, "brokerid", broker_id,
+                                   "timestamp", ts, "kraftControllerEpoch", -1));
+}
+
+int32_t zkl_parse_controller(const char *json)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    json_t *id = json_object_get(j, "brokerid");
+    int32_t v = json_is_integer(id) ? (int32_t)json_integer_value(id) : -1;
+    json_decref(j);
+    return v;
+}
+
+char *zkl_cluster_id(const char *id)
+{
+    return dump_and_free(json_pack("{s:s,s:s}", "version", "1", "id", id));
+}
+
+int zkl_parse_cluster_id(const char *json, char *out, size_t out_size)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    const char *id = json_string_value(json_object_get(j, "id"));
+    int rc = id ? 0 : -1;
+    if (id)
+        snprintf(out, out_size, "%s", id);
+    json_decref(j);
+    return rc;
+}

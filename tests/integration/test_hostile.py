@@ -1,0 +1,165 @@
+"""Hostile clients: pipelined bytes behind a parked request, clients that
+never read their responses, floods of huge frames, a thousand idle
+connections.  The broker's memory stays bounded (for samsa: its resident
+set, read from /proc) and every other client is served throughout."""
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from conftest import is_samsa, unique
+from kproto import (Conn, api_versions_v0, batch, create_topics_v0, fetch_v4, frame,
+                    parse_create_topics_v0, produce_v3)
+
+MB = 1 << 20
+
+
+def rss_mb(broker):
+    with open(f"/proc/{broker.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def make_topic(broker, name, partitions=1):
+    c = Conn(broker.port)
+    res = parse_create_topics_v0(c.request(19, 0, create_topics_v0(name, partitions, 1)))
+    c.close()
+    assert res[name] == 0
+
+
+def served(broker):
+    """A fresh client gets an answer within a second."""
+    c = Conn(broker.port)
+    c.s.settimeout(1.0)
+    t0 = time.time()
+    err, keys = api_versions_v0(c)
+    c.close()
+    return err == 0 and 0 in keys and time.time() - t0 < 1.0
+
+
+def push_until_blocked(sock, chunk, limit, stall_s=2.0):
+    """Sends chunk repeatedly until the peer stops taking bytes for stall_s
+    or limit bytes went out; returns the bytes the peer took."""
+    sock.setblocking(False)
+    sent, view, last = 0, memoryview(chunk), time.time()
+    while sent < limit and time.time() - last < stall_s:
+        try:
+            n = sock.send(view[sent % len(chunk):])
+        except BlockingIOError:
+            time.sleep(0.01)
+            continue
+        sent += n
+        last = time.time()
+    sock.setblocking(True)
+    return sent
+
+
+def test_bytes_pipelined_behind_a_parked_fetch_are_not_read(broker):
+    topic = unique("parked")
+    make_topic(broker, topic)
+    c = Conn(broker.port)
+    c.s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 256 * 1024)
+    before = rss_mb(broker) if is_samsa(broker) else 0
+    # Parks for 15 s: nothing to read and a minimum the topic cannot reach.
+    c.send_raw(frame(1, 4, 1, fetch_v4(topic, 0, 0, 15000, 1 << 30)))
+    time.sleep(0.3)
+    produce = frame(0, 3, 2, produce_v3(topic, 0, batch(200, value=b"x" * 4000)))
+    taken = push_until_blocked(c.s, produce * 8, 400 * MB)
+    # Only socket buffers' worth gets in while the fetch is parked.
+    assert taken < 48 * MB, f"broker read {taken / MB:.0f} MB behind a parked fetch"
+    assert served(broker)
+    if is_samsa(broker):
+        assert rss_mb(broker) - before < 64
+    c.close()
+
+
+def test_client_that_never_reads_its_responses(broker):
+    topics = [unique("noread") for _ in range(20)]
+    for t in topics:
+        make_topic(broker, t, 4)
+    c = Conn(broker.port)
+    c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    before = rss_mb(broker) if is_samsa(broker) else 0
+    # Metadata v1 for every topic, pipelined, never read: each response is
+    # larger than its request.
+    req = frame(3, 1, 7, struct.pack(">i", -1))
+    taken = push_until_blocked(c.s, req * 1000, 200 * MB)
+    assert taken < 200 * MB, "broker kept reading from a client that never reads"
+    assert served(broker)
+    if is_samsa(broker):
+        grown = rss_mb(broker) - before
+        assert grown < 64, f"RSS grew {grown:.0f} MB for a client that never reads"
+    c.close()
+
+
+def test_flood_of_huge_malformed_frames(broker):
+    before = rss_mb(broker) if is_samsa(broker) else 0
+    # Metadata v1 whose topic count fits the frame but whose names are
+    # garbage: refused without allocating count x sizeof(element).
+    size = 16 * MB
+    body_len = size - 4 - 4 - 2 - len("flood")
+    bad = struct.pack(">ihhih", size, 3, 1, 1, 5) + b"flood" + struct.pack(">i", (body_len - 4) // 2)
+    bad += b"\xff" * (size + 4 - len(bad))
+    conns = []
+    for _ in range(6):
+        s = socket.create_connection(("127.0.0.1", broker.port), timeout=30)
+        conns.append(s)
+    threads = [threading.Thread(target=s.sendall, args=(bad,)) for s in conns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for s in conns:
+        s.settimeout(30)
+        try:
+            assert s.recv(1) == b""
+        except ConnectionResetError:
+            pass
+        s.close()
+    assert served(broker)
+    if is_samsa(broker):
+        assert "malformed Metadata v1 request" in broker.log_text()
+        grown = rss_mb(broker) - before
+        assert grown < 512, f"RSS grew {grown:.0f} MB after six 16 MiB frames"
+
+
+def test_thousand_idle_connections(broker):
+    before = rss_mb(broker) if is_samsa(broker) else 0
+    idle = []
+    try:
+        for _ in range(1000):
+            idle.append(socket.create_connection(("127.0.0.1", broker.port), timeout=10))
+        # Half of them send half a frame and stop.
+        for s in idle[::2]:
+            s.sendall(struct.pack(">i", 100) + b"\x00\x12")
+        assert served(broker)
+        if is_samsa(broker):
+            grown = rss_mb(broker) - before
+            assert grown < 64, f"RSS grew {grown:.0f} MB for 1000 idle connections"
+    finally:
+        for s in idle:
+            s.close()
+    assert served(broker)
+
+
+@pytest.mark.parametrize("pool", ["4194304"])
+def test_request_memory_pool_bounds_frames_in_flight(make_broker, pool):
+    """queued.max.request.bytes: with the pool used up, further frames wait
+    until memory comes back, and all of them are answered in the end."""
+    b = make_broker(props={"queued.max.request.bytes": pool,
+                           "socket.request.max.bytes": pool}).start()
+    topic = unique("pool")
+    make_topic(b, topic)
+    payload = frame(0, 3, 1, produce_v3(topic, 0, batch(100, value=b"y" * 10000)))
+    conns = [Conn(b.port) for _ in range(8)]
+    for c in conns:
+        c.send_raw(payload)
+    for c in conns:
+        body = c.read_response(1)
+        assert struct.unpack_from(">h", body, 4 + 2 + len(topic) + 4 + 4)[0] == 0
+        c.close()
+    assert served(b)
