@@ -29,10 +29,7 @@ enum handler_result api_list_groups(broker_t *b, request_t *req);
 enum handler_result api_delete_groups(broker_t *b, request_t *req);
 enum handler_result api_offset_delete(broker_t *b, request_t *req);
 
-/* Long-poll support (api_fetch.c): wake fetches waiting on new data of a
- * partition; cancel a parked fetch whose connection went away. */
-void fetch_notify(const char *topic, int32_t partition);
+/* A parked fetch whose connection went away (api_fetch.c). */
 void fetch_cancel(request_t *req);
-void fetch_shutdown(void);
 
 #endif

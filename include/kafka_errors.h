@@ -55,6 +55,8 @@ enum kafka_error {
     KERR_GROUP_MAX_SIZE_REACHED = 81,
     KERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
     KERR_INVALID_RECORD = 87,
+    KERR_FENCED_LEADER_EPOCH = 74,
+    KERR_UNKNOWN_LEADER_EPOCH = 75,
 };
 
 const char *kafka_error_name(int16_t code);

@@ -24,8 +24,11 @@ void logmgr_delete(const char *topic, int32_t partition);
 /* Calls fn for each loaded log. */
 void logmgr_foreach(void (*fn)(partition_log_t *pl, void *arg), void *arg);
 /* Writes the recovery-point, replication (high watermark) and log-start
- * checkpoints of every dir. */
+ * checkpoints of every dir (through the disk thread once it runs). */
 int logmgr_checkpoint(void);
+/* Where replication-offset-checkpoint's values come from (the replica
+ * manager's high watermarks); the log end offset until set. */
+void logmgr_set_high_watermark_source(int64_t (*hw_of)(const partition_log_t *pl));
 /* Flushes logs with unflushed data older than interval_ms
  * (log.flush.interval.ms). */
 void logmgr_flush_older_than(int64_t interval_ms);

@@ -62,11 +62,19 @@ int64_t plog_append(partition_log_t *pl, uint8_t *buf, int32_t len, int64_t n_re
  * returned whole when min_one is set (KIP-74).  Returns a Kafka error code. */
 int16_t plog_read(partition_log_t *pl, int64_t offset, int64_t upto, int32_t max_bytes,
                   bool min_one, log_read_t *out);
+/* Where the batch holding `offset` starts: its segment's base offset and
+ * byte position (the log end for the log end offset).  Cheap at the log
+ * end (no index lookup), for the fetch purgatory. */
+void plog_position(partition_log_t *pl, int64_t offset, int64_t *seg_base, int64_t *pos);
 /* Offset of the first batch with timestamp >= ts, or -1 (and its ts). */
 int64_t plog_offset_for_timestamp(partition_log_t *pl, int64_t ts, int64_t *found_ts);
 /* Largest timestamp in the log and its offset (ListOffsets -3). */
 int64_t plog_max_timestamp(partition_log_t *pl, int64_t *offset);
+/* fsync of the active segment, now (flush.messages: the producer is
+ * answered after it) or on the disk thread (the scheduled flusher); the
+ * recovery point advances once the data is on disk. */
 int plog_flush(partition_log_t *pl);
+void plog_flush_async(partition_log_t *pl);
 int64_t plog_size_bytes(const partition_log_t *pl);
 
 #endif

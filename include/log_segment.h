@@ -66,8 +66,8 @@ int segment_load_tail(log_segment_t *s);
 int segment_for_each_batch(log_segment_t *s,
                            int (*fn)(uint8_t *batch, const struct batch_header *h, void *arg),
                            void *arg);
-/* Seals an active segment at roll: final time-index entry, trimmed indexes,
- * data flushed. */
+/* Seals an active segment at roll: final time-index entry, trimmed indexes.
+ * The data is not flushed here (the caller hands that to the disk thread). */
 int segment_seal(log_segment_t *s);
 int segment_flush(log_segment_t *s);
 

@@ -24,7 +24,6 @@ struct request_header {
 };
 
 void request_header_defaults(struct request_header *m);
-void request_header_sample(arena_t *a, struct request_header *m);
 int request_header_decode(kreader_t *r, int16_t version, struct request_header *m);
 void request_header_encode(kwriter_t *w, int16_t version, const struct request_header *m);
 
@@ -37,7 +36,6 @@ struct response_header {
 };
 
 void response_header_defaults(struct response_header *m);
-void response_header_sample(arena_t *a, struct response_header *m);
 int response_header_decode(kreader_t *r, int16_t version, struct response_header *m);
 void response_header_encode(kwriter_t *w, int16_t version, const struct response_header *m);
 
@@ -51,7 +49,6 @@ struct api_versions_request {
 };
 
 void api_versions_request_defaults(struct api_versions_request *m);
-void api_versions_request_sample(arena_t *a, struct api_versions_request *m);
 int api_versions_request_decode(kreader_t *r, int16_t version, struct api_versions_request *m);
 void api_versions_request_encode(kwriter_t *w, int16_t version, const struct api_versions_request *m);
 
@@ -91,16 +88,12 @@ struct api_versions_response {
 };
 
 void api_versions_response_api_version_defaults(struct api_versions_response_api_version *m);
-void api_versions_response_api_version_sample(arena_t *a, struct api_versions_response_api_version *m);
 struct api_versions_response_api_version *api_versions_response_api_version_array(arena_t *a, int32_t n);
 void api_versions_response_supported_feature_key_defaults(struct api_versions_response_supported_feature_key *m);
-void api_versions_response_supported_feature_key_sample(arena_t *a, struct api_versions_response_supported_feature_key *m);
 struct api_versions_response_supported_feature_key *api_versions_response_supported_feature_key_array(arena_t *a, int32_t n);
 void api_versions_response_finalized_feature_key_defaults(struct api_versions_response_finalized_feature_key *m);
-void api_versions_response_finalized_feature_key_sample(arena_t *a, struct api_versions_response_finalized_feature_key *m);
 struct api_versions_response_finalized_feature_key *api_versions_response_finalized_feature_key_array(arena_t *a, int32_t n);
 void api_versions_response_defaults(struct api_versions_response *m);
-void api_versions_response_sample(arena_t *a, struct api_versions_response *m);
 int api_versions_response_decode(kreader_t *r, int16_t version, struct api_versions_response *m);
 void api_versions_response_encode(kwriter_t *w, int16_t version, const struct api_versions_response *m);
 
@@ -122,10 +115,8 @@ struct metadata_request {
 };
 
 void metadata_request_metadata_request_topic_defaults(struct metadata_request_metadata_request_topic *m);
-void metadata_request_metadata_request_topic_sample(arena_t *a, struct metadata_request_metadata_request_topic *m);
 struct metadata_request_metadata_request_topic *metadata_request_metadata_request_topic_array(arena_t *a, int32_t n);
 void metadata_request_defaults(struct metadata_request *m);
-void metadata_request_sample(arena_t *a, struct metadata_request *m);
 int metadata_request_decode(kreader_t *r, int16_t version, struct metadata_request *m);
 void metadata_request_encode(kwriter_t *w, int16_t version, const struct metadata_request *m);
 
@@ -175,16 +166,12 @@ struct metadata_response {
 };
 
 void metadata_response_metadata_response_broker_defaults(struct metadata_response_metadata_response_broker *m);
-void metadata_response_metadata_response_broker_sample(arena_t *a, struct metadata_response_metadata_response_broker *m);
 struct metadata_response_metadata_response_broker *metadata_response_metadata_response_broker_array(arena_t *a, int32_t n);
 void metadata_response_metadata_response_partition_defaults(struct metadata_response_metadata_response_partition *m);
-void metadata_response_metadata_response_partition_sample(arena_t *a, struct metadata_response_metadata_response_partition *m);
 struct metadata_response_metadata_response_partition *metadata_response_metadata_response_partition_array(arena_t *a, int32_t n);
 void metadata_response_metadata_response_topic_defaults(struct metadata_response_metadata_response_topic *m);
-void metadata_response_metadata_response_topic_sample(arena_t *a, struct metadata_response_metadata_response_topic *m);
 struct metadata_response_metadata_response_topic *metadata_response_metadata_response_topic_array(arena_t *a, int32_t n);
 void metadata_response_defaults(struct metadata_response *m);
-void metadata_response_sample(arena_t *a, struct metadata_response *m);
 int metadata_response_decode(kreader_t *r, int16_t version, struct metadata_response *m);
 void metadata_response_encode(kwriter_t *w, int16_t version, const struct metadata_response *m);
 
@@ -212,13 +199,10 @@ struct produce_request {
 };
 
 void produce_request_partition_produce_data_defaults(struct produce_request_partition_produce_data *m);
-void produce_request_partition_produce_data_sample(arena_t *a, struct produce_request_partition_produce_data *m);
 struct produce_request_partition_produce_data *produce_request_partition_produce_data_array(arena_t *a, int32_t n);
 void produce_request_topic_produce_data_defaults(struct produce_request_topic_produce_data *m);
-void produce_request_topic_produce_data_sample(arena_t *a, struct produce_request_topic_produce_data *m);
 struct produce_request_topic_produce_data *produce_request_topic_produce_data_array(arena_t *a, int32_t n);
 void produce_request_defaults(struct produce_request *m);
-void produce_request_sample(arena_t *a, struct produce_request *m);
 int produce_request_decode(kreader_t *r, int16_t version, struct produce_request *m);
 void produce_request_encode(kwriter_t *w, int16_t version, const struct produce_request *m);
 
@@ -271,22 +255,16 @@ struct produce_response {
 };
 
 void produce_response_batch_index_and_error_message_defaults(struct produce_response_batch_index_and_error_message *m);
-void produce_response_batch_index_and_error_message_sample(arena_t *a, struct produce_response_batch_index_and_error_message *m);
 struct produce_response_batch_index_and_error_message *produce_response_batch_index_and_error_message_array(arena_t *a, int32_t n);
 void produce_response_leader_id_and_epoch_defaults(struct produce_response_leader_id_and_epoch *m);
-void produce_response_leader_id_and_epoch_sample(arena_t *a, struct produce_response_leader_id_and_epoch *m);
 struct produce_response_leader_id_and_epoch *produce_response_leader_id_and_epoch_array(arena_t *a, int32_t n);
 void produce_response_partition_produce_response_defaults(struct produce_response_partition_produce_response *m);
-void produce_response_partition_produce_response_sample(arena_t *a, struct produce_response_partition_produce_response *m);
 struct produce_response_partition_produce_response *produce_response_partition_produce_response_array(arena_t *a, int32_t n);
 void produce_response_topic_produce_response_defaults(struct produce_response_topic_produce_response *m);
-void produce_response_topic_produce_response_sample(arena_t *a, struct produce_response_topic_produce_response *m);
 struct produce_response_topic_produce_response *produce_response_topic_produce_response_array(arena_t *a, int32_t n);
 void produce_response_node_endpoint_defaults(struct produce_response_node_endpoint *m);
-void produce_response_node_endpoint_sample(arena_t *a, struct produce_response_node_endpoint *m);
 struct produce_response_node_endpoint *produce_response_node_endpoint_array(arena_t *a, int32_t n);
 void produce_response_defaults(struct produce_response *m);
-void produce_response_sample(arena_t *a, struct produce_response *m);
 int produce_response_decode(kreader_t *r, int16_t version, struct produce_response *m);
 void produce_response_encode(kwriter_t *w, int16_t version, const struct produce_response *m);
 
@@ -342,19 +320,14 @@ struct fetch_request {
 };
 
 void fetch_request_replica_state_defaults(struct fetch_request_replica_state *m);
-void fetch_request_replica_state_sample(arena_t *a, struct fetch_request_replica_state *m);
 struct fetch_request_replica_state *fetch_request_replica_state_array(arena_t *a, int32_t n);
 void fetch_request_fetch_partition_defaults(struct fetch_request_fetch_partition *m);
-void fetch_request_fetch_partition_sample(arena_t *a, struct fetch_request_fetch_partition *m);
 struct fetch_request_fetch_partition *fetch_request_fetch_partition_array(arena_t *a, int32_t n);
 void fetch_request_fetch_topic_defaults(struct fetch_request_fetch_topic *m);
-void fetch_request_fetch_topic_sample(arena_t *a, struct fetch_request_fetch_topic *m);
 struct fetch_request_fetch_topic *fetch_request_fetch_topic_array(arena_t *a, int32_t n);
 void fetch_request_forgotten_topic_defaults(struct fetch_request_forgotten_topic *m);
-void fetch_request_forgotten_topic_sample(arena_t *a, struct fetch_request_forgotten_topic *m);
 struct fetch_request_forgotten_topic *fetch_request_forgotten_topic_array(arena_t *a, int32_t n);
 void fetch_request_defaults(struct fetch_request *m);
-void fetch_request_sample(arena_t *a, struct fetch_request *m);
 int fetch_request_decode(kreader_t *r, int16_t version, struct fetch_request *m);
 void fetch_request_encode(kwriter_t *w, int16_t version, const struct fetch_request *m);
 
@@ -425,28 +398,20 @@ struct fetch_response {
 };
 
 void fetch_response_epoch_end_offset_defaults(struct fetch_response_epoch_end_offset *m);
-void fetch_response_epoch_end_offset_sample(arena_t *a, struct fetch_response_epoch_end_offset *m);
 struct fetch_response_epoch_end_offset *fetch_response_epoch_end_offset_array(arena_t *a, int32_t n);
 void fetch_response_leader_id_and_epoch_defaults(struct fetch_response_leader_id_and_epoch *m);
-void fetch_response_leader_id_and_epoch_sample(arena_t *a, struct fetch_response_leader_id_and_epoch *m);
 struct fetch_response_leader_id_and_epoch *fetch_response_leader_id_and_epoch_array(arena_t *a, int32_t n);
 void fetch_response_snapshot_id_defaults(struct fetch_response_snapshot_id *m);
-void fetch_response_snapshot_id_sample(arena_t *a, struct fetch_response_snapshot_id *m);
 struct fetch_response_snapshot_id *fetch_response_snapshot_id_array(arena_t *a, int32_t n);
 void fetch_response_aborted_transaction_defaults(struct fetch_response_aborted_transaction *m);
-void fetch_response_aborted_transaction_sample(arena_t *a, struct fetch_response_aborted_transaction *m);
 struct fetch_response_aborted_transaction *fetch_response_aborted_transaction_array(arena_t *a, int32_t n);
 void fetch_response_partition_data_defaults(struct fetch_response_partition_data *m);
-void fetch_response_partition_data_sample(arena_t *a, struct fetch_response_partition_data *m);
 struct fetch_response_partition_data *fetch_response_partition_data_array(arena_t *a, int32_t n);
 void fetch_response_fetchable_topic_response_defaults(struct fetch_response_fetchable_topic_response *m);
-void fetch_response_fetchable_topic_response_sample(arena_t *a, struct fetch_response_fetchable_topic_response *m);
 struct fetch_response_fetchable_topic_response *fetch_response_fetchable_topic_response_array(arena_t *a, int32_t n);
 void fetch_response_node_endpoint_defaults(struct fetch_response_node_endpoint *m);
-void fetch_response_node_endpoint_sample(arena_t *a, struct fetch_response_node_endpoint *m);
 struct fetch_response_node_endpoint *fetch_response_node_endpoint_array(arena_t *a, int32_t n);
 void fetch_response_defaults(struct fetch_response *m);
-void fetch_response_sample(arena_t *a, struct fetch_response *m);
 int fetch_response_decode(kreader_t *r, int16_t version, struct fetch_response *m);
 void fetch_response_encode(kwriter_t *w, int16_t version, const struct fetch_response *m);
 
@@ -475,13 +440,10 @@ struct list_offsets_request {
 };
 
 void list_offsets_request_list_offsets_partition_defaults(struct list_offsets_request_list_offsets_partition *m);
-void list_offsets_request_list_offsets_partition_sample(arena_t *a, struct list_offsets_request_list_offsets_partition *m);
 struct list_offsets_request_list_offsets_partition *list_offsets_request_list_offsets_partition_array(arena_t *a, int32_t n);
 void list_offsets_request_list_offsets_topic_defaults(struct list_offsets_request_list_offsets_topic *m);
-void list_offsets_request_list_offsets_topic_sample(arena_t *a, struct list_offsets_request_list_offsets_topic *m);
 struct list_offsets_request_list_offsets_topic *list_offsets_request_list_offsets_topic_array(arena_t *a, int32_t n);
 void list_offsets_request_defaults(struct list_offsets_request *m);
-void list_offsets_request_sample(arena_t *a, struct list_offsets_request *m);
 int list_offsets_request_decode(kreader_t *r, int16_t version, struct list_offsets_request *m);
 void list_offsets_request_encode(kwriter_t *w, int16_t version, const struct list_offsets_request *m);
 
@@ -512,13 +474,10 @@ struct list_offsets_response {
 };
 
 void list_offsets_response_list_offsets_partition_response_defaults(struct list_offsets_response_list_offsets_partition_response *m);
-void list_offsets_response_list_offsets_partition_response_sample(arena_t *a, struct list_offsets_response_list_offsets_partition_response *m);
 struct list_offsets_response_list_offsets_partition_response *list_offsets_response_list_offsets_partition_response_array(arena_t *a, int32_t n);
 void list_offsets_response_list_offsets_topic_response_defaults(struct list_offsets_response_list_offsets_topic_response *m);
-void list_offsets_response_list_offsets_topic_response_sample(arena_t *a, struct list_offsets_response_list_offsets_topic_response *m);
 struct list_offsets_response_list_offsets_topic_response *list_offsets_response_list_offsets_topic_response_array(arena_t *a, int32_t n);
 void list_offsets_response_defaults(struct list_offsets_response *m);
-void list_offsets_response_sample(arena_t *a, struct list_offsets_response *m);
 int list_offsets_response_decode(kreader_t *r, int16_t version, struct list_offsets_response *m);
 void list_offsets_response_encode(kwriter_t *w, int16_t version, const struct list_offsets_response *m);
 
@@ -555,16 +514,12 @@ struct create_topics_request {
 };
 
 void create_topics_request_creatable_replica_assignment_defaults(struct create_topics_request_creatable_replica_assignment *m);
-void create_topics_request_creatable_replica_assignment_sample(arena_t *a, struct create_topics_request_creatable_replica_assignment *m);
 struct create_topics_request_creatable_replica_assignment *create_topics_request_creatable_replica_assignment_array(arena_t *a, int32_t n);
 void create_topics_request_creatable_topic_config_defaults(struct create_topics_request_creatable_topic_config *m);
-void create_topics_request_creatable_topic_config_sample(arena_t *a, struct create_topics_request_creatable_topic_config *m);
 struct create_topics_request_creatable_topic_config *create_topics_request_creatable_topic_config_array(arena_t *a, int32_t n);
 void create_topics_request_creatable_topic_defaults(struct create_topics_request_creatable_topic *m);
-void create_topics_request_creatable_topic_sample(arena_t *a, struct create_topics_request_creatable_topic *m);
 struct create_topics_request_creatable_topic *create_topics_request_creatable_topic_array(arena_t *a, int32_t n);
 void create_topics_request_defaults(struct create_topics_request *m);
-void create_topics_request_sample(arena_t *a, struct create_topics_request *m);
 int create_topics_request_decode(kreader_t *r, int16_t version, struct create_topics_request *m);
 void create_topics_request_encode(kwriter_t *w, int16_t version, const struct create_topics_request *m);
 
@@ -599,13 +554,10 @@ struct create_topics_response {
 };
 
 void create_topics_response_creatable_topic_configs_defaults(struct create_topics_response_creatable_topic_configs *m);
-void create_topics_response_creatable_topic_configs_sample(arena_t *a, struct create_topics_response_creatable_topic_configs *m);
 struct create_topics_response_creatable_topic_configs *create_topics_response_creatable_topic_configs_array(arena_t *a, int32_t n);
 void create_topics_response_creatable_topic_result_defaults(struct create_topics_response_creatable_topic_result *m);
-void create_topics_response_creatable_topic_result_sample(arena_t *a, struct create_topics_response_creatable_topic_result *m);
 struct create_topics_response_creatable_topic_result *create_topics_response_creatable_topic_result_array(arena_t *a, int32_t n);
 void create_topics_response_defaults(struct create_topics_response *m);
-void create_topics_response_sample(arena_t *a, struct create_topics_response *m);
 int create_topics_response_decode(kreader_t *r, int16_t version, struct create_topics_response *m);
 void create_topics_response_encode(kwriter_t *w, int16_t version, const struct create_topics_response *m);
 
@@ -627,10 +579,8 @@ struct delete_topics_request {
 };
 
 void delete_topics_request_delete_topic_state_defaults(struct delete_topics_request_delete_topic_state *m);
-void delete_topics_request_delete_topic_state_sample(arena_t *a, struct delete_topics_request_delete_topic_state *m);
 struct delete_topics_request_delete_topic_state *delete_topics_request_delete_topic_state_array(arena_t *a, int32_t n);
 void delete_topics_request_defaults(struct delete_topics_request *m);
-void delete_topics_request_sample(arena_t *a, struct delete_topics_request *m);
 int delete_topics_request_decode(kreader_t *r, int16_t version, struct delete_topics_request *m);
 void delete_topics_request_encode(kwriter_t *w, int16_t version, const struct delete_topics_request *m);
 
@@ -652,10 +602,8 @@ struct delete_topics_response {
 };
 
 void delete_topics_response_deletable_topic_result_defaults(struct delete_topics_response_deletable_topic_result *m);
-void delete_topics_response_deletable_topic_result_sample(arena_t *a, struct delete_topics_response_deletable_topic_result *m);
 struct delete_topics_response_deletable_topic_result *delete_topics_response_deletable_topic_result_array(arena_t *a, int32_t n);
 void delete_topics_response_defaults(struct delete_topics_response *m);
-void delete_topics_response_sample(arena_t *a, struct delete_topics_response *m);
 int delete_topics_response_decode(kreader_t *r, int16_t version, struct delete_topics_response *m);
 void delete_topics_response_encode(kwriter_t *w, int16_t version, const struct delete_topics_response *m);
 
@@ -678,10 +626,8 @@ struct describe_configs_request {
 };
 
 void describe_configs_request_describe_configs_resource_defaults(struct describe_configs_request_describe_configs_resource *m);
-void describe_configs_request_describe_configs_resource_sample(arena_t *a, struct describe_configs_request_describe_configs_resource *m);
 struct describe_configs_request_describe_configs_resource *describe_configs_request_describe_configs_resource_array(arena_t *a, int32_t n);
 void describe_configs_request_defaults(struct describe_configs_request *m);
-void describe_configs_request_sample(arena_t *a, struct describe_configs_request *m);
 int describe_configs_request_decode(kreader_t *r, int16_t version, struct describe_configs_request *m);
 void describe_configs_request_encode(kwriter_t *w, int16_t version, const struct describe_configs_request *m);
 
@@ -724,16 +670,12 @@ struct describe_configs_response {
 };
 
 void describe_configs_response_describe_configs_synonym_defaults(struct describe_configs_response_describe_configs_synonym *m);
-void describe_configs_response_describe_configs_synonym_sample(arena_t *a, struct describe_configs_response_describe_configs_synonym *m);
 struct describe_configs_response_describe_configs_synonym *describe_configs_response_describe_configs_synonym_array(arena_t *a, int32_t n);
 void describe_configs_response_describe_configs_resource_result_defaults(struct describe_configs_response_describe_configs_resource_result *m);
-void describe_configs_response_describe_configs_resource_result_sample(arena_t *a, struct describe_configs_response_describe_configs_resource_result *m);
 struct describe_configs_response_describe_configs_resource_result *describe_configs_response_describe_configs_resource_result_array(arena_t *a, int32_t n);
 void describe_configs_response_describe_configs_result_defaults(struct describe_configs_response_describe_configs_result *m);
-void describe_configs_response_describe_configs_result_sample(arena_t *a, struct describe_configs_response_describe_configs_result *m);
 struct describe_configs_response_describe_configs_result *describe_configs_response_describe_configs_result_array(arena_t *a, int32_t n);
 void describe_configs_response_defaults(struct describe_configs_response *m);
-void describe_configs_response_sample(arena_t *a, struct describe_configs_response *m);
 int describe_configs_response_decode(kreader_t *r, int16_t version, struct describe_configs_response *m);
 void describe_configs_response_encode(kwriter_t *w, int16_t version, const struct describe_configs_response *m);
 
@@ -749,7 +691,6 @@ struct find_coordinator_request {
 };
 
 void find_coordinator_request_defaults(struct find_coordinator_request *m);
-void find_coordinator_request_sample(arena_t *a, struct find_coordinator_request *m);
 int find_coordinator_request_decode(kreader_t *r, int16_t version, struct find_coordinator_request *m);
 void find_coordinator_request_encode(kwriter_t *w, int16_t version, const struct find_coordinator_request *m);
 
@@ -778,10 +719,8 @@ struct find_coordinator_response {
 };
 
 void find_coordinator_response_coordinator_defaults(struct find_coordinator_response_coordinator *m);
-void find_coordinator_response_coordinator_sample(arena_t *a, struct find_coordinator_response_coordinator *m);
 struct find_coordinator_response_coordinator *find_coordinator_response_coordinator_array(arena_t *a, int32_t n);
 void find_coordinator_response_defaults(struct find_coordinator_response *m);
-void find_coordinator_response_sample(arena_t *a, struct find_coordinator_response *m);
 int find_coordinator_response_decode(kreader_t *r, int16_t version, struct find_coordinator_response *m);
 void find_coordinator_response_encode(kwriter_t *w, int16_t version, const struct find_coordinator_response *m);
 
@@ -797,7 +736,6 @@ struct init_producer_id_request {
 };
 
 void init_producer_id_request_defaults(struct init_producer_id_request *m);
-void init_producer_id_request_sample(arena_t *a, struct init_producer_id_request *m);
 int init_producer_id_request_decode(kreader_t *r, int16_t version, struct init_producer_id_request *m);
 void init_producer_id_request_encode(kwriter_t *w, int16_t version, const struct init_producer_id_request *m);
 
@@ -813,7 +751,6 @@ struct init_producer_id_response {
 };
 
 void init_producer_id_response_defaults(struct init_producer_id_response *m);
-void init_producer_id_response_sample(arena_t *a, struct init_producer_id_response *m);
 int init_producer_id_response_decode(kreader_t *r, int16_t version, struct init_producer_id_response *m);
 void init_producer_id_response_encode(kwriter_t *w, int16_t version, const struct init_producer_id_response *m);
 
@@ -839,10 +776,8 @@ struct join_group_request {
 };
 
 void join_group_request_join_group_request_protocol_defaults(struct join_group_request_join_group_request_protocol *m);
-void join_group_request_join_group_request_protocol_sample(arena_t *a, struct join_group_request_join_group_request_protocol *m);
 struct join_group_request_join_group_request_protocol *join_group_request_join_group_request_protocol_array(arena_t *a, int32_t n);
 void join_group_request_defaults(struct join_group_request *m);
-void join_group_request_sample(arena_t *a, struct join_group_request *m);
 int join_group_request_decode(kreader_t *r, int16_t version, struct join_group_request *m);
 void join_group_request_encode(kwriter_t *w, int16_t version, const struct join_group_request *m);
 
@@ -870,10 +805,8 @@ struct join_group_response {
 };
 
 void join_group_response_join_group_response_member_defaults(struct join_group_response_join_group_response_member *m);
-void join_group_response_join_group_response_member_sample(arena_t *a, struct join_group_response_join_group_response_member *m);
 struct join_group_response_join_group_response_member *join_group_response_join_group_response_member_array(arena_t *a, int32_t n);
 void join_group_response_defaults(struct join_group_response *m);
-void join_group_response_sample(arena_t *a, struct join_group_response *m);
 int join_group_response_decode(kreader_t *r, int16_t version, struct join_group_response *m);
 void join_group_response_encode(kwriter_t *w, int16_t version, const struct join_group_response *m);
 
@@ -898,10 +831,8 @@ struct sync_group_request {
 };
 
 void sync_group_request_sync_group_request_assignment_defaults(struct sync_group_request_sync_group_request_assignment *m);
-void sync_group_request_sync_group_request_assignment_sample(arena_t *a, struct sync_group_request_sync_group_request_assignment *m);
 struct sync_group_request_sync_group_request_assignment *sync_group_request_sync_group_request_assignment_array(arena_t *a, int32_t n);
 void sync_group_request_defaults(struct sync_group_request *m);
-void sync_group_request_sample(arena_t *a, struct sync_group_request *m);
 int sync_group_request_decode(kreader_t *r, int16_t version, struct sync_group_request *m);
 void sync_group_request_encode(kwriter_t *w, int16_t version, const struct sync_group_request *m);
 
@@ -918,7 +849,6 @@ struct sync_group_response {
 };
 
 void sync_group_response_defaults(struct sync_group_response *m);
-void sync_group_response_sample(arena_t *a, struct sync_group_response *m);
 int sync_group_response_decode(kreader_t *r, int16_t version, struct sync_group_response *m);
 void sync_group_response_encode(kwriter_t *w, int16_t version, const struct sync_group_response *m);
 
@@ -934,7 +864,6 @@ struct heartbeat_request {
 };
 
 void heartbeat_request_defaults(struct heartbeat_request *m);
-void heartbeat_request_sample(arena_t *a, struct heartbeat_request *m);
 int heartbeat_request_decode(kreader_t *r, int16_t version, struct heartbeat_request *m);
 void heartbeat_request_encode(kwriter_t *w, int16_t version, const struct heartbeat_request *m);
 
@@ -948,7 +877,6 @@ struct heartbeat_response {
 };
 
 void heartbeat_response_defaults(struct heartbeat_response *m);
-void heartbeat_response_sample(arena_t *a, struct heartbeat_response *m);
 int heartbeat_response_decode(kreader_t *r, int16_t version, struct heartbeat_response *m);
 void heartbeat_response_encode(kwriter_t *w, int16_t version, const struct heartbeat_response *m);
 
@@ -970,10 +898,8 @@ struct leave_group_request {
 };
 
 void leave_group_request_member_identity_defaults(struct leave_group_request_member_identity *m);
-void leave_group_request_member_identity_sample(arena_t *a, struct leave_group_request_member_identity *m);
 struct leave_group_request_member_identity *leave_group_request_member_identity_array(arena_t *a, int32_t n);
 void leave_group_request_defaults(struct leave_group_request *m);
-void leave_group_request_sample(arena_t *a, struct leave_group_request *m);
 int leave_group_request_decode(kreader_t *r, int16_t version, struct leave_group_request *m);
 void leave_group_request_encode(kwriter_t *w, int16_t version, const struct leave_group_request *m);
 
@@ -995,10 +921,8 @@ struct leave_group_response {
 };
 
 void leave_group_response_member_response_defaults(struct leave_group_response_member_response *m);
-void leave_group_response_member_response_sample(arena_t *a, struct leave_group_response_member_response *m);
 struct leave_group_response_member_response *leave_group_response_member_response_array(arena_t *a, int32_t n);
 void leave_group_response_defaults(struct leave_group_response *m);
-void leave_group_response_sample(arena_t *a, struct leave_group_response *m);
 int leave_group_response_decode(kreader_t *r, int16_t version, struct leave_group_response *m);
 void leave_group_response_encode(kwriter_t *w, int16_t version, const struct leave_group_response *m);
 
@@ -1031,13 +955,10 @@ struct offset_commit_request {
 };
 
 void offset_commit_request_offset_commit_request_partition_defaults(struct offset_commit_request_offset_commit_request_partition *m);
-void offset_commit_request_offset_commit_request_partition_sample(arena_t *a, struct offset_commit_request_offset_commit_request_partition *m);
 struct offset_commit_request_offset_commit_request_partition *offset_commit_request_offset_commit_request_partition_array(arena_t *a, int32_t n);
 void offset_commit_request_offset_commit_request_topic_defaults(struct offset_commit_request_offset_commit_request_topic *m);
-void offset_commit_request_offset_commit_request_topic_sample(arena_t *a, struct offset_commit_request_offset_commit_request_topic *m);
 struct offset_commit_request_offset_commit_request_topic *offset_commit_request_offset_commit_request_topic_array(arena_t *a, int32_t n);
 void offset_commit_request_defaults(struct offset_commit_request *m);
-void offset_commit_request_sample(arena_t *a, struct offset_commit_request *m);
 int offset_commit_request_decode(kreader_t *r, int16_t version, struct offset_commit_request *m);
 void offset_commit_request_encode(kwriter_t *w, int16_t version, const struct offset_commit_request *m);
 
@@ -1063,13 +984,10 @@ struct offset_commit_response {
 };
 
 void offset_commit_response_offset_commit_response_partition_defaults(struct offset_commit_response_offset_commit_response_partition *m);
-void offset_commit_response_offset_commit_response_partition_sample(arena_t *a, struct offset_commit_response_offset_commit_response_partition *m);
 struct offset_commit_response_offset_commit_response_partition *offset_commit_response_offset_commit_response_partition_array(arena_t *a, int32_t n);
 void offset_commit_response_offset_commit_response_topic_defaults(struct offset_commit_response_offset_commit_response_topic *m);
-void offset_commit_response_offset_commit_response_topic_sample(arena_t *a, struct offset_commit_response_offset_commit_response_topic *m);
 struct offset_commit_response_offset_commit_response_topic *offset_commit_response_offset_commit_response_topic_array(arena_t *a, int32_t n);
 void offset_commit_response_defaults(struct offset_commit_response *m);
-void offset_commit_response_sample(arena_t *a, struct offset_commit_response *m);
 int offset_commit_response_decode(kreader_t *r, int16_t version, struct offset_commit_response *m);
 void offset_commit_response_encode(kwriter_t *w, int16_t version, const struct offset_commit_response *m);
 
@@ -1107,16 +1025,12 @@ struct offset_fetch_request {
 };
 
 void offset_fetch_request_offset_fetch_request_topic_defaults(struct offset_fetch_request_offset_fetch_request_topic *m);
-void offset_fetch_request_offset_fetch_request_topic_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_topic *m);
 struct offset_fetch_request_offset_fetch_request_topic *offset_fetch_request_offset_fetch_request_topic_array(arena_t *a, int32_t n);
 void offset_fetch_request_offset_fetch_request_topics_defaults(struct offset_fetch_request_offset_fetch_request_topics *m);
-void offset_fetch_request_offset_fetch_request_topics_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_topics *m);
 struct offset_fetch_request_offset_fetch_request_topics *offset_fetch_request_offset_fetch_request_topics_array(arena_t *a, int32_t n);
 void offset_fetch_request_offset_fetch_request_group_defaults(struct offset_fetch_request_offset_fetch_request_group *m);
-void offset_fetch_request_offset_fetch_request_group_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_group *m);
 struct offset_fetch_request_offset_fetch_request_group *offset_fetch_request_offset_fetch_request_group_array(arena_t *a, int32_t n);
 void offset_fetch_request_defaults(struct offset_fetch_request *m);
-void offset_fetch_request_sample(arena_t *a, struct offset_fetch_request *m);
 int offset_fetch_request_decode(kreader_t *r, int16_t version, struct offset_fetch_request *m);
 void offset_fetch_request_encode(kwriter_t *w, int16_t version, const struct offset_fetch_request *m);
 
@@ -1169,22 +1083,16 @@ struct offset_fetch_response {
 };
 
 void offset_fetch_response_offset_fetch_response_partition_defaults(struct offset_fetch_response_offset_fetch_response_partition *m);
-void offset_fetch_response_offset_fetch_response_partition_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_partition *m);
 struct offset_fetch_response_offset_fetch_response_partition *offset_fetch_response_offset_fetch_response_partition_array(arena_t *a, int32_t n);
 void offset_fetch_response_offset_fetch_response_topic_defaults(struct offset_fetch_response_offset_fetch_response_topic *m);
-void offset_fetch_response_offset_fetch_response_topic_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_topic *m);
 struct offset_fetch_response_offset_fetch_response_topic *offset_fetch_response_offset_fetch_response_topic_array(arena_t *a, int32_t n);
 void offset_fetch_response_offset_fetch_response_partitions_defaults(struct offset_fetch_response_offset_fetch_response_partitions *m);
-void offset_fetch_response_offset_fetch_response_partitions_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_partitions *m);
 struct offset_fetch_response_offset_fetch_response_partitions *offset_fetch_response_offset_fetch_response_partitions_array(arena_t *a, int32_t n);
 void offset_fetch_response_offset_fetch_response_topics_defaults(struct offset_fetch_response_offset_fetch_response_topics *m);
-void offset_fetch_response_offset_fetch_response_topics_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_topics *m);
 struct offset_fetch_response_offset_fetch_response_topics *offset_fetch_response_offset_fetch_response_topics_array(arena_t *a, int32_t n);
 void offset_fetch_response_offset_fetch_response_group_defaults(struct offset_fetch_response_offset_fetch_response_group *m);
-void offset_fetch_response_offset_fetch_response_group_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_group *m);
 struct offset_fetch_response_offset_fetch_response_group *offset_fetch_response_offset_fetch_response_group_array(arena_t *a, int32_t n);
 void offset_fetch_response_defaults(struct offset_fetch_response *m);
-void offset_fetch_response_sample(arena_t *a, struct offset_fetch_response *m);
 int offset_fetch_response_decode(kreader_t *r, int16_t version, struct offset_fetch_response *m);
 void offset_fetch_response_encode(kwriter_t *w, int16_t version, const struct offset_fetch_response *m);
 
@@ -1199,7 +1107,6 @@ struct describe_groups_request {
 };
 
 void describe_groups_request_defaults(struct describe_groups_request *m);
-void describe_groups_request_sample(arena_t *a, struct describe_groups_request *m);
 int describe_groups_request_decode(kreader_t *r, int16_t version, struct describe_groups_request *m);
 void describe_groups_request_encode(kwriter_t *w, int16_t version, const struct describe_groups_request *m);
 
@@ -1234,13 +1141,10 @@ struct describe_groups_response {
 };
 
 void describe_groups_response_described_group_member_defaults(struct describe_groups_response_described_group_member *m);
-void describe_groups_response_described_group_member_sample(arena_t *a, struct describe_groups_response_described_group_member *m);
 struct describe_groups_response_described_group_member *describe_groups_response_described_group_member_array(arena_t *a, int32_t n);
 void describe_groups_response_described_group_defaults(struct describe_groups_response_described_group *m);
-void describe_groups_response_described_group_sample(arena_t *a, struct describe_groups_response_described_group *m);
 struct describe_groups_response_described_group *describe_groups_response_described_group_array(arena_t *a, int32_t n);
 void describe_groups_response_defaults(struct describe_groups_response *m);
-void describe_groups_response_sample(arena_t *a, struct describe_groups_response *m);
 int describe_groups_response_decode(kreader_t *r, int16_t version, struct describe_groups_response *m);
 void describe_groups_response_encode(kwriter_t *w, int16_t version, const struct describe_groups_response *m);
 
@@ -1256,7 +1160,6 @@ struct list_groups_request {
 };
 
 void list_groups_request_defaults(struct list_groups_request *m);
-void list_groups_request_sample(arena_t *a, struct list_groups_request *m);
 int list_groups_request_decode(kreader_t *r, int16_t version, struct list_groups_request *m);
 void list_groups_request_encode(kwriter_t *w, int16_t version, const struct list_groups_request *m);
 
@@ -1279,10 +1182,8 @@ struct list_groups_response {
 };
 
 void list_groups_response_listed_group_defaults(struct list_groups_response_listed_group *m);
-void list_groups_response_listed_group_sample(arena_t *a, struct list_groups_response_listed_group *m);
 struct list_groups_response_listed_group *list_groups_response_listed_group_array(arena_t *a, int32_t n);
 void list_groups_response_defaults(struct list_groups_response *m);
-void list_groups_response_sample(arena_t *a, struct list_groups_response *m);
 int list_groups_response_decode(kreader_t *r, int16_t version, struct list_groups_response *m);
 void list_groups_response_encode(kwriter_t *w, int16_t version, const struct list_groups_response *m);
 
@@ -1296,7 +1197,6 @@ struct delete_groups_request {
 };
 
 void delete_groups_request_defaults(struct delete_groups_request *m);
-void delete_groups_request_sample(arena_t *a, struct delete_groups_request *m);
 int delete_groups_request_decode(kreader_t *r, int16_t version, struct delete_groups_request *m);
 void delete_groups_request_encode(kwriter_t *w, int16_t version, const struct delete_groups_request *m);
 
@@ -1316,10 +1216,8 @@ struct delete_groups_response {
 };
 
 void delete_groups_response_deletable_group_result_defaults(struct delete_groups_response_deletable_group_result *m);
-void delete_groups_response_deletable_group_result_sample(arena_t *a, struct delete_groups_response_deletable_group_result *m);
 struct delete_groups_response_deletable_group_result *delete_groups_response_deletable_group_result_array(arena_t *a, int32_t n);
 void delete_groups_response_defaults(struct delete_groups_response *m);
-void delete_groups_response_sample(arena_t *a, struct delete_groups_response *m);
 int delete_groups_response_decode(kreader_t *r, int16_t version, struct delete_groups_response *m);
 void delete_groups_response_encode(kwriter_t *w, int16_t version, const struct delete_groups_response *m);
 
@@ -1344,13 +1242,10 @@ struct offset_delete_request {
 };
 
 void offset_delete_request_offset_delete_request_partition_defaults(struct offset_delete_request_offset_delete_request_partition *m);
-void offset_delete_request_offset_delete_request_partition_sample(arena_t *a, struct offset_delete_request_offset_delete_request_partition *m);
 struct offset_delete_request_offset_delete_request_partition *offset_delete_request_offset_delete_request_partition_array(arena_t *a, int32_t n);
 void offset_delete_request_offset_delete_request_topic_defaults(struct offset_delete_request_offset_delete_request_topic *m);
-void offset_delete_request_offset_delete_request_topic_sample(arena_t *a, struct offset_delete_request_offset_delete_request_topic *m);
 struct offset_delete_request_offset_delete_request_topic *offset_delete_request_offset_delete_request_topic_array(arena_t *a, int32_t n);
 void offset_delete_request_defaults(struct offset_delete_request *m);
-void offset_delete_request_sample(arena_t *a, struct offset_delete_request *m);
 int offset_delete_request_decode(kreader_t *r, int16_t version, struct offset_delete_request *m);
 void offset_delete_request_encode(kwriter_t *w, int16_t version, const struct offset_delete_request *m);
 
@@ -1377,13 +1272,10 @@ struct offset_delete_response {
 };
 
 void offset_delete_response_offset_delete_response_partition_defaults(struct offset_delete_response_offset_delete_response_partition *m);
-void offset_delete_response_offset_delete_response_partition_sample(arena_t *a, struct offset_delete_response_offset_delete_response_partition *m);
 struct offset_delete_response_offset_delete_response_partition *offset_delete_response_offset_delete_response_partition_array(arena_t *a, int32_t n);
 void offset_delete_response_offset_delete_response_topic_defaults(struct offset_delete_response_offset_delete_response_topic *m);
-void offset_delete_response_offset_delete_response_topic_sample(arena_t *a, struct offset_delete_response_offset_delete_response_topic *m);
 struct offset_delete_response_offset_delete_response_topic *offset_delete_response_offset_delete_response_topic_array(arena_t *a, int32_t n);
 void offset_delete_response_defaults(struct offset_delete_response *m);
-void offset_delete_response_sample(arena_t *a, struct offset_delete_response *m);
 int offset_delete_response_decode(kreader_t *r, int16_t version, struct offset_delete_response *m);
 void offset_delete_response_encode(kwriter_t *w, int16_t version, const struct offset_delete_response *m);
 
@@ -1408,10 +1300,8 @@ struct consumer_protocol_subscription {
 };
 
 void consumer_protocol_subscription_topic_partition_defaults(struct consumer_protocol_subscription_topic_partition *m);
-void consumer_protocol_subscription_topic_partition_sample(arena_t *a, struct consumer_protocol_subscription_topic_partition *m);
 struct consumer_protocol_subscription_topic_partition *consumer_protocol_subscription_topic_partition_array(arena_t *a, int32_t n);
 void consumer_protocol_subscription_defaults(struct consumer_protocol_subscription *m);
-void consumer_protocol_subscription_sample(arena_t *a, struct consumer_protocol_subscription *m);
 int consumer_protocol_subscription_decode(kreader_t *r, int16_t version, struct consumer_protocol_subscription *m);
 void consumer_protocol_subscription_encode(kwriter_t *w, int16_t version, const struct consumer_protocol_subscription *m);
 
@@ -1432,10 +1322,8 @@ struct consumer_protocol_assignment {
 };
 
 void consumer_protocol_assignment_topic_partition_defaults(struct consumer_protocol_assignment_topic_partition *m);
-void consumer_protocol_assignment_topic_partition_sample(arena_t *a, struct consumer_protocol_assignment_topic_partition *m);
 struct consumer_protocol_assignment_topic_partition *consumer_protocol_assignment_topic_partition_array(arena_t *a, int32_t n);
 void consumer_protocol_assignment_defaults(struct consumer_protocol_assignment *m);
-void consumer_protocol_assignment_sample(arena_t *a, struct consumer_protocol_assignment *m);
 int consumer_protocol_assignment_decode(kreader_t *r, int16_t version, struct consumer_protocol_assignment *m);
 void consumer_protocol_assignment_encode(kwriter_t *w, int16_t version, const struct consumer_protocol_assignment *m);
 
@@ -1450,7 +1338,6 @@ struct offset_commit_key {
 };
 
 void offset_commit_key_defaults(struct offset_commit_key *m);
-void offset_commit_key_sample(arena_t *a, struct offset_commit_key *m);
 int offset_commit_key_decode(kreader_t *r, int16_t version, struct offset_commit_key *m);
 void offset_commit_key_encode(kwriter_t *w, int16_t version, const struct offset_commit_key *m);
 
@@ -1467,7 +1354,6 @@ struct offset_commit_value {
 };
 
 void offset_commit_value_defaults(struct offset_commit_value *m);
-void offset_commit_value_sample(arena_t *a, struct offset_commit_value *m);
 int offset_commit_value_decode(kreader_t *r, int16_t version, struct offset_commit_value *m);
 void offset_commit_value_encode(kwriter_t *w, int16_t version, const struct offset_commit_value *m);
 
@@ -1480,7 +1366,6 @@ struct group_metadata_key {
 };
 
 void group_metadata_key_defaults(struct group_metadata_key *m);
-void group_metadata_key_sample(arena_t *a, struct group_metadata_key *m);
 int group_metadata_key_decode(kreader_t *r, int16_t version, struct group_metadata_key *m);
 void group_metadata_key_encode(kwriter_t *w, int16_t version, const struct group_metadata_key *m);
 
@@ -1510,10 +1395,8 @@ struct group_metadata_value {
 };
 
 void group_metadata_value_member_metadata_defaults(struct group_metadata_value_member_metadata *m);
-void group_metadata_value_member_metadata_sample(arena_t *a, struct group_metadata_value_member_metadata *m);
 struct group_metadata_value_member_metadata *group_metadata_value_member_metadata_array(arena_t *a, int32_t n);
 void group_metadata_value_defaults(struct group_metadata_value *m);
-void group_metadata_value_sample(arena_t *a, struct group_metadata_value *m);
 int group_metadata_value_decode(kreader_t *r, int16_t version, struct group_metadata_value *m);
 void group_metadata_value_encode(kwriter_t *w, int16_t version, const struct group_metadata_value *m);
 
@@ -1525,7 +1408,6 @@ typedef struct proto_message_info {
     int16_t max_version;
     int16_t first_flexible;     /* -1: never */
     size_t size;
-    void (*sample)(arena_t *a, void *m);
     int (*decode)(kreader_t *r, int16_t version, void *m);
     void (*encode)(kwriter_t *w, int16_t version, const void *m);
 } proto_message_info_t;

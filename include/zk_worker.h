@@ -20,8 +20,10 @@ void zkw_start(loop_t *loop);
 /* Any thread.  run(ctx) on the ZooKeeper thread, then done(ctx) (if not
  * NULL) on the event loop.  Returns -1, running nothing, once stopping. */
 int zkw_submit(zkw_fn run, loop_fn done, void *ctx);
-/* Main thread: runs every job already queued, then joins the thread. */
+/* Main thread: runs every job already queued, then joins the thread;
+ * zkw_free() after the session is closed. */
 void zkw_stop(void);
+void zkw_free(void);
 /* True on the ZooKeeper thread (for assertions). */
 bool zkw_on_thread(void);
 

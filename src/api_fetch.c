@@ -1,37 +1,47 @@
 /*
  * api_fetch.c - owns Fetch: reading partition data as file regions that go
  * out with sendfile (records are never copied or re-encoded), response and
- * partition byte limits (KIP-74), and the fetch.min.bytes / max.wait.ms
- * long-poll ("purgatory") with libevent timers.
- * Event-loop thread only; the parked list is owned by that thread.
+ * partition byte limits (KIP-74), leader-epoch checks, and the
+ * fetch.min.bytes / max.wait.ms long-poll as a delayed operation in the
+ * purgatory (Kafka's DelayedFetch): a parked fetch remembers where each of
+ * its partitions starts, an append only adds up the bytes now readable,
+ * and the response is built once, when it completes.
+ * Event-loop thread only.
  *
  * Fetch sessions (KIP-227) are not kept: every response has session id 0,
  * which clients treat as a full fetch.
  */
-#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "kafka_errors.h"
-#include "log_manager.h"
 #include "logging.h"
 #include "metadata_cache.h"
 #include "proto_messages.h"
+#include "purgatory.h"
+#include "replica_manager.h"
 #include "util.h"
 
+/* Where a parked fetch reads one of its partitions from. */
+typedef struct fetch_point {
+    const char *topic;
+    int32_t partition;
+    int32_t max_bytes;
+    int64_t seg_base;           /* segment and position of the fetch offset */
+    int64_t pos;
+} fetch_point_t;
+
 typedef struct parked_fetch {
+    delayed_op_t op;            /* first: the purgatory hands back &op */
     request_t *req;
     broker_t *broker;
     struct fetch_request rq;
-    struct event *timer;
-    struct parked_fetch *prev, *next;
+    fetch_point_t *points;
+    int n_points;
 } parked_fetch_t;
 
-/* Fetches waiting for data; event-loop thread. */
-static parked_fetch_t *parked;
-
-static void fetch_partition(broker_t *b, request_t *req, const char *topic, mc_topic_t *t,
+static void fetch_partition(broker_t *b, const char *topic,
                             const struct fetch_request_fetch_partition *in,
                             struct fetch_response_partition_data *out, int32_t *budget,
                             bool *first)
@@ -43,27 +53,23 @@ static void fetch_partition(broker_t *b, request_t *req, const char *topic, mc_t
     out->aborted_transactions_count = -1;
     out->preferred_read_replica = -1;
     out->records = (krecords_t){ NULL, 0, -1, 0 };
-    if (!t || in->partition < 0 || in->partition >= t->n_partitions) {
-        out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    int16_t err;
+    partition_t *p = rm_leader_for(b, topic, in->partition, in->current_leader_epoch, &err);
+    if (!p) {
+        out->error_code = err;
         return;
     }
-    partition_log_t *pl = logmgr_get(topic, in->partition);
-    if (!pl || t->parts[in->partition].leader != b->cfg->broker_id) {
-        out->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
-        return;
-    }
-    int64_t hw = pl->log_end_offset;   /* single replica: HW = LEO */
+    int64_t hw = p->high_watermark;
     out->high_watermark = hw;
     out->last_stable_offset = hw;
-    out->log_start_offset = pl->log_start_offset;
+    out->log_start_offset = p->log->log_start_offset;
     int32_t max = MIN(in->partition_max_bytes, *budget);
     if (max <= 0 && !*first)
         return;
     log_read_t rd;
-    int16_t err = plog_read(pl, in->fetch_offset, hw, max > 0 ? max : 1, *first, &rd);
+    err = plog_read(p->log, in->fetch_offset, hw, max > 0 ? max : 1, *first, &rd);
     if (err) {
         out->error_code = err;
-        out->high_watermark = hw;
         return;
     }
     if (rd.len > 0) {
@@ -71,7 +77,6 @@ static void fetch_partition(broker_t *b, request_t *req, const char *topic, mc_t
         *budget -= rd.len;
         *first = false;
     }
-    (void)req;
 }
 
 /* Builds the response into req->resp; returns the record bytes it holds
@@ -93,15 +98,13 @@ static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_reque
         const struct fetch_request_fetch_topic *ft = &rq->topics[i];
         struct fetch_response_fetchable_topic_response *tr = &resp.responses[i];
         const char *topic = kstr_dup_or_empty(&req->arena, ft->topic);
-        mc_topic_t *t = mc_find_topic(topic);
         tr->topic = ft->topic;
         tr->topic_id = ft->topic_id;
         int np = ft->partitions_count > 0 ? ft->partitions_count : 0;
         tr->partitions_count = np;
         tr->partitions = fetch_response_partition_data_array(&req->arena, np);
         for (int p = 0; p < np; p++) {
-            fetch_partition(b, req, topic, t, &ft->partitions[p], &tr->partitions[p],
-                            &budget, &first);
+            fetch_partition(b, topic, &ft->partitions[p], &tr->partitions[p], &budget, &first);
             bytes += tr->partitions[p].records.len;
             *had_error |= tr->partitions[p].error_code != 0;
         }
@@ -111,28 +114,75 @@ static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_reque
     return bytes;
 }
 
-static void unpark(parked_fetch_t *pf)
+/* Kafka's DelayedFetch.tryComplete: complete when a partition stopped being
+ * ours or moved to another segment, or when the bytes readable past every
+ * fetch position reach fetch.min.bytes. */
+static bool fetch_try_complete(delayed_op_t *op)
 {
-    if (pf->prev)
-        pf->prev->next = pf->next;
-    else
-        parked = pf->next;
-    if (pf->next)
-        pf->next->prev = pf->prev;
-    event_free(pf->timer);
-    pf->req->parked = NULL;
+    parked_fetch_t *pf = (parked_fetch_t *)op;
+    int64_t accumulated = 0;
+    for (int i = 0; i < pf->n_points; i++) {
+        const fetch_point_t *fp = &pf->points[i];
+        int16_t err;
+        partition_t *p = rm_leader_for(pf->broker, fp->topic, fp->partition, -1, &err);
+        if (!p)
+            return true;
+        int64_t base, end;
+        plog_position(p->log, p->high_watermark, &base, &end);
+        if (base != fp->seg_base)
+            return true;
+        if (end > fp->pos)
+            accumulated += MIN(end - fp->pos, (int64_t)fp->max_bytes);
+    }
+    return accumulated >= pf->rq.min_bytes;
 }
 
-static void fetch_timeout(evutil_socket_t fd, short what, void *arg)
+static void fetch_on_complete(delayed_op_t *op, bool expired)
 {
-    (void)fd;
-    (void)what;
-    parked_fetch_t *pf = arg;
+    (void)expired;
+    parked_fetch_t *pf = (parked_fetch_t *)op;
     request_t *req = pf->req;
     bool err;
     fetch_build(pf->broker, req, &pf->rq, &err);
-    unpark(pf);
+    req->parked = NULL;
     request_complete(req);
+}
+
+void fetch_cancel(request_t *req)
+{
+    parked_fetch_t *pf = req->parked;
+    if (pf)
+        purgatory_cancel(&pf->op);
+    req->parked = NULL;
+}
+
+/* Remembers where each requested partition is read from; the partitions
+ * to watch go into watch[]. */
+static int fetch_points(parked_fetch_t *pf, partition_t **watch)
+{
+    request_t *req = pf->req;
+    int n = 0;
+    for (int i = 0; i < pf->rq.topics_count; i++)
+        n += pf->rq.topics[i].partitions_count > 0 ? pf->rq.topics[i].partitions_count : 0;
+    pf->points = arena_array(&req->arena, (size_t)n + 1, sizeof(fetch_point_t));
+    int k = 0;
+    for (int i = 0; i < pf->rq.topics_count; i++) {
+        const struct fetch_request_fetch_topic *ft = &pf->rq.topics[i];
+        const char *topic = kstr_dup_or_empty(&req->arena, ft->topic);
+        for (int j = 0; j < ft->partitions_count; j++) {
+            const struct fetch_request_fetch_partition *in = &ft->partitions[j];
+            partition_t *p = rm_partition(topic, in->partition);
+            fetch_point_t *fp = &pf->points[k];
+            fp->topic = topic;
+            fp->partition = in->partition;
+            fp->max_bytes = in->partition_max_bytes;
+            if (p)
+                plog_position(p->log, in->fetch_offset, &fp->seg_base, &fp->pos);
+            watch[k++] = p;
+        }
+    }
+    pf->n_points = k;
+    return k;
 }
 
 enum handler_result api_fetch(broker_t *b, request_t *req)
@@ -147,66 +197,17 @@ enum handler_result api_fetch(broker_t *b, request_t *req)
         return REQ_DONE;
     pf->req = req;
     pf->broker = b;
-    pf->timer = event_new(b->base, -1, 0, fetch_timeout, pf);
-    if (!pf->timer)
-        return REQ_DONE;
-    struct timeval tv = { pf->rq.max_wait_ms / 1000, (pf->rq.max_wait_ms % 1000) * 1000 };
-    event_add(pf->timer, &tv);
-    pf->next = parked;
-    if (parked)
-        parked->prev = pf;
-    parked = pf;
+    pf->op.try_complete = fetch_try_complete;
+    pf->op.on_complete = fetch_on_complete;
+    int n = 0;
+    for (int i = 0; i < pf->rq.topics_count; i++)
+        n += pf->rq.topics[i].partitions_count > 0 ? pf->rq.topics[i].partitions_count : 0;
+    partition_t **watch = arena_array(&req->arena, (size_t)n + 1, sizeof(*watch));
+    n = fetch_points(pf, watch);
     req->parked = pf;
     req->cancel = fetch_cancel;
+    /* Nothing new since the first build: the purgatory only watches. */
+    if (purgatory_try_or_watch(b->base, &pf->op, watch, n, pf->rq.max_wait_ms))
+        return REQ_PARKED;      /* completed (and answered) already */
     return REQ_PARKED;
-}
-
-static bool wants_partition(const struct fetch_request *rq, const char *topic, int32_t partition)
-{
-    for (int i = 0; i < rq->topics_count; i++) {
-        if (!kstr_eq_cstr(rq->topics[i].topic, topic))
-            continue;
-        for (int p = 0; p < rq->topics[i].partitions_count; p++)
-            if (rq->topics[i].partitions[p].partition == partition)
-                return true;
-    }
-    return false;
-}
-
-void fetch_notify(const char *topic, int32_t partition)
-{
-    /* Collect first: completing a request may park a new one. */
-    parked_fetch_t *ready = NULL;
-    for (parked_fetch_t *pf = parked, *next; pf; pf = next) {
-        next = pf->next;
-        if (!wants_partition(&pf->rq, topic, partition))
-            continue;
-        bool err;
-        int64_t bytes = fetch_build(pf->broker, pf->req, &pf->rq, &err);
-        if (!err && bytes < pf->rq.min_bytes)
-            continue;
-        unpark(pf);
-        pf->next = ready;
-        ready = pf;
-    }
-    while (ready) {
-        parked_fetch_t *next = ready->next;
-        request_complete(ready->req);
-        ready = next;
-    }
-}
-
-void fetch_cancel(request_t *req)
-{
-    if (req->parked)
-        unpark(req->parked);
-}
-
-void fetch_shutdown(void)
-{
-    while (parked) {
-        request_t *req = parked->req;
-        unpark(parked);
-        (void)req; /* freed with its connection */
-    }
 }

@@ -1,7 +1,8 @@
 /*
  * api_produce.c - owns Produce: per-partition validation of record batches,
- * appends to the leader's log with offsets assigned in place, and the
- * response (none for acks=0).  Event-loop thread only.
+ * appends to the leader's log (found through the replica manager) with
+ * offsets assigned in place, and the response (none for acks=0).
+ * Event-loop thread only.
  *
  * acks=-1 is accepted and answered like acks=1: with replication factor 1
  * the leader is the whole ISR (replication is a later issue).
@@ -11,6 +12,7 @@
 #include "api.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
+#include "replica_manager.h"
 #include "logging.h"
 #include "metadata_cache.h"
 #include "topic_admin.h"
@@ -40,11 +42,13 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
                             "(INVALID_TOPIC_EXCEPTION)", topic, in->index, conn_peer(req->conn));
         return;
     }
-    partition_log_t *pl = logmgr_get(topic, in->index);
-    if (!pl || t->parts[in->index].leader != b->cfg->broker_id) {
-        out->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
+    int16_t err;
+    partition_t *p = rm_leader_for(b, topic, in->index, -1, &err);
+    if (!p) {
+        out->error_code = err;
         return;
     }
+    partition_log_t *pl = p->log;
     if (in->records.len <= 0) {
         out->error_code = KERR_CORRUPT_MESSAGE;
         return;
@@ -87,7 +91,7 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
     }
     int64_t base = plog_append(pl, in->records.ptr, in->records.len, val.n_records,
                                val.max_timestamp, val.offset_of_max_timestamp_delta,
-                               t->parts[in->index].leader_epoch, append_time, now);
+                               p->leader_epoch, append_time, now);
     if (base < 0) {
         out->error_code = KERR_UNKNOWN_SERVER_ERROR;
         out->error_message = kstr_from_cstr("Log append failed (I/O error)");
@@ -99,7 +103,7 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
     out->base_offset = base;
     out->log_append_time_ms = append_time ? now : -1;
     out->log_start_offset = pl->log_start_offset;
-    fetch_notify(topic, in->index);
+    rm_appended(p);
 }
 
 enum handler_result api_produce(broker_t *b, request_t *req)

@@ -642,6 +642,7 @@ void controller_stop(broker_t *b)
         zk_close(zv.zs);
         zv.zs = NULL;
     }
+    zkw_free();
     name_set_clear(&zv.known);
     pthread_mutex_lock(&zv.events_lock);
     name_set_clear(&zv.events.changed_topics);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "bio.h"
 #include "log_manager.h"
 #include "logging.h"
 #include "util.h"
@@ -323,6 +324,13 @@ void logmgr_foreach(void (*fn)(partition_log_t *pl, void *arg), void *arg)
 
 enum ckpt_kind { CKPT_RECOVERY, CKPT_HW, CKPT_START };
 
+static int64_t (*high_watermark_of)(const partition_log_t *pl);
+
+void logmgr_set_high_watermark_source(int64_t (*hw_of)(const partition_log_t *pl))
+{
+    high_watermark_of = hw_of;
+}
+
 static int write_dir_checkpoint(int dir, enum ckpt_kind kind, const char *name)
 {
     int n = 0;
@@ -333,7 +341,8 @@ static int write_dir_checkpoint(int dir, enum ckpt_kind kind, const char *name)
             continue;
         partition_log_t *pl = e->log;
         int64_t v = kind == CKPT_RECOVERY ? pl->recovery_point
-                  : kind == CKPT_HW ? pl->log_end_offset : pl->log_start_offset;
+                  : kind == CKPT_HW ? (high_watermark_of ? high_watermark_of(pl) : pl->log_end_offset)
+                  : pl->log_start_offset;
         if (kind == CKPT_START && v <= pl->segs[0]->base_offset)
             continue;
         snprintf(arr[n].topic, sizeof(arr[n].topic), "%s", pl->topic);
@@ -342,11 +351,17 @@ static int write_dir_checkpoint(int dir, enum ckpt_kind kind, const char *name)
         n++;
     }
     char *path = dir_file(dir, name);
-    int rc = checkpoint_write(path, arr, n);
-    if (rc < 0)
-        log_error("log", "Cannot write checkpoint %s: %s", path, strerror(errno));
+    int rc = 0;
+    if (bio_running()) {
+        /* The entries are a snapshot; the disk thread writes and fsyncs. */
+        bio_write_checkpoint(path, arr, n);
+    } else {
+        rc = checkpoint_write(path, arr, n);
+        if (rc < 0)
+            log_error("log", "Cannot write checkpoint %s: %s", path, strerror(errno));
+        free(arr);
+    }
     free(path);
-    free(arr);
     return rc;
 }
 
@@ -369,8 +384,8 @@ typedef struct flush_age {
 static void flush_if_old(partition_log_t *pl, void *arg)
 {
     const flush_age_t *fa = arg;
-    if (pl->unflushed > 0 && fa->now - pl->last_flush_ms >= fa->interval_ms && plog_flush(pl) < 0)
-        log_error("log", "Scheduled flush of %s-%d failed", pl->topic, pl->partition);
+    if (pl->unflushed > 0 && fa->now - pl->last_flush_ms >= fa->interval_ms)
+        plog_flush_async(pl);
 }
 
 void logmgr_flush_older_than(int64_t interval_ms)

@@ -13,7 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
+#include "bio.h"
 #include "kafka_errors.h"
+#include "log_manager.h"
 #include "log_partition.h"
 #include "logging.h"
 #include "record_batch.h"
@@ -180,12 +184,28 @@ void plog_close(partition_log_t *pl)
     free(pl);
 }
 
+/* As Kafka: the directory is renamed to <topic>-<partition>.<id>-delete at
+ * once and removed by the disk thread (a crash in between leaves it for
+ * the next start-up to remove). */
 void plog_delete(partition_log_t *pl)
 {
-    char *dir = xstrdup(pl->dir);
+    unsigned char id[16];
+    if (RAND_bytes(id, sizeof(id)) != 1)
+        memset(id, 0, sizeof(id));
+    size_t n = strlen(pl->dir) + 48;
+    char *gone = xmalloc(n);
+    int k = snprintf(gone, n, "%s.", pl->dir);
+    for (int i = 0; i < 16; i++)
+        k += snprintf(gone + k, n - (size_t)k, "%02x", id[i]);
+    snprintf(gone + k, n - (size_t)k, "-delete");
+    bool renamed = rename(pl->dir, gone) == 0;
+    if (!renamed)
+        log_warn("log", "Cannot rename %s for deletion: %s", pl->dir, strerror(errno));
+    char *dir = renamed ? gone : xstrdup(pl->dir);
+    if (!renamed)
+        free(gone);
     plog_close(pl);
-    if (rm_rf(dir) < 0)
-        log_warn("log", "Failed to remove %s: %s", dir, strerror(errno));
+    bio_remove_dir(dir);
     free(dir);
 }
 
@@ -199,6 +219,44 @@ static bool should_roll(partition_log_t *pl, int32_t len, int64_t last_offset, i
            segment_index_full(s) || last_offset - s->base_offset > INT32_MAX;
 }
 
+/* Data reached the disk: the recovery point may move up to rf->base (the
+ * next segment's base after a roll, the log end after a scheduled flush).
+ * Event-loop thread; the log may be gone by now. */
+typedef struct roll_flush {
+    char *topic;
+    int32_t partition;
+    int64_t base;
+} roll_flush_t;
+
+static void flushed_upto(void *arg, int ok)
+{
+    roll_flush_t *rf = arg;
+    partition_log_t *pl = ok ? logmgr_get(rf->topic, rf->partition) : NULL;
+    if (pl && pl->recovery_point < rf->base)
+        pl->recovery_point = rf->base;
+    free(rf->topic);
+    free(rf);
+}
+
+/* fsync of segment s on the disk thread; then the recovery point may move
+ * to `upto`. */
+static void flush_in_background(partition_log_t *pl, log_segment_t *s, int64_t upto)
+{
+    int fd = dup(s->log_fd);
+    if (fd < 0) {
+        log_error("log", "Cannot flush %s.log in the background: %s", s->path_base,
+                  strerror(errno));
+        return;
+    }
+    roll_flush_t *rf = xcalloc(1, sizeof(*rf));
+    rf->topic = xstrdup(pl->topic);
+    rf->partition = pl->partition;
+    rf->base = upto;
+    char what[600];
+    snprintf(what, sizeof(what), "%s.log", s->path_base);
+    bio_fsync(fd, what, flushed_upto, rf);
+}
+
 static int plog_roll(partition_log_t *pl)
 {
     log_segment_t *old = active_segment(pl);
@@ -206,8 +264,11 @@ static int plog_roll(partition_log_t *pl)
     log_segment_t *s = plog_new_segment(pl, base, true, true);
     if (!s)
         return -1;
-    if (segment_seal(old) == 0)
-        pl->recovery_point = base;   /* everything before the new segment is on disk */
+    if (segment_seal(old) < 0)
+        log_warn("log", "Sealing segment %s failed; its indexes stay as they are", old->path_base);
+    /* As Kafka's roll: the old segment is flushed in the background and
+     * the recovery point advances once it is on disk. */
+    flush_in_background(pl, old, base);
     plog_push_segment(pl, s);
     log_info("log", "Rolled new log segment for %s-%d at offset %" PRId64, pl->topic,
              pl->partition, base);
@@ -235,6 +296,13 @@ int64_t plog_append(partition_log_t *pl, uint8_t *buf, int32_t len, int64_t n_re
     if (pl->unflushed >= pl->settings.flush_interval_messages && plog_flush(pl) < 0)
         return -1;
     return first;
+}
+
+void plog_flush_async(partition_log_t *pl)
+{
+    pl->unflushed = 0;
+    pl->last_flush_ms = mono_ms();
+    flush_in_background(pl, active_segment(pl), pl->log_end_offset);
 }
 
 int plog_flush(partition_log_t *pl)
@@ -315,6 +383,25 @@ int16_t plog_read(partition_log_t *pl, int64_t offset, int64_t upto, int32_t max
         return KERR_NONE;
     }
     return KERR_NONE;
+}
+
+void plog_position(partition_log_t *pl, int64_t offset, int64_t *seg_base, int64_t *pos)
+{
+    log_segment_t *s = active_segment(pl);
+    if (offset >= pl->log_end_offset) {
+        *seg_base = s->base_offset;
+        *pos = s->size;
+        return;
+    }
+    int i = segment_for_offset(pl, offset);
+    s = pl->segs[i];
+    int64_t base;
+    *pos = segment_find_offset(s, offset, &base);
+    *seg_base = s->base_offset;
+    if (*pos >= s->size && i + 1 < pl->nsegs) {
+        *seg_base = pl->segs[i + 1]->base_offset;
+        *pos = 0;
+    }
 }
 
 int64_t plog_offset_for_timestamp(partition_log_t *pl, int64_t ts, int64_t *found_ts)

@@ -410,7 +410,7 @@ int segment_seal(log_segment_t *s)
     if (s->max_timestamp >= 0 && s->tidx_entries < s->tidx_max_entries) {
         time_index_maybe_append(s, s->max_timestamp, s->offset_of_max_timestamp);
     }
-    int rc = segment_flush(s);
+    int rc = 0;
     index_unmap(s->idx_fd, s->idx_map, s->idx_max_entries, OFFSET_ENTRY, s->idx_entries, true);
     index_unmap(s->tidx_fd, s->tidx_map, s->tidx_max_entries, TIME_ENTRY, s->tidx_entries, true);
     s->idx_fd = s->tidx_fd = -1;

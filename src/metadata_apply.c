@@ -1,19 +1,18 @@
 /*
  * metadata_apply.c - owns applying what the ZooKeeper thread learnt to the
  * event loop's state: the metadata cache, the controller fields of
- * broker_t, the local partition logs (opened for replicas this broker
- * holds, dropped for topics that are gone) and the group coordinator's
- * __consumer_offsets partitions.  Event-loop thread only.
+ * broker_t, and the hosted partitions (replica_manager.h: logs opened for
+ * replicas this broker holds, dropped for topics that are gone; logs on
+ * disk of topics that no longer exist are deleted).  Event-loop thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "controller.h"
-#include "group_coordinator.h"
 #include "log_manager.h"
 #include "logging.h"
-#include "offsets_topic.h"
+#include "replica_manager.h"
 #include "topic_config.h"
 #include "util.h"
 
@@ -46,38 +45,6 @@ void metadata_update_add_removed(metadata_update_t *u, const char *name)
 {
     u->removed = xrealloc(u->removed, sizeof(*u->removed) * (size_t)(u->n_removed + 1));
     u->removed[u->n_removed++] = xstrdup(name);
-}
-
-/* Topic-level overrides (segment.bytes, segment.ms, ...) over the broker's
- * defaults, for this topic's logs. */
-static log_settings_t topic_log_settings(broker_t *b, const mc_topic_t *t)
-{
-    return (log_settings_t){
-        .segment_bytes = topic_config_int(b, t, "segment.bytes"),
-        .roll_ms = topic_config_int(b, t, "segment.ms"),
-        .index_interval_bytes = (int32_t)topic_config_int(b, t, "index.interval.bytes"),
-        .index_size_max_bytes = (int32_t)topic_config_int(b, t, "segment.index.bytes"),
-        .flush_interval_messages = topic_config_int(b, t, "flush.messages"),
-        .max_message_bytes = (int32_t)topic_config_int(b, t, "max.message.bytes"),
-    };
-}
-
-/* Opens logs for the partitions this broker holds. */
-static void apply_local_replicas(broker_t *b, mc_topic_t *t)
-{
-    log_settings_t settings = topic_log_settings(b, t);
-    for (int p = 0; p < t->n_partitions; p++) {
-        bool mine = false;
-        for (int r = 0; r < t->parts[p].n_replicas; r++)
-            mine |= t->parts[p].replicas[r] == b->cfg->broker_id;
-        partition_log_t *pl = mine ? logmgr_get_or_create(t->name, p) : NULL;
-        if (pl)
-            pl->settings = settings;   /* applies from the next segment on */
-        if (mine && !pl)
-            log_error("controller", "Cannot open log for %s-%d", t->name, p);
-        else if (mine && t->parts[p].leader == b->cfg->broker_id && !strcmp(t->name, OFFSETS_TOPIC))
-            gc_partition_led(p);
-    }
 }
 
 typedef struct stale_ctx {
@@ -132,12 +99,15 @@ void metadata_apply(broker_t *b, metadata_update_t *u)
     if (u->has_brokers)
         mc_set_brokers(u->brokers, u->n_brokers);
     bool removed_any = u->n_removed > 0;
-    for (int i = 0; i < u->n_removed; i++)
+    for (int i = 0; i < u->n_removed; i++) {
+        rm_remove_topic(u->removed[i]);
         mc_remove_topic(u->removed[i]);
+    }
     if (u->full) {
         mc_topic_t *t, *tmp;
         HASH_ITER(hh, mc_topics(), t, tmp) {
             if (!in_update(u, t->name)) {
+                rm_remove_topic(t->name);
                 mc_remove_topic(t->name);
                 removed_any = true;
             }
@@ -148,7 +118,7 @@ void metadata_apply(broker_t *b, metadata_update_t *u)
         u->topics[i] = NULL;
         topic_settings_load(b, t);
         mc_put_topic(t);
-        apply_local_replicas(b, t);
+        rm_apply_topic(b, t);
     }
     u->n_topics = 0;
     if (removed_any || u->full)

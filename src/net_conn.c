@@ -197,7 +197,8 @@ void conn_send_response(struct conn *c, const request_t *req)
         const kw_splice_t *s = &w->splices[i];
         evbuffer_add(out, w->buf + at, s->at - at);
         at = s->at;
-        /* dup() so a segment deleted meanwhile cannot close it under us. */
+        /* The buffer gets a descriptor of its own (the writer's is closed
+         * with the request). */
         int fd = dup(s->fd);
         struct evbuffer_file_segment *seg =
             fd >= 0 ? evbuffer_file_segment_new(fd, s->off, s->len, EVBUF_FS_CLOSE_ON_FREE) : NULL;

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
+#include "replica_manager.h"
 #include "logging.h"
 #include "offsets_topic.h"
 #include "util.h"
@@ -135,9 +136,10 @@ void offsets_encode_group_value(kwriter_t *w, const struct group_metadata_value 
 
 int16_t offsets_append(broker_t *b, int32_t partition, const batch_kv_t *recs, int n)
 {
-    partition_log_t *pl = logmgr_get(OFFSETS_TOPIC, partition);
-    if (!pl)
+    partition_t *p = rm_partition(OFFSETS_TOPIC, partition);
+    if (!p || !p->log)
         return KERR_NOT_COORDINATOR;
+    partition_log_t *pl = p->log;
     kwriter_t w;
     kw_init(&w);
     int64_t now = now_ms();
@@ -148,7 +150,7 @@ int16_t offsets_append(broker_t *b, int32_t partition, const batch_kv_t *recs, i
         log_error("group-coordinator", "Cannot append to %s-%d", OFFSETS_TOPIC, partition);
         return KERR_UNKNOWN_SERVER_ERROR;
     }
-    fetch_notify(OFFSETS_TOPIC, partition);
+    rm_appended(p);
     (void)b;
     return KERR_NONE;
 }

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proto_codec.h"
 #include "util.h"
@@ -45,7 +46,7 @@ const char *kstr_dup_or_empty(arena_t *a, kstr_t s)
 void kr_init(kreader_t *r, uint8_t *buf, size_t len, arena_t *arena)
 {
     r->p = buf;
-    r->end = buf + len;
+    r->end = buf ? buf + len : buf;     /* NULL + 0 is undefined behaviour */
     r->arena = arena;
     r->err = 0;
 }
@@ -265,8 +266,20 @@ void kw_init(kwriter_t *w)
     memset(w, 0, sizeof(*w));
 }
 
+/* The writer owns a dup() of every spliced descriptor, so a segment closed
+ * (cleaned, deleted) before the response is sent cannot take the region
+ * away or hand its descriptor number to another file. */
+static void kw_close_splices(kwriter_t *w)
+{
+    for (int i = 0; i < w->nsplices; i++)
+        if (w->splices[i].fd >= 0)
+            close(w->splices[i].fd);
+    w->nsplices = 0;
+}
+
 void kw_free(kwriter_t *w)
 {
+    kw_close_splices(w);
     free(w->buf);
     free(w->splices);
     memset(w, 0, sizeof(*w));
@@ -274,6 +287,7 @@ void kw_free(kwriter_t *w)
 
 void kw_reset(kwriter_t *w)
 {
+    kw_close_splices(w);
     w->len = 0;
     w->nsplices = 0;
     w->spliced_bytes = 0;
@@ -432,10 +446,16 @@ static void kw_add_splice(kwriter_t *w, size_t at, int fd, int64_t off, int64_t 
 {
     if (w->err)
         return;
+    fd = dup(fd);
+    if (fd < 0) {
+        w->err = 1;
+        return;
+    }
     if (w->nsplices == w->splice_cap) {
         int cap = w->splice_cap ? w->splice_cap * 2 : 8;
         kw_splice_t *ns = realloc(w->splices, sizeof(*w->splices) * (size_t)cap);
         if (!ns) {
+            close(fd);
             w->err = 1;
             return;
         }

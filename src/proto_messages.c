@@ -5,35 +5,11 @@
 
 static void request_header_read(kreader_t *r, int16_t v, struct request_header *m);
 static void request_header_write(kwriter_t *w, int16_t v, const struct request_header *m);
-static inline size_t request_header_min_size(int16_t v);
-
-static inline size_t request_header_min_size(int16_t v)
-{
-    bool flex = v >= 2;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 2;
-    n += 2;
-    n += 4;
-    if (v >= 1)
-        n += ((0) ? 1 : 2);
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void request_header_defaults(struct request_header *m)
 {
     memset(m, 0, sizeof(*m));
     m->client_id = KSTR_LIT("");
-}
-
-void request_header_sample(arena_t *a, struct request_header *m)
-{
-    request_header_defaults(m);
-    (void)a;
-    m->request_api_key = 300;
-    m->request_api_version = 300;
-    m->correlation_id = 70000;
-    m->client_id = KSTR_LIT("sample");
 }
 
 static void request_header_read(kreader_t *r, int16_t v, struct request_header *m)
@@ -105,27 +81,10 @@ void request_header_encode(kwriter_t *w, int16_t version, const struct request_h
 
 static void response_header_read(kreader_t *r, int16_t v, struct response_header *m);
 static void response_header_write(kwriter_t *w, int16_t v, const struct response_header *m);
-static inline size_t response_header_min_size(int16_t v);
-
-static inline size_t response_header_min_size(int16_t v)
-{
-    bool flex = v >= 1;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 4;
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void response_header_defaults(struct response_header *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void response_header_sample(arena_t *a, struct response_header *m)
-{
-    response_header_defaults(m);
-    (void)a;
-    m->correlation_id = 70000;
 }
 
 static void response_header_read(kreader_t *r, int16_t v, struct response_header *m)
@@ -177,33 +136,12 @@ void response_header_encode(kwriter_t *w, int16_t version, const struct response
 
 static void api_versions_request_read(kreader_t *r, int16_t v, struct api_versions_request *m);
 static void api_versions_request_write(kwriter_t *w, int16_t v, const struct api_versions_request *m);
-static inline size_t api_versions_request_min_size(int16_t v);
-
-static inline size_t api_versions_request_min_size(int16_t v)
-{
-    bool flex = v >= 3;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 3)
-        n += (flex ? 1 : 2);
-    if (v >= 3)
-        n += (flex ? 1 : 2);
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void api_versions_request_defaults(struct api_versions_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->client_software_name = KSTR_LIT("");
     m->client_software_version = KSTR_LIT("");
-}
-
-void api_versions_request_sample(arena_t *a, struct api_versions_request *m)
-{
-    api_versions_request_defaults(m);
-    (void)a;
-    m->client_software_name = KSTR_LIT("sample");
-    m->client_software_version = KSTR_LIT("sample");
 }
 
 static void api_versions_request_read(kreader_t *r, int16_t v, struct api_versions_request *m)
@@ -265,18 +203,17 @@ void api_versions_request_encode(kwriter_t *w, int16_t version, const struct api
 
 static void api_versions_response_api_version_read(kreader_t *r, int16_t v, struct api_versions_response_api_version *m);
 static void api_versions_response_api_version_write(kwriter_t *w, int16_t v, const struct api_versions_response_api_version *m);
-static inline size_t api_versions_response_api_version_min_size(int16_t v);
+static size_t api_versions_response_api_version_min_size(int16_t v);
 static void api_versions_response_supported_feature_key_read(kreader_t *r, int16_t v, struct api_versions_response_supported_feature_key *m);
 static void api_versions_response_supported_feature_key_write(kwriter_t *w, int16_t v, const struct api_versions_response_supported_feature_key *m);
-static inline size_t api_versions_response_supported_feature_key_min_size(int16_t v);
+static size_t api_versions_response_supported_feature_key_min_size(int16_t v);
 static void api_versions_response_finalized_feature_key_read(kreader_t *r, int16_t v, struct api_versions_response_finalized_feature_key *m);
 static void api_versions_response_finalized_feature_key_write(kwriter_t *w, int16_t v, const struct api_versions_response_finalized_feature_key *m);
-static inline size_t api_versions_response_finalized_feature_key_min_size(int16_t v);
+static size_t api_versions_response_finalized_feature_key_min_size(int16_t v);
 static void api_versions_response_read(kreader_t *r, int16_t v, struct api_versions_response *m);
 static void api_versions_response_write(kwriter_t *w, int16_t v, const struct api_versions_response *m);
-static inline size_t api_versions_response_min_size(int16_t v);
 
-static inline size_t api_versions_response_api_version_min_size(int16_t v)
+static size_t api_versions_response_api_version_min_size(int16_t v)
 {
     bool flex = v >= 3;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -298,15 +235,6 @@ struct api_versions_response_api_version *api_versions_response_api_version_arra
     for (int32_t i = 0; i < n; i++)
         api_versions_response_api_version_defaults(&arr[i]);
     return arr;
-}
-
-void api_versions_response_api_version_sample(arena_t *a, struct api_versions_response_api_version *m)
-{
-    api_versions_response_api_version_defaults(m);
-    (void)a;
-    m->api_key = 300;
-    m->min_version = 300;
-    m->max_version = 300;
 }
 
 static void api_versions_response_api_version_read(kreader_t *r, int16_t v, struct api_versions_response_api_version *m)
@@ -356,7 +284,7 @@ static void api_versions_response_api_version_write(kwriter_t *w, int16_t v, con
     }
 }
 
-static inline size_t api_versions_response_supported_feature_key_min_size(int16_t v)
+static size_t api_versions_response_supported_feature_key_min_size(int16_t v)
 {
     bool flex = v >= 3;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -382,15 +310,6 @@ struct api_versions_response_supported_feature_key *api_versions_response_suppor
     for (int32_t i = 0; i < n; i++)
         api_versions_response_supported_feature_key_defaults(&arr[i]);
     return arr;
-}
-
-void api_versions_response_supported_feature_key_sample(arena_t *a, struct api_versions_response_supported_feature_key *m)
-{
-    api_versions_response_supported_feature_key_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->min_version = 300;
-    m->max_version = 300;
 }
 
 static void api_versions_response_supported_feature_key_read(kreader_t *r, int16_t v, struct api_versions_response_supported_feature_key *m)
@@ -442,7 +361,7 @@ static void api_versions_response_supported_feature_key_write(kwriter_t *w, int1
     }
 }
 
-static inline size_t api_versions_response_finalized_feature_key_min_size(int16_t v)
+static size_t api_versions_response_finalized_feature_key_min_size(int16_t v)
 {
     bool flex = v >= 3;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -468,15 +387,6 @@ struct api_versions_response_finalized_feature_key *api_versions_response_finali
     for (int32_t i = 0; i < n; i++)
         api_versions_response_finalized_feature_key_defaults(&arr[i]);
     return arr;
-}
-
-void api_versions_response_finalized_feature_key_sample(arena_t *a, struct api_versions_response_finalized_feature_key *m)
-{
-    api_versions_response_finalized_feature_key_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->max_version_level = 300;
-    m->min_version_level = 300;
 }
 
 static void api_versions_response_finalized_feature_key_read(kreader_t *r, int16_t v, struct api_versions_response_finalized_feature_key *m)
@@ -528,44 +438,10 @@ static void api_versions_response_finalized_feature_key_write(kwriter_t *w, int1
     }
 }
 
-static inline size_t api_versions_response_min_size(int16_t v)
-{
-    bool flex = v >= 3;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 2;
-    n += (flex ? 1 : 4);
-    if (v >= 1)
-        n += 4;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void api_versions_response_defaults(struct api_versions_response *m)
 {
     memset(m, 0, sizeof(*m));
     m->finalized_features_epoch = -1;
-}
-
-void api_versions_response_sample(arena_t *a, struct api_versions_response *m)
-{
-    api_versions_response_defaults(m);
-    (void)a;
-    m->error_code = 300;
-    m->api_keys_count = 2;
-    m->api_keys = arena_array(a, 2, sizeof(struct api_versions_response_api_version));
-    for (int i = 0; i < 2; i++)
-        api_versions_response_api_version_sample(a, &m->api_keys[i]);
-    m->throttle_time_ms = 70000;
-    m->supported_features_count = 2;
-    m->supported_features = arena_array(a, 2, sizeof(struct api_versions_response_supported_feature_key));
-    for (int i = 0; i < 2; i++)
-        api_versions_response_supported_feature_key_sample(a, &m->supported_features[i]);
-    m->finalized_features_epoch = 5000000000;
-    m->finalized_features_count = 2;
-    m->finalized_features = arena_array(a, 2, sizeof(struct api_versions_response_finalized_feature_key));
-    for (int i = 0; i < 2; i++)
-        api_versions_response_finalized_feature_key_sample(a, &m->finalized_features[i]);
-    m->zk_migration_ready = true;
 }
 
 static void api_versions_response_read(kreader_t *r, int16_t v, struct api_versions_response *m)
@@ -765,12 +641,11 @@ void api_versions_response_encode(kwriter_t *w, int16_t version, const struct ap
 
 static void metadata_request_metadata_request_topic_read(kreader_t *r, int16_t v, struct metadata_request_metadata_request_topic *m);
 static void metadata_request_metadata_request_topic_write(kwriter_t *w, int16_t v, const struct metadata_request_metadata_request_topic *m);
-static inline size_t metadata_request_metadata_request_topic_min_size(int16_t v);
+static size_t metadata_request_metadata_request_topic_min_size(int16_t v);
 static void metadata_request_read(kreader_t *r, int16_t v, struct metadata_request *m);
 static void metadata_request_write(kwriter_t *w, int16_t v, const struct metadata_request *m);
-static inline size_t metadata_request_min_size(int16_t v);
 
-static inline size_t metadata_request_metadata_request_topic_min_size(int16_t v)
+static size_t metadata_request_metadata_request_topic_min_size(int16_t v)
 {
     bool flex = v >= 9;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -793,14 +668,6 @@ struct metadata_request_metadata_request_topic *metadata_request_metadata_reques
     for (int32_t i = 0; i < n; i++)
         metadata_request_metadata_request_topic_defaults(&arr[i]);
     return arr;
-}
-
-void metadata_request_metadata_request_topic_sample(arena_t *a, struct metadata_request_metadata_request_topic *m)
-{
-    metadata_request_metadata_request_topic_defaults(m);
-    (void)a;
-    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
-    m->name = KSTR_LIT("sample");
 }
 
 static void metadata_request_metadata_request_topic_read(kreader_t *r, int16_t v, struct metadata_request_metadata_request_topic *m)
@@ -846,38 +713,10 @@ static void metadata_request_metadata_request_topic_write(kwriter_t *w, int16_t 
     }
 }
 
-static inline size_t metadata_request_min_size(int16_t v)
-{
-    bool flex = v >= 9;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 4);
-    if (v >= 4)
-        n += 1;
-    if (v >= 8 && v <= 10)
-        n += 1;
-    if (v >= 8)
-        n += 1;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void metadata_request_defaults(struct metadata_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->allow_auto_topic_creation = true;
-}
-
-void metadata_request_sample(arena_t *a, struct metadata_request *m)
-{
-    metadata_request_defaults(m);
-    (void)a;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct metadata_request_metadata_request_topic));
-    for (int i = 0; i < 2; i++)
-        metadata_request_metadata_request_topic_sample(a, &m->topics[i]);
-    m->allow_auto_topic_creation = true;
-    m->include_cluster_authorized_operations = true;
-    m->include_topic_authorized_operations = true;
 }
 
 static void metadata_request_read(kreader_t *r, int16_t v, struct metadata_request *m)
@@ -956,18 +795,17 @@ void metadata_request_encode(kwriter_t *w, int16_t version, const struct metadat
 
 static void metadata_response_metadata_response_broker_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_broker *m);
 static void metadata_response_metadata_response_broker_write(kwriter_t *w, int16_t v, const struct metadata_response_metadata_response_broker *m);
-static inline size_t metadata_response_metadata_response_broker_min_size(int16_t v);
+static size_t metadata_response_metadata_response_broker_min_size(int16_t v);
 static void metadata_response_metadata_response_partition_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_partition *m);
 static void metadata_response_metadata_response_partition_write(kwriter_t *w, int16_t v, const struct metadata_response_metadata_response_partition *m);
-static inline size_t metadata_response_metadata_response_partition_min_size(int16_t v);
+static size_t metadata_response_metadata_response_partition_min_size(int16_t v);
 static void metadata_response_metadata_response_topic_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_topic *m);
 static void metadata_response_metadata_response_topic_write(kwriter_t *w, int16_t v, const struct metadata_response_metadata_response_topic *m);
-static inline size_t metadata_response_metadata_response_topic_min_size(int16_t v);
+static size_t metadata_response_metadata_response_topic_min_size(int16_t v);
 static void metadata_response_read(kreader_t *r, int16_t v, struct metadata_response *m);
 static void metadata_response_write(kwriter_t *w, int16_t v, const struct metadata_response *m);
-static inline size_t metadata_response_min_size(int16_t v);
 
-static inline size_t metadata_response_metadata_response_broker_min_size(int16_t v)
+static size_t metadata_response_metadata_response_broker_min_size(int16_t v)
 {
     bool flex = v >= 9;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -993,16 +831,6 @@ struct metadata_response_metadata_response_broker *metadata_response_metadata_re
     for (int32_t i = 0; i < n; i++)
         metadata_response_metadata_response_broker_defaults(&arr[i]);
     return arr;
-}
-
-void metadata_response_metadata_response_broker_sample(arena_t *a, struct metadata_response_metadata_response_broker *m)
-{
-    metadata_response_metadata_response_broker_defaults(m);
-    (void)a;
-    m->node_id = 70000;
-    m->host = KSTR_LIT("sample");
-    m->port = 70000;
-    m->rack = KSTR_LIT("sample");
 }
 
 static void metadata_response_metadata_response_broker_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_broker *m)
@@ -1062,7 +890,7 @@ static void metadata_response_metadata_response_broker_write(kwriter_t *w, int16
     }
 }
 
-static inline size_t metadata_response_metadata_response_partition_min_size(int16_t v)
+static size_t metadata_response_metadata_response_partition_min_size(int16_t v)
 {
     bool flex = v >= 9;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -1091,28 +919,6 @@ struct metadata_response_metadata_response_partition *metadata_response_metadata
     for (int32_t i = 0; i < n; i++)
         metadata_response_metadata_response_partition_defaults(&arr[i]);
     return arr;
-}
-
-void metadata_response_metadata_response_partition_sample(arena_t *a, struct metadata_response_metadata_response_partition *m)
-{
-    metadata_response_metadata_response_partition_defaults(m);
-    (void)a;
-    m->error_code = 300;
-    m->partition_index = 70000;
-    m->leader_id = 70000;
-    m->leader_epoch = 70000;
-    m->replica_nodes_count = 2;
-    m->replica_nodes = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->replica_nodes[i] = 70000;
-    m->isr_nodes_count = 2;
-    m->isr_nodes = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->isr_nodes[i] = 70000;
-    m->offline_replicas_count = 2;
-    m->offline_replicas = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->offline_replicas[i] = 70000;
 }
 
 static void metadata_response_metadata_response_partition_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_partition *m)
@@ -1207,7 +1013,7 @@ static void metadata_response_metadata_response_partition_write(kwriter_t *w, in
     }
 }
 
-static inline size_t metadata_response_metadata_response_topic_min_size(int16_t v)
+static size_t metadata_response_metadata_response_topic_min_size(int16_t v)
 {
     bool flex = v >= 9;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -1237,21 +1043,6 @@ struct metadata_response_metadata_response_topic *metadata_response_metadata_res
     for (int32_t i = 0; i < n; i++)
         metadata_response_metadata_response_topic_defaults(&arr[i]);
     return arr;
-}
-
-void metadata_response_metadata_response_topic_sample(arena_t *a, struct metadata_response_metadata_response_topic *m)
-{
-    metadata_response_metadata_response_topic_defaults(m);
-    (void)a;
-    m->error_code = 300;
-    m->name = KSTR_LIT("sample");
-    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
-    m->is_internal = true;
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct metadata_response_metadata_response_partition));
-    for (int i = 0; i < 2; i++)
-        metadata_response_metadata_response_partition_sample(a, &m->partitions[i]);
-    m->topic_authorized_operations = 70000;
 }
 
 static void metadata_response_metadata_response_topic_read(kreader_t *r, int16_t v, struct metadata_response_metadata_response_topic *m)
@@ -1330,48 +1121,12 @@ static void metadata_response_metadata_response_topic_write(kwriter_t *w, int16_
     }
 }
 
-static inline size_t metadata_response_min_size(int16_t v)
-{
-    bool flex = v >= 9;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 3)
-        n += 4;
-    n += (flex ? 1 : 4);
-    if (v >= 2)
-        n += (flex ? 1 : 2);
-    if (v >= 1)
-        n += 4;
-    n += (flex ? 1 : 4);
-    if (v >= 8 && v <= 10)
-        n += 4;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void metadata_response_defaults(struct metadata_response *m)
 {
     memset(m, 0, sizeof(*m));
     m->cluster_id = KSTR_NULL;
     m->controller_id = -1;
     m->cluster_authorized_operations = INT32_MIN;
-}
-
-void metadata_response_sample(arena_t *a, struct metadata_response *m)
-{
-    metadata_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->brokers_count = 2;
-    m->brokers = arena_array(a, 2, sizeof(struct metadata_response_metadata_response_broker));
-    for (int i = 0; i < 2; i++)
-        metadata_response_metadata_response_broker_sample(a, &m->brokers[i]);
-    m->cluster_id = KSTR_LIT("sample");
-    m->controller_id = 70000;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct metadata_response_metadata_response_topic));
-    for (int i = 0; i < 2; i++)
-        metadata_response_metadata_response_topic_sample(a, &m->topics[i]);
-    m->cluster_authorized_operations = 70000;
 }
 
 static void metadata_response_read(kreader_t *r, int16_t v, struct metadata_response *m)
@@ -1473,15 +1228,14 @@ void metadata_response_encode(kwriter_t *w, int16_t version, const struct metada
 
 static void produce_request_partition_produce_data_read(kreader_t *r, int16_t v, struct produce_request_partition_produce_data *m);
 static void produce_request_partition_produce_data_write(kwriter_t *w, int16_t v, const struct produce_request_partition_produce_data *m);
-static inline size_t produce_request_partition_produce_data_min_size(int16_t v);
+static size_t produce_request_partition_produce_data_min_size(int16_t v);
 static void produce_request_topic_produce_data_read(kreader_t *r, int16_t v, struct produce_request_topic_produce_data *m);
 static void produce_request_topic_produce_data_write(kwriter_t *w, int16_t v, const struct produce_request_topic_produce_data *m);
-static inline size_t produce_request_topic_produce_data_min_size(int16_t v);
+static size_t produce_request_topic_produce_data_min_size(int16_t v);
 static void produce_request_read(kreader_t *r, int16_t v, struct produce_request *m);
 static void produce_request_write(kwriter_t *w, int16_t v, const struct produce_request *m);
-static inline size_t produce_request_min_size(int16_t v);
 
-static inline size_t produce_request_partition_produce_data_min_size(int16_t v)
+static size_t produce_request_partition_produce_data_min_size(int16_t v)
 {
     bool flex = v >= 9;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -1503,14 +1257,6 @@ struct produce_request_partition_produce_data *produce_request_partition_produce
     for (int32_t i = 0; i < n; i++)
         produce_request_partition_produce_data_defaults(&arr[i]);
     return arr;
-}
-
-void produce_request_partition_produce_data_sample(arena_t *a, struct produce_request_partition_produce_data *m)
-{
-    produce_request_partition_produce_data_defaults(m);
-    (void)a;
-    m->index = 70000;
-    m->records = (krecords_t){ (uint8_t *)"records", 7, -1, 0 };
 }
 
 static void produce_request_partition_produce_data_read(kreader_t *r, int16_t v, struct produce_request_partition_produce_data *m)
@@ -1556,7 +1302,7 @@ static void produce_request_partition_produce_data_write(kwriter_t *w, int16_t v
     }
 }
 
-static inline size_t produce_request_topic_produce_data_min_size(int16_t v)
+static size_t produce_request_topic_produce_data_min_size(int16_t v)
 {
     bool flex = v >= 9;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -1578,17 +1324,6 @@ struct produce_request_topic_produce_data *produce_request_topic_produce_data_ar
     for (int32_t i = 0; i < n; i++)
         produce_request_topic_produce_data_defaults(&arr[i]);
     return arr;
-}
-
-void produce_request_topic_produce_data_sample(arena_t *a, struct produce_request_topic_produce_data *m)
-{
-    produce_request_topic_produce_data_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partition_data_count = 2;
-    m->partition_data = arena_array(a, 2, sizeof(struct produce_request_partition_produce_data));
-    for (int i = 0; i < 2; i++)
-        produce_request_partition_produce_data_sample(a, &m->partition_data[i]);
 }
 
 static void produce_request_topic_produce_data_read(kreader_t *r, int16_t v, struct produce_request_topic_produce_data *m)
@@ -1643,36 +1378,10 @@ static void produce_request_topic_produce_data_write(kwriter_t *w, int16_t v, co
     }
 }
 
-static inline size_t produce_request_min_size(int16_t v)
-{
-    bool flex = v >= 9;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 3)
-        n += (flex ? 1 : 2);
-    n += 2;
-    n += 4;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void produce_request_defaults(struct produce_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->transactional_id = KSTR_NULL;
-}
-
-void produce_request_sample(arena_t *a, struct produce_request *m)
-{
-    produce_request_defaults(m);
-    (void)a;
-    m->transactional_id = KSTR_LIT("sample");
-    m->acks = 300;
-    m->timeout_ms = 70000;
-    m->topic_data_count = 2;
-    m->topic_data = arena_array(a, 2, sizeof(struct produce_request_topic_produce_data));
-    for (int i = 0; i < 2; i++)
-        produce_request_topic_produce_data_sample(a, &m->topic_data[i]);
 }
 
 static void produce_request_read(kreader_t *r, int16_t v, struct produce_request *m)
@@ -1753,24 +1462,22 @@ void produce_request_encode(kwriter_t *w, int16_t version, const struct produce_
 
 static void produce_response_batch_index_and_error_message_read(kreader_t *r, int16_t v, struct produce_response_batch_index_and_error_message *m);
 static void produce_response_batch_index_and_error_message_write(kwriter_t *w, int16_t v, const struct produce_response_batch_index_and_error_message *m);
-static inline size_t produce_response_batch_index_and_error_message_min_size(int16_t v);
+static size_t produce_response_batch_index_and_error_message_min_size(int16_t v);
 static void produce_response_leader_id_and_epoch_read(kreader_t *r, int16_t v, struct produce_response_leader_id_and_epoch *m);
 static void produce_response_leader_id_and_epoch_write(kwriter_t *w, int16_t v, const struct produce_response_leader_id_and_epoch *m);
-static inline size_t produce_response_leader_id_and_epoch_min_size(int16_t v);
 static void produce_response_partition_produce_response_read(kreader_t *r, int16_t v, struct produce_response_partition_produce_response *m);
 static void produce_response_partition_produce_response_write(kwriter_t *w, int16_t v, const struct produce_response_partition_produce_response *m);
-static inline size_t produce_response_partition_produce_response_min_size(int16_t v);
+static size_t produce_response_partition_produce_response_min_size(int16_t v);
 static void produce_response_topic_produce_response_read(kreader_t *r, int16_t v, struct produce_response_topic_produce_response *m);
 static void produce_response_topic_produce_response_write(kwriter_t *w, int16_t v, const struct produce_response_topic_produce_response *m);
-static inline size_t produce_response_topic_produce_response_min_size(int16_t v);
+static size_t produce_response_topic_produce_response_min_size(int16_t v);
 static void produce_response_node_endpoint_read(kreader_t *r, int16_t v, struct produce_response_node_endpoint *m);
 static void produce_response_node_endpoint_write(kwriter_t *w, int16_t v, const struct produce_response_node_endpoint *m);
-static inline size_t produce_response_node_endpoint_min_size(int16_t v);
+static size_t produce_response_node_endpoint_min_size(int16_t v);
 static void produce_response_read(kreader_t *r, int16_t v, struct produce_response *m);
 static void produce_response_write(kwriter_t *w, int16_t v, const struct produce_response *m);
-static inline size_t produce_response_min_size(int16_t v);
 
-static inline size_t produce_response_batch_index_and_error_message_min_size(int16_t v)
+static size_t produce_response_batch_index_and_error_message_min_size(int16_t v)
 {
     bool flex = v >= 9;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -1794,14 +1501,6 @@ struct produce_response_batch_index_and_error_message *produce_response_batch_in
     for (int32_t i = 0; i < n; i++)
         produce_response_batch_index_and_error_message_defaults(&arr[i]);
     return arr;
-}
-
-void produce_response_batch_index_and_error_message_sample(arena_t *a, struct produce_response_batch_index_and_error_message *m)
-{
-    produce_response_batch_index_and_error_message_defaults(m);
-    (void)a;
-    m->batch_index = 70000;
-    m->batch_index_error_message = KSTR_LIT("sample");
 }
 
 static void produce_response_batch_index_and_error_message_read(kreader_t *r, int16_t v, struct produce_response_batch_index_and_error_message *m)
@@ -1847,18 +1546,6 @@ static void produce_response_batch_index_and_error_message_write(kwriter_t *w, i
     }
 }
 
-static inline size_t produce_response_leader_id_and_epoch_min_size(int16_t v)
-{
-    bool flex = v >= 9;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 10)
-        n += 4;
-    if (v >= 10)
-        n += 4;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void produce_response_leader_id_and_epoch_defaults(struct produce_response_leader_id_and_epoch *m)
 {
     memset(m, 0, sizeof(*m));
@@ -1872,14 +1559,6 @@ struct produce_response_leader_id_and_epoch *produce_response_leader_id_and_epoc
     for (int32_t i = 0; i < n; i++)
         produce_response_leader_id_and_epoch_defaults(&arr[i]);
     return arr;
-}
-
-void produce_response_leader_id_and_epoch_sample(arena_t *a, struct produce_response_leader_id_and_epoch *m)
-{
-    produce_response_leader_id_and_epoch_defaults(m);
-    (void)a;
-    m->leader_id = 70000;
-    m->leader_epoch = 70000;
 }
 
 static void produce_response_leader_id_and_epoch_read(kreader_t *r, int16_t v, struct produce_response_leader_id_and_epoch *m)
@@ -1923,7 +1602,7 @@ static void produce_response_leader_id_and_epoch_write(kwriter_t *w, int16_t v, 
     }
 }
 
-static inline size_t produce_response_partition_produce_response_min_size(int16_t v)
+static size_t produce_response_partition_produce_response_min_size(int16_t v)
 {
     bool flex = v >= 9;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -1957,24 +1636,6 @@ struct produce_response_partition_produce_response *produce_response_partition_p
     for (int32_t i = 0; i < n; i++)
         produce_response_partition_produce_response_defaults(&arr[i]);
     return arr;
-}
-
-void produce_response_partition_produce_response_sample(arena_t *a, struct produce_response_partition_produce_response *m)
-{
-    produce_response_partition_produce_response_defaults(m);
-    (void)a;
-    m->index = 70000;
-    m->error_code = 300;
-    m->base_offset = 5000000000;
-    m->log_append_time_ms = 5000000000;
-    m->log_start_offset = 5000000000;
-    m->record_errors_count = 2;
-    m->record_errors = arena_array(a, 2, sizeof(struct produce_response_batch_index_and_error_message));
-    for (int i = 0; i < 2; i++)
-        produce_response_batch_index_and_error_message_sample(a, &m->record_errors[i]);
-    m->error_message = KSTR_LIT("sample");
-    m->has_current_leader = true;
-    produce_response_leader_id_and_epoch_sample(a, &m->current_leader);
 }
 
 static void produce_response_partition_produce_response_read(kreader_t *r, int16_t v, struct produce_response_partition_produce_response *m)
@@ -2091,7 +1752,7 @@ static void produce_response_partition_produce_response_write(kwriter_t *w, int1
     }
 }
 
-static inline size_t produce_response_topic_produce_response_min_size(int16_t v)
+static size_t produce_response_topic_produce_response_min_size(int16_t v)
 {
     bool flex = v >= 9;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -2113,17 +1774,6 @@ struct produce_response_topic_produce_response *produce_response_topic_produce_r
     for (int32_t i = 0; i < n; i++)
         produce_response_topic_produce_response_defaults(&arr[i]);
     return arr;
-}
-
-void produce_response_topic_produce_response_sample(arena_t *a, struct produce_response_topic_produce_response *m)
-{
-    produce_response_topic_produce_response_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partition_responses_count = 2;
-    m->partition_responses = arena_array(a, 2, sizeof(struct produce_response_partition_produce_response));
-    for (int i = 0; i < 2; i++)
-        produce_response_partition_produce_response_sample(a, &m->partition_responses[i]);
 }
 
 static void produce_response_topic_produce_response_read(kreader_t *r, int16_t v, struct produce_response_topic_produce_response *m)
@@ -2178,7 +1828,7 @@ static void produce_response_topic_produce_response_write(kwriter_t *w, int16_t 
     }
 }
 
-static inline size_t produce_response_node_endpoint_min_size(int16_t v)
+static size_t produce_response_node_endpoint_min_size(int16_t v)
 {
     bool flex = v >= 9;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -2207,16 +1857,6 @@ struct produce_response_node_endpoint *produce_response_node_endpoint_array(aren
     for (int32_t i = 0; i < n; i++)
         produce_response_node_endpoint_defaults(&arr[i]);
     return arr;
-}
-
-void produce_response_node_endpoint_sample(arena_t *a, struct produce_response_node_endpoint *m)
-{
-    produce_response_node_endpoint_defaults(m);
-    (void)a;
-    m->node_id = 70000;
-    m->host = KSTR_LIT("sample");
-    m->port = 70000;
-    m->rack = KSTR_LIT("sample");
 }
 
 static void produce_response_node_endpoint_read(kreader_t *r, int16_t v, struct produce_response_node_endpoint *m)
@@ -2276,35 +1916,9 @@ static void produce_response_node_endpoint_write(kwriter_t *w, int16_t v, const 
     }
 }
 
-static inline size_t produce_response_min_size(int16_t v)
-{
-    bool flex = v >= 9;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 4);
-    if (v >= 1)
-        n += 4;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void produce_response_defaults(struct produce_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void produce_response_sample(arena_t *a, struct produce_response *m)
-{
-    produce_response_defaults(m);
-    (void)a;
-    m->responses_count = 2;
-    m->responses = arena_array(a, 2, sizeof(struct produce_response_topic_produce_response));
-    for (int i = 0; i < 2; i++)
-        produce_response_topic_produce_response_sample(a, &m->responses[i]);
-    m->throttle_time_ms = 70000;
-    m->node_endpoints_count = 2;
-    m->node_endpoints = arena_array(a, 2, sizeof(struct produce_response_node_endpoint));
-    for (int i = 0; i < 2; i++)
-        produce_response_node_endpoint_sample(a, &m->node_endpoints[i]);
 }
 
 static void produce_response_read(kreader_t *r, int16_t v, struct produce_response *m)
@@ -2411,31 +2025,17 @@ void produce_response_encode(kwriter_t *w, int16_t version, const struct produce
 
 static void fetch_request_replica_state_read(kreader_t *r, int16_t v, struct fetch_request_replica_state *m);
 static void fetch_request_replica_state_write(kwriter_t *w, int16_t v, const struct fetch_request_replica_state *m);
-static inline size_t fetch_request_replica_state_min_size(int16_t v);
 static void fetch_request_fetch_partition_read(kreader_t *r, int16_t v, struct fetch_request_fetch_partition *m);
 static void fetch_request_fetch_partition_write(kwriter_t *w, int16_t v, const struct fetch_request_fetch_partition *m);
-static inline size_t fetch_request_fetch_partition_min_size(int16_t v);
+static size_t fetch_request_fetch_partition_min_size(int16_t v);
 static void fetch_request_fetch_topic_read(kreader_t *r, int16_t v, struct fetch_request_fetch_topic *m);
 static void fetch_request_fetch_topic_write(kwriter_t *w, int16_t v, const struct fetch_request_fetch_topic *m);
-static inline size_t fetch_request_fetch_topic_min_size(int16_t v);
+static size_t fetch_request_fetch_topic_min_size(int16_t v);
 static void fetch_request_forgotten_topic_read(kreader_t *r, int16_t v, struct fetch_request_forgotten_topic *m);
 static void fetch_request_forgotten_topic_write(kwriter_t *w, int16_t v, const struct fetch_request_forgotten_topic *m);
-static inline size_t fetch_request_forgotten_topic_min_size(int16_t v);
+static size_t fetch_request_forgotten_topic_min_size(int16_t v);
 static void fetch_request_read(kreader_t *r, int16_t v, struct fetch_request *m);
 static void fetch_request_write(kwriter_t *w, int16_t v, const struct fetch_request *m);
-static inline size_t fetch_request_min_size(int16_t v);
-
-static inline size_t fetch_request_replica_state_min_size(int16_t v)
-{
-    bool flex = v >= 12;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 15)
-        n += 4;
-    if (v >= 15)
-        n += 8;
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void fetch_request_replica_state_defaults(struct fetch_request_replica_state *m)
 {
@@ -2450,14 +2050,6 @@ struct fetch_request_replica_state *fetch_request_replica_state_array(arena_t *a
     for (int32_t i = 0; i < n; i++)
         fetch_request_replica_state_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_request_replica_state_sample(arena_t *a, struct fetch_request_replica_state *m)
-{
-    fetch_request_replica_state_defaults(m);
-    (void)a;
-    m->replica_id = 70000;
-    m->replica_epoch = 5000000000;
 }
 
 static void fetch_request_replica_state_read(kreader_t *r, int16_t v, struct fetch_request_replica_state *m)
@@ -2501,7 +2093,7 @@ static void fetch_request_replica_state_write(kwriter_t *w, int16_t v, const str
     }
 }
 
-static inline size_t fetch_request_fetch_partition_min_size(int16_t v)
+static size_t fetch_request_fetch_partition_min_size(int16_t v)
 {
     bool flex = v >= 12;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -2532,19 +2124,6 @@ struct fetch_request_fetch_partition *fetch_request_fetch_partition_array(arena_
     for (int32_t i = 0; i < n; i++)
         fetch_request_fetch_partition_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_request_fetch_partition_sample(arena_t *a, struct fetch_request_fetch_partition *m)
-{
-    fetch_request_fetch_partition_defaults(m);
-    (void)a;
-    m->partition = 70000;
-    m->current_leader_epoch = 70000;
-    m->fetch_offset = 5000000000;
-    m->last_fetched_epoch = 70000;
-    m->log_start_offset = 5000000000;
-    m->partition_max_bytes = 70000;
-    m->replica_directory_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
 }
 
 static void fetch_request_fetch_partition_read(kreader_t *r, int16_t v, struct fetch_request_fetch_partition *m)
@@ -2643,7 +2222,7 @@ static void fetch_request_fetch_partition_write(kwriter_t *w, int16_t v, const s
     }
 }
 
-static inline size_t fetch_request_fetch_topic_min_size(int16_t v)
+static size_t fetch_request_fetch_topic_min_size(int16_t v)
 {
     bool flex = v >= 12;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -2668,18 +2247,6 @@ struct fetch_request_fetch_topic *fetch_request_fetch_topic_array(arena_t *a, in
     for (int32_t i = 0; i < n; i++)
         fetch_request_fetch_topic_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_request_fetch_topic_sample(arena_t *a, struct fetch_request_fetch_topic *m)
-{
-    fetch_request_fetch_topic_defaults(m);
-    (void)a;
-    m->topic = KSTR_LIT("sample");
-    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct fetch_request_fetch_partition));
-    for (int i = 0; i < 2; i++)
-        fetch_request_fetch_partition_sample(a, &m->partitions[i]);
 }
 
 static void fetch_request_fetch_topic_read(kreader_t *r, int16_t v, struct fetch_request_fetch_topic *m)
@@ -2740,7 +2307,7 @@ static void fetch_request_fetch_topic_write(kwriter_t *w, int16_t v, const struc
     }
 }
 
-static inline size_t fetch_request_forgotten_topic_min_size(int16_t v)
+static size_t fetch_request_forgotten_topic_min_size(int16_t v)
 {
     bool flex = v >= 12;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -2766,18 +2333,6 @@ struct fetch_request_forgotten_topic *fetch_request_forgotten_topic_array(arena_
     for (int32_t i = 0; i < n; i++)
         fetch_request_forgotten_topic_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_request_forgotten_topic_sample(arena_t *a, struct fetch_request_forgotten_topic *m)
-{
-    fetch_request_forgotten_topic_defaults(m);
-    (void)a;
-    m->topic = KSTR_LIT("sample");
-    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->partitions[i] = 70000;
 }
 
 static void fetch_request_forgotten_topic_read(kreader_t *r, int16_t v, struct fetch_request_forgotten_topic *m)
@@ -2836,31 +2391,6 @@ static void fetch_request_forgotten_topic_write(kwriter_t *w, int16_t v, const s
     }
 }
 
-static inline size_t fetch_request_min_size(int16_t v)
-{
-    bool flex = v >= 12;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v <= 14)
-        n += 4;
-    n += 4;
-    n += 4;
-    if (v >= 3)
-        n += 4;
-    if (v >= 4)
-        n += 1;
-    if (v >= 7)
-        n += 4;
-    if (v >= 7)
-        n += 4;
-    n += (flex ? 1 : 4);
-    if (v >= 7)
-        n += (flex ? 1 : 4);
-    if (v >= 11)
-        n += (flex ? 1 : 2);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void fetch_request_defaults(struct fetch_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -2870,31 +2400,6 @@ void fetch_request_defaults(struct fetch_request *m)
     m->max_bytes = 2147483647;
     m->session_epoch = -1;
     m->rack_id = KSTR_LIT("");
-}
-
-void fetch_request_sample(arena_t *a, struct fetch_request *m)
-{
-    fetch_request_defaults(m);
-    (void)a;
-    m->cluster_id = KSTR_LIT("sample");
-    m->replica_id = 70000;
-    m->has_replica_state = true;
-    fetch_request_replica_state_sample(a, &m->replica_state);
-    m->max_wait_ms = 70000;
-    m->min_bytes = 70000;
-    m->max_bytes = 70000;
-    m->isolation_level = 7;
-    m->session_id = 70000;
-    m->session_epoch = 70000;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct fetch_request_fetch_topic));
-    for (int i = 0; i < 2; i++)
-        fetch_request_fetch_topic_sample(a, &m->topics[i]);
-    m->forgotten_topics_data_count = 2;
-    m->forgotten_topics_data = arena_array(a, 2, sizeof(struct fetch_request_forgotten_topic));
-    for (int i = 0; i < 2; i++)
-        fetch_request_forgotten_topic_sample(a, &m->forgotten_topics_data[i]);
-    m->rack_id = KSTR_LIT("sample");
 }
 
 static void fetch_request_read(kreader_t *r, int16_t v, struct fetch_request *m)
@@ -3080,40 +2585,24 @@ void fetch_request_encode(kwriter_t *w, int16_t version, const struct fetch_requ
 
 static void fetch_response_epoch_end_offset_read(kreader_t *r, int16_t v, struct fetch_response_epoch_end_offset *m);
 static void fetch_response_epoch_end_offset_write(kwriter_t *w, int16_t v, const struct fetch_response_epoch_end_offset *m);
-static inline size_t fetch_response_epoch_end_offset_min_size(int16_t v);
 static void fetch_response_leader_id_and_epoch_read(kreader_t *r, int16_t v, struct fetch_response_leader_id_and_epoch *m);
 static void fetch_response_leader_id_and_epoch_write(kwriter_t *w, int16_t v, const struct fetch_response_leader_id_and_epoch *m);
-static inline size_t fetch_response_leader_id_and_epoch_min_size(int16_t v);
 static void fetch_response_snapshot_id_read(kreader_t *r, int16_t v, struct fetch_response_snapshot_id *m);
 static void fetch_response_snapshot_id_write(kwriter_t *w, int16_t v, const struct fetch_response_snapshot_id *m);
-static inline size_t fetch_response_snapshot_id_min_size(int16_t v);
 static void fetch_response_aborted_transaction_read(kreader_t *r, int16_t v, struct fetch_response_aborted_transaction *m);
 static void fetch_response_aborted_transaction_write(kwriter_t *w, int16_t v, const struct fetch_response_aborted_transaction *m);
-static inline size_t fetch_response_aborted_transaction_min_size(int16_t v);
+static size_t fetch_response_aborted_transaction_min_size(int16_t v);
 static void fetch_response_partition_data_read(kreader_t *r, int16_t v, struct fetch_response_partition_data *m);
 static void fetch_response_partition_data_write(kwriter_t *w, int16_t v, const struct fetch_response_partition_data *m);
-static inline size_t fetch_response_partition_data_min_size(int16_t v);
+static size_t fetch_response_partition_data_min_size(int16_t v);
 static void fetch_response_fetchable_topic_response_read(kreader_t *r, int16_t v, struct fetch_response_fetchable_topic_response *m);
 static void fetch_response_fetchable_topic_response_write(kwriter_t *w, int16_t v, const struct fetch_response_fetchable_topic_response *m);
-static inline size_t fetch_response_fetchable_topic_response_min_size(int16_t v);
+static size_t fetch_response_fetchable_topic_response_min_size(int16_t v);
 static void fetch_response_node_endpoint_read(kreader_t *r, int16_t v, struct fetch_response_node_endpoint *m);
 static void fetch_response_node_endpoint_write(kwriter_t *w, int16_t v, const struct fetch_response_node_endpoint *m);
-static inline size_t fetch_response_node_endpoint_min_size(int16_t v);
+static size_t fetch_response_node_endpoint_min_size(int16_t v);
 static void fetch_response_read(kreader_t *r, int16_t v, struct fetch_response *m);
 static void fetch_response_write(kwriter_t *w, int16_t v, const struct fetch_response *m);
-static inline size_t fetch_response_min_size(int16_t v);
-
-static inline size_t fetch_response_epoch_end_offset_min_size(int16_t v)
-{
-    bool flex = v >= 12;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 12)
-        n += 4;
-    if (v >= 12)
-        n += 8;
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void fetch_response_epoch_end_offset_defaults(struct fetch_response_epoch_end_offset *m)
 {
@@ -3128,14 +2617,6 @@ struct fetch_response_epoch_end_offset *fetch_response_epoch_end_offset_array(ar
     for (int32_t i = 0; i < n; i++)
         fetch_response_epoch_end_offset_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_response_epoch_end_offset_sample(arena_t *a, struct fetch_response_epoch_end_offset *m)
-{
-    fetch_response_epoch_end_offset_defaults(m);
-    (void)a;
-    m->epoch = 70000;
-    m->end_offset = 5000000000;
 }
 
 static void fetch_response_epoch_end_offset_read(kreader_t *r, int16_t v, struct fetch_response_epoch_end_offset *m)
@@ -3179,18 +2660,6 @@ static void fetch_response_epoch_end_offset_write(kwriter_t *w, int16_t v, const
     }
 }
 
-static inline size_t fetch_response_leader_id_and_epoch_min_size(int16_t v)
-{
-    bool flex = v >= 12;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 12)
-        n += 4;
-    if (v >= 12)
-        n += 4;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void fetch_response_leader_id_and_epoch_defaults(struct fetch_response_leader_id_and_epoch *m)
 {
     memset(m, 0, sizeof(*m));
@@ -3204,14 +2673,6 @@ struct fetch_response_leader_id_and_epoch *fetch_response_leader_id_and_epoch_ar
     for (int32_t i = 0; i < n; i++)
         fetch_response_leader_id_and_epoch_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_response_leader_id_and_epoch_sample(arena_t *a, struct fetch_response_leader_id_and_epoch *m)
-{
-    fetch_response_leader_id_and_epoch_defaults(m);
-    (void)a;
-    m->leader_id = 70000;
-    m->leader_epoch = 70000;
 }
 
 static void fetch_response_leader_id_and_epoch_read(kreader_t *r, int16_t v, struct fetch_response_leader_id_and_epoch *m)
@@ -3255,16 +2716,6 @@ static void fetch_response_leader_id_and_epoch_write(kwriter_t *w, int16_t v, co
     }
 }
 
-static inline size_t fetch_response_snapshot_id_min_size(int16_t v)
-{
-    bool flex = v >= 12;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 8;
-    n += 4;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void fetch_response_snapshot_id_defaults(struct fetch_response_snapshot_id *m)
 {
     memset(m, 0, sizeof(*m));
@@ -3278,14 +2729,6 @@ struct fetch_response_snapshot_id *fetch_response_snapshot_id_array(arena_t *a, 
     for (int32_t i = 0; i < n; i++)
         fetch_response_snapshot_id_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_response_snapshot_id_sample(arena_t *a, struct fetch_response_snapshot_id *m)
-{
-    fetch_response_snapshot_id_defaults(m);
-    (void)a;
-    m->end_offset = 5000000000;
-    m->epoch = 70000;
 }
 
 static void fetch_response_snapshot_id_read(kreader_t *r, int16_t v, struct fetch_response_snapshot_id *m)
@@ -3329,7 +2772,7 @@ static void fetch_response_snapshot_id_write(kwriter_t *w, int16_t v, const stru
     }
 }
 
-static inline size_t fetch_response_aborted_transaction_min_size(int16_t v)
+static size_t fetch_response_aborted_transaction_min_size(int16_t v)
 {
     bool flex = v >= 12;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -3352,14 +2795,6 @@ struct fetch_response_aborted_transaction *fetch_response_aborted_transaction_ar
     for (int32_t i = 0; i < n; i++)
         fetch_response_aborted_transaction_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_response_aborted_transaction_sample(arena_t *a, struct fetch_response_aborted_transaction *m)
-{
-    fetch_response_aborted_transaction_defaults(m);
-    (void)a;
-    m->producer_id = 5000000000;
-    m->first_offset = 5000000000;
 }
 
 static void fetch_response_aborted_transaction_read(kreader_t *r, int16_t v, struct fetch_response_aborted_transaction *m)
@@ -3403,7 +2838,7 @@ static void fetch_response_aborted_transaction_write(kwriter_t *w, int16_t v, co
     }
 }
 
-static inline size_t fetch_response_partition_data_min_size(int16_t v)
+static size_t fetch_response_partition_data_min_size(int16_t v)
 {
     bool flex = v >= 12;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -3441,29 +2876,6 @@ struct fetch_response_partition_data *fetch_response_partition_data_array(arena_
     for (int32_t i = 0; i < n; i++)
         fetch_response_partition_data_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_response_partition_data_sample(arena_t *a, struct fetch_response_partition_data *m)
-{
-    fetch_response_partition_data_defaults(m);
-    (void)a;
-    m->partition_index = 70000;
-    m->error_code = 300;
-    m->high_watermark = 5000000000;
-    m->last_stable_offset = 5000000000;
-    m->log_start_offset = 5000000000;
-    m->has_diverging_epoch = true;
-    fetch_response_epoch_end_offset_sample(a, &m->diverging_epoch);
-    m->has_current_leader = true;
-    fetch_response_leader_id_and_epoch_sample(a, &m->current_leader);
-    m->has_snapshot_id = true;
-    fetch_response_snapshot_id_sample(a, &m->snapshot_id);
-    m->aborted_transactions_count = 2;
-    m->aborted_transactions = arena_array(a, 2, sizeof(struct fetch_response_aborted_transaction));
-    for (int i = 0; i < 2; i++)
-        fetch_response_aborted_transaction_sample(a, &m->aborted_transactions[i]);
-    m->preferred_read_replica = 70000;
-    m->records = (krecords_t){ (uint8_t *)"records", 7, -1, 0 };
 }
 
 static void fetch_response_partition_data_read(kreader_t *r, int16_t v, struct fetch_response_partition_data *m)
@@ -3640,7 +3052,7 @@ static void fetch_response_partition_data_write(kwriter_t *w, int16_t v, const s
     }
 }
 
-static inline size_t fetch_response_fetchable_topic_response_min_size(int16_t v)
+static size_t fetch_response_fetchable_topic_response_min_size(int16_t v)
 {
     bool flex = v >= 12;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -3665,18 +3077,6 @@ struct fetch_response_fetchable_topic_response *fetch_response_fetchable_topic_r
     for (int32_t i = 0; i < n; i++)
         fetch_response_fetchable_topic_response_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_response_fetchable_topic_response_sample(arena_t *a, struct fetch_response_fetchable_topic_response *m)
-{
-    fetch_response_fetchable_topic_response_defaults(m);
-    (void)a;
-    m->topic = KSTR_LIT("sample");
-    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct fetch_response_partition_data));
-    for (int i = 0; i < 2; i++)
-        fetch_response_partition_data_sample(a, &m->partitions[i]);
 }
 
 static void fetch_response_fetchable_topic_response_read(kreader_t *r, int16_t v, struct fetch_response_fetchable_topic_response *m)
@@ -3737,7 +3137,7 @@ static void fetch_response_fetchable_topic_response_write(kwriter_t *w, int16_t 
     }
 }
 
-static inline size_t fetch_response_node_endpoint_min_size(int16_t v)
+static size_t fetch_response_node_endpoint_min_size(int16_t v)
 {
     bool flex = v >= 12;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -3766,16 +3166,6 @@ struct fetch_response_node_endpoint *fetch_response_node_endpoint_array(arena_t 
     for (int32_t i = 0; i < n; i++)
         fetch_response_node_endpoint_defaults(&arr[i]);
     return arr;
-}
-
-void fetch_response_node_endpoint_sample(arena_t *a, struct fetch_response_node_endpoint *m)
-{
-    fetch_response_node_endpoint_defaults(m);
-    (void)a;
-    m->node_id = 70000;
-    m->host = KSTR_LIT("sample");
-    m->port = 70000;
-    m->rack = KSTR_LIT("sample");
 }
 
 static void fetch_response_node_endpoint_read(kreader_t *r, int16_t v, struct fetch_response_node_endpoint *m)
@@ -3835,41 +3225,9 @@ static void fetch_response_node_endpoint_write(kwriter_t *w, int16_t v, const st
     }
 }
 
-static inline size_t fetch_response_min_size(int16_t v)
-{
-    bool flex = v >= 12;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 1)
-        n += 4;
-    if (v >= 7)
-        n += 2;
-    if (v >= 7)
-        n += 4;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void fetch_response_defaults(struct fetch_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void fetch_response_sample(arena_t *a, struct fetch_response *m)
-{
-    fetch_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->error_code = 300;
-    m->session_id = 70000;
-    m->responses_count = 2;
-    m->responses = arena_array(a, 2, sizeof(struct fetch_response_fetchable_topic_response));
-    for (int i = 0; i < 2; i++)
-        fetch_response_fetchable_topic_response_sample(a, &m->responses[i]);
-    m->node_endpoints_count = 2;
-    m->node_endpoints = arena_array(a, 2, sizeof(struct fetch_response_node_endpoint));
-    for (int i = 0; i < 2; i++)
-        fetch_response_node_endpoint_sample(a, &m->node_endpoints[i]);
 }
 
 static void fetch_response_read(kreader_t *r, int16_t v, struct fetch_response *m)
@@ -3988,15 +3346,14 @@ void fetch_response_encode(kwriter_t *w, int16_t version, const struct fetch_res
 
 static void list_offsets_request_list_offsets_partition_read(kreader_t *r, int16_t v, struct list_offsets_request_list_offsets_partition *m);
 static void list_offsets_request_list_offsets_partition_write(kwriter_t *w, int16_t v, const struct list_offsets_request_list_offsets_partition *m);
-static inline size_t list_offsets_request_list_offsets_partition_min_size(int16_t v);
+static size_t list_offsets_request_list_offsets_partition_min_size(int16_t v);
 static void list_offsets_request_list_offsets_topic_read(kreader_t *r, int16_t v, struct list_offsets_request_list_offsets_topic *m);
 static void list_offsets_request_list_offsets_topic_write(kwriter_t *w, int16_t v, const struct list_offsets_request_list_offsets_topic *m);
-static inline size_t list_offsets_request_list_offsets_topic_min_size(int16_t v);
+static size_t list_offsets_request_list_offsets_topic_min_size(int16_t v);
 static void list_offsets_request_read(kreader_t *r, int16_t v, struct list_offsets_request *m);
 static void list_offsets_request_write(kwriter_t *w, int16_t v, const struct list_offsets_request *m);
-static inline size_t list_offsets_request_min_size(int16_t v);
 
-static inline size_t list_offsets_request_list_offsets_partition_min_size(int16_t v)
+static size_t list_offsets_request_list_offsets_partition_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -4023,16 +3380,6 @@ struct list_offsets_request_list_offsets_partition *list_offsets_request_list_of
     for (int32_t i = 0; i < n; i++)
         list_offsets_request_list_offsets_partition_defaults(&arr[i]);
     return arr;
-}
-
-void list_offsets_request_list_offsets_partition_sample(arena_t *a, struct list_offsets_request_list_offsets_partition *m)
-{
-    list_offsets_request_list_offsets_partition_defaults(m);
-    (void)a;
-    m->partition_index = 70000;
-    m->current_leader_epoch = 70000;
-    m->timestamp = 5000000000;
-    m->max_num_offsets = 70000;
 }
 
 static void list_offsets_request_list_offsets_partition_read(kreader_t *r, int16_t v, struct list_offsets_request_list_offsets_partition *m)
@@ -4088,7 +3435,7 @@ static void list_offsets_request_list_offsets_partition_write(kwriter_t *w, int1
     }
 }
 
-static inline size_t list_offsets_request_list_offsets_topic_min_size(int16_t v)
+static size_t list_offsets_request_list_offsets_topic_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -4110,17 +3457,6 @@ struct list_offsets_request_list_offsets_topic *list_offsets_request_list_offset
     for (int32_t i = 0; i < n; i++)
         list_offsets_request_list_offsets_topic_defaults(&arr[i]);
     return arr;
-}
-
-void list_offsets_request_list_offsets_topic_sample(arena_t *a, struct list_offsets_request_list_offsets_topic *m)
-{
-    list_offsets_request_list_offsets_topic_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct list_offsets_request_list_offsets_partition));
-    for (int i = 0; i < 2; i++)
-        list_offsets_request_list_offsets_partition_sample(a, &m->partitions[i]);
 }
 
 static void list_offsets_request_list_offsets_topic_read(kreader_t *r, int16_t v, struct list_offsets_request_list_offsets_topic *m)
@@ -4175,33 +3511,9 @@ static void list_offsets_request_list_offsets_topic_write(kwriter_t *w, int16_t 
     }
 }
 
-static inline size_t list_offsets_request_min_size(int16_t v)
-{
-    bool flex = v >= 6;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 4;
-    if (v >= 2)
-        n += 1;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void list_offsets_request_defaults(struct list_offsets_request *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void list_offsets_request_sample(arena_t *a, struct list_offsets_request *m)
-{
-    list_offsets_request_defaults(m);
-    (void)a;
-    m->replica_id = 70000;
-    m->isolation_level = 7;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct list_offsets_request_list_offsets_topic));
-    for (int i = 0; i < 2; i++)
-        list_offsets_request_list_offsets_topic_sample(a, &m->topics[i]);
 }
 
 static void list_offsets_request_read(kreader_t *r, int16_t v, struct list_offsets_request *m)
@@ -4274,15 +3586,14 @@ void list_offsets_request_encode(kwriter_t *w, int16_t version, const struct lis
 
 static void list_offsets_response_list_offsets_partition_response_read(kreader_t *r, int16_t v, struct list_offsets_response_list_offsets_partition_response *m);
 static void list_offsets_response_list_offsets_partition_response_write(kwriter_t *w, int16_t v, const struct list_offsets_response_list_offsets_partition_response *m);
-static inline size_t list_offsets_response_list_offsets_partition_response_min_size(int16_t v);
+static size_t list_offsets_response_list_offsets_partition_response_min_size(int16_t v);
 static void list_offsets_response_list_offsets_topic_response_read(kreader_t *r, int16_t v, struct list_offsets_response_list_offsets_topic_response *m);
 static void list_offsets_response_list_offsets_topic_response_write(kwriter_t *w, int16_t v, const struct list_offsets_response_list_offsets_topic_response *m);
-static inline size_t list_offsets_response_list_offsets_topic_response_min_size(int16_t v);
+static size_t list_offsets_response_list_offsets_topic_response_min_size(int16_t v);
 static void list_offsets_response_read(kreader_t *r, int16_t v, struct list_offsets_response *m);
 static void list_offsets_response_write(kwriter_t *w, int16_t v, const struct list_offsets_response *m);
-static inline size_t list_offsets_response_min_size(int16_t v);
 
-static inline size_t list_offsets_response_list_offsets_partition_response_min_size(int16_t v)
+static size_t list_offsets_response_list_offsets_partition_response_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -4314,21 +3625,6 @@ struct list_offsets_response_list_offsets_partition_response *list_offsets_respo
     for (int32_t i = 0; i < n; i++)
         list_offsets_response_list_offsets_partition_response_defaults(&arr[i]);
     return arr;
-}
-
-void list_offsets_response_list_offsets_partition_response_sample(arena_t *a, struct list_offsets_response_list_offsets_partition_response *m)
-{
-    list_offsets_response_list_offsets_partition_response_defaults(m);
-    (void)a;
-    m->partition_index = 70000;
-    m->error_code = 300;
-    m->old_style_offsets_count = 2;
-    m->old_style_offsets = arena_array(a, 2, sizeof(int64_t));
-    for (int i = 0; i < 2; i++)
-        m->old_style_offsets[i] = 5000000000;
-    m->timestamp = 5000000000;
-    m->offset = 5000000000;
-    m->leader_epoch = 70000;
 }
 
 static void list_offsets_response_list_offsets_partition_response_read(kreader_t *r, int16_t v, struct list_offsets_response_list_offsets_partition_response *m)
@@ -4403,7 +3699,7 @@ static void list_offsets_response_list_offsets_partition_response_write(kwriter_
     }
 }
 
-static inline size_t list_offsets_response_list_offsets_topic_response_min_size(int16_t v)
+static size_t list_offsets_response_list_offsets_topic_response_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -4425,17 +3721,6 @@ struct list_offsets_response_list_offsets_topic_response *list_offsets_response_
     for (int32_t i = 0; i < n; i++)
         list_offsets_response_list_offsets_topic_response_defaults(&arr[i]);
     return arr;
-}
-
-void list_offsets_response_list_offsets_topic_response_sample(arena_t *a, struct list_offsets_response_list_offsets_topic_response *m)
-{
-    list_offsets_response_list_offsets_topic_response_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct list_offsets_response_list_offsets_partition_response));
-    for (int i = 0; i < 2; i++)
-        list_offsets_response_list_offsets_partition_response_sample(a, &m->partitions[i]);
 }
 
 static void list_offsets_response_list_offsets_topic_response_read(kreader_t *r, int16_t v, struct list_offsets_response_list_offsets_topic_response *m)
@@ -4490,31 +3775,9 @@ static void list_offsets_response_list_offsets_topic_response_write(kwriter_t *w
     }
 }
 
-static inline size_t list_offsets_response_min_size(int16_t v)
-{
-    bool flex = v >= 6;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 2)
-        n += 4;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void list_offsets_response_defaults(struct list_offsets_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void list_offsets_response_sample(arena_t *a, struct list_offsets_response *m)
-{
-    list_offsets_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct list_offsets_response_list_offsets_topic_response));
-    for (int i = 0; i < 2; i++)
-        list_offsets_response_list_offsets_topic_response_sample(a, &m->topics[i]);
 }
 
 static void list_offsets_response_read(kreader_t *r, int16_t v, struct list_offsets_response *m)
@@ -4581,18 +3844,17 @@ void list_offsets_response_encode(kwriter_t *w, int16_t version, const struct li
 
 static void create_topics_request_creatable_replica_assignment_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_replica_assignment *m);
 static void create_topics_request_creatable_replica_assignment_write(kwriter_t *w, int16_t v, const struct create_topics_request_creatable_replica_assignment *m);
-static inline size_t create_topics_request_creatable_replica_assignment_min_size(int16_t v);
+static size_t create_topics_request_creatable_replica_assignment_min_size(int16_t v);
 static void create_topics_request_creatable_topic_config_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_topic_config *m);
 static void create_topics_request_creatable_topic_config_write(kwriter_t *w, int16_t v, const struct create_topics_request_creatable_topic_config *m);
-static inline size_t create_topics_request_creatable_topic_config_min_size(int16_t v);
+static size_t create_topics_request_creatable_topic_config_min_size(int16_t v);
 static void create_topics_request_creatable_topic_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_topic *m);
 static void create_topics_request_creatable_topic_write(kwriter_t *w, int16_t v, const struct create_topics_request_creatable_topic *m);
-static inline size_t create_topics_request_creatable_topic_min_size(int16_t v);
+static size_t create_topics_request_creatable_topic_min_size(int16_t v);
 static void create_topics_request_read(kreader_t *r, int16_t v, struct create_topics_request *m);
 static void create_topics_request_write(kwriter_t *w, int16_t v, const struct create_topics_request *m);
-static inline size_t create_topics_request_min_size(int16_t v);
 
-static inline size_t create_topics_request_creatable_replica_assignment_min_size(int16_t v)
+static size_t create_topics_request_creatable_replica_assignment_min_size(int16_t v)
 {
     bool flex = v >= 5;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -4613,17 +3875,6 @@ struct create_topics_request_creatable_replica_assignment *create_topics_request
     for (int32_t i = 0; i < n; i++)
         create_topics_request_creatable_replica_assignment_defaults(&arr[i]);
     return arr;
-}
-
-void create_topics_request_creatable_replica_assignment_sample(arena_t *a, struct create_topics_request_creatable_replica_assignment *m)
-{
-    create_topics_request_creatable_replica_assignment_defaults(m);
-    (void)a;
-    m->partition_index = 70000;
-    m->broker_ids_count = 2;
-    m->broker_ids = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->broker_ids[i] = 70000;
 }
 
 static void create_topics_request_creatable_replica_assignment_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_replica_assignment *m)
@@ -4674,7 +3925,7 @@ static void create_topics_request_creatable_replica_assignment_write(kwriter_t *
     }
 }
 
-static inline size_t create_topics_request_creatable_topic_config_min_size(int16_t v)
+static size_t create_topics_request_creatable_topic_config_min_size(int16_t v)
 {
     bool flex = v >= 5;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -4697,14 +3948,6 @@ struct create_topics_request_creatable_topic_config *create_topics_request_creat
     for (int32_t i = 0; i < n; i++)
         create_topics_request_creatable_topic_config_defaults(&arr[i]);
     return arr;
-}
-
-void create_topics_request_creatable_topic_config_sample(arena_t *a, struct create_topics_request_creatable_topic_config *m)
-{
-    create_topics_request_creatable_topic_config_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->value = KSTR_LIT("sample");
 }
 
 static void create_topics_request_creatable_topic_config_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_topic_config *m)
@@ -4752,7 +3995,7 @@ static void create_topics_request_creatable_topic_config_write(kwriter_t *w, int
     }
 }
 
-static inline size_t create_topics_request_creatable_topic_min_size(int16_t v)
+static size_t create_topics_request_creatable_topic_min_size(int16_t v)
 {
     bool flex = v >= 5;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -4777,23 +4020,6 @@ struct create_topics_request_creatable_topic *create_topics_request_creatable_to
     for (int32_t i = 0; i < n; i++)
         create_topics_request_creatable_topic_defaults(&arr[i]);
     return arr;
-}
-
-void create_topics_request_creatable_topic_sample(arena_t *a, struct create_topics_request_creatable_topic *m)
-{
-    create_topics_request_creatable_topic_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->num_partitions = 70000;
-    m->replication_factor = 300;
-    m->assignments_count = 2;
-    m->assignments = arena_array(a, 2, sizeof(struct create_topics_request_creatable_replica_assignment));
-    for (int i = 0; i < 2; i++)
-        create_topics_request_creatable_replica_assignment_sample(a, &m->assignments[i]);
-    m->configs_count = 2;
-    m->configs = arena_array(a, 2, sizeof(struct create_topics_request_creatable_topic_config));
-    for (int i = 0; i < 2; i++)
-        create_topics_request_creatable_topic_config_sample(a, &m->configs[i]);
 }
 
 static void create_topics_request_creatable_topic_read(kreader_t *r, int16_t v, struct create_topics_request_creatable_topic *m)
@@ -4875,34 +4101,10 @@ static void create_topics_request_creatable_topic_write(kwriter_t *w, int16_t v,
     }
 }
 
-static inline size_t create_topics_request_min_size(int16_t v)
-{
-    bool flex = v >= 5;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 4);
-    n += 4;
-    if (v >= 1)
-        n += 1;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void create_topics_request_defaults(struct create_topics_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->timeout_ms = 60000;
-}
-
-void create_topics_request_sample(arena_t *a, struct create_topics_request *m)
-{
-    create_topics_request_defaults(m);
-    (void)a;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct create_topics_request_creatable_topic));
-    for (int i = 0; i < 2; i++)
-        create_topics_request_creatable_topic_sample(a, &m->topics[i]);
-    m->timeout_ms = 70000;
-    m->validate_only = true;
 }
 
 static void create_topics_request_read(kreader_t *r, int16_t v, struct create_topics_request *m)
@@ -4975,15 +4177,14 @@ void create_topics_request_encode(kwriter_t *w, int16_t version, const struct cr
 
 static void create_topics_response_creatable_topic_configs_read(kreader_t *r, int16_t v, struct create_topics_response_creatable_topic_configs *m);
 static void create_topics_response_creatable_topic_configs_write(kwriter_t *w, int16_t v, const struct create_topics_response_creatable_topic_configs *m);
-static inline size_t create_topics_response_creatable_topic_configs_min_size(int16_t v);
+static size_t create_topics_response_creatable_topic_configs_min_size(int16_t v);
 static void create_topics_response_creatable_topic_result_read(kreader_t *r, int16_t v, struct create_topics_response_creatable_topic_result *m);
 static void create_topics_response_creatable_topic_result_write(kwriter_t *w, int16_t v, const struct create_topics_response_creatable_topic_result *m);
-static inline size_t create_topics_response_creatable_topic_result_min_size(int16_t v);
+static size_t create_topics_response_creatable_topic_result_min_size(int16_t v);
 static void create_topics_response_read(kreader_t *r, int16_t v, struct create_topics_response *m);
 static void create_topics_response_write(kwriter_t *w, int16_t v, const struct create_topics_response *m);
-static inline size_t create_topics_response_min_size(int16_t v);
 
-static inline size_t create_topics_response_creatable_topic_configs_min_size(int16_t v)
+static size_t create_topics_response_creatable_topic_configs_min_size(int16_t v)
 {
     bool flex = v >= 5;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -5015,17 +4216,6 @@ struct create_topics_response_creatable_topic_configs *create_topics_response_cr
     for (int32_t i = 0; i < n; i++)
         create_topics_response_creatable_topic_configs_defaults(&arr[i]);
     return arr;
-}
-
-void create_topics_response_creatable_topic_configs_sample(arena_t *a, struct create_topics_response_creatable_topic_configs *m)
-{
-    create_topics_response_creatable_topic_configs_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->value = KSTR_LIT("sample");
-    m->read_only = true;
-    m->config_source = 7;
-    m->is_sensitive = true;
 }
 
 static void create_topics_response_creatable_topic_configs_read(kreader_t *r, int16_t v, struct create_topics_response_creatable_topic_configs *m)
@@ -5091,7 +4281,7 @@ static void create_topics_response_creatable_topic_configs_write(kwriter_t *w, i
     }
 }
 
-static inline size_t create_topics_response_creatable_topic_result_min_size(int16_t v)
+static size_t create_topics_response_creatable_topic_result_min_size(int16_t v)
 {
     bool flex = v >= 5;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -5126,23 +4316,6 @@ struct create_topics_response_creatable_topic_result *create_topics_response_cre
     for (int32_t i = 0; i < n; i++)
         create_topics_response_creatable_topic_result_defaults(&arr[i]);
     return arr;
-}
-
-void create_topics_response_creatable_topic_result_sample(arena_t *a, struct create_topics_response_creatable_topic_result *m)
-{
-    create_topics_response_creatable_topic_result_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
-    m->error_code = 300;
-    m->error_message = KSTR_LIT("sample");
-    m->topic_config_error_code = 300;
-    m->num_partitions = 70000;
-    m->replication_factor = 300;
-    m->configs_count = 2;
-    m->configs = arena_array(a, 2, sizeof(struct create_topics_response_creatable_topic_configs));
-    for (int i = 0; i < 2; i++)
-        create_topics_response_creatable_topic_configs_sample(a, &m->configs[i]);
 }
 
 static void create_topics_response_creatable_topic_result_read(kreader_t *r, int16_t v, struct create_topics_response_creatable_topic_result *m)
@@ -5260,31 +4433,9 @@ static void create_topics_response_creatable_topic_result_write(kwriter_t *w, in
     }
 }
 
-static inline size_t create_topics_response_min_size(int16_t v)
-{
-    bool flex = v >= 5;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 2)
-        n += 4;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void create_topics_response_defaults(struct create_topics_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void create_topics_response_sample(arena_t *a, struct create_topics_response *m)
-{
-    create_topics_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct create_topics_response_creatable_topic_result));
-    for (int i = 0; i < 2; i++)
-        create_topics_response_creatable_topic_result_sample(a, &m->topics[i]);
 }
 
 static void create_topics_response_read(kreader_t *r, int16_t v, struct create_topics_response *m)
@@ -5351,12 +4502,11 @@ void create_topics_response_encode(kwriter_t *w, int16_t version, const struct c
 
 static void delete_topics_request_delete_topic_state_read(kreader_t *r, int16_t v, struct delete_topics_request_delete_topic_state *m);
 static void delete_topics_request_delete_topic_state_write(kwriter_t *w, int16_t v, const struct delete_topics_request_delete_topic_state *m);
-static inline size_t delete_topics_request_delete_topic_state_min_size(int16_t v);
+static size_t delete_topics_request_delete_topic_state_min_size(int16_t v);
 static void delete_topics_request_read(kreader_t *r, int16_t v, struct delete_topics_request *m);
 static void delete_topics_request_write(kwriter_t *w, int16_t v, const struct delete_topics_request *m);
-static inline size_t delete_topics_request_min_size(int16_t v);
 
-static inline size_t delete_topics_request_delete_topic_state_min_size(int16_t v)
+static size_t delete_topics_request_delete_topic_state_min_size(int16_t v)
 {
     bool flex = v >= 4;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -5380,14 +4530,6 @@ struct delete_topics_request_delete_topic_state *delete_topics_request_delete_to
     for (int32_t i = 0; i < n; i++)
         delete_topics_request_delete_topic_state_defaults(&arr[i]);
     return arr;
-}
-
-void delete_topics_request_delete_topic_state_sample(arena_t *a, struct delete_topics_request_delete_topic_state *m)
-{
-    delete_topics_request_delete_topic_state_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
 }
 
 static void delete_topics_request_delete_topic_state_read(kreader_t *r, int16_t v, struct delete_topics_request_delete_topic_state *m)
@@ -5433,37 +4575,9 @@ static void delete_topics_request_delete_topic_state_write(kwriter_t *w, int16_t
     }
 }
 
-static inline size_t delete_topics_request_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 6)
-        n += (flex ? 1 : 4);
-    if (v <= 5)
-        n += (flex ? 1 : 4);
-    n += 4;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void delete_topics_request_defaults(struct delete_topics_request *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void delete_topics_request_sample(arena_t *a, struct delete_topics_request *m)
-{
-    delete_topics_request_defaults(m);
-    (void)a;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct delete_topics_request_delete_topic_state));
-    for (int i = 0; i < 2; i++)
-        delete_topics_request_delete_topic_state_sample(a, &m->topics[i]);
-    m->topic_names_count = 2;
-    m->topic_names = arena_array(a, 2, sizeof(kstr_t));
-    for (int i = 0; i < 2; i++)
-        m->topic_names[i] = KSTR_LIT("sample");
-    m->timeout_ms = 70000;
 }
 
 static void delete_topics_request_read(kreader_t *r, int16_t v, struct delete_topics_request *m)
@@ -5543,12 +4657,11 @@ void delete_topics_request_encode(kwriter_t *w, int16_t version, const struct de
 
 static void delete_topics_response_deletable_topic_result_read(kreader_t *r, int16_t v, struct delete_topics_response_deletable_topic_result *m);
 static void delete_topics_response_deletable_topic_result_write(kwriter_t *w, int16_t v, const struct delete_topics_response_deletable_topic_result *m);
-static inline size_t delete_topics_response_deletable_topic_result_min_size(int16_t v);
+static size_t delete_topics_response_deletable_topic_result_min_size(int16_t v);
 static void delete_topics_response_read(kreader_t *r, int16_t v, struct delete_topics_response *m);
 static void delete_topics_response_write(kwriter_t *w, int16_t v, const struct delete_topics_response *m);
-static inline size_t delete_topics_response_min_size(int16_t v);
 
-static inline size_t delete_topics_response_deletable_topic_result_min_size(int16_t v)
+static size_t delete_topics_response_deletable_topic_result_min_size(int16_t v)
 {
     bool flex = v >= 4;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -5575,16 +4688,6 @@ struct delete_topics_response_deletable_topic_result *delete_topics_response_del
     for (int32_t i = 0; i < n; i++)
         delete_topics_response_deletable_topic_result_defaults(&arr[i]);
     return arr;
-}
-
-void delete_topics_response_deletable_topic_result_sample(arena_t *a, struct delete_topics_response_deletable_topic_result *m)
-{
-    delete_topics_response_deletable_topic_result_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
-    m->error_code = 300;
-    m->error_message = KSTR_LIT("sample");
 }
 
 static void delete_topics_response_deletable_topic_result_read(kreader_t *r, int16_t v, struct delete_topics_response_deletable_topic_result *m)
@@ -5644,31 +4747,9 @@ static void delete_topics_response_deletable_topic_result_write(kwriter_t *w, in
     }
 }
 
-static inline size_t delete_topics_response_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 1)
-        n += 4;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void delete_topics_response_defaults(struct delete_topics_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void delete_topics_response_sample(arena_t *a, struct delete_topics_response *m)
-{
-    delete_topics_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->responses_count = 2;
-    m->responses = arena_array(a, 2, sizeof(struct delete_topics_response_deletable_topic_result));
-    for (int i = 0; i < 2; i++)
-        delete_topics_response_deletable_topic_result_sample(a, &m->responses[i]);
 }
 
 static void delete_topics_response_read(kreader_t *r, int16_t v, struct delete_topics_response *m)
@@ -5735,12 +4816,11 @@ void delete_topics_response_encode(kwriter_t *w, int16_t version, const struct d
 
 static void describe_configs_request_describe_configs_resource_read(kreader_t *r, int16_t v, struct describe_configs_request_describe_configs_resource *m);
 static void describe_configs_request_describe_configs_resource_write(kwriter_t *w, int16_t v, const struct describe_configs_request_describe_configs_resource *m);
-static inline size_t describe_configs_request_describe_configs_resource_min_size(int16_t v);
+static size_t describe_configs_request_describe_configs_resource_min_size(int16_t v);
 static void describe_configs_request_read(kreader_t *r, int16_t v, struct describe_configs_request *m);
 static void describe_configs_request_write(kwriter_t *w, int16_t v, const struct describe_configs_request *m);
-static inline size_t describe_configs_request_min_size(int16_t v);
 
-static inline size_t describe_configs_request_describe_configs_resource_min_size(int16_t v)
+static size_t describe_configs_request_describe_configs_resource_min_size(int16_t v)
 {
     bool flex = v >= 4;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -5763,18 +4843,6 @@ struct describe_configs_request_describe_configs_resource *describe_configs_requ
     for (int32_t i = 0; i < n; i++)
         describe_configs_request_describe_configs_resource_defaults(&arr[i]);
     return arr;
-}
-
-void describe_configs_request_describe_configs_resource_sample(arena_t *a, struct describe_configs_request_describe_configs_resource *m)
-{
-    describe_configs_request_describe_configs_resource_defaults(m);
-    (void)a;
-    m->resource_type = 7;
-    m->resource_name = KSTR_LIT("sample");
-    m->configuration_keys_count = 2;
-    m->configuration_keys = arena_array(a, 2, sizeof(kstr_t));
-    for (int i = 0; i < 2; i++)
-        m->configuration_keys[i] = KSTR_LIT("sample");
 }
 
 static void describe_configs_request_describe_configs_resource_read(kreader_t *r, int16_t v, struct describe_configs_request_describe_configs_resource *m)
@@ -5833,34 +4901,9 @@ static void describe_configs_request_describe_configs_resource_write(kwriter_t *
     }
 }
 
-static inline size_t describe_configs_request_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 4);
-    if (v >= 1)
-        n += 1;
-    if (v >= 3)
-        n += 1;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void describe_configs_request_defaults(struct describe_configs_request *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void describe_configs_request_sample(arena_t *a, struct describe_configs_request *m)
-{
-    describe_configs_request_defaults(m);
-    (void)a;
-    m->resources_count = 2;
-    m->resources = arena_array(a, 2, sizeof(struct describe_configs_request_describe_configs_resource));
-    for (int i = 0; i < 2; i++)
-        describe_configs_request_describe_configs_resource_sample(a, &m->resources[i]);
-    m->include_synonyms = true;
-    m->include_documentation = true;
 }
 
 static void describe_configs_request_read(kreader_t *r, int16_t v, struct describe_configs_request *m)
@@ -5933,18 +4976,17 @@ void describe_configs_request_encode(kwriter_t *w, int16_t version, const struct
 
 static void describe_configs_response_describe_configs_synonym_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_synonym *m);
 static void describe_configs_response_describe_configs_synonym_write(kwriter_t *w, int16_t v, const struct describe_configs_response_describe_configs_synonym *m);
-static inline size_t describe_configs_response_describe_configs_synonym_min_size(int16_t v);
+static size_t describe_configs_response_describe_configs_synonym_min_size(int16_t v);
 static void describe_configs_response_describe_configs_resource_result_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_resource_result *m);
 static void describe_configs_response_describe_configs_resource_result_write(kwriter_t *w, int16_t v, const struct describe_configs_response_describe_configs_resource_result *m);
-static inline size_t describe_configs_response_describe_configs_resource_result_min_size(int16_t v);
+static size_t describe_configs_response_describe_configs_resource_result_min_size(int16_t v);
 static void describe_configs_response_describe_configs_result_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_result *m);
 static void describe_configs_response_describe_configs_result_write(kwriter_t *w, int16_t v, const struct describe_configs_response_describe_configs_result *m);
-static inline size_t describe_configs_response_describe_configs_result_min_size(int16_t v);
+static size_t describe_configs_response_describe_configs_result_min_size(int16_t v);
 static void describe_configs_response_read(kreader_t *r, int16_t v, struct describe_configs_response *m);
 static void describe_configs_response_write(kwriter_t *w, int16_t v, const struct describe_configs_response *m);
-static inline size_t describe_configs_response_min_size(int16_t v);
 
-static inline size_t describe_configs_response_describe_configs_synonym_min_size(int16_t v)
+static size_t describe_configs_response_describe_configs_synonym_min_size(int16_t v)
 {
     bool flex = v >= 4;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -5971,15 +5013,6 @@ struct describe_configs_response_describe_configs_synonym *describe_configs_resp
     for (int32_t i = 0; i < n; i++)
         describe_configs_response_describe_configs_synonym_defaults(&arr[i]);
     return arr;
-}
-
-void describe_configs_response_describe_configs_synonym_sample(arena_t *a, struct describe_configs_response_describe_configs_synonym *m)
-{
-    describe_configs_response_describe_configs_synonym_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->value = KSTR_LIT("sample");
-    m->source = 7;
 }
 
 static void describe_configs_response_describe_configs_synonym_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_synonym *m)
@@ -6033,7 +5066,7 @@ static void describe_configs_response_describe_configs_synonym_write(kwriter_t *
     }
 }
 
-static inline size_t describe_configs_response_describe_configs_resource_result_min_size(int16_t v)
+static size_t describe_configs_response_describe_configs_resource_result_min_size(int16_t v)
 {
     bool flex = v >= 4;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -6070,24 +5103,6 @@ struct describe_configs_response_describe_configs_resource_result *describe_conf
     for (int32_t i = 0; i < n; i++)
         describe_configs_response_describe_configs_resource_result_defaults(&arr[i]);
     return arr;
-}
-
-void describe_configs_response_describe_configs_resource_result_sample(arena_t *a, struct describe_configs_response_describe_configs_resource_result *m)
-{
-    describe_configs_response_describe_configs_resource_result_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->value = KSTR_LIT("sample");
-    m->read_only = true;
-    m->is_default = true;
-    m->config_source = 7;
-    m->is_sensitive = true;
-    m->synonyms_count = 2;
-    m->synonyms = arena_array(a, 2, sizeof(struct describe_configs_response_describe_configs_synonym));
-    for (int i = 0; i < 2; i++)
-        describe_configs_response_describe_configs_synonym_sample(a, &m->synonyms[i]);
-    m->config_type = 7;
-    m->documentation = KSTR_LIT("sample");
 }
 
 static void describe_configs_response_describe_configs_resource_result_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_resource_result *m)
@@ -6188,7 +5203,7 @@ static void describe_configs_response_describe_configs_resource_result_write(kwr
     }
 }
 
-static inline size_t describe_configs_response_describe_configs_result_min_size(int16_t v)
+static size_t describe_configs_response_describe_configs_result_min_size(int16_t v)
 {
     bool flex = v >= 4;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -6214,20 +5229,6 @@ struct describe_configs_response_describe_configs_result *describe_configs_respo
     for (int32_t i = 0; i < n; i++)
         describe_configs_response_describe_configs_result_defaults(&arr[i]);
     return arr;
-}
-
-void describe_configs_response_describe_configs_result_sample(arena_t *a, struct describe_configs_response_describe_configs_result *m)
-{
-    describe_configs_response_describe_configs_result_defaults(m);
-    (void)a;
-    m->error_code = 300;
-    m->error_message = KSTR_LIT("sample");
-    m->resource_type = 7;
-    m->resource_name = KSTR_LIT("sample");
-    m->configs_count = 2;
-    m->configs = arena_array(a, 2, sizeof(struct describe_configs_response_describe_configs_resource_result));
-    for (int i = 0; i < 2; i++)
-        describe_configs_response_describe_configs_resource_result_sample(a, &m->configs[i]);
 }
 
 static void describe_configs_response_describe_configs_result_read(kreader_t *r, int16_t v, struct describe_configs_response_describe_configs_result *m)
@@ -6302,30 +5303,9 @@ static void describe_configs_response_describe_configs_result_write(kwriter_t *w
     }
 }
 
-static inline size_t describe_configs_response_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 4;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void describe_configs_response_defaults(struct describe_configs_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void describe_configs_response_sample(arena_t *a, struct describe_configs_response *m)
-{
-    describe_configs_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->results_count = 2;
-    m->results = arena_array(a, 2, sizeof(struct describe_configs_response_describe_configs_result));
-    for (int i = 0; i < 2; i++)
-        describe_configs_response_describe_configs_result_sample(a, &m->results[i]);
 }
 
 static void describe_configs_response_read(kreader_t *r, int16_t v, struct describe_configs_response *m)
@@ -6392,38 +5372,11 @@ void describe_configs_response_encode(kwriter_t *w, int16_t version, const struc
 
 static void find_coordinator_request_read(kreader_t *r, int16_t v, struct find_coordinator_request *m);
 static void find_coordinator_request_write(kwriter_t *w, int16_t v, const struct find_coordinator_request *m);
-static inline size_t find_coordinator_request_min_size(int16_t v);
-
-static inline size_t find_coordinator_request_min_size(int16_t v)
-{
-    bool flex = v >= 3;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v <= 3)
-        n += (flex ? 1 : 2);
-    if (v >= 1)
-        n += 1;
-    if (v >= 4)
-        n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void find_coordinator_request_defaults(struct find_coordinator_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->key = KSTR_LIT("");
-}
-
-void find_coordinator_request_sample(arena_t *a, struct find_coordinator_request *m)
-{
-    find_coordinator_request_defaults(m);
-    (void)a;
-    m->key = KSTR_LIT("sample");
-    m->key_type = 7;
-    m->coordinator_keys_count = 2;
-    m->coordinator_keys = arena_array(a, 2, sizeof(kstr_t));
-    for (int i = 0; i < 2; i++)
-        m->coordinator_keys[i] = KSTR_LIT("sample");
 }
 
 static void find_coordinator_request_read(kreader_t *r, int16_t v, struct find_coordinator_request *m)
@@ -6496,12 +5449,11 @@ void find_coordinator_request_encode(kwriter_t *w, int16_t version, const struct
 
 static void find_coordinator_response_coordinator_read(kreader_t *r, int16_t v, struct find_coordinator_response_coordinator *m);
 static void find_coordinator_response_coordinator_write(kwriter_t *w, int16_t v, const struct find_coordinator_response_coordinator *m);
-static inline size_t find_coordinator_response_coordinator_min_size(int16_t v);
+static size_t find_coordinator_response_coordinator_min_size(int16_t v);
 static void find_coordinator_response_read(kreader_t *r, int16_t v, struct find_coordinator_response *m);
 static void find_coordinator_response_write(kwriter_t *w, int16_t v, const struct find_coordinator_response *m);
-static inline size_t find_coordinator_response_min_size(int16_t v);
 
-static inline size_t find_coordinator_response_coordinator_min_size(int16_t v)
+static size_t find_coordinator_response_coordinator_min_size(int16_t v)
 {
     bool flex = v >= 3;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -6535,18 +5487,6 @@ struct find_coordinator_response_coordinator *find_coordinator_response_coordina
     for (int32_t i = 0; i < n; i++)
         find_coordinator_response_coordinator_defaults(&arr[i]);
     return arr;
-}
-
-void find_coordinator_response_coordinator_sample(arena_t *a, struct find_coordinator_response_coordinator *m)
-{
-    find_coordinator_response_coordinator_defaults(m);
-    (void)a;
-    m->key = KSTR_LIT("sample");
-    m->node_id = 70000;
-    m->host = KSTR_LIT("sample");
-    m->port = 70000;
-    m->error_code = 300;
-    m->error_message = KSTR_LIT("sample");
 }
 
 static void find_coordinator_response_coordinator_read(kreader_t *r, int16_t v, struct find_coordinator_response_coordinator *m)
@@ -6620,49 +5560,11 @@ static void find_coordinator_response_coordinator_write(kwriter_t *w, int16_t v,
     }
 }
 
-static inline size_t find_coordinator_response_min_size(int16_t v)
-{
-    bool flex = v >= 3;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 1)
-        n += 4;
-    if (v <= 3)
-        n += 2;
-    if (v >= 1 && v <= 3)
-        n += (flex ? 1 : 2);
-    if (v <= 3)
-        n += 4;
-    if (v <= 3)
-        n += (flex ? 1 : 2);
-    if (v <= 3)
-        n += 4;
-    if (v >= 4)
-        n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void find_coordinator_response_defaults(struct find_coordinator_response *m)
 {
     memset(m, 0, sizeof(*m));
     m->error_message = KSTR_LIT("");
     m->host = KSTR_LIT("");
-}
-
-void find_coordinator_response_sample(arena_t *a, struct find_coordinator_response *m)
-{
-    find_coordinator_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->error_code = 300;
-    m->error_message = KSTR_LIT("sample");
-    m->node_id = 70000;
-    m->host = KSTR_LIT("sample");
-    m->port = 70000;
-    m->coordinators_count = 2;
-    m->coordinators = arena_array(a, 2, sizeof(struct find_coordinator_response_coordinator));
-    for (int i = 0; i < 2; i++)
-        find_coordinator_response_coordinator_sample(a, &m->coordinators[i]);
 }
 
 static void find_coordinator_response_read(kreader_t *r, int16_t v, struct find_coordinator_response *m)
@@ -6763,21 +5665,6 @@ void find_coordinator_response_encode(kwriter_t *w, int16_t version, const struc
 
 static void init_producer_id_request_read(kreader_t *r, int16_t v, struct init_producer_id_request *m);
 static void init_producer_id_request_write(kwriter_t *w, int16_t v, const struct init_producer_id_request *m);
-static inline size_t init_producer_id_request_min_size(int16_t v);
-
-static inline size_t init_producer_id_request_min_size(int16_t v)
-{
-    bool flex = v >= 2;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 2);
-    n += 4;
-    if (v >= 3)
-        n += 8;
-    if (v >= 3)
-        n += 2;
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void init_producer_id_request_defaults(struct init_producer_id_request *m)
 {
@@ -6785,16 +5672,6 @@ void init_producer_id_request_defaults(struct init_producer_id_request *m)
     m->transactional_id = KSTR_LIT("");
     m->producer_id = -1;
     m->producer_epoch = -1;
-}
-
-void init_producer_id_request_sample(arena_t *a, struct init_producer_id_request *m)
-{
-    init_producer_id_request_defaults(m);
-    (void)a;
-    m->transactional_id = KSTR_LIT("sample");
-    m->transaction_timeout_ms = 70000;
-    m->producer_id = 5000000000;
-    m->producer_epoch = 300;
 }
 
 static void init_producer_id_request_read(kreader_t *r, int16_t v, struct init_producer_id_request *m)
@@ -6866,34 +5743,11 @@ void init_producer_id_request_encode(kwriter_t *w, int16_t version, const struct
 
 static void init_producer_id_response_read(kreader_t *r, int16_t v, struct init_producer_id_response *m);
 static void init_producer_id_response_write(kwriter_t *w, int16_t v, const struct init_producer_id_response *m);
-static inline size_t init_producer_id_response_min_size(int16_t v);
-
-static inline size_t init_producer_id_response_min_size(int16_t v)
-{
-    bool flex = v >= 2;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 4;
-    n += 2;
-    n += 8;
-    n += 2;
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void init_producer_id_response_defaults(struct init_producer_id_response *m)
 {
     memset(m, 0, sizeof(*m));
     m->producer_id = -1;
-}
-
-void init_producer_id_response_sample(arena_t *a, struct init_producer_id_response *m)
-{
-    init_producer_id_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->error_code = 300;
-    m->producer_id = 5000000000;
-    m->producer_epoch = 300;
 }
 
 static void init_producer_id_response_read(kreader_t *r, int16_t v, struct init_producer_id_response *m)
@@ -6963,12 +5817,11 @@ void init_producer_id_response_encode(kwriter_t *w, int16_t version, const struc
 
 static void join_group_request_join_group_request_protocol_read(kreader_t *r, int16_t v, struct join_group_request_join_group_request_protocol *m);
 static void join_group_request_join_group_request_protocol_write(kwriter_t *w, int16_t v, const struct join_group_request_join_group_request_protocol *m);
-static inline size_t join_group_request_join_group_request_protocol_min_size(int16_t v);
+static size_t join_group_request_join_group_request_protocol_min_size(int16_t v);
 static void join_group_request_read(kreader_t *r, int16_t v, struct join_group_request *m);
 static void join_group_request_write(kwriter_t *w, int16_t v, const struct join_group_request *m);
-static inline size_t join_group_request_min_size(int16_t v);
 
-static inline size_t join_group_request_join_group_request_protocol_min_size(int16_t v)
+static size_t join_group_request_join_group_request_protocol_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -6991,14 +5844,6 @@ struct join_group_request_join_group_request_protocol *join_group_request_join_g
     for (int32_t i = 0; i < n; i++)
         join_group_request_join_group_request_protocol_defaults(&arr[i]);
     return arr;
-}
-
-void join_group_request_join_group_request_protocol_sample(arena_t *a, struct join_group_request_join_group_request_protocol *m)
-{
-    join_group_request_join_group_request_protocol_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->metadata = (kbytes_t){ (uint8_t *)"bytes", 5 };
 }
 
 static void join_group_request_join_group_request_protocol_read(kreader_t *r, int16_t v, struct join_group_request_join_group_request_protocol *m)
@@ -7046,25 +5891,6 @@ static void join_group_request_join_group_request_protocol_write(kwriter_t *w, i
     }
 }
 
-static inline size_t join_group_request_min_size(int16_t v)
-{
-    bool flex = v >= 6;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 2);
-    n += 4;
-    if (v >= 1)
-        n += 4;
-    n += (flex ? 1 : 2);
-    if (v >= 5)
-        n += (flex ? 1 : 2);
-    n += (flex ? 1 : 2);
-    n += (flex ? 1 : 4);
-    if (v >= 8)
-        n += (flex ? 1 : 2);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void join_group_request_defaults(struct join_group_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -7074,23 +5900,6 @@ void join_group_request_defaults(struct join_group_request *m)
     m->group_instance_id = KSTR_NULL;
     m->protocol_type = KSTR_LIT("");
     m->reason = KSTR_NULL;
-}
-
-void join_group_request_sample(arena_t *a, struct join_group_request *m)
-{
-    join_group_request_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->session_timeout_ms = 70000;
-    m->rebalance_timeout_ms = 70000;
-    m->member_id = KSTR_LIT("sample");
-    m->group_instance_id = KSTR_LIT("sample");
-    m->protocol_type = KSTR_LIT("sample");
-    m->protocols_count = 2;
-    m->protocols = arena_array(a, 2, sizeof(struct join_group_request_join_group_request_protocol));
-    for (int i = 0; i < 2; i++)
-        join_group_request_join_group_request_protocol_sample(a, &m->protocols[i]);
-    m->reason = KSTR_LIT("sample");
 }
 
 static void join_group_request_read(kreader_t *r, int16_t v, struct join_group_request *m)
@@ -7203,12 +6012,11 @@ void join_group_request_encode(kwriter_t *w, int16_t version, const struct join_
 
 static void join_group_response_join_group_response_member_read(kreader_t *r, int16_t v, struct join_group_response_join_group_response_member *m);
 static void join_group_response_join_group_response_member_write(kwriter_t *w, int16_t v, const struct join_group_response_join_group_response_member *m);
-static inline size_t join_group_response_join_group_response_member_min_size(int16_t v);
+static size_t join_group_response_join_group_response_member_min_size(int16_t v);
 static void join_group_response_read(kreader_t *r, int16_t v, struct join_group_response *m);
 static void join_group_response_write(kwriter_t *w, int16_t v, const struct join_group_response *m);
-static inline size_t join_group_response_min_size(int16_t v);
 
-static inline size_t join_group_response_join_group_response_member_min_size(int16_t v)
+static size_t join_group_response_join_group_response_member_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -7234,15 +6042,6 @@ struct join_group_response_join_group_response_member *join_group_response_join_
     for (int32_t i = 0; i < n; i++)
         join_group_response_join_group_response_member_defaults(&arr[i]);
     return arr;
-}
-
-void join_group_response_join_group_response_member_sample(arena_t *a, struct join_group_response_join_group_response_member *m)
-{
-    join_group_response_join_group_response_member_defaults(m);
-    (void)a;
-    m->member_id = KSTR_LIT("sample");
-    m->group_instance_id = KSTR_LIT("sample");
-    m->metadata = (kbytes_t){ (uint8_t *)"bytes", 5 };
 }
 
 static void join_group_response_join_group_response_member_read(kreader_t *r, int16_t v, struct join_group_response_join_group_response_member *m)
@@ -7298,26 +6097,6 @@ static void join_group_response_join_group_response_member_write(kwriter_t *w, i
     }
 }
 
-static inline size_t join_group_response_min_size(int16_t v)
-{
-    bool flex = v >= 6;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 2)
-        n += 4;
-    n += 2;
-    n += 4;
-    if (v >= 7)
-        n += (flex ? 1 : 2);
-    n += (flex ? 1 : 2);
-    n += (flex ? 1 : 2);
-    if (v >= 9)
-        n += 1;
-    n += (flex ? 1 : 2);
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void join_group_response_defaults(struct join_group_response *m)
 {
     memset(m, 0, sizeof(*m));
@@ -7326,24 +6105,6 @@ void join_group_response_defaults(struct join_group_response *m)
     m->protocol_name = KSTR_LIT("");
     m->leader = KSTR_LIT("");
     m->member_id = KSTR_LIT("");
-}
-
-void join_group_response_sample(arena_t *a, struct join_group_response *m)
-{
-    join_group_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->error_code = 300;
-    m->generation_id = 70000;
-    m->protocol_type = KSTR_LIT("sample");
-    m->protocol_name = KSTR_LIT("sample");
-    m->leader = KSTR_LIT("sample");
-    m->skip_assignment = true;
-    m->member_id = KSTR_LIT("sample");
-    m->members_count = 2;
-    m->members = arena_array(a, 2, sizeof(struct join_group_response_join_group_response_member));
-    for (int i = 0; i < 2; i++)
-        join_group_response_join_group_response_member_sample(a, &m->members[i]);
 }
 
 static void join_group_response_read(kreader_t *r, int16_t v, struct join_group_response *m)
@@ -7460,12 +6221,11 @@ void join_group_response_encode(kwriter_t *w, int16_t version, const struct join
 
 static void sync_group_request_sync_group_request_assignment_read(kreader_t *r, int16_t v, struct sync_group_request_sync_group_request_assignment *m);
 static void sync_group_request_sync_group_request_assignment_write(kwriter_t *w, int16_t v, const struct sync_group_request_sync_group_request_assignment *m);
-static inline size_t sync_group_request_sync_group_request_assignment_min_size(int16_t v);
+static size_t sync_group_request_sync_group_request_assignment_min_size(int16_t v);
 static void sync_group_request_read(kreader_t *r, int16_t v, struct sync_group_request *m);
 static void sync_group_request_write(kwriter_t *w, int16_t v, const struct sync_group_request *m);
-static inline size_t sync_group_request_min_size(int16_t v);
 
-static inline size_t sync_group_request_sync_group_request_assignment_min_size(int16_t v)
+static size_t sync_group_request_sync_group_request_assignment_min_size(int16_t v)
 {
     bool flex = v >= 4;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -7488,14 +6248,6 @@ struct sync_group_request_sync_group_request_assignment *sync_group_request_sync
     for (int32_t i = 0; i < n; i++)
         sync_group_request_sync_group_request_assignment_defaults(&arr[i]);
     return arr;
-}
-
-void sync_group_request_sync_group_request_assignment_sample(arena_t *a, struct sync_group_request_sync_group_request_assignment *m)
-{
-    sync_group_request_sync_group_request_assignment_defaults(m);
-    (void)a;
-    m->member_id = KSTR_LIT("sample");
-    m->assignment = (kbytes_t){ (uint8_t *)"bytes", 5 };
 }
 
 static void sync_group_request_sync_group_request_assignment_read(kreader_t *r, int16_t v, struct sync_group_request_sync_group_request_assignment *m)
@@ -7543,24 +6295,6 @@ static void sync_group_request_sync_group_request_assignment_write(kwriter_t *w,
     }
 }
 
-static inline size_t sync_group_request_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 2);
-    n += 4;
-    n += (flex ? 1 : 2);
-    if (v >= 3)
-        n += (flex ? 1 : 2);
-    if (v >= 5)
-        n += (flex ? 1 : 2);
-    if (v >= 5)
-        n += (flex ? 1 : 2);
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void sync_group_request_defaults(struct sync_group_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -7569,22 +6303,6 @@ void sync_group_request_defaults(struct sync_group_request *m)
     m->group_instance_id = KSTR_NULL;
     m->protocol_type = KSTR_NULL;
     m->protocol_name = KSTR_NULL;
-}
-
-void sync_group_request_sample(arena_t *a, struct sync_group_request *m)
-{
-    sync_group_request_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->generation_id = 70000;
-    m->member_id = KSTR_LIT("sample");
-    m->group_instance_id = KSTR_LIT("sample");
-    m->protocol_type = KSTR_LIT("sample");
-    m->protocol_name = KSTR_LIT("sample");
-    m->assignments_count = 2;
-    m->assignments = arena_array(a, 2, sizeof(struct sync_group_request_sync_group_request_assignment));
-    for (int i = 0; i < 2; i++)
-        sync_group_request_sync_group_request_assignment_sample(a, &m->assignments[i]);
 }
 
 static void sync_group_request_read(kreader_t *r, int16_t v, struct sync_group_request *m)
@@ -7691,23 +6409,6 @@ void sync_group_request_encode(kwriter_t *w, int16_t version, const struct sync_
 
 static void sync_group_response_read(kreader_t *r, int16_t v, struct sync_group_response *m);
 static void sync_group_response_write(kwriter_t *w, int16_t v, const struct sync_group_response *m);
-static inline size_t sync_group_response_min_size(int16_t v);
-
-static inline size_t sync_group_response_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 1)
-        n += 4;
-    n += 2;
-    if (v >= 5)
-        n += (flex ? 1 : 2);
-    if (v >= 5)
-        n += (flex ? 1 : 2);
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void sync_group_response_defaults(struct sync_group_response *m)
 {
@@ -7715,17 +6416,6 @@ void sync_group_response_defaults(struct sync_group_response *m)
     m->protocol_type = KSTR_NULL;
     m->protocol_name = KSTR_NULL;
     m->assignment = (kbytes_t){ NULL, 0 };
-}
-
-void sync_group_response_sample(arena_t *a, struct sync_group_response *m)
-{
-    sync_group_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->error_code = 300;
-    m->protocol_type = KSTR_LIT("sample");
-    m->protocol_name = KSTR_LIT("sample");
-    m->assignment = (kbytes_t){ (uint8_t *)"bytes", 5 };
 }
 
 static void sync_group_response_read(kreader_t *r, int16_t v, struct sync_group_response *m)
@@ -7807,20 +6497,6 @@ void sync_group_response_encode(kwriter_t *w, int16_t version, const struct sync
 
 static void heartbeat_request_read(kreader_t *r, int16_t v, struct heartbeat_request *m);
 static void heartbeat_request_write(kwriter_t *w, int16_t v, const struct heartbeat_request *m);
-static inline size_t heartbeat_request_min_size(int16_t v);
-
-static inline size_t heartbeat_request_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 2);
-    n += 4;
-    n += (flex ? 1 : 2);
-    if (v >= 3)
-        n += (flex ? 1 : 2);
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void heartbeat_request_defaults(struct heartbeat_request *m)
 {
@@ -7828,16 +6504,6 @@ void heartbeat_request_defaults(struct heartbeat_request *m)
     m->group_id = KSTR_LIT("");
     m->member_id = KSTR_LIT("");
     m->group_instance_id = KSTR_NULL;
-}
-
-void heartbeat_request_sample(arena_t *a, struct heartbeat_request *m)
-{
-    heartbeat_request_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->generation_id = 70000;
-    m->member_id = KSTR_LIT("sample");
-    m->group_instance_id = KSTR_LIT("sample");
 }
 
 static void heartbeat_request_read(kreader_t *r, int16_t v, struct heartbeat_request *m)
@@ -7913,30 +6579,10 @@ void heartbeat_request_encode(kwriter_t *w, int16_t version, const struct heartb
 
 static void heartbeat_response_read(kreader_t *r, int16_t v, struct heartbeat_response *m);
 static void heartbeat_response_write(kwriter_t *w, int16_t v, const struct heartbeat_response *m);
-static inline size_t heartbeat_response_min_size(int16_t v);
-
-static inline size_t heartbeat_response_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 1)
-        n += 4;
-    n += 2;
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void heartbeat_response_defaults(struct heartbeat_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void heartbeat_response_sample(arena_t *a, struct heartbeat_response *m)
-{
-    heartbeat_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->error_code = 300;
 }
 
 static void heartbeat_response_read(kreader_t *r, int16_t v, struct heartbeat_response *m)
@@ -7994,12 +6640,11 @@ void heartbeat_response_encode(kwriter_t *w, int16_t version, const struct heart
 
 static void leave_group_request_member_identity_read(kreader_t *r, int16_t v, struct leave_group_request_member_identity *m);
 static void leave_group_request_member_identity_write(kwriter_t *w, int16_t v, const struct leave_group_request_member_identity *m);
-static inline size_t leave_group_request_member_identity_min_size(int16_t v);
+static size_t leave_group_request_member_identity_min_size(int16_t v);
 static void leave_group_request_read(kreader_t *r, int16_t v, struct leave_group_request *m);
 static void leave_group_request_write(kwriter_t *w, int16_t v, const struct leave_group_request *m);
-static inline size_t leave_group_request_min_size(int16_t v);
 
-static inline size_t leave_group_request_member_identity_min_size(int16_t v)
+static size_t leave_group_request_member_identity_min_size(int16_t v)
 {
     bool flex = v >= 4;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -8027,15 +6672,6 @@ struct leave_group_request_member_identity *leave_group_request_member_identity_
     for (int32_t i = 0; i < n; i++)
         leave_group_request_member_identity_defaults(&arr[i]);
     return arr;
-}
-
-void leave_group_request_member_identity_sample(arena_t *a, struct leave_group_request_member_identity *m)
-{
-    leave_group_request_member_identity_defaults(m);
-    (void)a;
-    m->member_id = KSTR_LIT("sample");
-    m->group_instance_id = KSTR_LIT("sample");
-    m->reason = KSTR_LIT("sample");
 }
 
 static void leave_group_request_member_identity_read(kreader_t *r, int16_t v, struct leave_group_request_member_identity *m)
@@ -8091,36 +6727,11 @@ static void leave_group_request_member_identity_write(kwriter_t *w, int16_t v, c
     }
 }
 
-static inline size_t leave_group_request_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 2);
-    if (v <= 2)
-        n += (flex ? 1 : 2);
-    if (v >= 3)
-        n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void leave_group_request_defaults(struct leave_group_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->group_id = KSTR_LIT("");
     m->member_id = KSTR_LIT("");
-}
-
-void leave_group_request_sample(arena_t *a, struct leave_group_request *m)
-{
-    leave_group_request_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->member_id = KSTR_LIT("sample");
-    m->members_count = 2;
-    m->members = arena_array(a, 2, sizeof(struct leave_group_request_member_identity));
-    for (int i = 0; i < 2; i++)
-        leave_group_request_member_identity_sample(a, &m->members[i]);
 }
 
 static void leave_group_request_read(kreader_t *r, int16_t v, struct leave_group_request *m)
@@ -8197,12 +6808,11 @@ void leave_group_request_encode(kwriter_t *w, int16_t version, const struct leav
 
 static void leave_group_response_member_response_read(kreader_t *r, int16_t v, struct leave_group_response_member_response *m);
 static void leave_group_response_member_response_write(kwriter_t *w, int16_t v, const struct leave_group_response_member_response *m);
-static inline size_t leave_group_response_member_response_min_size(int16_t v);
+static size_t leave_group_response_member_response_min_size(int16_t v);
 static void leave_group_response_read(kreader_t *r, int16_t v, struct leave_group_response *m);
 static void leave_group_response_write(kwriter_t *w, int16_t v, const struct leave_group_response *m);
-static inline size_t leave_group_response_min_size(int16_t v);
 
-static inline size_t leave_group_response_member_response_min_size(int16_t v)
+static size_t leave_group_response_member_response_min_size(int16_t v)
 {
     bool flex = v >= 4;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -8229,15 +6839,6 @@ struct leave_group_response_member_response *leave_group_response_member_respons
     for (int32_t i = 0; i < n; i++)
         leave_group_response_member_response_defaults(&arr[i]);
     return arr;
-}
-
-void leave_group_response_member_response_sample(arena_t *a, struct leave_group_response_member_response *m)
-{
-    leave_group_response_member_response_defaults(m);
-    (void)a;
-    m->member_id = KSTR_LIT("sample");
-    m->group_instance_id = KSTR_LIT("sample");
-    m->error_code = 300;
 }
 
 static void leave_group_response_member_response_read(kreader_t *r, int16_t v, struct leave_group_response_member_response *m)
@@ -8291,34 +6892,9 @@ static void leave_group_response_member_response_write(kwriter_t *w, int16_t v, 
     }
 }
 
-static inline size_t leave_group_response_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 1)
-        n += 4;
-    n += 2;
-    if (v >= 3)
-        n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void leave_group_response_defaults(struct leave_group_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void leave_group_response_sample(arena_t *a, struct leave_group_response *m)
-{
-    leave_group_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->error_code = 300;
-    m->members_count = 2;
-    m->members = arena_array(a, 2, sizeof(struct leave_group_response_member_response));
-    for (int i = 0; i < 2; i++)
-        leave_group_response_member_response_sample(a, &m->members[i]);
 }
 
 static void leave_group_response_read(kreader_t *r, int16_t v, struct leave_group_response *m)
@@ -8391,15 +6967,14 @@ void leave_group_response_encode(kwriter_t *w, int16_t version, const struct lea
 
 static void offset_commit_request_offset_commit_request_partition_read(kreader_t *r, int16_t v, struct offset_commit_request_offset_commit_request_partition *m);
 static void offset_commit_request_offset_commit_request_partition_write(kwriter_t *w, int16_t v, const struct offset_commit_request_offset_commit_request_partition *m);
-static inline size_t offset_commit_request_offset_commit_request_partition_min_size(int16_t v);
+static size_t offset_commit_request_offset_commit_request_partition_min_size(int16_t v);
 static void offset_commit_request_offset_commit_request_topic_read(kreader_t *r, int16_t v, struct offset_commit_request_offset_commit_request_topic *m);
 static void offset_commit_request_offset_commit_request_topic_write(kwriter_t *w, int16_t v, const struct offset_commit_request_offset_commit_request_topic *m);
-static inline size_t offset_commit_request_offset_commit_request_topic_min_size(int16_t v);
+static size_t offset_commit_request_offset_commit_request_topic_min_size(int16_t v);
 static void offset_commit_request_read(kreader_t *r, int16_t v, struct offset_commit_request *m);
 static void offset_commit_request_write(kwriter_t *w, int16_t v, const struct offset_commit_request *m);
-static inline size_t offset_commit_request_min_size(int16_t v);
 
-static inline size_t offset_commit_request_offset_commit_request_partition_min_size(int16_t v)
+static size_t offset_commit_request_offset_commit_request_partition_min_size(int16_t v)
 {
     bool flex = v >= 8;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -8428,17 +7003,6 @@ struct offset_commit_request_offset_commit_request_partition *offset_commit_requ
     for (int32_t i = 0; i < n; i++)
         offset_commit_request_offset_commit_request_partition_defaults(&arr[i]);
     return arr;
-}
-
-void offset_commit_request_offset_commit_request_partition_sample(arena_t *a, struct offset_commit_request_offset_commit_request_partition *m)
-{
-    offset_commit_request_offset_commit_request_partition_defaults(m);
-    (void)a;
-    m->partition_index = 70000;
-    m->committed_offset = 5000000000;
-    m->committed_leader_epoch = 70000;
-    m->commit_timestamp = 5000000000;
-    m->committed_metadata = KSTR_LIT("sample");
 }
 
 static void offset_commit_request_offset_commit_request_partition_read(kreader_t *r, int16_t v, struct offset_commit_request_offset_commit_request_partition *m)
@@ -8502,7 +7066,7 @@ static void offset_commit_request_offset_commit_request_partition_write(kwriter_
     }
 }
 
-static inline size_t offset_commit_request_offset_commit_request_topic_min_size(int16_t v)
+static size_t offset_commit_request_offset_commit_request_topic_min_size(int16_t v)
 {
     bool flex = v >= 8;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -8524,17 +7088,6 @@ struct offset_commit_request_offset_commit_request_topic *offset_commit_request_
     for (int32_t i = 0; i < n; i++)
         offset_commit_request_offset_commit_request_topic_defaults(&arr[i]);
     return arr;
-}
-
-void offset_commit_request_offset_commit_request_topic_sample(arena_t *a, struct offset_commit_request_offset_commit_request_topic *m)
-{
-    offset_commit_request_offset_commit_request_topic_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct offset_commit_request_offset_commit_request_partition));
-    for (int i = 0; i < 2; i++)
-        offset_commit_request_offset_commit_request_partition_sample(a, &m->partitions[i]);
 }
 
 static void offset_commit_request_offset_commit_request_topic_read(kreader_t *r, int16_t v, struct offset_commit_request_offset_commit_request_topic *m)
@@ -8589,24 +7142,6 @@ static void offset_commit_request_offset_commit_request_topic_write(kwriter_t *w
     }
 }
 
-static inline size_t offset_commit_request_min_size(int16_t v)
-{
-    bool flex = v >= 8;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 2);
-    if (v >= 1)
-        n += 4;
-    if (v >= 1)
-        n += (flex ? 1 : 2);
-    if (v >= 7)
-        n += (flex ? 1 : 2);
-    if (v >= 2 && v <= 4)
-        n += 8;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void offset_commit_request_defaults(struct offset_commit_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -8615,21 +7150,6 @@ void offset_commit_request_defaults(struct offset_commit_request *m)
     m->member_id = KSTR_LIT("");
     m->group_instance_id = KSTR_NULL;
     m->retention_time_ms = -1;
-}
-
-void offset_commit_request_sample(arena_t *a, struct offset_commit_request *m)
-{
-    offset_commit_request_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->generation_id_or_member_epoch = 70000;
-    m->member_id = KSTR_LIT("sample");
-    m->group_instance_id = KSTR_LIT("sample");
-    m->retention_time_ms = 5000000000;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct offset_commit_request_offset_commit_request_topic));
-    for (int i = 0; i < 2; i++)
-        offset_commit_request_offset_commit_request_topic_sample(a, &m->topics[i]);
 }
 
 static void offset_commit_request_read(kreader_t *r, int16_t v, struct offset_commit_request *m)
@@ -8726,15 +7246,14 @@ void offset_commit_request_encode(kwriter_t *w, int16_t version, const struct of
 
 static void offset_commit_response_offset_commit_response_partition_read(kreader_t *r, int16_t v, struct offset_commit_response_offset_commit_response_partition *m);
 static void offset_commit_response_offset_commit_response_partition_write(kwriter_t *w, int16_t v, const struct offset_commit_response_offset_commit_response_partition *m);
-static inline size_t offset_commit_response_offset_commit_response_partition_min_size(int16_t v);
+static size_t offset_commit_response_offset_commit_response_partition_min_size(int16_t v);
 static void offset_commit_response_offset_commit_response_topic_read(kreader_t *r, int16_t v, struct offset_commit_response_offset_commit_response_topic *m);
 static void offset_commit_response_offset_commit_response_topic_write(kwriter_t *w, int16_t v, const struct offset_commit_response_offset_commit_response_topic *m);
-static inline size_t offset_commit_response_offset_commit_response_topic_min_size(int16_t v);
+static size_t offset_commit_response_offset_commit_response_topic_min_size(int16_t v);
 static void offset_commit_response_read(kreader_t *r, int16_t v, struct offset_commit_response *m);
 static void offset_commit_response_write(kwriter_t *w, int16_t v, const struct offset_commit_response *m);
-static inline size_t offset_commit_response_min_size(int16_t v);
 
-static inline size_t offset_commit_response_offset_commit_response_partition_min_size(int16_t v)
+static size_t offset_commit_response_offset_commit_response_partition_min_size(int16_t v)
 {
     bool flex = v >= 8;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -8755,14 +7274,6 @@ struct offset_commit_response_offset_commit_response_partition *offset_commit_re
     for (int32_t i = 0; i < n; i++)
         offset_commit_response_offset_commit_response_partition_defaults(&arr[i]);
     return arr;
-}
-
-void offset_commit_response_offset_commit_response_partition_sample(arena_t *a, struct offset_commit_response_offset_commit_response_partition *m)
-{
-    offset_commit_response_offset_commit_response_partition_defaults(m);
-    (void)a;
-    m->partition_index = 70000;
-    m->error_code = 300;
 }
 
 static void offset_commit_response_offset_commit_response_partition_read(kreader_t *r, int16_t v, struct offset_commit_response_offset_commit_response_partition *m)
@@ -8806,7 +7317,7 @@ static void offset_commit_response_offset_commit_response_partition_write(kwrite
     }
 }
 
-static inline size_t offset_commit_response_offset_commit_response_topic_min_size(int16_t v)
+static size_t offset_commit_response_offset_commit_response_topic_min_size(int16_t v)
 {
     bool flex = v >= 8;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -8828,17 +7339,6 @@ struct offset_commit_response_offset_commit_response_topic *offset_commit_respon
     for (int32_t i = 0; i < n; i++)
         offset_commit_response_offset_commit_response_topic_defaults(&arr[i]);
     return arr;
-}
-
-void offset_commit_response_offset_commit_response_topic_sample(arena_t *a, struct offset_commit_response_offset_commit_response_topic *m)
-{
-    offset_commit_response_offset_commit_response_topic_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct offset_commit_response_offset_commit_response_partition));
-    for (int i = 0; i < 2; i++)
-        offset_commit_response_offset_commit_response_partition_sample(a, &m->partitions[i]);
 }
 
 static void offset_commit_response_offset_commit_response_topic_read(kreader_t *r, int16_t v, struct offset_commit_response_offset_commit_response_topic *m)
@@ -8893,31 +7393,9 @@ static void offset_commit_response_offset_commit_response_topic_write(kwriter_t 
     }
 }
 
-static inline size_t offset_commit_response_min_size(int16_t v)
-{
-    bool flex = v >= 8;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 3)
-        n += 4;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void offset_commit_response_defaults(struct offset_commit_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void offset_commit_response_sample(arena_t *a, struct offset_commit_response *m)
-{
-    offset_commit_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct offset_commit_response_offset_commit_response_topic));
-    for (int i = 0; i < 2; i++)
-        offset_commit_response_offset_commit_response_topic_sample(a, &m->topics[i]);
 }
 
 static void offset_commit_response_read(kreader_t *r, int16_t v, struct offset_commit_response *m)
@@ -8984,18 +7462,17 @@ void offset_commit_response_encode(kwriter_t *w, int16_t version, const struct o
 
 static void offset_fetch_request_offset_fetch_request_topic_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_topic *m);
 static void offset_fetch_request_offset_fetch_request_topic_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_topic *m);
-static inline size_t offset_fetch_request_offset_fetch_request_topic_min_size(int16_t v);
+static size_t offset_fetch_request_offset_fetch_request_topic_min_size(int16_t v);
 static void offset_fetch_request_offset_fetch_request_topics_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_topics *m);
 static void offset_fetch_request_offset_fetch_request_topics_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_topics *m);
-static inline size_t offset_fetch_request_offset_fetch_request_topics_min_size(int16_t v);
+static size_t offset_fetch_request_offset_fetch_request_topics_min_size(int16_t v);
 static void offset_fetch_request_offset_fetch_request_group_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_group *m);
 static void offset_fetch_request_offset_fetch_request_group_write(kwriter_t *w, int16_t v, const struct offset_fetch_request_offset_fetch_request_group *m);
-static inline size_t offset_fetch_request_offset_fetch_request_group_min_size(int16_t v);
+static size_t offset_fetch_request_offset_fetch_request_group_min_size(int16_t v);
 static void offset_fetch_request_read(kreader_t *r, int16_t v, struct offset_fetch_request *m);
 static void offset_fetch_request_write(kwriter_t *w, int16_t v, const struct offset_fetch_request *m);
-static inline size_t offset_fetch_request_min_size(int16_t v);
 
-static inline size_t offset_fetch_request_offset_fetch_request_topic_min_size(int16_t v)
+static size_t offset_fetch_request_offset_fetch_request_topic_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -9019,17 +7496,6 @@ struct offset_fetch_request_offset_fetch_request_topic *offset_fetch_request_off
     for (int32_t i = 0; i < n; i++)
         offset_fetch_request_offset_fetch_request_topic_defaults(&arr[i]);
     return arr;
-}
-
-void offset_fetch_request_offset_fetch_request_topic_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_topic *m)
-{
-    offset_fetch_request_offset_fetch_request_topic_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partition_indexes_count = 2;
-    m->partition_indexes = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->partition_indexes[i] = 70000;
 }
 
 static void offset_fetch_request_offset_fetch_request_topic_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_topic *m)
@@ -9082,7 +7548,7 @@ static void offset_fetch_request_offset_fetch_request_topic_write(kwriter_t *w, 
     }
 }
 
-static inline size_t offset_fetch_request_offset_fetch_request_topics_min_size(int16_t v)
+static size_t offset_fetch_request_offset_fetch_request_topics_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -9106,17 +7572,6 @@ struct offset_fetch_request_offset_fetch_request_topics *offset_fetch_request_of
     for (int32_t i = 0; i < n; i++)
         offset_fetch_request_offset_fetch_request_topics_defaults(&arr[i]);
     return arr;
-}
-
-void offset_fetch_request_offset_fetch_request_topics_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_topics *m)
-{
-    offset_fetch_request_offset_fetch_request_topics_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partition_indexes_count = 2;
-    m->partition_indexes = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->partition_indexes[i] = 70000;
 }
 
 static void offset_fetch_request_offset_fetch_request_topics_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_topics *m)
@@ -9169,7 +7624,7 @@ static void offset_fetch_request_offset_fetch_request_topics_write(kwriter_t *w,
     }
 }
 
-static inline size_t offset_fetch_request_offset_fetch_request_group_min_size(int16_t v)
+static size_t offset_fetch_request_offset_fetch_request_group_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -9199,19 +7654,6 @@ struct offset_fetch_request_offset_fetch_request_group *offset_fetch_request_off
     for (int32_t i = 0; i < n; i++)
         offset_fetch_request_offset_fetch_request_group_defaults(&arr[i]);
     return arr;
-}
-
-void offset_fetch_request_offset_fetch_request_group_sample(arena_t *a, struct offset_fetch_request_offset_fetch_request_group *m)
-{
-    offset_fetch_request_offset_fetch_request_group_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->member_id = KSTR_LIT("sample");
-    m->member_epoch = 70000;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct offset_fetch_request_offset_fetch_request_topics));
-    for (int i = 0; i < 2; i++)
-        offset_fetch_request_offset_fetch_request_topics_sample(a, &m->topics[i]);
 }
 
 static void offset_fetch_request_offset_fetch_request_group_read(kreader_t *r, int16_t v, struct offset_fetch_request_offset_fetch_request_group *m)
@@ -9280,42 +7722,10 @@ static void offset_fetch_request_offset_fetch_request_group_write(kwriter_t *w, 
     }
 }
 
-static inline size_t offset_fetch_request_min_size(int16_t v)
-{
-    bool flex = v >= 6;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v <= 7)
-        n += (flex ? 1 : 2);
-    if (v <= 7)
-        n += (flex ? 1 : 4);
-    if (v >= 8)
-        n += (flex ? 1 : 4);
-    if (v >= 7)
-        n += 1;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void offset_fetch_request_defaults(struct offset_fetch_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->group_id = KSTR_LIT("");
-}
-
-void offset_fetch_request_sample(arena_t *a, struct offset_fetch_request *m)
-{
-    offset_fetch_request_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct offset_fetch_request_offset_fetch_request_topic));
-    for (int i = 0; i < 2; i++)
-        offset_fetch_request_offset_fetch_request_topic_sample(a, &m->topics[i]);
-    m->groups_count = 2;
-    m->groups = arena_array(a, 2, sizeof(struct offset_fetch_request_offset_fetch_request_group));
-    for (int i = 0; i < 2; i++)
-        offset_fetch_request_offset_fetch_request_group_sample(a, &m->groups[i]);
-    m->require_stable = true;
 }
 
 static void offset_fetch_request_read(kreader_t *r, int16_t v, struct offset_fetch_request *m)
@@ -9405,24 +7815,23 @@ void offset_fetch_request_encode(kwriter_t *w, int16_t version, const struct off
 
 static void offset_fetch_response_offset_fetch_response_partition_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_partition *m);
 static void offset_fetch_response_offset_fetch_response_partition_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_partition *m);
-static inline size_t offset_fetch_response_offset_fetch_response_partition_min_size(int16_t v);
+static size_t offset_fetch_response_offset_fetch_response_partition_min_size(int16_t v);
 static void offset_fetch_response_offset_fetch_response_topic_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_topic *m);
 static void offset_fetch_response_offset_fetch_response_topic_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_topic *m);
-static inline size_t offset_fetch_response_offset_fetch_response_topic_min_size(int16_t v);
+static size_t offset_fetch_response_offset_fetch_response_topic_min_size(int16_t v);
 static void offset_fetch_response_offset_fetch_response_partitions_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_partitions *m);
 static void offset_fetch_response_offset_fetch_response_partitions_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_partitions *m);
-static inline size_t offset_fetch_response_offset_fetch_response_partitions_min_size(int16_t v);
+static size_t offset_fetch_response_offset_fetch_response_partitions_min_size(int16_t v);
 static void offset_fetch_response_offset_fetch_response_topics_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_topics *m);
 static void offset_fetch_response_offset_fetch_response_topics_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_topics *m);
-static inline size_t offset_fetch_response_offset_fetch_response_topics_min_size(int16_t v);
+static size_t offset_fetch_response_offset_fetch_response_topics_min_size(int16_t v);
 static void offset_fetch_response_offset_fetch_response_group_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_group *m);
 static void offset_fetch_response_offset_fetch_response_group_write(kwriter_t *w, int16_t v, const struct offset_fetch_response_offset_fetch_response_group *m);
-static inline size_t offset_fetch_response_offset_fetch_response_group_min_size(int16_t v);
+static size_t offset_fetch_response_offset_fetch_response_group_min_size(int16_t v);
 static void offset_fetch_response_read(kreader_t *r, int16_t v, struct offset_fetch_response *m);
 static void offset_fetch_response_write(kwriter_t *w, int16_t v, const struct offset_fetch_response *m);
-static inline size_t offset_fetch_response_min_size(int16_t v);
 
-static inline size_t offset_fetch_response_offset_fetch_response_partition_min_size(int16_t v)
+static size_t offset_fetch_response_offset_fetch_response_partition_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -9453,17 +7862,6 @@ struct offset_fetch_response_offset_fetch_response_partition *offset_fetch_respo
     for (int32_t i = 0; i < n; i++)
         offset_fetch_response_offset_fetch_response_partition_defaults(&arr[i]);
     return arr;
-}
-
-void offset_fetch_response_offset_fetch_response_partition_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_partition *m)
-{
-    offset_fetch_response_offset_fetch_response_partition_defaults(m);
-    (void)a;
-    m->partition_index = 70000;
-    m->committed_offset = 5000000000;
-    m->committed_leader_epoch = 70000;
-    m->metadata = KSTR_LIT("sample");
-    m->error_code = 300;
 }
 
 static void offset_fetch_response_offset_fetch_response_partition_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_partition *m)
@@ -9527,7 +7925,7 @@ static void offset_fetch_response_offset_fetch_response_partition_write(kwriter_
     }
 }
 
-static inline size_t offset_fetch_response_offset_fetch_response_topic_min_size(int16_t v)
+static size_t offset_fetch_response_offset_fetch_response_topic_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -9551,17 +7949,6 @@ struct offset_fetch_response_offset_fetch_response_topic *offset_fetch_response_
     for (int32_t i = 0; i < n; i++)
         offset_fetch_response_offset_fetch_response_topic_defaults(&arr[i]);
     return arr;
-}
-
-void offset_fetch_response_offset_fetch_response_topic_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_topic *m)
-{
-    offset_fetch_response_offset_fetch_response_topic_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct offset_fetch_response_offset_fetch_response_partition));
-    for (int i = 0; i < 2; i++)
-        offset_fetch_response_offset_fetch_response_partition_sample(a, &m->partitions[i]);
 }
 
 static void offset_fetch_response_offset_fetch_response_topic_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_topic *m)
@@ -9616,7 +8003,7 @@ static void offset_fetch_response_offset_fetch_response_topic_write(kwriter_t *w
     }
 }
 
-static inline size_t offset_fetch_response_offset_fetch_response_partitions_min_size(int16_t v)
+static size_t offset_fetch_response_offset_fetch_response_partitions_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -9647,17 +8034,6 @@ struct offset_fetch_response_offset_fetch_response_partitions *offset_fetch_resp
     for (int32_t i = 0; i < n; i++)
         offset_fetch_response_offset_fetch_response_partitions_defaults(&arr[i]);
     return arr;
-}
-
-void offset_fetch_response_offset_fetch_response_partitions_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_partitions *m)
-{
-    offset_fetch_response_offset_fetch_response_partitions_defaults(m);
-    (void)a;
-    m->partition_index = 70000;
-    m->committed_offset = 5000000000;
-    m->committed_leader_epoch = 70000;
-    m->metadata = KSTR_LIT("sample");
-    m->error_code = 300;
 }
 
 static void offset_fetch_response_offset_fetch_response_partitions_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_partitions *m)
@@ -9721,7 +8097,7 @@ static void offset_fetch_response_offset_fetch_response_partitions_write(kwriter
     }
 }
 
-static inline size_t offset_fetch_response_offset_fetch_response_topics_min_size(int16_t v)
+static size_t offset_fetch_response_offset_fetch_response_topics_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -9745,17 +8121,6 @@ struct offset_fetch_response_offset_fetch_response_topics *offset_fetch_response
     for (int32_t i = 0; i < n; i++)
         offset_fetch_response_offset_fetch_response_topics_defaults(&arr[i]);
     return arr;
-}
-
-void offset_fetch_response_offset_fetch_response_topics_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_topics *m)
-{
-    offset_fetch_response_offset_fetch_response_topics_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct offset_fetch_response_offset_fetch_response_partitions));
-    for (int i = 0; i < 2; i++)
-        offset_fetch_response_offset_fetch_response_partitions_sample(a, &m->partitions[i]);
 }
 
 static void offset_fetch_response_offset_fetch_response_topics_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_topics *m)
@@ -9810,7 +8175,7 @@ static void offset_fetch_response_offset_fetch_response_topics_write(kwriter_t *
     }
 }
 
-static inline size_t offset_fetch_response_offset_fetch_response_group_min_size(int16_t v)
+static size_t offset_fetch_response_offset_fetch_response_group_min_size(int16_t v)
 {
     bool flex = v >= 6;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -9836,18 +8201,6 @@ struct offset_fetch_response_offset_fetch_response_group *offset_fetch_response_
     for (int32_t i = 0; i < n; i++)
         offset_fetch_response_offset_fetch_response_group_defaults(&arr[i]);
     return arr;
-}
-
-void offset_fetch_response_offset_fetch_response_group_sample(arena_t *a, struct offset_fetch_response_offset_fetch_response_group *m)
-{
-    offset_fetch_response_offset_fetch_response_group_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct offset_fetch_response_offset_fetch_response_topics));
-    for (int i = 0; i < 2; i++)
-        offset_fetch_response_offset_fetch_response_topics_sample(a, &m->topics[i]);
-    m->error_code = 300;
 }
 
 static void offset_fetch_response_offset_fetch_response_group_read(kreader_t *r, int16_t v, struct offset_fetch_response_offset_fetch_response_group *m)
@@ -9908,41 +8261,9 @@ static void offset_fetch_response_offset_fetch_response_group_write(kwriter_t *w
     }
 }
 
-static inline size_t offset_fetch_response_min_size(int16_t v)
-{
-    bool flex = v >= 6;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 3)
-        n += 4;
-    if (v <= 7)
-        n += (flex ? 1 : 4);
-    if (v >= 2 && v <= 7)
-        n += 2;
-    if (v >= 8)
-        n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void offset_fetch_response_defaults(struct offset_fetch_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void offset_fetch_response_sample(arena_t *a, struct offset_fetch_response *m)
-{
-    offset_fetch_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct offset_fetch_response_offset_fetch_response_topic));
-    for (int i = 0; i < 2; i++)
-        offset_fetch_response_offset_fetch_response_topic_sample(a, &m->topics[i]);
-    m->error_code = 300;
-    m->groups_count = 2;
-    m->groups = arena_array(a, 2, sizeof(struct offset_fetch_response_offset_fetch_response_group));
-    for (int i = 0; i < 2; i++)
-        offset_fetch_response_offset_fetch_response_group_sample(a, &m->groups[i]);
 }
 
 static void offset_fetch_response_read(kreader_t *r, int16_t v, struct offset_fetch_response *m)
@@ -10030,33 +8351,10 @@ void offset_fetch_response_encode(kwriter_t *w, int16_t version, const struct of
 
 static void describe_groups_request_read(kreader_t *r, int16_t v, struct describe_groups_request *m);
 static void describe_groups_request_write(kwriter_t *w, int16_t v, const struct describe_groups_request *m);
-static inline size_t describe_groups_request_min_size(int16_t v);
-
-static inline size_t describe_groups_request_min_size(int16_t v)
-{
-    bool flex = v >= 5;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 4);
-    if (v >= 3)
-        n += 1;
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void describe_groups_request_defaults(struct describe_groups_request *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void describe_groups_request_sample(arena_t *a, struct describe_groups_request *m)
-{
-    describe_groups_request_defaults(m);
-    (void)a;
-    m->groups_count = 2;
-    m->groups = arena_array(a, 2, sizeof(kstr_t));
-    for (int i = 0; i < 2; i++)
-        m->groups[i] = KSTR_LIT("sample");
-    m->include_authorized_operations = true;
 }
 
 static void describe_groups_request_read(kreader_t *r, int16_t v, struct describe_groups_request *m)
@@ -10121,15 +8419,14 @@ void describe_groups_request_encode(kwriter_t *w, int16_t version, const struct 
 
 static void describe_groups_response_described_group_member_read(kreader_t *r, int16_t v, struct describe_groups_response_described_group_member *m);
 static void describe_groups_response_described_group_member_write(kwriter_t *w, int16_t v, const struct describe_groups_response_described_group_member *m);
-static inline size_t describe_groups_response_described_group_member_min_size(int16_t v);
+static size_t describe_groups_response_described_group_member_min_size(int16_t v);
 static void describe_groups_response_described_group_read(kreader_t *r, int16_t v, struct describe_groups_response_described_group *m);
 static void describe_groups_response_described_group_write(kwriter_t *w, int16_t v, const struct describe_groups_response_described_group *m);
-static inline size_t describe_groups_response_described_group_min_size(int16_t v);
+static size_t describe_groups_response_described_group_min_size(int16_t v);
 static void describe_groups_response_read(kreader_t *r, int16_t v, struct describe_groups_response *m);
 static void describe_groups_response_write(kwriter_t *w, int16_t v, const struct describe_groups_response *m);
-static inline size_t describe_groups_response_min_size(int16_t v);
 
-static inline size_t describe_groups_response_described_group_member_min_size(int16_t v)
+static size_t describe_groups_response_described_group_member_min_size(int16_t v)
 {
     bool flex = v >= 5;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -10161,18 +8458,6 @@ struct describe_groups_response_described_group_member *describe_groups_response
     for (int32_t i = 0; i < n; i++)
         describe_groups_response_described_group_member_defaults(&arr[i]);
     return arr;
-}
-
-void describe_groups_response_described_group_member_sample(arena_t *a, struct describe_groups_response_described_group_member *m)
-{
-    describe_groups_response_described_group_member_defaults(m);
-    (void)a;
-    m->member_id = KSTR_LIT("sample");
-    m->group_instance_id = KSTR_LIT("sample");
-    m->client_id = KSTR_LIT("sample");
-    m->client_host = KSTR_LIT("sample");
-    m->member_metadata = (kbytes_t){ (uint8_t *)"bytes", 5 };
-    m->member_assignment = (kbytes_t){ (uint8_t *)"bytes", 5 };
 }
 
 static void describe_groups_response_described_group_member_read(kreader_t *r, int16_t v, struct describe_groups_response_described_group_member *m)
@@ -10252,7 +8537,7 @@ static void describe_groups_response_described_group_member_write(kwriter_t *w, 
     }
 }
 
-static inline size_t describe_groups_response_described_group_min_size(int16_t v)
+static size_t describe_groups_response_described_group_min_size(int16_t v)
 {
     bool flex = v >= 5;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -10284,22 +8569,6 @@ struct describe_groups_response_described_group *describe_groups_response_descri
     for (int32_t i = 0; i < n; i++)
         describe_groups_response_described_group_defaults(&arr[i]);
     return arr;
-}
-
-void describe_groups_response_described_group_sample(arena_t *a, struct describe_groups_response_described_group *m)
-{
-    describe_groups_response_described_group_defaults(m);
-    (void)a;
-    m->error_code = 300;
-    m->group_id = KSTR_LIT("sample");
-    m->group_state = KSTR_LIT("sample");
-    m->protocol_type = KSTR_LIT("sample");
-    m->protocol_data = KSTR_LIT("sample");
-    m->members_count = 2;
-    m->members = arena_array(a, 2, sizeof(struct describe_groups_response_described_group_member));
-    for (int i = 0; i < 2; i++)
-        describe_groups_response_described_group_member_sample(a, &m->members[i]);
-    m->authorized_operations = 70000;
 }
 
 static void describe_groups_response_described_group_read(kreader_t *r, int16_t v, struct describe_groups_response_described_group *m)
@@ -10390,31 +8659,9 @@ static void describe_groups_response_described_group_write(kwriter_t *w, int16_t
     }
 }
 
-static inline size_t describe_groups_response_min_size(int16_t v)
-{
-    bool flex = v >= 5;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 1)
-        n += 4;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void describe_groups_response_defaults(struct describe_groups_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void describe_groups_response_sample(arena_t *a, struct describe_groups_response *m)
-{
-    describe_groups_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->groups_count = 2;
-    m->groups = arena_array(a, 2, sizeof(struct describe_groups_response_described_group));
-    for (int i = 0; i < 2; i++)
-        describe_groups_response_described_group_sample(a, &m->groups[i]);
 }
 
 static void describe_groups_response_read(kreader_t *r, int16_t v, struct describe_groups_response *m)
@@ -10481,37 +8728,10 @@ void describe_groups_response_encode(kwriter_t *w, int16_t version, const struct
 
 static void list_groups_request_read(kreader_t *r, int16_t v, struct list_groups_request *m);
 static void list_groups_request_write(kwriter_t *w, int16_t v, const struct list_groups_request *m);
-static inline size_t list_groups_request_min_size(int16_t v);
-
-static inline size_t list_groups_request_min_size(int16_t v)
-{
-    bool flex = v >= 3;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 4)
-        n += (flex ? 1 : 4);
-    if (v >= 5)
-        n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void list_groups_request_defaults(struct list_groups_request *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void list_groups_request_sample(arena_t *a, struct list_groups_request *m)
-{
-    list_groups_request_defaults(m);
-    (void)a;
-    m->states_filter_count = 2;
-    m->states_filter = arena_array(a, 2, sizeof(kstr_t));
-    for (int i = 0; i < 2; i++)
-        m->states_filter[i] = KSTR_LIT("sample");
-    m->types_filter_count = 2;
-    m->types_filter = arena_array(a, 2, sizeof(kstr_t));
-    for (int i = 0; i < 2; i++)
-        m->types_filter[i] = KSTR_LIT("sample");
 }
 
 static void list_groups_request_read(kreader_t *r, int16_t v, struct list_groups_request *m)
@@ -10583,12 +8803,11 @@ void list_groups_request_encode(kwriter_t *w, int16_t version, const struct list
 
 static void list_groups_response_listed_group_read(kreader_t *r, int16_t v, struct list_groups_response_listed_group *m);
 static void list_groups_response_listed_group_write(kwriter_t *w, int16_t v, const struct list_groups_response_listed_group *m);
-static inline size_t list_groups_response_listed_group_min_size(int16_t v);
+static size_t list_groups_response_listed_group_min_size(int16_t v);
 static void list_groups_response_read(kreader_t *r, int16_t v, struct list_groups_response *m);
 static void list_groups_response_write(kwriter_t *w, int16_t v, const struct list_groups_response *m);
-static inline size_t list_groups_response_min_size(int16_t v);
 
-static inline size_t list_groups_response_listed_group_min_size(int16_t v)
+static size_t list_groups_response_listed_group_min_size(int16_t v)
 {
     bool flex = v >= 3;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -10617,16 +8836,6 @@ struct list_groups_response_listed_group *list_groups_response_listed_group_arra
     for (int32_t i = 0; i < n; i++)
         list_groups_response_listed_group_defaults(&arr[i]);
     return arr;
-}
-
-void list_groups_response_listed_group_sample(arena_t *a, struct list_groups_response_listed_group *m)
-{
-    list_groups_response_listed_group_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->protocol_type = KSTR_LIT("sample");
-    m->group_state = KSTR_LIT("sample");
-    m->group_type = KSTR_LIT("sample");
 }
 
 static void list_groups_response_listed_group_read(kreader_t *r, int16_t v, struct list_groups_response_listed_group *m)
@@ -10690,33 +8899,9 @@ static void list_groups_response_listed_group_write(kwriter_t *w, int16_t v, con
     }
 }
 
-static inline size_t list_groups_response_min_size(int16_t v)
-{
-    bool flex = v >= 3;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 1)
-        n += 4;
-    n += 2;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void list_groups_response_defaults(struct list_groups_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void list_groups_response_sample(arena_t *a, struct list_groups_response *m)
-{
-    list_groups_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->error_code = 300;
-    m->groups_count = 2;
-    m->groups = arena_array(a, 2, sizeof(struct list_groups_response_listed_group));
-    for (int i = 0; i < 2; i++)
-        list_groups_response_listed_group_sample(a, &m->groups[i]);
 }
 
 static void list_groups_response_read(kreader_t *r, int16_t v, struct list_groups_response *m)
@@ -10789,30 +8974,10 @@ void list_groups_response_encode(kwriter_t *w, int16_t version, const struct lis
 
 static void delete_groups_request_read(kreader_t *r, int16_t v, struct delete_groups_request *m);
 static void delete_groups_request_write(kwriter_t *w, int16_t v, const struct delete_groups_request *m);
-static inline size_t delete_groups_request_min_size(int16_t v);
-
-static inline size_t delete_groups_request_min_size(int16_t v)
-{
-    bool flex = v >= 2;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void delete_groups_request_defaults(struct delete_groups_request *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void delete_groups_request_sample(arena_t *a, struct delete_groups_request *m)
-{
-    delete_groups_request_defaults(m);
-    (void)a;
-    m->groups_names_count = 2;
-    m->groups_names = arena_array(a, 2, sizeof(kstr_t));
-    for (int i = 0; i < 2; i++)
-        m->groups_names[i] = KSTR_LIT("sample");
 }
 
 static void delete_groups_request_read(kreader_t *r, int16_t v, struct delete_groups_request *m)
@@ -10871,12 +9036,11 @@ void delete_groups_request_encode(kwriter_t *w, int16_t version, const struct de
 
 static void delete_groups_response_deletable_group_result_read(kreader_t *r, int16_t v, struct delete_groups_response_deletable_group_result *m);
 static void delete_groups_response_deletable_group_result_write(kwriter_t *w, int16_t v, const struct delete_groups_response_deletable_group_result *m);
-static inline size_t delete_groups_response_deletable_group_result_min_size(int16_t v);
+static size_t delete_groups_response_deletable_group_result_min_size(int16_t v);
 static void delete_groups_response_read(kreader_t *r, int16_t v, struct delete_groups_response *m);
 static void delete_groups_response_write(kwriter_t *w, int16_t v, const struct delete_groups_response *m);
-static inline size_t delete_groups_response_min_size(int16_t v);
 
-static inline size_t delete_groups_response_deletable_group_result_min_size(int16_t v)
+static size_t delete_groups_response_deletable_group_result_min_size(int16_t v)
 {
     bool flex = v >= 2;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -10898,14 +9062,6 @@ struct delete_groups_response_deletable_group_result *delete_groups_response_del
     for (int32_t i = 0; i < n; i++)
         delete_groups_response_deletable_group_result_defaults(&arr[i]);
     return arr;
-}
-
-void delete_groups_response_deletable_group_result_sample(arena_t *a, struct delete_groups_response_deletable_group_result *m)
-{
-    delete_groups_response_deletable_group_result_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->error_code = 300;
 }
 
 static void delete_groups_response_deletable_group_result_read(kreader_t *r, int16_t v, struct delete_groups_response_deletable_group_result *m)
@@ -10951,30 +9107,9 @@ static void delete_groups_response_deletable_group_result_write(kwriter_t *w, in
     }
 }
 
-static inline size_t delete_groups_response_min_size(int16_t v)
-{
-    bool flex = v >= 2;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 4;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void delete_groups_response_defaults(struct delete_groups_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void delete_groups_response_sample(arena_t *a, struct delete_groups_response *m)
-{
-    delete_groups_response_defaults(m);
-    (void)a;
-    m->throttle_time_ms = 70000;
-    m->results_count = 2;
-    m->results = arena_array(a, 2, sizeof(struct delete_groups_response_deletable_group_result));
-    for (int i = 0; i < 2; i++)
-        delete_groups_response_deletable_group_result_sample(a, &m->results[i]);
 }
 
 static void delete_groups_response_read(kreader_t *r, int16_t v, struct delete_groups_response *m)
@@ -11041,15 +9176,14 @@ void delete_groups_response_encode(kwriter_t *w, int16_t version, const struct d
 
 static void offset_delete_request_offset_delete_request_partition_read(kreader_t *r, int16_t v, struct offset_delete_request_offset_delete_request_partition *m);
 static void offset_delete_request_offset_delete_request_partition_write(kwriter_t *w, int16_t v, const struct offset_delete_request_offset_delete_request_partition *m);
-static inline size_t offset_delete_request_offset_delete_request_partition_min_size(int16_t v);
+static size_t offset_delete_request_offset_delete_request_partition_min_size(int16_t v);
 static void offset_delete_request_offset_delete_request_topic_read(kreader_t *r, int16_t v, struct offset_delete_request_offset_delete_request_topic *m);
 static void offset_delete_request_offset_delete_request_topic_write(kwriter_t *w, int16_t v, const struct offset_delete_request_offset_delete_request_topic *m);
-static inline size_t offset_delete_request_offset_delete_request_topic_min_size(int16_t v);
+static size_t offset_delete_request_offset_delete_request_topic_min_size(int16_t v);
 static void offset_delete_request_read(kreader_t *r, int16_t v, struct offset_delete_request *m);
 static void offset_delete_request_write(kwriter_t *w, int16_t v, const struct offset_delete_request *m);
-static inline size_t offset_delete_request_min_size(int16_t v);
 
-static inline size_t offset_delete_request_offset_delete_request_partition_min_size(int16_t v)
+static size_t offset_delete_request_offset_delete_request_partition_min_size(int16_t v)
 {
     bool flex = 0;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -11069,13 +9203,6 @@ struct offset_delete_request_offset_delete_request_partition *offset_delete_requ
     for (int32_t i = 0; i < n; i++)
         offset_delete_request_offset_delete_request_partition_defaults(&arr[i]);
     return arr;
-}
-
-void offset_delete_request_offset_delete_request_partition_sample(arena_t *a, struct offset_delete_request_offset_delete_request_partition *m)
-{
-    offset_delete_request_offset_delete_request_partition_defaults(m);
-    (void)a;
-    m->partition_index = 70000;
 }
 
 static void offset_delete_request_offset_delete_request_partition_read(kreader_t *r, int16_t v, struct offset_delete_request_offset_delete_request_partition *m)
@@ -11113,7 +9240,7 @@ static void offset_delete_request_offset_delete_request_partition_write(kwriter_
     }
 }
 
-static inline size_t offset_delete_request_offset_delete_request_topic_min_size(int16_t v)
+static size_t offset_delete_request_offset_delete_request_topic_min_size(int16_t v)
 {
     bool flex = 0;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -11135,17 +9262,6 @@ struct offset_delete_request_offset_delete_request_topic *offset_delete_request_
     for (int32_t i = 0; i < n; i++)
         offset_delete_request_offset_delete_request_topic_defaults(&arr[i]);
     return arr;
-}
-
-void offset_delete_request_offset_delete_request_topic_sample(arena_t *a, struct offset_delete_request_offset_delete_request_topic *m)
-{
-    offset_delete_request_offset_delete_request_topic_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct offset_delete_request_offset_delete_request_partition));
-    for (int i = 0; i < 2; i++)
-        offset_delete_request_offset_delete_request_partition_sample(a, &m->partitions[i]);
 }
 
 static void offset_delete_request_offset_delete_request_topic_read(kreader_t *r, int16_t v, struct offset_delete_request_offset_delete_request_topic *m)
@@ -11200,31 +9316,10 @@ static void offset_delete_request_offset_delete_request_topic_write(kwriter_t *w
     }
 }
 
-static inline size_t offset_delete_request_min_size(int16_t v)
-{
-    bool flex = 0;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 2);
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void offset_delete_request_defaults(struct offset_delete_request *m)
 {
     memset(m, 0, sizeof(*m));
     m->group_id = KSTR_LIT("");
-}
-
-void offset_delete_request_sample(arena_t *a, struct offset_delete_request *m)
-{
-    offset_delete_request_defaults(m);
-    (void)a;
-    m->group_id = KSTR_LIT("sample");
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct offset_delete_request_offset_delete_request_topic));
-    for (int i = 0; i < 2; i++)
-        offset_delete_request_offset_delete_request_topic_sample(a, &m->topics[i]);
 }
 
 static void offset_delete_request_read(kreader_t *r, int16_t v, struct offset_delete_request *m)
@@ -11293,15 +9388,14 @@ void offset_delete_request_encode(kwriter_t *w, int16_t version, const struct of
 
 static void offset_delete_response_offset_delete_response_partition_read(kreader_t *r, int16_t v, struct offset_delete_response_offset_delete_response_partition *m);
 static void offset_delete_response_offset_delete_response_partition_write(kwriter_t *w, int16_t v, const struct offset_delete_response_offset_delete_response_partition *m);
-static inline size_t offset_delete_response_offset_delete_response_partition_min_size(int16_t v);
+static size_t offset_delete_response_offset_delete_response_partition_min_size(int16_t v);
 static void offset_delete_response_offset_delete_response_topic_read(kreader_t *r, int16_t v, struct offset_delete_response_offset_delete_response_topic *m);
 static void offset_delete_response_offset_delete_response_topic_write(kwriter_t *w, int16_t v, const struct offset_delete_response_offset_delete_response_topic *m);
-static inline size_t offset_delete_response_offset_delete_response_topic_min_size(int16_t v);
+static size_t offset_delete_response_offset_delete_response_topic_min_size(int16_t v);
 static void offset_delete_response_read(kreader_t *r, int16_t v, struct offset_delete_response *m);
 static void offset_delete_response_write(kwriter_t *w, int16_t v, const struct offset_delete_response *m);
-static inline size_t offset_delete_response_min_size(int16_t v);
 
-static inline size_t offset_delete_response_offset_delete_response_partition_min_size(int16_t v)
+static size_t offset_delete_response_offset_delete_response_partition_min_size(int16_t v)
 {
     bool flex = 0;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -11322,14 +9416,6 @@ struct offset_delete_response_offset_delete_response_partition *offset_delete_re
     for (int32_t i = 0; i < n; i++)
         offset_delete_response_offset_delete_response_partition_defaults(&arr[i]);
     return arr;
-}
-
-void offset_delete_response_offset_delete_response_partition_sample(arena_t *a, struct offset_delete_response_offset_delete_response_partition *m)
-{
-    offset_delete_response_offset_delete_response_partition_defaults(m);
-    (void)a;
-    m->partition_index = 70000;
-    m->error_code = 300;
 }
 
 static void offset_delete_response_offset_delete_response_partition_read(kreader_t *r, int16_t v, struct offset_delete_response_offset_delete_response_partition *m)
@@ -11373,7 +9459,7 @@ static void offset_delete_response_offset_delete_response_partition_write(kwrite
     }
 }
 
-static inline size_t offset_delete_response_offset_delete_response_topic_min_size(int16_t v)
+static size_t offset_delete_response_offset_delete_response_topic_min_size(int16_t v)
 {
     bool flex = 0;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -11395,17 +9481,6 @@ struct offset_delete_response_offset_delete_response_topic *offset_delete_respon
     for (int32_t i = 0; i < n; i++)
         offset_delete_response_offset_delete_response_topic_defaults(&arr[i]);
     return arr;
-}
-
-void offset_delete_response_offset_delete_response_topic_sample(arena_t *a, struct offset_delete_response_offset_delete_response_topic *m)
-{
-    offset_delete_response_offset_delete_response_topic_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(struct offset_delete_response_offset_delete_response_partition));
-    for (int i = 0; i < 2; i++)
-        offset_delete_response_offset_delete_response_partition_sample(a, &m->partitions[i]);
 }
 
 static void offset_delete_response_offset_delete_response_topic_read(kreader_t *r, int16_t v, struct offset_delete_response_offset_delete_response_topic *m)
@@ -11460,32 +9535,9 @@ static void offset_delete_response_offset_delete_response_topic_write(kwriter_t 
     }
 }
 
-static inline size_t offset_delete_response_min_size(int16_t v)
-{
-    bool flex = 0;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 2;
-    n += 4;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void offset_delete_response_defaults(struct offset_delete_response *m)
 {
     memset(m, 0, sizeof(*m));
-}
-
-void offset_delete_response_sample(arena_t *a, struct offset_delete_response *m)
-{
-    offset_delete_response_defaults(m);
-    (void)a;
-    m->error_code = 300;
-    m->throttle_time_ms = 70000;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(struct offset_delete_response_offset_delete_response_topic));
-    for (int i = 0; i < 2; i++)
-        offset_delete_response_offset_delete_response_topic_sample(a, &m->topics[i]);
 }
 
 static void offset_delete_response_read(kreader_t *r, int16_t v, struct offset_delete_response *m)
@@ -11558,12 +9610,11 @@ void offset_delete_response_encode(kwriter_t *w, int16_t version, const struct o
 
 static void consumer_protocol_subscription_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription_topic_partition *m);
 static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription_topic_partition *m);
-static inline size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v);
+static size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v);
 static void consumer_protocol_subscription_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription *m);
 static void consumer_protocol_subscription_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription *m);
-static inline size_t consumer_protocol_subscription_min_size(int16_t v);
 
-static inline size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v)
+static size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v)
 {
     bool flex = 0;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -11587,17 +9638,6 @@ struct consumer_protocol_subscription_topic_partition *consumer_protocol_subscri
     for (int32_t i = 0; i < n; i++)
         consumer_protocol_subscription_topic_partition_defaults(&arr[i]);
     return arr;
-}
-
-void consumer_protocol_subscription_topic_partition_sample(arena_t *a, struct consumer_protocol_subscription_topic_partition *m)
-{
-    consumer_protocol_subscription_topic_partition_defaults(m);
-    (void)a;
-    m->topic = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->partitions[i] = 70000;
 }
 
 static void consumer_protocol_subscription_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription_topic_partition *m)
@@ -11650,45 +9690,12 @@ static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, i
     }
 }
 
-static inline size_t consumer_protocol_subscription_min_size(int16_t v)
-{
-    bool flex = 0;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 4);
-    n += (flex ? 1 : 4);
-    if (v >= 1)
-        n += (flex ? 1 : 4);
-    if (v >= 2)
-        n += 4;
-    if (v >= 3)
-        n += (flex ? 1 : 2);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void consumer_protocol_subscription_defaults(struct consumer_protocol_subscription *m)
 {
     memset(m, 0, sizeof(*m));
     m->user_data = (kbytes_t){ NULL, -1 };
     m->generation_id = -1;
     m->rack_id = KSTR_NULL;
-}
-
-void consumer_protocol_subscription_sample(arena_t *a, struct consumer_protocol_subscription *m)
-{
-    consumer_protocol_subscription_defaults(m);
-    (void)a;
-    m->topics_count = 2;
-    m->topics = arena_array(a, 2, sizeof(kstr_t));
-    for (int i = 0; i < 2; i++)
-        m->topics[i] = KSTR_LIT("sample");
-    m->user_data = (kbytes_t){ (uint8_t *)"bytes", 5 };
-    m->owned_partitions_count = 2;
-    m->owned_partitions = arena_array(a, 2, sizeof(struct consumer_protocol_subscription_topic_partition));
-    for (int i = 0; i < 2; i++)
-        consumer_protocol_subscription_topic_partition_sample(a, &m->owned_partitions[i]);
-    m->generation_id = 70000;
-    m->rack_id = KSTR_LIT("sample");
 }
 
 static void consumer_protocol_subscription_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription *m)
@@ -11784,12 +9791,11 @@ void consumer_protocol_subscription_encode(kwriter_t *w, int16_t version, const 
 
 static void consumer_protocol_assignment_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_assignment_topic_partition *m);
 static void consumer_protocol_assignment_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_assignment_topic_partition *m);
-static inline size_t consumer_protocol_assignment_topic_partition_min_size(int16_t v);
+static size_t consumer_protocol_assignment_topic_partition_min_size(int16_t v);
 static void consumer_protocol_assignment_read(kreader_t *r, int16_t v, struct consumer_protocol_assignment *m);
 static void consumer_protocol_assignment_write(kwriter_t *w, int16_t v, const struct consumer_protocol_assignment *m);
-static inline size_t consumer_protocol_assignment_min_size(int16_t v);
 
-static inline size_t consumer_protocol_assignment_topic_partition_min_size(int16_t v)
+static size_t consumer_protocol_assignment_topic_partition_min_size(int16_t v)
 {
     bool flex = 0;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -11811,17 +9817,6 @@ struct consumer_protocol_assignment_topic_partition *consumer_protocol_assignmen
     for (int32_t i = 0; i < n; i++)
         consumer_protocol_assignment_topic_partition_defaults(&arr[i]);
     return arr;
-}
-
-void consumer_protocol_assignment_topic_partition_sample(arena_t *a, struct consumer_protocol_assignment_topic_partition *m)
-{
-    consumer_protocol_assignment_topic_partition_defaults(m);
-    (void)a;
-    m->topic = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->partitions[i] = 70000;
 }
 
 static void consumer_protocol_assignment_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_assignment_topic_partition *m)
@@ -11874,31 +9869,10 @@ static void consumer_protocol_assignment_topic_partition_write(kwriter_t *w, int
     }
 }
 
-static inline size_t consumer_protocol_assignment_min_size(int16_t v)
-{
-    bool flex = 0;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 4);
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void consumer_protocol_assignment_defaults(struct consumer_protocol_assignment *m)
 {
     memset(m, 0, sizeof(*m));
     m->user_data = (kbytes_t){ NULL, -1 };
-}
-
-void consumer_protocol_assignment_sample(arena_t *a, struct consumer_protocol_assignment *m)
-{
-    consumer_protocol_assignment_defaults(m);
-    (void)a;
-    m->assigned_partitions_count = 2;
-    m->assigned_partitions = arena_array(a, 2, sizeof(struct consumer_protocol_assignment_topic_partition));
-    for (int i = 0; i < 2; i++)
-        consumer_protocol_assignment_topic_partition_sample(a, &m->assigned_partitions[i]);
-    m->user_data = (kbytes_t){ (uint8_t *)"bytes", 5 };
 }
 
 static void consumer_protocol_assignment_read(kreader_t *r, int16_t v, struct consumer_protocol_assignment *m)
@@ -11967,36 +9941,12 @@ void consumer_protocol_assignment_encode(kwriter_t *w, int16_t version, const st
 
 static void offset_commit_key_read(kreader_t *r, int16_t v, struct offset_commit_key *m);
 static void offset_commit_key_write(kwriter_t *w, int16_t v, const struct offset_commit_key *m);
-static inline size_t offset_commit_key_min_size(int16_t v);
-
-static inline size_t offset_commit_key_min_size(int16_t v)
-{
-    bool flex = 0;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v <= 1)
-        n += (flex ? 1 : 2);
-    if (v <= 1)
-        n += (flex ? 1 : 2);
-    if (v <= 1)
-        n += 4;
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void offset_commit_key_defaults(struct offset_commit_key *m)
 {
     memset(m, 0, sizeof(*m));
     m->group = KSTR_LIT("");
     m->topic = KSTR_LIT("");
-}
-
-void offset_commit_key_sample(arena_t *a, struct offset_commit_key *m)
-{
-    offset_commit_key_defaults(m);
-    (void)a;
-    m->group = KSTR_LIT("sample");
-    m->topic = KSTR_LIT("sample");
-    m->partition = 70000;
 }
 
 static void offset_commit_key_read(kreader_t *r, int16_t v, struct offset_commit_key *m)
@@ -12064,22 +10014,6 @@ void offset_commit_key_encode(kwriter_t *w, int16_t version, const struct offset
 
 static void offset_commit_value_read(kreader_t *r, int16_t v, struct offset_commit_value *m);
 static void offset_commit_value_write(kwriter_t *w, int16_t v, const struct offset_commit_value *m);
-static inline size_t offset_commit_value_min_size(int16_t v);
-
-static inline size_t offset_commit_value_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 8;
-    if (v >= 3)
-        n += 4;
-    n += (flex ? 1 : 2);
-    n += 8;
-    if (v >= 1 && v <= 1)
-        n += 8;
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void offset_commit_value_defaults(struct offset_commit_value *m)
 {
@@ -12087,17 +10021,6 @@ void offset_commit_value_defaults(struct offset_commit_value *m)
     m->leader_epoch = -1;
     m->metadata = KSTR_LIT("");
     m->expire_timestamp = -1;
-}
-
-void offset_commit_value_sample(arena_t *a, struct offset_commit_value *m)
-{
-    offset_commit_value_defaults(m);
-    (void)a;
-    m->offset = 5000000000;
-    m->leader_epoch = 70000;
-    m->metadata = KSTR_LIT("sample");
-    m->commit_timestamp = 5000000000;
-    m->expire_timestamp = 5000000000;
 }
 
 static void offset_commit_value_read(kreader_t *r, int16_t v, struct offset_commit_value *m)
@@ -12175,29 +10098,11 @@ void offset_commit_value_encode(kwriter_t *w, int16_t version, const struct offs
 
 static void group_metadata_key_read(kreader_t *r, int16_t v, struct group_metadata_key *m);
 static void group_metadata_key_write(kwriter_t *w, int16_t v, const struct group_metadata_key *m);
-static inline size_t group_metadata_key_min_size(int16_t v);
-
-static inline size_t group_metadata_key_min_size(int16_t v)
-{
-    bool flex = 0;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 2 && v <= 2)
-        n += (flex ? 1 : 2);
-    (void)v;
-    return n > 0 ? n : 1;
-}
 
 void group_metadata_key_defaults(struct group_metadata_key *m)
 {
     memset(m, 0, sizeof(*m));
     m->group = KSTR_LIT("");
-}
-
-void group_metadata_key_sample(arena_t *a, struct group_metadata_key *m)
-{
-    group_metadata_key_defaults(m);
-    (void)a;
-    m->group = KSTR_LIT("sample");
 }
 
 static void group_metadata_key_read(kreader_t *r, int16_t v, struct group_metadata_key *m)
@@ -12251,12 +10156,11 @@ void group_metadata_key_encode(kwriter_t *w, int16_t version, const struct group
 
 static void group_metadata_value_member_metadata_read(kreader_t *r, int16_t v, struct group_metadata_value_member_metadata *m);
 static void group_metadata_value_member_metadata_write(kwriter_t *w, int16_t v, const struct group_metadata_value_member_metadata *m);
-static inline size_t group_metadata_value_member_metadata_min_size(int16_t v);
+static size_t group_metadata_value_member_metadata_min_size(int16_t v);
 static void group_metadata_value_read(kreader_t *r, int16_t v, struct group_metadata_value *m);
 static void group_metadata_value_write(kwriter_t *w, int16_t v, const struct group_metadata_value *m);
-static inline size_t group_metadata_value_min_size(int16_t v);
 
-static inline size_t group_metadata_value_member_metadata_min_size(int16_t v)
+static size_t group_metadata_value_member_metadata_min_size(int16_t v)
 {
     bool flex = v >= 4;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
@@ -12292,20 +10196,6 @@ struct group_metadata_value_member_metadata *group_metadata_value_member_metadat
     for (int32_t i = 0; i < n; i++)
         group_metadata_value_member_metadata_defaults(&arr[i]);
     return arr;
-}
-
-void group_metadata_value_member_metadata_sample(arena_t *a, struct group_metadata_value_member_metadata *m)
-{
-    group_metadata_value_member_metadata_defaults(m);
-    (void)a;
-    m->member_id = KSTR_LIT("sample");
-    m->group_instance_id = KSTR_LIT("sample");
-    m->client_id = KSTR_LIT("sample");
-    m->client_host = KSTR_LIT("sample");
-    m->rebalance_timeout = 70000;
-    m->session_timeout = 70000;
-    m->subscription = (kbytes_t){ (uint8_t *)"bytes", 5 };
-    m->assignment = (kbytes_t){ (uint8_t *)"bytes", 5 };
 }
 
 static void group_metadata_value_member_metadata_read(kreader_t *r, int16_t v, struct group_metadata_value_member_metadata *m)
@@ -12397,21 +10287,6 @@ static void group_metadata_value_member_metadata_write(kwriter_t *w, int16_t v, 
     }
 }
 
-static inline size_t group_metadata_value_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 2);
-    n += 4;
-    n += (flex ? 1 : 2);
-    n += (flex ? 1 : 2);
-    if (v >= 2)
-        n += 8;
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
 void group_metadata_value_defaults(struct group_metadata_value *m)
 {
     memset(m, 0, sizeof(*m));
@@ -12419,21 +10294,6 @@ void group_metadata_value_defaults(struct group_metadata_value *m)
     m->protocol = KSTR_LIT("");
     m->leader = KSTR_LIT("");
     m->current_state_timestamp = -1;
-}
-
-void group_metadata_value_sample(arena_t *a, struct group_metadata_value *m)
-{
-    group_metadata_value_defaults(m);
-    (void)a;
-    m->protocol_type = KSTR_LIT("sample");
-    m->generation = 70000;
-    m->protocol = KSTR_LIT("sample");
-    m->leader = KSTR_LIT("sample");
-    m->current_state_timestamp = 5000000000;
-    m->members_count = 2;
-    m->members = arena_array(a, 2, sizeof(struct group_metadata_value_member_metadata));
-    for (int i = 0; i < 2; i++)
-        group_metadata_value_member_metadata_sample(a, &m->members[i]);
 }
 
 static void group_metadata_value_read(kreader_t *r, int16_t v, struct group_metadata_value *m)
@@ -12528,248 +10388,200 @@ void group_metadata_value_encode(kwriter_t *w, int16_t version, const struct gro
     group_metadata_value_write(w, version, m);
 }
 
-static void request_header_sample_any(arena_t *a, void *m) { request_header_sample(a, m); }
 static int request_header_decode_any(kreader_t *r, int16_t v, void *m) { return request_header_decode(r, v, m); }
 static void request_header_encode_any(kwriter_t *w, int16_t v, const void *m) { request_header_encode(w, v, m); }
-static void response_header_sample_any(arena_t *a, void *m) { response_header_sample(a, m); }
 static int response_header_decode_any(kreader_t *r, int16_t v, void *m) { return response_header_decode(r, v, m); }
 static void response_header_encode_any(kwriter_t *w, int16_t v, const void *m) { response_header_encode(w, v, m); }
-static void api_versions_request_sample_any(arena_t *a, void *m) { api_versions_request_sample(a, m); }
 static int api_versions_request_decode_any(kreader_t *r, int16_t v, void *m) { return api_versions_request_decode(r, v, m); }
 static void api_versions_request_encode_any(kwriter_t *w, int16_t v, const void *m) { api_versions_request_encode(w, v, m); }
-static void api_versions_response_sample_any(arena_t *a, void *m) { api_versions_response_sample(a, m); }
 static int api_versions_response_decode_any(kreader_t *r, int16_t v, void *m) { return api_versions_response_decode(r, v, m); }
 static void api_versions_response_encode_any(kwriter_t *w, int16_t v, const void *m) { api_versions_response_encode(w, v, m); }
-static void metadata_request_sample_any(arena_t *a, void *m) { metadata_request_sample(a, m); }
 static int metadata_request_decode_any(kreader_t *r, int16_t v, void *m) { return metadata_request_decode(r, v, m); }
 static void metadata_request_encode_any(kwriter_t *w, int16_t v, const void *m) { metadata_request_encode(w, v, m); }
-static void metadata_response_sample_any(arena_t *a, void *m) { metadata_response_sample(a, m); }
 static int metadata_response_decode_any(kreader_t *r, int16_t v, void *m) { return metadata_response_decode(r, v, m); }
 static void metadata_response_encode_any(kwriter_t *w, int16_t v, const void *m) { metadata_response_encode(w, v, m); }
-static void produce_request_sample_any(arena_t *a, void *m) { produce_request_sample(a, m); }
 static int produce_request_decode_any(kreader_t *r, int16_t v, void *m) { return produce_request_decode(r, v, m); }
 static void produce_request_encode_any(kwriter_t *w, int16_t v, const void *m) { produce_request_encode(w, v, m); }
-static void produce_response_sample_any(arena_t *a, void *m) { produce_response_sample(a, m); }
 static int produce_response_decode_any(kreader_t *r, int16_t v, void *m) { return produce_response_decode(r, v, m); }
 static void produce_response_encode_any(kwriter_t *w, int16_t v, const void *m) { produce_response_encode(w, v, m); }
-static void fetch_request_sample_any(arena_t *a, void *m) { fetch_request_sample(a, m); }
 static int fetch_request_decode_any(kreader_t *r, int16_t v, void *m) { return fetch_request_decode(r, v, m); }
 static void fetch_request_encode_any(kwriter_t *w, int16_t v, const void *m) { fetch_request_encode(w, v, m); }
-static void fetch_response_sample_any(arena_t *a, void *m) { fetch_response_sample(a, m); }
 static int fetch_response_decode_any(kreader_t *r, int16_t v, void *m) { return fetch_response_decode(r, v, m); }
 static void fetch_response_encode_any(kwriter_t *w, int16_t v, const void *m) { fetch_response_encode(w, v, m); }
-static void list_offsets_request_sample_any(arena_t *a, void *m) { list_offsets_request_sample(a, m); }
 static int list_offsets_request_decode_any(kreader_t *r, int16_t v, void *m) { return list_offsets_request_decode(r, v, m); }
 static void list_offsets_request_encode_any(kwriter_t *w, int16_t v, const void *m) { list_offsets_request_encode(w, v, m); }
-static void list_offsets_response_sample_any(arena_t *a, void *m) { list_offsets_response_sample(a, m); }
 static int list_offsets_response_decode_any(kreader_t *r, int16_t v, void *m) { return list_offsets_response_decode(r, v, m); }
 static void list_offsets_response_encode_any(kwriter_t *w, int16_t v, const void *m) { list_offsets_response_encode(w, v, m); }
-static void create_topics_request_sample_any(arena_t *a, void *m) { create_topics_request_sample(a, m); }
 static int create_topics_request_decode_any(kreader_t *r, int16_t v, void *m) { return create_topics_request_decode(r, v, m); }
 static void create_topics_request_encode_any(kwriter_t *w, int16_t v, const void *m) { create_topics_request_encode(w, v, m); }
-static void create_topics_response_sample_any(arena_t *a, void *m) { create_topics_response_sample(a, m); }
 static int create_topics_response_decode_any(kreader_t *r, int16_t v, void *m) { return create_topics_response_decode(r, v, m); }
 static void create_topics_response_encode_any(kwriter_t *w, int16_t v, const void *m) { create_topics_response_encode(w, v, m); }
-static void delete_topics_request_sample_any(arena_t *a, void *m) { delete_topics_request_sample(a, m); }
 static int delete_topics_request_decode_any(kreader_t *r, int16_t v, void *m) { return delete_topics_request_decode(r, v, m); }
 static void delete_topics_request_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_topics_request_encode(w, v, m); }
-static void delete_topics_response_sample_any(arena_t *a, void *m) { delete_topics_response_sample(a, m); }
 static int delete_topics_response_decode_any(kreader_t *r, int16_t v, void *m) { return delete_topics_response_decode(r, v, m); }
 static void delete_topics_response_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_topics_response_encode(w, v, m); }
-static void describe_configs_request_sample_any(arena_t *a, void *m) { describe_configs_request_sample(a, m); }
 static int describe_configs_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_configs_request_decode(r, v, m); }
 static void describe_configs_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_configs_request_encode(w, v, m); }
-static void describe_configs_response_sample_any(arena_t *a, void *m) { describe_configs_response_sample(a, m); }
 static int describe_configs_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_configs_response_decode(r, v, m); }
 static void describe_configs_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_configs_response_encode(w, v, m); }
-static void find_coordinator_request_sample_any(arena_t *a, void *m) { find_coordinator_request_sample(a, m); }
 static int find_coordinator_request_decode_any(kreader_t *r, int16_t v, void *m) { return find_coordinator_request_decode(r, v, m); }
 static void find_coordinator_request_encode_any(kwriter_t *w, int16_t v, const void *m) { find_coordinator_request_encode(w, v, m); }
-static void find_coordinator_response_sample_any(arena_t *a, void *m) { find_coordinator_response_sample(a, m); }
 static int find_coordinator_response_decode_any(kreader_t *r, int16_t v, void *m) { return find_coordinator_response_decode(r, v, m); }
 static void find_coordinator_response_encode_any(kwriter_t *w, int16_t v, const void *m) { find_coordinator_response_encode(w, v, m); }
-static void init_producer_id_request_sample_any(arena_t *a, void *m) { init_producer_id_request_sample(a, m); }
 static int init_producer_id_request_decode_any(kreader_t *r, int16_t v, void *m) { return init_producer_id_request_decode(r, v, m); }
 static void init_producer_id_request_encode_any(kwriter_t *w, int16_t v, const void *m) { init_producer_id_request_encode(w, v, m); }
-static void init_producer_id_response_sample_any(arena_t *a, void *m) { init_producer_id_response_sample(a, m); }
 static int init_producer_id_response_decode_any(kreader_t *r, int16_t v, void *m) { return init_producer_id_response_decode(r, v, m); }
 static void init_producer_id_response_encode_any(kwriter_t *w, int16_t v, const void *m) { init_producer_id_response_encode(w, v, m); }
-static void join_group_request_sample_any(arena_t *a, void *m) { join_group_request_sample(a, m); }
 static int join_group_request_decode_any(kreader_t *r, int16_t v, void *m) { return join_group_request_decode(r, v, m); }
 static void join_group_request_encode_any(kwriter_t *w, int16_t v, const void *m) { join_group_request_encode(w, v, m); }
-static void join_group_response_sample_any(arena_t *a, void *m) { join_group_response_sample(a, m); }
 static int join_group_response_decode_any(kreader_t *r, int16_t v, void *m) { return join_group_response_decode(r, v, m); }
 static void join_group_response_encode_any(kwriter_t *w, int16_t v, const void *m) { join_group_response_encode(w, v, m); }
-static void sync_group_request_sample_any(arena_t *a, void *m) { sync_group_request_sample(a, m); }
 static int sync_group_request_decode_any(kreader_t *r, int16_t v, void *m) { return sync_group_request_decode(r, v, m); }
 static void sync_group_request_encode_any(kwriter_t *w, int16_t v, const void *m) { sync_group_request_encode(w, v, m); }
-static void sync_group_response_sample_any(arena_t *a, void *m) { sync_group_response_sample(a, m); }
 static int sync_group_response_decode_any(kreader_t *r, int16_t v, void *m) { return sync_group_response_decode(r, v, m); }
 static void sync_group_response_encode_any(kwriter_t *w, int16_t v, const void *m) { sync_group_response_encode(w, v, m); }
-static void heartbeat_request_sample_any(arena_t *a, void *m) { heartbeat_request_sample(a, m); }
 static int heartbeat_request_decode_any(kreader_t *r, int16_t v, void *m) { return heartbeat_request_decode(r, v, m); }
 static void heartbeat_request_encode_any(kwriter_t *w, int16_t v, const void *m) { heartbeat_request_encode(w, v, m); }
-static void heartbeat_response_sample_any(arena_t *a, void *m) { heartbeat_response_sample(a, m); }
 static int heartbeat_response_decode_any(kreader_t *r, int16_t v, void *m) { return heartbeat_response_decode(r, v, m); }
 static void heartbeat_response_encode_any(kwriter_t *w, int16_t v, const void *m) { heartbeat_response_encode(w, v, m); }
-static void leave_group_request_sample_any(arena_t *a, void *m) { leave_group_request_sample(a, m); }
 static int leave_group_request_decode_any(kreader_t *r, int16_t v, void *m) { return leave_group_request_decode(r, v, m); }
 static void leave_group_request_encode_any(kwriter_t *w, int16_t v, const void *m) { leave_group_request_encode(w, v, m); }
-static void leave_group_response_sample_any(arena_t *a, void *m) { leave_group_response_sample(a, m); }
 static int leave_group_response_decode_any(kreader_t *r, int16_t v, void *m) { return leave_group_response_decode(r, v, m); }
 static void leave_group_response_encode_any(kwriter_t *w, int16_t v, const void *m) { leave_group_response_encode(w, v, m); }
-static void offset_commit_request_sample_any(arena_t *a, void *m) { offset_commit_request_sample(a, m); }
 static int offset_commit_request_decode_any(kreader_t *r, int16_t v, void *m) { return offset_commit_request_decode(r, v, m); }
 static void offset_commit_request_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_commit_request_encode(w, v, m); }
-static void offset_commit_response_sample_any(arena_t *a, void *m) { offset_commit_response_sample(a, m); }
 static int offset_commit_response_decode_any(kreader_t *r, int16_t v, void *m) { return offset_commit_response_decode(r, v, m); }
 static void offset_commit_response_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_commit_response_encode(w, v, m); }
-static void offset_fetch_request_sample_any(arena_t *a, void *m) { offset_fetch_request_sample(a, m); }
 static int offset_fetch_request_decode_any(kreader_t *r, int16_t v, void *m) { return offset_fetch_request_decode(r, v, m); }
 static void offset_fetch_request_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_fetch_request_encode(w, v, m); }
-static void offset_fetch_response_sample_any(arena_t *a, void *m) { offset_fetch_response_sample(a, m); }
 static int offset_fetch_response_decode_any(kreader_t *r, int16_t v, void *m) { return offset_fetch_response_decode(r, v, m); }
 static void offset_fetch_response_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_fetch_response_encode(w, v, m); }
-static void describe_groups_request_sample_any(arena_t *a, void *m) { describe_groups_request_sample(a, m); }
 static int describe_groups_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_groups_request_decode(r, v, m); }
 static void describe_groups_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_groups_request_encode(w, v, m); }
-static void describe_groups_response_sample_any(arena_t *a, void *m) { describe_groups_response_sample(a, m); }
 static int describe_groups_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_groups_response_decode(r, v, m); }
 static void describe_groups_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_groups_response_encode(w, v, m); }
-static void list_groups_request_sample_any(arena_t *a, void *m) { list_groups_request_sample(a, m); }
 static int list_groups_request_decode_any(kreader_t *r, int16_t v, void *m) { return list_groups_request_decode(r, v, m); }
 static void list_groups_request_encode_any(kwriter_t *w, int16_t v, const void *m) { list_groups_request_encode(w, v, m); }
-static void list_groups_response_sample_any(arena_t *a, void *m) { list_groups_response_sample(a, m); }
 static int list_groups_response_decode_any(kreader_t *r, int16_t v, void *m) { return list_groups_response_decode(r, v, m); }
 static void list_groups_response_encode_any(kwriter_t *w, int16_t v, const void *m) { list_groups_response_encode(w, v, m); }
-static void delete_groups_request_sample_any(arena_t *a, void *m) { delete_groups_request_sample(a, m); }
 static int delete_groups_request_decode_any(kreader_t *r, int16_t v, void *m) { return delete_groups_request_decode(r, v, m); }
 static void delete_groups_request_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_groups_request_encode(w, v, m); }
-static void delete_groups_response_sample_any(arena_t *a, void *m) { delete_groups_response_sample(a, m); }
 static int delete_groups_response_decode_any(kreader_t *r, int16_t v, void *m) { return delete_groups_response_decode(r, v, m); }
 static void delete_groups_response_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_groups_response_encode(w, v, m); }
-static void offset_delete_request_sample_any(arena_t *a, void *m) { offset_delete_request_sample(a, m); }
 static int offset_delete_request_decode_any(kreader_t *r, int16_t v, void *m) { return offset_delete_request_decode(r, v, m); }
 static void offset_delete_request_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_delete_request_encode(w, v, m); }
-static void offset_delete_response_sample_any(arena_t *a, void *m) { offset_delete_response_sample(a, m); }
 static int offset_delete_response_decode_any(kreader_t *r, int16_t v, void *m) { return offset_delete_response_decode(r, v, m); }
 static void offset_delete_response_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_delete_response_encode(w, v, m); }
-static void consumer_protocol_subscription_sample_any(arena_t *a, void *m) { consumer_protocol_subscription_sample(a, m); }
 static int consumer_protocol_subscription_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_subscription_decode(r, v, m); }
 static void consumer_protocol_subscription_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_subscription_encode(w, v, m); }
-static void consumer_protocol_assignment_sample_any(arena_t *a, void *m) { consumer_protocol_assignment_sample(a, m); }
 static int consumer_protocol_assignment_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_assignment_decode(r, v, m); }
 static void consumer_protocol_assignment_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_assignment_encode(w, v, m); }
-static void offset_commit_key_sample_any(arena_t *a, void *m) { offset_commit_key_sample(a, m); }
 static int offset_commit_key_decode_any(kreader_t *r, int16_t v, void *m) { return offset_commit_key_decode(r, v, m); }
 static void offset_commit_key_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_commit_key_encode(w, v, m); }
-static void offset_commit_value_sample_any(arena_t *a, void *m) { offset_commit_value_sample(a, m); }
 static int offset_commit_value_decode_any(kreader_t *r, int16_t v, void *m) { return offset_commit_value_decode(r, v, m); }
 static void offset_commit_value_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_commit_value_encode(w, v, m); }
-static void group_metadata_key_sample_any(arena_t *a, void *m) { group_metadata_key_sample(a, m); }
 static int group_metadata_key_decode_any(kreader_t *r, int16_t v, void *m) { return group_metadata_key_decode(r, v, m); }
 static void group_metadata_key_encode_any(kwriter_t *w, int16_t v, const void *m) { group_metadata_key_encode(w, v, m); }
-static void group_metadata_value_sample_any(arena_t *a, void *m) { group_metadata_value_sample(a, m); }
 static int group_metadata_value_decode_any(kreader_t *r, int16_t v, void *m) { return group_metadata_value_decode(r, v, m); }
 static void group_metadata_value_encode_any(kwriter_t *w, int16_t v, const void *m) { group_metadata_value_encode(w, v, m); }
 
 const proto_message_info_t proto_message_table[] = {
     { "RequestHeader", -1, 0, 2, 2, sizeof(struct request_header),
-      request_header_sample_any, request_header_decode_any, request_header_encode_any },
+      request_header_decode_any, request_header_encode_any },
     { "ResponseHeader", -1, 0, 1, 1, sizeof(struct response_header),
-      response_header_sample_any, response_header_decode_any, response_header_encode_any },
+      response_header_decode_any, response_header_encode_any },
     { "ApiVersionsRequest", 18, 0, 4, 3, sizeof(struct api_versions_request),
-      api_versions_request_sample_any, api_versions_request_decode_any, api_versions_request_encode_any },
+      api_versions_request_decode_any, api_versions_request_encode_any },
     { "ApiVersionsResponse", 18, 0, 4, 3, sizeof(struct api_versions_response),
-      api_versions_response_sample_any, api_versions_response_decode_any, api_versions_response_encode_any },
+      api_versions_response_decode_any, api_versions_response_encode_any },
     { "MetadataRequest", 3, 0, 12, 9, sizeof(struct metadata_request),
-      metadata_request_sample_any, metadata_request_decode_any, metadata_request_encode_any },
+      metadata_request_decode_any, metadata_request_encode_any },
     { "MetadataResponse", 3, 0, 12, 9, sizeof(struct metadata_response),
-      metadata_response_sample_any, metadata_response_decode_any, metadata_response_encode_any },
+      metadata_response_decode_any, metadata_response_encode_any },
     { "ProduceRequest", 0, 0, 11, 9, sizeof(struct produce_request),
-      produce_request_sample_any, produce_request_decode_any, produce_request_encode_any },
+      produce_request_decode_any, produce_request_encode_any },
     { "ProduceResponse", 0, 0, 11, 9, sizeof(struct produce_response),
-      produce_response_sample_any, produce_response_decode_any, produce_response_encode_any },
+      produce_response_decode_any, produce_response_encode_any },
     { "FetchRequest", 1, 0, 17, 12, sizeof(struct fetch_request),
-      fetch_request_sample_any, fetch_request_decode_any, fetch_request_encode_any },
+      fetch_request_decode_any, fetch_request_encode_any },
     { "FetchResponse", 1, 0, 17, 12, sizeof(struct fetch_response),
-      fetch_response_sample_any, fetch_response_decode_any, fetch_response_encode_any },
+      fetch_response_decode_any, fetch_response_encode_any },
     { "ListOffsetsRequest", 2, 0, 9, 6, sizeof(struct list_offsets_request),
-      list_offsets_request_sample_any, list_offsets_request_decode_any, list_offsets_request_encode_any },
+      list_offsets_request_decode_any, list_offsets_request_encode_any },
     { "ListOffsetsResponse", 2, 0, 9, 6, sizeof(struct list_offsets_response),
-      list_offsets_response_sample_any, list_offsets_response_decode_any, list_offsets_response_encode_any },
+      list_offsets_response_decode_any, list_offsets_response_encode_any },
     { "CreateTopicsRequest", 19, 0, 7, 5, sizeof(struct create_topics_request),
-      create_topics_request_sample_any, create_topics_request_decode_any, create_topics_request_encode_any },
+      create_topics_request_decode_any, create_topics_request_encode_any },
     { "CreateTopicsResponse", 19, 0, 7, 5, sizeof(struct create_topics_response),
-      create_topics_response_sample_any, create_topics_response_decode_any, create_topics_response_encode_any },
+      create_topics_response_decode_any, create_topics_response_encode_any },
     { "DeleteTopicsRequest", 20, 0, 6, 4, sizeof(struct delete_topics_request),
-      delete_topics_request_sample_any, delete_topics_request_decode_any, delete_topics_request_encode_any },
+      delete_topics_request_decode_any, delete_topics_request_encode_any },
     { "DeleteTopicsResponse", 20, 0, 6, 4, sizeof(struct delete_topics_response),
-      delete_topics_response_sample_any, delete_topics_response_decode_any, delete_topics_response_encode_any },
+      delete_topics_response_decode_any, delete_topics_response_encode_any },
     { "DescribeConfigsRequest", 32, 0, 4, 4, sizeof(struct describe_configs_request),
-      describe_configs_request_sample_any, describe_configs_request_decode_any, describe_configs_request_encode_any },
+      describe_configs_request_decode_any, describe_configs_request_encode_any },
     { "DescribeConfigsResponse", 32, 0, 4, 4, sizeof(struct describe_configs_response),
-      describe_configs_response_sample_any, describe_configs_response_decode_any, describe_configs_response_encode_any },
+      describe_configs_response_decode_any, describe_configs_response_encode_any },
     { "FindCoordinatorRequest", 10, 0, 6, 3, sizeof(struct find_coordinator_request),
-      find_coordinator_request_sample_any, find_coordinator_request_decode_any, find_coordinator_request_encode_any },
+      find_coordinator_request_decode_any, find_coordinator_request_encode_any },
     { "FindCoordinatorResponse", 10, 0, 6, 3, sizeof(struct find_coordinator_response),
-      find_coordinator_response_sample_any, find_coordinator_response_decode_any, find_coordinator_response_encode_any },
+      find_coordinator_response_decode_any, find_coordinator_response_encode_any },
     { "InitProducerIdRequest", 22, 0, 5, 2, sizeof(struct init_producer_id_request),
-      init_producer_id_request_sample_any, init_producer_id_request_decode_any, init_producer_id_request_encode_any },
+      init_producer_id_request_decode_any, init_producer_id_request_encode_any },
     { "InitProducerIdResponse", 22, 0, 5, 2, sizeof(struct init_producer_id_response),
-      init_producer_id_response_sample_any, init_producer_id_response_decode_any, init_producer_id_response_encode_any },
+      init_producer_id_response_decode_any, init_producer_id_response_encode_any },
     { "JoinGroupRequest", 11, 0, 9, 6, sizeof(struct join_group_request),
-      join_group_request_sample_any, join_group_request_decode_any, join_group_request_encode_any },
+      join_group_request_decode_any, join_group_request_encode_any },
     { "JoinGroupResponse", 11, 0, 9, 6, sizeof(struct join_group_response),
-      join_group_response_sample_any, join_group_response_decode_any, join_group_response_encode_any },
+      join_group_response_decode_any, join_group_response_encode_any },
     { "SyncGroupRequest", 14, 0, 5, 4, sizeof(struct sync_group_request),
-      sync_group_request_sample_any, sync_group_request_decode_any, sync_group_request_encode_any },
+      sync_group_request_decode_any, sync_group_request_encode_any },
     { "SyncGroupResponse", 14, 0, 5, 4, sizeof(struct sync_group_response),
-      sync_group_response_sample_any, sync_group_response_decode_any, sync_group_response_encode_any },
+      sync_group_response_decode_any, sync_group_response_encode_any },
     { "HeartbeatRequest", 12, 0, 4, 4, sizeof(struct heartbeat_request),
-      heartbeat_request_sample_any, heartbeat_request_decode_any, heartbeat_request_encode_any },
+      heartbeat_request_decode_any, heartbeat_request_encode_any },
     { "HeartbeatResponse", 12, 0, 4, 4, sizeof(struct heartbeat_response),
-      heartbeat_response_sample_any, heartbeat_response_decode_any, heartbeat_response_encode_any },
+      heartbeat_response_decode_any, heartbeat_response_encode_any },
     { "LeaveGroupRequest", 13, 0, 5, 4, sizeof(struct leave_group_request),
-      leave_group_request_sample_any, leave_group_request_decode_any, leave_group_request_encode_any },
+      leave_group_request_decode_any, leave_group_request_encode_any },
     { "LeaveGroupResponse", 13, 0, 5, 4, sizeof(struct leave_group_response),
-      leave_group_response_sample_any, leave_group_response_decode_any, leave_group_response_encode_any },
+      leave_group_response_decode_any, leave_group_response_encode_any },
     { "OffsetCommitRequest", 8, 0, 9, 8, sizeof(struct offset_commit_request),
-      offset_commit_request_sample_any, offset_commit_request_decode_any, offset_commit_request_encode_any },
+      offset_commit_request_decode_any, offset_commit_request_encode_any },
     { "OffsetCommitResponse", 8, 0, 9, 8, sizeof(struct offset_commit_response),
-      offset_commit_response_sample_any, offset_commit_response_decode_any, offset_commit_response_encode_any },
+      offset_commit_response_decode_any, offset_commit_response_encode_any },
     { "OffsetFetchRequest", 9, 0, 9, 6, sizeof(struct offset_fetch_request),
-      offset_fetch_request_sample_any, offset_fetch_request_decode_any, offset_fetch_request_encode_any },
+      offset_fetch_request_decode_any, offset_fetch_request_encode_any },
     { "OffsetFetchResponse", 9, 0, 9, 6, sizeof(struct offset_fetch_response),
-      offset_fetch_response_sample_any, offset_fetch_response_decode_any, offset_fetch_response_encode_any },
+      offset_fetch_response_decode_any, offset_fetch_response_encode_any },
     { "DescribeGroupsRequest", 15, 0, 5, 5, sizeof(struct describe_groups_request),
-      describe_groups_request_sample_any, describe_groups_request_decode_any, describe_groups_request_encode_any },
+      describe_groups_request_decode_any, describe_groups_request_encode_any },
     { "DescribeGroupsResponse", 15, 0, 5, 5, sizeof(struct describe_groups_response),
-      describe_groups_response_sample_any, describe_groups_response_decode_any, describe_groups_response_encode_any },
+      describe_groups_response_decode_any, describe_groups_response_encode_any },
     { "ListGroupsRequest", 16, 0, 5, 3, sizeof(struct list_groups_request),
-      list_groups_request_sample_any, list_groups_request_decode_any, list_groups_request_encode_any },
+      list_groups_request_decode_any, list_groups_request_encode_any },
     { "ListGroupsResponse", 16, 0, 5, 3, sizeof(struct list_groups_response),
-      list_groups_response_sample_any, list_groups_response_decode_any, list_groups_response_encode_any },
+      list_groups_response_decode_any, list_groups_response_encode_any },
     { "DeleteGroupsRequest", 42, 0, 2, 2, sizeof(struct delete_groups_request),
-      delete_groups_request_sample_any, delete_groups_request_decode_any, delete_groups_request_encode_any },
+      delete_groups_request_decode_any, delete_groups_request_encode_any },
     { "DeleteGroupsResponse", 42, 0, 2, 2, sizeof(struct delete_groups_response),
-      delete_groups_response_sample_any, delete_groups_response_decode_any, delete_groups_response_encode_any },
+      delete_groups_response_decode_any, delete_groups_response_encode_any },
     { "OffsetDeleteRequest", 47, 0, 0, -1, sizeof(struct offset_delete_request),
-      offset_delete_request_sample_any, offset_delete_request_decode_any, offset_delete_request_encode_any },
+      offset_delete_request_decode_any, offset_delete_request_encode_any },
     { "OffsetDeleteResponse", 47, 0, 0, -1, sizeof(struct offset_delete_response),
-      offset_delete_response_sample_any, offset_delete_response_decode_any, offset_delete_response_encode_any },
+      offset_delete_response_decode_any, offset_delete_response_encode_any },
     { "ConsumerProtocolSubscription", -1, 0, 3, -1, sizeof(struct consumer_protocol_subscription),
-      consumer_protocol_subscription_sample_any, consumer_protocol_subscription_decode_any, consumer_protocol_subscription_encode_any },
+      consumer_protocol_subscription_decode_any, consumer_protocol_subscription_encode_any },
     { "ConsumerProtocolAssignment", -1, 0, 3, -1, sizeof(struct consumer_protocol_assignment),
-      consumer_protocol_assignment_sample_any, consumer_protocol_assignment_decode_any, consumer_protocol_assignment_encode_any },
+      consumer_protocol_assignment_decode_any, consumer_protocol_assignment_encode_any },
     { "OffsetCommitKey", -1, 0, 1, -1, sizeof(struct offset_commit_key),
-      offset_commit_key_sample_any, offset_commit_key_decode_any, offset_commit_key_encode_any },
+      offset_commit_key_decode_any, offset_commit_key_encode_any },
     { "OffsetCommitValue", -1, 0, 4, 4, sizeof(struct offset_commit_value),
-      offset_commit_value_sample_any, offset_commit_value_decode_any, offset_commit_value_encode_any },
+      offset_commit_value_decode_any, offset_commit_value_encode_any },
     { "GroupMetadataKey", -1, 2, 2, -1, sizeof(struct group_metadata_key),
-      group_metadata_key_sample_any, group_metadata_key_decode_any, group_metadata_key_encode_any },
+      group_metadata_key_decode_any, group_metadata_key_encode_any },
     { "GroupMetadataValue", -1, 0, 4, 4, sizeof(struct group_metadata_value),
-      group_metadata_value_sample_any, group_metadata_value_decode_any, group_metadata_value_encode_any },
+      group_metadata_value_decode_any, group_metadata_value_encode_any },
 };
 const int proto_message_table_count = 48;
 

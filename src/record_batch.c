@@ -201,7 +201,10 @@ int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
         (void)kr_int8(&rec);                        /* attributes */
         int64_t ts_delta = kr_varlong(&rec);
         int32_t off_delta = kr_varint(&rec);
-        batch_record_t br = { h->base_offset + off_delta, h->base_timestamp + ts_delta,
+        /* Java's long arithmetic wraps; so does this (no signed overflow on
+         * whatever deltas a client sent). */
+        batch_record_t br = { (int64_t)((uint64_t)h->base_offset + (uint64_t)(int64_t)off_delta),
+                              (int64_t)((uint64_t)h->base_timestamp + (uint64_t)ts_delta),
                               NULL, -1, NULL, -1, start, (int32_t)(r.p - start) };
         br.key_len = kr_varint(&rec);
         if (br.key_len >= 0) {

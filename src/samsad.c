@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "bio.h"
 #include "broker.h"
 #include "broker_config.h"
 #include "controller.h"
@@ -29,6 +30,7 @@
 #include "loop.h"
 #include "metadata_cache.h"
 #include "net.h"
+#include "replica_manager.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -156,6 +158,8 @@ int main(int argc, char **argv)
     }
     if (logmgr_start(&cfg, b.cluster_id) < 0)
         goto out;
+    bio_start(b.loop);
+    logmgr_set_high_watermark_source(rm_high_watermark_of);
     if (net_listen(&b) < 0)
         goto out_logs;
     gc_init(&b);
@@ -192,11 +196,12 @@ int main(int argc, char **argv)
     if (flusher)
         event_free(flusher);
     b.shutting_down = true;
-    fetch_shutdown();
-    net_shutdown();
+    net_shutdown();     /* parked requests are cancelled with their connections */
     gc_shutdown();
 out_logs:
     controller_stop(&b);
+    bio_stop();         /* queued fsyncs, checkpoints and removals finish */
+    rm_shutdown();
     logmgr_shutdown();
 out:
     b.shutting_down = true;

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Event-loop stalls: how long other clients wait while the broker does
+ZooKeeper work, samsa beside Apache Kafka (ZooKeeper mode) in one run.
+
+    bench/stalls.py [--partitions 10000] [--topic-partitions 4] [--batch 50]
+                    [--kafka-version 3.9.1] [--targets samsa,kafka] [--out bench/results]
+
+For each broker, on a ZooKeeper of its own:
+  create   one client creates --partitions partitions as topics of
+           --topic-partitions partitions, --batch topics per CreateTopics
+           request, waiting for each; total creation time is reported;
+  expiry   ZooKeeper is frozen (SIGSTOP) past the broker's session timeout
+           (6 s) and resumed, so the session expires and the broker
+           re-registers and reloads;
+while a probe client sends ApiVersions every 10 ms on its own connection.
+Reported per phase: probe p50 / p99 / max latency (a request still
+unanswered at the end counts) and the number of probes.  Not part of the
+test suite.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import struct
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from servers import KafkaBroker, SamsaBroker, ZooKeeper  # noqa: E402
+
+
+class Probe(threading.Thread):
+    """ApiVersions v0 every 10 ms; keeps every latency in ms."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+        self.lat = []
+        self.started = None
+        self.stop_flag = threading.Event()
+        self.corr = 0
+
+    def ask(self):
+        self.corr += 1
+        body = struct.pack(">hhih", 18, 0, self.corr, 5) + b"probe"
+        self.sock.sendall(struct.pack(">i", len(body)) + body)
+        (size,) = struct.unpack(">i", self._read(4))
+        self._read(size)
+
+    def _read(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("broker closed the probe")
+            buf += chunk
+        return buf
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            self.started = time.perf_counter()
+            self.ask()
+            self.lat.append((time.perf_counter() - self.started) * 1000)
+            self.started = None
+            time.sleep(0.01)
+
+    def finish(self):
+        in_flight = self.started
+        self.stop_flag.set()
+        if in_flight is not None:
+            self.lat.append((time.perf_counter() - in_flight) * 1000)
+        self.join(120)
+        self.sock.close()
+        lat = sorted(self.lat)
+        return {"probes": len(lat), "p50_ms": statistics.median(lat),
+                "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))], "max_ms": lat[-1]}
+
+
+def create_phase(broker, partitions, per_topic, batch):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    n_topics = partitions // per_topic
+    probe = Probe(broker.port)
+    probe.start()
+    t0 = time.perf_counter()
+    for start in range(0, n_topics, batch):
+        topics = [NewTopic(f"stall-{i}", per_topic, 1) for i in range(start, min(n_topics, start + batch))]
+        for f in admin.create_topics(topics, request_timeout=600).values():
+            f.result(600)
+    took = time.perf_counter() - t0
+    out = probe.finish()
+    out["creation_s"] = took
+    return out
+
+
+def expiry_phase(broker, zk):
+    probe = Probe(broker.port)
+    probe.start()
+    time.sleep(0.5)
+    os.kill(zk.proc.pid, signal.SIGSTOP)
+    time.sleep(8)
+    os.kill(zk.proc.pid, signal.SIGCONT)
+    time.sleep(6)
+    return probe.finish()
+
+
+def run_target(target, args, workdir):
+    zk = ZooKeeper(os.path.join(workdir, "zk"))
+    props = {"zookeeper.session.timeout.ms": "6000", "num.partitions": "1"}
+    broker = (SamsaBroker(zk, workdir, props=props) if target == "samsa"
+              else KafkaBroker(zk.connect, workdir, props=props, version=args.kafka_version))
+    broker.start()
+    try:
+        create = create_phase(broker, args.partitions, args.topic_partitions, args.batch)
+        print(f"  {target} create: {create}", flush=True)
+        expiry = expiry_phase(broker, zk)
+        print(f"  {target} expiry: {expiry}", flush=True)
+        return {"create": create, "expiry": expiry}
+    finally:
+        os.kill(zk.proc.pid, signal.SIGCONT)
+        broker.stop()
+        zk.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--partitions", type=int, default=10000)
+    ap.add_argument("--topic-partitions", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=50)
+    ap.add_argument("--kafka-version", default="3.9.1")
+    ap.add_argument("--targets", default="samsa,kafka")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    args = ap.parse_args()
+    results = {"settings": vars(args)}
+    for target in args.targets.split(","):
+        with tempfile.TemporaryDirectory(prefix=f"stalls-{target}-") as d:
+            print(f"== {target}", flush=True)
+            results[target] = run_target(target, args, d)
+    rows = [("create", "creation_s"), ("create", "p50_ms"), ("create", "p99_ms"),
+            ("create", "max_ms"), ("expiry", "p50_ms"), ("expiry", "p99_ms"), ("expiry", "max_ms")]
+    print(f"\n{args.partitions} partitions ({args.topic_partitions} per topic, "
+          f"{args.batch} topics per request); ZooKeeper frozen 8 s for expiry")
+    print(f"{'phase':8} {'metric':12} {'samsa':>10} {'kafka':>10} {'samsa/kafka':>12}")
+    for phase, metric in rows:
+        s = results.get("samsa", {}).get(phase, {}).get(metric)
+        k = results.get("kafka", {}).get(phase, {}).get(metric)
+        ratio = f"{s / k:.2f}" if s is not None and k else "-"
+        fs = f"{s:.2f}" if s is not None else "-"
+        fk = f"{k:.2f}" if k is not None else "-"
+        print(f"{phase:8} {metric:12} {fs:>10} {fk:>10} {ratio:>12}")
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "stalls.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

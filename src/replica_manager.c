@@ -1,0 +1,191 @@
+/*
+ * replica_manager.c - owns the hosted partitions (see replica_manager.h):
+ * a hash of partition_t by "<topic>-<partition>", filled from metadata and
+ * holding each partition's log (opened through log_manager.c) and replica
+ * state.  Event-loop thread only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "group_coordinator.h"
+#include "kafka_errors.h"
+#include "log_manager.h"
+#include "logging.h"
+#include "offsets_topic.h"
+#include "purgatory.h"
+#include "replica_manager.h"
+#include "topic_config.h"
+#include "util.h"
+
+static partition_t *partitions;     /* event-loop thread */
+
+static void key_of(char *key, size_t n, const char *topic, int32_t id)
+{
+    snprintf(key, n, "%s-%d", topic, id);
+}
+
+partition_t *rm_partition(const char *topic, int32_t id)
+{
+    char key[300];
+    key_of(key, sizeof(key), topic, id);
+    partition_t *p;
+    HASH_FIND_STR(partitions, key, p);
+    return p;
+}
+
+partition_t *rm_leader_for(broker_t *b, const char *topic, int32_t id,
+                           int32_t current_leader_epoch, int16_t *err)
+{
+    const mc_topic_t *t = mc_find_topic(topic);
+    if (!t || id < 0 || id >= t->n_partitions) {
+        *err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return NULL;
+    }
+    partition_t *p = rm_partition(topic, id);
+    if (!p || !p->log || p->leader != b->cfg->broker_id) {
+        *err = KERR_NOT_LEADER_OR_FOLLOWER;
+        return NULL;
+    }
+    if (current_leader_epoch >= 0 && current_leader_epoch < p->leader_epoch) {
+        *err = KERR_FENCED_LEADER_EPOCH;
+        return NULL;
+    }
+    if (current_leader_epoch > p->leader_epoch) {
+        *err = KERR_UNKNOWN_LEADER_EPOCH;
+        return NULL;
+    }
+    *err = KERR_NONE;
+    return p;
+}
+
+static int32_t *copy_ids(const int32_t *v, int n)
+{
+    int32_t *c = xcalloc((size_t)n + 1, sizeof(int32_t));
+    memcpy(c, v, sizeof(int32_t) * (size_t)n);
+    return c;
+}
+
+/* Topic-level overrides (segment.bytes, segment.ms, ...) over the broker's
+ * defaults, for this topic's logs. */
+static log_settings_t topic_log_settings(broker_t *b, const mc_topic_t *t)
+{
+    return (log_settings_t){
+        .segment_bytes = topic_config_int(b, t, "segment.bytes"),
+        .roll_ms = topic_config_int(b, t, "segment.ms"),
+        .index_interval_bytes = (int32_t)topic_config_int(b, t, "index.interval.bytes"),
+        .index_size_max_bytes = (int32_t)topic_config_int(b, t, "segment.index.bytes"),
+        .flush_interval_messages = topic_config_int(b, t, "flush.messages"),
+        .max_message_bytes = (int32_t)topic_config_int(b, t, "max.message.bytes"),
+    };
+}
+
+static void free_partition(partition_t *p, bool delete_log)
+{
+    purgatory_partition_gone(p);
+    HASH_DEL(partitions, p);
+    if (delete_log)
+        logmgr_delete(p->topic, p->id);
+    free(p->topic);
+    free(p->replicas);
+    free(p->isr);
+    free(p);
+}
+
+static partition_t *new_partition(const char *topic, int32_t id, partition_log_t *log)
+{
+    partition_t *p = xcalloc(1, sizeof(*p));
+    key_of(p->key, sizeof(p->key), topic, id);
+    p->topic = xstrdup(topic);
+    p->id = id;
+    p->log = log;
+    p->high_watermark = log->log_end_offset;
+    HASH_ADD_STR(partitions, key, p);
+    return p;
+}
+
+static void update_state(partition_t *p, const mc_partition_t *mp)
+{
+    p->leader = mp->leader;
+    p->leader_epoch = mp->leader_epoch;
+    p->partition_epoch = mp->zk_version;
+    free(p->replicas);
+    free(p->isr);
+    p->replicas = copy_ids(mp->replicas, mp->n_replicas);
+    p->n_replicas = mp->n_replicas;
+    p->isr = copy_ids(mp->isr, mp->n_isr);
+    p->n_isr = mp->n_isr;
+    /* Replication factor 1 (or this broker alone in the ISR): the leader's
+     * log end is the high watermark. */
+    if (p->log)
+        p->high_watermark = p->log->log_end_offset;
+}
+
+void rm_apply_topic(broker_t *b, const mc_topic_t *t)
+{
+    log_settings_t settings = topic_log_settings(b, t);
+    for (int i = 0; i < t->n_partitions; i++) {
+        const mc_partition_t *mp = &t->parts[i];
+        bool mine = false;
+        for (int r = 0; r < mp->n_replicas; r++)
+            mine |= mp->replicas[r] == b->cfg->broker_id;
+        partition_t *p = rm_partition(t->name, i);
+        if (!mine) {
+            if (p)
+                free_partition(p, true);
+            continue;
+        }
+        if (!p) {
+            partition_log_t *pl = logmgr_get_or_create(t->name, i);
+            if (!pl) {
+                log_error("replica-manager", "Cannot open log for %s-%d", t->name, i);
+                continue;
+            }
+            p = new_partition(t->name, i, pl);
+        }
+        p->log->settings = settings;   /* applies from the next segment on */
+        update_state(p, mp);
+        if (p->leader == b->cfg->broker_id && !strcmp(t->name, OFFSETS_TOPIC))
+            gc_partition_led(i);
+    }
+    /* Partitions past the topic's count (never shrinks in Kafka, but a
+     * re-created topic may have fewer). */
+    partition_t *p, *tmp;
+    HASH_ITER(hh, partitions, p, tmp)
+        if (!strcmp(p->topic, t->name) && p->id >= t->n_partitions)
+            free_partition(p, true);
+}
+
+void rm_remove_topic(const char *topic)
+{
+    partition_t *p, *tmp;
+    HASH_ITER(hh, partitions, p, tmp)
+        if (!strcmp(p->topic, topic))
+            free_partition(p, true);
+}
+
+void rm_appended(partition_t *p)
+{
+    p->high_watermark = p->log->log_end_offset;
+    purgatory_check(p);
+}
+
+int64_t rm_high_watermark_of(const partition_log_t *pl)
+{
+    partition_t *p = rm_partition(pl->topic, pl->partition);
+    return p ? p->high_watermark : pl->log_end_offset;
+}
+
+void rm_foreach(void (*fn)(partition_t *p, void *arg), void *arg)
+{
+    partition_t *p, *tmp;
+    HASH_ITER(hh, partitions, p, tmp)
+        fn(p, arg);
+}
+
+void rm_shutdown(void)
+{
+    partition_t *p, *tmp;
+    HASH_ITER(hh, partitions, p, tmp)
+        free_partition(p, false);
+}
