@@ -29,5 +29,8 @@ void bio_write_checkpoint(const char *path, checkpoint_entry_t *entries, int n);
 void bio_remove_dir(const char *path);
 /* Jobs queued or running. */
 int bio_backlog(void);
+/* Any other disk job: run(ctx) on the disk thread, done(ctx) on the loop
+ * (both inline when no disk thread runs). */
+void bio_submit(void (*run)(void *ctx), void (*done)(void *ctx), void *ctx);
 
 #endif

@@ -48,9 +48,15 @@ typedef struct metadata_update {
     int n_removed;
 } metadata_update_t;
 
-/* Event-loop thread: applies u to the metadata cache and the local logs
- * (metadata_apply.c), then frees u. */
-void metadata_apply(broker_t *b, metadata_update_t *u);
+/* Event-loop thread: queues u to be applied to the metadata cache and the
+ * hosted partitions (metadata_apply.c) in slices of about 2 ms, in order
+ * with earlier updates, so a large update (a full reload after session
+ * expiry, thousands of new partitions) never holds the loop for long.
+ * then(arg), if set, runs once u is applied; u is freed.
+ * metadata_apply_shutdown() finishes what is queued (main thread, after
+ * the loop). */
+void metadata_apply(broker_t *b, metadata_update_t *u, void (*then)(void *arg), void *arg);
+void metadata_apply_shutdown(void);
 metadata_update_t *metadata_update_new(void);
 void metadata_update_free(metadata_update_t *u);
 void metadata_update_add_topic(metadata_update_t *u, mc_topic_t *t);

@@ -20,6 +20,12 @@ int logmgr_start(const broker_config_t *cfg, const char *cluster_id);
 partition_log_t *logmgr_get(const char *topic, int32_t partition);
 /* The log for topic-partition, created if missing. */
 partition_log_t *logmgr_get_or_create(const char *topic, int32_t partition);
+/* The log for topic-partition, created on the disk thread if missing (a
+ * new directory and segment files take milliseconds on a busy file system):
+ * done(pl, arg) runs on the event loop with the registered log, or NULL on
+ * failure.  At once (inline) when the log exists or no disk thread runs. */
+void logmgr_open_async(const char *topic, int32_t partition, const log_settings_t *settings,
+                       void (*done)(partition_log_t *pl, void *arg), void *arg);
 void logmgr_delete(const char *topic, int32_t partition);
 /* Calls fn for each loaded log. */
 void logmgr_foreach(void (*fn)(partition_log_t *pl, void *arg), void *arg);

@@ -49,9 +49,18 @@ partition_t *rm_partition(const char *topic, int32_t id);
  * than ours) or UNKNOWN_LEADER_EPOCH (newer), as Kafka answers. */
 partition_t *rm_leader_for(broker_t *b, const char *topic, int32_t id,
                            int32_t current_leader_epoch, int16_t *err);
-/* Metadata for a topic arrived: partitions with a replica here are
- * created (opening their logs) or updated; the others are let go. */
-void rm_apply_topic(broker_t *b, const mc_topic_t *t);
+/* Metadata for a topic arrived, applied one partition at a time (the
+ * caller slices the work): a partition with a replica here is created or
+ * updated; otherwise it is let go.  A new partition whose log does not
+ * exist yet has it created on the disk thread: requests get
+ * NOT_LEADER_OR_FOLLOWER (retriable) until then, and opened(arg) runs once
+ * it is ready; true if that is pending.  rm_trim_topic() drops partitions
+ * past a topic's count. */
+bool rm_apply_partition(broker_t *b, const mc_topic_t *t, int32_t i,
+                        const log_settings_t *settings, void (*opened)(void *arg), void *arg);
+void rm_trim_topic(const mc_topic_t *t);
+/* A topic's log settings: its overrides over the broker's defaults. */
+log_settings_t rm_log_settings(broker_t *b, const mc_topic_t *t);
 /* A topic is gone: its partitions complete their waiters and their logs
  * are deleted. */
 void rm_remove_topic(const char *topic);

@@ -176,7 +176,7 @@ static int fetch_points(parked_fetch_t *pf, partition_t **watch)
             fp->topic = topic;
             fp->partition = in->partition;
             fp->max_bytes = in->partition_max_bytes;
-            if (p)
+            if (p && p->log)
                 plog_position(p->log, in->fetch_offset, &fp->seg_base, &fp->pos);
             watch[k++] = p;
         }

@@ -39,7 +39,7 @@ int bio_backlog(void)
 }
 
 /* Runs a job on the disk thread, or inline when there is none. */
-static void submit(worker_fn run, loop_fn done, void *ctx)
+void bio_submit(void (*run)(void *ctx), void (*done)(void *ctx), void *ctx)
 {
     if (worker_submit(disk_thread, run, done, ctx) == 0)
         return;
@@ -81,7 +81,7 @@ void bio_fsync(int fd, const char *what, void (*done)(void *arg, int ok), void *
     j->what = xstrdup(what);
     j->done = done;
     j->arg = arg;
-    submit(fsync_run, fsync_done, j);
+    bio_submit(fsync_run, fsync_done, j);
 }
 
 typedef struct ckpt_job {
@@ -106,7 +106,7 @@ void bio_write_checkpoint(const char *path, checkpoint_entry_t *entries, int n)
     j->path = xstrdup(path);
     j->entries = entries;
     j->n = n;
-    submit(ckpt_run, NULL, j);
+    bio_submit(ckpt_run, NULL, j);
 }
 
 static void remove_run(void *ctx)
@@ -119,5 +119,5 @@ static void remove_run(void *ctx)
 
 void bio_remove_dir(const char *path)
 {
-    submit(remove_run, NULL, xstrdup(path));
+    bio_submit(remove_run, NULL, xstrdup(path));
 }

@@ -523,7 +523,7 @@ static void process_deletions(metadata_update_t *u)
 
 static void post_update(void *arg)
 {
-    metadata_apply(zv.b, arg);
+    metadata_apply(zv.b, arg, NULL, NULL);
 }
 
 /* Registration, election and a full load: at start-up and after expiry. */
@@ -550,6 +550,13 @@ static void startup_run(void *arg)
     s->rc = establish(s->u);
 }
 
+static void startup_applied(void *arg)
+{
+    (void)arg;
+    if (zv.on_ready)
+        zv.on_ready(zv.b);
+}
+
 static void startup_done(void *arg)
 {
     startup_t *s = arg;
@@ -557,12 +564,11 @@ static void startup_done(void *arg)
     if (s->rc < 0) {
         b->startup_failed = true;
         metadata_update_free(s->u);
+        startup_applied(NULL);
     } else {
-        metadata_apply(b, s->u);
+        metadata_apply(b, s->u, startup_applied, NULL);
     }
     free(s);
-    if (zv.on_ready)
-        zv.on_ready(b);
 }
 
 /* A new session after expiry: register, elect and reload everything. */

@@ -300,6 +300,72 @@ partition_log_t *logmgr_get_or_create(const char *topic, int32_t partition)
     return pl;
 }
 
+typedef struct open_job {
+    char *root;
+    char *topic;
+    int32_t partition;
+    int dir;
+    log_settings_t settings;
+    partition_log_t *pl;
+    void (*done)(partition_log_t *pl, void *arg);
+    void *arg;
+} open_job_t;
+
+/* Disk thread: only the job's own log is touched. */
+static void open_run(void *arg)
+{
+    open_job_t *j = arg;
+    j->pl = plog_open(j->root, j->topic, j->partition, &j->settings, 0, 0, true);
+}
+
+/* Event-loop thread: the log joins the manager (unless one appeared
+ * meanwhile, or the manager has shut down). */
+static void open_done(void *arg)
+{
+    open_job_t *j = arg;
+    lm.n_per_dir[j->dir]--;
+    partition_log_t *pl = j->pl;
+    if (pl && (!lm.cfg || logmgr_get(j->topic, j->partition))) {
+        plog_close(pl);
+        pl = lm.cfg ? logmgr_get(j->topic, j->partition) : NULL;
+    } else if (pl) {
+        register_log(j->dir, pl);
+        log_info("log", "Created log for partition %s-%d in %s", j->topic, j->partition, j->root);
+    } else {
+        log_error("log", "Cannot create log for %s-%d in %s", j->topic, j->partition, j->root);
+    }
+    j->done(pl, j->arg);
+    free(j->root);
+    free(j->topic);
+    free(j);
+}
+
+void logmgr_open_async(const char *topic, int32_t partition, const log_settings_t *settings,
+                       void (*done)(partition_log_t *pl, void *arg), void *arg)
+{
+    partition_log_t *pl = logmgr_get(topic, partition);
+    if (pl || !bio_running()) {
+        if (!pl && (pl = logmgr_get_or_create(topic, partition)))
+            pl->settings = *settings;
+        done(pl, arg);
+        return;
+    }
+    open_job_t *j = xcalloc(1, sizeof(*j));
+    int best = 0;
+    for (int i = 1; i < lm.cfg->n_log_dirs; i++)
+        if (lm.n_per_dir[i] < lm.n_per_dir[best])
+            best = i;
+    lm.n_per_dir[best]++;       /* counted while being created */
+    j->root = xstrdup(lm.cfg->log_dirs[best]);
+    j->topic = xstrdup(topic);
+    j->partition = partition;
+    j->dir = best;
+    j->settings = *settings;
+    j->done = done;
+    j->arg = arg;
+    bio_submit(open_run, open_done, j);
+}
+
 void logmgr_delete(const char *topic, int32_t partition)
 {
     char key[300];

@@ -5,6 +5,7 @@
  * replicas this broker holds, dropped for topics that are gone; logs on
  * disk of topics that no longer exist are deleted).  Event-loop thread only.
  */
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,20 +78,65 @@ static void drop_stale_logs(void)
     free(stale.parts);
 }
 
-static bool in_update(const metadata_update_t *u, const char *name)
+/* Updates waiting to be applied, oldest first, and how far the head got.
+ * Event-loop thread. */
+typedef struct apply_job {
+    metadata_update_t *u;
+    void (*then)(void *arg);
+    void *arg;
+    bool started;               /* controller, brokers, removals done */
+    bool removed_any;
+    int topic;                  /* next topic of u->topics */
+    mc_topic_t *current;        /* that topic, once in the cache */
+    int partition;              /* next partition of it */
+    log_settings_t settings;
+    int opening;                /* logs being created on the disk thread */
+    bool sliced;                /* every topic and partition went through */
+    struct apply_job *next;
+} apply_job_t;
+
+static struct {
+    apply_job_t *head, *tail;
+    struct event *pump;
+} ap;
+
+/* One slice of the loop's time for metadata, about this long. */
+#define APPLY_SLICE_MS 2
+
+typedef struct name_entry {
+    const char *name;
+    UT_hash_handle hh;
+} name_entry_t;
+
+/* Topics in the cache that a full update does not name are gone. */
+static bool remove_absent(const metadata_update_t *u)
 {
-    for (int i = 0; i < u->n_topics; i++)
-        if (!strcmp(u->topics[i]->name, name))
-            return true;
-    return false;
+    bool removed = false;
+    name_entry_t *present = NULL;
+    name_entry_t *entries = xcalloc((size_t)u->n_topics + 1, sizeof(*entries));
+    for (int i = 0; i < u->n_topics; i++) {
+        entries[i].name = u->topics[i]->name;
+        HASH_ADD_KEYPTR(hh, present, entries[i].name, strlen(entries[i].name), &entries[i]);
+    }
+    mc_topic_t *t, *tmp;
+    HASH_ITER(hh, mc_topics(), t, tmp) {
+        name_entry_t *e;
+        HASH_FIND_STR(present, t->name, e);
+        if (!e) {
+            rm_remove_topic(t->name);
+            mc_remove_topic(t->name);
+            removed = true;
+        }
+    }
+    HASH_CLEAR(hh, present);
+    free(entries);
+    return removed;
 }
 
-void metadata_apply(broker_t *b, metadata_update_t *u)
+/* Everything of an update but its topics: cheap, done at once. */
+static void apply_start(broker_t *b, apply_job_t *j)
 {
-    if (b->shutting_down) {
-        metadata_update_free(u);
-        return;
-    }
+    metadata_update_t *u = j->u;
     if (u->has_controller) {
         b->controller_id = u->controller_id;
         b->controller_epoch = u->controller_epoch;
@@ -98,30 +144,145 @@ void metadata_apply(broker_t *b, metadata_update_t *u)
     }
     if (u->has_brokers)
         mc_set_brokers(u->brokers, u->n_brokers);
-    bool removed_any = u->n_removed > 0;
+    j->removed_any = u->n_removed > 0;
     for (int i = 0; i < u->n_removed; i++) {
         rm_remove_topic(u->removed[i]);
         mc_remove_topic(u->removed[i]);
     }
-    if (u->full) {
-        mc_topic_t *t, *tmp;
-        HASH_ITER(hh, mc_topics(), t, tmp) {
-            if (!in_update(u, t->name)) {
-                rm_remove_topic(t->name);
-                mc_remove_topic(t->name);
-                removed_any = true;
-            }
+    if (u->full && remove_absent(u))
+        j->removed_any = true;
+    j->started = true;
+}
+
+/* Puts the job's next topic into the cache; NULL if it is unchanged
+ * (nothing to apply; the copy is dropped). */
+static mc_topic_t *open_topic(broker_t *b, apply_job_t *j)
+{
+    mc_topic_t *t = j->u->topics[j->topic];
+    mc_topic_t *old = mc_find_topic(t->name);
+    if (old && mc_topic_same(old, t))
+        return NULL;
+    bool shrank = old && old->n_partitions > t->n_partitions;
+    j->u->topics[j->topic] = NULL;
+    topic_settings_load(b, t);
+    mc_put_topic(t);
+    if (shrank)
+        rm_trim_topic(t);
+    j->settings = rm_log_settings(b, t);
+    j->partition = 0;
+    return t;
+}
+
+static void log_ready(void *arg);
+
+/* Applies as much of the job as fits in one slice; true when it is done.
+ * A topic is in the cache from its first slice on; until all its
+ * partitions are applied, requests for the rest get a retriable
+ * NOT_LEADER_OR_FOLLOWER, as in Kafka before LeaderAndIsr arrives. */
+static bool apply_slice(broker_t *b, apply_job_t *j)
+{
+    int64_t deadline = mono_ms() + APPLY_SLICE_MS;
+    if (!j->started)
+        apply_start(b, j);
+    metadata_update_t *u = j->u;
+    while (j->topic < u->n_topics) {
+        if (!j->current && !(j->current = open_topic(b, j))) {
+            j->topic++;
+            continue;
         }
+        mc_topic_t *t = j->current;
+        while (j->partition < t->n_partitions) {
+            if (rm_apply_partition(b, t, j->partition++, &j->settings, log_ready, j))
+                j->opening++;
+            if (mono_ms() >= deadline)
+                return false;
+        }
+        j->current = NULL;
+        j->topic++;
+        if (mono_ms() >= deadline)
+            return false;
     }
-    for (int i = 0; i < u->n_topics; i++) {
-        mc_topic_t *t = u->topics[i];
-        u->topics[i] = NULL;
-        topic_settings_load(b, t);
-        mc_put_topic(t);
-        rm_apply_topic(b, t);
-    }
-    u->n_topics = 0;
-    if (removed_any || u->full)
+    if (j->removed_any || u->full)
         drop_stale_logs();
-    metadata_update_free(u);
+    return true;
+}
+
+static void job_finish(apply_job_t *j)
+{
+    if (j->then)
+        j->then(j->arg);
+    metadata_update_free(j->u);
+    free(j);
+}
+
+/* A log of the job's was created; the last one finishes the job. */
+static void log_ready(void *arg)
+{
+    apply_job_t *j = arg;
+    if (--j->opening == 0 && j->sliced)
+        job_finish(j);
+}
+
+/* Event-loop thread: one slice of the oldest update, then yield. */
+static void pump(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    broker_t *b = arg;
+    apply_job_t *j = ap.head;
+    if (!j)
+        return;
+    if (!b->shutting_down && !apply_slice(b, j)) {
+        event_active(ap.pump, 0, 0);
+        return;
+    }
+    ap.head = j->next;
+    if (!ap.head)
+        ap.tail = NULL;
+    /* Its cache changes are all made; logs still being created finish it
+     * (the next update may already be applied meanwhile). */
+    j->sliced = true;
+    if (j->opening == 0)
+        job_finish(j);
+    if (ap.head)
+        event_active(ap.pump, 0, 0);
+}
+
+void metadata_apply(broker_t *b, metadata_update_t *u, void (*then)(void *arg), void *arg)
+{
+    apply_job_t *j = xcalloc(1, sizeof(*j));
+    j->u = u;
+    j->then = then;
+    j->arg = arg;
+    if (b->shutting_down || !b->base) {
+        /* No loop to slice on: at once (or dropped while shutting down). */
+        if (!b->shutting_down)
+            while (!apply_slice(b, j))
+                ;
+        j->sliced = true;
+        if (j->opening == 0)
+            job_finish(j);
+        return;
+    }
+    if (!ap.pump)
+        ap.pump = event_new(b->base, -1, 0, pump, b);
+    if (ap.tail)
+        ap.tail->next = j;
+    else
+        ap.head = j;
+    ap.tail = j;
+    event_active(ap.pump, 0, 0);
+}
+
+void metadata_apply_shutdown(void)
+{
+    while (ap.head) {
+        apply_job_t *j = ap.head;
+        ap.head = j->next;
+        job_finish(j);
+    }
+    ap.tail = NULL;
+    if (ap.pump)
+        event_free(ap.pump);
+    ap.pump = NULL;
 }

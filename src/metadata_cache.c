@@ -45,6 +45,32 @@ void mc_topic_free(mc_topic_t *t)
     free(t);
 }
 
+static bool ids_same(const int32_t *a, int na, const int32_t *b, int nb)
+{
+    return na == nb && (na == 0 || !memcmp(a, b, sizeof(int32_t) * (size_t)na));
+}
+
+bool mc_topic_same(const mc_topic_t *a, const mc_topic_t *b)
+{
+    if (a->n_partitions != b->n_partitions || memcmp(&a->id, &b->id, sizeof(a->id)) ||
+        a->n_cfg != b->n_cfg)
+        return false;
+    for (int i = 0; i < a->n_partitions; i++) {
+        const mc_partition_t *p = &a->parts[i], *q = &b->parts[i];
+        if (p->leader != q->leader || p->leader_epoch != q->leader_epoch ||
+            p->zk_version != q->zk_version || !ids_same(p->replicas, p->n_replicas, q->replicas,
+                                                        q->n_replicas) ||
+            !ids_same(p->isr, p->n_isr, q->isr, q->n_isr))
+            return false;
+    }
+    for (int i = 0; i < a->n_cfg; i++) {
+        const char *v = mc_topic_config(b, a->cfg_keys[i]);
+        if (!v || strcmp(v, a->cfg_values[i]))
+            return false;
+    }
+    return true;
+}
+
 void mc_topic_set_config(mc_topic_t *t, const char *key, const char *value)
 {
     for (int i = 0; i < t->n_cfg; i++) {

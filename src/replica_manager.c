@@ -68,7 +68,7 @@ static int32_t *copy_ids(const int32_t *v, int n)
 
 /* Topic-level overrides (segment.bytes, segment.ms, ...) over the broker's
  * defaults, for this topic's logs. */
-static log_settings_t topic_log_settings(broker_t *b, const mc_topic_t *t)
+log_settings_t rm_log_settings(broker_t *b, const mc_topic_t *t)
 {
     return (log_settings_t){
         .segment_bytes = topic_config_int(b, t, "segment.bytes"),
@@ -84,7 +84,7 @@ static void free_partition(partition_t *p, bool delete_log)
 {
     purgatory_partition_gone(p);
     HASH_DEL(partitions, p);
-    if (delete_log)
+    if (delete_log && p->log)
         logmgr_delete(p->topic, p->id);
     free(p->topic);
     free(p->replicas);
@@ -99,7 +99,7 @@ static partition_t *new_partition(const char *topic, int32_t id, partition_log_t
     p->topic = xstrdup(topic);
     p->id = id;
     p->log = log;
-    p->high_watermark = log->log_end_offset;
+    p->high_watermark = log ? log->log_end_offset : 0;
     HASH_ADD_STR(partitions, key, p);
     return p;
 }
@@ -121,38 +121,86 @@ static void update_state(partition_t *p, const mc_partition_t *mp)
         p->high_watermark = p->log->log_end_offset;
 }
 
-void rm_apply_topic(broker_t *b, const mc_topic_t *t)
+/* A partition's log is open: it becomes readable and writable. */
+static void became_ready(broker_t *b, partition_t *p)
 {
-    log_settings_t settings = topic_log_settings(b, t);
-    for (int i = 0; i < t->n_partitions; i++) {
-        const mc_partition_t *mp = &t->parts[i];
-        bool mine = false;
-        for (int r = 0; r < mp->n_replicas; r++)
-            mine |= mp->replicas[r] == b->cfg->broker_id;
-        partition_t *p = rm_partition(t->name, i);
-        if (!mine) {
-            if (p)
-                free_partition(p, true);
-            continue;
-        }
-        if (!p) {
-            partition_log_t *pl = logmgr_get_or_create(t->name, i);
-            if (!pl) {
-                log_error("replica-manager", "Cannot open log for %s-%d", t->name, i);
-                continue;
-            }
-            p = new_partition(t->name, i, pl);
-        }
-        p->log->settings = settings;   /* applies from the next segment on */
-        update_state(p, mp);
-        if (p->leader == b->cfg->broker_id && !strcmp(t->name, OFFSETS_TOPIC))
-            gc_partition_led(i);
+    p->high_watermark = p->log->log_end_offset;
+    if (p->leader == b->cfg->broker_id && !strcmp(p->topic, OFFSETS_TOPIC))
+        gc_partition_led(p->id);
+    purgatory_check(p);
+}
+
+typedef struct opening {
+    broker_t *b;
+    char key[300];
+    char *topic;
+    int32_t partition;
+    void (*opened)(void *arg);
+    void *arg;
+} opening_t;
+
+/* Event-loop thread: the disk thread created the log (or found it). */
+static void log_opened(partition_log_t *pl, void *arg)
+{
+    opening_t *o = arg;
+    partition_t *p;
+    HASH_FIND_STR(partitions, o->key, p);
+    if (p && pl && !p->log) {
+        p->log = pl;
+        became_ready(o->b, p);
+    } else if (!p && pl) {
+        logmgr_delete(o->topic, o->partition);  /* deleted while being created */
     }
-    /* Partitions past the topic's count (never shrinks in Kafka, but a
-     * re-created topic may have fewer). */
+    if (o->opened)
+        o->opened(o->arg);
+    free(o->topic);
+    free(o);
+}
+
+bool rm_apply_partition(broker_t *b, const mc_topic_t *t, int32_t i,
+                        const log_settings_t *settings, void (*opened)(void *arg), void *arg)
+{
+    const mc_partition_t *mp = &t->parts[i];
+    bool mine = false;
+    for (int r = 0; r < mp->n_replicas; r++)
+        mine |= mp->replicas[r] == b->cfg->broker_id;
+    partition_t *p = rm_partition(t->name, i);
+    if (!mine) {
+        if (p)
+            free_partition(p, true);
+        return false;
+    }
+    bool fresh = !p;
+    if (fresh)
+        p = new_partition(t->name, i, logmgr_get(t->name, i));
+    update_state(p, mp);
+    if (p->log) {
+        p->log->settings = *settings;   /* applies from the next segment on */
+        if (fresh)
+            became_ready(b, p);
+        else if (p->leader == b->cfg->broker_id && !strcmp(t->name, OFFSETS_TOPIC))
+            gc_partition_led(i);
+        return false;
+    }
+    if (!fresh)
+        return false;                   /* its log is being created */
+    opening_t *o = xcalloc(1, sizeof(*o));
+    o->b = b;
+    snprintf(o->key, sizeof(o->key), "%s", p->key);
+    o->topic = xstrdup(t->name);
+    o->partition = i;
+    o->opened = opened;
+    o->arg = arg;
+    logmgr_open_async(t->name, i, settings, log_opened, o);
+    return true;
+}
+
+void rm_trim_topic(const mc_topic_t *t)
+{
+    /* A re-created topic may have fewer partitions than the old one. */
     partition_t *p, *tmp;
     HASH_ITER(hh, partitions, p, tmp)
-        if (!strcmp(p->topic, t->name) && p->id >= t->n_partitions)
+        if (p->id >= t->n_partitions && !strcmp(p->topic, t->name))
             free_partition(p, true);
 }
 

@@ -201,6 +201,7 @@ int main(int argc, char **argv)
 out_logs:
     controller_stop(&b);
     bio_stop();         /* queued fsyncs, checkpoints and removals finish */
+    metadata_apply_shutdown();
     rm_shutdown();
     logmgr_shutdown();
 out:

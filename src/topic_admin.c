@@ -236,6 +236,16 @@ static void create_run(void *arg)
 
 /* Event-loop thread: the new topics go into the cache, then the caller
  * hears of it. */
+static void create_applied(void *arg)
+{
+    admin_job_t *j = arg;
+    for (int i = 0; i < j->n; i++)
+        creating_set(j->names[i], false);
+    if (j->done)
+        j->done(j->b, j->arg, j->results, j->n_results);
+    job_free(j);
+}
+
 static void create_done(void *arg)
 {
     admin_job_t *j = arg;
@@ -245,12 +255,7 @@ static void create_done(void *arg)
             metadata_update_add_topic(u, j->loaded[i]);
         j->loaded[i] = NULL;
     }
-    metadata_apply(j->b, u);
-    for (int i = 0; i < j->n; i++)
-        creating_set(j->names[i], false);
-    if (j->done)
-        j->done(j->b, j->arg, j->results, j->n_results);
-    job_free(j);
+    metadata_apply(j->b, u, create_applied, j);
 }
 
 int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool validate_only,
@@ -314,16 +319,21 @@ static void delete_run(void *arg)
         j->n_removed = topic_admin_process_deletions(j->b->cfg->delete_topic_enable, &j->removed);
 }
 
+static void delete_applied(void *arg)
+{
+    admin_job_t *j = arg;
+    if (j->done)
+        j->done(j->b, j->arg, j->results, j->n_results);
+    job_free(j);
+}
+
 static void delete_done(void *arg)
 {
     admin_job_t *j = arg;
     metadata_update_t *u = metadata_update_new();
     for (int i = 0; i < j->n_removed; i++)
         metadata_update_add_removed(u, j->removed[i]);
-    metadata_apply(j->b, u);
-    if (j->done)
-        j->done(j->b, j->arg, j->results, j->n_results);
-    job_free(j);
+    metadata_apply(j->b, u, delete_applied, j);
 }
 
 int topic_admin_delete(broker_t *b, char **names, int n, topic_result_t *results,
