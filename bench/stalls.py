@@ -18,14 +18,12 @@ unanswered at the end counts) and the number of probes.  Not part of the
 test suite.
 """
 import argparse
-import json
 import os
 import signal
 import socket
 import statistics
 import struct
 import sys
-import tempfile
 import threading
 import time
 
@@ -34,6 +32,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from servers import KafkaBroker, SamsaBroker, ZooKeeper  # noqa: E402
+from compare import print_ratios, run_targets, save  # noqa: E402
 
 
 class Probe(threading.Thread):
@@ -137,26 +136,15 @@ def main():
     ap.add_argument("--targets", default="samsa,kafka")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args()
-    results = {"settings": vars(args)}
-    for target in args.targets.split(","):
-        with tempfile.TemporaryDirectory(prefix=f"stalls-{target}-") as d:
-            print(f"== {target}", flush=True)
-            results[target] = run_target(target, args, d)
-    rows = [("create", "creation_s"), ("create", "p50_ms"), ("create", "p99_ms"),
-            ("create", "max_ms"), ("expiry", "p50_ms"), ("expiry", "p99_ms"), ("expiry", "max_ms")]
+    results = run_targets(args, "stalls", run_target)
     print(f"\n{args.partitions} partitions ({args.topic_partitions} per topic, "
           f"{args.batch} topics per request); ZooKeeper frozen 8 s for expiry")
-    print(f"{'phase':8} {'metric':12} {'samsa':>10} {'kafka':>10} {'samsa/kafka':>12}")
-    for phase, metric in rows:
-        s = results.get("samsa", {}).get(phase, {}).get(metric)
-        k = results.get("kafka", {}).get(phase, {}).get(metric)
-        ratio = f"{s / k:.2f}" if s is not None and k else "-"
-        fs = f"{s:.2f}" if s is not None else "-"
-        fk = f"{k:.2f}" if k is not None else "-"
-        print(f"{phase:8} {metric:12} {fs:>10} {fk:>10} {ratio:>12}")
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "stalls.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    print_ratios(results, [(f"{phase} {metric}", lambda r, p=phase, m=metric: r[p][m])
+                           for phase, metric in (("create", "creation_s"), ("create", "p50_ms"),
+                                                 ("create", "p99_ms"), ("create", "max_ms"),
+                                                 ("expiry", "p50_ms"), ("expiry", "p99_ms"),
+                                                 ("expiry", "max_ms"))])
+    save(results, args.out, "stalls")
 
 
 if __name__ == "__main__":

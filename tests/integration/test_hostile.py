@@ -4,7 +4,6 @@ connections.  The broker's memory stays bounded (for samsa: its resident
 set, read from /proc) and every other client is served throughout."""
 import socket
 import struct
-import threading
 import time
 
 import pytest
@@ -12,8 +11,7 @@ import pytest
 from conftest import is_samsa, unique
 from kproto import (Conn, api_versions_v0, batch, create_topics_v0, fetch_v4, frame,
                     parse_create_topics_v0, produce_v3)
-
-MB = 1 << 20
+from hostile_load import MB, malformed_metadata_frame, push_until_blocked, send_on_new_connections
 
 
 def rss_mb(broker):
@@ -39,23 +37,6 @@ def served(broker):
     err, keys = api_versions_v0(c)
     c.close()
     return err == 0 and 0 in keys and time.time() - t0 < 1.0
-
-
-def push_until_blocked(sock, chunk, limit, stall_s=2.0):
-    """Sends chunk repeatedly until the peer stops taking bytes for stall_s
-    or limit bytes went out; returns the bytes the peer took."""
-    sock.setblocking(False)
-    sent, view, last = 0, memoryview(chunk), time.time()
-    while sent < limit and time.time() - last < stall_s:
-        try:
-            n = sock.send(view[sent % len(chunk):])
-        except BlockingIOError:
-            time.sleep(0.01)
-            continue
-        sent += n
-        last = time.time()
-    sock.setblocking(True)
-    return sent
 
 
 def test_bytes_pipelined_behind_a_parked_fetch_are_not_read(broker):
@@ -100,19 +81,7 @@ def test_flood_of_huge_malformed_frames(broker):
     before = rss_mb(broker) if is_samsa(broker) else 0
     # Metadata v1 whose topic count fits the frame but whose names are
     # garbage: refused without allocating count x sizeof(element).
-    size = 16 * MB
-    body_len = size - 4 - 4 - 2 - len("flood")
-    bad = struct.pack(">ihhih", size, 3, 1, 1, 5) + b"flood" + struct.pack(">i", (body_len - 4) // 2)
-    bad += b"\xff" * (size + 4 - len(bad))
-    conns = []
-    for _ in range(6):
-        s = socket.create_connection(("127.0.0.1", broker.port), timeout=30)
-        conns.append(s)
-    threads = [threading.Thread(target=s.sendall, args=(bad,)) for s in conns]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    conns = send_on_new_connections(broker.port, malformed_metadata_frame(), 6)
     for s in conns:
         s.settimeout(30)
         try:

@@ -3,7 +3,6 @@ checked (UNKNOWN_LEADER_EPOCH for an epoch newer than the leader's, as
 Kafka answers), latest offsets are the high watermark, and a parked fetch
 is answered when its topic is deleted."""
 import struct
-import threading
 import time
 
 from kproto import Conn, batch, create_topics_v0, frame, kstr, parse_create_topics_v0, produce_v3
