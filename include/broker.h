@@ -12,14 +12,14 @@
  *     (controller.c).  It runs jobs submitted by the loop one at a time and
  *     posts their results back with loop_post();
  *   - the disk thread (bio.h) runs fsyncs of rolled segments, scheduled
- *     flushes, checkpoint writes, creation of new partitions' logs and
- *     removal of deleted logs; each job owns its inputs (dup()ed
- *     descriptors, copied entries, the log it creates) and posts back;
+ *     flushes, checkpoint writes, creation of new partitions' logs, reading
+ *     __consumer_offsets partitions for the group coordinator and removal
+ *     of deleted logs; each job owns its inputs (dup()ed descriptors,
+ *     copied entries, the log it creates) and posts back;
  *   - the ZooKeeper client's own I/O and completion threads run only the
  *     watcher (which queues a sync job under controller.c's events_lock)
  *     and asynchronous completions (which fill a waiting batch).
- * Still on the loop (partial, see the README): the log cleaner and loading
- * a __consumer_offsets partition.
+ * Still on the loop (partial, see the README): the log cleaner.
  * loop_post() (include/loop.h) is the one way into the event loop.  Before
  * the loop runs, the main thread connects to ZooKeeper and loads the logs.
  * There are no fetcher threads yet (single-broker replication factor 1).

@@ -138,7 +138,9 @@ typedef struct group_listing {
     const char *protocol_type;
     const char *state;
 } group_listing_t;
-int gc_list(arena_t *a, group_listing_t **out);
+/* The groups; 0 with *err = COORDINATOR_LOAD_IN_PROGRESS while one of
+ * this broker's __consumer_offsets partitions is still loading. */
+int gc_list(arena_t *a, group_listing_t **out, int16_t *err);
 int16_t gc_delete_group(kstr_t group);
 /* OffsetDelete: group-level error, or per-entry errors. */
 int16_t gc_delete_offsets(kstr_t group, commit_entry_t *entries, int n);

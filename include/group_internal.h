@@ -87,6 +87,7 @@ typedef struct group_coordinator_state {
     broker_t *b;
     group_t *groups;
     bool *loaded;               /* per __consumer_offsets partition */
+    bool *loading;              /* being read on the disk thread */
     int32_t n_partitions;
     struct event *expiry_timer;
 } group_coordinator_state_t;

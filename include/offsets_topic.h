@@ -49,6 +49,14 @@ void offsets_encode_group_value(kwriter_t *w, const struct group_metadata_value 
 int16_t offsets_append(broker_t *b, int32_t partition, const batch_kv_t *recs, int n);
 
 /* Reads every record of partition p from the log, calling fn in order. */
-int offsets_scan(int32_t partition, void (*fn)(const offsets_record_t *rec, void *arg), void *arg);
+/* Loads a partition: the disk thread reads it into the latest record of
+ * each key, then fn(rec, arg) runs on the event loop for each of them (in
+ * slices), then done(arg, rc) (rc < 0: stopped at an unreadable batch).
+ * -1 if the partition is not hosted.  Event-loop thread. */
+int offsets_load_async(broker_t *b, int32_t partition,
+                       void (*fn)(const offsets_record_t *rec, void *arg),
+                       void (*done)(void *arg, int rc), void *arg);
+/* Drops loads in progress (shutdown, after the disk thread stopped). */
+void offsets_load_shutdown(void);
 
 #endif

@@ -482,7 +482,9 @@ enum handler_result api_list_groups(broker_t *b, request_t *req)
     struct list_groups_response resp;
     list_groups_response_defaults(&resp);
     group_listing_t *gl;
-    int n = gc_list(&req->arena, &gl);
+    int16_t err;
+    int n = gc_list(&req->arena, &gl, &err);
+    resp.error_code = err;
     resp.groups = list_groups_response_listed_group_array(&req->arena, n);
     int k = 0;
     for (int i = 0; i < n; i++) {

@@ -58,13 +58,22 @@ void gc_describe(kstr_t group, arena_t *a, group_summary_t *out)
     out->n_members = i;
 }
 
-int gc_list(arena_t *a, group_listing_t **out)
+int gc_list(arena_t *a, group_listing_t **out, int16_t *err)
 {
-    /* Make sure every partition this broker leads is loaded. */
+    /* Every partition this broker leads must be loaded (as Kafka, the
+     * answer is COORDINATOR_LOAD_IN_PROGRESS while one is loading). */
     mc_topic_t *t = mc_find_topic(OFFSETS_TOPIC);
-    for (int32_t p = 0; t && p < t->n_partitions && p < gc.n_partitions; p++)
-        if (t->parts[p].leader == gc.b->cfg->broker_id && !gc.loaded[p])
+    *err = KERR_NONE;
+    for (int32_t p = 0; t && p < t->n_partitions && p < gc.n_partitions; p++) {
+        if (t->parts[p].leader == gc.b->cfg->broker_id && !gc.loaded[p]) {
             gc_partition_led(p);
+            if (!gc.loaded[p])
+                *err = KERR_COORDINATOR_LOAD_IN_PROGRESS;
+        }
+    }
+    *out = NULL;
+    if (*err)
+        return 0;
     int n = 0;
     group_listing_t *arr = arena_array(a, HASH_COUNT(gc.groups) + 1, sizeof(*arr));
     group_t *g, *tmp;

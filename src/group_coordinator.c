@@ -647,6 +647,7 @@ void gc_init(broker_t *b)
     gc.b = b;
     gc.n_partitions = b->cfg->offsets_topic_partitions;
     gc.loaded = xcalloc((size_t)gc.n_partitions, sizeof(bool));
+    gc.loading = xcalloc((size_t)gc.n_partitions, sizeof(bool));
     gc.expiry_timer = event_new(b->base, -1, EV_PERSIST, grp_expire_offsets, NULL);
     int64_t every = MAX(b->cfg->offsets_retention_check_ms, 1000);
     struct timeval tv = { (time_t)(every / 1000), (suseconds_t)(every % 1000) * 1000 };
@@ -661,6 +662,8 @@ void gc_shutdown(void)
     HASH_ITER(hh, gc.groups, g, tmp)
         grp_destroy_group(g);
     event_free(gc.expiry_timer);
+    offsets_load_shutdown();
     free(gc.loaded);
+    free(gc.loading);
     memset(&gc, 0, sizeof(gc));
 }

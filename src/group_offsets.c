@@ -136,6 +136,7 @@ void grp_free_offset(group_t *g, stored_offset_t *o)
 
 typedef struct load_ctx {
     int32_t partition;
+    int64_t started;
 } load_ctx_t;
 
 static void load_record(const offsets_record_t *r, void *arg)
@@ -232,13 +233,12 @@ static void load_record(const offsets_record_t *r, void *arg)
     (void)c;
 }
 
-void gc_partition_led(int32_t partition)
+/* Event-loop thread: every record of the partition was applied. */
+static void load_finished(void *arg, int rc)
 {
-    if (!gc.b || partition < 0 || partition >= gc.n_partitions || gc.loaded[partition])
-        return;
-    int64_t t0 = mono_ms();
-    load_ctx_t c = { partition };
-    if (offsets_scan(partition, load_record, &c) < 0)
+    load_ctx_t *c = arg;
+    int32_t partition = c->partition;
+    if (rc < 0)
         log_warn(COMP, "Loading %s-%d stopped at an unreadable batch", OFFSETS_TOPIC, partition);
     int groups = 0;
     group_t *g, *tmp;
@@ -257,9 +257,28 @@ void gc_partition_led(int32_t partition)
         }
         groups++;
     }
+    gc.loading[partition] = false;
     gc.loaded[partition] = true;
     log_info(COMP, "Finished loading offsets and group metadata from %s-%d in %lld ms (%d groups)",
-             OFFSETS_TOPIC, partition, (long long)(mono_ms() - t0), groups);
+             OFFSETS_TOPIC, partition, (long long)(mono_ms() - c->started), groups);
+    free(c);
+}
+
+void gc_partition_led(int32_t partition)
+{
+    if (!gc.b || partition < 0 || partition >= gc.n_partitions || gc.loaded[partition] ||
+        gc.loading[partition])
+        return;
+    load_ctx_t *c = xcalloc(1, sizeof(*c));
+    c->partition = partition;
+    c->started = mono_ms();
+    /* Read on the disk thread; requests for its groups get
+     * COORDINATOR_LOAD_IN_PROGRESS meanwhile, as in Kafka. */
+    if (offsets_load_async(gc.b, partition, load_record, load_finished, c) < 0) {
+        free(c);
+        return;
+    }
+    gc.loading[partition] = true;
 }
 
 /* ---- Offsets ---- */

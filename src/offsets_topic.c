@@ -5,11 +5,14 @@
  * at load time.  Event-loop thread only.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "bio.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
 #include "replica_manager.h"
@@ -155,52 +158,210 @@ int16_t offsets_append(broker_t *b, int32_t partition, const batch_kv_t *recs, i
     return KERR_NONE;
 }
 
-typedef struct scan_ctx {
-    void (*fn)(const offsets_record_t *rec, void *arg);
-    void *arg;
-    arena_t arena;
-    int bad;
-    int32_t partition;
-} scan_ctx_t;
+/* ---- loading a partition (Kafka's GroupMetadataManager.loadGroupsAndOffsets) ----
+ *
+ * The disk thread reads the partition (through dup()ed descriptors, up to
+ * each segment's size when the load started) into the latest record of
+ * each key; the event loop then hands those records to the coordinator in
+ * slices of about 2 ms.  Memory is bounded by the distinct keys (groups and
+ * committed partitions), not by the log's size. */
 
-static void scan_record(const batch_record_t *r, void *arg)
+typedef struct latest {
+    uint8_t *key;
+    int32_t key_len;
+    uint8_t *value;             /* NULL: tombstone */
+    int32_t value_len;
+    int64_t offset;
+    int64_t timestamp;
+    UT_hash_handle hh;
+} latest_t;
+
+typedef struct offsets_load {
+    int32_t partition;
+    log_segment_t *views;       /* size and a dup()ed descriptor per segment */
+    int n_views;
+    latest_t *latest;           /* insertion order = first appearance */
+    latest_t *next;             /* apply position */
+    int skipped_compressed, bad, rc;
+    void (*fn)(const offsets_record_t *rec, void *arg);
+    void (*done)(void *arg, int rc);
+    void *arg;
+    struct event *slice;
+    bool reading;               /* on the disk thread; load_read() will run */
+    bool cancelled;             /* broker shutting down */
+    struct offsets_load *prev_load, *next_load;
+} offsets_load_t;
+
+/* Loads in progress; event-loop thread. */
+static offsets_load_t *loads;
+
+static void keep_latest(const batch_record_t *r, void *arg)
 {
-    scan_ctx_t *c = arg;
-    offsets_record_t rec;
-    if (offsets_record_decode(r, &c->arena, &rec) < 0) {
-        c->bad++;
+    offsets_load_t *l = arg;
+    if (r->key_len <= 0) {
+        l->bad++;
         return;
     }
-    c->fn(&rec, c->arg);
+    latest_t *e;
+    HASH_FIND(hh, l->latest, r->key, (size_t)r->key_len, e);
+    if (!e) {
+        e = xcalloc(1, sizeof(*e));
+        e->key = xmalloc((size_t)r->key_len);
+        memcpy(e->key, r->key, (size_t)r->key_len);
+        e->key_len = r->key_len;
+        HASH_ADD_KEYPTR(hh, l->latest, e->key, (size_t)e->key_len, e);
+    }
+    free(e->value);
+    e->value = NULL;
+    e->value_len = r->value_len;
+    if (r->value_len >= 0) {
+        e->value = xmalloc((size_t)r->value_len + 1);
+        if (r->value_len)
+            memcpy(e->value, r->value, (size_t)r->value_len);
+    }
+    e->offset = r->offset;
+    e->timestamp = r->timestamp;
 }
 
-static int scan_batch(uint8_t *b, const batch_header_t *h, void *arg)
+static int read_batch(uint8_t *b, const batch_header_t *h, void *arg)
 {
-    scan_ctx_t *c = arg;
-    int r = batch_foreach_record(b, h, scan_record, c);
+    offsets_load_t *l = arg;
+    int r = batch_foreach_record(b, h, keep_latest, l);
     if (r == -2)
-        log_warn("group-coordinator", "Skipping a compressed batch at offset %lld of %s-%d "
-                                      "(compressed offsets batches are not read yet)",
-                 (long long)h->base_offset, OFFSETS_TOPIC, c->partition);
+        l->skipped_compressed++;
     else if (r < 0)
-        c->bad++;
-    arena_free(&c->arena);
+        l->bad++;
     return 0;
 }
 
-int offsets_scan(int32_t partition, void (*fn)(const offsets_record_t *rec, void *arg), void *arg)
+/* Disk thread: only the load's own views and map are touched. */
+static void load_run(void *arg)
+{
+    offsets_load_t *l = arg;
+    for (int i = 0; i < l->n_views && l->rc == 0; i++)
+        l->rc = segment_for_each_batch(&l->views[i], read_batch, l);
+    for (int i = 0; i < l->n_views; i++)
+        close(l->views[i].log_fd);
+}
+
+static void load_free(offsets_load_t *l)
+{
+    latest_t *e, *tmp;
+    HASH_ITER(hh, l->latest, e, tmp) {
+        HASH_DEL(l->latest, e);
+        free(e->key);
+        free(e->value);
+        free(e);
+    }
+    if (l->slice)
+        event_free(l->slice);
+    if (l->prev_load)
+        l->prev_load->next_load = l->next_load;
+    else if (loads == l)
+        loads = l->next_load;
+    if (l->next_load)
+        l->next_load->prev_load = l->prev_load;
+    free(l->views);
+    free(l);
+}
+
+/* Event-loop thread: the next slice of records goes to the coordinator. */
+static void apply_slice(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    offsets_load_t *l = arg;
+    int64_t deadline = mono_ms() + 2;
+    arena_t arena;
+    arena_init(&arena);
+    while (l->next && mono_ms() < deadline) {
+        for (int k = 0; k < 64 && l->next; k++, l->next = l->next->hh.next) {
+            latest_t *e = l->next;
+            batch_record_t br = { e->offset, e->timestamp, e->key, e->key_len, e->value,
+                                  e->value ? e->value_len : -1, NULL, 0 };
+            offsets_record_t rec;
+            if (offsets_record_decode(&br, &arena, &rec) < 0)
+                l->bad++;
+            else
+                l->fn(&rec, l->arg);
+            arena_free(&arena);
+        }
+    }
+    arena_free(&arena);
+    if (l->next) {
+        event_active(l->slice, 0, 0);
+        return;
+    }
+    if (l->skipped_compressed)
+        log_warn("group-coordinator", "Skipped %d compressed batches of %s-%d (compressed "
+                                      "offsets batches are not read yet)",
+                 l->skipped_compressed, OFFSETS_TOPIC, l->partition);
+    if (l->bad)
+        log_warn("group-coordinator", "Skipped %d malformed records in %s-%d", l->bad,
+                 OFFSETS_TOPIC, l->partition);
+    l->done(l->arg, l->rc);
+    load_free(l);
+}
+
+/* Event-loop thread: the disk thread has read the partition. */
+static void load_read(void *arg)
+{
+    offsets_load_t *l = arg;
+    l->reading = false;
+    if (l->cancelled) {
+        load_free(l);
+        return;
+    }
+    l->next = l->latest;
+    apply_slice(-1, 0, l);
+}
+
+int offsets_load_async(broker_t *b, int32_t partition,
+                       void (*fn)(const offsets_record_t *rec, void *arg),
+                       void (*done)(void *arg, int rc), void *arg)
 {
     partition_log_t *pl = logmgr_get(OFFSETS_TOPIC, partition);
     if (!pl)
         return -1;
-    scan_ctx_t c = { fn, arg, { 0 }, 0, partition };
-    arena_init(&c.arena);
-    int rc = 0;
-    for (int i = 0; i < pl->nsegs && rc == 0; i++)
-        rc = segment_for_each_batch(pl->segs[i], scan_batch, &c);
-    arena_free(&c.arena);
-    if (c.bad)
-        log_warn("group-coordinator", "Skipped %d malformed records in %s-%d", c.bad, OFFSETS_TOPIC,
-                 partition);
-    return rc;
+    offsets_load_t *l = xcalloc(1, sizeof(*l));
+    l->partition = partition;
+    l->fn = fn;
+    l->done = done;
+    l->arg = arg;
+    l->views = xcalloc((size_t)pl->nsegs + 1, sizeof(log_segment_t));
+    for (int i = 0; i < pl->nsegs; i++) {
+        int fd = dup(pl->segs[i]->log_fd);
+        if (fd < 0) {
+            log_error("group-coordinator", "Cannot read %s-%d: %s", OFFSETS_TOPIC, partition,
+                      strerror(errno));
+            for (int k = 0; k < l->n_views; k++)
+                close(l->views[k].log_fd);
+            free(l->views);
+            free(l);
+            return -1;
+        }
+        l->views[l->n_views].log_fd = fd;
+        l->views[l->n_views].size = pl->segs[i]->size;
+        l->views[l->n_views].base_offset = pl->segs[i]->base_offset;
+        l->n_views++;
+    }
+    l->slice = event_new(b->base, -1, 0, apply_slice, l);
+    l->next_load = loads;
+    if (loads)
+        loads->prev_load = l;
+    loads = l;
+    l->reading = true;
+    bio_submit(load_run, load_read, l);
+    return 0;
+}
+
+void offsets_load_shutdown(void)
+{
+    for (offsets_load_t *l = loads, *next; l; l = next) {
+        next = l->next_load;
+        if (l->reading)
+            l->cancelled = true;    /* freed when its read comes back */
+        else
+            load_free(l);
+    }
 }

@@ -348,6 +348,20 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* ListGroups, asked again while the broker is still loading groups
+ * (COORDINATOR_LOAD_IN_PROGRESS is retriable, as Kafka's admin client
+ * treats it), for up to 30 s. */
+static void list_groups(struct list_groups_request *rq, struct list_groups_response *resp)
+{
+    for (int attempt = 0; attempt < 150; attempt++) {
+        kclient_rpc(&C, &A, "ListGroups", 4, rq, resp);
+        if (resp->error_code != 14)
+            return;
+        struct timespec ts = { 0, 200 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int do_list(const opts_t *o)
 {
     struct list_groups_request rq;
@@ -358,7 +372,7 @@ static int do_list(const opts_t *o)
         rq.states_filter[0] = kstr_from_cstr(o->state_value);
     }
     struct list_groups_response resp;
-    kclient_rpc(&C, &A, "ListGroups", 4, &rq, &resp);
+    list_groups(&rq, &resp);
     int n = resp.groups_count;
     char **lines = arena_array(&A, (size_t)n + 1, sizeof(char *));
     int maxlen = 5;
@@ -687,7 +701,7 @@ static void add_all_groups(opts_t *o)
     struct list_groups_request rq;
     list_groups_request_defaults(&rq);
     struct list_groups_response resp;
-    kclient_rpc(&C, &A, "ListGroups", 4, &rq, &resp);
+    list_groups(&rq, &resp);
     for (int i = 0; i < resp.groups_count && o->n_groups < 64; i++)
         o->groups[o->n_groups++] = k2s(resp.groups[i].group_id);
 }
