@@ -13,8 +13,11 @@
 #include <stdint.h>
 
 /* Decompressed bytes a batch may expand to: this multiple of its
- * compressed size (plus 1 MiB), beyond which it is refused. */
+ * compressed size, and at least RECORD_STREAM_MIN_LIMIT (a producer's
+ * batch.size of highly compressible records must pass); beyond it the
+ * batch is refused, so one request cannot keep the loop busy for long. */
 #define RECORD_STREAM_MAX_RATIO 256
+#define RECORD_STREAM_MIN_LIMIT ((uint64_t)64 << 20)
 
 typedef struct record_stream record_stream_t;
 

@@ -53,7 +53,9 @@ record_stream_t *rstream_open(int codec, const uint8_t *data, size_t len)
     s->codec = codec;
     s->in = data;
     s->in_len = len;
-    s->limit = (uint64_t)len * RECORD_STREAM_MAX_RATIO + (1u << 20);
+    s->limit = (uint64_t)len * RECORD_STREAM_MAX_RATIO;
+    if (s->limit < RECORD_STREAM_MIN_LIMIT)
+        s->limit = RECORD_STREAM_MIN_LIMIT;
     if (codec != CODEC_NONE) {
         if (!(s->win = malloc(WINDOW))) {
             free(s);
@@ -217,7 +219,7 @@ static bool refill(record_stream_t *s)
         if (n > 0) {
             s->produced += n;
             if (s->produced > s->limit) {
-                fail(s, "decompressed size exceeds 256 times the compressed size");
+                fail(s, "decompressed size exceeds 256 times the compressed size (and 64 MiB)");
                 return false;
             }
             s->win_pos = 0;
