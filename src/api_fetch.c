@@ -23,10 +23,11 @@
 #include "replica_manager.h"
 #include "util.h"
 
-/* Where a parked fetch reads one of its partitions from. */
+/* Where a parked fetch reads one of its partitions from.  The partition
+ * pointer stays valid while the fetch is parked: a partition going away
+ * completes every operation watching it first (purgatory.h). */
 typedef struct fetch_point {
-    const char *topic;
-    int32_t partition;
+    partition_t *p;
     int32_t max_bytes;
     int64_t seg_base;           /* segment and position of the fetch offset */
     int64_t pos;
@@ -123,9 +124,8 @@ static bool fetch_try_complete(delayed_op_t *op)
     int64_t accumulated = 0;
     for (int i = 0; i < pf->n_points; i++) {
         const fetch_point_t *fp = &pf->points[i];
-        int16_t err;
-        partition_t *p = rm_leader_for(pf->broker, fp->topic, fp->partition, -1, &err);
-        if (!p)
+        partition_t *p = fp->p;
+        if (!p || !p->log || p->leader != pf->broker->cfg->broker_id)
             return true;
         int64_t base, end;
         plog_position(p->log, p->high_watermark, &base, &end);
@@ -156,15 +156,17 @@ void fetch_cancel(request_t *req)
     req->parked = NULL;
 }
 
-/* Remembers where each requested partition is read from; the partitions
- * to watch go into watch[]. */
-static int fetch_points(parked_fetch_t *pf, partition_t **watch)
+/* Remembers where each requested partition is read from; *watch gets the
+ * partitions to watch.  Returns their number. */
+static int fetch_points(parked_fetch_t *pf, partition_t ***watch_out)
 {
     request_t *req = pf->req;
     int n = 0;
     for (int i = 0; i < pf->rq.topics_count; i++)
         n += pf->rq.topics[i].partitions_count > 0 ? pf->rq.topics[i].partitions_count : 0;
     pf->points = arena_array(&req->arena, (size_t)n + 1, sizeof(fetch_point_t));
+    partition_t **watch = arena_array(&req->arena, (size_t)n + 1, sizeof(*watch));
+    *watch_out = watch;
     int k = 0;
     for (int i = 0; i < pf->rq.topics_count; i++) {
         const struct fetch_request_fetch_topic *ft = &pf->rq.topics[i];
@@ -173,8 +175,7 @@ static int fetch_points(parked_fetch_t *pf, partition_t **watch)
             const struct fetch_request_fetch_partition *in = &ft->partitions[j];
             partition_t *p = rm_partition(topic, in->partition);
             fetch_point_t *fp = &pf->points[k];
-            fp->topic = topic;
-            fp->partition = in->partition;
+            fp->p = p;
             fp->max_bytes = in->partition_max_bytes;
             if (p && p->log)
                 plog_position(p->log, in->fetch_offset, &fp->seg_base, &fp->pos);
@@ -199,15 +200,12 @@ enum handler_result api_fetch(broker_t *b, request_t *req)
     pf->broker = b;
     pf->op.try_complete = fetch_try_complete;
     pf->op.on_complete = fetch_on_complete;
-    int n = 0;
-    for (int i = 0; i < pf->rq.topics_count; i++)
-        n += pf->rq.topics[i].partitions_count > 0 ? pf->rq.topics[i].partitions_count : 0;
-    partition_t **watch = arena_array(&req->arena, (size_t)n + 1, sizeof(*watch));
-    n = fetch_points(pf, watch);
+    partition_t **watch;
+    int n = fetch_points(pf, &watch);
     req->parked = pf;
     req->cancel = fetch_cancel;
-    /* Nothing new since the first build: the purgatory only watches. */
-    if (purgatory_try_or_watch(b->base, &pf->op, watch, n, pf->rq.max_wait_ms))
-        return REQ_PARKED;      /* completed (and answered) already */
+    /* Completed at once or watching: either way the request is answered
+     * through request_complete(). */
+    purgatory_try_or_watch(b->base, &pf->op, watch, n, pf->rq.max_wait_ms);
     return REQ_PARKED;
 }

@@ -254,14 +254,9 @@ void metadata_apply(broker_t *b, metadata_update_t *u, void (*then)(void *arg), 
     j->u = u;
     j->then = then;
     j->arg = arg;
-    if (b->shutting_down || !b->base) {
-        /* No loop to slice on: at once (or dropped while shutting down). */
-        if (!b->shutting_down)
-            while (!apply_slice(b, j))
-                ;
-        j->sliced = true;
-        if (j->opening == 0)
-            job_finish(j);
+    if (b->shutting_down) {
+        /* Nothing is applied any more; callers still hear back. */
+        job_finish(j);
         return;
     }
     if (!ap.pump)

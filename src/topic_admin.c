@@ -98,8 +98,7 @@ static void set_result(topic_result_t *r, int16_t err, const char *msg)
     snprintf(r->message, sizeof(r->message), "%s", msg ? msg : "");
 }
 
-static admin_job_t *job_new(broker_t *b, int n_max, topic_result_t *results, int n_results,
-                            topics_done_fn done, void *arg)
+static admin_job_t *job_new(broker_t *b, int n_max, topics_done_fn done, void *arg)
 {
     admin_job_t *j = xcalloc(1, sizeof(*j));
     j->b = b;
@@ -107,9 +106,6 @@ static admin_job_t *job_new(broker_t *b, int n_max, topic_result_t *results, int
     j->names = xcalloc((size_t)n_max + 1, sizeof(char *));
     j->planned = xcalloc((size_t)n_max + 1, sizeof(mc_topic_t *));
     j->config_json = xcalloc((size_t)n_max + 1, sizeof(char *));
-    j->results = xmalloc(sizeof(topic_result_t) * (size_t)(n_results + 1));
-    memcpy(j->results, results, sizeof(topic_result_t) * (size_t)n_results);
-    j->n_results = n_results;
     j->done = done;
     j->arg = arg;
     return j;
@@ -134,6 +130,25 @@ static void job_free(admin_job_t *j)
     free(j->loaded);
     free(j->removed);
     free(j);
+}
+
+/* Hands a job with topics to the ZooKeeper thread, with the results decided
+ * on the loop; returns how many topics it carries (0: nothing submitted,
+ * each topic's result says why). */
+static int job_submit(admin_job_t *j, zkw_fn run, loop_fn done, topic_result_t *results, int n)
+{
+    if (!j)
+        return 0;
+    j->results = xmalloc(sizeof(topic_result_t) * (size_t)(n + 1));
+    memcpy(j->results, results, sizeof(topic_result_t) * (size_t)n);
+    j->n_results = n;
+    if (zkw_submit(run, done, j) < 0) {
+        for (int i = 0; i < j->n; i++)
+            set_result(&results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, "Broker is shutting down");
+        job_free(j);
+        return 0;
+    }
+    return j->n;
 }
 
 /* Kafka's rack-unaware assignment: round robin from a random broker. */
@@ -183,6 +198,20 @@ static int16_t check_create(broker_t *b, const topic_spec_t *s, int32_t *np, int
     return topic_config_validate(s->config_keys, s->config_values, s->n_configs, msg);
 }
 
+/* ZooKeeper thread: creates a persistent znode (or, with overwrite, sets an
+ * existing one), through connection loss and session expiry. */
+static int create_retrying(zk_session_t *zs, const char *path, const char *data, bool overwrite)
+{
+    int len = data ? (int)strlen(data) : -1;
+    int rc, tries = 0;
+    do {
+        rc = zoo_create(zk_handle(zs), path, data, len, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        if (rc == ZNODEEXISTS && overwrite)
+            rc = zoo_set(zk_handle(zs), path, data, len, -1);
+    } while (controller_should_retry(rc, &tries));
+    return rc;
+}
+
 /* ZooKeeper thread: the config znode, then the assignment znode. */
 static void create_run(void *arg)
 {
@@ -195,13 +224,7 @@ static void create_run(void *arg)
         char path[ZK_PATH_MAX];
         const char *cfg = j->config_json[i];
         snprintf(path, sizeof(path), "/config/topics/%s", j->names[i]);
-        int rc, tries = 0;
-        do {
-            rc = zoo_create(zk_handle(zs), path, cfg, (int)strlen(cfg), &ZOO_OPEN_ACL_UNSAFE, 0,
-                            NULL, 0);
-            if (rc == ZNODEEXISTS)
-                rc = zoo_set(zk_handle(zs), path, cfg, (int)strlen(cfg), -1);
-        } while (controller_should_retry(rc, &tries));
+        int rc = create_retrying(zs, path, cfg, true);
         if (rc != ZOK) {
             log_error("controller", "Cannot write %s: %s", path, zerror(rc));
             set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic config to ZooKeeper");
@@ -209,11 +232,7 @@ static void create_run(void *arg)
         }
         char *assignment = zkl_topic_assignment(j->planned[i]);
         snprintf(path, sizeof(path), "/brokers/topics/%s", j->names[i]);
-        tries = 0;
-        do
-            rc = zoo_create(zk_handle(zs), path, assignment, (int)strlen(assignment),
-                            &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
-        while (controller_should_retry(rc, &tries));
+        rc = create_retrying(zs, path, assignment, false);
         free(assignment);
         if (rc == ZNODEEXISTS) {
             set_result(res, KERR_TOPIC_ALREADY_EXISTS, "Topic already exists.");
@@ -273,7 +292,7 @@ int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool valid
         if (err || validate_only)
             continue;
         if (!j)
-            j = job_new(b, n, results, n, done, arg);
+            j = job_new(b, n, done, arg);
         j->index[j->n] = i;
         j->names[j->n] = xstrdup(specs[i].name);
         j->planned[j->n] = plan_topic(specs[i].name, np, rf, brokers, nb);
@@ -282,19 +301,10 @@ int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool valid
                                                 specs[i].n_configs);
         j->n++;
     }
-    if (!j)
-        return 0;
-    /* Results decided on the loop travel with the job. */
-    memcpy(j->results, results, sizeof(topic_result_t) * (size_t)n);
-    if (zkw_submit(create_run, create_done, j) < 0) {
-        for (int i = 0; i < j->n; i++)
-            set_result(&results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, "Broker is shutting down");
-        job_free(j);
-        return 0;
-    }
-    for (int i = 0; i < j->n; i++)
+    int submitted = job_submit(j, create_run, create_done, results, n);
+    for (int i = 0; i < submitted; i++)
         creating_set(j->names[i], true);
-    return j->n;
+    return submitted;
 }
 
 /* ZooKeeper thread: the deletion markers, and the deletion itself when this
@@ -306,10 +316,7 @@ static void delete_run(void *arg)
     for (int i = 0; i < j->n; i++) {
         char path[ZK_PATH_MAX];
         snprintf(path, sizeof(path), "/admin/delete_topics/%s", j->names[i]);
-        int rc, tries = 0;
-        do
-            rc = zoo_create(zk_handle(zs), path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
-        while (controller_should_retry(rc, &tries));
+        int rc = create_retrying(zs, path, NULL, false);
         if (rc != ZOK && rc != ZNODEEXISTS) {
             log_error("controller", "Cannot create %s: %s", path, zerror(rc));
             set_result(&j->results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, NULL);
@@ -348,21 +355,12 @@ int topic_admin_delete(broker_t *b, char **names, int n, topic_result_t *results
         if (err)
             continue;
         if (!j)
-            j = job_new(b, n, results, n, done, arg);
+            j = job_new(b, n, done, arg);
         j->index[j->n] = i;
         j->names[j->n] = xstrdup(names[i]);
         j->n++;
     }
-    if (!j)
-        return 0;
-    memcpy(j->results, results, sizeof(topic_result_t) * (size_t)n);
-    if (zkw_submit(delete_run, delete_done, j) < 0) {
-        for (int i = 0; i < j->n; i++)
-            set_result(&results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, "Broker is shutting down");
-        job_free(j);
-        return 0;
-    }
-    return j->n;
+    return job_submit(j, delete_run, delete_done, results, n);
 }
 
 /* ---- ZooKeeper thread, as controller ---- */
