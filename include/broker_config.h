@@ -64,6 +64,10 @@ typedef struct broker_config {
     int32_t group_max_session_timeout_ms;
     int32_t group_max_size;
     int64_t log_cleaner_backoff_ms;
+    bool log_cleaner_enable;
+    int32_t log_cleaner_threads;            /* one cleaner thread runs; the buffer is split as Kafka splits it */
+    int64_t log_cleaner_dedupe_buffer_size;
+    double log_cleaner_load_factor;         /* log.cleaner.io.buffer.load.factor */
     /* Every key=value from the file, for DescribeConfigs. */
     char **keys;
     char **values;

@@ -34,7 +34,11 @@ typedef struct partition_log {
     int64_t last_flush_ms;          /* monotonic */
     log_settings_t settings;
     producer_state_t *pstate;       /* idempotent producers */
+    uint64_t id;                    /* unique while the broker runs (a deleted
+                                     * and re-created log gets a new one) */
     int64_t cleaned_upto;           /* compaction done below this offset */
+    bool cleaning;                  /* a cleaner job holds copies of its sealed segments */
+    bool uncleanable;               /* cleaning failed: not tried again until restart */
 } partition_log_t;
 
 /* A contiguous region of a segment file, for sendfile. */

@@ -1,7 +1,8 @@
 /*
  * log_segment.h - one Kafka log segment: <base>.log plus its sparse
  * <base>.index (8-byte entries) and <base>.timeindex (12-byte entries).
- * Owned by its partition_log; touched only by the event-loop thread.
+ * Owned by its partition_log; touched only by the event-loop thread, except
+ * a segment the cleaner thread creates and owns until it hands it over.
  */
 #ifndef SAMSA_LOG_SEGMENT_H
 #define SAMSA_LOG_SEGMENT_H
@@ -17,6 +18,7 @@ typedef struct log_segment {
     int64_t size;                   /* bytes in .log */
     int log_fd;
     char *path_base;                /* "<dir>/<20-digit base>" */
+    char suffix[16];                /* after the extension: "" or ".cleaned" */
     int idx_fd;
     uint8_t *idx_map;
     int32_t idx_entries;
@@ -37,6 +39,11 @@ typedef struct log_segment {
  * Returns NULL (with a log line) on I/O error. */
 log_segment_t *segment_open(const char *dir, int64_t base_offset, bool create, bool active,
                             int32_t index_interval, int32_t index_max_bytes);
+/* The same, with files named <base>.log<suffix> etc. (the cleaner writes
+ * "<base>.log.cleaned" beside the live segment, as Kafka does). */
+log_segment_t *segment_open_named(const char *dir, int64_t base_offset, const char *suffix,
+                                  bool create, bool active, int32_t index_interval,
+                                  int32_t index_max_bytes);
 void segment_close(log_segment_t *s);
 /* Closes and removes the segment's files. */
 void segment_delete(log_segment_t *s);
@@ -70,5 +77,12 @@ int segment_for_each_batch(log_segment_t *s,
  * The data is not flushed here (the caller hands that to the disk thread). */
 int segment_seal(log_segment_t *s);
 int segment_flush(log_segment_t *s);
+/* fsync of the log and both index files. */
+int segment_sync(log_segment_t *s);
+/* Any thread: calls fn with every whole batch of the first `size` bytes
+ * of a .log file open at fd (the cleaner reads dup()ed descriptors). */
+int batch_file_foreach(int fd, int64_t size,
+                       int (*fn)(uint8_t *batch, const struct batch_header *h, void *arg),
+                       void *arg);
 
 #endif

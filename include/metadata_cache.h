@@ -32,6 +32,10 @@ typedef struct topic_settings {
     int32_t max_message_bytes;
     bool compacted;                 /* cleanup.policy includes compact */
     bool log_append_time;           /* message.timestamp.type */
+    double min_cleanable_ratio;     /* the log cleaner's */
+    int64_t min_compaction_lag_ms;
+    int64_t max_compaction_lag_ms;
+    int64_t delete_retention_ms;
 } topic_settings_t;
 
 typedef struct mc_topic {

@@ -25,6 +25,10 @@ enum pstate_verdict { PSTATE_APPEND, PSTATE_DUPLICATE, PSTATE_ERROR };
 enum pstate_verdict pstate_check(producer_state_t *ps, int64_t pid, int16_t epoch,
                                  int32_t first_seq, int32_t last_seq, int64_t *dup_offset,
                                  int16_t *error);
+/* Base offsets of every producer's last batch, sorted (the cleaner keeps
+ * those batches, emptied if need be, so sequences survive compaction).
+ * Returns the count; *out is NULL when there are none. */
+int pstate_last_batch_offsets(const producer_state_t *ps, int64_t **out);
 /* Records an appended batch. */
 void pstate_update(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t first_seq,
                    int32_t last_seq, int64_t base_offset);

@@ -93,9 +93,10 @@ typedef struct batch_record {
     int32_t raw_len;
 } batch_record_t;
 
-/* Calls fn for every record of an uncompressed magic-2 batch at p (whole
- * batch in memory).  Returns 0, -1 if the batch is malformed, or -2 if it is
- * compressed (not expanded here). */
+/* Calls fn for every record of a magic-2 batch at p (whole batch in
+ * memory); compressed batches are decompressed as a stream, each record
+ * handed over from a scratch buffer valid during the call.  Returns 0, or
+ * -1 if the batch is malformed (or memory is short). */
 int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
                          void (*fn)(const batch_record_t *r, void *arg), void *arg);
 

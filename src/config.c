@@ -34,6 +34,8 @@ static const char *known_keys[] = {
     "offsets.retention.check.interval.ms", "offset.metadata.max.bytes",
     "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms",
     "group.max.session.timeout.ms", "group.max.size", "log.cleaner.backoff.ms",
+    "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.dedupe.buffer.size",
+    "log.cleaner.io.buffer.load.factor",
 };
 
 void config_defaults(broker_config_t *cfg)
@@ -57,6 +59,10 @@ void config_defaults(broker_config_t *cfg)
     cfg->log_flush_interval_ms = -1;               /* = scheduler interval */
     cfg->log_flush_scheduler_interval_ms = INT64_MAX;
     cfg->delete_topic_enable = true;
+    cfg->log_cleaner_enable = true;
+    cfg->log_cleaner_threads = 1;
+    cfg->log_cleaner_dedupe_buffer_size = 134217728;
+    cfg->log_cleaner_load_factor = 0.9;
     cfg->log_retention_ms = 168LL * 3600 * 1000;
     cfg->log_retention_bytes = -1;
     cfg->min_insync_replicas = 1;
@@ -328,8 +334,21 @@ int config_finish(broker_config_t *cfg)
     GET_INT("log.cleaner.backoff.ms", log_cleaner_backoff_ms);
     if (cfg->log_cleaner_backoff_ms <= 0)
         cfg->log_cleaner_backoff_ms = 15000;
+    GET_INT("log.cleaner.threads", log_cleaner_threads);
+    GET_INT("log.cleaner.dedupe.buffer.size", log_cleaner_dedupe_buffer_size);
     const char *v;
     int64_t x;
+    if ((v = config_get(cfg, "log.cleaner.enable")) &&
+        parse_bool("log.cleaner.enable", v, &cfg->log_cleaner_enable) < 0)
+        return -1;
+    if ((v = config_get(cfg, "log.cleaner.io.buffer.load.factor"))) {
+        char *end;
+        cfg->log_cleaner_load_factor = strtod(v, &end);
+        if (end == v || *end || !(cfg->log_cleaner_load_factor > 0) || cfg->log_cleaner_load_factor > 1) {
+            fprintf(stderr, "samsad: invalid log.cleaner.io.buffer.load.factor '%s'\n", v);
+            return -1;
+        }
+    }
     if ((v = config_get(cfg, "log.roll.hours"))) {
         if (parse_i64("log.roll.hours", v, &x) < 0)
             return -1;
@@ -446,6 +465,15 @@ int config_finish(broker_config_t *cfg)
         cfg->queued_max_request_bytes < cfg->socket_request_max_bytes) {
         fprintf(stderr, "samsad: queued.max.request.bytes must be larger or equal to "
                         "socket.request.max.bytes\n");
+        return -1;
+    }
+    /* Kafka's own start-up checks. */
+    if (cfg->log_cleaner_threads < 1) {
+        fprintf(stderr, "samsad: log.cleaner.threads must be at least 1\n");
+        return -1;
+    }
+    if (cfg->log_cleaner_dedupe_buffer_size / cfg->log_cleaner_threads <= 1024 * 1024) {
+        fprintf(stderr, "samsad: log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread.\n");
         return -1;
     }
     if (cfg->queued_max_requests < 1) {

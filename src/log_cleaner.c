@@ -1,184 +1,309 @@
 /*
- * log_cleaner.c - owns compaction: a map of each key's latest offset over
- * the whole log, then each sealed segment is rewritten keeping only
- * records that are the latest for their key (and records without a key).
- * Retained records are copied byte for byte into batches that keep their
- * base offset, last offset delta and timestamps, so offsets never change.
- * The new file is written and fsynced beside the old one and renamed over
- * it; a crash leaves either the old or the new segment, never a mix.
- * Event-loop thread only.
+ * log_cleaner.c - owns compaction scheduling (Kafka's LogCleanerManager):
+ * which log to clean next, the snapshot a cleaning round works on, the
+ * cleaner thread that runs it (cleaner_job.c), and swapping the cleaned
+ * segments into the live log when the round is done.
+ *
+ * A log is cleanable when its topic's cleanup.policy includes compact and
+ * its dirty ratio (bytes of sealed segments past the last cleaned offset
+ * over all sealed bytes) exceeds min.cleanable.dirty.ratio, or a dirty
+ * segment is older than max.compaction.lag.ms.  Segments newer than
+ * min.compaction.lag.ms, past the high watermark, or active are never
+ * cleaned.  The dirtiest log goes first; one round runs at a time, and the
+ * next starts as soon as one ends (a log with more keys than the map holds
+ * takes several rounds).
+ *
+ * Event-loop thread, except cleaner_job_run on the cleaner thread.
+ * Partial: one cleaner thread whatever log.cleaner.threads says (the map
+ * gets the per-thread share of log.cleaner.dedupe.buffer.size, as in Kafka).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <uthash.h>
 
-#include "crc32c.h"
+#include <event2/event.h>
+
+#include "cleaner_job.h"
 #include "log_cleaner.h"
+#include "log_manager.h"
 #include "logging.h"
-#include "proto_codec.h"
-#include "record_batch.h"
+#include "metadata_cache.h"
 #include "util.h"
+#include "worker.h"
 
-typedef struct key_entry {
-    UT_hash_handle hh;
-    int64_t offset;
-    int32_t len;
-    uint8_t key[];
-} key_entry_t;
+static struct {
+    broker_t *b;
+    worker_t *thread;
+    struct event *timer;
+    bool busy;                                  /* a round is on the cleaner thread */
+    int64_t (*high_watermark_of)(const partition_log_t *pl);
+    int64_t rounds;                             /* completed, for tests and logs */
+} cl;
 
-typedef struct key_map {
-    key_entry_t *entries;
-} key_map_t;
+/* What one log offers the cleaner now. */
+typedef struct cleanable {
+    partition_log_t *pl;
+    const topic_settings_t *ts;
+    int64_t first_dirty;
+    int64_t first_uncleanable;  /* a segment base */
+    int n_cleanable_segs;       /* sealed segments below first_uncleanable */
+    double ratio;
+    bool must_clean;            /* max.compaction.lag.ms passed */
+} cleanable_t;
 
-static void map_put(const batch_record_t *r, void *arg)
+/* The first segment index that may not be cleaned: the active segment,
+ * the one holding the high watermark, or the first one with records newer
+ * than min.compaction.lag.ms. */
+static int first_uncleanable_segment(const partition_log_t *pl, const topic_settings_t *ts,
+                                     int64_t now)
 {
-    key_map_t *m = arg;
-    if (!r->key)
+    int64_t hw = cl.high_watermark_of ? cl.high_watermark_of(pl) : pl->log_end_offset;
+    int limit = pl->nsegs - 1;
+    for (int i = 0; i < limit; i++) {
+        const log_segment_t *s = pl->segs[i];
+        int64_t end = pl->segs[i + 1]->base_offset;
+        if (end > hw)
+            return i;
+        if (ts->min_compaction_lag_ms > 0 && s->max_timestamp > now - ts->min_compaction_lag_ms)
+            return i;
+    }
+    return limit;
+}
+
+static bool survey(partition_log_t *pl, int64_t now, cleanable_t *c)
+{
+    const mc_topic_t *t = mc_find_topic(pl->topic);
+    if (!t || !t->settings.compacted || pl->cleaning || pl->uncleanable || t->deleting)
+        return false;
+    c->pl = pl;
+    c->ts = &t->settings;
+    c->first_dirty = MAX(pl->cleaned_upto, pl->log_start_offset);
+    int u = first_uncleanable_segment(pl, c->ts, now);
+    c->first_uncleanable = pl->segs[u]->base_offset;
+    c->n_cleanable_segs = u;
+    if (c->first_dirty >= c->first_uncleanable)
+        return false;
+    /* Kafka's cleanable ratio: bytes of segments overlapping the dirty
+     * range over those plus the segments below it. */
+    int64_t clean_bytes = 0, dirty_bytes = 0;
+    c->must_clean = false;
+    for (int i = 0; i < u; i++) {
+        const log_segment_t *s = pl->segs[i];
+        int64_t end = pl->segs[i + 1]->base_offset;
+        if (s->base_offset < c->first_dirty)
+            clean_bytes += s->size;
+        if (end > c->first_dirty) {
+            dirty_bytes += s->size;
+            if (c->ts->max_compaction_lag_ms > 0 && s->max_timestamp >= 0 &&
+                s->max_timestamp < now - c->ts->max_compaction_lag_ms)
+                c->must_clean = true;
+        }
+    }
+    c->ratio = clean_bytes + dirty_bytes > 0 ? (double)dirty_bytes / (double)(clean_bytes + dirty_bytes) : 0;
+    return (c->must_clean && dirty_bytes > 0) || c->ratio > c->ts->min_cleanable_ratio;
+}
+
+typedef struct pick {
+    int64_t now;
+    cleanable_t best;
+    bool found;
+} pick_t;
+
+static void consider(partition_log_t *pl, void *arg)
+{
+    pick_t *p = arg;
+    cleanable_t c;
+    if (survey(pl, p->now, &c) && (!p->found || c.ratio > p->best.ratio)) {
+        p->best = c;
+        p->found = true;
+    }
+}
+
+cleaner_job_t *cleaner_snapshot(partition_log_t *pl, int64_t first_dirty, int n_segs,
+                                int64_t buffer_bytes, double load_factor,
+                                int64_t delete_retention_ms)
+{
+    cleaner_job_t *job = xcalloc(1, sizeof(*job));
+    job->log_id = pl->id;
+    job->topic = xstrdup(pl->topic);
+    job->partition = pl->partition;
+    job->dir = xstrdup(pl->dir);
+    job->segs = xcalloc((size_t)n_segs + 1, sizeof(*job->segs));
+    for (int i = 0; i < n_segs; i++) {
+        cleaner_segment_t *s = &job->segs[job->nsegs];
+        s->base_offset = pl->segs[i]->base_offset;
+        s->size = pl->segs[i]->size;
+        s->index_bytes = MAX((int64_t)pl->segs[i]->idx_entries * 8, (int64_t)pl->segs[i]->tidx_entries * 12);
+        s->fd = dup(pl->segs[i]->log_fd);
+        if (s->fd < 0) {
+            log_error("log-cleaner", "Cannot dup a descriptor of %s-%d: %s", pl->topic,
+                      pl->partition, strerror(errno));
+            cleaner_job_free(job);
+            return NULL;
+        }
+        job->nsegs++;
+    }
+    job->first_dirty = first_dirty;
+    job->first_uncleanable = pl->segs[n_segs]->base_offset;
+    job->buffer_bytes = buffer_bytes;
+    job->load_factor = load_factor;
+    job->index_interval = pl->settings.index_interval_bytes;
+    job->index_max_bytes = pl->settings.index_size_max_bytes;
+    job->segment_bytes = pl->settings.segment_bytes;
+    job->delete_retention_ms = delete_retention_ms;
+    job->now_ms = now_ms();
+    job->n_producer_batches = pstate_last_batch_offsets(pl->pstate, &job->producer_batches);
+    return job;
+}
+
+static cleaner_job_t *snapshot(const cleanable_t *c)
+{
+    const broker_config_t *cfg = cl.b->cfg;
+    return cleaner_snapshot(c->pl, c->first_dirty, c->n_cleanable_segs,
+                            cfg->log_cleaner_dedupe_buffer_size / cfg->log_cleaner_threads,
+                            cfg->log_cleaner_load_factor, c->ts->delete_retention_ms);
+}
+
+/* Puts the cleaned copy of the n segments from `base` in their place.
+ * The old objects keep serving (they still read the old files, which
+ * stay alive while open) if the new one cannot be opened. */
+static void swap_segments(partition_log_t *pl, int64_t base, int n)
+{
+    int i = 0;
+    while (i + n < pl->nsegs && pl->segs[i]->base_offset != base)
+        i++;
+    if (i + n >= pl->nsegs || pl->segs[i]->base_offset != base) {
+        log_error("log-cleaner", "Segment %020" PRId64 " of %s-%d changed while it was cleaned",
+                  base, pl->topic, pl->partition);
+        pl->uncleanable = true;
         return;
-    key_entry_t *e;
-    HASH_FIND(hh, m->entries, r->key, (size_t)r->key_len, e);
-    if (!e) {
-        e = xmalloc(sizeof(*e) + (size_t)r->key_len);
-        e->len = r->key_len;
-        memcpy(e->key, r->key, (size_t)r->key_len);
-        HASH_ADD(hh, m->entries, key, (size_t)e->len, e);
     }
-    e->offset = r->offset;
+    log_segment_t *s = segment_open(pl->dir, base, false, false, pl->settings.index_interval_bytes,
+                                    pl->settings.index_size_max_bytes);
+    if (!s) {
+        log_error("log-cleaner", "Cannot open the cleaned segment %020" PRId64 " of %s-%d; "
+                  "the log is served from the old copy and not cleaned again until restart",
+                  base, pl->topic, pl->partition);
+        pl->uncleanable = true;
+        return;
+    }
+    s->next_offset = pl->segs[i + n - 1]->next_offset;
+    for (int k = i; k < i + n; k++)
+        segment_close(pl->segs[k]);
+    pl->segs[i] = s;
+    memmove(&pl->segs[i + 1], &pl->segs[i + n], sizeof(*pl->segs) * (size_t)(pl->nsegs - i - n));
+    pl->nsegs -= n - 1;
 }
 
-static void map_free(key_map_t *m)
+int cleaner_finish(partition_log_t *pl, const cleaner_job_t *job)
 {
-    key_entry_t *e, *tmp;
-    HASH_ITER(hh, m->entries, e, tmp) {
-        HASH_DEL(m->entries, e);
-        free(e);
+    pl->cleaning = false;
+    for (int i = 0; i < job->nsegs; i++)
+        if (job->segs[i].replaced > 0)
+            swap_segments(pl, job->segs[i].base_offset, job->segs[i].replaced);
+    if (job->rc < 0) {
+        log_error("log-cleaner", "Cleaning %s-%d failed; it is not cleaned again until restart",
+                  job->topic, job->partition);
+        pl->uncleanable = true;
+        return -1;
     }
-}
-
-static int map_batch(uint8_t *b, const batch_header_t *h, void *arg)
-{
-    /* Compressed batches are not expanded: their keys stay "live". */
-    batch_foreach_record(b, h, map_put, arg);
+    pl->cleaned_upto = job->end_offset;
+    log_info("log-cleaner", "Cleaned %s-%d up to offset %" PRId64 ": %" PRId64 " keys in "
+             "the map, %" PRId64 " of %" PRId64 " records and %" PRId64 " of %" PRId64
+             " bytes kept", job->topic, job->partition, job->end_offset, job->map_keys,
+             job->records_kept, job->records_read, job->bytes_written, job->bytes_read);
     return 0;
 }
 
-typedef struct rewrite {
-    key_map_t *map;
-    int out_fd;
-    int64_t out_size;
-    kwriter_t w;                /* the batch being rebuilt */
-    int32_t kept;               /* records kept of the current batch */
-} rewrite_t;
+static void start_round(void);
 
-/* Keeps a record if it is the latest for its key. */
-static bool keep(const key_map_t *m, const batch_record_t *r)
+/* Event loop: the round is over; swap the cleaned segments in. */
+static void round_done(void *arg)
 {
-    if (!r->key)
-        return true;
-    key_entry_t *e;
-    HASH_FIND(hh, m->entries, r->key, (size_t)r->key_len, e);
-    return !e || e->offset == r->offset;
-}
-
-static void keep_record(const batch_record_t *r, void *arg)
-{
-    rewrite_t *rw = arg;
-    if (keep(rw->map, r)) {
-        kw_raw(&rw->w, r->raw, (size_t)r->raw_len);
-        rw->kept++;
+    cleaner_job_t *job = arg;
+    cl.busy = false;
+    if (cl.b->shutting_down) {
+        /* The cleaned files are in place on disk; the logs are closed. */
+    } else {
+        partition_log_t *pl = logmgr_get(job->topic, job->partition);
+        if (!pl || pl->id != job->log_id)
+            log_info("log-cleaner", "%s-%d was deleted while being cleaned", job->topic,
+                     job->partition);
+        else if (cleaner_finish(pl, job) == 0)
+            cl.rounds++;
     }
+    cleaner_job_free(job);
+    start_round();
 }
 
-/* Rewrites one batch keeping the retained records' raw bytes. */
-static int rewrite_batch(uint8_t *b, const batch_header_t *h, void *arg)
+static void start_round(void)
 {
-    rewrite_t *rw = arg;
-    if (h->attributes & BATCH_ATTR_COMPRESSION_MASK || h->attributes & BATCH_ATTR_CONTROL) {
-        rw->out_size += h->size;
-        return write_full(rw->out_fd, b, (size_t)h->size);
+    if (cl.busy || !cl.thread)
+        return;
+    pick_t p = { .now = now_ms() };
+    logmgr_foreach(consider, &p);
+    if (!p.found)
+        return;
+    cleaner_job_t *job = snapshot(&p.best);
+    if (!job)
+        return;
+    if (worker_submit(cl.thread, cleaner_job_run, round_done, job) < 0) {
+        cleaner_job_free(job);
+        return;
     }
-    kw_reset(&rw->w);
-    kw_raw(&rw->w, b, BATCH_HEADER_SIZE);
-    rw->kept = 0;
-    if (batch_foreach_record(b, h, keep_record, rw) < 0)
-        return -1;
-    if (rw->kept == 0)
-        return 0;   /* the whole batch is superseded */
-    /* Same base offset, last offset delta and timestamps; new count,
-     * length and CRC. */
-    kw_put_int32_at(&rw->w, 8, (int32_t)(rw->w.len - BATCH_LOG_OVERHEAD));
-    kw_put_int32_at(&rw->w, 57, rw->kept);
-    kw_put_int32_at(&rw->w, 17, (int32_t)crc32c(0, rw->w.buf + 21, rw->w.len - 21));
-    rw->out_size += (int64_t)rw->w.len;
-    return write_full(rw->out_fd, rw->w.buf, rw->w.len);
+    cl.busy = true;
+    p.best.pl->cleaning = true;
 }
 
-static int clean_segment(partition_log_t *pl, int idx, key_map_t *map, int64_t *saved)
+static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
-    log_segment_t *s = pl->segs[idx];
-    size_t n = strlen(s->path_base) + 16;
-    char *tmp = xmalloc(n), *dst = xmalloc(n);
-    snprintf(tmp, n, "%s.log.cleaned", s->path_base);
-    snprintf(dst, n, "%s.log", s->path_base);
-    rewrite_t rw = { .map = map, .out_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) };
-    kw_init(&rw.w);
-    int rc = rw.out_fd < 0 ? -1 : segment_for_each_batch(s, rewrite_batch, &rw);
-    if (rw.out_fd >= 0 && (rc < 0 || fsync(rw.out_fd) < 0 || close(rw.out_fd) < 0))
-        rc = -1;
-    kw_free(&rw.w);
-    if (rc == 0 && rw.out_size < s->size) {
-        int64_t base = s->base_offset, next = pl->segs[idx + 1]->base_offset, old_size = s->size;
-        char *dir = xstrdup(pl->dir);
-        if (rename(tmp, dst) < 0) {
-            rc = -1;
-        } else {
-            /* Reopen on the new file and rebuild its indexes. */
-            segment_close(s);
-            s = segment_open(dir, base, false, true, pl->settings.index_interval_bytes,
-                             pl->settings.index_size_max_bytes);
-            if (!s || segment_recover(s) < 0)
-                die("log cleaner: cannot reopen compacted segment %s", dst);
-            segment_seal(s);
-            s->next_offset = next;
-            *saved += old_size - s->size;
-            pl->segs[idx] = s;
-        }
-        free(dir);
-    }
-    if (rc < 0)
-        log_error("log-cleaner", "Compaction of %s failed: %s; segment left as it was", dst, strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    free(dst);
-    return rc;
+    (void)fd;
+    (void)what;
+    (void)arg;
+    start_round();
 }
 
-int64_t cleaner_clean(partition_log_t *pl)
+int cleaner_start(broker_t *b, loop_t *loop)
 {
-    /* Sealed segments exist only when there is more than one. */
-    if (pl->nsegs < 2 || pl->cleaned_upto >= pl->segs[pl->nsegs - 1]->base_offset)
+    memset(&cl, 0, sizeof(cl));
+    cl.b = b;
+    if (!b->cfg->log_cleaner_enable) {
+        log_info("log-cleaner", "log.cleaner.enable=false: compacted topics are not cleaned");
         return 0;
-    key_map_t map = { NULL };
-    for (int i = 0; i < pl->nsegs; i++)
-        if (segment_for_each_batch(pl->segs[i], map_batch, &map) < 0) {
-            map_free(&map);
-            return -1;
-        }
-    int64_t saved = 0;
-    int rc = 0;
-    for (int i = 0; i + 1 < pl->nsegs && rc == 0; i++)
-        rc = clean_segment(pl, i, &map, &saved);
-    map_free(&map);
-    if (rc < 0)
+    }
+    cl.thread = worker_start("cleaner", loop);
+    cl.timer = event_new(b->base, -1, EV_PERSIST, on_timer, NULL);
+    if (!cl.thread || !cl.timer)
         return -1;
-    pl->cleaned_upto = pl->segs[pl->nsegs - 1]->base_offset;
-    log_info("log-cleaner", "Compacted %s-%d: %" PRId64 " bytes reclaimed", pl->topic, pl->partition,
-             saved);
-    return saved;
+    struct timeval tv = { (time_t)(b->cfg->log_cleaner_backoff_ms / 1000),
+                          (suseconds_t)(b->cfg->log_cleaner_backoff_ms % 1000) * 1000 };
+    return event_add(cl.timer, &tv);
+}
+
+void cleaner_set_high_watermark_source(int64_t (*hw_of)(const partition_log_t *pl))
+{
+    cl.high_watermark_of = hw_of;
+}
+
+void cleaner_stop(void)
+{
+    if (cl.timer)
+        event_free(cl.timer);
+    cl.timer = NULL;
+    if (cl.thread) {
+        /* Lets a running round finish (its done callback is dropped with
+         * the loop; the swapped files are already consistent on disk). */
+        worker_stop(cl.thread);
+        worker_free(cl.thread);
+    }
+    cl.thread = NULL;
+}
+
+int64_t cleaner_rounds(void)
+{
+    return cl.rounds;
 }

@@ -180,11 +180,16 @@ static int load_dir(int dir)
     if (clean && unlink(marker) < 0)
         log_warn("log", "Cannot remove %s: %s", marker, strerror(errno));
     free(marker);
-    checkpoint_entry_t *rp = NULL, *ls = NULL;
+    checkpoint_entry_t *rp = NULL, *ls = NULL, *cc = NULL;
     char *rpp = dir_file(dir, "recovery-point-offset-checkpoint");
     char *lsp = dir_file(dir, "log-start-offset-checkpoint");
+    char *ccp = dir_file(dir, "cleaner-offset-checkpoint");
     int nrp = checkpoint_read(rpp, &rp);
     int nls = checkpoint_read(lsp, &ls);
+    int ncc = checkpoint_read(ccp, &cc);
+    if (ncc < 0)
+        ncc = 0;    /* missing or unreadable: everything is dirty */
+    free(ccp);
     if (nrp < 0) {
         log_warn("log", "Ignoring unreadable checkpoint %s", rpp);
         nrp = 0;
@@ -199,6 +204,7 @@ static int load_dir(int dir)
     if (!d) {
         free(rp);
         free(ls);
+        free(cc);
         return -1;
     }
     struct dirent *e;
@@ -226,14 +232,20 @@ static int load_dir(int dir)
             closedir(d);
             free(rp);
             free(ls);
+            free(cc);
             return -1;
         }
+        /* Kafka ignores a first dirty offset outside the log. */
+        int64_t first_dirty = checkpoint_lookup(cc, ncc, topic, part, 0);
+        if (first_dirty >= pl->log_start_offset && first_dirty <= pl->log_end_offset)
+            pl->cleaned_upto = first_dirty;
         register_log(dir, pl);
         loaded++;
     }
     closedir(d);
     free(rp);
     free(ls);
+    free(cc);
     log_info("log", "Loaded %d logs in dir %s (%s shutdown)", loaded, root,
              clean ? "clean" : "unclean");
     return 0;
@@ -388,7 +400,7 @@ void logmgr_foreach(void (*fn)(partition_log_t *pl, void *arg), void *arg)
         fn(e->log, arg);
 }
 
-enum ckpt_kind { CKPT_RECOVERY, CKPT_HW, CKPT_START };
+enum ckpt_kind { CKPT_RECOVERY, CKPT_HW, CKPT_START, CKPT_CLEANER };
 
 static int64_t (*high_watermark_of)(const partition_log_t *pl);
 
@@ -408,8 +420,11 @@ static int write_dir_checkpoint(int dir, enum ckpt_kind kind, const char *name)
         partition_log_t *pl = e->log;
         int64_t v = kind == CKPT_RECOVERY ? pl->recovery_point
                   : kind == CKPT_HW ? (high_watermark_of ? high_watermark_of(pl) : pl->log_end_offset)
-                  : pl->log_start_offset;
+                  : kind == CKPT_START ? pl->log_start_offset
+                  : pl->cleaned_upto;
         if (kind == CKPT_START && v <= pl->segs[0]->base_offset)
+            continue;
+        if (kind == CKPT_CLEANER && v <= 0)
             continue;
         snprintf(arr[n].topic, sizeof(arr[n].topic), "%s", pl->topic);
         arr[n].partition = pl->partition;
@@ -438,6 +453,7 @@ int logmgr_checkpoint(void)
         rc |= write_dir_checkpoint(i, CKPT_RECOVERY, "recovery-point-offset-checkpoint");
         rc |= write_dir_checkpoint(i, CKPT_HW, "replication-offset-checkpoint");
         rc |= write_dir_checkpoint(i, CKPT_START, "log-start-offset-checkpoint");
+        rc |= write_dir_checkpoint(i, CKPT_CLEANER, "cleaner-offset-checkpoint");
     }
     return rc;
 }

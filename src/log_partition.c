@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,43 +30,115 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Base offsets of the <20 digits>.log files in dir, sorted. */
-static int list_segment_bases(const char *dir, int64_t **out)
+static bool has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n > k && !strcmp(name + n - k, suffix);
+}
+
+/* Base offset of "<20 digits>.log" (after any .swap is taken off); -1 if
+ * name is not a segment's log file. */
+static int64_t log_file_base(const char *name)
+{
+    if (strlen(name) != 24 || strcmp(name + 20, ".log") != 0)
+        return -1;
+    char *end;
+    long long b = strtoll(name, &end, 10);
+    return end == name + 20 && b >= 0 ? b : -1;
+}
+
+/* Kafka's start-up clean-up of an interrupted compaction: ".cleaned" files
+ * never reached the swap and are dropped; "<base>.log.swap" is a finished
+ * cleaned segment and replaces <base>.log; index ".swap" files are dropped
+ * (the swapped segment's indexes are rebuilt).  Returns 1 if name was a
+ * swapped log (its base in *swapped), 0 if nothing of interest, -1 on a
+ * failed rename. */
+static int finish_interrupted_clean(const char *dir, const char *name, int64_t *swapped)
+{
+    char p[4096], q[4096];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    if (has_suffix(name, ".cleaned") || (has_suffix(name, ".swap") && !has_suffix(name, ".log.swap"))) {
+        if (unlink(p) < 0)
+            log_warn("log", "Cannot remove %s: %s", p, strerror(errno));
+        return 0;
+    }
+    if (!has_suffix(name, ".log.swap"))
+        return 0;
+    char plain[32];
+    snprintf(plain, sizeof(plain), "%.24s", name);
+    int64_t base = strlen(name) == 29 ? log_file_base(plain) : -1;
+    if (base < 0)
+        return 0;
+    snprintf(q, sizeof(q), "%s/%s", dir, plain);
+    if (rename(p, q) < 0) {
+        log_error("log", "Cannot move %s into place: %s", p, strerror(errno));
+        return -1;
+    }
+    static const char *idx[] = { ".index", ".timeindex" };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(q, sizeof(q), "%s/%.20s%s", dir, name, idx[i]);
+        if (unlink(q) < 0 && errno != ENOENT)
+            log_warn("log", "Cannot remove %s: %s", q, strerror(errno));
+    }
+    log_info("log", "Completed an interrupted compaction swap of %s", p);
+    *swapped = base;
+    return 1;
+}
+
+/* Base offsets of the <20 digits>.log files in dir, sorted; *swapped gets
+ * those just moved in from a .swap (they need their indexes rebuilt). */
+static int list_segment_bases(const char *dir, int64_t **out, int64_t **swapped, int *nswapped)
 {
     DIR *d = opendir(dir);
     if (!d)
         return -1;
-    int n = 0, cap = 0;
+    int n = 0, cap = 0, rc = 0;
     int64_t *bases = NULL;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len > 8 && !strcmp(e->d_name + len - 8, ".cleaned")) {
-            /* A compaction interrupted before its rename: the original
-             * segment is intact, drop the partial copy. */
-            char p[4096];
-            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-            if (unlink(p) < 0)
-                log_warn("log", "Cannot remove %s", p);
-            continue;
+    while ((e = readdir(d)) != NULL && rc == 0) {
+        int64_t base = -1;
+        int r = finish_interrupted_clean(dir, e->d_name, &base);
+        if (r < 0) {
+            rc = -1;
+            break;
         }
-        if (len != 24 || strcmp(e->d_name + 20, ".log") != 0)
-            continue;
-        char *end;
-        long long b = strtoll(e->d_name, &end, 10);
-        if (end != e->d_name + 20)
+        if (r > 0) {
+            *swapped = xrealloc(*swapped, sizeof(**swapped) * (size_t)(*nswapped + 1));
+            (*swapped)[(*nswapped)++] = base;
+            continue;   /* its .log is listed below (or already was) */
+        }
+        base = log_file_base(e->d_name);
+        if (base < 0)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             bases = xrealloc(bases, sizeof(*bases) * (size_t)cap);
         }
-        bases[n++] = b;
+        bases[n++] = base;
     }
     closedir(d);
+    if (rc < 0) {
+        free(bases);
+        return -1;
+    }
+    /* A swapped-in log whose plain name readdir had already passed. */
+    for (int i = 0; i < *nswapped; i++) {
+        bool seen = false;
+        for (int j = 0; j < n && !seen; j++)
+            seen = bases[j] == (*swapped)[i];
+        if (!seen) {
+            bases = xrealloc(bases, sizeof(*bases) * (size_t)(n + 1));
+            bases[n++] = (*swapped)[i];
+        }
+    }
     if (n)
         qsort(bases, (size_t)n, sizeof(*bases), cmp_i64);
+    int kept = 0;   /* a name renamed during readdir may be listed twice */
+    for (int i = 0; i < n; i++)
+        if (kept == 0 || bases[kept - 1] != bases[i])
+            bases[kept++] = bases[i];
     *out = bases;
-    return n;
+    return kept;
 }
 
 static log_segment_t *plog_new_segment(partition_log_t *pl, int64_t base, bool create, bool active)
@@ -87,42 +160,62 @@ static log_segment_t *active_segment(partition_log_t *pl)
 
 /* Loads existing segments; recovers those at/after the recovery point after
  * an unclean shutdown, and drops every segment after a truncated one. */
+static bool contains(const int64_t *a, int n, int64_t v)
+{
+    for (int i = 0; i < n; i++)
+        if (a[i] == v)
+            return true;
+    return false;
+}
+
 static int plog_load(partition_log_t *pl, bool clean)
 {
-    int64_t *bases = NULL;
-    int n = list_segment_bases(pl->dir, &bases);
+    int64_t *bases = NULL, *swapped = NULL;
+    int nswapped = 0;
+    int n = list_segment_bases(pl->dir, &bases, &swapped, &nswapped);
     if (n < 0)
         return -1;
     bool truncated = false;
-    for (int i = 0; i < n; i++) {
+    int64_t covered = -1;   /* a swapped-in segment's end: later bases below it are merged away */
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         bool last = i == n - 1;
-        log_segment_t *s = plog_new_segment(pl, bases[i], false, last);
+        bool was_swapped = contains(swapped, nswapped, bases[i]);
+        bool need_recovery = was_swapped || (!clean && (last || bases[i + 1] > pl->recovery_point));
+        /* Recovery rebuilds the indexes, so they are mapped at full size
+         * and trimmed when sealed below. */
+        log_segment_t *s = plog_new_segment(pl, bases[i], false, last || need_recovery);
         if (!s) {
-            free(bases);
-            return -1;
+            rc = -1;
+            break;
         }
-        if (truncated) {
-            log_warn("log", "Deleting segment %s after a truncated one", s->path_base);
+        if (truncated || bases[i] < covered) {
+            log_warn("log", "Deleting segment %s (%s)", s->path_base,
+                     truncated ? "after a truncated one" : "merged into a compacted one");
             segment_delete(s);
             continue;
         }
-        bool need_recovery = !clean && (last || bases[i + 1] > pl->recovery_point);
         if (!need_recovery && last && segment_load_tail(s) < 0)
             need_recovery = true;
         if (need_recovery) {
             int64_t cut = segment_recover(s);
             if (cut < 0) {
                 segment_close(s);
-                free(bases);
-                return -1;
+                rc = -1;
+                break;
             }
             truncated = cut > 0;
+            if (was_swapped)
+                covered = s->next_offset;
         } else if (!last) {
             s->next_offset = bases[i + 1];
         }
         plog_push_segment(pl, s);
     }
     free(bases);
+    free(swapped);
+    if (rc < 0)
+        return -1;
     /* Sealed, recovered segments get their indexes trimmed again. */
     for (int i = 0; i + 1 < pl->nsegs; i++)
         if (pl->segs[i]->active)
@@ -134,7 +227,9 @@ partition_log_t *plog_open(const char *root, const char *topic, int32_t partitio
                            const log_settings_t *settings, int64_t recovery_point,
                            int64_t log_start_offset, bool clean)
 {
+    static atomic_uint_fast64_t next_id = 1;   /* logs open on the loop and the disk thread */
     partition_log_t *pl = xcalloc(1, sizeof(*pl));
+    pl->id = atomic_fetch_add(&next_id, 1);
     size_t n = strlen(root) + strlen(topic) + 16;
     pl->dir = xmalloc(n);
     snprintf(pl->dir, n, "%s/%s-%d", root, topic, partition);

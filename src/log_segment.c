@@ -2,7 +2,8 @@
  * log_segment.c - owns one segment's files: appends to <base>.log, the
  * memory-mapped sparse offset and time indexes (big-endian, Kafka's layout),
  * lookups by offset and timestamp, recovery of a torn tail, and sealing at
- * roll.  Event-loop thread only.
+ * roll.  Event-loop thread only, except segments the cleaner thread builds
+ * (".cleaned" files no other thread sees until they are swapped in).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,9 +28,9 @@
 
 static char *seg_path(const log_segment_t *s, const char *ext)
 {
-    size_t n = strlen(s->path_base) + strlen(ext) + 1;
+    size_t n = strlen(s->path_base) + strlen(ext) + strlen(s->suffix) + 1;
     char *p = xmalloc(n);
-    snprintf(p, n, "%s%s", s->path_base, ext);
+    snprintf(p, n, "%s%s%s", s->path_base, ext, s->suffix);
     return p;
 }
 
@@ -100,7 +101,15 @@ static int32_t offset_index_valid_entries(const uint8_t *map, int32_t n)
 log_segment_t *segment_open(const char *dir, int64_t base_offset, bool create, bool active,
                             int32_t index_interval, int32_t index_max_bytes)
 {
+    return segment_open_named(dir, base_offset, "", create, active, index_interval, index_max_bytes);
+}
+
+log_segment_t *segment_open_named(const char *dir, int64_t base_offset, const char *suffix,
+                                  bool create, bool active, int32_t index_interval,
+                                  int32_t index_max_bytes)
+{
     log_segment_t *s = xcalloc(1, sizeof(*s));
+    snprintf(s->suffix, sizeof(s->suffix), "%s", suffix);
     s->base_offset = base_offset;
     s->next_offset = base_offset;
     s->index_interval = index_interval;
@@ -257,17 +266,22 @@ int segment_append(log_segment_t *s, const uint8_t *buf, int32_t len,
     return 0;
 }
 
-static int read_header_at(const log_segment_t *s, int64_t pos, batch_header_t *h)
+static int read_header_fd(int fd, int64_t file_size, int64_t pos, batch_header_t *h)
 {
     uint8_t hdr[BATCH_HEADER_SIZE];
-    if (pos + BATCH_HEADER_SIZE > s->size)
+    if (pos + BATCH_HEADER_SIZE > file_size)
         return -1;
-    ssize_t r = pread(s->log_fd, hdr, sizeof(hdr), (off_t)pos);
+    ssize_t r = pread(fd, hdr, sizeof(hdr), (off_t)pos);
     if (r != (ssize_t)sizeof(hdr))
         return -1;
-    if (batch_parse_header(hdr, sizeof(hdr), h) < 0 || pos + h->size > s->size)
+    if (batch_parse_header(hdr, sizeof(hdr), h) < 0 || pos + h->size > file_size)
         return -1;
     return 0;
+}
+
+static int read_header_at(const log_segment_t *s, int64_t pos, batch_header_t *h)
+{
+    return read_header_fd(s->log_fd, s->size, pos, h);
 }
 
 /* Largest index entry whose offset is <= target: its position (0 if none). */
@@ -456,24 +470,29 @@ int segment_load_tail(log_segment_t *s)
     return 0;
 }
 
-int segment_for_each_batch(log_segment_t *s,
-                           int (*fn)(uint8_t *batch, const batch_header_t *h, void *arg), void *arg)
+int batch_file_foreach(int fd, int64_t size,
+                       int (*fn)(uint8_t *batch, const batch_header_t *h, void *arg), void *arg)
 {
     uint8_t *buf = NULL;
     size_t cap = 0;
     int64_t pos = 0;
     int rc = 0;
-    while (pos + BATCH_HEADER_SIZE <= s->size) {
+    while (pos + BATCH_HEADER_SIZE <= size) {
         batch_header_t h;
-        if (read_header_at(s, pos, &h) < 0) {
+        if (read_header_fd(fd, size, pos, &h) < 0) {
             rc = -1;
             break;
         }
         if ((size_t)h.size > cap) {
+            uint8_t *nb = realloc(buf, (size_t)h.size);
+            if (!nb) {
+                rc = -1;
+                break;
+            }
+            buf = nb;
             cap = (size_t)h.size;
-            buf = xrealloc(buf, cap);
         }
-        if (pread(s->log_fd, buf, (size_t)h.size, (off_t)pos) != (ssize_t)h.size) {
+        if (pread(fd, buf, (size_t)h.size, (off_t)pos) != (ssize_t)h.size) {
             rc = -1;
             break;
         }
@@ -483,4 +502,21 @@ int segment_for_each_batch(log_segment_t *s,
     }
     free(buf);
     return rc;
+}
+
+int segment_for_each_batch(log_segment_t *s,
+                           int (*fn)(uint8_t *batch, const batch_header_t *h, void *arg), void *arg)
+{
+    return batch_file_foreach(s->log_fd, s->size, fn, arg);
+}
+
+int segment_sync(log_segment_t *s)
+{
+    if (segment_flush(s) < 0)
+        return -1;
+    if ((s->idx_fd >= 0 && fsync(s->idx_fd) < 0) || (s->tidx_fd >= 0 && fsync(s->tidx_fd) < 0)) {
+        log_error("log", "fsync of the indexes of %s failed: %s", s->path_base, strerror(errno));
+        return -1;
+    }
+    return 0;
 }

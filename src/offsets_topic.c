@@ -182,7 +182,7 @@ typedef struct offsets_load {
     int n_views;
     latest_t *latest;           /* insertion order = first appearance */
     latest_t *next;             /* apply position */
-    int skipped_compressed, bad, rc;
+    int bad, rc;
     void (*fn)(const offsets_record_t *rec, void *arg);
     void (*done)(void *arg, int rc);
     void *arg;
@@ -226,10 +226,7 @@ static void keep_latest(const batch_record_t *r, void *arg)
 static int read_batch(uint8_t *b, const batch_header_t *h, void *arg)
 {
     offsets_load_t *l = arg;
-    int r = batch_foreach_record(b, h, keep_latest, l);
-    if (r == -2)
-        l->skipped_compressed++;
-    else if (r < 0)
+    if (batch_foreach_record(b, h, keep_latest, l) < 0)
         l->bad++;
     return 0;
 }
@@ -292,10 +289,6 @@ static void apply_slice(evutil_socket_t fd, short what, void *arg)
         event_active(l->slice, 0, 0);
         return;
     }
-    if (l->skipped_compressed)
-        log_warn("group-coordinator", "Skipped %d compressed batches of %s-%d (compressed "
-                                      "offsets batches are not read yet)",
-                 l->skipped_compressed, OFFSETS_TOPIC, l->partition);
     if (l->bad)
         log_warn("group-coordinator", "Skipped %d malformed records in %s-%d", l->bad,
                  OFFSETS_TOPIC, l->partition);

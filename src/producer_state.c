@@ -111,3 +111,26 @@ void pstate_update(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t fir
     if (e->n_batches < BATCHES_TO_RETAIN)
         e->n_batches++;
 }
+
+static int cmp_offset(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int pstate_last_batch_offsets(const producer_state_t *ps, int64_t **out)
+{
+    *out = NULL;
+    int n = (int)HASH_COUNT(ps->producers), k = 0;
+    if (n == 0)
+        return 0;
+    *out = xmalloc(sizeof(**out) * (size_t)n);
+    producer_entry_t *e, *tmp;
+    HASH_ITER(hh, ps->producers, e, tmp) {
+        const batch_meta_t *last = last_batch(e);
+        if (last)
+            (*out)[k++] = last->base_offset;
+    }
+    qsort(*out, (size_t)k, sizeof(**out), cmp_offset);
+    return k;
+}

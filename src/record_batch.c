@@ -8,6 +8,7 @@
  * Partial: legacy magic 0/1 message sets are refused rather than
  * up-converted.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "crc32c.h"
@@ -183,11 +184,99 @@ void batch_validate_produce(uint8_t *buf, int32_t len, int16_t produce_version,
         return fail(out, KERR_INVALID_RECORD, "Produce v3+ must carry exactly one record batch per partition");
 }
 
+/* Parses one record (len bytes at body, after its length prefix at
+ * start) into *br.  False if it is malformed. */
+static bool parse_record(const batch_header_t *h, const uint8_t *start, const uint8_t *body,
+                         int32_t len, batch_record_t *br)
+{
+    kreader_t rec;
+    kr_init(&rec, (uint8_t *)body, (size_t)len, NULL);
+    (void)kr_int8(&rec);                        /* attributes */
+    int64_t ts_delta = kr_varlong(&rec);
+    int32_t off_delta = kr_varint(&rec);
+    /* Java's long arithmetic wraps; so does this (no signed overflow on
+     * whatever deltas a client sent). */
+    *br = (batch_record_t){ (int64_t)((uint64_t)h->base_offset + (uint64_t)(int64_t)off_delta),
+                            (int64_t)((uint64_t)h->base_timestamp + (uint64_t)ts_delta),
+                            NULL, -1, NULL, -1, start, (int32_t)(body + len - start) };
+    br->key_len = kr_varint(&rec);
+    if (br->key_len >= 0) {
+        br->key = rec.p;
+        kr_skip(&rec, (size_t)br->key_len);
+    }
+    br->value_len = kr_varint(&rec);
+    if (br->value_len >= 0) {
+        br->value = rec.p;
+        kr_skip(&rec, (size_t)br->value_len);
+    }
+    return !rec.err && br->key_len >= -1 && br->value_len >= -1;
+}
+
+/* Kafka's zig-zag varint of v into p (at most 5 bytes); its length. */
+static size_t zigzag_varint(uint8_t *p, int32_t v)
+{
+    uint32_t u = ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+    size_t n = 0;
+    while (u >= 0x80) {
+        p[n++] = (uint8_t)(u | 0x80);
+        u >>= 7;
+    }
+    p[n++] = (uint8_t)u;
+    return n;
+}
+
+/* Compressed batches: each record is read from the decompressing stream
+ * into a scratch buffer (its length prefix re-encoded in front, so raw is
+ * a whole record as in an uncompressed batch). */
+static int foreach_compressed_record(const uint8_t *p, const batch_header_t *h,
+                                     void (*fn)(const batch_record_t *r, void *arg), void *arg)
+{
+    record_stream_t *rs = rstream_open(h->attributes & BATCH_ATTR_COMPRESSION_MASK,
+                                       p + BATCH_HEADER_SIZE, (size_t)h->size - BATCH_HEADER_SIZE);
+    if (!rs)
+        return -1;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (int32_t i = 0; i < h->record_count && rc == 0; i++) {
+        bool ok = true;
+        int32_t len = rstream_varint(rs, &ok);
+        size_t need = (size_t)len + 5;
+        if (!ok || len < 0) {
+            rc = -1;
+        } else if (need > cap) {
+            uint8_t *nb = realloc(buf, need);
+            if (!nb)
+                rc = -1;
+            else
+                buf = nb, cap = need;
+        }
+        if (rc < 0)
+            break;
+        size_t hdr = zigzag_varint(buf, len);
+        for (int32_t j = 0; j < len && rc == 0; j++) {
+            int c = rstream_byte(rs);
+            if (c < 0)
+                rc = -1;
+            else
+                buf[hdr + (size_t)j] = (uint8_t)c;
+        }
+        batch_record_t br;
+        if (rc == 0 && !parse_record(h, buf, buf + hdr, len, &br))
+            rc = -1;
+        if (rc == 0)
+            fn(&br, arg);
+    }
+    free(buf);
+    rstream_close(rs);
+    return rc;
+}
+
 int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
                          void (*fn)(const batch_record_t *r, void *arg), void *arg)
 {
     if (h->attributes & BATCH_ATTR_COMPRESSION_MASK)
-        return -2;
+        return foreach_compressed_record(p, h, fn, arg);
     kreader_t r;
     kr_init(&r, (uint8_t *)p + BATCH_HEADER_SIZE, (size_t)h->size - BATCH_HEADER_SIZE, NULL);
     for (int32_t i = 0; i < h->record_count; i++) {
@@ -195,28 +284,10 @@ int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
         int32_t len = kr_varint(&r);
         if (r.err || len < 0 || (size_t)len > (size_t)(r.end - r.p))
             return -1;
-        kreader_t rec;
-        kr_init(&rec, r.p, (size_t)len, NULL);
+        batch_record_t br;
+        const uint8_t *body = r.p;
         r.p += len;
-        (void)kr_int8(&rec);                        /* attributes */
-        int64_t ts_delta = kr_varlong(&rec);
-        int32_t off_delta = kr_varint(&rec);
-        /* Java's long arithmetic wraps; so does this (no signed overflow on
-         * whatever deltas a client sent). */
-        batch_record_t br = { (int64_t)((uint64_t)h->base_offset + (uint64_t)(int64_t)off_delta),
-                              (int64_t)((uint64_t)h->base_timestamp + (uint64_t)ts_delta),
-                              NULL, -1, NULL, -1, start, (int32_t)(r.p - start) };
-        br.key_len = kr_varint(&rec);
-        if (br.key_len >= 0) {
-            br.key = rec.p;
-            kr_skip(&rec, (size_t)br.key_len);
-        }
-        br.value_len = kr_varint(&rec);
-        if (br.value_len >= 0) {
-            br.value = rec.p;
-            kr_skip(&rec, (size_t)br.value_len);
-        }
-        if (rec.err || br.key_len < -1 || br.value_len < -1)
+        if (!parse_record(h, start, body, len, &br))
             return -1;
         fn(&br, arg);
     }

@@ -66,23 +66,6 @@ static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
     logmgr_flush_older_than(b->cfg->log_flush_interval_ms);
 }
 
-/* Kafka's log cleaner pass: compact logs of compacted topics. */
-static void clean_one(partition_log_t *pl, void *arg)
-{
-    broker_t *b = arg;
-    mc_topic_t *t = mc_find_topic(pl->topic);
-    const char *policy = t ? topic_config_str(b, t, "cleanup.policy") : NULL;
-    if (policy && strstr(policy, "compact"))
-        cleaner_clean(pl);
-}
-
-static void on_cleaner_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    logmgr_foreach(clean_one, arg);
-}
-
 static void on_checkpoint_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -160,6 +143,11 @@ int main(int argc, char **argv)
         goto out;
     bio_start(b.loop);
     logmgr_set_high_watermark_source(rm_high_watermark_of);
+    cleaner_set_high_watermark_source(rm_high_watermark_of);
+    if (cleaner_start(&b, b.loop) < 0) {
+        log_error("samsad", "Cannot start the log cleaner");
+        goto out_logs;
+    }
     if (net_listen(&b) < 0)
         goto out_logs;
     gc_init(&b);
@@ -175,10 +163,6 @@ int main(int argc, char **argv)
     evsignal_add(sigint, NULL);
     evsignal_add(sighup, NULL);
     event_add(ckpt, &ck);
-    struct event *cleaner = event_new(b.base, -1, EV_PERSIST, on_cleaner_timer, &b);
-    struct timeval cl = { (time_t)(cfg.log_cleaner_backoff_ms / 1000),
-                          (suseconds_t)(cfg.log_cleaner_backoff_ms % 1000) * 1000 };
-    event_add(cleaner, &cl);
     struct event *flusher = NULL;
     if (cfg.log_flush_scheduler_interval_ms < INT64_MAX) {
         int64_t every = MAX(cfg.log_flush_scheduler_interval_ms, 1);
@@ -192,7 +176,6 @@ int main(int argc, char **argv)
     event_free(sigint);
     event_free(sighup);
     event_free(ckpt);
-    event_free(cleaner);
     if (flusher)
         event_free(flusher);
     b.shutting_down = true;
@@ -200,6 +183,7 @@ int main(int argc, char **argv)
     gc_shutdown();
 out_logs:
     controller_stop(&b);
+    cleaner_stop();     /* a running compaction round finishes */
     bio_stop();         /* queued fsyncs, checkpoints and removals finish */
     metadata_apply_shutdown();
     rm_shutdown();

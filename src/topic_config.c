@@ -222,6 +222,10 @@ void topic_settings_load(broker_t *b, struct mc_topic *t)
         .compacted = policy && strstr(policy, "compact") != NULL,
         .log_append_time = !strcmp(topic_config_str(b, t, "message.timestamp.type"),
                                    "LogAppendTime"),
+        .min_cleanable_ratio = strtod(topic_config_str(b, t, "min.cleanable.dirty.ratio"), NULL),
+        .min_compaction_lag_ms = topic_config_int(b, t, "min.compaction.lag.ms"),
+        .max_compaction_lag_ms = topic_config_int(b, t, "max.compaction.lag.ms"),
+        .delete_retention_ms = topic_config_int(b, t, "delete.retention.ms"),
     };
 }
 

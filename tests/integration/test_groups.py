@@ -350,7 +350,7 @@ def test_consumer_offsets_is_compacted(make_broker):
     c.close()
     # 2000 commit records of ~100 bytes each, compacted down to far less.
     wait_for(lambda: offsets_log_bytes(b) < 60000 and
-             (not is_samsa(b) or "Compacted __consumer_offsets-" in b.log_text()),
+             (not is_samsa(b) or "Cleaned __consumer_offsets-" in b.log_text()),
              120, "compaction of __consumer_offsets")
     b.stop()
     b.start()

@@ -1,10 +1,13 @@
 /* test_batch.c - CRC-32C vectors and the leader's batch validation. */
 #include <CUnit/CUnit.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crc32c.h"
 #include "kafka_errors.h"
 #include "record_batch.h"
+#include "record_compress.h"
+#include "record_stream.h"
 #include "test_helpers.h"
 
 static void test_crc32c_vectors(void)
@@ -83,10 +86,42 @@ static void test_invalid_batches(void)
     kw_free(&w);
 }
 
+/* Every codec's output reads back through the decompressing stream the
+ * produce path uses (so Kafka's framings: gzip, xerial snappy with several
+ * blocks, lz4 frame, zstd). */
+static void test_compress_round_trip(void)
+{
+    size_t len = 100000;
+    uint8_t *in = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+    for (size_t i = 0; i < len; i++)
+        in[i] = (uint8_t)((i * 7) % 251 < 30 ? i : 'a' + i % 5);
+    for (int codec = CODEC_GZIP; codec <= CODEC_ZSTD; codec++) {
+        uint8_t *z = NULL;
+        size_t zlen = 0;
+        CU_ASSERT_EQUAL_FATAL(records_compress(codec, in, len, &z, &zlen), 0);
+        CU_ASSERT_TRUE(zlen > 0 && zlen < len);
+        record_stream_t *rs = rstream_open(codec, z, zlen);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+        size_t same = 0;
+        int c;
+        while ((c = rstream_byte(rs)) >= 0 && same < len && c == in[same])
+            same++;
+        CU_ASSERT_EQUAL(same, len);
+        CU_ASSERT_PTR_NULL(rstream_error(rs));
+        CU_ASSERT_TRUE(rstream_at_end(rs));
+        rstream_close(rs);
+        free(z);
+    }
+    CU_ASSERT_EQUAL(records_compress(9, in, len, NULL, NULL), -1);
+    free(in);
+}
+
 void register_batch_tests(void)
 {
     CU_pSuite s = CU_add_suite("record batch", NULL, NULL);
     CU_add_test(s, "CRC-32C vectors", test_crc32c_vectors);
     CU_add_test(s, "valid batch and offset assignment", test_valid_batch);
     CU_add_test(s, "invalid batches", test_invalid_batches);
+    CU_add_test(s, "compression round trips", test_compress_round_trip);
 }

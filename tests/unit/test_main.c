@@ -1,6 +1,8 @@
 /* test_main.c - CUnit runner for samsa's unit tests. */
+#define _GNU_SOURCE
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crc32c.h"
@@ -47,6 +49,19 @@ int32_t build_batch(kwriter_t *w, int n, int64_t base_ts)
     return size;
 }
 
+int test_mkdtemp(char *dir, size_t n, const char *prefix)
+{
+    snprintf(dir, n, "/tmp/%s-XXXXXX", prefix);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+log_settings_t test_small_log_settings(void)
+{
+    return (log_settings_t){ .segment_bytes = 4096, .roll_ms = 1LL << 40,
+                             .index_interval_bytes = 200, .index_size_max_bytes = 4096,
+                             .flush_interval_messages = INT64_MAX, .max_message_bytes = 1 << 20 };
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -55,6 +70,7 @@ int main(void)
     register_batch_tests();
     register_storage_tests();
     register_group_tests();
+    register_cleaner_tests();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

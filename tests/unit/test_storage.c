@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "broker_config.h"
-#include "log_cleaner.h"
 #include "log_manager.h"
 #include "log_partition.h"
 #include "proto_codec.h"
@@ -21,8 +20,7 @@ static char tmpdir[256];
 
 static int make_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/samsa-unit-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return test_mkdtemp(tmpdir, sizeof(tmpdir), "samsa-unit");
 }
 
 static int remove_tmpdir(void)
@@ -30,12 +28,6 @@ static int remove_tmpdir(void)
     return rm_rf(tmpdir);
 }
 
-static log_settings_t small_settings(void)
-{
-    return (log_settings_t){ .segment_bytes = 4096, .roll_ms = 1LL << 40,
-                             .index_interval_bytes = 200, .index_size_max_bytes = 4096,
-                             .flush_interval_messages = INT64_MAX, .max_message_bytes = 1 << 20 };
-}
 
 static void append_batches(partition_log_t *pl, int batches, int per_batch)
 {
@@ -52,7 +44,7 @@ static void append_batches(partition_log_t *pl, int batches, int per_batch)
 
 static void test_append_roll_read(void)
 {
-    log_settings_t s = small_settings();
+    log_settings_t s = test_small_log_settings();
     partition_log_t *pl = plog_open(tmpdir, "roll", 0, &s, 0, 0, true);
     CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
     append_batches(pl, 100, 4);
@@ -93,7 +85,7 @@ static void test_append_roll_read(void)
 
 static void test_recover_torn_tail(void)
 {
-    log_settings_t s = small_settings();
+    log_settings_t s = test_small_log_settings();
     s.segment_bytes = 1 << 20;
     partition_log_t *pl = plog_open(tmpdir, "torn", 0, &s, 0, 0, true);
     CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
@@ -133,94 +125,6 @@ static void test_recover_torn_tail(void)
     int32_t size = build_batch(&w, 2, 5);
     CU_ASSERT_EQUAL(plog_append(pl, w.buf, size, 2, 6, 1, 0, false, 0), 27);
     kw_free(&w);
-    plog_close(pl);
-}
-
-typedef struct seen {
-    int count[8];
-    int64_t last_offset[8];
-    int64_t prev;
-    int ordered;
-} seen_t;
-
-static void see(const batch_record_t *r, void *arg)
-{
-    seen_t *s = arg;
-    int k = r->key[1] - '0';
-    s->count[k]++;
-    s->last_offset[k] = r->offset;
-    if (r->offset <= s->prev)
-        s->ordered = 0;
-    s->prev = r->offset;
-}
-
-static int scan_log(partition_log_t *pl, seen_t *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->prev = -1;
-    s->ordered = 1;
-    for (int i = 0; i < pl->nsegs; i++) {
-        log_segment_t *seg = pl->segs[i];
-        int64_t pos = 0;
-        uint8_t buf[65536];
-        while (pos < seg->size) {
-            batch_header_t h;
-            if (pread(seg->log_fd, buf, BATCH_HEADER_SIZE, pos) != BATCH_HEADER_SIZE ||
-                batch_parse_header(buf, BATCH_HEADER_SIZE, &h) < 0 || h.size > (int32_t)sizeof(buf) ||
-                pread(seg->log_fd, buf, (size_t)h.size, pos) != h.size || !batch_crc_ok(buf, &h))
-                return -1;
-            batch_foreach_record(buf, &h, see, s);
-            pos += h.size;
-        }
-    }
-    return 0;
-}
-
-/* Compaction keeps each key's latest record at its original offset. */
-static void test_compaction(void)
-{
-    log_settings_t st = small_settings();
-    partition_log_t *pl = plog_open(tmpdir, "compact", 0, &st, 0, 0, true);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
-    for (int i = 0; i < 200; i++) {
-        char key[8], val[64];
-        snprintf(key, sizeof(key), "k%d", i % 5);
-        int vl = snprintf(val, sizeof(val), "value-%04d-padding-padding", i);
-        batch_kv_t kv = { (const uint8_t *)key, 2, (const uint8_t *)val, vl };
-        kwriter_t w;
-        kw_init(&w);
-        batch_build(&w, &kv, 1, 1700000000000LL + i);
-        CU_ASSERT_EQUAL(plog_append(pl, w.buf, (int32_t)w.len, 1, 1700000000000LL + i, 0, 0, false, 0), i);
-        kw_free(&w);
-    }
-    CU_ASSERT_TRUE_FATAL(pl->nsegs > 2);
-    int64_t before = plog_size_bytes(pl);
-    seen_t s0;
-    CU_ASSERT_EQUAL(scan_log(pl, &s0), 0);
-    int64_t saved = cleaner_clean(pl);
-    CU_ASSERT_TRUE(saved > 0);
-    CU_ASSERT_EQUAL(plog_size_bytes(pl), before - saved);
-    CU_ASSERT_EQUAL(pl->log_end_offset, 200);
-    seen_t s1;
-    CU_ASSERT_EQUAL(scan_log(pl, &s1), 0);
-    CU_ASSERT_TRUE(s1.ordered);
-    for (int k = 0; k < 5; k++) {
-        CU_ASSERT_EQUAL(s1.last_offset[k], s0.last_offset[k]);   /* latest kept, same offset */
-        CU_ASSERT_TRUE(s1.count[k] < s0.count[k]);
-    }
-    /* Nothing new sealed: a second pass does nothing. */
-    CU_ASSERT_EQUAL(cleaner_clean(pl), 0);
-    /* Offsets still resolve; the log reopens (and recovers) cleanly. */
-    log_read_t rd;
-    CU_ASSERT_EQUAL(plog_read(pl, 0, 200, 1 << 20, true, &rd), 0);
-    CU_ASSERT_TRUE(rd.len > 0);
-    plog_close(pl);
-    pl = plog_open(tmpdir, "compact", 0, &st, 0, 0, false);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
-    CU_ASSERT_EQUAL(pl->log_end_offset, 200);
-    seen_t s2;
-    CU_ASSERT_EQUAL(scan_log(pl, &s2), 0);
-    CU_ASSERT_EQUAL(memcmp(s2.count, s1.count, sizeof(s1.count)), 0);
     plog_close(pl);
 }
 
@@ -283,7 +187,6 @@ void register_storage_tests(void)
     CU_add_test(s, "append, roll, read, time index", test_append_roll_read);
     CU_add_test(s, "recovery of a torn tail", test_recover_torn_tail);
     CU_add_test(s, "offset checkpoint files", test_checkpoint_roundtrip);
-    CU_add_test(s, "compaction of sealed segments", test_compaction);
     CU_add_test(s, "partition directory names", test_dir_names);
     CU_add_test(s, "server.properties parsing", test_config_parse);
 }

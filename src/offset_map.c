@@ -1,0 +1,98 @@
+/*
+ * offset_map.c - owns the cleaner's fixed-size key map: MD5 digests of keys
+ * in an open-addressed table (linear probing), as Kafka's SkimpyOffsetMap
+ * stores them.  A digest collision could make two keys share a slot; with
+ * 128-bit digests that is as unlikely as it is in Kafka.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "offset_map.h"
+#include "proto_codec.h"
+
+int offset_map_init(offset_map_t *m, int64_t buffer_bytes, double load_factor, int64_t needed)
+{
+    memset(m, 0, sizeof(*m));
+    m->latest_offset = -1;
+    int64_t slots = buffer_bytes / OFFSET_MAP_SLOT_BYTES;
+    /* A map sized for the keys the dirty range can hold, plus slack so the
+     * table never fills beyond the load factor. */
+    int64_t want = (int64_t)((double)needed / load_factor) + 2;
+    if (want < slots)
+        slots = want;
+    if (slots < 2 || (int64_t)((double)slots * load_factor) < 1)
+        return -1;
+    m->slots = calloc((size_t)slots, OFFSET_MAP_SLOT_BYTES);
+    if (!m->slots)
+        return -1;
+    m->n_slots = slots;
+    m->max_size = (int64_t)((double)slots * load_factor);
+    if (m->max_size >= slots)
+        m->max_size = slots - 1;    /* a lookup must always meet an empty slot */
+    return 0;
+}
+
+void offset_map_free(offset_map_t *m)
+{
+    free(m->slots);
+    m->slots = NULL;
+}
+
+bool offset_map_full(const offset_map_t *m)
+{
+    return m->size >= m->max_size;
+}
+
+static void digest(const uint8_t *key, size_t len, uint8_t out[16])
+{
+    unsigned int n = 0;
+    if (!EVP_Digest(key, len, out, &n, EVP_md5(), NULL) || n != 16) {
+        /* No MD5 (a FIPS-only provider): fall back to two FNV-1a passes
+         * with different seeds.  Still 128 bits, still deterministic. */
+        uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
+        for (size_t i = 0; i < len; i++) {
+            a = (a ^ key[i]) * 0x100000001b3ULL;
+            b = (b ^ key[len - 1 - i]) * 0x100000001b3ULL;
+        }
+        be64_put(out, (int64_t)a);
+        be64_put(out + 8, (int64_t)b);
+    }
+}
+
+/* The slot holding d, or the empty slot where it would go. */
+static uint8_t *find_slot(const offset_map_t *m, const uint8_t d[16])
+{
+    uint64_t h = (uint64_t)be64_get(d);
+    int64_t i = (int64_t)(h % (uint64_t)m->n_slots);
+    for (;;) {
+        uint8_t *s = m->slots + (size_t)i * OFFSET_MAP_SLOT_BYTES;
+        if (be64_get(s + 16) == 0 || memcmp(s, d, 16) == 0)
+            return s;
+        if (++i == m->n_slots)
+            i = 0;
+    }
+}
+
+void offset_map_put(offset_map_t *m, const uint8_t *key, size_t len, int64_t offset)
+{
+    uint8_t d[16];
+    digest(key, len, d);
+    uint8_t *s = find_slot(m, d);
+    if (be64_get(s + 16) == 0) {
+        memcpy(s, d, 16);
+        m->size++;
+    }
+    be64_put(s + 16, offset + 1);
+    if (offset > m->latest_offset)
+        m->latest_offset = offset;
+}
+
+int64_t offset_map_get(const offset_map_t *m, const uint8_t *key, size_t len)
+{
+    uint8_t d[16];
+    digest(key, len, d);
+    const uint8_t *s = find_slot(m, d);
+    return be64_get(s + 16) - 1;
+}

@@ -1,0 +1,96 @@
+"""Log compaction as Kafka does it, compared key by key: after the cleaner
+has caught up, every key has exactly its latest record (tombstones kept
+until delete.retention.ms), with a dedupe buffer so small that the cleaner
+needs several rounds, and values written compressed and uncompressed."""
+import time
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from conftest import is_samsa, unique, wait_for
+from test_clients import create_topic
+
+KEYS = 100_000          # > 39,321: the keys one round's map holds with a 1 MiB buffer
+BUFFER = 1024 * 1024 + 1    # Kafka's minimum (it must exceed 1 MiB per cleaner thread)
+
+
+def produce(bootstrap, topic, items, compression="none"):
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 65536,
+                  "compression.type": compression, "acks": "all"})
+    for k, v in items:
+        while True:
+            try:
+                p.produce(topic, key=k, value=v, partition=0)
+                break
+            except BufferError:
+                p.poll(0.1)
+        p.poll(0)
+    assert p.flush(60) == 0
+
+
+def read_all(bootstrap, topic):
+    """Every record of partition 0 up to the high watermark: key -> values."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("g"),
+                  "enable.auto.commit": False, "enable.partition.eof": True,
+                  "fetch.max.bytes": 8 << 20})
+    high = None
+
+    def watermarks():
+        nonlocal high
+        try:
+            _, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=5)
+            return True
+        except KafkaException:
+            return False    # metadata not loaded yet right after a restart
+    wait_for(watermarks, 60, "the partition's watermarks")
+    c.assign([TopicPartition(topic, 0, 0)])
+    seen, last = {}, -1
+    deadline = time.time() + 60
+    while last + 1 < high and time.time() < deadline:
+        for m in c.consume(10000, 1.0):
+            if m.error():
+                continue
+            seen.setdefault(m.key(), []).append(m.value())
+            last = m.offset()
+    c.close()
+    assert last + 1 >= high, "could not read the partition to its end"
+    return seen
+
+
+def settled(bootstrap, topic, expected):
+    seen = read_all(bootstrap, topic)
+    return all(len(seen.get(k, [])) == 1 for k in expected), seen
+
+
+def test_compaction_keeps_exactly_the_latest_record_of_each_key(make_broker):
+    b = make_broker(props={"log.cleaner.backoff.ms": "500",
+                           "log.cleaner.dedupe.buffer.size": str(BUFFER)}).start()
+    topic = unique("compact")
+    create_topic(b.bootstrap, topic, 1, {"cleanup.policy": "compact", "segment.bytes": "1048576",
+                                         "min.cleanable.dirty.ratio": "0.01"})
+    keys = [b"k%06d" % i for i in range(KEYS)]
+    produce(b.bootstrap, topic, [(k, b"first-" + k) for k in keys])
+    produce(b.bootstrap, topic, [(k, b"second-" + k) for k in keys], compression="lz4")
+    deleted = set(keys[::10])
+    produce(b.bootstrap, topic, [(k, None) for k in sorted(deleted)])
+    # Distinct filler keys push everything above out of the active segment.
+    produce(b.bootstrap, topic, [(b"f%07d" % i, b"x" * 40) for i in range(40_000)])
+    expected = {k: (None if k in deleted else b"second-" + k) for k in keys}
+
+    state = {}
+
+    def done():
+        ok, state["seen"] = settled(b.bootstrap, topic, expected)
+        return ok
+    wait_for(done, 240, "the cleaner to catch up")
+    seen = state["seen"]
+    wrong = [k for k in keys if seen[k] != [expected[k]]]
+    assert not wrong, f"{len(wrong)} keys differ, e.g. {wrong[0]}: {seen[wrong[0]][:3]}"
+    if is_samsa(b):
+        text = b.log_text()
+        rounds = text.count(f"Cleaned {topic}-0 up to offset")
+        assert rounds >= 5, f"expected several cleaning rounds, saw {rounds}"
+    # The compacted log survives a restart unchanged.
+    assert b.stop() == 0
+    b.start()
+    again = read_all(b.bootstrap, topic)
+    assert {k: again[k] for k in keys} == {k: [expected[k]] for k in keys}
