@@ -16,10 +16,14 @@
  *     __consumer_offsets partitions for the group coordinator and removal
  *     of deleted logs; each job owns its inputs (dup()ed descriptors,
  *     copied entries, the log it creates) and posts back;
+ *   - the cleaner thread (log_cleaner.h) runs compaction rounds
+ *     (cleaner_job.h) over dup()ed descriptors of sealed segments, which
+ *     the loop leaves alone while pl->cleaning is set; it writes and swaps
+ *     the cleaned files, and the loop swaps its segment objects when the
+ *     round is posted back;
  *   - the ZooKeeper client's own I/O and completion threads run only the
  *     watcher (which queues a sync job under controller.c's events_lock)
  *     and asynchronous completions (which fill a waiting batch).
- * Still on the loop (partial, see the README): the log cleaner.
  * loop_post() (include/loop.h) is the one way into the event loop.  Before
  * the loop runs, the main thread connects to ZooKeeper and loads the logs.
  * There are no fetcher threads yet (single-broker replication factor 1).
