@@ -275,7 +275,7 @@ int cleaner_start(broker_t *b, loop_t *loop)
         log_info("log-cleaner", "log.cleaner.enable=false: compacted topics are not cleaned");
         return 0;
     }
-    cl.thread = worker_start("cleaner", loop);
+    cl.thread = worker_start("samsa-cleaner", loop);
     cl.timer = event_new(b->base, -1, EV_PERSIST, on_timer, NULL);
     if (!cl.thread || !cl.timer)
         return -1;
