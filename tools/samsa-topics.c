@@ -1,7 +1,10 @@
 /*
  * samsa-topics - kafka-topics.sh for samsa: --create, --list, --describe,
  * --delete against --bootstrap-server, with Kafka's flags and output.
- * Speaks the Kafka protocol directly with the broker's generated codecs.
+ * CreateTopics, DeleteTopics and DescribeConfigs go through librdkafka's
+ * Admin API (which sends them to the controller where Kafka requires it);
+ * Metadata is sent with the broker's generated codecs, because
+ * librdkafka 2.0's metadata API does not report topic ids.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -29,6 +32,7 @@ typedef struct opts {
     const char *config_v[64];
     int n_config;
     bool if_exists, if_not_exists, exclude_internal;
+    const char *command_config;
 } opts_t;
 
 static void usage(FILE *f)
@@ -61,39 +65,43 @@ static struct metadata_response *fetch_metadata(kclient_t *c, arena_t *a, const 
     return resp;
 }
 
-static int do_create(kclient_t *c, arena_t *a, const opts_t *o)
+static int do_create(rd_kafka_t *rk, const opts_t *o)
 {
-    struct create_topics_request rq;
-    create_topics_request_defaults(&rq);
-    rq.timeout_ms = 30000;
-    rq.topics_count = 1;
-    rq.topics = create_topics_request_creatable_topic_array(a, 1);
-    rq.topics[0].name = kstr_from_cstr(o->topic);
-    rq.topics[0].num_partitions = o->partitions;
-    rq.topics[0].replication_factor = o->rf;
-    rq.topics[0].configs_count = o->n_config;
-    rq.topics[0].configs = create_topics_request_creatable_topic_config_array(a, o->n_config);
-    for (int i = 0; i < o->n_config; i++) {
-        rq.topics[0].configs[i].name = kstr_from_cstr(o->config_k[i]);
-        rq.topics[0].configs[i].value = kstr_from_cstr(o->config_v[i]);
+    char err[512];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(o->topic, o->partitions, o->rf, err, sizeof(err));
+    if (!nt)
+        tool_die(PROG, "%s", err);
+    for (int i = 0; i < o->n_config; i++)
+        if (rd_kafka_NewTopic_set_config(nt, o->config_k[i], o->config_v[i]))
+            tool_die(PROG, "Invalid --config '%s'", o->config_k[i]);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    if (rd_kafka_AdminOptions_set_operation_timeout(ao, 30000, err, sizeof(err)))
+        tool_die(PROG, "%s", err);
+    rd_kafka_CreateTopics(rk, &nt, 1, ao, q);
+    rd_kafka_event_t *ev = tool_admin_result(PROG, q);
+    size_t n;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    rd_kafka_resp_err_t e = n == 1 ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
+    int rc = 0;
+    if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && o->if_not_exists) {
+        rc = 0;
+    } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        fprintf(stderr, "Error while executing topic command : Topic '%s' already exists.\n", o->topic);
+        rc = 1;
+    } else if (e) {
+        const char *msg = n == 1 ? rd_kafka_topic_result_error_string(res[0]) : NULL;
+        fprintf(stderr, "Error while executing topic command : %s\n", msg && *msg ? msg : rd_kafka_err2str(e));
+        rc = 1;
+    } else {
+        printf("Created topic %s.\n", o->topic);
     }
-    struct create_topics_response resp;
-    kclient_rpc(c, a, "CreateTopics", 5, &rq, &resp);
-    if (resp.topics_count != 1)
-        tool_die(PROG, "create request failed");
-    int16_t err = resp.topics[0].error_code;
-    if (err == 36 && o->if_not_exists)
-        return 0;
-    if (err) {
-        char *msg = kstr_dup(a, resp.topics[0].error_message);
-        if (err == 36)
-            fprintf(stderr, "Error while executing topic command : Topic '%s' already exists.\n", o->topic);
-        else
-            fprintf(stderr, "Error while executing topic command : %s\n", msg && *msg ? msg : "request failed");
-        return 1;
-    }
-    printf("Created topic %s.\n", o->topic);
-    return 0;
+    rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    return rc;
 }
 
 static int do_list(kclient_t *c, arena_t *a, const opts_t *o)
@@ -113,28 +121,28 @@ static int do_list(kclient_t *c, arena_t *a, const opts_t *o)
 }
 
 /* Comma-joined non-default configs, as kafka-topics prints them. */
-static const char *topic_configs(kclient_t *c, arena_t *a, kstr_t topic)
+static const char *topic_configs(rd_kafka_t *rk, arena_t *a, kstr_t topic)
 {
-    struct describe_configs_request rq;
-    describe_configs_request_defaults(&rq);
-    rq.resources_count = 1;
-    rq.resources = describe_configs_request_describe_configs_resource_array(a, 1);
-    rq.resources[0].resource_type = 2;
-    rq.resources[0].resource_name = topic;
-    rq.resources[0].configuration_keys_count = -1;
-    struct describe_configs_response resp;
-    kclient_rpc(c, a, "DescribeConfigs", 4, &rq, &resp);
-    if (resp.results_count != 1)
-        return "";
+    char *name = kstr_dup(a, topic);
+    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_DescribeConfigs(rk, &cr, 1, NULL, q);
+    rd_kafka_event_t *ev = tool_admin_result(PROG, q);
+    size_t n, nc;
+    const rd_kafka_ConfigResource_t **res =
+        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
     char *out = arena_alloc(a, 1);
-    for (int i = 0; i < resp.results[0].configs_count; i++) {
-        struct describe_configs_response_describe_configs_resource_result *e =
-            &resp.results[0].configs[i];
-        if (e->config_source == 5 || e->value.len < 0)
+    const rd_kafka_ConfigEntry_t **entries = n == 1 && !rd_kafka_ConfigResource_error(res[0])
+                                             ? rd_kafka_ConfigResource_configs(res[0], &nc) : NULL;
+    for (size_t i = 0; entries && i < nc; i++) {
+        const char *v = rd_kafka_ConfigEntry_value(entries[i]);
+        if (rd_kafka_ConfigEntry_is_default(entries[i]) || !v)
             continue;
-        out = arena_printf(a, "%s%s%.*s=%.*s", out, *out ? "," : "", e->name.len, e->name.ptr,
-                           e->value.len, e->value.ptr);
+        out = arena_printf(a, "%s%s%s=%s", out, *out ? "," : "", rd_kafka_ConfigEntry_name(entries[i]), v);
     }
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(cr);
     return out;
 }
 
@@ -168,7 +176,7 @@ static int topic_cmp(const void *a, const void *b)
     return c ? c : x->name.len - y->name.len;
 }
 
-static int do_describe(kclient_t *c, arena_t *a, const opts_t *o)
+static int do_describe(kclient_t *c, rd_kafka_t *rk, arena_t *a, const opts_t *o)
 {
     struct metadata_response *m = fetch_metadata(c, a, o->topic);
     qsort(m->topics, (size_t)m->topics_count, sizeof(m->topics[0]), topic_cmp);
@@ -193,7 +201,7 @@ static int do_describe(kclient_t *c, arena_t *a, const opts_t *o)
             printf("\tTopicId: %s", id);
         }
         printf("\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t->partitions_count, rf,
-               topic_configs(c, a, t->name));
+               topic_configs(rk, a, t->name));
         for (int p = 0; p < t->partitions_count; p++) {
             struct metadata_response_metadata_response_partition *pp = &t->partitions[p];
             printf("\tTopic: %.*s\tPartition: %d\tLeader: ", t->name.len, t->name.ptr,
@@ -210,32 +218,38 @@ static int do_describe(kclient_t *c, arena_t *a, const opts_t *o)
     return 0;
 }
 
-static int do_delete(kclient_t *c, arena_t *a, const opts_t *o)
+static int do_delete(rd_kafka_t *rk, const opts_t *o)
 {
-    struct delete_topics_request rq;
-    delete_topics_request_defaults(&rq);
-    rq.timeout_ms = 30000;
-    rq.topic_names_count = 1;
-    rq.topic_names = arena_array(a, 1, sizeof(kstr_t));
-    rq.topic_names[0] = kstr_from_cstr(o->topic);
-    struct delete_topics_response resp;
-    kclient_rpc(c, a, "DeleteTopics", 4, &rq, &resp);
-    if (resp.responses_count != 1)
-        tool_die(PROG, "delete request failed");
-    int16_t err = resp.responses[0].error_code;
-    if (err == 3) {
-        if (o->if_exists)
-            return 0;
-        fprintf(stderr, "Error while executing topic command : Topic '%s' does not exist as expected\n",
-                o->topic);
-        return 1;
-    }
-    if (err) {
+    char err[512];
+    rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(o->topic);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+    if (rd_kafka_AdminOptions_set_operation_timeout(ao, 30000, err, sizeof(err)))
+        tool_die(PROG, "%s", err);
+    rd_kafka_DeleteTopics(rk, &dt, 1, ao, q);
+    rd_kafka_event_t *ev = tool_admin_result(PROG, q);
+    size_t n;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
+    rd_kafka_resp_err_t e = n == 1 ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
+    int rc = 0;
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        if (!o->if_exists) {
+            fprintf(stderr, "Error while executing topic command : Topic '%s' does not exist as expected\n",
+                    o->topic);
+            rc = 1;
+        }
+    } else if (e) {
         fprintf(stderr, "Error while executing topic command : %s\n",
-                err == 73 ? "Topic deletion is disabled." : "delete failed");
-        return 1;
+                e == RD_KAFKA_RESP_ERR_TOPIC_DELETION_DISABLED ? "Topic deletion is disabled."
+                                                                : rd_kafka_err2str(e));
+        rc = 1;
     }
-    return 0;
+    rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_DeleteTopic_destroy(dt);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -282,7 +296,7 @@ int main(int argc, char **argv)
         case OPT_IF_EXISTS: o.if_exists = true; break;
         case OPT_IF_NOT_EXISTS: o.if_not_exists = true; break;
         case OPT_EXCLUDE_INTERNAL: o.exclude_internal = true; break;
-        case OPT_COMMAND_CONFIG: break; /* PLAINTEXT only: nothing to apply yet */
+        case OPT_COMMAND_CONFIG: o.command_config = optarg; break;
         case OPT_HELP: usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -295,16 +309,20 @@ int main(int argc, char **argv)
         tool_die(PROG, "Command must include exactly one action: --list, --describe, --create or --delete");
     if ((o.action == OPT_CREATE || o.action == OPT_DELETE) && !o.topic)
         tool_die(PROG, "Missing required argument \"[topic]\"");
-    kclient_t c;
-    if (kclient_connect(&c, PROG, o.bootstrap) < 0)
-        tool_die(PROG, "Cannot connect to %s", o.bootstrap);
-    arena_t a;
-    arena_init(&a);
-    int rc = o.action == OPT_CREATE ? do_create(&c, &a, &o)
-           : o.action == OPT_LIST ? do_list(&c, &a, &o)
-           : o.action == OPT_DESCRIBE ? do_describe(&c, &a, &o)
-           : do_delete(&c, &a, &o);
-    arena_free(&a);
-    kclient_close(&c);
+    rd_kafka_t *rk = tool_admin_new(PROG, o.bootstrap, o.command_config);
+    int rc;
+    if (o.action == OPT_CREATE || o.action == OPT_DELETE) {
+        rc = o.action == OPT_CREATE ? do_create(rk, &o) : do_delete(rk, &o);
+    } else {
+        kclient_t c;
+        if (kclient_connect(&c, PROG, o.bootstrap) < 0)
+            tool_die(PROG, "Cannot connect to %s", o.bootstrap);
+        arena_t a;
+        arena_init(&a);
+        rc = o.action == OPT_LIST ? do_list(&c, &a, &o) : do_describe(&c, rk, &a, &o);
+        arena_free(&a);
+        kclient_close(&c);
+    }
+    rd_kafka_destroy(rk);
     return rc;
 }

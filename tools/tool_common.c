@@ -62,6 +62,29 @@ void tool_conf_file(const char *prog, rd_kafka_conf_t *conf, const char *path)
     config_free(&props);
 }
 
+rd_kafka_t *tool_admin_new(const char *prog, const char *bootstrap, const char *command_config)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    tool_conf_kv(prog, conf, "bootstrap.servers", bootstrap);
+    if (command_config)
+        tool_conf_file(prog, conf, command_config);
+    char err[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!rk)
+        tool_die(prog, "%s", err);
+    return rk;
+}
+
+rd_kafka_event_t *tool_admin_result(const char *prog, rd_kafka_queue_t *q)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+    if (!ev)
+        tool_die(prog, "Timed out waiting for a node assignment.");
+    if (rd_kafka_event_error(ev))
+        tool_die(prog, "%s", rd_kafka_event_error_string(ev));
+    return ev;
+}
+
 static int kclient_api_versions(kclient_t *c)
 {
     for (int i = 0; i < KCLIENT_MAX_API; i++)

@@ -1,8 +1,11 @@
 /*
  * tool_common.h - what the samsa-* tools share: Kafka-style flag parsing
  * helpers, --command-config / --producer.config properties files applied to
- * a librdkafka configuration, and a small blocking Kafka protocol client
- * (the broker's own generated codecs) for the admin tools.
+ * a librdkafka configuration, librdkafka Admin API handles (which find the
+ * controller or coordinator a request must go to), and a small blocking
+ * Kafka protocol client (the broker's own generated codecs) for the few
+ * requests librdkafka 2.0's Admin API does not cover (Metadata with topic
+ * ids, ListOffsets, OffsetFetch of one group's partitions at a time).
  * Tools are single-threaded programs.
  */
 #ifndef SAMSA_TOOL_COMMON_H
@@ -23,6 +26,13 @@ void tool_conf_set(const char *prog, rd_kafka_conf_t *conf, const char *kv);
 void tool_conf_kv(const char *prog, rd_kafka_conf_t *conf, const char *key, const char *value);
 /* Applies every key=value line of a Java properties file. */
 void tool_conf_file(const char *prog, rd_kafka_conf_t *conf, const char *path);
+
+/* A librdkafka handle for Admin API calls against bootstrap, with the
+ * --command-config file applied (NULL: none). */
+rd_kafka_t *tool_admin_new(const char *prog, const char *bootstrap, const char *command_config);
+/* Waits for the result event of an Admin API call made on queue q (up to
+ * 60 s).  Exits with Kafka's message if the whole request failed. */
+rd_kafka_event_t *tool_admin_result(const char *prog, rd_kafka_queue_t *q);
 
 /* Blocking request/response connection to one broker. */
 #define KCLIENT_MAX_API 128
