@@ -260,6 +260,11 @@ def test_consumer_groups_tool(broker, java_client, workers):
     assert sorted(int(x[2]) for x in rows) == [0, 1]
     assert sum(int(x[3]) for x in rows) == 200 and all(x[5] == "0" for x in rows)
     assert all(x[7] == "/127.0.0.1" for x in rows)
+    r = groups_tool(broker.bootstrap, "--describe", "--group", group, "--members", "--verbose")
+    head, row = [l for l in r.stdout.split("\n") if l]
+    assert head.split() == ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"]
+    assert row.split()[0] == group and row.split()[2] == "/127.0.0.1"
+    assert row.split()[-2:] == ["2", f"{topic}(0,1)"]
     r = groups_tool(broker.bootstrap, "--describe", "--group", group, "--state")
     head, row = [l for l in r.stdout.split("\n") if l]
     assert head.split()[:3] == ["GROUP", "COORDINATOR", "(ID)"]
