@@ -20,8 +20,12 @@ void arena_init(arena_t *a);
  * these, so a request too large for memory fails that request only. */
 void *arena_try_alloc(arena_t *a, size_t n);
 void *arena_try_array(arena_t *a, size_t n, size_t elem);
-/* Zeroed memory; aborts on failure.  For handlers' small, bounded
- * allocations (response arrays sized by what was already decoded). */
+/* Makes sure the next n bytes come without another malloc: 0, or -1 when
+ * that memory cannot be had (the caller fails the request, gracefully). */
+int arena_reserve(arena_t *a, size_t n);
+/* Zeroed memory; aborts on failure.  For handlers' allocations, which come
+ * out of the budget proto_dispatch reserves for each request (so only a
+ * response larger than that, built from broker state, can still abort). */
 void *arena_alloc(arena_t *a, size_t n);
 void *arena_array(arena_t *a, size_t n, size_t elem);
 char *arena_strdup(arena_t *a, const char *s);

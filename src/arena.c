@@ -53,6 +53,20 @@ void *arena_try_alloc(arena_t *a, size_t n)
     return p;
 }
 
+int arena_reserve(arena_t *a, size_t n)
+{
+    if (a->head && a->head->cap - a->head->used >= n)
+        return 0;
+    arena_block_t *b = malloc(sizeof(*b) + n);
+    if (!b)
+        return -1;
+    b->used = 0;
+    b->cap = n;
+    b->next = a->head;
+    a->head = b;
+    return 0;
+}
+
 void *arena_alloc(arena_t *a, size_t n)
 {
     void *p = arena_try_alloc(a, n);

@@ -135,6 +135,10 @@ static enum handler_result api_versions_fallback(request_t *req)
     return REQ_DONE;
 }
 
+/* Per-request memory reserved before a handler runs (see proto_dispatch). */
+#define ARENA_FRAME_FACTOR 2
+#define ARENA_BASE_BUDGET (64 * 1024)
+
 enum handler_result proto_dispatch(broker_t *b, request_t *req)
 {
     kreader_t r;
@@ -159,6 +163,17 @@ enum handler_result proto_dispatch(broker_t *b, request_t *req)
                             "version %d", conn_peer(req->conn),
                  req->hdr.client_id.len > 0 ? req->hdr.client_id.len : 0,
                  req->hdr.client_id.ptr ? req->hdr.client_id.ptr : "", key, version);
+        return REQ_CLOSE;
+    }
+    /* The memory a request usually needs is reserved first, so a client
+     * whose request cannot be served for lack of memory loses its
+     * connection, not the broker.  Decoding past the reserve (dense arrays
+     * can take up to 16x the frame) still fails gracefully: it uses
+     * arena_try_*.  Handlers allocate from the reserve first. */
+    size_t budget = (size_t)req->frame_len * ARENA_FRAME_FACTOR + ARENA_BASE_BUDGET;
+    if (arena_reserve(&req->arena, budget) < 0) {
+        log_error("network", "Closing connection from %s: out of memory for a %d-byte %s request",
+                  conn_peer(req->conn), (int)req->frame_len, api->name);
         return REQ_CLOSE;
     }
     enum handler_result res = api->handler(b, req);
