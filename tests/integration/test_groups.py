@@ -386,3 +386,16 @@ def test_lone_member_that_changes_subscription_is_not_stalled(broker):
     # Kafka answers within a heartbeat or two; the stall was the whole
     # rebalance timeout.
     assert took < 15, f"re-subscription took {took:.1f} s"
+
+
+def test_lone_java_consumer_that_changes_subscription_is_not_stalled(broker, java_client):
+    """The same with Apache Kafka's Java consumer (max.poll.interval.ms, the
+    rebalance timeout, is 300 s by default)."""
+    a, b = unique("jsubA"), unique("jsubB")
+    create_topic(broker.bootstrap, a, 1)
+    create_topic(broker.bootstrap, b, 1)
+    out = subprocess.run(java_client + ["resubscribe", broker.bootstrap, a, b, unique("g-jresub")],
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    took_ms = int(out.stdout.split("RESUBSCRIBED ")[1].split()[0])
+    assert took_ms < 15000, f"re-subscription took {took_ms} ms"

@@ -6,6 +6,9 @@
 //   group   BOOTSTRAP TOPIC GROUP ASSIGNOR INSTANCE|- SESSION_MS
 //           -> subscribes; prints "ASSIGNED p,..", "REVOKED p,..", "REC p offset key";
 //              commits after every poll; leaves the group on SIGTERM
+//   resubscribe BOOTSTRAP TOPIC_A TOPIC_B GROUP
+//           -> the group's only member subscribes to A, then to A and B;
+//              prints "RESUBSCRIBED <ms>" once both are assigned
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.*;
@@ -25,6 +28,7 @@ public class InteropClient {
             case "consume": consume(bootstrap, topic, Integer.parseInt(args[3])); break;
             case "admin": admin(bootstrap, topic, Integer.parseInt(args[3])); break;
             case "group": group(bootstrap, topic, args[3], args[4], args[5], args[6]); break;
+            case "resubscribe": resubscribe(bootstrap, topic, args[3], args[4]); break;
             default: throw new IllegalArgumentException(mode);
         }
     }
@@ -162,6 +166,37 @@ public class InteropClient {
             }
             a.deleteTopics(List.of(topic)).all().get();
             System.out.println("deleted " + topic);
+        }
+    }
+
+    static Set<String> assignedTopics(KafkaConsumer<String, String> c) {
+        Set<String> out = new HashSet<>();
+        for (TopicPartition tp : c.assignment()) out.add(tp.topic());
+        return out;
+    }
+
+    static void pollUntilAssigned(KafkaConsumer<String, String> c, Set<String> want) {
+        long deadline = System.currentTimeMillis() + 120000;
+        while (!assignedTopics(c).equals(want)) {
+            if (System.currentTimeMillis() > deadline) throw new IllegalStateException("not assigned " + want);
+            c.poll(Duration.ofMillis(100));
+        }
+    }
+
+    static void resubscribe(String bootstrap, String a, String b, String group) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
+            c.subscribe(List.of(a));
+            pollUntilAssigned(c, Set.of(a));
+            long t0 = System.currentTimeMillis();
+            c.subscribe(List.of(a, b));
+            pollUntilAssigned(c, Set.of(a, b));
+            System.out.println("RESUBSCRIBED " + (System.currentTimeMillis() - t0));
         }
     }
 }
