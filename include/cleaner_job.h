@@ -67,6 +67,9 @@ typedef struct cleaner_job {
 
 /* Cleaner thread. */
 void cleaner_job_run(void *job);
+/* The key map's memory is kept between rounds; this frees it once no
+ * round runs (after the cleaner thread stopped). */
+void cleaner_job_release_memory(void);
 /* Any thread: closes what the job still holds and frees it. */
 void cleaner_job_free(cleaner_job_t *job);
 

@@ -27,6 +27,12 @@ typedef struct offset_map {
  * short or the map could not hold a single key. */
 int offset_map_init(offset_map_t *m, int64_t buffer_bytes, double load_factor, int64_t needed);
 void offset_map_free(offset_map_t *m);
+/* The same over caller-owned memory (*storage, *storage_bytes), grown when
+ * too small and kept for the next map: the cleaner reuses one buffer, as
+ * Kafka's cleaner does, so no round maps or unmaps tens of MB (which
+ * would hold the process's memory-map lock against the event loop). */
+int offset_map_init_reusing(offset_map_t *m, uint8_t **storage, size_t *storage_bytes,
+                            int64_t buffer_bytes, double load_factor, int64_t needed);
 bool offset_map_full(const offset_map_t *m);
 /* Records key's offset (the latest one wins).  The caller checks
  * offset_map_full() first. */

@@ -384,12 +384,24 @@ static void sync_dir(const char *dir)
         close(fd);
 }
 
+/* The key map's memory, kept between rounds (cleaner thread only). */
+static uint8_t *map_storage;
+static size_t map_storage_bytes;
+
+void cleaner_job_release_memory(void)
+{
+    free(map_storage);
+    map_storage = NULL;
+    map_storage_bytes = 0;
+}
+
 void cleaner_job_run(void *arg)
 {
     cleaner_job_t *job = arg;
     offset_map_t map;
     int64_t needed = job->first_uncleanable - job->first_dirty;
-    if (offset_map_init(&map, job->buffer_bytes, job->load_factor, needed) < 0) {
+    if (offset_map_init_reusing(&map, &map_storage, &map_storage_bytes, job->buffer_bytes,
+                                job->load_factor, needed) < 0) {
         log_error("log-cleaner", "Cannot allocate the offset map (%" PRId64 " bytes) for %s-%d",
                   job->buffer_bytes, job->topic, job->partition);
         job->rc = -1;
@@ -405,7 +417,6 @@ void cleaner_job_run(void *arg)
         replaced_any |= job->segs[i].replaced > 0;
         i += n;
     }
-    offset_map_free(&map);
     if (replaced_any)
         sync_dir(job->dir);
 }

@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 
+#include "bio.h"
 #include "cleaner_job.h"
 #include "log_cleaner.h"
 #include "log_manager.h"
@@ -168,6 +169,34 @@ static cleaner_job_t *snapshot(const cleanable_t *c)
                             cfg->log_cleaner_load_factor, c->ts->delete_retention_ms);
 }
 
+/* Closing a replaced segment drops the last reference to files the
+ * cleaner already unlinked or renamed over, and the kernel frees their
+ * pages and blocks in close(): milliseconds for large segments, so it
+ * happens on the disk thread.  The objects are no longer reachable from
+ * the log; in-flight responses hold their own dup()ed descriptors. */
+typedef struct closing {
+    log_segment_t **segs;
+    int n;
+} closing_t;
+
+static void close_run(void *ctx)
+{
+    closing_t *c = ctx;
+    for (int i = 0; i < c->n; i++)
+        segment_close(c->segs[i]);
+    free(c->segs);
+    free(c);
+}
+
+static void close_in_background(log_segment_t **segs, int n)
+{
+    closing_t *c = xmalloc(sizeof(*c));
+    c->segs = xmalloc(sizeof(*segs) * (size_t)n);
+    memcpy(c->segs, segs, sizeof(*segs) * (size_t)n);
+    c->n = n;
+    bio_submit(close_run, NULL, c);
+}
+
 /* Puts the cleaned copy of the n segments from `base` in their place.
  * The old objects keep serving (they still read the old files, which
  * stay alive while open) if the new one cannot be opened. */
@@ -192,8 +221,7 @@ static void swap_segments(partition_log_t *pl, int64_t base, int n)
         return;
     }
     s->next_offset = pl->segs[i + n - 1]->next_offset;
-    for (int k = i; k < i + n; k++)
-        segment_close(pl->segs[k]);
+    close_in_background(&pl->segs[i], n);
     pl->segs[i] = s;
     memmove(&pl->segs[i + 1], &pl->segs[i + n], sizeof(*pl->segs) * (size_t)(pl->nsegs - i - n));
     pl->nsegs -= n - 1;
@@ -299,6 +327,7 @@ void cleaner_stop(void)
          * the loop; the swapped files are already consistent on disk). */
         worker_stop(cl.thread);
         worker_free(cl.thread);
+        cleaner_job_release_memory();
     }
     cl.thread = NULL;
 }

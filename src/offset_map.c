@@ -11,26 +11,64 @@
 
 #include "offset_map.h"
 #include "proto_codec.h"
+#include "util.h"
+
+/* Slots for the keys the dirty range can hold (plus slack so the table
+ * never fills beyond the load factor), at most what the buffer allows;
+ * 0 if the map could not hold a single key. */
+static int64_t slots_for(int64_t buffer_bytes, double load_factor, int64_t needed)
+{
+    int64_t slots = buffer_bytes / OFFSET_MAP_SLOT_BYTES;
+    int64_t want = (int64_t)((double)needed / load_factor) + 2;
+    if (want < slots)
+        slots = want;
+    return slots < 2 || (int64_t)((double)slots * load_factor) < 1 ? 0 : slots;
+}
+
+static void set_limits(offset_map_t *m, int64_t slots, double load_factor)
+{
+    m->n_slots = slots;
+    m->max_size = (int64_t)((double)slots * load_factor);
+    if (m->max_size >= slots)
+        m->max_size = slots - 1;    /* a lookup must always meet an empty slot */
+}
 
 int offset_map_init(offset_map_t *m, int64_t buffer_bytes, double load_factor, int64_t needed)
 {
     memset(m, 0, sizeof(*m));
     m->latest_offset = -1;
-    int64_t slots = buffer_bytes / OFFSET_MAP_SLOT_BYTES;
-    /* A map sized for the keys the dirty range can hold, plus slack so the
-     * table never fills beyond the load factor. */
-    int64_t want = (int64_t)((double)needed / load_factor) + 2;
-    if (want < slots)
-        slots = want;
-    if (slots < 2 || (int64_t)((double)slots * load_factor) < 1)
+    int64_t slots = slots_for(buffer_bytes, load_factor, needed);
+    if (!slots || !(m->slots = calloc((size_t)slots, OFFSET_MAP_SLOT_BYTES)))
         return -1;
-    m->slots = calloc((size_t)slots, OFFSET_MAP_SLOT_BYTES);
-    if (!m->slots)
+    set_limits(m, slots, load_factor);
+    return 0;
+}
+
+int offset_map_init_reusing(offset_map_t *m, uint8_t **storage, size_t *storage_bytes,
+                            int64_t buffer_bytes, double load_factor, int64_t needed)
+{
+    memset(m, 0, sizeof(*m));
+    m->latest_offset = -1;
+    int64_t slots = slots_for(buffer_bytes, load_factor, needed);
+    if (!slots)
         return -1;
-    m->n_slots = slots;
-    m->max_size = (int64_t)((double)slots * load_factor);
-    if (m->max_size >= slots)
-        m->max_size = slots - 1;    /* a lookup must always meet an empty slot */
+    size_t bytes = (size_t)slots * OFFSET_MAP_SLOT_BYTES;
+    if (bytes > *storage_bytes) {
+        /* Grown geometrically (within the configured buffer), so a log
+         * that needs a bit more each round does not remap every time. */
+        size_t grow = MAX(bytes, *storage_bytes * 2);
+        grow = MIN(grow, (size_t)(buffer_bytes / OFFSET_MAP_SLOT_BYTES) * OFFSET_MAP_SLOT_BYTES);
+        grow = MAX(grow, bytes);
+        uint8_t *p = malloc(grow);
+        if (!p)
+            return -1;
+        free(*storage);
+        *storage = p;
+        *storage_bytes = grow;
+    }
+    memset(*storage, 0, bytes);
+    m->slots = *storage;
+    set_limits(m, slots, load_factor);
     return 0;
 }
 
