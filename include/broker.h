@@ -24,6 +24,9 @@
  *   - the ZooKeeper client's own I/O and completion threads run only the
  *     watcher (which queues a sync job under controller.c's events_lock)
  *     and asynchronous completions (which fill a waiting batch).
+ * Functions that run off the loop, or touch what another thread also
+ * touches, say so above their definition with librdkafka's tags:
+ * "@locality <thread>" and "@locks <lock held or taken, or none and why>".
  * loop_post() (include/loop.h) is the one way into the event loop.  Before
  * the loop runs, the main thread connects to ZooKeeper and loads the logs.
  * There are no fetcher threads yet (single-broker replication factor 1).

@@ -37,7 +37,10 @@ typedef struct pid_wait {
     int64_t start;              /* claimed block, -1 on failure */
 } pid_wait_t;
 
-/* ZooKeeper thread. */
+/* ZooKeeper thread.
+ * @locality the ZooKeeper thread
+ * @locks none (the job owns its result)
+ */
 static void claim_block(void *arg)
 {
     pid_wait_t *w = arg;
@@ -100,7 +103,10 @@ static void pid_cancel(request_t *req)
     req->parked = NULL;
 }
 
-/* Event-loop thread: the claim finished. */
+/* Event-loop thread: the claim finished.
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void claim_done(void *arg)
 {
     pid_wait_t *w = arg;

@@ -38,7 +38,10 @@ int bio_backlog(void)
     return disk_thread ? worker_backlog(disk_thread) : 0;
 }
 
-/* Runs a job on the disk thread, or inline when there is none. */
+/* Runs a job on the disk thread, or inline when there is none.
+ * @locality the event-loop thread
+ * @locks none (the worker's queue lock is taken inside)
+ */
 void bio_submit(void (*run)(void *ctx), void (*done)(void *ctx), void *ctx)
 {
     if (worker_submit(disk_thread, run, done, ctx) == 0)
@@ -56,6 +59,10 @@ typedef struct fsync_job {
     void *arg;
 } fsync_job_t;
 
+/*
+ * @locality the disk thread
+ * @locks none (the job owns its dup()ed descriptor)
+ */
 static void fsync_run(void *ctx)
 {
     fsync_job_t *j = ctx;
@@ -65,6 +72,10 @@ static void fsync_run(void *ctx)
     close(j->fd);
 }
 
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void fsync_done(void *ctx)
 {
     fsync_job_t *j = ctx;
@@ -90,6 +101,10 @@ typedef struct ckpt_job {
     int n;
 } ckpt_job_t;
 
+/*
+ * @locality the disk thread
+ * @locks none (the job owns its entries)
+ */
 static void ckpt_run(void *ctx)
 {
     ckpt_job_t *j = ctx;
@@ -109,6 +124,10 @@ void bio_write_checkpoint(const char *path, checkpoint_entry_t *entries, int n)
     bio_submit(ckpt_run, NULL, j);
 }
 
+/*
+ * @locality the disk thread
+ * @locks none
+ */
 static void remove_run(void *ctx)
 {
     char *path = ctx;

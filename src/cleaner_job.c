@@ -388,6 +388,10 @@ static void sync_dir(const char *dir)
 static uint8_t *map_storage;
 static size_t map_storage_bytes;
 
+/*
+ * @locality the main thread, after the cleaner thread stopped
+ * @locks none
+ */
 void cleaner_job_release_memory(void)
 {
     free(map_storage);
@@ -395,6 +399,10 @@ void cleaner_job_release_memory(void)
     map_storage_bytes = 0;
 }
 
+/*
+ * @locality the cleaner thread
+ * @locks none (the job owns its descriptors and files)
+ */
 void cleaner_job_run(void *arg)
 {
     cleaner_job_t *job = arg;

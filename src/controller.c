@@ -121,6 +121,10 @@ void controller_forget_topic(const char *name)
 
 /* ---- watch intake (ZooKeeper client's completion thread) ---- */
 
+/*
+ * @locality the ZooKeeper client's completion thread
+ * @locks zv.events_lock
+ */
 static void zk_event_in(void *ctx, const zk_event_t *ev)
 {
     (void)ctx;
@@ -381,6 +385,10 @@ static void load_brokers(metadata_update_t *u)
     deallocate_String_vector(&ids);
 }
 
+/*
+ * @locality the ZooKeeper thread
+ * @locks none
+ */
 mc_topic_t **controller_load_topics(char **names, int n)
 {
     mc_topic_t **out = xcalloc((size_t)n + 1, sizeof(*out));
@@ -521,12 +529,19 @@ static void process_deletions(metadata_update_t *u)
     free(removed);
 }
 
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void post_update(void *arg)
 {
     metadata_apply(zv.b, arg, NULL, NULL);
 }
 
-/* Registration, election and a full load: at start-up and after expiry. */
+/* Registration, election and a full load: at start-up and after expiry.
+ * @locality the ZooKeeper thread
+ * @locks none (zv is the ZooKeeper thread's)
+ */
 static int establish(metadata_update_t *u)
 {
     if (register_broker() < 0)
@@ -544,6 +559,10 @@ typedef struct startup {
     int rc;
 } startup_t;
 
+/*
+ * @locality the ZooKeeper thread
+ * @locks none (zv is the ZooKeeper thread's)
+ */
 static void startup_run(void *arg)
 {
     startup_t *s = arg;
@@ -557,6 +576,10 @@ static void startup_applied(void *arg)
         zv.on_ready(zv.b);
 }
 
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void startup_done(void *arg)
 {
     startup_t *s = arg;
@@ -571,7 +594,10 @@ static void startup_done(void *arg)
     free(s);
 }
 
-/* A new session after expiry: register, elect and reload everything. */
+/* A new session after expiry: register, elect and reload everything.
+ * @locality the ZooKeeper thread
+ * @locks none (zv is the ZooKeeper thread's)
+ */
 static void recover_expired_session(metadata_update_t *u)
 {
     log_warn("controller", "ZooKeeper session expired; re-registering broker %d",
@@ -600,6 +626,8 @@ bool controller_should_retry(int rc, int *attempts)
 }
 
 /* Applies coalesced watch events: each kind of change re-reads only what
+ * @locality the ZooKeeper thread
+ * @locks zv.events_lock
  * it concerns. */
 static void sync_job(void *arg)
 {
@@ -629,6 +657,10 @@ static void sync_job(void *arg)
     loop_post(zv.b->loop, post_update, u);
 }
 
+/*
+ * @locality the main thread, before the loop runs
+ * @locks none (the ZooKeeper thread starts here)
+ */
 void controller_start(broker_t *b, void (*on_ready)(broker_t *b))
 {
     zv.on_ready = on_ready;
@@ -639,6 +671,10 @@ void controller_start(broker_t *b, void (*on_ready)(broker_t *b))
         die("cannot submit the start-up job");
 }
 
+/*
+ * @locality the main thread
+ * @locks zv.events_lock
+ */
 void controller_stop(broker_t *b)
 {
     (void)b;

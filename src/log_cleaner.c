@@ -179,6 +179,10 @@ typedef struct closing {
     int n;
 } closing_t;
 
+/*
+ * @locality the disk thread
+ * @locks none (the segments are no longer reachable from the log)
+ */
 static void close_run(void *ctx)
 {
     closing_t *c = ctx;
@@ -227,6 +231,10 @@ static void swap_segments(partition_log_t *pl, int64_t base, int n)
     pl->nsegs -= n - 1;
 }
 
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
 int cleaner_finish(partition_log_t *pl, const cleaner_job_t *job)
 {
     pl->cleaning = false;
@@ -249,7 +257,10 @@ int cleaner_finish(partition_log_t *pl, const cleaner_job_t *job)
 
 static void start_round(void);
 
-/* Event loop: the round is over; swap the cleaned segments in. */
+/* Event loop: the round is over; swap the cleaned segments in.
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void round_done(void *arg)
 {
     cleaner_job_t *job = arg;
@@ -268,6 +279,10 @@ static void round_done(void *arg)
     start_round();
 }
 
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void start_round(void)
 {
     if (cl.busy || !cl.thread)

@@ -323,7 +323,10 @@ typedef struct open_job {
     void *arg;
 } open_job_t;
 
-/* Disk thread: only the job's own log is touched. */
+/* Disk thread: only the job's own log is touched.
+ * @locality the disk thread
+ * @locks none (the new log is not registered yet)
+ */
 static void open_run(void *arg)
 {
     open_job_t *j = arg;
@@ -331,6 +334,8 @@ static void open_run(void *arg)
 }
 
 /* Event-loop thread: the log joins the manager (unless one appeared
+ * @locality the event-loop thread
+ * @locks none
  * meanwhile, or the manager has shut down). */
 static void open_done(void *arg)
 {

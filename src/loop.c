@@ -24,7 +24,10 @@ struct loop {
     struct event *ev;           /* runs on the loop thread */
 };
 
-/* Event-loop thread: drains the queue. */
+/* Event-loop thread: drains the queue.
+ * @locality the event-loop thread
+ * @locks l->lock
+ */
 static void loop_drain(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -52,6 +55,10 @@ loop_t *loop_new(struct event_base *base)
     return l;
 }
 
+/*
+ * @locality the main thread, once every posting thread has stopped
+ * @locks l->lock
+ */
 void loop_free(loop_t *l)
 {
     if (!l)
@@ -65,6 +72,10 @@ void loop_free(loop_t *l)
     free(l);
 }
 
+/*
+ * @locality any thread
+ * @locks l->lock
+ */
 void loop_post(loop_t *l, loop_fn fn, void *arg)
 {
     loop_item_t *it = xmalloc(sizeof(*it));

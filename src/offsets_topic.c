@@ -231,7 +231,10 @@ static int read_batch(uint8_t *b, const batch_header_t *h, void *arg)
     return 0;
 }
 
-/* Disk thread: only the load's own views and map are touched. */
+/* Disk thread: only the load's own views and map are touched.
+ * @locality the disk thread
+ * @locks none (the load owns its dup()ed descriptors and map)
+ */
 static void load_run(void *arg)
 {
     offsets_load_t *l = arg;
@@ -262,7 +265,10 @@ static void load_free(offsets_load_t *l)
     free(l);
 }
 
-/* Event-loop thread: the next slice of records goes to the coordinator. */
+/* Event-loop thread: the next slice of records goes to the coordinator.
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void apply_slice(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -296,7 +302,10 @@ static void apply_slice(evutil_socket_t fd, short what, void *arg)
     load_free(l);
 }
 
-/* Event-loop thread: the disk thread has read the partition. */
+/* Event-loop thread: the disk thread has read the partition.
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void load_read(void *arg)
 {
     offsets_load_t *l = arg;

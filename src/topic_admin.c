@@ -134,6 +134,8 @@ static void job_free(admin_job_t *j)
 
 /* Hands a job with topics to the ZooKeeper thread, with the results decided
  * on the loop; returns how many topics it carries (0: nothing submitted,
+ * @locality the event-loop thread
+ * @locks none
  * each topic's result says why). */
 static int job_submit(admin_job_t *j, zkw_fn run, loop_fn done, topic_result_t *results, int n)
 {
@@ -212,7 +214,10 @@ static int create_retrying(zk_session_t *zs, const char *path, const char *data,
     return rc;
 }
 
-/* ZooKeeper thread: the config znode, then the assignment znode. */
+/* ZooKeeper thread: the config znode, then the assignment znode.
+ * @locality the ZooKeeper thread
+ * @locks none (the job owns its topics)
+ */
 static void create_run(void *arg)
 {
     admin_job_t *j = arg;
@@ -254,6 +259,8 @@ static void create_run(void *arg)
 }
 
 /* Event-loop thread: the new topics go into the cache, then the caller
+ * @locality the event-loop thread
+ * @locks none
  * hears of it. */
 static void create_applied(void *arg)
 {
@@ -265,6 +272,10 @@ static void create_applied(void *arg)
     job_free(j);
 }
 
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void create_done(void *arg)
 {
     admin_job_t *j = arg;
@@ -308,6 +319,8 @@ int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool valid
 }
 
 /* ZooKeeper thread: the deletion markers, and the deletion itself when this
+ * @locality the ZooKeeper thread
+ * @locks none (the job owns its names)
  * broker is the controller. */
 static void delete_run(void *arg)
 {
@@ -326,6 +339,10 @@ static void delete_run(void *arg)
         j->n_removed = topic_admin_process_deletions(j->b->cfg->delete_topic_enable, &j->removed);
 }
 
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void delete_applied(void *arg)
 {
     admin_job_t *j = arg;
@@ -334,6 +351,10 @@ static void delete_applied(void *arg)
     job_free(j);
 }
 
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
 static void delete_done(void *arg)
 {
     admin_job_t *j = arg;

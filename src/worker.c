@@ -29,6 +29,10 @@ struct worker {
     char name[16];
 };
 
+/*
+ * @locality the worker's own thread
+ * @locks w->lock
+ */
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
@@ -69,6 +73,10 @@ worker_t *worker_start(const char *name, loop_t *loop)
     return w;
 }
 
+/*
+ * @locality any thread
+ * @locks w->lock
+ */
 int worker_submit(worker_t *w, worker_fn run, loop_fn done, void *ctx)
 {
     if (!w)
@@ -92,6 +100,10 @@ int worker_submit(worker_t *w, worker_fn run, loop_fn done, void *ctx)
     return 0;
 }
 
+/*
+ * @locality the main thread
+ * @locks w->lock
+ */
 void worker_stop(worker_t *w)
 {
     if (!w)
@@ -117,6 +129,10 @@ bool worker_on_thread(const worker_t *w)
     return w && pthread_equal(pthread_self(), w->thread);
 }
 
+/*
+ * @locality any thread
+ * @locks w->lock
+ */
 int worker_backlog(worker_t *w)
 {
     pthread_mutex_lock(&w->lock);

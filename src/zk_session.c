@@ -28,7 +28,10 @@ struct zk_session {
     int state;
 };
 
-/* ZooKeeper client's completion thread: record state, hand to the owner. */
+/* ZooKeeper client's completion thread: record state, hand to the owner.
+ * @locality the ZooKeeper client's completion thread
+ * @locks zs->lock
+ */
 static void zk_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
     (void)zh;
@@ -302,7 +305,10 @@ static void wait_destroy(zk_wait_t *w)
     pthread_cond_destroy(&w->cond);
 }
 
-/* ZooKeeper client's completion thread. */
+/* ZooKeeper client's completion thread.
+ * @locality the ZooKeeper client's completion thread
+ * @locks the wait's lock
+ */
 static void read_completion(int rc, const char *value, int value_len, const struct Stat *stat,
                             const void *data)
 {
@@ -325,6 +331,10 @@ static void read_completion(int rc, const char *value, int value_len, const stru
     wait_done_one(op->w);
 }
 
+/*
+ * @locality the ZooKeeper thread
+ * @locks the wait's lock
+ */
 void zk_get_many(zk_session_t *zs, zk_read_t *reads, int n, bool watch)
 {
     zk_wait_t w;
@@ -359,6 +369,10 @@ typedef struct zk_multi_op {
     zk_multi_t *m;
 } zk_multi_op_t;
 
+/*
+ * @locality the ZooKeeper client's completion thread
+ * @locks the wait's lock
+ */
 static void multi_completion(int rc, const void *data)
 {
     const zk_multi_op_t *op = data;
@@ -366,6 +380,10 @@ static void multi_completion(int rc, const void *data)
     wait_done_one(op->w);
 }
 
+/*
+ * @locality the ZooKeeper thread
+ * @locks the wait's lock
+ */
 void zk_multi_many(zk_session_t *zs, zk_multi_t *multis, int n)
 {
     zk_wait_t w;
