@@ -28,6 +28,9 @@ enum handler_result api_describe_groups(broker_t *b, request_t *req);
 enum handler_result api_list_groups(broker_t *b, request_t *req);
 enum handler_result api_delete_groups(broker_t *b, request_t *req);
 enum handler_result api_offset_delete(broker_t *b, request_t *req);
+enum handler_result api_leader_and_isr(broker_t *b, request_t *req);
+enum handler_result api_stop_replica(broker_t *b, request_t *req);
+enum handler_result api_update_metadata(broker_t *b, request_t *req);
 
 /* A parked fetch whose connection went away (api_fetch.c). */
 void fetch_cancel(request_t *req);

@@ -29,7 +29,9 @@
  * "@locality <thread>" and "@locks <lock held or taken, or none and why>".
  * loop_post() (include/loop.h) is the one way into the event loop.  Before
  * the loop runs, the main thread connects to ZooKeeper and loads the logs.
- * There are no fetcher threads yet (single-broker replication factor 1).
+ * There are no fetcher threads yet: a broker leads its partitions alone;
+ * a controller's LeaderAndIsr/UpdateMetadata/StopReplica are handled on
+ * the loop (api_inter_broker.c).
  */
 #ifndef SAMSA_BROKER_H
 #define SAMSA_BROKER_H

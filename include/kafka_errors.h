@@ -57,6 +57,8 @@ enum kafka_error {
     KERR_INVALID_RECORD = 87,
     KERR_FENCED_LEADER_EPOCH = 74,
     KERR_UNKNOWN_LEADER_EPOCH = 75,
+    KERR_STALE_CONTROLLER_EPOCH = 11,
+    KERR_STALE_BROKER_EPOCH = 77,
 };
 
 const char *kafka_error_name(int16_t code);

@@ -3,8 +3,9 @@
  * topics, partition leaders/replicas/ISR and topic configs.  Event-loop
  * thread only.
  *
- * Partial: filled from ZooKeeper reads by controller.c; UpdateMetadata from
- * a remote controller is not implemented yet.
+ * Filled from ZooKeeper reads by controller.c; partition states a
+ * controller sends in UpdateMetadata update it too (mc_update_partition).
+ * Partial: brokers come from ZooKeeper only.
  */
 #ifndef SAMSA_METADATA_CACHE_H
 #define SAMSA_METADATA_CACHE_H
@@ -69,6 +70,13 @@ const char *mc_topic_config(const mc_topic_t *t, const char *key);
 void mc_put_topic(mc_topic_t *t);
 void mc_remove_topic(const char *name);
 mc_topic_t *mc_find_topic(const char *name);
+/* A malloc()ed copy of n broker ids (n < 0, a null array, copies none). */
+int32_t *mc_ids_copy(const int32_t *v, int n);
+/* A controller's word on one partition (UpdateMetadata): false if the
+ * topic or partition is not in the cache (ZooKeeper brings it). */
+bool mc_update_partition(const char *topic, int32_t id, int32_t leader, int32_t leader_epoch,
+                         int32_t zk_version, const int32_t *replicas, int n_replicas,
+                         const int32_t *isr, int n_isr);
 mc_topic_t *mc_topics(void);            /* iterate with hh.next */
 int mc_topic_count(void);
 void mc_set_brokers(const mc_broker_t *brokers, int n);

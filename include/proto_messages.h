@@ -1279,6 +1279,287 @@ void offset_delete_response_defaults(struct offset_delete_response *m);
 int offset_delete_response_decode(kreader_t *r, int16_t version, struct offset_delete_response *m);
 void offset_delete_response_encode(kwriter_t *w, int16_t version, const struct offset_delete_response *m);
 
+/* ---- LeaderAndIsrRequest (versions 0-7, flexible (4, 32767)) ---- */
+#define LEADER_AND_ISR_REQUEST_MIN_VERSION 0
+#define LEADER_AND_ISR_REQUEST_MAX_VERSION 7
+#define LEADER_AND_ISR_REQUEST_FIRST_FLEXIBLE 4
+struct leader_and_isr_request_leader_and_isr_topic_state {
+    kstr_t topic_name;
+    kuuid_t topic_id;
+    int32_t partition_states_count; /* -1 = null */
+    struct leader_and_isr_request_leader_and_isr_partition_state *partition_states;
+};
+
+struct leader_and_isr_request_leader_and_isr_live_leader {
+    int32_t broker_id;
+    kstr_t host_name;
+    int32_t port;
+};
+
+struct leader_and_isr_request_leader_and_isr_partition_state {
+    kstr_t topic_name;
+    int32_t partition_index;
+    int32_t controller_epoch;
+    int32_t leader;
+    int32_t leader_epoch;
+    int32_t isr_count; /* -1 = null */
+    int32_t *isr;
+    int32_t partition_epoch;
+    int32_t replicas_count; /* -1 = null */
+    int32_t *replicas;
+    int32_t adding_replicas_count; /* -1 = null */
+    int32_t *adding_replicas;
+    int32_t removing_replicas_count; /* -1 = null */
+    int32_t *removing_replicas;
+    bool is_new;
+    int8_t leader_recovery_state;
+};
+
+struct leader_and_isr_request {
+    int32_t controller_id;
+    bool is_k_raft_controller;
+    int32_t controller_epoch;
+    int64_t broker_epoch;
+    int8_t type;
+    int32_t ungrouped_partition_states_count; /* -1 = null */
+    struct leader_and_isr_request_leader_and_isr_partition_state *ungrouped_partition_states;
+    int32_t topic_states_count; /* -1 = null */
+    struct leader_and_isr_request_leader_and_isr_topic_state *topic_states;
+    int32_t live_leaders_count; /* -1 = null */
+    struct leader_and_isr_request_leader_and_isr_live_leader *live_leaders;
+};
+
+void leader_and_isr_request_leader_and_isr_topic_state_defaults(struct leader_and_isr_request_leader_and_isr_topic_state *m);
+struct leader_and_isr_request_leader_and_isr_topic_state *leader_and_isr_request_leader_and_isr_topic_state_array(arena_t *a, int32_t n);
+void leader_and_isr_request_leader_and_isr_live_leader_defaults(struct leader_and_isr_request_leader_and_isr_live_leader *m);
+struct leader_and_isr_request_leader_and_isr_live_leader *leader_and_isr_request_leader_and_isr_live_leader_array(arena_t *a, int32_t n);
+void leader_and_isr_request_leader_and_isr_partition_state_defaults(struct leader_and_isr_request_leader_and_isr_partition_state *m);
+struct leader_and_isr_request_leader_and_isr_partition_state *leader_and_isr_request_leader_and_isr_partition_state_array(arena_t *a, int32_t n);
+void leader_and_isr_request_defaults(struct leader_and_isr_request *m);
+int leader_and_isr_request_decode(kreader_t *r, int16_t version, struct leader_and_isr_request *m);
+void leader_and_isr_request_encode(kwriter_t *w, int16_t version, const struct leader_and_isr_request *m);
+
+/* ---- LeaderAndIsrResponse (versions 0-7, flexible (4, 32767)) ---- */
+#define LEADER_AND_ISR_RESPONSE_MIN_VERSION 0
+#define LEADER_AND_ISR_RESPONSE_MAX_VERSION 7
+#define LEADER_AND_ISR_RESPONSE_FIRST_FLEXIBLE 4
+struct leader_and_isr_response_leader_and_isr_topic_error {
+    kuuid_t topic_id;
+    int32_t partition_errors_count; /* -1 = null */
+    struct leader_and_isr_response_leader_and_isr_partition_error *partition_errors;
+};
+
+struct leader_and_isr_response_leader_and_isr_partition_error {
+    kstr_t topic_name;
+    int32_t partition_index;
+    int16_t error_code;
+};
+
+struct leader_and_isr_response {
+    int16_t error_code;
+    int32_t partition_errors_count; /* -1 = null */
+    struct leader_and_isr_response_leader_and_isr_partition_error *partition_errors;
+    int32_t topics_count; /* -1 = null */
+    struct leader_and_isr_response_leader_and_isr_topic_error *topics;
+};
+
+void leader_and_isr_response_leader_and_isr_topic_error_defaults(struct leader_and_isr_response_leader_and_isr_topic_error *m);
+struct leader_and_isr_response_leader_and_isr_topic_error *leader_and_isr_response_leader_and_isr_topic_error_array(arena_t *a, int32_t n);
+void leader_and_isr_response_leader_and_isr_partition_error_defaults(struct leader_and_isr_response_leader_and_isr_partition_error *m);
+struct leader_and_isr_response_leader_and_isr_partition_error *leader_and_isr_response_leader_and_isr_partition_error_array(arena_t *a, int32_t n);
+void leader_and_isr_response_defaults(struct leader_and_isr_response *m);
+int leader_and_isr_response_decode(kreader_t *r, int16_t version, struct leader_and_isr_response *m);
+void leader_and_isr_response_encode(kwriter_t *w, int16_t version, const struct leader_and_isr_response *m);
+
+/* ---- UpdateMetadataRequest (versions 0-8, flexible (6, 32767)) ---- */
+#define UPDATE_METADATA_REQUEST_MIN_VERSION 0
+#define UPDATE_METADATA_REQUEST_MAX_VERSION 8
+#define UPDATE_METADATA_REQUEST_FIRST_FLEXIBLE 6
+struct update_metadata_request_update_metadata_topic_state {
+    kstr_t topic_name;
+    kuuid_t topic_id;
+    int32_t partition_states_count; /* -1 = null */
+    struct update_metadata_request_update_metadata_partition_state *partition_states;
+};
+
+struct update_metadata_request_update_metadata_endpoint {
+    int32_t port;
+    kstr_t host;
+    kstr_t listener;
+    int16_t security_protocol;
+};
+
+struct update_metadata_request_update_metadata_broker {
+    int32_t id;
+    kstr_t v0_host;
+    int32_t v0_port;
+    int32_t endpoints_count; /* -1 = null */
+    struct update_metadata_request_update_metadata_endpoint *endpoints;
+    kstr_t rack;
+};
+
+struct update_metadata_request_update_metadata_partition_state {
+    kstr_t topic_name;
+    int32_t partition_index;
+    int32_t controller_epoch;
+    int32_t leader;
+    int32_t leader_epoch;
+    int32_t isr_count; /* -1 = null */
+    int32_t *isr;
+    int32_t zk_version;
+    int32_t replicas_count; /* -1 = null */
+    int32_t *replicas;
+    int32_t offline_replicas_count; /* -1 = null */
+    int32_t *offline_replicas;
+};
+
+struct update_metadata_request {
+    int32_t controller_id;
+    bool is_k_raft_controller;
+    int8_t type;
+    int32_t controller_epoch;
+    int64_t broker_epoch;
+    int32_t ungrouped_partition_states_count; /* -1 = null */
+    struct update_metadata_request_update_metadata_partition_state *ungrouped_partition_states;
+    int32_t topic_states_count; /* -1 = null */
+    struct update_metadata_request_update_metadata_topic_state *topic_states;
+    int32_t live_brokers_count; /* -1 = null */
+    struct update_metadata_request_update_metadata_broker *live_brokers;
+};
+
+void update_metadata_request_update_metadata_topic_state_defaults(struct update_metadata_request_update_metadata_topic_state *m);
+struct update_metadata_request_update_metadata_topic_state *update_metadata_request_update_metadata_topic_state_array(arena_t *a, int32_t n);
+void update_metadata_request_update_metadata_endpoint_defaults(struct update_metadata_request_update_metadata_endpoint *m);
+struct update_metadata_request_update_metadata_endpoint *update_metadata_request_update_metadata_endpoint_array(arena_t *a, int32_t n);
+void update_metadata_request_update_metadata_broker_defaults(struct update_metadata_request_update_metadata_broker *m);
+struct update_metadata_request_update_metadata_broker *update_metadata_request_update_metadata_broker_array(arena_t *a, int32_t n);
+void update_metadata_request_update_metadata_partition_state_defaults(struct update_metadata_request_update_metadata_partition_state *m);
+struct update_metadata_request_update_metadata_partition_state *update_metadata_request_update_metadata_partition_state_array(arena_t *a, int32_t n);
+void update_metadata_request_defaults(struct update_metadata_request *m);
+int update_metadata_request_decode(kreader_t *r, int16_t version, struct update_metadata_request *m);
+void update_metadata_request_encode(kwriter_t *w, int16_t version, const struct update_metadata_request *m);
+
+/* ---- UpdateMetadataResponse (versions 0-8, flexible (6, 32767)) ---- */
+#define UPDATE_METADATA_RESPONSE_MIN_VERSION 0
+#define UPDATE_METADATA_RESPONSE_MAX_VERSION 8
+#define UPDATE_METADATA_RESPONSE_FIRST_FLEXIBLE 6
+struct update_metadata_response {
+    int16_t error_code;
+};
+
+void update_metadata_response_defaults(struct update_metadata_response *m);
+int update_metadata_response_decode(kreader_t *r, int16_t version, struct update_metadata_response *m);
+void update_metadata_response_encode(kwriter_t *w, int16_t version, const struct update_metadata_response *m);
+
+/* ---- StopReplicaRequest (versions 0-4, flexible (2, 32767)) ---- */
+#define STOP_REPLICA_REQUEST_MIN_VERSION 0
+#define STOP_REPLICA_REQUEST_MAX_VERSION 4
+#define STOP_REPLICA_REQUEST_FIRST_FLEXIBLE 2
+struct stop_replica_request_stop_replica_partition_v0 {
+    kstr_t topic_name;
+    int32_t partition_index;
+};
+
+struct stop_replica_request_stop_replica_topic_v1 {
+    kstr_t name;
+    int32_t partition_indexes_count; /* -1 = null */
+    int32_t *partition_indexes;
+};
+
+struct stop_replica_request_stop_replica_partition_state {
+    int32_t partition_index;
+    int32_t leader_epoch;
+    bool delete_partition;
+};
+
+struct stop_replica_request_stop_replica_topic_state {
+    kstr_t topic_name;
+    int32_t partition_states_count; /* -1 = null */
+    struct stop_replica_request_stop_replica_partition_state *partition_states;
+};
+
+struct stop_replica_request {
+    int32_t controller_id;
+    bool is_k_raft_controller;
+    int32_t controller_epoch;
+    int64_t broker_epoch;
+    bool delete_partitions;
+    int32_t ungrouped_partitions_count; /* -1 = null */
+    struct stop_replica_request_stop_replica_partition_v0 *ungrouped_partitions;
+    int32_t topics_count; /* -1 = null */
+    struct stop_replica_request_stop_replica_topic_v1 *topics;
+    int32_t topic_states_count; /* -1 = null */
+    struct stop_replica_request_stop_replica_topic_state *topic_states;
+};
+
+void stop_replica_request_stop_replica_partition_v0_defaults(struct stop_replica_request_stop_replica_partition_v0 *m);
+struct stop_replica_request_stop_replica_partition_v0 *stop_replica_request_stop_replica_partition_v0_array(arena_t *a, int32_t n);
+void stop_replica_request_stop_replica_topic_v1_defaults(struct stop_replica_request_stop_replica_topic_v1 *m);
+struct stop_replica_request_stop_replica_topic_v1 *stop_replica_request_stop_replica_topic_v1_array(arena_t *a, int32_t n);
+void stop_replica_request_stop_replica_partition_state_defaults(struct stop_replica_request_stop_replica_partition_state *m);
+struct stop_replica_request_stop_replica_partition_state *stop_replica_request_stop_replica_partition_state_array(arena_t *a, int32_t n);
+void stop_replica_request_stop_replica_topic_state_defaults(struct stop_replica_request_stop_replica_topic_state *m);
+struct stop_replica_request_stop_replica_topic_state *stop_replica_request_stop_replica_topic_state_array(arena_t *a, int32_t n);
+void stop_replica_request_defaults(struct stop_replica_request *m);
+int stop_replica_request_decode(kreader_t *r, int16_t version, struct stop_replica_request *m);
+void stop_replica_request_encode(kwriter_t *w, int16_t version, const struct stop_replica_request *m);
+
+/* ---- StopReplicaResponse (versions 0-4, flexible (2, 32767)) ---- */
+#define STOP_REPLICA_RESPONSE_MIN_VERSION 0
+#define STOP_REPLICA_RESPONSE_MAX_VERSION 4
+#define STOP_REPLICA_RESPONSE_FIRST_FLEXIBLE 2
+struct stop_replica_response_stop_replica_partition_error {
+    kstr_t topic_name;
+    int32_t partition_index;
+    int16_t error_code;
+};
+
+struct stop_replica_response {
+    int16_t error_code;
+    int32_t partition_errors_count; /* -1 = null */
+    struct stop_replica_response_stop_replica_partition_error *partition_errors;
+};
+
+void stop_replica_response_stop_replica_partition_error_defaults(struct stop_replica_response_stop_replica_partition_error *m);
+struct stop_replica_response_stop_replica_partition_error *stop_replica_response_stop_replica_partition_error_array(arena_t *a, int32_t n);
+void stop_replica_response_defaults(struct stop_replica_response *m);
+int stop_replica_response_decode(kreader_t *r, int16_t version, struct stop_replica_response *m);
+void stop_replica_response_encode(kwriter_t *w, int16_t version, const struct stop_replica_response *m);
+
+/* ---- ControlledShutdownRequest (versions 0-3, flexible (3, 32767)) ---- */
+#define CONTROLLED_SHUTDOWN_REQUEST_MIN_VERSION 0
+#define CONTROLLED_SHUTDOWN_REQUEST_MAX_VERSION 3
+#define CONTROLLED_SHUTDOWN_REQUEST_FIRST_FLEXIBLE 3
+struct controlled_shutdown_request {
+    int32_t broker_id;
+    int64_t broker_epoch;
+};
+
+void controlled_shutdown_request_defaults(struct controlled_shutdown_request *m);
+int controlled_shutdown_request_decode(kreader_t *r, int16_t version, struct controlled_shutdown_request *m);
+void controlled_shutdown_request_encode(kwriter_t *w, int16_t version, const struct controlled_shutdown_request *m);
+
+/* ---- ControlledShutdownResponse (versions 0-3, flexible (3, 32767)) ---- */
+#define CONTROLLED_SHUTDOWN_RESPONSE_MIN_VERSION 0
+#define CONTROLLED_SHUTDOWN_RESPONSE_MAX_VERSION 3
+#define CONTROLLED_SHUTDOWN_RESPONSE_FIRST_FLEXIBLE 3
+struct controlled_shutdown_response_remaining_partition {
+    kstr_t topic_name;
+    int32_t partition_index;
+};
+
+struct controlled_shutdown_response {
+    int16_t error_code;
+    int32_t remaining_partitions_count; /* -1 = null */
+    struct controlled_shutdown_response_remaining_partition *remaining_partitions;
+};
+
+void controlled_shutdown_response_remaining_partition_defaults(struct controlled_shutdown_response_remaining_partition *m);
+struct controlled_shutdown_response_remaining_partition *controlled_shutdown_response_remaining_partition_array(arena_t *a, int32_t n);
+void controlled_shutdown_response_defaults(struct controlled_shutdown_response *m);
+int controlled_shutdown_response_decode(kreader_t *r, int16_t version, struct controlled_shutdown_response *m);
+void controlled_shutdown_response_encode(kwriter_t *w, int16_t version, const struct controlled_shutdown_response *m);
+
 /* ---- ConsumerProtocolSubscription (versions 0-3, flexible None) ---- */
 #define CONSUMER_PROTOCOL_SUBSCRIPTION_MIN_VERSION 0
 #define CONSUMER_PROTOCOL_SUBSCRIPTION_MAX_VERSION 3

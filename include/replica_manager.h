@@ -31,6 +31,7 @@ typedef struct partition {
     partition_log_t *log;
     int32_t leader;
     int32_t leader_epoch;
+    int32_t accepted_leader_epoch;  /* last one a LeaderAndIsr set, -1 if none */
     int32_t partition_epoch;
     int32_t *replicas;
     int n_replicas;
@@ -64,6 +65,14 @@ log_settings_t rm_log_settings(broker_t *b, const mc_topic_t *t);
 /* A topic is gone: its partitions complete their waiters and their logs
  * are deleted. */
 void rm_remove_topic(const char *topic);
+/* A controller's LeaderAndIsr for a hosted partition (api_inter_broker.c
+ * has checked its epochs): leader, epochs, replicas and ISR as given. */
+void rm_set_leadership(broker_t *b, partition_t *p, int32_t leader, int32_t leader_epoch,
+                       int32_t partition_epoch, const int32_t *replicas, int n_replicas,
+                       const int32_t *isr, int n_isr);
+/* A controller's StopReplica: the partition stops being served here; with
+ * delete its log is deleted too (hosted or not). */
+void rm_stop_replica(const char *topic, int32_t id, bool delete_log);
 /* After an append to p: the high watermark moves (RF=1: to the log end)
  * and operations watching p are tried. */
 void rm_appended(partition_t *p);

@@ -123,6 +123,37 @@ mc_topic_t *mc_find_topic(const char *name)
     return t;
 }
 
+int32_t *mc_ids_copy(const int32_t *v, int n)
+{
+    n = MAX(n, 0);
+    int32_t *c = xcalloc((size_t)n + 1, sizeof(int32_t));
+    if (n > 0)
+        memcpy(c, v, sizeof(int32_t) * (size_t)n);
+    return c;
+}
+
+bool mc_update_partition(const char *topic, int32_t id, int32_t leader, int32_t leader_epoch,
+                         int32_t zk_version, const int32_t *replicas, int n_replicas,
+                         const int32_t *isr, int n_isr)
+{
+    mc_topic_t *t = mc_find_topic(topic);
+    if (!t || id < 0 || id >= t->n_partitions)
+        return false;
+    mc_partition_t *p = &t->parts[id];
+    p->leader = leader;
+    p->leader_epoch = leader_epoch;
+    p->zk_version = zk_version;
+    free(p->replicas);
+    free(p->isr);
+    p->replicas = mc_ids_copy(replicas, MAX(n_replicas, 0));
+    p->n_replicas = MAX(n_replicas, 0);
+    p->isr = mc_ids_copy(isr, MAX(n_isr, 0));
+    p->n_isr = MAX(n_isr, 0);
+    if (leader == -2)
+        t->deleting = true;     /* LeaderDuringDelete: the controller is deleting it */
+    return true;
+}
+
 mc_topic_t *mc_topics(void)
 {
     return topics;

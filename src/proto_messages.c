@@ -9608,6 +9608,2129 @@ void offset_delete_response_encode(kwriter_t *w, int16_t version, const struct o
     offset_delete_response_write(w, version, m);
 }
 
+static void leader_and_isr_request_leader_and_isr_topic_state_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_topic_state *m);
+static void leader_and_isr_request_leader_and_isr_topic_state_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_topic_state *m);
+static size_t leader_and_isr_request_leader_and_isr_topic_state_min_size(int16_t v);
+static void leader_and_isr_request_leader_and_isr_live_leader_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_live_leader *m);
+static void leader_and_isr_request_leader_and_isr_live_leader_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_live_leader *m);
+static size_t leader_and_isr_request_leader_and_isr_live_leader_min_size(int16_t v);
+static void leader_and_isr_request_leader_and_isr_partition_state_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_partition_state *m);
+static void leader_and_isr_request_leader_and_isr_partition_state_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_partition_state *m);
+static size_t leader_and_isr_request_leader_and_isr_partition_state_min_size(int16_t v);
+static void leader_and_isr_request_read(kreader_t *r, int16_t v, struct leader_and_isr_request *m);
+static void leader_and_isr_request_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request *m);
+
+static size_t leader_and_isr_request_leader_and_isr_topic_state_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 2)
+        n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += 16;
+    if (v >= 2)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void leader_and_isr_request_leader_and_isr_topic_state_defaults(struct leader_and_isr_request_leader_and_isr_topic_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct leader_and_isr_request_leader_and_isr_topic_state *leader_and_isr_request_leader_and_isr_topic_state_array(arena_t *a, int32_t n)
+{
+    struct leader_and_isr_request_leader_and_isr_topic_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        leader_and_isr_request_leader_and_isr_topic_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void leader_and_isr_request_leader_and_isr_topic_state_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_topic_state *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 2) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->topic_id = kr_uuid(r);
+    }
+    if (v >= 2) {
+        m->partition_states_count = kr_array_len(r, flex, leader_and_isr_request_leader_and_isr_partition_state_min_size(v));
+        m->partition_states = kr_alloc_array(r, m->partition_states_count, sizeof(struct leader_and_isr_request_leader_and_isr_partition_state));
+        for (int32_t i = 0; i < m->partition_states_count && !r->err; i++) {
+            leader_and_isr_request_leader_and_isr_partition_state_defaults(&m->partition_states[i]);
+            leader_and_isr_request_leader_and_isr_partition_state_read(r, v, &m->partition_states[i]);
+        }
+        if (m->partition_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leader_and_isr_request_leader_and_isr_topic_state_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_topic_state *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 2) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (v >= 5) {
+        kw_uuid(w, m->topic_id);
+    }
+    if (v >= 2) {
+        kw_array_len(w, flex, m->partition_states_count);
+        for (int32_t i = 0; i < m->partition_states_count; i++)
+            leader_and_isr_request_leader_and_isr_partition_state_write(w, v, &m->partition_states[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t leader_and_isr_request_leader_and_isr_live_leader_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += (flex ? 1 : 2);
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void leader_and_isr_request_leader_and_isr_live_leader_defaults(struct leader_and_isr_request_leader_and_isr_live_leader *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->host_name = KSTR_LIT("");
+}
+
+struct leader_and_isr_request_leader_and_isr_live_leader *leader_and_isr_request_leader_and_isr_live_leader_array(arena_t *a, int32_t n)
+{
+    struct leader_and_isr_request_leader_and_isr_live_leader *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        leader_and_isr_request_leader_and_isr_live_leader_defaults(&arr[i]);
+    return arr;
+}
+
+static void leader_and_isr_request_leader_and_isr_live_leader_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_live_leader *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->broker_id = kr_int32(r);
+    }
+    if (1) {
+        m->host_name = kr_string(r, flex);
+        if (m->host_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->port = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leader_and_isr_request_leader_and_isr_live_leader_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_live_leader *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->broker_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->host_name);
+    }
+    if (1) {
+        kw_int32(w, m->port);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t leader_and_isr_request_leader_and_isr_partition_state_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 1)
+        n += (flex ? 1 : 2);
+    n += 4;
+    n += 4;
+    n += 4;
+    n += 4;
+    n += (flex ? 1 : 4);
+    n += 4;
+    n += (flex ? 1 : 4);
+    if (v >= 3)
+        n += (flex ? 1 : 4);
+    if (v >= 3)
+        n += (flex ? 1 : 4);
+    if (v >= 1)
+        n += 1;
+    if (v >= 6)
+        n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void leader_and_isr_request_leader_and_isr_partition_state_defaults(struct leader_and_isr_request_leader_and_isr_partition_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct leader_and_isr_request_leader_and_isr_partition_state *leader_and_isr_request_leader_and_isr_partition_state_array(arena_t *a, int32_t n)
+{
+    struct leader_and_isr_request_leader_and_isr_partition_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        leader_and_isr_request_leader_and_isr_partition_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void leader_and_isr_request_leader_and_isr_partition_state_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_partition_state *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v <= 1) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->controller_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->leader = kr_int32(r);
+    }
+    if (1) {
+        m->leader_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->isr_count = kr_array_len(r, flex, 4);
+        m->isr = kr_alloc_array(r, m->isr_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->isr_count && !r->err; i++)
+            m->isr[i] = kr_int32(r);
+        if (m->isr_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->replicas_count = kr_array_len(r, flex, 4);
+        m->replicas = kr_alloc_array(r, m->replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->replicas_count && !r->err; i++)
+            m->replicas[i] = kr_int32(r);
+        if (m->replicas_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->adding_replicas_count = kr_array_len(r, flex, 4);
+        m->adding_replicas = kr_alloc_array(r, m->adding_replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->adding_replicas_count && !r->err; i++)
+            m->adding_replicas[i] = kr_int32(r);
+        if (m->adding_replicas_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->removing_replicas_count = kr_array_len(r, flex, 4);
+        m->removing_replicas = kr_alloc_array(r, m->removing_replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->removing_replicas_count && !r->err; i++)
+            m->removing_replicas[i] = kr_int32(r);
+        if (m->removing_replicas_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->is_new = kr_bool(r);
+    }
+    if (v >= 6) {
+        m->leader_recovery_state = kr_int8(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leader_and_isr_request_leader_and_isr_partition_state_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_partition_state *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v <= 1) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int32(w, m->controller_epoch);
+    }
+    if (1) {
+        kw_int32(w, m->leader);
+    }
+    if (1) {
+        kw_int32(w, m->leader_epoch);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->isr_count);
+        for (int32_t i = 0; i < m->isr_count; i++)
+            kw_int32(w, m->isr[i]);
+    }
+    if (1) {
+        kw_int32(w, m->partition_epoch);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->replicas_count);
+        for (int32_t i = 0; i < m->replicas_count; i++)
+            kw_int32(w, m->replicas[i]);
+    }
+    if (v >= 3) {
+        kw_array_len(w, flex, m->adding_replicas_count);
+        for (int32_t i = 0; i < m->adding_replicas_count; i++)
+            kw_int32(w, m->adding_replicas[i]);
+    }
+    if (v >= 3) {
+        kw_array_len(w, flex, m->removing_replicas_count);
+        for (int32_t i = 0; i < m->removing_replicas_count; i++)
+            kw_int32(w, m->removing_replicas[i]);
+    }
+    if (v >= 1) {
+        kw_bool(w, m->is_new);
+    }
+    if (v >= 6) {
+        kw_int8(w, m->leader_recovery_state);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void leader_and_isr_request_defaults(struct leader_and_isr_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->broker_epoch = -1;
+}
+
+static void leader_and_isr_request_read(kreader_t *r, int16_t v, struct leader_and_isr_request *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->controller_id = kr_int32(r);
+    }
+    if (v >= 7) {
+        m->is_k_raft_controller = kr_bool(r);
+    }
+    if (1) {
+        m->controller_epoch = kr_int32(r);
+    }
+    if (v >= 2) {
+        m->broker_epoch = kr_int64(r);
+    }
+    if (v >= 5) {
+        m->type = kr_int8(r);
+    }
+    if (v <= 1) {
+        m->ungrouped_partition_states_count = kr_array_len(r, flex, leader_and_isr_request_leader_and_isr_partition_state_min_size(v));
+        m->ungrouped_partition_states = kr_alloc_array(r, m->ungrouped_partition_states_count, sizeof(struct leader_and_isr_request_leader_and_isr_partition_state));
+        for (int32_t i = 0; i < m->ungrouped_partition_states_count && !r->err; i++) {
+            leader_and_isr_request_leader_and_isr_partition_state_defaults(&m->ungrouped_partition_states[i]);
+            leader_and_isr_request_leader_and_isr_partition_state_read(r, v, &m->ungrouped_partition_states[i]);
+        }
+        if (m->ungrouped_partition_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 2) {
+        m->topic_states_count = kr_array_len(r, flex, leader_and_isr_request_leader_and_isr_topic_state_min_size(v));
+        m->topic_states = kr_alloc_array(r, m->topic_states_count, sizeof(struct leader_and_isr_request_leader_and_isr_topic_state));
+        for (int32_t i = 0; i < m->topic_states_count && !r->err; i++) {
+            leader_and_isr_request_leader_and_isr_topic_state_defaults(&m->topic_states[i]);
+            leader_and_isr_request_leader_and_isr_topic_state_read(r, v, &m->topic_states[i]);
+        }
+        if (m->topic_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->live_leaders_count = kr_array_len(r, flex, leader_and_isr_request_leader_and_isr_live_leader_min_size(v));
+        m->live_leaders = kr_alloc_array(r, m->live_leaders_count, sizeof(struct leader_and_isr_request_leader_and_isr_live_leader));
+        for (int32_t i = 0; i < m->live_leaders_count && !r->err; i++) {
+            leader_and_isr_request_leader_and_isr_live_leader_defaults(&m->live_leaders[i]);
+            leader_and_isr_request_leader_and_isr_live_leader_read(r, v, &m->live_leaders[i]);
+        }
+        if (m->live_leaders_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leader_and_isr_request_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->controller_id);
+    }
+    if (v >= 7) {
+        kw_bool(w, m->is_k_raft_controller);
+    }
+    if (1) {
+        kw_int32(w, m->controller_epoch);
+    }
+    if (v >= 2) {
+        kw_int64(w, m->broker_epoch);
+    }
+    if (v >= 5) {
+        kw_int8(w, m->type);
+    }
+    if (v <= 1) {
+        kw_array_len(w, flex, m->ungrouped_partition_states_count);
+        for (int32_t i = 0; i < m->ungrouped_partition_states_count; i++)
+            leader_and_isr_request_leader_and_isr_partition_state_write(w, v, &m->ungrouped_partition_states[i]);
+    }
+    if (v >= 2) {
+        kw_array_len(w, flex, m->topic_states_count);
+        for (int32_t i = 0; i < m->topic_states_count; i++)
+            leader_and_isr_request_leader_and_isr_topic_state_write(w, v, &m->topic_states[i]);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->live_leaders_count);
+        for (int32_t i = 0; i < m->live_leaders_count; i++)
+            leader_and_isr_request_leader_and_isr_live_leader_write(w, v, &m->live_leaders[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int leader_and_isr_request_decode(kreader_t *r, int16_t version, struct leader_and_isr_request *m)
+{
+    leader_and_isr_request_defaults(m);
+    leader_and_isr_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void leader_and_isr_request_encode(kwriter_t *w, int16_t version, const struct leader_and_isr_request *m)
+{
+    leader_and_isr_request_write(w, version, m);
+}
+
+static void leader_and_isr_response_leader_and_isr_topic_error_read(kreader_t *r, int16_t v, struct leader_and_isr_response_leader_and_isr_topic_error *m);
+static void leader_and_isr_response_leader_and_isr_topic_error_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response_leader_and_isr_topic_error *m);
+static size_t leader_and_isr_response_leader_and_isr_topic_error_min_size(int16_t v);
+static void leader_and_isr_response_leader_and_isr_partition_error_read(kreader_t *r, int16_t v, struct leader_and_isr_response_leader_and_isr_partition_error *m);
+static void leader_and_isr_response_leader_and_isr_partition_error_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response_leader_and_isr_partition_error *m);
+static size_t leader_and_isr_response_leader_and_isr_partition_error_min_size(int16_t v);
+static void leader_and_isr_response_read(kreader_t *r, int16_t v, struct leader_and_isr_response *m);
+static void leader_and_isr_response_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response *m);
+
+static size_t leader_and_isr_response_leader_and_isr_topic_error_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 5)
+        n += 16;
+    if (v >= 5)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void leader_and_isr_response_leader_and_isr_topic_error_defaults(struct leader_and_isr_response_leader_and_isr_topic_error *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct leader_and_isr_response_leader_and_isr_topic_error *leader_and_isr_response_leader_and_isr_topic_error_array(arena_t *a, int32_t n)
+{
+    struct leader_and_isr_response_leader_and_isr_topic_error *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        leader_and_isr_response_leader_and_isr_topic_error_defaults(&arr[i]);
+    return arr;
+}
+
+static void leader_and_isr_response_leader_and_isr_topic_error_read(kreader_t *r, int16_t v, struct leader_and_isr_response_leader_and_isr_topic_error *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 5) {
+        m->topic_id = kr_uuid(r);
+    }
+    if (v >= 5) {
+        m->partition_errors_count = kr_array_len(r, flex, leader_and_isr_response_leader_and_isr_partition_error_min_size(v));
+        m->partition_errors = kr_alloc_array(r, m->partition_errors_count, sizeof(struct leader_and_isr_response_leader_and_isr_partition_error));
+        for (int32_t i = 0; i < m->partition_errors_count && !r->err; i++) {
+            leader_and_isr_response_leader_and_isr_partition_error_defaults(&m->partition_errors[i]);
+            leader_and_isr_response_leader_and_isr_partition_error_read(r, v, &m->partition_errors[i]);
+        }
+        if (m->partition_errors_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leader_and_isr_response_leader_and_isr_topic_error_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response_leader_and_isr_topic_error *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 5) {
+        kw_uuid(w, m->topic_id);
+    }
+    if (v >= 5) {
+        kw_array_len(w, flex, m->partition_errors_count);
+        for (int32_t i = 0; i < m->partition_errors_count; i++)
+            leader_and_isr_response_leader_and_isr_partition_error_write(w, v, &m->partition_errors[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t leader_and_isr_response_leader_and_isr_partition_error_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 4)
+        n += (flex ? 1 : 2);
+    n += 4;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void leader_and_isr_response_leader_and_isr_partition_error_defaults(struct leader_and_isr_response_leader_and_isr_partition_error *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct leader_and_isr_response_leader_and_isr_partition_error *leader_and_isr_response_leader_and_isr_partition_error_array(arena_t *a, int32_t n)
+{
+    struct leader_and_isr_response_leader_and_isr_partition_error *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        leader_and_isr_response_leader_and_isr_partition_error_defaults(&arr[i]);
+    return arr;
+}
+
+static void leader_and_isr_response_leader_and_isr_partition_error_read(kreader_t *r, int16_t v, struct leader_and_isr_response_leader_and_isr_partition_error *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v <= 4) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leader_and_isr_response_leader_and_isr_partition_error_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response_leader_and_isr_partition_error *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v <= 4) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void leader_and_isr_response_defaults(struct leader_and_isr_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void leader_and_isr_response_read(kreader_t *r, int16_t v, struct leader_and_isr_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (v <= 4) {
+        m->partition_errors_count = kr_array_len(r, flex, leader_and_isr_response_leader_and_isr_partition_error_min_size(v));
+        m->partition_errors = kr_alloc_array(r, m->partition_errors_count, sizeof(struct leader_and_isr_response_leader_and_isr_partition_error));
+        for (int32_t i = 0; i < m->partition_errors_count && !r->err; i++) {
+            leader_and_isr_response_leader_and_isr_partition_error_defaults(&m->partition_errors[i]);
+            leader_and_isr_response_leader_and_isr_partition_error_read(r, v, &m->partition_errors[i]);
+        }
+        if (m->partition_errors_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->topics_count = kr_array_len(r, flex, leader_and_isr_response_leader_and_isr_topic_error_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct leader_and_isr_response_leader_and_isr_topic_error));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            leader_and_isr_response_leader_and_isr_topic_error_defaults(&m->topics[i]);
+            leader_and_isr_response_leader_and_isr_topic_error_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leader_and_isr_response_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (v <= 4) {
+        kw_array_len(w, flex, m->partition_errors_count);
+        for (int32_t i = 0; i < m->partition_errors_count; i++)
+            leader_and_isr_response_leader_and_isr_partition_error_write(w, v, &m->partition_errors[i]);
+    }
+    if (v >= 5) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            leader_and_isr_response_leader_and_isr_topic_error_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int leader_and_isr_response_decode(kreader_t *r, int16_t version, struct leader_and_isr_response *m)
+{
+    leader_and_isr_response_defaults(m);
+    leader_and_isr_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void leader_and_isr_response_encode(kwriter_t *w, int16_t version, const struct leader_and_isr_response *m)
+{
+    leader_and_isr_response_write(w, version, m);
+}
+
+static void update_metadata_request_update_metadata_topic_state_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_topic_state *m);
+static void update_metadata_request_update_metadata_topic_state_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_topic_state *m);
+static size_t update_metadata_request_update_metadata_topic_state_min_size(int16_t v);
+static void update_metadata_request_update_metadata_endpoint_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_endpoint *m);
+static void update_metadata_request_update_metadata_endpoint_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_endpoint *m);
+static size_t update_metadata_request_update_metadata_endpoint_min_size(int16_t v);
+static void update_metadata_request_update_metadata_broker_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_broker *m);
+static void update_metadata_request_update_metadata_broker_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_broker *m);
+static size_t update_metadata_request_update_metadata_broker_min_size(int16_t v);
+static void update_metadata_request_update_metadata_partition_state_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_partition_state *m);
+static void update_metadata_request_update_metadata_partition_state_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_partition_state *m);
+static size_t update_metadata_request_update_metadata_partition_state_min_size(int16_t v);
+static void update_metadata_request_read(kreader_t *r, int16_t v, struct update_metadata_request *m);
+static void update_metadata_request_write(kwriter_t *w, int16_t v, const struct update_metadata_request *m);
+
+static size_t update_metadata_request_update_metadata_topic_state_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 5)
+        n += (flex ? 1 : 2);
+    if (v >= 7)
+        n += 16;
+    if (v >= 5)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void update_metadata_request_update_metadata_topic_state_defaults(struct update_metadata_request_update_metadata_topic_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct update_metadata_request_update_metadata_topic_state *update_metadata_request_update_metadata_topic_state_array(arena_t *a, int32_t n)
+{
+    struct update_metadata_request_update_metadata_topic_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        update_metadata_request_update_metadata_topic_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void update_metadata_request_update_metadata_topic_state_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_topic_state *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 5) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 7) {
+        m->topic_id = kr_uuid(r);
+    }
+    if (v >= 5) {
+        m->partition_states_count = kr_array_len(r, flex, update_metadata_request_update_metadata_partition_state_min_size(v));
+        m->partition_states = kr_alloc_array(r, m->partition_states_count, sizeof(struct update_metadata_request_update_metadata_partition_state));
+        for (int32_t i = 0; i < m->partition_states_count && !r->err; i++) {
+            update_metadata_request_update_metadata_partition_state_defaults(&m->partition_states[i]);
+            update_metadata_request_update_metadata_partition_state_read(r, v, &m->partition_states[i]);
+        }
+        if (m->partition_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void update_metadata_request_update_metadata_topic_state_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_topic_state *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 5) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (v >= 7) {
+        kw_uuid(w, m->topic_id);
+    }
+    if (v >= 5) {
+        kw_array_len(w, flex, m->partition_states_count);
+        for (int32_t i = 0; i < m->partition_states_count; i++)
+            update_metadata_request_update_metadata_partition_state_write(w, v, &m->partition_states[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t update_metadata_request_update_metadata_endpoint_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1)
+        n += 4;
+    if (v >= 1)
+        n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void update_metadata_request_update_metadata_endpoint_defaults(struct update_metadata_request_update_metadata_endpoint *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->host = KSTR_LIT("");
+    m->listener = KSTR_LIT("");
+}
+
+struct update_metadata_request_update_metadata_endpoint *update_metadata_request_update_metadata_endpoint_array(arena_t *a, int32_t n)
+{
+    struct update_metadata_request_update_metadata_endpoint *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        update_metadata_request_update_metadata_endpoint_defaults(&arr[i]);
+    return arr;
+}
+
+static void update_metadata_request_update_metadata_endpoint_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_endpoint *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 1) {
+        m->port = kr_int32(r);
+    }
+    if (v >= 1) {
+        m->host = kr_string(r, flex);
+        if (m->host.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->listener = kr_string(r, flex);
+        if (m->listener.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->security_protocol = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void update_metadata_request_update_metadata_endpoint_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_endpoint *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v >= 1) {
+        kw_int32(w, m->port);
+    }
+    if (v >= 1) {
+        kw_string(w, flex, m->host);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->listener);
+    }
+    if (v >= 1) {
+        kw_int16(w, m->security_protocol);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t update_metadata_request_update_metadata_broker_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    if (v <= 0)
+        n += (flex ? 1 : 2);
+    if (v <= 0)
+        n += 4;
+    if (v >= 1)
+        n += (flex ? 1 : 4);
+    if (v >= 2)
+        n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void update_metadata_request_update_metadata_broker_defaults(struct update_metadata_request_update_metadata_broker *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->v0_host = KSTR_LIT("");
+    m->rack = KSTR_LIT("");
+}
+
+struct update_metadata_request_update_metadata_broker *update_metadata_request_update_metadata_broker_array(arena_t *a, int32_t n)
+{
+    struct update_metadata_request_update_metadata_broker *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        update_metadata_request_update_metadata_broker_defaults(&arr[i]);
+    return arr;
+}
+
+static void update_metadata_request_update_metadata_broker_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_broker *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        m->id = kr_int32(r);
+    }
+    if (v <= 0) {
+        m->v0_host = kr_string(r, flex);
+        if (m->v0_host.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 0) {
+        m->v0_port = kr_int32(r);
+    }
+    if (v >= 1) {
+        m->endpoints_count = kr_array_len(r, flex, update_metadata_request_update_metadata_endpoint_min_size(v));
+        m->endpoints = kr_alloc_array(r, m->endpoints_count, sizeof(struct update_metadata_request_update_metadata_endpoint));
+        for (int32_t i = 0; i < m->endpoints_count && !r->err; i++) {
+            update_metadata_request_update_metadata_endpoint_defaults(&m->endpoints[i]);
+            update_metadata_request_update_metadata_endpoint_read(r, v, &m->endpoints[i]);
+        }
+        if (m->endpoints_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 2) {
+        m->rack = kr_string(r, flex);
+        if (m->rack.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void update_metadata_request_update_metadata_broker_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_broker *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->id);
+    }
+    if (v <= 0) {
+        kw_string(w, flex, m->v0_host);
+    }
+    if (v <= 0) {
+        kw_int32(w, m->v0_port);
+    }
+    if (v >= 1) {
+        kw_array_len(w, flex, m->endpoints_count);
+        for (int32_t i = 0; i < m->endpoints_count; i++)
+            update_metadata_request_update_metadata_endpoint_write(w, v, &m->endpoints[i]);
+    }
+    if (v >= 2) {
+        kw_string(w, flex, m->rack);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t update_metadata_request_update_metadata_partition_state_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 4)
+        n += (flex ? 1 : 2);
+    n += 4;
+    n += 4;
+    n += 4;
+    n += 4;
+    n += (flex ? 1 : 4);
+    n += 4;
+    n += (flex ? 1 : 4);
+    if (v >= 4)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void update_metadata_request_update_metadata_partition_state_defaults(struct update_metadata_request_update_metadata_partition_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct update_metadata_request_update_metadata_partition_state *update_metadata_request_update_metadata_partition_state_array(arena_t *a, int32_t n)
+{
+    struct update_metadata_request_update_metadata_partition_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        update_metadata_request_update_metadata_partition_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void update_metadata_request_update_metadata_partition_state_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_partition_state *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 4) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->controller_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->leader = kr_int32(r);
+    }
+    if (1) {
+        m->leader_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->isr_count = kr_array_len(r, flex, 4);
+        m->isr = kr_alloc_array(r, m->isr_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->isr_count && !r->err; i++)
+            m->isr[i] = kr_int32(r);
+        if (m->isr_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->zk_version = kr_int32(r);
+    }
+    if (1) {
+        m->replicas_count = kr_array_len(r, flex, 4);
+        m->replicas = kr_alloc_array(r, m->replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->replicas_count && !r->err; i++)
+            m->replicas[i] = kr_int32(r);
+        if (m->replicas_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 4) {
+        m->offline_replicas_count = kr_array_len(r, flex, 4);
+        m->offline_replicas = kr_alloc_array(r, m->offline_replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->offline_replicas_count && !r->err; i++)
+            m->offline_replicas[i] = kr_int32(r);
+        if (m->offline_replicas_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void update_metadata_request_update_metadata_partition_state_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_partition_state *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 4) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int32(w, m->controller_epoch);
+    }
+    if (1) {
+        kw_int32(w, m->leader);
+    }
+    if (1) {
+        kw_int32(w, m->leader_epoch);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->isr_count);
+        for (int32_t i = 0; i < m->isr_count; i++)
+            kw_int32(w, m->isr[i]);
+    }
+    if (1) {
+        kw_int32(w, m->zk_version);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->replicas_count);
+        for (int32_t i = 0; i < m->replicas_count; i++)
+            kw_int32(w, m->replicas[i]);
+    }
+    if (v >= 4) {
+        kw_array_len(w, flex, m->offline_replicas_count);
+        for (int32_t i = 0; i < m->offline_replicas_count; i++)
+            kw_int32(w, m->offline_replicas[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void update_metadata_request_defaults(struct update_metadata_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->broker_epoch = -1;
+}
+
+static void update_metadata_request_read(kreader_t *r, int16_t v, struct update_metadata_request *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        m->controller_id = kr_int32(r);
+    }
+    if (v >= 8) {
+        m->is_k_raft_controller = kr_bool(r);
+    }
+    if (1) {
+        m->controller_epoch = kr_int32(r);
+    }
+    if (v >= 5) {
+        m->broker_epoch = kr_int64(r);
+    }
+    if (v <= 4) {
+        m->ungrouped_partition_states_count = kr_array_len(r, flex, update_metadata_request_update_metadata_partition_state_min_size(v));
+        m->ungrouped_partition_states = kr_alloc_array(r, m->ungrouped_partition_states_count, sizeof(struct update_metadata_request_update_metadata_partition_state));
+        for (int32_t i = 0; i < m->ungrouped_partition_states_count && !r->err; i++) {
+            update_metadata_request_update_metadata_partition_state_defaults(&m->ungrouped_partition_states[i]);
+            update_metadata_request_update_metadata_partition_state_read(r, v, &m->ungrouped_partition_states[i]);
+        }
+        if (m->ungrouped_partition_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->topic_states_count = kr_array_len(r, flex, update_metadata_request_update_metadata_topic_state_min_size(v));
+        m->topic_states = kr_alloc_array(r, m->topic_states_count, sizeof(struct update_metadata_request_update_metadata_topic_state));
+        for (int32_t i = 0; i < m->topic_states_count && !r->err; i++) {
+            update_metadata_request_update_metadata_topic_state_defaults(&m->topic_states[i]);
+            update_metadata_request_update_metadata_topic_state_read(r, v, &m->topic_states[i]);
+        }
+        if (m->topic_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->live_brokers_count = kr_array_len(r, flex, update_metadata_request_update_metadata_broker_min_size(v));
+        m->live_brokers = kr_alloc_array(r, m->live_brokers_count, sizeof(struct update_metadata_request_update_metadata_broker));
+        for (int32_t i = 0; i < m->live_brokers_count && !r->err; i++) {
+            update_metadata_request_update_metadata_broker_defaults(&m->live_brokers[i]);
+            update_metadata_request_update_metadata_broker_read(r, v, &m->live_brokers[i]);
+        }
+        if (m->live_brokers_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            kreader_t sub = { r->p, next, r->arena, 0 };
+            switch (tag) {
+            case 0:
+                if (v >= 8) {
+                    kreader_t *outer = r;
+                    r = &sub;
+                    m->type = kr_int8(r);
+                    r = outer;
+                    if (sub.err)
+                        r->err = 1;
+                }
+                break;
+            default:
+                break;
+            }
+            r->p = next;
+        }
+    }
+}
+
+static void update_metadata_request_write(kwriter_t *w, int16_t v, const struct update_metadata_request *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->controller_id);
+    }
+    if (v >= 8) {
+        kw_bool(w, m->is_k_raft_controller);
+    }
+    if (1) {
+        kw_int32(w, m->controller_epoch);
+    }
+    if (v >= 5) {
+        kw_int64(w, m->broker_epoch);
+    }
+    if (v <= 4) {
+        kw_array_len(w, flex, m->ungrouped_partition_states_count);
+        for (int32_t i = 0; i < m->ungrouped_partition_states_count; i++)
+            update_metadata_request_update_metadata_partition_state_write(w, v, &m->ungrouped_partition_states[i]);
+    }
+    if (v >= 5) {
+        kw_array_len(w, flex, m->topic_states_count);
+        for (int32_t i = 0; i < m->topic_states_count; i++)
+            update_metadata_request_update_metadata_topic_state_write(w, v, &m->topic_states[i]);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->live_brokers_count);
+        for (int32_t i = 0; i < m->live_brokers_count; i++)
+            update_metadata_request_update_metadata_broker_write(w, v, &m->live_brokers[i]);
+    }
+    if (flex) {
+        uint32_t ntags = 0;
+        if ((v >= 8) && m->type != 0)
+            ntags++;
+        kw_uvarint(w, ntags);
+        if ((v >= 8) && m->type != 0) {
+            kwriter_t tw;
+            kw_init(&tw);
+            {
+                kwriter_t *outer = w;
+                w = &tw;
+                kw_int8(w, m->type);
+                w = outer;
+            }
+            kw_uvarint(w, 0);
+            kw_uvarint(w, (uint32_t)kw_total(&tw));
+            kw_append(w, &tw);
+            kw_free(&tw);
+        }
+    }
+}
+
+int update_metadata_request_decode(kreader_t *r, int16_t version, struct update_metadata_request *m)
+{
+    update_metadata_request_defaults(m);
+    update_metadata_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void update_metadata_request_encode(kwriter_t *w, int16_t version, const struct update_metadata_request *m)
+{
+    update_metadata_request_write(w, version, m);
+}
+
+static void update_metadata_response_read(kreader_t *r, int16_t v, struct update_metadata_response *m);
+static void update_metadata_response_write(kwriter_t *w, int16_t v, const struct update_metadata_response *m);
+
+void update_metadata_response_defaults(struct update_metadata_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void update_metadata_response_read(kreader_t *r, int16_t v, struct update_metadata_response *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void update_metadata_response_write(kwriter_t *w, int16_t v, const struct update_metadata_response *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int update_metadata_response_decode(kreader_t *r, int16_t version, struct update_metadata_response *m)
+{
+    update_metadata_response_defaults(m);
+    update_metadata_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void update_metadata_response_encode(kwriter_t *w, int16_t version, const struct update_metadata_response *m)
+{
+    update_metadata_response_write(w, version, m);
+}
+
+static void stop_replica_request_stop_replica_partition_v0_read(kreader_t *r, int16_t v, struct stop_replica_request_stop_replica_partition_v0 *m);
+static void stop_replica_request_stop_replica_partition_v0_write(kwriter_t *w, int16_t v, const struct stop_replica_request_stop_replica_partition_v0 *m);
+static size_t stop_replica_request_stop_replica_partition_v0_min_size(int16_t v);
+static void stop_replica_request_stop_replica_topic_v1_read(kreader_t *r, int16_t v, struct stop_replica_request_stop_replica_topic_v1 *m);
+static void stop_replica_request_stop_replica_topic_v1_write(kwriter_t *w, int16_t v, const struct stop_replica_request_stop_replica_topic_v1 *m);
+static size_t stop_replica_request_stop_replica_topic_v1_min_size(int16_t v);
+static void stop_replica_request_stop_replica_partition_state_read(kreader_t *r, int16_t v, struct stop_replica_request_stop_replica_partition_state *m);
+static void stop_replica_request_stop_replica_partition_state_write(kwriter_t *w, int16_t v, const struct stop_replica_request_stop_replica_partition_state *m);
+static size_t stop_replica_request_stop_replica_partition_state_min_size(int16_t v);
+static void stop_replica_request_stop_replica_topic_state_read(kreader_t *r, int16_t v, struct stop_replica_request_stop_replica_topic_state *m);
+static void stop_replica_request_stop_replica_topic_state_write(kwriter_t *w, int16_t v, const struct stop_replica_request_stop_replica_topic_state *m);
+static size_t stop_replica_request_stop_replica_topic_state_min_size(int16_t v);
+static void stop_replica_request_read(kreader_t *r, int16_t v, struct stop_replica_request *m);
+static void stop_replica_request_write(kwriter_t *w, int16_t v, const struct stop_replica_request *m);
+
+static size_t stop_replica_request_stop_replica_partition_v0_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 0)
+        n += (flex ? 1 : 2);
+    if (v <= 0)
+        n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void stop_replica_request_stop_replica_partition_v0_defaults(struct stop_replica_request_stop_replica_partition_v0 *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct stop_replica_request_stop_replica_partition_v0 *stop_replica_request_stop_replica_partition_v0_array(arena_t *a, int32_t n)
+{
+    struct stop_replica_request_stop_replica_partition_v0 *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        stop_replica_request_stop_replica_partition_v0_defaults(&arr[i]);
+    return arr;
+}
+
+static void stop_replica_request_stop_replica_partition_v0_read(kreader_t *r, int16_t v, struct stop_replica_request_stop_replica_partition_v0 *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v <= 0) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 0) {
+        m->partition_index = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void stop_replica_request_stop_replica_partition_v0_write(kwriter_t *w, int16_t v, const struct stop_replica_request_stop_replica_partition_v0 *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v <= 0) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (v <= 0) {
+        kw_int32(w, m->partition_index);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t stop_replica_request_stop_replica_topic_v1_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 1 && v <= 2)
+        n += (flex ? 1 : 2);
+    if (v >= 1 && v <= 2)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void stop_replica_request_stop_replica_topic_v1_defaults(struct stop_replica_request_stop_replica_topic_v1 *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct stop_replica_request_stop_replica_topic_v1 *stop_replica_request_stop_replica_topic_v1_array(arena_t *a, int32_t n)
+{
+    struct stop_replica_request_stop_replica_topic_v1 *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        stop_replica_request_stop_replica_topic_v1_defaults(&arr[i]);
+    return arr;
+}
+
+static void stop_replica_request_stop_replica_topic_v1_read(kreader_t *r, int16_t v, struct stop_replica_request_stop_replica_topic_v1 *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v >= 1 && v <= 2) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1 && v <= 2) {
+        m->partition_indexes_count = kr_array_len(r, flex, 4);
+        m->partition_indexes = kr_alloc_array(r, m->partition_indexes_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partition_indexes_count && !r->err; i++)
+            m->partition_indexes[i] = kr_int32(r);
+        if (m->partition_indexes_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void stop_replica_request_stop_replica_topic_v1_write(kwriter_t *w, int16_t v, const struct stop_replica_request_stop_replica_topic_v1 *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v >= 1 && v <= 2) {
+        kw_string(w, flex, m->name);
+    }
+    if (v >= 1 && v <= 2) {
+        kw_array_len(w, flex, m->partition_indexes_count);
+        for (int32_t i = 0; i < m->partition_indexes_count; i++)
+            kw_int32(w, m->partition_indexes[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t stop_replica_request_stop_replica_partition_state_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += 4;
+    if (v >= 3)
+        n += 4;
+    if (v >= 3)
+        n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void stop_replica_request_stop_replica_partition_state_defaults(struct stop_replica_request_stop_replica_partition_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->leader_epoch = -1;
+}
+
+struct stop_replica_request_stop_replica_partition_state *stop_replica_request_stop_replica_partition_state_array(arena_t *a, int32_t n)
+{
+    struct stop_replica_request_stop_replica_partition_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        stop_replica_request_stop_replica_partition_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void stop_replica_request_stop_replica_partition_state_read(kreader_t *r, int16_t v, struct stop_replica_request_stop_replica_partition_state *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v >= 3) {
+        m->partition_index = kr_int32(r);
+    }
+    if (v >= 3) {
+        m->leader_epoch = kr_int32(r);
+    }
+    if (v >= 3) {
+        m->delete_partition = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void stop_replica_request_stop_replica_partition_state_write(kwriter_t *w, int16_t v, const struct stop_replica_request_stop_replica_partition_state *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v >= 3) {
+        kw_int32(w, m->partition_index);
+    }
+    if (v >= 3) {
+        kw_int32(w, m->leader_epoch);
+    }
+    if (v >= 3) {
+        kw_bool(w, m->delete_partition);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t stop_replica_request_stop_replica_topic_state_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void stop_replica_request_stop_replica_topic_state_defaults(struct stop_replica_request_stop_replica_topic_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct stop_replica_request_stop_replica_topic_state *stop_replica_request_stop_replica_topic_state_array(arena_t *a, int32_t n)
+{
+    struct stop_replica_request_stop_replica_topic_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        stop_replica_request_stop_replica_topic_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void stop_replica_request_stop_replica_topic_state_read(kreader_t *r, int16_t v, struct stop_replica_request_stop_replica_topic_state *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v >= 3) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->partition_states_count = kr_array_len(r, flex, stop_replica_request_stop_replica_partition_state_min_size(v));
+        m->partition_states = kr_alloc_array(r, m->partition_states_count, sizeof(struct stop_replica_request_stop_replica_partition_state));
+        for (int32_t i = 0; i < m->partition_states_count && !r->err; i++) {
+            stop_replica_request_stop_replica_partition_state_defaults(&m->partition_states[i]);
+            stop_replica_request_stop_replica_partition_state_read(r, v, &m->partition_states[i]);
+        }
+        if (m->partition_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void stop_replica_request_stop_replica_topic_state_write(kwriter_t *w, int16_t v, const struct stop_replica_request_stop_replica_topic_state *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v >= 3) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (v >= 3) {
+        kw_array_len(w, flex, m->partition_states_count);
+        for (int32_t i = 0; i < m->partition_states_count; i++)
+            stop_replica_request_stop_replica_partition_state_write(w, v, &m->partition_states[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void stop_replica_request_defaults(struct stop_replica_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->broker_epoch = -1;
+}
+
+static void stop_replica_request_read(kreader_t *r, int16_t v, struct stop_replica_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->controller_id = kr_int32(r);
+    }
+    if (v >= 4) {
+        m->is_k_raft_controller = kr_bool(r);
+    }
+    if (1) {
+        m->controller_epoch = kr_int32(r);
+    }
+    if (v >= 1) {
+        m->broker_epoch = kr_int64(r);
+    }
+    if (v <= 2) {
+        m->delete_partitions = kr_bool(r);
+    }
+    if (v <= 0) {
+        m->ungrouped_partitions_count = kr_array_len(r, flex, stop_replica_request_stop_replica_partition_v0_min_size(v));
+        m->ungrouped_partitions = kr_alloc_array(r, m->ungrouped_partitions_count, sizeof(struct stop_replica_request_stop_replica_partition_v0));
+        for (int32_t i = 0; i < m->ungrouped_partitions_count && !r->err; i++) {
+            stop_replica_request_stop_replica_partition_v0_defaults(&m->ungrouped_partitions[i]);
+            stop_replica_request_stop_replica_partition_v0_read(r, v, &m->ungrouped_partitions[i]);
+        }
+        if (m->ungrouped_partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1 && v <= 2) {
+        m->topics_count = kr_array_len(r, flex, stop_replica_request_stop_replica_topic_v1_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct stop_replica_request_stop_replica_topic_v1));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            stop_replica_request_stop_replica_topic_v1_defaults(&m->topics[i]);
+            stop_replica_request_stop_replica_topic_v1_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->topic_states_count = kr_array_len(r, flex, stop_replica_request_stop_replica_topic_state_min_size(v));
+        m->topic_states = kr_alloc_array(r, m->topic_states_count, sizeof(struct stop_replica_request_stop_replica_topic_state));
+        for (int32_t i = 0; i < m->topic_states_count && !r->err; i++) {
+            stop_replica_request_stop_replica_topic_state_defaults(&m->topic_states[i]);
+            stop_replica_request_stop_replica_topic_state_read(r, v, &m->topic_states[i]);
+        }
+        if (m->topic_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void stop_replica_request_write(kwriter_t *w, int16_t v, const struct stop_replica_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->controller_id);
+    }
+    if (v >= 4) {
+        kw_bool(w, m->is_k_raft_controller);
+    }
+    if (1) {
+        kw_int32(w, m->controller_epoch);
+    }
+    if (v >= 1) {
+        kw_int64(w, m->broker_epoch);
+    }
+    if (v <= 2) {
+        kw_bool(w, m->delete_partitions);
+    }
+    if (v <= 0) {
+        kw_array_len(w, flex, m->ungrouped_partitions_count);
+        for (int32_t i = 0; i < m->ungrouped_partitions_count; i++)
+            stop_replica_request_stop_replica_partition_v0_write(w, v, &m->ungrouped_partitions[i]);
+    }
+    if (v >= 1 && v <= 2) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            stop_replica_request_stop_replica_topic_v1_write(w, v, &m->topics[i]);
+    }
+    if (v >= 3) {
+        kw_array_len(w, flex, m->topic_states_count);
+        for (int32_t i = 0; i < m->topic_states_count; i++)
+            stop_replica_request_stop_replica_topic_state_write(w, v, &m->topic_states[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int stop_replica_request_decode(kreader_t *r, int16_t version, struct stop_replica_request *m)
+{
+    stop_replica_request_defaults(m);
+    stop_replica_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void stop_replica_request_encode(kwriter_t *w, int16_t version, const struct stop_replica_request *m)
+{
+    stop_replica_request_write(w, version, m);
+}
+
+static void stop_replica_response_stop_replica_partition_error_read(kreader_t *r, int16_t v, struct stop_replica_response_stop_replica_partition_error *m);
+static void stop_replica_response_stop_replica_partition_error_write(kwriter_t *w, int16_t v, const struct stop_replica_response_stop_replica_partition_error *m);
+static size_t stop_replica_response_stop_replica_partition_error_min_size(int16_t v);
+static void stop_replica_response_read(kreader_t *r, int16_t v, struct stop_replica_response *m);
+static void stop_replica_response_write(kwriter_t *w, int16_t v, const struct stop_replica_response *m);
+
+static size_t stop_replica_response_stop_replica_partition_error_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 4;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void stop_replica_response_stop_replica_partition_error_defaults(struct stop_replica_response_stop_replica_partition_error *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct stop_replica_response_stop_replica_partition_error *stop_replica_response_stop_replica_partition_error_array(arena_t *a, int32_t n)
+{
+    struct stop_replica_response_stop_replica_partition_error *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        stop_replica_response_stop_replica_partition_error_defaults(&arr[i]);
+    return arr;
+}
+
+static void stop_replica_response_stop_replica_partition_error_read(kreader_t *r, int16_t v, struct stop_replica_response_stop_replica_partition_error *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void stop_replica_response_stop_replica_partition_error_write(kwriter_t *w, int16_t v, const struct stop_replica_response_stop_replica_partition_error *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void stop_replica_response_defaults(struct stop_replica_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void stop_replica_response_read(kreader_t *r, int16_t v, struct stop_replica_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->partition_errors_count = kr_array_len(r, flex, stop_replica_response_stop_replica_partition_error_min_size(v));
+        m->partition_errors = kr_alloc_array(r, m->partition_errors_count, sizeof(struct stop_replica_response_stop_replica_partition_error));
+        for (int32_t i = 0; i < m->partition_errors_count && !r->err; i++) {
+            stop_replica_response_stop_replica_partition_error_defaults(&m->partition_errors[i]);
+            stop_replica_response_stop_replica_partition_error_read(r, v, &m->partition_errors[i]);
+        }
+        if (m->partition_errors_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void stop_replica_response_write(kwriter_t *w, int16_t v, const struct stop_replica_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partition_errors_count);
+        for (int32_t i = 0; i < m->partition_errors_count; i++)
+            stop_replica_response_stop_replica_partition_error_write(w, v, &m->partition_errors[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int stop_replica_response_decode(kreader_t *r, int16_t version, struct stop_replica_response *m)
+{
+    stop_replica_response_defaults(m);
+    stop_replica_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void stop_replica_response_encode(kwriter_t *w, int16_t version, const struct stop_replica_response *m)
+{
+    stop_replica_response_write(w, version, m);
+}
+
+static void controlled_shutdown_request_read(kreader_t *r, int16_t v, struct controlled_shutdown_request *m);
+static void controlled_shutdown_request_write(kwriter_t *w, int16_t v, const struct controlled_shutdown_request *m);
+
+void controlled_shutdown_request_defaults(struct controlled_shutdown_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->broker_epoch = -1;
+}
+
+static void controlled_shutdown_request_read(kreader_t *r, int16_t v, struct controlled_shutdown_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->broker_id = kr_int32(r);
+    }
+    if (v >= 2) {
+        m->broker_epoch = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void controlled_shutdown_request_write(kwriter_t *w, int16_t v, const struct controlled_shutdown_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->broker_id);
+    }
+    if (v >= 2) {
+        kw_int64(w, m->broker_epoch);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int controlled_shutdown_request_decode(kreader_t *r, int16_t version, struct controlled_shutdown_request *m)
+{
+    controlled_shutdown_request_defaults(m);
+    controlled_shutdown_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void controlled_shutdown_request_encode(kwriter_t *w, int16_t version, const struct controlled_shutdown_request *m)
+{
+    controlled_shutdown_request_write(w, version, m);
+}
+
+static void controlled_shutdown_response_remaining_partition_read(kreader_t *r, int16_t v, struct controlled_shutdown_response_remaining_partition *m);
+static void controlled_shutdown_response_remaining_partition_write(kwriter_t *w, int16_t v, const struct controlled_shutdown_response_remaining_partition *m);
+static size_t controlled_shutdown_response_remaining_partition_min_size(int16_t v);
+static void controlled_shutdown_response_read(kreader_t *r, int16_t v, struct controlled_shutdown_response *m);
+static void controlled_shutdown_response_write(kwriter_t *w, int16_t v, const struct controlled_shutdown_response *m);
+
+static size_t controlled_shutdown_response_remaining_partition_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void controlled_shutdown_response_remaining_partition_defaults(struct controlled_shutdown_response_remaining_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct controlled_shutdown_response_remaining_partition *controlled_shutdown_response_remaining_partition_array(arena_t *a, int32_t n)
+{
+    struct controlled_shutdown_response_remaining_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        controlled_shutdown_response_remaining_partition_defaults(&arr[i]);
+    return arr;
+}
+
+static void controlled_shutdown_response_remaining_partition_read(kreader_t *r, int16_t v, struct controlled_shutdown_response_remaining_partition *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void controlled_shutdown_response_remaining_partition_write(kwriter_t *w, int16_t v, const struct controlled_shutdown_response_remaining_partition *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void controlled_shutdown_response_defaults(struct controlled_shutdown_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void controlled_shutdown_response_read(kreader_t *r, int16_t v, struct controlled_shutdown_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->remaining_partitions_count = kr_array_len(r, flex, controlled_shutdown_response_remaining_partition_min_size(v));
+        m->remaining_partitions = kr_alloc_array(r, m->remaining_partitions_count, sizeof(struct controlled_shutdown_response_remaining_partition));
+        for (int32_t i = 0; i < m->remaining_partitions_count && !r->err; i++) {
+            controlled_shutdown_response_remaining_partition_defaults(&m->remaining_partitions[i]);
+            controlled_shutdown_response_remaining_partition_read(r, v, &m->remaining_partitions[i]);
+        }
+        if (m->remaining_partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void controlled_shutdown_response_write(kwriter_t *w, int16_t v, const struct controlled_shutdown_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->remaining_partitions_count);
+        for (int32_t i = 0; i < m->remaining_partitions_count; i++)
+            controlled_shutdown_response_remaining_partition_write(w, v, &m->remaining_partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int controlled_shutdown_response_decode(kreader_t *r, int16_t version, struct controlled_shutdown_response *m)
+{
+    controlled_shutdown_response_defaults(m);
+    controlled_shutdown_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void controlled_shutdown_response_encode(kwriter_t *w, int16_t version, const struct controlled_shutdown_response *m)
+{
+    controlled_shutdown_response_write(w, version, m);
+}
+
 static void consumer_protocol_subscription_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription_topic_partition *m);
 static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription_topic_partition *m);
 static size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v);
@@ -10472,6 +12595,22 @@ static int offset_delete_request_decode_any(kreader_t *r, int16_t v, void *m) { 
 static void offset_delete_request_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_delete_request_encode(w, v, m); }
 static int offset_delete_response_decode_any(kreader_t *r, int16_t v, void *m) { return offset_delete_response_decode(r, v, m); }
 static void offset_delete_response_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_delete_response_encode(w, v, m); }
+static int leader_and_isr_request_decode_any(kreader_t *r, int16_t v, void *m) { return leader_and_isr_request_decode(r, v, m); }
+static void leader_and_isr_request_encode_any(kwriter_t *w, int16_t v, const void *m) { leader_and_isr_request_encode(w, v, m); }
+static int leader_and_isr_response_decode_any(kreader_t *r, int16_t v, void *m) { return leader_and_isr_response_decode(r, v, m); }
+static void leader_and_isr_response_encode_any(kwriter_t *w, int16_t v, const void *m) { leader_and_isr_response_encode(w, v, m); }
+static int update_metadata_request_decode_any(kreader_t *r, int16_t v, void *m) { return update_metadata_request_decode(r, v, m); }
+static void update_metadata_request_encode_any(kwriter_t *w, int16_t v, const void *m) { update_metadata_request_encode(w, v, m); }
+static int update_metadata_response_decode_any(kreader_t *r, int16_t v, void *m) { return update_metadata_response_decode(r, v, m); }
+static void update_metadata_response_encode_any(kwriter_t *w, int16_t v, const void *m) { update_metadata_response_encode(w, v, m); }
+static int stop_replica_request_decode_any(kreader_t *r, int16_t v, void *m) { return stop_replica_request_decode(r, v, m); }
+static void stop_replica_request_encode_any(kwriter_t *w, int16_t v, const void *m) { stop_replica_request_encode(w, v, m); }
+static int stop_replica_response_decode_any(kreader_t *r, int16_t v, void *m) { return stop_replica_response_decode(r, v, m); }
+static void stop_replica_response_encode_any(kwriter_t *w, int16_t v, const void *m) { stop_replica_response_encode(w, v, m); }
+static int controlled_shutdown_request_decode_any(kreader_t *r, int16_t v, void *m) { return controlled_shutdown_request_decode(r, v, m); }
+static void controlled_shutdown_request_encode_any(kwriter_t *w, int16_t v, const void *m) { controlled_shutdown_request_encode(w, v, m); }
+static int controlled_shutdown_response_decode_any(kreader_t *r, int16_t v, void *m) { return controlled_shutdown_response_decode(r, v, m); }
+static void controlled_shutdown_response_encode_any(kwriter_t *w, int16_t v, const void *m) { controlled_shutdown_response_encode(w, v, m); }
 static int consumer_protocol_subscription_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_subscription_decode(r, v, m); }
 static void consumer_protocol_subscription_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_subscription_encode(w, v, m); }
 static int consumer_protocol_assignment_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_assignment_decode(r, v, m); }
@@ -10570,6 +12709,22 @@ const proto_message_info_t proto_message_table[] = {
       offset_delete_request_decode_any, offset_delete_request_encode_any },
     { "OffsetDeleteResponse", 47, 0, 0, -1, sizeof(struct offset_delete_response),
       offset_delete_response_decode_any, offset_delete_response_encode_any },
+    { "LeaderAndIsrRequest", 4, 0, 7, 4, sizeof(struct leader_and_isr_request),
+      leader_and_isr_request_decode_any, leader_and_isr_request_encode_any },
+    { "LeaderAndIsrResponse", 4, 0, 7, 4, sizeof(struct leader_and_isr_response),
+      leader_and_isr_response_decode_any, leader_and_isr_response_encode_any },
+    { "UpdateMetadataRequest", 6, 0, 8, 6, sizeof(struct update_metadata_request),
+      update_metadata_request_decode_any, update_metadata_request_encode_any },
+    { "UpdateMetadataResponse", 6, 0, 8, 6, sizeof(struct update_metadata_response),
+      update_metadata_response_decode_any, update_metadata_response_encode_any },
+    { "StopReplicaRequest", 5, 0, 4, 2, sizeof(struct stop_replica_request),
+      stop_replica_request_decode_any, stop_replica_request_encode_any },
+    { "StopReplicaResponse", 5, 0, 4, 2, sizeof(struct stop_replica_response),
+      stop_replica_response_decode_any, stop_replica_response_encode_any },
+    { "ControlledShutdownRequest", 7, 0, 3, 3, sizeof(struct controlled_shutdown_request),
+      controlled_shutdown_request_decode_any, controlled_shutdown_request_encode_any },
+    { "ControlledShutdownResponse", 7, 0, 3, 3, sizeof(struct controlled_shutdown_response),
+      controlled_shutdown_response_decode_any, controlled_shutdown_response_encode_any },
     { "ConsumerProtocolSubscription", -1, 0, 3, -1, sizeof(struct consumer_protocol_subscription),
       consumer_protocol_subscription_decode_any, consumer_protocol_subscription_encode_any },
     { "ConsumerProtocolAssignment", -1, 0, 3, -1, sizeof(struct consumer_protocol_assignment),
@@ -10583,5 +12738,5 @@ const proto_message_info_t proto_message_table[] = {
     { "GroupMetadataValue", -1, 0, 4, 4, sizeof(struct group_metadata_value),
       group_metadata_value_decode_any, group_metadata_value_encode_any },
 };
-const int proto_message_table_count = 48;
+const int proto_message_table_count = 56;
 

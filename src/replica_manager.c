@@ -59,12 +59,6 @@ partition_t *rm_leader_for(broker_t *b, const char *topic, int32_t id,
     return p;
 }
 
-static int32_t *copy_ids(const int32_t *v, int n)
-{
-    int32_t *c = xcalloc((size_t)n + 1, sizeof(int32_t));
-    memcpy(c, v, sizeof(int32_t) * (size_t)n);
-    return c;
-}
 
 /* Topic-level overrides (segment.bytes, segment.ms, ...) over the broker's
  * defaults, for this topic's logs. */
@@ -99,6 +93,7 @@ static partition_t *new_partition(const char *topic, int32_t id, partition_log_t
     p->topic = xstrdup(topic);
     p->id = id;
     p->log = log;
+    p->accepted_leader_epoch = -1;
     p->high_watermark = log ? log->log_end_offset : 0;
     HASH_ADD_STR(partitions, key, p);
     return p;
@@ -111,9 +106,9 @@ static void update_state(partition_t *p, const mc_partition_t *mp)
     p->partition_epoch = mp->zk_version;
     free(p->replicas);
     free(p->isr);
-    p->replicas = copy_ids(mp->replicas, mp->n_replicas);
+    p->replicas = mc_ids_copy(mp->replicas, mp->n_replicas);
     p->n_replicas = mp->n_replicas;
-    p->isr = copy_ids(mp->isr, mp->n_isr);
+    p->isr = mc_ids_copy(mp->isr, mp->n_isr);
     p->n_isr = mp->n_isr;
     /* Replication factor 1 (or this broker alone in the ISR): the leader's
      * log end is the high watermark. */
@@ -210,6 +205,44 @@ void rm_remove_topic(const char *topic)
     HASH_ITER(hh, partitions, p, tmp)
         if (!strcmp(p->topic, topic))
             free_partition(p, true);
+}
+
+void rm_set_leadership(broker_t *b, partition_t *p, int32_t leader, int32_t leader_epoch,
+                       int32_t partition_epoch, const int32_t *replicas, int n_replicas,
+                       const int32_t *isr, int n_isr)
+{
+    bool was_leader = p->leader == b->cfg->broker_id;
+    p->leader = leader;
+    p->leader_epoch = leader_epoch;
+    p->accepted_leader_epoch = leader_epoch;
+    p->partition_epoch = partition_epoch;
+    free(p->replicas);
+    free(p->isr);
+    p->n_replicas = MAX(n_replicas, 0);    /* a null array counts -1 */
+    p->replicas = mc_ids_copy(replicas, p->n_replicas);
+    p->n_isr = MAX(n_isr, 0);
+    p->isr = mc_ids_copy(isr, p->n_isr);
+    if (p->log && leader == b->cfg->broker_id) {
+        p->high_watermark = p->log->log_end_offset;
+        if (!was_leader && !strcmp(p->topic, OFFSETS_TOPIC))
+            gc_partition_led(p->id);
+    }
+    purgatory_check(p);     /* parked fetches see the new leadership */
+}
+
+void rm_stop_replica(const char *topic, int32_t id, bool delete_log)
+{
+    partition_t *p = rm_partition(topic, id);
+    if (p && delete_log) {
+        free_partition(p, true);
+        return;
+    }
+    if (p) {
+        p->leader = -1;
+        purgatory_check(p);
+    } else if (delete_log && logmgr_get(topic, id)) {
+        logmgr_delete(topic, id);
+    }
 }
 
 void rm_appended(partition_t *p)

@@ -1278,6 +1278,314 @@ void offset_delete_response_sample(arena_t *a, struct offset_delete_response *m)
         offset_delete_response_offset_delete_response_topic_sample(a, &m->topics[i]);
 }
 
+void leader_and_isr_request_leader_and_isr_topic_state_sample(arena_t *a, struct leader_and_isr_request_leader_and_isr_topic_state *m)
+{
+    leader_and_isr_request_leader_and_isr_topic_state_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partition_states_count = 2;
+    m->partition_states = arena_array(a, 2, sizeof(struct leader_and_isr_request_leader_and_isr_partition_state));
+    for (int i = 0; i < 2; i++)
+        leader_and_isr_request_leader_and_isr_partition_state_sample(a, &m->partition_states[i]);
+}
+
+void leader_and_isr_request_leader_and_isr_live_leader_sample(arena_t *a, struct leader_and_isr_request_leader_and_isr_live_leader *m)
+{
+    leader_and_isr_request_leader_and_isr_live_leader_defaults(m);
+    (void)a;
+    m->broker_id = 70000;
+    m->host_name = KSTR_LIT("sample");
+    m->port = 70000;
+}
+
+void leader_and_isr_request_leader_and_isr_partition_state_sample(arena_t *a, struct leader_and_isr_request_leader_and_isr_partition_state *m)
+{
+    leader_and_isr_request_leader_and_isr_partition_state_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->partition_index = 70000;
+    m->controller_epoch = 70000;
+    m->leader = 70000;
+    m->leader_epoch = 70000;
+    m->isr_count = 2;
+    m->isr = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->isr[i] = 70000;
+    m->partition_epoch = 70000;
+    m->replicas_count = 2;
+    m->replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->replicas[i] = 70000;
+    m->adding_replicas_count = 2;
+    m->adding_replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->adding_replicas[i] = 70000;
+    m->removing_replicas_count = 2;
+    m->removing_replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->removing_replicas[i] = 70000;
+    m->is_new = true;
+    m->leader_recovery_state = 7;
+}
+
+void leader_and_isr_request_sample(arena_t *a, struct leader_and_isr_request *m)
+{
+    leader_and_isr_request_defaults(m);
+    (void)a;
+    m->controller_id = 70000;
+    m->is_k_raft_controller = true;
+    m->controller_epoch = 70000;
+    m->broker_epoch = 5000000000;
+    m->type = 7;
+    m->ungrouped_partition_states_count = 2;
+    m->ungrouped_partition_states = arena_array(a, 2, sizeof(struct leader_and_isr_request_leader_and_isr_partition_state));
+    for (int i = 0; i < 2; i++)
+        leader_and_isr_request_leader_and_isr_partition_state_sample(a, &m->ungrouped_partition_states[i]);
+    m->topic_states_count = 2;
+    m->topic_states = arena_array(a, 2, sizeof(struct leader_and_isr_request_leader_and_isr_topic_state));
+    for (int i = 0; i < 2; i++)
+        leader_and_isr_request_leader_and_isr_topic_state_sample(a, &m->topic_states[i]);
+    m->live_leaders_count = 2;
+    m->live_leaders = arena_array(a, 2, sizeof(struct leader_and_isr_request_leader_and_isr_live_leader));
+    for (int i = 0; i < 2; i++)
+        leader_and_isr_request_leader_and_isr_live_leader_sample(a, &m->live_leaders[i]);
+}
+
+void leader_and_isr_response_leader_and_isr_topic_error_sample(arena_t *a, struct leader_and_isr_response_leader_and_isr_topic_error *m)
+{
+    leader_and_isr_response_leader_and_isr_topic_error_defaults(m);
+    (void)a;
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partition_errors_count = 2;
+    m->partition_errors = arena_array(a, 2, sizeof(struct leader_and_isr_response_leader_and_isr_partition_error));
+    for (int i = 0; i < 2; i++)
+        leader_and_isr_response_leader_and_isr_partition_error_sample(a, &m->partition_errors[i]);
+}
+
+void leader_and_isr_response_leader_and_isr_partition_error_sample(arena_t *a, struct leader_and_isr_response_leader_and_isr_partition_error *m)
+{
+    leader_and_isr_response_leader_and_isr_partition_error_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->partition_index = 70000;
+    m->error_code = 300;
+}
+
+void leader_and_isr_response_sample(arena_t *a, struct leader_and_isr_response *m)
+{
+    leader_and_isr_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->partition_errors_count = 2;
+    m->partition_errors = arena_array(a, 2, sizeof(struct leader_and_isr_response_leader_and_isr_partition_error));
+    for (int i = 0; i < 2; i++)
+        leader_and_isr_response_leader_and_isr_partition_error_sample(a, &m->partition_errors[i]);
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct leader_and_isr_response_leader_and_isr_topic_error));
+    for (int i = 0; i < 2; i++)
+        leader_and_isr_response_leader_and_isr_topic_error_sample(a, &m->topics[i]);
+}
+
+void update_metadata_request_update_metadata_topic_state_sample(arena_t *a, struct update_metadata_request_update_metadata_topic_state *m)
+{
+    update_metadata_request_update_metadata_topic_state_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partition_states_count = 2;
+    m->partition_states = arena_array(a, 2, sizeof(struct update_metadata_request_update_metadata_partition_state));
+    for (int i = 0; i < 2; i++)
+        update_metadata_request_update_metadata_partition_state_sample(a, &m->partition_states[i]);
+}
+
+void update_metadata_request_update_metadata_endpoint_sample(arena_t *a, struct update_metadata_request_update_metadata_endpoint *m)
+{
+    update_metadata_request_update_metadata_endpoint_defaults(m);
+    (void)a;
+    m->port = 70000;
+    m->host = KSTR_LIT("sample");
+    m->listener = KSTR_LIT("sample");
+    m->security_protocol = 300;
+}
+
+void update_metadata_request_update_metadata_broker_sample(arena_t *a, struct update_metadata_request_update_metadata_broker *m)
+{
+    update_metadata_request_update_metadata_broker_defaults(m);
+    (void)a;
+    m->id = 70000;
+    m->v0_host = KSTR_LIT("sample");
+    m->v0_port = 70000;
+    m->endpoints_count = 2;
+    m->endpoints = arena_array(a, 2, sizeof(struct update_metadata_request_update_metadata_endpoint));
+    for (int i = 0; i < 2; i++)
+        update_metadata_request_update_metadata_endpoint_sample(a, &m->endpoints[i]);
+    m->rack = KSTR_LIT("sample");
+}
+
+void update_metadata_request_update_metadata_partition_state_sample(arena_t *a, struct update_metadata_request_update_metadata_partition_state *m)
+{
+    update_metadata_request_update_metadata_partition_state_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->partition_index = 70000;
+    m->controller_epoch = 70000;
+    m->leader = 70000;
+    m->leader_epoch = 70000;
+    m->isr_count = 2;
+    m->isr = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->isr[i] = 70000;
+    m->zk_version = 70000;
+    m->replicas_count = 2;
+    m->replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->replicas[i] = 70000;
+    m->offline_replicas_count = 2;
+    m->offline_replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->offline_replicas[i] = 70000;
+}
+
+void update_metadata_request_sample(arena_t *a, struct update_metadata_request *m)
+{
+    update_metadata_request_defaults(m);
+    (void)a;
+    m->controller_id = 70000;
+    m->is_k_raft_controller = true;
+    m->type = 7;
+    m->controller_epoch = 70000;
+    m->broker_epoch = 5000000000;
+    m->ungrouped_partition_states_count = 2;
+    m->ungrouped_partition_states = arena_array(a, 2, sizeof(struct update_metadata_request_update_metadata_partition_state));
+    for (int i = 0; i < 2; i++)
+        update_metadata_request_update_metadata_partition_state_sample(a, &m->ungrouped_partition_states[i]);
+    m->topic_states_count = 2;
+    m->topic_states = arena_array(a, 2, sizeof(struct update_metadata_request_update_metadata_topic_state));
+    for (int i = 0; i < 2; i++)
+        update_metadata_request_update_metadata_topic_state_sample(a, &m->topic_states[i]);
+    m->live_brokers_count = 2;
+    m->live_brokers = arena_array(a, 2, sizeof(struct update_metadata_request_update_metadata_broker));
+    for (int i = 0; i < 2; i++)
+        update_metadata_request_update_metadata_broker_sample(a, &m->live_brokers[i]);
+}
+
+void update_metadata_response_sample(arena_t *a, struct update_metadata_response *m)
+{
+    update_metadata_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+}
+
+void stop_replica_request_stop_replica_partition_v0_sample(arena_t *a, struct stop_replica_request_stop_replica_partition_v0 *m)
+{
+    stop_replica_request_stop_replica_partition_v0_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->partition_index = 70000;
+}
+
+void stop_replica_request_stop_replica_topic_v1_sample(arena_t *a, struct stop_replica_request_stop_replica_topic_v1 *m)
+{
+    stop_replica_request_stop_replica_topic_v1_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partition_indexes_count = 2;
+    m->partition_indexes = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partition_indexes[i] = 70000;
+}
+
+void stop_replica_request_stop_replica_partition_state_sample(arena_t *a, struct stop_replica_request_stop_replica_partition_state *m)
+{
+    stop_replica_request_stop_replica_partition_state_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->leader_epoch = 70000;
+    m->delete_partition = true;
+}
+
+void stop_replica_request_stop_replica_topic_state_sample(arena_t *a, struct stop_replica_request_stop_replica_topic_state *m)
+{
+    stop_replica_request_stop_replica_topic_state_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->partition_states_count = 2;
+    m->partition_states = arena_array(a, 2, sizeof(struct stop_replica_request_stop_replica_partition_state));
+    for (int i = 0; i < 2; i++)
+        stop_replica_request_stop_replica_partition_state_sample(a, &m->partition_states[i]);
+}
+
+void stop_replica_request_sample(arena_t *a, struct stop_replica_request *m)
+{
+    stop_replica_request_defaults(m);
+    (void)a;
+    m->controller_id = 70000;
+    m->is_k_raft_controller = true;
+    m->controller_epoch = 70000;
+    m->broker_epoch = 5000000000;
+    m->delete_partitions = true;
+    m->ungrouped_partitions_count = 2;
+    m->ungrouped_partitions = arena_array(a, 2, sizeof(struct stop_replica_request_stop_replica_partition_v0));
+    for (int i = 0; i < 2; i++)
+        stop_replica_request_stop_replica_partition_v0_sample(a, &m->ungrouped_partitions[i]);
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct stop_replica_request_stop_replica_topic_v1));
+    for (int i = 0; i < 2; i++)
+        stop_replica_request_stop_replica_topic_v1_sample(a, &m->topics[i]);
+    m->topic_states_count = 2;
+    m->topic_states = arena_array(a, 2, sizeof(struct stop_replica_request_stop_replica_topic_state));
+    for (int i = 0; i < 2; i++)
+        stop_replica_request_stop_replica_topic_state_sample(a, &m->topic_states[i]);
+}
+
+void stop_replica_response_stop_replica_partition_error_sample(arena_t *a, struct stop_replica_response_stop_replica_partition_error *m)
+{
+    stop_replica_response_stop_replica_partition_error_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->partition_index = 70000;
+    m->error_code = 300;
+}
+
+void stop_replica_response_sample(arena_t *a, struct stop_replica_response *m)
+{
+    stop_replica_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->partition_errors_count = 2;
+    m->partition_errors = arena_array(a, 2, sizeof(struct stop_replica_response_stop_replica_partition_error));
+    for (int i = 0; i < 2; i++)
+        stop_replica_response_stop_replica_partition_error_sample(a, &m->partition_errors[i]);
+}
+
+void controlled_shutdown_request_sample(arena_t *a, struct controlled_shutdown_request *m)
+{
+    controlled_shutdown_request_defaults(m);
+    (void)a;
+    m->broker_id = 70000;
+    m->broker_epoch = 5000000000;
+}
+
+void controlled_shutdown_response_remaining_partition_sample(arena_t *a, struct controlled_shutdown_response_remaining_partition *m)
+{
+    controlled_shutdown_response_remaining_partition_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->partition_index = 70000;
+}
+
+void controlled_shutdown_response_sample(arena_t *a, struct controlled_shutdown_response *m)
+{
+    controlled_shutdown_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->remaining_partitions_count = 2;
+    m->remaining_partitions = arena_array(a, 2, sizeof(struct controlled_shutdown_response_remaining_partition));
+    for (int i = 0; i < 2; i++)
+        controlled_shutdown_response_remaining_partition_sample(a, &m->remaining_partitions[i]);
+}
+
 void consumer_protocol_subscription_topic_partition_sample(arena_t *a, struct consumer_protocol_subscription_topic_partition *m)
 {
     consumer_protocol_subscription_topic_partition_defaults(m);
@@ -1426,6 +1734,14 @@ static void delete_groups_request_sample_any(arena_t *a, void *m) { delete_group
 static void delete_groups_response_sample_any(arena_t *a, void *m) { delete_groups_response_sample(a, m); }
 static void offset_delete_request_sample_any(arena_t *a, void *m) { offset_delete_request_sample(a, m); }
 static void offset_delete_response_sample_any(arena_t *a, void *m) { offset_delete_response_sample(a, m); }
+static void leader_and_isr_request_sample_any(arena_t *a, void *m) { leader_and_isr_request_sample(a, m); }
+static void leader_and_isr_response_sample_any(arena_t *a, void *m) { leader_and_isr_response_sample(a, m); }
+static void update_metadata_request_sample_any(arena_t *a, void *m) { update_metadata_request_sample(a, m); }
+static void update_metadata_response_sample_any(arena_t *a, void *m) { update_metadata_response_sample(a, m); }
+static void stop_replica_request_sample_any(arena_t *a, void *m) { stop_replica_request_sample(a, m); }
+static void stop_replica_response_sample_any(arena_t *a, void *m) { stop_replica_response_sample(a, m); }
+static void controlled_shutdown_request_sample_any(arena_t *a, void *m) { controlled_shutdown_request_sample(a, m); }
+static void controlled_shutdown_response_sample_any(arena_t *a, void *m) { controlled_shutdown_response_sample(a, m); }
 static void consumer_protocol_subscription_sample_any(arena_t *a, void *m) { consumer_protocol_subscription_sample(a, m); }
 static void consumer_protocol_assignment_sample_any(arena_t *a, void *m) { consumer_protocol_assignment_sample(a, m); }
 static void offset_commit_key_sample_any(arena_t *a, void *m) { offset_commit_key_sample(a, m); }
@@ -1476,6 +1792,14 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     delete_groups_response_sample_any,
     offset_delete_request_sample_any,
     offset_delete_response_sample_any,
+    leader_and_isr_request_sample_any,
+    leader_and_isr_response_sample_any,
+    update_metadata_request_sample_any,
+    update_metadata_response_sample_any,
+    stop_replica_request_sample_any,
+    stop_replica_response_sample_any,
+    controlled_shutdown_request_sample_any,
+    controlled_shutdown_response_sample_any,
     consumer_protocol_subscription_sample_any,
     consumer_protocol_assignment_sample_any,
     offset_commit_key_sample_any,

@@ -40,6 +40,11 @@ MESSAGES = [
     "ListGroupsRequest", "ListGroupsResponse",
     "DeleteGroupsRequest", "DeleteGroupsResponse",
     "OffsetDeleteRequest", "OffsetDeleteResponse",
+    # inter-broker (ZooKeeper-mode controller to brokers)
+    "LeaderAndIsrRequest", "LeaderAndIsrResponse",
+    "UpdateMetadataRequest", "UpdateMetadataResponse",
+    "StopReplicaRequest", "StopReplicaResponse",
+    "ControlledShutdownRequest", "ControlledShutdownResponse",
     "ConsumerProtocolSubscription", "ConsumerProtocolAssignment",
     # __consumer_offsets record formats (proto/storage)
     "OffsetCommitKey", "OffsetCommitValue", "GroupMetadataKey", "GroupMetadataValue",

@@ -1,0 +1,274 @@
+/*
+ * api_inter_broker.c - owns the requests a ZooKeeper-mode controller sends
+ * to every broker: LeaderAndIsr, UpdateMetadata and StopReplica, with
+ * Kafka's fencing (KafkaApis.handle*Request, ReplicaManager.
+ * becomeLeaderOrFollower and stopReplicas): a controller epoch older than
+ * the newest seen gets STALE_CONTROLLER_EPOCH, a broker epoch older than
+ * this broker's registration (its znode's czxid) STALE_BROKER_EPOCH, a
+ * partition state whose leader epoch is not newer than the last one
+ * accepted STALE_CONTROLLER_EPOCH, a partition not assigned here
+ * UNKNOWN_TOPIC_OR_PARTITION, and a StopReplica older than the
+ * partition's leader epoch FENCED_LEADER_EPOCH.
+ *
+ * Partial (first step of replication): partition state is also loaded from
+ * ZooKeeper by controller.c, which creates the local logs and the topics
+ * of the metadata cache; UpdateMetadata updates the partition states of
+ * topics the cache has (the live brokers still come from ZooKeeper).  LeaderAndIsr sets the leadership of the
+ * partitions hosted here; a partition not hosted yet is answered NONE and
+ * comes from ZooKeeper.  Followers do not fetch yet.
+ * Event-loop thread only.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "api.h"
+#include "kafka_errors.h"
+#include "logging.h"
+#include "metadata_cache.h"
+#include "proto_messages.h"
+#include "replica_manager.h"
+#include "util.h"
+
+#define EPOCH_DURING_DELETE (-2)
+#define NO_EPOCH (-1)
+
+/* The newest controller epoch seen in a controller request (Kafka's
+ * ReplicaManager.controllerEpoch). */
+static int32_t controller_epoch = -1;
+
+/* Top-level fencing shared by the three requests: 0 or the error. */
+static int16_t fence(broker_t *b, const char *what, int32_t controller_id, int32_t epoch,
+                     int64_t broker_epoch)
+{
+    const mc_broker_t *self = mc_find_broker(b->cfg->broker_id);
+    if (broker_epoch != -1 && self && broker_epoch < self->epoch) {
+        log_info("state.change", "Received %s request with broker epoch %" PRId64 " smaller than the "
+                 "current broker epoch %" PRId64 " from controller %d with epoch %d", what,
+                 broker_epoch, self->epoch, controller_id, epoch);
+        return KERR_STALE_BROKER_EPOCH;
+    }
+    if (epoch < controller_epoch) {
+        log_warn("state.change", "Ignoring %s request from controller %d since its controller epoch "
+                 "%d is old. Latest known controller epoch is %d", what, controller_id, epoch,
+                 controller_epoch);
+        return KERR_STALE_CONTROLLER_EPOCH;
+    }
+    controller_epoch = epoch;
+    return KERR_NONE;
+}
+
+static bool is_replica(const int32_t *replicas, int n, int32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (replicas[i] == id)
+            return true;
+    return false;
+}
+
+static int16_t become(broker_t *b, const struct leader_and_isr_request *rq,
+                      const struct leader_and_isr_request_leader_and_isr_partition_state *s,
+                      const char *topic)
+{
+    if (!is_replica(s->replicas, s->replicas_count, b->cfg->broker_id)) {
+        log_warn("state.change", "Ignoring LeaderAndIsr request from controller %d epoch %d for "
+                 "partition %s-%d as itself is not in assigned replica list", rq->controller_id,
+                 rq->controller_epoch, topic, s->partition_index);
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    partition_t *p = rm_partition(topic, s->partition_index);
+    if (!p)
+        return KERR_NONE;   /* created from its ZooKeeper state (partial, see above) */
+    if (s->leader_epoch <= p->accepted_leader_epoch) {
+        log_warn("state.change", "Ignoring LeaderAndIsr request from controller %d epoch %d for "
+                 "partition %s-%d since its associated leader epoch %d is not newer than %d",
+                 rq->controller_id, rq->controller_epoch, topic, s->partition_index, s->leader_epoch,
+                 p->accepted_leader_epoch);
+        return KERR_STALE_CONTROLLER_EPOCH;
+    }
+    rm_set_leadership(b, p, s->leader, s->leader_epoch, s->partition_epoch, s->replicas,
+                      s->replicas_count, s->isr, s->isr_count);
+    return KERR_NONE;
+}
+
+/* The partition states of any version, one callback each. */
+typedef void (*lisr_fn)(const struct leader_and_isr_request_leader_and_isr_partition_state *s,
+                        const char *topic, int ti, void *arg);
+
+static void foreach_lisr_state(request_t *req, const struct leader_and_isr_request *rq, lisr_fn fn,
+                               void *arg)
+{
+    for (int i = 0; i < rq->ungrouped_partition_states_count; i++) {
+        const struct leader_and_isr_request_leader_and_isr_partition_state *s =
+            &rq->ungrouped_partition_states[i];
+        fn(s, kstr_dup(&req->arena, s->topic_name), -1, arg);
+    }
+    for (int t = 0; t < rq->topic_states_count; t++) {
+        const char *topic = kstr_dup(&req->arena, rq->topic_states[t].topic_name);
+        for (int i = 0; i < rq->topic_states[t].partition_states_count; i++)
+            fn(&rq->topic_states[t].partition_states[i], topic, t, arg);
+    }
+}
+
+typedef struct lisr_ctx {
+    broker_t *b;
+    request_t *req;
+    const struct leader_and_isr_request *rq;
+    struct leader_and_isr_response *resp;
+    int n;                      /* partition errors filled */
+    int16_t top_error;
+} lisr_ctx_t;
+
+static void count_state(const struct leader_and_isr_request_leader_and_isr_partition_state *s,
+                        const char *topic, int ti, void *arg)
+{
+    (void)s, (void)topic, (void)ti;
+    ((lisr_ctx_t *)arg)->n++;
+}
+
+static void answer_state(const struct leader_and_isr_request_leader_and_isr_partition_state *s,
+                         const char *topic, int ti, void *arg)
+{
+    lisr_ctx_t *c = arg;
+    int16_t err = c->top_error ? c->top_error : become(c->b, c->rq, s, topic);
+    struct leader_and_isr_response_leader_and_isr_partition_error *e;
+    if (ti >= 0 && c->req->hdr.request_api_version >= 5) {
+        struct leader_and_isr_response_leader_and_isr_topic_error *te = &c->resp->topics[ti];
+        e = &te->partition_errors[te->partition_errors_count++];
+    } else {
+        e = &c->resp->partition_errors[c->resp->partition_errors_count++];
+    }
+    e->topic_name = kstr_from_cstr(topic);
+    e->partition_index = s->partition_index;
+    e->error_code = err;
+}
+
+enum handler_result api_leader_and_isr(broker_t *b, request_t *req)
+{
+    struct leader_and_isr_request rq;
+    int16_t v = req->hdr.request_api_version;
+    if (leader_and_isr_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    struct leader_and_isr_response resp;
+    leader_and_isr_response_defaults(&resp);
+    lisr_ctx_t c = { b, req, &rq, &resp, 0, KERR_NONE };
+    resp.error_code = fence(b, "LeaderAndIsr", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
+    if (resp.error_code == KERR_NONE) {
+        foreach_lisr_state(req, &rq, count_state, &c);
+        log_info("state.change", "Handling LeaderAndIsr request correlationId %d from controller %d "
+                 "for %d partitions", req->hdr.correlation_id, rq.controller_id, c.n);
+        if (v >= 5) {
+            resp.topics_count = rq.topic_states_count > 0 ? rq.topic_states_count : 0;
+            resp.topics = leader_and_isr_response_leader_and_isr_topic_error_array(&req->arena,
+                                                                                   resp.topics_count);
+            for (int t = 0; t < resp.topics_count; t++) {
+                resp.topics[t].topic_id = rq.topic_states[t].topic_id;
+                resp.topics[t].partition_errors = leader_and_isr_response_leader_and_isr_partition_error_array(
+                    &req->arena, rq.topic_states[t].partition_states_count);
+                resp.topics[t].partition_errors_count = 0;
+            }
+        }
+        resp.partition_errors = leader_and_isr_response_leader_and_isr_partition_error_array(&req->arena, c.n);
+        resp.partition_errors_count = 0;
+        foreach_lisr_state(req, &rq, answer_state, &c);
+    }
+    leader_and_isr_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}
+
+static void cache_state(request_t *req, const char *topic,
+                        const struct update_metadata_request_update_metadata_partition_state *s)
+{
+    (void)req;
+    mc_update_partition(topic, s->partition_index, s->leader, s->leader_epoch, s->zk_version,
+                        s->replicas, s->replicas_count, s->isr, s->isr_count);
+}
+
+enum handler_result api_update_metadata(broker_t *b, request_t *req)
+{
+    struct update_metadata_request rq;
+    int16_t v = req->hdr.request_api_version;
+    if (update_metadata_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    struct update_metadata_response resp;
+    update_metadata_response_defaults(&resp);
+    resp.error_code = fence(b, "UpdateMetadata", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
+    if (resp.error_code == KERR_NONE) {
+        for (int i = 0; i < rq.ungrouped_partition_states_count; i++)
+            cache_state(req, kstr_dup(&req->arena, rq.ungrouped_partition_states[i].topic_name),
+                        &rq.ungrouped_partition_states[i]);
+        for (int t = 0; t < rq.topic_states_count; t++) {
+            const char *topic = kstr_dup(&req->arena, rq.topic_states[t].topic_name);
+            for (int i = 0; i < rq.topic_states[t].partition_states_count; i++)
+                cache_state(req, topic, &rq.topic_states[t].partition_states[i]);
+        }
+    }
+    update_metadata_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}
+
+/* One partition of a StopReplica: Kafka's stopReplicas rules. */
+static int16_t stop_one(broker_t *b, const char *topic, int32_t id, int32_t leader_epoch, bool delete)
+{
+    (void)b;
+    partition_t *p = rm_partition(topic, id);
+    if (p && leader_epoch != EPOCH_DURING_DELETE && leader_epoch != NO_EPOCH &&
+        leader_epoch < p->leader_epoch) {
+        log_warn("state.change", "Ignoring StopReplica request (delete=%s) for partition %s-%d since "
+                 "its associated leader epoch %d is smaller than the current leader epoch %d",
+                 delete ? "true" : "false", topic, id, leader_epoch, p->leader_epoch);
+        return KERR_FENCED_LEADER_EPOCH;
+    }
+    rm_stop_replica(topic, id, delete);
+    return KERR_NONE;
+}
+
+enum handler_result api_stop_replica(broker_t *b, request_t *req)
+{
+    struct stop_replica_request rq;
+    int16_t v = req->hdr.request_api_version;
+    if (stop_replica_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    struct stop_replica_response resp;
+    stop_replica_response_defaults(&resp);
+    resp.error_code = fence(b, "StopReplica", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
+    if (resp.error_code == KERR_NONE) {
+        int n = MAX(rq.ungrouped_partitions_count, 0);
+        for (int t = 0; t < rq.topics_count; t++)
+            n += MAX(rq.topics[t].partition_indexes_count, 0);
+        for (int t = 0; t < rq.topic_states_count; t++)
+            n += MAX(rq.topic_states[t].partition_states_count, 0);
+        resp.partition_errors = stop_replica_response_stop_replica_partition_error_array(&req->arena, n);
+        resp.partition_errors_count = n;
+        int k = 0;
+        for (int i = 0; i < rq.ungrouped_partitions_count; i++, k++) {
+            struct stop_replica_request_stop_replica_partition_v0 *s = &rq.ungrouped_partitions[i];
+            resp.partition_errors[k].topic_name = s->topic_name;
+            resp.partition_errors[k].partition_index = s->partition_index;
+            resp.partition_errors[k].error_code = stop_one(b, kstr_dup(&req->arena, s->topic_name),
+                                                           s->partition_index, NO_EPOCH, rq.delete_partitions);
+        }
+        for (int t = 0; t < rq.topics_count; t++)
+            for (int i = 0; i < rq.topics[t].partition_indexes_count; i++, k++) {
+                resp.partition_errors[k].topic_name = rq.topics[t].name;
+                resp.partition_errors[k].partition_index = rq.topics[t].partition_indexes[i];
+                resp.partition_errors[k].error_code = stop_one(b, kstr_dup(&req->arena, rq.topics[t].name),
+                                                               rq.topics[t].partition_indexes[i], NO_EPOCH,
+                                                               rq.delete_partitions);
+            }
+        for (int t = 0; t < rq.topic_states_count; t++) {
+            const char *topic = kstr_dup(&req->arena, rq.topic_states[t].topic_name);
+            for (int i = 0; i < rq.topic_states[t].partition_states_count; i++, k++) {
+                struct stop_replica_request_stop_replica_partition_state *s =
+                    &rq.topic_states[t].partition_states[i];
+                resp.partition_errors[k].topic_name = rq.topic_states[t].topic_name;
+                resp.partition_errors[k].partition_index = s->partition_index;
+                resp.partition_errors[k].error_code = stop_one(b, topic, s->partition_index,
+                                                               s->leader_epoch, s->delete_partition);
+            }
+        }
+        log_info("state.change", "Handled StopReplica request correlationId %d from controller %d "
+                 "for %d partitions", req->hdr.correlation_id, rq.controller_id, n);
+    }
+    stop_replica_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}

@@ -1,0 +1,119 @@
+"""A samsa broker in a cluster with an Apache Kafka broker as the
+controller, as a rolling migration has it: the Java controller's
+LeaderAndIsr, UpdateMetadata and StopReplica requests are answered, the
+partitions the controller gives samsa are served to clients, and topic
+deletion (which waits for every replica's StopReplica answer) completes."""
+import os
+import struct
+import uuid
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from conftest import samsa_only, unique, wait_for
+from kproto import Conn, kstr
+from servers import KafkaBroker, SamsaBroker
+
+PARTITIONS = 4
+RECORDS = 400
+
+
+def leaders(bootstrap, topic):
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=10)
+    t = md.topics.get(topic)
+    if t is None or t.error is not None:
+        return None
+    return {p: m.leader for p, m in t.partitions.items()}
+
+
+def consume_all(bootstrap, topic, count):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("g"), "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    got = {}
+    wait_for(lambda: [got.setdefault(m.key(), (m.partition(), m.offset(), m.value()))
+                      for m in c.consume(1000, 0.5) if m.error() is None] is not None and len(got) >= count,
+             60, "every record")
+    c.close()
+    return got
+
+
+@samsa_only
+def test_samsa_broker_under_a_kafka_controller(zookeeper, zk_client, tmp_path):
+    chroot = "/mixed-" + uuid.uuid4().hex[:8]
+    kafka = KafkaBroker(zookeeper.connect, str(tmp_path / "kafka"), broker_id=1, chroot=chroot).start()
+    os.makedirs(tmp_path / "samsa")
+    samsa = SamsaBroker(zookeeper, str(tmp_path / "samsa"), broker_id=0, chroot=chroot).start()
+    try:
+        controller = zk_client.get(f"{chroot}/controller")[0].decode()
+        assert '"brokerid":1' in controller.replace(" ", "")
+        wait_for(lambda: zk_client.exists(f"{chroot}/brokers/ids/0") is not None, 30, "samsa registered")
+        bootstrap = f"{kafka.bootstrap},{samsa.bootstrap}"
+        topic = unique("mixed")
+        admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+        admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
+        wait_for(lambda: (leaders(bootstrap, topic) or {}).keys() == set(range(PARTITIONS)) and
+                 all(l >= 0 for l in leaders(bootstrap, topic).values()), 60, "leaders")
+        led = leaders(bootstrap, topic)
+        assert set(led.values()) == {0, 1}, f"the controller should spread partitions: {led}"
+        wait_for(lambda: "Handling LeaderAndIsr request" in samsa.log_text(), 30,
+                 "the controller's LeaderAndIsr at samsa")
+
+        p = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+        acked = {}
+        for i in range(RECORDS):
+            key = f"k{i}".encode()
+            p.produce(topic, key=key, value=b"v" + key, partition=i % PARTITIONS,
+                      on_delivery=lambda err, m: acked.__setitem__(m.key(), (m.partition(), m.offset()))
+                      if err is None else None)
+        assert p.flush(60) == 0
+        assert len(acked) == RECORDS
+        got = consume_all(bootstrap, topic, RECORDS)
+        assert {k: v[:2] for k, v in got.items()} == acked
+        assert all(v[2] == b"v" + k for k, v in got.items())
+
+        # Deletion finishes only once every replica answered StopReplica.
+        admin.delete_topics([topic])[topic].result(30)
+        wait_for(lambda: zk_client.exists(f"{chroot}/brokers/topics/{topic}") is None and
+                 zk_client.exists(f"{chroot}/admin/delete_topics/{topic}") is None, 60,
+                 "the controller to finish deleting the topic")
+        samsa_parts = [i for i, l in led.items() if l == 0]
+        wait_for(lambda: not any(os.path.isdir(os.path.join(samsa.logdir, f"{topic}-{i}"))
+                                 for i in samsa_parts), 30, "samsa's replicas to be deleted")
+        log = samsa.log_text()
+        assert "Handled StopReplica request" in log
+        assert "unsupported API key" not in log
+        assert "STALE" not in log
+    finally:
+        samsa.stop()
+        kafka.stop()
+        samsa.assert_no_sanitizer_reports()
+
+
+def update_metadata_v0(controller_epoch, broker_id, port):
+    """UpdateMetadata v0 naming only the broker itself as live."""
+    return (struct.pack(">ii", 5, controller_epoch) + struct.pack(">i", 0) +
+            struct.pack(">ii", 1, broker_id) + kstr("127.0.0.1") + struct.pack(">i", port))
+
+
+def stop_replica_v1(controller_epoch, broker_epoch, topic):
+    return (struct.pack(">iiqb", 5, controller_epoch, broker_epoch, 0) + struct.pack(">i", 1) +
+            kstr(topic) + struct.pack(">ii", 1, 0))
+
+
+def test_controller_requests_are_fenced(make_broker):
+    """A controller request from an older controller epoch gets
+    STALE_CONTROLLER_EPOCH (11) and one for an older registration of this
+    broker STALE_BROKER_EPOCH (77), as Kafka answers them."""
+    b = make_broker().start()
+    c = Conn(b.port)
+    try:
+        assert struct.unpack(">h", c.request(6, 0, update_metadata_v0(100, b.id, b.port))[:2])[0] == 0
+        assert struct.unpack(">h", c.request(6, 0, update_metadata_v0(5, b.id, b.port))[:2])[0] == 11
+        body = c.request(5, 1, stop_replica_v1(100, 1, unique("gone")))
+        assert struct.unpack(">h", body[:2])[0] == 77
+        body = c.request(5, 1, stop_replica_v1(7, -1, unique("gone")))
+        assert struct.unpack(">h", body[:2])[0] == 11
+        # The connection is still served.
+        assert struct.unpack(">h", c.request(6, 0, update_metadata_v0(100, b.id, b.port))[:2])[0] == 0
+    finally:
+        c.close()
