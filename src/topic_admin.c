@@ -194,7 +194,9 @@ static int16_t check_create(broker_t *b, const topic_spec_t *s, int32_t *np, int
     int nb;
     mc_brokers(&nb);
     if (*rf > nb) {
-        *msg = "Replication factor is larger than the number of available brokers.";
+        static char text[128];     /* event-loop thread */
+        snprintf(text, sizeof(text), "Replication factor: %d larger than available brokers: %d.", *rf, nb);
+        *msg = text;
         return KERR_INVALID_REPLICATION_FACTOR;
     }
     return topic_config_validate(s->config_keys, s->config_values, s->n_configs, msg);

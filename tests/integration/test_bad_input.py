@@ -253,6 +253,20 @@ def test_invalid_topic_config_is_refused(broker, bystander, key, value, message)
     assert name not in admin.list_topics(timeout=10).topics
 
 
+def test_replication_factor_above_live_brokers_is_refused(broker, bystander):
+    """INVALID_REPLICATION_FACTOR with Kafka's message; nothing is created."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    name = unique("rf3")
+    with pytest.raises(KafkaException) as exc:
+        admin.create_topics([NewTopic(name, 1, 3)])[name].result(30)
+    err = exc.value.args[0]
+    assert err.code() == KafkaError.INVALID_REPLICATION_FACTOR
+    assert err.str() == "Replication factor: 3 larger than available brokers: 1."
+    assert name not in admin.list_topics(timeout=10).topics
+
+
 def test_produce_to_internal_topic_is_refused(broker, bystander):
     """Clients cannot write into __consumer_offsets (Kafka's
     INVALID_TOPIC_EXCEPTION), so no injected record is loaded as a group."""
