@@ -25,6 +25,11 @@ typedef struct topic_spec {
     const char **config_keys;
     const char **config_values;
     int n_configs;
+    /* A manual assignment (CreateTopics' assignments): replicas[p] lists
+     * partition p's brokers, all n_assigned_replicas long; NULL if none. */
+    const int32_t *const *replicas;
+    int32_t n_assigned_partitions;
+    int16_t n_assigned_replicas;
 } topic_spec_t;
 
 /* Per-topic outcome handed to the callback (index as in the request). */

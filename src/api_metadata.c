@@ -14,6 +14,15 @@
 #include "net.h"
 #include "proto_messages.h"
 
+/* Kafka's AclOperation codes as bits: READ 3, WRITE 4, CREATE 5, DELETE 6,
+ * ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
+ * ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12; a topic supports the first eight
+ * but CLUSTER_ACTION, the cluster CREATE, ALTER, DESCRIBE and 9-12. */
+#define TOPIC_OPERATIONS ((1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | \
+                          (1 << 10) | (1 << 11))
+#define CLUSTER_OPERATIONS ((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | \
+                            (1 << 12))
+
 static int32_t *copy_ids(request_t *req, const int32_t *ids, int n)
 {
     int32_t *out = arena_array(&req->arena, (size_t)(n > 0 ? n : 1), sizeof(int32_t));
@@ -131,6 +140,14 @@ enum handler_result api_metadata(broker_t *b, request_t *req)
                                    ? kstr_from_cstr(arena_strdup(&req->arena, brokers[i].rack))
                                    : KSTR_NULL;
     }
+    /* Without an authorizer Kafka grants every operation a resource type
+     * supports, and says so when asked. */
+    if (v >= 8 && rq.include_topic_authorized_operations)
+        for (int i = 0; i < resp.topics_count; i++)
+            if (resp.topics[i].error_code == KERR_NONE)
+                resp.topics[i].topic_authorized_operations = TOPIC_OPERATIONS;
+    if (v >= 8 && v <= 10 && rq.include_cluster_authorized_operations)
+        resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
     metadata_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }

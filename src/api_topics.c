@@ -5,8 +5,8 @@
  * is parked meanwhile and answered once the result is in the metadata
  * cache.  Event-loop thread only.
  *
- * Partial: manual replica assignments are refused with
- * INVALID_REPLICA_ASSIGNMENT (they come with multi-broker clusters).
+ * Manual replica assignments are checked as Kafka's ZkAdminManager and
+ * AdminZkClient.validateTopicCreate check them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +72,46 @@ static void take_results(topics_wait_t *w, const topic_result_t *results, int n)
         w->results[w->map[k]] = results[k];
 }
 
+/* A manual assignment, checked as Kafka checks it: replicas[p] for each
+ * partition p, or the error and Kafka's message. */
+static int16_t assignment_of(request_t *req, const struct create_topics_request_creatable_topic *in,
+                             const int32_t ***out, int16_t *rf, const char **msg)
+{
+    if (in->num_partitions != -1 || in->replication_factor != -1) {
+        *msg = "Both numPartitions or replicationFactor and replicasAssignments were set. "
+               "Both cannot be used at the same time.";
+        return KERR_INVALID_REQUEST;
+    }
+    int32_t n = in->assignments_count;
+    const int32_t **replicas = arena_array(&req->arena, (size_t)n, sizeof(*replicas));
+    int32_t size = MAX(in->assignments[0].broker_ids_count, 0);
+    for (int32_t i = 0; i < n; i++) {
+        const struct create_topics_request_creatable_replica_assignment *a = &in->assignments[i];
+        if (MAX(a->broker_ids_count, 0) != size) {
+            *msg = "All partitions should have the same number of replicas";
+            return KERR_INVALID_REPLICA_ASSIGNMENT;
+        }
+        for (int32_t x = 0; x < size; x++)
+            for (int32_t y = x + 1; y < size; y++)
+                if (a->broker_ids[x] == a->broker_ids[y]) {
+                    *msg = "Duplicate replica assignment found";
+                    return KERR_INVALID_REPLICA_ASSIGNMENT;
+                }
+        if (a->partition_index < 0 || a->partition_index >= n || replicas[a->partition_index]) {
+            *msg = "partitions should be a consecutive 0-based integer sequence";
+            return KERR_INVALID_REPLICA_ASSIGNMENT;
+        }
+        replicas[a->partition_index] = a->broker_ids;
+    }
+    if (size == 0) {
+        *msg = "Replication factor must be larger than 0.";
+        return KERR_INVALID_REPLICATION_FACTOR;
+    }
+    *out = replicas;
+    *rf = (int16_t)size;
+    return KERR_NONE;
+}
+
 /* The spec of one requested topic, or an early error. */
 static int16_t spec_of(request_t *req, const struct create_topics_request_creatable_topic *in,
                        topic_spec_t *spec, const char **msg)
@@ -80,10 +120,12 @@ static int16_t spec_of(request_t *req, const struct create_topics_request_creata
     char *name = kstr_dup(&req->arena, in->name);
     if (!name)
         return KERR_INVALID_TOPIC_EXCEPTION;
-    if (in->assignments_count > 0) {
-        *msg = "Manual replica assignment is not supported yet";
-        return KERR_INVALID_REPLICA_ASSIGNMENT;
-    }
+    int16_t err = KERR_NONE;
+    const int32_t **replicas = NULL;
+    int16_t rf = 0;
+    if (in->assignments_count > 0 &&
+        (err = assignment_of(req, in, &replicas, &rf, msg)) != KERR_NONE)
+        return err;
     int nc = in->configs_count > 0 ? in->configs_count : 0;
     const char **keys = arena_array(&req->arena, (size_t)nc + 1, sizeof(char *));
     const char **vals = arena_array(&req->arena, (size_t)nc + 1, sizeof(char *));
@@ -93,7 +135,10 @@ static int16_t spec_of(request_t *req, const struct create_topics_request_creata
     }
     *spec = (topic_spec_t){ .name = name, .num_partitions = in->num_partitions,
                             .replication_factor = in->replication_factor, .config_keys = keys,
-                            .config_values = vals, .n_configs = nc };
+                            .config_values = vals, .n_configs = nc,
+                            .replicas = (const int32_t *const *)replicas,
+                            .n_assigned_partitions = replicas ? in->assignments_count : 0,
+                            .n_assigned_replicas = rf };
     for (int j = 0; j < nc; j++) {
         if (!keys[j]) {
             *msg = "Unknown topic config name: null";

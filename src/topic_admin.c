@@ -153,6 +153,19 @@ static int job_submit(admin_job_t *j, zkw_fn run, loop_fn done, topic_result_t *
     return j->n;
 }
 
+/* The assignment the request gave, as is (Kafka does not check that its
+ * brokers exist). */
+static mc_topic_t *planned_as_given(const topic_spec_t *s)
+{
+    mc_topic_t *t = mc_topic_new(s->name, s->n_assigned_partitions);
+    t->id = zkl_random_uuid();
+    for (int32_t p = 0; p < s->n_assigned_partitions; p++) {
+        t->parts[p].replicas = mc_ids_copy(s->replicas[p], s->n_assigned_replicas);
+        t->parts[p].n_replicas = s->n_assigned_replicas;
+    }
+    return t;
+}
+
 /* Kafka's rack-unaware assignment: round robin from a random broker. */
 static mc_topic_t *plan_topic(const char *name, int32_t np, int16_t rf, const mc_broker_t *brokers,
                               int nb)
@@ -180,6 +193,13 @@ static int16_t check_create(broker_t *b, const topic_spec_t *s, int32_t *np, int
     if (mc_find_topic(s->name) || topic_admin_creating(s->name)) {
         *msg = "Topic already exists.";
         return KERR_TOPIC_ALREADY_EXISTS;
+    }
+    if (s->replicas) {
+        /* Checked in the request handler (api_topics.c) as Kafka's
+         * validateTopicCreate does; unknown brokers are allowed. */
+        *np = s->n_assigned_partitions;
+        *rf = s->n_assigned_replicas;
+        return topic_config_validate(s->config_keys, s->config_values, s->n_configs, msg);
     }
     *np = s->num_partitions == -1 ? b->cfg->num_partitions : s->num_partitions;
     *rf = s->replication_factor == -1 ? b->cfg->default_replication_factor : s->replication_factor;
@@ -308,7 +328,8 @@ int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool valid
             j = job_new(b, n, done, arg);
         j->index[j->n] = i;
         j->names[j->n] = xstrdup(specs[i].name);
-        j->planned[j->n] = plan_topic(specs[i].name, np, rf, brokers, nb);
+        j->planned[j->n] = specs[i].replicas ? planned_as_given(&specs[i])
+                                             : plan_topic(specs[i].name, np, rf, brokers, nb);
         j->config_json[j->n] = zkl_topic_config((const char *const *)specs[i].config_keys,
                                                 (const char *const *)specs[i].config_values,
                                                 specs[i].n_configs);

@@ -5,7 +5,7 @@ import struct
 
 import pytest
 
-from conftest import is_samsa, unique
+from conftest import is_samsa, unique, wait_for
 from kproto import (Conn, api_versions_v0, batch, create_topics_v0, frame, metadata_v4,
                     parse_create_topics_v0, parse_metadata_v4_topic_errors,
                     parse_produce_v3_response, produce_v3)
@@ -283,3 +283,27 @@ def test_produce_to_internal_topic_is_refused(broker, bystander):
     res = parse_produce_v3_response(c.request(0, 3, produce_v3("__consumer_offsets", 0, batch())))
     assert res == [("__consumer_offsets", 0, 17, -1)]
     c.close()
+
+
+def test_manual_replica_assignment(broker, bystander):
+    """CreateTopics with replicas chosen by the client: used as given when
+    well formed, refused with Kafka's error codes otherwise."""
+    from kafka.admin import KafkaAdminClient, NewTopic as KpNewTopic
+    from kafka.errors import InvalidReplicationAssignmentError
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        good = unique("assigned")
+        admin.create_topics([KpNewTopic(good, -1, -1, replica_assignments={0: [0], 1: [0]})])
+        wait_for(lambda: good in admin.list_topics(), 30, "the assigned topic")
+        md = admin.describe_topics([good])[0]
+        assert sorted((p["partition"], p["replicas"]) for p in md["partitions"]) == [(0, [0]), (1, [0])]
+        # With no authorizer every operation a topic supports is granted.
+        assert sorted(md["authorized_operations"]) == [
+            "ALTER", "ALTER_CONFIGS", "CREATE", "DELETE", "DESCRIBE", "DESCRIBE_CONFIGS", "READ", "WRITE"]
+        for bad in ({0: [0], 2: [0]}, {0: [0, 0]}):
+            name = unique("badassign")
+            with pytest.raises(InvalidReplicationAssignmentError):
+                admin.create_topics([KpNewTopic(name, -1, -1, replica_assignments=bad)])
+            assert name not in admin.list_topics()
+    finally:
+        admin.close()
