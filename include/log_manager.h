@@ -18,6 +18,8 @@
  * Returns -1 with a clear log line on a fatal problem. */
 int logmgr_start(const broker_config_t *cfg, const char *cluster_id);
 partition_log_t *logmgr_get(const char *topic, int32_t partition);
+/* The broker-wide log settings (a topic's overrides not applied). */
+log_settings_t logmgr_default_settings(void);
 /* The log for topic-partition, created if missing. */
 partition_log_t *logmgr_get_or_create(const char *topic, int32_t partition);
 /* The log for topic-partition, created on the disk thread if missing (a

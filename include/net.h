@@ -9,7 +9,12 @@
 
 #include "broker.h"
 
+/* Binds every listener; connections wait in the kernel's backlog until
+ * net_start_accepting(), once the broker is registered and its metadata
+ * loaded (Kafka likewise processes no request before start-up completes,
+ * so no client is told a topic is unknown because it is not loaded yet). */
 int net_listen(broker_t *b);
+void net_start_accepting(void);
 /* Bytes of request frames held from the queued.max.request.bytes pool. */
 int64_t net_pool_used(void);
 void net_shutdown(void);

@@ -65,6 +65,10 @@ log_settings_t rm_log_settings(broker_t *b, const mc_topic_t *t);
 /* A topic is gone: its partitions complete their waiters and their logs
  * are deleted. */
 void rm_remove_topic(const char *topic);
+/* The partition, hosted from now on if it was not: its log is opened (or
+ * created on the disk thread); used when a controller's LeaderAndIsr names
+ * a partition before ZooKeeper's copy of the topic has been applied. */
+partition_t *rm_host(broker_t *b, const char *topic, int32_t id);
 /* A controller's LeaderAndIsr for a hosted partition (api_inter_broker.c
  * has checked its epochs): leader, epochs, replicas and ISR as given. */
 void rm_set_leadership(broker_t *b, partition_t *p, int32_t leader, int32_t leader_epoch,

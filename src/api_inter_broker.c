@@ -13,9 +13,10 @@
  * Partial (first step of replication): partition state is also loaded from
  * ZooKeeper by controller.c, which creates the local logs and the topics
  * of the metadata cache; UpdateMetadata updates the partition states of
- * topics the cache has (the live brokers still come from ZooKeeper).  LeaderAndIsr sets the leadership of the
- * partitions hosted here; a partition not hosted yet is answered NONE and
- * comes from ZooKeeper.  Followers do not fetch yet.
+ * topics the cache has (the live brokers still come from ZooKeeper).
+ * LeaderAndIsr hosts the partitions it names (opening their logs) and sets
+ * their leadership; the newest leader epoch wins over a staler ZooKeeper
+ * read.  Followers do not fetch yet.
  * Event-loop thread only.
  */
 #include <inttypes.h>
@@ -75,9 +76,7 @@ static int16_t become(broker_t *b, const struct leader_and_isr_request *rq,
                  rq->controller_epoch, topic, s->partition_index);
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
-    partition_t *p = rm_partition(topic, s->partition_index);
-    if (!p)
-        return KERR_NONE;   /* created from its ZooKeeper state (partial, see above) */
+    partition_t *p = rm_host(b, topic, s->partition_index);
     if (s->leader_epoch <= p->accepted_leader_epoch) {
         log_warn("state.change", "Ignoring LeaderAndIsr request from controller %d epoch %d for "
                  "partition %s-%d since its associated leader epoch %d is not newer than %d",

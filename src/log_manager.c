@@ -285,6 +285,11 @@ int logmgr_start(const broker_config_t *cfg, const char *cluster_id)
     return 0;
 }
 
+log_settings_t logmgr_default_settings(void)
+{
+    return lm.settings;
+}
+
 partition_log_t *logmgr_get(const char *topic, int32_t partition)
 {
     char key[300];

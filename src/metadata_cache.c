@@ -99,6 +99,16 @@ void mc_put_topic(mc_topic_t *t)
 {
     mc_topic_t *old;
     HASH_FIND_STR(topics, t->name, old);
+    if (old && !memcmp(&old->id, &t->id, sizeof(t->id))) {
+        /* A partition state a controller sent (UpdateMetadata) can be newer
+         * than this read of ZooKeeper: leader epochs only go forward. */
+        for (int i = 0; i < t->n_partitions && i < old->n_partitions; i++)
+            if (old->parts[i].leader_epoch > t->parts[i].leader_epoch) {
+                mc_partition_t keep = old->parts[i];
+                old->parts[i] = t->parts[i];
+                t->parts[i] = keep;
+            }
+    }
     if (old) {
         HASH_DEL(topics, old);
         mc_topic_free(old);

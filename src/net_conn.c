@@ -414,7 +414,7 @@ int net_listen(broker_t *b)
             return -1;
         }
         struct evconnlistener *el = evconnlistener_new_bind(
-            b->base, accept_cb, b, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
+            b->base, accept_cb, b, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_DISABLED, 128,
             ai->ai_addr, (int)ai->ai_addrlen);
         evutil_freeaddrinfo(ai);
         if (!el) {
@@ -426,6 +426,13 @@ int net_listen(broker_t *b)
         log_info("network", "Listening on %s://%s:%d", l->name, l->host, l->port);
     }
     return 0;
+}
+
+void net_start_accepting(void)
+{
+    for (int i = 0; i < n_listeners; i++)
+        if (evconnlistener_enable(listeners[i]) < 0)
+            log_error("network", "Cannot start accepting connections on listener %d", i);
 }
 
 void net_shutdown(void)

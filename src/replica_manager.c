@@ -101,6 +101,10 @@ static partition_t *new_partition(const char *topic, int32_t id, partition_log_t
 
 static void update_state(partition_t *p, const mc_partition_t *mp)
 {
+    /* A controller's LeaderAndIsr may be newer than what ZooKeeper said
+     * when the topic was read: leader epochs only go forward. */
+    if (mp->leader_epoch < p->accepted_leader_epoch)
+        return;
     p->leader = mp->leader;
     p->leader_epoch = mp->leader_epoch;
     p->partition_epoch = mp->zk_version;
@@ -150,6 +154,28 @@ static void log_opened(partition_log_t *pl, void *arg)
         o->opened(o->arg);
     free(o->topic);
     free(o);
+}
+
+partition_t *rm_host(broker_t *b, const char *topic, int32_t id)
+{
+    partition_t *p = rm_partition(topic, id);
+    if (p)
+        return p;
+    p = new_partition(topic, id, logmgr_get(topic, id));
+    p->leader = -1;
+    if (p->log) {
+        became_ready(b, p);
+        return p;
+    }
+    const mc_topic_t *t = mc_find_topic(topic);
+    log_settings_t settings = t ? rm_log_settings(b, t) : logmgr_default_settings();
+    opening_t *o = xcalloc(1, sizeof(*o));
+    o->b = b;
+    snprintf(o->key, sizeof(o->key), "%s", p->key);
+    o->topic = xstrdup(topic);
+    o->partition = id;
+    logmgr_open_async(topic, id, &settings, log_opened, o);
+    return p;
 }
 
 bool rm_apply_partition(broker_t *b, const mc_topic_t *t, int32_t i,

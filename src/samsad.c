@@ -84,6 +84,7 @@ static void on_ready(broker_t *b)
         event_base_loopbreak(b->base);
         return;
     }
+    net_start_accepting();
     log_info("samsad", "[KafkaServer id=%d] started (cluster id %s)", b->cfg->broker_id,
              b->cluster_id);
 }
