@@ -77,6 +77,10 @@ int segment_for_each_batch(log_segment_t *s,
  * The data is not flushed here (the caller hands that to the disk thread). */
 int segment_seal(log_segment_t *s);
 int segment_flush(log_segment_t *s);
+/* Calls fn with the header of every batch, in order (a pread of the 61
+ * header bytes each, no payload). */
+int segment_for_each_header(const log_segment_t *s,
+                            int (*fn)(const struct batch_header *h, void *arg), void *arg);
 /* fsync of the log and both index files. */
 int segment_sync(log_segment_t *s);
 /* Any thread: calls fn with every whole batch of the first `size` bytes

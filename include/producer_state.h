@@ -4,9 +4,9 @@
  * every producer id, for duplicate detection and sequence checks.
  * Owned by a partition_log; event-loop thread only.
  *
- * Partial: not yet persisted as <offset>.snapshot files, so after a restart
- * a producer's next batch is accepted whatever its sequence (as Kafka does
- * for a producer id with no retained state).
+ * Rebuilt from the log's batch headers when a log is opened (log_partition.c).
+ * Partial: not persisted as Kafka's <offset>.snapshot files, so the
+ * rebuild reads every segment younger than producer.id.expiration.ms.
  */
 #ifndef SAMSA_PRODUCER_STATE_H
 #define SAMSA_PRODUCER_STATE_H

@@ -223,6 +223,48 @@ static int plog_load(partition_log_t *pl, bool clean)
     return 0;
 }
 
+/* Kafka's producer.id.expiration.ms default: a producer silent for longer
+ * is forgotten, so older segments need not be read to rebuild state. */
+#define PRODUCER_EXPIRATION_MS (24LL * 3600 * 1000)
+
+typedef struct rebuild {
+    partition_log_t *pl;
+    int64_t horizon;            /* batches older than this: expired producers */
+} rebuild_t;
+
+static int note_producer(const batch_header_t *h, void *arg)
+{
+    rebuild_t *r = arg;
+    partition_log_t *pl = r->pl;
+    if (h->producer_id < 0 || (h->attributes & BATCH_ATTR_CONTROL) || h->max_timestamp < r->horizon)
+        return 0;
+    int32_t last_seq = (int32_t)(((int64_t)h->base_sequence + h->last_offset_delta) %
+                                 ((int64_t)INT32_MAX + 1));
+    pstate_update(pl->pstate, h->producer_id, h->producer_epoch, h->base_sequence, last_seq,
+                  h->base_offset);
+    return 0;
+}
+
+/* Idempotent producers' sequences, rebuilt from the batch headers of the
+ * segments that can hold live producers, as Kafka rebuilds them when it
+ * has no snapshot (a producer whose last batch is older than
+ * producer.id.expiration.ms is expired on load there, so it is not
+ * retained here either): a producer retrying a batch written before a crash or
+ * restart gets its original offset back instead of a duplicate.
+ * Partial: Kafka's <offset>.snapshot files are neither read nor written. */
+static void rebuild_producer_state(partition_log_t *pl)
+{
+    rebuild_t r = { pl, now_ms() - PRODUCER_EXPIRATION_MS };
+    for (int i = 0; i < pl->nsegs; i++) {
+        log_segment_t *s = pl->segs[i];
+        if (s->max_timestamp >= 0 && s->max_timestamp < r.horizon)
+            continue;
+        if (segment_for_each_header(s, note_producer, &r) < 0)
+            log_warn("log", "Cannot read the batch headers of %s.log to rebuild producer state",
+                     s->path_base);
+    }
+}
+
 partition_log_t *plog_open(const char *root, const char *topic, int32_t partition,
                            const log_settings_t *settings, int64_t recovery_point,
                            int64_t log_start_offset, bool clean)
@@ -259,6 +301,7 @@ partition_log_t *plog_open(const char *root, const char *topic, int32_t partitio
         plog_push_segment(pl, s);
     }
     pl->log_end_offset = active_segment(pl)->next_offset;
+    rebuild_producer_state(pl);
     pl->log_start_offset = MAX(log_start_offset, pl->segs[0]->base_offset);
     if (pl->log_start_offset > pl->log_end_offset)
         pl->log_start_offset = pl->log_end_offset;

@@ -510,6 +510,22 @@ int segment_for_each_batch(log_segment_t *s,
     return batch_file_foreach(s->log_fd, s->size, fn, arg);
 }
 
+int segment_for_each_header(const log_segment_t *s, int (*fn)(const batch_header_t *h, void *arg),
+                            void *arg)
+{
+    int64_t pos = 0;
+    batch_header_t h;
+    while (pos < s->size) {
+        if (read_header_at(s, pos, &h) < 0)
+            return -1;
+        int rc = fn(&h, arg);
+        if (rc < 0)
+            return rc;
+        pos += h.size;
+    }
+    return 0;
+}
+
 int segment_sync(log_segment_t *s)
 {
     if (segment_flush(s) < 0)

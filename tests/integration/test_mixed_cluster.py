@@ -125,9 +125,9 @@ def test_samsa_broker_restarts_and_session_expiry_under_a_kafka_controller(zooke
     """Faults on the samsa broker while a producer with acks=all keeps
     writing: kill -9 and restart, then a ZooKeeper session expiry (a new
     registration, so a new broker epoch the controller's requests carry).
-    Every acknowledged record is read back where it was acknowledged.
-    (Not idempotent: producer state does not survive a samsa restart yet,
-    so a retried batch may be written twice.)"""
+    Every acknowledged record is read back where it was acknowledged, and
+    the idempotent producer's retries leave no duplicate (samsa rebuilds
+    producer state from its log when it restarts)."""
     c = Cluster(zookeeper, str(tmp_path), ["samsa", "kafka"]).start()
     try:
         assert c.controller() == 1
@@ -136,7 +136,7 @@ def test_samsa_broker_restarts_and_session_expiry_under_a_kafka_controller(zooke
         admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
         wait_for(lambda: all(c.leader(topic, p) in (0, 1) for p in range(PARTITIONS)), 60, "leaders")
         assert {c.leader(topic, p) for p in range(PARTITIONS)} == {0, 1}
-        log = AckedLog(c.bootstrap, topic, PARTITIONS, idempotent=False).start()
+        log = AckedLog(c.bootstrap, topic, PARTITIONS, idempotent=True).start()
         wait_for(lambda: len(log.acked) >= 200, 60, "acknowledged records")
         c.kill9(0)
         c.restart(0)
@@ -148,7 +148,7 @@ def test_samsa_broker_restarts_and_session_expiry_under_a_kafka_controller(zooke
         log.stop()
         assert not log.failed, log.failed[:3]
         assert not log.refused, log.refused[:3]
-        assert check_acked(c.bootstrap, topic, PARTITIONS, log.acked, duplicates_allowed=True) >= len(log.acked)
+        assert check_acked(c.bootstrap, topic, PARTITIONS, log.acked) >= len(log.acked)
         text = c.broker(0).log_text()
         assert "STALE_BROKER_EPOCH" not in text and "Received LeaderAndIsr request with broker epoch" not in text
     finally:
