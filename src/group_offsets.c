@@ -264,6 +264,12 @@ static void load_finished(void *arg, int rc)
     free(c);
 }
 
+/* Shutdown came first: the load context goes with the load. */
+static void load_dropped(void *arg)
+{
+    free(arg);
+}
+
 void gc_partition_led(int32_t partition)
 {
     if (!gc.b || partition < 0 || partition >= gc.n_partitions || gc.loaded[partition] ||
@@ -274,7 +280,7 @@ void gc_partition_led(int32_t partition)
     c->started = mono_ms();
     /* Read on the disk thread; requests for its groups get
      * COORDINATOR_LOAD_IN_PROGRESS meanwhile, as in Kafka. */
-    if (offsets_load_async(gc.b, partition, load_record, load_finished, c) < 0) {
+    if (offsets_load_async(gc.b, partition, load_record, load_finished, load_dropped, c) < 0) {
         free(c);
         return;
     }

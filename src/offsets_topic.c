@@ -185,6 +185,7 @@ typedef struct offsets_load {
     int bad, rc;
     void (*fn)(const offsets_record_t *rec, void *arg);
     void (*done)(void *arg, int rc);
+    void (*dropped)(void *arg);
     void *arg;
     struct event *slice;
     bool reading;               /* on the disk thread; load_read() will run */
@@ -311,6 +312,8 @@ static void load_read(void *arg)
     offsets_load_t *l = arg;
     l->reading = false;
     if (l->cancelled) {
+        if (l->dropped)
+            l->dropped(l->arg);
         load_free(l);
         return;
     }
@@ -320,7 +323,7 @@ static void load_read(void *arg)
 
 int offsets_load_async(broker_t *b, int32_t partition,
                        void (*fn)(const offsets_record_t *rec, void *arg),
-                       void (*done)(void *arg, int rc), void *arg)
+                       void (*done)(void *arg, int rc), void (*dropped)(void *arg), void *arg)
 {
     partition_log_t *pl = logmgr_get(OFFSETS_TOPIC, partition);
     if (!pl)
@@ -329,6 +332,7 @@ int offsets_load_async(broker_t *b, int32_t partition,
     l->partition = partition;
     l->fn = fn;
     l->done = done;
+    l->dropped = dropped;
     l->arg = arg;
     l->views = xcalloc((size_t)pl->nsegs + 1, sizeof(log_segment_t));
     for (int i = 0; i < pl->nsegs; i++) {
@@ -361,9 +365,12 @@ void offsets_load_shutdown(void)
 {
     for (offsets_load_t *l = loads, *next; l; l = next) {
         next = l->next_load;
-        if (l->reading)
+        if (l->reading) {
             l->cancelled = true;    /* freed when its read comes back */
-        else
+        } else {
+            if (l->dropped)
+                l->dropped(l->arg);
             load_free(l);
+        }
     }
 }

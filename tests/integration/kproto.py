@@ -188,3 +188,45 @@ def api_versions_v0(conn):
         k, lo, hi = struct.unpack_from(">hhh", body, 6 + 6 * i)
         keys[k] = (lo, hi)
     return err, keys
+
+
+def idempotent_batch(pid, epoch, seq, n=3):
+    """n records "k<seq+i>" of an idempotent producer.  Timestamps are now:
+    a producer whose last batch is older than producer.id.expiration.ms (a
+    day) is forgotten when a log loads."""
+    import time
+    now = int(time.time() * 1000)
+    b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=False,
+                                  producer_id=pid, producer_epoch=epoch, base_sequence=seq,
+                                  batch_size=1 << 20)
+    for i in range(n):
+        b.append(i, timestamp=now + i, key=b"k%d" % (seq + i), value=b"v", headers=[])
+    return bytes(b.build())
+
+
+def init_producer_id(conn, timeout=30):
+    """InitProducerId v0 without a transactional id, retried while the
+    broker is still loading; returns (producer id, epoch)."""
+    import time
+    deadline = time.time() + timeout
+    while True:
+        body = conn.request(22, 0, struct.pack(">hi", -1, 60000))
+        _, err, pid, epoch = struct.unpack(">ihqh", body[:16])
+        if err == 0:
+            return pid, epoch
+        assert time.time() < deadline, f"InitProducerId kept failing with {err}"
+        time.sleep(0.2)
+
+
+def produce_idempotent(conn, topic, pid, epoch, seq, timeout=30):
+    """Produces the batch at seq (acks=-1) once it can be taken: errors 3
+    and 6 are retriable right after a start, and such batches are not
+    written.  Returns (error, base offset)."""
+    import time
+    deadline = time.time() + timeout
+    while True:
+        r = parse_produce_v3_response(conn.request(0, 3, produce_v3(topic, 0, idempotent_batch(pid, epoch, seq),
+                                                                      acks=-1)))[0][2:]
+        if r[0] not in (3, 6) or time.time() > deadline:
+            return r
+        time.sleep(0.2)

@@ -53,54 +53,21 @@ def test_roll_flush_and_delete_in_background(make_broker):
     wait_for(gone, 60, "the deleted log directory to be removed")
 
 
-def idempotent_batch(pid, epoch, seq, n=3):
-    """Timestamps are now: a producer whose last batch is older than
-    producer.id.expiration.ms (a day) is forgotten when a log loads."""
-    import time
-    from kafka.record.default_records import DefaultRecordBatchBuilder
-    now = int(time.time() * 1000)
-    b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=False,
-                                  producer_id=pid, producer_epoch=epoch, base_sequence=seq,
-                                  batch_size=1 << 20)
-    for i in range(n):
-        b.append(i, timestamp=now + i, key=b"k%d" % (seq + i), value=b"v", headers=[])
-    return bytes(b.build())
-
-
 def test_idempotent_producer_state_survives_kill9(make_broker, zk_client):
     """A batch written before a kill -9 and retried after the restart is
     recognised as a duplicate (its original offset comes back, nothing is
     appended), and sequences continue where they stopped, as with Kafka,
     which rebuilds producer state from its log."""
-    import struct
-    from kproto import Conn, parse_produce_v3_response, produce_v3
+    from kproto import Conn, init_producer_id, produce_idempotent
     b = make_broker().start()
     topic = unique("idem")
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
     c = Conn(b.port)
-    ids = {}
-
-    def init_producer_id():          # InitProducerId v0; Kafka may still be loading
-        _, ids["err"], ids["pid"], ids["epoch"] = struct.unpack(">ihqh", c.request(22, 0, struct.pack(
-            ">hi", -1, 60000))[:16])
-        return ids["err"] == 0
-    wait_for(init_producer_id, 30, "a producer id")
-    pid, epoch = ids["pid"], ids["epoch"]
+    pid, epoch = init_producer_id(c)
 
     def produce(conn, seq):
-        """Sends the batch once it can be taken (errors 3 and 6 are
-        retriable right after a start, and refused batches are not
-        written); returns (error, base offset)."""
-        out = {}
-
-        def once():
-            r = parse_produce_v3_response(conn.request(0, 3, produce_v3(topic, 0, idempotent_batch(pid, epoch, seq),
-                                                                          acks=-1)))
-            out["r"] = r[0][2:]
-            return out["r"][0] not in (3, 6)
-        wait_for(once, 30, "a leader")
-        return out["r"]
+        return produce_idempotent(conn, topic, pid, epoch, seq)
 
     assert produce(c, 0) == (0, 0)
     assert produce(c, 3) == (0, 3)
