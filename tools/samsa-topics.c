@@ -75,15 +75,14 @@ static int do_create(rd_kafka_t *rk, const opts_t *o)
         if (rd_kafka_NewTopic_set_config(nt, o->config_k[i], o->config_v[i]))
             tool_die(PROG, "Invalid --config '%s'", o->config_k[i]);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    if (rd_kafka_AdminOptions_set_operation_timeout(ao, 30000, err, sizeof(err)))
-        tool_die(PROG, "%s", err);
+    rd_kafka_AdminOptions_t *ao = tool_admin_options(PROG, rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, 30000);
     rd_kafka_CreateTopics(rk, &nt, 1, ao, q);
     rd_kafka_event_t *ev = tool_admin_result(PROG, q);
     size_t n;
+    const char *msg;
     const rd_kafka_topic_result_t **res =
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-    rd_kafka_resp_err_t e = n == 1 ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
+    rd_kafka_resp_err_t e = tool_topic_result(res, n, &msg);
     int rc = 0;
     if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && o->if_not_exists) {
         rc = 0;
@@ -91,8 +90,7 @@ static int do_create(rd_kafka_t *rk, const opts_t *o)
         fprintf(stderr, "Error while executing topic command : Topic '%s' already exists.\n", o->topic);
         rc = 1;
     } else if (e) {
-        const char *msg = n == 1 ? rd_kafka_topic_result_error_string(res[0]) : NULL;
-        fprintf(stderr, "Error while executing topic command : %s\n", msg && *msg ? msg : rd_kafka_err2str(e));
+        fprintf(stderr, "Error while executing topic command : %s\n", msg ? msg : rd_kafka_err2str(e));
         rc = 1;
     } else {
         printf("Created topic %s.\n", o->topic);
@@ -220,18 +218,16 @@ static int do_describe(kclient_t *c, rd_kafka_t *rk, arena_t *a, const opts_t *o
 
 static int do_delete(rd_kafka_t *rk, const opts_t *o)
 {
-    char err[512];
     rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(o->topic);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
-    if (rd_kafka_AdminOptions_set_operation_timeout(ao, 30000, err, sizeof(err)))
-        tool_die(PROG, "%s", err);
+    rd_kafka_AdminOptions_t *ao = tool_admin_options(PROG, rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, 30000);
     rd_kafka_DeleteTopics(rk, &dt, 1, ao, q);
     rd_kafka_event_t *ev = tool_admin_result(PROG, q);
     size_t n;
+    const char *msg;
     const rd_kafka_topic_result_t **res =
         rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
-    rd_kafka_resp_err_t e = n == 1 ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
+    rd_kafka_resp_err_t e = tool_topic_result(res, n, &msg);
     int rc = 0;
     if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
         if (!o->if_exists) {

@@ -85,6 +85,26 @@ rd_kafka_event_t *tool_admin_result(const char *prog, rd_kafka_queue_t *q)
     return ev;
 }
 
+rd_kafka_AdminOptions_t *tool_admin_options(const char *prog, rd_kafka_t *rk, rd_kafka_admin_op_t op,
+                                            int timeout_ms)
+{
+    char err[512];
+    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, op);
+    if (rd_kafka_AdminOptions_set_operation_timeout(ao, timeout_ms, err, sizeof(err)))
+        tool_die(prog, "%s", err);
+    return ao;
+}
+
+rd_kafka_resp_err_t tool_topic_result(const rd_kafka_topic_result_t **res, size_t n, const char **msg)
+{
+    *msg = NULL;
+    if (n != 1)
+        return RD_KAFKA_RESP_ERR__FAIL;
+    const char *m = rd_kafka_topic_result_error_string(res[0]);
+    *msg = m && *m ? m : NULL;
+    return rd_kafka_topic_result_error(res[0]);
+}
+
 static int kclient_api_versions(kclient_t *c)
 {
     for (int i = 0; i < KCLIENT_MAX_API; i++)

@@ -34,6 +34,13 @@ rd_kafka_t *tool_admin_new(const char *prog, const char *bootstrap, const char *
  * 60 s).  Exits with Kafka's message if the whole request failed. */
 rd_kafka_event_t *tool_admin_result(const char *prog, rd_kafka_queue_t *q);
 
+/* Admin options for op with an operation timeout (exits on error). */
+rd_kafka_AdminOptions_t *tool_admin_options(const char *prog, rd_kafka_t *rk, rd_kafka_admin_op_t op,
+                                            int timeout_ms);
+/* The outcome of a one-topic CreateTopics/DeleteTopics: its error, and in
+ * *msg the broker's message (NULL if none). */
+rd_kafka_resp_err_t tool_topic_result(const rd_kafka_topic_result_t **res, size_t n, const char **msg);
+
 /* Blocking request/response connection to one broker. */
 #define KCLIENT_MAX_API 128
 
