@@ -28,6 +28,7 @@
 #include "metadata_cache.h"
 #include "proto_messages.h"
 #include "replica_manager.h"
+#include "topic_admin.h"
 #include "util.h"
 
 #define EPOCH_DURING_DELETE (-2)
@@ -70,6 +71,13 @@ static int16_t become(broker_t *b, const struct leader_and_isr_request *rq,
                       const struct leader_and_isr_request_leader_and_isr_partition_state *s,
                       const char *topic)
 {
+    const char *bad = topic ? topic_name_invalid(topic, (int)strlen(topic)) : "null topic name";
+    if (bad || s->partition_index < 0) {
+        /* The name becomes a directory name: never "..", never a path. */
+        log_warn("state.change", "Ignoring LeaderAndIsr request from controller %d for a partition "
+                 "of an invalid topic name (%s)", rq->controller_id, bad ? bad : "negative partition");
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
     if (!is_replica(s->replicas, s->replicas_count, b->cfg->broker_id)) {
         log_warn("state.change", "Ignoring LeaderAndIsr request from controller %d epoch %d for "
                  "partition %s-%d as itself is not in assigned replica list", rq->controller_id,
@@ -174,11 +182,11 @@ enum handler_result api_leader_and_isr(broker_t *b, request_t *req)
     return REQ_DONE;
 }
 
-static void cache_state(request_t *req, const char *topic,
+static void cache_state(const char *topic,
                         const struct update_metadata_request_update_metadata_partition_state *s)
 {
-    (void)req;
-    mc_update_partition(topic, s->partition_index, s->leader, s->leader_epoch, s->zk_version,
+    if (topic)
+        mc_update_partition(topic, s->partition_index, s->leader, s->leader_epoch, s->zk_version,
                         s->replicas, s->replicas_count, s->isr, s->isr_count);
 }
 
@@ -193,32 +201,38 @@ enum handler_result api_update_metadata(broker_t *b, request_t *req)
     resp.error_code = fence(b, "UpdateMetadata", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
     if (resp.error_code == KERR_NONE) {
         for (int i = 0; i < rq.ungrouped_partition_states_count; i++)
-            cache_state(req, kstr_dup(&req->arena, rq.ungrouped_partition_states[i].topic_name),
+            cache_state(kstr_dup(&req->arena, rq.ungrouped_partition_states[i].topic_name),
                         &rq.ungrouped_partition_states[i]);
         for (int t = 0; t < rq.topic_states_count; t++) {
             const char *topic = kstr_dup(&req->arena, rq.topic_states[t].topic_name);
             for (int i = 0; i < rq.topic_states[t].partition_states_count; i++)
-                cache_state(req, topic, &rq.topic_states[t].partition_states[i]);
+                cache_state(topic, &rq.topic_states[t].partition_states[i]);
         }
     }
     update_metadata_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }
 
-/* One partition of a StopReplica: Kafka's stopReplicas rules. */
-static int16_t stop_one(broker_t *b, const char *topic, int32_t id, int32_t leader_epoch, bool delete)
+/* One partition of a StopReplica (Kafka's stopReplicas rules), answered
+ * into *e. */
+static void stop_one(request_t *req, kstr_t topic_name, int32_t id, int32_t leader_epoch, bool delete,
+                     struct stop_replica_response_stop_replica_partition_error *e)
 {
-    (void)b;
-    partition_t *p = rm_partition(topic, id);
+    const char *topic = kstr_dup(&req->arena, topic_name);
+    e->topic_name = topic_name;
+    e->partition_index = id;
+    e->error_code = KERR_NONE;
+    partition_t *p = topic ? rm_partition(topic, id) : NULL;
     if (p && leader_epoch != EPOCH_DURING_DELETE && leader_epoch != NO_EPOCH &&
         leader_epoch < p->leader_epoch) {
         log_warn("state.change", "Ignoring StopReplica request (delete=%s) for partition %s-%d since "
                  "its associated leader epoch %d is smaller than the current leader epoch %d",
                  delete ? "true" : "false", topic, id, leader_epoch, p->leader_epoch);
-        return KERR_FENCED_LEADER_EPOCH;
+        e->error_code = KERR_FENCED_LEADER_EPOCH;
+        return;
     }
-    rm_stop_replica(topic, id, delete);
-    return KERR_NONE;
+    if (topic)
+        rm_stop_replica(topic, id, delete);
 }
 
 enum handler_result api_stop_replica(broker_t *b, request_t *req)
@@ -238,33 +252,21 @@ enum handler_result api_stop_replica(broker_t *b, request_t *req)
             n += MAX(rq.topic_states[t].partition_states_count, 0);
         resp.partition_errors = stop_replica_response_stop_replica_partition_error_array(&req->arena, n);
         resp.partition_errors_count = n;
-        int k = 0;
-        for (int i = 0; i < rq.ungrouped_partitions_count; i++, k++) {
-            struct stop_replica_request_stop_replica_partition_v0 *s = &rq.ungrouped_partitions[i];
-            resp.partition_errors[k].topic_name = s->topic_name;
-            resp.partition_errors[k].partition_index = s->partition_index;
-            resp.partition_errors[k].error_code = stop_one(b, kstr_dup(&req->arena, s->topic_name),
-                                                           s->partition_index, NO_EPOCH, rq.delete_partitions);
-        }
+        struct stop_replica_response_stop_replica_partition_error *e = resp.partition_errors;
+        for (int i = 0; i < rq.ungrouped_partitions_count; i++)
+            stop_one(req, rq.ungrouped_partitions[i].topic_name, rq.ungrouped_partitions[i].partition_index,
+                     NO_EPOCH, rq.delete_partitions, e++);
         for (int t = 0; t < rq.topics_count; t++)
-            for (int i = 0; i < rq.topics[t].partition_indexes_count; i++, k++) {
-                resp.partition_errors[k].topic_name = rq.topics[t].name;
-                resp.partition_errors[k].partition_index = rq.topics[t].partition_indexes[i];
-                resp.partition_errors[k].error_code = stop_one(b, kstr_dup(&req->arena, rq.topics[t].name),
-                                                               rq.topics[t].partition_indexes[i], NO_EPOCH,
-                                                               rq.delete_partitions);
-            }
-        for (int t = 0; t < rq.topic_states_count; t++) {
-            const char *topic = kstr_dup(&req->arena, rq.topic_states[t].topic_name);
-            for (int i = 0; i < rq.topic_states[t].partition_states_count; i++, k++) {
-                struct stop_replica_request_stop_replica_partition_state *s =
+            for (int i = 0; i < rq.topics[t].partition_indexes_count; i++)
+                stop_one(req, rq.topics[t].name, rq.topics[t].partition_indexes[i], NO_EPOCH,
+                         rq.delete_partitions, e++);
+        for (int t = 0; t < rq.topic_states_count; t++)
+            for (int i = 0; i < rq.topic_states[t].partition_states_count; i++) {
+                const struct stop_replica_request_stop_replica_partition_state *s =
                     &rq.topic_states[t].partition_states[i];
-                resp.partition_errors[k].topic_name = rq.topic_states[t].topic_name;
-                resp.partition_errors[k].partition_index = s->partition_index;
-                resp.partition_errors[k].error_code = stop_one(b, topic, s->partition_index,
-                                                               s->leader_epoch, s->delete_partition);
+                stop_one(req, rq.topic_states[t].topic_name, s->partition_index, s->leader_epoch,
+                         s->delete_partition, e++);
             }
-        }
         log_info("state.change", "Handled StopReplica request correlationId %d from controller %d "
                  "for %d partitions", req->hdr.correlation_id, rq.controller_id, n);
     }

@@ -154,3 +154,28 @@ def test_samsa_broker_restarts_and_session_expiry_under_a_kafka_controller(zooke
     finally:
         c.stop()
         c.broker(0).assert_no_sanitizer_reports()
+
+
+def leader_and_isr_v0(controller_epoch, topic, broker_id):
+    state = (kstr(topic) + struct.pack(">iiii", 0, controller_epoch, broker_id, 1) +
+             struct.pack(">ii", 1, broker_id) + struct.pack(">i", 1) + struct.pack(">ii", 1, broker_id))
+    return struct.pack(">iii", 5, controller_epoch, 1) + state + struct.pack(">i", 0)
+
+
+@samsa_only
+def test_leader_and_isr_for_a_path_is_refused(make_broker):
+    """A LeaderAndIsr naming a "topic" that is a path creates no directory
+    anywhere: UNKNOWN_TOPIC_OR_PARTITION, and the connection goes on."""
+    b = make_broker().start()
+    c = Conn(b.port)
+    try:
+        for name in ("../escape", "a/b", ".."):
+            body = c.request(4, 0, leader_and_isr_v0(100, name, b.id))
+            (err, n) = struct.unpack_from(">hi", body, 0)
+            assert err == 0 and n == 1
+            assert struct.unpack_from(">h", body, len(body) - 2)[0] == 3
+        assert not os.path.exists(os.path.join(b.logdir, "..", "escape-0"))
+        assert not [d for d in os.listdir(b.logdir) if "escape" in d or d.startswith("a")]
+        assert struct.unpack(">h", c.request(6, 0, update_metadata_v0(100, b.id, b.port))[:2])[0] == 0
+    finally:
+        c.close()
