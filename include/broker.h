@@ -29,9 +29,16 @@
  * "@locality <thread>" and "@locks <lock held or taken, or none and why>".
  * loop_post() (include/loop.h) is the one way into the event loop.  Before
  * the loop runs, the main thread connects to ZooKeeper and loads the logs.
- * There are no fetcher threads yet: a broker leads its partitions alone;
- * a controller's LeaderAndIsr/UpdateMetadata/StopReplica are handled on
- * the loop (api_inter_broker.c).
+ *   - fetcher threads (replica_fetcher.h), num.replica.fetchers per leader
+ *     broker, each own their connection and fetch positions; every fetch
+ *     response is applied to the logs on the loop (rf_apply) while the
+ *     fetcher waits;
+ *   - node-channel threads (node_channel.h), one per destination, send
+ *     the active controller's LeaderAndIsr/UpdateMetadata and a leader's
+ *     AlterPartition; the controller's context itself lives on the
+ *     ZooKeeper thread (controller_state.h).
+ * A controller's LeaderAndIsr/UpdateMetadata/StopReplica are handled on
+ * the loop (api_inter_broker.c); roles change only through them.
  */
 #ifndef SAMSA_BROKER_H
 #define SAMSA_BROKER_H

@@ -68,6 +68,21 @@ typedef struct broker_config {
     int32_t log_cleaner_threads;            /* one cleaner thread runs; the buffer is split as Kafka splits it */
     int64_t log_cleaner_dedupe_buffer_size;
     double log_cleaner_load_factor;         /* log.cleaner.io.buffer.load.factor */
+    /* Replication */
+    int32_t num_replica_fetchers;
+    int32_t replica_fetch_wait_max_ms;
+    int32_t replica_fetch_min_bytes;
+    int32_t replica_fetch_max_bytes;
+    int32_t replica_fetch_response_max_bytes;
+    int32_t replica_fetch_backoff_ms;
+    int32_t replica_socket_timeout_ms;
+    int64_t replica_lag_time_max_ms;
+    int32_t controller_socket_timeout_ms;
+    bool unclean_leader_election_enable;
+    int32_t ibp;                        /* inter.broker.protocol.version as major*100+minor (3.9 -> 309) */
+    bool controlled_shutdown_enable;
+    int32_t controlled_shutdown_max_retries;
+    int32_t controlled_shutdown_retry_backoff_ms;
     /* Every key=value from the file, for DescribeConfigs. */
     char **keys;
     char **values;

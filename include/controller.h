@@ -11,10 +11,11 @@
  * pipelined, and what changed is posted to the event loop as a
  * metadata_update_t that metadata_apply() applies.
  *
- * Partial (single-broker scope): the elected controller applies partition
- * leadership to itself directly and every broker reads its metadata from
- * ZooKeeper; LeaderAndIsr/UpdateMetadata/StopReplica over the wire and
- * failover of leaders between brokers come with replication.
+ * When this broker is the elected controller, what changed is also handed
+ * to the controller's context (controller_state.h), which elects leaders
+ * and sends LeaderAndIsr/UpdateMetadata.  Every broker still reads topics,
+ * configs and live brokers from ZooKeeper for its metadata cache (partition
+ * roles come only from LeaderAndIsr).
  */
 #ifndef SAMSA_CONTROLLER_H
 #define SAMSA_CONTROLLER_H

@@ -21,6 +21,10 @@ void gc_init(broker_t *b);
 void gc_shutdown(void);
 /* This broker became leader of a __consumer_offsets partition: load it. */
 void gc_partition_led(int32_t partition);
+/* It stopped leading one: its groups go (members find the new
+ * coordinator; the new leader loads them from the replicated log).
+ * Partial: a load still running when leadership moves is not cancelled. */
+void gc_partition_unled(int32_t partition);
 
 /* FindCoordinator for a group: creates __consumer_offsets when missing.
  * Returns a Kafka error code (NONE: this broker is the coordinator). */

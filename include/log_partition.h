@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "leader_epoch.h"
 #include "log_segment.h"
 #include "producer_state.h"
 
@@ -34,10 +35,12 @@ typedef struct partition_log {
     int64_t last_flush_ms;          /* monotonic */
     log_settings_t settings;
     producer_state_t *pstate;       /* idempotent producers */
+    epoch_cache_t epochs;           /* leader-epoch-checkpoint */
     uint64_t id;                    /* unique while the broker runs (a deleted
                                      * and re-created log gets a new one) */
     int64_t cleaned_upto;           /* compaction done below this offset */
     bool cleaning;                  /* a cleaner job holds copies of its sealed segments */
+    int64_t checkpointed_hw;        /* replication-offset-checkpoint at load (or the log end) */
     bool uncleanable;               /* cleaning failed: not tried again until restart */
 } partition_log_t;
 
@@ -61,6 +64,18 @@ void plog_delete(partition_log_t *pl);
 int64_t plog_append(partition_log_t *pl, uint8_t *buf, int32_t len, int64_t n_records,
                     int64_t max_timestamp, int64_t offset_of_max_ts_delta,
                     int32_t leader_epoch, bool log_append_time, int64_t now);
+/* A follower's append (the one path fetched data takes into a log, see
+ * replica_fetcher.h): whole, CRC-checked batches exactly as the leader
+ * wrote them, the first starting at the log end.  Leader epochs and
+ * producer state follow the batches.  Returns 0, or a Kafka error code
+ * (CORRUPT_MESSAGE, OFFSET_OUT_OF_RANGE for a gap, KAFKA_STORAGE_ERROR). */
+int16_t plog_append_replica(partition_log_t *pl, uint8_t *buf, int32_t len, int64_t now);
+/* Removes everything from the batch holding `offset` on (a follower whose
+ * log diverged from its new leader's); epochs and producer state follow.
+ * Below the log start the log restarts empty at `offset`.  0 or -1. */
+int plog_truncate_to(partition_log_t *pl, int64_t offset);
+/* Writes the leader-epoch checkpoint on the disk thread. */
+void plog_persist_epochs(partition_log_t *pl);
 /* Reads up to max_bytes starting at the batch holding `offset`, never past
  * `upto` (the high watermark).  A first batch larger than max_bytes is
  * returned whole when min_one is set (KIP-74).  Returns a Kafka error code. */
@@ -80,5 +95,12 @@ int64_t plog_max_timestamp(partition_log_t *pl, int64_t *offset);
 int plog_flush(partition_log_t *pl);
 void plog_flush_async(partition_log_t *pl);
 int64_t plog_size_bytes(const partition_log_t *pl);
+
+/* Internals shared by log_partition.c and log_follower.c only. */
+log_segment_t *plog_new_segment(partition_log_t *pl, int64_t base, bool create, bool active);
+log_segment_t *plog_active_segment(partition_log_t *pl);
+bool plog_should_roll(partition_log_t *pl, int32_t len, int64_t last_offset, int64_t now);
+int plog_roll(partition_log_t *pl);
+int plog_segment_for_offset(const partition_log_t *pl, int64_t offset);
 
 #endif

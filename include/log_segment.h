@@ -81,6 +81,9 @@ int segment_flush(log_segment_t *s);
  * header bytes each, no payload). */
 int segment_for_each_header(const log_segment_t *s,
                             int (*fn)(const struct batch_header *h, void *arg), void *arg);
+/* Cuts an active segment before the batch holding `offset` (its indexes
+ * too).  Returns the segment's new end offset, or -1 on I/O error. */
+int64_t segment_truncate_to(log_segment_t *s, int64_t offset);
 /* fsync of the log and both index files. */
 int segment_sync(log_segment_t *s);
 /* Any thread: calls fn with every whole batch of the first `size` bytes

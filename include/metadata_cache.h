@@ -62,6 +62,8 @@ typedef struct mc_broker {
 
 mc_topic_t *mc_topic_new(const char *name, int n_partitions);
 void mc_topic_free(mc_topic_t *t);
+/* A deep copy (any thread: it touches only its argument). */
+mc_topic_t *mc_topic_dup(const mc_topic_t *t);
 /* Same partitions, replicas, leaders, epochs, ISR, id and configs. */
 bool mc_topic_same(const mc_topic_t *a, const mc_topic_t *b);
 void mc_topic_set_config(mc_topic_t *t, const char *key, const char *value);

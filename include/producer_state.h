@@ -32,5 +32,7 @@ int pstate_last_batch_offsets(const producer_state_t *ps, int64_t **out);
 /* Records an appended batch. */
 void pstate_update(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t first_seq,
                    int32_t last_seq, int64_t base_offset);
+/* The log was truncated to `offset`: batches from there on are forgotten. */
+void pstate_truncate(producer_state_t *ps, int64_t offset);
 
 #endif

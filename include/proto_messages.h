@@ -1560,6 +1560,148 @@ void controlled_shutdown_response_defaults(struct controlled_shutdown_response *
 int controlled_shutdown_response_decode(kreader_t *r, int16_t version, struct controlled_shutdown_response *m);
 void controlled_shutdown_response_encode(kwriter_t *w, int16_t version, const struct controlled_shutdown_response *m);
 
+/* ---- AlterPartitionRequest (versions 0-3, flexible (0, 32767)) ---- */
+#define ALTER_PARTITION_REQUEST_MIN_VERSION 0
+#define ALTER_PARTITION_REQUEST_MAX_VERSION 3
+#define ALTER_PARTITION_REQUEST_FIRST_FLEXIBLE 0
+struct alter_partition_request_broker_state {
+    int32_t broker_id;
+    int64_t broker_epoch;
+};
+
+struct alter_partition_request_partition_data {
+    int32_t partition_index;
+    int32_t leader_epoch;
+    int32_t new_isr_count; /* -1 = null */
+    int32_t *new_isr;
+    int32_t new_isr_with_epochs_count; /* -1 = null */
+    struct alter_partition_request_broker_state *new_isr_with_epochs;
+    int8_t leader_recovery_state;
+    int32_t partition_epoch;
+};
+
+struct alter_partition_request_topic_data {
+    kstr_t topic_name;
+    kuuid_t topic_id;
+    int32_t partitions_count; /* -1 = null */
+    struct alter_partition_request_partition_data *partitions;
+};
+
+struct alter_partition_request {
+    int32_t broker_id;
+    int64_t broker_epoch;
+    int32_t topics_count; /* -1 = null */
+    struct alter_partition_request_topic_data *topics;
+};
+
+void alter_partition_request_broker_state_defaults(struct alter_partition_request_broker_state *m);
+struct alter_partition_request_broker_state *alter_partition_request_broker_state_array(arena_t *a, int32_t n);
+void alter_partition_request_partition_data_defaults(struct alter_partition_request_partition_data *m);
+struct alter_partition_request_partition_data *alter_partition_request_partition_data_array(arena_t *a, int32_t n);
+void alter_partition_request_topic_data_defaults(struct alter_partition_request_topic_data *m);
+struct alter_partition_request_topic_data *alter_partition_request_topic_data_array(arena_t *a, int32_t n);
+void alter_partition_request_defaults(struct alter_partition_request *m);
+int alter_partition_request_decode(kreader_t *r, int16_t version, struct alter_partition_request *m);
+void alter_partition_request_encode(kwriter_t *w, int16_t version, const struct alter_partition_request *m);
+
+/* ---- AlterPartitionResponse (versions 0-3, flexible (0, 32767)) ---- */
+#define ALTER_PARTITION_RESPONSE_MIN_VERSION 0
+#define ALTER_PARTITION_RESPONSE_MAX_VERSION 3
+#define ALTER_PARTITION_RESPONSE_FIRST_FLEXIBLE 0
+struct alter_partition_response_partition_data {
+    int32_t partition_index;
+    int16_t error_code;
+    int32_t leader_id;
+    int32_t leader_epoch;
+    int32_t isr_count; /* -1 = null */
+    int32_t *isr;
+    int8_t leader_recovery_state;
+    int32_t partition_epoch;
+};
+
+struct alter_partition_response_topic_data {
+    kstr_t topic_name;
+    kuuid_t topic_id;
+    int32_t partitions_count; /* -1 = null */
+    struct alter_partition_response_partition_data *partitions;
+};
+
+struct alter_partition_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    int32_t topics_count; /* -1 = null */
+    struct alter_partition_response_topic_data *topics;
+};
+
+void alter_partition_response_partition_data_defaults(struct alter_partition_response_partition_data *m);
+struct alter_partition_response_partition_data *alter_partition_response_partition_data_array(arena_t *a, int32_t n);
+void alter_partition_response_topic_data_defaults(struct alter_partition_response_topic_data *m);
+struct alter_partition_response_topic_data *alter_partition_response_topic_data_array(arena_t *a, int32_t n);
+void alter_partition_response_defaults(struct alter_partition_response *m);
+int alter_partition_response_decode(kreader_t *r, int16_t version, struct alter_partition_response *m);
+void alter_partition_response_encode(kwriter_t *w, int16_t version, const struct alter_partition_response *m);
+
+/* ---- OffsetForLeaderEpochRequest (versions 0-4, flexible (4, 32767)) ---- */
+#define OFFSET_FOR_LEADER_EPOCH_REQUEST_MIN_VERSION 0
+#define OFFSET_FOR_LEADER_EPOCH_REQUEST_MAX_VERSION 4
+#define OFFSET_FOR_LEADER_EPOCH_REQUEST_FIRST_FLEXIBLE 4
+struct offset_for_leader_epoch_request_offset_for_leader_partition {
+    int32_t partition;
+    int32_t current_leader_epoch;
+    int32_t leader_epoch;
+};
+
+struct offset_for_leader_epoch_request_offset_for_leader_topic {
+    kstr_t topic;
+    int32_t partitions_count; /* -1 = null */
+    struct offset_for_leader_epoch_request_offset_for_leader_partition *partitions;
+};
+
+struct offset_for_leader_epoch_request {
+    int32_t replica_id;
+    int32_t topics_count; /* -1 = null */
+    struct offset_for_leader_epoch_request_offset_for_leader_topic *topics;
+};
+
+void offset_for_leader_epoch_request_offset_for_leader_partition_defaults(struct offset_for_leader_epoch_request_offset_for_leader_partition *m);
+struct offset_for_leader_epoch_request_offset_for_leader_partition *offset_for_leader_epoch_request_offset_for_leader_partition_array(arena_t *a, int32_t n);
+void offset_for_leader_epoch_request_offset_for_leader_topic_defaults(struct offset_for_leader_epoch_request_offset_for_leader_topic *m);
+struct offset_for_leader_epoch_request_offset_for_leader_topic *offset_for_leader_epoch_request_offset_for_leader_topic_array(arena_t *a, int32_t n);
+void offset_for_leader_epoch_request_defaults(struct offset_for_leader_epoch_request *m);
+int offset_for_leader_epoch_request_decode(kreader_t *r, int16_t version, struct offset_for_leader_epoch_request *m);
+void offset_for_leader_epoch_request_encode(kwriter_t *w, int16_t version, const struct offset_for_leader_epoch_request *m);
+
+/* ---- OffsetForLeaderEpochResponse (versions 0-4, flexible (4, 32767)) ---- */
+#define OFFSET_FOR_LEADER_EPOCH_RESPONSE_MIN_VERSION 0
+#define OFFSET_FOR_LEADER_EPOCH_RESPONSE_MAX_VERSION 4
+#define OFFSET_FOR_LEADER_EPOCH_RESPONSE_FIRST_FLEXIBLE 4
+struct offset_for_leader_epoch_response_epoch_end_offset {
+    int16_t error_code;
+    int32_t partition;
+    int32_t leader_epoch;
+    int64_t end_offset;
+};
+
+struct offset_for_leader_epoch_response_offset_for_leader_topic_result {
+    kstr_t topic;
+    int32_t partitions_count; /* -1 = null */
+    struct offset_for_leader_epoch_response_epoch_end_offset *partitions;
+};
+
+struct offset_for_leader_epoch_response {
+    int32_t throttle_time_ms;
+    int32_t topics_count; /* -1 = null */
+    struct offset_for_leader_epoch_response_offset_for_leader_topic_result *topics;
+};
+
+void offset_for_leader_epoch_response_epoch_end_offset_defaults(struct offset_for_leader_epoch_response_epoch_end_offset *m);
+struct offset_for_leader_epoch_response_epoch_end_offset *offset_for_leader_epoch_response_epoch_end_offset_array(arena_t *a, int32_t n);
+void offset_for_leader_epoch_response_offset_for_leader_topic_result_defaults(struct offset_for_leader_epoch_response_offset_for_leader_topic_result *m);
+struct offset_for_leader_epoch_response_offset_for_leader_topic_result *offset_for_leader_epoch_response_offset_for_leader_topic_result_array(arena_t *a, int32_t n);
+void offset_for_leader_epoch_response_defaults(struct offset_for_leader_epoch_response *m);
+int offset_for_leader_epoch_response_decode(kreader_t *r, int16_t version, struct offset_for_leader_epoch_response *m);
+void offset_for_leader_epoch_response_encode(kwriter_t *w, int16_t version, const struct offset_for_leader_epoch_response *m);
+
 /* ---- ConsumerProtocolSubscription (versions 0-3, flexible None) ---- */
 #define CONSUMER_PROTOCOL_SUBSCRIPTION_MIN_VERSION 0
 #define CONSUMER_PROTOCOL_SUBSCRIPTION_MAX_VERSION 3

@@ -8,8 +8,10 @@
  * lookup, which also checks the client's current leader epoch.
  * Event-loop thread only.
  *
- * With replication factor 1 the high watermark follows the log end offset
- * on every append; followers come with replication.
+ * Roles follow the controller's LeaderAndIsr only (never ZooKeeper reads):
+ * a leader serves clients and its followers' fetches and moves the high
+ * watermark to the smallest log end of its ISR (partition_leader.c); a
+ * follower has a fetcher thread copy the leader's log (replica_fetcher.h).
  */
 #ifndef SAMSA_REPLICA_MANAGER_H
 #define SAMSA_REPLICA_MANAGER_H
@@ -23,6 +25,15 @@
 #include "metadata_cache.h"
 
 struct op_watch;
+
+/* What a leader knows of one of its followers (Kafka's Replica). */
+typedef struct replica_state {
+    int32_t id;
+    int64_t log_end_offset;         /* its last fetch offset; -1 until it fetches */
+    int64_t last_caught_up_ms;      /* wall clock */
+    int64_t last_fetch_ms;
+    int64_t last_fetch_leader_leo;  /* the leader's log end at that fetch */
+} replica_state_t;
 
 typedef struct partition {
     char key[300];              /* "<topic>-<partition>" */
@@ -38,6 +49,11 @@ typedef struct partition {
     int32_t *isr;
     int n_isr;
     int64_t high_watermark;
+    /* Leader only (partition_leader.c): */
+    replica_state_t *remote;        /* the other replicas */
+    int n_remote;
+    bool isr_in_flight;             /* an AlterPartition awaits its answer */
+    int64_t leader_epoch_start;     /* log end when this epoch began */
     struct op_watch *watchers;  /* purgatory.h */
     UT_hash_handle hh;
 } partition_t;
@@ -73,13 +89,31 @@ partition_t *rm_host(broker_t *b, const char *topic, int32_t id);
  * has checked its epochs): leader, epochs, replicas and ISR as given. */
 void rm_set_leadership(broker_t *b, partition_t *p, int32_t leader, int32_t leader_epoch,
                        int32_t partition_epoch, const int32_t *replicas, int n_replicas,
-                       const int32_t *isr, int n_isr);
+                       const int32_t *isr, int n_isr, const char *leader_host,
+                       int32_t leader_port);
 /* A controller's StopReplica: the partition stops being served here; with
  * delete its log is deleted too (hosted or not). */
 void rm_stop_replica(const char *topic, int32_t id, bool delete_log);
-/* After an append to p: the high watermark moves (RF=1: to the log end)
- * and operations watching p are tried. */
-void rm_appended(partition_t *p);
+/* After an append to p: the high watermark may move and operations
+ * watching p are tried. */
+void rm_appended(broker_t *b, partition_t *p);
+
+/* partition_leader.c (event-loop thread): the leader's side. */
+/* Becoming leader: follower states reset, the new epoch starts at the log end. */
+void pl_become_leader(broker_t *b, partition_t *p);
+void pl_drop_leader_state(partition_t *p);
+/* A follower fetched at fetch_offset (Kafka's updateFollowerFetchState):
+ * its log end, caught-up time, ISR expansion and the high watermark. */
+void pl_follower_fetched(broker_t *b, partition_t *p, int32_t replica_id, int64_t fetch_offset);
+bool pl_is_replica(const partition_t *p, int32_t id);
+/* The high watermark: the smallest log end in the ISR.  True if it moved. */
+bool pl_update_high_watermark(broker_t *b, partition_t *p);
+/* Every replica.lag.time.max.ms / 2: followers out of sync leave the ISR. */
+void pl_check_isr(broker_t *b);
+/* min.insync.replicas of p's topic. */
+int32_t pl_min_isr(broker_t *b, const partition_t *p);
+/* Stops the channel to the controller (main thread, after the loop). */
+void pl_shutdown(void);
 /* The high watermark of a log's partition (its log end if not hosted), for
  * replication-offset-checkpoint. */
 int64_t rm_high_watermark_of(const partition_log_t *pl);

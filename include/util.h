@@ -25,6 +25,9 @@ int rm_rf(const char *path);
 int write_full(int fd, const void *p, size_t n);
 /* Writes a file atomically (tmp + fsync + rename + dir fsync). */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* The "<version 0>\n<count>\n" head of Kafka's checkpoint files: 0 with
+ * *count and *pos (where the entries start), or -1 if malformed. */
+int checkpoint_header(const char *text, int *count, int *pos);
 /* Reads a whole small file; caller frees.  NULL on error. */
 char *read_file(const char *path, size_t *len_out);
 

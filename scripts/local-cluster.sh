@@ -1,15 +1,16 @@
 #!/bin/bash
-# Starts a local ZooKeeper and one samsa broker on loopback under
-# .local-cluster/, creates a topic and round-trips messages with the console
-# tools.  Keeps running until Ctrl-C (or exits after the demo with
-# --demo-only), then stops what it started.
+# Starts a local ZooKeeper and three samsa brokers (ids 0-2, ports 9092-9094)
+# on loopback under .local-cluster/, creates a topic with replication factor
+# 3 and round-trips messages with the console tools (acks=all).  Keeps
+# running until Ctrl-C (or exits after the demo with --demo-only), then
+# stops what it started.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DIR=$ROOT/.local-cluster
 ZK_PORT=${ZK_PORT:-2181}
 BROKER_PORT=${BROKER_PORT:-9092}
-mkdir -p "$DIR/zk" "$DIR/logs"
+mkdir -p "$DIR/zk"
 cat > "$DIR/zoo.cfg" <<CFG
 tickTime=2000
 dataDir=$DIR/zk
@@ -18,15 +19,22 @@ clientPortAddress=127.0.0.1
 admin.enableServer=false
 4lw.commands.whitelist=ruok
 CFG
-sed -e "s|^listeners=.*|listeners=PLAINTEXT://127.0.0.1:$BROKER_PORT|" \
-    -e "s|^log.dirs=.*|log.dirs=$DIR/logs|" \
-    -e "s|^zookeeper.connect=.*|zookeeper.connect=127.0.0.1:$ZK_PORT/samsa|" \
-    etc/server.properties > "$DIR/server.properties"
+BROKERS=3
+for id in $(seq 0 $((BROKERS - 1))); do
+    mkdir -p "$DIR/logs-$id"
+    sed -e "s|^broker.id=.*|broker.id=$id|" \
+        -e "s|^listeners=.*|listeners=PLAINTEXT://127.0.0.1:$((BROKER_PORT + id))|" \
+        -e "s|^log.dirs=.*|log.dirs=$DIR/logs-$id|" \
+        -e "s|^zookeeper.connect=.*|zookeeper.connect=127.0.0.1:$ZK_PORT/samsa|" \
+        -e "s|^offsets.topic.replication.factor=.*|offsets.topic.replication.factor=3|" \
+        etc/server.properties > "$DIR/server-$id.properties"
+done
 
-ZK_PID= ; BROKER_PID=
+ZK_PID= ; BROKER_PIDS=
 cleanup() {
     rc=$?
-    if [ -n "$BROKER_PID" ]; then kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null || true; fi
+    for pid in $BROKER_PIDS; do kill "$pid" 2>/dev/null; done
+    for pid in $BROKER_PIDS; do wait "$pid" 2>/dev/null || true; done
     if [ -n "$ZK_PID" ]; then kill "$ZK_PID" 2>/dev/null; wait "$ZK_PID" 2>/dev/null || true; fi
     exit "$rc"
 }
@@ -42,21 +50,26 @@ for i in $(seq 1 120); do
 done 2>/dev/null
 echo "ZooKeeper listening on 127.0.0.1:$ZK_PORT"
 
-: > "$DIR/samsad.log"
-build/samsad --log-file "$DIR/samsad.log" "$DIR/server.properties" &
-BROKER_PID=$!
-for i in $(seq 1 120); do
-    grep -q "started" "$DIR/samsad.log" 2>/dev/null && break
-    kill -0 "$BROKER_PID" 2>/dev/null || { cat "$DIR/samsad.log"; exit 1; }
-    sleep 0.25
+for id in $(seq 0 $((BROKERS - 1))); do
+    : > "$DIR/samsad-$id.log"
+    build/samsad --log-file "$DIR/samsad-$id.log" "$DIR/server-$id.properties" &
+    pid=$!
+    BROKER_PIDS="$BROKER_PIDS $pid"
+    for i in $(seq 1 120); do
+        grep -q "started" "$DIR/samsad-$id.log" 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || { cat "$DIR/samsad-$id.log"; exit 1; }
+        sleep 0.25
+    done
+    echo "samsad broker $id listening on 127.0.0.1:$((BROKER_PORT + id)) (log: $DIR/samsad-$id.log)"
 done
-echo "samsad broker 0 listening on 127.0.0.1:$BROKER_PORT (log: $DIR/samsad.log)"
 
-B=127.0.0.1:$BROKER_PORT
-build/samsa-topics --bootstrap-server "$B" --create --topic demo --partitions 3 --if-not-exists
+B=127.0.0.1:$BROKER_PORT,127.0.0.1:$((BROKER_PORT + 1)),127.0.0.1:$((BROKER_PORT + 2))
+build/samsa-topics --bootstrap-server "$B" --create --topic demo --partitions 3 \
+    --replication-factor 3 --config min.insync.replicas=2 --if-not-exists
+sleep 1
 build/samsa-topics --bootstrap-server "$B" --describe --topic demo
 printf 'alice:hello\nbob:from\ncarol:samsa\n' |
-    build/samsa-console-producer --bootstrap-server "$B" --topic demo \
+    build/samsa-console-producer --bootstrap-server "$B" --topic demo --request-required-acks -1 \
         --property parse.key=true --property key.separator=:
 build/samsa-console-consumer --bootstrap-server "$B" --topic demo --from-beginning \
     --max-messages 3 --property print.key=true --property print.partition=true
@@ -65,4 +78,4 @@ if [ "${1:-}" = "--demo-only" ]; then
     exit 0
 fi
 echo "Cluster running; press Ctrl-C to stop it."
-wait "$BROKER_PID"
+wait

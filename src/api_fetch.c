@@ -8,6 +8,12 @@
  * and the response is built once, when it completes.
  * Event-loop thread only.
  *
+ * A fetch from a follower (replica_id >= 0) reads up to the log end
+ * instead of the high watermark, tells a follower whose last fetched epoch
+ * ended earlier here where its log diverges (KIP-595's diverging epoch,
+ * which Kafka's ZooKeeper-mode followers use from IBP 2.7), and updates
+ * the leader's view of that follower (partition_leader.c).
+ *
  * Fetch sessions (KIP-227) are not kept: every response has session id 0,
  * which clients treat as a full fetch.
  */
@@ -16,6 +22,7 @@
 
 #include "api.h"
 #include "kafka_errors.h"
+#include "leader_epoch.h"
 #include "logging.h"
 #include "metadata_cache.h"
 #include "proto_messages.h"
@@ -37,12 +44,32 @@ typedef struct parked_fetch {
     delayed_op_t op;            /* first: the purgatory hands back &op */
     request_t *req;
     broker_t *broker;
+    int32_t replica_id;         /* -1: a consumer */
     struct fetch_request rq;
     fetch_point_t *points;
     int n_points;
 } parked_fetch_t;
 
-static void fetch_partition(broker_t *b, const char *topic,
+/* Kafka's Partition.fetchRecords check for a follower: if the epoch it
+ * last fetched ends here before its fetch offset (or is unknown here), the
+ * response names where it diverges and carries no records. */
+static bool diverged(partition_t *p, const struct fetch_request_fetch_partition *in,
+                     struct fetch_response_partition_data *out)
+{
+    if (in->last_fetched_epoch < 0)
+        return false;
+    int32_t epoch;
+    int64_t end = lec_end_offset_for(&p->log->epochs, in->last_fetched_epoch,
+                                     p->log->log_end_offset, &epoch);
+    if (end >= in->fetch_offset && epoch >= in->last_fetched_epoch)
+        return false;
+    out->has_diverging_epoch = true;
+    out->diverging_epoch.epoch = epoch;
+    out->diverging_epoch.end_offset = end;
+    return true;
+}
+
+static void fetch_partition(broker_t *b, const char *topic, int32_t replica_id,
                             const struct fetch_request_fetch_partition *in,
                             struct fetch_response_partition_data *out, int32_t *budget,
                             bool *first)
@@ -60,16 +87,25 @@ static void fetch_partition(broker_t *b, const char *topic,
         out->error_code = err;
         return;
     }
+    bool follower = replica_id >= 0;
+    if (follower && !pl_is_replica(p, replica_id)) {
+        out->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
+        return;
+    }
     int64_t hw = p->high_watermark;
     out->high_watermark = hw;
     out->last_stable_offset = hw;
     out->log_start_offset = p->log->log_start_offset;
-    int32_t max = MIN(in->partition_max_bytes, *budget);
-    if (max <= 0 && !*first)
+    if (follower && diverged(p, in, out))
         return;
+    int32_t max = MIN(in->partition_max_bytes, *budget);
     log_read_t rd;
-    err = plog_read(p->log, in->fetch_offset, hw, max > 0 ? max : 1, *first, &rd);
-    if (err) {
+    err = max <= 0 && !*first ? KERR_NONE
+          : plog_read(p->log, in->fetch_offset, follower ? p->log->log_end_offset : hw,
+                      max > 0 ? max : 1, *first, &rd);
+    if (follower && err == KERR_NONE)
+        pl_follower_fetched(b, p, replica_id, in->fetch_offset);
+    if (err || (max <= 0 && !*first)) {
         out->error_code = err;
         return;
     }
@@ -82,6 +118,11 @@ static void fetch_partition(broker_t *b, const char *topic,
 
 /* Builds the response into req->resp; returns the record bytes it holds
  * and whether any partition had an error. */
+static int32_t replica_of(int16_t v, const struct fetch_request *rq)
+{
+    return v >= 15 ? (rq->has_replica_state ? rq->replica_state.replica_id : -1) : rq->replica_id;
+}
+
 static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_request *rq,
                            bool *had_error)
 {
@@ -105,7 +146,8 @@ static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_reque
         tr->partitions_count = np;
         tr->partitions = fetch_response_partition_data_array(&req->arena, np);
         for (int p = 0; p < np; p++) {
-            fetch_partition(b, topic, &ft->partitions[p], &tr->partitions[p], &budget, &first);
+            fetch_partition(b, topic, replica_of(v, rq), &ft->partitions[p], &tr->partitions[p],
+                            &budget, &first);
             bytes += tr->partitions[p].records.len;
             *had_error |= tr->partitions[p].error_code != 0;
         }
@@ -128,7 +170,8 @@ static bool fetch_try_complete(delayed_op_t *op)
         if (!p || !p->log || p->leader != pf->broker->cfg->broker_id)
             return true;
         int64_t base, end;
-        plog_position(p->log, p->high_watermark, &base, &end);
+        plog_position(p->log, pf->replica_id >= 0 ? p->log->log_end_offset : p->high_watermark,
+                      &base, &end);
         if (base != fp->seg_base)
             return true;
         if (end > fp->pos)
@@ -198,6 +241,7 @@ enum handler_result api_fetch(broker_t *b, request_t *req)
         return REQ_DONE;
     pf->req = req;
     pf->broker = b;
+    pf->replica_id = replica_of(v, &pf->rq);
     pf->op.try_complete = fetch_try_complete;
     pf->op.on_complete = fetch_on_complete;
     partition_t **watch;

@@ -10,13 +10,12 @@
  * UNKNOWN_TOPIC_OR_PARTITION, and a StopReplica older than the
  * partition's leader epoch FENCED_LEADER_EPOCH.
  *
- * Partial (first step of replication): partition state is also loaded from
- * ZooKeeper by controller.c, which creates the local logs and the topics
- * of the metadata cache; UpdateMetadata updates the partition states of
+ * LeaderAndIsr hosts the partitions it names (opening their logs) and
+ * gives them their role: leader, or follower fetching from the leader the
+ * request's live leaders name (replica_manager.h).
+ * Partial: topics and configs of the metadata cache are also read from
+ * ZooKeeper by controller.c; UpdateMetadata updates the partition states of
  * topics the cache has (the live brokers still come from ZooKeeper).
- * LeaderAndIsr hosts the partitions it names (opening their logs) and sets
- * their leadership; the newest leader epoch wins over a staler ZooKeeper
- * read.  Followers do not fetch yet.
  * Event-loop thread only.
  */
 #include <inttypes.h>
@@ -67,7 +66,7 @@ static bool is_replica(const int32_t *replicas, int n, int32_t id)
     return false;
 }
 
-static int16_t become(broker_t *b, const struct leader_and_isr_request *rq,
+static int16_t become(broker_t *b, arena_t *arena, const struct leader_and_isr_request *rq,
                       const struct leader_and_isr_request_leader_and_isr_partition_state *s,
                       const char *topic)
 {
@@ -92,8 +91,15 @@ static int16_t become(broker_t *b, const struct leader_and_isr_request *rq,
                  p->accepted_leader_epoch);
         return KERR_STALE_CONTROLLER_EPOCH;
     }
+    const char *host = NULL;
+    int32_t port = 0;
+    for (int i = 0; i < rq->live_leaders_count && !host; i++)
+        if (rq->live_leaders[i].broker_id == s->leader) {
+            host = kstr_dup(arena, rq->live_leaders[i].host_name);
+            port = rq->live_leaders[i].port;
+        }
     rm_set_leadership(b, p, s->leader, s->leader_epoch, s->partition_epoch, s->replicas,
-                      s->replicas_count, s->isr, s->isr_count);
+                      s->replicas_count, s->isr, s->isr_count, host, port);
     return KERR_NONE;
 }
 
@@ -136,7 +142,7 @@ static void answer_state(const struct leader_and_isr_request_leader_and_isr_part
                          const char *topic, int ti, void *arg)
 {
     lisr_ctx_t *c = arg;
-    int16_t err = c->top_error ? c->top_error : become(c->b, c->rq, s, topic);
+    int16_t err = c->top_error ? c->top_error : become(c->b, &c->req->arena, c->rq, s, topic);
     struct leader_and_isr_response_leader_and_isr_partition_error *e;
     if (ti >= 0 && c->req->hdr.request_api_version >= 5) {
         struct leader_and_isr_response_leader_and_isr_topic_error *te = &c->resp->topics[ti];

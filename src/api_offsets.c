@@ -14,7 +14,7 @@
 
 enum { LATEST = -1, EARLIEST = -2, MAX_TIMESTAMP = -3 };
 
-static void list_partition(broker_t *b, request_t *req, const char *topic,
+static void list_partition(broker_t *b, request_t *req, const char *topic, int32_t replica_id,
                            const struct list_offsets_request_list_offsets_partition *in,
                            struct list_offsets_response_list_offsets_partition_response *out)
 {
@@ -32,7 +32,9 @@ static void list_partition(broker_t *b, request_t *req, const char *topic,
     partition_log_t *pl = p->log;
     int64_t off = -1, ts = -1;
     if (in->timestamp == LATEST) {
-        off = p->high_watermark;
+        /* A follower (replica_id >= 0) is told the log end, as Kafka's
+         * fetchOffsetForTimestamp without an isolation level. */
+        off = replica_id >= 0 ? pl->log_end_offset : p->high_watermark;
     } else if (in->timestamp == EARLIEST) {
         off = pl->log_start_offset;
     } else if (in->timestamp == MAX_TIMESTAMP) {
@@ -74,7 +76,7 @@ enum handler_result api_list_offsets(broker_t *b, request_t *req)
         ot->partitions =
             list_offsets_response_list_offsets_partition_response_array(&req->arena, np);
         for (int p = 0; p < np; p++)
-            list_partition(b, req, topic, &it->partitions[p], &ot->partitions[p]);
+            list_partition(b, req, topic, rq.replica_id, &it->partitions[p], &ot->partitions[p]);
     }
     list_offsets_response_encode(&req->resp, v, &resp);
     return REQ_DONE;

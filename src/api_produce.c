@@ -4,8 +4,13 @@
  * offsets assigned in place, and the response (none for acks=0).
  * Event-loop thread only.
  *
- * acks=-1 is accepted and answered like acks=1: with replication factor 1
- * the leader is the whole ISR (replication is a later issue).
+ * acks=-1 (Kafka's DelayedProduce): the partition must have at least
+ * min.insync.replicas in its ISR before the append (NOT_ENOUGH_REPLICAS),
+ * and the answer waits in the purgatory until the high watermark passes
+ * the appended batch -- every ISR member has it -- or timeout_ms passes
+ * (REQUEST_TIMED_OUT); an ISR that shrank below min.insync.replicas
+ * meanwhile gives NOT_ENOUGH_REPLICAS_AFTER_APPEND, a lost leadership
+ * NOT_LEADER_OR_FOLLOWER.
  */
 #include <string.h>
 
@@ -18,12 +23,32 @@
 #include "topic_admin.h"
 #include "net.h"
 #include "proto_messages.h"
+#include "purgatory.h"
 #include "record_batch.h"
 #include "util.h"
 
+/* A partition of an acks=-1 produce waiting for its ISR. */
+typedef struct ack_wait {
+    partition_t *p;
+    int64_t required;           /* the high watermark that covers the batch */
+    int32_t leader_epoch;
+    struct produce_response_partition_produce_response *out;
+    bool done;
+} ack_wait_t;
+
+typedef struct parked_produce {
+    delayed_op_t op;            /* first: the purgatory hands back &op */
+    request_t *req;
+    broker_t *broker;
+    struct produce_response resp;
+    ack_wait_t *waits;
+    int n_waits;
+} parked_produce_t;
+
 static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const char *topic,
-                              struct produce_request_partition_produce_data *in,
-                              struct produce_response_partition_produce_response *out)
+                              int16_t acks, struct produce_request_partition_produce_data *in,
+                              struct produce_response_partition_produce_response *out,
+                              parked_produce_t *pp)
 {
     int16_t v = req->hdr.request_api_version;
     out->index = in->index;
@@ -49,6 +74,14 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
         return;
     }
     partition_log_t *pl = p->log;
+    int32_t min_isr = pl_min_isr(b, p);
+    if (acks == -1 && p->n_isr < min_isr) {
+        out->error_code = KERR_NOT_ENOUGH_REPLICAS;
+        log_info("produce", "Rejected acks=all produce to %s-%d from %s: the ISR has %d of the %d "
+                 "replicas min.insync.replicas requires (NOT_ENOUGH_REPLICAS)", topic, in->index,
+                 conn_peer(req->conn), p->n_isr, min_isr);
+        return;
+    }
     if (in->records.len <= 0) {
         out->error_code = KERR_CORRUPT_MESSAGE;
         return;
@@ -103,7 +136,56 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
     out->base_offset = base;
     out->log_append_time_ms = append_time ? now : -1;
     out->log_start_offset = pl->log_start_offset;
-    rm_appended(p);
+    rm_appended(b, p);
+    if (acks == -1)
+        pp->waits[pp->n_waits++] = (ack_wait_t){ p, base + val.n_records, p->leader_epoch, out, false };
+}
+
+/* Kafka's DelayedProduce.tryComplete: every waiting partition is resolved. */
+static bool produce_try_complete(delayed_op_t *op)
+{
+    parked_produce_t *pp = (parked_produce_t *)op;
+    bool all = true;
+    for (int i = 0; i < pp->n_waits; i++) {
+        ack_wait_t *w = &pp->waits[i];
+        if (w->done)
+            continue;
+        partition_t *p = w->p;
+        if (p->leader != pp->broker->cfg->broker_id || p->leader_epoch != w->leader_epoch) {
+            w->out->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
+            w->done = true;
+        } else if (p->high_watermark >= w->required) {
+            if (p->n_isr < pl_min_isr(pp->broker, p))
+                w->out->error_code = KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+            w->done = true;
+        } else {
+            all = false;
+        }
+    }
+    return all;
+}
+
+static void produce_on_complete(delayed_op_t *op, bool expired)
+{
+    parked_produce_t *pp = (parked_produce_t *)op;
+    request_t *req = pp->req;
+    for (int i = 0; expired && i < pp->n_waits; i++)
+        if (!pp->waits[i].done) {
+            pp->waits[i].out->error_code = KERR_REQUEST_TIMED_OUT;
+            pp->waits[i].out->base_offset = -1;
+        }
+    kw_reset(&req->resp);
+    produce_response_encode(&req->resp, req->hdr.request_api_version, &pp->resp);
+    req->parked = NULL;
+    request_complete(req);
+}
+
+static void produce_cancel(request_t *req)
+{
+    parked_produce_t *pp = req->parked;
+    if (pp)
+        purgatory_cancel(&pp->op);
+    req->parked = NULL;
 }
 
 enum handler_result api_produce(broker_t *b, request_t *req)
@@ -112,8 +194,10 @@ enum handler_result api_produce(broker_t *b, request_t *req)
     struct produce_request rq;
     if (produce_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
-    struct produce_response resp;
-    produce_response_defaults(&resp);
+    parked_produce_t *pp = arena_alloc(&req->arena, sizeof(*pp));
+    memset(pp, 0, sizeof(*pp));
+    struct produce_response *resp = &pp->resp;
+    produce_response_defaults(resp);
     int16_t acks_error = 0;
     if (rq.acks != 0 && rq.acks != 1 && rq.acks != -1) {
         acks_error = KERR_INVALID_REQUIRED_ACKS;
@@ -121,11 +205,17 @@ enum handler_result api_produce(broker_t *b, request_t *req)
                  conn_peer(req->conn), rq.acks);
     }
     int nt = rq.topic_data_count > 0 ? rq.topic_data_count : 0;
-    resp.responses_count = nt;
-    resp.responses = produce_response_topic_produce_response_array(&req->arena, nt);
+    resp->responses_count = nt;
+    resp->responses = produce_response_topic_produce_response_array(&req->arena, nt);
+    if (rq.acks == -1) {
+        int64_t total = 0;
+        for (int i = 0; i < nt; i++)
+            total += MAX(rq.topic_data[i].partition_data_count, 0);
+        pp->waits = arena_array(&req->arena, (size_t)total + 1, sizeof(ack_wait_t));
+    }
     for (int i = 0; i < nt; i++) {
         struct produce_request_topic_produce_data *td = &rq.topic_data[i];
-        struct produce_response_topic_produce_response *tr = &resp.responses[i];
+        struct produce_response_topic_produce_response *tr = &resp->responses[i];
         const char *topic = kstr_dup_or_empty(&req->arena, td->name);
         mc_topic_t *t = mc_find_topic(topic);
         tr->name = td->name;
@@ -141,13 +231,26 @@ enum handler_result api_produce(broker_t *b, request_t *req)
                 pr->base_offset = -1;
                 continue;
             }
-            produce_partition(b, req, t, topic, &td->partition_data[p], pr);
+            produce_partition(b, req, t, topic, rq.acks, &td->partition_data[p], pr, pp);
         }
     }
     if (rq.acks == 0) {
         req->no_response = true;
         return REQ_DONE;
     }
-    produce_response_encode(&req->resp, v, &resp);
-    return REQ_DONE;
+    pp->req = req;
+    pp->broker = b;
+    pp->op.try_complete = produce_try_complete;
+    pp->op.on_complete = produce_on_complete;
+    if (pp->n_waits == 0 || produce_try_complete(&pp->op)) {
+        produce_response_encode(&req->resp, v, &pp->resp);
+        return REQ_DONE;
+    }
+    partition_t **watch = arena_array(&req->arena, (size_t)pp->n_waits + 1, sizeof(*watch));
+    for (int i = 0; i < pp->n_waits; i++)
+        watch[i] = pp->waits[i].p;
+    req->parked = pp;
+    req->cancel = produce_cancel;
+    purgatory_try_or_watch(b->base, &pp->op, watch, pp->n_waits, MAX(rq.timeout_ms, 1));
+    return REQ_PARKED;
 }

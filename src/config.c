@@ -35,7 +35,12 @@ static const char *known_keys[] = {
     "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms",
     "group.max.session.timeout.ms", "group.max.size", "log.cleaner.backoff.ms",
     "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.dedupe.buffer.size",
-    "log.cleaner.io.buffer.load.factor",
+    "log.cleaner.io.buffer.load.factor", "num.replica.fetchers", "replica.fetch.wait.max.ms",
+    "replica.fetch.min.bytes", "replica.fetch.max.bytes", "replica.fetch.response.max.bytes",
+    "replica.fetch.backoff.ms", "replica.socket.timeout.ms", "replica.lag.time.max.ms",
+    "controller.socket.timeout.ms", "unclean.leader.election.enable", "inter.broker.protocol.version",
+    "controlled.shutdown.enable", "controlled.shutdown.max.retries",
+    "controlled.shutdown.retry.backoff.ms",
 };
 
 void config_defaults(broker_config_t *cfg)
@@ -77,6 +82,31 @@ void config_defaults(broker_config_t *cfg)
     cfg->group_max_session_timeout_ms = 1800000;
     cfg->group_max_size = INT32_MAX;
     cfg->log_cleaner_backoff_ms = 15000;
+    cfg->num_replica_fetchers = 1;
+    cfg->replica_fetch_wait_max_ms = 500;
+    cfg->replica_fetch_min_bytes = 1;
+    cfg->replica_fetch_max_bytes = 1048576;
+    cfg->replica_fetch_response_max_bytes = 10485760;
+    cfg->replica_fetch_backoff_ms = 1000;
+    cfg->replica_socket_timeout_ms = 30000;
+    cfg->replica_lag_time_max_ms = 30000;
+    cfg->controller_socket_timeout_ms = 30000;
+    cfg->ibp = 309;
+    cfg->controlled_shutdown_enable = true;
+    cfg->controlled_shutdown_max_retries = 3;
+    cfg->controlled_shutdown_retry_backoff_ms = 5000;
+}
+
+/* "3.9", "3.9-IV0", "2.8-IV1", "0.10.2" -> major*100 + minor (0.x: 0). */
+static int parse_ibp(const char *v, int32_t *out)
+{
+    int major, minor;
+    if (sscanf(v, "%d.%d", &major, &minor) != 2 || major < 0 || minor < 0 || minor > 99) {
+        fprintf(stderr, "samsad: invalid inter.broker.protocol.version '%s'\n", v);
+        return -1;
+    }
+    *out = major * 100 + minor;
+    return 0;
 }
 
 const char *config_get(const broker_config_t *cfg, const char *key)
@@ -336,8 +366,29 @@ int config_finish(broker_config_t *cfg)
         cfg->log_cleaner_backoff_ms = 15000;
     GET_INT("log.cleaner.threads", log_cleaner_threads);
     GET_INT("log.cleaner.dedupe.buffer.size", log_cleaner_dedupe_buffer_size);
+    GET_INT("num.replica.fetchers", num_replica_fetchers);
+    GET_INT("replica.fetch.wait.max.ms", replica_fetch_wait_max_ms);
+    GET_INT("replica.fetch.min.bytes", replica_fetch_min_bytes);
+    GET_INT("replica.fetch.max.bytes", replica_fetch_max_bytes);
+    GET_INT("replica.fetch.response.max.bytes", replica_fetch_response_max_bytes);
+    GET_INT("replica.fetch.backoff.ms", replica_fetch_backoff_ms);
+    GET_INT("replica.socket.timeout.ms", replica_socket_timeout_ms);
+    GET_INT("replica.lag.time.max.ms", replica_lag_time_max_ms);
+    GET_INT("controller.socket.timeout.ms", controller_socket_timeout_ms);
+    GET_INT("controlled.shutdown.max.retries", controlled_shutdown_max_retries);
+    GET_INT("controlled.shutdown.retry.backoff.ms", controlled_shutdown_retry_backoff_ms);
+    if (cfg->num_replica_fetchers < 1)
+        cfg->num_replica_fetchers = 1;
     const char *v;
     int64_t x;
+    if ((v = config_get(cfg, "unclean.leader.election.enable")) &&
+        parse_bool("unclean.leader.election.enable", v, &cfg->unclean_leader_election_enable) < 0)
+        return -1;
+    if ((v = config_get(cfg, "controlled.shutdown.enable")) &&
+        parse_bool("controlled.shutdown.enable", v, &cfg->controlled_shutdown_enable) < 0)
+        return -1;
+    if ((v = config_get(cfg, "inter.broker.protocol.version")) && parse_ibp(v, &cfg->ibp) < 0)
+        return -1;
     if ((v = config_get(cfg, "log.cleaner.enable")) &&
         parse_bool("log.cleaner.enable", v, &cfg->log_cleaner_enable) < 0)
         return -1;

@@ -19,6 +19,7 @@
 #include <uthash.h>
 
 #include "controller.h"
+#include "controller_state.h"
 #include "logging.h"
 #include "topic_admin.h"
 #include "util.h"
@@ -551,7 +552,24 @@ static int establish(metadata_update_t *u)
     load_brokers(u);
     process_deletions(u);
     load_topic_list(u, true);
+    if (zv.is_controller)
+        cs_activate(zv.b, u->brokers, u->n_brokers, u->topics, u->n_topics);
+    else
+        cs_deactivate();
     return 0;
+}
+
+/* The active controller learns what changed (controller_state.h). */
+static void tell_controller(const metadata_update_t *u)
+{
+    if (!zv.is_controller)
+        return;
+    if (u->n_removed)
+        cs_on_topics_removed(u->removed, u->n_removed);
+    if (u->has_brokers)
+        cs_on_brokers(u->brokers, u->n_brokers);
+    if (u->n_topics)
+        cs_on_topics(u->topics, u->n_topics);
 }
 
 typedef struct startup {
@@ -603,6 +621,7 @@ static void recover_expired_session(metadata_update_t *u)
     log_warn("controller", "ZooKeeper session expired; re-registering broker %d",
              zv.b->cfg->broker_id);
     zv.is_controller = false;
+    cs_deactivate();
     if (zk_reopen(zv.zs) < 0 || establish(u) < 0)
         log_error("controller", "Re-registration after session expiry failed");
 }
@@ -640,18 +659,26 @@ static void sync_job(void *arg)
     if (pe.expired && zk_is_expired(zv.zs)) {
         recover_expired_session(u);
     } else {
+        bool was_controller = zv.is_controller;
         if (pe.controller) {
             elect();
             set_controller_fields(u);
         }
-        if (pe.brokers)
+        bool became = zv.is_controller && !was_controller;
+        if (pe.brokers || became)
             load_brokers(u);
         if (pe.deletions || (pe.controller && zv.is_controller))
             process_deletions(u);
         if (pe.topics || pe.controller)
-            load_topic_list(u, false);
+            load_topic_list(u, became);
         if (pe.changed_topics)
             reload_topics(u, pe.changed_topics);
+        if (became)
+            cs_activate(zv.b, u->brokers, u->n_brokers, u->topics, u->n_topics);
+        else if (was_controller && !zv.is_controller)
+            cs_deactivate();
+        else
+            tell_controller(u);
     }
     name_set_clear(&pe.changed_topics);
     loop_post(zv.b->loop, post_update, u);
@@ -671,6 +698,14 @@ void controller_start(broker_t *b, void (*on_ready)(broker_t *b))
         die("cannot submit the start-up job");
 }
 
+/* @locality the ZooKeeper thread
+ * @locks none */
+static void shutdown_job(void *arg)
+{
+    (void)arg;
+    cs_deactivate();
+}
+
 /*
  * @locality the main thread
  * @locks zv.events_lock
@@ -678,6 +713,8 @@ void controller_start(broker_t *b, void (*on_ready)(broker_t *b))
 void controller_stop(broker_t *b)
 {
     (void)b;
+    if (zkw_submit(shutdown_job, NULL, NULL) < 0)
+        cs_deactivate();
     zkw_stop();
     if (zv.zs) {
         /* Closing the session removes our ephemeral znodes at once. */

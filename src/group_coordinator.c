@@ -21,6 +21,7 @@
 #include "metadata_cache.h"
 #include "net.h"
 #include "offsets_topic.h"
+#include "replica_manager.h"
 #include "topic_admin.h"
 #include "util.h"
 
@@ -502,7 +503,10 @@ int16_t grp_coordinator_error(kstr_t group)
     if (!t)
         return KERR_COORDINATOR_NOT_AVAILABLE;
     int32_t p = offsets_partition_for(group.ptr, group.len, gc.n_partitions);
-    if (p >= t->n_partitions || t->parts[p].leader != gc.b->cfg->broker_id)
+    /* The coordinator is the partition's leader as the replica manager
+     * has it (LeaderAndIsr), not as the metadata cache reports it. */
+    const partition_t *pp = p < t->n_partitions ? rm_partition(OFFSETS_TOPIC, p) : NULL;
+    if (!pp || !pp->log || pp->leader != gc.b->cfg->broker_id)
         return KERR_NOT_COORDINATOR;
     if (!gc.loaded[p])
         gc_partition_led(p);
@@ -652,6 +656,22 @@ void gc_init(broker_t *b)
     int64_t every = MAX(b->cfg->offsets_retention_check_ms, 1000);
     struct timeval tv = { (time_t)(every / 1000), (suseconds_t)(every % 1000) * 1000 };
     event_add(gc.expiry_timer, &tv);
+}
+
+void gc_partition_unled(int32_t partition)
+{
+    if (!gc.b || partition < 0 || partition >= gc.n_partitions || !gc.loaded[partition])
+        return;
+    int n = 0;
+    group_t *g, *tmp;
+    HASH_ITER(hh, gc.groups, g, tmp)
+        if (g->partition == partition) {
+            grp_destroy_group(g);
+            n++;
+        }
+    gc.loaded[partition] = false;
+    log_info(COMP, "Unloaded %d group(s) of %s-%d: this broker no longer leads it", n, OFFSETS_TOPIC,
+             partition);
 }
 
 void gc_shutdown(void)

@@ -52,16 +52,15 @@ int checkpoint_read(const char *path, checkpoint_entry_t **out)
     char *text = read_file(path, NULL);
     if (!text)
         return errno == ENOENT ? 0 : -1;
-    int version, count, n = 0, pos = 0, used;
+    int count, n = 0, pos = 0, used;
     if (!*text) {
         free(text);
         return 0;
     }
-    if (sscanf(text, "%d\n%d\n%n", &version, &count, &used) != 2 || version != 0 || count < 0) {
+    if (checkpoint_header(text, &count, &pos) < 0) {
         free(text);
         return -1;
     }
-    pos = used;
     checkpoint_entry_t *e = xcalloc((size_t)count + 1, sizeof(*e));
     while (n < count) {
         long long off;
@@ -180,7 +179,14 @@ static int load_dir(int dir)
     if (clean && unlink(marker) < 0)
         log_warn("log", "Cannot remove %s: %s", marker, strerror(errno));
     free(marker);
-    checkpoint_entry_t *rp = NULL, *ls = NULL, *cc = NULL;
+    checkpoint_entry_t *rp = NULL, *ls = NULL, *cc = NULL, *hw = NULL;
+    char *hwp = dir_file(dir, "replication-offset-checkpoint");
+    int nhw = checkpoint_read(hwp, &hw);
+    if (nhw < 0) {
+        log_warn("log", "Ignoring unreadable checkpoint %s", hwp);
+        nhw = 0;
+    }
+    free(hwp);
     char *rpp = dir_file(dir, "recovery-point-offset-checkpoint");
     char *lsp = dir_file(dir, "log-start-offset-checkpoint");
     char *ccp = dir_file(dir, "cleaner-offset-checkpoint");
@@ -205,6 +211,7 @@ static int load_dir(int dir)
         free(rp);
         free(ls);
         free(cc);
+        free(hw);
         return -1;
     }
     struct dirent *e;
@@ -233,8 +240,12 @@ static int load_dir(int dir)
             free(rp);
             free(ls);
             free(cc);
+            free(hw);
             return -1;
         }
+        /* Without a checkpoint (a log written before samsa kept one, or
+         * a fresh log) the log end is taken, as replication factor 1 had it. */
+        pl->checkpointed_hw = checkpoint_lookup(hw, nhw, topic, part, pl->log_end_offset);
         /* Kafka ignores a first dirty offset outside the log. */
         int64_t first_dirty = checkpoint_lookup(cc, ncc, topic, part, 0);
         if (first_dirty >= pl->log_start_offset && first_dirty <= pl->log_end_offset)
@@ -246,6 +257,7 @@ static int load_dir(int dir)
     free(rp);
     free(ls);
     free(cc);
+    free(hw);
     log_info("log", "Loaded %d logs in dir %s (%s shutdown)", loaded, root,
              clean ? "clean" : "unclean");
     return 0;

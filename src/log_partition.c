@@ -141,7 +141,7 @@ static int list_segment_bases(const char *dir, int64_t **out, int64_t **swapped,
     return kept;
 }
 
-static log_segment_t *plog_new_segment(partition_log_t *pl, int64_t base, bool create, bool active)
+log_segment_t *plog_new_segment(partition_log_t *pl, int64_t base, bool create, bool active)
 {
     return segment_open(pl->dir, base, create, active, pl->settings.index_interval_bytes,
                         pl->settings.index_size_max_bytes);
@@ -153,7 +153,7 @@ static void plog_push_segment(partition_log_t *pl, log_segment_t *s)
     pl->segs[pl->nsegs++] = s;
 }
 
-static log_segment_t *active_segment(partition_log_t *pl)
+log_segment_t *plog_active_segment(partition_log_t *pl)
 {
     return pl->segs[pl->nsegs - 1];
 }
@@ -265,6 +265,34 @@ static void rebuild_producer_state(partition_log_t *pl)
     }
 }
 
+static int note_epoch(const batch_header_t *h, void *arg)
+{
+    lec_assign(arg, h->partition_leader_epoch, h->base_offset);
+    return 0;
+}
+
+/* The leader-epoch cache from leader-epoch-checkpoint; a log without one
+ * (written before samsa kept it) has it rebuilt from its batch headers
+ * once.  Runs where the log is opened (never the event loop). */
+static void load_epochs(partition_log_t *pl)
+{
+    int rc = lec_read(pl->dir, &pl->epochs);
+    if (rc < 0)
+        log_warn("log", "Ignoring malformed %s/%s; rebuilding it from the log", pl->dir,
+                 LEADER_EPOCH_FILE);
+    if (rc <= 0) {
+        for (int i = 0; i < pl->nsegs; i++)
+            if (segment_for_each_header(pl->segs[i], note_epoch, &pl->epochs) < 0)
+                log_warn("log", "Cannot read the batch headers of %s.log for leader epochs",
+                         pl->segs[i]->path_base);
+    }
+    bool changed = lec_truncate_from_end(&pl->epochs, pl->log_end_offset);
+    changed |= lec_truncate_from_start(&pl->epochs, pl->log_start_offset);
+    if ((rc <= 0 && pl->epochs.n > 0) || changed)
+        if (lec_write(pl->dir, pl->epochs.v, pl->epochs.n) < 0)
+            log_warn("log", "Cannot write %s/%s", pl->dir, LEADER_EPOCH_FILE);
+}
+
 partition_log_t *plog_open(const char *root, const char *topic, int32_t partition,
                            const log_settings_t *settings, int64_t recovery_point,
                            int64_t log_start_offset, bool clean)
@@ -300,12 +328,14 @@ partition_log_t *plog_open(const char *root, const char *topic, int32_t partitio
         }
         plog_push_segment(pl, s);
     }
-    pl->log_end_offset = active_segment(pl)->next_offset;
+    pl->log_end_offset = plog_active_segment(pl)->next_offset;
+    pl->checkpointed_hw = pl->log_end_offset;
     rebuild_producer_state(pl);
     pl->log_start_offset = MAX(log_start_offset, pl->segs[0]->base_offset);
     if (pl->log_start_offset > pl->log_end_offset)
         pl->log_start_offset = pl->log_end_offset;
     pl->recovery_point = clean ? pl->log_end_offset : MIN(recovery_point, pl->log_end_offset);
+    load_epochs(pl);
     return pl;
 }
 
@@ -317,6 +347,7 @@ void plog_close(partition_log_t *pl)
         segment_close(pl->segs[i]);
     free(pl->segs);
     pstate_free(pl->pstate);
+    lec_free(&pl->epochs);
     free(pl->dir);
     free(pl->topic);
     free(pl);
@@ -347,9 +378,9 @@ void plog_delete(partition_log_t *pl)
     free(dir);
 }
 
-static bool should_roll(partition_log_t *pl, int32_t len, int64_t last_offset, int64_t now)
+bool plog_should_roll(partition_log_t *pl, int32_t len, int64_t last_offset, int64_t now)
 {
-    log_segment_t *s = active_segment(pl);
+    log_segment_t *s = plog_active_segment(pl);
     if (s->size == 0)
         return false;
     return s->size + len > pl->settings.segment_bytes ||
@@ -395,9 +426,9 @@ static void flush_in_background(partition_log_t *pl, log_segment_t *s, int64_t u
     bio_fsync(fd, what, flushed_upto, rf);
 }
 
-static int plog_roll(partition_log_t *pl)
+int plog_roll(partition_log_t *pl)
 {
-    log_segment_t *old = active_segment(pl);
+    log_segment_t *old = plog_active_segment(pl);
     int64_t base = pl->log_end_offset;
     log_segment_t *s = plog_new_segment(pl, base, true, true);
     if (!s)
@@ -419,14 +450,16 @@ int64_t plog_append(partition_log_t *pl, uint8_t *buf, int32_t len, int64_t n_re
 {
     int64_t first = pl->log_end_offset;
     int64_t last = first + n_records - 1;
-    if (should_roll(pl, len, last, now) && plog_roll(pl) < 0)
+    if (plog_should_roll(pl, len, last, now) && plog_roll(pl) < 0)
         return -1;
     batch_assign_offsets(buf, len, first, leader_epoch, log_append_time, now);
+    if (lec_assign(&pl->epochs, leader_epoch, first))
+        plog_persist_epochs(pl);
     if (log_append_time) {
         max_timestamp = now;
         offset_of_max_ts_delta = n_records - 1;
     }
-    if (segment_append(active_segment(pl), buf, len, first, last, max_timestamp,
+    if (segment_append(plog_active_segment(pl), buf, len, first, last, max_timestamp,
                        first + offset_of_max_ts_delta) < 0)
         return -1;
     pl->log_end_offset = last + 1;
@@ -440,12 +473,12 @@ void plog_flush_async(partition_log_t *pl)
 {
     pl->unflushed = 0;
     pl->last_flush_ms = mono_ms();
-    flush_in_background(pl, active_segment(pl), pl->log_end_offset);
+    flush_in_background(pl, plog_active_segment(pl), pl->log_end_offset);
 }
 
 int plog_flush(partition_log_t *pl)
 {
-    if (segment_flush(active_segment(pl)) < 0)
+    if (segment_flush(plog_active_segment(pl)) < 0)
         return -1;
     pl->unflushed = 0;
     pl->last_flush_ms = mono_ms();
@@ -454,7 +487,7 @@ int plog_flush(partition_log_t *pl)
 }
 
 /* Index of the segment that may hold offset (largest base <= offset). */
-static int segment_for_offset(const partition_log_t *pl, int64_t offset)
+int plog_segment_for_offset(const partition_log_t *pl, int64_t offset)
 {
     int lo = 0, hi = pl->nsegs - 1, best = 0;
     while (lo <= hi) {
@@ -479,7 +512,7 @@ int16_t plog_read(partition_log_t *pl, int64_t offset, int64_t upto, int32_t max
         return KERR_OFFSET_OUT_OF_RANGE;
     if (offset >= upto)
         return KERR_NONE;
-    for (int i = segment_for_offset(pl, offset); i < pl->nsegs; i++) {
+    for (int i = plog_segment_for_offset(pl, offset); i < pl->nsegs; i++) {
         log_segment_t *s = pl->segs[i];
         int64_t base;
         int64_t pos = segment_find_offset(s, offset, &base);
@@ -525,13 +558,13 @@ int16_t plog_read(partition_log_t *pl, int64_t offset, int64_t upto, int32_t max
 
 void plog_position(partition_log_t *pl, int64_t offset, int64_t *seg_base, int64_t *pos)
 {
-    log_segment_t *s = active_segment(pl);
+    log_segment_t *s = plog_active_segment(pl);
     if (offset >= pl->log_end_offset) {
         *seg_base = s->base_offset;
         *pos = s->size;
         return;
     }
-    int i = segment_for_offset(pl, offset);
+    int i = plog_segment_for_offset(pl, offset);
     s = pl->segs[i];
     int64_t base;
     *pos = segment_find_offset(s, offset, &base);

@@ -536,3 +536,36 @@ int segment_sync(log_segment_t *s)
     }
     return 0;
 }
+
+int64_t segment_truncate_to(log_segment_t *s, int64_t offset)
+{
+    int64_t batch_base;
+    int64_t pos = segment_find_offset(s, offset, &batch_base);
+    if (pos >= s->size)
+        return s->next_offset;
+    if (ftruncate(s->log_fd, pos) < 0) {
+        log_error("log", "Truncate of %s.log failed: %s", s->path_base, strerror(errno));
+        return -1;
+    }
+    s->size = pos;
+    while (s->idx_entries > 0 &&
+           be32_get(s->idx_map + (size_t)(s->idx_entries - 1) * OFFSET_ENTRY + 4) >= pos) {
+        s->idx_entries--;
+        memset(s->idx_map + (size_t)s->idx_entries * OFFSET_ENTRY, 0, OFFSET_ENTRY);
+    }
+    while (s->tidx_entries > 0 &&
+           s->base_offset + be32_get(s->tidx_map + (size_t)(s->tidx_entries - 1) * TIME_ENTRY + 8) >=
+               batch_base) {
+        s->tidx_entries--;
+        memset(s->tidx_map + (size_t)s->tidx_entries * TIME_ENTRY, 0, TIME_ENTRY);
+    }
+    s->next_offset = s->size > 0 ? batch_base : s->base_offset;
+    s->max_timestamp = -1;
+    s->offset_of_max_timestamp = -1;
+    s->first_batch_timestamp = -1;
+    s->bytes_since_index = 0;
+    /* Max timestamp and first batch time from what is left. */
+    if (segment_load_tail(s) < 0)
+        return -1;
+    return s->next_offset;
+}

@@ -27,6 +27,23 @@ mc_topic_t *mc_topic_new(const char *name, int n_partitions)
     return t;
 }
 
+mc_topic_t *mc_topic_dup(const mc_topic_t *src)
+{
+    mc_topic_t *t = mc_topic_new(src->name, src->n_partitions);
+    t->settings = src->settings;
+    t->id = src->id;
+    t->deleting = src->deleting;
+    for (int i = 0; i < src->n_partitions; i++) {
+        mc_partition_t *d = &t->parts[i];
+        *d = src->parts[i];
+        d->replicas = mc_ids_copy(src->parts[i].replicas, src->parts[i].n_replicas);
+        d->isr = mc_ids_copy(src->parts[i].isr, src->parts[i].n_isr);
+    }
+    for (int i = 0; i < src->n_cfg; i++)
+        mc_topic_set_config(t, src->cfg_keys[i], src->cfg_values[i]);
+    return t;
+}
+
 void mc_topic_free(mc_topic_t *t)
 {
     if (!t)

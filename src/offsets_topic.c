@@ -140,21 +140,20 @@ void offsets_encode_group_value(kwriter_t *w, const struct group_metadata_value 
 int16_t offsets_append(broker_t *b, int32_t partition, const batch_kv_t *recs, int n)
 {
     partition_t *p = rm_partition(OFFSETS_TOPIC, partition);
-    if (!p || !p->log)
+    if (!p || !p->log || p->leader != b->cfg->broker_id)
         return KERR_NOT_COORDINATOR;
     partition_log_t *pl = p->log;
     kwriter_t w;
     kw_init(&w);
     int64_t now = now_ms();
     batch_build(&w, recs, n, now);
-    int64_t base = plog_append(pl, w.buf, (int32_t)w.len, n, now, n - 1, 0, false, now);
+    int64_t base = plog_append(pl, w.buf, (int32_t)w.len, n, now, n - 1, p->leader_epoch, false, now);
     kw_free(&w);
     if (base < 0) {
         log_error("group-coordinator", "Cannot append to %s-%d", OFFSETS_TOPIC, partition);
         return KERR_UNKNOWN_SERVER_ERROR;
     }
-    rm_appended(p);
-    (void)b;
+    rm_appended(b, p);
     return KERR_NONE;
 }
 

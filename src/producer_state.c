@@ -134,3 +134,20 @@ int pstate_last_batch_offsets(const producer_state_t *ps, int64_t **out)
     qsort(*out, (size_t)k, sizeof(**out), cmp_offset);
     return k;
 }
+
+/* Batches at or past `offset` are forgotten, newest first; a producer left
+ * with none is forgotten too (Kafka reloads from a snapshot instead). */
+void pstate_truncate(producer_state_t *ps, int64_t offset)
+{
+    producer_entry_t *e, *tmp;
+    HASH_ITER(hh, ps->producers, e, tmp) {
+        while (e->n_batches > 0 && last_batch(e)->base_offset >= offset) {
+            e->head = (e->head + BATCHES_TO_RETAIN - 1) % BATCHES_TO_RETAIN;
+            e->n_batches--;
+        }
+        if (e->n_batches == 0) {
+            HASH_DEL(ps->producers, e);
+            free(e);
+        }
+    }
+}

@@ -48,9 +48,12 @@ static const api_entry_t apis[] = {
     { 19, "CreateTopics", 0, 7, CREATE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_create_topics },
     { 20, "DeleteTopics", 0, 5, DELETE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_delete_topics },
     { 22, "InitProducerId", 0, 4, INIT_PRODUCER_ID_REQUEST_FIRST_FLEXIBLE, api_init_producer_id },
+    { 23, "OffsetForLeaderEpoch", 0, 4, OFFSET_FOR_LEADER_EPOCH_REQUEST_FIRST_FLEXIBLE,
+      api_offset_for_leader_epoch },
     { 32, "DescribeConfigs", 0, 4, DESCRIBE_CONFIGS_REQUEST_FIRST_FLEXIBLE, api_describe_configs },
     { 42, "DeleteGroups", 0, 2, DELETE_GROUPS_REQUEST_FIRST_FLEXIBLE, api_delete_groups },
     { 47, "OffsetDelete", 0, 0, OFFSET_DELETE_REQUEST_FIRST_FLEXIBLE, api_offset_delete },
+    { 56, "AlterPartition", 0, 3, ALTER_PARTITION_REQUEST_FIRST_FLEXIBLE, api_alter_partition },
 };
 
 static const api_entry_t *find_api(int16_t key)

@@ -11731,6 +11731,1088 @@ void controlled_shutdown_response_encode(kwriter_t *w, int16_t version, const st
     controlled_shutdown_response_write(w, version, m);
 }
 
+static void alter_partition_request_broker_state_read(kreader_t *r, int16_t v, struct alter_partition_request_broker_state *m);
+static void alter_partition_request_broker_state_write(kwriter_t *w, int16_t v, const struct alter_partition_request_broker_state *m);
+static size_t alter_partition_request_broker_state_min_size(int16_t v);
+static void alter_partition_request_partition_data_read(kreader_t *r, int16_t v, struct alter_partition_request_partition_data *m);
+static void alter_partition_request_partition_data_write(kwriter_t *w, int16_t v, const struct alter_partition_request_partition_data *m);
+static size_t alter_partition_request_partition_data_min_size(int16_t v);
+static void alter_partition_request_topic_data_read(kreader_t *r, int16_t v, struct alter_partition_request_topic_data *m);
+static void alter_partition_request_topic_data_write(kwriter_t *w, int16_t v, const struct alter_partition_request_topic_data *m);
+static size_t alter_partition_request_topic_data_min_size(int16_t v);
+static void alter_partition_request_read(kreader_t *r, int16_t v, struct alter_partition_request *m);
+static void alter_partition_request_write(kwriter_t *w, int16_t v, const struct alter_partition_request *m);
+
+static size_t alter_partition_request_broker_state_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 3)
+        n += 4;
+    if (v >= 3)
+        n += 8;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_partition_request_broker_state_defaults(struct alter_partition_request_broker_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->broker_epoch = -1;
+}
+
+struct alter_partition_request_broker_state *alter_partition_request_broker_state_array(arena_t *a, int32_t n)
+{
+    struct alter_partition_request_broker_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_partition_request_broker_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_partition_request_broker_state_read(kreader_t *r, int16_t v, struct alter_partition_request_broker_state *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (v >= 3) {
+        m->broker_id = kr_int32(r);
+    }
+    if (v >= 3) {
+        m->broker_epoch = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_request_broker_state_write(kwriter_t *w, int16_t v, const struct alter_partition_request_broker_state *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (v >= 3) {
+        kw_int32(w, m->broker_id);
+    }
+    if (v >= 3) {
+        kw_int64(w, m->broker_epoch);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_partition_request_partition_data_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 4;
+    if (v <= 2)
+        n += (flex ? 1 : 4);
+    if (v >= 3)
+        n += (flex ? 1 : 4);
+    if (v >= 1)
+        n += 1;
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_partition_request_partition_data_defaults(struct alter_partition_request_partition_data *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct alter_partition_request_partition_data *alter_partition_request_partition_data_array(arena_t *a, int32_t n)
+{
+    struct alter_partition_request_partition_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_partition_request_partition_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_partition_request_partition_data_read(kreader_t *r, int16_t v, struct alter_partition_request_partition_data *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->leader_epoch = kr_int32(r);
+    }
+    if (v <= 2) {
+        m->new_isr_count = kr_array_len(r, flex, 4);
+        m->new_isr = kr_alloc_array(r, m->new_isr_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->new_isr_count && !r->err; i++)
+            m->new_isr[i] = kr_int32(r);
+        if (m->new_isr_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->new_isr_with_epochs_count = kr_array_len(r, flex, alter_partition_request_broker_state_min_size(v));
+        m->new_isr_with_epochs = kr_alloc_array(r, m->new_isr_with_epochs_count, sizeof(struct alter_partition_request_broker_state));
+        for (int32_t i = 0; i < m->new_isr_with_epochs_count && !r->err; i++) {
+            alter_partition_request_broker_state_defaults(&m->new_isr_with_epochs[i]);
+            alter_partition_request_broker_state_read(r, v, &m->new_isr_with_epochs[i]);
+        }
+        if (m->new_isr_with_epochs_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->leader_recovery_state = kr_int8(r);
+    }
+    if (1) {
+        m->partition_epoch = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_request_partition_data_write(kwriter_t *w, int16_t v, const struct alter_partition_request_partition_data *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int32(w, m->leader_epoch);
+    }
+    if (v <= 2) {
+        kw_array_len(w, flex, m->new_isr_count);
+        for (int32_t i = 0; i < m->new_isr_count; i++)
+            kw_int32(w, m->new_isr[i]);
+    }
+    if (v >= 3) {
+        kw_array_len(w, flex, m->new_isr_with_epochs_count);
+        for (int32_t i = 0; i < m->new_isr_with_epochs_count; i++)
+            alter_partition_request_broker_state_write(w, v, &m->new_isr_with_epochs[i]);
+    }
+    if (v >= 1) {
+        kw_int8(w, m->leader_recovery_state);
+    }
+    if (1) {
+        kw_int32(w, m->partition_epoch);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_partition_request_topic_data_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 1)
+        n += (flex ? 1 : 2);
+    if (v >= 2)
+        n += 16;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_partition_request_topic_data_defaults(struct alter_partition_request_topic_data *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct alter_partition_request_topic_data *alter_partition_request_topic_data_array(arena_t *a, int32_t n)
+{
+    struct alter_partition_request_topic_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_partition_request_topic_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_partition_request_topic_data_read(kreader_t *r, int16_t v, struct alter_partition_request_topic_data *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (v <= 1) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 2) {
+        m->topic_id = kr_uuid(r);
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, alter_partition_request_partition_data_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct alter_partition_request_partition_data));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            alter_partition_request_partition_data_defaults(&m->partitions[i]);
+            alter_partition_request_partition_data_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_request_topic_data_write(kwriter_t *w, int16_t v, const struct alter_partition_request_topic_data *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (v <= 1) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (v >= 2) {
+        kw_uuid(w, m->topic_id);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            alter_partition_request_partition_data_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_partition_request_defaults(struct alter_partition_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->broker_epoch = -1;
+}
+
+static void alter_partition_request_read(kreader_t *r, int16_t v, struct alter_partition_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->broker_id = kr_int32(r);
+    }
+    if (1) {
+        m->broker_epoch = kr_int64(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, alter_partition_request_topic_data_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct alter_partition_request_topic_data));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            alter_partition_request_topic_data_defaults(&m->topics[i]);
+            alter_partition_request_topic_data_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_request_write(kwriter_t *w, int16_t v, const struct alter_partition_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->broker_id);
+    }
+    if (1) {
+        kw_int64(w, m->broker_epoch);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            alter_partition_request_topic_data_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_partition_request_decode(kreader_t *r, int16_t version, struct alter_partition_request *m)
+{
+    alter_partition_request_defaults(m);
+    alter_partition_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_partition_request_encode(kwriter_t *w, int16_t version, const struct alter_partition_request *m)
+{
+    alter_partition_request_write(w, version, m);
+}
+
+static void alter_partition_response_partition_data_read(kreader_t *r, int16_t v, struct alter_partition_response_partition_data *m);
+static void alter_partition_response_partition_data_write(kwriter_t *w, int16_t v, const struct alter_partition_response_partition_data *m);
+static size_t alter_partition_response_partition_data_min_size(int16_t v);
+static void alter_partition_response_topic_data_read(kreader_t *r, int16_t v, struct alter_partition_response_topic_data *m);
+static void alter_partition_response_topic_data_write(kwriter_t *w, int16_t v, const struct alter_partition_response_topic_data *m);
+static size_t alter_partition_response_topic_data_min_size(int16_t v);
+static void alter_partition_response_read(kreader_t *r, int16_t v, struct alter_partition_response *m);
+static void alter_partition_response_write(kwriter_t *w, int16_t v, const struct alter_partition_response *m);
+
+static size_t alter_partition_response_partition_data_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    n += 4;
+    n += 4;
+    n += (flex ? 1 : 4);
+    if (v >= 1)
+        n += 1;
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_partition_response_partition_data_defaults(struct alter_partition_response_partition_data *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct alter_partition_response_partition_data *alter_partition_response_partition_data_array(arena_t *a, int32_t n)
+{
+    struct alter_partition_response_partition_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_partition_response_partition_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_partition_response_partition_data_read(kreader_t *r, int16_t v, struct alter_partition_response_partition_data *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->leader_id = kr_int32(r);
+    }
+    if (1) {
+        m->leader_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->isr_count = kr_array_len(r, flex, 4);
+        m->isr = kr_alloc_array(r, m->isr_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->isr_count && !r->err; i++)
+            m->isr[i] = kr_int32(r);
+        if (m->isr_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->leader_recovery_state = kr_int8(r);
+    }
+    if (1) {
+        m->partition_epoch = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_response_partition_data_write(kwriter_t *w, int16_t v, const struct alter_partition_response_partition_data *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_int32(w, m->leader_id);
+    }
+    if (1) {
+        kw_int32(w, m->leader_epoch);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->isr_count);
+        for (int32_t i = 0; i < m->isr_count; i++)
+            kw_int32(w, m->isr[i]);
+    }
+    if (v >= 1) {
+        kw_int8(w, m->leader_recovery_state);
+    }
+    if (1) {
+        kw_int32(w, m->partition_epoch);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_partition_response_topic_data_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 1)
+        n += (flex ? 1 : 2);
+    if (v >= 2)
+        n += 16;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_partition_response_topic_data_defaults(struct alter_partition_response_topic_data *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct alter_partition_response_topic_data *alter_partition_response_topic_data_array(arena_t *a, int32_t n)
+{
+    struct alter_partition_response_topic_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_partition_response_topic_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_partition_response_topic_data_read(kreader_t *r, int16_t v, struct alter_partition_response_topic_data *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (v <= 1) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 2) {
+        m->topic_id = kr_uuid(r);
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, alter_partition_response_partition_data_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct alter_partition_response_partition_data));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            alter_partition_response_partition_data_defaults(&m->partitions[i]);
+            alter_partition_response_partition_data_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_response_topic_data_write(kwriter_t *w, int16_t v, const struct alter_partition_response_topic_data *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (v <= 1) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (v >= 2) {
+        kw_uuid(w, m->topic_id);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            alter_partition_response_partition_data_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_partition_response_defaults(struct alter_partition_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void alter_partition_response_read(kreader_t *r, int16_t v, struct alter_partition_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, alter_partition_response_topic_data_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct alter_partition_response_topic_data));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            alter_partition_response_topic_data_defaults(&m->topics[i]);
+            alter_partition_response_topic_data_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_response_write(kwriter_t *w, int16_t v, const struct alter_partition_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            alter_partition_response_topic_data_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_partition_response_decode(kreader_t *r, int16_t version, struct alter_partition_response *m)
+{
+    alter_partition_response_defaults(m);
+    alter_partition_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_partition_response_encode(kwriter_t *w, int16_t version, const struct alter_partition_response *m)
+{
+    alter_partition_response_write(w, version, m);
+}
+
+static void offset_for_leader_epoch_request_offset_for_leader_partition_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_request_offset_for_leader_partition *m);
+static void offset_for_leader_epoch_request_offset_for_leader_partition_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_request_offset_for_leader_partition *m);
+static size_t offset_for_leader_epoch_request_offset_for_leader_partition_min_size(int16_t v);
+static void offset_for_leader_epoch_request_offset_for_leader_topic_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_request_offset_for_leader_topic *m);
+static void offset_for_leader_epoch_request_offset_for_leader_topic_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_request_offset_for_leader_topic *m);
+static size_t offset_for_leader_epoch_request_offset_for_leader_topic_min_size(int16_t v);
+static void offset_for_leader_epoch_request_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_request *m);
+static void offset_for_leader_epoch_request_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_request *m);
+
+static size_t offset_for_leader_epoch_request_offset_for_leader_partition_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    if (v >= 2)
+        n += 4;
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void offset_for_leader_epoch_request_offset_for_leader_partition_defaults(struct offset_for_leader_epoch_request_offset_for_leader_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->current_leader_epoch = -1;
+}
+
+struct offset_for_leader_epoch_request_offset_for_leader_partition *offset_for_leader_epoch_request_offset_for_leader_partition_array(arena_t *a, int32_t n)
+{
+    struct offset_for_leader_epoch_request_offset_for_leader_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_for_leader_epoch_request_offset_for_leader_partition_defaults(&arr[i]);
+    return arr;
+}
+
+static void offset_for_leader_epoch_request_offset_for_leader_partition_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_request_offset_for_leader_partition *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->partition = kr_int32(r);
+    }
+    if (v >= 2) {
+        m->current_leader_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->leader_epoch = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_for_leader_epoch_request_offset_for_leader_partition_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_request_offset_for_leader_partition *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition);
+    }
+    if (v >= 2) {
+        kw_int32(w, m->current_leader_epoch);
+    }
+    if (1) {
+        kw_int32(w, m->leader_epoch);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t offset_for_leader_epoch_request_offset_for_leader_topic_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void offset_for_leader_epoch_request_offset_for_leader_topic_defaults(struct offset_for_leader_epoch_request_offset_for_leader_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic = KSTR_LIT("");
+}
+
+struct offset_for_leader_epoch_request_offset_for_leader_topic *offset_for_leader_epoch_request_offset_for_leader_topic_array(arena_t *a, int32_t n)
+{
+    struct offset_for_leader_epoch_request_offset_for_leader_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_for_leader_epoch_request_offset_for_leader_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void offset_for_leader_epoch_request_offset_for_leader_topic_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_request_offset_for_leader_topic *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->topic = kr_string(r, flex);
+        if (m->topic.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, offset_for_leader_epoch_request_offset_for_leader_partition_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_for_leader_epoch_request_offset_for_leader_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            offset_for_leader_epoch_request_offset_for_leader_partition_defaults(&m->partitions[i]);
+            offset_for_leader_epoch_request_offset_for_leader_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_for_leader_epoch_request_offset_for_leader_topic_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_request_offset_for_leader_topic *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            offset_for_leader_epoch_request_offset_for_leader_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_for_leader_epoch_request_defaults(struct offset_for_leader_epoch_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->replica_id = -2;
+}
+
+static void offset_for_leader_epoch_request_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_request *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 3) {
+        m->replica_id = kr_int32(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, offset_for_leader_epoch_request_offset_for_leader_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_for_leader_epoch_request_offset_for_leader_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            offset_for_leader_epoch_request_offset_for_leader_topic_defaults(&m->topics[i]);
+            offset_for_leader_epoch_request_offset_for_leader_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_for_leader_epoch_request_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_request *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 3) {
+        kw_int32(w, m->replica_id);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            offset_for_leader_epoch_request_offset_for_leader_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int offset_for_leader_epoch_request_decode(kreader_t *r, int16_t version, struct offset_for_leader_epoch_request *m)
+{
+    offset_for_leader_epoch_request_defaults(m);
+    offset_for_leader_epoch_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void offset_for_leader_epoch_request_encode(kwriter_t *w, int16_t version, const struct offset_for_leader_epoch_request *m)
+{
+    offset_for_leader_epoch_request_write(w, version, m);
+}
+
+static void offset_for_leader_epoch_response_epoch_end_offset_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_response_epoch_end_offset *m);
+static void offset_for_leader_epoch_response_epoch_end_offset_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_response_epoch_end_offset *m);
+static size_t offset_for_leader_epoch_response_epoch_end_offset_min_size(int16_t v);
+static void offset_for_leader_epoch_response_offset_for_leader_topic_result_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_response_offset_for_leader_topic_result *m);
+static void offset_for_leader_epoch_response_offset_for_leader_topic_result_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_response_offset_for_leader_topic_result *m);
+static size_t offset_for_leader_epoch_response_offset_for_leader_topic_result_min_size(int16_t v);
+static void offset_for_leader_epoch_response_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_response *m);
+static void offset_for_leader_epoch_response_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_response *m);
+
+static size_t offset_for_leader_epoch_response_epoch_end_offset_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += 4;
+    if (v >= 1)
+        n += 4;
+    n += 8;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void offset_for_leader_epoch_response_epoch_end_offset_defaults(struct offset_for_leader_epoch_response_epoch_end_offset *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->leader_epoch = -1;
+    m->end_offset = -1;
+}
+
+struct offset_for_leader_epoch_response_epoch_end_offset *offset_for_leader_epoch_response_epoch_end_offset_array(arena_t *a, int32_t n)
+{
+    struct offset_for_leader_epoch_response_epoch_end_offset *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_for_leader_epoch_response_epoch_end_offset_defaults(&arr[i]);
+    return arr;
+}
+
+static void offset_for_leader_epoch_response_epoch_end_offset_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_response_epoch_end_offset *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->partition = kr_int32(r);
+    }
+    if (v >= 1) {
+        m->leader_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->end_offset = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_for_leader_epoch_response_epoch_end_offset_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_response_epoch_end_offset *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_int32(w, m->partition);
+    }
+    if (v >= 1) {
+        kw_int32(w, m->leader_epoch);
+    }
+    if (1) {
+        kw_int64(w, m->end_offset);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t offset_for_leader_epoch_response_offset_for_leader_topic_result_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void offset_for_leader_epoch_response_offset_for_leader_topic_result_defaults(struct offset_for_leader_epoch_response_offset_for_leader_topic_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic = KSTR_LIT("");
+}
+
+struct offset_for_leader_epoch_response_offset_for_leader_topic_result *offset_for_leader_epoch_response_offset_for_leader_topic_result_array(arena_t *a, int32_t n)
+{
+    struct offset_for_leader_epoch_response_offset_for_leader_topic_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        offset_for_leader_epoch_response_offset_for_leader_topic_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void offset_for_leader_epoch_response_offset_for_leader_topic_result_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_response_offset_for_leader_topic_result *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->topic = kr_string(r, flex);
+        if (m->topic.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, offset_for_leader_epoch_response_epoch_end_offset_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct offset_for_leader_epoch_response_epoch_end_offset));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            offset_for_leader_epoch_response_epoch_end_offset_defaults(&m->partitions[i]);
+            offset_for_leader_epoch_response_epoch_end_offset_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_for_leader_epoch_response_offset_for_leader_topic_result_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_response_offset_for_leader_topic_result *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            offset_for_leader_epoch_response_epoch_end_offset_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void offset_for_leader_epoch_response_defaults(struct offset_for_leader_epoch_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void offset_for_leader_epoch_response_read(kreader_t *r, int16_t v, struct offset_for_leader_epoch_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 2) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, offset_for_leader_epoch_response_offset_for_leader_topic_result_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct offset_for_leader_epoch_response_offset_for_leader_topic_result));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            offset_for_leader_epoch_response_offset_for_leader_topic_result_defaults(&m->topics[i]);
+            offset_for_leader_epoch_response_offset_for_leader_topic_result_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void offset_for_leader_epoch_response_write(kwriter_t *w, int16_t v, const struct offset_for_leader_epoch_response *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 2) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            offset_for_leader_epoch_response_offset_for_leader_topic_result_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int offset_for_leader_epoch_response_decode(kreader_t *r, int16_t version, struct offset_for_leader_epoch_response *m)
+{
+    offset_for_leader_epoch_response_defaults(m);
+    offset_for_leader_epoch_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void offset_for_leader_epoch_response_encode(kwriter_t *w, int16_t version, const struct offset_for_leader_epoch_response *m)
+{
+    offset_for_leader_epoch_response_write(w, version, m);
+}
+
 static void consumer_protocol_subscription_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription_topic_partition *m);
 static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription_topic_partition *m);
 static size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v);
@@ -12611,6 +13693,14 @@ static int controlled_shutdown_request_decode_any(kreader_t *r, int16_t v, void 
 static void controlled_shutdown_request_encode_any(kwriter_t *w, int16_t v, const void *m) { controlled_shutdown_request_encode(w, v, m); }
 static int controlled_shutdown_response_decode_any(kreader_t *r, int16_t v, void *m) { return controlled_shutdown_response_decode(r, v, m); }
 static void controlled_shutdown_response_encode_any(kwriter_t *w, int16_t v, const void *m) { controlled_shutdown_response_encode(w, v, m); }
+static int alter_partition_request_decode_any(kreader_t *r, int16_t v, void *m) { return alter_partition_request_decode(r, v, m); }
+static void alter_partition_request_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_partition_request_encode(w, v, m); }
+static int alter_partition_response_decode_any(kreader_t *r, int16_t v, void *m) { return alter_partition_response_decode(r, v, m); }
+static void alter_partition_response_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_partition_response_encode(w, v, m); }
+static int offset_for_leader_epoch_request_decode_any(kreader_t *r, int16_t v, void *m) { return offset_for_leader_epoch_request_decode(r, v, m); }
+static void offset_for_leader_epoch_request_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_for_leader_epoch_request_encode(w, v, m); }
+static int offset_for_leader_epoch_response_decode_any(kreader_t *r, int16_t v, void *m) { return offset_for_leader_epoch_response_decode(r, v, m); }
+static void offset_for_leader_epoch_response_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_for_leader_epoch_response_encode(w, v, m); }
 static int consumer_protocol_subscription_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_subscription_decode(r, v, m); }
 static void consumer_protocol_subscription_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_subscription_encode(w, v, m); }
 static int consumer_protocol_assignment_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_assignment_decode(r, v, m); }
@@ -12725,6 +13815,14 @@ const proto_message_info_t proto_message_table[] = {
       controlled_shutdown_request_decode_any, controlled_shutdown_request_encode_any },
     { "ControlledShutdownResponse", 7, 0, 3, 3, sizeof(struct controlled_shutdown_response),
       controlled_shutdown_response_decode_any, controlled_shutdown_response_encode_any },
+    { "AlterPartitionRequest", 56, 0, 3, 0, sizeof(struct alter_partition_request),
+      alter_partition_request_decode_any, alter_partition_request_encode_any },
+    { "AlterPartitionResponse", 56, 0, 3, 0, sizeof(struct alter_partition_response),
+      alter_partition_response_decode_any, alter_partition_response_encode_any },
+    { "OffsetForLeaderEpochRequest", 23, 0, 4, 4, sizeof(struct offset_for_leader_epoch_request),
+      offset_for_leader_epoch_request_decode_any, offset_for_leader_epoch_request_encode_any },
+    { "OffsetForLeaderEpochResponse", 23, 0, 4, 4, sizeof(struct offset_for_leader_epoch_response),
+      offset_for_leader_epoch_response_decode_any, offset_for_leader_epoch_response_encode_any },
     { "ConsumerProtocolSubscription", -1, 0, 3, -1, sizeof(struct consumer_protocol_subscription),
       consumer_protocol_subscription_decode_any, consumer_protocol_subscription_encode_any },
     { "ConsumerProtocolAssignment", -1, 0, 3, -1, sizeof(struct consumer_protocol_assignment),
@@ -12738,5 +13836,5 @@ const proto_message_info_t proto_message_table[] = {
     { "GroupMetadataValue", -1, 0, 4, 4, sizeof(struct group_metadata_value),
       group_metadata_value_decode_any, group_metadata_value_encode_any },
 };
-const int proto_message_table_count = 56;
+const int proto_message_table_count = 60;
 

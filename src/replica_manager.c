@@ -14,6 +14,7 @@
 #include "logging.h"
 #include "offsets_topic.h"
 #include "purgatory.h"
+#include "replica_fetcher.h"
 #include "replica_manager.h"
 #include "topic_config.h"
 #include "util.h"
@@ -76,6 +77,8 @@ log_settings_t rm_log_settings(broker_t *b, const mc_topic_t *t)
 
 static void free_partition(partition_t *p, bool delete_log)
 {
+    fetcher_unfollow(p->topic, p->id);
+    pl_drop_leader_state(p);
     purgatory_partition_gone(p);
     HASH_DEL(partitions, p);
     if (delete_log && p->log)
@@ -99,33 +102,53 @@ static partition_t *new_partition(const char *topic, int32_t id, partition_log_t
     return p;
 }
 
+/* ZooKeeper's copy of the assignment: the replicas only.  Leadership
+ * comes from the controller's LeaderAndIsr alone (Kafka's brokers never
+ * act on partition state read from ZooKeeper). */
 static void update_state(partition_t *p, const mc_partition_t *mp)
 {
-    /* A controller's LeaderAndIsr may be newer than what ZooKeeper said
-     * when the topic was read: leader epochs only go forward. */
-    if (mp->leader_epoch < p->accepted_leader_epoch)
+    if (p->accepted_leader_epoch >= 0)
         return;
-    p->leader = mp->leader;
-    p->leader_epoch = mp->leader_epoch;
-    p->partition_epoch = mp->zk_version;
     free(p->replicas);
-    free(p->isr);
     p->replicas = mc_ids_copy(mp->replicas, mp->n_replicas);
     p->n_replicas = mp->n_replicas;
-    p->isr = mc_ids_copy(mp->isr, mp->n_isr);
-    p->n_isr = mp->n_isr;
-    /* Replication factor 1 (or this broker alone in the ISR): the leader's
-     * log end is the high watermark. */
-    if (p->log)
-        p->high_watermark = p->log->log_end_offset;
 }
 
-/* A partition's log is open: it becomes readable and writable. */
+/* The role LeaderAndIsr gave p, taken up once its log is open: a leader
+ * serves (and its followers' fetches), a follower fetches from its leader. */
+static void take_role(broker_t *b, partition_t *p, bool was_leader, const char *host, int32_t port)
+{
+    int32_t me = b->cfg->broker_id;
+    if (p->leader == me) {
+        fetcher_unfollow(p->topic, p->id);
+        pl_become_leader(b, p);
+        if (!was_leader && !strcmp(p->topic, OFFSETS_TOPIC))
+            gc_partition_led(p->id);
+    } else {
+        pl_drop_leader_state(p);
+        if (was_leader && !strcmp(p->topic, OFFSETS_TOPIC))
+            gc_partition_unled(p->id);
+        const mc_broker_t *lb = p->leader >= 0 ? mc_find_broker(p->leader) : NULL;
+        if (!host && lb) {
+            host = lb->host;
+            port = lb->port;
+        }
+        if (p->leader >= 0 && host)
+            fetcher_follow(b, p->topic, p->id, p->leader, host, port, p->leader_epoch,
+                           p->log->log_end_offset, lec_latest_epoch(&p->log->epochs));
+        else
+            fetcher_unfollow(p->topic, p->id);
+    }
+    purgatory_check(p);     /* parked requests see the new role */
+}
+
+/* A partition's log is open: its high watermark starts at the one
+ * checkpointed (as Kafka's), and the role it was given is taken up. */
 static void became_ready(broker_t *b, partition_t *p)
 {
-    p->high_watermark = p->log->log_end_offset;
-    if (p->leader == b->cfg->broker_id && !strcmp(p->topic, OFFSETS_TOPIC))
-        gc_partition_led(p->id);
+    p->high_watermark = MIN(p->log->checkpointed_hw, p->log->log_end_offset);
+    if (p->accepted_leader_epoch >= 0)
+        take_role(b, p, false, NULL, 0);
     purgatory_check(p);
 }
 
@@ -146,6 +169,11 @@ static void log_opened(partition_log_t *pl, void *arg)
     HASH_FIND_STR(partitions, o->key, p);
     if (p && pl && !p->log) {
         p->log = pl;
+        /* A LeaderAndIsr may have asked for the log before the topic's
+         * settings reached the cache: they apply now. */
+        const mc_topic_t *t = mc_find_topic(p->topic);
+        if (t)
+            pl->settings = rm_log_settings(o->b, t);
         became_ready(o->b, p);
     } else if (!p && pl) {
         logmgr_delete(o->topic, o->partition);  /* deleted while being created */
@@ -192,15 +220,15 @@ bool rm_apply_partition(broker_t *b, const mc_topic_t *t, int32_t i,
         return false;
     }
     bool fresh = !p;
-    if (fresh)
+    if (fresh) {
         p = new_partition(t->name, i, logmgr_get(t->name, i));
+        p->leader = -1;
+    }
     update_state(p, mp);
     if (p->log) {
         p->log->settings = *settings;   /* applies from the next segment on */
         if (fresh)
             became_ready(b, p);
-        else if (p->leader == b->cfg->broker_id && !strcmp(t->name, OFFSETS_TOPIC))
-            gc_partition_led(i);
         return false;
     }
     if (!fresh)
@@ -235,7 +263,8 @@ void rm_remove_topic(const char *topic)
 
 void rm_set_leadership(broker_t *b, partition_t *p, int32_t leader, int32_t leader_epoch,
                        int32_t partition_epoch, const int32_t *replicas, int n_replicas,
-                       const int32_t *isr, int n_isr)
+                       const int32_t *isr, int n_isr, const char *leader_host,
+                       int32_t leader_port)
 {
     bool was_leader = p->leader == b->cfg->broker_id;
     p->leader = leader;
@@ -248,12 +277,8 @@ void rm_set_leadership(broker_t *b, partition_t *p, int32_t leader, int32_t lead
     p->replicas = mc_ids_copy(replicas, p->n_replicas);
     p->n_isr = MAX(n_isr, 0);
     p->isr = mc_ids_copy(isr, p->n_isr);
-    if (p->log && leader == b->cfg->broker_id) {
-        p->high_watermark = p->log->log_end_offset;
-        if (!was_leader && !strcmp(p->topic, OFFSETS_TOPIC))
-            gc_partition_led(p->id);
-    }
-    purgatory_check(p);     /* parked fetches see the new leadership */
+    if (p->log)
+        take_role(b, p, was_leader, leader_host, leader_port);
 }
 
 void rm_stop_replica(const char *topic, int32_t id, bool delete_log)
@@ -265,15 +290,17 @@ void rm_stop_replica(const char *topic, int32_t id, bool delete_log)
     }
     if (p) {
         p->leader = -1;
+        fetcher_unfollow(topic, id);
+        pl_drop_leader_state(p);
         purgatory_check(p);
     } else if (delete_log && logmgr_get(topic, id)) {
         logmgr_delete(topic, id);
     }
 }
 
-void rm_appended(partition_t *p)
+void rm_appended(broker_t *b, partition_t *p)
 {
-    p->high_watermark = p->log->log_end_offset;
+    pl_update_high_watermark(b, p);
     purgatory_check(p);
 }
 

@@ -30,6 +30,7 @@
 #include "loop.h"
 #include "metadata_cache.h"
 #include "net.h"
+#include "replica_fetcher.h"
 #include "replica_manager.h"
 #include "util.h"
 
@@ -64,6 +65,13 @@ static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     broker_t *b = arg;
     logmgr_flush_older_than(b->cfg->log_flush_interval_ms);
+}
+
+static void on_isr_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pl_check_isr(arg);
 }
 
 static void on_checkpoint_timer(evutil_socket_t fd, short what, void *arg)
@@ -164,6 +172,11 @@ int main(int argc, char **argv)
     evsignal_add(sigint, NULL);
     evsignal_add(sighup, NULL);
     event_add(ckpt, &ck);
+    /* Kafka's isr-expiration task: every replica.lag.time.max.ms / 2. */
+    int64_t isr_every = MAX(cfg.replica_lag_time_max_ms / 2, 1);
+    struct timeval it = { (time_t)(isr_every / 1000), (suseconds_t)(isr_every % 1000) * 1000 };
+    struct event *isr_timer = event_new(b.base, -1, EV_PERSIST, on_isr_timer, &b);
+    event_add(isr_timer, &it);
     struct event *flusher = NULL;
     if (cfg.log_flush_scheduler_interval_ms < INT64_MAX) {
         int64_t every = MAX(cfg.log_flush_scheduler_interval_ms, 1);
@@ -177,11 +190,14 @@ int main(int argc, char **argv)
     event_free(sigint);
     event_free(sighup);
     event_free(ckpt);
+    event_free(isr_timer);
     if (flusher)
         event_free(flusher);
     b.shutting_down = true;
     net_shutdown();     /* parked requests are cancelled with their connections */
     gc_shutdown();
+    fetchers_shutdown();
+    pl_shutdown();
 out_logs:
     controller_stop(&b);
     cleaner_stop();     /* a running compaction round finishes */

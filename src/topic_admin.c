@@ -13,6 +13,7 @@
 #include <uthash.h>
 
 #include "controller.h"
+#include "controller_state.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "topic_admin.h"
@@ -277,6 +278,8 @@ static void create_run(void *arg)
     }
     j->loaded = controller_load_topics(written, n_written);
     j->n_loaded = n_written;
+    if (controller_is_active())
+        cs_on_topics(j->loaded, n_written);     /* LeaderAndIsr to the replicas */
     free(written);
 }
 
@@ -358,8 +361,10 @@ static void delete_run(void *arg)
             set_result(&j->results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, NULL);
         }
     }
-    if (controller_is_active())
+    if (controller_is_active()) {
         j->n_removed = topic_admin_process_deletions(j->b->cfg->delete_topic_enable, &j->removed);
+        cs_on_topics_removed(j->removed, j->n_removed);
+    }
 }
 
 /*

@@ -207,3 +207,11 @@ char *read_file(const char *path, size_t *len_out)
         *len_out = len;
     return buf;
 }
+
+int checkpoint_header(const char *text, int *count, int *pos)
+{
+    int version;
+    if (sscanf(text, "%d\n%d\n%n", &version, count, pos) != 2 || version != 0 || *count < 0)
+        return -1;
+    return 0;
+}

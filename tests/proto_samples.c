@@ -1586,6 +1586,159 @@ void controlled_shutdown_response_sample(arena_t *a, struct controlled_shutdown_
         controlled_shutdown_response_remaining_partition_sample(a, &m->remaining_partitions[i]);
 }
 
+void alter_partition_request_broker_state_sample(arena_t *a, struct alter_partition_request_broker_state *m)
+{
+    alter_partition_request_broker_state_defaults(m);
+    (void)a;
+    m->broker_id = 70000;
+    m->broker_epoch = 5000000000;
+}
+
+void alter_partition_request_partition_data_sample(arena_t *a, struct alter_partition_request_partition_data *m)
+{
+    alter_partition_request_partition_data_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->leader_epoch = 70000;
+    m->new_isr_count = 2;
+    m->new_isr = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->new_isr[i] = 70000;
+    m->new_isr_with_epochs_count = 2;
+    m->new_isr_with_epochs = arena_array(a, 2, sizeof(struct alter_partition_request_broker_state));
+    for (int i = 0; i < 2; i++)
+        alter_partition_request_broker_state_sample(a, &m->new_isr_with_epochs[i]);
+    m->leader_recovery_state = 7;
+    m->partition_epoch = 70000;
+}
+
+void alter_partition_request_topic_data_sample(arena_t *a, struct alter_partition_request_topic_data *m)
+{
+    alter_partition_request_topic_data_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct alter_partition_request_partition_data));
+    for (int i = 0; i < 2; i++)
+        alter_partition_request_partition_data_sample(a, &m->partitions[i]);
+}
+
+void alter_partition_request_sample(arena_t *a, struct alter_partition_request *m)
+{
+    alter_partition_request_defaults(m);
+    (void)a;
+    m->broker_id = 70000;
+    m->broker_epoch = 5000000000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct alter_partition_request_topic_data));
+    for (int i = 0; i < 2; i++)
+        alter_partition_request_topic_data_sample(a, &m->topics[i]);
+}
+
+void alter_partition_response_partition_data_sample(arena_t *a, struct alter_partition_response_partition_data *m)
+{
+    alter_partition_response_partition_data_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->error_code = 300;
+    m->leader_id = 70000;
+    m->leader_epoch = 70000;
+    m->isr_count = 2;
+    m->isr = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->isr[i] = 70000;
+    m->leader_recovery_state = 7;
+    m->partition_epoch = 70000;
+}
+
+void alter_partition_response_topic_data_sample(arena_t *a, struct alter_partition_response_topic_data *m)
+{
+    alter_partition_response_topic_data_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct alter_partition_response_partition_data));
+    for (int i = 0; i < 2; i++)
+        alter_partition_response_partition_data_sample(a, &m->partitions[i]);
+}
+
+void alter_partition_response_sample(arena_t *a, struct alter_partition_response *m)
+{
+    alter_partition_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct alter_partition_response_topic_data));
+    for (int i = 0; i < 2; i++)
+        alter_partition_response_topic_data_sample(a, &m->topics[i]);
+}
+
+void offset_for_leader_epoch_request_offset_for_leader_partition_sample(arena_t *a, struct offset_for_leader_epoch_request_offset_for_leader_partition *m)
+{
+    offset_for_leader_epoch_request_offset_for_leader_partition_defaults(m);
+    (void)a;
+    m->partition = 70000;
+    m->current_leader_epoch = 70000;
+    m->leader_epoch = 70000;
+}
+
+void offset_for_leader_epoch_request_offset_for_leader_topic_sample(arena_t *a, struct offset_for_leader_epoch_request_offset_for_leader_topic *m)
+{
+    offset_for_leader_epoch_request_offset_for_leader_topic_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct offset_for_leader_epoch_request_offset_for_leader_partition));
+    for (int i = 0; i < 2; i++)
+        offset_for_leader_epoch_request_offset_for_leader_partition_sample(a, &m->partitions[i]);
+}
+
+void offset_for_leader_epoch_request_sample(arena_t *a, struct offset_for_leader_epoch_request *m)
+{
+    offset_for_leader_epoch_request_defaults(m);
+    (void)a;
+    m->replica_id = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct offset_for_leader_epoch_request_offset_for_leader_topic));
+    for (int i = 0; i < 2; i++)
+        offset_for_leader_epoch_request_offset_for_leader_topic_sample(a, &m->topics[i]);
+}
+
+void offset_for_leader_epoch_response_epoch_end_offset_sample(arena_t *a, struct offset_for_leader_epoch_response_epoch_end_offset *m)
+{
+    offset_for_leader_epoch_response_epoch_end_offset_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->partition = 70000;
+    m->leader_epoch = 70000;
+    m->end_offset = 5000000000;
+}
+
+void offset_for_leader_epoch_response_offset_for_leader_topic_result_sample(arena_t *a, struct offset_for_leader_epoch_response_offset_for_leader_topic_result *m)
+{
+    offset_for_leader_epoch_response_offset_for_leader_topic_result_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct offset_for_leader_epoch_response_epoch_end_offset));
+    for (int i = 0; i < 2; i++)
+        offset_for_leader_epoch_response_epoch_end_offset_sample(a, &m->partitions[i]);
+}
+
+void offset_for_leader_epoch_response_sample(arena_t *a, struct offset_for_leader_epoch_response *m)
+{
+    offset_for_leader_epoch_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct offset_for_leader_epoch_response_offset_for_leader_topic_result));
+    for (int i = 0; i < 2; i++)
+        offset_for_leader_epoch_response_offset_for_leader_topic_result_sample(a, &m->topics[i]);
+}
+
 void consumer_protocol_subscription_topic_partition_sample(arena_t *a, struct consumer_protocol_subscription_topic_partition *m)
 {
     consumer_protocol_subscription_topic_partition_defaults(m);
@@ -1742,6 +1895,10 @@ static void stop_replica_request_sample_any(arena_t *a, void *m) { stop_replica_
 static void stop_replica_response_sample_any(arena_t *a, void *m) { stop_replica_response_sample(a, m); }
 static void controlled_shutdown_request_sample_any(arena_t *a, void *m) { controlled_shutdown_request_sample(a, m); }
 static void controlled_shutdown_response_sample_any(arena_t *a, void *m) { controlled_shutdown_response_sample(a, m); }
+static void alter_partition_request_sample_any(arena_t *a, void *m) { alter_partition_request_sample(a, m); }
+static void alter_partition_response_sample_any(arena_t *a, void *m) { alter_partition_response_sample(a, m); }
+static void offset_for_leader_epoch_request_sample_any(arena_t *a, void *m) { offset_for_leader_epoch_request_sample(a, m); }
+static void offset_for_leader_epoch_response_sample_any(arena_t *a, void *m) { offset_for_leader_epoch_response_sample(a, m); }
 static void consumer_protocol_subscription_sample_any(arena_t *a, void *m) { consumer_protocol_subscription_sample(a, m); }
 static void consumer_protocol_assignment_sample_any(arena_t *a, void *m) { consumer_protocol_assignment_sample(a, m); }
 static void offset_commit_key_sample_any(arena_t *a, void *m) { offset_commit_key_sample(a, m); }
@@ -1800,6 +1957,10 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     stop_replica_response_sample_any,
     controlled_shutdown_request_sample_any,
     controlled_shutdown_response_sample_any,
+    alter_partition_request_sample_any,
+    alter_partition_response_sample_any,
+    offset_for_leader_epoch_request_sample_any,
+    offset_for_leader_epoch_response_sample_any,
     consumer_protocol_subscription_sample_any,
     consumer_protocol_assignment_sample_any,
     offset_commit_key_sample_any,

@@ -45,6 +45,8 @@ MESSAGES = [
     "UpdateMetadataRequest", "UpdateMetadataResponse",
     "StopReplicaRequest", "StopReplicaResponse",
     "ControlledShutdownRequest", "ControlledShutdownResponse",
+    "AlterPartitionRequest", "AlterPartitionResponse",
+    "OffsetForLeaderEpochRequest", "OffsetForLeaderEpochResponse",
     "ConsumerProtocolSubscription", "ConsumerProtocolAssignment",
     # __consumer_offsets record formats (proto/storage)
     "OffsetCommitKey", "OffsetCommitValue", "GroupMetadataKey", "GroupMetadataValue",

@@ -61,7 +61,7 @@ static struct metadata_response *fetch_metadata(kclient_t *c, arena_t *a, const 
     }
     rq.allow_auto_topic_creation = false;
     struct metadata_response *resp = arena_alloc(a, sizeof(*resp));
-    kclient_rpc(c, a, "Metadata", 12, &rq, resp);
+    tool_rpc(c, a, PROG, "Metadata", 12, &rq, resp);
     return resp;
 }
 
@@ -311,7 +311,7 @@ int main(int argc, char **argv)
         rc = o.action == OPT_CREATE ? do_create(rk, &o) : do_delete(rk, &o);
     } else {
         kclient_t c;
-        if (kclient_connect(&c, PROG, o.bootstrap) < 0)
+        if (kclient_connect(&c, PROG, o.bootstrap, 30000) < 0)
             tool_die(PROG, "Cannot connect to %s", o.bootstrap);
         arena_t a;
         arena_init(&a);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "kclient.h"
 #include "proto_codec.h"
 
 /* Prints "prog: message" to stderr and exits 1. */
@@ -41,36 +42,13 @@ rd_kafka_AdminOptions_t *tool_admin_options(const char *prog, rd_kafka_t *rk, rd
  * *msg the broker's message (NULL if none). */
 rd_kafka_resp_err_t tool_topic_result(const rd_kafka_topic_result_t **res, size_t n, const char **msg);
 
-/* Blocking request/response connection to one broker. */
-#define KCLIENT_MAX_API 128
-
-typedef struct kclient {
-    int fd;
-    int32_t next_correlation;
-    const char *prog;
-    int16_t api_min[KCLIENT_MAX_API];   /* -1: not supported by the broker */
-    int16_t api_max[KCLIENT_MAX_API];
-} kclient_t;
-
-/* Connects to the first reachable "host:port" of a comma list and learns
- * the broker's API versions (ApiVersions v0). */
-int kclient_connect(kclient_t *c, const char *prog, const char *bootstrap);
-void kclient_close(kclient_t *c);
-/* The highest version of api_key both sides support (at most want), or -1. */
-int16_t kclient_version(const kclient_t *c, int16_t api_key, int16_t want);
-/* Sends one request (body already encoded in `body`) and reads the
- * response body into a reader backed by `arena`.  flexible selects the
- * request/response header versions. */
-int kclient_call(kclient_t *c, int16_t api_key, int16_t version, bool flexible,
-                 const kwriter_t *body, arena_t *arena, kreader_t *resp);
-
 /*
- * One request/response exchange by API name ("Metadata", "CreateTopics"...):
- * negotiates the version (at most want), encodes rq with the generated
- * codec, and decodes the reply into resp.  Exits with a message if the
- * broker lacks the API or the exchange fails.  Returns the version used.
+ * One request/response exchange by API name ("Metadata", "CreateTopics"...)
+ * over a kclient (kclient.h), at the highest version both sides support up
+ * to want.  Exits with a message if the broker lacks the API or the
+ * exchange fails.  Returns the version used.
  */
-int16_t kclient_rpc(kclient_t *c, arena_t *a, const char *api, int16_t want, const void *rq,
-                    void *resp);
+int16_t tool_rpc(kclient_t *c, arena_t *a, const char *prog, const char *api, int16_t want,
+                 const void *rq, void *resp);
 
 #endif

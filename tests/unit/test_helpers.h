@@ -20,6 +20,7 @@ log_settings_t test_small_log_settings(void);
 void register_codec_tests(void);
 void register_batch_tests(void);
 void register_storage_tests(void);
+void register_replica_log_tests(void);
 void register_group_tests(void);
 void register_cleaner_tests(void);
 

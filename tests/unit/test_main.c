@@ -69,6 +69,7 @@ int main(void)
     register_codec_tests();
     register_batch_tests();
     register_storage_tests();
+    register_replica_log_tests();
     register_group_tests();
     register_cleaner_tests();
     CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -1,0 +1,43 @@
+/*
+ * controller_requests.h - the requests the active controller sends
+ * (LeaderAndIsr, UpdateMetadata), built from its context at the versions
+ * inter.broker.protocol.version selects, as Kafka's
+ * ControllerChannelManager builds them, and queued on the destination
+ * broker's channel.  ZooKeeper thread only.
+ */
+#ifndef SAMSA_CONTROLLER_REQUESTS_H
+#define SAMSA_CONTROLLER_REQUESTS_H
+
+#include "broker.h"
+#include "metadata_cache.h"
+#include "node_channel.h"
+
+/* A partition of the controller's context. */
+typedef struct pref {
+    mc_topic_t *t;
+    int32_t p;
+} pref_t;
+
+typedef struct prefs {
+    pref_t *v;
+    int n, cap;
+} prefs_t;
+
+void prefs_add(prefs_t *s, mc_topic_t *t, int32_t p);
+void prefs_free(prefs_t *s);
+
+/* From controller_state.c: a live broker, or NULL; the channel to one. */
+const mc_broker_t *cs_live_broker(int32_t id);
+const mc_broker_t *cs_live_brokers(int *n);
+node_channel_t *cs_channel(int32_t id);
+
+/* Request versions for an IBP (major*100+minor), as Kafka 3.9 picks them. */
+int16_t creq_leader_and_isr_version(int32_t ibp);
+int16_t creq_update_metadata_version(int32_t ibp);
+
+/* LeaderAndIsr for parts (all replicated on dest) to dest. */
+void creq_send_leader_and_isr(broker_t *b, const mc_broker_t *dest, const prefs_t *parts);
+/* UpdateMetadata with every live broker and parts' states to dest. */
+void creq_send_update_metadata(broker_t *b, const mc_broker_t *dest, const prefs_t *parts);
+
+#endif

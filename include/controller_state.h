@@ -1,0 +1,49 @@
+/*
+ * controller_state.h - the active controller's duties (Kafka's
+ * KafkaController with its partition and replica state machines, in the
+ * ZooKeeper-mode shape): it keeps its own copy of every topic's assignment
+ * and partition state, elects leaders when brokers come and go, writes
+ * partition states to ZooKeeper fenced by the controller epoch's znode
+ * version, answers leaders' AlterPartition requests, and tells brokers
+ * through LeaderAndIsr and UpdateMetadata at the versions
+ * inter.broker.protocol.version selects -- to itself too, over the
+ * network, as Kafka does.
+ *
+ * Threads: everything here runs on the ZooKeeper thread (zk_worker.h),
+ * which owns the context; the requests go out on one node_channel thread
+ * per live broker.
+ *
+ * Partial: partition reassignment, preferred-leader election and
+ * auto.leader.rebalance, StopReplica for deleted topics (brokers delete
+ * their logs from ZooKeeper's watch instead), /isr_change_notification
+ * (brokers at IBP < 2.7) and ControlledShutdown are not done yet.
+ */
+#ifndef SAMSA_CONTROLLER_STATE_H
+#define SAMSA_CONTROLLER_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker.h"
+#include "metadata_cache.h"
+
+/* This broker became controller: the context is built from the live
+ * brokers and every topic (copied), offline partitions get leaders, and
+ * every live broker is sent UpdateMetadata and LeaderAndIsr for all its
+ * partitions. */
+void cs_activate(broker_t *b, const mc_broker_t *brokers, int n, mc_topic_t *const *topics,
+                 int nt);
+/* Lost the controllership (or shutting down): channels close, context goes. */
+void cs_deactivate(void);
+bool cs_is_active(void);
+/* The live broker set changed (new, gone, or restarted with a new epoch). */
+void cs_on_brokers(const mc_broker_t *brokers, int n);
+/* Topics new or changed in ZooKeeper (copies are taken). */
+void cs_on_topics(mc_topic_t *const *topics, int nt);
+void cs_on_topics_removed(char *const *names, int n);
+/* An AlterPartition request (decoded into arena-backed memory), answered
+ * into resp, allocated from a. */
+void cs_alter_partition(arena_t *a, int16_t version, const struct alter_partition_request *rq,
+                        struct alter_partition_response *resp);
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * controller_requests.c - owns building the active controller's
+ * LeaderAndIsr and UpdateMetadata requests (see controller_requests.h):
+ * grouping partition states by topic from v2/v5 on, live leaders' and live
+ * brokers' endpoints, offline replicas, topic ids, and the broker epoch of
+ * the destination.  Responses are read on the channel thread and their
+ * errors logged.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller.h"
+#include "controller_requests.h"
+#include "kafka_errors.h"
+#include "logging.h"
+#include "proto_messages.h"
+#include "util.h"
+
+#define API_LEADER_AND_ISR 4
+#define API_UPDATE_METADATA 6
+
+int16_t creq_leader_and_isr_version(int32_t ibp)
+{
+    return ibp >= 304 ? 7 : ibp >= 302 ? 6 : ibp >= 208 ? 5 : ibp >= 204 ? 4 : ibp >= 202 ? 2 : 1;
+}
+
+int16_t creq_update_metadata_version(int32_t ibp)
+{
+    return ibp >= 304 ? 8 : ibp >= 208 ? 7 : ibp >= 204 ? 6 : ibp >= 202 ? 5 : 4;
+}
+
+static bool has_id(const int32_t *v, int n, int32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] == id)
+            return true;
+    return false;
+}
+
+/* The runs of one topic in parts (v2+/v5+ group partition states by
+ * topic): starts[k] is where run k begins, starts[count] == parts->n. */
+static int topic_runs(arena_t *a, const prefs_t *parts, int **starts_out)
+{
+    int *starts = arena_array(a, (size_t)parts->n + 2, sizeof(int));
+    int g = 0;
+    for (int i = 0; i < parts->n; i++)
+        if (i == 0 || parts->v[i].t != parts->v[i - 1].t)
+            starts[g++] = i;
+    starts[g] = parts->n;
+    *starts_out = starts;
+    return g;
+}
+
+/* ---- LeaderAndIsr ---- */
+
+static void fill_lisr_state(struct leader_and_isr_request_leader_and_isr_partition_state *s,
+                            const mc_topic_t *t, const mc_partition_t *mp)
+{
+    leader_and_isr_request_leader_and_isr_partition_state_defaults(s);
+    s->topic_name = kstr_from_cstr(t->name);
+    s->partition_index = mp->id;
+    s->controller_epoch = controller_epoch_now();
+    s->leader = mp->leader;
+    s->leader_epoch = mp->leader_epoch;
+    s->isr = mp->isr;
+    s->isr_count = mp->n_isr;
+    s->partition_epoch = mp->zk_version;
+    s->replicas = mp->replicas;
+    s->replicas_count = mp->n_replicas;
+    s->adding_replicas_count = 0;
+    s->removing_replicas_count = 0;
+}
+
+typedef struct lisr_reply {
+    int32_t dest;
+} lisr_reply_t;
+
+/* @locality a controller channel's thread
+ * @locks none (reads only the response) */
+static void lisr_done(void *arg, kreader_t *r, int16_t v)
+{
+    lisr_reply_t *rep = arg;
+    struct leader_and_isr_response resp;
+    if (!r) {
+        log_warn("controller", "LeaderAndIsr to broker %d was not delivered", rep->dest);
+    } else if (leader_and_isr_response_decode(r, v, &resp) < 0) {
+        log_warn("controller", "Malformed LeaderAndIsr response from broker %d", rep->dest);
+    } else if (resp.error_code) {
+        log_warn("controller", "LeaderAndIsr to broker %d failed: %s", rep->dest,
+                 kafka_error_name(resp.error_code));
+    } else {
+        int errors = 0;
+        for (int i = 0; i < resp.partition_errors_count; i++)
+            errors += resp.partition_errors[i].error_code != 0;
+        for (int t = 0; t < resp.topics_count; t++)
+            for (int i = 0; i < resp.topics[t].partition_errors_count; i++)
+                errors += resp.topics[t].partition_errors[i].error_code != 0;
+        if (errors)
+            log_info("controller", "LeaderAndIsr to broker %d: %d partition(s) not applied", rep->dest,
+                     errors);
+    }
+    free(rep);
+}
+
+void creq_send_leader_and_isr(broker_t *b, const mc_broker_t *dest, const prefs_t *parts)
+{
+    node_channel_t *ch = cs_channel(dest->id);
+    if (!ch || parts->n == 0)
+        return;
+    int16_t v = creq_leader_and_isr_version(b->cfg->ibp);
+    arena_t a;
+    arena_init(&a);
+    struct leader_and_isr_request rq;
+    leader_and_isr_request_defaults(&rq);
+    rq.controller_id = b->cfg->broker_id;
+    rq.controller_epoch = controller_epoch_now();
+    rq.broker_epoch = dest->epoch;
+    struct leader_and_isr_request_leader_and_isr_partition_state *states =
+        leader_and_isr_request_leader_and_isr_partition_state_array(&a, parts->n);
+    int32_t *leaders = arena_array(&a, (size_t)parts->n + 1, sizeof(int32_t));
+    int n_leaders = 0;
+    for (int i = 0; i < parts->n; i++) {
+        const mc_partition_t *mp = &parts->v[i].t->parts[parts->v[i].p];
+        fill_lisr_state(&states[i], parts->v[i].t, mp);
+        if (mp->leader >= 0 && !has_id(leaders, n_leaders, mp->leader) && cs_live_broker(mp->leader))
+            leaders[n_leaders++] = mp->leader;
+    }
+    if (v < 2) {
+        rq.ungrouped_partition_states = states;
+        rq.ungrouped_partition_states_count = parts->n;
+    } else {
+        int *at, g = topic_runs(&a, parts, &at);
+        rq.topic_states = leader_and_isr_request_leader_and_isr_topic_state_array(&a, g);
+        rq.topic_states_count = g;
+        for (int k = 0; k < g; k++) {
+            rq.topic_states[k].topic_name = kstr_from_cstr(parts->v[at[k]].t->name);
+            rq.topic_states[k].topic_id = parts->v[at[k]].t->id;
+            rq.topic_states[k].partition_states = &states[at[k]];
+            rq.topic_states[k].partition_states_count = at[k + 1] - at[k];
+        }
+    }
+    rq.live_leaders = leader_and_isr_request_leader_and_isr_live_leader_array(&a, n_leaders);
+    rq.live_leaders_count = n_leaders;
+    for (int i = 0; i < n_leaders; i++) {
+        const mc_broker_t *lb = cs_live_broker(leaders[i]);
+        rq.live_leaders[i].broker_id = lb->id;
+        rq.live_leaders[i].host_name = kstr_from_cstr(lb->host);
+        rq.live_leaders[i].port = lb->port;
+    }
+    kwriter_t w;
+    kw_init(&w);
+    leader_and_isr_request_encode(&w, v, &rq);
+    arena_free(&a);
+    lisr_reply_t *rep = xcalloc(1, sizeof(*rep));
+    rep->dest = dest->id;
+    chan_send(ch, API_LEADER_AND_ISR, v, &w, lisr_done, rep);
+}
+
+/* ---- UpdateMetadata ---- */
+
+static void fill_um_state(struct update_metadata_request_update_metadata_partition_state *s,
+                          arena_t *a, const mc_topic_t *t, const mc_partition_t *mp)
+{
+    update_metadata_request_update_metadata_partition_state_defaults(s);
+    s->topic_name = kstr_from_cstr(t->name);
+    s->partition_index = mp->id;
+    s->controller_epoch = controller_epoch_now();
+    s->leader = mp->leader;
+    s->leader_epoch = mp->leader_epoch;
+    s->isr = mp->isr;
+    s->isr_count = mp->n_isr;
+    s->zk_version = mp->zk_version;
+    s->replicas = mp->replicas;
+    s->replicas_count = mp->n_replicas;
+    s->offline_replicas = arena_array(a, (size_t)mp->n_replicas + 1, sizeof(int32_t));
+    s->offline_replicas_count = 0;
+    for (int r = 0; r < mp->n_replicas; r++)
+        if (!cs_live_broker(mp->replicas[r]))
+            s->offline_replicas[s->offline_replicas_count++] = mp->replicas[r];
+}
+
+static void fill_live_brokers(struct update_metadata_request *rq, arena_t *a)
+{
+    int n;
+    const mc_broker_t *live = cs_live_brokers(&n);
+    rq->live_brokers = update_metadata_request_update_metadata_broker_array(a, n);
+    rq->live_brokers_count = n;
+    for (int i = 0; i < n; i++) {
+        struct update_metadata_request_update_metadata_broker *ub = &rq->live_brokers[i];
+        ub->id = live[i].id;
+        ub->v0_host = kstr_from_cstr(live[i].host);
+        ub->v0_port = live[i].port;
+        ub->endpoints = update_metadata_request_update_metadata_endpoint_array(a, 1);
+        ub->endpoints_count = 1;
+        ub->endpoints[0].host = kstr_from_cstr(live[i].host);
+        ub->endpoints[0].port = live[i].port;
+        ub->endpoints[0].listener = KSTR_LIT("PLAINTEXT");
+        ub->endpoints[0].security_protocol = 0;
+        ub->rack = live[i].rack[0] ? kstr_from_cstr(live[i].rack) : KSTR_NULL;
+    }
+}
+
+typedef struct um_reply {
+    int32_t dest;
+} um_reply_t;
+
+/* @locality a controller channel's thread
+ * @locks none (reads only the response) */
+static void um_done(void *arg, kreader_t *r, int16_t v)
+{
+    um_reply_t *rep = arg;
+    struct update_metadata_response resp;
+    if (!r)
+        log_warn("controller", "UpdateMetadata to broker %d was not delivered", rep->dest);
+    else if (update_metadata_response_decode(r, v, &resp) < 0 || resp.error_code)
+        log_warn("controller", "UpdateMetadata to broker %d failed: %s", rep->dest,
+                 kafka_error_name(resp.error_code));
+    free(rep);
+}
+
+void creq_send_update_metadata(broker_t *b, const mc_broker_t *dest, const prefs_t *parts)
+{
+    node_channel_t *ch = cs_channel(dest->id);
+    if (!ch)
+        return;
+    int16_t v = creq_update_metadata_version(b->cfg->ibp);
+    arena_t a;
+    arena_init(&a);
+    struct update_metadata_request rq;
+    update_metadata_request_defaults(&rq);
+    rq.controller_id = b->cfg->broker_id;
+    rq.controller_epoch = controller_epoch_now();
+    rq.broker_epoch = dest->epoch;
+    struct update_metadata_request_update_metadata_partition_state *states =
+        update_metadata_request_update_metadata_partition_state_array(&a, parts->n);
+    for (int i = 0; i < parts->n; i++)
+        fill_um_state(&states[i], &a, parts->v[i].t, &parts->v[i].t->parts[parts->v[i].p]);
+    if (v < 5) {
+        rq.ungrouped_partition_states = states;
+        rq.ungrouped_partition_states_count = parts->n;
+    } else {
+        int *at, g = topic_runs(&a, parts, &at);
+        rq.topic_states = update_metadata_request_update_metadata_topic_state_array(&a, g);
+        rq.topic_states_count = g;
+        for (int k = 0; k < g; k++) {
+            rq.topic_states[k].topic_name = kstr_from_cstr(parts->v[at[k]].t->name);
+            rq.topic_states[k].topic_id = parts->v[at[k]].t->id;
+            rq.topic_states[k].partition_states = &states[at[k]];
+            rq.topic_states[k].partition_states_count = at[k + 1] - at[k];
+        }
+    }
+    fill_live_brokers(&rq, &a);
+    kwriter_t w;
+    kw_init(&w);
+    update_metadata_request_encode(&w, v, &rq);
+    arena_free(&a);
+    um_reply_t *rep = xcalloc(1, sizeof(*rep));
+    rep->dest = dest->id;
+    chan_send(ch, API_UPDATE_METADATA, v, &w, um_done, rep);
+}

@@ -1,0 +1,634 @@
+/*
+ * controller_state.c - owns the active controller's context and duties
+ * (see controller_state.h): the copy of every topic's partition states,
+ * the live brokers and one request channel to each, leader election when
+ * brokers fail or return, fenced partition-state writes, and AlterPartition.
+ * Requests are built here (controller_requests.c encodes them).
+ *
+ * Threads: the ZooKeeper thread only (it owns `cs`).
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "controller.h"
+#include "controller_requests.h"
+#include "controller_state.h"
+#include "kafka_errors.h"
+#include "logging.h"
+#include "node_channel.h"
+#include "util.h"
+#include "zk_layout.h"
+#include "zk_session.h"
+
+typedef struct chan_entry {
+    int32_t id;
+    int64_t epoch;
+    node_channel_t *ch;
+    UT_hash_handle hh;
+} chan_entry_t;
+
+static struct {
+    bool active;
+    broker_t *b;
+    mc_topic_t *topics;             /* own copies, by name */
+    mc_broker_t *live;
+    int n_live;
+    chan_entry_t *chans;
+} cs;
+
+bool cs_is_active(void)
+{
+    return cs.active;
+}
+
+const mc_broker_t *cs_live_broker(int32_t id)
+{
+    for (int i = 0; i < cs.n_live; i++)
+        if (cs.live[i].id == id)
+            return &cs.live[i];
+    return NULL;
+}
+
+const mc_broker_t *cs_live_brokers(int *n)
+{
+    *n = cs.n_live;
+    return cs.live;
+}
+
+static bool has_id(const int32_t *v, int n, int32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] == id)
+            return true;
+    return false;
+}
+
+/* ---- partition references ---- */
+
+void prefs_add(prefs_t *s, mc_topic_t *t, int32_t p)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->v = xrealloc(s->v, sizeof(*s->v) * (size_t)s->cap);
+    }
+    s->v[s->n++] = (pref_t){ t, p };
+}
+
+void prefs_free(prefs_t *s)
+{
+    free(s->v);
+    memset(s, 0, sizeof(*s));
+}
+
+static void all_partitions(prefs_t *out)
+{
+    mc_topic_t *t, *tmp;
+    HASH_ITER(hh, cs.topics, t, tmp)
+        for (int p = 0; p < t->n_partitions; p++)
+            prefs_add(out, t, p);
+}
+
+/* ---- channels ---- */
+
+static void sync_channels(void)
+{
+    chan_entry_t *e, *tmp;
+    HASH_ITER(hh, cs.chans, e, tmp) {
+        const mc_broker_t *mb = cs_live_broker(e->id);
+        if (!mb || mb->epoch != e->epoch) {
+            HASH_DEL(cs.chans, e);
+            chan_free(e->ch);
+            free(e);
+        }
+    }
+    for (int i = 0; i < cs.n_live; i++) {
+        const mc_broker_t *mb = &cs.live[i];
+        HASH_FIND_INT(cs.chans, &mb->id, e);
+        if (e)
+            continue;
+        e = xcalloc(1, sizeof(*e));
+        e->id = mb->id;
+        e->epoch = mb->epoch;
+        char name[64];
+        snprintf(name, sizeof(name), "controller to broker %d", mb->id);
+        char cid[32];
+        snprintf(cid, sizeof(cid), "%d", cs.b->cfg->broker_id);
+        e->ch = chan_new(name, cid, cs.b->cfg->controller_socket_timeout_ms, 0);
+        chan_set_node(e->ch, mb->id, mb->host, mb->port);
+        HASH_ADD_INT(cs.chans, id, e);
+    }
+}
+
+node_channel_t *cs_channel(int32_t id)
+{
+    chan_entry_t *e;
+    HASH_FIND_INT(cs.chans, &id, e);
+    return e ? e->ch : NULL;
+}
+
+/* ---- fenced partition-state writes ---- */
+
+typedef struct change {
+    mc_topic_t *t;
+    int32_t p;
+    int32_t leader;
+    int32_t leader_epoch;
+    int32_t *isr;
+    int n_isr;
+    int rc;
+    struct Stat st;
+} change_t;
+
+typedef struct changes {
+    change_t *v;
+    int n, cap;
+} changes_t;
+
+static change_t *change_add(changes_t *c, mc_topic_t *t, int32_t p, int32_t leader,
+                            int32_t leader_epoch, int32_t *isr, int n_isr)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 32;
+        c->v = xrealloc(c->v, sizeof(*c->v) * (size_t)c->cap);
+    }
+    change_t *x = &c->v[c->n++];
+    *x = (change_t){ .t = t, .p = p, .leader = leader, .leader_epoch = leader_epoch, .isr = isr,
+                     .n_isr = n_isr };
+    return x;
+}
+
+static void changes_free(changes_t *c)
+{
+    for (int i = 0; i < c->n; i++)
+        free(c->v[i].isr);
+    free(c->v);
+}
+
+/*
+ * Writes every change as Kafka's controller does: setData of the state
+ * znode at its known version, in a multi with a check of /controller_epoch
+ * at the version that made us controller, pipelined.  A change written
+ * becomes the context's state (zk_version = the new version); one that
+ * failed is logged and left (the next event re-reads the topic).
+ */
+static void write_changes(changes_t *c, prefs_t *written)
+{
+    if (c->n == 0)
+        return;
+    zk_session_t *zs = controller_session();
+    int32_t epoch = controller_epoch_now(), ev = controller_epoch_zkversion();
+    zk_multi_t *m = xcalloc((size_t)c->n, sizeof(*m));
+    zoo_op_t *ops = xcalloc((size_t)c->n * 2, sizeof(*ops));
+    zoo_op_result_t *res = xcalloc((size_t)c->n * 2, sizeof(*res));
+    char (*paths)[ZK_PATH_MAX] = xcalloc((size_t)c->n, ZK_PATH_MAX);
+    char **data = xcalloc((size_t)c->n, sizeof(char *));
+    for (int i = 0; i < c->n; i++) {
+        change_t *x = &c->v[i];
+        snprintf(paths[i], ZK_PATH_MAX, "/brokers/topics/%s/partitions/%d/state", x->t->name, x->p);
+        data[i] = zkl_partition_state(epoch, x->leader, x->leader_epoch, x->isr, x->n_isr);
+        zoo_check_op_init(&ops[2 * i], "/controller_epoch", ev);
+        zoo_set_op_init(&ops[2 * i + 1], paths[i], data[i], (int)strlen(data[i]),
+                        x->t->parts[x->p].zk_version, &x->st);
+        m[i] = (zk_multi_t){ &ops[2 * i], &res[2 * i], 2, 0 };
+    }
+    zk_multi_many(zs, m, c->n);
+    for (int i = 0; i < c->n; i++) {
+        change_t *x = &c->v[i];
+        mc_partition_t *mp = &x->t->parts[x->p];
+        x->rc = m[i].rc;
+        if (x->rc != ZOK) {
+            log_error("controller", "Cannot write the state of %s-%d (version %d): %s", x->t->name,
+                      x->p, mp->zk_version, zerror(x->rc));
+        } else {
+            mp->leader = x->leader;
+            mp->leader_epoch = x->leader_epoch;
+            free(mp->isr);
+            mp->isr = x->isr;
+            mp->n_isr = x->n_isr;
+            x->isr = NULL;
+            mp->zk_version = x->st.version;
+            if (written)
+                prefs_add(written, x->t, x->p);
+        }
+        free(data[i]);
+    }
+    free(m);
+    free(ops);
+    free(res);
+    free(paths);
+    free(data);
+}
+
+/* ---- elections (Kafka's PartitionLeaderElectionAlgorithms) ---- */
+
+static bool unclean_allowed(const mc_topic_t *t)
+{
+    const char *v = mc_topic_config(t, "unclean.leader.election.enable");
+    return v ? !strcmp(v, "true") : cs.b->cfg->unclean_leader_election_enable;
+}
+
+/* The live members of the ISR, in ISR order; the last member is kept
+ * when none is live (Kafka never writes an empty ISR). */
+static int32_t *live_isr(const mc_partition_t *mp, int *n)
+{
+    int32_t *v = xcalloc((size_t)mp->n_isr + 1, sizeof(int32_t));
+    *n = 0;
+    for (int i = 0; i < mp->n_isr; i++)
+        if (cs_live_broker(mp->isr[i]))
+            v[(*n)++] = mp->isr[i];
+    if (*n == 0 && mp->n_isr > 0)
+        v[(*n)++] = mp->isr[mp->n_isr - 1];
+    return v;
+}
+
+/*
+ * One partition after a change in the live brokers: an offline leader is
+ * replaced by the first live replica in assignment order that is in the
+ * ISR (any live replica if unclean election is allowed), and dead brokers
+ * leave the ISR; either bumps the leader epoch.  Nothing to do: no change.
+ */
+static void reconsider(changes_t *c, mc_topic_t *t, int32_t p)
+{
+    mc_partition_t *mp = &t->parts[p];
+    if (mp->zk_version < 0 || mp->n_replicas == 0)
+        return;
+    bool leader_live = mp->leader >= 0 && cs_live_broker(mp->leader);
+    int n_isr;
+    int32_t *isr = live_isr(mp, &n_isr);
+    int32_t leader = mp->leader;
+    if (!leader_live) {
+        leader = -1;
+        for (int r = 0; r < mp->n_replicas && leader < 0; r++)
+            if (cs_live_broker(mp->replicas[r]) && has_id(isr, n_isr, mp->replicas[r]))
+                leader = mp->replicas[r];
+        if (leader < 0 && unclean_allowed(t)) {
+            for (int r = 0; r < mp->n_replicas && leader < 0; r++)
+                if (cs_live_broker(mp->replicas[r]))
+                    leader = mp->replicas[r];
+            if (leader >= 0) {
+                log_warn("controller", "Unclean leader election for %s-%d: %d becomes leader "
+                         "out of the ISR; records may be lost", t->name, p, leader);
+                isr[0] = leader;
+                n_isr = 1;
+            }
+        }
+    }
+    bool isr_same = n_isr == mp->n_isr && !memcmp(isr, mp->isr, sizeof(int32_t) * (size_t)n_isr);
+    if (leader == mp->leader && isr_same) {
+        free(isr);
+        return;
+    }
+    if (leader != mp->leader)
+        log_info("controller", "Partition %s-%d: leader %d -> %d (epoch %d), isr %d -> %d replicas",
+                 t->name, p, mp->leader, leader, mp->leader_epoch + 1, mp->n_isr, n_isr);
+    change_add(c, t, p, leader, mp->leader_epoch + 1, isr, n_isr);
+}
+
+/* ---- telling brokers ---- */
+
+/* LeaderAndIsr for the given partitions to each live replica of them. */
+static void send_leader_and_isr(const prefs_t *parts)
+{
+    for (int i = 0; i < cs.n_live; i++) {
+        prefs_t mine = { 0 };
+        for (int k = 0; k < parts->n; k++) {
+            const mc_partition_t *mp = &parts->v[k].t->parts[parts->v[k].p];
+            if (has_id(mp->replicas, mp->n_replicas, cs.live[i].id))
+                prefs_add(&mine, parts->v[k].t, parts->v[k].p);
+        }
+        if (mine.n > 0)
+            creq_send_leader_and_isr(cs.b, &cs.live[i], &mine);
+        prefs_free(&mine);
+    }
+}
+
+static void send_update_metadata(const prefs_t *parts)
+{
+    for (int i = 0; i < cs.n_live; i++)
+        creq_send_update_metadata(cs.b, &cs.live[i], parts);
+}
+
+/* Elections and ISR clean-up for every partition, written and told. */
+static void reconsider_all(prefs_t *told)
+{
+    changes_t c = { 0 };
+    mc_topic_t *t, *tmp;
+    HASH_ITER(hh, cs.topics, t, tmp)
+        for (int p = 0; p < t->n_partitions; p++)
+            reconsider(&c, t, p);
+    write_changes(&c, told);
+    changes_free(&c);
+}
+
+static void set_live(const mc_broker_t *brokers, int n)
+{
+    free(cs.live);
+    cs.live = xcalloc((size_t)n + 1, sizeof(*cs.live));
+    memcpy(cs.live, brokers, sizeof(*brokers) * (size_t)n);
+    cs.n_live = n;
+}
+
+static void put_topic(const mc_topic_t *src)
+{
+    mc_topic_t *old;
+    HASH_FIND_STR(cs.topics, src->name, old);
+    if (old) {
+        HASH_DEL(cs.topics, old);
+        mc_topic_free(old);
+    }
+    mc_topic_t *t = mc_topic_dup(src);
+    HASH_ADD_STR(cs.topics, name, t);
+}
+
+void cs_activate(broker_t *b, const mc_broker_t *brokers, int n, mc_topic_t *const *topics, int nt)
+{
+    cs_deactivate();
+    cs.active = true;
+    cs.b = b;
+    set_live(brokers, n);
+    for (int i = 0; i < nt; i++)
+        if (topics[i])
+            put_topic(topics[i]);
+    sync_channels();
+    log_info("controller", "Controller %d starting up: %d live brokers, %u topics",
+             b->cfg->broker_id, n, HASH_COUNT(cs.topics));
+    reconsider_all(NULL);
+    prefs_t all = { 0 };
+    all_partitions(&all);
+    send_update_metadata(&all);
+    send_leader_and_isr(&all);
+    prefs_free(&all);
+}
+
+void cs_deactivate(void)
+{
+    chan_entry_t *e, *tmp;
+    HASH_ITER(hh, cs.chans, e, tmp) {
+        HASH_DEL(cs.chans, e);
+        chan_free(e->ch);
+        free(e);
+    }
+    mc_topic_t *t, *tt;
+    HASH_ITER(hh, cs.topics, t, tt) {
+        HASH_DEL(cs.topics, t);
+        mc_topic_free(t);
+    }
+    free(cs.live);
+    cs.live = NULL;
+    cs.n_live = 0;
+    cs.active = false;
+}
+
+void cs_on_brokers(const mc_broker_t *brokers, int n)
+{
+    if (!cs.active)
+        return;
+    /* New brokers, and brokers that restarted (a new registration epoch). */
+    int32_t *added = xcalloc((size_t)n + 1, sizeof(int32_t));
+    int n_added = 0;
+    for (int i = 0; i < n; i++) {
+        const mc_broker_t *old = cs_live_broker(brokers[i].id);
+        if (!old || old->epoch != brokers[i].epoch)
+            added[n_added++] = brokers[i].id;
+    }
+    int gone = 0;
+    for (int i = 0; i < cs.n_live; i++) {
+        bool still = false;
+        for (int j = 0; j < n; j++)
+            still |= brokers[j].id == cs.live[i].id && brokers[j].epoch == cs.live[i].epoch;
+        gone += !still;
+    }
+    if (gone)
+        log_info("controller", "Broker failure or restart: %d broker(s) left the live set", gone);
+    if (n_added)
+        log_info("controller", "Newly added or restarted brokers: %d", n_added);
+    /* A restarted broker is first taken out (its partitions elect without
+     * it), then comes back as new. */
+    if (n_added && gone) {
+        mc_broker_t *kept = xcalloc((size_t)n + 1, sizeof(*kept));
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (!has_id(added, n_added, brokers[i].id))
+                kept[k++] = brokers[i];
+        set_live(kept, k);
+        free(kept);
+        sync_channels();
+        prefs_t told = { 0 };
+        reconsider_all(&told);
+        send_leader_and_isr(&told);
+        send_update_metadata(&told);
+        prefs_free(&told);
+    }
+    set_live(brokers, n);
+    sync_channels();
+    prefs_t told = { 0 };
+    reconsider_all(&told);
+    send_leader_and_isr(&told);
+    if (n_added) {
+        /* New brokers learn everything; their partitions' states go to them. */
+        prefs_t all = { 0 };
+        all_partitions(&all);
+        send_update_metadata(&all);
+        for (int i = 0; i < n_added; i++) {
+            const mc_broker_t *mb = cs_live_broker(added[i]);
+            prefs_t mine = { 0 };
+            for (int k = 0; k < all.n; k++) {
+                const mc_partition_t *mp = &all.v[k].t->parts[all.v[k].p];
+                if (mb && has_id(mp->replicas, mp->n_replicas, mb->id) && mp->zk_version >= 0)
+                    prefs_add(&mine, all.v[k].t, all.v[k].p);
+            }
+            if (mb && mine.n > 0)
+                creq_send_leader_and_isr(cs.b, mb, &mine);
+            prefs_free(&mine);
+        }
+        prefs_free(&all);
+    } else {
+        send_update_metadata(&told);
+    }
+    prefs_free(&told);
+    free(added);
+}
+
+void cs_on_topics(mc_topic_t *const *topics, int nt)
+{
+    if (!cs.active)
+        return;
+    prefs_t fresh = { 0 };
+    for (int i = 0; i < nt; i++) {
+        if (!topics[i])
+            continue;
+        mc_topic_t *old;
+        HASH_FIND_STR(cs.topics, topics[i]->name, old);
+        int known = old ? old->n_partitions : 0;
+        bool same_id = old && !memcmp(&old->id, &topics[i]->id, sizeof(kuuid_t));
+        put_topic(topics[i]);
+        mc_topic_t *t;
+        HASH_FIND_STR(cs.topics, topics[i]->name, t);
+        for (int p = same_id ? known : 0; p < t->n_partitions; p++)
+            if (t->parts[p].zk_version >= 0)
+                prefs_add(&fresh, t, p);
+    }
+    if (fresh.n > 0) {
+        send_leader_and_isr(&fresh);
+        send_update_metadata(&fresh);
+    }
+    prefs_free(&fresh);
+}
+
+void cs_on_topics_removed(char *const *names, int n)
+{
+    for (int i = 0; i < n; i++) {
+        mc_topic_t *t;
+        HASH_FIND_STR(cs.topics, names[i], t);
+        if (t) {
+            HASH_DEL(cs.topics, t);
+            mc_topic_free(t);
+        }
+    }
+}
+
+/* ---- AlterPartition (Kafka's KafkaController.processAlterPartition) ---- */
+
+static mc_topic_t *topic_by_id(kuuid_t id)
+{
+    mc_topic_t *t, *tmp;
+    HASH_ITER(hh, cs.topics, t, tmp)
+        if (!memcmp(&t->id, &id, sizeof(id)))
+            return t;
+    return NULL;
+}
+
+/* The ISR a request proposes (v3 carries broker epochs too). */
+static int32_t *proposed_isr(arena_t *a, const struct alter_partition_request_partition_data *pd,
+                             int *n)
+{
+    if (pd->new_isr_with_epochs_count > 0) {
+        int32_t *v = arena_array(a, (size_t)pd->new_isr_with_epochs_count, sizeof(int32_t));
+        for (int i = 0; i < pd->new_isr_with_epochs_count; i++)
+            v[i] = pd->new_isr_with_epochs[i].broker_id;
+        *n = pd->new_isr_with_epochs_count;
+        return v;
+    }
+    *n = MAX(pd->new_isr_count, 0);
+    return pd->new_isr;
+}
+
+/* Checks one partition; 0 and a change queued, or the error. */
+static int16_t check_alter(arena_t *a, changes_t *c, mc_topic_t *t, int32_t leader_id,
+                           const struct alter_partition_request_partition_data *pd)
+{
+    if (!t || pd->partition_index < 0 || pd->partition_index >= t->n_partitions)
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    mc_partition_t *mp = &t->parts[pd->partition_index];
+    if (mp->leader != leader_id)
+        return KERR_NOT_LEADER_OR_FOLLOWER;
+    if (pd->leader_epoch < mp->leader_epoch)
+        return KERR_FENCED_LEADER_EPOCH;
+    int n;
+    const int32_t *isr = proposed_isr(a, pd, &n);
+    if (pd->leader_epoch == mp->leader_epoch && n == mp->n_isr &&
+        !memcmp(isr, mp->isr, sizeof(int32_t) * (size_t)n))
+        return KERR_NONE;   /* already so: answered with the current state */
+    if (pd->partition_epoch < mp->zk_version)
+        return KERR_INVALID_UPDATE_VERSION;
+    if (pd->leader_epoch > mp->leader_epoch || pd->partition_epoch > mp->zk_version)
+        return KERR_NOT_CONTROLLER;
+    for (int i = 0; i < n; i++)
+        if (!cs_live_broker(isr[i]) || !has_id(mp->replicas, mp->n_replicas, isr[i]))
+            return KERR_INELIGIBLE_REPLICA;
+    change_add(c, t, pd->partition_index, mp->leader, mp->leader_epoch,
+               mc_ids_copy(isr, n), n);
+    return KERR_NONE;
+}
+
+static void answer_partition(struct alter_partition_response_partition_data *out, int16_t err,
+                             const mc_partition_t *mp)
+{
+    out->error_code = err;
+    if (err)
+        return;
+    out->leader_id = mp->leader;
+    out->leader_epoch = mp->leader_epoch;
+    out->isr = mp->isr;
+    out->isr_count = mp->n_isr;
+    out->partition_epoch = mp->zk_version;
+}
+
+void cs_alter_partition(arena_t *a, int16_t version, const struct alter_partition_request *rq,
+                        struct alter_partition_response *resp)
+{
+    alter_partition_response_defaults(resp);
+    if (!cs.active) {
+        resp->error_code = KERR_NOT_CONTROLLER;
+        return;
+    }
+    const mc_broker_t *leader = cs_live_broker(rq->broker_id);
+    if (!leader || (rq->broker_epoch != -1 && rq->broker_epoch != leader->epoch)) {
+        log_info("controller", "Ignoring AlterPartition from broker %d with stale broker epoch %" PRId64,
+                 rq->broker_id, rq->broker_epoch);
+        resp->error_code = KERR_STALE_BROKER_EPOCH;
+        return;
+    }
+    int nt = MAX(rq->topics_count, 0);
+    resp->topics_count = nt;
+    resp->topics = alter_partition_response_topic_data_array(a, nt);
+    changes_t c = { 0 };
+    int16_t **errs = arena_array(a, (size_t)nt + 1, sizeof(int16_t *));
+    mc_topic_t **tops = arena_array(a, (size_t)nt + 1, sizeof(mc_topic_t *));
+    for (int i = 0; i < nt; i++) {
+        const struct alter_partition_request_topic_data *td = &rq->topics[i];
+        char name[256];
+        snprintf(name, sizeof(name), "%.*s", MAX(td->topic_name.len, 0),
+                 td->topic_name.ptr ? td->topic_name.ptr : "");
+        mc_topic_t *t = NULL;
+        if (version >= 2)
+            t = topic_by_id(td->topic_id);
+        else
+            HASH_FIND_STR(cs.topics, name, t);
+        tops[i] = t;
+        int np = MAX(td->partitions_count, 0);
+        errs[i] = arena_array(a, (size_t)np + 1, sizeof(int16_t));
+        for (int p = 0; p < np; p++)
+            errs[i][p] = check_alter(a, &c, t, rq->broker_id, &td->partitions[p]);
+    }
+    prefs_t written = { 0 };
+    write_changes(&c, &written);
+    for (int k = 0; k < c.n; k++)
+        if (c.v[k].rc != ZOK)
+            for (int i = 0; i < nt; i++)
+                for (int p = 0; tops[i] == c.v[k].t && p < rq->topics[i].partitions_count; p++)
+                    if (rq->topics[i].partitions[p].partition_index == c.v[k].p)
+                        errs[i][p] = KERR_INVALID_UPDATE_VERSION;
+    for (int i = 0; i < nt; i++) {
+        const struct alter_partition_request_topic_data *td = &rq->topics[i];
+        struct alter_partition_response_topic_data *out = &resp->topics[i];
+        out->topic_name = td->topic_name;
+        out->topic_id = td->topic_id;
+        int np = MAX(td->partitions_count, 0);
+        out->partitions_count = np;
+        out->partitions = alter_partition_response_partition_data_array(a, np);
+        for (int p = 0; p < np; p++) {
+            out->partitions[p].partition_index = td->partitions[p].partition_index;
+            answer_partition(&out->partitions[p], errs[i][p],
+                             errs[i][p] ? NULL : &tops[i]->parts[td->partitions[p].partition_index]);
+            if (!errs[i][p]) {
+                /* The response points at the context's ISR: copy it out. */
+                out->partitions[p].isr = arena_array(a, (size_t)out->partitions[p].isr_count + 1,
+                                                     sizeof(int32_t));
+                memcpy(out->partitions[p].isr, tops[i]->parts[td->partitions[p].partition_index].isr,
+                       sizeof(int32_t) * (size_t)out->partitions[p].isr_count);
+            }
+        }
+    }
+    if (written.n > 0) {
+        log_info("controller", "AlterPartition from broker %d: %d partition state(s) written",
+                 rq->broker_id, written.n);
+        send_update_metadata(&written);
+    }
+    prefs_free(&written);
+    changes_free(&c);
+}

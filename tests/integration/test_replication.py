@@ -1,0 +1,161 @@
+"""Replication in a three-broker cluster (samsa, or Kafka with
+SAMSA_TEST_TARGET=kafka): acks=all producers keep every acknowledged record
+through a leader's and a controller's kill -9, replicas end up identical,
+min.insync.replicas refuses writes with Kafka's errors, and the ISR shrinks
+and grows as a follower stops and resumes (in ZooKeeper and in
+samsa-topics --describe)."""
+import glob
+import os
+import signal
+import time
+
+from confluent_kafka import KafkaError, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from conftest import TARGET, tool, unique, wait_for
+from cluster import AckedLog, Cluster, check_acked
+
+import subprocess
+
+KIND = "samsa" if TARGET == "samsa" else "kafka"
+PROPS = {"replica.lag.time.max.ms": "4000", "offsets.topic.replication.factor": "3",
+         "zookeeper.session.timeout.ms": "6000", "default.replication.factor": "3"}
+
+
+def make_cluster(zookeeper, tmp_path, n=3, **extra):
+    return Cluster(zookeeper, str(tmp_path), [KIND] * n, props={**PROPS, **extra}).start()
+
+
+def create_topic(bootstrap, topic, partitions, rf=3, configs=None):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, partitions, rf, config=configs or {})])[topic].result(30)
+    md = lambda: admin.list_topics(topic, timeout=10).topics[topic]
+    wait_for(lambda: md().error is None and len(md().partitions) == partitions and
+             all(p.leader >= 0 and len(p.isrs) == rf for p in md().partitions.values()),
+             60, "every partition led with a full ISR")
+
+
+def isr(cluster, topic, p):
+    st = cluster.partition_state(topic, p)
+    return sorted(st["isr"]) if st else None
+
+
+def replica_files(cluster, topic, p, broker_ids):
+    """The bytes of every segment of topic-p on each broker."""
+    out = {}
+    for i in broker_ids:
+        b = cluster.broker(i)
+        files = sorted(glob.glob(os.path.join(b.logdir, f"{topic}-{p}", "*.log")))
+        out[i] = b"".join(open(f, "rb").read() for f in files)
+    return out
+
+
+def wait_replicas_identical(cluster, topic, partitions, broker_ids, timeout=60):
+    def same():
+        return all(len(set(replica_files(cluster, topic, p, broker_ids).values())) == 1
+                   for p in range(partitions))
+    wait_for(same, timeout, "every replica's log to be byte-identical")
+
+
+def test_acks_all_survives_leader_and_controller_kill9(zookeeper, tmp_path):
+    c = make_cluster(zookeeper, tmp_path)
+    try:
+        topic = unique("rep")
+        create_topic(c.bootstrap, topic, 3, configs={"min.insync.replicas": "2"})
+        log = AckedLog(c.bootstrap, topic, 3, idempotent=True, rate=300).start()
+        wait_for(lambda: len(log.acked) > 300, 60, "records acknowledged")
+        # The leader of partition 0 dies.
+        victim = c.leader(topic, 0)
+        c.kill9(victim)
+        wait_for(lambda: c.leader(topic, 0) not in (victim, None, -1), 30, "a new leader for partition 0")
+        before = len(log.acked)
+        wait_for(lambda: len(log.acked) > before + 300, 60, "acks=all produce with one broker down")
+        c.restart(victim)
+        wait_for(lambda: all(isr(c, topic, p) == [0, 1, 2] for p in range(3)), 60,
+                 "the restarted broker back in every ISR")
+        # The controller dies (it may lead partitions too).
+        ctl = c.controller()
+        c.kill9(ctl)
+        wait_for(lambda: c.controller() not in (None, ctl), 30, "a new controller")
+        before = len(log.acked)
+        wait_for(lambda: len(log.acked) > before + 300, 60, "produce after the controller's death")
+        c.restart(ctl)
+        wait_for(lambda: all(isr(c, topic, p) == [0, 1, 2] for p in range(3)), 60,
+                 "every ISR whole again")
+        log.stop()
+        assert not log.failed, f"deliveries failed: {log.failed[:3]}"
+        read = check_acked(c.bootstrap, topic, 3, log.acked)
+        assert read == len(log.acked)
+        wait_replicas_identical(c, topic, 3, [0, 1, 2])
+    finally:
+        c.stop()
+
+
+def test_min_insync_replicas_refuses_acks_all(zookeeper, tmp_path):
+    c = make_cluster(zookeeper, tmp_path)
+    try:
+        topic = unique("minisr")
+        create_topic(c.bootstrap, topic, 1, configs={"min.insync.replicas": "3"})
+        follower = [i for i in range(3) if i not in (c.leader(topic, 0), c.controller())][0]
+        c.kill9(follower)
+        wait_for(lambda: isr(c, topic, 0) is not None and len(isr(c, topic, 0)) == 2, 30,
+                 "the ISR without the dead follower")
+        live = ",".join(c.broker(i).bootstrap for i in range(3) if i != follower)
+        errors = []
+        p = Producer({"bootstrap.servers": live, "acks": "all", "message.timeout.ms": 4000,
+                      "enable.idempotence": False, "retries": 0})
+        p.produce(topic, b"x", on_delivery=lambda err, m: errors.append(err))
+        p.flush(30)
+        assert len(errors) == 1 and errors[0] is not None
+        assert errors[0].code() == KafkaError.NOT_ENOUGH_REPLICAS, errors[0]
+        # acks=1 is not held to min.insync.replicas.
+        ok = []
+        p1 = Producer({"bootstrap.servers": live, "acks": 1})
+        p1.produce(topic, b"y", on_delivery=lambda err, m: ok.append(err))
+        p1.flush(30)
+        assert ok == [None]
+    finally:
+        c.stop()
+
+
+def describe_isr(bootstrap, topic):
+    out = subprocess.run([tool("samsa-topics"), "--bootstrap-server", bootstrap, "--describe", "--topic", topic],
+                         capture_output=True, text=True, timeout=60).stdout
+    line = [l for l in out.splitlines() if "Partition: 0" in l][0]
+    return line.split("Isr: ")[1].strip().split("\t")[0]
+
+
+def test_isr_shrinks_and_expands(zookeeper, tmp_path):
+    c = make_cluster(zookeeper, tmp_path, **{"replica.lag.time.max.ms": "3000",
+                                             "zookeeper.session.timeout.ms": "15000"})
+    try:
+        topic = unique("isr")
+        create_topic(c.bootstrap, topic, 1)
+        leader = c.leader(topic, 0)
+        # Not the controller: a frozen controller cannot change any ISR.
+        follower = [i for i in range(3) if i not in (leader, c.controller())][0]
+        p = Producer({"bootstrap.servers": c.bootstrap, "acks": 1})
+        pid = c.broker(follower).proc.pid
+        # Stopped for longer than replica.lag.time.max.ms (3 s) but less
+        # than the ZooKeeper session (15 s): it stays registered, leaves the ISR.
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            deadline = time.time() + 10
+            while time.time() < deadline and follower in (isr(c, topic, 0) or []):
+                p.produce(topic, b"v")
+                p.poll(0)
+                time.sleep(0.05)
+            shrunk = isr(c, topic, 0)
+            assert follower not in shrunk, f"ISR {shrunk} still has the stopped follower"
+            # Brokers learn the new ISR (UpdateMetadata) and describe shows it.
+            wait_for(lambda: sorted(int(x) for x in describe_isr(c.bootstrap, topic).split(",")) == shrunk,
+                     10, "describe to show the shrunk ISR")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        p.flush(30)
+        wait_for(lambda: isr(c, topic, 0) == [0, 1, 2], 30, "the follower back in the ISR")
+        wait_for(lambda: sorted(int(x) for x in describe_isr(c.bootstrap, topic).split(",")) == [0, 1, 2],
+                 30, "describe to show the whole ISR")
+        wait_replicas_identical(c, topic, 1, [0, 1, 2])
+    finally:
+        c.stop()

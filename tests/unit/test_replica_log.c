@@ -1,0 +1,197 @@
+/* test_replica_log.c - the leader-epoch cache (Kafka's LeaderEpochFileCache
+ * answers), a follower's append of a leader's batches, and truncation of a
+ * diverged log with its epochs and producer state. */
+#define _GNU_SOURCE
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kafka_errors.h"
+#include "leader_epoch.h"
+#include "log_partition.h"
+#include "proto_codec.h"
+#include "record_batch.h"
+#include "test_helpers.h"
+#include "util.h"
+
+static char tmpdir[256];
+
+static int make_tmpdir(void)
+{
+    return test_mkdtemp(tmpdir, sizeof(tmpdir), "samsa-replica");
+}
+
+static int remove_tmpdir(void)
+{
+    return rm_rf(tmpdir);
+}
+
+static void test_epoch_cache_end_offsets(void)
+{
+    epoch_cache_t c = { 0 };
+    CU_ASSERT_TRUE(lec_assign(&c, 1, 0));
+    CU_ASSERT_TRUE(lec_assign(&c, 3, 10));
+    CU_ASSERT_FALSE(lec_assign(&c, 2, 12));     /* older epoch: ignored */
+    CU_ASSERT_FALSE(lec_assign(&c, 3, 15));     /* same epoch: ignored */
+    CU_ASSERT_TRUE(lec_assign(&c, 5, 20));
+    CU_ASSERT_EQUAL(lec_latest_epoch(&c), 5);
+    int32_t e;
+    /* The latest epoch ends at the log end. */
+    CU_ASSERT_EQUAL(lec_end_offset_for(&c, 5, 30, &e), 30);
+    CU_ASSERT_EQUAL(e, 5);
+    /* An epoch in the middle ends where the next begins. */
+    CU_ASSERT_EQUAL(lec_end_offset_for(&c, 3, 30, &e), 20);
+    CU_ASSERT_EQUAL(e, 3);
+    /* An epoch never seen answers with the largest one below it. */
+    CU_ASSERT_EQUAL(lec_end_offset_for(&c, 4, 30, &e), 20);
+    CU_ASSERT_EQUAL(e, 3);
+    CU_ASSERT_EQUAL(lec_end_offset_for(&c, 2, 30, &e), 10);
+    CU_ASSERT_EQUAL(e, 1);
+    /* Below the first: the requested epoch, ending at the first start. */
+    CU_ASSERT_EQUAL(lec_end_offset_for(&c, 0, 30, &e), 0);
+    CU_ASSERT_EQUAL(e, 0);
+    /* Newer than any: undefined. */
+    CU_ASSERT_EQUAL(lec_end_offset_for(&c, 9, 30, &e), UNDEFINED_EPOCH_OFFSET);
+    CU_ASSERT_EQUAL(e, UNDEFINED_EPOCH);
+    /* Truncation from the end and the start. */
+    CU_ASSERT_TRUE(lec_truncate_from_end(&c, 20));
+    CU_ASSERT_EQUAL(lec_latest_epoch(&c), 3);
+    CU_ASSERT_TRUE(lec_truncate_from_start(&c, 12));
+    CU_ASSERT_EQUAL(c.n, 1);
+    CU_ASSERT_EQUAL(c.v[0].epoch, 3);
+    CU_ASSERT_EQUAL(c.v[0].start_offset, 12);
+    lec_free(&c);
+}
+
+static void test_epoch_checkpoint_file(void)
+{
+    epoch_entry_t v[] = { { 0, 0 }, { 2, 100 }, { 7, 12345678901LL } };
+    CU_ASSERT_EQUAL(lec_write(tmpdir, v, 3), 0);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, LEADER_EPOCH_FILE);
+    char *text = read_file(path, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_STRING_EQUAL(text, "0\n3\n0 0\n2 100\n7 12345678901\n");     /* Kafka's format */
+    free(text);
+    epoch_cache_t c = { 0 };
+    CU_ASSERT_EQUAL(lec_read(tmpdir, &c), 1);
+    CU_ASSERT_EQUAL(c.n, 3);
+    CU_ASSERT_EQUAL(c.v[2].start_offset, 12345678901LL);
+    lec_free(&c);
+}
+
+/* Appends n batches of 4 records in epoch `epoch`; returns the bytes. */
+static void leader_append(partition_log_t *pl, int n, int32_t epoch)
+{
+    for (int i = 0; i < n; i++) {
+        kwriter_t w;
+        kw_init(&w);
+        int32_t size = build_batch(&w, 4, 1700000000000LL + i);
+        CU_ASSERT_TRUE(plog_append(pl, w.buf, size, 4, 1700000000000LL + i + 3, 3, epoch, false, 0) >= 0);
+        kw_free(&w);
+    }
+}
+
+/* Reads [from, log end) of pl into a buffer (as a fetch would). */
+static uint8_t *read_range(partition_log_t *pl, int64_t from, int32_t *len)
+{
+    log_read_t rd;
+    CU_ASSERT_EQUAL_FATAL(plog_read(pl, from, pl->log_end_offset, 1 << 20, true, &rd), 0);
+    uint8_t *buf = xmalloc((size_t)rd.len + 1);
+    CU_ASSERT_EQUAL(pread(rd.fd, buf, (size_t)rd.len, rd.file_off), rd.len);
+    *len = rd.len;
+    return buf;
+}
+
+/* What a fetcher does: the leader's log from the follower's end on. */
+static void copy_from(partition_log_t *leader, partition_log_t *follower)
+{
+    while (follower->log_end_offset < leader->log_end_offset) {
+        int32_t len;
+        uint8_t *buf = read_range(leader, follower->log_end_offset, &len);
+        CU_ASSERT_EQUAL_FATAL(plog_append_replica(follower, buf, len, 0), KERR_NONE);
+        free(buf);
+    }
+}
+
+/* Every segment file of a log, concatenated. */
+static char *log_bytes(partition_log_t *pl, size_t *n)
+{
+    kwriter_t w;
+    kw_init(&w);
+    for (int i = 0; i < pl->nsegs; i++) {
+        char path[600];
+        snprintf(path, sizeof(path), "%s.log", pl->segs[i]->path_base);
+        size_t len;
+        char *d = read_file(path, &len);
+        kw_raw(&w, d, len);
+        free(d);
+    }
+    *n = w.len;
+    return (char *)w.buf;
+}
+
+static void test_follower_append_and_truncate(void)
+{
+    log_settings_t s = test_small_log_settings();
+    partition_log_t *leader = plog_open(tmpdir, "lead", 0, &s, 0, 0, true);
+    partition_log_t *follower = plog_open(tmpdir, "follow", 0, &s, 0, 0, true);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(leader);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(follower);
+    leader_append(leader, 60, 0);
+    leader_append(leader, 60, 2);
+    copy_from(leader, follower);
+    CU_ASSERT_EQUAL(follower->log_end_offset, 480);
+    CU_ASSERT_EQUAL(lec_latest_epoch(&follower->epochs), 2);
+    int32_t e;
+    CU_ASSERT_EQUAL(lec_end_offset_for(&follower->epochs, 0, follower->log_end_offset, &e), 240);
+    /* Data that does not start at the log end is refused. */
+    int32_t len;
+    uint8_t *buf = read_range(leader, 100, &len);
+    CU_ASSERT_EQUAL(plog_append_replica(follower, buf, len, 0), KERR_OFFSET_OUT_OF_RANGE);
+    free(buf);
+    /* Diverged: truncate into the second epoch, across segments. */
+    CU_ASSERT_TRUE(follower->nsegs > 2);
+    int nsegs = follower->nsegs;
+    CU_ASSERT_EQUAL(plog_truncate_to(follower, 250), 0);
+    CU_ASSERT_EQUAL(follower->log_end_offset, 248);    /* the batch holding 250 goes */
+    CU_ASSERT_TRUE(follower->nsegs < nsegs);
+    CU_ASSERT_EQUAL(lec_latest_epoch(&follower->epochs), 2);
+    CU_ASSERT_EQUAL(plog_truncate_to(follower, 240), 0);
+    CU_ASSERT_EQUAL(follower->log_end_offset, 240);
+    CU_ASSERT_EQUAL(lec_latest_epoch(&follower->epochs), 0);
+    /* A damaged batch is refused whole. */
+    buf = read_range(leader, 240, &len);
+    buf[BATCH_HEADER_SIZE + 2] ^= 0xff;
+    CU_ASSERT_EQUAL(plog_append_replica(follower, buf, len, 0), KERR_CORRUPT_MESSAGE);
+    CU_ASSERT_EQUAL(follower->log_end_offset, 240);
+    free(buf);
+    /* It follows again from there and ends byte-identical. */
+    copy_from(leader, follower);
+    CU_ASSERT_EQUAL(follower->log_end_offset, 480);
+    size_t la, lb;
+    char *a = log_bytes(leader, &la), *bb = log_bytes(follower, &lb);
+    CU_ASSERT_EQUAL(la, lb);
+    CU_ASSERT_EQUAL(memcmp(a, bb, MIN(la, lb)), 0);
+    free(a);
+    free(bb);
+    /* Reopened, the log and its epochs are as they were. */
+    plog_close(follower);
+    follower = plog_open(tmpdir, "follow", 0, &s, 0, 0, false);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(follower);
+    CU_ASSERT_EQUAL(follower->log_end_offset, 480);
+    CU_ASSERT_EQUAL(lec_latest_epoch(&follower->epochs), 2);
+    CU_ASSERT_EQUAL(lec_end_offset_for(&follower->epochs, 0, 480, &e), 240);
+    plog_close(follower);
+    plog_close(leader);
+}
+
+void register_replica_log_tests(void)
+{
+    CU_pSuite s = CU_add_suite("replica log", make_tmpdir, remove_tmpdir);
+    CU_add_test(s, "leader-epoch cache answers", test_epoch_cache_end_offsets);
+    CU_add_test(s, "leader-epoch-checkpoint file", test_epoch_checkpoint_file);
+    CU_add_test(s, "follower append and truncation", test_follower_append_and_truncate);
+}
