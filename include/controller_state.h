@@ -15,8 +15,8 @@
  *
  * Partial: partition reassignment, preferred-leader election and
  * auto.leader.rebalance, StopReplica for deleted topics (brokers delete
- * their logs from ZooKeeper's watch instead), /isr_change_notification
- * (brokers at IBP < 2.7) and ControlledShutdown are not done yet.
+ * their logs from ZooKeeper's watch instead) and /isr_change_notification
+ * (brokers at IBP < 2.7) are not done yet.
  */
 #ifndef SAMSA_CONTROLLER_STATE_H
 #define SAMSA_CONTROLLER_STATE_H
@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "broker.h"
+#include "controller_requests.h"
 #include "metadata_cache.h"
 
 /* This broker became controller: the context is built from the live
@@ -45,5 +46,9 @@ void cs_on_topics_removed(char *const *names, int n);
  * into resp, allocated from a. */
 void cs_alter_partition(arena_t *a, int16_t version, const struct alter_partition_request *rq,
                         struct alter_partition_response *resp);
+/* A broker asks to shut down: it leaves every ISR and its partitions get
+ * other leaders where one is in sync; *remaining gets those it still
+ * leads (it asks again).  A Kafka error code. */
+int16_t cs_controlled_shutdown(int32_t broker_id, int64_t broker_epoch, prefs_t *remaining);
 
 #endif

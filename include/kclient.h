@@ -25,7 +25,7 @@
 typedef struct kclient {
     int fd;
     int32_t next_correlation;
-    const char *client_id;
+    char client_id[64];             /* a copy */
     int16_t api_min[KCLIENT_MAX_API];   /* -1: not supported by the broker */
     int16_t api_max[KCLIENT_MAX_API];
 } kclient_t;

@@ -112,6 +112,9 @@ bool pl_update_high_watermark(broker_t *b, partition_t *p);
 void pl_check_isr(broker_t *b);
 /* min.insync.replicas of p's topic. */
 int32_t pl_min_isr(broker_t *b, const partition_t *p);
+/* The channel to the current controller (created on first use, pointed at
+ * whichever broker is controller now), or NULL if none is known. */
+struct node_channel *pl_controller_channel(broker_t *b);
 /* Stops the channel to the controller (main thread, after the loop). */
 void pl_shutdown(void);
 /* The high watermark of a log's partition (its log end if not hosted), for

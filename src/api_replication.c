@@ -1,9 +1,11 @@
 /*
  * api_replication.c - owns two requests of replication: OffsetForLeaderEpoch
  * (a follower or a KIP-320 consumer asks where a leader epoch ends in the
- * leader's log, answered from the leader-epoch cache) and AlterPartition
- * (a leader asks the controller to change a partition's ISR; answered by
- * the controller's context on the ZooKeeper thread, controller_state.h).
+ * leader's log, answered from the leader-epoch cache), and the two requests
+ * brokers send the controller, answered by its context on the ZooKeeper
+ * thread (controller_state.h): AlterPartition (a leader changes a
+ * partition's ISR) and ControlledShutdown (a broker about to stop asks for
+ * its leadership to move away).
  * Event-loop thread, except where marked.
  */
 #include <stdlib.h>
@@ -63,91 +65,135 @@ enum handler_result api_offset_for_leader_epoch(broker_t *b, request_t *req)
     return REQ_DONE;
 }
 
-/* ---- AlterPartition ---- */
+/* ---- requests answered by the controller's context ---- */
+
+/* Decodes a request body and encodes its answer, on the ZooKeeper thread;
+ * a body that does not decode gets the response's INVALID_REQUEST form. */
+typedef void (*controller_handler_fn)(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out);
 
 /* The request's body, answered on the ZooKeeper thread.  The job owns its
  * copy of the body and its answer; the request may go away meanwhile. */
-typedef struct alter_job {
+typedef struct controller_job {
     request_t *req;             /* NULL once the connection went away */
     int16_t version;
     uint8_t *body;
     size_t len;
     kwriter_t answer;
-    bool malformed;
-} alter_job_t;
+    controller_handler_fn handle;
+} controller_job_t;
 
 /* @locality the ZooKeeper thread
  * @locks none (the job is its own) */
-static void alter_run(void *arg)
+static void controller_job_run(void *arg)
 {
-    alter_job_t *j = arg;
+    controller_job_t *j = arg;
     arena_t a;
     arena_init(&a);
     kreader_t r;
     kr_init(&r, j->body, j->len, &a);
-    struct alter_partition_request rq;
-    struct alter_partition_response resp;
-    if (alter_partition_request_decode(&r, j->version, &rq) < 0) {
-        j->malformed = true;
-    } else {
-        cs_alter_partition(&a, j->version, &rq, &resp);
-        alter_partition_response_encode(&j->answer, j->version, &resp);
-    }
+    j->handle(&a, j->version, &r, &j->answer);
     arena_free(&a);
 }
 
-static void alter_done(void *arg)
+static void controller_job_free(controller_job_t *j)
 {
-    alter_job_t *j = arg;
-    request_t *req = j->req;
-    if (req) {
-        req->parked = NULL;
-        if (j->malformed) {
-            log_warn("controller", "Malformed AlterPartition request; answering INVALID_REQUEST");
-            struct alter_partition_response resp;
-            alter_partition_response_defaults(&resp);
-            resp.error_code = KERR_INVALID_REQUEST;
-            alter_partition_response_encode(&req->resp, j->version, &resp);
-        } else {
-            kw_raw(&req->resp, j->answer.buf, j->answer.len);
-        }
-        request_complete(req);
-    }
     kw_free(&j->answer);
     free(j->body);
     free(j);
 }
 
-static void alter_cancel(request_t *req)
+static void controller_job_done(void *arg)
 {
-    alter_job_t *j = req->parked;
+    controller_job_t *j = arg;
+    request_t *req = j->req;
+    if (req) {
+        req->parked = NULL;
+        kw_raw(&req->resp, j->answer.buf, j->answer.len);
+        request_complete(req);
+    }
+    controller_job_free(j);
+}
+
+static void controller_job_cancel(request_t *req)
+{
+    controller_job_t *j = req->parked;
     if (j)
         j->req = NULL;
     req->parked = NULL;
 }
 
-enum handler_result api_alter_partition(broker_t *b, request_t *req)
+/* Parks req until the ZooKeeper thread has answered it with handle. */
+static enum handler_result to_controller_thread(request_t *req, controller_handler_fn handle)
 {
-    (void)b;
-    alter_job_t *j = xcalloc(1, sizeof(*j));
+    controller_job_t *j = xcalloc(1, sizeof(*j));
     j->req = req;
     j->version = req->hdr.request_api_version;
     j->len = (size_t)(req->body.end - req->body.p);
     j->body = xmalloc(j->len + 1);
     memcpy(j->body, req->body.p, j->len);
+    j->handle = handle;
     kw_init(&j->answer);
     req->parked = j;
-    req->cancel = alter_cancel;
-    if (zkw_submit(alter_run, alter_done, j) < 0) {
-        struct alter_partition_response resp;
-        alter_partition_response_defaults(&resp);
-        resp.error_code = KERR_NOT_CONTROLLER;
-        alter_partition_response_encode(&req->resp, j->version, &resp);
+    req->cancel = controller_job_cancel;
+    if (zkw_submit(controller_job_run, controller_job_done, j) < 0) {
+        /* Shutting down: answered at once, as by a broker that is not
+         * the controller (the body does not decode as anything). */
+        kreader_t none;
+        kr_init(&none, j->body, 0, &req->arena);
+        handle(&req->arena, j->version, &none, &req->resp);
         req->parked = NULL;
-        kw_free(&j->answer);
-        free(j->body);
-        free(j);
+        controller_job_free(j);
         return REQ_DONE;
     }
     return REQ_PARKED;
+}
+
+/* @locality the ZooKeeper thread
+ * @locks none */
+static void alter_partition_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+{
+    struct alter_partition_request rq;
+    struct alter_partition_response resp;
+    if (alter_partition_request_decode(body, v, &rq) < 0) {
+        alter_partition_response_defaults(&resp);
+        resp.error_code = cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
+    } else {
+        cs_alter_partition(a, v, &rq, &resp);
+    }
+    alter_partition_response_encode(out, v, &resp);
+}
+
+enum handler_result api_alter_partition(broker_t *b, request_t *req)
+{
+    (void)b;
+    return to_controller_thread(req, alter_partition_handle);
+}
+
+/* @locality the ZooKeeper thread
+ * @locks none */
+static void controlled_shutdown_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+{
+    struct controlled_shutdown_request rq;
+    struct controlled_shutdown_response resp;
+    controlled_shutdown_response_defaults(&resp);
+    prefs_t remaining = { 0 };
+    if (controlled_shutdown_request_decode(body, v, &rq) < 0)
+        resp.error_code = cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
+    else
+        resp.error_code = cs_controlled_shutdown(rq.broker_id, v >= 2 ? rq.broker_epoch : -1,
+                                                 &remaining);
+    resp.remaining_partitions_count = remaining.n;
+    resp.remaining_partitions = controlled_shutdown_response_remaining_partition_array(a, remaining.n);
+    for (int i = 0; i < remaining.n; i++) {
+        resp.remaining_partitions[i].topic_name = kstr_from_cstr(remaining.v[i].t->name);
+        resp.remaining_partitions[i].partition_index = remaining.v[i].p;
+    }
+    controlled_shutdown_response_encode(out, v, &resp);
+    prefs_free(&remaining);
+}
+
+enum handler_result api_controlled_shutdown(broker_t *b, request_t *req)
+{
+    (void)b;
+    return to_controller_thread(req, controlled_shutdown_handle);
 }

@@ -37,6 +37,8 @@ static struct {
     mc_topic_t *topics;             /* own copies, by name */
     mc_broker_t *live;
     int n_live;
+    int32_t *shutting;              /* live brokers in a controlled shutdown */
+    int n_shutting;
     chan_entry_t *chans;
 } cs;
 
@@ -65,6 +67,17 @@ static bool has_id(const int32_t *v, int n, int32_t id)
         if (v[i] == id)
             return true;
     return false;
+}
+
+static bool is_shutting(int32_t id)
+{
+    return has_id(cs.shutting, cs.n_shutting, id);
+}
+
+/* A broker that may lead or be in an ISR: live and not shutting down. */
+static bool eligible(int32_t id)
+{
+    return cs_live_broker(id) && !is_shutting(id);
 }
 
 /* ---- partition references ---- */
@@ -263,8 +276,11 @@ static void reconsider(changes_t *c, mc_topic_t *t, int32_t p)
     if (!leader_live) {
         leader = -1;
         for (int r = 0; r < mp->n_replicas && leader < 0; r++)
-            if (cs_live_broker(mp->replicas[r]) && has_id(isr, n_isr, mp->replicas[r]))
+            if (eligible(mp->replicas[r]) && has_id(isr, n_isr, mp->replicas[r]))
                 leader = mp->replicas[r];
+        for (int r = 0; r < mp->n_replicas && leader < 0; r++)
+            if (cs_live_broker(mp->replicas[r]) && has_id(isr, n_isr, mp->replicas[r]))
+                leader = mp->replicas[r];   /* only a shutting-down one is left */
         if (leader < 0 && unclean_allowed(t)) {
             for (int r = 0; r < mp->n_replicas && leader < 0; r++)
                 if (cs_live_broker(mp->replicas[r]))
@@ -326,6 +342,16 @@ static void reconsider_all(prefs_t *told)
 
 static void set_live(const mc_broker_t *brokers, int n)
 {
+    /* Brokers that finished shutting down are forgotten. */
+    int k = 0;
+    for (int i = 0; i < cs.n_shutting; i++) {
+        bool still = false;
+        for (int j = 0; j < n; j++)
+            still |= brokers[j].id == cs.shutting[i];
+        if (still)
+            cs.shutting[k++] = cs.shutting[i];
+    }
+    cs.n_shutting = k;
     free(cs.live);
     cs.live = xcalloc((size_t)n + 1, sizeof(*cs.live));
     memcpy(cs.live, brokers, sizeof(*brokers) * (size_t)n);
@@ -380,6 +406,9 @@ void cs_deactivate(void)
     free(cs.live);
     cs.live = NULL;
     cs.n_live = 0;
+    free(cs.shutting);
+    cs.shutting = NULL;
+    cs.n_shutting = 0;
     cs.active = false;
 }
 
@@ -538,7 +567,7 @@ static int16_t check_alter(arena_t *a, changes_t *c, mc_topic_t *t, int32_t lead
     if (pd->leader_epoch > mp->leader_epoch || pd->partition_epoch > mp->zk_version)
         return KERR_NOT_CONTROLLER;
     for (int i = 0; i < n; i++)
-        if (!cs_live_broker(isr[i]) || !has_id(mp->replicas, mp->n_replicas, isr[i]))
+        if (!eligible(isr[i]) || !has_id(mp->replicas, mp->n_replicas, isr[i]))
             return KERR_INELIGIBLE_REPLICA;
     change_add(c, t, pd->partition_index, mp->leader, mp->leader_epoch,
                mc_ids_copy(isr, n), n);
@@ -631,4 +660,67 @@ void cs_alter_partition(arena_t *a, int16_t version, const struct alter_partitio
     }
     prefs_free(&written);
     changes_free(&c);
+}
+
+/* ---- ControlledShutdown (Kafka's KafkaController.doControlledShutdown) ---- */
+
+/* One partition with a replica on the departing broker: it leaves the ISR,
+ * and if it led, the first eligible ISR replica in assignment order leads.
+ * A partition no one else can lead keeps it (Kafka's remaining partitions). */
+static void move_off(changes_t *c, mc_topic_t *t, int32_t p, int32_t gone)
+{
+    mc_partition_t *mp = &t->parts[p];
+    if (mp->zk_version < 0 || mp->n_replicas <= 1 || !has_id(mp->replicas, mp->n_replicas, gone) ||
+        !has_id(mp->isr, mp->n_isr, gone))
+        return;
+    int32_t *isr = xcalloc((size_t)mp->n_isr + 1, sizeof(int32_t));
+    int n = 0;
+    for (int i = 0; i < mp->n_isr; i++)
+        if (eligible(mp->isr[i]))
+            isr[n++] = mp->isr[i];
+    int32_t leader = mp->leader;
+    if (leader == gone) {
+        leader = -1;
+        for (int r = 0; r < mp->n_replicas && leader < 0; r++)
+            if (has_id(isr, n, mp->replicas[r]))
+                leader = mp->replicas[r];
+    }
+    if (leader < 0 || n == 0) {
+        free(isr);
+        return;
+    }
+    change_add(c, t, p, leader, mp->leader_epoch + 1, isr, n);
+}
+
+int16_t cs_controlled_shutdown(int32_t broker_id, int64_t broker_epoch, prefs_t *remaining)
+{
+    if (!cs.active)
+        return KERR_NOT_CONTROLLER;
+    const mc_broker_t *mb = cs_live_broker(broker_id);
+    if (!mb)
+        return KERR_BROKER_NOT_AVAILABLE;
+    if (broker_epoch != -1 && broker_epoch < mb->epoch)
+        return KERR_STALE_BROKER_EPOCH;
+    if (!is_shutting(broker_id)) {
+        cs.shutting = xrealloc(cs.shutting, sizeof(int32_t) * (size_t)(cs.n_shutting + 1));
+        cs.shutting[cs.n_shutting++] = broker_id;
+    }
+    changes_t c = { 0 };
+    mc_topic_t *t, *tmp;
+    HASH_ITER(hh, cs.topics, t, tmp)
+        for (int p = 0; p < t->n_partitions; p++)
+            move_off(&c, t, p, broker_id);
+    prefs_t moved = { 0 };
+    write_changes(&c, &moved);
+    changes_free(&c);
+    send_leader_and_isr(&moved);
+    send_update_metadata(&moved);
+    HASH_ITER(hh, cs.topics, t, tmp)
+        for (int p = 0; p < t->n_partitions; p++)
+            if (t->parts[p].leader == broker_id)
+                prefs_add(remaining, t, p);
+    log_info("controller", "Controlled shutdown of broker %d: %d partition state(s) changed, %d "
+             "partition(s) it still leads", broker_id, moved.n, remaining->n);
+    prefs_free(&moved);
+    return KERR_NONE;
 }

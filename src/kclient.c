@@ -87,7 +87,7 @@ static int dial(const char *host, const char *port, int timeout_ms)
 static int start(kclient_t *c, const char *client_id)
 {
     c->next_correlation = 1;
-    c->client_id = client_id;
+    snprintf(c->client_id, sizeof(c->client_id), "%s", client_id ? client_id : "");
     if (c->fd < 0)
         return -1;
     if (kclient_api_versions(c) < 0) {

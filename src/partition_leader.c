@@ -181,6 +181,20 @@ static void isr_reply(void *arg, kreader_t *r, int16_t v)
     loop_post(a->b->loop, isr_answered, a);
 }
 
+node_channel_t *pl_controller_channel(broker_t *b)
+{
+    const mc_broker_t *ctl = b->controller_id >= 0 ? mc_find_broker(b->controller_id) : NULL;
+    if (!ctl)
+        return NULL;
+    if (!to_controller) {
+        char cid[32];
+        snprintf(cid, sizeof(cid), "broker-%d", b->cfg->broker_id);
+        to_controller = chan_new("broker to controller", cid, b->cfg->controller_socket_timeout_ms, 1);
+    }
+    chan_set_node(to_controller, ctl->id, ctl->host, ctl->port);
+    return to_controller;
+}
+
 static int16_t alter_partition_version(int32_t ibp)
 {
     return ibp >= 305 ? 3 : ibp >= 302 ? 2 : 0;
@@ -193,14 +207,9 @@ static void propose_isr(broker_t *b, partition_t *p, const int32_t *isr, int n)
     const mc_broker_t *ctl = b->controller_id >= 0 ? mc_find_broker(b->controller_id) : NULL;
     const mc_broker_t *self = mc_find_broker(b->cfg->broker_id);
     const mc_topic_t *t = mc_find_topic(p->topic);
-    if (!ctl || !self || !t || p->isr_in_flight)
+    node_channel_t *ch = ctl ? pl_controller_channel(b) : NULL;
+    if (!ch || !self || !t || p->isr_in_flight)
         return;
-    if (!to_controller) {
-        char cid[32];
-        snprintf(cid, sizeof(cid), "broker-%d-alter-partition", b->cfg->broker_id);
-        to_controller = chan_new("broker to controller", cid, b->cfg->controller_socket_timeout_ms, 1);
-    }
-    chan_set_node(to_controller, ctl->id, ctl->host, ctl->port);
     int16_t v = alter_partition_version(b->cfg->ibp);
     arena_t a;
     arena_init(&a);
@@ -237,7 +246,7 @@ static void propose_isr(broker_t *b, partition_t *p, const int32_t *isr, int n)
     ans->partition = p->id;
     ans->sent_leader_epoch = p->leader_epoch;
     p->isr_in_flight = true;
-    chan_send(to_controller, API_ALTER_PARTITION, v, &w, isr_reply, ans);
+    chan_send(ch, API_ALTER_PARTITION, v, &w, isr_reply, ans);
 }
 
 /* ---- follower fetches and lag ---- */

@@ -35,6 +35,8 @@ static const api_entry_t apis[] = {
     { 4, "LeaderAndIsr", 0, 7, LEADER_AND_ISR_REQUEST_FIRST_FLEXIBLE, api_leader_and_isr },
     { 5, "StopReplica", 0, 4, STOP_REPLICA_REQUEST_FIRST_FLEXIBLE, api_stop_replica },
     { 6, "UpdateMetadata", 0, 8, UPDATE_METADATA_REQUEST_FIRST_FLEXIBLE, api_update_metadata },
+    { 7, "ControlledShutdown", 0, 3, CONTROLLED_SHUTDOWN_REQUEST_FIRST_FLEXIBLE,
+      api_controlled_shutdown },
     { 8, "OffsetCommit", 0, 8, OFFSET_COMMIT_REQUEST_FIRST_FLEXIBLE, api_offset_commit },
     { 9, "OffsetFetch", 0, 8, OFFSET_FETCH_REQUEST_FIRST_FLEXIBLE, api_offset_fetch },
     { 10, "FindCoordinator", 0, 4, FIND_COORDINATOR_REQUEST_FIRST_FLEXIBLE, api_find_coordinator },

@@ -23,6 +23,7 @@
 #include "broker.h"
 #include "broker_config.h"
 #include "controller.h"
+#include "controlled_shutdown.h"
 #include "group_coordinator.h"
 #include "log_cleaner.h"
 #include "log_manager.h"
@@ -39,13 +40,21 @@ static void usage(FILE *f)
     fprintf(f, "Usage: samsad [--log-file FILE] [--override key=value]... server.properties\n");
 }
 
+static void stop_now(broker_t *b)
+{
+    b->shutting_down = true;
+    event_base_loopbreak(b->base);
+}
+
+/* SIGTERM/SIGINT: a controlled shutdown first (leadership moves away while
+ * the broker still serves); a second signal stops at once. */
 static void on_signal_stop(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     broker_t *b = arg;
     log_info("samsad", "Received signal %d; shutting down", (int)sig);
-    b->shutting_down = true;
-    event_base_loopbreak(b->base);
+    if (controlled_shutdown_running() || !controlled_shutdown_start(b, stop_now))
+        stop_now(b);
 }
 
 static void on_signal_hup(evutil_socket_t sig, short what, void *arg)

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <openssl/rand.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "controller.h"
 #include "controller_state.h"
+#include "replica_manager.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "topic_admin.h"
@@ -45,6 +47,8 @@ typedef struct admin_job {
     int n_removed;
     topics_done_fn done;
     void *arg;
+    struct event *wait_timer;   /* create: waiting for local leaders */
+    int64_t wait_deadline;      /* monotonic ms */
 } admin_job_t;
 
 bool topic_admin_creating(const char *name)
@@ -287,14 +291,62 @@ static void create_run(void *arg)
  * @locality the event-loop thread
  * @locks none
  * hears of it. */
-static void create_applied(void *arg)
+static void create_answer(admin_job_t *j)
 {
-    admin_job_t *j = arg;
+    if (j->wait_timer)
+        event_free(j->wait_timer);
+    j->wait_timer = NULL;
     for (int i = 0; i < j->n; i++)
         creating_set(j->names[i], false);
     if (j->done)
         j->done(j->b, j->arg, j->results, j->n_results);
     job_free(j);
+}
+
+/* Every partition of the created topics has a leader in the cache, and
+ * those led here have taken up leadership (the controller's LeaderAndIsr
+ * came back to this broker): as Kafka's CreateTopics, which answers once
+ * the new leaders are known, so a client producing at once is not refused. */
+static bool leaders_ready(const admin_job_t *j)
+{
+    int32_t me = j->b->cfg->broker_id;
+    for (int i = 0; i < j->n; i++) {
+        const mc_topic_t *t = mc_find_topic(j->names[i]);
+        if (j->results[j->index[i]].error != KERR_NONE || !t)
+            continue;
+        for (int p = 0; p < t->n_partitions; p++) {
+            if (t->parts[p].leader < 0)
+                return false;
+            const partition_t *pp = t->parts[p].leader == me ? rm_partition(t->name, p) : NULL;
+            if (t->parts[p].leader == me && (!pp || !pp->log || pp->leader != me))
+                return false;
+        }
+    }
+    return true;
+}
+
+static void wait_leaders(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    admin_job_t *j = arg;
+    if (leaders_ready(j) || mono_ms() >= j->wait_deadline || j->b->shutting_down) {
+        create_answer(j);
+        return;
+    }
+    struct timeval tv = { 0, 5000 };
+    evtimer_add(j->wait_timer, &tv);
+}
+
+static void create_applied(void *arg)
+{
+    admin_job_t *j = arg;
+    if (leaders_ready(j)) {
+        create_answer(j);
+        return;
+    }
+    j->wait_deadline = mono_ms() + 10000;
+    j->wait_timer = evtimer_new(j->b->base, wait_leaders, j);
+    wait_leaders(-1, 0, j);
 }
 
 /*

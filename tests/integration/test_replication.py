@@ -159,3 +159,33 @@ def test_isr_shrinks_and_expands(zookeeper, tmp_path):
         wait_replicas_identical(c, topic, 1, [0, 1, 2])
     finally:
         c.stop()
+
+
+def test_sigterm_moves_leadership_before_exit(zookeeper, tmp_path):
+    """Controlled shutdown: the stopping broker's partitions get new leaders
+    and it leaves every ISR before the process exits."""
+    c = make_cluster(zookeeper, tmp_path)
+    try:
+        topic = unique("cds")
+        create_topic(c.bootstrap, topic, 6, configs={"min.insync.replicas": "2"})
+        log = AckedLog(c.bootstrap, topic, 6, idempotent=True, rate=300).start()
+        wait_for(lambda: len(log.acked) > 200, 60, "records acknowledged")
+        victim = c.leader(topic, 0)
+        led = [p for p in range(6) if c.leader(topic, p) == victim]
+        assert c.terminate(victim) == 0
+        # By the time it exited, nothing was left to it (its ephemeral
+        # registration went with the process, so ZooKeeper already shows
+        # the outcome of the controlled shutdown, not of a failure).
+        for p in led:
+            st = c.partition_state(topic, p)
+            assert st["leader"] != victim and victim not in st["isr"], (p, st)
+        before = len(log.acked)
+        wait_for(lambda: len(log.acked) > before + 200, 60, "produce with the broker gone")
+        c.restart(victim)
+        log.stop()
+        assert not log.failed, f"deliveries failed: {log.failed[:3]}"
+        check_acked(c.bootstrap, topic, 6, log.acked)
+        if KIND == "samsa":
+            assert "Controlled shutdown succeeded" in c.broker(victim).log_text()
+    finally:
+        c.stop()
