@@ -50,5 +50,8 @@ void cs_alter_partition(arena_t *a, int16_t version, const struct alter_partitio
  * other leaders where one is in sync; *remaining gets those it still
  * leads (it asks again).  A Kafka error code. */
 int16_t cs_controlled_shutdown(int32_t broker_id, int64_t broker_epoch, prefs_t *remaining);
+/* A request from broker_id carrying broker_epoch comes from its live
+ * registration (-1: not checked). */
+bool cs_broker_epoch_ok(int32_t broker_id, int64_t broker_epoch);
 
 #endif

@@ -49,7 +49,9 @@ typedef struct mc_topic {
     char **cfg_values;
     int n_cfg;
     bool deleting;
+    bool by_id;                 /* in the cache's topic-id index */
     UT_hash_handle hh;
+    UT_hash_handle hh_id;
 } mc_topic_t;
 
 typedef struct mc_broker {
@@ -72,6 +74,8 @@ const char *mc_topic_config(const mc_topic_t *t, const char *key);
 void mc_put_topic(mc_topic_t *t);
 void mc_remove_topic(const char *name);
 mc_topic_t *mc_find_topic(const char *name);
+/* By topic id (Fetch v13+, AlterPartition v2+), or NULL. */
+mc_topic_t *mc_find_topic_by_id(kuuid_t id);
 /* A malloc()ed copy of n broker ids (n < 0, a null array, copies none). */
 int32_t *mc_ids_copy(const int32_t *v, int n);
 /* A controller's word on one partition (UpdateMetadata): false if the

@@ -1702,6 +1702,34 @@ void offset_for_leader_epoch_response_defaults(struct offset_for_leader_epoch_re
 int offset_for_leader_epoch_response_decode(kreader_t *r, int16_t version, struct offset_for_leader_epoch_response *m);
 void offset_for_leader_epoch_response_encode(kwriter_t *w, int16_t version, const struct offset_for_leader_epoch_response *m);
 
+/* ---- AllocateProducerIdsRequest (versions 0-0, flexible (0, 32767)) ---- */
+#define ALLOCATE_PRODUCER_IDS_REQUEST_MIN_VERSION 0
+#define ALLOCATE_PRODUCER_IDS_REQUEST_MAX_VERSION 0
+#define ALLOCATE_PRODUCER_IDS_REQUEST_FIRST_FLEXIBLE 0
+struct allocate_producer_ids_request {
+    int32_t broker_id;
+    int64_t broker_epoch;
+};
+
+void allocate_producer_ids_request_defaults(struct allocate_producer_ids_request *m);
+int allocate_producer_ids_request_decode(kreader_t *r, int16_t version, struct allocate_producer_ids_request *m);
+void allocate_producer_ids_request_encode(kwriter_t *w, int16_t version, const struct allocate_producer_ids_request *m);
+
+/* ---- AllocateProducerIdsResponse (versions 0-0, flexible (0, 32767)) ---- */
+#define ALLOCATE_PRODUCER_IDS_RESPONSE_MIN_VERSION 0
+#define ALLOCATE_PRODUCER_IDS_RESPONSE_MAX_VERSION 0
+#define ALLOCATE_PRODUCER_IDS_RESPONSE_FIRST_FLEXIBLE 0
+struct allocate_producer_ids_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    int64_t producer_id_start;
+    int32_t producer_id_len;
+};
+
+void allocate_producer_ids_response_defaults(struct allocate_producer_ids_response *m);
+int allocate_producer_ids_response_decode(kreader_t *r, int16_t version, struct allocate_producer_ids_response *m);
+void allocate_producer_ids_response_encode(kwriter_t *w, int16_t version, const struct allocate_producer_ids_response *m);
+
 /* ---- ConsumerProtocolSubscription (versions 0-3, flexible None) ---- */
 #define CONSUMER_PROTOCOL_SUBSCRIPTION_MIN_VERSION 0
 #define CONSUMER_PROTOCOL_SUBSCRIPTION_MAX_VERSION 3

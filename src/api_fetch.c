@@ -118,6 +118,15 @@ static void fetch_partition(broker_t *b, const char *topic, int32_t replica_id,
 
 /* Builds the response into req->resp; returns the record bytes it holds
  * and whether any partition had an error. */
+/* The topic a fetch names: by name, or by id from v13 (NULL if unknown). */
+static const char *topic_of(request_t *req, const struct fetch_request_fetch_topic *ft)
+{
+    if (req->hdr.request_api_version < 13)
+        return kstr_dup_or_empty(&req->arena, ft->topic);
+    const mc_topic_t *t = mc_find_topic_by_id(ft->topic_id);
+    return t ? t->name : NULL;
+}
+
 static int32_t replica_of(int16_t v, const struct fetch_request *rq)
 {
     return v >= 15 ? (rq->has_replica_state ? rq->replica_state.replica_id : -1) : rq->replica_id;
@@ -139,13 +148,24 @@ static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_reque
     for (int i = 0; i < nt; i++) {
         const struct fetch_request_fetch_topic *ft = &rq->topics[i];
         struct fetch_response_fetchable_topic_response *tr = &resp.responses[i];
-        const char *topic = kstr_dup_or_empty(&req->arena, ft->topic);
+        const char *topic = topic_of(req, ft);
         tr->topic = ft->topic;
         tr->topic_id = ft->topic_id;
         int np = ft->partitions_count > 0 ? ft->partitions_count : 0;
         tr->partitions_count = np;
         tr->partitions = fetch_response_partition_data_array(&req->arena, np);
         for (int p = 0; p < np; p++) {
+            if (!topic) {
+                tr->partitions[p].partition_index = ft->partitions[p].partition;
+                tr->partitions[p].error_code = KERR_UNKNOWN_TOPIC_ID;
+                tr->partitions[p].high_watermark = -1;
+                tr->partitions[p].last_stable_offset = -1;
+                tr->partitions[p].log_start_offset = -1;
+                tr->partitions[p].preferred_read_replica = -1;
+                tr->partitions[p].records = (krecords_t){ NULL, 0, -1, 0 };
+                *had_error = true;
+                continue;
+            }
             fetch_partition(b, topic, replica_of(v, rq), &ft->partitions[p], &tr->partitions[p],
                             &budget, &first);
             bytes += tr->partitions[p].records.len;
@@ -213,10 +233,10 @@ static int fetch_points(parked_fetch_t *pf, partition_t ***watch_out)
     int k = 0;
     for (int i = 0; i < pf->rq.topics_count; i++) {
         const struct fetch_request_fetch_topic *ft = &pf->rq.topics[i];
-        const char *topic = kstr_dup_or_empty(&req->arena, ft->topic);
+        const char *topic = topic_of(req, ft);
         for (int j = 0; j < ft->partitions_count; j++) {
             const struct fetch_request_fetch_partition *in = &ft->partitions[j];
-            partition_t *p = rm_partition(topic, in->partition);
+            partition_t *p = topic ? rm_partition(topic, in->partition) : NULL;
             fetch_point_t *fp = &pf->points[k];
             fp->p = p;
             fp->max_bytes = in->partition_max_bytes;

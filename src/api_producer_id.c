@@ -19,13 +19,13 @@
 #include "kafka_errors.h"
 #include "logging.h"
 #include "net.h"
+#include "producer_ids.h"
 #include "proto_messages.h"
 #include "controller.h"
 #include "util.h"
 #include "zk_session.h"
 #include "zk_worker.h"
 
-#define PID_BLOCK_SIZE 1000
 #define PID_BLOCK_PATH "/latest_producer_id_block"
 
 /* The block this broker hands ids from; event-loop thread. */
@@ -37,22 +37,20 @@ typedef struct pid_wait {
     int64_t start;              /* claimed block, -1 on failure */
 } pid_wait_t;
 
-/* ZooKeeper thread.
+/*
  * @locality the ZooKeeper thread
- * @locks none (the job owns its result)
+ * @locks none
  */
-static void claim_block(void *arg)
+int64_t pid_claim_block(int32_t broker_id)
 {
-    pid_wait_t *w = arg;
     zk_session_t *zs = controller_session();
-    w->start = -1;
     for (int attempt = 0; attempt < 10; attempt++) {
         struct Stat st;
         int rc;
         char *s = zk_get_string(zs, PID_BLOCK_PATH, false, &st, &rc);
         if (!s) {
             log_error("producer-ids", "Cannot read %s: %s", PID_BLOCK_PATH, zerror(rc));
-            return;
+            return -1;
         }
         int64_t start = 0;
         json_t *j = *s ? json_loads(s, 0, NULL) : NULL;
@@ -66,23 +64,31 @@ static void claim_block(void *arg)
         char bs[32], be[32];
         snprintf(bs, sizeof(bs), "%" PRId64, start);
         snprintf(be, sizeof(be), "%" PRId64, start + PID_BLOCK_SIZE - 1);
-        json_t *nj = json_pack("{s:i,s:i,s:s,s:s}", "version", 1, "broker", w->broker_id,
+        json_t *nj = json_pack("{s:i,s:i,s:s,s:s}", "version", 1, "broker", broker_id,
                                "block_start", bs, "block_end", be);
         char *data = json_dumps(nj, JSON_COMPACT);
         json_decref(nj);
         rc = zoo_set(zk_handle(zs), PID_BLOCK_PATH, data, (int)strlen(data), st.version);
         free(data);
         if (rc == ZOK) {
-            w->start = start;
-            log_info("producer-ids", "Claimed producer id block [%" PRId64 ", %" PRId64 "]",
-                     start, start + PID_BLOCK_SIZE - 1);
-            return;
+            log_info("producer-ids", "Claimed producer id block [%" PRId64 ", %" PRId64 "] for "
+                     "broker %d", start, start + PID_BLOCK_SIZE - 1, broker_id);
+            return start;
         }
         if (rc != ZBADVERSION) {
             log_error("producer-ids", "Cannot claim a producer id block: %s", zerror(rc));
-            return;
+            return -1;
         }
     }
+    return -1;
+}
+
+/* @locality the ZooKeeper thread
+ * @locks none (the job owns its result) */
+static void claim_block(void *arg)
+{
+    pid_wait_t *w = arg;
+    w->start = pid_claim_block(w->broker_id);
 }
 
 static void respond(request_t *req, int16_t err, int64_t pid)

@@ -5,7 +5,8 @@
  * brokers send the controller, answered by its context on the ZooKeeper
  * thread (controller_state.h): AlterPartition (a leader changes a
  * partition's ISR) and ControlledShutdown (a broker about to stop asks for
- * its leadership to move away).
+ * its leadership to move away), and AllocateProducerIds (a Java broker at
+ * IBP 3.0+ asks the controller for a block of producer ids).
  * Event-loop thread, except where marked.
  */
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "controller_state.h"
 #include "kafka_errors.h"
 #include "leader_epoch.h"
+#include "producer_ids.h"
 #include "logging.h"
 #include "proto_messages.h"
 #include "replica_manager.h"
@@ -196,4 +198,34 @@ enum handler_result api_controlled_shutdown(broker_t *b, request_t *req)
 {
     (void)b;
     return to_controller_thread(req, controlled_shutdown_handle);
+}
+
+/* @locality the ZooKeeper thread
+ * @locks none */
+static void allocate_producer_ids_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+{
+    (void)a;
+    struct allocate_producer_ids_request rq;
+    struct allocate_producer_ids_response resp;
+    allocate_producer_ids_response_defaults(&resp);
+    if (!cs_is_active()) {
+        resp.error_code = KERR_NOT_CONTROLLER;
+    } else if (allocate_producer_ids_request_decode(body, v, &rq) < 0) {
+        resp.error_code = KERR_INVALID_REQUEST;
+    } else if (!cs_broker_epoch_ok(rq.broker_id, rq.broker_epoch)) {
+        resp.error_code = KERR_STALE_BROKER_EPOCH;
+    } else {
+        /* The block znode Kafka's ZooKeeper-mode controller hands out. */
+        int64_t start = pid_claim_block(rq.broker_id);
+        resp.error_code = start < 0 ? KERR_UNKNOWN_SERVER_ERROR : KERR_NONE;
+        resp.producer_id_start = start;
+        resp.producer_id_len = start < 0 ? 0 : PID_BLOCK_SIZE;
+    }
+    allocate_producer_ids_response_encode(out, v, &resp);
+}
+
+enum handler_result api_allocate_producer_ids(broker_t *b, request_t *req)
+{
+    (void)b;
+    return to_controller_thread(req, allocate_producer_ids_handle);
 }

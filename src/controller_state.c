@@ -662,6 +662,12 @@ void cs_alter_partition(arena_t *a, int16_t version, const struct alter_partitio
     changes_free(&c);
 }
 
+bool cs_broker_epoch_ok(int32_t broker_id, int64_t broker_epoch)
+{
+    const mc_broker_t *mb = cs_live_broker(broker_id);
+    return mb && (broker_epoch == -1 || broker_epoch == mb->epoch);
+}
+
 /* ---- ControlledShutdown (Kafka's KafkaController.doControlledShutdown) ---- */
 
 /* One partition with a replica on the departing broker: it leaves the ISR,

@@ -10,7 +10,8 @@
 #include "util.h"
 
 /* Owned by the event-loop thread. */
-static mc_topic_t *topics;
+static mc_topic_t *topics;          /* by name */
+static mc_topic_t *topics_by_id;    /* the same topics by id (hh_id) */
 static mc_broker_t *brokers;
 static int n_brokers;
 
@@ -112,25 +113,44 @@ const char *mc_topic_config(const mc_topic_t *t, const char *key)
     return NULL;
 }
 
+static void unlink_topic(mc_topic_t *t)
+{
+    HASH_DEL(topics, t);
+    if (t->by_id)
+        HASH_DELETE(hh_id, topics_by_id, t);
+    t->by_id = false;
+}
+
 void mc_put_topic(mc_topic_t *t)
 {
     mc_topic_t *old;
     HASH_FIND_STR(topics, t->name, old);
     if (old && !memcmp(&old->id, &t->id, sizeof(t->id))) {
         /* A partition state a controller sent (UpdateMetadata) can be newer
-         * than this read of ZooKeeper: leader epochs only go forward. */
-        for (int i = 0; i < t->n_partitions && i < old->n_partitions; i++)
-            if (old->parts[i].leader_epoch > t->parts[i].leader_epoch) {
+         * than this read of ZooKeeper: leader epochs, then partition
+         * epochs (ISR changes), only go forward. */
+        for (int i = 0; i < t->n_partitions && i < old->n_partitions; i++) {
+            const mc_partition_t *o = &old->parts[i], *n = &t->parts[i];
+            if (o->leader_epoch > n->leader_epoch ||
+                (o->leader_epoch == n->leader_epoch && o->zk_version > n->zk_version)) {
                 mc_partition_t keep = old->parts[i];
                 old->parts[i] = t->parts[i];
                 t->parts[i] = keep;
             }
+        }
     }
     if (old) {
-        HASH_DEL(topics, old);
+        unlink_topic(old);
         mc_topic_free(old);
     }
     HASH_ADD_STR(topics, name, t);
+    mc_topic_t *same_id = NULL;
+    if (!kuuid_is_zero(t->id))
+        HASH_FIND(hh_id, topics_by_id, &t->id, sizeof(t->id), same_id);
+    if (!kuuid_is_zero(t->id) && !same_id) {
+        HASH_ADD(hh_id, topics_by_id, id, sizeof(t->id), t);
+        t->by_id = true;
+    }
 }
 
 void mc_remove_topic(const char *name)
@@ -138,9 +158,16 @@ void mc_remove_topic(const char *name)
     mc_topic_t *t;
     HASH_FIND_STR(topics, name, t);
     if (t) {
-        HASH_DEL(topics, t);
+        unlink_topic(t);
         mc_topic_free(t);
     }
+}
+
+mc_topic_t *mc_find_topic_by_id(kuuid_t id)
+{
+    mc_topic_t *t = NULL;
+    HASH_FIND(hh_id, topics_by_id, &id, sizeof(id), t);
+    return t;
 }
 
 mc_topic_t *mc_find_topic(const char *name)
@@ -218,7 +245,7 @@ void mc_clear(void)
 {
     mc_topic_t *t, *tmp;
     HASH_ITER(hh, topics, t, tmp) {
-        HASH_DEL(topics, t);
+        unlink_topic(t);
         mc_topic_free(t);
     }
     mc_set_brokers(NULL, 0);

@@ -29,7 +29,7 @@ static enum handler_result api_api_versions(broker_t *b, request_t *req);
  * by kafka-python); Fetch starts at 4 (magic 2 only, no down-conversion). */
 static const api_entry_t apis[] = {
     { 0, "Produce", 0, 9, PRODUCE_REQUEST_FIRST_FLEXIBLE, api_produce },
-    { 1, "Fetch", 4, 12, FETCH_REQUEST_FIRST_FLEXIBLE, api_fetch },
+    { 1, "Fetch", 4, 17, FETCH_REQUEST_FIRST_FLEXIBLE, api_fetch },
     { 2, "ListOffsets", 0, 7, LIST_OFFSETS_REQUEST_FIRST_FLEXIBLE, api_list_offsets },
     { 3, "Metadata", 0, 12, METADATA_REQUEST_FIRST_FLEXIBLE, api_metadata },
     { 4, "LeaderAndIsr", 0, 7, LEADER_AND_ISR_REQUEST_FIRST_FLEXIBLE, api_leader_and_isr },
@@ -56,6 +56,8 @@ static const api_entry_t apis[] = {
     { 42, "DeleteGroups", 0, 2, DELETE_GROUPS_REQUEST_FIRST_FLEXIBLE, api_delete_groups },
     { 47, "OffsetDelete", 0, 0, OFFSET_DELETE_REQUEST_FIRST_FLEXIBLE, api_offset_delete },
     { 56, "AlterPartition", 0, 3, ALTER_PARTITION_REQUEST_FIRST_FLEXIBLE, api_alter_partition },
+    { 67, "AllocateProducerIds", 0, 0, ALLOCATE_PRODUCER_IDS_REQUEST_FIRST_FLEXIBLE,
+      api_allocate_producer_ids },
 };
 
 static const api_entry_t *find_api(int16_t key)

@@ -12813,6 +12813,141 @@ void offset_for_leader_epoch_response_encode(kwriter_t *w, int16_t version, cons
     offset_for_leader_epoch_response_write(w, version, m);
 }
 
+static void allocate_producer_ids_request_read(kreader_t *r, int16_t v, struct allocate_producer_ids_request *m);
+static void allocate_producer_ids_request_write(kwriter_t *w, int16_t v, const struct allocate_producer_ids_request *m);
+
+void allocate_producer_ids_request_defaults(struct allocate_producer_ids_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->broker_epoch = -1;
+}
+
+static void allocate_producer_ids_request_read(kreader_t *r, int16_t v, struct allocate_producer_ids_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->broker_id = kr_int32(r);
+    }
+    if (1) {
+        m->broker_epoch = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void allocate_producer_ids_request_write(kwriter_t *w, int16_t v, const struct allocate_producer_ids_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->broker_id);
+    }
+    if (1) {
+        kw_int64(w, m->broker_epoch);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int allocate_producer_ids_request_decode(kreader_t *r, int16_t version, struct allocate_producer_ids_request *m)
+{
+    allocate_producer_ids_request_defaults(m);
+    allocate_producer_ids_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void allocate_producer_ids_request_encode(kwriter_t *w, int16_t version, const struct allocate_producer_ids_request *m)
+{
+    allocate_producer_ids_request_write(w, version, m);
+}
+
+static void allocate_producer_ids_response_read(kreader_t *r, int16_t v, struct allocate_producer_ids_response *m);
+static void allocate_producer_ids_response_write(kwriter_t *w, int16_t v, const struct allocate_producer_ids_response *m);
+
+void allocate_producer_ids_response_defaults(struct allocate_producer_ids_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void allocate_producer_ids_response_read(kreader_t *r, int16_t v, struct allocate_producer_ids_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->producer_id_start = kr_int64(r);
+    }
+    if (1) {
+        m->producer_id_len = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void allocate_producer_ids_response_write(kwriter_t *w, int16_t v, const struct allocate_producer_ids_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_int64(w, m->producer_id_start);
+    }
+    if (1) {
+        kw_int32(w, m->producer_id_len);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int allocate_producer_ids_response_decode(kreader_t *r, int16_t version, struct allocate_producer_ids_response *m)
+{
+    allocate_producer_ids_response_defaults(m);
+    allocate_producer_ids_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void allocate_producer_ids_response_encode(kwriter_t *w, int16_t version, const struct allocate_producer_ids_response *m)
+{
+    allocate_producer_ids_response_write(w, version, m);
+}
+
 static void consumer_protocol_subscription_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription_topic_partition *m);
 static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription_topic_partition *m);
 static size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v);
@@ -13701,6 +13836,10 @@ static int offset_for_leader_epoch_request_decode_any(kreader_t *r, int16_t v, v
 static void offset_for_leader_epoch_request_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_for_leader_epoch_request_encode(w, v, m); }
 static int offset_for_leader_epoch_response_decode_any(kreader_t *r, int16_t v, void *m) { return offset_for_leader_epoch_response_decode(r, v, m); }
 static void offset_for_leader_epoch_response_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_for_leader_epoch_response_encode(w, v, m); }
+static int allocate_producer_ids_request_decode_any(kreader_t *r, int16_t v, void *m) { return allocate_producer_ids_request_decode(r, v, m); }
+static void allocate_producer_ids_request_encode_any(kwriter_t *w, int16_t v, const void *m) { allocate_producer_ids_request_encode(w, v, m); }
+static int allocate_producer_ids_response_decode_any(kreader_t *r, int16_t v, void *m) { return allocate_producer_ids_response_decode(r, v, m); }
+static void allocate_producer_ids_response_encode_any(kwriter_t *w, int16_t v, const void *m) { allocate_producer_ids_response_encode(w, v, m); }
 static int consumer_protocol_subscription_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_subscription_decode(r, v, m); }
 static void consumer_protocol_subscription_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_subscription_encode(w, v, m); }
 static int consumer_protocol_assignment_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_assignment_decode(r, v, m); }
@@ -13823,6 +13962,10 @@ const proto_message_info_t proto_message_table[] = {
       offset_for_leader_epoch_request_decode_any, offset_for_leader_epoch_request_encode_any },
     { "OffsetForLeaderEpochResponse", 23, 0, 4, 4, sizeof(struct offset_for_leader_epoch_response),
       offset_for_leader_epoch_response_decode_any, offset_for_leader_epoch_response_encode_any },
+    { "AllocateProducerIdsRequest", 67, 0, 0, 0, sizeof(struct allocate_producer_ids_request),
+      allocate_producer_ids_request_decode_any, allocate_producer_ids_request_encode_any },
+    { "AllocateProducerIdsResponse", 67, 0, 0, 0, sizeof(struct allocate_producer_ids_response),
+      allocate_producer_ids_response_decode_any, allocate_producer_ids_response_encode_any },
     { "ConsumerProtocolSubscription", -1, 0, 3, -1, sizeof(struct consumer_protocol_subscription),
       consumer_protocol_subscription_decode_any, consumer_protocol_subscription_encode_any },
     { "ConsumerProtocolAssignment", -1, 0, 3, -1, sizeof(struct consumer_protocol_assignment),
@@ -13836,5 +13979,5 @@ const proto_message_info_t proto_message_table[] = {
     { "GroupMetadataValue", -1, 0, 4, 4, sizeof(struct group_metadata_value),
       group_metadata_value_decode_any, group_metadata_value_encode_any },
 };
-const int proto_message_table_count = 60;
+const int proto_message_table_count = 62;
 

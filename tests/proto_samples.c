@@ -1739,6 +1739,24 @@ void offset_for_leader_epoch_response_sample(arena_t *a, struct offset_for_leade
         offset_for_leader_epoch_response_offset_for_leader_topic_result_sample(a, &m->topics[i]);
 }
 
+void allocate_producer_ids_request_sample(arena_t *a, struct allocate_producer_ids_request *m)
+{
+    allocate_producer_ids_request_defaults(m);
+    (void)a;
+    m->broker_id = 70000;
+    m->broker_epoch = 5000000000;
+}
+
+void allocate_producer_ids_response_sample(arena_t *a, struct allocate_producer_ids_response *m)
+{
+    allocate_producer_ids_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->producer_id_start = 5000000000;
+    m->producer_id_len = 70000;
+}
+
 void consumer_protocol_subscription_topic_partition_sample(arena_t *a, struct consumer_protocol_subscription_topic_partition *m)
 {
     consumer_protocol_subscription_topic_partition_defaults(m);
@@ -1899,6 +1917,8 @@ static void alter_partition_request_sample_any(arena_t *a, void *m) { alter_part
 static void alter_partition_response_sample_any(arena_t *a, void *m) { alter_partition_response_sample(a, m); }
 static void offset_for_leader_epoch_request_sample_any(arena_t *a, void *m) { offset_for_leader_epoch_request_sample(a, m); }
 static void offset_for_leader_epoch_response_sample_any(arena_t *a, void *m) { offset_for_leader_epoch_response_sample(a, m); }
+static void allocate_producer_ids_request_sample_any(arena_t *a, void *m) { allocate_producer_ids_request_sample(a, m); }
+static void allocate_producer_ids_response_sample_any(arena_t *a, void *m) { allocate_producer_ids_response_sample(a, m); }
 static void consumer_protocol_subscription_sample_any(arena_t *a, void *m) { consumer_protocol_subscription_sample(a, m); }
 static void consumer_protocol_assignment_sample_any(arena_t *a, void *m) { consumer_protocol_assignment_sample(a, m); }
 static void offset_commit_key_sample_any(arena_t *a, void *m) { offset_commit_key_sample(a, m); }
@@ -1961,6 +1981,8 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     alter_partition_response_sample_any,
     offset_for_leader_epoch_request_sample_any,
     offset_for_leader_epoch_response_sample_any,
+    allocate_producer_ids_request_sample_any,
+    allocate_producer_ids_response_sample_any,
     consumer_protocol_subscription_sample_any,
     consumer_protocol_assignment_sample_any,
     offset_commit_key_sample_any,

@@ -151,6 +151,8 @@ void offset_for_leader_epoch_request_sample(arena_t *a, struct offset_for_leader
 void offset_for_leader_epoch_response_epoch_end_offset_sample(arena_t *a, struct offset_for_leader_epoch_response_epoch_end_offset *m);
 void offset_for_leader_epoch_response_offset_for_leader_topic_result_sample(arena_t *a, struct offset_for_leader_epoch_response_offset_for_leader_topic_result *m);
 void offset_for_leader_epoch_response_sample(arena_t *a, struct offset_for_leader_epoch_response *m);
+void allocate_producer_ids_request_sample(arena_t *a, struct allocate_producer_ids_request *m);
+void allocate_producer_ids_response_sample(arena_t *a, struct allocate_producer_ids_response *m);
 void consumer_protocol_subscription_topic_partition_sample(arena_t *a, struct consumer_protocol_subscription_topic_partition *m);
 void consumer_protocol_subscription_sample(arena_t *a, struct consumer_protocol_subscription *m);
 void consumer_protocol_assignment_topic_partition_sample(arena_t *a, struct consumer_protocol_assignment_topic_partition *m);

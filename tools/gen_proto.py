@@ -47,6 +47,7 @@ MESSAGES = [
     "ControlledShutdownRequest", "ControlledShutdownResponse",
     "AlterPartitionRequest", "AlterPartitionResponse",
     "OffsetForLeaderEpochRequest", "OffsetForLeaderEpochResponse",
+    "AllocateProducerIdsRequest", "AllocateProducerIdsResponse",
     "ConsumerProtocolSubscription", "ConsumerProtocolAssignment",
     # __consumer_offsets record formats (proto/storage)
     "OffsetCommitKey", "OffsetCommitValue", "GroupMetadataKey", "GroupMetadataValue",

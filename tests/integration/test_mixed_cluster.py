@@ -179,3 +179,64 @@ def test_leader_and_isr_for_a_path_is_refused(make_broker):
         assert struct.unpack(">h", c.request(6, 0, update_metadata_v0(100, b.id, b.port))[:2])[0] == 0
     finally:
         c.close()
+
+
+def replica_bytes(b, topic, p):
+    import glob
+    files = sorted(glob.glob(os.path.join(b.logdir, f"{topic}-{p}", "*.log")))
+    return b"".join(open(f, "rb").read() for f in files)
+
+
+def isr_of(c, topic, p):
+    st = c.partition_state(topic, p)
+    return sorted(st["isr"]) if st else []
+
+
+@samsa_only
+def test_replicated_mixed_cluster_each_kind_controller_in_turn(zookeeper, tmp_path):
+    """One Kafka 3.9 broker and two samsa brokers replicate RF=3 topics
+    together, each kind following the other (Java fetching from samsa with
+    Fetch v17 and topic ids, samsa from Java with Fetch v12), and each kind
+    is controller in turn: Kafka first; after its kill -9 a samsa broker
+    controls the restarted Java broker (LeaderAndIsr v7, UpdateMetadata v8,
+    its AlterPartition and AllocateProducerIds); then that samsa controller
+    is killed too.  An idempotent acks=all producer keeps writing; every
+    acknowledged record is read back and the three replicas end byte-identical."""
+    c = Cluster(zookeeper, str(tmp_path), ["kafka", "samsa", "samsa"],
+                props={"offsets.topic.replication.factor": "3", "replica.lag.time.max.ms": "5000"}).start()
+    try:
+        assert c.controller() == 0
+        topic = unique("mixedrep")
+        admin = AdminClient({"bootstrap.servers": c.bootstrap})
+        admin.create_topics([NewTopic(topic, 3, 3, config={"min.insync.replicas": "2"})])[topic].result(30)
+        whole = lambda: all(isr_of(c, topic, p) == [0, 1, 2] for p in range(3))
+        wait_for(whole, 60, "full ISRs under the Kafka controller")
+        assert {c.leader(topic, p) for p in range(3)} == {0, 1, 2}
+        log = AckedLog(c.bootstrap, topic, 3, idempotent=True, rate=200).start()
+        wait_for(lambda: len(log.acked) >= 300, 60, "acknowledged records")
+        # The Java controller dies: a samsa broker takes over.
+        c.kill9(0)
+        wait_for(lambda: c.controller() in (1, 2), 30, "a samsa controller")
+        n = len(log.acked)
+        wait_for(lambda: len(log.acked) >= n + 300, 60, "acks under the samsa controller")
+        c.restart(0)
+        wait_for(whole, 90, "the Java broker back in every ISR under the samsa controller")
+        # It leads again when the samsa controller moves leadership to it:
+        # kill the samsa controller; the remaining brokers elect.
+        ctl = c.controller()
+        c.kill9(ctl)
+        wait_for(lambda: c.controller() not in (None, ctl), 30, "the next controller")
+        n = len(log.acked)
+        wait_for(lambda: len(log.acked) >= n + 300, 60, "acks after the second controller's death")
+        c.restart(ctl)
+        wait_for(whole, 90, "every ISR whole again")
+        log.stop()
+        assert not log.failed, log.failed[:3]
+        check_acked(c.bootstrap, topic, 3, log.acked)
+        for p in range(3):
+            wait_for(lambda: len({replica_bytes(c.broker(i), topic, p) for i in range(3)}) == 1, 60,
+                     f"partition {p} byte-identical on Kafka and samsa")
+    finally:
+        c.stop()
+        for i in (1, 2):
+            c.broker(i).assert_no_sanitizer_reports()
