@@ -189,3 +189,71 @@ def test_sigterm_moves_leadership_before_exit(zookeeper, tmp_path):
             assert "Controlled shutdown succeeded" in c.broker(victim).log_text()
     finally:
         c.stop()
+
+
+def test_unreplicated_tail_is_truncated_when_the_old_leader_returns(zookeeper, tmp_path):
+    """KIP-101/279: records only the leader had (its followers were frozen)
+    vanish from it when it comes back as a follower of the new leader, which
+    never had them; everything acknowledged by the ISR stays, and the
+    replicas end byte-identical."""
+    c = make_cluster(zookeeper, tmp_path)
+    try:
+        topic = unique("trunc")
+        create_topic(c.bootstrap, topic, 1)
+        acked_all = []
+        p = Producer({"bootstrap.servers": c.bootstrap, "acks": "all", "linger.ms": 0})
+        for i in range(50):
+            p.produce(topic, b"before-%d" % i, partition=0,
+                      on_delivery=lambda err, m: acked_all.append(m.value()) if err is None else None)
+        p.flush(30)
+        assert len(acked_all) == 50
+        leader = c.leader(topic, 0)
+        followers = [i for i in range(3) if i != leader]
+        leader_b = c.broker(leader)
+        # Freeze the followers, write a tail only the leader gets (acks=1),
+        # kill the leader, thaw the followers: one of them leads next.
+        for f in followers:
+            os.kill(c.broker(f).proc.pid, signal.SIGSTOP)
+        try:
+            tail = Producer({"bootstrap.servers": leader_b.bootstrap, "acks": 1, "linger.ms": 0})
+            tail_acked = []
+            for i in range(20):
+                tail.produce(topic, b"tail-%d" % i, partition=0,
+                             on_delivery=lambda err, m: tail_acked.append(m.offset()) if err is None else None)
+            tail.flush(10)
+            assert len(tail_acked) == 20
+            c.kill9(leader)
+        finally:
+            for f in followers:
+                os.kill(c.broker(f).proc.pid, signal.SIGCONT)
+        wait_for(lambda: c.leader(topic, 0) in followers, 60, "a follower to lead")
+        for i in range(30):
+            p.produce(topic, b"after-%d" % i, partition=0,
+                      on_delivery=lambda err, m: acked_all.append(m.value()) if err is None else None)
+        p.flush(60)
+        assert len(acked_all) == 80
+        c.restart(leader)
+        wait_for(lambda: isr(c, topic, 0) == [0, 1, 2], 60, "the old leader back in the ISR")
+        wait_replicas_identical(c, topic, 1, [0, 1, 2])
+        # What every replica holds: the acknowledged records, not the tail.
+        from confluent_kafka import Consumer, TopicPartition
+        cons = Consumer({"bootstrap.servers": c.bootstrap, "group.id": unique("g"),
+                         "enable.auto.commit": False})
+        cons.assign([TopicPartition(topic, 0, 0)])
+        got = []
+        deadline = time.time() + 30
+        while len(got) < 80 and time.time() < deadline:
+            got += [m.value() for m in cons.consume(100, 1.0) if m.error() is None]
+        cons.close()
+        # A follower frozen with a fetch parked at the leader may still have
+        # had the first tail batch sent into its socket: a prefix of the
+        # tail can survive (the new leader has it), the rest must be gone.
+        before, after = acked_all[:50], acked_all[50:]
+        assert got[:50] == before
+        cut = got.index(after[0])
+        kept = got[50:cut]
+        assert kept == [b"tail-%d" % i for i in range(len(kept))], kept
+        assert len(kept) < 20, "nothing of the unreplicated tail was truncated"
+        assert got[cut:] == after, (len(got), got[cut:cut + 3])
+    finally:
+        c.stop()
