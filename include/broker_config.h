@@ -63,6 +63,7 @@ typedef struct broker_config {
     int32_t group_min_session_timeout_ms;
     int32_t group_max_session_timeout_ms;
     int32_t group_max_size;
+    int32_t offsets_commit_timeout_ms;  /* commits wait this long for their replication */
     int64_t log_cleaner_backoff_ms;
     bool log_cleaner_enable;
     int32_t log_cleaner_threads;            /* one cleaner thread runs; the buffer is split as Kafka splits it */
@@ -80,6 +81,9 @@ typedef struct broker_config {
     int32_t controller_socket_timeout_ms;
     bool unclean_leader_election_enable;
     int32_t ibp;                        /* inter.broker.protocol.version as major*100+minor (3.9 -> 309) */
+    bool auto_leader_rebalance_enable;
+    int64_t leader_imbalance_check_interval_s;
+    int32_t leader_imbalance_per_broker_percentage;
     bool controlled_shutdown_enable;
     int32_t controlled_shutdown_max_retries;
     int32_t controlled_shutdown_retry_backoff_ms;

@@ -13,8 +13,8 @@
  * which owns the context; the requests go out on one node_channel thread
  * per live broker.
  *
- * Partial: partition reassignment, preferred-leader election and
- * auto.leader.rebalance, StopReplica for deleted topics (brokers delete
+ * Partial: partition reassignment, the /admin/preferred_replica_election
+ * znode, StopReplica for deleted topics (brokers delete
  * their logs from ZooKeeper's watch instead) and /isr_change_notification
  * (brokers at IBP < 2.7) are not done yet.
  */
@@ -53,5 +53,14 @@ int16_t cs_controlled_shutdown(int32_t broker_id, int64_t broker_epoch, prefs_t 
 /* A request from broker_id carrying broker_epoch comes from its live
  * registration (-1: not checked). */
 bool cs_broker_epoch_ok(int32_t broker_id, int64_t broker_epoch);
+/* ElectLeaders: preferred (v0, type 0) or unclean (type 1) elections for
+ * the named partitions (all of them if null), answered as Kafka's ZooKeeper
+ * controller answers (ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
+ * ELIGIBLE_LEADERS_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION). */
+void cs_elect_leaders(arena_t *a, int16_t v, const struct elect_leaders_request *rq,
+                      struct elect_leaders_response *resp);
+/* auto.leader.rebalance.enable: leadership goes back to preferred
+ * replicas for brokers above leader.imbalance.per.broker.percentage. */
+void cs_auto_rebalance(int percentage);
 
 #endif

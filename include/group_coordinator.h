@@ -25,10 +25,12 @@ void gc_partition_led(int32_t partition);
  * coordinator; the new leader loads them from the replicated log).
  * Partial: a load still running when leadership moves is not cancelled. */
 void gc_partition_unled(int32_t partition);
+/* The __consumer_offsets partition of a group (-1 before gc_init). */
+int32_t gc_partition_of(kstr_t group);
 
 /* FindCoordinator for a group: creates __consumer_offsets when missing.
  * Returns a Kafka error code (NONE: this broker is the coordinator). */
-int16_t gc_find_coordinator(kstr_t group);
+int16_t gc_find_coordinator(kstr_t group, int32_t *node);
 
 /* ---- JoinGroup ---- */
 typedef struct join_member {

@@ -1730,6 +1730,60 @@ void allocate_producer_ids_response_defaults(struct allocate_producer_ids_respon
 int allocate_producer_ids_response_decode(kreader_t *r, int16_t version, struct allocate_producer_ids_response *m);
 void allocate_producer_ids_response_encode(kwriter_t *w, int16_t version, const struct allocate_producer_ids_response *m);
 
+/* ---- ElectLeadersRequest (versions 0-2, flexible (2, 32767)) ---- */
+#define ELECT_LEADERS_REQUEST_MIN_VERSION 0
+#define ELECT_LEADERS_REQUEST_MAX_VERSION 2
+#define ELECT_LEADERS_REQUEST_FIRST_FLEXIBLE 2
+struct elect_leaders_request_topic_partitions {
+    kstr_t topic;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
+struct elect_leaders_request {
+    int8_t election_type;
+    int32_t topic_partitions_count; /* -1 = null */
+    struct elect_leaders_request_topic_partitions *topic_partitions;
+    int32_t timeout_ms;
+};
+
+void elect_leaders_request_topic_partitions_defaults(struct elect_leaders_request_topic_partitions *m);
+struct elect_leaders_request_topic_partitions *elect_leaders_request_topic_partitions_array(arena_t *a, int32_t n);
+void elect_leaders_request_defaults(struct elect_leaders_request *m);
+int elect_leaders_request_decode(kreader_t *r, int16_t version, struct elect_leaders_request *m);
+void elect_leaders_request_encode(kwriter_t *w, int16_t version, const struct elect_leaders_request *m);
+
+/* ---- ElectLeadersResponse (versions 0-2, flexible (2, 32767)) ---- */
+#define ELECT_LEADERS_RESPONSE_MIN_VERSION 0
+#define ELECT_LEADERS_RESPONSE_MAX_VERSION 2
+#define ELECT_LEADERS_RESPONSE_FIRST_FLEXIBLE 2
+struct elect_leaders_response_partition_result {
+    int32_t partition_id;
+    int16_t error_code;
+    kstr_t error_message;
+};
+
+struct elect_leaders_response_replica_election_result {
+    kstr_t topic;
+    int32_t partition_result_count; /* -1 = null */
+    struct elect_leaders_response_partition_result *partition_result;
+};
+
+struct elect_leaders_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    int32_t replica_election_results_count; /* -1 = null */
+    struct elect_leaders_response_replica_election_result *replica_election_results;
+};
+
+void elect_leaders_response_partition_result_defaults(struct elect_leaders_response_partition_result *m);
+struct elect_leaders_response_partition_result *elect_leaders_response_partition_result_array(arena_t *a, int32_t n);
+void elect_leaders_response_replica_election_result_defaults(struct elect_leaders_response_replica_election_result *m);
+struct elect_leaders_response_replica_election_result *elect_leaders_response_replica_election_result_array(arena_t *a, int32_t n);
+void elect_leaders_response_defaults(struct elect_leaders_response *m);
+int elect_leaders_response_decode(kreader_t *r, int16_t version, struct elect_leaders_response *m);
+void elect_leaders_response_encode(kwriter_t *w, int16_t version, const struct elect_leaders_response *m);
+
 /* ---- ConsumerProtocolSubscription (versions 0-3, flexible None) ---- */
 #define CONSUMER_PROTOCOL_SUBSCRIPTION_MIN_VERSION 0
 #define CONSUMER_PROTOCOL_SUBSCRIPTION_MAX_VERSION 3

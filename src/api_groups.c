@@ -15,7 +15,11 @@
 #include "logging.h"
 #include "metadata_cache.h"
 #include "net.h"
+#include "offsets_topic.h"
 #include "proto_messages.h"
+#include "purgatory.h"
+#include "replica_manager.h"
+#include "util.h"
 
 #define COMP "group-api"
 
@@ -36,9 +40,17 @@ static kbytes_t arena_kbytes(arena_t *a, const uint8_t *p, int32_t n)
 
 /* ---- FindCoordinator ---- */
 
-static void fill_coordinator(broker_t *b, int16_t err, int32_t *node, kstr_t *host, int32_t *port, int16_t *code,
-                             kstr_t *msg)
+/* The coordinator of a key: the leader of its __consumer_offsets
+ * partition, as the metadata cache has it. */
+static void fill_coordinator(kstr_t key, int8_t key_type, int32_t *node, kstr_t *host,
+                             int32_t *port, int16_t *code, kstr_t *msg)
 {
+    int32_t id = -1;
+    /* Transactional ids (key type 1) wait for the transaction coordinator. */
+    int16_t err = key_type != 0 ? KERR_COORDINATOR_NOT_AVAILABLE : gc_find_coordinator(key, &id);
+    const mc_broker_t *mb = err ? NULL : mc_find_broker(id);
+    if (!err && !mb)
+        err = KERR_COORDINATOR_NOT_AVAILABLE;
     *code = err;
     *node = -1;
     *host = KSTR_LIT("");
@@ -46,26 +58,14 @@ static void fill_coordinator(broker_t *b, int16_t err, int32_t *node, kstr_t *ho
     *msg = err ? kstr_from_cstr(kafka_error_name(err)) : KSTR_NULL;
     if (err)
         return;
-    /* The coordinator is this broker (it leads the group's partition). */
-    const mc_broker_t *me = mc_find_broker(b->cfg->broker_id);
-    if (!me) {
-        *code = KERR_COORDINATOR_NOT_AVAILABLE;
-        return;
-    }
-    *node = me->id;
-    *host = kstr_from_cstr(me->host);
-    *port = me->port;
-}
-
-static int16_t coordinator_for_key(kstr_t key, int8_t key_type)
-{
-    if (key_type != 0)
-        return KERR_COORDINATOR_NOT_AVAILABLE;   /* transactions: not yet */
-    return gc_find_coordinator(key);
+    *node = mb->id;
+    *host = kstr_from_cstr(mb->host);
+    *port = mb->port;
 }
 
 enum handler_result api_find_coordinator(broker_t *b, request_t *req)
 {
+    (void)b;
     int16_t v = req->hdr.request_api_version;
     struct find_coordinator_request rq;
     if (find_coordinator_request_decode(&req->body, v, &rq) < 0)
@@ -79,12 +79,12 @@ enum handler_result api_find_coordinator(broker_t *b, request_t *req)
         for (int i = 0; i < n; i++) {
             struct find_coordinator_response_coordinator *c = &resp.coordinators[i];
             c->key = rq.coordinator_keys[i];
-            fill_coordinator(b, coordinator_for_key(rq.coordinator_keys[i], rq.key_type), &c->node_id,
-                             &c->host, &c->port, &c->error_code, &c->error_message);
+            fill_coordinator(rq.coordinator_keys[i], rq.key_type, &c->node_id, &c->host, &c->port,
+                             &c->error_code, &c->error_message);
         }
     } else {
-        fill_coordinator(b, coordinator_for_key(rq.key, rq.key_type), &resp.node_id, &resp.host,
-                         &resp.port, &resp.error_code, &resp.error_message);
+        fill_coordinator(rq.key, rq.key_type, &resp.node_id, &resp.host, &resp.port,
+                         &resp.error_code, &resp.error_message);
     }
     find_coordinator_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
@@ -228,9 +228,87 @@ enum handler_result api_leave_group(broker_t *b, request_t *req)
 
 /* ---- OffsetCommit ---- */
 
+/* A commit written to __consumer_offsets waits until the partition's ISR
+ * has it (Kafka's offsets.commit.required.acks=-1, its default), as a
+ * delayed produce, for up to offsets.commit.timeout.ms.
+ * Partial: the committed offset is visible to OffsetFetch at once, where
+ * Kafka shows it only once replicated. */
+typedef struct parked_commit {
+    delayed_op_t op;            /* first: the purgatory hands back &op */
+    request_t *req;
+    broker_t *broker;
+    partition_t *p;
+    int64_t required;
+    int32_t leader_epoch;
+    int16_t error;
+    struct offset_commit_response resp;
+} parked_commit_t;
+
+static bool commit_try_complete(delayed_op_t *op)
+{
+    parked_commit_t *pc = (parked_commit_t *)op;
+    if (pc->p->leader != pc->broker->cfg->broker_id || pc->p->leader_epoch != pc->leader_epoch) {
+        pc->error = KERR_NOT_COORDINATOR;
+        return true;
+    }
+    return pc->p->high_watermark >= pc->required;
+}
+
+/* Kafka's storeOffsets error mapping: a timed-out write asks the client to
+ * find the coordinator again, a lost leadership that it is not one. */
+static void commit_on_complete(delayed_op_t *op, bool expired)
+{
+    parked_commit_t *pc = (parked_commit_t *)op;
+    request_t *req = pc->req;
+    int16_t err = pc->error ? pc->error : expired ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE;
+    for (int t = 0; err && t < pc->resp.topics_count; t++)
+        for (int p = 0; p < pc->resp.topics[t].partitions_count; p++)
+            if (!pc->resp.topics[t].partitions[p].error_code)
+                pc->resp.topics[t].partitions[p].error_code = err;
+    if (err)
+        log_info(COMP, "OffsetCommit from %s not replicated: %s", conn_peer(req->conn),
+                 kafka_error_name(err));
+    kw_reset(&req->resp);
+    offset_commit_response_encode(&req->resp, req->hdr.request_api_version, &pc->resp);
+    req->parked = NULL;
+    request_complete(req);
+}
+
+static void commit_cancel(request_t *req)
+{
+    parked_commit_t *pc = req->parked;
+    if (pc)
+        purgatory_cancel(&pc->op);
+    req->parked = NULL;
+}
+
+/* Answers now, or parks until the group's offsets partition replicated
+ * everything up to its log end (which holds this commit). */
+static enum handler_result commit_answer(broker_t *b, request_t *req, kstr_t group,
+                                         parked_commit_t *pc)
+{
+    int32_t part = gc_partition_of(group);
+    partition_t *p = part >= 0 ? rm_partition(OFFSETS_TOPIC, part) : NULL;
+    if (!p || !p->log || p->leader != b->cfg->broker_id ||
+        p->high_watermark >= p->log->log_end_offset) {
+        offset_commit_response_encode(&req->resp, req->hdr.request_api_version, &pc->resp);
+        return REQ_DONE;
+    }
+    pc->req = req;
+    pc->broker = b;
+    pc->p = p;
+    pc->required = p->log->log_end_offset;
+    pc->leader_epoch = p->leader_epoch;
+    pc->op.try_complete = commit_try_complete;
+    pc->op.on_complete = commit_on_complete;
+    req->parked = pc;
+    req->cancel = commit_cancel;
+    purgatory_try_or_watch(b->base, &pc->op, &pc->p, 1, MAX(b->cfg->offsets_commit_timeout_ms, 1));
+    return REQ_PARKED;
+}
+
 enum handler_result api_offset_commit(broker_t *b, request_t *req)
 {
-    (void)b;
     int16_t v = req->hdr.request_api_version;
     struct offset_commit_request rq;
     if (offset_commit_request_decode(&req->body, v, &rq) < 0)
@@ -258,24 +336,29 @@ enum handler_result api_offset_commit(broker_t *b, request_t *req)
         log_info(COMP, "OffsetCommit for group %.*s from %s failed: %s",
                  rq.group_id.len > 0 ? rq.group_id.len : 0, rq.group_id.ptr ? rq.group_id.ptr : "",
                  conn_peer(req->conn), kafka_error_name(gerr));
-    struct offset_commit_response resp;
-    offset_commit_response_defaults(&resp);
-    resp.topics_count = rq.topics_count > 0 ? rq.topics_count : 0;
-    resp.topics = offset_commit_response_offset_commit_response_topic_array(&req->arena, resp.topics_count);
+    parked_commit_t *pc = arena_alloc(&req->arena, sizeof(*pc));
+    memset(pc, 0, sizeof(*pc));
+    struct offset_commit_response *resp = &pc->resp;
+    offset_commit_response_defaults(resp);
+    resp->topics_count = rq.topics_count > 0 ? rq.topics_count : 0;
+    resp->topics = offset_commit_response_offset_commit_response_topic_array(&req->arena, resp->topics_count);
     k = 0;
-    for (int t = 0; t < resp.topics_count; t++) {
+    for (int t = 0; t < resp->topics_count; t++) {
         int np = rq.topics[t].partitions_count > 0 ? rq.topics[t].partitions_count : 0;
-        resp.topics[t].name = rq.topics[t].name;
-        resp.topics[t].partitions_count = np;
-        resp.topics[t].partitions =
+        resp->topics[t].name = rq.topics[t].name;
+        resp->topics[t].partitions_count = np;
+        resp->topics[t].partitions =
             offset_commit_response_offset_commit_response_partition_array(&req->arena, np);
         for (int p = 0; p < np; p++, k++) {
-            resp.topics[t].partitions[p].partition_index = e[k].partition;
-            resp.topics[t].partitions[p].error_code = gerr ? gerr : e[k].error;
+            resp->topics[t].partitions[p].partition_index = e[k].partition;
+            resp->topics[t].partitions[p].error_code = gerr ? gerr : e[k].error;
         }
     }
-    offset_commit_response_encode(&req->resp, v, &resp);
-    return REQ_DONE;
+    if (gerr) {
+        offset_commit_response_encode(&req->resp, v, resp);
+        return REQ_DONE;
+    }
+    return commit_answer(b, req, rq.group_id, pc);
 }
 
 /* ---- OffsetFetch ---- */

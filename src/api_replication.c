@@ -6,7 +6,8 @@
  * thread (controller_state.h): AlterPartition (a leader changes a
  * partition's ISR) and ControlledShutdown (a broker about to stop asks for
  * its leadership to move away), and AllocateProducerIds (a Java broker at
- * IBP 3.0+ asks the controller for a block of producer ids).
+ * IBP 3.0+ asks the controller for a block of producer ids); and ElectLeaders
+ * from operators (kafka-leader-election, the Admin API).
  * Event-loop thread, except where marked.
  */
 #include <stdlib.h>
@@ -228,4 +229,41 @@ enum handler_result api_allocate_producer_ids(broker_t *b, request_t *req)
 {
     (void)b;
     return to_controller_thread(req, allocate_producer_ids_handle);
+}
+
+/* @locality the ZooKeeper thread
+ * @locks none */
+static void elect_leaders_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+{
+    struct elect_leaders_request rq;
+    struct elect_leaders_response resp;
+    elect_leaders_response_defaults(&resp);
+    if (elect_leaders_request_decode(body, v, &rq) < 0) {
+        resp.error_code = KERR_INVALID_REQUEST;
+    } else if (!cs_is_active()) {
+        /* Kafka answers each named partition NOT_CONTROLLER. */
+        int nt = MAX(rq.topic_partitions_count, 0);
+        resp.replica_election_results_count = nt;
+        resp.replica_election_results = elect_leaders_response_replica_election_result_array(a, nt);
+        for (int i = 0; i < nt; i++) {
+            int np = MAX(rq.topic_partitions[i].partitions_count, 0);
+            struct elect_leaders_response_replica_election_result *r = &resp.replica_election_results[i];
+            r->topic = rq.topic_partitions[i].topic;
+            r->partition_result_count = np;
+            r->partition_result = elect_leaders_response_partition_result_array(a, np);
+            for (int p = 0; p < np; p++) {
+                r->partition_result[p].partition_id = rq.topic_partitions[i].partitions[p];
+                r->partition_result[p].error_code = KERR_NOT_CONTROLLER;
+            }
+        }
+    } else {
+        cs_elect_leaders(a, v, &rq, &resp);
+    }
+    elect_leaders_response_encode(out, v, &resp);
+}
+
+enum handler_result api_elect_leaders(broker_t *b, request_t *req)
+{
+    (void)b;
+    return to_controller_thread(req, elect_leaders_handle);
 }

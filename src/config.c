@@ -40,7 +40,9 @@ static const char *known_keys[] = {
     "replica.fetch.backoff.ms", "replica.socket.timeout.ms", "replica.lag.time.max.ms",
     "controller.socket.timeout.ms", "unclean.leader.election.enable", "inter.broker.protocol.version",
     "controlled.shutdown.enable", "controlled.shutdown.max.retries",
-    "controlled.shutdown.retry.backoff.ms",
+    "controlled.shutdown.retry.backoff.ms", "offsets.commit.timeout.ms",
+    "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds",
+    "leader.imbalance.per.broker.percentage",
 };
 
 void config_defaults(broker_config_t *cfg)
@@ -82,6 +84,10 @@ void config_defaults(broker_config_t *cfg)
     cfg->group_max_session_timeout_ms = 1800000;
     cfg->group_max_size = INT32_MAX;
     cfg->log_cleaner_backoff_ms = 15000;
+    cfg->offsets_commit_timeout_ms = 5000;
+    cfg->auto_leader_rebalance_enable = true;
+    cfg->leader_imbalance_check_interval_s = 300;
+    cfg->leader_imbalance_per_broker_percentage = 10;
     cfg->num_replica_fetchers = 1;
     cfg->replica_fetch_wait_max_ms = 500;
     cfg->replica_fetch_min_bytes = 1;
@@ -367,6 +373,9 @@ int config_finish(broker_config_t *cfg)
     GET_INT("log.cleaner.threads", log_cleaner_threads);
     GET_INT("log.cleaner.dedupe.buffer.size", log_cleaner_dedupe_buffer_size);
     GET_INT("num.replica.fetchers", num_replica_fetchers);
+    GET_INT("offsets.commit.timeout.ms", offsets_commit_timeout_ms);
+    GET_INT("leader.imbalance.check.interval.seconds", leader_imbalance_check_interval_s);
+    GET_INT("leader.imbalance.per.broker.percentage", leader_imbalance_per_broker_percentage);
     GET_INT("replica.fetch.wait.max.ms", replica_fetch_wait_max_ms);
     GET_INT("replica.fetch.min.bytes", replica_fetch_min_bytes);
     GET_INT("replica.fetch.max.bytes", replica_fetch_max_bytes);
@@ -383,6 +392,9 @@ int config_finish(broker_config_t *cfg)
     int64_t x;
     if ((v = config_get(cfg, "unclean.leader.election.enable")) &&
         parse_bool("unclean.leader.election.enable", v, &cfg->unclean_leader_election_enable) < 0)
+        return -1;
+    if ((v = config_get(cfg, "auto.leader.rebalance.enable")) &&
+        parse_bool("auto.leader.rebalance.enable", v, &cfg->auto_leader_rebalance_enable) < 0)
         return -1;
     if ((v = config_get(cfg, "controlled.shutdown.enable")) &&
         parse_bool("controlled.shutdown.enable", v, &cfg->controlled_shutdown_enable) < 0)

@@ -16,6 +16,7 @@
 
 #include "controller.h"
 #include "controller_requests.h"
+#include "controller_internal.h"
 #include "controller_state.h"
 #include "kafka_errors.h"
 #include "logging.h"
@@ -61,7 +62,7 @@ const mc_broker_t *cs_live_brokers(int *n)
     return cs.live;
 }
 
-static bool has_id(const int32_t *v, int n, int32_t id)
+bool cs_has_id(const int32_t *v, int n, int32_t id)
 {
     for (int i = 0; i < n; i++)
         if (v[i] == id)
@@ -69,15 +70,15 @@ static bool has_id(const int32_t *v, int n, int32_t id)
     return false;
 }
 
-static bool is_shutting(int32_t id)
+bool cs_is_shutting(int32_t id)
 {
-    return has_id(cs.shutting, cs.n_shutting, id);
+    return cs_has_id(cs.shutting, cs.n_shutting, id);
 }
 
 /* A broker that may lead or be in an ISR: live and not shutting down. */
-static bool eligible(int32_t id)
+bool cs_eligible(int32_t id)
 {
-    return cs_live_broker(id) && !is_shutting(id);
+    return cs_live_broker(id) && !cs_is_shutting(id);
 }
 
 /* ---- partition references ---- */
@@ -136,6 +137,24 @@ static void sync_channels(void)
     }
 }
 
+mc_topic_t *cs_topics(void)
+{
+    return cs.topics;
+}
+
+int32_t cs_controller_id(void)
+{
+    return cs.b ? cs.b->cfg->broker_id : -1;
+}
+
+void cs_mark_shutting(int32_t id)
+{
+    if (cs_is_shutting(id))
+        return;
+    cs.shutting = xrealloc(cs.shutting, sizeof(int32_t) * (size_t)(cs.n_shutting + 1));
+    cs.shutting[cs.n_shutting++] = id;
+}
+
 node_channel_t *cs_channel(int32_t id)
 {
     chan_entry_t *e;
@@ -145,23 +164,7 @@ node_channel_t *cs_channel(int32_t id)
 
 /* ---- fenced partition-state writes ---- */
 
-typedef struct change {
-    mc_topic_t *t;
-    int32_t p;
-    int32_t leader;
-    int32_t leader_epoch;
-    int32_t *isr;
-    int n_isr;
-    int rc;
-    struct Stat st;
-} change_t;
-
-typedef struct changes {
-    change_t *v;
-    int n, cap;
-} changes_t;
-
-static change_t *change_add(changes_t *c, mc_topic_t *t, int32_t p, int32_t leader,
+change_t *cs_change_add(changes_t *c, mc_topic_t *t, int32_t p, int32_t leader,
                             int32_t leader_epoch, int32_t *isr, int n_isr)
 {
     if (c->n == c->cap) {
@@ -174,7 +177,7 @@ static change_t *change_add(changes_t *c, mc_topic_t *t, int32_t p, int32_t lead
     return x;
 }
 
-static void changes_free(changes_t *c)
+void cs_changes_free(changes_t *c)
 {
     for (int i = 0; i < c->n; i++)
         free(c->v[i].isr);
@@ -188,7 +191,7 @@ static void changes_free(changes_t *c)
  * becomes the context's state (zk_version = the new version); one that
  * failed is logged and left (the next event re-reads the topic).
  */
-static void write_changes(changes_t *c, prefs_t *written)
+void cs_write_changes(changes_t *c, prefs_t *written)
 {
     if (c->n == 0)
         return;
@@ -276,10 +279,10 @@ static void reconsider(changes_t *c, mc_topic_t *t, int32_t p)
     if (!leader_live) {
         leader = -1;
         for (int r = 0; r < mp->n_replicas && leader < 0; r++)
-            if (eligible(mp->replicas[r]) && has_id(isr, n_isr, mp->replicas[r]))
+            if (cs_eligible(mp->replicas[r]) && cs_has_id(isr, n_isr, mp->replicas[r]))
                 leader = mp->replicas[r];
         for (int r = 0; r < mp->n_replicas && leader < 0; r++)
-            if (cs_live_broker(mp->replicas[r]) && has_id(isr, n_isr, mp->replicas[r]))
+            if (cs_live_broker(mp->replicas[r]) && cs_has_id(isr, n_isr, mp->replicas[r]))
                 leader = mp->replicas[r];   /* only a shutting-down one is left */
         if (leader < 0 && unclean_allowed(t)) {
             for (int r = 0; r < mp->n_replicas && leader < 0; r++)
@@ -301,19 +304,19 @@ static void reconsider(changes_t *c, mc_topic_t *t, int32_t p)
     if (leader != mp->leader)
         log_info("controller", "Partition %s-%d: leader %d -> %d (epoch %d), isr %d -> %d replicas",
                  t->name, p, mp->leader, leader, mp->leader_epoch + 1, mp->n_isr, n_isr);
-    change_add(c, t, p, leader, mp->leader_epoch + 1, isr, n_isr);
+    cs_change_add(c, t, p, leader, mp->leader_epoch + 1, isr, n_isr);
 }
 
 /* ---- telling brokers ---- */
 
 /* LeaderAndIsr for the given partitions to each live replica of them. */
-static void send_leader_and_isr(const prefs_t *parts)
+void cs_send_leader_and_isr(const prefs_t *parts)
 {
     for (int i = 0; i < cs.n_live; i++) {
         prefs_t mine = { 0 };
         for (int k = 0; k < parts->n; k++) {
             const mc_partition_t *mp = &parts->v[k].t->parts[parts->v[k].p];
-            if (has_id(mp->replicas, mp->n_replicas, cs.live[i].id))
+            if (cs_has_id(mp->replicas, mp->n_replicas, cs.live[i].id))
                 prefs_add(&mine, parts->v[k].t, parts->v[k].p);
         }
         if (mine.n > 0)
@@ -322,7 +325,7 @@ static void send_leader_and_isr(const prefs_t *parts)
     }
 }
 
-static void send_update_metadata(const prefs_t *parts)
+void cs_send_update_metadata(const prefs_t *parts)
 {
     for (int i = 0; i < cs.n_live; i++)
         creq_send_update_metadata(cs.b, &cs.live[i], parts);
@@ -336,8 +339,8 @@ static void reconsider_all(prefs_t *told)
     HASH_ITER(hh, cs.topics, t, tmp)
         for (int p = 0; p < t->n_partitions; p++)
             reconsider(&c, t, p);
-    write_changes(&c, told);
-    changes_free(&c);
+    cs_write_changes(&c, told);
+    cs_changes_free(&c);
 }
 
 static void set_live(const mc_broker_t *brokers, int n)
@@ -385,8 +388,8 @@ void cs_activate(broker_t *b, const mc_broker_t *brokers, int n, mc_topic_t *con
     reconsider_all(NULL);
     prefs_t all = { 0 };
     all_partitions(&all);
-    send_update_metadata(&all);
-    send_leader_and_isr(&all);
+    cs_send_update_metadata(&all);
+    cs_send_leader_and_isr(&all);
     prefs_free(&all);
 }
 
@@ -441,33 +444,33 @@ void cs_on_brokers(const mc_broker_t *brokers, int n)
         mc_broker_t *kept = xcalloc((size_t)n + 1, sizeof(*kept));
         int k = 0;
         for (int i = 0; i < n; i++)
-            if (!has_id(added, n_added, brokers[i].id))
+            if (!cs_has_id(added, n_added, brokers[i].id))
                 kept[k++] = brokers[i];
         set_live(kept, k);
         free(kept);
         sync_channels();
         prefs_t told = { 0 };
         reconsider_all(&told);
-        send_leader_and_isr(&told);
-        send_update_metadata(&told);
+        cs_send_leader_and_isr(&told);
+        cs_send_update_metadata(&told);
         prefs_free(&told);
     }
     set_live(brokers, n);
     sync_channels();
     prefs_t told = { 0 };
     reconsider_all(&told);
-    send_leader_and_isr(&told);
+    cs_send_leader_and_isr(&told);
     if (n_added) {
         /* New brokers learn everything; their partitions' states go to them. */
         prefs_t all = { 0 };
         all_partitions(&all);
-        send_update_metadata(&all);
+        cs_send_update_metadata(&all);
         for (int i = 0; i < n_added; i++) {
             const mc_broker_t *mb = cs_live_broker(added[i]);
             prefs_t mine = { 0 };
             for (int k = 0; k < all.n; k++) {
                 const mc_partition_t *mp = &all.v[k].t->parts[all.v[k].p];
-                if (mb && has_id(mp->replicas, mp->n_replicas, mb->id) && mp->zk_version >= 0)
+                if (mb && cs_has_id(mp->replicas, mp->n_replicas, mb->id) && mp->zk_version >= 0)
                     prefs_add(&mine, all.v[k].t, all.v[k].p);
             }
             if (mb && mine.n > 0)
@@ -476,7 +479,7 @@ void cs_on_brokers(const mc_broker_t *brokers, int n)
         }
         prefs_free(&all);
     } else {
-        send_update_metadata(&told);
+        cs_send_update_metadata(&told);
     }
     prefs_free(&told);
     free(added);
@@ -502,8 +505,8 @@ void cs_on_topics(mc_topic_t *const *topics, int nt)
                 prefs_add(&fresh, t, p);
     }
     if (fresh.n > 0) {
-        send_leader_and_isr(&fresh);
-        send_update_metadata(&fresh);
+        cs_send_leader_and_isr(&fresh);
+        cs_send_update_metadata(&fresh);
     }
     prefs_free(&fresh);
 }
@@ -518,215 +521,4 @@ void cs_on_topics_removed(char *const *names, int n)
             mc_topic_free(t);
         }
     }
-}
-
-/* ---- AlterPartition (Kafka's KafkaController.processAlterPartition) ---- */
-
-static mc_topic_t *topic_by_id(kuuid_t id)
-{
-    mc_topic_t *t, *tmp;
-    HASH_ITER(hh, cs.topics, t, tmp)
-        if (!memcmp(&t->id, &id, sizeof(id)))
-            return t;
-    return NULL;
-}
-
-/* The ISR a request proposes (v3 carries broker epochs too). */
-static int32_t *proposed_isr(arena_t *a, const struct alter_partition_request_partition_data *pd,
-                             int *n)
-{
-    if (pd->new_isr_with_epochs_count > 0) {
-        int32_t *v = arena_array(a, (size_t)pd->new_isr_with_epochs_count, sizeof(int32_t));
-        for (int i = 0; i < pd->new_isr_with_epochs_count; i++)
-            v[i] = pd->new_isr_with_epochs[i].broker_id;
-        *n = pd->new_isr_with_epochs_count;
-        return v;
-    }
-    *n = MAX(pd->new_isr_count, 0);
-    return pd->new_isr;
-}
-
-/* Checks one partition; 0 and a change queued, or the error. */
-static int16_t check_alter(arena_t *a, changes_t *c, mc_topic_t *t, int32_t leader_id,
-                           const struct alter_partition_request_partition_data *pd)
-{
-    if (!t || pd->partition_index < 0 || pd->partition_index >= t->n_partitions)
-        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    mc_partition_t *mp = &t->parts[pd->partition_index];
-    if (mp->leader != leader_id)
-        return KERR_NOT_LEADER_OR_FOLLOWER;
-    if (pd->leader_epoch < mp->leader_epoch)
-        return KERR_FENCED_LEADER_EPOCH;
-    int n;
-    const int32_t *isr = proposed_isr(a, pd, &n);
-    if (pd->leader_epoch == mp->leader_epoch && n == mp->n_isr &&
-        !memcmp(isr, mp->isr, sizeof(int32_t) * (size_t)n))
-        return KERR_NONE;   /* already so: answered with the current state */
-    if (pd->partition_epoch < mp->zk_version)
-        return KERR_INVALID_UPDATE_VERSION;
-    if (pd->leader_epoch > mp->leader_epoch || pd->partition_epoch > mp->zk_version)
-        return KERR_NOT_CONTROLLER;
-    for (int i = 0; i < n; i++)
-        if (!eligible(isr[i]) || !has_id(mp->replicas, mp->n_replicas, isr[i]))
-            return KERR_INELIGIBLE_REPLICA;
-    change_add(c, t, pd->partition_index, mp->leader, mp->leader_epoch,
-               mc_ids_copy(isr, n), n);
-    return KERR_NONE;
-}
-
-static void answer_partition(struct alter_partition_response_partition_data *out, int16_t err,
-                             const mc_partition_t *mp)
-{
-    out->error_code = err;
-    if (err)
-        return;
-    out->leader_id = mp->leader;
-    out->leader_epoch = mp->leader_epoch;
-    out->isr = mp->isr;
-    out->isr_count = mp->n_isr;
-    out->partition_epoch = mp->zk_version;
-}
-
-void cs_alter_partition(arena_t *a, int16_t version, const struct alter_partition_request *rq,
-                        struct alter_partition_response *resp)
-{
-    alter_partition_response_defaults(resp);
-    if (!cs.active) {
-        resp->error_code = KERR_NOT_CONTROLLER;
-        return;
-    }
-    const mc_broker_t *leader = cs_live_broker(rq->broker_id);
-    if (!leader || (rq->broker_epoch != -1 && rq->broker_epoch != leader->epoch)) {
-        log_info("controller", "Ignoring AlterPartition from broker %d with stale broker epoch %" PRId64,
-                 rq->broker_id, rq->broker_epoch);
-        resp->error_code = KERR_STALE_BROKER_EPOCH;
-        return;
-    }
-    int nt = MAX(rq->topics_count, 0);
-    resp->topics_count = nt;
-    resp->topics = alter_partition_response_topic_data_array(a, nt);
-    changes_t c = { 0 };
-    int16_t **errs = arena_array(a, (size_t)nt + 1, sizeof(int16_t *));
-    mc_topic_t **tops = arena_array(a, (size_t)nt + 1, sizeof(mc_topic_t *));
-    for (int i = 0; i < nt; i++) {
-        const struct alter_partition_request_topic_data *td = &rq->topics[i];
-        char name[256];
-        snprintf(name, sizeof(name), "%.*s", MAX(td->topic_name.len, 0),
-                 td->topic_name.ptr ? td->topic_name.ptr : "");
-        mc_topic_t *t = NULL;
-        if (version >= 2)
-            t = topic_by_id(td->topic_id);
-        else
-            HASH_FIND_STR(cs.topics, name, t);
-        tops[i] = t;
-        int np = MAX(td->partitions_count, 0);
-        errs[i] = arena_array(a, (size_t)np + 1, sizeof(int16_t));
-        for (int p = 0; p < np; p++)
-            errs[i][p] = check_alter(a, &c, t, rq->broker_id, &td->partitions[p]);
-    }
-    prefs_t written = { 0 };
-    write_changes(&c, &written);
-    for (int k = 0; k < c.n; k++)
-        if (c.v[k].rc != ZOK)
-            for (int i = 0; i < nt; i++)
-                for (int p = 0; tops[i] == c.v[k].t && p < rq->topics[i].partitions_count; p++)
-                    if (rq->topics[i].partitions[p].partition_index == c.v[k].p)
-                        errs[i][p] = KERR_INVALID_UPDATE_VERSION;
-    for (int i = 0; i < nt; i++) {
-        const struct alter_partition_request_topic_data *td = &rq->topics[i];
-        struct alter_partition_response_topic_data *out = &resp->topics[i];
-        out->topic_name = td->topic_name;
-        out->topic_id = td->topic_id;
-        int np = MAX(td->partitions_count, 0);
-        out->partitions_count = np;
-        out->partitions = alter_partition_response_partition_data_array(a, np);
-        for (int p = 0; p < np; p++) {
-            out->partitions[p].partition_index = td->partitions[p].partition_index;
-            answer_partition(&out->partitions[p], errs[i][p],
-                             errs[i][p] ? NULL : &tops[i]->parts[td->partitions[p].partition_index]);
-            if (!errs[i][p]) {
-                /* The response points at the context's ISR: copy it out. */
-                out->partitions[p].isr = arena_array(a, (size_t)out->partitions[p].isr_count + 1,
-                                                     sizeof(int32_t));
-                memcpy(out->partitions[p].isr, tops[i]->parts[td->partitions[p].partition_index].isr,
-                       sizeof(int32_t) * (size_t)out->partitions[p].isr_count);
-            }
-        }
-    }
-    if (written.n > 0) {
-        log_info("controller", "AlterPartition from broker %d: %d partition state(s) written",
-                 rq->broker_id, written.n);
-        send_update_metadata(&written);
-    }
-    prefs_free(&written);
-    changes_free(&c);
-}
-
-bool cs_broker_epoch_ok(int32_t broker_id, int64_t broker_epoch)
-{
-    const mc_broker_t *mb = cs_live_broker(broker_id);
-    return mb && (broker_epoch == -1 || broker_epoch == mb->epoch);
-}
-
-/* ---- ControlledShutdown (Kafka's KafkaController.doControlledShutdown) ---- */
-
-/* One partition with a replica on the departing broker: it leaves the ISR,
- * and if it led, the first eligible ISR replica in assignment order leads.
- * A partition no one else can lead keeps it (Kafka's remaining partitions). */
-static void move_off(changes_t *c, mc_topic_t *t, int32_t p, int32_t gone)
-{
-    mc_partition_t *mp = &t->parts[p];
-    if (mp->zk_version < 0 || mp->n_replicas <= 1 || !has_id(mp->replicas, mp->n_replicas, gone) ||
-        !has_id(mp->isr, mp->n_isr, gone))
-        return;
-    int32_t *isr = xcalloc((size_t)mp->n_isr + 1, sizeof(int32_t));
-    int n = 0;
-    for (int i = 0; i < mp->n_isr; i++)
-        if (eligible(mp->isr[i]))
-            isr[n++] = mp->isr[i];
-    int32_t leader = mp->leader;
-    if (leader == gone) {
-        leader = -1;
-        for (int r = 0; r < mp->n_replicas && leader < 0; r++)
-            if (has_id(isr, n, mp->replicas[r]))
-                leader = mp->replicas[r];
-    }
-    if (leader < 0 || n == 0) {
-        free(isr);
-        return;
-    }
-    change_add(c, t, p, leader, mp->leader_epoch + 1, isr, n);
-}
-
-int16_t cs_controlled_shutdown(int32_t broker_id, int64_t broker_epoch, prefs_t *remaining)
-{
-    if (!cs.active)
-        return KERR_NOT_CONTROLLER;
-    const mc_broker_t *mb = cs_live_broker(broker_id);
-    if (!mb)
-        return KERR_BROKER_NOT_AVAILABLE;
-    if (broker_epoch != -1 && broker_epoch < mb->epoch)
-        return KERR_STALE_BROKER_EPOCH;
-    if (!is_shutting(broker_id)) {
-        cs.shutting = xrealloc(cs.shutting, sizeof(int32_t) * (size_t)(cs.n_shutting + 1));
-        cs.shutting[cs.n_shutting++] = broker_id;
-    }
-    changes_t c = { 0 };
-    mc_topic_t *t, *tmp;
-    HASH_ITER(hh, cs.topics, t, tmp)
-        for (int p = 0; p < t->n_partitions; p++)
-            move_off(&c, t, p, broker_id);
-    prefs_t moved = { 0 };
-    write_changes(&c, &moved);
-    changes_free(&c);
-    send_leader_and_isr(&moved);
-    send_update_metadata(&moved);
-    HASH_ITER(hh, cs.topics, t, tmp)
-        for (int p = 0; p < t->n_partitions; p++)
-            if (t->parts[p].leader == broker_id)
-                prefs_add(remaining, t, p);
-    log_info("controller", "Controlled shutdown of broker %d: %d partition state(s) changed, %d "
-             "partition(s) it still leads", broker_id, moved.n, remaining->n);
-    prefs_free(&moved);
-    return KERR_NONE;
 }

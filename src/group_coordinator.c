@@ -513,7 +513,7 @@ int16_t grp_coordinator_error(kstr_t group)
     return gc.loaded[p] ? KERR_NONE : KERR_COORDINATOR_LOAD_IN_PROGRESS;
 }
 
-int16_t gc_find_coordinator(kstr_t group)
+int16_t gc_find_coordinator(kstr_t group, int32_t *node)
 {
     if (!offsets_topic_ready()) {
         const broker_config_t *cfg = gc.b->cfg;
@@ -544,9 +544,19 @@ int16_t gc_find_coordinator(kstr_t group)
                       kafka_error_name(r.error));
         return KERR_COORDINATOR_NOT_AVAILABLE;
     }
-    int16_t err = grp_coordinator_error(group);
-    return err == KERR_NOT_COORDINATOR || err == KERR_COORDINATOR_LOAD_IN_PROGRESS
-               ? KERR_COORDINATOR_NOT_AVAILABLE : err;
+    if (group.len <= 0)
+        return KERR_INVALID_GROUP_ID;
+    /* Kafka answers with the leader of the group's partition, whichever
+     * broker that is; a leader here starts loading the partition. */
+    const mc_topic_t *t = mc_find_topic(OFFSETS_TOPIC);
+    int32_t p = offsets_partition_for(group.ptr, group.len, gc.n_partitions);
+    int32_t leader = t && p < t->n_partitions ? t->parts[p].leader : -1;
+    if (leader < 0 || !mc_find_broker(leader))
+        return KERR_COORDINATOR_NOT_AVAILABLE;
+    if (leader == gc.b->cfg->broker_id)
+        (void)grp_coordinator_error(group);
+    *node = leader;
+    return KERR_NONE;
 }
 
 /* ---- Heartbeat / LeaveGroup ---- */
@@ -656,6 +666,11 @@ void gc_init(broker_t *b)
     int64_t every = MAX(b->cfg->offsets_retention_check_ms, 1000);
     struct timeval tv = { (time_t)(every / 1000), (suseconds_t)(every % 1000) * 1000 };
     event_add(gc.expiry_timer, &tv);
+}
+
+int32_t gc_partition_of(kstr_t group)
+{
+    return gc.b && group.len > 0 ? offsets_partition_for(group.ptr, group.len, gc.n_partitions) : -1;
 }
 
 void gc_partition_unled(int32_t partition)

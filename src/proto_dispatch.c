@@ -54,6 +54,7 @@ static const api_entry_t apis[] = {
       api_offset_for_leader_epoch },
     { 32, "DescribeConfigs", 0, 4, DESCRIBE_CONFIGS_REQUEST_FIRST_FLEXIBLE, api_describe_configs },
     { 42, "DeleteGroups", 0, 2, DELETE_GROUPS_REQUEST_FIRST_FLEXIBLE, api_delete_groups },
+    { 43, "ElectLeaders", 0, 2, ELECT_LEADERS_REQUEST_FIRST_FLEXIBLE, api_elect_leaders },
     { 47, "OffsetDelete", 0, 0, OFFSET_DELETE_REQUEST_FIRST_FLEXIBLE, api_offset_delete },
     { 56, "AlterPartition", 0, 3, ALTER_PARTITION_REQUEST_FIRST_FLEXIBLE, api_alter_partition },
     { 67, "AllocateProducerIds", 0, 0, ALLOCATE_PRODUCER_IDS_REQUEST_FIRST_FLEXIBLE,

@@ -12948,6 +12948,392 @@ void allocate_producer_ids_response_encode(kwriter_t *w, int16_t version, const 
     allocate_producer_ids_response_write(w, version, m);
 }
 
+static void elect_leaders_request_topic_partitions_read(kreader_t *r, int16_t v, struct elect_leaders_request_topic_partitions *m);
+static void elect_leaders_request_topic_partitions_write(kwriter_t *w, int16_t v, const struct elect_leaders_request_topic_partitions *m);
+static size_t elect_leaders_request_topic_partitions_min_size(int16_t v);
+static void elect_leaders_request_read(kreader_t *r, int16_t v, struct elect_leaders_request *m);
+static void elect_leaders_request_write(kwriter_t *w, int16_t v, const struct elect_leaders_request *m);
+
+static size_t elect_leaders_request_topic_partitions_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void elect_leaders_request_topic_partitions_defaults(struct elect_leaders_request_topic_partitions *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic = KSTR_LIT("");
+}
+
+struct elect_leaders_request_topic_partitions *elect_leaders_request_topic_partitions_array(arena_t *a, int32_t n)
+{
+    struct elect_leaders_request_topic_partitions *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        elect_leaders_request_topic_partitions_defaults(&arr[i]);
+    return arr;
+}
+
+static void elect_leaders_request_topic_partitions_read(kreader_t *r, int16_t v, struct elect_leaders_request_topic_partitions *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->topic = kr_string(r, flex);
+        if (m->topic.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void elect_leaders_request_topic_partitions_write(kwriter_t *w, int16_t v, const struct elect_leaders_request_topic_partitions *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void elect_leaders_request_defaults(struct elect_leaders_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->timeout_ms = 60000;
+}
+
+static void elect_leaders_request_read(kreader_t *r, int16_t v, struct elect_leaders_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v >= 1) {
+        m->election_type = kr_int8(r);
+    }
+    if (1) {
+        m->topic_partitions_count = kr_array_len(r, flex, elect_leaders_request_topic_partitions_min_size(v));
+        m->topic_partitions = kr_alloc_array(r, m->topic_partitions_count, sizeof(struct elect_leaders_request_topic_partitions));
+        for (int32_t i = 0; i < m->topic_partitions_count && !r->err; i++) {
+            elect_leaders_request_topic_partitions_defaults(&m->topic_partitions[i]);
+            elect_leaders_request_topic_partitions_read(r, v, &m->topic_partitions[i]);
+        }
+        if (m->topic_partitions_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->timeout_ms = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void elect_leaders_request_write(kwriter_t *w, int16_t v, const struct elect_leaders_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v >= 1) {
+        kw_int8(w, m->election_type);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topic_partitions_count);
+        for (int32_t i = 0; i < m->topic_partitions_count; i++)
+            elect_leaders_request_topic_partitions_write(w, v, &m->topic_partitions[i]);
+    }
+    if (1) {
+        kw_int32(w, m->timeout_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int elect_leaders_request_decode(kreader_t *r, int16_t version, struct elect_leaders_request *m)
+{
+    elect_leaders_request_defaults(m);
+    elect_leaders_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void elect_leaders_request_encode(kwriter_t *w, int16_t version, const struct elect_leaders_request *m)
+{
+    elect_leaders_request_write(w, version, m);
+}
+
+static void elect_leaders_response_partition_result_read(kreader_t *r, int16_t v, struct elect_leaders_response_partition_result *m);
+static void elect_leaders_response_partition_result_write(kwriter_t *w, int16_t v, const struct elect_leaders_response_partition_result *m);
+static size_t elect_leaders_response_partition_result_min_size(int16_t v);
+static void elect_leaders_response_replica_election_result_read(kreader_t *r, int16_t v, struct elect_leaders_response_replica_election_result *m);
+static void elect_leaders_response_replica_election_result_write(kwriter_t *w, int16_t v, const struct elect_leaders_response_replica_election_result *m);
+static size_t elect_leaders_response_replica_election_result_min_size(int16_t v);
+static void elect_leaders_response_read(kreader_t *r, int16_t v, struct elect_leaders_response *m);
+static void elect_leaders_response_write(kwriter_t *w, int16_t v, const struct elect_leaders_response *m);
+
+static size_t elect_leaders_response_partition_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void elect_leaders_response_partition_result_defaults(struct elect_leaders_response_partition_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+struct elect_leaders_response_partition_result *elect_leaders_response_partition_result_array(arena_t *a, int32_t n)
+{
+    struct elect_leaders_response_partition_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        elect_leaders_response_partition_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void elect_leaders_response_partition_result_read(kreader_t *r, int16_t v, struct elect_leaders_response_partition_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->partition_id = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void elect_leaders_response_partition_result_write(kwriter_t *w, int16_t v, const struct elect_leaders_response_partition_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_id);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t elect_leaders_response_replica_election_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void elect_leaders_response_replica_election_result_defaults(struct elect_leaders_response_replica_election_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic = KSTR_LIT("");
+}
+
+struct elect_leaders_response_replica_election_result *elect_leaders_response_replica_election_result_array(arena_t *a, int32_t n)
+{
+    struct elect_leaders_response_replica_election_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        elect_leaders_response_replica_election_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void elect_leaders_response_replica_election_result_read(kreader_t *r, int16_t v, struct elect_leaders_response_replica_election_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->topic = kr_string(r, flex);
+        if (m->topic.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_result_count = kr_array_len(r, flex, elect_leaders_response_partition_result_min_size(v));
+        m->partition_result = kr_alloc_array(r, m->partition_result_count, sizeof(struct elect_leaders_response_partition_result));
+        for (int32_t i = 0; i < m->partition_result_count && !r->err; i++) {
+            elect_leaders_response_partition_result_defaults(&m->partition_result[i]);
+            elect_leaders_response_partition_result_read(r, v, &m->partition_result[i]);
+        }
+        if (m->partition_result_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void elect_leaders_response_replica_election_result_write(kwriter_t *w, int16_t v, const struct elect_leaders_response_replica_election_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partition_result_count);
+        for (int32_t i = 0; i < m->partition_result_count; i++)
+            elect_leaders_response_partition_result_write(w, v, &m->partition_result[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void elect_leaders_response_defaults(struct elect_leaders_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void elect_leaders_response_read(kreader_t *r, int16_t v, struct elect_leaders_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (v >= 1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->replica_election_results_count = kr_array_len(r, flex, elect_leaders_response_replica_election_result_min_size(v));
+        m->replica_election_results = kr_alloc_array(r, m->replica_election_results_count, sizeof(struct elect_leaders_response_replica_election_result));
+        for (int32_t i = 0; i < m->replica_election_results_count && !r->err; i++) {
+            elect_leaders_response_replica_election_result_defaults(&m->replica_election_results[i]);
+            elect_leaders_response_replica_election_result_read(r, v, &m->replica_election_results[i]);
+        }
+        if (m->replica_election_results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void elect_leaders_response_write(kwriter_t *w, int16_t v, const struct elect_leaders_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (v >= 1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->replica_election_results_count);
+        for (int32_t i = 0; i < m->replica_election_results_count; i++)
+            elect_leaders_response_replica_election_result_write(w, v, &m->replica_election_results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int elect_leaders_response_decode(kreader_t *r, int16_t version, struct elect_leaders_response *m)
+{
+    elect_leaders_response_defaults(m);
+    elect_leaders_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void elect_leaders_response_encode(kwriter_t *w, int16_t version, const struct elect_leaders_response *m)
+{
+    elect_leaders_response_write(w, version, m);
+}
+
 static void consumer_protocol_subscription_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription_topic_partition *m);
 static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription_topic_partition *m);
 static size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v);
@@ -13840,6 +14226,10 @@ static int allocate_producer_ids_request_decode_any(kreader_t *r, int16_t v, voi
 static void allocate_producer_ids_request_encode_any(kwriter_t *w, int16_t v, const void *m) { allocate_producer_ids_request_encode(w, v, m); }
 static int allocate_producer_ids_response_decode_any(kreader_t *r, int16_t v, void *m) { return allocate_producer_ids_response_decode(r, v, m); }
 static void allocate_producer_ids_response_encode_any(kwriter_t *w, int16_t v, const void *m) { allocate_producer_ids_response_encode(w, v, m); }
+static int elect_leaders_request_decode_any(kreader_t *r, int16_t v, void *m) { return elect_leaders_request_decode(r, v, m); }
+static void elect_leaders_request_encode_any(kwriter_t *w, int16_t v, const void *m) { elect_leaders_request_encode(w, v, m); }
+static int elect_leaders_response_decode_any(kreader_t *r, int16_t v, void *m) { return elect_leaders_response_decode(r, v, m); }
+static void elect_leaders_response_encode_any(kwriter_t *w, int16_t v, const void *m) { elect_leaders_response_encode(w, v, m); }
 static int consumer_protocol_subscription_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_subscription_decode(r, v, m); }
 static void consumer_protocol_subscription_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_subscription_encode(w, v, m); }
 static int consumer_protocol_assignment_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_assignment_decode(r, v, m); }
@@ -13966,6 +14356,10 @@ const proto_message_info_t proto_message_table[] = {
       allocate_producer_ids_request_decode_any, allocate_producer_ids_request_encode_any },
     { "AllocateProducerIdsResponse", 67, 0, 0, 0, sizeof(struct allocate_producer_ids_response),
       allocate_producer_ids_response_decode_any, allocate_producer_ids_response_encode_any },
+    { "ElectLeadersRequest", 43, 0, 2, 2, sizeof(struct elect_leaders_request),
+      elect_leaders_request_decode_any, elect_leaders_request_encode_any },
+    { "ElectLeadersResponse", 43, 0, 2, 2, sizeof(struct elect_leaders_response),
+      elect_leaders_response_decode_any, elect_leaders_response_encode_any },
     { "ConsumerProtocolSubscription", -1, 0, 3, -1, sizeof(struct consumer_protocol_subscription),
       consumer_protocol_subscription_decode_any, consumer_protocol_subscription_encode_any },
     { "ConsumerProtocolAssignment", -1, 0, 3, -1, sizeof(struct consumer_protocol_assignment),
@@ -13979,5 +14373,5 @@ const proto_message_info_t proto_message_table[] = {
     { "GroupMetadataValue", -1, 0, 4, 4, sizeof(struct group_metadata_value),
       group_metadata_value_decode_any, group_metadata_value_encode_any },
 };
-const int proto_message_table_count = 62;
+const int proto_message_table_count = 64;
 

@@ -23,6 +23,8 @@
 #include "broker.h"
 #include "broker_config.h"
 #include "controller.h"
+#include "controller_state.h"
+#include "zk_worker.h"
 #include "controlled_shutdown.h"
 #include "group_coordinator.h"
 #include "log_cleaner.h"
@@ -81,6 +83,25 @@ static void on_isr_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     pl_check_isr(arg);
+}
+
+/* @locality the ZooKeeper thread
+ * @locks none */
+static void rebalance_job(void *arg)
+{
+    broker_t *b = arg;
+    cs_auto_rebalance(b->cfg->leader_imbalance_per_broker_percentage);
+}
+
+/* Kafka's auto-leader-rebalance task, run by the active controller. */
+static void on_rebalance_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    broker_t *b = arg;
+    if (b->cfg->auto_leader_rebalance_enable && !b->shutting_down &&
+        zkw_submit(rebalance_job, NULL, b) < 0)
+        log_warn("samsad", "Cannot schedule the leader rebalance check");
 }
 
 static void on_checkpoint_timer(evutil_socket_t fd, short what, void *arg)
@@ -186,6 +207,9 @@ int main(int argc, char **argv)
     struct timeval it = { (time_t)(isr_every / 1000), (suseconds_t)(isr_every % 1000) * 1000 };
     struct event *isr_timer = event_new(b.base, -1, EV_PERSIST, on_isr_timer, &b);
     event_add(isr_timer, &it);
+    struct timeval rt = { (time_t)MAX(cfg.leader_imbalance_check_interval_s, 1), 0 };
+    struct event *rebalance_timer = event_new(b.base, -1, EV_PERSIST, on_rebalance_timer, &b);
+    event_add(rebalance_timer, &rt);
     struct event *flusher = NULL;
     if (cfg.log_flush_scheduler_interval_ms < INT64_MAX) {
         int64_t every = MAX(cfg.log_flush_scheduler_interval_ms, 1);
@@ -200,6 +224,7 @@ int main(int argc, char **argv)
     event_free(sighup);
     event_free(ckpt);
     event_free(isr_timer);
+    event_free(rebalance_timer);
     if (flusher)
         event_free(flusher);
     b.shutting_down = true;

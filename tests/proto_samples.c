@@ -1757,6 +1757,61 @@ void allocate_producer_ids_response_sample(arena_t *a, struct allocate_producer_
     m->producer_id_len = 70000;
 }
 
+void elect_leaders_request_topic_partitions_sample(arena_t *a, struct elect_leaders_request_topic_partitions *m)
+{
+    elect_leaders_request_topic_partitions_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
+void elect_leaders_request_sample(arena_t *a, struct elect_leaders_request *m)
+{
+    elect_leaders_request_defaults(m);
+    (void)a;
+    m->election_type = 7;
+    m->topic_partitions_count = 2;
+    m->topic_partitions = arena_array(a, 2, sizeof(struct elect_leaders_request_topic_partitions));
+    for (int i = 0; i < 2; i++)
+        elect_leaders_request_topic_partitions_sample(a, &m->topic_partitions[i]);
+    m->timeout_ms = 70000;
+}
+
+void elect_leaders_response_partition_result_sample(arena_t *a, struct elect_leaders_response_partition_result *m)
+{
+    elect_leaders_response_partition_result_defaults(m);
+    (void)a;
+    m->partition_id = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+}
+
+void elect_leaders_response_replica_election_result_sample(arena_t *a, struct elect_leaders_response_replica_election_result *m)
+{
+    elect_leaders_response_replica_election_result_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->partition_result_count = 2;
+    m->partition_result = arena_array(a, 2, sizeof(struct elect_leaders_response_partition_result));
+    for (int i = 0; i < 2; i++)
+        elect_leaders_response_partition_result_sample(a, &m->partition_result[i]);
+}
+
+void elect_leaders_response_sample(arena_t *a, struct elect_leaders_response *m)
+{
+    elect_leaders_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->replica_election_results_count = 2;
+    m->replica_election_results = arena_array(a, 2, sizeof(struct elect_leaders_response_replica_election_result));
+    for (int i = 0; i < 2; i++)
+        elect_leaders_response_replica_election_result_sample(a, &m->replica_election_results[i]);
+}
+
 void consumer_protocol_subscription_topic_partition_sample(arena_t *a, struct consumer_protocol_subscription_topic_partition *m)
 {
     consumer_protocol_subscription_topic_partition_defaults(m);
@@ -1919,6 +1974,8 @@ static void offset_for_leader_epoch_request_sample_any(arena_t *a, void *m) { of
 static void offset_for_leader_epoch_response_sample_any(arena_t *a, void *m) { offset_for_leader_epoch_response_sample(a, m); }
 static void allocate_producer_ids_request_sample_any(arena_t *a, void *m) { allocate_producer_ids_request_sample(a, m); }
 static void allocate_producer_ids_response_sample_any(arena_t *a, void *m) { allocate_producer_ids_response_sample(a, m); }
+static void elect_leaders_request_sample_any(arena_t *a, void *m) { elect_leaders_request_sample(a, m); }
+static void elect_leaders_response_sample_any(arena_t *a, void *m) { elect_leaders_response_sample(a, m); }
 static void consumer_protocol_subscription_sample_any(arena_t *a, void *m) { consumer_protocol_subscription_sample(a, m); }
 static void consumer_protocol_assignment_sample_any(arena_t *a, void *m) { consumer_protocol_assignment_sample(a, m); }
 static void offset_commit_key_sample_any(arena_t *a, void *m) { offset_commit_key_sample(a, m); }
@@ -1983,6 +2040,8 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     offset_for_leader_epoch_response_sample_any,
     allocate_producer_ids_request_sample_any,
     allocate_producer_ids_response_sample_any,
+    elect_leaders_request_sample_any,
+    elect_leaders_response_sample_any,
     consumer_protocol_subscription_sample_any,
     consumer_protocol_assignment_sample_any,
     offset_commit_key_sample_any,

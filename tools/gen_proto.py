@@ -48,6 +48,7 @@ MESSAGES = [
     "AlterPartitionRequest", "AlterPartitionResponse",
     "OffsetForLeaderEpochRequest", "OffsetForLeaderEpochResponse",
     "AllocateProducerIdsRequest", "AllocateProducerIdsResponse",
+    "ElectLeadersRequest", "ElectLeadersResponse",
     "ConsumerProtocolSubscription", "ConsumerProtocolAssignment",
     # __consumer_offsets record formats (proto/storage)
     "OffsetCommitKey", "OffsetCommitValue", "GroupMetadataKey", "GroupMetadataValue",

@@ -217,10 +217,12 @@ def test_unreplicated_tail_is_truncated_when_the_old_leader_returns(zookeeper, t
         try:
             tail = Producer({"bootstrap.servers": leader_b.bootstrap, "acks": 1, "linger.ms": 0})
             tail_acked = []
+            # One request each: a fetch parked before the freeze can carry
+            # only what the first one appended to the frozen followers.
             for i in range(20):
                 tail.produce(topic, b"tail-%d" % i, partition=0,
                              on_delivery=lambda err, m: tail_acked.append(m.offset()) if err is None else None)
-            tail.flush(10)
+                tail.flush(10)
             assert len(tail_acked) == 20
             c.kill9(leader)
         finally:
@@ -255,5 +257,79 @@ def test_unreplicated_tail_is_truncated_when_the_old_leader_returns(zookeeper, t
         assert kept == [b"tail-%d" % i for i in range(len(kept))], kept
         assert len(kept) < 20, "nothing of the unreplicated tail was truncated"
         assert got[cut:] == after, (len(got), got[cut:cut + 3])
+    finally:
+        c.stop()
+
+
+def test_committed_offsets_survive_the_coordinators_death(zookeeper, tmp_path):
+    """__consumer_offsets with replication factor 3: a commit is answered
+    once replicated, and after the coordinator's kill -9 the new leader of
+    the group's offsets partition serves the same committed offset."""
+    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka.admin import AdminClient as Admin
+    c = make_cluster(zookeeper, tmp_path)
+    try:
+        topic, group = unique("co"), unique("g")
+        create_topic(c.bootstrap, topic, 1)
+        cons = Consumer({"bootstrap.servers": c.bootstrap, "group.id": group,
+                         "enable.auto.commit": False})
+        def commit():
+            try:
+                return cons.commit(offsets=[TopicPartition(topic, 0, 42)], asynchronous=False)
+            except Exception:   # the offsets topic is created on demand
+                return None
+        wait_for(lambda: commit() is not None, 60, "the first commit")
+        cons.close()
+        admin = Admin({"bootstrap.servers": c.bootstrap})
+        desc = admin.describe_consumer_groups([group])[group].result(30)
+        coordinator = desc.coordinator.id
+        c.kill9(coordinator)
+        live = ",".join(c.broker(i).bootstrap for i in range(3) if i != coordinator)
+
+        def committed():
+            c2 = Consumer({"bootstrap.servers": live, "group.id": group, "enable.auto.commit": False})
+            try:
+                return c2.committed([TopicPartition(topic, 0)], timeout=10)[0].offset
+            except Exception:
+                return None
+            finally:
+                c2.close()
+        wait_for(lambda: committed() == 42, 90, "the committed offset from the new coordinator")
+    finally:
+        c.stop()
+
+
+def preferred_leaders_hold(c, topic, n):
+    return all(c.leader(topic, p) == preferred(c, topic, p) for p in range(n))
+
+
+def preferred(c, topic, p):
+    import json as _json
+    data = c.zkc.get(f"{c.chroot}/brokers/topics/{topic}")[0]
+    return _json.loads(data)["partitions"][str(p)][0]
+
+
+def test_preferred_leaders_come_back(zookeeper, tmp_path):
+    """After a broker's restart its partitions are led elsewhere; the
+    controller's imbalance check (leader.imbalance.check.interval.seconds)
+    gives them back, and ElectLeaders answers per partition as Kafka does."""
+    from confluent_kafka import ElectionType, TopicPartition
+    c = make_cluster(zookeeper, tmp_path, **{"leader.imbalance.check.interval.seconds": "3"})
+    try:
+        topic = unique("pref")
+        create_topic(c.bootstrap, topic, 3)
+        assert preferred_leaders_hold(c, topic, 3)
+        victim = c.leader(topic, 0)
+        c.kill9(victim)
+        wait_for(lambda: c.leader(topic, 0) not in (victim, None, -1), 30, "a new leader")
+        c.restart(victim)
+        wait_for(lambda: preferred_leaders_hold(c, topic, 3), 60,
+                 "the restarted broker leading its preferred partitions again")
+        # Nothing to do now: ELECTION_NOT_NEEDED; an unknown partition too.
+        admin = AdminClient({"bootstrap.servers": c.bootstrap})
+        res = admin.elect_leaders(ElectionType.PREFERRED,
+                                  [TopicPartition(topic, 0), TopicPartition(topic, 9)]).result(30)
+        codes = {tp.partition: (err.code() if err else None) for tp, err in res.items()}
+        assert codes == {0: KafkaError.ELECTION_NOT_NEEDED, 9: KafkaError.UNKNOWN_TOPIC_OR_PART}, codes
     finally:
         c.stop()

@@ -166,7 +166,8 @@ static void test_config_parse(void)
     config_defaults(&c);
     const char *text = "# comment\n! also\nbroker.id = 7\nlisteners=PLAINTEXT://127.0.0.1:9092,"
                        "\\\n   INTERNAL://[::1]:9093\nzookeeper.connect:zk:2181/chroot\n"
-                       "log.roll.hours=2\nunknown.key=x\n";
+                       "log.roll.hours=2\nunknown.key=x\nnum.replica.fetchers=4\n"
+                       "leader.imbalance.check.interval.seconds=7\ninter.broker.protocol.version=2.8-IV1\n";
     config_parse_text(&c, text, "test");
     CU_ASSERT_EQUAL(config_finish(&c), 0);
     CU_ASSERT_EQUAL(c.broker_id, 7);
@@ -177,6 +178,12 @@ static void test_config_parse(void)
     CU_ASSERT_STRING_EQUAL(c.zk_connect, "zk:2181/chroot");
     CU_ASSERT_EQUAL(c.log_roll_ms, 2 * 3600 * 1000);
     CU_ASSERT_EQUAL(c.message_max_bytes, 1048588);       /* Kafka's default */
+    CU_ASSERT_EQUAL(c.num_replica_fetchers, 4);
+    CU_ASSERT_EQUAL(c.leader_imbalance_check_interval_s, 7);
+    CU_ASSERT_EQUAL(c.ibp, 208);
+    CU_ASSERT_EQUAL(c.offsets_commit_timeout_ms, 5000);     /* defaults */
+    CU_ASSERT_EQUAL(c.replica_lag_time_max_ms, 30000);
+    CU_ASSERT_TRUE(c.auto_leader_rebalance_enable);
     CU_ASSERT_STRING_EQUAL(c.log_dirs[0], "/tmp/kafka-logs");
     config_free(&c);
 }

@@ -1,0 +1,51 @@
+/*
+ * controller_internal.h - what controller_state.c shares with the other
+ * files of the active controller (controller_duties.c): the context's
+ * topics and eligibility rules, fenced partition-state writes, and telling
+ * brokers.  ZooKeeper thread only.
+ */
+#ifndef SAMSA_CONTROLLER_INTERNAL_H
+#define SAMSA_CONTROLLER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <zookeeper/zookeeper.h>
+
+#include "controller_requests.h"
+#include "metadata_cache.h"
+
+typedef struct change {
+    mc_topic_t *t;
+    int32_t p;
+    int32_t leader;
+    int32_t leader_epoch;
+    int32_t *isr;
+    int n_isr;
+    int rc;
+    struct Stat st;
+} change_t;
+
+typedef struct changes {
+    change_t *v;
+    int n, cap;
+} changes_t;
+
+bool cs_has_id(const int32_t *v, int n, int32_t id);
+bool cs_is_shutting(int32_t id);
+void cs_mark_shutting(int32_t id);
+/* Live and not shutting down: may lead or join an ISR. */
+bool cs_eligible(int32_t id);
+/* The context's topics (a uthash by name; iterate with hh). */
+mc_topic_t *cs_topics(void);
+/* A proposed state for partition p of t (isr is taken). */
+change_t *cs_change_add(changes_t *c, mc_topic_t *t, int32_t p, int32_t leader,
+                        int32_t leader_epoch, int32_t *isr, int n_isr);
+void cs_changes_free(changes_t *c);
+/* Writes the changes fenced by the controller epoch; those written become
+ * the context's state and are added to *written (if not NULL). */
+void cs_write_changes(changes_t *c, prefs_t *written);
+/* LeaderAndIsr to the live replicas of parts; UpdateMetadata to all. */
+void cs_send_leader_and_isr(const prefs_t *parts);
+void cs_send_update_metadata(const prefs_t *parts);
+
+#endif
