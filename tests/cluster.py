@@ -18,10 +18,11 @@ from servers import KafkaBroker, SamsaBroker, wait_for
 
 
 class Cluster:
-    def __init__(self, zk, workdir, kinds, props=None):
+    def __init__(self, zk, workdir, kinds, props=None, kafka_version=None):
         """kinds: one "samsa" or "kafka" per broker; broker i gets id i.
         Kafka brokers start first, so with a mix a Kafka broker is the
-        first controller."""
+        first controller.  kafka_version: Kafka's release for its brokers
+        (the fixture's default if None)."""
         self.zk = zk
         self.chroot = "/cluster-" + uuid.uuid4().hex[:8]
         self.brokers = []
@@ -31,7 +32,8 @@ class Cluster:
             if kind == "samsa":
                 b = SamsaBroker(zk, d, broker_id=i, chroot=self.chroot, props=props)
             else:
-                b = KafkaBroker(zk.connect, d, broker_id=i, chroot=self.chroot, props=props)
+                kw = {"version": kafka_version} if kafka_version else {}
+                b = KafkaBroker(zk.connect, d, broker_id=i, chroot=self.chroot, props=props, **kw)
             self.brokers.append(b)
         self.zkc = None
 

@@ -7,6 +7,8 @@ import os
 import struct
 import uuid
 
+import pytest
+
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -193,17 +195,21 @@ def isr_of(c, topic, p):
 
 
 @samsa_only
-def test_replicated_mixed_cluster_each_kind_controller_in_turn(zookeeper, tmp_path):
-    """One Kafka 3.9 broker and two samsa brokers replicate RF=3 topics
-    together, each kind following the other (Java fetching from samsa with
-    Fetch v17 and topic ids, samsa from Java with Fetch v12), and each kind
+@pytest.mark.parametrize("kafka_version,ibp", [("3.9.1", "3.9"), ("2.8.2", "2.8")])
+def test_replicated_mixed_cluster_each_kind_controller_in_turn(zookeeper, tmp_path, kafka_version, ibp):
+    """One Kafka broker (3.9, or 2.8 at inter.broker.protocol.version 2.8)
+    and two samsa brokers replicate RF=3 topics together, each kind
+    following the other (Java 3.9 fetching from samsa with Fetch v17 and
+    topic ids, 2.8 with v12; samsa from Java with Fetch v12), and each kind
     is controller in turn: Kafka first; after its kill -9 a samsa broker
-    controls the restarted Java broker (LeaderAndIsr v7, UpdateMetadata v8,
-    its AlterPartition and AllocateProducerIds); then that samsa controller
-    is killed too.  An idempotent acks=all producer keeps writing; every
+    controls the restarted Java broker (LeaderAndIsr v7/v5, UpdateMetadata
+    v8/v7, its AlterPartition/AlterIsr and, at 3.9, AllocateProducerIds);
+    then that samsa controller is killed too.  An idempotent acks=all producer keeps writing; every
     acknowledged record is read back and the three replicas end byte-identical."""
     c = Cluster(zookeeper, str(tmp_path), ["kafka", "samsa", "samsa"],
-                props={"offsets.topic.replication.factor": "3", "replica.lag.time.max.ms": "5000"}).start()
+                props={"offsets.topic.replication.factor": "3", "replica.lag.time.max.ms": "5000",
+                       "inter.broker.protocol.version": ibp},
+                kafka_version=kafka_version).start()
     try:
         assert c.controller() == 0
         topic = unique("mixedrep")
