@@ -1,6 +1,6 @@
 /*
  * controller_requests.h - the requests the active controller sends
- * (LeaderAndIsr, UpdateMetadata), built from its context at the versions
+ * (LeaderAndIsr, UpdateMetadata, StopReplica), built from its context at the versions
  * inter.broker.protocol.version selects, as Kafka's
  * ControllerChannelManager builds them, and queued on the destination
  * broker's channel.  ZooKeeper thread only.
@@ -37,6 +37,10 @@ int16_t creq_update_metadata_version(int32_t ibp);
 
 /* LeaderAndIsr for parts (all replicated on dest) to dest. */
 void creq_send_leader_and_isr(broker_t *b, const mc_broker_t *dest, const prefs_t *parts);
+int16_t creq_stop_replica_version(int32_t ibp);
+/* StopReplica with delete to dest for parts (all replicated on dest): a
+ * deleted topic's replicas stop and their logs go. */
+void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t *parts);
 /* UpdateMetadata with every live broker and parts' states to dest. */
 void creq_send_update_metadata(broker_t *b, const mc_broker_t *dest, const prefs_t *parts);
 

@@ -14,9 +14,9 @@
  * per live broker.
  *
  * Partial: partition reassignment, the /admin/preferred_replica_election
- * znode, StopReplica for deleted topics (brokers delete
- * their logs from ZooKeeper's watch instead) and /isr_change_notification
- * (brokers at IBP < 2.7) are not done yet.
+ * znode and /isr_change_notification (brokers at IBP < 2.7) are not done
+ * yet; a deleted topic's znodes go without waiting for the replicas'
+ * StopReplica answers (Kafka waits).
  */
 #ifndef SAMSA_CONTROLLER_STATE_H
 #define SAMSA_CONTROLLER_STATE_H

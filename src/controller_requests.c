@@ -260,3 +260,87 @@ void creq_send_update_metadata(broker_t *b, const mc_broker_t *dest, const prefs
     rep->dest = dest->id;
     chan_send(ch, API_UPDATE_METADATA, v, &w, um_done, rep);
 }
+
+/* ---- StopReplica (topic deletion) ---- */
+
+#define API_STOP_REPLICA 5
+#define EPOCH_DURING_DELETE (-2)
+
+int16_t creq_stop_replica_version(int32_t ibp)
+{
+    return ibp >= 304 ? 4 : ibp >= 206 ? 3 : ibp >= 204 ? 2 : ibp >= 202 ? 1 : 0;
+}
+
+typedef struct sr_reply {
+    int32_t dest;
+} sr_reply_t;
+
+/* @locality a controller channel's thread
+ * @locks none (reads only the response) */
+static void sr_done(void *arg, kreader_t *r, int16_t v)
+{
+    sr_reply_t *rep = arg;
+    struct stop_replica_response resp;
+    if (!r)
+        log_warn("controller", "StopReplica to broker %d was not delivered", rep->dest);
+    else if (stop_replica_response_decode(r, v, &resp) < 0 || resp.error_code)
+        log_warn("controller", "StopReplica to broker %d failed: %s", rep->dest,
+                 kafka_error_name(resp.error_code));
+    free(rep);
+}
+
+void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t *parts)
+{
+    node_channel_t *ch = cs_channel(dest->id);
+    if (!ch || parts->n == 0)
+        return;
+    int16_t v = creq_stop_replica_version(b->cfg->ibp);
+    arena_t a;
+    arena_init(&a);
+    struct stop_replica_request rq;
+    stop_replica_request_defaults(&rq);
+    rq.controller_id = b->cfg->broker_id;
+    rq.controller_epoch = controller_epoch_now();
+    rq.broker_epoch = dest->epoch;
+    rq.delete_partitions = true;
+    int *at, g = topic_runs(&a, parts, &at);
+    if (v == 0) {
+        rq.ungrouped_partitions = stop_replica_request_stop_replica_partition_v0_array(&a, parts->n);
+        rq.ungrouped_partitions_count = parts->n;
+        for (int i = 0; i < parts->n; i++) {
+            rq.ungrouped_partitions[i].topic_name = kstr_from_cstr(parts->v[i].t->name);
+            rq.ungrouped_partitions[i].partition_index = parts->v[i].p;
+        }
+    } else if (v < 3) {
+        rq.topics = stop_replica_request_stop_replica_topic_v1_array(&a, g);
+        rq.topics_count = g;
+        for (int k = 0; k < g; k++) {
+            rq.topics[k].name = kstr_from_cstr(parts->v[at[k]].t->name);
+            rq.topics[k].partition_indexes_count = at[k + 1] - at[k];
+            rq.topics[k].partition_indexes = arena_array(&a, (size_t)(at[k + 1] - at[k]), sizeof(int32_t));
+            for (int i = at[k]; i < at[k + 1]; i++)
+                rq.topics[k].partition_indexes[i - at[k]] = parts->v[i].p;
+        }
+    } else {
+        rq.topic_states = stop_replica_request_stop_replica_topic_state_array(&a, g);
+        rq.topic_states_count = g;
+        for (int k = 0; k < g; k++) {
+            struct stop_replica_request_stop_replica_topic_state *ts = &rq.topic_states[k];
+            ts->topic_name = kstr_from_cstr(parts->v[at[k]].t->name);
+            ts->partition_states_count = at[k + 1] - at[k];
+            ts->partition_states = stop_replica_request_stop_replica_partition_state_array(&a, ts->partition_states_count);
+            for (int i = at[k]; i < at[k + 1]; i++) {
+                ts->partition_states[i - at[k]].partition_index = parts->v[i].p;
+                ts->partition_states[i - at[k]].leader_epoch = EPOCH_DURING_DELETE;
+                ts->partition_states[i - at[k]].delete_partition = true;
+            }
+        }
+    }
+    kwriter_t w;
+    kw_init(&w);
+    stop_replica_request_encode(&w, v, &rq);
+    arena_free(&a);
+    sr_reply_t *rep = xcalloc(1, sizeof(*rep));
+    rep->dest = dest->id;
+    chan_send(ch, API_STOP_REPLICA, v, &w, sr_done, rep);
+}

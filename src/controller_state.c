@@ -511,8 +511,48 @@ void cs_on_topics(mc_topic_t *const *topics, int nt)
     prefs_free(&fresh);
 }
 
+/* Kafka's topic deletion as the controller tells it: UpdateMetadata with
+ * the partitions led by LeaderDuringDelete (-2), so caches drop them, and
+ * StopReplica with delete to every live replica, so logs go (Java brokers
+ * rely on it; samsa brokers also see the topic's znodes go). */
+static void tell_deleted(mc_topic_t *const *gone, int n)
+{
+    prefs_t all = { 0 };
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < gone[i]->n_partitions; p++) {
+            gone[i]->parts[p].leader = -2;
+            prefs_add(&all, gone[i], p);
+        }
+    if (all.n == 0)
+        return;
+    cs_send_update_metadata(&all);
+    for (int b = 0; b < cs.n_live; b++) {
+        prefs_t mine = { 0 };
+        for (int k = 0; k < all.n; k++) {
+            const mc_partition_t *mp = &all.v[k].t->parts[all.v[k].p];
+            if (cs_has_id(mp->replicas, mp->n_replicas, cs.live[b].id))
+                prefs_add(&mine, all.v[k].t, all.v[k].p);
+        }
+        creq_send_stop_replica(cs.b, &cs.live[b], &mine);
+        prefs_free(&mine);
+    }
+    prefs_free(&all);
+}
+
 void cs_on_topics_removed(char *const *names, int n)
 {
+    if (!cs.active)
+        return;
+    mc_topic_t **gone = xcalloc((size_t)n + 1, sizeof(*gone));
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        mc_topic_t *t;
+        HASH_FIND_STR(cs.topics, names[i], t);
+        if (t)
+            gone[k++] = t;
+    }
+    tell_deleted(gone, k);
+    free(gone);
     for (int i = 0; i < n; i++) {
         mc_topic_t *t;
         HASH_FIND_STR(cs.topics, names[i], t);

@@ -242,6 +242,12 @@ def test_replicated_mixed_cluster_each_kind_controller_in_turn(zookeeper, tmp_pa
         for p in range(3):
             wait_for(lambda: len({replica_bytes(c.broker(i), topic, p) for i in range(3)}) == 1, 60,
                      f"partition {p} byte-identical on Kafka and samsa")
+        # Deleted under whichever controller now runs: every broker, the
+        # Java one included (StopReplica), lets its logs go.
+        admin.delete_topics([topic])[topic].result(60)
+        live_dirs = lambda b: [p for p in range(3) if os.path.isdir(os.path.join(b.logdir, f"{topic}-{p}"))]
+        wait_for(lambda: not any(live_dirs(c.broker(i)) for i in range(3)), 60,
+                 "every replica's log deleted")
     finally:
         c.stop()
         for i in (1, 2):
