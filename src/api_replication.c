@@ -181,7 +181,7 @@ static void controlled_shutdown_handle(arena_t *a, int16_t v, kreader_t *body, k
     controlled_shutdown_response_defaults(&resp);
     prefs_t remaining = { 0 };
     if (controlled_shutdown_request_decode(body, v, &rq) < 0)
-        resp.error_code = cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
+        resp.error_code = cs_is_active() ? KERR_INVALID_REQUEST : KERR_STALE_CONTROLLER_EPOCH;
     else
         resp.error_code = cs_controlled_shutdown(rq.broker_id, v >= 2 ? rq.broker_epoch : -1,
                                                  &remaining);

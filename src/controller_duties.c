@@ -202,8 +202,9 @@ static void move_off(changes_t *c, mc_topic_t *t, int32_t p, int32_t gone)
 
 int16_t cs_controlled_shutdown(int32_t broker_id, int64_t broker_epoch, prefs_t *remaining)
 {
+    /* Kafka's ControllerMovedException: STALE_CONTROLLER_EPOCH. */
     if (!cs_is_active())
-        return KERR_NOT_CONTROLLER;
+        return KERR_STALE_CONTROLLER_EPOCH;
     const mc_broker_t *mb = cs_live_broker(broker_id);
     if (!mb)
         return KERR_BROKER_NOT_AVAILABLE;

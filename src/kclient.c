@@ -177,8 +177,9 @@ int kclient_call(kclient_t *c, int16_t api_key, int16_t version, bool flexible,
     int32_t size = be32_get(szb);
     if (size < 4 || size > KCLIENT_MAX_FRAME)
         return -1;
-    uint8_t *buf = arena_alloc(arena, (size_t)size);
-    if (read_all(c->fd, buf, (size_t)size) < 0)
+    /* A failed allocation fails this exchange, never the process. */
+    uint8_t *buf = arena_try_alloc(arena, (size_t)size);
+    if (!buf || read_all(c->fd, buf, (size_t)size) < 0)
         return -1;
     kr_init(resp, buf, (size_t)size, arena);
     struct response_header rh;

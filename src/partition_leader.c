@@ -34,6 +34,7 @@
 #define API_ALTER_PARTITION 56
 
 static node_channel_t *to_controller;   /* created on first use (loop thread) */
+static bool channel_closed;              /* after pl_shutdown(): none is created */
 
 bool pl_is_replica(const partition_t *p, int32_t id)
 {
@@ -184,7 +185,7 @@ static void isr_reply(void *arg, kreader_t *r, int16_t v)
 node_channel_t *pl_controller_channel(broker_t *b)
 {
     const mc_broker_t *ctl = b->controller_id >= 0 ? mc_find_broker(b->controller_id) : NULL;
-    if (!ctl)
+    if (!ctl || channel_closed)
         return NULL;
     if (!to_controller) {
         char cid[32];
@@ -311,6 +312,7 @@ void pl_check_isr(broker_t *b)
 
 void pl_shutdown(void)
 {
+    channel_closed = true;
     chan_free(to_controller);
     to_controller = NULL;
 }

@@ -492,6 +492,8 @@ void fetcher_follow(broker_t *b, const char *topic, int32_t partition, int32_t l
 {
     fs.b = b;
     fetcher_unfollow(topic, partition);
+    if (fs.stopped)
+        return;     /* shutting down: a log opened late starts no fetcher */
     fetcher_t *f = fetcher_for(b, leader_id, topic, partition);
     pthread_mutex_lock(&fs.lock);
     snprintf(f->host, sizeof(f->host), "%s", host);

@@ -244,7 +244,18 @@ def test_replicated_mixed_cluster_each_kind_controller_in_turn(zookeeper, tmp_pa
                      f"partition {p} byte-identical on Kafka and samsa")
         # Deleted under whichever controller now runs: every broker, the
         # Java one included (StopReplica), lets its logs go.
-        admin.delete_topics([topic])[topic].result(60)
+        # The controller moved twice: a client may still name the old one
+        # and hear NOT_CONTROLLER (Java's AdminClient retries; librdkafka
+        # reports it), so ask again.
+        def delete():
+            try:
+                admin.delete_topics([topic])[topic].result(60)
+                return True
+            except Exception as e:
+                if "NOT_CONTROLLER" not in str(e) and "UNKNOWN_TOPIC" not in str(e):
+                    raise
+                return "UNKNOWN_TOPIC" in str(e)
+        wait_for(delete, 60, "the topic deleted")
         live_dirs = lambda b: [p for p in range(3) if os.path.isdir(os.path.join(b.logdir, f"{topic}-{p}"))]
         wait_for(lambda: not any(live_dirs(c.broker(i)) for i in range(3)), 60,
                  "every replica's log deleted")

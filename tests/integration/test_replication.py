@@ -333,3 +333,27 @@ def test_preferred_leaders_come_back(zookeeper, tmp_path):
         assert codes == {0: KafkaError.ELECTION_NOT_NEEDED, 9: KafkaError.UNKNOWN_TOPIC_OR_PART}, codes
     finally:
         c.stop()
+
+
+def test_controlled_shutdown_requests_are_checked(zookeeper, tmp_path):
+    """ControlledShutdown v1 as Kafka answers it: STALE_CONTROLLER_EPOCH
+    (Kafka's ControllerMovedException) from a broker that is not the
+    controller, BROKER_NOT_AVAILABLE for a broker id that is not registered;
+    the brokers carry on."""
+    import struct
+    from kproto import Conn
+    c = make_cluster(zookeeper, tmp_path)
+    try:
+        ctl = c.controller()
+        other = [i for i in range(3) if i != ctl][0]
+
+        def shutdown_error(broker_id, to):
+            body = Conn(c.broker(to).port).request(7, 1, struct.pack(">i", broker_id))
+            return struct.unpack_from(">h", body, 0)[0]
+        assert shutdown_error(99, ctl) == 8        # BROKER_NOT_AVAILABLE
+        assert shutdown_error(other, other) == 11  # STALE_CONTROLLER_EPOCH
+        topic = unique("after")
+        create_topic(c.bootstrap, topic, 1)
+        assert isr(c, topic, 0) == [0, 1, 2]
+    finally:
+        c.stop()
