@@ -53,6 +53,10 @@ def test_samsa_broker_under_a_kafka_controller(zookeeper, zk_client, tmp_path):
         bootstrap = f"{kafka.bootstrap},{samsa.bootstrap}"
         topic = unique("mixed")
         admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+        # Kafka assigns replicas over the brokers its metadata cache knows:
+        # wait until its controller has told it of the samsa broker.
+        wait_for(lambda: set(admin.list_topics(timeout=10).brokers) == {0, 1}, 30,
+                 "Kafka's metadata to list both brokers")
         admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
         wait_for(lambda: (leaders(bootstrap, topic) or {}).keys() == set(range(PARTITIONS)) and
                  all(l >= 0 for l in leaders(bootstrap, topic).values()), 60, "leaders")
