@@ -54,6 +54,9 @@ int topic_admin_delete(broker_t *b, char **names, int n, topic_result_t *results
                        topics_done_fn done, void *arg);
 /* True while this broker is creating the topic (auto-creation asks once). */
 bool topic_admin_creating(const char *name);
+/* Event-loop thread, at shutdown: creations still waiting for their new
+ * leaders are answered now. */
+void topic_admin_shutdown(void);
 
 /* Kafka's internal topics (Topic.isInternal): clients may not produce to
  * them, except Kafka's own admin client id. */

@@ -35,6 +35,7 @@
 #include "net.h"
 #include "replica_fetcher.h"
 #include "replica_manager.h"
+#include "topic_admin.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -229,6 +230,7 @@ int main(int argc, char **argv)
         event_free(flusher);
     b.shutting_down = true;
     net_shutdown();     /* parked requests are cancelled with their connections */
+    topic_admin_shutdown();
     gc_shutdown();
     fetchers_shutdown();
     pl_shutdown();

@@ -49,7 +49,12 @@ typedef struct admin_job {
     void *arg;
     struct event *wait_timer;   /* create: waiting for local leaders */
     int64_t wait_deadline;      /* monotonic ms */
+    struct admin_job *next_waiting;
 } admin_job_t;
+
+/* Creations waiting for their leaders (event-loop thread), answered at
+ * once by topic_admin_shutdown(). */
+static admin_job_t *waiting;
 
 bool topic_admin_creating(const char *name)
 {
@@ -293,8 +298,14 @@ static void create_run(void *arg)
  * hears of it. */
 static void create_answer(admin_job_t *j)
 {
-    if (j->wait_timer)
+    if (j->wait_timer) {
         event_free(j->wait_timer);
+        for (admin_job_t **pp = &waiting; *pp; pp = &(*pp)->next_waiting)
+            if (*pp == j) {
+                *pp = j->next_waiting;
+                break;
+            }
+    }
     j->wait_timer = NULL;
     for (int i = 0; i < j->n; i++)
         creating_set(j->names[i], false);
@@ -346,7 +357,15 @@ static void create_applied(void *arg)
     }
     j->wait_deadline = mono_ms() + 10000;
     j->wait_timer = evtimer_new(j->b->base, wait_leaders, j);
+    j->next_waiting = waiting;
+    waiting = j;
     wait_leaders(-1, 0, j);
+}
+
+void topic_admin_shutdown(void)
+{
+    while (waiting)
+        create_answer(waiting);
 }
 
 /*
