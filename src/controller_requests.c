@@ -39,6 +39,33 @@ static bool has_id(const int32_t *v, int n, int32_t id)
     return false;
 }
 
+/* What a request's answer needs to be logged: the broker it went to. */
+typedef struct dest_reply {
+    int32_t dest;
+} dest_reply_t;
+
+static dest_reply_t *reply_to(int32_t dest)
+{
+    dest_reply_t *rep = xcalloc(1, sizeof(*rep));
+    rep->dest = dest;
+    return rep;
+}
+
+/* One log line for an answer that did not come, did not decode (rc < 0) or
+ * carries a top-level error; true if the answer is good to read further.
+ * @locality a controller channel's thread */
+static bool reply_ok(const char *api, const dest_reply_t *rep, const kreader_t *r, int rc,
+                     int16_t error)
+{
+    if (!r)
+        log_warn("controller", "%s to broker %d was not delivered", api, rep->dest);
+    else if (rc < 0)
+        log_warn("controller", "Malformed %s response from broker %d", api, rep->dest);
+    else if (error)
+        log_warn("controller", "%s to broker %d failed: %s", api, rep->dest, kafka_error_name(error));
+    return r && rc >= 0 && !error;
+}
+
 /* The runs of one topic in parts (v2+/v5+ group partition states by
  * topic): starts[k] is where run k begins, starts[count] == parts->n. */
 static int topic_runs(arena_t *a, const prefs_t *parts, int **starts_out)
@@ -73,24 +100,14 @@ static void fill_lisr_state(struct leader_and_isr_request_leader_and_isr_partiti
     s->removing_replicas_count = 0;
 }
 
-typedef struct lisr_reply {
-    int32_t dest;
-} lisr_reply_t;
-
 /* @locality a controller channel's thread
  * @locks none (reads only the response) */
 static void lisr_done(void *arg, kreader_t *r, int16_t v)
 {
-    lisr_reply_t *rep = arg;
+    dest_reply_t *rep = arg;
     struct leader_and_isr_response resp;
-    if (!r) {
-        log_warn("controller", "LeaderAndIsr to broker %d was not delivered", rep->dest);
-    } else if (leader_and_isr_response_decode(r, v, &resp) < 0) {
-        log_warn("controller", "Malformed LeaderAndIsr response from broker %d", rep->dest);
-    } else if (resp.error_code) {
-        log_warn("controller", "LeaderAndIsr to broker %d failed: %s", rep->dest,
-                 kafka_error_name(resp.error_code));
-    } else {
+    int rc = r ? leader_and_isr_response_decode(r, v, &resp) : -1;
+    if (reply_ok("LeaderAndIsr", rep, r, rc, rc < 0 ? 0 : resp.error_code)) {
         int errors = 0;
         for (int i = 0; i < resp.partition_errors_count; i++)
             errors += resp.partition_errors[i].error_code != 0;
@@ -153,9 +170,7 @@ void creq_send_leader_and_isr(broker_t *b, const mc_broker_t *dest, const prefs_
     kw_init(&w);
     leader_and_isr_request_encode(&w, v, &rq);
     arena_free(&a);
-    lisr_reply_t *rep = xcalloc(1, sizeof(*rep));
-    rep->dest = dest->id;
-    chan_send(ch, API_LEADER_AND_ISR, v, &w, lisr_done, rep);
+    chan_send(ch, API_LEADER_AND_ISR, v, &w, lisr_done, reply_to(dest->id));
 }
 
 /* ---- UpdateMetadata ---- */
@@ -202,22 +217,14 @@ static void fill_live_brokers(struct update_metadata_request *rq, arena_t *a)
     }
 }
 
-typedef struct um_reply {
-    int32_t dest;
-} um_reply_t;
-
 /* @locality a controller channel's thread
  * @locks none (reads only the response) */
 static void um_done(void *arg, kreader_t *r, int16_t v)
 {
-    um_reply_t *rep = arg;
     struct update_metadata_response resp;
-    if (!r)
-        log_warn("controller", "UpdateMetadata to broker %d was not delivered", rep->dest);
-    else if (update_metadata_response_decode(r, v, &resp) < 0 || resp.error_code)
-        log_warn("controller", "UpdateMetadata to broker %d failed: %s", rep->dest,
-                 kafka_error_name(resp.error_code));
-    free(rep);
+    int rc = r ? update_metadata_response_decode(r, v, &resp) : -1;
+    reply_ok("UpdateMetadata", arg, r, rc, rc < 0 ? 0 : resp.error_code);
+    free(arg);
 }
 
 void creq_send_update_metadata(broker_t *b, const mc_broker_t *dest, const prefs_t *parts)
@@ -256,9 +263,7 @@ void creq_send_update_metadata(broker_t *b, const mc_broker_t *dest, const prefs
     kw_init(&w);
     update_metadata_request_encode(&w, v, &rq);
     arena_free(&a);
-    um_reply_t *rep = xcalloc(1, sizeof(*rep));
-    rep->dest = dest->id;
-    chan_send(ch, API_UPDATE_METADATA, v, &w, um_done, rep);
+    chan_send(ch, API_UPDATE_METADATA, v, &w, um_done, reply_to(dest->id));
 }
 
 /* ---- StopReplica (topic deletion) ---- */
@@ -271,22 +276,14 @@ int16_t creq_stop_replica_version(int32_t ibp)
     return ibp >= 304 ? 4 : ibp >= 206 ? 3 : ibp >= 204 ? 2 : ibp >= 202 ? 1 : 0;
 }
 
-typedef struct sr_reply {
-    int32_t dest;
-} sr_reply_t;
-
 /* @locality a controller channel's thread
  * @locks none (reads only the response) */
 static void sr_done(void *arg, kreader_t *r, int16_t v)
 {
-    sr_reply_t *rep = arg;
     struct stop_replica_response resp;
-    if (!r)
-        log_warn("controller", "StopReplica to broker %d was not delivered", rep->dest);
-    else if (stop_replica_response_decode(r, v, &resp) < 0 || resp.error_code)
-        log_warn("controller", "StopReplica to broker %d failed: %s", rep->dest,
-                 kafka_error_name(resp.error_code));
-    free(rep);
+    int rc = r ? stop_replica_response_decode(r, v, &resp) : -1;
+    reply_ok("StopReplica", arg, r, rc, rc < 0 ? 0 : resp.error_code);
+    free(arg);
 }
 
 void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t *parts)
@@ -340,7 +337,5 @@ void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t 
     kw_init(&w);
     stop_replica_request_encode(&w, v, &rq);
     arena_free(&a);
-    sr_reply_t *rep = xcalloc(1, sizeof(*rep));
-    rep->dest = dest->id;
-    chan_send(ch, API_STOP_REPLICA, v, &w, sr_done, rep);
+    chan_send(ch, API_STOP_REPLICA, v, &w, sr_done, reply_to(dest->id));
 }

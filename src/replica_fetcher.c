@@ -243,7 +243,7 @@ static int64_t leader_offset(fetcher_t *f, const fpart_t *fp, int64_t which)
 }
 
 /* Builds this round's Fetch over the partitions ready to fetch. */
-static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq, fpart_t ***order)
+static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq)
 {
     const broker_config_t *cfg = fs.b->cfg;
     fetch_request_defaults(rq);
@@ -261,7 +261,6 @@ static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq, fpart
     HASH_ITER(hh, f->parts, fp, tmp)
         if (fp->retry_at_ms <= now)
             v[k++] = fp;
-    *order = v;
     /* One topic entry per partition keeps the code simple; Kafka's
      * brokers accept a topic named more than once. */
     rq->topics = fetch_request_fetch_topic_array(a, k);
@@ -284,8 +283,7 @@ static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq, fpart
 }
 
 /* Turns the response into hand-off items (records stay in the arena). */
-static int collect(fetcher_t *f, apply_job_t *j, fpart_t **order, int n,
-                   const struct fetch_response *resp)
+static int collect(fetcher_t *f, apply_job_t *j, int n, const struct fetch_response *resp)
 {
     j->items = xcalloc((size_t)n + 1, sizeof(fetched_t));
     int k = 0;
@@ -293,11 +291,13 @@ static int collect(fetcher_t *f, apply_job_t *j, fpart_t **order, int n,
         const struct fetch_response_fetchable_topic_response *tr = &resp->responses[t];
         for (int p = 0; p < tr->partitions_count && k < n; p++) {
             const struct fetch_response_partition_data *pd = &tr->partitions[p];
-            fpart_t *fp = NULL;
-            for (int i = 0; i < n && !fp; i++)
-                if (order[i]->partition == pd->partition_index &&
-                    kstr_eq_cstr(tr->topic, order[i]->topic))
-                    fp = order[i];
+            /* The fetcher's own table, not a scan of the request (a
+             * response can name thousands of partitions). */
+            char key[300];
+            snprintf(key, sizeof(key), "%.*s-%d", MAX(tr->topic.len, 0),
+                     tr->topic.ptr ? tr->topic.ptr : "", pd->partition_index);
+            fpart_t *fp;
+            HASH_FIND_STR(f->parts, key, fp);
             if (!fp)
                 continue;
             fetched_t *it = &j->items[k++];
@@ -374,8 +374,7 @@ static bool fetch_round(fetcher_t *f)
     j->b = fs.b;
     arena_init(&j->arena);
     struct fetch_request rq;
-    fpart_t **order;
-    int n = build_fetch(f, &j->arena, &rq, &order);
+    int n = build_fetch(f, &j->arena, &rq);
     bool ok = true;
     if (n == 0) {
         arena_free(&j->arena);
@@ -395,7 +394,7 @@ static bool fetch_round(fetcher_t *f)
                  kafka_error_name(resp.error_code));
         ok = false;
     } else {
-        collect(f, j, order, n, &resp);
+        collect(f, j, n, &resp);
         if (!apply_and_wait(f, j))
             return false;           /* stopping: the loop frees j */
         update_positions(f, j);
