@@ -35,6 +35,8 @@ enum handler_result api_alter_partition(broker_t *b, request_t *req);
 enum handler_result api_controlled_shutdown(broker_t *b, request_t *req);
 enum handler_result api_allocate_producer_ids(broker_t *b, request_t *req);
 enum handler_result api_elect_leaders(broker_t *b, request_t *req);
+enum handler_result api_alter_partition_reassignments(broker_t *b, request_t *req);
+enum handler_result api_list_partition_reassignments(broker_t *b, request_t *req);
 enum handler_result api_update_metadata(broker_t *b, request_t *req);
 
 /* A parked fetch whose connection went away (api_fetch.c). */

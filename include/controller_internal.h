@@ -44,8 +44,16 @@ void cs_changes_free(changes_t *c);
 /* Writes the changes fenced by the controller epoch; those written become
  * the context's state and are added to *written (if not NULL). */
 void cs_write_changes(changes_t *c, prefs_t *written);
+/* Writes the changes, tells the brokers of those written (LeaderAndIsr to
+ * their replicas, UpdateMetadata to all) and frees them. */
+void cs_write_and_tell(changes_t *c);
 /* LeaderAndIsr to the live replicas of parts; UpdateMetadata to all. */
 void cs_send_leader_and_isr(const prefs_t *parts);
 void cs_send_update_metadata(const prefs_t *parts);
+/* StopReplica with delete to broker id (if live): parts leave it. */
+void cs_send_stop_replica(int32_t id, const prefs_t *parts);
+/* controller_reassign.c: a state write for t-p may have put a
+ * reassignment's target replicas in sync; if so it completes. */
+void cs_reassign_check(mc_topic_t *t, int32_t p);
 
 #endif

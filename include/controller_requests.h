@@ -39,8 +39,10 @@ int16_t creq_update_metadata_version(int32_t ibp);
 void creq_send_leader_and_isr(broker_t *b, const mc_broker_t *dest, const prefs_t *parts);
 int16_t creq_stop_replica_version(int32_t ibp);
 /* StopReplica with delete to dest for parts (all replicated on dest): a
- * deleted topic's replicas stop and their logs go. */
-void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t *parts);
+ * deleted topic's replicas (leader epoch -2) or replicas a reassignment
+ * removed (the current leader epoch) stop and their logs go. */
+void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t *parts,
+                            bool topic_deleted);
 /* UpdateMetadata with every live broker and parts' states to dest. */
 void creq_send_update_metadata(broker_t *b, const mc_broker_t *dest, const prefs_t *parts);
 

@@ -13,10 +13,10 @@
  * which owns the context; the requests go out on one node_channel thread
  * per live broker.
  *
- * Partial: partition reassignment, the /admin/preferred_replica_election
- * znode and /isr_change_notification (brokers at IBP < 2.7) are not done
- * yet; a deleted topic's znodes go without waiting for the replicas'
- * StopReplica answers (Kafka waits).
+ * Not done: /isr_change_notification is not watched (brokers at IBP 2.7+
+ * use AlterPartition, and 2.8 is the lowest IBP samsa speaks); a deleted
+ * topic's znodes go without waiting for the replicas' StopReplica answers
+ * (Kafka waits).
  */
 #ifndef SAMSA_CONTROLLER_STATE_H
 #define SAMSA_CONTROLLER_STATE_H
@@ -62,5 +62,21 @@ void cs_elect_leaders(arena_t *a, int16_t v, const struct elect_leaders_request 
 /* auto.leader.rebalance.enable: leadership goes back to preferred
  * replicas for brokers above leader.imbalance.per.broker.percentage. */
 void cs_auto_rebalance(int percentage);
+/* /admin/preferred_replica_election appeared: its partitions get their
+ * preferred leaders, the znode goes (an exists watch is left on it). */
+void cs_zk_preferred_elections(void);
+/* Partition reassignment (controller_reassign.c).  AlterPartitionReassignments
+ * (null replicas cancel) and ListPartitionReassignments, answered as Kafka's
+ * ZooKeeper-mode controller answers them. */
+void cs_alter_reassignments(arena_t *a, const struct alter_partition_reassignments_request *rq,
+                            struct alter_partition_reassignments_response *resp);
+void cs_list_reassignments(arena_t *a, const struct list_partition_reassignments_request *rq,
+                           struct list_partition_reassignments_response *resp);
+/* /admin/reassign_partitions appeared or changed: its entries start (an
+ * exists watch is left on it). */
+void cs_zk_reassignments(void);
+/* After a failover: the znode's entries and the reassignments the
+ * assignment znodes record go on. */
+void cs_resume_reassignments(void);
 
 #endif

@@ -72,6 +72,7 @@ enum kafka_error {
     KERR_NEW_LEADER_ELECTED = 108,
     KERR_FENCED_FETCH_SESSION_EPOCH = 71,
     KERR_FETCH_SESSION_ID_NOT_FOUND = 70,
+    KERR_NO_REASSIGNMENT_IN_PROGRESS = 85,
 };
 
 const char *kafka_error_name(int16_t code);

@@ -25,6 +25,12 @@ typedef struct mc_partition {
     int n_replicas;
     int32_t *isr;
     int n_isr;
+    /* An ongoing reassignment (the assignment znode's adding_replicas and
+     * removing_replicas); both empty otherwise. */
+    int32_t *adding;
+    int n_adding;
+    int32_t *removing;
+    int n_removing;
 } mc_partition_t;
 
 /* Settings the request path reads, parsed once when the topic enters the

@@ -1784,6 +1784,126 @@ void elect_leaders_response_defaults(struct elect_leaders_response *m);
 int elect_leaders_response_decode(kreader_t *r, int16_t version, struct elect_leaders_response *m);
 void elect_leaders_response_encode(kwriter_t *w, int16_t version, const struct elect_leaders_response *m);
 
+/* ---- AlterPartitionReassignmentsRequest (versions 0-0, flexible (0, 32767)) ---- */
+#define ALTER_PARTITION_REASSIGNMENTS_REQUEST_MIN_VERSION 0
+#define ALTER_PARTITION_REASSIGNMENTS_REQUEST_MAX_VERSION 0
+#define ALTER_PARTITION_REASSIGNMENTS_REQUEST_FIRST_FLEXIBLE 0
+struct alter_partition_reassignments_request_reassignable_partition {
+    int32_t partition_index;
+    int32_t replicas_count; /* -1 = null */
+    int32_t *replicas;
+};
+
+struct alter_partition_reassignments_request_reassignable_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct alter_partition_reassignments_request_reassignable_partition *partitions;
+};
+
+struct alter_partition_reassignments_request {
+    int32_t timeout_ms;
+    int32_t topics_count; /* -1 = null */
+    struct alter_partition_reassignments_request_reassignable_topic *topics;
+};
+
+void alter_partition_reassignments_request_reassignable_partition_defaults(struct alter_partition_reassignments_request_reassignable_partition *m);
+struct alter_partition_reassignments_request_reassignable_partition *alter_partition_reassignments_request_reassignable_partition_array(arena_t *a, int32_t n);
+void alter_partition_reassignments_request_reassignable_topic_defaults(struct alter_partition_reassignments_request_reassignable_topic *m);
+struct alter_partition_reassignments_request_reassignable_topic *alter_partition_reassignments_request_reassignable_topic_array(arena_t *a, int32_t n);
+void alter_partition_reassignments_request_defaults(struct alter_partition_reassignments_request *m);
+int alter_partition_reassignments_request_decode(kreader_t *r, int16_t version, struct alter_partition_reassignments_request *m);
+void alter_partition_reassignments_request_encode(kwriter_t *w, int16_t version, const struct alter_partition_reassignments_request *m);
+
+/* ---- AlterPartitionReassignmentsResponse (versions 0-0, flexible (0, 32767)) ---- */
+#define ALTER_PARTITION_REASSIGNMENTS_RESPONSE_MIN_VERSION 0
+#define ALTER_PARTITION_REASSIGNMENTS_RESPONSE_MAX_VERSION 0
+#define ALTER_PARTITION_REASSIGNMENTS_RESPONSE_FIRST_FLEXIBLE 0
+struct alter_partition_reassignments_response_reassignable_partition_response {
+    int32_t partition_index;
+    int16_t error_code;
+    kstr_t error_message;
+};
+
+struct alter_partition_reassignments_response_reassignable_topic_response {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct alter_partition_reassignments_response_reassignable_partition_response *partitions;
+};
+
+struct alter_partition_reassignments_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    kstr_t error_message;
+    int32_t responses_count; /* -1 = null */
+    struct alter_partition_reassignments_response_reassignable_topic_response *responses;
+};
+
+void alter_partition_reassignments_response_reassignable_partition_response_defaults(struct alter_partition_reassignments_response_reassignable_partition_response *m);
+struct alter_partition_reassignments_response_reassignable_partition_response *alter_partition_reassignments_response_reassignable_partition_response_array(arena_t *a, int32_t n);
+void alter_partition_reassignments_response_reassignable_topic_response_defaults(struct alter_partition_reassignments_response_reassignable_topic_response *m);
+struct alter_partition_reassignments_response_reassignable_topic_response *alter_partition_reassignments_response_reassignable_topic_response_array(arena_t *a, int32_t n);
+void alter_partition_reassignments_response_defaults(struct alter_partition_reassignments_response *m);
+int alter_partition_reassignments_response_decode(kreader_t *r, int16_t version, struct alter_partition_reassignments_response *m);
+void alter_partition_reassignments_response_encode(kwriter_t *w, int16_t version, const struct alter_partition_reassignments_response *m);
+
+/* ---- ListPartitionReassignmentsRequest (versions 0-0, flexible (0, 32767)) ---- */
+#define LIST_PARTITION_REASSIGNMENTS_REQUEST_MIN_VERSION 0
+#define LIST_PARTITION_REASSIGNMENTS_REQUEST_MAX_VERSION 0
+#define LIST_PARTITION_REASSIGNMENTS_REQUEST_FIRST_FLEXIBLE 0
+struct list_partition_reassignments_request_list_partition_reassignments_topics {
+    kstr_t name;
+    int32_t partition_indexes_count; /* -1 = null */
+    int32_t *partition_indexes;
+};
+
+struct list_partition_reassignments_request {
+    int32_t timeout_ms;
+    int32_t topics_count; /* -1 = null */
+    struct list_partition_reassignments_request_list_partition_reassignments_topics *topics;
+};
+
+void list_partition_reassignments_request_list_partition_reassignments_topics_defaults(struct list_partition_reassignments_request_list_partition_reassignments_topics *m);
+struct list_partition_reassignments_request_list_partition_reassignments_topics *list_partition_reassignments_request_list_partition_reassignments_topics_array(arena_t *a, int32_t n);
+void list_partition_reassignments_request_defaults(struct list_partition_reassignments_request *m);
+int list_partition_reassignments_request_decode(kreader_t *r, int16_t version, struct list_partition_reassignments_request *m);
+void list_partition_reassignments_request_encode(kwriter_t *w, int16_t version, const struct list_partition_reassignments_request *m);
+
+/* ---- ListPartitionReassignmentsResponse (versions 0-0, flexible (0, 32767)) ---- */
+#define LIST_PARTITION_REASSIGNMENTS_RESPONSE_MIN_VERSION 0
+#define LIST_PARTITION_REASSIGNMENTS_RESPONSE_MAX_VERSION 0
+#define LIST_PARTITION_REASSIGNMENTS_RESPONSE_FIRST_FLEXIBLE 0
+struct list_partition_reassignments_response_ongoing_partition_reassignment {
+    int32_t partition_index;
+    int32_t replicas_count; /* -1 = null */
+    int32_t *replicas;
+    int32_t adding_replicas_count; /* -1 = null */
+    int32_t *adding_replicas;
+    int32_t removing_replicas_count; /* -1 = null */
+    int32_t *removing_replicas;
+};
+
+struct list_partition_reassignments_response_ongoing_topic_reassignment {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct list_partition_reassignments_response_ongoing_partition_reassignment *partitions;
+};
+
+struct list_partition_reassignments_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    kstr_t error_message;
+    int32_t topics_count; /* -1 = null */
+    struct list_partition_reassignments_response_ongoing_topic_reassignment *topics;
+};
+
+void list_partition_reassignments_response_ongoing_partition_reassignment_defaults(struct list_partition_reassignments_response_ongoing_partition_reassignment *m);
+struct list_partition_reassignments_response_ongoing_partition_reassignment *list_partition_reassignments_response_ongoing_partition_reassignment_array(arena_t *a, int32_t n);
+void list_partition_reassignments_response_ongoing_topic_reassignment_defaults(struct list_partition_reassignments_response_ongoing_topic_reassignment *m);
+struct list_partition_reassignments_response_ongoing_topic_reassignment *list_partition_reassignments_response_ongoing_topic_reassignment_array(arena_t *a, int32_t n);
+void list_partition_reassignments_response_defaults(struct list_partition_reassignments_response *m);
+int list_partition_reassignments_response_decode(kreader_t *r, int16_t version, struct list_partition_reassignments_response *m);
+void list_partition_reassignments_response_encode(kwriter_t *w, int16_t version, const struct list_partition_reassignments_response *m);
+
 /* ---- ConsumerProtocolSubscription (versions 0-3, flexible None) ---- */
 #define CONSUMER_PROTOCOL_SUBSCRIPTION_MIN_VERSION 0
 #define CONSUMER_PROTOCOL_SUBSCRIPTION_MAX_VERSION 3

@@ -7,7 +7,8 @@
  * partition's ISR) and ControlledShutdown (a broker about to stop asks for
  * its leadership to move away), and AllocateProducerIds (a Java broker at
  * IBP 3.0+ asks the controller for a block of producer ids); and ElectLeaders
- * from operators (kafka-leader-election, the Admin API).
+ * from operators (kafka-leader-election, the Admin API), and the
+ * reassignment requests (kafka-reassign-partitions, the Admin API).
  * Event-loop thread, except where marked.
  */
 #include <stdlib.h>
@@ -266,4 +267,46 @@ enum handler_result api_elect_leaders(broker_t *b, request_t *req)
 {
     (void)b;
     return to_controller_thread(req, elect_leaders_handle);
+}
+
+/* @locality the ZooKeeper thread
+ * @locks none */
+static void alter_reassignments_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+{
+    struct alter_partition_reassignments_request rq;
+    struct alter_partition_reassignments_response resp;
+    if (alter_partition_reassignments_request_decode(body, v, &rq) < 0) {
+        alter_partition_reassignments_response_defaults(&resp);
+        resp.error_code = cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
+    } else {
+        cs_alter_reassignments(a, &rq, &resp);
+    }
+    alter_partition_reassignments_response_encode(out, v, &resp);
+}
+
+enum handler_result api_alter_partition_reassignments(broker_t *b, request_t *req)
+{
+    (void)b;
+    return to_controller_thread(req, alter_reassignments_handle);
+}
+
+/* @locality the ZooKeeper thread
+ * @locks none */
+static void list_reassignments_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+{
+    struct list_partition_reassignments_request rq;
+    struct list_partition_reassignments_response resp;
+    if (list_partition_reassignments_request_decode(body, v, &rq) < 0) {
+        list_partition_reassignments_response_defaults(&resp);
+        resp.error_code = cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
+    } else {
+        cs_list_reassignments(a, &rq, &resp);
+    }
+    list_partition_reassignments_response_encode(out, v, &resp);
+}
+
+enum handler_result api_list_partition_reassignments(broker_t *b, request_t *req)
+{
+    (void)b;
+    return to_controller_thread(req, list_reassignments_handle);
 }

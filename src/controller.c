@@ -35,6 +35,7 @@ typedef struct name_entry {
 /* Watch events waiting for the next sync, coalesced. */
 typedef struct pending_events {
     bool expired, controller, brokers, topics, deletions;
+    bool reassignments, preferred_elections;    /* /admin znodes the controller watches */
     name_entry_t *changed_topics;   /* /brokers/topics/<t> data changes */
     bool sync_scheduled;
 } pending_events_t;
@@ -143,6 +144,10 @@ static void zk_event_in(void *ctx, const zk_event_t *ev)
         pe->topics = true;
     else if (!strcmp(ev->path, "/admin/delete_topics"))
         pe->deletions = true;
+    else if (!strcmp(ev->path, "/admin/reassign_partitions"))
+        pe->reassignments = true;
+    else if (!strcmp(ev->path, "/admin/preferred_replica_election"))
+        pe->preferred_elections = true;
     else if (!strncmp(ev->path, topics_prefix, sizeof(topics_prefix) - 1) &&
              !strchr(ev->path + sizeof(topics_prefix) - 1, '/'))
         name_set_add(&pe->changed_topics, ev->path + sizeof(topics_prefix) - 1);
@@ -679,6 +684,10 @@ static void sync_job(void *arg)
             cs_deactivate();
         else
             tell_controller(u);
+        if (zv.is_controller && !became && pe.reassignments)
+            cs_zk_reassignments();
+        if (zv.is_controller && !became && pe.preferred_elections)
+            cs_zk_preferred_elections();
     }
     name_set_clear(&pe.changed_topics);
     loop_post(zv.b->loop, post_update, u);

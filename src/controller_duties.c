@@ -10,11 +10,13 @@
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
 
+#include "controller.h"
 #include "controller_internal.h"
 #include "controller_state.h"
 #include "kafka_errors.h"
@@ -160,6 +162,10 @@ void cs_alter_partition(arena_t *a, int16_t version, const struct alter_partitio
                  rq->broker_id, written.n);
         cs_send_update_metadata(&written);
     }
+    /* An ISR expansion may finish a reassignment (after the answer is
+     * built: it is about the state the leader asked for). */
+    for (int i = 0; i < written.n; i++)
+        cs_reassign_check(written.v[i].t, written.v[i].p);
     prefs_free(&written);
     cs_changes_free(&c);
 }
@@ -400,13 +406,49 @@ void cs_auto_rebalance(int percentage)
                  id, (double)elsewhere / preferred);
         HASH_ITER(hh, cs_topics(), t, tmp)
             for (int p = 0; p < t->n_partitions; p++)
-                if (t->parts[p].n_replicas > 0 && t->parts[p].replicas[0] == id)
+                if (t->parts[p].n_replicas > 0 && t->parts[p].replicas[0] == id &&
+                    !t->parts[p].n_adding && !t->parts[p].n_removing)   /* not reassigning */
                     elect_one(&c, t, p, ELECT_PREFERRED);
     }
-    prefs_t written = { 0 };
-    cs_write_changes(&c, &written);
-    cs_send_leader_and_isr(&written);
-    cs_send_update_metadata(&written);
-    prefs_free(&written);
-    cs_changes_free(&c);
+    cs_write_and_tell(&c);
+}
+
+/* /admin/preferred_replica_election (kafka-preferred-replica-election
+ * --zookeeper, 2.x): the listed partitions get their preferred leaders where
+ * those are in sync, then the znode goes; an exists watch stays on it. */
+void cs_zk_preferred_elections(void)
+{
+    static const char path[] = "/admin/preferred_replica_election";
+    zk_session_t *zs = controller_session();
+    struct Stat st;
+    if (!cs_is_active() || zk_exists_watch(zs, path, &st) != ZOK)
+        return;
+    int rc;
+    char *s = zk_get_string(zs, path, false, NULL, &rc);
+    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
+    free(s);
+    changes_t c = { 0 };
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "partitions"), i, e) {
+        const char *name = json_string_value(json_object_get(e, "topic"));
+        int32_t p = (int32_t)json_integer_value(json_object_get(e, "partition"));
+        mc_topic_t *all = cs_topics(), *t = NULL;
+        if (name)
+            HASH_FIND_STR(all, name, t);
+        if (t && !t->deleting && p >= 0 && p < t->n_partitions)
+            elect_one(&c, t, p, ELECT_PREFERRED);
+    }
+    json_decref(j);
+    log_info("controller", "Preferred replica election through %s: %d leader(s) to move", path, c.n);
+    cs_write_and_tell(&c);
+    zoo_op_t ops[2];
+    zoo_op_result_t res[2];
+    zoo_check_op_init(&ops[0], "/controller_epoch", controller_epoch_zkversion());
+    zoo_delete_op_init(&ops[1], path, -1);
+    zk_multi_t m = { ops, res, 2, 0 };
+    zk_multi_many(zs, &m, 1);
+    if (m.rc != ZOK && m.rc != ZNONODE)
+        log_error("controller", "Cannot delete %s: %s", path, zerror(m.rc));
+    zk_exists_watch(zs, path, &st);     /* the next one is noticed */
 }

@@ -266,7 +266,7 @@ void creq_send_update_metadata(broker_t *b, const mc_broker_t *dest, const prefs
     chan_send(ch, API_UPDATE_METADATA, v, &w, um_done, reply_to(dest->id));
 }
 
-/* ---- StopReplica (topic deletion) ---- */
+/* ---- StopReplica (topic deletion, replicas a reassignment removes) ---- */
 
 #define API_STOP_REPLICA 5
 #define EPOCH_DURING_DELETE (-2)
@@ -286,7 +286,8 @@ static void sr_done(void *arg, kreader_t *r, int16_t v)
     free(arg);
 }
 
-void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t *parts)
+void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t *parts,
+                            bool topic_deleted)
 {
     node_channel_t *ch = cs_channel(dest->id);
     if (!ch || parts->n == 0)
@@ -328,7 +329,8 @@ void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t 
             ts->partition_states = stop_replica_request_stop_replica_partition_state_array(&a, ts->partition_states_count);
             for (int i = at[k]; i < at[k + 1]; i++) {
                 ts->partition_states[i - at[k]].partition_index = parts->v[i].p;
-                ts->partition_states[i - at[k]].leader_epoch = EPOCH_DURING_DELETE;
+                ts->partition_states[i - at[k]].leader_epoch =
+                    topic_deleted ? EPOCH_DURING_DELETE : parts->v[i].t->parts[parts->v[i].p].leader_epoch;
                 ts->partition_states[i - at[k]].delete_partition = true;
             }
         }

@@ -325,10 +325,27 @@ void cs_send_leader_and_isr(const prefs_t *parts)
     }
 }
 
+void cs_send_stop_replica(int32_t id, const prefs_t *parts)
+{
+    const mc_broker_t *mb = cs_live_broker(id);
+    if (mb)
+        creq_send_stop_replica(cs.b, mb, parts, false);
+}
+
 void cs_send_update_metadata(const prefs_t *parts)
 {
     for (int i = 0; i < cs.n_live; i++)
         creq_send_update_metadata(cs.b, &cs.live[i], parts);
+}
+
+void cs_write_and_tell(changes_t *c)
+{
+    prefs_t written = { 0 };
+    cs_write_changes(c, &written);
+    cs_send_leader_and_isr(&written);
+    cs_send_update_metadata(&written);
+    prefs_free(&written);
+    cs_changes_free(c);
 }
 
 /* Elections and ISR clean-up for every partition, written and told. */
@@ -391,6 +408,8 @@ void cs_activate(broker_t *b, const mc_broker_t *brokers, int n, mc_topic_t *con
     cs_send_update_metadata(&all);
     cs_send_leader_and_isr(&all);
     prefs_free(&all);
+    cs_resume_reassignments();
+    cs_zk_preferred_elections();
 }
 
 void cs_deactivate(void)
@@ -533,7 +552,7 @@ static void tell_deleted(mc_topic_t *const *gone, int n)
             if (cs_has_id(mp->replicas, mp->n_replicas, cs.live[b].id))
                 prefs_add(&mine, all.v[k].t, all.v[k].p);
         }
-        creq_send_stop_replica(cs.b, &cs.live[b], &mine);
+        creq_send_stop_replica(cs.b, &cs.live[b], &mine, true);
         prefs_free(&mine);
     }
     prefs_free(&all);

@@ -39,6 +39,8 @@ mc_topic_t *mc_topic_dup(const mc_topic_t *src)
         *d = src->parts[i];
         d->replicas = mc_ids_copy(src->parts[i].replicas, src->parts[i].n_replicas);
         d->isr = mc_ids_copy(src->parts[i].isr, src->parts[i].n_isr);
+        d->adding = mc_ids_copy(src->parts[i].adding, src->parts[i].n_adding);
+        d->removing = mc_ids_copy(src->parts[i].removing, src->parts[i].n_removing);
     }
     for (int i = 0; i < src->n_cfg; i++)
         mc_topic_set_config(t, src->cfg_keys[i], src->cfg_values[i]);
@@ -52,6 +54,8 @@ void mc_topic_free(mc_topic_t *t)
     for (int i = 0; i < t->n_partitions; i++) {
         free(t->parts[i].replicas);
         free(t->parts[i].isr);
+        free(t->parts[i].adding);
+        free(t->parts[i].removing);
     }
     free(t->parts);
     for (int i = 0; i < t->n_cfg; i++) {
@@ -78,7 +82,9 @@ bool mc_topic_same(const mc_topic_t *a, const mc_topic_t *b)
         if (p->leader != q->leader || p->leader_epoch != q->leader_epoch ||
             p->zk_version != q->zk_version || !ids_same(p->replicas, p->n_replicas, q->replicas,
                                                         q->n_replicas) ||
-            !ids_same(p->isr, p->n_isr, q->isr, q->n_isr))
+            !ids_same(p->isr, p->n_isr, q->isr, q->n_isr) ||
+            !ids_same(p->adding, p->n_adding, q->adding, q->n_adding) ||
+            !ids_same(p->removing, p->n_removing, q->removing, q->n_removing))
             return false;
     }
     for (int i = 0; i < a->n_cfg; i++) {

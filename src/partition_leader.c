@@ -74,8 +74,14 @@ void pl_drop_leader_state(partition_t *p)
     p->isr_in_flight = false;
 }
 
+/* A leader that stays leader (a new epoch, a reassignment's new replica
+ * set) keeps what it knows of the followers still assigned, as Kafka's
+ * makeLeader does; a new leader starts from nothing. */
 void pl_become_leader(broker_t *b, partition_t *p)
 {
+    replica_state_t *old = p->remote;
+    int n_old = p->n_remote;
+    p->remote = NULL;
     pl_drop_leader_state(p);
     int64_t now = now_ms();
     p->remote = xcalloc((size_t)p->n_replicas + 1, sizeof(*p->remote));
@@ -86,10 +92,14 @@ void pl_become_leader(broker_t *b, partition_t *p)
         r->id = p->replicas[i];
         r->log_end_offset = -1;
         r->last_fetch_leader_leo = -1;
+        for (int k = 0; k < n_old; k++)
+            if (old[k].id == r->id)
+                *r = old[k];
         /* ISR members get a full lag period to show up (Kafka resets
          * their caught-up time when it becomes leader). */
-        r->last_caught_up_ms = in_isr(p, r->id) ? now : 0;
+        r->last_caught_up_ms = in_isr(p, r->id) ? now : r->last_caught_up_ms;
     }
+    free(old);
     partition_log_t *pl = p->log;
     p->leader_epoch_start = pl->log_end_offset;
     if (lec_assign(&pl->epochs, p->leader_epoch, pl->log_end_offset))

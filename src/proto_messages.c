@@ -13334,6 +13334,885 @@ void elect_leaders_response_encode(kwriter_t *w, int16_t version, const struct e
     elect_leaders_response_write(w, version, m);
 }
 
+static void alter_partition_reassignments_request_reassignable_partition_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_request_reassignable_partition *m);
+static void alter_partition_reassignments_request_reassignable_partition_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_request_reassignable_partition *m);
+static size_t alter_partition_reassignments_request_reassignable_partition_min_size(int16_t v);
+static void alter_partition_reassignments_request_reassignable_topic_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_request_reassignable_topic *m);
+static void alter_partition_reassignments_request_reassignable_topic_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_request_reassignable_topic *m);
+static size_t alter_partition_reassignments_request_reassignable_topic_min_size(int16_t v);
+static void alter_partition_reassignments_request_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_request *m);
+static void alter_partition_reassignments_request_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_request *m);
+
+static size_t alter_partition_reassignments_request_reassignable_partition_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_partition_reassignments_request_reassignable_partition_defaults(struct alter_partition_reassignments_request_reassignable_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct alter_partition_reassignments_request_reassignable_partition *alter_partition_reassignments_request_reassignable_partition_array(arena_t *a, int32_t n)
+{
+    struct alter_partition_reassignments_request_reassignable_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_partition_reassignments_request_reassignable_partition_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_partition_reassignments_request_reassignable_partition_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_request_reassignable_partition *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->replicas_count = kr_array_len(r, flex, 4);
+        m->replicas = kr_alloc_array(r, m->replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->replicas_count && !r->err; i++)
+            m->replicas[i] = kr_int32(r);
+        if (m->replicas_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_reassignments_request_reassignable_partition_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_request_reassignable_partition *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->replicas_count);
+        for (int32_t i = 0; i < m->replicas_count; i++)
+            kw_int32(w, m->replicas[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_partition_reassignments_request_reassignable_topic_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_partition_reassignments_request_reassignable_topic_defaults(struct alter_partition_reassignments_request_reassignable_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct alter_partition_reassignments_request_reassignable_topic *alter_partition_reassignments_request_reassignable_topic_array(arena_t *a, int32_t n)
+{
+    struct alter_partition_reassignments_request_reassignable_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_partition_reassignments_request_reassignable_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_partition_reassignments_request_reassignable_topic_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_request_reassignable_topic *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, alter_partition_reassignments_request_reassignable_partition_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct alter_partition_reassignments_request_reassignable_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            alter_partition_reassignments_request_reassignable_partition_defaults(&m->partitions[i]);
+            alter_partition_reassignments_request_reassignable_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_reassignments_request_reassignable_topic_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_request_reassignable_topic *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            alter_partition_reassignments_request_reassignable_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_partition_reassignments_request_defaults(struct alter_partition_reassignments_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->timeout_ms = 60000;
+}
+
+static void alter_partition_reassignments_request_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->timeout_ms = kr_int32(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, alter_partition_reassignments_request_reassignable_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct alter_partition_reassignments_request_reassignable_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            alter_partition_reassignments_request_reassignable_topic_defaults(&m->topics[i]);
+            alter_partition_reassignments_request_reassignable_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_reassignments_request_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->timeout_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            alter_partition_reassignments_request_reassignable_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_partition_reassignments_request_decode(kreader_t *r, int16_t version, struct alter_partition_reassignments_request *m)
+{
+    alter_partition_reassignments_request_defaults(m);
+    alter_partition_reassignments_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_partition_reassignments_request_encode(kwriter_t *w, int16_t version, const struct alter_partition_reassignments_request *m)
+{
+    alter_partition_reassignments_request_write(w, version, m);
+}
+
+static void alter_partition_reassignments_response_reassignable_partition_response_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_response_reassignable_partition_response *m);
+static void alter_partition_reassignments_response_reassignable_partition_response_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_response_reassignable_partition_response *m);
+static size_t alter_partition_reassignments_response_reassignable_partition_response_min_size(int16_t v);
+static void alter_partition_reassignments_response_reassignable_topic_response_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_response_reassignable_topic_response *m);
+static void alter_partition_reassignments_response_reassignable_topic_response_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_response_reassignable_topic_response *m);
+static size_t alter_partition_reassignments_response_reassignable_topic_response_min_size(int16_t v);
+static void alter_partition_reassignments_response_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_response *m);
+static void alter_partition_reassignments_response_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_response *m);
+
+static size_t alter_partition_reassignments_response_reassignable_partition_response_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_partition_reassignments_response_reassignable_partition_response_defaults(struct alter_partition_reassignments_response_reassignable_partition_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+struct alter_partition_reassignments_response_reassignable_partition_response *alter_partition_reassignments_response_reassignable_partition_response_array(arena_t *a, int32_t n)
+{
+    struct alter_partition_reassignments_response_reassignable_partition_response *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_partition_reassignments_response_reassignable_partition_response_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_partition_reassignments_response_reassignable_partition_response_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_response_reassignable_partition_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_reassignments_response_reassignable_partition_response_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_response_reassignable_partition_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_partition_reassignments_response_reassignable_topic_response_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_partition_reassignments_response_reassignable_topic_response_defaults(struct alter_partition_reassignments_response_reassignable_topic_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct alter_partition_reassignments_response_reassignable_topic_response *alter_partition_reassignments_response_reassignable_topic_response_array(arena_t *a, int32_t n)
+{
+    struct alter_partition_reassignments_response_reassignable_topic_response *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_partition_reassignments_response_reassignable_topic_response_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_partition_reassignments_response_reassignable_topic_response_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_response_reassignable_topic_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, alter_partition_reassignments_response_reassignable_partition_response_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct alter_partition_reassignments_response_reassignable_partition_response));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            alter_partition_reassignments_response_reassignable_partition_response_defaults(&m->partitions[i]);
+            alter_partition_reassignments_response_reassignable_partition_response_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_reassignments_response_reassignable_topic_response_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_response_reassignable_topic_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            alter_partition_reassignments_response_reassignable_partition_response_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_partition_reassignments_response_defaults(struct alter_partition_reassignments_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+static void alter_partition_reassignments_response_read(kreader_t *r, int16_t v, struct alter_partition_reassignments_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->responses_count = kr_array_len(r, flex, alter_partition_reassignments_response_reassignable_topic_response_min_size(v));
+        m->responses = kr_alloc_array(r, m->responses_count, sizeof(struct alter_partition_reassignments_response_reassignable_topic_response));
+        for (int32_t i = 0; i < m->responses_count && !r->err; i++) {
+            alter_partition_reassignments_response_reassignable_topic_response_defaults(&m->responses[i]);
+            alter_partition_reassignments_response_reassignable_topic_response_read(r, v, &m->responses[i]);
+        }
+        if (m->responses_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_partition_reassignments_response_write(kwriter_t *w, int16_t v, const struct alter_partition_reassignments_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->responses_count);
+        for (int32_t i = 0; i < m->responses_count; i++)
+            alter_partition_reassignments_response_reassignable_topic_response_write(w, v, &m->responses[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_partition_reassignments_response_decode(kreader_t *r, int16_t version, struct alter_partition_reassignments_response *m)
+{
+    alter_partition_reassignments_response_defaults(m);
+    alter_partition_reassignments_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_partition_reassignments_response_encode(kwriter_t *w, int16_t version, const struct alter_partition_reassignments_response *m)
+{
+    alter_partition_reassignments_response_write(w, version, m);
+}
+
+static void list_partition_reassignments_request_list_partition_reassignments_topics_read(kreader_t *r, int16_t v, struct list_partition_reassignments_request_list_partition_reassignments_topics *m);
+static void list_partition_reassignments_request_list_partition_reassignments_topics_write(kwriter_t *w, int16_t v, const struct list_partition_reassignments_request_list_partition_reassignments_topics *m);
+static size_t list_partition_reassignments_request_list_partition_reassignments_topics_min_size(int16_t v);
+static void list_partition_reassignments_request_read(kreader_t *r, int16_t v, struct list_partition_reassignments_request *m);
+static void list_partition_reassignments_request_write(kwriter_t *w, int16_t v, const struct list_partition_reassignments_request *m);
+
+static size_t list_partition_reassignments_request_list_partition_reassignments_topics_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void list_partition_reassignments_request_list_partition_reassignments_topics_defaults(struct list_partition_reassignments_request_list_partition_reassignments_topics *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct list_partition_reassignments_request_list_partition_reassignments_topics *list_partition_reassignments_request_list_partition_reassignments_topics_array(arena_t *a, int32_t n)
+{
+    struct list_partition_reassignments_request_list_partition_reassignments_topics *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        list_partition_reassignments_request_list_partition_reassignments_topics_defaults(&arr[i]);
+    return arr;
+}
+
+static void list_partition_reassignments_request_list_partition_reassignments_topics_read(kreader_t *r, int16_t v, struct list_partition_reassignments_request_list_partition_reassignments_topics *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_indexes_count = kr_array_len(r, flex, 4);
+        m->partition_indexes = kr_alloc_array(r, m->partition_indexes_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partition_indexes_count && !r->err; i++)
+            m->partition_indexes[i] = kr_int32(r);
+        if (m->partition_indexes_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_partition_reassignments_request_list_partition_reassignments_topics_write(kwriter_t *w, int16_t v, const struct list_partition_reassignments_request_list_partition_reassignments_topics *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partition_indexes_count);
+        for (int32_t i = 0; i < m->partition_indexes_count; i++)
+            kw_int32(w, m->partition_indexes[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void list_partition_reassignments_request_defaults(struct list_partition_reassignments_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->timeout_ms = 60000;
+}
+
+static void list_partition_reassignments_request_read(kreader_t *r, int16_t v, struct list_partition_reassignments_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->timeout_ms = kr_int32(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, list_partition_reassignments_request_list_partition_reassignments_topics_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct list_partition_reassignments_request_list_partition_reassignments_topics));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            list_partition_reassignments_request_list_partition_reassignments_topics_defaults(&m->topics[i]);
+            list_partition_reassignments_request_list_partition_reassignments_topics_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_partition_reassignments_request_write(kwriter_t *w, int16_t v, const struct list_partition_reassignments_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->timeout_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            list_partition_reassignments_request_list_partition_reassignments_topics_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int list_partition_reassignments_request_decode(kreader_t *r, int16_t version, struct list_partition_reassignments_request *m)
+{
+    list_partition_reassignments_request_defaults(m);
+    list_partition_reassignments_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void list_partition_reassignments_request_encode(kwriter_t *w, int16_t version, const struct list_partition_reassignments_request *m)
+{
+    list_partition_reassignments_request_write(w, version, m);
+}
+
+static void list_partition_reassignments_response_ongoing_partition_reassignment_read(kreader_t *r, int16_t v, struct list_partition_reassignments_response_ongoing_partition_reassignment *m);
+static void list_partition_reassignments_response_ongoing_partition_reassignment_write(kwriter_t *w, int16_t v, const struct list_partition_reassignments_response_ongoing_partition_reassignment *m);
+static size_t list_partition_reassignments_response_ongoing_partition_reassignment_min_size(int16_t v);
+static void list_partition_reassignments_response_ongoing_topic_reassignment_read(kreader_t *r, int16_t v, struct list_partition_reassignments_response_ongoing_topic_reassignment *m);
+static void list_partition_reassignments_response_ongoing_topic_reassignment_write(kwriter_t *w, int16_t v, const struct list_partition_reassignments_response_ongoing_topic_reassignment *m);
+static size_t list_partition_reassignments_response_ongoing_topic_reassignment_min_size(int16_t v);
+static void list_partition_reassignments_response_read(kreader_t *r, int16_t v, struct list_partition_reassignments_response *m);
+static void list_partition_reassignments_response_write(kwriter_t *w, int16_t v, const struct list_partition_reassignments_response *m);
+
+static size_t list_partition_reassignments_response_ongoing_partition_reassignment_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void list_partition_reassignments_response_ongoing_partition_reassignment_defaults(struct list_partition_reassignments_response_ongoing_partition_reassignment *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct list_partition_reassignments_response_ongoing_partition_reassignment *list_partition_reassignments_response_ongoing_partition_reassignment_array(arena_t *a, int32_t n)
+{
+    struct list_partition_reassignments_response_ongoing_partition_reassignment *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        list_partition_reassignments_response_ongoing_partition_reassignment_defaults(&arr[i]);
+    return arr;
+}
+
+static void list_partition_reassignments_response_ongoing_partition_reassignment_read(kreader_t *r, int16_t v, struct list_partition_reassignments_response_ongoing_partition_reassignment *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->replicas_count = kr_array_len(r, flex, 4);
+        m->replicas = kr_alloc_array(r, m->replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->replicas_count && !r->err; i++)
+            m->replicas[i] = kr_int32(r);
+        if (m->replicas_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->adding_replicas_count = kr_array_len(r, flex, 4);
+        m->adding_replicas = kr_alloc_array(r, m->adding_replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->adding_replicas_count && !r->err; i++)
+            m->adding_replicas[i] = kr_int32(r);
+        if (m->adding_replicas_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->removing_replicas_count = kr_array_len(r, flex, 4);
+        m->removing_replicas = kr_alloc_array(r, m->removing_replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->removing_replicas_count && !r->err; i++)
+            m->removing_replicas[i] = kr_int32(r);
+        if (m->removing_replicas_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_partition_reassignments_response_ongoing_partition_reassignment_write(kwriter_t *w, int16_t v, const struct list_partition_reassignments_response_ongoing_partition_reassignment *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->replicas_count);
+        for (int32_t i = 0; i < m->replicas_count; i++)
+            kw_int32(w, m->replicas[i]);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->adding_replicas_count);
+        for (int32_t i = 0; i < m->adding_replicas_count; i++)
+            kw_int32(w, m->adding_replicas[i]);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->removing_replicas_count);
+        for (int32_t i = 0; i < m->removing_replicas_count; i++)
+            kw_int32(w, m->removing_replicas[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t list_partition_reassignments_response_ongoing_topic_reassignment_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void list_partition_reassignments_response_ongoing_topic_reassignment_defaults(struct list_partition_reassignments_response_ongoing_topic_reassignment *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct list_partition_reassignments_response_ongoing_topic_reassignment *list_partition_reassignments_response_ongoing_topic_reassignment_array(arena_t *a, int32_t n)
+{
+    struct list_partition_reassignments_response_ongoing_topic_reassignment *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        list_partition_reassignments_response_ongoing_topic_reassignment_defaults(&arr[i]);
+    return arr;
+}
+
+static void list_partition_reassignments_response_ongoing_topic_reassignment_read(kreader_t *r, int16_t v, struct list_partition_reassignments_response_ongoing_topic_reassignment *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, list_partition_reassignments_response_ongoing_partition_reassignment_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct list_partition_reassignments_response_ongoing_partition_reassignment));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            list_partition_reassignments_response_ongoing_partition_reassignment_defaults(&m->partitions[i]);
+            list_partition_reassignments_response_ongoing_partition_reassignment_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_partition_reassignments_response_ongoing_topic_reassignment_write(kwriter_t *w, int16_t v, const struct list_partition_reassignments_response_ongoing_topic_reassignment *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            list_partition_reassignments_response_ongoing_partition_reassignment_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void list_partition_reassignments_response_defaults(struct list_partition_reassignments_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+static void list_partition_reassignments_response_read(kreader_t *r, int16_t v, struct list_partition_reassignments_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, list_partition_reassignments_response_ongoing_topic_reassignment_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct list_partition_reassignments_response_ongoing_topic_reassignment));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            list_partition_reassignments_response_ongoing_topic_reassignment_defaults(&m->topics[i]);
+            list_partition_reassignments_response_ongoing_topic_reassignment_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_partition_reassignments_response_write(kwriter_t *w, int16_t v, const struct list_partition_reassignments_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            list_partition_reassignments_response_ongoing_topic_reassignment_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int list_partition_reassignments_response_decode(kreader_t *r, int16_t version, struct list_partition_reassignments_response *m)
+{
+    list_partition_reassignments_response_defaults(m);
+    list_partition_reassignments_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void list_partition_reassignments_response_encode(kwriter_t *w, int16_t version, const struct list_partition_reassignments_response *m)
+{
+    list_partition_reassignments_response_write(w, version, m);
+}
+
 static void consumer_protocol_subscription_topic_partition_read(kreader_t *r, int16_t v, struct consumer_protocol_subscription_topic_partition *m);
 static void consumer_protocol_subscription_topic_partition_write(kwriter_t *w, int16_t v, const struct consumer_protocol_subscription_topic_partition *m);
 static size_t consumer_protocol_subscription_topic_partition_min_size(int16_t v);
@@ -14230,6 +15109,14 @@ static int elect_leaders_request_decode_any(kreader_t *r, int16_t v, void *m) { 
 static void elect_leaders_request_encode_any(kwriter_t *w, int16_t v, const void *m) { elect_leaders_request_encode(w, v, m); }
 static int elect_leaders_response_decode_any(kreader_t *r, int16_t v, void *m) { return elect_leaders_response_decode(r, v, m); }
 static void elect_leaders_response_encode_any(kwriter_t *w, int16_t v, const void *m) { elect_leaders_response_encode(w, v, m); }
+static int alter_partition_reassignments_request_decode_any(kreader_t *r, int16_t v, void *m) { return alter_partition_reassignments_request_decode(r, v, m); }
+static void alter_partition_reassignments_request_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_partition_reassignments_request_encode(w, v, m); }
+static int alter_partition_reassignments_response_decode_any(kreader_t *r, int16_t v, void *m) { return alter_partition_reassignments_response_decode(r, v, m); }
+static void alter_partition_reassignments_response_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_partition_reassignments_response_encode(w, v, m); }
+static int list_partition_reassignments_request_decode_any(kreader_t *r, int16_t v, void *m) { return list_partition_reassignments_request_decode(r, v, m); }
+static void list_partition_reassignments_request_encode_any(kwriter_t *w, int16_t v, const void *m) { list_partition_reassignments_request_encode(w, v, m); }
+static int list_partition_reassignments_response_decode_any(kreader_t *r, int16_t v, void *m) { return list_partition_reassignments_response_decode(r, v, m); }
+static void list_partition_reassignments_response_encode_any(kwriter_t *w, int16_t v, const void *m) { list_partition_reassignments_response_encode(w, v, m); }
 static int consumer_protocol_subscription_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_subscription_decode(r, v, m); }
 static void consumer_protocol_subscription_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_subscription_encode(w, v, m); }
 static int consumer_protocol_assignment_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_assignment_decode(r, v, m); }
@@ -14360,6 +15247,14 @@ const proto_message_info_t proto_message_table[] = {
       elect_leaders_request_decode_any, elect_leaders_request_encode_any },
     { "ElectLeadersResponse", 43, 0, 2, 2, sizeof(struct elect_leaders_response),
       elect_leaders_response_decode_any, elect_leaders_response_encode_any },
+    { "AlterPartitionReassignmentsRequest", 45, 0, 0, 0, sizeof(struct alter_partition_reassignments_request),
+      alter_partition_reassignments_request_decode_any, alter_partition_reassignments_request_encode_any },
+    { "AlterPartitionReassignmentsResponse", 45, 0, 0, 0, sizeof(struct alter_partition_reassignments_response),
+      alter_partition_reassignments_response_decode_any, alter_partition_reassignments_response_encode_any },
+    { "ListPartitionReassignmentsRequest", 46, 0, 0, 0, sizeof(struct list_partition_reassignments_request),
+      list_partition_reassignments_request_decode_any, list_partition_reassignments_request_encode_any },
+    { "ListPartitionReassignmentsResponse", 46, 0, 0, 0, sizeof(struct list_partition_reassignments_response),
+      list_partition_reassignments_response_decode_any, list_partition_reassignments_response_encode_any },
     { "ConsumerProtocolSubscription", -1, 0, 3, -1, sizeof(struct consumer_protocol_subscription),
       consumer_protocol_subscription_decode_any, consumer_protocol_subscription_encode_any },
     { "ConsumerProtocolAssignment", -1, 0, 3, -1, sizeof(struct consumer_protocol_assignment),
@@ -14373,5 +15268,5 @@ const proto_message_info_t proto_message_table[] = {
     { "GroupMetadataValue", -1, 0, 4, 4, sizeof(struct group_metadata_value),
       group_metadata_value_decode_any, group_metadata_value_encode_any },
 };
-const int proto_message_table_count = 64;
+const int proto_message_table_count = 68;
 

@@ -180,6 +180,21 @@ mc_topic_t *zkl_parse_topic(const char *name, const char *json)
         free(t->parts[p].replicas);
         t->parts[p].replicas = json_int_array(v, &t->parts[p].n_replicas);
     }
+    /* An ongoing reassignment's lists (v2+; absent means none). */
+    json_object_foreach(json_object_get(j, "adding_replicas"), k, v) {
+        int p = atoi(k);
+        if (p >= 0 && p < n) {
+            free(t->parts[p].adding);
+            t->parts[p].adding = json_int_array(v, &t->parts[p].n_adding);
+        }
+    }
+    json_object_foreach(json_object_get(j, "removing_replicas"), k, v) {
+        int p = atoi(k);
+        if (p >= 0 && p < n) {
+            free(t->parts[p].removing);
+            t->parts[p].removing = json_int_array(v, &t->parts[p].n_removing);
+        }
+    }
     json_decref(j);
     return t;
 }
@@ -220,17 +235,27 @@ char *zkl_partition_state(int32_t controller_epoch, int32_t leader, int32_t lead
 
 char *zkl_topic_assignment(const mc_topic_t *t)
 {
-    json_t *parts = json_object();
+    json_t *parts = json_object(), *adding = json_object(), *removing = json_object();
     for (int p = 0; p < t->n_partitions; p++) {
+        const mc_partition_t *mp = &t->parts[p];
         char k[16];
         snprintf(k, sizeof(k), "%d", p);
-        json_object_set_new(parts, k, int_array_json(t->parts[p].replicas, t->parts[p].n_replicas));
+        json_object_set_new(parts, k, int_array_json(mp->replicas, mp->n_replicas));
+        /* Only partitions under reassignment have entries (as Kafka's). */
+        if (mp->n_adding > 0)
+            json_object_set_new(adding, k, int_array_json(mp->adding, mp->n_adding));
+        if (mp->n_removing > 0)
+            json_object_set_new(removing, k, int_array_json(mp->removing, mp->n_removing));
     }
-    char id[23];
-    zkl_uuid_to_base64(&t->id, id);
-    return dump_and_free(json_pack("{s:i,s:o,s:o,s:o,s:s}", "version", 3, "partitions", parts,
-                                   "adding_replicas", json_object(), "removing_replicas",
-                                   json_object(), "topic_id", id));
+    json_t *j = json_pack("{s:i,s:o,s:o,s:o}", "version", 3, "partitions", parts,
+                          "adding_replicas", adding, "removing_replicas", removing);
+    static const kuuid_t none;
+    if (memcmp(&t->id, &none, sizeof(none)) != 0) {
+        char id[23];
+        zkl_uuid_to_base64(&t->id, id);
+        json_object_set_new(j, "topic_id", json_string(id));
+    }
+    return dump_and_free(j);
 }
 
 char *zkl_topic_config(const char *const *keys, const char *const *values, int n)

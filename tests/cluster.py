@@ -72,13 +72,21 @@ class Cluster:
         st = self.zkc.exists(f"{self.chroot}/brokers/ids/{broker_id}")
         return st.czxid if st else None
 
+    def _get(self, path):
+        """A znode's data, or None if it is absent (or goes while read)."""
+        from kazoo.exceptions import NoNodeError
+        try:
+            return self.zkc.get(path)[0]
+        except NoNodeError:
+            return None
+
     def controller(self):
-        data = self.zkc.get(f"{self.chroot}/controller")[0] if self.zkc.exists(f"{self.chroot}/controller") else None
+        data = self._get(f"{self.chroot}/controller")
         return json.loads(data)["brokerid"] if data else None
 
     def partition_state(self, topic, partition):
-        path = f"{self.chroot}/brokers/topics/{topic}/partitions/{partition}/state"
-        return json.loads(self.zkc.get(path)[0]) if self.zkc.exists(path) else None
+        data = self._get(f"{self.chroot}/brokers/topics/{topic}/partitions/{partition}/state")
+        return json.loads(data) if data else None
 
     def leader(self, topic, partition):
         st = self.partition_state(topic, partition)

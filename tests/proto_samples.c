@@ -1812,6 +1812,137 @@ void elect_leaders_response_sample(arena_t *a, struct elect_leaders_response *m)
         elect_leaders_response_replica_election_result_sample(a, &m->replica_election_results[i]);
 }
 
+void alter_partition_reassignments_request_reassignable_partition_sample(arena_t *a, struct alter_partition_reassignments_request_reassignable_partition *m)
+{
+    alter_partition_reassignments_request_reassignable_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->replicas_count = 2;
+    m->replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->replicas[i] = 70000;
+}
+
+void alter_partition_reassignments_request_reassignable_topic_sample(arena_t *a, struct alter_partition_reassignments_request_reassignable_topic *m)
+{
+    alter_partition_reassignments_request_reassignable_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct alter_partition_reassignments_request_reassignable_partition));
+    for (int i = 0; i < 2; i++)
+        alter_partition_reassignments_request_reassignable_partition_sample(a, &m->partitions[i]);
+}
+
+void alter_partition_reassignments_request_sample(arena_t *a, struct alter_partition_reassignments_request *m)
+{
+    alter_partition_reassignments_request_defaults(m);
+    (void)a;
+    m->timeout_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct alter_partition_reassignments_request_reassignable_topic));
+    for (int i = 0; i < 2; i++)
+        alter_partition_reassignments_request_reassignable_topic_sample(a, &m->topics[i]);
+}
+
+void alter_partition_reassignments_response_reassignable_partition_response_sample(arena_t *a, struct alter_partition_reassignments_response_reassignable_partition_response *m)
+{
+    alter_partition_reassignments_response_reassignable_partition_response_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+}
+
+void alter_partition_reassignments_response_reassignable_topic_response_sample(arena_t *a, struct alter_partition_reassignments_response_reassignable_topic_response *m)
+{
+    alter_partition_reassignments_response_reassignable_topic_response_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct alter_partition_reassignments_response_reassignable_partition_response));
+    for (int i = 0; i < 2; i++)
+        alter_partition_reassignments_response_reassignable_partition_response_sample(a, &m->partitions[i]);
+}
+
+void alter_partition_reassignments_response_sample(arena_t *a, struct alter_partition_reassignments_response *m)
+{
+    alter_partition_reassignments_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->responses_count = 2;
+    m->responses = arena_array(a, 2, sizeof(struct alter_partition_reassignments_response_reassignable_topic_response));
+    for (int i = 0; i < 2; i++)
+        alter_partition_reassignments_response_reassignable_topic_response_sample(a, &m->responses[i]);
+}
+
+void list_partition_reassignments_request_list_partition_reassignments_topics_sample(arena_t *a, struct list_partition_reassignments_request_list_partition_reassignments_topics *m)
+{
+    list_partition_reassignments_request_list_partition_reassignments_topics_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partition_indexes_count = 2;
+    m->partition_indexes = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partition_indexes[i] = 70000;
+}
+
+void list_partition_reassignments_request_sample(arena_t *a, struct list_partition_reassignments_request *m)
+{
+    list_partition_reassignments_request_defaults(m);
+    (void)a;
+    m->timeout_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct list_partition_reassignments_request_list_partition_reassignments_topics));
+    for (int i = 0; i < 2; i++)
+        list_partition_reassignments_request_list_partition_reassignments_topics_sample(a, &m->topics[i]);
+}
+
+void list_partition_reassignments_response_ongoing_partition_reassignment_sample(arena_t *a, struct list_partition_reassignments_response_ongoing_partition_reassignment *m)
+{
+    list_partition_reassignments_response_ongoing_partition_reassignment_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->replicas_count = 2;
+    m->replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->replicas[i] = 70000;
+    m->adding_replicas_count = 2;
+    m->adding_replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->adding_replicas[i] = 70000;
+    m->removing_replicas_count = 2;
+    m->removing_replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->removing_replicas[i] = 70000;
+}
+
+void list_partition_reassignments_response_ongoing_topic_reassignment_sample(arena_t *a, struct list_partition_reassignments_response_ongoing_topic_reassignment *m)
+{
+    list_partition_reassignments_response_ongoing_topic_reassignment_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct list_partition_reassignments_response_ongoing_partition_reassignment));
+    for (int i = 0; i < 2; i++)
+        list_partition_reassignments_response_ongoing_partition_reassignment_sample(a, &m->partitions[i]);
+}
+
+void list_partition_reassignments_response_sample(arena_t *a, struct list_partition_reassignments_response *m)
+{
+    list_partition_reassignments_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct list_partition_reassignments_response_ongoing_topic_reassignment));
+    for (int i = 0; i < 2; i++)
+        list_partition_reassignments_response_ongoing_topic_reassignment_sample(a, &m->topics[i]);
+}
+
 void consumer_protocol_subscription_topic_partition_sample(arena_t *a, struct consumer_protocol_subscription_topic_partition *m)
 {
     consumer_protocol_subscription_topic_partition_defaults(m);
@@ -1976,6 +2107,10 @@ static void allocate_producer_ids_request_sample_any(arena_t *a, void *m) { allo
 static void allocate_producer_ids_response_sample_any(arena_t *a, void *m) { allocate_producer_ids_response_sample(a, m); }
 static void elect_leaders_request_sample_any(arena_t *a, void *m) { elect_leaders_request_sample(a, m); }
 static void elect_leaders_response_sample_any(arena_t *a, void *m) { elect_leaders_response_sample(a, m); }
+static void alter_partition_reassignments_request_sample_any(arena_t *a, void *m) { alter_partition_reassignments_request_sample(a, m); }
+static void alter_partition_reassignments_response_sample_any(arena_t *a, void *m) { alter_partition_reassignments_response_sample(a, m); }
+static void list_partition_reassignments_request_sample_any(arena_t *a, void *m) { list_partition_reassignments_request_sample(a, m); }
+static void list_partition_reassignments_response_sample_any(arena_t *a, void *m) { list_partition_reassignments_response_sample(a, m); }
 static void consumer_protocol_subscription_sample_any(arena_t *a, void *m) { consumer_protocol_subscription_sample(a, m); }
 static void consumer_protocol_assignment_sample_any(arena_t *a, void *m) { consumer_protocol_assignment_sample(a, m); }
 static void offset_commit_key_sample_any(arena_t *a, void *m) { offset_commit_key_sample(a, m); }
@@ -2042,6 +2177,10 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     allocate_producer_ids_response_sample_any,
     elect_leaders_request_sample_any,
     elect_leaders_response_sample_any,
+    alter_partition_reassignments_request_sample_any,
+    alter_partition_reassignments_response_sample_any,
+    list_partition_reassignments_request_sample_any,
+    list_partition_reassignments_response_sample_any,
     consumer_protocol_subscription_sample_any,
     consumer_protocol_assignment_sample_any,
     offset_commit_key_sample_any,

@@ -49,6 +49,8 @@ MESSAGES = [
     "OffsetForLeaderEpochRequest", "OffsetForLeaderEpochResponse",
     "AllocateProducerIdsRequest", "AllocateProducerIdsResponse",
     "ElectLeadersRequest", "ElectLeadersResponse",
+    "AlterPartitionReassignmentsRequest", "AlterPartitionReassignmentsResponse",
+    "ListPartitionReassignmentsRequest", "ListPartitionReassignmentsResponse",
     "ConsumerProtocolSubscription", "ConsumerProtocolAssignment",
     # __consumer_offsets record formats (proto/storage)
     "OffsetCommitKey", "OffsetCommitValue", "GroupMetadataKey", "GroupMetadataValue",

@@ -174,9 +174,47 @@ static int topic_cmp(const void *a, const void *b)
     return c ? c : x->name.len - y->name.len;
 }
 
+/* The ongoing reassignments, from the controller (as kafka-topics asks
+ * for them); NULL if it cannot be asked, which Kafka's tool ignores too. */
+static struct list_partition_reassignments_response *reassignments(arena_t *a,
+                                                                   const struct metadata_response *m)
+{
+    for (int i = 0; i < m->brokers_count; i++) {
+        if (m->brokers[i].node_id != m->controller_id)
+            continue;
+        kclient_t ctl;
+        if (kclient_connect_to(&ctl, PROG, kstr_dup(a, m->brokers[i].host), m->brokers[i].port,
+                               30000) < 0)
+            return NULL;
+        struct list_partition_reassignments_request rq;
+        list_partition_reassignments_request_defaults(&rq);
+        rq.topics_count = -1;
+        struct list_partition_reassignments_response *resp = arena_alloc(a, sizeof(*resp));
+        int16_t v = kclient_version(&ctl, 46, 0) < 0
+            ? -1 : kclient_rpc(&ctl, a, "ListPartitionReassignments", 0, &rq, resp);
+        kclient_close(&ctl);
+        return v < 0 || resp->error_code ? NULL : resp;
+    }
+    return NULL;
+}
+
+static const struct list_partition_reassignments_response_ongoing_partition_reassignment *
+reassignment_of(const struct list_partition_reassignments_response *r, kstr_t topic, int32_t p)
+{
+    for (int i = 0; r && i < r->topics_count; i++) {
+        if (r->topics[i].name.len != topic.len || memcmp(r->topics[i].name.ptr, topic.ptr, (size_t)topic.len))
+            continue;
+        for (int k = 0; k < r->topics[i].partitions_count; k++)
+            if (r->topics[i].partitions[k].partition_index == p)
+                return &r->topics[i].partitions[k];
+    }
+    return NULL;
+}
+
 static int do_describe(kclient_t *c, rd_kafka_t *rk, arena_t *a, const opts_t *o)
 {
     struct metadata_response *m = fetch_metadata(c, a, o->topic);
+    struct list_partition_reassignments_response *moving = reassignments(a, m);
     qsort(m->topics, (size_t)m->topics_count, sizeof(m->topics[0]), topic_cmp);
     int shown = 0;
     for (int i = 0; i < m->topics_count; i++) {
@@ -192,6 +230,10 @@ static int do_describe(kclient_t *c, rd_kafka_t *rk, arena_t *a, const opts_t *o
             continue;
         shown++;
         int rf = t->partitions_count > 0 ? t->partitions[0].replica_nodes_count : 0;
+        const struct list_partition_reassignments_response_ongoing_partition_reassignment *r0 =
+            t->partitions_count > 0 ? reassignment_of(moving, t->name, t->partitions[0].partition_index) : NULL;
+        if (r0)     /* the target's size while replicas are being added */
+            rf = r0->replicas_count - r0->adding_replicas_count;
         printf("Topic: %.*s", t->name.len, t->name.ptr);
         if (!kuuid_is_zero(t->topic_id)) {
             char id[23];
@@ -208,8 +250,15 @@ static int do_describe(kclient_t *c, rd_kafka_t *rk, arena_t *a, const opts_t *o
                 printf("none");
             else
                 printf("%d", pp->leader_id);
-            printf("\tReplicas: %s\tIsr: %s\n", id_list(a, pp->replica_nodes, pp->replica_nodes_count),
+            printf("\tReplicas: %s\tIsr: %s", id_list(a, pp->replica_nodes, pp->replica_nodes_count),
                    id_list(a, pp->isr_nodes, pp->isr_nodes_count));
+            const struct list_partition_reassignments_response_ongoing_partition_reassignment *r =
+                reassignment_of(moving, t->name, pp->partition_index);
+            if (r)
+                printf("\tAdding Replicas: %s\tRemoving Replicas: %s",
+                       id_list(a, r->adding_replicas, r->adding_replicas_count),
+                       id_list(a, r->removing_replicas, r->removing_replicas_count));
+            printf("\n");
         }
     }
     (void)shown;

@@ -100,6 +100,28 @@ def java_client():
     return ["java", "-Xmx256m", "-cp", f"{classes}:{libdir}/*", "InteropClient"]
 
 
+def kafka_tools(main_class):
+    """Command prefix that runs one of Apache Kafka 3.9's command-line tools
+    (e.g. org.apache.kafka.tools.reassign.ReassignPartitionsCommand, which
+    kafka-reassign-partitions.sh runs), fetched from Maven Central."""
+    libdir = os.path.join(CACHE, "kafka-tools-lib")
+    marker = os.path.join(libdir, ".complete")
+    if not os.path.exists(marker):
+        subprocess.run(["mvn", "-q", "-B", "-Dstyle.color=never", "-f",
+                        os.path.join(os.path.dirname(__file__), "kafka-tools", "pom.xml"),
+                        "dependency:copy-dependencies", f"-DoutputDirectory={libdir}"], check=True)
+        open(marker, "w").close()
+    log4j = os.path.join(CACHE, "kafka-tools-log4j.properties")
+    with open(log4j, "w") as f:
+        f.write("log4j.rootLogger=WARN, stderr\n"
+                "log4j.appender.stderr=org.apache.log4j.ConsoleAppender\n"
+                "log4j.appender.stderr.Target=System.err\n"
+                "log4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n"
+                "log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n\n")
+    return ["java", "-Xmx256m", f"-Dlog4j.configuration=file:{log4j}", "-cp",
+            os.path.join(libdir, "*"), main_class]
+
+
 def unique(name):
     return f"{name}-{uuid.uuid4().hex[:8]}"
 

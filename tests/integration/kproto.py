@@ -230,3 +230,72 @@ def produce_idempotent(conn, topic, pid, epoch, seq, timeout=30):
         if r[0] not in (3, 6) or time.time() > deadline:
             return r
         time.sleep(0.2)
+
+
+# ---- flexible versions (compact strings and arrays, tagged fields) ----
+
+def uvarint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def read_uvarint(buf, at):
+    n = shift = 0
+    while True:
+        b = buf[at]
+        at += 1
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return n, at
+
+
+def compact_str(s):
+    if s is None:
+        return uvarint(0)
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+def read_compact_str(buf, at):
+    n, at = read_uvarint(buf, at)
+    if n == 0:
+        return None, at
+    return buf[at:at + n - 1].decode(), at + n - 1
+
+
+def alter_partition_reassignments_v0(conn, topic, parts, timeout_ms=30000):
+    """AlterPartitionReassignments v0 for topic's partitions {p: replicas or
+    None (cancel)}; returns (error, message, {p: (error, message)})."""
+    body = b"\x00" + struct.pack(">i", timeout_ms) + uvarint(2) + compact_str(topic)
+    body += uvarint(len(parts) + 1)
+    for p, replicas in parts.items():
+        body += struct.pack(">i", p)
+        if replicas is None:
+            body += uvarint(0)
+        else:
+            body += uvarint(len(replicas) + 1) + b"".join(struct.pack(">i", r) for r in replicas)
+        body += b"\x00"
+    body += b"\x00\x00"
+    resp = conn.request(45, 0, body)
+    at = 1                                              # the response header's tags
+    _throttle, err = struct.unpack_from(">ih", resp, at)
+    msg, at = read_compact_str(resp, at + 6)
+    n_topics, at = read_uvarint(resp, at)
+    out = {}
+    for _ in range(max(n_topics - 1, 0)):
+        _name, at = read_compact_str(resp, at)
+        n_parts, at = read_uvarint(resp, at)
+        for _ in range(max(n_parts - 1, 0)):
+            p, perr = struct.unpack_from(">ih", resp, at)
+            pmsg, at = read_compact_str(resp, at + 6)
+            at += 1
+            out[p] = (perr, pmsg)
+        at += 1
+    return err, msg, out

@@ -267,3 +267,61 @@ def test_replicated_mixed_cluster_each_kind_controller_in_turn(zookeeper, tmp_pa
         c.stop()
         for i in (1, 2):
             c.broker(i).assert_no_sanitizer_reports()
+
+
+@samsa_only
+def test_migration_by_reassignment_under_each_controller(zookeeper, tmp_path, tmp_path_factory):
+    """Rolling migration's data move: a topic that lives only on a Java
+    broker is reassigned onto two samsa brokers by Kafka's controller
+    (kafka-reassign-partitions), the Java replica's log goes and every
+    record is served by samsa; then, with a samsa broker as controller,
+    part of it is moved back onto the Java broker, which catches up from
+    samsa byte for byte."""
+    from test_reassignment import plan_file, reassign_tool
+    c = Cluster(zookeeper, str(tmp_path), ["kafka", "samsa", "samsa"],
+                props={"offsets.topic.replication.factor": "1", "replica.lag.time.max.ms": "5000",
+                       "auto.leader.rebalance.enable": "false"}).start()
+    try:
+        assert c.controller() == 0
+        topic = unique("migrate")
+        admin = AdminClient({"bootstrap.servers": c.bootstrap})
+        wait_for(lambda: set(admin.list_topics(timeout=10).brokers) == {0, 1, 2}, 30,
+                 "Kafka's metadata to list every broker")
+        admin.create_topics([NewTopic(topic, 2, replica_assignment=[[0], [0]])])[topic].result(30)
+        wait_for(lambda: leaders(c.bootstrap, topic) == {0: 0, 1: 0}, 30, "the Java broker leading")
+        p = Producer({"bootstrap.servers": c.bootstrap, "acks": "all"})
+        for i in range(RECORDS):
+            p.produce(topic, key=f"k{i}".encode(), value=f"v{i}".encode(), partition=i % 2)
+        assert p.flush(30) == 0
+
+        def move(targets, avoid=()):
+            plan = plan_file(tmp_path_factory.mktemp("plan"), topic, targets)
+            reassign_tool(c, "--reassignment-json-file", plan, "--execute", avoid=avoid)
+            done = lambda: all(f"Reassignment of partition {topic}-{q} is completed." in
+                               reassign_tool(c, "--reassignment-json-file", plan, "--verify",
+                                             "--preserve-throttles", avoid=avoid).stdout
+                               for q in targets)
+            wait_for(done, 90, f"the reassignment {targets} to complete")
+
+        move({0: [1, 2], 1: [2, 1]})
+        has = lambda b, q: os.path.isdir(os.path.join(c.broker(b).logdir, f"{topic}-{q}"))
+        wait_for(lambda: not has(0, 0) and not has(0, 1), 30, "the Java replicas' logs to go")
+        assert leaders(c.bootstrap, topic) == {0: 1, 1: 2}
+        got = consume_all(c.bootstrap, topic, RECORDS)
+        assert {k: v for k, (_, _, v) in got.items()} == {f"k{i}".encode(): f"v{i}".encode()
+                                                           for i in range(RECORDS)}
+        # A samsa controller moves partition 0 back onto the Java broker.
+        c.kill9(0)
+        wait_for(lambda: c.controller() in (1, 2), 30, "a samsa controller")
+        c.restart(0)
+        move({0: [0, 1]})
+        wait_for(lambda: not has(2, 0), 30, "broker 2's replica of partition 0 to go")
+        wait_for(lambda: replica_bytes(c.broker(0), topic, 0) == replica_bytes(c.broker(1), topic, 0),
+                 60, "the Java replica byte-identical with samsa's")
+        wait_for(lambda: isr_of(c, topic, 0) == [0, 1], 30, "ISR [0, 1]")
+        got = consume_all(c.bootstrap, topic, RECORDS)
+        assert len(got) == RECORDS
+    finally:
+        c.stop()
+        for i in (1, 2):
+            c.broker(i).assert_no_sanitizer_reports()

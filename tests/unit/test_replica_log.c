@@ -1,6 +1,7 @@
 /* test_replica_log.c - the leader-epoch cache (Kafka's LeaderEpochFileCache
  * answers), a follower's append of a leader's batches, and truncation of a
- * diverged log with its epochs and producer state. */
+ * diverged log with its epochs and producer state, and the assignment
+ * znode of a partition under reassignment. */
 #define _GNU_SOURCE
 #include <CUnit/CUnit.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "record_batch.h"
 #include "test_helpers.h"
 #include "util.h"
+#include "zk_layout.h"
 
 static char tmpdir[256];
 
@@ -188,10 +190,42 @@ static void test_follower_append_and_truncate(void)
     plog_close(leader);
 }
 
+/* The assignment znode as Kafka writes it during a reassignment
+ * (adding_replicas/removing_replicas only for partitions under way),
+ * read back; a topic without an id writes no topic_id. */
+static void test_assignment_znode_reassignment_lists(void)
+{
+    mc_topic_t *t = mc_topic_new("orders", 2);
+    int32_t full[] = { 4, 5, 1, 2 }, add[] = { 4, 5 }, rem[] = { 1, 2 }, plain[] = { 2, 3 };
+    t->parts[0].replicas = mc_ids_copy(full, 4);
+    t->parts[0].n_replicas = 4;
+    t->parts[0].adding = mc_ids_copy(add, 2);
+    t->parts[0].n_adding = 2;
+    t->parts[0].removing = mc_ids_copy(rem, 2);
+    t->parts[0].n_removing = 2;
+    t->parts[1].replicas = mc_ids_copy(plain, 2);
+    t->parts[1].n_replicas = 2;
+    char *json = zkl_topic_assignment(t);
+    CU_ASSERT_STRING_EQUAL(json, "{\"version\":3,\"partitions\":{\"0\":[4,5,1,2],\"1\":[2,3]},"
+                           "\"adding_replicas\":{\"0\":[4,5]},\"removing_replicas\":{\"0\":[1,2]}}");
+    mc_topic_t *back = zkl_parse_topic("orders", json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+    CU_ASSERT_TRUE(mc_topic_same(t, back));
+    CU_ASSERT_EQUAL(back->parts[0].n_adding, 2);
+    CU_ASSERT_EQUAL(back->parts[0].removing[1], 2);
+    CU_ASSERT_EQUAL(back->parts[1].n_adding, 0);
+    CU_ASSERT_EQUAL(back->parts[1].n_removing, 0);
+    free(json);
+    mc_topic_free(back);
+    mc_topic_free(t);
+}
+
 void register_replica_log_tests(void)
 {
     CU_pSuite s = CU_add_suite("replica log", make_tmpdir, remove_tmpdir);
     CU_add_test(s, "leader-epoch cache answers", test_epoch_cache_end_offsets);
     CU_add_test(s, "leader-epoch-checkpoint file", test_epoch_checkpoint_file);
     CU_add_test(s, "follower append and truncation", test_follower_append_and_truncate);
+    CU_add_test(s, "assignment znode with reassignment lists",
+                test_assignment_znode_reassignment_lists);
 }
