@@ -71,6 +71,7 @@ typedef struct broker_config {
     double log_cleaner_load_factor;         /* log.cleaner.io.buffer.load.factor */
     /* Replication */
     int32_t num_replica_fetchers;
+    int32_t max_incremental_fetch_session_cache_slots;  /* KIP-227 sessions kept */
     int32_t replica_fetch_wait_max_ms;
     int32_t replica_fetch_min_bytes;
     int32_t replica_fetch_max_bytes;

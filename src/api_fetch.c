@@ -14,13 +14,15 @@
  * which Kafka's ZooKeeper-mode followers use from IBP 2.7), and updates
  * the leader's view of that follower (partition_leader.c).
  *
- * Fetch sessions (KIP-227) are not kept: every response has session id 0,
- * which clients treat as a full fetch.
+ * Fetch sessions (KIP-227, fetch_session.c): a request's session turns it
+ * into the full partition list first, and an incremental response keeps
+ * only the partitions with news when it is sent.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "fetch_session.h"
 #include "kafka_errors.h"
 #include "leader_epoch.h"
 #include "logging.h"
@@ -46,6 +48,7 @@ typedef struct parked_fetch {
     broker_t *broker;
     int32_t replica_id;         /* -1: a consumer */
     struct fetch_request rq;
+    fs_context_t session;
     fetch_point_t *points;
     int n_points;
 } parked_fetch_t;
@@ -133,7 +136,7 @@ static int32_t replica_of(int16_t v, const struct fetch_request *rq)
 }
 
 static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_request *rq,
-                           bool *had_error)
+                           struct fetch_response *out, bool *had_error)
 {
     int16_t v = req->hdr.request_api_version;
     struct fetch_response resp;
@@ -169,12 +172,21 @@ static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_reque
             fetch_partition(b, topic, replica_of(v, rq), &ft->partitions[p], &tr->partitions[p],
                             &budget, &first);
             bytes += tr->partitions[p].records.len;
-            *had_error |= tr->partitions[p].error_code != 0;
+            *had_error |= tr->partitions[p].error_code != 0 ||
+                          tr->partitions[p].has_diverging_epoch;
         }
     }
-    kw_reset(&req->resp);
-    fetch_response_encode(&req->resp, v, &resp);
+    *out = resp;
     return bytes;
+}
+
+/* The response goes out: its session has its say first. */
+static void fetch_send(parked_fetch_t *pf, struct fetch_response *resp)
+{
+    request_t *req = pf->req;
+    fs_finish(&pf->session, &pf->rq, resp, pf->broker->cfg->max_incremental_fetch_session_cache_slots);
+    kw_reset(&req->resp);
+    fetch_response_encode(&req->resp, req->hdr.request_api_version, resp);
 }
 
 /* Kafka's DelayedFetch.tryComplete: complete when a partition stopped being
@@ -206,7 +218,9 @@ static void fetch_on_complete(delayed_op_t *op, bool expired)
     parked_fetch_t *pf = (parked_fetch_t *)op;
     request_t *req = pf->req;
     bool err;
-    fetch_build(pf->broker, req, &pf->rq, &err);
+    struct fetch_response resp;
+    fetch_build(pf->broker, req, &pf->rq, &resp, &err);
+    fetch_send(pf, &resp);
     req->parked = NULL;
     request_complete(req);
 }
@@ -255,13 +269,21 @@ enum handler_result api_fetch(broker_t *b, request_t *req)
     parked_fetch_t *pf = arena_alloc(&req->arena, sizeof(*pf));
     if (fetch_request_decode(&req->body, v, &pf->rq) < 0)
         return REQ_CLOSE;
-    bool err;
-    int64_t bytes = fetch_build(b, req, &pf->rq, &err);
-    if (err || bytes >= pf->rq.min_bytes || pf->rq.max_wait_ms <= 0 || b->shutting_down)
-        return REQ_DONE;
     pf->req = req;
     pf->broker = b;
     pf->replica_id = replica_of(v, &pf->rq);
+    fs_begin(&req->arena, v, &pf->rq, pf->replica_id, b->cfg->max_incremental_fetch_session_cache_slots,
+             &pf->session);
+    bool err;
+    struct fetch_response resp;
+    int64_t bytes = pf->session.error ? 0 : fetch_build(b, req, &pf->rq, &resp, &err);
+    if (pf->session.error || err || bytes >= pf->rq.min_bytes || pf->rq.max_wait_ms <= 0 ||
+        b->shutting_down) {
+        if (pf->session.error)
+            fetch_response_defaults(&resp);
+        fetch_send(pf, &resp);
+        return REQ_DONE;
+    }
     pf->op.try_complete = fetch_try_complete;
     pf->op.on_complete = fetch_on_complete;
     partition_t **watch;

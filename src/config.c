@@ -89,6 +89,7 @@ void config_defaults(broker_config_t *cfg)
     cfg->leader_imbalance_check_interval_s = 300;
     cfg->leader_imbalance_per_broker_percentage = 10;
     cfg->num_replica_fetchers = 1;
+    cfg->max_incremental_fetch_session_cache_slots = 1000;
     cfg->replica_fetch_wait_max_ms = 500;
     cfg->replica_fetch_min_bytes = 1;
     cfg->replica_fetch_max_bytes = 1048576;
@@ -373,6 +374,7 @@ int config_finish(broker_config_t *cfg)
     GET_INT("log.cleaner.threads", log_cleaner_threads);
     GET_INT("log.cleaner.dedupe.buffer.size", log_cleaner_dedupe_buffer_size);
     GET_INT("num.replica.fetchers", num_replica_fetchers);
+    GET_INT("max.incremental.fetch.session.cache.slots", max_incremental_fetch_session_cache_slots);
     GET_INT("offsets.commit.timeout.ms", offsets_commit_timeout_ms);
     GET_INT("leader.imbalance.check.interval.seconds", leader_imbalance_check_interval_s);
     GET_INT("leader.imbalance.per.broker.percentage", leader_imbalance_per_broker_percentage);

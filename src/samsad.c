@@ -34,6 +34,7 @@
 #include "metadata_cache.h"
 #include "net.h"
 #include "replica_fetcher.h"
+#include "fetch_session.h"
 #include "replica_manager.h"
 #include "topic_admin.h"
 #include "util.h"
@@ -240,6 +241,7 @@ out_logs:
     bio_stop();         /* queued fsyncs, checkpoints and removals finish */
     metadata_apply_shutdown();
     rm_shutdown();
+    fs_shutdown();
     logmgr_shutdown();
 out:
     b.shutting_down = true;
