@@ -16,12 +16,9 @@
  *     gives it the new fetch positions.  The wait is the fetcher's, never
  *     the loop's.
  *
- * Each fetcher keeps a fetch session (KIP-227) with its leader: after the
- * first, full fetch it sends only partitions whose position changed, and
- * names those it stopped following (or that back off) as forgotten; any
- * error starts a new session with a full fetch.
- *
- * Partial: a follower's own log start offset is not moved by the leader's.
+ * Partial: fetch sessions (KIP-227) are not used (every fetch is a full,
+ * sessionless one); a follower's own log start offset is not moved by the
+ * leader's.
  */
 #ifndef SAMSA_REPLICA_FETCHER_H
 #define SAMSA_REPLICA_FETCHER_H

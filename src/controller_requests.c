@@ -80,6 +80,22 @@ static int topic_runs(arena_t *a, const prefs_t *parts, int **starts_out)
     return g;
 }
 
+/* LeaderAndIsr v2+ and UpdateMetadata v5+ group their partition states by
+ * topic: one topic entry per run, pointing into states (the two requests'
+ * generated types differ, the shape does not). */
+#define GROUP_BY_TOPIC(a, parts, states, topic_states, count, array_fn)               \
+    do {                                                                              \
+        int *at_, g_ = topic_runs((a), (parts), &at_);                                \
+        (topic_states) = array_fn((a), g_);                                           \
+        (count) = g_;                                                                 \
+        for (int k_ = 0; k_ < g_; k_++) {                                             \
+            (topic_states)[k_].topic_name = kstr_from_cstr((parts)->v[at_[k_]].t->name); \
+            (topic_states)[k_].topic_id = (parts)->v[at_[k_]].t->id;                  \
+            (topic_states)[k_].partition_states = &(states)[at_[k_]];                 \
+            (topic_states)[k_].partition_states_count = at_[k_ + 1] - at_[k_];        \
+        }                                                                             \
+    } while (0)
+
 /* ---- LeaderAndIsr ---- */
 
 static void fill_lisr_state(struct leader_and_isr_request_leader_and_isr_partition_state *s,
@@ -148,15 +164,8 @@ void creq_send_leader_and_isr(broker_t *b, const mc_broker_t *dest, const prefs_
         rq.ungrouped_partition_states = states;
         rq.ungrouped_partition_states_count = parts->n;
     } else {
-        int *at, g = topic_runs(&a, parts, &at);
-        rq.topic_states = leader_and_isr_request_leader_and_isr_topic_state_array(&a, g);
-        rq.topic_states_count = g;
-        for (int k = 0; k < g; k++) {
-            rq.topic_states[k].topic_name = kstr_from_cstr(parts->v[at[k]].t->name);
-            rq.topic_states[k].topic_id = parts->v[at[k]].t->id;
-            rq.topic_states[k].partition_states = &states[at[k]];
-            rq.topic_states[k].partition_states_count = at[k + 1] - at[k];
-        }
+        GROUP_BY_TOPIC(&a, parts, states, rq.topic_states, rq.topic_states_count,
+                       leader_and_isr_request_leader_and_isr_topic_state_array);
     }
     rq.live_leaders = leader_and_isr_request_leader_and_isr_live_leader_array(&a, n_leaders);
     rq.live_leaders_count = n_leaders;
@@ -248,15 +257,8 @@ void creq_send_update_metadata(broker_t *b, const mc_broker_t *dest, const prefs
         rq.ungrouped_partition_states = states;
         rq.ungrouped_partition_states_count = parts->n;
     } else {
-        int *at, g = topic_runs(&a, parts, &at);
-        rq.topic_states = update_metadata_request_update_metadata_topic_state_array(&a, g);
-        rq.topic_states_count = g;
-        for (int k = 0; k < g; k++) {
-            rq.topic_states[k].topic_name = kstr_from_cstr(parts->v[at[k]].t->name);
-            rq.topic_states[k].topic_id = parts->v[at[k]].t->id;
-            rq.topic_states[k].partition_states = &states[at[k]];
-            rq.topic_states[k].partition_states_count = at[k + 1] - at[k];
-        }
+        GROUP_BY_TOPIC(&a, parts, states, rq.topic_states, rq.topic_states_count,
+                       update_metadata_request_update_metadata_topic_state_array);
     }
     fill_live_brokers(&rq, &a);
     kwriter_t w;

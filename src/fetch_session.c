@@ -33,6 +33,7 @@ typedef struct cached_part {
     struct fetch_request_fetch_partition req;
     int64_t high_watermark;             /* last told; -1: tell */
     int64_t log_start_offset;
+    bool told;                          /* in the response being sent */
     UT_hash_handle hh;
 } cached_part_t;
 
@@ -51,16 +52,28 @@ typedef struct session {
 static session_t *sessions;             /* event-loop thread */
 static int64_t cached_total;
 
-static char *part_key(bool ids, kstr_t topic, kuuid_t id, int32_t p)
+#define KEY_MAX 300                     /* a topic name is at most 249 bytes */
+
+/* A partition's key into buf (no allocation: lookups are per partition
+ * on every fetch). */
+static const char *part_key(char buf[KEY_MAX], bool ids, kstr_t topic, kuuid_t id, int32_t p)
 {
-    char *k = NULL, b64[23];
-    if (ids)
+    char b64[23];
+    if (ids) {
         zkl_uuid_to_base64(&id, b64);
-    int rc = ids ? asprintf(&k, "%s:%d", b64, p)
-                 : asprintf(&k, "%.*s:%d", MAX(topic.len, 0), topic.ptr ? topic.ptr : "", p);
-    if (rc < 0)
-        die("out of memory");
-    return k;
+        snprintf(buf, KEY_MAX, "%s:%d", b64, p);
+    } else {
+        snprintf(buf, KEY_MAX, "%.*s:%d", MIN(MAX(topic.len, 0), 255), topic.ptr ? topic.ptr : "", p);
+    }
+    return buf;
+}
+
+static cached_part_t *find_part(session_t *s, kstr_t topic, kuuid_t id, int32_t p)
+{
+    char buf[KEY_MAX];
+    cached_part_t *cp;
+    HASH_FIND_STR(s->by_key, part_key(buf, s->topic_ids, topic, id, p), cp);
+    return cp;
 }
 
 static void part_free(cached_part_t *cp)
@@ -111,20 +124,34 @@ static void order_push(session_t *s, cached_part_t *cp)
     cached_total++;
 }
 
+/* Told partitions go to the back, so none is starved: one stable pass
+ * (a follower's session can hold thousands of partitions). */
+static void told_to_back(session_t *s)
+{
+    cached_part_t **v = xcalloc((size_t)s->n + 1, sizeof(*v));
+    int k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < s->n; i++)
+            if (s->order[i]->told == (pass == 1))
+                v[k++] = s->order[i];
+    for (int i = 0; i < s->n; i++)
+        v[i]->told = false;
+    memcpy(s->order, v, sizeof(*v) * (size_t)s->n);
+    free(v);
+}
+
 /* Adds or updates one partition the client named. */
 static void session_put(session_t *s, kstr_t topic, kuuid_t id,
                         const struct fetch_request_fetch_partition *in)
 {
-    char *key = part_key(s->topic_ids, topic, id, in->partition);
-    cached_part_t *cp;
-    HASH_FIND_STR(s->by_key, key, cp);
+    cached_part_t *cp = find_part(s, topic, id, in->partition);
     if (cp) {
-        free(key);
         cp->req = *in;
         return;
     }
+    char buf[KEY_MAX];
     cp = xcalloc(1, sizeof(*cp));
-    cp->key = key;
+    cp->key = xstrdup(part_key(buf, s->topic_ids, topic, id, in->partition));
     cp->topic_id = id;
     if (!s->topic_ids) {
         cp->topic = xmalloc((size_t)MAX(topic.len, 0) + 1);
@@ -140,10 +167,7 @@ static void session_put(session_t *s, kstr_t topic, kuuid_t id,
 
 static void session_forget(session_t *s, kstr_t topic, kuuid_t id, int32_t p)
 {
-    char *key = part_key(s->topic_ids, topic, id, p);
-    cached_part_t *cp;
-    HASH_FIND_STR(s->by_key, key, cp);
-    free(key);
+    cached_part_t *cp = find_part(s, topic, id, p);
     if (cp) {
         HASH_DEL(s->by_key, cp);
         order_remove(s, cp);
@@ -156,6 +180,7 @@ static void session_forget(session_t *s, kstr_t topic, kuuid_t id, int32_t p)
 static void session_to_request(arena_t *a, const session_t *s, struct fetch_request *rq)
 {
     struct fetch_request_fetch_topic *t = fetch_request_fetch_topic_array(a, s->n);
+    struct fetch_request_fetch_partition *parts = fetch_request_fetch_partition_array(a, s->n);
     int nt = 0;
     for (int i = 0; i < s->n; i++) {
         const cached_part_t *cp = s->order[i];
@@ -170,7 +195,7 @@ static void session_to_request(arena_t *a, const session_t *s, struct fetch_requ
                 strcpy(name, cp->topic);
             t[nt].topic = name ? kstr_from_cstr(name) : KSTR_NULL;
             t[nt].topic_id = cp->topic_id;
-            t[nt].partitions = fetch_request_fetch_partition_array(a, s->n - i);
+            t[nt].partitions = &parts[i];       /* runs are contiguous */
             t[nt].partitions_count = 0;
             nt++;
         }
@@ -306,10 +331,7 @@ static int32_t create_session(const fs_context_t *ctx, const struct fetch_reques
     for (int i = 0; i < resp->responses_count; i++) {
         const struct fetch_response_fetchable_topic_response *tr = &resp->responses[i];
         for (int k = 0; k < tr->partitions_count; k++) {
-            char *key = part_key(s->topic_ids, tr->topic, tr->topic_id, tr->partitions[k].partition_index);
-            cached_part_t *cp;
-            HASH_FIND_STR(s->by_key, key, cp);
-            free(key);
+            cached_part_t *cp = find_part(s, tr->topic, tr->topic_id, tr->partitions[k].partition_index);
             if (cp)
                 has_news(cp, &tr->partitions[k]);
         }
@@ -339,15 +361,10 @@ void fs_finish(fs_context_t *ctx, const struct fetch_request *rq, struct fetch_r
         struct fetch_response_fetchable_topic_response *tr = &resp->responses[i];
         int kept = 0;
         for (int k = 0; k < tr->partitions_count; k++) {
-            char *key = part_key(s->topic_ids, tr->topic, tr->topic_id, tr->partitions[k].partition_index);
-            cached_part_t *cp;
-            HASH_FIND_STR(s->by_key, key, cp);
-            free(key);
+            cached_part_t *cp = find_part(s, tr->topic, tr->topic_id, tr->partitions[k].partition_index);
             if (!cp || !has_news(cp, &tr->partitions[k]))
                 continue;
-            /* Told partitions go to the back, so none is starved. */
-            order_remove(s, cp);
-            order_push(s, cp);
+            cp->told = true;
             tr->partitions[kept++] = tr->partitions[k];
         }
         tr->partitions_count = kept;
@@ -355,6 +372,7 @@ void fs_finish(fs_context_t *ctx, const struct fetch_request *rq, struct fetch_r
             resp->responses[kept_topics++] = *tr;
     }
     resp->responses_count = kept_topics;
+    told_to_back(s);
 }
 
 int fs_count(void)

@@ -35,11 +35,6 @@ typedef struct fpart {
     int32_t last_epoch;
     int64_t retry_at_ms;            /* monotonic; 0 = now */
     bool remove;                    /* inbox: stop following */
-    /* The fetch session's copy (fetcher thread): what the leader was last
-     * sent for this partition. */
-    bool in_session;
-    int64_t sent_offset;
-    int32_t sent_leader_epoch, sent_last_epoch;
     struct fpart *next;             /* inbox list */
     UT_hash_handle hh;
 } fpart_t;
@@ -61,12 +56,6 @@ typedef struct fetcher {
     kclient_t conn;
     char conn_host[256];
     int32_t conn_port;
-    /* The fetch session with the leader (KIP-227), fetcher thread only:
-     * id 0 until the leader gives one; forget lists partitions the session
-     * holds that this fetcher no longer follows. */
-    int32_t session_id, session_epoch;
-    struct forget { char topic[256]; int32_t partition; } *forget;
-    int n_forget;
     UT_hash_handle hh;
 } fetcher_t;
 
@@ -146,38 +135,6 @@ static bool apply_and_wait(fetcher_t *f, apply_job_t *j)
 /* Takes the inbox into the thread's partitions.
  * @locality a fetcher thread
  * @locks fs.lock */
-/* The leader's session keeps p until told to forget it. */
-static void session_forget(fetcher_t *f, const fpart_t *p)
-{
-    f->forget = xrealloc(f->forget, sizeof(*f->forget) * (size_t)(f->n_forget + 1));
-    snprintf(f->forget[f->n_forget].topic, sizeof(f->forget[0].topic), "%s", p->topic);
-    f->forget[f->n_forget++].partition = p->partition;
-}
-
-/* p is fetched again: it is no longer to be forgotten (a request that
- * named it both ways would drop it from the leader's session). */
-static void forget_cancel(fetcher_t *f, const fpart_t *p)
-{
-    int k = 0;
-    for (int i = 0; i < f->n_forget; i++)
-        if (f->forget[i].partition != p->partition || strcmp(f->forget[i].topic, p->topic))
-            f->forget[k++] = f->forget[i];
-    f->n_forget = k;
-}
-
-/* After an error the next fetch is full: it closes the old session and
- * asks for a new one (Kafka's nextCloseExistingAttemptNew). */
-static void session_reset(fetcher_t *f)
-{
-    f->session_epoch = 0;
-    fpart_t *fp, *tmp;
-    HASH_ITER(hh, f->parts, fp, tmp)
-        fp->in_session = false;
-    free(f->forget);
-    f->forget = NULL;
-    f->n_forget = 0;
-}
-
 static void drain_inbox(fetcher_t *f)
 {
     pthread_mutex_lock(&fs.lock);
@@ -200,8 +157,6 @@ static void drain_inbox(fetcher_t *f)
         fpart_t *cur;
         HASH_FIND_STR(f->parts, e->key, cur);
         if (cur) {
-            if (cur->in_session && e->remove)
-                session_forget(f, cur);
             HASH_DEL(f->parts, cur);
             free(cur);
         }
@@ -287,16 +242,7 @@ static int64_t leader_offset(fetcher_t *f, const fpart_t *fp, int64_t which)
     return off;
 }
 
-static bool session_changed(const fpart_t *fp)
-{
-    return !fp->in_session || fp->sent_offset != fp->fetch_offset ||
-           fp->sent_leader_epoch != fp->leader_epoch || fp->sent_last_epoch != fp->last_epoch;
-}
-
-/* Builds this round's Fetch over the partitions ready to fetch: all of
- * them in a full fetch (which opens a session), or in an incremental one
- * only those whose position changed, with those that stopped being ready
- * forgotten.  Returns the number ready (0: nothing to fetch). */
+/* Builds this round's Fetch over the partitions ready to fetch. */
 static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq)
 {
     const broker_config_t *cfg = fs.b->cfg;
@@ -305,27 +251,16 @@ static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq)
     rq->max_wait_ms = cfg->replica_fetch_wait_max_ms;
     rq->min_bytes = cfg->replica_fetch_min_bytes;
     rq->max_bytes = cfg->replica_fetch_response_max_bytes;
-    bool full = f->session_epoch == 0;
-    rq->session_id = f->session_id;
-    rq->session_epoch = f->session_epoch;
+    rq->session_id = 0;
+    rq->session_epoch = -1;         /* sessionless full fetch */
     int n = (int)HASH_COUNT(f->parts);
     fpart_t **v = arena_array(a, (size_t)n + 1, sizeof(*v));
-    int k = 0, ready = 0;
+    int k = 0;
     int64_t now = mono_now();
     fpart_t *fp, *tmp;
-    HASH_ITER(hh, f->parts, fp, tmp) {
-        if (fp->retry_at_ms > now) {
-            if (fp->in_session && !full)
-                session_forget(f, fp);      /* backing off: out of the session */
-            fp->in_session = false;
-            continue;
-        }
-        ready++;
-        if (full || session_changed(fp))
+    HASH_ITER(hh, f->parts, fp, tmp)
+        if (fp->retry_at_ms <= now)
             v[k++] = fp;
-    }
-    if (ready == 0)
-        return 0;                           /* nothing sent: forgets wait */
     /* One topic entry per partition keeps the code simple; Kafka's
      * brokers accept a topic named more than once. */
     rq->topics = fetch_request_fetch_topic_array(a, k);
@@ -342,33 +277,14 @@ static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq)
         pp->last_fetched_epoch = v[i]->last_epoch;
         pp->log_start_offset = -1;
         pp->partition_max_bytes = cfg->replica_fetch_max_bytes;
-        forget_cancel(f, v[i]);
-        v[i]->in_session = true;
-        v[i]->sent_offset = v[i]->fetch_offset;
-        v[i]->sent_leader_epoch = v[i]->leader_epoch;
-        v[i]->sent_last_epoch = v[i]->last_epoch;
     }
-    int nf = full ? 0 : f->n_forget;
-    rq->forgotten_topics_data = fetch_request_forgotten_topic_array(a, nf);
-    rq->forgotten_topics_data_count = nf;
-    for (int i = 0; i < nf; i++) {
-        rq->forgotten_topics_data[i].topic = kstr_from_cstr(arena_strdup(a, f->forget[i].topic));
-        rq->forgotten_topics_data[i].partitions = arena_array(a, 1, sizeof(int32_t));
-        rq->forgotten_topics_data[i].partitions[0] = f->forget[i].partition;
-        rq->forgotten_topics_data[i].partitions_count = 1;
-    }
-    free(f->forget);
-    f->forget = NULL;
-    f->n_forget = 0;
-    return ready;
+    rq->forgotten_topics_data_count = 0;
+    return k;
 }
 
 /* Turns the response into hand-off items (records stay in the arena). */
-static int collect(fetcher_t *f, apply_job_t *j, const struct fetch_response *resp)
+static int collect(fetcher_t *f, apply_job_t *j, int n, const struct fetch_response *resp)
 {
-    int n = 0;
-    for (int t = 0; t < resp->responses_count; t++)
-        n += MAX(resp->responses[t].partitions_count, 0);
     j->items = xcalloc((size_t)n + 1, sizeof(fetched_t));
     int k = 0;
     for (int t = 0; t < resp->responses_count; t++) {
@@ -472,19 +388,13 @@ static bool fetch_round(fetcher_t *f)
             log_warn("replica", "Fetch from broker %d at %s:%d failed; reconnecting", f->leader_id,
                      f->conn_host, f->conn_port);
         disconnect(f);
-        session_reset(f);
         ok = false;
     } else if (resp.error_code) {
         log_warn("replica", "Fetch from broker %d failed: %s", f->leader_id,
                  kafka_error_name(resp.error_code));
-        session_reset(f);
         ok = false;
     } else {
-        if (rq.session_epoch == 0)
-            f->session_id = resp.session_id;    /* 0: the leader keeps none */
-        f->session_epoch = f->session_id == 0 ? 0
-                           : rq.session_epoch == INT32_MAX ? 1 : rq.session_epoch + 1;
-        collect(f, j, &resp);
+        collect(f, j, n, &resp);
         if (!apply_and_wait(f, j))
             return false;           /* stopping: the loop frees j */
         update_positions(f, j);
@@ -622,7 +532,6 @@ void fetchers_shutdown(void)
             f->inbox = e->next;
             free(e);
         }
-        free(f->forget);
         free(f);
     }
     struct owner *o, *ot;
