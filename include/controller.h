@@ -69,9 +69,11 @@ bool controller_is_active(void);
 int32_t controller_epoch_now(void);
 /* The /controller_epoch znode version that fences the controller's writes. */
 int32_t controller_epoch_zkversion(void);
-/* Reads topics' assignments, configs and partition states (pipelined),
- * creating missing states when this broker is the controller; marks them
- * known so their watches are not mistaken for new topics. */
+/* Reads topics' assignments and configs (pipelined), and on the
+ * controller their partition states too, creating missing ones; other
+ * brokers' partitions come back with unknown states (UpdateMetadata fills
+ * them).  Marks the topics known so their watches are not mistaken for new
+ * topics. */
 mc_topic_t **controller_load_topics(char **names, int n);
 /* For a ZooKeeper call that failed with rc: true if it should be made
  * again, after waiting out a connection loss (up to about a minute) or

@@ -19,11 +19,9 @@ typedef struct log_segment {
     int log_fd;
     char *path_base;                /* "<dir>/<20-digit base>" */
     char suffix[16];                /* after the extension: "" or ".cleaned" */
-    int idx_fd;
-    uint8_t *idx_map;
+    uint8_t *idx_map;               /* mapped; no descriptor is kept */
     int32_t idx_entries;
     int32_t idx_max_entries;
-    int tidx_fd;
     uint8_t *tidx_map;
     int32_t tidx_entries;
     int32_t tidx_max_entries;

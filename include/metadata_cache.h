@@ -3,9 +3,12 @@
  * topics, partition leaders/replicas/ISR and topic configs.  Event-loop
  * thread only.
  *
- * Filled from ZooKeeper reads by controller.c; partition states a
- * controller sends in UpdateMetadata update it too (mc_update_partition).
- * Partial: brokers come from ZooKeeper only.
+ * Partition states (leader, epochs, ISR, replicas) come from the
+ * controller's UpdateMetadata (mc_update_partition), as in Kafka; a broker
+ * that is the controller also reads them from ZooKeeper.  Partial: topic
+ * assignments and configs are still read from ZooKeeper by controller.c
+ * (a topic UpdateMetadata names first enters the cache without configs),
+ * and live brokers come from ZooKeeper only.
  */
 #ifndef SAMSA_METADATA_CACHE_H
 #define SAMSA_METADATA_CACHE_H
@@ -69,6 +72,9 @@ typedef struct mc_broker {
 } mc_broker_t;
 
 mc_topic_t *mc_topic_new(const char *name, int n_partitions);
+/* No leader, epochs -1: a state this broker has not been told yet (any
+ * state the controller sends replaces it). */
+void mc_partition_state_unknown(mc_partition_t *p);
 void mc_topic_free(mc_topic_t *t);
 /* A deep copy (any thread: it touches only its argument). */
 mc_topic_t *mc_topic_dup(const mc_topic_t *t);
@@ -84,9 +90,12 @@ mc_topic_t *mc_find_topic(const char *name);
 mc_topic_t *mc_find_topic_by_id(kuuid_t id);
 /* A malloc()ed copy of n broker ids (n < 0, a null array, copies none). */
 int32_t *mc_ids_copy(const int32_t *v, int n);
-/* A controller's word on one partition (UpdateMetadata): false if the
- * topic or partition is not in the cache (ZooKeeper brings it). */
-bool mc_update_partition(const char *topic, int32_t id, int32_t leader, int32_t leader_epoch,
+/* A controller's word on one partition (UpdateMetadata).  A topic or
+ * partition the cache does not know yet is added (its assignment znode may
+ * be read after the controller's request arrives); topic_id is the
+ * request's (zero before UpdateMetadata v7).  False if id is negative. */
+bool mc_update_partition(const char *topic, kuuid_t topic_id, int32_t id, int32_t leader,
+                         int32_t leader_epoch,
                          int32_t zk_version, const int32_t *replicas, int n_replicas,
                          const int32_t *isr, int n_isr);
 mc_topic_t *mc_topics(void);            /* iterate with hh.next */

@@ -188,12 +188,12 @@ enum handler_result api_leader_and_isr(broker_t *b, request_t *req)
     return REQ_DONE;
 }
 
-static void cache_state(const char *topic,
+static void cache_state(const char *topic, kuuid_t topic_id,
                         const struct update_metadata_request_update_metadata_partition_state *s)
 {
     if (topic)
-        mc_update_partition(topic, s->partition_index, s->leader, s->leader_epoch, s->zk_version,
-                        s->replicas, s->replicas_count, s->isr, s->isr_count);
+        mc_update_partition(topic, topic_id, s->partition_index, s->leader, s->leader_epoch,
+                            s->zk_version, s->replicas, s->replicas_count, s->isr, s->isr_count);
 }
 
 enum handler_result api_update_metadata(broker_t *b, request_t *req)
@@ -208,11 +208,12 @@ enum handler_result api_update_metadata(broker_t *b, request_t *req)
     if (resp.error_code == KERR_NONE) {
         for (int i = 0; i < rq.ungrouped_partition_states_count; i++)
             cache_state(kstr_dup(&req->arena, rq.ungrouped_partition_states[i].topic_name),
-                        &rq.ungrouped_partition_states[i]);
+                        (kuuid_t){ { 0 } }, &rq.ungrouped_partition_states[i]);
         for (int t = 0; t < rq.topic_states_count; t++) {
             const char *topic = kstr_dup(&req->arena, rq.topic_states[t].topic_name);
             for (int i = 0; i < rq.topic_states[t].partition_states_count; i++)
-                cache_state(topic, &rq.topic_states[t].partition_states[i]);
+                cache_state(topic, rq.topic_states[t].topic_id,
+                            &rq.topic_states[t].partition_states[i]);
         }
     }
     update_metadata_response_encode(&req->resp, v, &resp);

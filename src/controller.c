@@ -400,6 +400,10 @@ mc_topic_t **controller_load_topics(char **names, int n)
     mc_topic_t **out = xcalloc((size_t)n + 1, sizeof(*out));
     if (n == 0)
         return out;
+    /* Only the controller reads partition states: other brokers learn
+     * them from its UpdateMetadata, as Kafka's do, so a topic's creation
+     * is not one read per partition per broker. */
+    bool with_states = zv.is_controller;
     /* Round 1: assignments (watched) and configs. */
     zk_read_t *reads = xcalloc((size_t)n * 2, sizeof(*reads));
     char (*paths)[ZK_PATH_MAX] = xcalloc((size_t)n * 2, ZK_PATH_MAX);
@@ -424,6 +428,12 @@ mc_topic_t **controller_load_topics(char **names, int n)
     zk_reads_free(reads, 2 * n);
     free(reads);
     free(paths);
+    if (!with_states) {
+        for (int i = 0; i < n; i++)
+            for (int p = 0; out[i] && p < out[i]->n_partitions; p++)
+                mc_partition_state_unknown(&out[i]->parts[p]);
+        return out;
+    }
     /* Round 2: every partition state of every topic at once. */
     zk_read_t *sr = xcalloc((size_t)n_parts + 1, sizeof(*sr));
     char (*sp)[ZK_PATH_MAX] = xcalloc((size_t)n_parts + 1, ZK_PATH_MAX);

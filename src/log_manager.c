@@ -498,9 +498,13 @@ void logmgr_flush_older_than(int64_t interval_ms)
     logmgr_foreach(flush_if_old, &fa);
 }
 
+/* As Kafka's shutdown flush: only a log with records past its recovery
+ * point is synced (10,000 idle partitions are not 10,000 fsyncs). */
 static void flush_one(partition_log_t *pl, void *arg)
 {
     int *rc = arg;
+    if (pl->log_end_offset <= pl->recovery_point && pl->unflushed == 0)
+        return;
     if (plog_flush(pl) < 0)
         *rc = -1;
 }

@@ -34,9 +34,12 @@ static char *seg_path(const log_segment_t *s, const char *ext)
     return p;
 }
 
-/* Maps an index file at max_bytes (active) or at its current size. */
+/* Maps an index file at max_bytes (active) or at its current size.  The
+ * descriptor is closed once the file is mapped: a broker hosting thousands
+ * of partitions keeps one descriptor per segment (its .log), as Kafka does,
+ * not three. */
 static int index_map(const char *path, int entry, int32_t max_bytes, bool active,
-                     int *fd_out, uint8_t **map_out, int32_t *entries_out, int32_t *max_out)
+                     uint8_t **map_out, int32_t *entries_out, int32_t *max_out)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -62,23 +65,33 @@ static int index_map(const char *path, int entry, int32_t max_bytes, bool active
             return -1;
         }
     }
-    *fd_out = fd;
+    close(fd);
     *map_out = map;
     *entries_out = (int32_t)(cur / entry);
     *max_out = (int32_t)(want / entry);
     return 0;
 }
 
-static void index_unmap(int fd, uint8_t *map, int32_t max_entries, int entry,
-                        int32_t entries, bool trim)
+/* Unmaps an index; a preallocated (active) one is trimmed to its entries. */
+static void index_unmap(const log_segment_t *s, const char *ext, uint8_t *map,
+                        int32_t max_entries, int entry, int32_t entries)
 {
-    if (map)
-        munmap(map, (size_t)max_entries * (size_t)entry);
-    if (fd >= 0) {
-        if (trim && ftruncate(fd, (off_t)entries * entry) < 0)
-            log_warn("log", "Failed to trim index file: %s", strerror(errno));
-        close(fd);
-    }
+    if (!map)
+        return;
+    munmap(map, (size_t)max_entries * (size_t)entry);
+    if (max_entries == entries)
+        return;
+    char *path = seg_path(s, ext);
+    if (truncate(path, (off_t)entries * entry) < 0 && errno != ENOENT)
+        log_warn("log", "Failed to trim index file %s: %s", path, strerror(errno));
+    free(path);
+}
+
+static void segment_unmap_indexes(log_segment_t *s)
+{
+    index_unmap(s, ".index", s->idx_map, s->idx_max_entries, OFFSET_ENTRY, s->idx_entries);
+    index_unmap(s, ".timeindex", s->tidx_map, s->tidx_max_entries, TIME_ENTRY, s->tidx_entries);
+    s->idx_map = s->tidx_map = NULL;
 }
 
 /* Number of leading entries that are strictly increasing; a crash can
@@ -116,7 +129,7 @@ log_segment_t *segment_open_named(const char *dir, int64_t base_offset, const ch
     s->first_batch_timestamp = -1;
     s->max_timestamp = -1;
     s->offset_of_max_timestamp = -1;
-    s->log_fd = s->idx_fd = s->tidx_fd = -1;
+    s->log_fd = -1;
     s->active = active;
     size_t n = strlen(dir) + 32;
     s->path_base = xmalloc(n);
@@ -139,11 +152,11 @@ log_segment_t *segment_open_named(const char *dir, int64_t base_offset, const ch
     s->size = st.st_size;
     char *ip = seg_path(s, ".index");
     char *tp = seg_path(s, ".timeindex");
-    int rc = index_map(ip, OFFSET_ENTRY, index_max_bytes, active, &s->idx_fd, &s->idx_map,
-                       &s->idx_entries, &s->idx_max_entries);
+    int rc = index_map(ip, OFFSET_ENTRY, index_max_bytes, active, &s->idx_map, &s->idx_entries,
+                       &s->idx_max_entries);
     if (rc == 0)
-        rc = index_map(tp, TIME_ENTRY, index_max_bytes, active, &s->tidx_fd, &s->tidx_map,
-                       &s->tidx_entries, &s->tidx_max_entries);
+        rc = index_map(tp, TIME_ENTRY, index_max_bytes, active, &s->tidx_map, &s->tidx_entries,
+                       &s->tidx_max_entries);
     if (rc < 0)
         log_error("log", "Cannot open index for %s: %s", s->path_base, strerror(errno));
     free(ip);
@@ -166,8 +179,7 @@ void segment_close(log_segment_t *s)
 {
     if (!s)
         return;
-    index_unmap(s->idx_fd, s->idx_map, s->idx_max_entries, OFFSET_ENTRY, s->idx_entries, true);
-    index_unmap(s->tidx_fd, s->tidx_map, s->tidx_max_entries, TIME_ENTRY, s->tidx_entries, true);
+    segment_unmap_indexes(s);
     if (s->log_fd >= 0)
         close(s->log_fd);
     free(s->path_base);
@@ -425,16 +437,13 @@ int segment_seal(log_segment_t *s)
         time_index_maybe_append(s, s->max_timestamp, s->offset_of_max_timestamp);
     }
     int rc = 0;
-    index_unmap(s->idx_fd, s->idx_map, s->idx_max_entries, OFFSET_ENTRY, s->idx_entries, true);
-    index_unmap(s->tidx_fd, s->tidx_map, s->tidx_max_entries, TIME_ENTRY, s->tidx_entries, true);
-    s->idx_fd = s->tidx_fd = -1;
-    s->idx_map = s->tidx_map = NULL;
+    segment_unmap_indexes(s);
     /* Re-map read-only sized for lookups. */
     char *ip = seg_path(s, ".index");
     char *tp = seg_path(s, ".timeindex");
     int32_t dummy;
-    if (index_map(ip, OFFSET_ENTRY, 0, false, &s->idx_fd, &s->idx_map, &s->idx_entries, &dummy) < 0 ||
-        index_map(tp, TIME_ENTRY, 0, false, &s->tidx_fd, &s->tidx_map, &s->tidx_entries, &dummy) < 0) {
+    if (index_map(ip, OFFSET_ENTRY, 0, false, &s->idx_map, &s->idx_entries, &dummy) < 0 ||
+        index_map(tp, TIME_ENTRY, 0, false, &s->tidx_map, &s->tidx_entries, &dummy) < 0) {
         log_error("log", "Cannot reopen index of %s: %s", s->path_base, strerror(errno));
         rc = -1;
     }
@@ -530,7 +539,9 @@ int segment_sync(log_segment_t *s)
 {
     if (segment_flush(s) < 0)
         return -1;
-    if ((s->idx_fd >= 0 && fsync(s->idx_fd) < 0) || (s->tidx_fd >= 0 && fsync(s->tidx_fd) < 0)) {
+    if ((s->idx_map && msync(s->idx_map, (size_t)s->idx_max_entries * OFFSET_ENTRY, MS_SYNC) < 0) ||
+        (s->tidx_map &&
+         msync(s->tidx_map, (size_t)s->tidx_max_entries * TIME_ENTRY, MS_SYNC) < 0)) {
         log_error("log", "fsync of the indexes of %s failed: %s", s->path_base, strerror(errno));
         return -1;
     }

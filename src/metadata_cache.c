@@ -12,6 +12,9 @@
 /* Owned by the event-loop thread. */
 static mc_topic_t *topics;          /* by name */
 static mc_topic_t *topics_by_id;    /* the same topics by id (hh_id) */
+/* Partition states UpdateMetadata named before the topic (or those of its
+ * partitions) came into the cache from ZooKeeper; mc_put_topic takes them. */
+static mc_topic_t *early_states;    /* by name */
 static mc_broker_t *brokers;
 static int n_brokers;
 
@@ -26,6 +29,30 @@ mc_topic_t *mc_topic_new(const char *name, int n_partitions)
         t->parts[i].leader = -1;
     }
     return t;
+}
+
+void mc_partition_state_unknown(mc_partition_t *p)
+{
+    p->leader = -1;
+    p->leader_epoch = -1;
+    p->zk_version = -1;
+    free(p->isr);
+    p->isr = NULL;
+    p->n_isr = 0;
+}
+
+/* Grows t to n partitions whose states are unknown. */
+static void topic_grow(mc_topic_t *t, int n)
+{
+    if (n <= t->n_partitions)
+        return;
+    t->parts = xrealloc(t->parts, sizeof(*t->parts) * (size_t)n);
+    memset(t->parts + t->n_partitions, 0, sizeof(*t->parts) * (size_t)(n - t->n_partitions));
+    for (int i = t->n_partitions; i < n; i++) {
+        t->parts[i].id = i;
+        mc_partition_state_unknown(&t->parts[i]);
+    }
+    t->n_partitions = n;
 }
 
 mc_topic_t *mc_topic_dup(const mc_topic_t *src)
@@ -127,23 +154,49 @@ static void unlink_topic(mc_topic_t *t)
     t->by_id = false;
 }
 
+/* Keeps in t the newer of each partition state (leader, epochs, ISR) of
+ * t and from: leader epochs, then partition epochs (ISR changes), only go
+ * forward.  A state a controller sent (UpdateMetadata) can be newer than a
+ * read of ZooKeeper, and a broker that is not the controller reads no
+ * states at all.  The replicas stay t's: the assignment znode's, which
+ * decide what this broker hosts. */
+static void keep_newer_states(mc_topic_t *t, mc_topic_t *from)
+{
+    for (int i = 0; i < t->n_partitions && i < from->n_partitions; i++) {
+        mc_partition_t *o = &from->parts[i], *n = &t->parts[i];
+        if (o->leader_epoch > n->leader_epoch ||
+            (o->leader_epoch == n->leader_epoch && o->zk_version > n->zk_version)) {
+            SWAP(int32_t, n->leader, o->leader);
+            SWAP(int32_t, n->leader_epoch, o->leader_epoch);
+            SWAP(int32_t, n->zk_version, o->zk_version);
+            SWAP(int32_t *, n->isr, o->isr);
+            SWAP(int, n->n_isr, o->n_isr);
+        }
+    }
+}
+
+static bool same_id(const mc_topic_t *a, kuuid_t id)
+{
+    return !memcmp(&a->id, &id, sizeof(id));
+}
+
+static void drop_early_states(mc_topic_t *e)
+{
+    HASH_DEL(early_states, e);
+    mc_topic_free(e);
+}
+
 void mc_put_topic(mc_topic_t *t)
 {
-    mc_topic_t *old;
+    mc_topic_t *old, *early;
     HASH_FIND_STR(topics, t->name, old);
-    if (old && !memcmp(&old->id, &t->id, sizeof(t->id))) {
-        /* A partition state a controller sent (UpdateMetadata) can be newer
-         * than this read of ZooKeeper: leader epochs, then partition
-         * epochs (ISR changes), only go forward. */
-        for (int i = 0; i < t->n_partitions && i < old->n_partitions; i++) {
-            const mc_partition_t *o = &old->parts[i], *n = &t->parts[i];
-            if (o->leader_epoch > n->leader_epoch ||
-                (o->leader_epoch == n->leader_epoch && o->zk_version > n->zk_version)) {
-                mc_partition_t keep = old->parts[i];
-                old->parts[i] = t->parts[i];
-                t->parts[i] = keep;
-            }
-        }
+    if (old && same_id(old, t->id))
+        keep_newer_states(t, old);
+    HASH_FIND_STR(early_states, t->name, early);
+    if (early && (kuuid_is_zero(early->id) || same_id(early, t->id))) {
+        keep_newer_states(t, early);
+        if (early->n_partitions <= t->n_partitions)
+            drop_early_states(early);
     }
     if (old) {
         unlink_topic(old);
@@ -161,8 +214,11 @@ void mc_put_topic(mc_topic_t *t)
 
 void mc_remove_topic(const char *name)
 {
-    mc_topic_t *t;
+    mc_topic_t *t, *early;
     HASH_FIND_STR(topics, name, t);
+    HASH_FIND_STR(early_states, name, early);
+    if (early && (!t || kuuid_is_zero(early->id) || same_id(early, t->id)))
+        drop_early_states(early);
     if (t) {
         unlink_topic(t);
         mc_topic_free(t);
@@ -192,13 +248,35 @@ int32_t *mc_ids_copy(const int32_t *v, int n)
     return c;
 }
 
-bool mc_update_partition(const char *topic, int32_t id, int32_t leader, int32_t leader_epoch,
-                         int32_t zk_version, const int32_t *replicas, int n_replicas,
-                         const int32_t *isr, int n_isr)
+/* Where a state for a topic or partition the cache lacks waits: the
+ * topic's early entry, created (or replaced, for another topic id). */
+static mc_topic_t *early_topic(const char *topic, kuuid_t topic_id, int32_t id)
 {
-    mc_topic_t *t = mc_find_topic(topic);
-    if (!t || id < 0 || id >= t->n_partitions)
+    mc_topic_t *e;
+    HASH_FIND_STR(early_states, topic, e);
+    if (e && !kuuid_is_zero(topic_id) && !same_id(e, topic_id)) {
+        drop_early_states(e);
+        e = NULL;
+    }
+    if (!e) {
+        e = mc_topic_new(topic, 0);
+        e->id = topic_id;
+        HASH_ADD_STR(early_states, name, e);
+    }
+    topic_grow(e, id + 1);
+    return e;
+}
+
+bool mc_update_partition(const char *topic, kuuid_t topic_id, int32_t id, int32_t leader,
+                         int32_t leader_epoch, int32_t zk_version, const int32_t *replicas,
+                         int n_replicas, const int32_t *isr, int n_isr)
+{
+    if (id < 0)
         return false;
+    mc_topic_t *t = mc_find_topic(topic);
+    bool known = t && id < t->n_partitions && (kuuid_is_zero(topic_id) || same_id(t, topic_id));
+    if (!known)
+        t = early_topic(topic, topic_id, id);
     mc_partition_t *p = &t->parts[id];
     p->leader = leader;
     p->leader_epoch = leader_epoch;
@@ -254,5 +332,7 @@ void mc_clear(void)
         unlink_topic(t);
         mc_topic_free(t);
     }
+    HASH_ITER(hh, early_states, t, tmp)
+        drop_early_states(t);
     mc_set_brokers(NULL, 0);
 }

@@ -159,7 +159,7 @@ static void isr_answered(void *arg)
             p->n_isr = a->n_isr;
             a->isr = NULL;
             p->partition_epoch = a->partition_epoch;
-            mc_update_partition(p->topic, p->id, p->leader, p->leader_epoch, p->partition_epoch,
+            mc_update_partition(p->topic, (kuuid_t){ { 0 } }, p->id, p->leader, p->leader_epoch, p->partition_epoch,
                                 p->replicas, p->n_replicas, p->isr, p->n_isr);
             pl_update_high_watermark(a->b, p);
             purgatory_check(p);

@@ -77,6 +77,11 @@ static int zk_connect(zk_session_t *zs)
                   strerror(errno));
         return -1;
     }
+    /* The C client otherwise resolves the connect string on every pass of
+     * its I/O loop (a getaddrinfo per batch of replies); Java's client, like
+     * this, resolves again only after a connection is lost. */
+    if (zoo_set_servers_resolution_delay(zs->zh, -1) != ZOK)
+        log_warn("zookeeper", "Cannot limit host name resolution for %s", zs->connect);
     if (wait_connected(zs) < 0) {
         log_error("zookeeper", "Timed out waiting for connection to ZooKeeper at %s after %d ms",
                   zs->connect, zs->connect_timeout_ms);
@@ -255,6 +260,7 @@ typedef struct zk_wait {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int pending;
+    int wake_at;        /* the waiter sleeps until pending <= wake_at; -1 none */
 } zk_wait_t;
 
 typedef struct zk_read_op {
@@ -270,13 +276,17 @@ static void wait_init(zk_wait_t *w)
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
     w->pending = 0;
+    w->wake_at = -1;
 }
 
 static void wait_done_one(zk_wait_t *w)
 {
     pthread_mutex_lock(&w->lock);
     w->pending--;
-    pthread_cond_broadcast(&w->cond);
+    /* One wake-up per refill of the window, not one per reply: with
+     * 100,000 reads a wake-up each cost more than the reads. */
+    if (w->pending <= w->wake_at)
+        pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -284,8 +294,10 @@ static void wait_done_one(zk_wait_t *w)
 static void wait_until(zk_wait_t *w, int level)
 {
     pthread_mutex_lock(&w->lock);
+    w->wake_at = level;
     while (w->pending > level)
         pthread_cond_wait(&w->cond, &w->lock);
+    w->wake_at = -1;
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -293,8 +305,12 @@ static void wait_until(zk_wait_t *w, int level)
 static void wait_add_one(zk_wait_t *w)
 {
     pthread_mutex_lock(&w->lock);
-    while (w->pending >= ZK_WINDOW)
-        pthread_cond_wait(&w->cond, &w->lock);
+    if (w->pending >= ZK_WINDOW) {
+        w->wake_at = ZK_WINDOW / 2;
+        while (w->pending > ZK_WINDOW / 2)
+            pthread_cond_wait(&w->cond, &w->lock);
+        w->wake_at = -1;
+    }
     w->pending++;
     pthread_mutex_unlock(&w->lock);
 }

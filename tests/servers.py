@@ -27,16 +27,18 @@ def free_port():
 
 
 def wait_for(pred, timeout=30.0, what="condition"):
+    """Polls pred until it returns something true, and returns that."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if pred():
-            return
+        value = pred()
+        if value:
+            return value
         time.sleep(0.05)
     raise AssertionError("timed out waiting for " + what)
 
 
 class ZooKeeper:
-    def __init__(self, workdir):
+    def __init__(self, workdir, heap="256m"):
         self.dir = workdir
         self.port = free_port()
         os.makedirs(os.path.join(workdir, "data"), exist_ok=True)
@@ -48,7 +50,7 @@ class ZooKeeper:
                     "4lw.commands.whitelist=ruok,stat\nmaxSessionTimeout=60000\n")
         self.log = open(os.path.join(workdir, "zookeeper.log"), "w")
         self.proc = subprocess.Popen(
-            ["java", "-Xmx256m", "-cp", ZK_CLASSPATH,
+            ["java", f"-Xmx{heap}", "-cp", ZK_CLASSPATH,
              "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.cfg],
             stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
         wait_for(self.ruok, 60, "ZooKeeper to answer ruok")

@@ -220,6 +220,66 @@ static void test_assignment_znode_reassignment_lists(void)
     mc_topic_free(t);
 }
 
+/* A ZooKeeper read of a topic on a broker that is not the controller: its
+ * assignment, no partition states. */
+static mc_topic_t *assignment_only(const char *name, int n, kuuid_t id)
+{
+    mc_topic_t *t = mc_topic_new(name, n);
+    t->id = id;
+    int32_t replicas[] = { 1, 2 };
+    for (int p = 0; p < n; p++) {
+        t->parts[p].replicas = mc_ids_copy(replicas, 2);
+        t->parts[p].n_replicas = 2;
+        mc_partition_state_unknown(&t->parts[p]);
+    }
+    return t;
+}
+
+/* Partition states come from UpdateMetadata: one that arrives before the
+ * topic's assignment (or a new partition's) is read waits and is taken
+ * when the topic enters the cache; a state-less reload keeps the states
+ * told; replicas stay the assignment's; a state of another topic id waits
+ * for that incarnation. */
+static void test_cache_takes_update_metadata_states(void)
+{
+    kuuid_t id = { { 7 } }, other = { { 8 } };
+    int32_t isr[] = { 2, 1 }, um_replicas[] = { 2, 1, 3 };
+    CU_ASSERT_TRUE(mc_update_partition("early", id, 1, 2, 5, 9, um_replicas, 3, isr, 2));
+    CU_ASSERT_PTR_NULL(mc_find_topic("early"));
+    mc_put_topic(assignment_only("early", 2, id));
+    mc_topic_t *t = mc_find_topic("early");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(t->parts[0].leader, -1);
+    CU_ASSERT_EQUAL(t->parts[1].leader, 2);
+    CU_ASSERT_EQUAL(t->parts[1].leader_epoch, 5);
+    CU_ASSERT_EQUAL(t->parts[1].zk_version, 9);
+    CU_ASSERT_EQUAL(t->parts[1].n_isr, 2);
+    CU_ASSERT_EQUAL(t->parts[1].n_replicas, 2);     /* the assignment's */
+
+    /* A reload without states keeps what the controller said. */
+    mc_put_topic(assignment_only("early", 2, id));
+    t = mc_find_topic("early");
+    CU_ASSERT_EQUAL(t->parts[1].leader, 2);
+    CU_ASSERT_EQUAL(t->parts[1].leader_epoch, 5);
+
+    /* A partition added before the grown assignment is read. */
+    CU_ASSERT_TRUE(mc_update_partition("early", id, 2, 1, 0, 0, um_replicas, 3, isr, 2));
+    CU_ASSERT_EQUAL(mc_find_topic("early")->n_partitions, 2);
+    mc_put_topic(assignment_only("early", 3, id));
+    t = mc_find_topic("early");
+    CU_ASSERT_EQUAL(t->parts[2].leader, 1);
+    CU_ASSERT_EQUAL(t->parts[1].leader, 2);
+
+    /* The topic recreated under another id: its state waits for it. */
+    CU_ASSERT_TRUE(mc_update_partition("early", other, 0, 3, 0, 0, um_replicas, 3, isr, 2));
+    CU_ASSERT_EQUAL(mc_find_topic("early")->parts[0].leader, -1);
+    mc_remove_topic("early");
+    mc_put_topic(assignment_only("early", 1, other));
+    CU_ASSERT_EQUAL(mc_find_topic("early")->parts[0].leader, 3);
+    CU_ASSERT_FALSE(mc_update_partition("early", other, -1, 3, 0, 0, um_replicas, 3, isr, 2));
+    mc_clear();
+}
+
 void register_replica_log_tests(void)
 {
     CU_pSuite s = CU_add_suite("replica log", make_tmpdir, remove_tmpdir);
@@ -228,4 +288,6 @@ void register_replica_log_tests(void)
     CU_add_test(s, "follower append and truncation", test_follower_append_and_truncate);
     CU_add_test(s, "assignment znode with reassignment lists",
                 test_assignment_znode_reassignment_lists);
+    CU_add_test(s, "metadata cache takes UpdateMetadata states",
+                test_cache_takes_update_metadata_states);
 }
