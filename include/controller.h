@@ -13,9 +13,10 @@
  *
  * When this broker is the elected controller, what changed is also handed
  * to the controller's context (controller_state.h), which elects leaders
- * and sends LeaderAndIsr/UpdateMetadata.  Every broker still reads topics,
- * configs and live brokers from ZooKeeper for its metadata cache (partition
- * roles come only from LeaderAndIsr).
+ * and sends LeaderAndIsr/UpdateMetadata.  Every broker still reads topic
+ * assignments, configs and live brokers from ZooKeeper for its metadata
+ * cache; only the controller reads partition states (the others take them
+ * from UpdateMetadata; partition roles come only from LeaderAndIsr).
  */
 #ifndef SAMSA_CONTROLLER_H
 #define SAMSA_CONTROLLER_H

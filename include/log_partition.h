@@ -96,6 +96,13 @@ int plog_flush(partition_log_t *pl);
 void plog_flush_async(partition_log_t *pl);
 int64_t plog_size_bytes(const partition_log_t *pl);
 
+/* An appended batch's producer (if any) enters the producer state. */
+void plog_note_producer_batch(partition_log_t *pl, const struct batch_header *h);
+/* At a clean shutdown: the producer state as Kafka's <log end>.snapshot,
+ * for a log that has producers (Kafka, finding no snapshot after a clean
+ * shutdown, starts with none).  Not on the event loop. */
+int plog_write_producer_snapshot(partition_log_t *pl);
+
 /* Internals shared by log_partition.c and log_follower.c only. */
 log_segment_t *plog_new_segment(partition_log_t *pl, int64_t base, bool create, bool active);
 log_segment_t *plog_active_segment(partition_log_t *pl);

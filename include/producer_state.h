@@ -4,19 +4,33 @@
  * every producer id, for duplicate detection and sequence checks.
  * Owned by a partition_log; event-loop thread only.
  *
- * Rebuilt from the log's batch headers when a log is opened (log_partition.c).
- * Partial: not persisted as Kafka's <offset>.snapshot files, so the
- * rebuild reads every segment younger than producer.id.expiration.ms.
+ * Persisted as Kafka's <offset>.snapshot files (version 1: the last batch
+ * of every producer; log_partition.c writes them at roll and clean shutdown
+ * and reads the newest at open, then the batches after it).
  */
 #ifndef SAMSA_PRODUCER_STATE_H
 #define SAMSA_PRODUCER_STATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct producer_state producer_state_t;
 
+/* One appended batch of an idempotent producer. */
+typedef struct pstate_batch {
+    int64_t pid;
+    int16_t epoch;
+    int32_t first_seq;
+    int32_t last_seq;
+    int64_t base_offset;
+    int64_t last_offset;
+    int64_t max_timestamp;
+} pstate_batch_t;
+
 producer_state_t *pstate_new(void);
 void pstate_free(producer_state_t *ps);
+/* Producer ids with retained state. */
+int pstate_count(const producer_state_t *ps);
 
 enum pstate_verdict { PSTATE_APPEND, PSTATE_DUPLICATE, PSTATE_ERROR };
 
@@ -30,8 +44,13 @@ enum pstate_verdict pstate_check(producer_state_t *ps, int64_t pid, int16_t epoc
  * Returns the count; *out is NULL when there are none. */
 int pstate_last_batch_offsets(const producer_state_t *ps, int64_t **out);
 /* Records an appended batch. */
-void pstate_update(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t first_seq,
-                   int32_t last_seq, int64_t base_offset);
+void pstate_update(producer_state_t *ps, const pstate_batch_t *b);
+/* Kafka's producer snapshot (version 1, CRC-32C): a malloc()ed buffer of
+ * *len bytes holding every producer's epoch and last batch. */
+uint8_t *pstate_snapshot_encode(const producer_state_t *ps, size_t *len);
+/* Replaces ps's producers with a snapshot's; -1 (ps unchanged) if the
+ * version, size or checksum is wrong. */
+int pstate_snapshot_decode(producer_state_t *ps, const uint8_t *buf, size_t len);
 /* The log was truncated to `offset`: batches from there on are forgotten. */
 void pstate_truncate(producer_state_t *ps, int64_t offset);
 

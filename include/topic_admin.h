@@ -49,9 +49,11 @@ typedef void (*topics_done_fn)(broker_t *b, void *arg, const topic_result_t *res
 int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool validate_only,
                        topic_result_t *results, topics_done_fn done, void *arg);
 /* Marks topics for deletion; done as above (UNKNOWN_TOPIC_OR_PARTITION and
- * TOPIC_DELETION_DISABLED are decided on the loop). */
-int topic_admin_delete(broker_t *b, char **names, int n, topic_result_t *results,
-                       topics_done_fn done, void *arg);
+ * TOPIC_DELETION_DISABLED are decided on the loop), once the topics have
+ * left this broker's cache, or after timeout_ms with REQUEST_TIMED_OUT for
+ * those still there (timeout_ms <= 0: at once, as Kafka). */
+int topic_admin_delete(broker_t *b, char **names, int n, int32_t timeout_ms,
+                       topic_result_t *results, topics_done_fn done, void *arg);
 /* True while this broker is creating the topic (auto-creation asks once). */
 bool topic_admin_creating(const char *name);
 /* Event-loop thread, at shutdown: creations still waiting for their new

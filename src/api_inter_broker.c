@@ -13,9 +13,10 @@
  * LeaderAndIsr hosts the partitions it names (opening their logs) and
  * gives them their role: leader, or follower fetching from the leader the
  * request's live leaders name (replica_manager.h).
- * Partial: topics and configs of the metadata cache are also read from
- * ZooKeeper by controller.c; UpdateMetadata updates the partition states of
- * topics the cache has (the live brokers still come from ZooKeeper).
+ * UpdateMetadata gives the metadata cache its partition states (states of
+ * topics the cache does not have yet wait for them, metadata_cache.h).
+ * Partial: topic assignments, configs and live brokers are still read from
+ * ZooKeeper by controller.c.
  * Event-loop thread only.
  */
 #include <inttypes.h>

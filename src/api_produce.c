@@ -131,8 +131,10 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
         return;
     }
     if (idempotent)
-        pstate_update(pl->pstate, val.producer_id, val.producer_epoch, val.base_sequence,
-                      last_seq, base);
+        pstate_update(pl->pstate, &(pstate_batch_t){ val.producer_id, val.producer_epoch,
+                                                     val.base_sequence, last_seq, base,
+                                                     base + val.n_records - 1,
+                                                     append_time ? now : val.max_timestamp });
     out->base_offset = base;
     out->log_append_time_ms = append_time ? now : -1;
     out->log_start_offset = pl->log_start_offset;

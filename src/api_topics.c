@@ -292,7 +292,7 @@ enum handler_result api_delete_topics(broker_t *b, request_t *req)
         names[i] = kstr_dup(&req->arena, rq.topic_names[i]);
         w->map[i] = i;
     }
-    if (topic_admin_delete(b, names, n, w->results, delete_done, w) > 0)
+    if (topic_admin_delete(b, names, n, rq.timeout_ms, w->results, delete_done, w) > 0)
         return park(req, w);
     delete_respond(req, &rq, w->results);
     wait_free(w);

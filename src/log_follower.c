@@ -2,7 +2,8 @@
  * log_follower.c - owns the follower's side of a partition log: appending
  * a leader's batches exactly as fetched, truncating a log that diverged
  * from its leader's (with its leader epochs and producer state), and
- * writing the leader-epoch checkpoint on the disk thread.
+ * writing the leader-epoch checkpoint and deleting stale producer
+ * snapshots on the disk thread.
  * Event-loop thread, except where marked.
  */
 #define _GNU_SOURCE
@@ -16,6 +17,7 @@
 #include "leader_epoch.h"
 #include "log_partition.h"
 #include "logging.h"
+#include "producer_snapshot.h"
 #include "record_batch.h"
 #include "util.h"
 
@@ -46,12 +48,7 @@ int16_t plog_append_replica(partition_log_t *pl, uint8_t *buf, int32_t len, int6
             return KERR_KAFKA_STORAGE_ERROR;
         pl->log_end_offset = last + 1;
         pl->unflushed += h.record_count > 0 ? h.record_count : 1;
-        if (h.producer_id >= 0 && !(h.attributes & BATCH_ATTR_CONTROL)) {
-            int32_t last_seq = (int32_t)(((int64_t)h.base_sequence + h.last_offset_delta) %
-                                         ((int64_t)INT32_MAX + 1));
-            pstate_update(pl->pstate, h.producer_id, h.producer_epoch, h.base_sequence, last_seq,
-                          h.base_offset);
-        }
+        plog_note_producer_batch(pl, &h);
         pos += h.size;
     }
     if (epochs_changed)
@@ -73,6 +70,38 @@ static log_segment_t *reopen_active(partition_log_t *pl, log_segment_t *s)
         r = NULL;
     }
     return r;
+}
+
+typedef struct snapshot_trim {
+    char *dir;
+    int64_t offset;
+} snapshot_trim_t;
+
+/*
+ * @locality the disk thread
+ * @locks none (the job owns its copy of the directory name)
+ */
+static void trim_snapshots(void *arg)
+{
+    snapshot_trim_t *t = arg;
+    psnap_delete_above(t->dir, t->offset);
+}
+
+static void trimmed_snapshots(void *arg)
+{
+    snapshot_trim_t *t = arg;
+    free(t->dir);
+    free(t);
+}
+
+/* Snapshots past a truncation describe batches that are gone: the disk
+ * thread deletes them (Kafka's truncateAndReload). */
+static void forget_snapshots_above(const char *dir, int64_t offset)
+{
+    snapshot_trim_t *t = xcalloc(1, sizeof(*t));
+    t->dir = xstrdup(dir);
+    t->offset = offset;
+    bio_submit(trim_snapshots, trimmed_snapshots, t);
 }
 
 int plog_truncate_to(partition_log_t *pl, int64_t offset)
@@ -106,6 +135,7 @@ int plog_truncate_to(partition_log_t *pl, int64_t offset)
     pl->recovery_point = MIN(pl->recovery_point, pl->log_end_offset);
     pl->cleaned_upto = MIN(pl->cleaned_upto, pl->log_end_offset);
     pstate_truncate(pl->pstate, pl->log_end_offset);
+    forget_snapshots_above(pl->dir, pl->log_end_offset);
     if (lec_truncate_from_end(&pl->epochs, pl->log_end_offset) |
         (below_start && lec_truncate_from_start(&pl->epochs, offset)))
         plog_persist_epochs(pl);

@@ -509,12 +509,20 @@ static void flush_one(partition_log_t *pl, void *arg)
         *rc = -1;
 }
 
+static void snapshot_one(partition_log_t *pl, void *arg)
+{
+    int *rc = arg;
+    if (plog_write_producer_snapshot(pl) < 0)
+        *rc = -1;
+}
+
 void logmgr_shutdown(void)
 {
     if (!lm.cfg)
         return;
     int rc = 0;
     logmgr_foreach(flush_one, &rc);
+    logmgr_foreach(snapshot_one, &rc);
     if (logmgr_checkpoint() < 0)
         rc = -1;
     log_entry_t *e, *tmp;

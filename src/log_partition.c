@@ -21,6 +21,7 @@
 #include "log_manager.h"
 #include "log_partition.h"
 #include "logging.h"
+#include "producer_snapshot.h"
 #include "record_batch.h"
 #include "util.h"
 
@@ -230,39 +231,56 @@ static int plog_load(partition_log_t *pl, bool clean)
 typedef struct rebuild {
     partition_log_t *pl;
     int64_t horizon;            /* batches older than this: expired producers */
+    int64_t from;               /* the snapshot's offset: batches before it are in it */
 } rebuild_t;
+
+void plog_note_producer_batch(partition_log_t *pl, const batch_header_t *h)
+{
+    if (h->producer_id < 0 || (h->attributes & BATCH_ATTR_CONTROL))
+        return;
+    int32_t last_seq = (int32_t)(((int64_t)h->base_sequence + h->last_offset_delta) %
+                                 ((int64_t)INT32_MAX + 1));
+    pstate_update(pl->pstate, &(pstate_batch_t){ h->producer_id, h->producer_epoch,
+                                                 h->base_sequence, last_seq, h->base_offset,
+                                                 batch_last_offset(h), h->max_timestamp });
+}
 
 static int note_producer(const batch_header_t *h, void *arg)
 {
     rebuild_t *r = arg;
-    partition_log_t *pl = r->pl;
-    if (h->producer_id < 0 || (h->attributes & BATCH_ATTR_CONTROL) || h->max_timestamp < r->horizon)
-        return 0;
-    int32_t last_seq = (int32_t)(((int64_t)h->base_sequence + h->last_offset_delta) %
-                                 ((int64_t)INT32_MAX + 1));
-    pstate_update(pl->pstate, h->producer_id, h->producer_epoch, h->base_sequence, last_seq,
-                  h->base_offset);
+    if (h->max_timestamp >= r->horizon && h->base_offset >= r->from)
+        plog_note_producer_batch(r->pl, h);
     return 0;
 }
 
-/* Idempotent producers' sequences, rebuilt from the batch headers of the
- * segments that can hold live producers, as Kafka rebuilds them when it
- * has no snapshot (a producer whose last batch is older than
+/* Idempotent producers' sequences: the newest <offset>.snapshot at or
+ * below the log end, then the batch headers after it, as Kafka's
+ * loadProducerState; without a snapshot, the headers of the segments that
+ * can hold live producers (a producer whose last batch is older than
  * producer.id.expiration.ms is expired on load there, so it is not
- * retained here either): a producer retrying a batch written before a crash or
- * restart gets its original offset back instead of a duplicate.
- * Partial: Kafka's <offset>.snapshot files are neither read nor written. */
+ * retained here either).  A producer retrying a batch written before a
+ * crash or restart gets its original offset back instead of a duplicate. */
 static void rebuild_producer_state(partition_log_t *pl)
 {
-    rebuild_t r = { pl, now_ms() - PRODUCER_EXPIRATION_MS };
+    rebuild_t r = { pl, now_ms() - PRODUCER_EXPIRATION_MS, 0 };
+    int64_t snap = psnap_load_latest(pl->dir, pl->log_end_offset, pl->pstate);
+    if (snap >= 0)
+        r.from = snap;
     for (int i = 0; i < pl->nsegs; i++) {
         log_segment_t *s = pl->segs[i];
-        if (s->max_timestamp >= 0 && s->max_timestamp < r.horizon)
+        if ((s->max_timestamp >= 0 && s->max_timestamp < r.horizon) || s->next_offset <= r.from)
             continue;
         if (segment_for_each_header(s, note_producer, &r) < 0)
             log_warn("log", "Cannot read the batch headers of %s.log to rebuild producer state",
                      s->path_base);
     }
+}
+
+int plog_write_producer_snapshot(partition_log_t *pl)
+{
+    if (pstate_count(pl->pstate) == 0)
+        return 0;
+    return psnap_write(pl->dir, pl->log_end_offset, pl->pstate);
 }
 
 static int note_epoch(const batch_header_t *h, void *arg)

@@ -35,6 +35,7 @@ static creating_t *creating;
 typedef struct admin_job {
     broker_t *b;                /* only b->cfg is read off the loop */
     int n;                      /* topics submitted */
+    bool is_create;
     int *index;                 /* their places in results */
     char **names;
     mc_topic_t **planned;       /* create: assignments made on the loop */
@@ -47,13 +48,17 @@ typedef struct admin_job {
     int n_removed;
     topics_done_fn done;
     void *arg;
-    struct event *wait_timer;   /* create: waiting for local leaders */
+    /* Waiting before the answer: create, for the new leaders; delete, for
+     * the topics to leave the cache (up to the request's timeout). */
+    struct event *wait_timer;
     int64_t wait_deadline;      /* monotonic ms */
+    bool (*ready)(const struct admin_job *j);
+    void (*timed_out)(struct admin_job *j);
     struct admin_job *next_waiting;
 } admin_job_t;
 
-/* Creations waiting for their leaders (event-loop thread), answered at
- * once by topic_admin_shutdown(). */
+/* Jobs waiting before their answer (event-loop thread), answered at once
+ * by topic_admin_shutdown(). */
 static admin_job_t *waiting;
 
 bool topic_admin_creating(const char *name)
@@ -292,11 +297,11 @@ static void create_run(void *arg)
     free(written);
 }
 
-/* Event-loop thread: the new topics go into the cache, then the caller
+/* The job's topics are in (or out of) the cache: the caller hears of it.
  * @locality the event-loop thread
  * @locks none
- * hears of it. */
-static void create_answer(admin_job_t *j)
+ */
+static void job_answer(admin_job_t *j)
 {
     if (j->wait_timer) {
         event_free(j->wait_timer);
@@ -307,7 +312,7 @@ static void create_answer(admin_job_t *j)
             }
     }
     j->wait_timer = NULL;
-    for (int i = 0; i < j->n; i++)
+    for (int i = 0; j->is_create && i < j->n; i++)
         creating_set(j->names[i], false);
     if (j->done)
         j->done(j->b, j->arg, j->results, j->n_results);
@@ -336,36 +341,50 @@ static bool leaders_ready(const admin_job_t *j)
     return true;
 }
 
-static void wait_leaders(evutil_socket_t fd, short what, void *arg)
+static void wait_ready(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     admin_job_t *j = arg;
-    if (leaders_ready(j) || mono_ms() >= j->wait_deadline || j->b->shutting_down) {
-        create_answer(j);
+    if (j->ready(j) || j->b->shutting_down) {
+        job_answer(j);
+        return;
+    }
+    if (mono_ms() >= j->wait_deadline) {
+        if (j->timed_out)
+            j->timed_out(j);
+        job_answer(j);
         return;
     }
     struct timeval tv = { 0, 5000 };
     evtimer_add(j->wait_timer, &tv);
 }
 
-static void create_applied(void *arg)
+/* Answers once ready(j) holds, or at the deadline (after timed_out). */
+static void answer_when(admin_job_t *j, bool (*ready)(const admin_job_t *j), int64_t within_ms,
+                        void (*timed_out)(admin_job_t *j))
 {
-    admin_job_t *j = arg;
-    if (leaders_ready(j)) {
-        create_answer(j);
+    j->ready = ready;
+    j->timed_out = timed_out;
+    if (ready(j)) {
+        job_answer(j);
         return;
     }
-    j->wait_deadline = mono_ms() + 10000;
-    j->wait_timer = evtimer_new(j->b->base, wait_leaders, j);
+    j->wait_deadline = mono_ms() + within_ms;
+    j->wait_timer = evtimer_new(j->b->base, wait_ready, j);
     j->next_waiting = waiting;
     waiting = j;
-    wait_leaders(-1, 0, j);
+    wait_ready(-1, 0, j);
+}
+
+static void create_applied(void *arg)
+{
+    answer_when(arg, leaders_ready, 10000, NULL);
 }
 
 void topic_admin_shutdown(void)
 {
     while (waiting)
-        create_answer(waiting);
+        job_answer(waiting);
 }
 
 /*
@@ -398,8 +417,10 @@ int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool valid
         set_result(&results[i], err, err ? msg : NULL);
         if (err || validate_only)
             continue;
-        if (!j)
+        if (!j) {
             j = job_new(b, n, done, arg);
+            j->is_create = true;
+        }
         j->index[j->n] = i;
         j->names[j->n] = xstrdup(specs[i].name);
         j->planned[j->n] = specs[i].replicas ? planned_as_given(&specs[i])
@@ -442,12 +463,37 @@ static void delete_run(void *arg)
  * @locality the event-loop thread
  * @locks none
  */
+/* As Kafka's DeleteTopics: done once no topic of the job is in the cache
+ * any more (or the controller has marked it for deletion there). */
+static bool topics_gone(const admin_job_t *j)
+{
+    for (int i = 0; i < j->n; i++) {
+        const mc_topic_t *t = mc_find_topic(j->names[i]);
+        if (j->results[j->index[i]].error == KERR_NONE && t && !t->deleting)
+            return false;
+    }
+    return true;
+}
+
+static void deletion_timed_out(admin_job_t *j)
+{
+    for (int i = 0; i < j->n; i++) {
+        topic_result_t *r = &j->results[j->index[i]];
+        const mc_topic_t *t = mc_find_topic(j->names[i]);
+        if (r->error == KERR_NONE && t && !t->deleting)
+            set_result(r, KERR_REQUEST_TIMED_OUT, NULL);
+    }
+}
+
 static void delete_applied(void *arg)
 {
     admin_job_t *j = arg;
-    if (j->done)
-        j->done(j->b, j->arg, j->results, j->n_results);
-    job_free(j);
+    int64_t timeout_ms = j->wait_deadline;
+    if (timeout_ms <= 0) {
+        job_answer(j);      /* timeout_ms <= 0: the deletion is only started */
+        return;
+    }
+    answer_when(j, topics_gone, timeout_ms, deletion_timed_out);
 }
 
 /*
@@ -463,8 +509,8 @@ static void delete_done(void *arg)
     metadata_apply(j->b, u, delete_applied, j);
 }
 
-int topic_admin_delete(broker_t *b, char **names, int n, topic_result_t *results,
-                       topics_done_fn done, void *arg)
+int topic_admin_delete(broker_t *b, char **names, int n, int32_t timeout_ms,
+                       topic_result_t *results, topics_done_fn done, void *arg)
 {
     admin_job_t *j = NULL;
     for (int i = 0; i < n; i++) {
@@ -474,8 +520,10 @@ int topic_admin_delete(broker_t *b, char **names, int n, topic_result_t *results
         set_result(&results[i], err, NULL);
         if (err)
             continue;
-        if (!j)
+        if (!j) {
             j = job_new(b, n, done, arg);
+            j->wait_deadline = timeout_ms;      /* a duration until delete_applied */
+        }
         j->index[j->n] = i;
         j->names[j->n] = xstrdup(names[i]);
         j->n++;

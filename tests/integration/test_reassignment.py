@@ -176,6 +176,44 @@ def test_reassignment_resumes_after_controller_kill9(zookeeper, tmp_path):
         c.stop()
 
 
+def test_deletion_during_a_reassignment_goes_ahead(zookeeper, tmp_path):
+    """A topic deleted while a partition of it is being reassigned goes, as
+    in Kafka 3.9 (whose controller marks such a topic ineligible for
+    deletion before queueing it, so the mark does nothing): DeleteTopics
+    succeeds, every replica's log goes (the stopped new replica's once it
+    runs again) and no reassignment of it is left listed."""
+    c = make_cluster(zookeeper, tmp_path)
+    try:
+        topic = unique("del")
+        ctl = c.controller()
+        leader, newcomer = [b for b in range(3) if b != ctl]
+        create(c.bootstrap, topic, [[leader]])
+        produce(c.bootstrap, topic, 1, 200)
+        live = c.broker(leader).bootstrap + "," + c.broker(ctl).bootstrap
+        os.kill(c.broker(newcomer).proc.pid, signal.SIGSTOP)
+        try:
+            plan = plan_file(tmp_path, topic, {0: [leader, newcomer]})
+            reassign_tool(c, "--reassignment-json-file", plan, "--execute", avoid=[newcomer])
+            assert assignment_znode(c, topic)["adding_replicas"] == {"0": [newcomer]}
+            admin = AdminClient({"bootstrap.servers": live})
+            admin.delete_topics([topic], operation_timeout=20)[topic].result(60)
+            assert topic not in admin.list_topics(timeout=10).topics
+        finally:
+            os.kill(c.broker(newcomer).proc.pid, signal.SIGCONT)
+        wait_for(lambda: not c.zkc.exists(f"{c.chroot}/brokers/topics/{topic}"), 90,
+                 "the topic's znode to go")
+        wait_for(lambda: not c.zkc.exists(f"{c.chroot}/admin/delete_topics/{topic}"), 30,
+                 "the deletion marker to go")
+        wait_for(lambda: not any(has_log(c, b, topic, 0) for b in range(3)), 60,
+                 "every replica's log removed")
+        # (Kafka lists the reassignment until the deletion is complete;
+        # samsa drops it at once.)
+        wait_for(lambda: topic not in reassign_tool(c, "--list").stdout, 30,
+                 "no reassignment of the deleted topic listed")
+    finally:
+        c.stop()
+
+
 def test_cancel_puts_the_old_replicas_back(zookeeper, tmp_path):
     c = make_cluster(zookeeper, tmp_path)
     try:

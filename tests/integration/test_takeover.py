@@ -34,36 +34,75 @@ def retry_then_continue(broker, topic, pid, epoch, last_seq):
         c.close()
 
 
-@samsa_only
-def test_kafka_and_samsa_take_turns_on_one_log_dir(zookeeper, zk_client, tmp_path):
+def brokers_on_one_log_dir(zookeeper, tmp_path):
+    """A Kafka broker and a samsa broker (not started) with the same broker
+    id, log directory and ZooKeeper chroot."""
     chroot = "/takeover-" + uuid.uuid4().hex[:8]
     props = {"log.dirs": str(tmp_path / "logs")}
     (tmp_path / "kafka").mkdir()
     (tmp_path / "samsa").mkdir()
-    kafka = KafkaBroker(zookeeper.connect, str(tmp_path / "kafka"), chroot=chroot, props=props)
-    samsa = SamsaBroker(zookeeper, str(tmp_path / "samsa"), chroot=chroot, props=props)
-    topic = unique("takeover")
+    return (KafkaBroker(zookeeper.connect, str(tmp_path / "kafka"), chroot=chroot, props=props),
+            SamsaBroker(zookeeper, str(tmp_path / "samsa"), chroot=chroot, props=props))
+
+
+def first_two_batches(broker, topic):
+    """broker creates the topic and takes an idempotent producer's first two
+    batches of three records (offsets 0-5), then stops cleanly."""
+    broker.start()
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    c = Conn(broker.port)
+    pid, epoch = init_producer_id(c)
+    assert produce_idempotent(c, topic, pid, epoch, 0) == (0, 0)
+    assert produce_idempotent(c, topic, pid, epoch, 3) == (0, 3)
+    c.close()
+    assert broker.stop() == 0
+    return pid, epoch
+
+
+def take_over(broker, topic, pid, epoch, last_seq):
+    """broker starts on the log the other one left: the retry of that one's
+    last batch (sequence last_seq) is a duplicate at its offset, the next
+    batch follows it, and every record reads back in order."""
+    broker.start()
+    assert retry_then_continue(broker, topic, pid, epoch, last_seq) == ((0, last_seq), (0, last_seq + 3))
+    n = last_seq + 6
+    assert read_keys(broker.bootstrap, topic, n) == [(i, b"k%d" % i) for i in range(n)]
+    assert broker.stop() == 0
+
+
+def take_turns(zookeeper, tmp_path, first, topic, after_first=None):
+    """The first broker ("kafka" or "samsa") writes two batches, the other
+    takes over, then the first takes over again."""
+    kafka, samsa = brokers_on_one_log_dir(zookeeper, tmp_path)
+    one, other = (kafka, samsa) if first == "kafka" else (samsa, kafka)
     try:
-        kafka.start()
-        admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
-        admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
-        c = Conn(kafka.port)
-        pid, epoch = init_producer_id(c)
-        assert produce_idempotent(c, topic, pid, epoch, 0) == (0, 0)
-        assert produce_idempotent(c, topic, pid, epoch, 3) == (0, 3)
-        c.close()
-        assert kafka.stop() == 0
-
-        samsa.start()
-        assert retry_then_continue(samsa, topic, pid, epoch, 3) == ((0, 3), (0, 6))
-        keys = [(i, b"k%d" % i) for i in range(9)]
-        assert read_keys(samsa.bootstrap, topic, 9) == keys
-        assert samsa.stop() == 0
-
-        kafka.start()
-        assert retry_then_continue(kafka, topic, pid, epoch, 6) == ((0, 6), (0, 9))
-        assert read_keys(kafka.bootstrap, topic, 12) == keys + [(i, b"k%d" % i) for i in range(9, 12)]
+        pid, epoch = first_two_batches(one, topic)
+        if after_first:
+            after_first()
+        take_over(other, topic, pid, epoch, 3)
+        take_over(one, topic, pid, epoch, 6)
     finally:
         kafka.stop()
         samsa.stop()
         samsa.assert_no_sanitizer_reports()
+
+
+@samsa_only
+def test_kafka_and_samsa_take_turns_on_one_log_dir(zookeeper, zk_client, tmp_path):
+    take_turns(zookeeper, tmp_path, "kafka", unique("takeover"))
+
+
+@samsa_only
+def test_kafka_keeps_producer_state_of_a_log_only_samsa_wrote(zookeeper, zk_client, tmp_path):
+    """A partition created and written by samsa alone, taken over by Kafka
+    after a clean shutdown: Kafka trusts producer-state snapshots there
+    (without any it starts with no producer state), so samsa's
+    <offset>.snapshot must carry the sequences for Kafka to recognise the
+    retry of samsa's last batch as a duplicate."""
+    topic = unique("snapshot")
+
+    def snapshot_written():
+        names = sorted(p.name for p in (tmp_path / "logs" / f"{topic}-0").glob("*.snapshot"))
+        assert names and names[-1] == "%020d.snapshot" % 6, names
+    take_turns(zookeeper, tmp_path, "samsa", topic, snapshot_written)
