@@ -9,9 +9,12 @@ Cases (replication factor 3, acks=all, min.insync.replicas=2, linger.ms=5,
 librdkafka's samsa-producer-perf-test, brokers on loopback):
   max       100 B and 1 KiB records, 1 and 6 partitions, as fast as the
             producer goes: records/s, MB/s, and the CPU seconds all three
-            brokers spent per million records
+            brokers spent per million records; meanwhile a probe client sends
+            ApiVersions every 10 ms to the leader of partition 0 (loop
+            stalls: the probe's p99 and max latency)
   latency   100 B, 1 partition, at --rate records/s for 20 s after a 2 s
-            warm-up: produce p50/p99/p99.9 (acknowledged by the whole ISR)
+            warm-up: produce p50/p99/p99.9 (acknowledged by the whole ISR),
+            and the leader's loop stalls over those 20 s (the probe above)
   failover  an idempotent confluent-kafka producer sends acks=all every 5 ms
             to a 1-partition topic; its leader is killed with SIGKILL; the
             time until a record sent after the kill is acknowledged (the
@@ -33,6 +36,7 @@ from cluster import Cluster  # noqa: E402
 from compare import print_ratios, run_targets, save  # noqa: E402
 from run import cpu_seconds, producer_perf, run, TOPICS  # noqa: E402
 from servers import ZooKeeper, wait_for  # noqa: E402
+from stalls import Probe  # noqa: E402
 
 PROPS = {"zookeeper.session.timeout.ms": "6000", "offsets.topic.replication.factor": "3",
          "num.partitions": "1"}
@@ -95,8 +99,12 @@ def run_target(target, args, workdir):
             create_rf3(c.bootstrap, topic, parts)
             n = args.records if size == 100 else args.records // 4
             cpu0 = cluster_cpu(c)
+            probe = Probe(c.broker(c.leader(topic, 0)).port)
+            probe.start()
             r = producer_perf(c.bootstrap, topic, n, size, "all")
+            stalls = probe.finish()
             r["cluster_cpu_s_per_m"] = (cluster_cpu(c) - cpu0) / n * 1e6
+            r["probe_p99_ms"], r["probe_max_ms"] = stalls["p99_ms"], stalls["max_ms"]
             out[f"max_{size}b_{parts}p"] = r
             print(f"  {target} max {size} B x {parts}: {r}", flush=True)
         topic = f"lat-{uuid.uuid4().hex[:6]}"
@@ -104,7 +112,11 @@ def run_target(target, args, workdir):
         # A warm-up run first: the first seconds after a topic's creation
         # (connections, metadata, JIT for Kafka) are not the steady state.
         producer_perf(c.bootstrap, topic, args.rate * 2, 100, "all", throughput=args.rate)
+        probe = Probe(c.broker(c.leader(topic, 0)).port)
+        probe.start()
         r = producer_perf(c.bootstrap, topic, args.rate * 20, 100, "all", throughput=args.rate)
+        stalls = probe.finish()
+        r["probe_p99_ms"], r["probe_max_ms"] = stalls["p99_ms"], stalls["max_ms"]
         out["latency_100b"] = r
         print(f"  {target} latency at {args.rate}/s: {r}", flush=True)
         out["failover"] = failover(c, f"fo-{uuid.uuid4().hex[:6]}")
@@ -128,10 +140,13 @@ def main():
     for k in ("max_100b_1p", "max_100b_6p", "max_1024b_1p", "max_1024b_6p"):
         rows += [(f"{k} msgs/s", lambda r, k=k: r[k]["msgs_s"]),
                  (f"{k} p99 ms", lambda r, k=k: r[k]["p99_us"] / 1000),
-                 (f"{k} cpu s/M", lambda r, k=k: r[k]["cluster_cpu_s_per_m"])]
+                 (f"{k} cpu s/M", lambda r, k=k: r[k]["cluster_cpu_s_per_m"]),
+                 (f"{k} probe max ms", lambda r, k=k: r[k]["probe_max_ms"])]
     rows += [("latency p50 ms", lambda r: r["latency_100b"]["p50_us"] / 1000),
              ("latency p99 ms", lambda r: r["latency_100b"]["p99_us"] / 1000),
              ("latency p99.9 ms", lambda r: r["latency_100b"]["p999_us"] / 1000),
+             ("latency probe p99 ms", lambda r: r["latency_100b"]["probe_p99_ms"]),
+             ("latency probe max ms", lambda r: r["latency_100b"]["probe_max_ms"]),
              ("failover s", lambda r: r["failover"]["seconds_to_first_ack"])]
     print(f"\nRF=3 acks=all min.insync.replicas=2; three brokers each")
     print_ratios(results, rows)

@@ -4,7 +4,8 @@
  * The offset in the name is the log end offset the state describes.
  *
  * Called where a log is opened or closed (the disk thread, or the main
- * thread at shutdown) and from disk-thread jobs; never on the event loop.
+ * thread at shutdown) and from disk-thread jobs; on the event loop only
+ * psnap_write_in_background, which hands the file to the disk thread.
  */
 #ifndef SAMSA_PRODUCER_SNAPSHOT_H
 #define SAMSA_PRODUCER_SNAPSHOT_H
@@ -22,5 +23,11 @@ int64_t psnap_load_latest(const char *dir, int64_t max_offset, producer_state_t 
 int psnap_write(const char *dir, int64_t offset, const producer_state_t *ps);
 /* Deletes the snapshots above offset (the log was truncated to it). */
 void psnap_delete_above(const char *dir, int64_t offset);
+/* At a segment roll (event loop): the state is encoded now and written by
+ * the disk thread, which then keeps only the newest PSNAP_KEEP snapshots
+ * (Kafka keeps one per segment; older ones only shorten a rebuild after a
+ * truncation deep into the log). */
+#define PSNAP_KEEP 3
+void psnap_write_in_background(const char *dir, int64_t offset, const producer_state_t *ps);
 
 #endif

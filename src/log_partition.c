@@ -456,6 +456,9 @@ int plog_roll(partition_log_t *pl)
     /* As Kafka's roll: the old segment is flushed in the background and
      * the recovery point advances once it is on disk. */
     flush_in_background(pl, old, base);
+    /* And, as Kafka's, a producer snapshot at the new segment's base. */
+    if (pstate_count(pl->pstate) > 0)
+        psnap_write_in_background(pl->dir, base, pl->pstate);
     plog_push_segment(pl, s);
     log_info("log", "Rolled new log segment for %s-%d at offset %" PRId64, pl->topic,
              pl->partition, base);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bio.h"
 #include "logging.h"
 #include "producer_snapshot.h"
 #include "util.h"
@@ -113,17 +114,67 @@ int64_t psnap_load_latest(const char *dir, int64_t max_offset, producer_state_t 
     return found;
 }
 
-int psnap_write(const char *dir, int64_t offset, const producer_state_t *ps)
+static int write_encoded(const char *dir, int64_t offset, const uint8_t *buf, size_t len)
 {
-    size_t len;
-    uint8_t *buf = pstate_snapshot_encode(ps, &len);
     char *p = snapshot_path(dir, offset);
     int rc = write_file_atomic(p, buf, len);
     if (rc < 0)
         log_warn("log", "Cannot write the producer snapshot %s: %s", p, strerror(errno));
     free(p);
+    return rc;
+}
+
+int psnap_write(const char *dir, int64_t offset, const producer_state_t *ps)
+{
+    size_t len;
+    uint8_t *buf = pstate_snapshot_encode(ps, &len);
+    int rc = write_encoded(dir, offset, buf, len);
     free(buf);
     return rc;
+}
+
+typedef struct snapshot_job {
+    char *dir;
+    int64_t offset;
+    uint8_t *buf;
+    size_t len;
+} snapshot_job_t;
+
+/*
+ * @locality the disk thread
+ * @locks none (the job owns its copies)
+ */
+static void write_job(void *arg)
+{
+    snapshot_job_t *j = arg;
+    if (write_encoded(j->dir, j->offset, j->buf, j->len) < 0)
+        return;
+    int64_t *offs;
+    int n = list_snapshots(j->dir, &offs);
+    for (int i = 0; i < n - PSNAP_KEEP; i++)
+        remove_snapshot(j->dir, offs[i], "superseded");
+    free(offs);
+}
+
+static void write_job_done(void *arg)
+{
+    snapshot_job_t *j = arg;
+    free(j->dir);
+    free(j->buf);
+    free(j);
+}
+
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
+void psnap_write_in_background(const char *dir, int64_t offset, const producer_state_t *ps)
+{
+    snapshot_job_t *j = xcalloc(1, sizeof(*j));
+    j->dir = xstrdup(dir);
+    j->offset = offset;
+    j->buf = pstate_snapshot_encode(ps, &j->len);
+    bio_submit(write_job, write_job_done, j);
 }
 
 void psnap_delete_above(const char *dir, int64_t offset)

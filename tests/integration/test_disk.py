@@ -5,6 +5,7 @@ written.  The same checks hold for Kafka, which does this work on its
 scheduler threads."""
 import os
 
+import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -53,16 +54,20 @@ def test_roll_flush_and_delete_in_background(make_broker):
     wait_for(gone, 60, "the deleted log directory to be removed")
 
 
-def test_idempotent_producer_state_survives_kill9(make_broker, zk_client):
+@pytest.mark.parametrize("segment_bytes", [None, "100"])
+def test_idempotent_producer_state_survives_kill9(make_broker, zk_client, segment_bytes):
     """A batch written before a kill -9 and retried after the restart is
     recognised as a duplicate (its original offset comes back, nothing is
     appended), and sequences continue where they stopped, as with Kafka,
-    which rebuilds producer state from its log."""
+    which rebuilds producer state from its log.  With 100-byte segments
+    each batch rolls one: the producer snapshot taken at the roll (Kafka's
+    <offset>.snapshot) plus the batches after it give the state."""
     from kproto import Conn, init_producer_id, produce_idempotent
     b = make_broker().start()
     topic = unique("idem")
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
-    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    config = {"segment.bytes": segment_bytes} if segment_bytes else {}
+    admin.create_topics([NewTopic(topic, 1, 1, config=config)])[topic].result(30)
     c = Conn(b.port)
     pid, epoch = init_producer_id(c)
 
@@ -73,6 +78,9 @@ def test_idempotent_producer_state_survives_kill9(make_broker, zk_client):
     assert produce(c, 3) == (0, 3)
     assert produce(c, 3) == (0, 3)        # a retry before any restart
     c.close()
+    if segment_bytes:
+        snapshot = os.path.join(b.logdir, f"{topic}-0", "%020d.snapshot" % 3)
+        wait_for(lambda: os.path.exists(snapshot), 30, "a producer snapshot at the roll")
     b.kill9()
     # Kafka refuses to start while its previous registration lives.
     wait_for(lambda: not zk_client.exists(f"{b.chroot}/brokers/ids/0"), 60, "the old session to expire")

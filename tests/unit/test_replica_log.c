@@ -12,6 +12,7 @@
 #include "kafka_errors.h"
 #include "leader_epoch.h"
 #include "log_partition.h"
+#include "producer_snapshot.h"
 #include "producer_state.h"
 #include "proto_codec.h"
 #include "record_batch.h"
@@ -317,6 +318,42 @@ static void test_producer_snapshot_bytes(void)
     pstate_free(ps);
 }
 
+/* Snapshot files: the newest at or below the log end is loaded, one past
+ * it (a truncated log) is deleted, a corrupt one is skipped for an older
+ * one, and a truncation removes those above its offset. */
+static void test_producer_snapshot_files(void)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/snaps", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir_p(dir, 0755), 0);
+    producer_state_t *ps = pstate_new();
+    for (int64_t off = 3; off <= 12; off += 3) {
+        pstate_update(ps, &(pstate_batch_t){ 7, 0, (int32_t)off - 3, (int32_t)off - 1, off - 3,
+                                             off - 1, 1000 + off });
+        CU_ASSERT_EQUAL(psnap_write(dir, off, ps), 0);
+    }
+    char path[400];
+    snprintf(path, sizeof(path), "%s/%020d.snapshot", dir, 9);
+    CU_ASSERT_EQUAL(write_file_atomic(path, "garbage", 7), 0);
+    producer_state_t *back = pstate_new();
+    CU_ASSERT_EQUAL(psnap_load_latest(dir, 10, back), 6);
+    snprintf(path, sizeof(path), "%s/%020d.snapshot", dir, 12);
+    CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);     /* past the log end */
+    snprintf(path, sizeof(path), "%s/%020d.snapshot", dir, 9);
+    CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);     /* invalid */
+    int64_t dup = -1;
+    int16_t err = 0;
+    CU_ASSERT_EQUAL(pstate_check(back, 7, 0, 3, 5, &dup, &err), PSTATE_DUPLICATE);
+    CU_ASSERT_EQUAL(dup, 3);
+    psnap_delete_above(dir, 3);
+    snprintf(path, sizeof(path), "%s/%020d.snapshot", dir, 6);
+    CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+    snprintf(path, sizeof(path), "%s/%020d.snapshot", dir, 3);
+    CU_ASSERT_EQUAL(access(path, F_OK), 0);
+    pstate_free(back);
+    pstate_free(ps);
+}
+
 void register_replica_log_tests(void)
 {
     CU_pSuite s = CU_add_suite("replica log", make_tmpdir, remove_tmpdir);
@@ -328,4 +365,5 @@ void register_replica_log_tests(void)
     CU_add_test(s, "metadata cache takes UpdateMetadata states",
                 test_cache_takes_update_metadata_states);
     CU_add_test(s, "producer snapshot bytes", test_producer_snapshot_bytes);
+    CU_add_test(s, "producer snapshot files", test_producer_snapshot_files);
 }
