@@ -5,7 +5,7 @@
  *
  * Called where a log is opened or closed (the disk thread, or the main
  * thread at shutdown) and from disk-thread jobs; on the event loop only
- * psnap_write_in_background, which hands the file to the disk thread.
+ * the *_in_background calls, which hand the files to the disk thread.
  */
 #ifndef SAMSA_PRODUCER_SNAPSHOT_H
 #define SAMSA_PRODUCER_SNAPSHOT_H
@@ -29,5 +29,8 @@ void psnap_delete_above(const char *dir, int64_t offset);
  * truncation deep into the log). */
 #define PSNAP_KEEP 3
 void psnap_write_in_background(const char *dir, int64_t offset, const producer_state_t *ps);
+/* After a truncation (event loop): the disk thread deletes the snapshots
+ * above offset. */
+void psnap_delete_above_in_background(const char *dir, int64_t offset);
 
 #endif

@@ -2,8 +2,7 @@
  * log_follower.c - owns the follower's side of a partition log: appending
  * a leader's batches exactly as fetched, truncating a log that diverged
  * from its leader's (with its leader epochs and producer state), and
- * writing the leader-epoch checkpoint and deleting stale producer
- * snapshots on the disk thread.
+ * writing the leader-epoch checkpoint on the disk thread.
  * Event-loop thread, except where marked.
  */
 #define _GNU_SOURCE
@@ -72,38 +71,6 @@ static log_segment_t *reopen_active(partition_log_t *pl, log_segment_t *s)
     return r;
 }
 
-typedef struct snapshot_trim {
-    char *dir;
-    int64_t offset;
-} snapshot_trim_t;
-
-/*
- * @locality the disk thread
- * @locks none (the job owns its copy of the directory name)
- */
-static void trim_snapshots(void *arg)
-{
-    snapshot_trim_t *t = arg;
-    psnap_delete_above(t->dir, t->offset);
-}
-
-static void trimmed_snapshots(void *arg)
-{
-    snapshot_trim_t *t = arg;
-    free(t->dir);
-    free(t);
-}
-
-/* Snapshots past a truncation describe batches that are gone: the disk
- * thread deletes them (Kafka's truncateAndReload). */
-static void forget_snapshots_above(const char *dir, int64_t offset)
-{
-    snapshot_trim_t *t = xcalloc(1, sizeof(*t));
-    t->dir = xstrdup(dir);
-    t->offset = offset;
-    bio_submit(trim_snapshots, trimmed_snapshots, t);
-}
-
 int plog_truncate_to(partition_log_t *pl, int64_t offset)
 {
     if (offset >= pl->log_end_offset)
@@ -135,7 +102,9 @@ int plog_truncate_to(partition_log_t *pl, int64_t offset)
     pl->recovery_point = MIN(pl->recovery_point, pl->log_end_offset);
     pl->cleaned_upto = MIN(pl->cleaned_upto, pl->log_end_offset);
     pstate_truncate(pl->pstate, pl->log_end_offset);
-    forget_snapshots_above(pl->dir, pl->log_end_offset);
+    /* Snapshots past the truncation describe batches that are gone
+     * (Kafka's truncateAndReload). */
+    psnap_delete_above_in_background(pl->dir, pl->log_end_offset);
     if (lec_truncate_from_end(&pl->epochs, pl->log_end_offset) |
         (below_start && lec_truncate_from_start(&pl->epochs, offset)))
         plog_persist_epochs(pl);

@@ -133,6 +133,8 @@ int psnap_write(const char *dir, int64_t offset, const producer_state_t *ps)
     return rc;
 }
 
+/* A disk-thread job: write buf as <offset>.snapshot and keep the newest
+ * PSNAP_KEEP, or (buf NULL) delete the snapshots above offset. */
 typedef struct snapshot_job {
     char *dir;
     int64_t offset;
@@ -144,9 +146,13 @@ typedef struct snapshot_job {
  * @locality the disk thread
  * @locks none (the job owns its copies)
  */
-static void write_job(void *arg)
+static void snapshot_job_run(void *arg)
 {
     snapshot_job_t *j = arg;
+    if (!j->buf) {
+        psnap_delete_above(j->dir, j->offset);
+        return;
+    }
     if (write_encoded(j->dir, j->offset, j->buf, j->len) < 0)
         return;
     int64_t *offs;
@@ -156,7 +162,7 @@ static void write_job(void *arg)
     free(offs);
 }
 
-static void write_job_done(void *arg)
+static void snapshot_job_done(void *arg)
 {
     snapshot_job_t *j = arg;
     free(j->dir);
@@ -168,13 +174,28 @@ static void write_job_done(void *arg)
  * @locality the event-loop thread
  * @locks none
  */
-void psnap_write_in_background(const char *dir, int64_t offset, const producer_state_t *ps)
+static void submit(const char *dir, int64_t offset, const producer_state_t *ps)
 {
     snapshot_job_t *j = xcalloc(1, sizeof(*j));
     j->dir = xstrdup(dir);
     j->offset = offset;
-    j->buf = pstate_snapshot_encode(ps, &j->len);
-    bio_submit(write_job, write_job_done, j);
+    if (ps)
+        j->buf = pstate_snapshot_encode(ps, &j->len);
+    bio_submit(snapshot_job_run, snapshot_job_done, j);
+}
+
+void psnap_write_in_background(const char *dir, int64_t offset, const producer_state_t *ps)
+{
+    submit(dir, offset, ps);
+}
+
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
+void psnap_delete_above_in_background(const char *dir, int64_t offset)
+{
+    submit(dir, offset, NULL);
 }
 
 void psnap_delete_above(const char *dir, int64_t offset)

@@ -52,6 +52,7 @@ typedef struct admin_job {
      * the topics to leave the cache (up to the request's timeout). */
     struct event *wait_timer;
     int64_t wait_deadline;      /* monotonic ms */
+    int32_t timeout_ms;         /* delete: the request's */
     bool (*ready)(const struct admin_job *j);
     void (*timed_out)(struct admin_job *j);
     struct admin_job *next_waiting;
@@ -488,12 +489,11 @@ static void deletion_timed_out(admin_job_t *j)
 static void delete_applied(void *arg)
 {
     admin_job_t *j = arg;
-    int64_t timeout_ms = j->wait_deadline;
-    if (timeout_ms <= 0) {
+    if (j->timeout_ms <= 0) {
         job_answer(j);      /* timeout_ms <= 0: the deletion is only started */
         return;
     }
-    answer_when(j, topics_gone, timeout_ms, deletion_timed_out);
+    answer_when(j, topics_gone, j->timeout_ms, deletion_timed_out);
 }
 
 /*
@@ -522,7 +522,7 @@ int topic_admin_delete(broker_t *b, char **names, int n, int32_t timeout_ms,
             continue;
         if (!j) {
             j = job_new(b, n, done, arg);
-            j->wait_deadline = timeout_ms;      /* a duration until delete_applied */
+            j->timeout_ms = timeout_ms;
         }
         j->index[j->n] = i;
         j->names[j->n] = xstrdup(names[i]);
