@@ -110,7 +110,7 @@ typedef struct fetched_offset {
     int32_t partition;
     int64_t offset;
     int32_t leader_epoch;
-    const char *metadata;
+    kstr_t metadata;                /* bytes of the stored offset */
 } fetched_offset_t;
 /* Committed offset of one partition (-1 if none). */
 int16_t gc_fetch_offset(kstr_t group, const char *topic, int32_t partition, fetched_offset_t *out);

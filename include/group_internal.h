@@ -51,7 +51,8 @@ typedef struct stored_offset {
     int32_t partition;
     int64_t offset;
     int32_t leader_epoch;
-    char *metadata;
+    char *metadata;             /* bytes, NULs included */
+    int32_t metadata_len;
     int64_t commit_ts;
     int64_t expire_ts;          /* -1: retention applies */
     UT_hash_handle hh;

@@ -85,10 +85,13 @@ int16_t plog_read(partition_log_t *pl, int64_t offset, int64_t upto, int32_t max
  * byte position (the log end for the log end offset).  Cheap at the log
  * end (no index lookup), for the fetch purgatory. */
 void plog_position(partition_log_t *pl, int64_t offset, int64_t *seg_base, int64_t *pos);
-/* Offset of the first batch with timestamp >= ts, or -1 (and its ts). */
-int64_t plog_offset_for_timestamp(partition_log_t *pl, int64_t ts, int64_t *found_ts);
-/* Largest timestamp in the log and its offset (ListOffsets -3). */
-int64_t plog_max_timestamp(partition_log_t *pl, int64_t *offset);
+/* The first record at or after the log start whose timestamp is >= ts,
+ * searched in the first segment whose largest timestamp is >= ts (Kafka's
+ * searchOffsetInLocalLog).  1 if found, 0 if none, -1 on a read error. */
+int plog_offset_for_timestamp(partition_log_t *pl, int64_t ts, timestamp_offset_t *out);
+/* The first record carrying the log's largest timestamp (ListOffsets -3):
+ * 1, 0 or -1 as above. */
+int plog_max_timestamp(partition_log_t *pl, timestamp_offset_t *out);
 /* fsync of the active segment, now (flush.messages: the producer is
  * answered after it) or on the disk thread (the scheduled flusher); the
  * recovery point advances once the data is on disk. */
@@ -96,8 +99,6 @@ int plog_flush(partition_log_t *pl);
 void plog_flush_async(partition_log_t *pl);
 int64_t plog_size_bytes(const partition_log_t *pl);
 
-/* An appended batch's producer (if any) enters the producer state. */
-void plog_note_producer_batch(partition_log_t *pl, const struct batch_header *h);
 /* At a clean shutdown: the producer state as Kafka's <log end>.snapshot,
  * for a log that has producers (Kafka, finding no snapshot after a clean
  * shutdown, starts with none).  Not on the event loop. */

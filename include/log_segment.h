@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "txn_index.h"
+
 struct batch_header;
 
 typedef struct log_segment {
@@ -31,6 +33,9 @@ typedef struct log_segment {
     int64_t bytes_since_index;
     int32_t index_interval;
     bool active;                    /* index files mapped at full size */
+    txn_index_t aborted;            /* <base>.txnindex */
+    bool txn_index_rebuilt;         /* recovered: its aborted transactions are
+                                     * found again while the log opens */
 } log_segment_t;
 
 /* Opens or creates a segment.  index_max_bytes is log.index.size.max.bytes.
@@ -56,11 +61,27 @@ int64_t segment_find_offset(const log_segment_t *s, int64_t offset, int64_t *bat
 /* The largest indexed batch start position <= limit (0 if none): a batch
  * boundary found without reading the log. */
 int64_t segment_boundary_floor(const log_segment_t *s, int64_t limit);
-/* First batch whose max timestamp >= ts: its base offset and timestamp; -1
- * if none. */
-int64_t segment_find_timestamp(const log_segment_t *s, int64_t ts, int64_t *found_ts);
+/* A record found by time: its timestamp, offset and its batch's partition
+ * leader epoch (-1 if the batch has none). */
+typedef struct timestamp_offset {
+    int64_t timestamp;
+    int64_t offset;
+    int32_t leader_epoch;
+} timestamp_offset_t;
+
+/* The first record whose timestamp is >= ts and offset >= min_offset,
+ * searched inside the batches the time index points to (Kafka's
+ * LogSegment.findOffsetByTimestamp).  1 if found, 0 if none, -1 if a batch
+ * cannot be read. */
+int segment_find_timestamp(const log_segment_t *s, int64_t ts, int64_t min_offset,
+                           timestamp_offset_t *out);
+/* The first record carrying the segment's largest timestamp (ListOffsets
+ * -3, as Kafka's offsetOfMaxTimestamp).  1, 0 or -1 as above. */
+int segment_find_max_timestamp(const log_segment_t *s, timestamp_offset_t *out);
 /* Re-validates every batch, rebuilds both indexes and truncates the .log at
- * the first invalid byte.  Returns bytes truncated, or -1 on I/O error. */
+ * the first invalid byte; the .txnindex is emptied and marked for the
+ * producer-state replay to refill.  Returns bytes truncated, or -1 on I/O
+ * error. */
 int64_t segment_recover(log_segment_t *s);
 /* After a clean shutdown: finds the segment's end offset by walking batch
  * headers from the last index entry.  -1 if the tail is not well formed. */
@@ -78,7 +99,17 @@ int segment_flush(log_segment_t *s);
 /* Calls fn with the header of every batch, in order (a pread of the 61
  * header bytes each, no payload). */
 int segment_for_each_header(const log_segment_t *s,
-                            int (*fn)(const struct batch_header *h, void *arg), void *arg);
+                            int (*fn)(const struct batch_header *h, int64_t pos, void *arg),
+                            void *arg);
+/* The whole batch h at byte pos, malloc()ed; NULL (logged) if it cannot be
+ * read. */
+uint8_t *segment_read_batch(const log_segment_t *s, int64_t pos, const struct batch_header *h);
+/* The offset of the first offset-index entry at or past byte position
+ * (Kafka's fetchUpperBoundOffset); -1 if none. */
+int64_t segment_upper_bound_offset(const log_segment_t *s, int64_t position);
+/* An aborted transaction whose marker is in this segment enters its
+ * .txnindex.  0 or -1. */
+int segment_add_aborted(log_segment_t *s, const aborted_txn_t *t);
 /* Cuts an active segment before the batch holding `offset` (its indexes
  * too).  Returns the segment's new end offset, or -1 on I/O error. */
 int64_t segment_truncate_to(log_segment_t *s, int64_t offset);

@@ -1,8 +1,12 @@
 /*
  * producer_state.h - per-partition idempotent-producer state (Kafka's
  * ProducerStateManager): the epoch, last sequence and last 5 batches of
- * every producer id, for duplicate detection and sequence checks.
- * Owned by a partition_log; event-loop thread only.
+ * every producer id, for duplicate detection and sequence checks; and the
+ * transactions in the log: each producer's open one (from its first
+ * transactional batch to its commit or abort marker) and those completed
+ * whose marker the high watermark has not passed, which together give the
+ * last stable offset.
+ * Owned by a partition_log; event-loop thread (or the thread opening it).
  *
  * Persisted as Kafka's <offset>.snapshot files (version 1: the last batch
  * of every producer; log_partition.c writes them at roll and clean shutdown
@@ -11,6 +15,7 @@
 #ifndef SAMSA_PRODUCER_STATE_H
 #define SAMSA_PRODUCER_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,7 +30,18 @@ typedef struct pstate_batch {
     int64_t base_offset;
     int64_t last_offset;
     int64_t max_timestamp;
+    bool transactional;
 } pstate_batch_t;
+
+/* A transaction a marker completed (Kafka's CompletedTxn); an aborted one
+ * goes to the segment's .txnindex with last_stable_offset. */
+typedef struct completed_txn {
+    int64_t pid;
+    int64_t first_offset;
+    int64_t last_offset;        /* the marker's offset */
+    int64_t last_stable_offset; /* the first offset still unstable after it */
+    bool aborted;
+} completed_txn_t;
 
 producer_state_t *pstate_new(void);
 void pstate_free(producer_state_t *ps);
@@ -37,21 +53,35 @@ enum pstate_verdict { PSTATE_APPEND, PSTATE_DUPLICATE, PSTATE_ERROR };
 /* Checks an idempotent batch.  PSTATE_DUPLICATE fills *dup_offset with the
  * original base offset; PSTATE_ERROR fills *error with the Kafka code. */
 enum pstate_verdict pstate_check(producer_state_t *ps, int64_t pid, int16_t epoch,
-                                 int32_t first_seq, int32_t last_seq, int64_t *dup_offset,
-                                 int16_t *error);
+                                 int32_t first_seq, int32_t last_seq, bool transactional,
+                                 int64_t *dup_offset, int16_t *error);
 /* Base offsets of every producer's last batch, sorted (the cleaner keeps
  * those batches, emptied if need be, so sequences survive compaction).
  * Returns the count; *out is NULL when there are none. */
 int pstate_last_batch_offsets(const producer_state_t *ps, int64_t **out);
-/* Records an appended batch. */
+/* Records an appended batch; a transactional one opens its producer's
+ * transaction if none is open. */
 void pstate_update(producer_state_t *ps, const pstate_batch_t *b);
+/* A commit (commit true) or abort marker at marker_offset ends pid's open
+ * transaction.  1 with *done filled if one was open, 0 if not (an empty
+ * transaction).  The producer takes the marker's epochs either way. */
+int pstate_end_txn(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t coordinator_epoch,
+                   bool commit, int64_t marker_offset, int64_t timestamp, completed_txn_t *done);
+/* The first offset of the oldest transaction not yet stable below the high
+ * watermark hw (open, or completed with its marker at or past hw); -1 if
+ * none.  Completed ones the watermark has passed are forgotten. */
+int64_t pstate_first_unstable_offset(producer_state_t *ps, int64_t hw);
+/* Open transactions (for a describe and the tests). */
+int pstate_open_txns(const producer_state_t *ps);
 /* Kafka's producer snapshot (version 1, CRC-32C): a malloc()ed buffer of
  * *len bytes holding every producer's epoch and last batch. */
 uint8_t *pstate_snapshot_encode(const producer_state_t *ps, size_t *len);
 /* Replaces ps's producers with a snapshot's; -1 (ps unchanged) if the
  * version, size or checksum is wrong. */
 int pstate_snapshot_decode(producer_state_t *ps, const uint8_t *buf, size_t len);
-/* The log was truncated to `offset`: batches from there on are forgotten. */
+/* The log was truncated to `offset`: batches from there on are forgotten,
+ * transactions begun there are gone and those whose marker was cut are
+ * open again. */
 void pstate_truncate(producer_state_t *ps, int64_t offset);
 
 #endif

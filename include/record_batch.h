@@ -60,6 +60,7 @@ typedef struct produce_validation {
     int16_t producer_epoch;
     int32_t base_sequence;
     int32_t last_offset_delta;
+    bool transactional;
 } produce_validation_t;
 
 /*
@@ -84,7 +85,7 @@ void batch_assign_offsets(uint8_t *buf, int32_t len, int64_t first_offset,
 /* One record of a batch, pointing into the batch's memory. */
 typedef struct batch_record {
     int64_t offset;
-    int64_t timestamp;
+    int64_t timestamp;          /* the batch's for LogAppendTime batches */
     const uint8_t *key;
     int32_t key_len;            /* -1 = null */
     const uint8_t *value;
@@ -99,6 +100,13 @@ typedef struct batch_record {
  * -1 if the batch is malformed (or memory is short). */
 int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
                          void (*fn)(const batch_record_t *r, void *arg), void *arg);
+
+/* A control batch's end-transaction marker (Kafka's EndTransactionMarker):
+ * 1 with *commit and *coordinator_epoch set, 0 for an empty control batch
+ * (its transaction was cleaned away) or another control type, -1 if
+ * malformed. */
+int batch_txn_marker(const uint8_t *p, const batch_header_t *h, bool *commit,
+                     int32_t *coordinator_epoch);
 
 /* Builds an uncompressed magic-2 batch of n key/value records (a value of
  * len -1 is a tombstone) with base offset 0, timestamps `now`, into w. */

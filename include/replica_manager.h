@@ -66,6 +66,9 @@ partition_t *rm_partition(const char *topic, int32_t id);
  * than ours) or UNKNOWN_LEADER_EPOCH (newer), as Kafka answers. */
 partition_t *rm_leader_for(broker_t *b, const char *topic, int32_t id,
                            int32_t current_leader_epoch, int16_t *err);
+/* The offset read_committed clients may read below: the high watermark,
+ * or the first offset of the oldest open transaction if that is lower. */
+int64_t rm_last_stable_offset(const partition_t *p);
 /* Metadata for a topic arrived, applied one partition at a time (the
  * caller slices the work): a partition with a replica here is created or
  * updated; otherwise it is let go.  A new partition whose log does not

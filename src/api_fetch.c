@@ -25,6 +25,7 @@
 #include "fetch_session.h"
 #include "kafka_errors.h"
 #include "leader_epoch.h"
+#include "log_txn.h"
 #include "logging.h"
 #include "metadata_cache.h"
 #include "proto_messages.h"
@@ -72,8 +73,43 @@ static bool diverged(partition_t *p, const struct fetch_request_fetch_partition 
     return true;
 }
 
-static void fetch_partition(broker_t *b, const char *topic, int32_t replica_id,
-                            const struct fetch_request_fetch_partition *in,
+/* Gathers a read_committed fetch's aborted transactions into the arena. */
+typedef struct aborted_list {
+    arena_t *arena;
+    struct fetch_response_aborted_transaction *v;
+    int32_t n;
+    int32_t cap;
+} aborted_list_t;
+
+static void add_aborted(const aborted_txn_t *t, void *arg)
+{
+    aborted_list_t *l = arg;
+    if (l->n == l->cap) {
+        int32_t cap = l->cap ? l->cap * 2 : 4;
+        struct fetch_response_aborted_transaction *v =
+            fetch_response_aborted_transaction_array(l->arena, cap);
+        if (l->n)
+            memcpy(v, l->v, sizeof(*v) * (size_t)l->n);
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (struct fetch_response_aborted_transaction){ t->producer_id, t->first_offset };
+}
+
+/* read_committed: the transactions aborted within what was read (an empty
+ * list when nothing was), so the client can drop their records. */
+static void report_aborted(arena_t *a, partition_log_t *pl, int64_t from, const log_read_t *rd,
+                           struct fetch_response_partition_data *out)
+{
+    aborted_list_t l = { a, NULL, 0, 0 };
+    if (rd && rd->len > 0)
+        plog_aborted_txns(pl, from, rd->file_off, rd->len, add_aborted, &l);
+    out->aborted_transactions_count = l.n;
+    out->aborted_transactions = l.v;
+}
+
+static void fetch_partition(broker_t *b, request_t *req, const char *topic, int32_t replica_id,
+                            bool read_committed, const struct fetch_request_fetch_partition *in,
                             struct fetch_response_partition_data *out, int32_t *budget,
                             bool *first)
 {
@@ -96,16 +132,20 @@ static void fetch_partition(broker_t *b, const char *topic, int32_t replica_id,
         return;
     }
     int64_t hw = p->high_watermark;
+    int64_t lso = rm_last_stable_offset(p);
     out->high_watermark = hw;
-    out->last_stable_offset = hw;
+    out->last_stable_offset = lso;
     out->log_start_offset = p->log->log_start_offset;
     if (follower && diverged(p, in, out))
         return;
+    read_committed = read_committed && !follower;
     int32_t max = MIN(in->partition_max_bytes, *budget);
-    log_read_t rd;
+    int64_t upto = follower ? p->log->log_end_offset : read_committed ? lso : hw;
+    log_read_t rd = { -1, 0, 0 };
     err = max <= 0 && !*first ? KERR_NONE
-          : plog_read(p->log, in->fetch_offset, follower ? p->log->log_end_offset : hw,
-                      max > 0 ? max : 1, *first, &rd);
+          : plog_read(p->log, in->fetch_offset, upto, max > 0 ? max : 1, *first, &rd);
+    if (read_committed && err == KERR_NONE)
+        report_aborted(&req->arena, p->log, in->fetch_offset, &rd, out);
     if (follower && err == KERR_NONE)
         pl_follower_fetched(b, p, replica_id, in->fetch_offset);
     if (err || (max <= 0 && !*first)) {
@@ -169,8 +209,8 @@ static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_reque
                 *had_error = true;
                 continue;
             }
-            fetch_partition(b, topic, replica_of(v, rq), &ft->partitions[p], &tr->partitions[p],
-                            &budget, &first);
+            fetch_partition(b, req, topic, replica_of(v, rq), v >= 4 && rq->isolation_level == 1,
+                            &ft->partitions[p], &tr->partitions[p], &budget, &first);
             bytes += tr->partitions[p].records.len;
             *had_error |= tr->partitions[p].error_code != 0 ||
                           tr->partitions[p].has_diverging_epoch;
@@ -202,8 +242,10 @@ static bool fetch_try_complete(delayed_op_t *op)
         if (!p || !p->log || p->leader != pf->broker->cfg->broker_id)
             return true;
         int64_t base, end;
-        plog_position(p->log, pf->replica_id >= 0 ? p->log->log_end_offset : p->high_watermark,
-                      &base, &end);
+        int64_t upto = pf->replica_id >= 0 ? p->log->log_end_offset
+                       : pf->rq.isolation_level == 1 ? rm_last_stable_offset(p)
+                                                     : p->high_watermark;
+        plog_position(p->log, upto, &base, &end);
         if (base != fp->seg_base)
             return true;
         if (end > fp->pos)

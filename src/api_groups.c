@@ -453,7 +453,7 @@ enum handler_result api_offset_fetch(broker_t *b, request_t *req)
                 op->partition_index = tt[t].parts[p].partition;
                 op->committed_offset = tt[t].parts[p].offset;
                 op->committed_leader_epoch = tt[t].parts[p].leader_epoch;
-                op->metadata = kstr_from_cstr(tt[t].parts[p].metadata);
+                op->metadata = tt[t].parts[p].metadata;
             }
         }
         /* v0/v1 carry group errors per partition. */
@@ -506,7 +506,7 @@ enum handler_result api_offset_fetch(broker_t *b, request_t *req)
                     og->topics[t].partitions[p].partition_index = tt[t].parts[p].partition;
                     og->topics[t].partitions[p].committed_offset = tt[t].parts[p].offset;
                     og->topics[t].partitions[p].committed_leader_epoch = tt[t].parts[p].leader_epoch;
-                    og->topics[t].partitions[p].metadata = kstr_from_cstr(tt[t].parts[p].metadata);
+                    og->topics[t].partitions[p].metadata = tt[t].parts[p].metadata;
                 }
             }
         }

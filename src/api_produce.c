@@ -106,7 +106,7 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
         int64_t dup_offset = -1;
         int16_t perr = 0;
         switch (pstate_check(pl->pstate, val.producer_id, val.producer_epoch, val.base_sequence,
-                             last_seq, &dup_offset, &perr)) {
+                             last_seq, val.transactional, &dup_offset, &perr)) {
         case PSTATE_DUPLICATE:
             out->base_offset = dup_offset;
             out->log_start_offset = pl->log_start_offset;
@@ -134,7 +134,8 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
         pstate_update(pl->pstate, &(pstate_batch_t){ val.producer_id, val.producer_epoch,
                                                      val.base_sequence, last_seq, base,
                                                      base + val.n_records - 1,
-                                                     append_time ? now : val.max_timestamp });
+                                                     append_time ? now : val.max_timestamp,
+                                                     val.transactional });
     out->base_offset = base;
     out->log_append_time_ms = append_time ? now : -1;
     out->log_start_offset = pl->log_start_offset;

@@ -123,17 +123,12 @@ static bool retain(const seg_clean_t *sc, const batch_record_t *r)
     return sc->horizon < 0 || sc->job->now_ms < sc->horizon;
 }
 
-static int64_t record_ts(const seg_clean_t *sc, const batch_record_t *r)
-{
-    return sc->h->attributes & BATCH_ATTR_LOG_APPEND_TIME ? sc->h->max_timestamp : r->timestamp;
-}
-
 static void survey_record(const batch_record_t *r, void *arg)
 {
     seg_clean_t *sc = arg;
     if (!retain(sc, r))
         return;
-    int64_t ts = record_ts(sc, r);
+    int64_t ts = r->timestamp;
     if (sc->kept++ == 0)
         sc->first_ts = ts;
     if (ts > sc->max_ts)
@@ -158,7 +153,7 @@ static void rebuild_record(const batch_record_t *r, void *arg)
     kwriter_t body;
     kw_init(&body);
     kw_int8(&body, attributes);
-    kw_varlong(&body, record_ts(sc, r) - sc->new_base_ts);
+    kw_varlong(&body, r->timestamp - sc->new_base_ts);
     kw_raw(&body, rest, rest_len);
     kw_varint(&sc->recs, (int32_t)body.len);
     kw_raw(&sc->recs, body.buf, body.len);

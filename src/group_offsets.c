@@ -106,7 +106,7 @@ stored_offset_t *grp_find_offset(group_t *g, const char *topic, int32_t partitio
 }
 
 static void put_offset(group_t *g, const char *topic, int32_t partition, int64_t offset,
-                       int32_t epoch, const char *metadata, int64_t commit_ts, int64_t expire_ts)
+                       int32_t epoch, kstr_t metadata, int64_t commit_ts, int64_t expire_ts)
 {
     stored_offset_t *o = grp_find_offset(g, topic, partition);
     if (!o) {
@@ -116,8 +116,14 @@ static void put_offset(group_t *g, const char *topic, int32_t partition, int64_t
         o->partition = partition;
         HASH_ADD_STR(g->offsets, key, o);
     }
+    /* Metadata is kept as bytes: a NUL inside it is data (Kafka stores a
+     * Java string; a null one reads back as ""). */
     free(o->metadata);
-    o->metadata = xstrdup(metadata ? metadata : "");
+    o->metadata_len = metadata.len > 0 ? metadata.len : 0;
+    o->metadata = xmalloc((size_t)o->metadata_len + 1);
+    if (o->metadata_len)
+        memcpy(o->metadata, metadata.ptr, (size_t)o->metadata_len);
+    o->metadata[o->metadata_len] = '\0';
     o->offset = offset;
     o->leader_epoch = epoch;
     o->commit_ts = commit_ts;
@@ -155,10 +161,8 @@ static void load_record(const offsets_record_t *r, void *arg)
         } else {
             if (!g)
                 g = grp_add_group(gid);
-            char *meta = grp_dup_kstr(r->oval.metadata);
-            put_offset(g, topic, r->okey.partition, r->oval.offset, r->oval.leader_epoch, meta,
-                       r->oval.commit_timestamp, r->oval.expire_timestamp);
-            free(meta);
+            put_offset(g, topic, r->okey.partition, r->oval.offset, r->oval.leader_epoch,
+                       r->oval.metadata, r->oval.commit_timestamp, r->oval.expire_timestamp);
         }
         free(topic);
     } else if (r->kind == OREC_GROUP) {
@@ -349,16 +353,15 @@ int16_t gc_commit(kstr_t group, int32_t generation, kstr_t member_id, kstr_t ins
             e[i].error = KERR_COORDINATOR_NOT_AVAILABLE;
             continue;
         }
-        char *meta = grp_dup_kstr(e[i].metadata);
-        put_offset(g, e[i].topic, e[i].partition, e[i].offset, e[i].leader_epoch, meta, now, -1);
-        free(meta);
+        put_offset(g, e[i].topic, e[i].partition, e[i].offset, e[i].leader_epoch, e[i].metadata,
+                   now, -1);
     }
     return KERR_NONE;
 }
 
 int16_t gc_fetch_offset(kstr_t group, const char *topic, int32_t partition, fetched_offset_t *out)
 {
-    *out = (fetched_offset_t){ topic, partition, -1, -1, "" };
+    *out = (fetched_offset_t){ topic, partition, -1, -1, KSTR_LIT("") };
     int16_t err = grp_coordinator_error(group);
     if (err)
         return err;
@@ -367,7 +370,7 @@ int16_t gc_fetch_offset(kstr_t group, const char *topic, int32_t partition, fetc
     if (o) {
         out->offset = o->offset;
         out->leader_epoch = o->leader_epoch;
-        out->metadata = o->metadata;
+        out->metadata = (kstr_t){ o->metadata, o->metadata_len };
     }
     return KERR_NONE;
 }
@@ -386,7 +389,8 @@ int16_t gc_fetch_all(kstr_t group, arena_t *a, fetched_offset_t **out, int *n)
     fetched_offset_t *arr = arena_array(a, (size_t)cnt + 1, sizeof(*arr));
     stored_offset_t *o, *tmp;
     HASH_ITER(hh, g->offsets, o, tmp)
-        arr[i++] = (fetched_offset_t){ o->topic, o->partition, o->offset, o->leader_epoch, o->metadata };
+        arr[i++] = (fetched_offset_t){ o->topic, o->partition, o->offset, o->leader_epoch,
+                                       { o->metadata, o->metadata_len } };
     *out = arr;
     *n = i;
     return KERR_NONE;

@@ -15,6 +15,7 @@
 #include "kafka_errors.h"
 #include "leader_epoch.h"
 #include "log_partition.h"
+#include "log_txn.h"
 #include "logging.h"
 #include "producer_snapshot.h"
 #include "record_batch.h"
@@ -47,7 +48,10 @@ int16_t plog_append_replica(partition_log_t *pl, uint8_t *buf, int32_t len, int6
             return KERR_KAFKA_STORAGE_ERROR;
         pl->log_end_offset = last + 1;
         pl->unflushed += h.record_count > 0 ? h.record_count : 1;
-        plog_note_producer_batch(pl, &h);
+        if (plog_note_batch(pl, plog_active_segment(pl), &h, buf + pos, 0, true) < 0)
+            log_warn("log", "The transaction marker at offset %" PRId64 " of %s-%d is not "
+                     "indexed; read_committed fetches may miss its abort", h.base_offset,
+                     pl->topic, pl->partition);
         pos += h.size;
     }
     if (epochs_changed)

@@ -20,6 +20,7 @@
 #include "kafka_errors.h"
 #include "log_manager.h"
 #include "log_partition.h"
+#include "log_txn.h"
 #include "logging.h"
 #include "producer_snapshot.h"
 #include "record_batch.h"
@@ -230,49 +231,59 @@ static int plog_load(partition_log_t *pl, bool clean)
 
 typedef struct rebuild {
     partition_log_t *pl;
+    log_segment_t *seg;         /* being replayed */
     int64_t horizon;            /* batches older than this: expired producers */
     int64_t from;               /* the snapshot's offset: batches before it are in it */
 } rebuild_t;
 
-void plog_note_producer_batch(partition_log_t *pl, const batch_header_t *h)
-{
-    if (h->producer_id < 0 || (h->attributes & BATCH_ATTR_CONTROL))
-        return;
-    int32_t last_seq = (int32_t)(((int64_t)h->base_sequence + h->last_offset_delta) %
-                                 ((int64_t)INT32_MAX + 1));
-    pstate_update(pl->pstate, &(pstate_batch_t){ h->producer_id, h->producer_epoch,
-                                                 h->base_sequence, last_seq, h->base_offset,
-                                                 batch_last_offset(h), h->max_timestamp });
-}
-
-static int note_producer(const batch_header_t *h, void *arg)
+static int note_producer(const batch_header_t *h, int64_t pos, void *arg)
 {
     rebuild_t *r = arg;
-    if (h->max_timestamp >= r->horizon && h->base_offset >= r->from)
-        plog_note_producer_batch(r->pl, h);
+    /* Transactional batches and markers are replayed whatever their age:
+     * an open transaction is never expired (Kafka's isProducerExpired). */
+    bool txn = (h->attributes & (BATCH_ATTR_TRANSACTIONAL | BATCH_ATTR_CONTROL)) != 0;
+    if ((txn || h->max_timestamp >= r->horizon) && h->base_offset >= r->from &&
+        plog_note_batch(r->pl, r->seg, h, NULL, pos, r->seg->txn_index_rebuilt) < 0)
+        log_warn("log", "Producer state of %s-%d may lack the batch at offset %" PRId64,
+                 r->pl->topic, r->pl->partition, h->base_offset);
     return 0;
 }
 
-/* Idempotent producers' sequences: the newest <offset>.snapshot at or
- * below the log end, then the batch headers after it, as Kafka's
- * loadProducerState; without a snapshot, the headers of the segments that
- * can hold live producers (a producer whose last batch is older than
+/* The base of the first recovered segment (its .txnindex is rebuilt by
+ * the replay), or the log end. */
+static int64_t replay_limit(const partition_log_t *pl)
+{
+    for (int i = 0; i < pl->nsegs; i++)
+        if (pl->segs[i]->txn_index_rebuilt)
+            return pl->segs[i]->base_offset;
+    return pl->log_end_offset;
+}
+
+/* Idempotent producers' sequences and open transactions: the newest
+ * <offset>.snapshot at or below the log end (or the first recovered
+ * segment), then the batches after it, as Kafka's loadProducerState;
+ * without a snapshot, the headers of the segments that can hold live
+ * producers (a producer whose last batch is older than
  * producer.id.expiration.ms is expired on load there, so it is not
  * retained here either).  A producer retrying a batch written before a
- * crash or restart gets its original offset back instead of a duplicate. */
+ * crash or restart gets its original offset back instead of a duplicate;
+ * recovered segments get their aborted transactions indexed again. */
 static void rebuild_producer_state(partition_log_t *pl)
 {
-    rebuild_t r = { pl, now_ms() - PRODUCER_EXPIRATION_MS, 0 };
-    int64_t snap = psnap_load_latest(pl->dir, pl->log_end_offset, pl->pstate);
+    rebuild_t r = { pl, NULL, now_ms() - PRODUCER_EXPIRATION_MS, 0 };
+    int64_t snap = psnap_load_latest(pl->dir, replay_limit(pl), pl->pstate);
     if (snap >= 0)
         r.from = snap;
     for (int i = 0; i < pl->nsegs; i++) {
         log_segment_t *s = pl->segs[i];
-        if ((s->max_timestamp >= 0 && s->max_timestamp < r.horizon) || s->next_offset <= r.from)
+        bool old = s->max_timestamp >= 0 && s->max_timestamp < r.horizon;
+        if ((old && !s->txn_index_rebuilt) || s->next_offset <= r.from)
             continue;
+        r.seg = s;
         if (segment_for_each_header(s, note_producer, &r) < 0)
             log_warn("log", "Cannot read the batch headers of %s.log to rebuild producer state",
                      s->path_base);
+        s->txn_index_rebuilt = false;
     }
 }
 
@@ -283,8 +294,9 @@ int plog_write_producer_snapshot(partition_log_t *pl)
     return psnap_write(pl->dir, pl->log_end_offset, pl->pstate);
 }
 
-static int note_epoch(const batch_header_t *h, void *arg)
+static int note_epoch(const batch_header_t *h, int64_t pos, void *arg)
 {
+    (void)pos;
     lec_assign(arg, h->partition_leader_epoch, h->base_offset);
     return 0;
 }
@@ -596,32 +608,23 @@ void plog_position(partition_log_t *pl, int64_t offset, int64_t *seg_base, int64
     }
 }
 
-int64_t plog_offset_for_timestamp(partition_log_t *pl, int64_t ts, int64_t *found_ts)
+int plog_offset_for_timestamp(partition_log_t *pl, int64_t ts, timestamp_offset_t *out)
 {
     for (int i = 0; i < pl->nsegs; i++) {
         log_segment_t *s = pl->segs[i];
-        if (s->size == 0)
-            continue;
-        if (s->max_timestamp >= 0 && s->max_timestamp < ts && i + 1 < pl->nsegs)
-            continue;
-        int64_t off = segment_find_timestamp(s, ts, found_ts);
-        if (off >= 0)
-            return MAX(off, pl->log_start_offset);
+        if (s->size > 0 && s->max_timestamp >= ts)
+            return segment_find_timestamp(s, ts, pl->log_start_offset, out);
     }
-    return -1;
+    return 0;
 }
 
-int64_t plog_max_timestamp(partition_log_t *pl, int64_t *offset)
+int plog_max_timestamp(partition_log_t *pl, timestamp_offset_t *out)
 {
-    int64_t best = -1;
-    *offset = -1;
-    for (int i = 0; i < pl->nsegs; i++) {
-        if (pl->segs[i]->max_timestamp > best) {
-            best = pl->segs[i]->max_timestamp;
-            *offset = pl->segs[i]->offset_of_max_timestamp;
-        }
-    }
-    return best;
+    log_segment_t *best = NULL;
+    for (int i = 0; i < pl->nsegs; i++)
+        if (pl->segs[i]->size > 0 && (!best || pl->segs[i]->max_timestamp > best->max_timestamp))
+            best = pl->segs[i];
+    return best ? segment_find_max_timestamp(best, out) : 0;
 }
 
 int64_t plog_size_bytes(const partition_log_t *pl)

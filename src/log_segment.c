@@ -167,6 +167,11 @@ log_segment_t *segment_open_named(const char *dir, int64_t base_offset, const ch
     }
     if (s->idx_map)
         s->idx_entries = offset_index_valid_entries(s->idx_map, s->idx_entries);
+    char *xp = seg_path(s, ".txnindex");
+    if (txn_index_load(xp, &s->aborted) < 0)
+        log_warn("log", "Cannot read %s: %s; its aborted transactions are not known", xp,
+                 strerror(errno));
+    free(xp);
     if (s->tidx_entries > 0 && !active) {
         const uint8_t *e = s->tidx_map + (size_t)(s->tidx_entries - 1) * TIME_ENTRY;
         s->max_timestamp = be64_get(e);
@@ -182,6 +187,7 @@ void segment_close(log_segment_t *s)
     segment_unmap_indexes(s);
     if (s->log_fd >= 0)
         close(s->log_fd);
+    txn_index_free(&s->aborted);
     free(s->path_base);
     free(s);
 }
@@ -346,32 +352,94 @@ int64_t segment_find_offset(const log_segment_t *s, int64_t offset, int64_t *bat
     return s->size;
 }
 
-int64_t segment_find_timestamp(const log_segment_t *s, int64_t ts, int64_t *found_ts)
+/* What a search by time looks for among one batch's records. */
+typedef struct time_search {
+    int64_t target;
+    int64_t min_offset;
+    bool exact;                 /* timestamp == target, else >= target */
+    bool found;
+    timestamp_offset_t *out;
+} time_search_t;
+
+static void match_record_time(const batch_record_t *r, void *arg)
 {
-    /* Largest time-index entry with timestamp < ts gives a start offset. */
+    time_search_t *q = arg;
+    if (q->found)
+        return;
+    bool hit = q->exact ? r->timestamp == q->target
+                        : r->timestamp >= q->target && r->offset >= q->min_offset;
+    if (hit) {
+        q->found = true;
+        q->out->timestamp = r->timestamp;
+        q->out->offset = r->offset;
+    }
+}
+
+/* Reads the batch at pos and looks for q's record in it: 1, 0 or -1. */
+static int search_batch(const log_segment_t *s, int64_t pos, const batch_header_t *h,
+                        time_search_t *q)
+{
+    uint8_t *buf = segment_read_batch(s, pos, h);
+    if (!buf)
+        return -1;
+    int rc = -1;
+    if (batch_foreach_record(buf, h, match_record_time, q) < 0)
+        log_error("log", "Malformed batch at offset %" PRId64 " of %s.log", h->base_offset,
+                  s->path_base);
+    else
+        rc = q->found ? 1 : 0;
+    free(buf);
+    if (rc == 1)
+        q->out->leader_epoch = h->partition_leader_epoch >= 0 ? h->partition_leader_epoch : -1;
+    return rc;
+}
+
+/* Walks batches from the one holding start_offset; the first batch whose
+ * max timestamp passes batch_ok is searched record by record. */
+static int search_from(const log_segment_t *s, int64_t start_offset, time_search_t *q)
+{
+    int64_t base;
+    int64_t pos = segment_find_offset(s, start_offset, &base);
+    batch_header_t h;
+    while (pos < s->size && read_header_at(s, pos, &h) == 0) {
+        bool candidate = q->exact ? h.max_timestamp == q->target : h.max_timestamp >= q->target;
+        if (candidate) {
+            int rc = search_batch(s, pos, &h, q);
+            if (rc != 0 || q->exact)
+                return rc;
+        }
+        pos += h.size;
+    }
+    return 0;
+}
+
+int segment_find_timestamp(const log_segment_t *s, int64_t ts, int64_t min_offset,
+                           timestamp_offset_t *out)
+{
+    /* The largest time-index entry with timestamp <= ts gives a start
+     * offset (its batch's last offset, so the walk starts at or before). */
     int64_t start_offset = s->base_offset;
     int32_t lo = 0, hi = s->tidx_entries - 1;
     while (lo <= hi) {
         int32_t mid = lo + (hi - lo) / 2;
         const uint8_t *e = s->tidx_map + (size_t)mid * TIME_ENTRY;
-        if (be64_get(e) < ts) {
+        if (be64_get(e) <= ts) {
             start_offset = s->base_offset + be32_get(e + 8);
             lo = mid + 1;
         } else {
             hi = mid - 1;
         }
     }
-    int64_t base;
-    int64_t pos = segment_find_offset(s, start_offset, &base);
-    batch_header_t h;
-    while (pos < s->size && read_header_at(s, pos, &h) == 0) {
-        if (h.max_timestamp >= ts) {
-            *found_ts = h.max_timestamp;
-            return h.base_offset;
-        }
-        pos += h.size;
-    }
-    return -1;
+    time_search_t q = { ts, min_offset, false, false, out };
+    return search_from(s, MAX(start_offset, min_offset), &q);
+}
+
+int segment_find_max_timestamp(const log_segment_t *s, timestamp_offset_t *out)
+{
+    if (s->max_timestamp < 0)
+        return 0;
+    time_search_t q = { s->max_timestamp, 0, true, false, out };
+    return search_from(s, s->offset_of_max_timestamp, &q);
 }
 
 int64_t segment_recover(log_segment_t *s)
@@ -383,6 +451,14 @@ int64_t segment_recover(log_segment_t *s)
     s->offset_of_max_timestamp = -1;
     s->first_batch_timestamp = -1;
     s->next_offset = s->base_offset;
+    /* The aborted transactions are found again as the log opens (the
+     * producer state replays this segment), as Kafka's recover() does. */
+    char *xp = seg_path(s, ".txnindex");
+    int xrc = txn_index_truncate(xp, &s->aborted, INT64_MIN);
+    free(xp);
+    if (xrc < 0)
+        return -1;
+    s->txn_index_rebuilt = true;
     if (s->idx_map)
         memset(s->idx_map, 0, (size_t)s->idx_max_entries * OFFSET_ENTRY);
     if (s->tidx_map)
@@ -519,15 +595,55 @@ int segment_for_each_batch(log_segment_t *s,
     return batch_file_foreach(s->log_fd, s->size, fn, arg);
 }
 
-int segment_for_each_header(const log_segment_t *s, int (*fn)(const batch_header_t *h, void *arg),
-                            void *arg)
+int64_t segment_upper_bound_offset(const log_segment_t *s, int64_t position)
+{
+    int32_t lo = 0, hi = s->idx_entries - 1, found = -1;
+    while (lo <= hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        const uint8_t *e = s->idx_map + (size_t)mid * OFFSET_ENTRY;
+        if (be32_get(e + 4) >= position) {
+            found = mid;
+            hi = mid - 1;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return found < 0 ? -1 : s->base_offset + be32_get(s->idx_map + (size_t)found * OFFSET_ENTRY);
+}
+
+int segment_add_aborted(log_segment_t *s, const aborted_txn_t *t)
+{
+    char *p = seg_path(s, ".txnindex");
+    int rc = txn_index_append(p, &s->aborted, t);
+    free(p);
+    return rc;
+}
+
+uint8_t *segment_read_batch(const log_segment_t *s, int64_t pos, const batch_header_t *h)
+{
+    uint8_t *buf = malloc((size_t)h->size);
+    if (!buf) {
+        log_error("log", "Out of memory reading a batch of %s.log", s->path_base);
+        return NULL;
+    }
+    if (pread(s->log_fd, buf, (size_t)h->size, (off_t)pos) != (ssize_t)h->size) {
+        log_error("log", "Read of %s.log at %" PRId64 " failed: %s", s->path_base, pos,
+                  strerror(errno));
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int segment_for_each_header(const log_segment_t *s,
+                            int (*fn)(const batch_header_t *h, int64_t pos, void *arg), void *arg)
 {
     int64_t pos = 0;
     batch_header_t h;
     while (pos < s->size) {
         if (read_header_at(s, pos, &h) < 0)
             return -1;
-        int rc = fn(&h, arg);
+        int rc = fn(&h, pos, arg);
         if (rc < 0)
             return rc;
         pos += h.size;
@@ -571,6 +687,11 @@ int64_t segment_truncate_to(log_segment_t *s, int64_t offset)
         memset(s->tidx_map + (size_t)s->tidx_entries * TIME_ENTRY, 0, TIME_ENTRY);
     }
     s->next_offset = s->size > 0 ? batch_base : s->base_offset;
+    char *xp = seg_path(s, ".txnindex");
+    int xrc = txn_index_truncate(xp, &s->aborted, s->next_offset);
+    free(xp);
+    if (xrc < 0)
+        return -1;
     s->max_timestamp = -1;
     s->offset_of_max_timestamp = -1;
     s->first_batch_timestamp = -1;

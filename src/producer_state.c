@@ -1,8 +1,10 @@
 /*
  * producer_state.c - owns idempotent-producer bookkeeping per partition:
  * epoch fencing, in-order sequences and the last five batches for
- * duplicate detection (ProducerStateEntry.NUM_BATCHES_TO_RETAIN).
- * Event-loop thread only.
+ * duplicate detection (ProducerStateEntry.NUM_BATCHES_TO_RETAIN); open
+ * and not-yet-stable transactions (ProducerAppendInfo, the manager's
+ * ongoingTxns and unreplicatedTxns) for the last stable offset.
+ * Event-loop thread only, or the thread that opens the log.
  */
 #include <stdlib.h>
 #include <uthash.h>
@@ -29,27 +31,52 @@ typedef struct producer_entry {
     batch_meta_t batches[BATCHES_TO_RETAIN];   /* ring, newest at head-1 */
     int n_batches;
     int head;
+    int64_t txn_first;          /* first offset of the open transaction, -1 */
+    int32_t coordinator_epoch;  /* of the last marker, -1 */
     UT_hash_handle hh;
 } producer_entry_t;
 
+/* A completed transaction whose marker the high watermark has not passed. */
+typedef struct txn_span {
+    int64_t pid;
+    int64_t first_offset;
+    int64_t last_offset;
+} txn_span_t;
+
 struct producer_state {
     producer_entry_t *producers;
+    int n_open;                 /* producers with an open transaction */
+    int64_t oldest_open;        /* their smallest txn_first; -1 if stale */
+    txn_span_t *unstable;       /* completed, marker >= the high watermark */
+    int n_unstable;
+    int cap_unstable;
 };
 
 producer_state_t *pstate_new(void)
 {
-    return xcalloc(1, sizeof(producer_state_t));
+    producer_state_t *ps = xcalloc(1, sizeof(producer_state_t));
+    ps->oldest_open = -1;
+    return ps;
+}
+
+static void forget_producers(producer_state_t *ps)
+{
+    producer_entry_t *e, *tmp;
+    HASH_ITER(hh, ps->producers, e, tmp) {
+        HASH_DEL(ps->producers, e);
+        free(e);
+    }
+    ps->n_open = 0;
+    ps->oldest_open = -1;
+    ps->n_unstable = 0;
 }
 
 void pstate_free(producer_state_t *ps)
 {
     if (!ps)
         return;
-    producer_entry_t *e, *tmp;
-    HASH_ITER(hh, ps->producers, e, tmp) {
-        HASH_DEL(ps->producers, e);
-        free(e);
-    }
+    forget_producers(ps);
+    free(ps->unstable);
     free(ps);
 }
 
@@ -65,14 +92,31 @@ static const batch_meta_t *last_batch(const producer_entry_t *e)
     return &e->batches[(e->head + BATCHES_TO_RETAIN - 1) % BATCHES_TO_RETAIN];
 }
 
+static enum pstate_verdict check_sequence(const producer_entry_t *e, int16_t epoch,
+                                          int32_t first_seq, int32_t last_seq,
+                                          int64_t *dup_offset, int16_t *error);
+
 enum pstate_verdict pstate_check(producer_state_t *ps, int64_t pid, int16_t epoch,
-                                 int32_t first_seq, int32_t last_seq, int64_t *dup_offset,
-                                 int16_t *error)
+                                 int32_t first_seq, int32_t last_seq, bool transactional,
+                                 int64_t *dup_offset, int16_t *error)
 {
     producer_entry_t *e;
     HASH_FIND(hh, ps->producers, &pid, sizeof(pid), e);
     if (!e)
         return PSTATE_APPEND;   /* no retained state: any sequence is accepted */
+    enum pstate_verdict v = check_sequence(e, epoch, first_seq, last_seq, dup_offset, error);
+    if (v == PSTATE_APPEND && e->txn_first >= 0 && !transactional) {
+        *error = KERR_INVALID_TXN_STATE;    /* "Expected transactional write" */
+        return PSTATE_ERROR;
+    }
+    return v;
+}
+
+/* Kafka's duplicate search, checkProducerEpoch and checkSequence. */
+static enum pstate_verdict check_sequence(const producer_entry_t *e, int16_t epoch,
+                                          int32_t first_seq, int32_t last_seq,
+                                          int64_t *dup_offset, int16_t *error)
+{
     if (epoch < e->epoch) {
         *error = KERR_INVALID_PRODUCER_EPOCH;
         return PSTATE_ERROR;
@@ -107,9 +151,37 @@ static producer_entry_t *entry_for(producer_state_t *ps, int64_t pid)
     if (!e) {
         e = xcalloc(1, sizeof(*e));
         e->pid = pid;
+        e->txn_first = -1;
+        e->coordinator_epoch = -1;
         HASH_ADD(hh, ps->producers, pid, sizeof(e->pid), e);
     }
     return e;
+}
+
+static void open_txn(producer_state_t *ps, producer_entry_t *e, int64_t first_offset)
+{
+    e->txn_first = first_offset;
+    ps->n_open++;
+    if (ps->n_open == 1 || (ps->oldest_open >= 0 && first_offset < ps->oldest_open))
+        ps->oldest_open = first_offset;
+}
+
+static void close_txn(producer_state_t *ps, producer_entry_t *e)
+{
+    if (e->txn_first < 0)
+        return;
+    if (e->txn_first == ps->oldest_open)
+        ps->oldest_open = -1;       /* recomputed when asked for */
+    e->txn_first = -1;
+    ps->n_open--;
+}
+
+/* Drops the producer's entry along with its open transaction. */
+static void drop_producer(producer_state_t *ps, producer_entry_t *e)
+{
+    close_txn(ps, e);
+    HASH_DEL(ps->producers, e);
+    free(e);
 }
 
 void pstate_update(producer_state_t *ps, const pstate_batch_t *b)
@@ -125,6 +197,86 @@ void pstate_update(producer_state_t *ps, const pstate_batch_t *b)
     e->head = (e->head + 1) % BATCHES_TO_RETAIN;
     if (e->n_batches < BATCHES_TO_RETAIN)
         e->n_batches++;
+    if (b->transactional && e->txn_first < 0)
+        open_txn(ps, e, b->base_offset);
+}
+
+static void note_unstable(producer_state_t *ps, int64_t pid, int64_t first, int64_t last)
+{
+    if (ps->n_unstable == ps->cap_unstable) {
+        ps->cap_unstable = ps->cap_unstable ? ps->cap_unstable * 2 : 8;
+        ps->unstable = xrealloc(ps->unstable, sizeof(*ps->unstable) * (size_t)ps->cap_unstable);
+    }
+    ps->unstable[ps->n_unstable++] = (txn_span_t){ pid, first, last };
+}
+
+static int64_t oldest_open(producer_state_t *ps)
+{
+    if (ps->n_open == 0)
+        return -1;
+    if (ps->oldest_open < 0) {
+        const producer_entry_t *e, *tmp;
+        HASH_ITER(hh, ps->producers, e, tmp)
+            if (e->txn_first >= 0 && (ps->oldest_open < 0 || e->txn_first < ps->oldest_open))
+                ps->oldest_open = e->txn_first;
+    }
+    return ps->oldest_open;
+}
+
+/* Kafka's lastStableOffset(completedTxn): the first open transaction of
+ * another producer, else just past the marker. */
+static int64_t stable_after(const producer_state_t *ps, int64_t pid, int64_t marker_offset)
+{
+    int64_t lso = -1;
+    const producer_entry_t *e, *tmp;
+    HASH_ITER(hh, ps->producers, e, tmp)
+        if (e->pid != pid && e->txn_first >= 0 && (lso < 0 || e->txn_first < lso))
+            lso = e->txn_first;
+    return lso >= 0 ? lso : marker_offset + 1;
+}
+
+int pstate_end_txn(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t coordinator_epoch,
+                   bool commit, int64_t marker_offset, int64_t timestamp, completed_txn_t *done)
+{
+    (void)timestamp;
+    producer_entry_t *e = entry_for(ps, pid);
+    int had = 0;
+    if (e->txn_first >= 0) {
+        *done = (completed_txn_t){ pid, e->txn_first, marker_offset,
+                                   stable_after(ps, pid, marker_offset), !commit };
+        note_unstable(ps, pid, e->txn_first, marker_offset);
+        close_txn(ps, e);
+        had = 1;
+    }
+    /* ProducerStateEntry.update: a new epoch clears the retained batches. */
+    if (epoch != e->epoch) {
+        e->n_batches = 0;
+        e->head = 0;
+    }
+    e->epoch = epoch;
+    e->coordinator_epoch = coordinator_epoch;
+    return had;
+}
+
+int64_t pstate_first_unstable_offset(producer_state_t *ps, int64_t hw)
+{
+    int64_t first = oldest_open(ps);
+    int k = 0;
+    for (int i = 0; i < ps->n_unstable; i++) {
+        txn_span_t t = ps->unstable[i];
+        if (t.last_offset < hw)
+            continue;               /* its marker is replicated: stable */
+        ps->unstable[k++] = t;
+        if (first < 0 || t.first_offset < first)
+            first = t.first_offset;
+    }
+    ps->n_unstable = k;
+    return first;
+}
+
+int pstate_open_txns(const producer_state_t *ps)
+{
+    return ps->n_open;
 }
 
 /* ---- Kafka's <offset>.snapshot (ProducerStateManager.writeSnapshot) ---- */
@@ -149,8 +301,8 @@ uint8_t *pstate_snapshot_encode(const producer_state_t *ps, size_t *len)
         be64_put(p + 14, last ? last->last_offset : -1);
         be32_put(p + 22, last ? (int32_t)(last->last_offset - last->base_offset) : 0);
         be64_put(p + 26, last ? last->max_timestamp : -1);
-        be32_put(p + 34, -1);           /* coordinator epoch: no transactions yet */
-        be64_put(p + 38, -1);           /* the open transaction's first offset */
+        be32_put(p + 34, e->coordinator_epoch);
+        be64_put(p + 38, e->txn_first);     /* the open transaction's first offset */
         p += SNAPSHOT_ENTRY;
     }
     be32_put(buf + 2, (int32_t)crc32c(0, buf + 6, *len - 6));
@@ -166,10 +318,13 @@ int pstate_snapshot_decode(producer_state_t *ps, const uint8_t *buf, size_t len)
     if (n < 0 || (len - SNAPSHOT_HEADER) % SNAPSHOT_ENTRY ||
         (len - SNAPSHOT_HEADER) / SNAPSHOT_ENTRY != (size_t)n)
         return -1;
-    producer_state_t fresh = { NULL };
+    producer_state_t fresh = { .oldest_open = -1 };
     for (const uint8_t *p = buf + SNAPSHOT_HEADER; n > 0; n--, p += SNAPSHOT_ENTRY) {
         producer_entry_t *e = entry_for(&fresh, be64_get(p));
         e->epoch = be16_get(p + 8);
+        e->coordinator_epoch = be32_get(p + 34);
+        if (be64_get(p + 38) >= 0)
+            open_txn(&fresh, e, be64_get(p + 38));
         int64_t last_offset = be64_get(p + 14);
         if (last_offset < 0)
             continue;                   /* an epoch without batch metadata */
@@ -181,12 +336,10 @@ int pstate_snapshot_decode(producer_state_t *ps, const uint8_t *buf, size_t len)
         e->n_batches = 1;
         e->head = 1;
     }
-    producer_entry_t *e, *tmp;
-    HASH_ITER(hh, ps->producers, e, tmp) {
-        HASH_DEL(ps->producers, e);
-        free(e);
-    }
+    forget_producers(ps);
     ps->producers = fresh.producers;
+    ps->n_open = fresh.n_open;
+    ps->oldest_open = fresh.oldest_open;
     return 0;
 }
 
@@ -213,19 +366,34 @@ int pstate_last_batch_offsets(const producer_state_t *ps, int64_t **out)
     return k;
 }
 
-/* Batches at or past `offset` are forgotten, newest first; a producer left
- * with none is forgotten too (Kafka reloads from a snapshot instead). */
+/* Batches at or past `offset` are forgotten, newest first, and so are
+ * transactions begun there; one whose marker was cut is open again.  A
+ * producer left with neither is forgotten (Kafka reloads from a snapshot
+ * instead). */
 void pstate_truncate(producer_state_t *ps, int64_t offset)
 {
     producer_entry_t *e, *tmp;
+    HASH_ITER(hh, ps->producers, e, tmp)
+        if (e->txn_first >= offset)
+            close_txn(ps, e);
+    int k = 0;
+    for (int i = 0; i < ps->n_unstable; i++) {
+        txn_span_t t = ps->unstable[i];
+        if (t.last_offset < offset) {
+            ps->unstable[k++] = t;
+        } else if (t.first_offset < offset) {
+            e = entry_for(ps, t.pid);
+            if (e->txn_first < 0)
+                open_txn(ps, e, t.first_offset);
+        }
+    }
+    ps->n_unstable = k;
     HASH_ITER(hh, ps->producers, e, tmp) {
         while (e->n_batches > 0 && last_batch(e)->base_offset >= offset) {
             e->head = (e->head + BATCHES_TO_RETAIN - 1) % BATCHES_TO_RETAIN;
             e->n_batches--;
         }
-        if (e->n_batches == 0) {
-            HASH_DEL(ps->producers, e);
-            free(e);
-        }
+        if (e->n_batches == 0 && e->txn_first < 0)
+            drop_producer(ps, e);
     }
 }

@@ -162,6 +162,8 @@ void batch_validate_produce(uint8_t *buf, int32_t len, int16_t produce_version,
             return fail(out, KERR_UNSUPPORTED_COMPRESSION_TYPE, "zstd needs Produce v7 or later");
         if (h.producer_id >= 0 && h.base_sequence < 0)
             return fail(out, KERR_INVALID_RECORD, "idempotent batch without a base sequence");
+        if ((h.attributes & BATCH_ATTR_TRANSACTIONAL) && h.producer_id < 0)
+            return fail(out, KERR_INVALID_RECORD, "transactional batch without a producer id");
         const char *why = NULL;
         int16_t rerr = validate_records(p, &h, compacted, &why);
         if (rerr)
@@ -175,6 +177,7 @@ void batch_validate_produce(uint8_t *buf, int32_t len, int16_t produce_version,
             out->producer_epoch = h.producer_epoch;
             out->base_sequence = h.base_sequence;
             out->last_offset_delta = h.last_offset_delta;
+            out->transactional = (h.attributes & BATCH_ATTR_TRANSACTIONAL) != 0;
         }
         out->n_records += h.record_count;
         out->n_batches++;
@@ -199,6 +202,10 @@ static bool parse_record(const batch_header_t *h, const uint8_t *start, const ui
     *br = (batch_record_t){ (int64_t)((uint64_t)h->base_offset + (uint64_t)(int64_t)off_delta),
                             (int64_t)((uint64_t)h->base_timestamp + (uint64_t)ts_delta),
                             NULL, -1, NULL, -1, start, (int32_t)(body + len - start) };
+    /* Records of a LogAppendTime batch carry the batch's time, as Kafka's
+     * DefaultRecordBatch hands them out. */
+    if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME)
+        br->timestamp = h->max_timestamp;
     br->key_len = kr_varint(&rec);
     if (br->key_len >= 0) {
         br->key = rec.p;
@@ -292,6 +299,41 @@ int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
         fn(&br, arg);
     }
     return 0;
+}
+
+typedef struct marker_read {
+    int seen;
+    int16_t type;
+    int32_t coordinator_epoch;
+    bool ok;
+} marker_read_t;
+
+/* Control record key: version, type; value: version, coordinator epoch. */
+static void read_marker(const batch_record_t *r, void *arg)
+{
+    marker_read_t *m = arg;
+    if (m->seen++)
+        return;
+    m->ok = r->key_len >= 4 && r->value_len >= 6;
+    if (m->ok) {
+        m->type = be16_get(r->key + 2);
+        m->coordinator_epoch = be32_get(r->value + 2);
+    }
+}
+
+enum { CONTROL_ABORT = 0, CONTROL_COMMIT = 1 };
+
+int batch_txn_marker(const uint8_t *p, const batch_header_t *h, bool *commit,
+                     int32_t *coordinator_epoch)
+{
+    marker_read_t m = { 0, -1, -1, false };
+    if (batch_foreach_record(p, h, read_marker, &m) < 0 || (m.seen && !m.ok))
+        return -1;
+    if (!m.seen || (m.type != CONTROL_ABORT && m.type != CONTROL_COMMIT))
+        return 0;
+    *commit = m.type == CONTROL_COMMIT;
+    *coordinator_epoch = m.coordinator_epoch;
+    return 1;
 }
 
 void batch_build(struct kwriter *w, const batch_kv_t *recs, int n, int64_t now)

@@ -16,6 +16,7 @@
 #include "purgatory.h"
 #include "replica_fetcher.h"
 #include "replica_manager.h"
+#include "log_txn.h"
 #include "topic_config.h"
 #include "util.h"
 
@@ -33,6 +34,11 @@ partition_t *rm_partition(const char *topic, int32_t id)
     partition_t *p;
     HASH_FIND_STR(partitions, key, p);
     return p;
+}
+
+int64_t rm_last_stable_offset(const partition_t *p)
+{
+    return p->log ? plog_last_stable_offset(p->log, p->high_watermark) : p->high_watermark;
 }
 
 partition_t *rm_leader_for(broker_t *b, const char *topic, int32_t id,

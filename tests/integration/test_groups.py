@@ -303,8 +303,9 @@ def test_consumer_groups_tool(broker, java_client, workers):
 
 
 def test_offsets_expire_and_metadata_survives_restart(make_broker, zk_client):
-    """Committed metadata strings come back after a restart; offsets of an
-    empty group expire after offsets.retention.minutes."""
+    """Committed metadata comes back whole (a NUL inside is data), before
+    and after a restart; offsets of an empty group expire after
+    offsets.retention.minutes."""
     from kafka import KafkaConsumer
     from kafka import TopicPartition as KTP
     from kafka.structs import OffsetAndMetadata
@@ -315,13 +316,15 @@ def test_offsets_expire_and_metadata_survives_restart(make_broker, zk_client):
     produce_keys(b.bootstrap, topic, ["a", "b", "c"])
     c = KafkaConsumer(bootstrap_servers=b.bootstrap, group_id=group, enable_auto_commit=False)
     tp = KTP(topic, 0)
-    c.commit({tp: OffsetAndMetadata(2, "checkpoint-7", -1)})
+    c.commit({tp: OffsetAndMetadata(2, "checkpoint\x00-7", -1)})
+    got = c.committed(tp, metadata=True)
+    assert (got.offset, got.metadata) == (2, "checkpoint\x00-7")
     c.close()
     b.stop()
     b.start()
     c = KafkaConsumer(bootstrap_servers=b.bootstrap, group_id=group, enable_auto_commit=False)
     got = c.committed(tp, metadata=True)
-    assert (got.offset, got.metadata) == (2, "checkpoint-7")
+    assert (got.offset, got.metadata) == (2, "checkpoint\x00-7")
     c.close()
     # One minute after the group emptied, the offsets are gone.
     def expired():

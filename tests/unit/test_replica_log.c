@@ -296,7 +296,7 @@ static void test_producer_snapshot_bytes(void)
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     };
     producer_state_t *ps = pstate_new();
-    pstate_update(ps, &(pstate_batch_t){ 1000, 0, 0, 4, 5, 9, 1700000000000LL });
+    pstate_update(ps, &(pstate_batch_t){ 1000, 0, 0, 4, 5, 9, 1700000000000LL, false });
     size_t len;
     uint8_t *buf = pstate_snapshot_encode(ps, &len);
     CU_ASSERT_EQUAL_FATAL(len, sizeof(want));
@@ -305,16 +305,66 @@ static void test_producer_snapshot_bytes(void)
     CU_ASSERT_EQUAL(pstate_snapshot_decode(back, buf, len), 0);
     int64_t dup = -1;
     int16_t err = 0;
-    CU_ASSERT_EQUAL(pstate_check(back, 1000, 0, 0, 4, &dup, &err), PSTATE_DUPLICATE);
+    CU_ASSERT_EQUAL(pstate_check(back, 1000, 0, 0, 4, false, &dup, &err), PSTATE_DUPLICATE);
     CU_ASSERT_EQUAL(dup, 5);
-    CU_ASSERT_EQUAL(pstate_check(back, 1000, 0, 5, 7, &dup, &err), PSTATE_APPEND);
-    CU_ASSERT_EQUAL(pstate_check(back, 1000, 0, 6, 7, &dup, &err), PSTATE_ERROR);
+    CU_ASSERT_EQUAL(pstate_check(back, 1000, 0, 5, 7, false, &dup, &err), PSTATE_APPEND);
+    CU_ASSERT_EQUAL(pstate_check(back, 1000, 0, 6, 7, false, &dup, &err), PSTATE_ERROR);
     buf[len - 1] ^= 1;          /* a flipped bit fails the checksum */
     CU_ASSERT_EQUAL(pstate_snapshot_decode(back, buf, len), -1);
     CU_ASSERT_EQUAL(pstate_snapshot_decode(back, buf, 9), -1);
     CU_ASSERT_EQUAL(pstate_count(back), 1);
     free(buf);
     pstate_free(back);
+    pstate_free(ps);
+}
+
+/* Transactions in the producer state: a transactional batch opens one,
+ * the last stable offset waits for it and then for its marker to pass the
+ * high watermark; a plain batch of a producer in a transaction is refused;
+ * an open transaction survives a snapshot; a truncation that cuts a marker
+ * opens its transaction again. */
+static void test_producer_transactions(void)
+{
+    producer_state_t *ps = pstate_new();
+    pstate_update(ps, &(pstate_batch_t){ 1, 0, 0, 2, 10, 12, 1, true });
+    pstate_update(ps, &(pstate_batch_t){ 2, 0, 0, 0, 13, 13, 1, true });
+    pstate_update(ps, &(pstate_batch_t){ 1, 0, 3, 4, 14, 15, 1, true });
+    CU_ASSERT_EQUAL(pstate_open_txns(ps), 2);
+    CU_ASSERT_EQUAL(pstate_first_unstable_offset(ps, 16), 10);
+    int64_t dup;
+    int16_t err = 0;
+    CU_ASSERT_EQUAL(pstate_check(ps, 1, 0, 5, 5, false, &dup, &err), PSTATE_ERROR);
+    CU_ASSERT_EQUAL(err, KERR_INVALID_TXN_STATE);
+    CU_ASSERT_EQUAL(pstate_check(ps, 1, 0, 5, 5, true, &dup, &err), PSTATE_APPEND);
+    completed_txn_t done;
+    /* Producer 1 aborts at 16: producer 2's transaction is the next
+     * unstable offset, which goes into the aborted entry. */
+    CU_ASSERT_EQUAL(pstate_end_txn(ps, 1, 0, 3, false, 16, 1, &done), 1);
+    CU_ASSERT_EQUAL(done.first_offset, 10);
+    CU_ASSERT_EQUAL(done.last_offset, 16);
+    CU_ASSERT_EQUAL(done.last_stable_offset, 13);
+    CU_ASSERT_TRUE(done.aborted);
+    /* The marker is not replicated yet (hw 16): still unstable from 10. */
+    CU_ASSERT_EQUAL(pstate_first_unstable_offset(ps, 16), 10);
+    CU_ASSERT_EQUAL(pstate_first_unstable_offset(ps, 17), 13);
+    /* Snapshot keeps producer 2's open transaction. */
+    size_t len;
+    uint8_t *buf = pstate_snapshot_encode(ps, &len);
+    producer_state_t *back = pstate_new();
+    CU_ASSERT_EQUAL(pstate_snapshot_decode(back, buf, len), 0);
+    CU_ASSERT_EQUAL(pstate_open_txns(back), 1);
+    CU_ASSERT_EQUAL(pstate_first_unstable_offset(back, 17), 13);
+    free(buf);
+    pstate_free(back);
+    CU_ASSERT_EQUAL(pstate_end_txn(ps, 2, 0, 3, true, 17, 1, &done), 1);
+    CU_ASSERT_EQUAL(done.last_stable_offset, 18);
+    CU_ASSERT_EQUAL(pstate_first_unstable_offset(ps, 17), 13);
+    /* Cutting producer 2's marker opens its transaction again. */
+    pstate_truncate(ps, 17);
+    CU_ASSERT_EQUAL(pstate_open_txns(ps), 1);
+    CU_ASSERT_EQUAL(pstate_first_unstable_offset(ps, 17), 13);
+    /* A marker without an open transaction completes nothing. */
+    CU_ASSERT_EQUAL(pstate_end_txn(ps, 1, 1, 3, true, 18, 1, &done), 0);
     pstate_free(ps);
 }
 
@@ -329,7 +379,7 @@ static void test_producer_snapshot_files(void)
     producer_state_t *ps = pstate_new();
     for (int64_t off = 3; off <= 12; off += 3) {
         pstate_update(ps, &(pstate_batch_t){ 7, 0, (int32_t)off - 3, (int32_t)off - 1, off - 3,
-                                             off - 1, 1000 + off });
+                                             off - 1, 1000 + off, false });
         CU_ASSERT_EQUAL(psnap_write(dir, off, ps), 0);
     }
     char path[400];
@@ -343,7 +393,7 @@ static void test_producer_snapshot_files(void)
     CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);     /* invalid */
     int64_t dup = -1;
     int16_t err = 0;
-    CU_ASSERT_EQUAL(pstate_check(back, 7, 0, 3, 5, &dup, &err), PSTATE_DUPLICATE);
+    CU_ASSERT_EQUAL(pstate_check(back, 7, 0, 3, 5, false, &dup, &err), PSTATE_DUPLICATE);
     CU_ASSERT_EQUAL(dup, 3);
     psnap_delete_above(dir, 3);
     snprintf(path, sizeof(path), "%s/%020d.snapshot", dir, 6);
@@ -366,4 +416,5 @@ void register_replica_log_tests(void)
                 test_cache_takes_update_metadata_states);
     CU_add_test(s, "producer snapshot bytes", test_producer_snapshot_bytes);
     CU_add_test(s, "producer snapshot files", test_producer_snapshot_files);
+    CU_add_test(s, "producer transactions", test_producer_transactions);
 }

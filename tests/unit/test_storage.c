@@ -71,10 +71,19 @@ static void test_append_roll_read(void)
     CU_ASSERT_EQUAL(plog_read(pl, 400, 400, 1000, true, &rd), 0);
     CU_ASSERT_EQUAL(rd.len, 0);
     /* Timestamp lookup: batch i has timestamps base+10i .. base+10i+3. */
-    int64_t ts;
-    CU_ASSERT_EQUAL(plog_offset_for_timestamp(pl, 1700000000000LL + 505, &ts), 204);
-    CU_ASSERT_EQUAL(ts, 1700000000000LL + 513);
-    CU_ASSERT_EQUAL(plog_offset_for_timestamp(pl, 1800000000000LL, &ts), -1);
+    timestamp_offset_t at;
+    CU_ASSERT_EQUAL(plog_offset_for_timestamp(pl, 1700000000000LL + 505, &at), 1);
+    CU_ASSERT_EQUAL(at.offset, 204);
+    CU_ASSERT_EQUAL(at.timestamp, 1700000000000LL + 510);
+    CU_ASSERT_EQUAL(at.leader_epoch, 0);
+    /* Inside a batch: the record, not the batch's base offset. */
+    CU_ASSERT_EQUAL(plog_offset_for_timestamp(pl, 1700000000000LL + 512, &at), 1);
+    CU_ASSERT_EQUAL(at.offset, 206);
+    CU_ASSERT_EQUAL(at.timestamp, 1700000000000LL + 512);
+    CU_ASSERT_EQUAL(plog_offset_for_timestamp(pl, 1800000000000LL, &at), 0);
+    CU_ASSERT_EQUAL(plog_max_timestamp(pl, &at), 1);
+    CU_ASSERT_EQUAL(at.offset, 399);
+    CU_ASSERT_EQUAL(at.timestamp, 1700000000000LL + 993);
     plog_close(pl);
     /* Reopen after a clean close: same end offset. */
     pl = plog_open(tmpdir, "roll", 0, &s, 0, 0, true);
