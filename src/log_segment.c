@@ -87,6 +87,8 @@ static void index_unmap(const log_segment_t *s, const char *ext, uint8_t *map,
     free(path);
 }
 
+static void time_index_maybe_append(log_segment_t *s, int64_t ts, int64_t offset);
+
 static void segment_unmap_indexes(log_segment_t *s)
 {
     index_unmap(s, ".index", s->idx_map, s->idx_max_entries, OFFSET_ENTRY, s->idx_entries);
@@ -184,6 +186,11 @@ void segment_close(log_segment_t *s)
 {
     if (!s)
         return;
+    /* The newest timestamp gets its time-index entry on close, as Kafka's
+     * LogSegment.close() writes it: Kafka, opening the log next, takes the
+     * active segment's largest timestamp from that last entry. */
+    if (s->active && s->tidx_map && s->max_timestamp >= 0)
+        time_index_maybe_append(s, s->max_timestamp, s->offset_of_max_timestamp);
     segment_unmap_indexes(s);
     if (s->log_fd >= 0)
         close(s->log_fd);

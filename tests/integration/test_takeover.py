@@ -106,3 +106,37 @@ def test_kafka_keeps_producer_state_of_a_log_only_samsa_wrote(zookeeper, zk_clie
         names = sorted(p.name for p in (tmp_path / "logs" / f"{topic}-0").glob("*.snapshot"))
         assert names and names[-1] == "%020d.snapshot" % 6, names
     take_turns(zookeeper, tmp_path, "samsa", topic, snapshot_written)
+
+
+@samsa_only
+def test_kafka_finds_the_largest_timestamp_of_a_segment_samsa_closed(zookeeper, tmp_path):
+    """samsa writes less than one index interval, so the active segment's
+    time index has no entry until samsa closes it; Kafka, taking over,
+    takes the segment's largest timestamp from that last entry (before,
+    it answered -3 with -1)."""
+    from confluent_kafka.admin import OffsetSpec
+    from test_lookups import expected_max, list_offset, produce_all, read_back
+    kafka, samsa = brokers_on_one_log_dir(zookeeper, tmp_path)
+    topic = unique("maxts")
+    try:
+        samsa.start()
+        admin = AdminClient({"bootstrap.servers": samsa.bootstrap})
+        admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+        produce_all(samsa.bootstrap, topic, [1_700_000_000_000 + t for t in (5, 90, 40, 90, 7)], "none")
+        records = read_back(samsa.bootstrap, topic, 5)
+        assert samsa.stop() == 0
+        kafka.start()
+        admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+
+        def answer():
+            try:
+                return list_offset(admin, topic, OffsetSpec.max_timestamp())
+            except Exception:
+                return None         # not led yet
+        got = wait_for(answer, 60, "Kafka's answer to -3")
+        assert got == expected_max(records) == (1, 1_700_000_000_090, records[1][2])
+        assert kafka.stop() == 0
+    finally:
+        kafka.stop()
+        samsa.stop()
+        samsa.assert_no_sanitizer_reports()
