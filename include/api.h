@@ -38,6 +38,14 @@ enum handler_result api_elect_leaders(broker_t *b, request_t *req);
 enum handler_result api_alter_partition_reassignments(broker_t *b, request_t *req);
 enum handler_result api_list_partition_reassignments(broker_t *b, request_t *req);
 enum handler_result api_update_metadata(broker_t *b, request_t *req);
+enum handler_result api_add_partitions_to_txn(broker_t *b, request_t *req);
+enum handler_result api_add_offsets_to_txn(broker_t *b, request_t *req);
+enum handler_result api_end_txn(broker_t *b, request_t *req);
+enum handler_result api_txn_offset_commit(broker_t *b, request_t *req);
+enum handler_result api_describe_transactions(broker_t *b, request_t *req);
+enum handler_result api_list_transactions(broker_t *b, request_t *req);
+enum handler_result api_write_txn_markers(broker_t *b, request_t *req);
+enum handler_result api_describe_producers(broker_t *b, request_t *req);
 
 /* A parked fetch whose connection went away (api_fetch.c). */
 void fetch_cancel(request_t *req);

@@ -64,6 +64,15 @@ typedef struct broker_config {
     int32_t group_max_session_timeout_ms;
     int32_t group_max_size;
     int32_t offsets_commit_timeout_ms;  /* commits wait this long for their replication */
+    /* Transaction coordinator and __transaction_state */
+    int32_t txn_log_partitions;
+    int16_t txn_log_rf;
+    int32_t txn_log_min_isr;
+    int64_t txn_log_segment_bytes;
+    int32_t txn_max_timeout_ms;
+    int64_t txn_abort_check_ms;         /* transaction.abort.timed.out.transaction.cleanup.interval.ms */
+    int64_t txn_id_expiration_ms;
+    int64_t txn_id_expiry_check_ms;     /* transaction.remove.expired.transaction.cleanup.interval.ms */
     int64_t log_cleaner_backoff_ms;
     bool log_cleaner_enable;
     int32_t log_cleaner_threads;            /* one cleaner thread runs; the buffer is split as Kafka splits it */

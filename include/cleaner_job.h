@@ -17,8 +17,11 @@
  * Kafka's groupSegmentsBySize does, so compaction does not leave a trail of
  * tiny segments.
  *
- * Partial: records of aborted transactions and transaction markers are not
- * treated specially yet (the transactions issue).
+ * Transactions (cleaner_txn.h): an aborted transaction's records are
+ * removed and never enter the key map; markers stay while their
+ * transaction has batches, then until their delete horizon; the cleaned
+ * segment's .txnindex keeps the aborted transactions whose batches remain.
+ * The cleanable section ends at the last stable offset.
  */
 #ifndef SAMSA_CLEANER_JOB_H
 #define SAMSA_CLEANER_JOB_H
@@ -55,6 +58,9 @@ typedef struct cleaner_job {
     int64_t now_ms;             /* wall clock at the start (delete horizons) */
     int64_t *producer_batches;  /* each producer's last batch base offset, sorted */
     int n_producer_batches;
+    struct aborted_txn *aborted; /* the log's aborted transactions that begin below
+                                  * first_uncleanable, by first offset */
+    int n_aborted;
     /* Out. */
     int rc;                     /* 0, or -1 with the reason logged */
     int64_t end_offset;         /* the next round's first dirty offset */

@@ -105,12 +105,25 @@ typedef struct commit_entry {
 int16_t gc_commit(kstr_t group, int32_t generation, kstr_t member_id, kstr_t instance_id,
                   commit_entry_t *entries, int n);
 
+/* TxnOffsetCommit: commits held as pending for producer pid until its
+ * transaction's marker reaches the group's partition
+ * (group_txn_offsets.c).  Same contract as gc_commit. */
+int16_t gc_txn_commit(kstr_t group, int64_t pid, int16_t epoch, int32_t generation,
+                      kstr_t member_id, kstr_t instance_id, commit_entry_t *entries, int n);
+/* A marker for pid was written to __consumer_offsets-partition: its
+ * pending offsets take effect (commit) or are dropped. */
+void gc_txn_completed(int32_t partition, int64_t pid, bool commit);
+/* True if a transaction still holds an offset of the partition pending
+ * (OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT). */
+bool gc_offset_unstable(kstr_t group, const char *topic, int32_t partition);
+
 typedef struct fetched_offset {
     const char *topic;
     int32_t partition;
     int64_t offset;
     int32_t leader_epoch;
     kstr_t metadata;                /* bytes of the stored offset */
+    int16_t error;                  /* UNSTABLE_OFFSET_COMMIT, set by api_groups.c */
 } fetched_offset_t;
 /* Committed offset of one partition (-1 if none). */
 int16_t gc_fetch_offset(kstr_t group, const char *topic, int32_t partition, fetched_offset_t *out);

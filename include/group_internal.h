@@ -55,8 +55,17 @@ typedef struct stored_offset {
     int32_t metadata_len;
     int64_t commit_ts;
     int64_t expire_ts;          /* -1: retention applies */
+    int64_t log_offset;         /* of its record in __consumer_offsets */
     UT_hash_handle hh;
 } stored_offset_t;
+
+/* An offset a transaction committed (TxnOffsetCommit), in effect once its
+ * commit marker is written (Kafka's pendingTransactionalOffsetCommits). */
+typedef struct txn_offset {
+    int64_t pid;
+    stored_offset_t o;          /* topic and metadata owned */
+    struct txn_offset *next;
+} txn_offset_t;
 
 typedef struct pending_member {
     char *id;
@@ -80,6 +89,7 @@ struct group {
     int64_t join_deadline;      /* initial-delay cap */
     bool initial_delay;
     stored_offset_t *offsets;
+    txn_offset_t *txn_offsets;
     UT_hash_handle hh;
 };
 
@@ -109,6 +119,19 @@ stored_offset_t *grp_find_offset(group_t *g, const char *topic, int32_t partitio
 member_t *grp_find_static(group_t *g, kstr_t instance);
 void grp_free_member(member_t *m);
 void grp_free_offset(group_t *g, stored_offset_t *o);
+void grp_put_offset(group_t *g, const stored_offset_t *o);
+/* A loaded commit record as a stored offset (topic and metadata borrowed). */
+stored_offset_t grp_offset_of_record(const offsets_record_t *r, char *topic, int64_t log_offset);
+/* Writes the valid entries' commit records (a transactional batch when
+ * prod is given) and calls apply for each written one; entries that fail
+ * get their error. */
+typedef void (*grp_apply_fn)(group_t *g, const stored_offset_t *o, void *arg);
+void grp_write_commits(group_t *g, commit_entry_t *e, int n, const batch_producer_t *prod,
+                       grp_apply_fn apply, void *arg);
+/* group_txn_offsets.c */
+void grp_add_txn_offset(group_t *g, int64_t pid, const offsets_record_t *r, int64_t log_offset);
+bool grp_has_txn_offset(const group_t *g, const char *topic, int32_t partition);
+void grp_free_txn_offsets(group_t *g);
 void grp_heartbeat_expired(evutil_socket_t fd, short what, void *arg);
 void grp_join_error(member_t *m, int16_t err);
 void grp_maybe_complete_join(group_t *g);

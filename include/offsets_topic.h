@@ -44,19 +44,10 @@ void offsets_encode_commit_value(kwriter_t *w, int64_t offset, int32_t leader_ep
 void offsets_encode_group_key(kwriter_t *w, const char *group);
 void offsets_encode_group_value(kwriter_t *w, const struct group_metadata_value *v);
 
-/* Appends a batch of prepared records to partition p of the topic.
- * Returns 0, or a Kafka error code. */
-int16_t offsets_append(broker_t *b, int32_t partition, const batch_kv_t *recs, int n);
-
-/* Loads a partition: the disk thread reads it into the latest record of
- * each key, then fn(rec, arg) runs on the event loop for each of them (in
- * slices), then done(arg, rc) (rc < 0: stopped at an unreadable batch).
- * A load dropped at shutdown calls dropped(arg) instead of done.
- * -1 if the partition is not hosted.  Event-loop thread. */
-int offsets_load_async(broker_t *b, int32_t partition,
-                       void (*fn)(const offsets_record_t *rec, void *arg),
-                       void (*done)(void *arg, int rc), void (*dropped)(void *arg), void *arg);
-/* Drops loads in progress (shutdown, after the disk thread stopped). */
-void offsets_load_shutdown(void);
+/* Appends a batch of prepared records to partition p of the topic (prod:
+ * see clog_append); *base (may be NULL) gets the first offset.  Returns 0,
+ * or a Kafka error code.  Loading goes through clog_load_async(). */
+int16_t offsets_append(broker_t *b, int32_t partition, const batch_kv_t *recs, int n,
+                       const batch_producer_t *prod, int64_t *base);
 
 #endif

@@ -9,10 +9,19 @@
 
 #include <stdint.h>
 
+#include "broker.h"
+
 #define PID_BLOCK_SIZE 1000
 
 /* Claims the next block for broker_id with an optimistic setData; its
  * first id, or -1.  ZooKeeper thread. */
 int64_t pid_claim_block(int32_t broker_id);
+
+/* Hands ready(arg, id) the next producer id of this broker's block (a new
+ * block is claimed on the ZooKeeper thread when it runs out); id -1 if no
+ * block could be claimed.  ready may run before this returns.  Event-loop
+ * thread. */
+typedef void (*pid_ready_fn)(void *arg, int64_t pid);
+void pid_allocate(broker_t *b, pid_ready_fn ready, void *arg);
 
 #endif

@@ -67,6 +67,21 @@ void pstate_update(producer_state_t *ps, const pstate_batch_t *b);
  * transaction).  The producer takes the marker's epochs either way. */
 int pstate_end_txn(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t coordinator_epoch,
                    bool commit, int64_t marker_offset, int64_t timestamp, completed_txn_t *done);
+/* A producer's epoch, coordinator epoch and open transaction's first
+ * offset (-1: none); 0 if the producer is unknown. */
+int pstate_producer_epochs(const producer_state_t *ps, int64_t pid, int16_t *epoch,
+                           int32_t *coordinator_epoch, int64_t *txn_first);
+/* What DescribeProducers shows of each producer (Kafka's ProducerState). */
+typedef struct pstate_view {
+    int64_t pid;
+    int16_t epoch;
+    int32_t last_sequence;      /* -1 if none */
+    int64_t last_timestamp;     /* -1 if none */
+    int32_t coordinator_epoch;
+    int64_t txn_first;          /* the open transaction's first offset, -1 */
+} pstate_view_t;
+typedef void (*pstate_visit_fn)(void *arg, const pstate_view_t *v);
+void pstate_foreach(const producer_state_t *ps, pstate_visit_fn fn, void *arg);
 /* The first offset of the oldest transaction not yet stable below the high
  * watermark hw (open, or completed with its marker at or past hw); -1 if
  * none.  Completed ones the watermark has passed are forgotten. */

@@ -2025,6 +2025,466 @@ void group_metadata_value_defaults(struct group_metadata_value *m);
 int group_metadata_value_decode(kreader_t *r, int16_t version, struct group_metadata_value *m);
 void group_metadata_value_encode(kwriter_t *w, int16_t version, const struct group_metadata_value *m);
 
+/* ---- AddPartitionsToTxnRequest (versions 0-5, flexible (3, 32767)) ---- */
+#define ADD_PARTITIONS_TO_TXN_REQUEST_MIN_VERSION 0
+#define ADD_PARTITIONS_TO_TXN_REQUEST_MAX_VERSION 5
+#define ADD_PARTITIONS_TO_TXN_REQUEST_FIRST_FLEXIBLE 3
+struct add_partitions_to_txn_request_add_partitions_to_txn_transaction {
+    kstr_t transactional_id;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    bool verify_only;
+    int32_t topics_count; /* -1 = null */
+    struct add_partitions_to_txn_request_add_partitions_to_txn_topic *topics;
+};
+
+struct add_partitions_to_txn_request_add_partitions_to_txn_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
+struct add_partitions_to_txn_request {
+    int32_t transactions_count; /* -1 = null */
+    struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *transactions;
+    kstr_t v3_and_below_transactional_id;
+    int64_t v3_and_below_producer_id;
+    int16_t v3_and_below_producer_epoch;
+    int32_t v3_and_below_topics_count; /* -1 = null */
+    struct add_partitions_to_txn_request_add_partitions_to_txn_topic *v3_and_below_topics;
+};
+
+void add_partitions_to_txn_request_add_partitions_to_txn_transaction_defaults(struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m);
+struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *add_partitions_to_txn_request_add_partitions_to_txn_transaction_array(arena_t *a, int32_t n);
+void add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m);
+struct add_partitions_to_txn_request_add_partitions_to_txn_topic *add_partitions_to_txn_request_add_partitions_to_txn_topic_array(arena_t *a, int32_t n);
+void add_partitions_to_txn_request_defaults(struct add_partitions_to_txn_request *m);
+int add_partitions_to_txn_request_decode(kreader_t *r, int16_t version, struct add_partitions_to_txn_request *m);
+void add_partitions_to_txn_request_encode(kwriter_t *w, int16_t version, const struct add_partitions_to_txn_request *m);
+
+/* ---- AddPartitionsToTxnResponse (versions 0-5, flexible (3, 32767)) ---- */
+#define ADD_PARTITIONS_TO_TXN_RESPONSE_MIN_VERSION 0
+#define ADD_PARTITIONS_TO_TXN_RESPONSE_MAX_VERSION 5
+#define ADD_PARTITIONS_TO_TXN_RESPONSE_FIRST_FLEXIBLE 3
+struct add_partitions_to_txn_response_add_partitions_to_txn_result {
+    kstr_t transactional_id;
+    int32_t topic_results_count; /* -1 = null */
+    struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *topic_results;
+};
+
+struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result {
+    kstr_t name;
+    int32_t results_by_partition_count; /* -1 = null */
+    struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *results_by_partition;
+};
+
+struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result {
+    int32_t partition_index;
+    int16_t partition_error_code;
+};
+
+struct add_partitions_to_txn_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    int32_t results_by_transaction_count; /* -1 = null */
+    struct add_partitions_to_txn_response_add_partitions_to_txn_result *results_by_transaction;
+    int32_t results_by_topic_v3_and_below_count; /* -1 = null */
+    struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *results_by_topic_v3_and_below;
+};
+
+void add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_result *m);
+struct add_partitions_to_txn_response_add_partitions_to_txn_result *add_partitions_to_txn_response_add_partitions_to_txn_result_array(arena_t *a, int32_t n);
+void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m);
+struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *add_partitions_to_txn_response_add_partitions_to_txn_topic_result_array(arena_t *a, int32_t n);
+void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m);
+struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *add_partitions_to_txn_response_add_partitions_to_txn_partition_result_array(arena_t *a, int32_t n);
+void add_partitions_to_txn_response_defaults(struct add_partitions_to_txn_response *m);
+int add_partitions_to_txn_response_decode(kreader_t *r, int16_t version, struct add_partitions_to_txn_response *m);
+void add_partitions_to_txn_response_encode(kwriter_t *w, int16_t version, const struct add_partitions_to_txn_response *m);
+
+/* ---- AddOffsetsToTxnRequest (versions 0-4, flexible (3, 32767)) ---- */
+#define ADD_OFFSETS_TO_TXN_REQUEST_MIN_VERSION 0
+#define ADD_OFFSETS_TO_TXN_REQUEST_MAX_VERSION 4
+#define ADD_OFFSETS_TO_TXN_REQUEST_FIRST_FLEXIBLE 3
+struct add_offsets_to_txn_request {
+    kstr_t transactional_id;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    kstr_t group_id;
+};
+
+void add_offsets_to_txn_request_defaults(struct add_offsets_to_txn_request *m);
+int add_offsets_to_txn_request_decode(kreader_t *r, int16_t version, struct add_offsets_to_txn_request *m);
+void add_offsets_to_txn_request_encode(kwriter_t *w, int16_t version, const struct add_offsets_to_txn_request *m);
+
+/* ---- AddOffsetsToTxnResponse (versions 0-4, flexible (3, 32767)) ---- */
+#define ADD_OFFSETS_TO_TXN_RESPONSE_MIN_VERSION 0
+#define ADD_OFFSETS_TO_TXN_RESPONSE_MAX_VERSION 4
+#define ADD_OFFSETS_TO_TXN_RESPONSE_FIRST_FLEXIBLE 3
+struct add_offsets_to_txn_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+};
+
+void add_offsets_to_txn_response_defaults(struct add_offsets_to_txn_response *m);
+int add_offsets_to_txn_response_decode(kreader_t *r, int16_t version, struct add_offsets_to_txn_response *m);
+void add_offsets_to_txn_response_encode(kwriter_t *w, int16_t version, const struct add_offsets_to_txn_response *m);
+
+/* ---- EndTxnRequest (versions 0-4, flexible (3, 32767)) ---- */
+#define END_TXN_REQUEST_MIN_VERSION 0
+#define END_TXN_REQUEST_MAX_VERSION 4
+#define END_TXN_REQUEST_FIRST_FLEXIBLE 3
+struct end_txn_request {
+    kstr_t transactional_id;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    bool committed;
+};
+
+void end_txn_request_defaults(struct end_txn_request *m);
+int end_txn_request_decode(kreader_t *r, int16_t version, struct end_txn_request *m);
+void end_txn_request_encode(kwriter_t *w, int16_t version, const struct end_txn_request *m);
+
+/* ---- EndTxnResponse (versions 0-4, flexible (3, 32767)) ---- */
+#define END_TXN_RESPONSE_MIN_VERSION 0
+#define END_TXN_RESPONSE_MAX_VERSION 4
+#define END_TXN_RESPONSE_FIRST_FLEXIBLE 3
+struct end_txn_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+};
+
+void end_txn_response_defaults(struct end_txn_response *m);
+int end_txn_response_decode(kreader_t *r, int16_t version, struct end_txn_response *m);
+void end_txn_response_encode(kwriter_t *w, int16_t version, const struct end_txn_response *m);
+
+/* ---- WriteTxnMarkersRequest (versions 0-1, flexible (1, 32767)) ---- */
+#define WRITE_TXN_MARKERS_REQUEST_MIN_VERSION 0
+#define WRITE_TXN_MARKERS_REQUEST_MAX_VERSION 1
+#define WRITE_TXN_MARKERS_REQUEST_FIRST_FLEXIBLE 1
+struct write_txn_markers_request_writable_txn_marker_topic {
+    kstr_t name;
+    int32_t partition_indexes_count; /* -1 = null */
+    int32_t *partition_indexes;
+};
+
+struct write_txn_markers_request_writable_txn_marker {
+    int64_t producer_id;
+    int16_t producer_epoch;
+    bool transaction_result;
+    int32_t topics_count; /* -1 = null */
+    struct write_txn_markers_request_writable_txn_marker_topic *topics;
+    int32_t coordinator_epoch;
+};
+
+struct write_txn_markers_request {
+    int32_t markers_count; /* -1 = null */
+    struct write_txn_markers_request_writable_txn_marker *markers;
+};
+
+void write_txn_markers_request_writable_txn_marker_topic_defaults(struct write_txn_markers_request_writable_txn_marker_topic *m);
+struct write_txn_markers_request_writable_txn_marker_topic *write_txn_markers_request_writable_txn_marker_topic_array(arena_t *a, int32_t n);
+void write_txn_markers_request_writable_txn_marker_defaults(struct write_txn_markers_request_writable_txn_marker *m);
+struct write_txn_markers_request_writable_txn_marker *write_txn_markers_request_writable_txn_marker_array(arena_t *a, int32_t n);
+void write_txn_markers_request_defaults(struct write_txn_markers_request *m);
+int write_txn_markers_request_decode(kreader_t *r, int16_t version, struct write_txn_markers_request *m);
+void write_txn_markers_request_encode(kwriter_t *w, int16_t version, const struct write_txn_markers_request *m);
+
+/* ---- WriteTxnMarkersResponse (versions 0-1, flexible (1, 32767)) ---- */
+#define WRITE_TXN_MARKERS_RESPONSE_MIN_VERSION 0
+#define WRITE_TXN_MARKERS_RESPONSE_MAX_VERSION 1
+#define WRITE_TXN_MARKERS_RESPONSE_FIRST_FLEXIBLE 1
+struct write_txn_markers_response_writable_txn_marker_partition_result {
+    int32_t partition_index;
+    int16_t error_code;
+};
+
+struct write_txn_markers_response_writable_txn_marker_topic_result {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct write_txn_markers_response_writable_txn_marker_partition_result *partitions;
+};
+
+struct write_txn_markers_response_writable_txn_marker_result {
+    int64_t producer_id;
+    int32_t topics_count; /* -1 = null */
+    struct write_txn_markers_response_writable_txn_marker_topic_result *topics;
+};
+
+struct write_txn_markers_response {
+    int32_t markers_count; /* -1 = null */
+    struct write_txn_markers_response_writable_txn_marker_result *markers;
+};
+
+void write_txn_markers_response_writable_txn_marker_partition_result_defaults(struct write_txn_markers_response_writable_txn_marker_partition_result *m);
+struct write_txn_markers_response_writable_txn_marker_partition_result *write_txn_markers_response_writable_txn_marker_partition_result_array(arena_t *a, int32_t n);
+void write_txn_markers_response_writable_txn_marker_topic_result_defaults(struct write_txn_markers_response_writable_txn_marker_topic_result *m);
+struct write_txn_markers_response_writable_txn_marker_topic_result *write_txn_markers_response_writable_txn_marker_topic_result_array(arena_t *a, int32_t n);
+void write_txn_markers_response_writable_txn_marker_result_defaults(struct write_txn_markers_response_writable_txn_marker_result *m);
+struct write_txn_markers_response_writable_txn_marker_result *write_txn_markers_response_writable_txn_marker_result_array(arena_t *a, int32_t n);
+void write_txn_markers_response_defaults(struct write_txn_markers_response *m);
+int write_txn_markers_response_decode(kreader_t *r, int16_t version, struct write_txn_markers_response *m);
+void write_txn_markers_response_encode(kwriter_t *w, int16_t version, const struct write_txn_markers_response *m);
+
+/* ---- TxnOffsetCommitRequest (versions 0-4, flexible (3, 32767)) ---- */
+#define TXN_OFFSET_COMMIT_REQUEST_MIN_VERSION 0
+#define TXN_OFFSET_COMMIT_REQUEST_MAX_VERSION 4
+#define TXN_OFFSET_COMMIT_REQUEST_FIRST_FLEXIBLE 3
+struct txn_offset_commit_request_txn_offset_commit_request_partition {
+    int32_t partition_index;
+    int64_t committed_offset;
+    int32_t committed_leader_epoch;
+    kstr_t committed_metadata;
+};
+
+struct txn_offset_commit_request_txn_offset_commit_request_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct txn_offset_commit_request_txn_offset_commit_request_partition *partitions;
+};
+
+struct txn_offset_commit_request {
+    kstr_t transactional_id;
+    kstr_t group_id;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t generation_id;
+    kstr_t member_id;
+    kstr_t group_instance_id;
+    int32_t topics_count; /* -1 = null */
+    struct txn_offset_commit_request_txn_offset_commit_request_topic *topics;
+};
+
+void txn_offset_commit_request_txn_offset_commit_request_partition_defaults(struct txn_offset_commit_request_txn_offset_commit_request_partition *m);
+struct txn_offset_commit_request_txn_offset_commit_request_partition *txn_offset_commit_request_txn_offset_commit_request_partition_array(arena_t *a, int32_t n);
+void txn_offset_commit_request_txn_offset_commit_request_topic_defaults(struct txn_offset_commit_request_txn_offset_commit_request_topic *m);
+struct txn_offset_commit_request_txn_offset_commit_request_topic *txn_offset_commit_request_txn_offset_commit_request_topic_array(arena_t *a, int32_t n);
+void txn_offset_commit_request_defaults(struct txn_offset_commit_request *m);
+int txn_offset_commit_request_decode(kreader_t *r, int16_t version, struct txn_offset_commit_request *m);
+void txn_offset_commit_request_encode(kwriter_t *w, int16_t version, const struct txn_offset_commit_request *m);
+
+/* ---- TxnOffsetCommitResponse (versions 0-4, flexible (3, 32767)) ---- */
+#define TXN_OFFSET_COMMIT_RESPONSE_MIN_VERSION 0
+#define TXN_OFFSET_COMMIT_RESPONSE_MAX_VERSION 4
+#define TXN_OFFSET_COMMIT_RESPONSE_FIRST_FLEXIBLE 3
+struct txn_offset_commit_response_txn_offset_commit_response_partition {
+    int32_t partition_index;
+    int16_t error_code;
+};
+
+struct txn_offset_commit_response_txn_offset_commit_response_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct txn_offset_commit_response_txn_offset_commit_response_partition *partitions;
+};
+
+struct txn_offset_commit_response {
+    int32_t throttle_time_ms;
+    int32_t topics_count; /* -1 = null */
+    struct txn_offset_commit_response_txn_offset_commit_response_topic *topics;
+};
+
+void txn_offset_commit_response_txn_offset_commit_response_partition_defaults(struct txn_offset_commit_response_txn_offset_commit_response_partition *m);
+struct txn_offset_commit_response_txn_offset_commit_response_partition *txn_offset_commit_response_txn_offset_commit_response_partition_array(arena_t *a, int32_t n);
+void txn_offset_commit_response_txn_offset_commit_response_topic_defaults(struct txn_offset_commit_response_txn_offset_commit_response_topic *m);
+struct txn_offset_commit_response_txn_offset_commit_response_topic *txn_offset_commit_response_txn_offset_commit_response_topic_array(arena_t *a, int32_t n);
+void txn_offset_commit_response_defaults(struct txn_offset_commit_response *m);
+int txn_offset_commit_response_decode(kreader_t *r, int16_t version, struct txn_offset_commit_response *m);
+void txn_offset_commit_response_encode(kwriter_t *w, int16_t version, const struct txn_offset_commit_response *m);
+
+/* ---- DescribeTransactionsRequest (versions 0-0, flexible (0, 32767)) ---- */
+#define DESCRIBE_TRANSACTIONS_REQUEST_MIN_VERSION 0
+#define DESCRIBE_TRANSACTIONS_REQUEST_MAX_VERSION 0
+#define DESCRIBE_TRANSACTIONS_REQUEST_FIRST_FLEXIBLE 0
+struct describe_transactions_request {
+    int32_t transactional_ids_count; /* -1 = null */
+    kstr_t *transactional_ids;
+};
+
+void describe_transactions_request_defaults(struct describe_transactions_request *m);
+int describe_transactions_request_decode(kreader_t *r, int16_t version, struct describe_transactions_request *m);
+void describe_transactions_request_encode(kwriter_t *w, int16_t version, const struct describe_transactions_request *m);
+
+/* ---- DescribeTransactionsResponse (versions 0-0, flexible (0, 32767)) ---- */
+#define DESCRIBE_TRANSACTIONS_RESPONSE_MIN_VERSION 0
+#define DESCRIBE_TRANSACTIONS_RESPONSE_MAX_VERSION 0
+#define DESCRIBE_TRANSACTIONS_RESPONSE_FIRST_FLEXIBLE 0
+struct describe_transactions_response_topic_data {
+    kstr_t topic;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
+struct describe_transactions_response_transaction_state {
+    int16_t error_code;
+    kstr_t transactional_id;
+    kstr_t transaction_state;
+    int32_t transaction_timeout_ms;
+    int64_t transaction_start_time_ms;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t topics_count; /* -1 = null */
+    struct describe_transactions_response_topic_data *topics;
+};
+
+struct describe_transactions_response {
+    int32_t throttle_time_ms;
+    int32_t transaction_states_count; /* -1 = null */
+    struct describe_transactions_response_transaction_state *transaction_states;
+};
+
+void describe_transactions_response_topic_data_defaults(struct describe_transactions_response_topic_data *m);
+struct describe_transactions_response_topic_data *describe_transactions_response_topic_data_array(arena_t *a, int32_t n);
+void describe_transactions_response_transaction_state_defaults(struct describe_transactions_response_transaction_state *m);
+struct describe_transactions_response_transaction_state *describe_transactions_response_transaction_state_array(arena_t *a, int32_t n);
+void describe_transactions_response_defaults(struct describe_transactions_response *m);
+int describe_transactions_response_decode(kreader_t *r, int16_t version, struct describe_transactions_response *m);
+void describe_transactions_response_encode(kwriter_t *w, int16_t version, const struct describe_transactions_response *m);
+
+/* ---- ListTransactionsRequest (versions 0-1, flexible (0, 32767)) ---- */
+#define LIST_TRANSACTIONS_REQUEST_MIN_VERSION 0
+#define LIST_TRANSACTIONS_REQUEST_MAX_VERSION 1
+#define LIST_TRANSACTIONS_REQUEST_FIRST_FLEXIBLE 0
+struct list_transactions_request {
+    int32_t state_filters_count; /* -1 = null */
+    kstr_t *state_filters;
+    int32_t producer_id_filters_count; /* -1 = null */
+    int64_t *producer_id_filters;
+    int64_t duration_filter;
+};
+
+void list_transactions_request_defaults(struct list_transactions_request *m);
+int list_transactions_request_decode(kreader_t *r, int16_t version, struct list_transactions_request *m);
+void list_transactions_request_encode(kwriter_t *w, int16_t version, const struct list_transactions_request *m);
+
+/* ---- ListTransactionsResponse (versions 0-1, flexible (0, 32767)) ---- */
+#define LIST_TRANSACTIONS_RESPONSE_MIN_VERSION 0
+#define LIST_TRANSACTIONS_RESPONSE_MAX_VERSION 1
+#define LIST_TRANSACTIONS_RESPONSE_FIRST_FLEXIBLE 0
+struct list_transactions_response_transaction_state {
+    kstr_t transactional_id;
+    int64_t producer_id;
+    kstr_t transaction_state;
+};
+
+struct list_transactions_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    int32_t unknown_state_filters_count; /* -1 = null */
+    kstr_t *unknown_state_filters;
+    int32_t transaction_states_count; /* -1 = null */
+    struct list_transactions_response_transaction_state *transaction_states;
+};
+
+void list_transactions_response_transaction_state_defaults(struct list_transactions_response_transaction_state *m);
+struct list_transactions_response_transaction_state *list_transactions_response_transaction_state_array(arena_t *a, int32_t n);
+void list_transactions_response_defaults(struct list_transactions_response *m);
+int list_transactions_response_decode(kreader_t *r, int16_t version, struct list_transactions_response *m);
+void list_transactions_response_encode(kwriter_t *w, int16_t version, const struct list_transactions_response *m);
+
+/* ---- DescribeProducersRequest (versions 0-0, flexible (0, 32767)) ---- */
+#define DESCRIBE_PRODUCERS_REQUEST_MIN_VERSION 0
+#define DESCRIBE_PRODUCERS_REQUEST_MAX_VERSION 0
+#define DESCRIBE_PRODUCERS_REQUEST_FIRST_FLEXIBLE 0
+struct describe_producers_request_topic_request {
+    kstr_t name;
+    int32_t partition_indexes_count; /* -1 = null */
+    int32_t *partition_indexes;
+};
+
+struct describe_producers_request {
+    int32_t topics_count; /* -1 = null */
+    struct describe_producers_request_topic_request *topics;
+};
+
+void describe_producers_request_topic_request_defaults(struct describe_producers_request_topic_request *m);
+struct describe_producers_request_topic_request *describe_producers_request_topic_request_array(arena_t *a, int32_t n);
+void describe_producers_request_defaults(struct describe_producers_request *m);
+int describe_producers_request_decode(kreader_t *r, int16_t version, struct describe_producers_request *m);
+void describe_producers_request_encode(kwriter_t *w, int16_t version, const struct describe_producers_request *m);
+
+/* ---- DescribeProducersResponse (versions 0-0, flexible (0, 32767)) ---- */
+#define DESCRIBE_PRODUCERS_RESPONSE_MIN_VERSION 0
+#define DESCRIBE_PRODUCERS_RESPONSE_MAX_VERSION 0
+#define DESCRIBE_PRODUCERS_RESPONSE_FIRST_FLEXIBLE 0
+struct describe_producers_response_producer_state {
+    int64_t producer_id;
+    int32_t producer_epoch;
+    int32_t last_sequence;
+    int64_t last_timestamp;
+    int32_t coordinator_epoch;
+    int64_t current_txn_start_offset;
+};
+
+struct describe_producers_response_partition_response {
+    int32_t partition_index;
+    int16_t error_code;
+    kstr_t error_message;
+    int32_t active_producers_count; /* -1 = null */
+    struct describe_producers_response_producer_state *active_producers;
+};
+
+struct describe_producers_response_topic_response {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct describe_producers_response_partition_response *partitions;
+};
+
+struct describe_producers_response {
+    int32_t throttle_time_ms;
+    int32_t topics_count; /* -1 = null */
+    struct describe_producers_response_topic_response *topics;
+};
+
+void describe_producers_response_producer_state_defaults(struct describe_producers_response_producer_state *m);
+struct describe_producers_response_producer_state *describe_producers_response_producer_state_array(arena_t *a, int32_t n);
+void describe_producers_response_partition_response_defaults(struct describe_producers_response_partition_response *m);
+struct describe_producers_response_partition_response *describe_producers_response_partition_response_array(arena_t *a, int32_t n);
+void describe_producers_response_topic_response_defaults(struct describe_producers_response_topic_response *m);
+struct describe_producers_response_topic_response *describe_producers_response_topic_response_array(arena_t *a, int32_t n);
+void describe_producers_response_defaults(struct describe_producers_response *m);
+int describe_producers_response_decode(kreader_t *r, int16_t version, struct describe_producers_response *m);
+void describe_producers_response_encode(kwriter_t *w, int16_t version, const struct describe_producers_response *m);
+
+/* ---- TransactionLogKey (versions 0-0, flexible None) ---- */
+#define TRANSACTION_LOG_KEY_MIN_VERSION 0
+#define TRANSACTION_LOG_KEY_MAX_VERSION 0
+#define TRANSACTION_LOG_KEY_FIRST_FLEXIBLE -1
+struct transaction_log_key {
+    kstr_t transactional_id;
+};
+
+void transaction_log_key_defaults(struct transaction_log_key *m);
+int transaction_log_key_decode(kreader_t *r, int16_t version, struct transaction_log_key *m);
+void transaction_log_key_encode(kwriter_t *w, int16_t version, const struct transaction_log_key *m);
+
+/* ---- TransactionLogValue (versions 0-1, flexible (1, 32767)) ---- */
+#define TRANSACTION_LOG_VALUE_MIN_VERSION 0
+#define TRANSACTION_LOG_VALUE_MAX_VERSION 1
+#define TRANSACTION_LOG_VALUE_FIRST_FLEXIBLE 1
+struct transaction_log_value_partitions_schema {
+    kstr_t topic;
+    int32_t partition_ids_count; /* -1 = null */
+    int32_t *partition_ids;
+};
+
+struct transaction_log_value {
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t transaction_timeout_ms;
+    int8_t transaction_status;
+    int32_t transaction_partitions_count; /* -1 = null */
+    struct transaction_log_value_partitions_schema *transaction_partitions;
+    int64_t transaction_last_update_timestamp_ms;
+    int64_t transaction_start_timestamp_ms;
+};
+
+void transaction_log_value_partitions_schema_defaults(struct transaction_log_value_partitions_schema *m);
+struct transaction_log_value_partitions_schema *transaction_log_value_partitions_schema_array(arena_t *a, int32_t n);
+void transaction_log_value_defaults(struct transaction_log_value *m);
+int transaction_log_value_decode(kreader_t *r, int16_t version, struct transaction_log_value *m);
+void transaction_log_value_encode(kwriter_t *w, int16_t version, const struct transaction_log_value *m);
+
 /* Every generated message, for table-driven tests and tools. */
 typedef struct proto_message_info {
     const char *name;

@@ -118,5 +118,20 @@ typedef struct batch_kv {
 } batch_kv_t;
 struct kwriter;
 void batch_build(struct kwriter *w, const batch_kv_t *recs, int n, int64_t now);
+/* The same with a producer's fields and attributes (a coordinator's
+ * transactional batch: sequence -1, BATCH_ATTR_TRANSACTIONAL). */
+typedef struct batch_producer {
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t base_sequence;
+    int16_t attributes;
+} batch_producer_t;
+void batch_build_as(struct kwriter *w, const batch_kv_t *recs, int n, int64_t now,
+                    const batch_producer_t *prod);
+/* A control batch holding one end-transaction marker (Kafka's
+ * EndTransactionMarker: key version 0 and type, value version 0 and the
+ * coordinator epoch). */
+void batch_build_marker(struct kwriter *w, int64_t pid, int16_t epoch, bool commit,
+                        int32_t coordinator_epoch, int64_t now);
 
 #endif

@@ -12,6 +12,7 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t sz);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 int64_t now_ms(void);          /* wall clock, epoch milliseconds */

@@ -27,6 +27,8 @@ for id in $(seq 0 $((BROKERS - 1))); do
         -e "s|^log.dirs=.*|log.dirs=$DIR/logs-$id|" \
         -e "s|^zookeeper.connect=.*|zookeeper.connect=127.0.0.1:$ZK_PORT/samsa|" \
         -e "s|^offsets.topic.replication.factor=.*|offsets.topic.replication.factor=3|" \
+        -e "s|^transaction.state.log.replication.factor=.*|transaction.state.log.replication.factor=3|" \
+        -e "s|^transaction.state.log.min.isr=.*|transaction.state.log.min.isr=2|" \
         etc/server.properties > "$DIR/server-$id.properties"
 done
 

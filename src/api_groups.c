@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "group_coordinator.h"
+#include "txn_coordinator.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "metadata_cache.h"
@@ -40,14 +41,16 @@ static kbytes_t arena_kbytes(arena_t *a, const uint8_t *p, int32_t n)
 
 /* ---- FindCoordinator ---- */
 
-/* The coordinator of a key: the leader of its __consumer_offsets
+/* The coordinator of a key: the leader of its __consumer_offsets (key
+ * type 0, a group) or __transaction_state (1, a transactional id)
  * partition, as the metadata cache has it. */
 static void fill_coordinator(kstr_t key, int8_t key_type, int32_t *node, kstr_t *host,
                              int32_t *port, int16_t *code, kstr_t *msg)
 {
     int32_t id = -1;
-    /* Transactional ids (key type 1) wait for the transaction coordinator. */
-    int16_t err = key_type != 0 ? KERR_COORDINATOR_NOT_AVAILABLE : gc_find_coordinator(key, &id);
+    int16_t err = key_type == 0   ? gc_find_coordinator(key, &id)
+                  : key_type == 1 ? tc_find_coordinator(key, &id)
+                                  : KERR_INVALID_REQUEST;
     const mc_broker_t *mb = err ? NULL : mc_find_broker(id);
     if (!err && !mb)
         err = KERR_COORDINATOR_NOT_AVAILABLE;
@@ -369,10 +372,22 @@ typedef struct fetch_topic_out {
     fetched_offset_t *parts;
 } fetch_topic_out_t;
 
+/* With require_stable (v7+), a partition a transaction holds a commit of
+ * pending answers UNSTABLE_OFFSET_COMMIT, as Kafka's getOffsets. */
+static void mark_unstable(kstr_t group, fetched_offset_t *o, bool require_stable)
+{
+    if (require_stable && gc_offset_unstable(group, o->topic, o->partition)) {
+        o->error = KERR_UNSTABLE_OFFSET_COMMIT;
+        o->offset = -1;
+        o->leader_epoch = -1;
+        o->metadata = KSTR_LIT("");
+    }
+}
+
 /* Offsets of one group: the requested topics/partitions, or all of them. */
 static int16_t fetch_group_offsets(request_t *req, kstr_t group, int n_topics, const kstr_t *names,
                                    int32_t *const *parts, const int32_t *n_parts, bool all,
-                                   fetch_topic_out_t **out, int *n_out)
+                                   bool require_stable, fetch_topic_out_t **out, int *n_out)
 {
     *out = NULL;
     *n_out = 0;
@@ -393,6 +408,7 @@ static int16_t fetch_group_offsets(request_t *req, kstr_t group, int n_topics, c
                 tt[nt].parts = arena_array(&req->arena, (size_t)n + 1, sizeof(fetched_offset_t));
                 nt++;
             }
+            mark_unstable(group, &offs[i], require_stable);
             tt[j].parts[tt[j].n++] = offs[i];
         }
         *out = tt;
@@ -409,6 +425,7 @@ static int16_t fetch_group_offsets(request_t *req, kstr_t group, int n_topics, c
             int16_t err = gc_fetch_offset(group, topic, parts[t][p], &tt[t].parts[p]);
             if (err)
                 return err;
+            mark_unstable(group, &tt[t].parts[p], require_stable);
         }
     }
     *out = tt;
@@ -438,7 +455,7 @@ enum handler_result api_offset_fetch(broker_t *b, request_t *req)
         fetch_topic_out_t *tt;
         int nt;
         int16_t err = fetch_group_offsets(req, rq.group_id, n, names, parts, np, rq.topics_count < 0,
-                                          &tt, &nt);
+                                          v >= 7 && rq.require_stable, &tt, &nt);
         resp.error_code = err;
         resp.topics_count = err ? 0 : nt;
         resp.topics = offset_fetch_response_offset_fetch_response_topic_array(&req->arena, resp.topics_count);
@@ -454,6 +471,7 @@ enum handler_result api_offset_fetch(broker_t *b, request_t *req)
                 op->committed_offset = tt[t].parts[p].offset;
                 op->committed_leader_epoch = tt[t].parts[p].leader_epoch;
                 op->metadata = tt[t].parts[p].metadata;
+                op->error_code = tt[t].parts[p].error;
             }
         }
         /* v0/v1 carry group errors per partition. */
@@ -491,7 +509,7 @@ enum handler_result api_offset_fetch(broker_t *b, request_t *req)
             fetch_topic_out_t *tt;
             int nt;
             int16_t err = fetch_group_offsets(req, ig->group_id, n, names, parts, np,
-                                              ig->topics_count < 0, &tt, &nt);
+                                              ig->topics_count < 0, rq.require_stable, &tt, &nt);
             struct offset_fetch_response_offset_fetch_response_group *og = &resp.groups[g];
             og->group_id = ig->group_id;
             og->error_code = err;
@@ -507,6 +525,7 @@ enum handler_result api_offset_fetch(broker_t *b, request_t *req)
                     og->topics[t].partitions[p].committed_offset = tt[t].parts[p].offset;
                     og->topics[t].partitions[p].committed_leader_epoch = tt[t].parts[p].leader_epoch;
                     og->topics[t].partitions[p].metadata = tt[t].parts[p].metadata;
+                    og->topics[t].partitions[p].error_code = tt[t].parts[p].error;
                 }
             }
         }

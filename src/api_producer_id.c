@@ -5,9 +5,8 @@
  * The handler runs on the event loop; claiming a block runs on the
  * ZooKeeper thread while the request is parked.  next_pid/block_end are
  * event-loop state; a claim job only reports the block it got.
- *
- * Partial: transactional ids need the transaction coordinator (a later
- * issue) and get COORDINATOR_NOT_AVAILABLE.
+ * Transactional ids go to the transaction coordinator
+ * (tc_init_producer_id), which takes its ids from here too.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -20,6 +19,7 @@
 #include "logging.h"
 #include "net.h"
 #include "producer_ids.h"
+#include "txn_coordinator.h"
 #include "proto_messages.h"
 #include "controller.h"
 #include "util.h"
@@ -31,11 +31,21 @@
 /* The block this broker hands ids from; event-loop thread. */
 static int64_t next_pid = -1, block_end = -1;
 
+/* Someone waiting for an id while a block is claimed. */
 typedef struct pid_wait {
-    request_t *req;             /* NULL once the connection went */
+    pid_ready_fn ready;
+    void *arg;
+    struct pid_wait *next;
+} pid_wait_t;
+
+/* A claim in flight and who waits for it; event-loop thread. */
+static pid_wait_t *waiting;
+static bool claiming;
+
+typedef struct claim_job {
     int32_t broker_id;
     int64_t start;              /* claimed block, -1 on failure */
-} pid_wait_t;
+} claim_job_t;
 
 /*
  * @locality the ZooKeeper thread
@@ -87,45 +97,108 @@ int64_t pid_claim_block(int32_t broker_id)
  * @locks none (the job owns its result) */
 static void claim_block(void *arg)
 {
-    pid_wait_t *w = arg;
-    w->start = pid_claim_block(w->broker_id);
+    claim_job_t *j = arg;
+    j->start = pid_claim_block(j->broker_id);
 }
 
-static void respond(request_t *req, int16_t err, int64_t pid)
-{
-    struct init_producer_id_response resp;
-    init_producer_id_response_defaults(&resp);
-    resp.error_code = err;
-    resp.producer_id = err ? -1 : pid;
-    resp.producer_epoch = err ? -1 : 0;
-    init_producer_id_response_encode(&req->resp, req->hdr.request_api_version, &resp);
-}
-
-static void pid_cancel(request_t *req)
-{
-    pid_wait_t *w = req->parked;
-    if (w)
-        w->req = NULL;
-    req->parked = NULL;
-}
-
-/* Event-loop thread: the claim finished.
+/* The claim finished: every waiter gets an id, or -1.
  * @locality the event-loop thread
  * @locks none
  */
 static void claim_done(void *arg)
 {
-    pid_wait_t *w = arg;
-    if (w->start >= 0 && (next_pid < 0 || next_pid > block_end)) {
-        next_pid = w->start;
-        block_end = w->start + PID_BLOCK_SIZE - 1;
+    claim_job_t *j = arg;
+    if (j->start >= 0 && (next_pid < 0 || next_pid > block_end)) {
+        next_pid = j->start;
+        block_end = j->start + PID_BLOCK_SIZE - 1;
     }
+    free(j);
+    claiming = false;
+    pid_wait_t *list = waiting;
+    waiting = NULL;
+    /* Waiters in arrival order. */
+    pid_wait_t *rev = NULL;
+    while (list) {
+        pid_wait_t *w = list;
+        list = w->next;
+        w->next = rev;
+        rev = w;
+    }
+    while (rev) {
+        pid_wait_t *w = rev;
+        rev = w->next;
+        int64_t pid = next_pid >= 0 && next_pid <= block_end ? next_pid++ : -1;
+        w->ready(w->arg, pid);
+        free(w);
+    }
+}
+
+void pid_allocate(broker_t *b, pid_ready_fn ready, void *arg)
+{
+    if (next_pid >= 0 && next_pid <= block_end && !waiting) {
+        ready(arg, next_pid++);
+        return;
+    }
+    pid_wait_t *w = xcalloc(1, sizeof(*w));
+    w->ready = ready;
+    w->arg = arg;
+    w->next = waiting;
+    waiting = w;
+    if (claiming)
+        return;
+    claim_job_t *j = xcalloc(1, sizeof(*j));
+    j->broker_id = b->cfg->broker_id;
+    j->start = -1;
+    claiming = true;
+    if (zkw_submit(claim_block, claim_done, j) < 0)
+        claim_done(j);
+}
+
+/* ---- InitProducerId ---- */
+
+typedef struct idempotent_wait {
+    request_t *req;             /* NULL once the connection went */
+    bool parked;
+    bool answered;
+} idempotent_wait_t;
+
+static void respond(request_t *req, int16_t err, int64_t pid, int16_t epoch)
+{
+    struct init_producer_id_response resp;
+    init_producer_id_response_defaults(&resp);
+    /* Before v4 clients know INVALID_PRODUCER_EPOCH, not PRODUCER_FENCED. */
+    resp.error_code = err == KERR_PRODUCER_FENCED && req->hdr.request_api_version < 4
+                          ? KERR_INVALID_PRODUCER_EPOCH
+                          : err;
+    resp.producer_id = err ? -1 : pid;
+    resp.producer_epoch = err ? -1 : epoch;
+    init_producer_id_response_encode(&req->resp, req->hdr.request_api_version, &resp);
+}
+
+static void idempotent_cancel(request_t *req)
+{
+    idempotent_wait_t *w = req->parked;
+    if (w)
+        w->req = NULL;
+    req->parked = NULL;
+}
+
+/* @locality the event-loop thread
+ * @locks none */
+static void idempotent_ready(void *arg, int64_t pid)
+{
+    idempotent_wait_t *w = arg;
+    w->answered = true;
+    if (w->req) {
+        if (pid >= 0)
+            respond(w->req, KERR_NONE, pid, 0);
+        else
+            respond(w->req, KERR_COORDINATOR_NOT_AVAILABLE, -1, -1);
+    }
+    if (!w->parked)
+        return;             /* answered inline: the handler frees it */
     if (w->req) {
         w->req->parked = NULL;
-        if (next_pid >= 0 && next_pid <= block_end)
-            respond(w->req, KERR_NONE, next_pid++);
-        else
-            respond(w->req, KERR_COORDINATOR_NOT_AVAILABLE, -1);
         request_complete(w->req);
     }
     free(w);
@@ -137,26 +210,19 @@ enum handler_result api_init_producer_id(broker_t *b, request_t *req)
     struct init_producer_id_request rq;
     if (init_producer_id_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
-    if (rq.transactional_id.len >= 0) {
-        log_info("producer-ids", "InitProducerId with a transactional id from %s: transactions "
-                                 "are not supported yet (COORDINATOR_NOT_AVAILABLE)",
-                 conn_peer(req->conn));
-        respond(req, KERR_COORDINATOR_NOT_AVAILABLE, -1);
-        return REQ_DONE;
-    }
-    if (next_pid >= 0 && next_pid <= block_end) {
-        respond(req, KERR_NONE, next_pid++);
-        return REQ_DONE;
-    }
-    pid_wait_t *w = xcalloc(1, sizeof(*w));
+    if (rq.transactional_id.len >= 0)
+        return tc_init_producer_id(req, rq.transactional_id, rq.transaction_timeout_ms,
+                                   v >= 3 ? rq.producer_id : -1, v >= 3 ? rq.producer_epoch : -1,
+                                   respond);
+    idempotent_wait_t *w = xcalloc(1, sizeof(*w));
     w->req = req;
-    w->broker_id = b->cfg->broker_id;
-    if (zkw_submit(claim_block, claim_done, w) < 0) {
+    pid_allocate(b, idempotent_ready, w);
+    if (w->answered) {
         free(w);
-        respond(req, KERR_COORDINATOR_NOT_AVAILABLE, -1);
         return REQ_DONE;
     }
+    w->parked = true;
     req->parked = w;
-    req->cancel = pid_cancel;
+    req->cancel = idempotent_cancel;
     return REQ_PARKED;
 }

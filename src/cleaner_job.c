@@ -11,7 +11,10 @@
  *     delete horizon, stamped the first time a kept batch holds a
  *     tombstone: now + delete.retention.ms, attribute bit 6);
  *   - an emptied batch is dropped, except the last one of the round and
- *     each producer's last batch, kept as a header (sequences survive).
+ *     each producer's last batch, kept as a header (sequences survive);
+ *   - a batch of an aborted transaction is emptied; a commit or abort
+ *     marker stays while a batch of its transaction does, then gets a
+ *     delete horizon and goes once it has passed (cleaner_txn.c).
  * Cleaner thread only; see cleaner_job.h for what the job owns.
  */
 #define _GNU_SOURCE
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "cleaner_job.h"
+#include "cleaner_txn.h"
 #include "crc32c.h"
 #include "log_segment.h"
 #include "logging.h"
@@ -47,6 +51,7 @@ static int64_t seg_end(const cleaner_job_t *job, int i)
 typedef struct map_build {
     cleaner_job_t *job;
     offset_map_t *map;
+    cleaner_txns_t txns;
     bool full;
 } map_build_t;
 
@@ -65,8 +70,13 @@ static void map_record(const batch_record_t *r, void *arg)
 static int map_batch(uint8_t *b, const batch_header_t *h, void *arg)
 {
     map_build_t *mb = arg;
-    if (!(h->attributes & BATCH_ATTR_CONTROL) && batch_foreach_record(b, h, map_record, mb) < 0)
-        return -1;
+    if (h->attributes & BATCH_ATTR_CONTROL) {
+        aborted_txn_t unused;
+        bool has_index;
+        (void)ctxn_on_control(&mb->txns, b, h, &unused, &has_index);
+    } else if (!ctxn_on_batch(&mb->txns, h) && batch_foreach_record(b, h, map_record, mb) < 0) {
+        return -1;      /* an aborted transaction's records never enter the map */
+    }
     if (mb->full)
         return -2;
     if (batch_last_offset(h) >= mb->job->first_dirty)
@@ -78,18 +88,21 @@ static int map_batch(uint8_t *b, const batch_header_t *h, void *arg)
  * the map is full; the map's latest offset says how far it got. */
 static int build_map(cleaner_job_t *job, offset_map_t *map)
 {
-    map_build_t mb = { job, map, false };
-    for (int i = 0; i < job->nsegs && !mb.full; i++) {
+    map_build_t mb = { job, map, { 0 }, false };
+    ctxn_init(&mb.txns, job->aborted, job->n_aborted);
+    ctxn_add_range(&mb.txns, job->first_dirty, job->first_uncleanable);
+    int rc = 0;
+    for (int i = 0; i < job->nsegs && !mb.full && rc == 0; i++) {
         if (seg_end(job, i) <= job->first_dirty)
             continue;
-        int rc = batch_file_foreach(job->segs[i].fd, job->segs[i].size, map_batch, &mb);
-        if (rc == -1) {
+        if (batch_file_foreach(job->segs[i].fd, job->segs[i].size, map_batch, &mb) == -1) {
             log_error("log-cleaner", "Cannot read segment %020" PRId64 " of %s-%d while building "
                       "the offset map", job->segs[i].base_offset, job->topic, job->partition);
-            return -1;
+            rc = -1;
         }
     }
-    return 0;
+    ctxn_free(&mb.txns);
+    return rc;
 }
 
 /* ---- rewriting one segment ------------------------------------------ */
@@ -97,7 +110,10 @@ static int build_map(cleaner_job_t *job, offset_map_t *map)
 typedef struct seg_clean {
     cleaner_job_t *job;
     const offset_map_t *map;
+    cleaner_txns_t *txns;
     log_segment_t *out;
+    txn_index_t out_aborted;    /* the cleaned segment's .txnindex */
+    char *out_aborted_path;
     kwriter_t w;                /* the batch written out */
     kwriter_t recs;             /* its records, before compression */
     bool modified;              /* the output differs from the input */
@@ -108,11 +124,12 @@ typedef struct seg_clean {
     int32_t kept;
     int64_t first_ts, max_ts;
     bool tombstone_kept;
+    bool keep_all;              /* a control batch: its record stays */
 } seg_clean_t;
 
 static bool retain(const seg_clean_t *sc, const batch_record_t *r)
 {
-    if (r->offset > sc->map->latest_offset)
+    if (sc->keep_all || r->offset > sc->map->latest_offset)
         return true;
     if (!r->key)
         return false;
@@ -197,42 +214,30 @@ static int emit(seg_clean_t *sc, const uint8_t *buf, size_t len, int64_t max_ts,
     return 0;
 }
 
-static int filter_batch(uint8_t *b, const batch_header_t *h, void *arg)
+/* An emptied batch: dropped, or kept as a header when it is its producer's
+ * last batch (sequences survive) or the round's last one. */
+static int emit_emptied(seg_clean_t *sc, const uint8_t *b, const batch_header_t *h)
 {
-    seg_clean_t *sc = arg;
     cleaner_job_t *job = sc->job;
-    job->bytes_read += h->size;
-    job->records_read += h->record_count;
-    sc->h = h;
-    /* Transaction markers stay until transactions are cleaned (partial). */
-    if (h->attributes & BATCH_ATTR_CONTROL)
-        return emit(sc, b, (size_t)h->size, h->max_timestamp, h->record_count);
-    sc->horizon = h->attributes & ATTR_DELETE_HORIZON ? h->base_timestamp : -1;
-    sc->kept = 0;
-    sc->first_ts = sc->max_ts = -1;
-    sc->tombstone_kept = false;
-    if (batch_foreach_record(b, h, survey_record, sc) < 0) {
-        log_error("log-cleaner", "Malformed batch at offset %" PRId64 " of %s-%d", h->base_offset,
-                  job->topic, job->partition);
-        return -1;
-    }
-    bool need_horizon = sc->horizon < 0 && sc->tombstone_kept;
-    if (sc->kept == 0) {
-        sc->modified = true;
-        bool keep_empty = (h->producer_id >= 0 && is_producer_last_batch(job, h->base_offset)) ||
-                          batch_last_offset(h) + 1 == job->first_uncleanable;
-        if (!keep_empty)
-            return 0;
-        kw_reset(&sc->w);
-        kw_raw(&sc->w, b, BATCH_HEADER_SIZE);
-        finish_header(&sc->w, (int16_t)(h->attributes & ATTR_EMPTY_KEEP), h->max_timestamp,
-                      h->max_timestamp, 0);
-        return emit(sc, sc->w.buf, sc->w.len, h->max_timestamp, 0);
-    }
-    if (sc->kept == h->record_count && !need_horizon)
-        return emit(sc, b, (size_t)h->size, h->max_timestamp, sc->kept);
     sc->modified = true;
-    int64_t horizon = need_horizon ? job->now_ms + job->delete_retention_ms : sc->horizon;
+    bool keep_empty = (h->producer_id >= 0 && !(h->attributes & BATCH_ATTR_CONTROL) &&
+                       is_producer_last_batch(job, h->base_offset)) ||
+                      batch_last_offset(h) + 1 == job->first_uncleanable;
+    if (!keep_empty)
+        return 0;
+    kw_reset(&sc->w);
+    kw_raw(&sc->w, b, BATCH_HEADER_SIZE);
+    finish_header(&sc->w, (int16_t)(h->attributes & ATTR_EMPTY_KEEP), h->max_timestamp,
+                  h->max_timestamp, 0);
+    return emit(sc, sc->w.buf, sc->w.len, h->max_timestamp, 0);
+}
+
+/* Writes the batch again with only its retained records, base timestamp
+ * the delete horizon (horizon >= 0) or the first kept record's. */
+static int rewrite(seg_clean_t *sc, const uint8_t *b, const batch_header_t *h, int64_t horizon)
+{
+    cleaner_job_t *job = sc->job;
+    sc->modified = true;
     sc->new_base_ts = horizon >= 0 ? horizon : sc->first_ts;
     kw_reset(&sc->recs);
     if (batch_foreach_record(b, h, rebuild_record, sc) < 0)
@@ -259,6 +264,61 @@ static int filter_batch(uint8_t *b, const batch_header_t *h, void *arg)
     return emit(sc, sc->w.buf, sc->w.len, sc->max_ts, sc->kept);
 }
 
+/* A transaction marker (Kafka's checkBatchRetention for control batches):
+ * kept while a batch of its transaction is; after that it gets a delete
+ * horizon, and goes once the horizon has passed.  A kept abort marker
+ * whose transaction still has batches is indexed in the cleaned segment. */
+static int filter_marker(seg_clean_t *sc, const uint8_t *b, const batch_header_t *h)
+{
+    cleaner_job_t *job = sc->job;
+    aborted_txn_t entry;
+    bool index_it;
+    bool can_discard = ctxn_on_control(sc->txns, b, h, &entry, &index_it);
+    bool has_horizon = (h->attributes & ATTR_DELETE_HORIZON) != 0;
+    if (can_discard && has_horizon && h->base_timestamp <= job->now_ms)
+        return emit_emptied(sc, b, h);
+    if (index_it && txn_index_append(sc->out_aborted_path, &sc->out_aborted, &entry) < 0)
+        return -1;
+    if (!can_discard || has_horizon)
+        return emit(sc, b, (size_t)h->size, h->max_timestamp, h->record_count);
+    sc->keep_all = true;
+    sc->kept = h->record_count;
+    sc->first_ts = h->base_timestamp;
+    sc->max_ts = h->max_timestamp;
+    int rc = rewrite(sc, b, h, job->now_ms + job->delete_retention_ms);
+    sc->keep_all = false;
+    return rc;
+}
+
+static int filter_batch(uint8_t *b, const batch_header_t *h, void *arg)
+{
+    seg_clean_t *sc = arg;
+    cleaner_job_t *job = sc->job;
+    job->bytes_read += h->size;
+    job->records_read += h->record_count;
+    sc->h = h;
+    if (h->attributes & BATCH_ATTR_CONTROL)
+        return filter_marker(sc, b, h);
+    /* An aborted transaction's records all go. */
+    if (ctxn_on_batch(sc->txns, h))
+        return emit_emptied(sc, b, h);
+    sc->horizon = h->attributes & ATTR_DELETE_HORIZON ? h->base_timestamp : -1;
+    sc->kept = 0;
+    sc->first_ts = sc->max_ts = -1;
+    sc->tombstone_kept = false;
+    if (batch_foreach_record(b, h, survey_record, sc) < 0) {
+        log_error("log-cleaner", "Malformed batch at offset %" PRId64 " of %s-%d", h->base_offset,
+                  job->topic, job->partition);
+        return -1;
+    }
+    bool need_horizon = sc->horizon < 0 && sc->tombstone_kept;
+    if (sc->kept == 0)
+        return emit_emptied(sc, b, h);
+    if (sc->kept == h->record_count && !need_horizon)
+        return emit(sc, b, (size_t)h->size, h->max_timestamp, sc->kept);
+    return rewrite(sc, b, h, need_horizon ? job->now_ms + job->delete_retention_ms : sc->horizon);
+}
+
 static char *seg_file(const cleaner_job_t *job, int64_t base, const char *ext)
 {
     size_t n = strlen(job->dir) + strlen(ext) + 32;
@@ -269,7 +329,8 @@ static char *seg_file(const cleaner_job_t *job, int64_t base, const char *ext)
 
 static void unlink_cleaned(const cleaner_job_t *job, int64_t base)
 {
-    static const char *exts[] = { ".log.cleaned", ".index.cleaned", ".timeindex.cleaned" };
+    static const char *exts[] = { ".log.cleaned", ".index.cleaned", ".timeindex.cleaned",
+                                  ".txnindex.cleaned" };
     for (size_t i = 0; i < ARRAY_SIZE(exts); i++) {
         char *p = seg_file(job, base, exts[i]);
         if (unlink(p) < 0 && errno != ENOENT)
@@ -305,13 +366,23 @@ static void unlink_segment(const cleaner_job_t *job, int64_t base)
  * copy is committed (start-up finishes an interrupted swap, dropping the
  * segments it covers); then the group's other segments go and the cleaned
  * files take the first one's names. */
-static int swap_in(const cleaner_job_t *job, const cleaner_segment_t *group, int n)
+static int swap_in(const cleaner_job_t *job, const cleaner_segment_t *group, int n,
+                   bool has_aborted)
 {
     int64_t base = group[0].base_offset;
     if (rename_seg_file(job, base, ".log.cleaned", ".log.swap") < 0)
         return -1;
     for (int i = 1; i < n; i++)
         unlink_segment(job, group[i].base_offset);
+    if (has_aborted) {
+        if (rename_seg_file(job, base, ".txnindex.cleaned", ".txnindex") < 0)
+            return -1;
+    } else {
+        char *p = seg_file(job, base, ".txnindex");
+        if (unlink(p) < 0 && errno != ENOENT)
+            log_warn("log-cleaner", "Cannot remove %s: %s", p, strerror(errno));
+        free(p);
+    }
     if (rename_seg_file(job, base, ".index.cleaned", ".index") < 0 ||
         rename_seg_file(job, base, ".timeindex.cleaned", ".timeindex") < 0 ||
         rename_seg_file(job, base, ".log.swap", ".log") < 0)
@@ -320,11 +391,13 @@ static int swap_in(const cleaner_job_t *job, const cleaner_segment_t *group, int
 }
 
 /* Cleans group[0..n) into one "<first base>.log.cleaned" and swaps it in. */
-static int clean_group(cleaner_job_t *job, const offset_map_t *map, cleaner_segment_t *group, int n)
+static int clean_group(cleaner_job_t *job, const offset_map_t *map, cleaner_txns_t *txns,
+                       cleaner_segment_t *group, int n)
 {
     int64_t base = group[0].base_offset;
     unlink_cleaned(job, base);
-    seg_clean_t sc = { .job = job, .map = map };
+    seg_clean_t sc = { .job = job, .map = map, .txns = txns };
+    sc.out_aborted_path = seg_file(job, base, ".txnindex.cleaned");
     sc.out = segment_open_named(job->dir, base, ".cleaned", true, true, job->index_interval,
                                 job->index_max_bytes);
     if (!sc.out)
@@ -333,10 +406,17 @@ static int clean_group(cleaner_job_t *job, const offset_map_t *map, cleaner_segm
     kw_init(&sc.w);
     kw_init(&sc.recs);
     int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++)
+    for (int i = 0; i < n && rc == 0; i++) {
+        /* Kafka collects each segment's aborted transactions as it goes. */
+        int64_t seg_base = group[i].base_offset;
+        ctxn_add_range(txns, seg_base, seg_end(job, (int)(&group[i] - job->segs)));
         rc = batch_file_foreach(group[i].fd, group[i].size, filter_batch, &sc);
+    }
     kw_free(&sc.w);
     kw_free(&sc.recs);
+    bool has_aborted = sc.out_aborted.n > 0;
+    txn_index_free(&sc.out_aborted);
+    free(sc.out_aborted_path);
     if (rc == 0 && sc.modified && (segment_seal(sc.out) < 0 || segment_sync(sc.out) < 0))
         rc = -1;
     segment_close(sc.out);
@@ -347,7 +427,7 @@ static int clean_group(cleaner_job_t *job, const offset_map_t *map, cleaner_segm
         unlink_cleaned(job, base);
         return rc;
     }
-    if (swap_in(job, group, n) < 0)
+    if (swap_in(job, group, n, has_aborted) < 0)
         return -1;
     group[0].replaced = n;
     return 0;
@@ -414,12 +494,15 @@ void cleaner_job_run(void *arg)
     job->map_keys = map.size;
     job->end_offset = MAX(job->first_dirty, map.latest_offset + 1);
     bool replaced_any = false;
+    cleaner_txns_t txns;
+    ctxn_init(&txns, job->aborted, job->n_aborted);
     for (int i = 0; i < job->nsegs && job->rc == 0 && job->segs[i].base_offset < job->end_offset;) {
         int n = group_size(job, i, job->end_offset);
-        job->rc = clean_group(job, &map, &job->segs[i], n);
+        job->rc = clean_group(job, &map, &txns, &job->segs[i], n);
         replaced_any |= job->segs[i].replaced > 0;
         i += n;
     }
+    ctxn_free(&txns);
     if (replaced_any)
         sync_dir(job->dir);
 }
@@ -433,6 +516,7 @@ void cleaner_job_free(cleaner_job_t *job)
             close(job->segs[i].fd);
     free(job->segs);
     free(job->producer_batches);
+    free(job->aborted);
     free(job->topic);
     free(job->dir);
     free(job);

@@ -43,6 +43,11 @@ static const char *known_keys[] = {
     "controlled.shutdown.retry.backoff.ms", "offsets.commit.timeout.ms",
     "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds",
     "leader.imbalance.per.broker.percentage",
+    "transaction.state.log.num.partitions", "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr", "transaction.state.log.segment.bytes",
+    "transaction.max.timeout.ms", "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transactional.id.expiration.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms",
 };
 
 void config_defaults(broker_config_t *cfg)
@@ -77,6 +82,14 @@ void config_defaults(broker_config_t *cfg)
     cfg->offsets_topic_rf = 3;
     cfg->offsets_topic_segment_bytes = 104857600;
     cfg->offsets_retention_ms = 10080LL * 60 * 1000;
+    cfg->txn_log_partitions = 50;
+    cfg->txn_log_rf = 3;
+    cfg->txn_log_min_isr = 2;
+    cfg->txn_log_segment_bytes = 104857600;
+    cfg->txn_max_timeout_ms = 900000;
+    cfg->txn_abort_check_ms = 10000;
+    cfg->txn_id_expiration_ms = 604800000;
+    cfg->txn_id_expiry_check_ms = 3600000;
     cfg->offsets_retention_check_ms = 600000;
     cfg->offset_metadata_max_bytes = 4096;
     cfg->group_initial_rebalance_delay_ms = 3000;
@@ -368,6 +381,14 @@ int config_finish(broker_config_t *cfg)
     GET_INT("group.min.session.timeout.ms", group_min_session_timeout_ms);
     GET_INT("group.max.session.timeout.ms", group_max_session_timeout_ms);
     GET_INT("group.max.size", group_max_size);
+    GET_INT("transaction.state.log.num.partitions", txn_log_partitions);
+    GET_INT("transaction.state.log.replication.factor", txn_log_rf);
+    GET_INT("transaction.state.log.min.isr", txn_log_min_isr);
+    GET_INT("transaction.state.log.segment.bytes", txn_log_segment_bytes);
+    GET_INT("transaction.max.timeout.ms", txn_max_timeout_ms);
+    GET_INT("transaction.abort.timed.out.transaction.cleanup.interval.ms", txn_abort_check_ms);
+    GET_INT("transactional.id.expiration.ms", txn_id_expiration_ms);
+    GET_INT("transaction.remove.expired.transaction.cleanup.interval.ms", txn_id_expiry_check_ms);
     GET_INT("log.cleaner.backoff.ms", log_cleaner_backoff_ms);
     if (cfg->log_cleaner_backoff_ms <= 0)
         cfg->log_cleaner_backoff_ms = 15000;
@@ -522,7 +543,9 @@ int config_finish(broker_config_t *cfg)
     if (cfg->message_max_bytes <= 0 || cfg->socket_request_max_bytes <= 0 ||
         cfg->log_segment_bytes < 14 || cfg->log_index_size_max_bytes < 8 ||
         cfg->num_partitions <= 0 || cfg->default_replication_factor <= 0 ||
-        cfg->offsets_topic_partitions <= 0 || cfg->offsets_topic_rf <= 0) {
+        cfg->offsets_topic_partitions <= 0 || cfg->offsets_topic_rf <= 0 ||
+        cfg->txn_log_partitions <= 0 || cfg->txn_log_rf <= 0 || cfg->txn_max_timeout_ms <= 0 ||
+        cfg->txn_abort_check_ms <= 0 || cfg->txn_id_expiry_check_ms <= 0) {
         fprintf(stderr, "samsad: a size or count setting is out of range\n");
         return -1;
     }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "coord_log.h"
 #include "group_internal.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
@@ -635,6 +636,7 @@ void grp_destroy_group(group_t *g)
     stored_offset_t *o, *tmp;
     HASH_ITER(hh, g->offsets, o, tmp)
         grp_free_offset(g, o);
+    grp_free_txn_offsets(g);
     if (g->join_timer)
         event_free(g->join_timer);
     free(g->id);
@@ -697,7 +699,7 @@ void gc_shutdown(void)
     HASH_ITER(hh, gc.groups, g, tmp)
         grp_destroy_group(g);
     event_free(gc.expiry_timer);
-    offsets_load_shutdown();
+    clog_load_shutdown();
     free(gc.loaded);
     free(gc.loading);
     memset(&gc, 0, sizeof(gc));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "coord_log.h"
 #include "group_internal.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
@@ -56,7 +57,7 @@ int16_t grp_store_group(group_t *g)
     offsets_encode_group_key(&k, g->id);
     offsets_encode_group_value(&val, &v);
     batch_kv_t rec = { k.buf, (int32_t)k.len, val.buf, (int32_t)val.len };
-    int16_t err = offsets_append(gc.b, g->partition, &rec, 1);
+    int16_t err = offsets_append(gc.b, g->partition, &rec, 1, NULL, NULL);
     kw_free(&k);
     kw_free(&val);
     arena_free(&a);
@@ -81,7 +82,7 @@ int16_t grp_write_tombstones(group_t *g, stored_offset_t **offs, int n, bool gro
         offsets_encode_group_key(&keys[n], g->id);
         recs[n] = (batch_kv_t){ keys[n].buf, (int32_t)keys[n].len, NULL, -1 };
     }
-    int16_t err = offsets_append(gc.b, g->partition, recs, total);
+    int16_t err = offsets_append(gc.b, g->partition, recs, total, NULL, NULL);
     for (int i = 0; i < total; i++)
         kw_free(&keys[i]);
     free(keys);
@@ -105,29 +106,39 @@ stored_offset_t *grp_find_offset(group_t *g, const char *topic, int32_t partitio
     return o;
 }
 
-static void put_offset(group_t *g, const char *topic, int32_t partition, int64_t offset,
-                       int32_t epoch, kstr_t metadata, int64_t commit_ts, int64_t expire_ts)
+stored_offset_t grp_offset_of_record(const offsets_record_t *r, char *topic, int64_t log_offset)
 {
-    stored_offset_t *o = grp_find_offset(g, topic, partition);
+    return (stored_offset_t){ .topic = topic, .partition = r->okey.partition,
+                              .offset = r->oval.offset, .leader_epoch = r->oval.leader_epoch,
+                              .metadata = (char *)r->oval.metadata.ptr,
+                              .metadata_len = r->oval.metadata.len,
+                              .commit_ts = r->oval.commit_timestamp,
+                              .expire_ts = r->oval.expire_timestamp, .log_offset = log_offset };
+}
+
+void grp_put_offset(group_t *g, const stored_offset_t *in)
+{
+    stored_offset_t *o = grp_find_offset(g, in->topic, in->partition);
     if (!o) {
         o = xcalloc(1, sizeof(*o));
-        offset_key(o->key, sizeof(o->key), topic, partition);
-        o->topic = xstrdup(topic);
-        o->partition = partition;
+        offset_key(o->key, sizeof(o->key), in->topic, in->partition);
+        o->topic = xstrdup(in->topic);
+        o->partition = in->partition;
         HASH_ADD_STR(g->offsets, key, o);
     }
     /* Metadata is kept as bytes: a NUL inside it is data (Kafka stores a
      * Java string; a null one reads back as ""). */
     free(o->metadata);
-    o->metadata_len = metadata.len > 0 ? metadata.len : 0;
+    o->metadata_len = in->metadata_len > 0 ? in->metadata_len : 0;
     o->metadata = xmalloc((size_t)o->metadata_len + 1);
     if (o->metadata_len)
-        memcpy(o->metadata, metadata.ptr, (size_t)o->metadata_len);
+        memcpy(o->metadata, in->metadata, (size_t)o->metadata_len);
     o->metadata[o->metadata_len] = '\0';
-    o->offset = offset;
-    o->leader_epoch = epoch;
-    o->commit_ts = commit_ts;
-    o->expire_ts = expire_ts;
+    o->offset = in->offset;
+    o->leader_epoch = in->leader_epoch;
+    o->commit_ts = in->commit_ts;
+    o->expire_ts = in->expire_ts;
+    o->log_offset = in->log_offset;
 }
 
 void grp_free_offset(group_t *g, stored_offset_t *o)
@@ -143,12 +154,17 @@ void grp_free_offset(group_t *g, stored_offset_t *o)
 typedef struct load_ctx {
     int32_t partition;
     int64_t started;
+    int bad;                    /* records that do not decode */
 } load_ctx_t;
 
-static void load_record(const offsets_record_t *r, void *arg)
+static void apply_record(const offsets_record_t *r, int64_t log_offset, int64_t pending_pid)
 {
-    load_ctx_t *c = arg;
-    if (r->kind == OREC_OFFSET) {
+    if (r->kind == OREC_OFFSET && pending_pid >= 0) {
+        /* Written by a transaction still open: applied at its marker. */
+        if (!r->tombstone)
+            grp_add_txn_offset(grp_find_group(r->okey.group) ?: grp_add_group(r->okey.group),
+                               pending_pid, r, log_offset);
+    } else if (r->kind == OREC_OFFSET) {
         kstr_t gid = r->okey.group;
         group_t *g = grp_find_group(gid);
         char *topic = grp_dup_kstr(r->okey.topic);
@@ -161,8 +177,8 @@ static void load_record(const offsets_record_t *r, void *arg)
         } else {
             if (!g)
                 g = grp_add_group(gid);
-            put_offset(g, topic, r->okey.partition, r->oval.offset, r->oval.leader_epoch,
-                       r->oval.metadata, r->oval.commit_timestamp, r->oval.expire_timestamp);
+            stored_offset_t o = grp_offset_of_record(r, topic, log_offset);
+            grp_put_offset(g, &o);
         }
         free(topic);
     } else if (r->kind == OREC_GROUP) {
@@ -234,7 +250,19 @@ static void load_record(const offsets_record_t *r, void *arg)
         g->members = rev;
         grp_set_state(g, g->n_members ? STABLE : EMPTY);
     }
-    (void)c;
+}
+
+static void load_record(const batch_record_t *br, int64_t pending_pid, void *arg)
+{
+    load_ctx_t *c = arg;
+    arena_t arena;
+    arena_init(&arena);
+    offsets_record_t r;
+    if (offsets_record_decode(br, &arena, &r) < 0)
+        c->bad++;
+    else
+        apply_record(&r, br->offset, pending_pid);
+    arena_free(&arena);
 }
 
 /* Event-loop thread: every record of the partition was applied. */
@@ -244,12 +272,14 @@ static void load_finished(void *arg, int rc)
     int32_t partition = c->partition;
     if (rc < 0)
         log_warn(COMP, "Loading %s-%d stopped at an unreadable batch", OFFSETS_TOPIC, partition);
+    if (c->bad)
+        log_warn(COMP, "Skipped %d malformed records in %s-%d", c->bad, OFFSETS_TOPIC, partition);
     int groups = 0;
     group_t *g, *tmp;
     HASH_ITER(hh, gc.groups, g, tmp) {
         if (g->partition != partition)
             continue;
-        if (g->state == DEAD && !g->offsets) {
+        if (g->state == DEAD && !g->offsets && !g->txn_offsets) {
             grp_destroy_group(g);
             continue;
         }
@@ -284,7 +314,8 @@ void gc_partition_led(int32_t partition)
     c->started = mono_ms();
     /* Read on the disk thread; requests for its groups get
      * COORDINATOR_LOAD_IN_PROGRESS meanwhile, as in Kafka. */
-    if (offsets_load_async(gc.b, partition, load_record, load_finished, load_dropped, c) < 0) {
+    if (clog_load_async(gc.b, OFFSETS_TOPIC, partition, load_record, load_finished,
+                        load_dropped, c) < 0) {
         free(c);
         return;
     }
@@ -292,6 +323,8 @@ void gc_partition_led(int32_t partition)
 }
 
 /* ---- Offsets ---- */
+
+static void put_committed(group_t *g, const stored_offset_t *o, void *arg);
 
 int16_t gc_commit(kstr_t group, int32_t generation, kstr_t member_id, kstr_t instance_id,
                   commit_entry_t *e, int n)
@@ -317,6 +350,19 @@ int16_t gc_commit(kstr_t group, int32_t generation, kstr_t member_id, kstr_t ins
             return KERR_ILLEGAL_GENERATION;
         grp_schedule_heartbeat(m);
     }
+    grp_write_commits(g, e, n, NULL, put_committed, NULL);
+    return KERR_NONE;
+}
+
+static void put_committed(group_t *g, const stored_offset_t *o, void *arg)
+{
+    (void)arg;
+    grp_put_offset(g, o);
+}
+
+void grp_write_commits(group_t *g, commit_entry_t *e, int n, const batch_producer_t *prod,
+                       grp_apply_fn apply, void *arg)
+{
     batch_kv_t *recs = xcalloc((size_t)n + 1, sizeof(*recs));
     kwriter_t *kw = xcalloc((size_t)n + 1, sizeof(*kw)), *vw = xcalloc((size_t)n + 1, sizeof(*vw));
     int k = 0;
@@ -338,7 +384,8 @@ int16_t gc_commit(kstr_t group, int32_t generation, kstr_t member_id, kstr_t ins
         recs[k] = (batch_kv_t){ kw[k].buf, (int32_t)kw[k].len, vw[k].buf, (int32_t)vw[k].len };
         k++;
     }
-    int16_t werr = k ? offsets_append(gc.b, g->partition, recs, k) : KERR_NONE;
+    int64_t base = -1;
+    int16_t werr = k ? offsets_append(gc.b, g->partition, recs, k, prod, &base) : KERR_NONE;
     for (int i = 0; i < k; i++) {
         kw_free(&kw[i]);
         kw_free(&vw[i]);
@@ -350,18 +397,21 @@ int16_t gc_commit(kstr_t group, int32_t generation, kstr_t member_id, kstr_t ins
         if (e[i].error)
             continue;
         if (werr) {
-            e[i].error = KERR_COORDINATOR_NOT_AVAILABLE;
+            e[i].error = werr == KERR_NOT_COORDINATOR ? werr : KERR_COORDINATOR_NOT_AVAILABLE;
             continue;
         }
-        put_offset(g, e[i].topic, e[i].partition, e[i].offset, e[i].leader_epoch, e[i].metadata,
-                   now, -1);
+        apply(g, &(stored_offset_t){ .topic = (char *)e[i].topic, .partition = e[i].partition,
+                                     .offset = e[i].offset, .leader_epoch = e[i].leader_epoch,
+                                     .metadata = (char *)e[i].metadata.ptr,
+                                     .metadata_len = e[i].metadata.len, .commit_ts = now,
+                                     .expire_ts = -1, .log_offset = base++ },
+              arg);
     }
-    return KERR_NONE;
 }
 
 int16_t gc_fetch_offset(kstr_t group, const char *topic, int32_t partition, fetched_offset_t *out)
 {
-    *out = (fetched_offset_t){ topic, partition, -1, -1, KSTR_LIT("") };
+    *out = (fetched_offset_t){ topic, partition, -1, -1, KSTR_LIT(""), KERR_NONE };
     int16_t err = grp_coordinator_error(group);
     if (err)
         return err;
@@ -390,7 +440,7 @@ int16_t gc_fetch_all(kstr_t group, arena_t *a, fetched_offset_t **out, int *n)
     stored_offset_t *o, *tmp;
     HASH_ITER(hh, g->offsets, o, tmp)
         arr[i++] = (fetched_offset_t){ o->topic, o->partition, o->offset, o->leader_epoch,
-                                       { o->metadata, o->metadata_len } };
+                                       { o->metadata, o->metadata_len }, KERR_NONE };
     *out = arr;
     *n = i;
     return KERR_NONE;
@@ -421,7 +471,7 @@ void grp_expire_offsets(evutil_socket_t fd, short what, void *arg)
             if (expired)
                 offs[k++] = o;
         }
-        bool drop_group = k == n;
+        bool drop_group = k == n && !g->txn_offsets;
         if ((k > 0 || drop_group) && grp_write_tombstones(g, offs, k, drop_group) == KERR_NONE) {
             for (int i = 0; i < k; i++)
                 grp_free_offset(g, offs[i]);

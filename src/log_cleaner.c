@@ -30,6 +30,7 @@
 #include "bio.h"
 #include "cleaner_job.h"
 #include "log_cleaner.h"
+#include "log_txn.h"
 #include "log_manager.h"
 #include "logging.h"
 #include "metadata_cache.h"
@@ -57,12 +58,14 @@ typedef struct cleanable {
 } cleanable_t;
 
 /* The first segment index that may not be cleaned: the active segment,
- * the one holding the high watermark, or the first one with records newer
- * than min.compaction.lag.ms. */
-static int first_uncleanable_segment(const partition_log_t *pl, const topic_settings_t *ts,
+ * the one holding the last stable offset (no open or unstable transaction
+ * is cleaned, as Kafka's firstUncleanableDirtyOffset), or the first one
+ * with records newer than min.compaction.lag.ms. */
+static int first_uncleanable_segment(partition_log_t *pl, const topic_settings_t *ts,
                                      int64_t now)
 {
-    int64_t hw = cl.high_watermark_of ? cl.high_watermark_of(pl) : pl->log_end_offset;
+    int64_t hw = plog_last_stable_offset(pl, cl.high_watermark_of ? cl.high_watermark_of(pl)
+                                                                 : pl->log_end_offset);
     int limit = pl->nsegs - 1;
     for (int i = 0; i < limit; i++) {
         const log_segment_t *s = pl->segs[i];
@@ -124,6 +127,27 @@ static void consider(partition_log_t *pl, void *arg)
     }
 }
 
+static int by_first_offset(const void *a, const void *b)
+{
+    const aborted_txn_t *x = a, *y = b;
+    return x->first_offset < y->first_offset ? -1 : x->first_offset > y->first_offset;
+}
+
+/* The aborted transactions a round may meet: those beginning below its
+ * end, from every segment's .txnindex (a marker may sit past the end). */
+static void collect_aborted(const partition_log_t *pl, cleaner_job_t *job)
+{
+    int n = 0;
+    for (int i = 0; i < pl->nsegs; i++)
+        n += pl->segs[i]->aborted.n;
+    job->aborted = xcalloc((size_t)n + 1, sizeof(aborted_txn_t));
+    for (int i = 0; i < pl->nsegs; i++)
+        for (int k = 0; k < pl->segs[i]->aborted.n; k++)
+            if (pl->segs[i]->aborted.v[k].first_offset < job->first_uncleanable)
+                job->aborted[job->n_aborted++] = pl->segs[i]->aborted.v[k];
+    qsort(job->aborted, (size_t)job->n_aborted, sizeof(aborted_txn_t), by_first_offset);
+}
+
 cleaner_job_t *cleaner_snapshot(partition_log_t *pl, int64_t first_dirty, int n_segs,
                                 int64_t buffer_bytes, double load_factor,
                                 int64_t delete_retention_ms)
@@ -158,6 +182,7 @@ cleaner_job_t *cleaner_snapshot(partition_log_t *pl, int64_t first_dirty, int n_
     job->delete_retention_ms = delete_retention_ms;
     job->now_ms = now_ms();
     job->n_producer_batches = pstate_last_batch_offsets(pl->pstate, &job->producer_batches);
+    collect_aborted(pl, job);
     return job;
 }
 

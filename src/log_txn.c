@@ -12,6 +12,8 @@
 #include "log_txn.h"
 #include "logging.h"
 #include "record_batch.h"
+#include "kafka_errors.h"
+#include "proto_codec.h"
 #include "util.h"
 
 static int note_marker(partition_log_t *pl, log_segment_t *seg, const batch_header_t *h,
@@ -79,4 +81,67 @@ void plog_aborted_txns(partition_log_t *pl, int64_t from, int64_t pos, int32_t l
     for (; i < pl->nsegs; i++)
         if (txn_index_collect(&pl->segs[i]->aborted, from, upper, fn, arg))
             return;
+}
+
+/* Appends a batch built here (base offset 0) and notes it.  The first
+ * offset, or -1 on I/O failure. */
+static int64_t append_built(partition_log_t *pl, kwriter_t *w, int32_t n_records,
+                            int32_t leader_epoch, int64_t now)
+{
+    int64_t base = plog_append(pl, w->buf, (int32_t)w->len, n_records, now, n_records - 1,
+                               leader_epoch, false, now);
+    if (base < 0)
+        return -1;
+    batch_header_t h;
+    if (batch_parse_header(w->buf, w->len, &h) == 0 &&
+        plog_note_batch(pl, plog_active_segment(pl), &h, w->buf, 0, true) < 0)
+        log_warn("log", "The transaction marker at offset %" PRId64 " of %s-%d is not indexed",
+                 base, pl->topic, pl->partition);
+    return base;
+}
+
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
+int16_t plog_append_marker(partition_log_t *pl, int64_t pid, int16_t epoch,
+                           int32_t coordinator_epoch, bool commit, int32_t leader_epoch,
+                           int64_t *offset)
+{
+    int16_t cur_epoch;
+    int32_t cur_coord;
+    int64_t txn_first;
+    if (pstate_producer_epochs(pl->pstate, pid, &cur_epoch, &cur_coord, &txn_first)) {
+        /* Kafka's ProducerAppendInfo.appendEndTxnMarker. */
+        if (epoch < cur_epoch)
+            return KERR_INVALID_PRODUCER_EPOCH;
+        if (cur_coord > coordinator_epoch)
+            return KERR_TRANSACTION_COORDINATOR_FENCED;
+    }
+    kwriter_t w;
+    kw_init(&w);
+    int64_t now = now_ms();
+    batch_build_marker(&w, pid, epoch, commit, coordinator_epoch, now);
+    int64_t base = append_built(pl, &w, 1, leader_epoch, now);
+    kw_free(&w);
+    if (base < 0)
+        return KERR_KAFKA_STORAGE_ERROR;
+    *offset = base;
+    return KERR_NONE;
+}
+
+/*
+ * @locality the event-loop thread
+ * @locks none
+ */
+int64_t plog_append_records(partition_log_t *pl, const batch_kv_t *recs, int n,
+                            const batch_producer_t *prod, int32_t leader_epoch)
+{
+    kwriter_t w;
+    kw_init(&w);
+    int64_t now = now_ms();
+    batch_build_as(&w, recs, n, now, prod ? prod : &(batch_producer_t){ -1, -1, -1, 0 });
+    int64_t base = append_built(pl, &w, n, leader_epoch, now);
+    kw_free(&w);
+    return base;
 }

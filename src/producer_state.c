@@ -33,6 +33,7 @@ typedef struct producer_entry {
     int head;
     int64_t txn_first;          /* first offset of the open transaction, -1 */
     int32_t coordinator_epoch;  /* of the last marker, -1 */
+    int64_t last_ts;            /* of its last batch or marker, -1 */
     UT_hash_handle hh;
 } producer_entry_t;
 
@@ -153,6 +154,7 @@ static producer_entry_t *entry_for(producer_state_t *ps, int64_t pid)
         e->pid = pid;
         e->txn_first = -1;
         e->coordinator_epoch = -1;
+        e->last_ts = -1;
         HASH_ADD(hh, ps->producers, pid, sizeof(e->pid), e);
     }
     return e;
@@ -197,6 +199,7 @@ void pstate_update(producer_state_t *ps, const pstate_batch_t *b)
     e->head = (e->head + 1) % BATCHES_TO_RETAIN;
     if (e->n_batches < BATCHES_TO_RETAIN)
         e->n_batches++;
+    e->last_ts = b->max_timestamp;
     if (b->transactional && e->txn_first < 0)
         open_txn(ps, e, b->base_offset);
 }
@@ -238,8 +241,8 @@ static int64_t stable_after(const producer_state_t *ps, int64_t pid, int64_t mar
 int pstate_end_txn(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t coordinator_epoch,
                    bool commit, int64_t marker_offset, int64_t timestamp, completed_txn_t *done)
 {
-    (void)timestamp;
     producer_entry_t *e = entry_for(ps, pid);
+    e->last_ts = timestamp;
     int had = 0;
     if (e->txn_first >= 0) {
         *done = (completed_txn_t){ pid, e->txn_first, marker_offset,
@@ -256,6 +259,30 @@ int pstate_end_txn(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t coo
     e->epoch = epoch;
     e->coordinator_epoch = coordinator_epoch;
     return had;
+}
+
+int pstate_producer_epochs(const producer_state_t *ps, int64_t pid, int16_t *epoch,
+                           int32_t *coordinator_epoch, int64_t *txn_first)
+{
+    producer_entry_t *e;
+    HASH_FIND(hh, ps->producers, &pid, sizeof(pid), e);
+    if (!e)
+        return 0;
+    *epoch = e->epoch;
+    *coordinator_epoch = e->coordinator_epoch;
+    *txn_first = e->txn_first;
+    return 1;
+}
+
+void pstate_foreach(const producer_state_t *ps, pstate_visit_fn fn, void *arg)
+{
+    const producer_entry_t *e, *tmp;
+    HASH_ITER(hh, ps->producers, e, tmp) {
+        const batch_meta_t *last = last_batch(e);
+        fn(arg, &(pstate_view_t){ e->pid, e->epoch, last ? last->last_seq : -1,
+                                  e->last_ts >= 0 ? e->last_ts : last ? last->max_timestamp : -1,
+                                  e->coordinator_epoch, e->txn_first });
+    }
 }
 
 int64_t pstate_first_unstable_offset(producer_state_t *ps, int64_t hw)

@@ -14993,6 +14993,3207 @@ void group_metadata_value_encode(kwriter_t *w, int16_t version, const struct gro
     group_metadata_value_write(w, version, m);
 }
 
+static void add_partitions_to_txn_request_add_partitions_to_txn_transaction_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m);
+static void add_partitions_to_txn_request_add_partitions_to_txn_transaction_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m);
+static size_t add_partitions_to_txn_request_add_partitions_to_txn_transaction_min_size(int16_t v);
+static void add_partitions_to_txn_request_add_partitions_to_txn_topic_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m);
+static void add_partitions_to_txn_request_add_partitions_to_txn_topic_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m);
+static size_t add_partitions_to_txn_request_add_partitions_to_txn_topic_min_size(int16_t v);
+static void add_partitions_to_txn_request_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request *m);
+static void add_partitions_to_txn_request_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request *m);
+
+static size_t add_partitions_to_txn_request_add_partitions_to_txn_transaction_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 4)
+        n += (flex ? 1 : 2);
+    if (v >= 4)
+        n += 8;
+    if (v >= 4)
+        n += 2;
+    if (v >= 4)
+        n += 1;
+    if (v >= 4)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void add_partitions_to_txn_request_add_partitions_to_txn_transaction_defaults(struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->transactional_id = KSTR_LIT("");
+}
+
+struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *add_partitions_to_txn_request_add_partitions_to_txn_transaction_array(arena_t *a, int32_t n)
+{
+    struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        add_partitions_to_txn_request_add_partitions_to_txn_transaction_defaults(&arr[i]);
+    return arr;
+}
+
+static void add_partitions_to_txn_request_add_partitions_to_txn_transaction_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (v >= 4) {
+        m->transactional_id = kr_string(r, flex);
+        if (m->transactional_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 4) {
+        m->producer_id = kr_int64(r);
+    }
+    if (v >= 4) {
+        m->producer_epoch = kr_int16(r);
+    }
+    if (v >= 4) {
+        m->verify_only = kr_bool(r);
+    }
+    if (v >= 4) {
+        m->topics_count = kr_array_len(r, flex, add_partitions_to_txn_request_add_partitions_to_txn_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct add_partitions_to_txn_request_add_partitions_to_txn_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(&m->topics[i]);
+            add_partitions_to_txn_request_add_partitions_to_txn_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void add_partitions_to_txn_request_add_partitions_to_txn_transaction_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (v >= 4) {
+        kw_string(w, flex, m->transactional_id);
+    }
+    if (v >= 4) {
+        kw_int64(w, m->producer_id);
+    }
+    if (v >= 4) {
+        kw_int16(w, m->producer_epoch);
+    }
+    if (v >= 4) {
+        kw_bool(w, m->verify_only);
+    }
+    if (v >= 4) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            add_partitions_to_txn_request_add_partitions_to_txn_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t add_partitions_to_txn_request_add_partitions_to_txn_topic_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct add_partitions_to_txn_request_add_partitions_to_txn_topic *add_partitions_to_txn_request_add_partitions_to_txn_topic_array(arena_t *a, int32_t n)
+{
+    struct add_partitions_to_txn_request_add_partitions_to_txn_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void add_partitions_to_txn_request_add_partitions_to_txn_topic_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void add_partitions_to_txn_request_add_partitions_to_txn_topic_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void add_partitions_to_txn_request_defaults(struct add_partitions_to_txn_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->v3_and_below_transactional_id = KSTR_LIT("");
+}
+
+static void add_partitions_to_txn_request_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (v >= 4) {
+        m->transactions_count = kr_array_len(r, flex, add_partitions_to_txn_request_add_partitions_to_txn_transaction_min_size(v));
+        m->transactions = kr_alloc_array(r, m->transactions_count, sizeof(struct add_partitions_to_txn_request_add_partitions_to_txn_transaction));
+        for (int32_t i = 0; i < m->transactions_count && !r->err; i++) {
+            add_partitions_to_txn_request_add_partitions_to_txn_transaction_defaults(&m->transactions[i]);
+            add_partitions_to_txn_request_add_partitions_to_txn_transaction_read(r, v, &m->transactions[i]);
+        }
+        if (m->transactions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 3) {
+        m->v3_and_below_transactional_id = kr_string(r, flex);
+        if (m->v3_and_below_transactional_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 3) {
+        m->v3_and_below_producer_id = kr_int64(r);
+    }
+    if (v <= 3) {
+        m->v3_and_below_producer_epoch = kr_int16(r);
+    }
+    if (v <= 3) {
+        m->v3_and_below_topics_count = kr_array_len(r, flex, add_partitions_to_txn_request_add_partitions_to_txn_topic_min_size(v));
+        m->v3_and_below_topics = kr_alloc_array(r, m->v3_and_below_topics_count, sizeof(struct add_partitions_to_txn_request_add_partitions_to_txn_topic));
+        for (int32_t i = 0; i < m->v3_and_below_topics_count && !r->err; i++) {
+            add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(&m->v3_and_below_topics[i]);
+            add_partitions_to_txn_request_add_partitions_to_txn_topic_read(r, v, &m->v3_and_below_topics[i]);
+        }
+        if (m->v3_and_below_topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void add_partitions_to_txn_request_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (v >= 4) {
+        kw_array_len(w, flex, m->transactions_count);
+        for (int32_t i = 0; i < m->transactions_count; i++)
+            add_partitions_to_txn_request_add_partitions_to_txn_transaction_write(w, v, &m->transactions[i]);
+    }
+    if (v <= 3) {
+        kw_string(w, flex, m->v3_and_below_transactional_id);
+    }
+    if (v <= 3) {
+        kw_int64(w, m->v3_and_below_producer_id);
+    }
+    if (v <= 3) {
+        kw_int16(w, m->v3_and_below_producer_epoch);
+    }
+    if (v <= 3) {
+        kw_array_len(w, flex, m->v3_and_below_topics_count);
+        for (int32_t i = 0; i < m->v3_and_below_topics_count; i++)
+            add_partitions_to_txn_request_add_partitions_to_txn_topic_write(w, v, &m->v3_and_below_topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int add_partitions_to_txn_request_decode(kreader_t *r, int16_t version, struct add_partitions_to_txn_request *m)
+{
+    add_partitions_to_txn_request_defaults(m);
+    add_partitions_to_txn_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void add_partitions_to_txn_request_encode(kwriter_t *w, int16_t version, const struct add_partitions_to_txn_request *m)
+{
+    add_partitions_to_txn_request_write(w, version, m);
+}
+
+static void add_partitions_to_txn_response_add_partitions_to_txn_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_result *m);
+static void add_partitions_to_txn_response_add_partitions_to_txn_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_result *m);
+static size_t add_partitions_to_txn_response_add_partitions_to_txn_result_min_size(int16_t v);
+static void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m);
+static void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m);
+static size_t add_partitions_to_txn_response_add_partitions_to_txn_topic_result_min_size(int16_t v);
+static void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m);
+static void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m);
+static size_t add_partitions_to_txn_response_add_partitions_to_txn_partition_result_min_size(int16_t v);
+static void add_partitions_to_txn_response_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response *m);
+static void add_partitions_to_txn_response_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response *m);
+
+static size_t add_partitions_to_txn_response_add_partitions_to_txn_result_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 4)
+        n += (flex ? 1 : 2);
+    if (v >= 4)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->transactional_id = KSTR_LIT("");
+}
+
+struct add_partitions_to_txn_response_add_partitions_to_txn_result *add_partitions_to_txn_response_add_partitions_to_txn_result_array(arena_t *a, int32_t n)
+{
+    struct add_partitions_to_txn_response_add_partitions_to_txn_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void add_partitions_to_txn_response_add_partitions_to_txn_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (v >= 4) {
+        m->transactional_id = kr_string(r, flex);
+        if (m->transactional_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 4) {
+        m->topic_results_count = kr_array_len(r, flex, add_partitions_to_txn_response_add_partitions_to_txn_topic_result_min_size(v));
+        m->topic_results = kr_alloc_array(r, m->topic_results_count, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result));
+        for (int32_t i = 0; i < m->topic_results_count && !r->err; i++) {
+            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_defaults(&m->topic_results[i]);
+            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_read(r, v, &m->topic_results[i]);
+        }
+        if (m->topic_results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void add_partitions_to_txn_response_add_partitions_to_txn_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (v >= 4) {
+        kw_string(w, flex, m->transactional_id);
+    }
+    if (v >= 4) {
+        kw_array_len(w, flex, m->topic_results_count);
+        for (int32_t i = 0; i < m->topic_results_count; i++)
+            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_write(w, v, &m->topic_results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t add_partitions_to_txn_response_add_partitions_to_txn_topic_result_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *add_partitions_to_txn_response_add_partitions_to_txn_topic_result_array(arena_t *a, int32_t n)
+{
+    struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        add_partitions_to_txn_response_add_partitions_to_txn_topic_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->results_by_partition_count = kr_array_len(r, flex, add_partitions_to_txn_response_add_partitions_to_txn_partition_result_min_size(v));
+        m->results_by_partition = kr_alloc_array(r, m->results_by_partition_count, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result));
+        for (int32_t i = 0; i < m->results_by_partition_count && !r->err; i++) {
+            add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(&m->results_by_partition[i]);
+            add_partitions_to_txn_response_add_partitions_to_txn_partition_result_read(r, v, &m->results_by_partition[i]);
+        }
+        if (m->results_by_partition_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->results_by_partition_count);
+        for (int32_t i = 0; i < m->results_by_partition_count; i++)
+            add_partitions_to_txn_response_add_partitions_to_txn_partition_result_write(w, v, &m->results_by_partition[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t add_partitions_to_txn_response_add_partitions_to_txn_partition_result_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *add_partitions_to_txn_response_add_partitions_to_txn_partition_result_array(arena_t *a, int32_t n)
+{
+    struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->partition_error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->partition_error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void add_partitions_to_txn_response_defaults(struct add_partitions_to_txn_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void add_partitions_to_txn_response_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (v >= 4) {
+        m->error_code = kr_int16(r);
+    }
+    if (v >= 4) {
+        m->results_by_transaction_count = kr_array_len(r, flex, add_partitions_to_txn_response_add_partitions_to_txn_result_min_size(v));
+        m->results_by_transaction = kr_alloc_array(r, m->results_by_transaction_count, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_result));
+        for (int32_t i = 0; i < m->results_by_transaction_count && !r->err; i++) {
+            add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(&m->results_by_transaction[i]);
+            add_partitions_to_txn_response_add_partitions_to_txn_result_read(r, v, &m->results_by_transaction[i]);
+        }
+        if (m->results_by_transaction_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v <= 3) {
+        m->results_by_topic_v3_and_below_count = kr_array_len(r, flex, add_partitions_to_txn_response_add_partitions_to_txn_topic_result_min_size(v));
+        m->results_by_topic_v3_and_below = kr_alloc_array(r, m->results_by_topic_v3_and_below_count, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result));
+        for (int32_t i = 0; i < m->results_by_topic_v3_and_below_count && !r->err; i++) {
+            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_defaults(&m->results_by_topic_v3_and_below[i]);
+            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_read(r, v, &m->results_by_topic_v3_and_below[i]);
+        }
+        if (m->results_by_topic_v3_and_below_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void add_partitions_to_txn_response_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (v >= 4) {
+        kw_int16(w, m->error_code);
+    }
+    if (v >= 4) {
+        kw_array_len(w, flex, m->results_by_transaction_count);
+        for (int32_t i = 0; i < m->results_by_transaction_count; i++)
+            add_partitions_to_txn_response_add_partitions_to_txn_result_write(w, v, &m->results_by_transaction[i]);
+    }
+    if (v <= 3) {
+        kw_array_len(w, flex, m->results_by_topic_v3_and_below_count);
+        for (int32_t i = 0; i < m->results_by_topic_v3_and_below_count; i++)
+            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_write(w, v, &m->results_by_topic_v3_and_below[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int add_partitions_to_txn_response_decode(kreader_t *r, int16_t version, struct add_partitions_to_txn_response *m)
+{
+    add_partitions_to_txn_response_defaults(m);
+    add_partitions_to_txn_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void add_partitions_to_txn_response_encode(kwriter_t *w, int16_t version, const struct add_partitions_to_txn_response *m)
+{
+    add_partitions_to_txn_response_write(w, version, m);
+}
+
+static void add_offsets_to_txn_request_read(kreader_t *r, int16_t v, struct add_offsets_to_txn_request *m);
+static void add_offsets_to_txn_request_write(kwriter_t *w, int16_t v, const struct add_offsets_to_txn_request *m);
+
+void add_offsets_to_txn_request_defaults(struct add_offsets_to_txn_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->transactional_id = KSTR_LIT("");
+    m->group_id = KSTR_LIT("");
+}
+
+static void add_offsets_to_txn_request_read(kreader_t *r, int16_t v, struct add_offsets_to_txn_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->transactional_id = kr_string(r, flex);
+        if (m->transactional_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->producer_id = kr_int64(r);
+    }
+    if (1) {
+        m->producer_epoch = kr_int16(r);
+    }
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void add_offsets_to_txn_request_write(kwriter_t *w, int16_t v, const struct add_offsets_to_txn_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->transactional_id);
+    }
+    if (1) {
+        kw_int64(w, m->producer_id);
+    }
+    if (1) {
+        kw_int16(w, m->producer_epoch);
+    }
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int add_offsets_to_txn_request_decode(kreader_t *r, int16_t version, struct add_offsets_to_txn_request *m)
+{
+    add_offsets_to_txn_request_defaults(m);
+    add_offsets_to_txn_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void add_offsets_to_txn_request_encode(kwriter_t *w, int16_t version, const struct add_offsets_to_txn_request *m)
+{
+    add_offsets_to_txn_request_write(w, version, m);
+}
+
+static void add_offsets_to_txn_response_read(kreader_t *r, int16_t v, struct add_offsets_to_txn_response *m);
+static void add_offsets_to_txn_response_write(kwriter_t *w, int16_t v, const struct add_offsets_to_txn_response *m);
+
+void add_offsets_to_txn_response_defaults(struct add_offsets_to_txn_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void add_offsets_to_txn_response_read(kreader_t *r, int16_t v, struct add_offsets_to_txn_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void add_offsets_to_txn_response_write(kwriter_t *w, int16_t v, const struct add_offsets_to_txn_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int add_offsets_to_txn_response_decode(kreader_t *r, int16_t version, struct add_offsets_to_txn_response *m)
+{
+    add_offsets_to_txn_response_defaults(m);
+    add_offsets_to_txn_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void add_offsets_to_txn_response_encode(kwriter_t *w, int16_t version, const struct add_offsets_to_txn_response *m)
+{
+    add_offsets_to_txn_response_write(w, version, m);
+}
+
+static void end_txn_request_read(kreader_t *r, int16_t v, struct end_txn_request *m);
+static void end_txn_request_write(kwriter_t *w, int16_t v, const struct end_txn_request *m);
+
+void end_txn_request_defaults(struct end_txn_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->transactional_id = KSTR_LIT("");
+}
+
+static void end_txn_request_read(kreader_t *r, int16_t v, struct end_txn_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->transactional_id = kr_string(r, flex);
+        if (m->transactional_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->producer_id = kr_int64(r);
+    }
+    if (1) {
+        m->producer_epoch = kr_int16(r);
+    }
+    if (1) {
+        m->committed = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void end_txn_request_write(kwriter_t *w, int16_t v, const struct end_txn_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->transactional_id);
+    }
+    if (1) {
+        kw_int64(w, m->producer_id);
+    }
+    if (1) {
+        kw_int16(w, m->producer_epoch);
+    }
+    if (1) {
+        kw_bool(w, m->committed);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int end_txn_request_decode(kreader_t *r, int16_t version, struct end_txn_request *m)
+{
+    end_txn_request_defaults(m);
+    end_txn_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void end_txn_request_encode(kwriter_t *w, int16_t version, const struct end_txn_request *m)
+{
+    end_txn_request_write(w, version, m);
+}
+
+static void end_txn_response_read(kreader_t *r, int16_t v, struct end_txn_response *m);
+static void end_txn_response_write(kwriter_t *w, int16_t v, const struct end_txn_response *m);
+
+void end_txn_response_defaults(struct end_txn_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void end_txn_response_read(kreader_t *r, int16_t v, struct end_txn_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void end_txn_response_write(kwriter_t *w, int16_t v, const struct end_txn_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int end_txn_response_decode(kreader_t *r, int16_t version, struct end_txn_response *m)
+{
+    end_txn_response_defaults(m);
+    end_txn_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void end_txn_response_encode(kwriter_t *w, int16_t version, const struct end_txn_response *m)
+{
+    end_txn_response_write(w, version, m);
+}
+
+static void write_txn_markers_request_writable_txn_marker_topic_read(kreader_t *r, int16_t v, struct write_txn_markers_request_writable_txn_marker_topic *m);
+static void write_txn_markers_request_writable_txn_marker_topic_write(kwriter_t *w, int16_t v, const struct write_txn_markers_request_writable_txn_marker_topic *m);
+static size_t write_txn_markers_request_writable_txn_marker_topic_min_size(int16_t v);
+static void write_txn_markers_request_writable_txn_marker_read(kreader_t *r, int16_t v, struct write_txn_markers_request_writable_txn_marker *m);
+static void write_txn_markers_request_writable_txn_marker_write(kwriter_t *w, int16_t v, const struct write_txn_markers_request_writable_txn_marker *m);
+static size_t write_txn_markers_request_writable_txn_marker_min_size(int16_t v);
+static void write_txn_markers_request_read(kreader_t *r, int16_t v, struct write_txn_markers_request *m);
+static void write_txn_markers_request_write(kwriter_t *w, int16_t v, const struct write_txn_markers_request *m);
+
+static size_t write_txn_markers_request_writable_txn_marker_topic_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void write_txn_markers_request_writable_txn_marker_topic_defaults(struct write_txn_markers_request_writable_txn_marker_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct write_txn_markers_request_writable_txn_marker_topic *write_txn_markers_request_writable_txn_marker_topic_array(arena_t *a, int32_t n)
+{
+    struct write_txn_markers_request_writable_txn_marker_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        write_txn_markers_request_writable_txn_marker_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void write_txn_markers_request_writable_txn_marker_topic_read(kreader_t *r, int16_t v, struct write_txn_markers_request_writable_txn_marker_topic *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_indexes_count = kr_array_len(r, flex, 4);
+        m->partition_indexes = kr_alloc_array(r, m->partition_indexes_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partition_indexes_count && !r->err; i++)
+            m->partition_indexes[i] = kr_int32(r);
+        if (m->partition_indexes_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void write_txn_markers_request_writable_txn_marker_topic_write(kwriter_t *w, int16_t v, const struct write_txn_markers_request_writable_txn_marker_topic *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partition_indexes_count);
+        for (int32_t i = 0; i < m->partition_indexes_count; i++)
+            kw_int32(w, m->partition_indexes[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t write_txn_markers_request_writable_txn_marker_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 8;
+    n += 2;
+    n += 1;
+    n += (flex ? 1 : 4);
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void write_txn_markers_request_writable_txn_marker_defaults(struct write_txn_markers_request_writable_txn_marker *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct write_txn_markers_request_writable_txn_marker *write_txn_markers_request_writable_txn_marker_array(arena_t *a, int32_t n)
+{
+    struct write_txn_markers_request_writable_txn_marker *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        write_txn_markers_request_writable_txn_marker_defaults(&arr[i]);
+    return arr;
+}
+
+static void write_txn_markers_request_writable_txn_marker_read(kreader_t *r, int16_t v, struct write_txn_markers_request_writable_txn_marker *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->producer_id = kr_int64(r);
+    }
+    if (1) {
+        m->producer_epoch = kr_int16(r);
+    }
+    if (1) {
+        m->transaction_result = kr_bool(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, write_txn_markers_request_writable_txn_marker_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct write_txn_markers_request_writable_txn_marker_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            write_txn_markers_request_writable_txn_marker_topic_defaults(&m->topics[i]);
+            write_txn_markers_request_writable_txn_marker_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->coordinator_epoch = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void write_txn_markers_request_writable_txn_marker_write(kwriter_t *w, int16_t v, const struct write_txn_markers_request_writable_txn_marker *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_int64(w, m->producer_id);
+    }
+    if (1) {
+        kw_int16(w, m->producer_epoch);
+    }
+    if (1) {
+        kw_bool(w, m->transaction_result);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            write_txn_markers_request_writable_txn_marker_topic_write(w, v, &m->topics[i]);
+    }
+    if (1) {
+        kw_int32(w, m->coordinator_epoch);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void write_txn_markers_request_defaults(struct write_txn_markers_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void write_txn_markers_request_read(kreader_t *r, int16_t v, struct write_txn_markers_request *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->markers_count = kr_array_len(r, flex, write_txn_markers_request_writable_txn_marker_min_size(v));
+        m->markers = kr_alloc_array(r, m->markers_count, sizeof(struct write_txn_markers_request_writable_txn_marker));
+        for (int32_t i = 0; i < m->markers_count && !r->err; i++) {
+            write_txn_markers_request_writable_txn_marker_defaults(&m->markers[i]);
+            write_txn_markers_request_writable_txn_marker_read(r, v, &m->markers[i]);
+        }
+        if (m->markers_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void write_txn_markers_request_write(kwriter_t *w, int16_t v, const struct write_txn_markers_request *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->markers_count);
+        for (int32_t i = 0; i < m->markers_count; i++)
+            write_txn_markers_request_writable_txn_marker_write(w, v, &m->markers[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int write_txn_markers_request_decode(kreader_t *r, int16_t version, struct write_txn_markers_request *m)
+{
+    write_txn_markers_request_defaults(m);
+    write_txn_markers_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void write_txn_markers_request_encode(kwriter_t *w, int16_t version, const struct write_txn_markers_request *m)
+{
+    write_txn_markers_request_write(w, version, m);
+}
+
+static void write_txn_markers_response_writable_txn_marker_partition_result_read(kreader_t *r, int16_t v, struct write_txn_markers_response_writable_txn_marker_partition_result *m);
+static void write_txn_markers_response_writable_txn_marker_partition_result_write(kwriter_t *w, int16_t v, const struct write_txn_markers_response_writable_txn_marker_partition_result *m);
+static size_t write_txn_markers_response_writable_txn_marker_partition_result_min_size(int16_t v);
+static void write_txn_markers_response_writable_txn_marker_topic_result_read(kreader_t *r, int16_t v, struct write_txn_markers_response_writable_txn_marker_topic_result *m);
+static void write_txn_markers_response_writable_txn_marker_topic_result_write(kwriter_t *w, int16_t v, const struct write_txn_markers_response_writable_txn_marker_topic_result *m);
+static size_t write_txn_markers_response_writable_txn_marker_topic_result_min_size(int16_t v);
+static void write_txn_markers_response_writable_txn_marker_result_read(kreader_t *r, int16_t v, struct write_txn_markers_response_writable_txn_marker_result *m);
+static void write_txn_markers_response_writable_txn_marker_result_write(kwriter_t *w, int16_t v, const struct write_txn_markers_response_writable_txn_marker_result *m);
+static size_t write_txn_markers_response_writable_txn_marker_result_min_size(int16_t v);
+static void write_txn_markers_response_read(kreader_t *r, int16_t v, struct write_txn_markers_response *m);
+static void write_txn_markers_response_write(kwriter_t *w, int16_t v, const struct write_txn_markers_response *m);
+
+static size_t write_txn_markers_response_writable_txn_marker_partition_result_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void write_txn_markers_response_writable_txn_marker_partition_result_defaults(struct write_txn_markers_response_writable_txn_marker_partition_result *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct write_txn_markers_response_writable_txn_marker_partition_result *write_txn_markers_response_writable_txn_marker_partition_result_array(arena_t *a, int32_t n)
+{
+    struct write_txn_markers_response_writable_txn_marker_partition_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        write_txn_markers_response_writable_txn_marker_partition_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void write_txn_markers_response_writable_txn_marker_partition_result_read(kreader_t *r, int16_t v, struct write_txn_markers_response_writable_txn_marker_partition_result *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void write_txn_markers_response_writable_txn_marker_partition_result_write(kwriter_t *w, int16_t v, const struct write_txn_markers_response_writable_txn_marker_partition_result *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t write_txn_markers_response_writable_txn_marker_topic_result_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void write_txn_markers_response_writable_txn_marker_topic_result_defaults(struct write_txn_markers_response_writable_txn_marker_topic_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct write_txn_markers_response_writable_txn_marker_topic_result *write_txn_markers_response_writable_txn_marker_topic_result_array(arena_t *a, int32_t n)
+{
+    struct write_txn_markers_response_writable_txn_marker_topic_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        write_txn_markers_response_writable_txn_marker_topic_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void write_txn_markers_response_writable_txn_marker_topic_result_read(kreader_t *r, int16_t v, struct write_txn_markers_response_writable_txn_marker_topic_result *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, write_txn_markers_response_writable_txn_marker_partition_result_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct write_txn_markers_response_writable_txn_marker_partition_result));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            write_txn_markers_response_writable_txn_marker_partition_result_defaults(&m->partitions[i]);
+            write_txn_markers_response_writable_txn_marker_partition_result_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void write_txn_markers_response_writable_txn_marker_topic_result_write(kwriter_t *w, int16_t v, const struct write_txn_markers_response_writable_txn_marker_topic_result *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            write_txn_markers_response_writable_txn_marker_partition_result_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t write_txn_markers_response_writable_txn_marker_result_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 8;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void write_txn_markers_response_writable_txn_marker_result_defaults(struct write_txn_markers_response_writable_txn_marker_result *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct write_txn_markers_response_writable_txn_marker_result *write_txn_markers_response_writable_txn_marker_result_array(arena_t *a, int32_t n)
+{
+    struct write_txn_markers_response_writable_txn_marker_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        write_txn_markers_response_writable_txn_marker_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void write_txn_markers_response_writable_txn_marker_result_read(kreader_t *r, int16_t v, struct write_txn_markers_response_writable_txn_marker_result *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->producer_id = kr_int64(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, write_txn_markers_response_writable_txn_marker_topic_result_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct write_txn_markers_response_writable_txn_marker_topic_result));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            write_txn_markers_response_writable_txn_marker_topic_result_defaults(&m->topics[i]);
+            write_txn_markers_response_writable_txn_marker_topic_result_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void write_txn_markers_response_writable_txn_marker_result_write(kwriter_t *w, int16_t v, const struct write_txn_markers_response_writable_txn_marker_result *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_int64(w, m->producer_id);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            write_txn_markers_response_writable_txn_marker_topic_result_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void write_txn_markers_response_defaults(struct write_txn_markers_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void write_txn_markers_response_read(kreader_t *r, int16_t v, struct write_txn_markers_response *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->markers_count = kr_array_len(r, flex, write_txn_markers_response_writable_txn_marker_result_min_size(v));
+        m->markers = kr_alloc_array(r, m->markers_count, sizeof(struct write_txn_markers_response_writable_txn_marker_result));
+        for (int32_t i = 0; i < m->markers_count && !r->err; i++) {
+            write_txn_markers_response_writable_txn_marker_result_defaults(&m->markers[i]);
+            write_txn_markers_response_writable_txn_marker_result_read(r, v, &m->markers[i]);
+        }
+        if (m->markers_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void write_txn_markers_response_write(kwriter_t *w, int16_t v, const struct write_txn_markers_response *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->markers_count);
+        for (int32_t i = 0; i < m->markers_count; i++)
+            write_txn_markers_response_writable_txn_marker_result_write(w, v, &m->markers[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int write_txn_markers_response_decode(kreader_t *r, int16_t version, struct write_txn_markers_response *m)
+{
+    write_txn_markers_response_defaults(m);
+    write_txn_markers_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void write_txn_markers_response_encode(kwriter_t *w, int16_t version, const struct write_txn_markers_response *m)
+{
+    write_txn_markers_response_write(w, version, m);
+}
+
+static void txn_offset_commit_request_txn_offset_commit_request_partition_read(kreader_t *r, int16_t v, struct txn_offset_commit_request_txn_offset_commit_request_partition *m);
+static void txn_offset_commit_request_txn_offset_commit_request_partition_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_request_txn_offset_commit_request_partition *m);
+static size_t txn_offset_commit_request_txn_offset_commit_request_partition_min_size(int16_t v);
+static void txn_offset_commit_request_txn_offset_commit_request_topic_read(kreader_t *r, int16_t v, struct txn_offset_commit_request_txn_offset_commit_request_topic *m);
+static void txn_offset_commit_request_txn_offset_commit_request_topic_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_request_txn_offset_commit_request_topic *m);
+static size_t txn_offset_commit_request_txn_offset_commit_request_topic_min_size(int16_t v);
+static void txn_offset_commit_request_read(kreader_t *r, int16_t v, struct txn_offset_commit_request *m);
+static void txn_offset_commit_request_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_request *m);
+
+static size_t txn_offset_commit_request_txn_offset_commit_request_partition_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 8;
+    if (v >= 2)
+        n += 4;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void txn_offset_commit_request_txn_offset_commit_request_partition_defaults(struct txn_offset_commit_request_txn_offset_commit_request_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->committed_leader_epoch = -1;
+    m->committed_metadata = KSTR_LIT("");
+}
+
+struct txn_offset_commit_request_txn_offset_commit_request_partition *txn_offset_commit_request_txn_offset_commit_request_partition_array(arena_t *a, int32_t n)
+{
+    struct txn_offset_commit_request_txn_offset_commit_request_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        txn_offset_commit_request_txn_offset_commit_request_partition_defaults(&arr[i]);
+    return arr;
+}
+
+static void txn_offset_commit_request_txn_offset_commit_request_partition_read(kreader_t *r, int16_t v, struct txn_offset_commit_request_txn_offset_commit_request_partition *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->committed_offset = kr_int64(r);
+    }
+    if (v >= 2) {
+        m->committed_leader_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->committed_metadata = kr_string(r, flex);
+        if (m->committed_metadata.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void txn_offset_commit_request_txn_offset_commit_request_partition_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_request_txn_offset_commit_request_partition *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int64(w, m->committed_offset);
+    }
+    if (v >= 2) {
+        kw_int32(w, m->committed_leader_epoch);
+    }
+    if (1) {
+        kw_string(w, flex, m->committed_metadata);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t txn_offset_commit_request_txn_offset_commit_request_topic_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void txn_offset_commit_request_txn_offset_commit_request_topic_defaults(struct txn_offset_commit_request_txn_offset_commit_request_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct txn_offset_commit_request_txn_offset_commit_request_topic *txn_offset_commit_request_txn_offset_commit_request_topic_array(arena_t *a, int32_t n)
+{
+    struct txn_offset_commit_request_txn_offset_commit_request_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        txn_offset_commit_request_txn_offset_commit_request_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void txn_offset_commit_request_txn_offset_commit_request_topic_read(kreader_t *r, int16_t v, struct txn_offset_commit_request_txn_offset_commit_request_topic *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, txn_offset_commit_request_txn_offset_commit_request_partition_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct txn_offset_commit_request_txn_offset_commit_request_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            txn_offset_commit_request_txn_offset_commit_request_partition_defaults(&m->partitions[i]);
+            txn_offset_commit_request_txn_offset_commit_request_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void txn_offset_commit_request_txn_offset_commit_request_topic_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_request_txn_offset_commit_request_topic *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            txn_offset_commit_request_txn_offset_commit_request_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void txn_offset_commit_request_defaults(struct txn_offset_commit_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->transactional_id = KSTR_LIT("");
+    m->group_id = KSTR_LIT("");
+    m->generation_id = -1;
+    m->member_id = KSTR_LIT("");
+    m->group_instance_id = KSTR_NULL;
+}
+
+static void txn_offset_commit_request_read(kreader_t *r, int16_t v, struct txn_offset_commit_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->transactional_id = kr_string(r, flex);
+        if (m->transactional_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->producer_id = kr_int64(r);
+    }
+    if (1) {
+        m->producer_epoch = kr_int16(r);
+    }
+    if (v >= 3) {
+        m->generation_id = kr_int32(r);
+    }
+    if (v >= 3) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->group_instance_id = kr_string(r, flex);
+        if (m->group_instance_id.len < 0 && !(v >= 3))
+            r->err = 1;
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, txn_offset_commit_request_txn_offset_commit_request_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct txn_offset_commit_request_txn_offset_commit_request_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            txn_offset_commit_request_txn_offset_commit_request_topic_defaults(&m->topics[i]);
+            txn_offset_commit_request_txn_offset_commit_request_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void txn_offset_commit_request_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_request *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->transactional_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (1) {
+        kw_int64(w, m->producer_id);
+    }
+    if (1) {
+        kw_int16(w, m->producer_epoch);
+    }
+    if (v >= 3) {
+        kw_int32(w, m->generation_id);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->group_instance_id);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            txn_offset_commit_request_txn_offset_commit_request_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int txn_offset_commit_request_decode(kreader_t *r, int16_t version, struct txn_offset_commit_request *m)
+{
+    txn_offset_commit_request_defaults(m);
+    txn_offset_commit_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void txn_offset_commit_request_encode(kwriter_t *w, int16_t version, const struct txn_offset_commit_request *m)
+{
+    txn_offset_commit_request_write(w, version, m);
+}
+
+static void txn_offset_commit_response_txn_offset_commit_response_partition_read(kreader_t *r, int16_t v, struct txn_offset_commit_response_txn_offset_commit_response_partition *m);
+static void txn_offset_commit_response_txn_offset_commit_response_partition_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_response_txn_offset_commit_response_partition *m);
+static size_t txn_offset_commit_response_txn_offset_commit_response_partition_min_size(int16_t v);
+static void txn_offset_commit_response_txn_offset_commit_response_topic_read(kreader_t *r, int16_t v, struct txn_offset_commit_response_txn_offset_commit_response_topic *m);
+static void txn_offset_commit_response_txn_offset_commit_response_topic_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_response_txn_offset_commit_response_topic *m);
+static size_t txn_offset_commit_response_txn_offset_commit_response_topic_min_size(int16_t v);
+static void txn_offset_commit_response_read(kreader_t *r, int16_t v, struct txn_offset_commit_response *m);
+static void txn_offset_commit_response_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_response *m);
+
+static size_t txn_offset_commit_response_txn_offset_commit_response_partition_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void txn_offset_commit_response_txn_offset_commit_response_partition_defaults(struct txn_offset_commit_response_txn_offset_commit_response_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct txn_offset_commit_response_txn_offset_commit_response_partition *txn_offset_commit_response_txn_offset_commit_response_partition_array(arena_t *a, int32_t n)
+{
+    struct txn_offset_commit_response_txn_offset_commit_response_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        txn_offset_commit_response_txn_offset_commit_response_partition_defaults(&arr[i]);
+    return arr;
+}
+
+static void txn_offset_commit_response_txn_offset_commit_response_partition_read(kreader_t *r, int16_t v, struct txn_offset_commit_response_txn_offset_commit_response_partition *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void txn_offset_commit_response_txn_offset_commit_response_partition_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_response_txn_offset_commit_response_partition *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t txn_offset_commit_response_txn_offset_commit_response_topic_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void txn_offset_commit_response_txn_offset_commit_response_topic_defaults(struct txn_offset_commit_response_txn_offset_commit_response_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct txn_offset_commit_response_txn_offset_commit_response_topic *txn_offset_commit_response_txn_offset_commit_response_topic_array(arena_t *a, int32_t n)
+{
+    struct txn_offset_commit_response_txn_offset_commit_response_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        txn_offset_commit_response_txn_offset_commit_response_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void txn_offset_commit_response_txn_offset_commit_response_topic_read(kreader_t *r, int16_t v, struct txn_offset_commit_response_txn_offset_commit_response_topic *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, txn_offset_commit_response_txn_offset_commit_response_partition_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct txn_offset_commit_response_txn_offset_commit_response_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            txn_offset_commit_response_txn_offset_commit_response_partition_defaults(&m->partitions[i]);
+            txn_offset_commit_response_txn_offset_commit_response_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void txn_offset_commit_response_txn_offset_commit_response_topic_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_response_txn_offset_commit_response_topic *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            txn_offset_commit_response_txn_offset_commit_response_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void txn_offset_commit_response_defaults(struct txn_offset_commit_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void txn_offset_commit_response_read(kreader_t *r, int16_t v, struct txn_offset_commit_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, txn_offset_commit_response_txn_offset_commit_response_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct txn_offset_commit_response_txn_offset_commit_response_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            txn_offset_commit_response_txn_offset_commit_response_topic_defaults(&m->topics[i]);
+            txn_offset_commit_response_txn_offset_commit_response_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void txn_offset_commit_response_write(kwriter_t *w, int16_t v, const struct txn_offset_commit_response *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            txn_offset_commit_response_txn_offset_commit_response_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int txn_offset_commit_response_decode(kreader_t *r, int16_t version, struct txn_offset_commit_response *m)
+{
+    txn_offset_commit_response_defaults(m);
+    txn_offset_commit_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void txn_offset_commit_response_encode(kwriter_t *w, int16_t version, const struct txn_offset_commit_response *m)
+{
+    txn_offset_commit_response_write(w, version, m);
+}
+
+static void describe_transactions_request_read(kreader_t *r, int16_t v, struct describe_transactions_request *m);
+static void describe_transactions_request_write(kwriter_t *w, int16_t v, const struct describe_transactions_request *m);
+
+void describe_transactions_request_defaults(struct describe_transactions_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void describe_transactions_request_read(kreader_t *r, int16_t v, struct describe_transactions_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->transactional_ids_count = kr_array_len(r, flex, 1);
+        m->transactional_ids = kr_alloc_array(r, m->transactional_ids_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->transactional_ids_count && !r->err; i++)
+            m->transactional_ids[i] = kr_string(r, flex);
+        if (m->transactional_ids_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_transactions_request_write(kwriter_t *w, int16_t v, const struct describe_transactions_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->transactional_ids_count);
+        for (int32_t i = 0; i < m->transactional_ids_count; i++)
+            kw_string(w, flex, m->transactional_ids[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_transactions_request_decode(kreader_t *r, int16_t version, struct describe_transactions_request *m)
+{
+    describe_transactions_request_defaults(m);
+    describe_transactions_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_transactions_request_encode(kwriter_t *w, int16_t version, const struct describe_transactions_request *m)
+{
+    describe_transactions_request_write(w, version, m);
+}
+
+static void describe_transactions_response_topic_data_read(kreader_t *r, int16_t v, struct describe_transactions_response_topic_data *m);
+static void describe_transactions_response_topic_data_write(kwriter_t *w, int16_t v, const struct describe_transactions_response_topic_data *m);
+static size_t describe_transactions_response_topic_data_min_size(int16_t v);
+static void describe_transactions_response_transaction_state_read(kreader_t *r, int16_t v, struct describe_transactions_response_transaction_state *m);
+static void describe_transactions_response_transaction_state_write(kwriter_t *w, int16_t v, const struct describe_transactions_response_transaction_state *m);
+static size_t describe_transactions_response_transaction_state_min_size(int16_t v);
+static void describe_transactions_response_read(kreader_t *r, int16_t v, struct describe_transactions_response *m);
+static void describe_transactions_response_write(kwriter_t *w, int16_t v, const struct describe_transactions_response *m);
+
+static size_t describe_transactions_response_topic_data_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_transactions_response_topic_data_defaults(struct describe_transactions_response_topic_data *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic = KSTR_LIT("");
+}
+
+struct describe_transactions_response_topic_data *describe_transactions_response_topic_data_array(arena_t *a, int32_t n)
+{
+    struct describe_transactions_response_topic_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_transactions_response_topic_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_transactions_response_topic_data_read(kreader_t *r, int16_t v, struct describe_transactions_response_topic_data *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->topic = kr_string(r, flex);
+        if (m->topic.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_transactions_response_topic_data_write(kwriter_t *w, int16_t v, const struct describe_transactions_response_topic_data *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t describe_transactions_response_transaction_state_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += 4;
+    n += 8;
+    n += 8;
+    n += 2;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_transactions_response_transaction_state_defaults(struct describe_transactions_response_transaction_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->transactional_id = KSTR_LIT("");
+    m->transaction_state = KSTR_LIT("");
+}
+
+struct describe_transactions_response_transaction_state *describe_transactions_response_transaction_state_array(arena_t *a, int32_t n)
+{
+    struct describe_transactions_response_transaction_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_transactions_response_transaction_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_transactions_response_transaction_state_read(kreader_t *r, int16_t v, struct describe_transactions_response_transaction_state *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->transactional_id = kr_string(r, flex);
+        if (m->transactional_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->transaction_state = kr_string(r, flex);
+        if (m->transaction_state.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->transaction_timeout_ms = kr_int32(r);
+    }
+    if (1) {
+        m->transaction_start_time_ms = kr_int64(r);
+    }
+    if (1) {
+        m->producer_id = kr_int64(r);
+    }
+    if (1) {
+        m->producer_epoch = kr_int16(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, describe_transactions_response_topic_data_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct describe_transactions_response_topic_data));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            describe_transactions_response_topic_data_defaults(&m->topics[i]);
+            describe_transactions_response_topic_data_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_transactions_response_transaction_state_write(kwriter_t *w, int16_t v, const struct describe_transactions_response_transaction_state *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->transactional_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->transaction_state);
+    }
+    if (1) {
+        kw_int32(w, m->transaction_timeout_ms);
+    }
+    if (1) {
+        kw_int64(w, m->transaction_start_time_ms);
+    }
+    if (1) {
+        kw_int64(w, m->producer_id);
+    }
+    if (1) {
+        kw_int16(w, m->producer_epoch);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            describe_transactions_response_topic_data_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_transactions_response_defaults(struct describe_transactions_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void describe_transactions_response_read(kreader_t *r, int16_t v, struct describe_transactions_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->transaction_states_count = kr_array_len(r, flex, describe_transactions_response_transaction_state_min_size(v));
+        m->transaction_states = kr_alloc_array(r, m->transaction_states_count, sizeof(struct describe_transactions_response_transaction_state));
+        for (int32_t i = 0; i < m->transaction_states_count && !r->err; i++) {
+            describe_transactions_response_transaction_state_defaults(&m->transaction_states[i]);
+            describe_transactions_response_transaction_state_read(r, v, &m->transaction_states[i]);
+        }
+        if (m->transaction_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_transactions_response_write(kwriter_t *w, int16_t v, const struct describe_transactions_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->transaction_states_count);
+        for (int32_t i = 0; i < m->transaction_states_count; i++)
+            describe_transactions_response_transaction_state_write(w, v, &m->transaction_states[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_transactions_response_decode(kreader_t *r, int16_t version, struct describe_transactions_response *m)
+{
+    describe_transactions_response_defaults(m);
+    describe_transactions_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_transactions_response_encode(kwriter_t *w, int16_t version, const struct describe_transactions_response *m)
+{
+    describe_transactions_response_write(w, version, m);
+}
+
+static void list_transactions_request_read(kreader_t *r, int16_t v, struct list_transactions_request *m);
+static void list_transactions_request_write(kwriter_t *w, int16_t v, const struct list_transactions_request *m);
+
+void list_transactions_request_defaults(struct list_transactions_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->duration_filter = -1;
+}
+
+static void list_transactions_request_read(kreader_t *r, int16_t v, struct list_transactions_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->state_filters_count = kr_array_len(r, flex, 1);
+        m->state_filters = kr_alloc_array(r, m->state_filters_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->state_filters_count && !r->err; i++)
+            m->state_filters[i] = kr_string(r, flex);
+        if (m->state_filters_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->producer_id_filters_count = kr_array_len(r, flex, 8);
+        m->producer_id_filters = kr_alloc_array(r, m->producer_id_filters_count, sizeof(int64_t));
+        for (int32_t i = 0; i < m->producer_id_filters_count && !r->err; i++)
+            m->producer_id_filters[i] = kr_int64(r);
+        if (m->producer_id_filters_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->duration_filter = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_transactions_request_write(kwriter_t *w, int16_t v, const struct list_transactions_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->state_filters_count);
+        for (int32_t i = 0; i < m->state_filters_count; i++)
+            kw_string(w, flex, m->state_filters[i]);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->producer_id_filters_count);
+        for (int32_t i = 0; i < m->producer_id_filters_count; i++)
+            kw_int64(w, m->producer_id_filters[i]);
+    }
+    if (v >= 1) {
+        kw_int64(w, m->duration_filter);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int list_transactions_request_decode(kreader_t *r, int16_t version, struct list_transactions_request *m)
+{
+    list_transactions_request_defaults(m);
+    list_transactions_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void list_transactions_request_encode(kwriter_t *w, int16_t version, const struct list_transactions_request *m)
+{
+    list_transactions_request_write(w, version, m);
+}
+
+static void list_transactions_response_transaction_state_read(kreader_t *r, int16_t v, struct list_transactions_response_transaction_state *m);
+static void list_transactions_response_transaction_state_write(kwriter_t *w, int16_t v, const struct list_transactions_response_transaction_state *m);
+static size_t list_transactions_response_transaction_state_min_size(int16_t v);
+static void list_transactions_response_read(kreader_t *r, int16_t v, struct list_transactions_response *m);
+static void list_transactions_response_write(kwriter_t *w, int16_t v, const struct list_transactions_response *m);
+
+static size_t list_transactions_response_transaction_state_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 8;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void list_transactions_response_transaction_state_defaults(struct list_transactions_response_transaction_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->transactional_id = KSTR_LIT("");
+    m->transaction_state = KSTR_LIT("");
+}
+
+struct list_transactions_response_transaction_state *list_transactions_response_transaction_state_array(arena_t *a, int32_t n)
+{
+    struct list_transactions_response_transaction_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        list_transactions_response_transaction_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void list_transactions_response_transaction_state_read(kreader_t *r, int16_t v, struct list_transactions_response_transaction_state *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->transactional_id = kr_string(r, flex);
+        if (m->transactional_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->producer_id = kr_int64(r);
+    }
+    if (1) {
+        m->transaction_state = kr_string(r, flex);
+        if (m->transaction_state.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_transactions_response_transaction_state_write(kwriter_t *w, int16_t v, const struct list_transactions_response_transaction_state *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->transactional_id);
+    }
+    if (1) {
+        kw_int64(w, m->producer_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->transaction_state);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void list_transactions_response_defaults(struct list_transactions_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void list_transactions_response_read(kreader_t *r, int16_t v, struct list_transactions_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->unknown_state_filters_count = kr_array_len(r, flex, 1);
+        m->unknown_state_filters = kr_alloc_array(r, m->unknown_state_filters_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->unknown_state_filters_count && !r->err; i++)
+            m->unknown_state_filters[i] = kr_string(r, flex);
+        if (m->unknown_state_filters_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->transaction_states_count = kr_array_len(r, flex, list_transactions_response_transaction_state_min_size(v));
+        m->transaction_states = kr_alloc_array(r, m->transaction_states_count, sizeof(struct list_transactions_response_transaction_state));
+        for (int32_t i = 0; i < m->transaction_states_count && !r->err; i++) {
+            list_transactions_response_transaction_state_defaults(&m->transaction_states[i]);
+            list_transactions_response_transaction_state_read(r, v, &m->transaction_states[i]);
+        }
+        if (m->transaction_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void list_transactions_response_write(kwriter_t *w, int16_t v, const struct list_transactions_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->unknown_state_filters_count);
+        for (int32_t i = 0; i < m->unknown_state_filters_count; i++)
+            kw_string(w, flex, m->unknown_state_filters[i]);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->transaction_states_count);
+        for (int32_t i = 0; i < m->transaction_states_count; i++)
+            list_transactions_response_transaction_state_write(w, v, &m->transaction_states[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int list_transactions_response_decode(kreader_t *r, int16_t version, struct list_transactions_response *m)
+{
+    list_transactions_response_defaults(m);
+    list_transactions_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void list_transactions_response_encode(kwriter_t *w, int16_t version, const struct list_transactions_response *m)
+{
+    list_transactions_response_write(w, version, m);
+}
+
+static void describe_producers_request_topic_request_read(kreader_t *r, int16_t v, struct describe_producers_request_topic_request *m);
+static void describe_producers_request_topic_request_write(kwriter_t *w, int16_t v, const struct describe_producers_request_topic_request *m);
+static size_t describe_producers_request_topic_request_min_size(int16_t v);
+static void describe_producers_request_read(kreader_t *r, int16_t v, struct describe_producers_request *m);
+static void describe_producers_request_write(kwriter_t *w, int16_t v, const struct describe_producers_request *m);
+
+static size_t describe_producers_request_topic_request_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_producers_request_topic_request_defaults(struct describe_producers_request_topic_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct describe_producers_request_topic_request *describe_producers_request_topic_request_array(arena_t *a, int32_t n)
+{
+    struct describe_producers_request_topic_request *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_producers_request_topic_request_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_producers_request_topic_request_read(kreader_t *r, int16_t v, struct describe_producers_request_topic_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_indexes_count = kr_array_len(r, flex, 4);
+        m->partition_indexes = kr_alloc_array(r, m->partition_indexes_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partition_indexes_count && !r->err; i++)
+            m->partition_indexes[i] = kr_int32(r);
+        if (m->partition_indexes_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_producers_request_topic_request_write(kwriter_t *w, int16_t v, const struct describe_producers_request_topic_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partition_indexes_count);
+        for (int32_t i = 0; i < m->partition_indexes_count; i++)
+            kw_int32(w, m->partition_indexes[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_producers_request_defaults(struct describe_producers_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void describe_producers_request_read(kreader_t *r, int16_t v, struct describe_producers_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, describe_producers_request_topic_request_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct describe_producers_request_topic_request));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            describe_producers_request_topic_request_defaults(&m->topics[i]);
+            describe_producers_request_topic_request_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_producers_request_write(kwriter_t *w, int16_t v, const struct describe_producers_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            describe_producers_request_topic_request_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_producers_request_decode(kreader_t *r, int16_t version, struct describe_producers_request *m)
+{
+    describe_producers_request_defaults(m);
+    describe_producers_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_producers_request_encode(kwriter_t *w, int16_t version, const struct describe_producers_request *m)
+{
+    describe_producers_request_write(w, version, m);
+}
+
+static void describe_producers_response_producer_state_read(kreader_t *r, int16_t v, struct describe_producers_response_producer_state *m);
+static void describe_producers_response_producer_state_write(kwriter_t *w, int16_t v, const struct describe_producers_response_producer_state *m);
+static size_t describe_producers_response_producer_state_min_size(int16_t v);
+static void describe_producers_response_partition_response_read(kreader_t *r, int16_t v, struct describe_producers_response_partition_response *m);
+static void describe_producers_response_partition_response_write(kwriter_t *w, int16_t v, const struct describe_producers_response_partition_response *m);
+static size_t describe_producers_response_partition_response_min_size(int16_t v);
+static void describe_producers_response_topic_response_read(kreader_t *r, int16_t v, struct describe_producers_response_topic_response *m);
+static void describe_producers_response_topic_response_write(kwriter_t *w, int16_t v, const struct describe_producers_response_topic_response *m);
+static size_t describe_producers_response_topic_response_min_size(int16_t v);
+static void describe_producers_response_read(kreader_t *r, int16_t v, struct describe_producers_response *m);
+static void describe_producers_response_write(kwriter_t *w, int16_t v, const struct describe_producers_response *m);
+
+static size_t describe_producers_response_producer_state_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 8;
+    n += 4;
+    n += 4;
+    n += 8;
+    n += 4;
+    n += 8;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_producers_response_producer_state_defaults(struct describe_producers_response_producer_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->last_sequence = -1;
+    m->last_timestamp = -1;
+    m->current_txn_start_offset = -1;
+}
+
+struct describe_producers_response_producer_state *describe_producers_response_producer_state_array(arena_t *a, int32_t n)
+{
+    struct describe_producers_response_producer_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_producers_response_producer_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_producers_response_producer_state_read(kreader_t *r, int16_t v, struct describe_producers_response_producer_state *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->producer_id = kr_int64(r);
+    }
+    if (1) {
+        m->producer_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->last_sequence = kr_int32(r);
+    }
+    if (1) {
+        m->last_timestamp = kr_int64(r);
+    }
+    if (1) {
+        m->coordinator_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->current_txn_start_offset = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_producers_response_producer_state_write(kwriter_t *w, int16_t v, const struct describe_producers_response_producer_state *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int64(w, m->producer_id);
+    }
+    if (1) {
+        kw_int32(w, m->producer_epoch);
+    }
+    if (1) {
+        kw_int32(w, m->last_sequence);
+    }
+    if (1) {
+        kw_int64(w, m->last_timestamp);
+    }
+    if (1) {
+        kw_int32(w, m->coordinator_epoch);
+    }
+    if (1) {
+        kw_int64(w, m->current_txn_start_offset);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t describe_producers_response_partition_response_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_producers_response_partition_response_defaults(struct describe_producers_response_partition_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_NULL;
+}
+
+struct describe_producers_response_partition_response *describe_producers_response_partition_response_array(arena_t *a, int32_t n)
+{
+    struct describe_producers_response_partition_response *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_producers_response_partition_response_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_producers_response_partition_response_read(kreader_t *r, int16_t v, struct describe_producers_response_partition_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->active_producers_count = kr_array_len(r, flex, describe_producers_response_producer_state_min_size(v));
+        m->active_producers = kr_alloc_array(r, m->active_producers_count, sizeof(struct describe_producers_response_producer_state));
+        for (int32_t i = 0; i < m->active_producers_count && !r->err; i++) {
+            describe_producers_response_producer_state_defaults(&m->active_producers[i]);
+            describe_producers_response_producer_state_read(r, v, &m->active_producers[i]);
+        }
+        if (m->active_producers_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_producers_response_partition_response_write(kwriter_t *w, int16_t v, const struct describe_producers_response_partition_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->active_producers_count);
+        for (int32_t i = 0; i < m->active_producers_count; i++)
+            describe_producers_response_producer_state_write(w, v, &m->active_producers[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t describe_producers_response_topic_response_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_producers_response_topic_response_defaults(struct describe_producers_response_topic_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct describe_producers_response_topic_response *describe_producers_response_topic_response_array(arena_t *a, int32_t n)
+{
+    struct describe_producers_response_topic_response *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_producers_response_topic_response_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_producers_response_topic_response_read(kreader_t *r, int16_t v, struct describe_producers_response_topic_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, describe_producers_response_partition_response_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct describe_producers_response_partition_response));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            describe_producers_response_partition_response_defaults(&m->partitions[i]);
+            describe_producers_response_partition_response_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_producers_response_topic_response_write(kwriter_t *w, int16_t v, const struct describe_producers_response_topic_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            describe_producers_response_partition_response_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_producers_response_defaults(struct describe_producers_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void describe_producers_response_read(kreader_t *r, int16_t v, struct describe_producers_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, describe_producers_response_topic_response_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct describe_producers_response_topic_response));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            describe_producers_response_topic_response_defaults(&m->topics[i]);
+            describe_producers_response_topic_response_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_producers_response_write(kwriter_t *w, int16_t v, const struct describe_producers_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            describe_producers_response_topic_response_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_producers_response_decode(kreader_t *r, int16_t version, struct describe_producers_response *m)
+{
+    describe_producers_response_defaults(m);
+    describe_producers_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_producers_response_encode(kwriter_t *w, int16_t version, const struct describe_producers_response *m)
+{
+    describe_producers_response_write(w, version, m);
+}
+
+static void transaction_log_key_read(kreader_t *r, int16_t v, struct transaction_log_key *m);
+static void transaction_log_key_write(kwriter_t *w, int16_t v, const struct transaction_log_key *m);
+
+void transaction_log_key_defaults(struct transaction_log_key *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->transactional_id = KSTR_LIT("");
+}
+
+static void transaction_log_key_read(kreader_t *r, int16_t v, struct transaction_log_key *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (v <= 0) {
+        m->transactional_id = kr_string(r, flex);
+        if (m->transactional_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void transaction_log_key_write(kwriter_t *w, int16_t v, const struct transaction_log_key *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (v <= 0) {
+        kw_string(w, flex, m->transactional_id);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int transaction_log_key_decode(kreader_t *r, int16_t version, struct transaction_log_key *m)
+{
+    transaction_log_key_defaults(m);
+    transaction_log_key_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void transaction_log_key_encode(kwriter_t *w, int16_t version, const struct transaction_log_key *m)
+{
+    transaction_log_key_write(w, version, m);
+}
+
+static void transaction_log_value_partitions_schema_read(kreader_t *r, int16_t v, struct transaction_log_value_partitions_schema *m);
+static void transaction_log_value_partitions_schema_write(kwriter_t *w, int16_t v, const struct transaction_log_value_partitions_schema *m);
+static size_t transaction_log_value_partitions_schema_min_size(int16_t v);
+static void transaction_log_value_read(kreader_t *r, int16_t v, struct transaction_log_value *m);
+static void transaction_log_value_write(kwriter_t *w, int16_t v, const struct transaction_log_value *m);
+
+static size_t transaction_log_value_partitions_schema_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void transaction_log_value_partitions_schema_defaults(struct transaction_log_value_partitions_schema *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic = KSTR_LIT("");
+}
+
+struct transaction_log_value_partitions_schema *transaction_log_value_partitions_schema_array(arena_t *a, int32_t n)
+{
+    struct transaction_log_value_partitions_schema *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        transaction_log_value_partitions_schema_defaults(&arr[i]);
+    return arr;
+}
+
+static void transaction_log_value_partitions_schema_read(kreader_t *r, int16_t v, struct transaction_log_value_partitions_schema *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->topic = kr_string(r, flex);
+        if (m->topic.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_ids_count = kr_array_len(r, flex, 4);
+        m->partition_ids = kr_alloc_array(r, m->partition_ids_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partition_ids_count && !r->err; i++)
+            m->partition_ids[i] = kr_int32(r);
+        if (m->partition_ids_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void transaction_log_value_partitions_schema_write(kwriter_t *w, int16_t v, const struct transaction_log_value_partitions_schema *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partition_ids_count);
+        for (int32_t i = 0; i < m->partition_ids_count; i++)
+            kw_int32(w, m->partition_ids[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void transaction_log_value_defaults(struct transaction_log_value *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void transaction_log_value_read(kreader_t *r, int16_t v, struct transaction_log_value *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->producer_id = kr_int64(r);
+    }
+    if (1) {
+        m->producer_epoch = kr_int16(r);
+    }
+    if (1) {
+        m->transaction_timeout_ms = kr_int32(r);
+    }
+    if (1) {
+        m->transaction_status = kr_int8(r);
+    }
+    if (1) {
+        m->transaction_partitions_count = kr_array_len(r, flex, transaction_log_value_partitions_schema_min_size(v));
+        m->transaction_partitions = kr_alloc_array(r, m->transaction_partitions_count, sizeof(struct transaction_log_value_partitions_schema));
+        for (int32_t i = 0; i < m->transaction_partitions_count && !r->err; i++) {
+            transaction_log_value_partitions_schema_defaults(&m->transaction_partitions[i]);
+            transaction_log_value_partitions_schema_read(r, v, &m->transaction_partitions[i]);
+        }
+        if (m->transaction_partitions_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->transaction_last_update_timestamp_ms = kr_int64(r);
+    }
+    if (1) {
+        m->transaction_start_timestamp_ms = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void transaction_log_value_write(kwriter_t *w, int16_t v, const struct transaction_log_value *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_int64(w, m->producer_id);
+    }
+    if (1) {
+        kw_int16(w, m->producer_epoch);
+    }
+    if (1) {
+        kw_int32(w, m->transaction_timeout_ms);
+    }
+    if (1) {
+        kw_int8(w, m->transaction_status);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->transaction_partitions_count);
+        for (int32_t i = 0; i < m->transaction_partitions_count; i++)
+            transaction_log_value_partitions_schema_write(w, v, &m->transaction_partitions[i]);
+    }
+    if (1) {
+        kw_int64(w, m->transaction_last_update_timestamp_ms);
+    }
+    if (1) {
+        kw_int64(w, m->transaction_start_timestamp_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int transaction_log_value_decode(kreader_t *r, int16_t version, struct transaction_log_value *m)
+{
+    transaction_log_value_defaults(m);
+    transaction_log_value_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void transaction_log_value_encode(kwriter_t *w, int16_t version, const struct transaction_log_value *m)
+{
+    transaction_log_value_write(w, version, m);
+}
+
 static int request_header_decode_any(kreader_t *r, int16_t v, void *m) { return request_header_decode(r, v, m); }
 static void request_header_encode_any(kwriter_t *w, int16_t v, const void *m) { request_header_encode(w, v, m); }
 static int response_header_decode_any(kreader_t *r, int16_t v, void *m) { return response_header_decode(r, v, m); }
@@ -15129,6 +18330,42 @@ static int group_metadata_key_decode_any(kreader_t *r, int16_t v, void *m) { ret
 static void group_metadata_key_encode_any(kwriter_t *w, int16_t v, const void *m) { group_metadata_key_encode(w, v, m); }
 static int group_metadata_value_decode_any(kreader_t *r, int16_t v, void *m) { return group_metadata_value_decode(r, v, m); }
 static void group_metadata_value_encode_any(kwriter_t *w, int16_t v, const void *m) { group_metadata_value_encode(w, v, m); }
+static int add_partitions_to_txn_request_decode_any(kreader_t *r, int16_t v, void *m) { return add_partitions_to_txn_request_decode(r, v, m); }
+static void add_partitions_to_txn_request_encode_any(kwriter_t *w, int16_t v, const void *m) { add_partitions_to_txn_request_encode(w, v, m); }
+static int add_partitions_to_txn_response_decode_any(kreader_t *r, int16_t v, void *m) { return add_partitions_to_txn_response_decode(r, v, m); }
+static void add_partitions_to_txn_response_encode_any(kwriter_t *w, int16_t v, const void *m) { add_partitions_to_txn_response_encode(w, v, m); }
+static int add_offsets_to_txn_request_decode_any(kreader_t *r, int16_t v, void *m) { return add_offsets_to_txn_request_decode(r, v, m); }
+static void add_offsets_to_txn_request_encode_any(kwriter_t *w, int16_t v, const void *m) { add_offsets_to_txn_request_encode(w, v, m); }
+static int add_offsets_to_txn_response_decode_any(kreader_t *r, int16_t v, void *m) { return add_offsets_to_txn_response_decode(r, v, m); }
+static void add_offsets_to_txn_response_encode_any(kwriter_t *w, int16_t v, const void *m) { add_offsets_to_txn_response_encode(w, v, m); }
+static int end_txn_request_decode_any(kreader_t *r, int16_t v, void *m) { return end_txn_request_decode(r, v, m); }
+static void end_txn_request_encode_any(kwriter_t *w, int16_t v, const void *m) { end_txn_request_encode(w, v, m); }
+static int end_txn_response_decode_any(kreader_t *r, int16_t v, void *m) { return end_txn_response_decode(r, v, m); }
+static void end_txn_response_encode_any(kwriter_t *w, int16_t v, const void *m) { end_txn_response_encode(w, v, m); }
+static int write_txn_markers_request_decode_any(kreader_t *r, int16_t v, void *m) { return write_txn_markers_request_decode(r, v, m); }
+static void write_txn_markers_request_encode_any(kwriter_t *w, int16_t v, const void *m) { write_txn_markers_request_encode(w, v, m); }
+static int write_txn_markers_response_decode_any(kreader_t *r, int16_t v, void *m) { return write_txn_markers_response_decode(r, v, m); }
+static void write_txn_markers_response_encode_any(kwriter_t *w, int16_t v, const void *m) { write_txn_markers_response_encode(w, v, m); }
+static int txn_offset_commit_request_decode_any(kreader_t *r, int16_t v, void *m) { return txn_offset_commit_request_decode(r, v, m); }
+static void txn_offset_commit_request_encode_any(kwriter_t *w, int16_t v, const void *m) { txn_offset_commit_request_encode(w, v, m); }
+static int txn_offset_commit_response_decode_any(kreader_t *r, int16_t v, void *m) { return txn_offset_commit_response_decode(r, v, m); }
+static void txn_offset_commit_response_encode_any(kwriter_t *w, int16_t v, const void *m) { txn_offset_commit_response_encode(w, v, m); }
+static int describe_transactions_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_transactions_request_decode(r, v, m); }
+static void describe_transactions_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_transactions_request_encode(w, v, m); }
+static int describe_transactions_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_transactions_response_decode(r, v, m); }
+static void describe_transactions_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_transactions_response_encode(w, v, m); }
+static int list_transactions_request_decode_any(kreader_t *r, int16_t v, void *m) { return list_transactions_request_decode(r, v, m); }
+static void list_transactions_request_encode_any(kwriter_t *w, int16_t v, const void *m) { list_transactions_request_encode(w, v, m); }
+static int list_transactions_response_decode_any(kreader_t *r, int16_t v, void *m) { return list_transactions_response_decode(r, v, m); }
+static void list_transactions_response_encode_any(kwriter_t *w, int16_t v, const void *m) { list_transactions_response_encode(w, v, m); }
+static int describe_producers_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_producers_request_decode(r, v, m); }
+static void describe_producers_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_producers_request_encode(w, v, m); }
+static int describe_producers_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_producers_response_decode(r, v, m); }
+static void describe_producers_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_producers_response_encode(w, v, m); }
+static int transaction_log_key_decode_any(kreader_t *r, int16_t v, void *m) { return transaction_log_key_decode(r, v, m); }
+static void transaction_log_key_encode_any(kwriter_t *w, int16_t v, const void *m) { transaction_log_key_encode(w, v, m); }
+static int transaction_log_value_decode_any(kreader_t *r, int16_t v, void *m) { return transaction_log_value_decode(r, v, m); }
+static void transaction_log_value_encode_any(kwriter_t *w, int16_t v, const void *m) { transaction_log_value_encode(w, v, m); }
 
 const proto_message_info_t proto_message_table[] = {
     { "RequestHeader", -1, 0, 2, 2, sizeof(struct request_header),
@@ -15267,6 +18504,42 @@ const proto_message_info_t proto_message_table[] = {
       group_metadata_key_decode_any, group_metadata_key_encode_any },
     { "GroupMetadataValue", -1, 0, 4, 4, sizeof(struct group_metadata_value),
       group_metadata_value_decode_any, group_metadata_value_encode_any },
+    { "AddPartitionsToTxnRequest", 24, 0, 5, 3, sizeof(struct add_partitions_to_txn_request),
+      add_partitions_to_txn_request_decode_any, add_partitions_to_txn_request_encode_any },
+    { "AddPartitionsToTxnResponse", 24, 0, 5, 3, sizeof(struct add_partitions_to_txn_response),
+      add_partitions_to_txn_response_decode_any, add_partitions_to_txn_response_encode_any },
+    { "AddOffsetsToTxnRequest", 25, 0, 4, 3, sizeof(struct add_offsets_to_txn_request),
+      add_offsets_to_txn_request_decode_any, add_offsets_to_txn_request_encode_any },
+    { "AddOffsetsToTxnResponse", 25, 0, 4, 3, sizeof(struct add_offsets_to_txn_response),
+      add_offsets_to_txn_response_decode_any, add_offsets_to_txn_response_encode_any },
+    { "EndTxnRequest", 26, 0, 4, 3, sizeof(struct end_txn_request),
+      end_txn_request_decode_any, end_txn_request_encode_any },
+    { "EndTxnResponse", 26, 0, 4, 3, sizeof(struct end_txn_response),
+      end_txn_response_decode_any, end_txn_response_encode_any },
+    { "WriteTxnMarkersRequest", 27, 0, 1, 1, sizeof(struct write_txn_markers_request),
+      write_txn_markers_request_decode_any, write_txn_markers_request_encode_any },
+    { "WriteTxnMarkersResponse", 27, 0, 1, 1, sizeof(struct write_txn_markers_response),
+      write_txn_markers_response_decode_any, write_txn_markers_response_encode_any },
+    { "TxnOffsetCommitRequest", 28, 0, 4, 3, sizeof(struct txn_offset_commit_request),
+      txn_offset_commit_request_decode_any, txn_offset_commit_request_encode_any },
+    { "TxnOffsetCommitResponse", 28, 0, 4, 3, sizeof(struct txn_offset_commit_response),
+      txn_offset_commit_response_decode_any, txn_offset_commit_response_encode_any },
+    { "DescribeTransactionsRequest", 65, 0, 0, 0, sizeof(struct describe_transactions_request),
+      describe_transactions_request_decode_any, describe_transactions_request_encode_any },
+    { "DescribeTransactionsResponse", 65, 0, 0, 0, sizeof(struct describe_transactions_response),
+      describe_transactions_response_decode_any, describe_transactions_response_encode_any },
+    { "ListTransactionsRequest", 66, 0, 1, 0, sizeof(struct list_transactions_request),
+      list_transactions_request_decode_any, list_transactions_request_encode_any },
+    { "ListTransactionsResponse", 66, 0, 1, 0, sizeof(struct list_transactions_response),
+      list_transactions_response_decode_any, list_transactions_response_encode_any },
+    { "DescribeProducersRequest", 61, 0, 0, 0, sizeof(struct describe_producers_request),
+      describe_producers_request_decode_any, describe_producers_request_encode_any },
+    { "DescribeProducersResponse", 61, 0, 0, 0, sizeof(struct describe_producers_response),
+      describe_producers_response_decode_any, describe_producers_response_encode_any },
+    { "TransactionLogKey", -1, 0, 0, -1, sizeof(struct transaction_log_key),
+      transaction_log_key_decode_any, transaction_log_key_encode_any },
+    { "TransactionLogValue", -1, 0, 1, 1, sizeof(struct transaction_log_value),
+      transaction_log_value_decode_any, transaction_log_value_encode_any },
 };
-const int proto_message_table_count = 68;
+const int proto_message_table_count = 86;
 

@@ -338,6 +338,12 @@ int batch_txn_marker(const uint8_t *p, const batch_header_t *h, bool *commit,
 
 void batch_build(struct kwriter *w, const batch_kv_t *recs, int n, int64_t now)
 {
+    batch_build_as(w, recs, n, now, &(batch_producer_t){ -1, -1, -1, 0 });
+}
+
+void batch_build_as(struct kwriter *w, const batch_kv_t *recs, int n, int64_t now,
+                    const batch_producer_t *prod)
+{
     size_t start = w->len;
     kw_int64(w, 0);             /* base offset: assigned on append */
     kw_int32(w, 0);             /* batch length, patched */
@@ -345,13 +351,13 @@ void batch_build(struct kwriter *w, const batch_kv_t *recs, int n, int64_t now)
     kw_int8(w, 2);
     kw_int32(w, 0);             /* crc, patched */
     size_t crc_from = w->len;
-    kw_int16(w, 0);
+    kw_int16(w, prod->attributes);
     kw_int32(w, n - 1);
     kw_int64(w, now);
     kw_int64(w, now);
-    kw_int64(w, -1);
-    kw_int16(w, -1);
-    kw_int32(w, -1);
+    kw_int64(w, prod->producer_id);
+    kw_int16(w, prod->producer_epoch);
+    kw_int32(w, prod->base_sequence);
     kw_int32(w, n);
     kwriter_t rec;
     kw_init(&rec);
@@ -395,4 +401,17 @@ void batch_assign_offsets(uint8_t *buf, int32_t len, int64_t first_offset,
         next += h.last_offset_delta + 1;
         pos += h.size;
     }
+}
+
+void batch_build_marker(struct kwriter *w, int64_t pid, int16_t epoch, bool commit,
+                        int32_t coordinator_epoch, int64_t now)
+{
+    uint8_t key[4] = { 0, 0, 0, commit ? CONTROL_COMMIT : CONTROL_ABORT };
+    uint8_t value[6] = { 0, 0, (uint8_t)((uint32_t)coordinator_epoch >> 24),
+                         (uint8_t)((uint32_t)coordinator_epoch >> 16),
+                         (uint8_t)((uint32_t)coordinator_epoch >> 8), (uint8_t)coordinator_epoch };
+    batch_kv_t rec = { key, sizeof(key), value, sizeof(value) };
+    batch_build_as(w, &rec, 1, now,
+                   &(batch_producer_t){ pid, epoch, -1,
+                                        BATCH_ATTR_TRANSACTIONAL | BATCH_ATTR_CONTROL });
 }

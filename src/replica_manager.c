@@ -16,6 +16,7 @@
 #include "purgatory.h"
 #include "replica_fetcher.h"
 #include "replica_manager.h"
+#include "txn_coordinator.h"
 #include "log_txn.h"
 #include "topic_config.h"
 #include "util.h"
@@ -130,10 +131,14 @@ static void take_role(broker_t *b, partition_t *p, bool was_leader, const char *
         pl_become_leader(b, p);
         if (!was_leader && !strcmp(p->topic, OFFSETS_TOPIC))
             gc_partition_led(p->id);
+        if (!was_leader && !strcmp(p->topic, TXN_TOPIC))
+            tc_partition_led(p->id, p->leader_epoch);
     } else {
         pl_drop_leader_state(p);
         if (was_leader && !strcmp(p->topic, OFFSETS_TOPIC))
             gc_partition_unled(p->id);
+        if (was_leader && !strcmp(p->topic, TXN_TOPIC))
+            tc_partition_unled(p->id);
         const mc_broker_t *lb = p->leader >= 0 ? mc_find_broker(p->leader) : NULL;
         if (!host && lb) {
             host = lb->host;
@@ -289,6 +294,12 @@ void rm_set_leadership(broker_t *b, partition_t *p, int32_t leader, int32_t lead
 
 void rm_stop_replica(const char *topic, int32_t id, bool delete_log)
 {
+    /* A coordinator's partition leaving: its groups or transactions go
+     * (no-ops unless loaded here), as Kafka's onResignation. */
+    if (!strcmp(topic, OFFSETS_TOPIC))
+        gc_partition_unled(id);
+    else if (!strcmp(topic, TXN_TOPIC))
+        tc_partition_unled(id);
     partition_t *p = rm_partition(topic, id);
     if (p && delete_log) {
         free_partition(p, true);

@@ -27,6 +27,7 @@
 #include "zk_worker.h"
 #include "controlled_shutdown.h"
 #include "group_coordinator.h"
+#include "txn_coordinator.h"
 #include "log_cleaner.h"
 #include "log_manager.h"
 #include "logging.h"
@@ -192,6 +193,7 @@ int main(int argc, char **argv)
     if (net_listen(&b) < 0)
         goto out_logs;
     gc_init(&b);
+    tc_init(&b);
     controller_start(&b, on_ready);
 
     struct event *sigterm = evsignal_new(b.base, SIGTERM, on_signal_stop, &b);
@@ -232,6 +234,7 @@ int main(int argc, char **argv)
     b.shutting_down = true;
     net_shutdown();     /* parked requests are cancelled with their connections */
     topic_admin_shutdown();
+    tc_shutdown();
     gc_shutdown();
     fetchers_shutdown();
     pl_shutdown();

@@ -59,6 +59,14 @@ char *xstrdup(const char *s)
     return d;
 }
 
+char *xstrndup(const char *s, size_t n)
+{
+    char *d = strndup(s, n);
+    if (!d)
+        die("out of memory");
+    return d;
+}
+
 int64_t now_ms(void)
 {
     struct timespec ts;

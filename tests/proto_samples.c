@@ -2049,6 +2049,464 @@ void group_metadata_value_sample(arena_t *a, struct group_metadata_value *m)
         group_metadata_value_member_metadata_sample(a, &m->members[i]);
 }
 
+void add_partitions_to_txn_request_add_partitions_to_txn_transaction_sample(arena_t *a, struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
+{
+    add_partitions_to_txn_request_add_partitions_to_txn_transaction_defaults(m);
+    (void)a;
+    m->transactional_id = KSTR_LIT("sample");
+    m->producer_id = 5000000000;
+    m->producer_epoch = 300;
+    m->verify_only = true;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct add_partitions_to_txn_request_add_partitions_to_txn_topic));
+    for (int i = 0; i < 2; i++)
+        add_partitions_to_txn_request_add_partitions_to_txn_topic_sample(a, &m->topics[i]);
+}
+
+void add_partitions_to_txn_request_add_partitions_to_txn_topic_sample(arena_t *a, struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+    add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
+void add_partitions_to_txn_request_sample(arena_t *a, struct add_partitions_to_txn_request *m)
+{
+    add_partitions_to_txn_request_defaults(m);
+    (void)a;
+    m->transactions_count = 2;
+    m->transactions = arena_array(a, 2, sizeof(struct add_partitions_to_txn_request_add_partitions_to_txn_transaction));
+    for (int i = 0; i < 2; i++)
+        add_partitions_to_txn_request_add_partitions_to_txn_transaction_sample(a, &m->transactions[i]);
+    m->v3_and_below_transactional_id = KSTR_LIT("sample");
+    m->v3_and_below_producer_id = 5000000000;
+    m->v3_and_below_producer_epoch = 300;
+    m->v3_and_below_topics_count = 2;
+    m->v3_and_below_topics = arena_array(a, 2, sizeof(struct add_partitions_to_txn_request_add_partitions_to_txn_topic));
+    for (int i = 0; i < 2; i++)
+        add_partitions_to_txn_request_add_partitions_to_txn_topic_sample(a, &m->v3_and_below_topics[i]);
+}
+
+void add_partitions_to_txn_response_add_partitions_to_txn_result_sample(arena_t *a, struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+{
+    add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(m);
+    (void)a;
+    m->transactional_id = KSTR_LIT("sample");
+    m->topic_results_count = 2;
+    m->topic_results = arena_array(a, 2, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result));
+    for (int i = 0; i < 2; i++)
+        add_partitions_to_txn_response_add_partitions_to_txn_topic_result_sample(a, &m->topic_results[i]);
+}
+
+void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_sample(arena_t *a, struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m)
+{
+    add_partitions_to_txn_response_add_partitions_to_txn_topic_result_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->results_by_partition_count = 2;
+    m->results_by_partition = arena_array(a, 2, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result));
+    for (int i = 0; i < 2; i++)
+        add_partitions_to_txn_response_add_partitions_to_txn_partition_result_sample(a, &m->results_by_partition[i]);
+}
+
+void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_sample(arena_t *a, struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
+{
+    add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->partition_error_code = 300;
+}
+
+void add_partitions_to_txn_response_sample(arena_t *a, struct add_partitions_to_txn_response *m)
+{
+    add_partitions_to_txn_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->results_by_transaction_count = 2;
+    m->results_by_transaction = arena_array(a, 2, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_result));
+    for (int i = 0; i < 2; i++)
+        add_partitions_to_txn_response_add_partitions_to_txn_result_sample(a, &m->results_by_transaction[i]);
+    m->results_by_topic_v3_and_below_count = 2;
+    m->results_by_topic_v3_and_below = arena_array(a, 2, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result));
+    for (int i = 0; i < 2; i++)
+        add_partitions_to_txn_response_add_partitions_to_txn_topic_result_sample(a, &m->results_by_topic_v3_and_below[i]);
+}
+
+void add_offsets_to_txn_request_sample(arena_t *a, struct add_offsets_to_txn_request *m)
+{
+    add_offsets_to_txn_request_defaults(m);
+    (void)a;
+    m->transactional_id = KSTR_LIT("sample");
+    m->producer_id = 5000000000;
+    m->producer_epoch = 300;
+    m->group_id = KSTR_LIT("sample");
+}
+
+void add_offsets_to_txn_response_sample(arena_t *a, struct add_offsets_to_txn_response *m)
+{
+    add_offsets_to_txn_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+}
+
+void end_txn_request_sample(arena_t *a, struct end_txn_request *m)
+{
+    end_txn_request_defaults(m);
+    (void)a;
+    m->transactional_id = KSTR_LIT("sample");
+    m->producer_id = 5000000000;
+    m->producer_epoch = 300;
+    m->committed = true;
+}
+
+void end_txn_response_sample(arena_t *a, struct end_txn_response *m)
+{
+    end_txn_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+}
+
+void write_txn_markers_request_writable_txn_marker_topic_sample(arena_t *a, struct write_txn_markers_request_writable_txn_marker_topic *m)
+{
+    write_txn_markers_request_writable_txn_marker_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partition_indexes_count = 2;
+    m->partition_indexes = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partition_indexes[i] = 70000;
+}
+
+void write_txn_markers_request_writable_txn_marker_sample(arena_t *a, struct write_txn_markers_request_writable_txn_marker *m)
+{
+    write_txn_markers_request_writable_txn_marker_defaults(m);
+    (void)a;
+    m->producer_id = 5000000000;
+    m->producer_epoch = 300;
+    m->transaction_result = true;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct write_txn_markers_request_writable_txn_marker_topic));
+    for (int i = 0; i < 2; i++)
+        write_txn_markers_request_writable_txn_marker_topic_sample(a, &m->topics[i]);
+    m->coordinator_epoch = 70000;
+}
+
+void write_txn_markers_request_sample(arena_t *a, struct write_txn_markers_request *m)
+{
+    write_txn_markers_request_defaults(m);
+    (void)a;
+    m->markers_count = 2;
+    m->markers = arena_array(a, 2, sizeof(struct write_txn_markers_request_writable_txn_marker));
+    for (int i = 0; i < 2; i++)
+        write_txn_markers_request_writable_txn_marker_sample(a, &m->markers[i]);
+}
+
+void write_txn_markers_response_writable_txn_marker_partition_result_sample(arena_t *a, struct write_txn_markers_response_writable_txn_marker_partition_result *m)
+{
+    write_txn_markers_response_writable_txn_marker_partition_result_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->error_code = 300;
+}
+
+void write_txn_markers_response_writable_txn_marker_topic_result_sample(arena_t *a, struct write_txn_markers_response_writable_txn_marker_topic_result *m)
+{
+    write_txn_markers_response_writable_txn_marker_topic_result_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct write_txn_markers_response_writable_txn_marker_partition_result));
+    for (int i = 0; i < 2; i++)
+        write_txn_markers_response_writable_txn_marker_partition_result_sample(a, &m->partitions[i]);
+}
+
+void write_txn_markers_response_writable_txn_marker_result_sample(arena_t *a, struct write_txn_markers_response_writable_txn_marker_result *m)
+{
+    write_txn_markers_response_writable_txn_marker_result_defaults(m);
+    (void)a;
+    m->producer_id = 5000000000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct write_txn_markers_response_writable_txn_marker_topic_result));
+    for (int i = 0; i < 2; i++)
+        write_txn_markers_response_writable_txn_marker_topic_result_sample(a, &m->topics[i]);
+}
+
+void write_txn_markers_response_sample(arena_t *a, struct write_txn_markers_response *m)
+{
+    write_txn_markers_response_defaults(m);
+    (void)a;
+    m->markers_count = 2;
+    m->markers = arena_array(a, 2, sizeof(struct write_txn_markers_response_writable_txn_marker_result));
+    for (int i = 0; i < 2; i++)
+        write_txn_markers_response_writable_txn_marker_result_sample(a, &m->markers[i]);
+}
+
+void txn_offset_commit_request_txn_offset_commit_request_partition_sample(arena_t *a, struct txn_offset_commit_request_txn_offset_commit_request_partition *m)
+{
+    txn_offset_commit_request_txn_offset_commit_request_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->committed_offset = 5000000000;
+    m->committed_leader_epoch = 70000;
+    m->committed_metadata = KSTR_LIT("sample");
+}
+
+void txn_offset_commit_request_txn_offset_commit_request_topic_sample(arena_t *a, struct txn_offset_commit_request_txn_offset_commit_request_topic *m)
+{
+    txn_offset_commit_request_txn_offset_commit_request_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct txn_offset_commit_request_txn_offset_commit_request_partition));
+    for (int i = 0; i < 2; i++)
+        txn_offset_commit_request_txn_offset_commit_request_partition_sample(a, &m->partitions[i]);
+}
+
+void txn_offset_commit_request_sample(arena_t *a, struct txn_offset_commit_request *m)
+{
+    txn_offset_commit_request_defaults(m);
+    (void)a;
+    m->transactional_id = KSTR_LIT("sample");
+    m->group_id = KSTR_LIT("sample");
+    m->producer_id = 5000000000;
+    m->producer_epoch = 300;
+    m->generation_id = 70000;
+    m->member_id = KSTR_LIT("sample");
+    m->group_instance_id = KSTR_LIT("sample");
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct txn_offset_commit_request_txn_offset_commit_request_topic));
+    for (int i = 0; i < 2; i++)
+        txn_offset_commit_request_txn_offset_commit_request_topic_sample(a, &m->topics[i]);
+}
+
+void txn_offset_commit_response_txn_offset_commit_response_partition_sample(arena_t *a, struct txn_offset_commit_response_txn_offset_commit_response_partition *m)
+{
+    txn_offset_commit_response_txn_offset_commit_response_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->error_code = 300;
+}
+
+void txn_offset_commit_response_txn_offset_commit_response_topic_sample(arena_t *a, struct txn_offset_commit_response_txn_offset_commit_response_topic *m)
+{
+    txn_offset_commit_response_txn_offset_commit_response_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct txn_offset_commit_response_txn_offset_commit_response_partition));
+    for (int i = 0; i < 2; i++)
+        txn_offset_commit_response_txn_offset_commit_response_partition_sample(a, &m->partitions[i]);
+}
+
+void txn_offset_commit_response_sample(arena_t *a, struct txn_offset_commit_response *m)
+{
+    txn_offset_commit_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct txn_offset_commit_response_txn_offset_commit_response_topic));
+    for (int i = 0; i < 2; i++)
+        txn_offset_commit_response_txn_offset_commit_response_topic_sample(a, &m->topics[i]);
+}
+
+void describe_transactions_request_sample(arena_t *a, struct describe_transactions_request *m)
+{
+    describe_transactions_request_defaults(m);
+    (void)a;
+    m->transactional_ids_count = 2;
+    m->transactional_ids = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->transactional_ids[i] = KSTR_LIT("sample");
+}
+
+void describe_transactions_response_topic_data_sample(arena_t *a, struct describe_transactions_response_topic_data *m)
+{
+    describe_transactions_response_topic_data_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
+void describe_transactions_response_transaction_state_sample(arena_t *a, struct describe_transactions_response_transaction_state *m)
+{
+    describe_transactions_response_transaction_state_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->transactional_id = KSTR_LIT("sample");
+    m->transaction_state = KSTR_LIT("sample");
+    m->transaction_timeout_ms = 70000;
+    m->transaction_start_time_ms = 5000000000;
+    m->producer_id = 5000000000;
+    m->producer_epoch = 300;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct describe_transactions_response_topic_data));
+    for (int i = 0; i < 2; i++)
+        describe_transactions_response_topic_data_sample(a, &m->topics[i]);
+}
+
+void describe_transactions_response_sample(arena_t *a, struct describe_transactions_response *m)
+{
+    describe_transactions_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->transaction_states_count = 2;
+    m->transaction_states = arena_array(a, 2, sizeof(struct describe_transactions_response_transaction_state));
+    for (int i = 0; i < 2; i++)
+        describe_transactions_response_transaction_state_sample(a, &m->transaction_states[i]);
+}
+
+void list_transactions_request_sample(arena_t *a, struct list_transactions_request *m)
+{
+    list_transactions_request_defaults(m);
+    (void)a;
+    m->state_filters_count = 2;
+    m->state_filters = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->state_filters[i] = KSTR_LIT("sample");
+    m->producer_id_filters_count = 2;
+    m->producer_id_filters = arena_array(a, 2, sizeof(int64_t));
+    for (int i = 0; i < 2; i++)
+        m->producer_id_filters[i] = 5000000000;
+    m->duration_filter = 5000000000;
+}
+
+void list_transactions_response_transaction_state_sample(arena_t *a, struct list_transactions_response_transaction_state *m)
+{
+    list_transactions_response_transaction_state_defaults(m);
+    (void)a;
+    m->transactional_id = KSTR_LIT("sample");
+    m->producer_id = 5000000000;
+    m->transaction_state = KSTR_LIT("sample");
+}
+
+void list_transactions_response_sample(arena_t *a, struct list_transactions_response *m)
+{
+    list_transactions_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->unknown_state_filters_count = 2;
+    m->unknown_state_filters = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->unknown_state_filters[i] = KSTR_LIT("sample");
+    m->transaction_states_count = 2;
+    m->transaction_states = arena_array(a, 2, sizeof(struct list_transactions_response_transaction_state));
+    for (int i = 0; i < 2; i++)
+        list_transactions_response_transaction_state_sample(a, &m->transaction_states[i]);
+}
+
+void describe_producers_request_topic_request_sample(arena_t *a, struct describe_producers_request_topic_request *m)
+{
+    describe_producers_request_topic_request_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partition_indexes_count = 2;
+    m->partition_indexes = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partition_indexes[i] = 70000;
+}
+
+void describe_producers_request_sample(arena_t *a, struct describe_producers_request *m)
+{
+    describe_producers_request_defaults(m);
+    (void)a;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct describe_producers_request_topic_request));
+    for (int i = 0; i < 2; i++)
+        describe_producers_request_topic_request_sample(a, &m->topics[i]);
+}
+
+void describe_producers_response_producer_state_sample(arena_t *a, struct describe_producers_response_producer_state *m)
+{
+    describe_producers_response_producer_state_defaults(m);
+    (void)a;
+    m->producer_id = 5000000000;
+    m->producer_epoch = 70000;
+    m->last_sequence = 70000;
+    m->last_timestamp = 5000000000;
+    m->coordinator_epoch = 70000;
+    m->current_txn_start_offset = 5000000000;
+}
+
+void describe_producers_response_partition_response_sample(arena_t *a, struct describe_producers_response_partition_response *m)
+{
+    describe_producers_response_partition_response_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->active_producers_count = 2;
+    m->active_producers = arena_array(a, 2, sizeof(struct describe_producers_response_producer_state));
+    for (int i = 0; i < 2; i++)
+        describe_producers_response_producer_state_sample(a, &m->active_producers[i]);
+}
+
+void describe_producers_response_topic_response_sample(arena_t *a, struct describe_producers_response_topic_response *m)
+{
+    describe_producers_response_topic_response_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct describe_producers_response_partition_response));
+    for (int i = 0; i < 2; i++)
+        describe_producers_response_partition_response_sample(a, &m->partitions[i]);
+}
+
+void describe_producers_response_sample(arena_t *a, struct describe_producers_response *m)
+{
+    describe_producers_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct describe_producers_response_topic_response));
+    for (int i = 0; i < 2; i++)
+        describe_producers_response_topic_response_sample(a, &m->topics[i]);
+}
+
+void transaction_log_key_sample(arena_t *a, struct transaction_log_key *m)
+{
+    transaction_log_key_defaults(m);
+    (void)a;
+    m->transactional_id = KSTR_LIT("sample");
+}
+
+void transaction_log_value_partitions_schema_sample(arena_t *a, struct transaction_log_value_partitions_schema *m)
+{
+    transaction_log_value_partitions_schema_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->partition_ids_count = 2;
+    m->partition_ids = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partition_ids[i] = 70000;
+}
+
+void transaction_log_value_sample(arena_t *a, struct transaction_log_value *m)
+{
+    transaction_log_value_defaults(m);
+    (void)a;
+    m->producer_id = 5000000000;
+    m->producer_epoch = 300;
+    m->transaction_timeout_ms = 70000;
+    m->transaction_status = 7;
+    m->transaction_partitions_count = 2;
+    m->transaction_partitions = arena_array(a, 2, sizeof(struct transaction_log_value_partitions_schema));
+    for (int i = 0; i < 2; i++)
+        transaction_log_value_partitions_schema_sample(a, &m->transaction_partitions[i]);
+    m->transaction_last_update_timestamp_ms = 5000000000;
+    m->transaction_start_timestamp_ms = 5000000000;
+}
+
 static void request_header_sample_any(arena_t *a, void *m) { request_header_sample(a, m); }
 static void response_header_sample_any(arena_t *a, void *m) { response_header_sample(a, m); }
 static void api_versions_request_sample_any(arena_t *a, void *m) { api_versions_request_sample(a, m); }
@@ -2117,6 +2575,24 @@ static void offset_commit_key_sample_any(arena_t *a, void *m) { offset_commit_ke
 static void offset_commit_value_sample_any(arena_t *a, void *m) { offset_commit_value_sample(a, m); }
 static void group_metadata_key_sample_any(arena_t *a, void *m) { group_metadata_key_sample(a, m); }
 static void group_metadata_value_sample_any(arena_t *a, void *m) { group_metadata_value_sample(a, m); }
+static void add_partitions_to_txn_request_sample_any(arena_t *a, void *m) { add_partitions_to_txn_request_sample(a, m); }
+static void add_partitions_to_txn_response_sample_any(arena_t *a, void *m) { add_partitions_to_txn_response_sample(a, m); }
+static void add_offsets_to_txn_request_sample_any(arena_t *a, void *m) { add_offsets_to_txn_request_sample(a, m); }
+static void add_offsets_to_txn_response_sample_any(arena_t *a, void *m) { add_offsets_to_txn_response_sample(a, m); }
+static void end_txn_request_sample_any(arena_t *a, void *m) { end_txn_request_sample(a, m); }
+static void end_txn_response_sample_any(arena_t *a, void *m) { end_txn_response_sample(a, m); }
+static void write_txn_markers_request_sample_any(arena_t *a, void *m) { write_txn_markers_request_sample(a, m); }
+static void write_txn_markers_response_sample_any(arena_t *a, void *m) { write_txn_markers_response_sample(a, m); }
+static void txn_offset_commit_request_sample_any(arena_t *a, void *m) { txn_offset_commit_request_sample(a, m); }
+static void txn_offset_commit_response_sample_any(arena_t *a, void *m) { txn_offset_commit_response_sample(a, m); }
+static void describe_transactions_request_sample_any(arena_t *a, void *m) { describe_transactions_request_sample(a, m); }
+static void describe_transactions_response_sample_any(arena_t *a, void *m) { describe_transactions_response_sample(a, m); }
+static void list_transactions_request_sample_any(arena_t *a, void *m) { list_transactions_request_sample(a, m); }
+static void list_transactions_response_sample_any(arena_t *a, void *m) { list_transactions_response_sample(a, m); }
+static void describe_producers_request_sample_any(arena_t *a, void *m) { describe_producers_request_sample(a, m); }
+static void describe_producers_response_sample_any(arena_t *a, void *m) { describe_producers_response_sample(a, m); }
+static void transaction_log_key_sample_any(arena_t *a, void *m) { transaction_log_key_sample(a, m); }
+static void transaction_log_value_sample_any(arena_t *a, void *m) { transaction_log_value_sample(a, m); }
 
 void (*const proto_sample_table[])(arena_t *a, void *m) = {
     request_header_sample_any,
@@ -2187,5 +2663,23 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     offset_commit_value_sample_any,
     group_metadata_key_sample_any,
     group_metadata_value_sample_any,
+    add_partitions_to_txn_request_sample_any,
+    add_partitions_to_txn_response_sample_any,
+    add_offsets_to_txn_request_sample_any,
+    add_offsets_to_txn_response_sample_any,
+    end_txn_request_sample_any,
+    end_txn_response_sample_any,
+    write_txn_markers_request_sample_any,
+    write_txn_markers_response_sample_any,
+    txn_offset_commit_request_sample_any,
+    txn_offset_commit_response_sample_any,
+    describe_transactions_request_sample_any,
+    describe_transactions_response_sample_any,
+    list_transactions_request_sample_any,
+    list_transactions_response_sample_any,
+    describe_producers_request_sample_any,
+    describe_producers_response_sample_any,
+    transaction_log_key_sample_any,
+    transaction_log_value_sample_any,
 };
 

@@ -150,6 +150,8 @@ class SamsaBroker(BrokerProcess):
             "zookeeper.session.timeout.ms": "6000",
             "num.partitions": "3",
             "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
         }
         self.props.update(props or {})

@@ -54,6 +54,16 @@ MESSAGES = [
     "ConsumerProtocolSubscription", "ConsumerProtocolAssignment",
     # __consumer_offsets record formats (proto/storage)
     "OffsetCommitKey", "OffsetCommitValue", "GroupMetadataKey", "GroupMetadataValue",
+    # transactions (KIP-98) and their __transaction_state records
+    "AddPartitionsToTxnRequest", "AddPartitionsToTxnResponse",
+    "AddOffsetsToTxnRequest", "AddOffsetsToTxnResponse",
+    "EndTxnRequest", "EndTxnResponse",
+    "WriteTxnMarkersRequest", "WriteTxnMarkersResponse",
+    "TxnOffsetCommitRequest", "TxnOffsetCommitResponse",
+    "DescribeTransactionsRequest", "DescribeTransactionsResponse",
+    "ListTransactionsRequest", "ListTransactionsResponse",
+    "DescribeProducersRequest", "DescribeProducersResponse",
+    "TransactionLogKey", "TransactionLogValue",
 ]
 
 MAXV = 32767

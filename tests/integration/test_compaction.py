@@ -94,3 +94,69 @@ def test_compaction_keeps_exactly_the_latest_record_of_each_key(make_broker):
     b.start()
     again = read_all(b.bootstrap, topic)
     assert {k: again[k] for k in keys} == {k: [expected[k]] for k in keys}
+
+
+def read_committed_all(bootstrap, topic, end):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("g"),
+                  "enable.auto.commit": False, "isolation.level": "read_committed",
+                  "fetch.max.bytes": 8 << 20})
+    c.assign([TopicPartition(topic, 0, 0)])
+    seen = {}
+    deadline = time.time() + 60
+    while c.position([TopicPartition(topic, 0)])[0].offset < end and time.time() < deadline:
+        for m in c.consume(10000, 1.0):
+            if not m.error():
+                seen.setdefault(m.key(), []).append(m.value())
+    c.close()
+    return seen
+
+
+def transact(bootstrap, tid, topic, items, commit):
+    t = Producer({"bootstrap.servers": bootstrap, "transactional.id": tid, "linger.ms": 20})
+    t.init_transactions(60)
+    t.begin_transaction()
+    for k, v in items:
+        t.produce(topic, key=k, value=v, partition=0)
+    t.flush(60)
+    if commit:
+        t.commit_transaction(60)
+    else:
+        t.abort_transaction(60)
+
+
+def test_compaction_drops_aborted_transactions_and_keeps_committed_values(make_broker):
+    """2,000 keys committed in a transaction, then an aborted transaction
+    over all of them, then a committed update of every fifth key: after
+    compaction every key has exactly its committed value, read_committed
+    and read_uncommitted alike (the aborted records are gone), and a
+    restart changes nothing."""
+    b = make_broker(props={"log.cleaner.backoff.ms": "500"}).start()
+    topic = unique("compact-txn")
+    create_topic(b.bootstrap, topic, 1, {"cleanup.policy": "compact", "segment.bytes": "65536",
+                                         "min.cleanable.dirty.ratio": "0.01"})
+    keys = [b"k%05d" % i for i in range(2000)]
+    tid = unique("tid")
+    transact(b.bootstrap, tid, topic, [(k, b"committed-" + k) for k in keys], True)
+    transact(b.bootstrap, tid, topic, [(k, b"aborted-" + k) for k in keys], False)
+    updated = set(keys[::5])
+    transact(b.bootstrap, tid, topic, [(k, b"updated-" + k) for k in sorted(updated)], True)
+    produce(b.bootstrap, topic, [(b"f%07d" % i, b"x" * 40) for i in range(20_000)])
+    expected = {k: (b"updated-" if k in updated else b"committed-") + k for k in keys}
+    state = {}
+
+    def done():
+        ok, state["seen"] = settled(b.bootstrap, topic, expected)
+        return ok
+    wait_for(done, 240, "the cleaner to remove the aborted transaction")
+    seen = state["seen"]
+    wrong = [k for k in keys if seen[k] != [expected[k]]]
+    assert not wrong, f"{len(wrong)} keys differ, e.g. {wrong[0]}: {seen[wrong[0]][:3]}"
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": unique("g")})
+    _, end = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    c.close()
+    committed = read_committed_all(b.bootstrap, topic, end)
+    assert {k: committed.get(k) for k in keys} == {k: [expected[k]] for k in keys}
+    assert b.stop() == 0
+    b.start()
+    again = read_all(b.bootstrap, topic)
+    assert {k: again[k] for k in keys} == {k: [expected[k]] for k in keys}

@@ -357,3 +357,72 @@ def test_controlled_shutdown_requests_are_checked(zookeeper, tmp_path):
         assert isr(c, topic, 0) == [0, 1, 2]
     finally:
         c.stop()
+
+
+def test_transactions_across_brokers_survive_the_coordinators_kill9(zookeeper, tmp_path):
+    """Three brokers, __transaction_state with replication factor 3: a
+    transaction spans partitions led by every broker (markers go to each
+    leader as WriteTxnMarkers), one commits, one aborts, one is left open;
+    the transaction coordinator is killed -9; a new producer with the same
+    transactional.id finds the new coordinator, which loaded the
+    replicated state, fences and aborts the open transaction and commits a
+    new one.  read_committed then shows exactly the committed records."""
+    import struct
+    from confluent_kafka import Consumer, TopicPartition
+    from kproto import Conn, kstr
+    c = make_cluster(zookeeper, tmp_path, **{"transaction.state.log.replication.factor": "3",
+                                             "transaction.state.log.min.isr": "2"})
+    try:
+        topic, tid = unique("txn-rf3"), unique("tid")
+        create_topic(c.bootstrap, topic, 3)
+
+        def producer(bootstrap):
+            p = Producer({"bootstrap.servers": bootstrap, "transactional.id": tid,
+                          "linger.ms": 5})
+            p.init_transactions(90)
+            return p
+
+        def write(p, tag, end):
+            p.begin_transaction()
+            for part in range(3):
+                for i in range(10):
+                    p.produce(topic, key=b"%s-%d-%d" % (tag, part, i), value=b"v", partition=part)
+            p.flush(30)
+            if end == "commit":
+                p.commit_transaction(60)
+            elif end == "abort":
+                p.abort_transaction(60)
+        p = producer(c.bootstrap)
+        write(p, b"one", "commit")
+        write(p, b"two", "abort")
+        write(p, b"three", None)
+
+        conn = Conn(c.broker(0).port)
+        body = conn.request(10, 1, kstr(tid) + struct.pack(">b", 1))
+        conn.close()
+        _, err = struct.unpack_from(">ih", body, 0)
+        (ml,) = struct.unpack_from(">h", body, 6)
+        (coordinator,) = struct.unpack_from(">i", body, 8 + max(ml, 0))
+        assert err == 0
+        c.kill9(coordinator)
+        live = ",".join(c.broker(i).bootstrap for i in range(3) if i != coordinator)
+        p2 = producer(live)
+        write(p2, b"four", "commit")
+
+        cons = Consumer({"bootstrap.servers": live, "group.id": unique("g"),
+                         "isolation.level": "read_committed", "enable.auto.commit": False})
+        # Per partition: 10 records and a marker for each of the four transactions.
+        cons.assign([TopicPartition(topic, part, 0) for part in range(3)])
+        got = []
+
+        def read_all():
+            got.extend(m.key() for m in cons.consume(500, 0.5) if not m.error())
+            pos = cons.position([TopicPartition(topic, part) for part in range(3)])
+            return all(tp.offset >= 44 for tp in pos)
+        wait_for(read_all, 90, "read_committed to pass the last commit marker")
+        cons.close()
+        want = sorted(b"%s-%d-%d" % (tag, part, i) for tag in (b"one", b"four")
+                      for part in range(3) for i in range(10))
+        assert sorted(got) == want
+    finally:
+        c.stop()

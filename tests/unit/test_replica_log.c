@@ -11,12 +11,14 @@
 
 #include "kafka_errors.h"
 #include "leader_epoch.h"
+#include "log_txn.h"
 #include "log_partition.h"
 #include "producer_snapshot.h"
 #include "producer_state.h"
 #include "proto_codec.h"
 #include "record_batch.h"
 #include "test_helpers.h"
+#include "txn_internal.h"
 #include "util.h"
 #include "zk_layout.h"
 
@@ -404,6 +406,93 @@ static void test_producer_snapshot_files(void)
     pstate_free(ps);
 }
 
+/* A leader's transactional appends: a coordinator's transactional batch
+ * opens the producer's transaction, markers are checked against the
+ * producer and coordinator epochs as Kafka's appendEndTxnMarker does, read
+ * back as markers, and an abort enters the segment's .txnindex. */
+static void test_leader_markers(void)
+{
+    log_settings_t s = test_small_log_settings();
+    partition_log_t *pl = plog_open(tmpdir, "markers", 0, &s, 0, 0, true);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
+    uint8_t k[] = "key", v[] = "value";
+    batch_kv_t rec = { k, 3, v, 5 };
+    batch_producer_t prod = { 7, 1, -1, BATCH_ATTR_TRANSACTIONAL };
+    CU_ASSERT_EQUAL(plog_append_records(pl, &rec, 1, &prod, 0), 0);
+    CU_ASSERT_EQUAL(plog_append_records(pl, &rec, 1, NULL, 0), 1);
+    CU_ASSERT_EQUAL(pstate_open_txns(pl->pstate), 1);
+    CU_ASSERT_EQUAL(plog_last_stable_offset(pl, 2), 0);
+    int64_t at = -1;
+    /* An older producer epoch is refused. */
+    CU_ASSERT_EQUAL(plog_append_marker(pl, 7, 0, 5, true, 0, &at), KERR_INVALID_PRODUCER_EPOCH);
+    CU_ASSERT_EQUAL(plog_append_marker(pl, 7, 1, 5, true, 0, &at), KERR_NONE);
+    CU_ASSERT_EQUAL(at, 2);
+    CU_ASSERT_EQUAL(pstate_open_txns(pl->pstate), 0);
+    CU_ASSERT_EQUAL(plog_last_stable_offset(pl, 3), 3);
+    /* A coordinator with an older epoch is fenced. */
+    CU_ASSERT_EQUAL(plog_append_marker(pl, 7, 1, 4, false, 0, &at),
+                    KERR_TRANSACTION_COORDINATOR_FENCED);
+    /* The marker reads back as a commit with its coordinator epoch. */
+    uint8_t buf[256];
+    log_segment_t *seg = plog_active_segment(pl);
+    batch_header_t h;
+    CU_ASSERT_EQUAL_FATAL(pread(seg->log_fd, buf, sizeof(buf), 0), (ssize_t)seg->size);
+    int32_t pos = 0;
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL_FATAL(batch_parse_header(buf + pos, (size_t)(seg->size - pos), &h), 0);
+        if (i < 2)
+            pos += h.size;
+    }
+    CU_ASSERT_EQUAL(h.base_offset, 2);
+    CU_ASSERT_TRUE(batch_crc_ok(buf + pos, &h));
+    CU_ASSERT_EQUAL(h.attributes & (BATCH_ATTR_CONTROL | BATCH_ATTR_TRANSACTIONAL),
+                    BATCH_ATTR_CONTROL | BATCH_ATTR_TRANSACTIONAL);
+    bool commit = false;
+    int32_t coordinator_epoch = -1;
+    CU_ASSERT_EQUAL(batch_txn_marker(buf + pos, &h, &commit, &coordinator_epoch), 1);
+    CU_ASSERT_TRUE(commit);
+    CU_ASSERT_EQUAL(coordinator_epoch, 5);
+    /* An aborted transaction is indexed with its first offset. */
+    prod.producer_epoch = 2;
+    CU_ASSERT_EQUAL(plog_append_records(pl, &rec, 1, &prod, 0), 3);
+    CU_ASSERT_EQUAL(plog_append_marker(pl, 7, 2, 5, false, 0, &at), KERR_NONE);
+    CU_ASSERT_EQUAL(at, 4);
+    CU_ASSERT_EQUAL_FATAL(plog_active_segment(pl)->aborted.n, 1);
+    CU_ASSERT_EQUAL(plog_active_segment(pl)->aborted.v[0].first_offset, 3);
+    CU_ASSERT_EQUAL(plog_active_segment(pl)->aborted.v[0].last_offset, 4);
+    plog_close(pl);
+}
+
+/* __transaction_state values in Kafka's version-0 bytes. */
+static void test_transaction_log_value(void)
+{
+    txn_tp_t parts[] = { { "t", 1 }, { "t", 0 } };
+    txn_transit_t x = { TXN_ONGOING, 1000, 3, -1, 60000, parts, 2, 1700000000000LL,
+                        1700000000001LL };
+    kwriter_t w;
+    kw_init(&w);
+    txn_encode_value(&w, &x);
+    uint8_t want[] = { 0x00, 0x00,                                      /* version 0 */
+                       0, 0, 0, 0, 0, 0, 0x03, 0xe8,                    /* producer id */
+                       0x00, 0x03,                                      /* epoch */
+                       0x00, 0x00, 0xea, 0x60,                          /* timeout */
+                       0x01,                                            /* Ongoing */
+                       0x00, 0x00, 0x00, 0x01,                          /* one topic */
+                       0x00, 0x01, 't', 0x00, 0x00, 0x00, 0x02,         /* "t", 2 ids */
+                       0, 0, 0, 1, 0, 0, 0, 0,                          /* 1, 0 */
+                       0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x01,        /* last update */
+                       0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00 };      /* start */
+    CU_ASSERT_EQUAL(w.len, sizeof(want));
+    CU_ASSERT_EQUAL(memcmp(w.buf, want, sizeof(want)), 0);
+    /* Empty: null partitions. */
+    kw_reset(&w);
+    x.state = TXN_EMPTY;
+    txn_encode_value(&w, &x);
+    CU_ASSERT_EQUAL(w.len, 2 + 8 + 2 + 4 + 1 + 4 + 8 + 8);
+    CU_ASSERT_EQUAL(memcmp(w.buf + 17, "\xff\xff\xff\xff", 4), 0);
+    kw_free(&w);
+}
+
 void register_replica_log_tests(void)
 {
     CU_pSuite s = CU_add_suite("replica log", make_tmpdir, remove_tmpdir);
@@ -417,4 +506,6 @@ void register_replica_log_tests(void)
     CU_add_test(s, "producer snapshot bytes", test_producer_snapshot_bytes);
     CU_add_test(s, "producer snapshot files", test_producer_snapshot_files);
     CU_add_test(s, "producer transactions", test_producer_transactions);
+    CU_add_test(s, "leader's transaction markers", test_leader_markers);
+    CU_add_test(s, "__transaction_state value bytes", test_transaction_log_value);
 }

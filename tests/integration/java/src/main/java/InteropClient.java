@@ -9,6 +9,13 @@
 //   resubscribe BOOTSTRAP TOPIC_A TOPIC_B GROUP
 //           -> the group's only member subscribes to A, then to A and B;
 //              prints "RESUBSCRIBED <ms>" once both are assigned
+//   transact BOOTSTRAP TOPIC COUNT TXNID
+//           -> COUNT transactions of 3 records to partition 0, every third
+//              aborted, then one left open while the Admin API describes it:
+//              "DESCRIBE state epoch timeout topic-partitions",
+//              "LIST state" (listTransactions filtered to TXNID),
+//              "PRODUCER epoch last-sequence txn-start-offset"; then it
+//              commits and a read_committed consumer prints "REC offset value"
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.*;
@@ -29,6 +36,7 @@ public class InteropClient {
             case "admin": admin(bootstrap, topic, Integer.parseInt(args[3])); break;
             case "group": group(bootstrap, topic, args[3], args[4], args[5], args[6]); break;
             case "resubscribe": resubscribe(bootstrap, topic, args[3], args[4]); break;
+            case "transact": transact(bootstrap, topic, Integer.parseInt(args[3]), args[4]); break;
             default: throw new IllegalArgumentException(mode);
         }
     }
@@ -198,5 +206,64 @@ public class InteropClient {
             pollUntilAssigned(c, Set.of(a, b));
             System.out.println("RESUBSCRIBED " + (System.currentTimeMillis() - t0));
         }
+    }
+
+    static void transact(String bootstrap, String topic, int count, String txnId) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, txnId);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        StringBuilder out = new StringBuilder();
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p);
+             Admin admin = Admin.create(Collections.singletonMap(
+                 AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, (Object) bootstrap))) {
+            producer.initTransactions();
+            for (int t = 0; t < count; t++) {
+                producer.beginTransaction();
+                for (int i = 0; i < 3; i++)
+                    producer.send(new ProducerRecord<>(topic, 0, "k", "t" + t + "-" + i));
+                producer.flush();
+                if (t % 3 == 2)
+                    producer.abortTransaction();
+                else
+                    producer.commitTransaction();
+            }
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topic, 0, "k", "last"));
+            producer.flush();
+            TransactionDescription d = admin.describeTransactions(Collections.singleton(txnId))
+                .description(txnId).get();
+            out.append("DESCRIBE ").append(d.state()).append(' ').append(d.producerEpoch())
+               .append(' ').append(d.transactionTimeoutMs()).append(' ').append(d.topicPartitions()).append('\n');
+            for (TransactionListing l : admin.listTransactions().all().get())
+                if (l.transactionalId().equals(txnId))
+                    out.append("LIST ").append(l.state()).append('\n');
+            TopicPartition tp = new TopicPartition(topic, 0);
+            for (ProducerState ps : admin.describeProducers(Collections.singleton(tp))
+                     .partitionResult(tp).get().activeProducers())
+                out.append("PRODUCER ").append(ps.producerEpoch()).append(' ').append(ps.lastSequence())
+                   .append(' ').append(ps.currentTransactionStartOffset().orElse(-1L)).append('\n');
+            producer.commitTransaction();
+        }
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c)) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            consumer.assign(Collections.singleton(tp));
+            consumer.seekToBeginning(Collections.singleton(tp));
+            long deadline = System.currentTimeMillis() + 60000;
+            boolean last = false;
+            while (!last && System.currentTimeMillis() < deadline)
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    out.append("REC ").append(r.offset()).append(' ').append(r.value()).append('\n');
+                    last |= r.value().equals("last");
+                }
+        }
+        System.out.print(out);
     }
 }

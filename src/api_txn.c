@@ -1,0 +1,316 @@
+/*
+ * api_txn.c - owns the transactional client APIs' wire side:
+ * AddPartitionsToTxn (v0-3), AddOffsetsToTxn, EndTxn, TxnOffsetCommit,
+ * DescribeTransactions and ListTransactions.  Requests are decoded here,
+ * decided by the transaction coordinator (txn_coordinator.h) or the group
+ * coordinator (TxnOffsetCommit), and their answers encoded here, with
+ * Kafka's per-version error translations.  Event-loop thread only.
+ */
+#include <string.h>
+
+#include "api.h"
+#include "coord_log.h"
+#include "group_coordinator.h"
+#include "kafka_errors.h"
+#include "logging.h"
+#include "metadata_cache.h"
+#include "net.h"
+#include "offsets_topic.h"
+#include "proto_messages.h"
+#include "replica_manager.h"
+#include "txn_coordinator.h"
+#include "util.h"
+
+/* Clients before these versions do not know PRODUCER_FENCED (KIP-588). */
+static int16_t fenced_for(int16_t err, int16_t v, int16_t first_knowing)
+{
+    return err == KERR_PRODUCER_FENCED && v < first_knowing ? KERR_INVALID_PRODUCER_EPOCH : err;
+}
+
+/* ---- AddPartitionsToTxn ---- */
+
+typedef struct add_ctx {
+    struct add_partitions_to_txn_response resp;
+} add_ctx_t;
+
+static void add_answer(request_t *req, int16_t err, void *ctx)
+{
+    int16_t v = req->hdr.request_api_version;
+    add_ctx_t *c = ctx;
+    err = fenced_for(err, v, 2);
+    for (int t = 0; t < c->resp.results_by_topic_v3_and_below_count; t++) {
+        struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *tr =
+            &c->resp.results_by_topic_v3_and_below[t];
+        for (int p = 0; p < tr->results_by_partition_count; p++)
+            tr->results_by_partition[p].partition_error_code = err;
+    }
+    if (err)
+        log_info("transaction-coordinator", "AddPartitionsToTxn from %s: %s",
+                 conn_peer(req->conn), kafka_error_name(err));
+    add_partitions_to_txn_response_encode(&req->resp, v, &c->resp);
+}
+
+/* The response lists every requested partition; *n_known counts those of
+ * existing topics, which go to the coordinator. */
+static add_ctx_t *add_response(request_t *req, const struct add_partitions_to_txn_request *rq,
+                               tc_partition_t **known, int *n_known, bool *unknown)
+{
+    add_ctx_t *c = arena_alloc(&req->arena, sizeof(*c));
+    memset(c, 0, sizeof(*c));
+    add_partitions_to_txn_response_defaults(&c->resp);
+    int nt = MAX(rq->v3_and_below_topics_count, 0), total = 0;
+    for (int t = 0; t < nt; t++)
+        total += MAX(rq->v3_and_below_topics[t].partitions_count, 0);
+    *known = arena_array(&req->arena, (size_t)total + 1, sizeof(tc_partition_t));
+    *n_known = 0;
+    *unknown = false;
+    c->resp.results_by_topic_v3_and_below_count = nt;
+    c->resp.results_by_topic_v3_and_below =
+        add_partitions_to_txn_response_add_partitions_to_txn_topic_result_array(&req->arena, nt);
+    for (int t = 0; t < nt; t++) {
+        const struct add_partitions_to_txn_request_add_partitions_to_txn_topic *it =
+            &rq->v3_and_below_topics[t];
+        struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *tr =
+            &c->resp.results_by_topic_v3_and_below[t];
+        int np = MAX(it->partitions_count, 0);
+        tr->name = it->name;
+        tr->results_by_partition_count = np;
+        tr->results_by_partition =
+            add_partitions_to_txn_response_add_partitions_to_txn_partition_result_array(
+                &req->arena, np);
+        const char *topic = kstr_dup_or_empty(&req->arena, it->name);
+        const mc_topic_t *mt = mc_find_topic(topic);
+        for (int p = 0; p < np; p++) {
+            tr->results_by_partition[p].partition_index = it->partitions[p];
+            if (!mt || it->partitions[p] < 0 || it->partitions[p] >= mt->n_partitions) {
+                tr->results_by_partition[p].partition_error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                *unknown = true;
+            } else {
+                (*known)[(*n_known)++] = (tc_partition_t){ topic, it->partitions[p] };
+            }
+        }
+    }
+    return c;
+}
+
+enum handler_result api_add_partitions_to_txn(broker_t *b, request_t *req)
+{
+    (void)b;
+    int16_t v = req->hdr.request_api_version;
+    struct add_partitions_to_txn_request rq;
+    if (add_partitions_to_txn_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    if (v >= 4) {
+        /* Broker-to-coordinator verification (KIP-890) is not asked by
+         * samsa's leaders and not offered (advertised up to v3). */
+        return REQ_CLOSE;
+    }
+    tc_partition_t *known;
+    int n_known;
+    bool unknown;
+    add_ctx_t *c = add_response(req, &rq, &known, &n_known, &unknown);
+    if (unknown) {
+        /* Kafka's KafkaApis: the others are not attempted. */
+        for (int t = 0; t < c->resp.results_by_topic_v3_and_below_count; t++) {
+            struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *tr =
+                &c->resp.results_by_topic_v3_and_below[t];
+            for (int p = 0; p < tr->results_by_partition_count; p++)
+                if (!tr->results_by_partition[p].partition_error_code)
+                    tr->results_by_partition[p].partition_error_code =
+                        KERR_OPERATION_NOT_ATTEMPTED;
+        }
+        add_partitions_to_txn_response_encode(&req->resp, v, &c->resp);
+        return REQ_DONE;
+    }
+    return tc_add_partitions(req, rq.v3_and_below_transactional_id, rq.v3_and_below_producer_id,
+                             rq.v3_and_below_producer_epoch, known, n_known, add_answer, c);
+}
+
+/* ---- AddOffsetsToTxn / EndTxn ---- */
+
+static void add_offsets_answer(request_t *req, int16_t err, void *ctx)
+{
+    (void)ctx;
+    int16_t v = req->hdr.request_api_version;
+    struct add_offsets_to_txn_response resp;
+    add_offsets_to_txn_response_defaults(&resp);
+    resp.error_code = fenced_for(err, v, 2);
+    add_offsets_to_txn_response_encode(&req->resp, v, &resp);
+}
+
+enum handler_result api_add_offsets_to_txn(broker_t *b, request_t *req)
+{
+    (void)b;
+    int16_t v = req->hdr.request_api_version;
+    struct add_offsets_to_txn_request rq;
+    if (add_offsets_to_txn_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    /* The group's __consumer_offsets partition joins the transaction. */
+    int32_t p = gc_partition_of(rq.group_id);
+    if (p < 0) {
+        add_offsets_answer(req, KERR_INVALID_GROUP_ID, NULL);
+        return REQ_DONE;
+    }
+    tc_partition_t part = { OFFSETS_TOPIC, p };
+    return tc_add_partitions(req, rq.transactional_id, rq.producer_id, rq.producer_epoch, &part, 1,
+                             add_offsets_answer, NULL);
+}
+
+static void end_txn_answer(request_t *req, int16_t err, void *ctx)
+{
+    (void)ctx;
+    int16_t v = req->hdr.request_api_version;
+    struct end_txn_response resp;
+    end_txn_response_defaults(&resp);
+    resp.error_code = fenced_for(err, v, 2);
+    if (err)
+        log_info("transaction-coordinator", "EndTxn from %s: %s", conn_peer(req->conn),
+                 kafka_error_name(err));
+    end_txn_response_encode(&req->resp, v, &resp);
+}
+
+enum handler_result api_end_txn(broker_t *b, request_t *req)
+{
+    (void)b;
+    int16_t v = req->hdr.request_api_version;
+    struct end_txn_request rq;
+    if (end_txn_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    return tc_end_txn(req, rq.transactional_id, rq.producer_id, rq.producer_epoch, rq.committed,
+                      end_txn_answer, NULL);
+}
+
+/* ---- TxnOffsetCommit ---- */
+
+/* A TxnOffsetCommit waiting for its records to reach the ISR (Kafka
+ * appends them with acks=-1). */
+typedef struct txn_commit_wait {
+    request_t *req;
+    struct txn_offset_commit_response resp;
+    clog_wait_t *wait;
+} txn_commit_wait_t;
+
+static void txn_commit_cancel(request_t *req)
+{
+    txn_commit_wait_t *w = req->parked;
+    req->parked = NULL;
+    if (w)
+        clog_wait_cancel(w->wait);
+}
+
+/* @locality the event-loop thread
+ * @locks none */
+static void txn_commit_replicated(void *arg, int16_t err)
+{
+    txn_commit_wait_t *w = arg;
+    request_t *req = w->req;
+    if (err) {
+        int16_t code = err == KERR_NOT_COORDINATOR ? err : KERR_COORDINATOR_NOT_AVAILABLE;
+        for (int t = 0; t < w->resp.topics_count; t++)
+            for (int p = 0; p < w->resp.topics[t].partitions_count; p++)
+                if (!w->resp.topics[t].partitions[p].error_code)
+                    w->resp.topics[t].partitions[p].error_code = code;
+    }
+    txn_offset_commit_response_encode(&req->resp, req->hdr.request_api_version, &w->resp);
+    req->parked = NULL;
+    request_complete(req);
+}
+
+enum handler_result api_txn_offset_commit(broker_t *b, request_t *req)
+{
+    int16_t v = req->hdr.request_api_version;
+    struct txn_offset_commit_request rq;
+    if (txn_offset_commit_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    int nt = MAX(rq.topics_count, 0), total = 0;
+    for (int t = 0; t < nt; t++)
+        total += MAX(rq.topics[t].partitions_count, 0);
+    commit_entry_t *e = arena_array(&req->arena, (size_t)total + 1, sizeof(*e));
+    int k = 0;
+    for (int t = 0; t < nt; t++) {
+        const char *topic = kstr_dup_or_empty(&req->arena, rq.topics[t].name);
+        for (int p = 0; p < MAX(rq.topics[t].partitions_count, 0); p++, k++) {
+            const struct txn_offset_commit_request_txn_offset_commit_request_partition *ip =
+                &rq.topics[t].partitions[p];
+            e[k] = (commit_entry_t){ topic, ip->partition_index, ip->committed_offset,
+                                     v >= 2 ? ip->committed_leader_epoch : -1,
+                                     ip->committed_metadata, KERR_NONE };
+        }
+    }
+    int32_t generation = v >= 3 ? rq.generation_id : -1;
+    kstr_t member = v >= 3 ? rq.member_id : KSTR_LIT("");
+    kstr_t instance = v >= 3 ? rq.group_instance_id : (kstr_t){ NULL, -1 };
+    int16_t gerr = gc_txn_commit(rq.group_id, rq.producer_id, rq.producer_epoch, generation, member,
+                                 instance, e, total);
+    if (gerr)
+        log_info("group-coordinator", "TxnOffsetCommit for group %.*s from %s failed: %s",
+                 MAX(rq.group_id.len, 0), rq.group_id.ptr ? rq.group_id.ptr : "",
+                 conn_peer(req->conn), kafka_error_name(gerr));
+    txn_commit_wait_t *w = arena_alloc(&req->arena, sizeof(*w));
+    memset(w, 0, sizeof(*w));
+    struct txn_offset_commit_response resp;
+    txn_offset_commit_response_defaults(&resp);
+    resp.topics_count = nt;
+    resp.topics = txn_offset_commit_response_txn_offset_commit_response_topic_array(&req->arena, nt);
+    k = 0;
+    for (int t = 0; t < nt; t++) {
+        int np = MAX(rq.topics[t].partitions_count, 0);
+        resp.topics[t].name = rq.topics[t].name;
+        resp.topics[t].partitions_count = np;
+        resp.topics[t].partitions =
+            txn_offset_commit_response_txn_offset_commit_response_partition_array(&req->arena, np);
+        for (int p = 0; p < np; p++, k++) {
+            resp.topics[t].partitions[p].partition_index = e[k].partition;
+            resp.topics[t].partitions[p].error_code = gerr ? gerr : e[k].error;
+        }
+    }
+    int32_t part = gc_partition_of(rq.group_id);
+    partition_t *p = gerr || part < 0 ? NULL : rm_partition(OFFSETS_TOPIC, part);
+    if (!p || !p->log || p->high_watermark >= p->log->log_end_offset) {
+        txn_offset_commit_response_encode(&req->resp, v, &resp);
+        return REQ_DONE;
+    }
+    w->req = req;
+    w->resp = resp;
+    req->parked = w;
+    req->cancel = txn_commit_cancel;
+    w->wait = clog_wait_replicated(b, OFFSETS_TOPIC, part, p->log->log_end_offset,
+                                   b->cfg->offsets_commit_timeout_ms, txn_commit_replicated, w);
+    return REQ_PARKED;
+}
+
+/* ---- DescribeTransactions / ListTransactions ---- */
+
+enum handler_result api_describe_transactions(broker_t *b, request_t *req)
+{
+    (void)b;
+    int16_t v = req->hdr.request_api_version;
+    struct describe_transactions_request rq;
+    if (describe_transactions_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    struct describe_transactions_response resp;
+    describe_transactions_response_defaults(&resp);
+    int n = MAX(rq.transactional_ids_count, 0);
+    resp.transaction_states_count = n;
+    resp.transaction_states = describe_transactions_response_transaction_state_array(&req->arena, n);
+    for (int i = 0; i < n; i++)
+        tc_describe(rq.transactional_ids[i], &req->arena, &resp.transaction_states[i]);
+    describe_transactions_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}
+
+enum handler_result api_list_transactions(broker_t *b, request_t *req)
+{
+    (void)b;
+    int16_t v = req->hdr.request_api_version;
+    struct list_transactions_request rq;
+    if (list_transactions_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    if (v < 1)
+        rq.duration_filter = -1;
+    struct list_transactions_response resp;
+    list_transactions_response_defaults(&resp);
+    tc_list(&rq, &req->arena, &resp);
+    list_transactions_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}
