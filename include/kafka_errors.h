@@ -83,6 +83,7 @@ enum kafka_error {
     KERR_UNSTABLE_OFFSET_COMMIT = 88,
     KERR_PRODUCER_FENCED = 90,
     KERR_TRANSACTIONAL_ID_NOT_FOUND = 105,
+    KERR_TRANSACTION_ABORTABLE = 120,
 };
 
 const char *kafka_error_name(int16_t code);

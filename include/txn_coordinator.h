@@ -54,6 +54,11 @@ typedef struct tc_partition {
 enum handler_result tc_add_partitions(request_t *req, kstr_t txn_id, int64_t pid, int16_t epoch,
                                       const tc_partition_t *parts, int n, tc_done_fn done,
                                       void *ctx);
+/* AddPartitionsToTxn v4 verify_only (KIP-890): NONE if the partition is
+ * in pid's ongoing transaction, else Kafka's error (TRANSACTION_ABORTABLE
+ * when it is not, the producer's mismatch, CONCURRENT_TRANSACTIONS...). */
+int16_t tc_verify_partition(kstr_t txn_id, int64_t pid, int16_t epoch, const char *topic,
+                            int32_t partition);
 /* EndTxn. */
 enum handler_result tc_end_txn(request_t *req, kstr_t txn_id, int64_t pid, int16_t epoch,
                                bool commit, tc_done_fn done, void *ctx);

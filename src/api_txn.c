@@ -93,6 +93,74 @@ static add_ctx_t *add_response(request_t *req, const struct add_partitions_to_tx
     return c;
 }
 
+/* Kafka's KafkaApis: with an unknown partition in the request, the others
+ * are not attempted. */
+static void not_attempted(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *tr,
+                          int nt)
+{
+    for (int t = 0; t < nt; t++)
+        for (int p = 0; p < tr[t].results_by_partition_count; p++)
+            if (!tr[t].results_by_partition[p].partition_error_code)
+                tr[t].results_by_partition[p].partition_error_code = KERR_OPERATION_NOT_ATTEMPTED;
+}
+
+/* v4+: a partition leader asks whether partitions are in a transaction
+ * before it accepts the transaction's first append there (KIP-890 part 1,
+ * verify_only).  Adding partitions this way (KIP-890 part 2) is not
+ * supported: such entries get UNSUPPORTED_VERSION. */
+static enum handler_result verify_partitions(request_t *req,
+                                             const struct add_partitions_to_txn_request *rq)
+{
+    int16_t v = req->hdr.request_api_version;
+    struct add_partitions_to_txn_response resp;
+    add_partitions_to_txn_response_defaults(&resp);
+    int nx = MAX(rq->transactions_count, 0);
+    resp.results_by_transaction_count = nx;
+    resp.results_by_transaction =
+        add_partitions_to_txn_response_add_partitions_to_txn_result_array(&req->arena, nx);
+    for (int x = 0; x < nx; x++) {
+        const struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *in =
+            &rq->transactions[x];
+        struct add_partitions_to_txn_response_add_partitions_to_txn_result *out =
+            &resp.results_by_transaction[x];
+        int nt = MAX(in->topics_count, 0);
+        bool unknown = false;
+        out->transactional_id = in->transactional_id;
+        out->topic_results_count = nt;
+        out->topic_results =
+            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_array(&req->arena, nt);
+        for (int t = 0; t < nt; t++) {
+            int np = MAX(in->topics[t].partitions_count, 0);
+            const char *topic = kstr_dup_or_empty(&req->arena, in->topics[t].name);
+            out->topic_results[t].name = in->topics[t].name;
+            out->topic_results[t].results_by_partition_count = np;
+            out->topic_results[t].results_by_partition =
+                add_partitions_to_txn_response_add_partitions_to_txn_partition_result_array(
+                    &req->arena, np);
+            const mc_topic_t *mt = mc_find_topic(topic);
+            for (int p = 0; p < np; p++) {
+                struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *r =
+                    &out->topic_results[t].results_by_partition[p];
+                r->partition_index = in->topics[t].partitions[p];
+                if (!mt || r->partition_index < 0 || r->partition_index >= mt->n_partitions) {
+                    r->partition_error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                    unknown = true;
+                } else {
+                    r->partition_error_code =
+                        in->verify_only ? tc_verify_partition(in->transactional_id,
+                                                              in->producer_id, in->producer_epoch,
+                                                              topic, r->partition_index)
+                                        : KERR_UNSUPPORTED_VERSION;
+                }
+            }
+        }
+        if (unknown)
+            not_attempted(out->topic_results, nt);
+    }
+    add_partitions_to_txn_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}
+
 enum handler_result api_add_partitions_to_txn(broker_t *b, request_t *req)
 {
     (void)b;
@@ -100,25 +168,15 @@ enum handler_result api_add_partitions_to_txn(broker_t *b, request_t *req)
     struct add_partitions_to_txn_request rq;
     if (add_partitions_to_txn_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
-    if (v >= 4) {
-        /* Broker-to-coordinator verification (KIP-890) is not asked by
-         * samsa's leaders and not offered (advertised up to v3). */
-        return REQ_CLOSE;
-    }
+    if (v >= 4)
+        return verify_partitions(req, &rq);
     tc_partition_t *known;
     int n_known;
     bool unknown;
     add_ctx_t *c = add_response(req, &rq, &known, &n_known, &unknown);
     if (unknown) {
-        /* Kafka's KafkaApis: the others are not attempted. */
-        for (int t = 0; t < c->resp.results_by_topic_v3_and_below_count; t++) {
-            struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *tr =
-                &c->resp.results_by_topic_v3_and_below[t];
-            for (int p = 0; p < tr->results_by_partition_count; p++)
-                if (!tr->results_by_partition[p].partition_error_code)
-                    tr->results_by_partition[p].partition_error_code =
-                        KERR_OPERATION_NOT_ATTEMPTED;
-        }
+        not_attempted(c->resp.results_by_topic_v3_and_below,
+                      c->resp.results_by_topic_v3_and_below_count);
         add_partitions_to_txn_response_encode(&req->resp, v, &c->resp);
         return REQ_DONE;
     }

@@ -437,6 +437,27 @@ enum handler_result tc_add_partitions(request_t *req, kstr_t txn_id, int64_t pid
     return REQ_PARKED;
 }
 
+/* Kafka's handleVerifyPartitionsInTransaction. */
+int16_t tc_verify_partition(kstr_t txn_id, int64_t pid, int16_t epoch, const char *topic,
+                            int32_t partition)
+{
+    if (txn_id.len <= 0)
+        return KERR_INVALID_REQUEST;
+    int16_t err = txn_coordinator_error(txn_id.ptr, txn_id.len);
+    if (err)
+        return err;
+    txn_meta_t *t = txn_find(txn_id.ptr, txn_id.len);
+    if (!t || t->cur.pid != pid)
+        return KERR_INVALID_PRODUCER_ID_MAPPING;
+    if (t->cur.epoch != epoch)
+        return KERR_PRODUCER_FENCED;
+    if (t->pending || t->cur.state == TXN_PREPARE_COMMIT || t->cur.state == TXN_PREPARE_ABORT)
+        return KERR_CONCURRENT_TRANSACTIONS;
+    /* Not in the transaction: the leader refuses the append (and answers
+     * clients that predate the code with INVALID_TXN_STATE). */
+    return has_part(&t->cur, topic, partition) ? KERR_NONE : KERR_TRANSACTION_ABORTABLE;
+}
+
 /* ---- InitProducerId ---- */
 
 typedef struct init_ctx {

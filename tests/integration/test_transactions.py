@@ -9,12 +9,13 @@ coordinator, and everything survives a restart of the broker.  Every test
 runs against Kafka too (SAMSA_TEST_TARGET=kafka) and compares exact
 answers: the same records at the same offsets, the same error codes."""
 import subprocess
+import sys
 import time
 
 import pytest
 from confluent_kafka import (Consumer, IsolationLevel, KafkaError, KafkaException, Producer,
                              TopicPartition)
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
 from conftest import samsa_only, unique, wait_for
 from test_takeover import brokers_on_one_log_dir
@@ -351,6 +352,35 @@ def _retry(fn, what, retriable=(14, 15, 51)):
         time.sleep(0.2)
 
 
+def verify(conn, tid, pid, epoch, topic, partitions):
+    """AddPartitionsToTxn v4 with verify_only; {partition: error}."""
+    import struct
+    from kproto import compact_str, read_compact_str, read_uvarint, uvarint
+    body = b"\x00" + uvarint(2) + compact_str(tid) + struct.pack(">qhb", pid, epoch, 1)
+    body += uvarint(2) + compact_str(topic) + uvarint(len(partitions) + 1)
+    body += b"".join(struct.pack(">i", p) for p in partitions) + b"\x00"   # topic tags
+    body += b"\x00" + b"\x00"                                            # txn, request tags
+    resp = conn.request(24, 4, body)
+    at = 1 + 4                                          # header tags, throttle
+    (err,) = struct.unpack_from(">h", resp, at)
+    assert err == 0
+    n_txn, at = read_uvarint(resp, at + 2)
+    out = {}
+    for _ in range(n_txn - 1):
+        _tid, at = read_compact_str(resp, at)
+        n_topics, at = read_uvarint(resp, at)
+        for _ in range(n_topics - 1):
+            _name, at = read_compact_str(resp, at)
+            n_parts, at = read_uvarint(resp, at)
+            for _ in range(n_parts - 1):
+                p, perr = struct.unpack_from(">ih", resp, at)
+                out[p] = perr
+                at += 6 + 1
+            at += 1
+        at += 1
+    return out
+
+
 def test_coordinator_error_codes(broker):
     """Raw requests at old versions, each answered with Kafka's error code
     (the same assertions pass against Kafka 3.9)."""
@@ -395,9 +425,160 @@ def test_coordinator_error_codes(broker):
         assert _retry(lambda: end(tid, pid, epoch, True), "EndTxn")[0] == 48     # INVALID_TXN_STATE (Empty)
         assert _retry(lambda: end(unique("unknown"), 1, 0, True), "EndTxn")[0] == 49
         assert _retry(lambda: add(1, pid, epoch, topic), "AddPartitionsToTxn")[0] == 0
+        # A leader's KIP-890 verification (v4, verify_only): partition 0 is
+        # in the transaction, the other topic's is not, a missing partition
+        # is unknown (and the rest not attempted), a stale epoch is fenced.
+        other = unique("raw-txn-other")
+        create_topic(broker.bootstrap, other)
+        assert verify(c, tid, pid, epoch, topic, [0]) == {0: 0}
+        assert verify(c, tid, pid, epoch, other, [0]) == {0: 120}       # TRANSACTION_ABORTABLE
+        assert verify(c, tid, pid, epoch, topic, [0, 1]) == {0: 55, 1: 3}
+        assert verify(c, tid, pid, epoch - 1, topic, [0]) == {0: 90}
         assert _retry(lambda: end(tid, pid, epoch, False), "EndTxn")[0] == 0
         # Aborting again is answered NONE once complete; committing is not.
         assert _retry(lambda: end(tid, pid, epoch, False), "EndTxn")[0] == 0
         assert _retry(lambda: end(tid, pid, epoch, True), "EndTxn")[0] == 48
     finally:
         c.close()
+
+
+def test_consume_transform_produce_killed_at_random_points(make_broker, zookeeper):
+    """An exactly-once consume-transform-produce loop (sendOffsetsToTransaction)
+    is killed -9 at random points and restarted, and the broker itself is
+    killed -9 once: the output, read_committed, holds every input record
+    exactly once and in order per partition -- no lost write, no duplicate,
+    no aborted read, offsets monotonic."""
+    import os
+    import random
+    import signal
+    b = make_broker()
+    b.start()
+    src, dst, group, tid = unique("eos-in"), unique("eos-out"), unique("eos-g"), unique("eos-tid")
+    create_topic(b.bootstrap, src, 3)
+    create_topic(b.bootstrap, dst, 3)
+    n = 6000
+    p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "enable.idempotence": True})
+    for i in range(n):
+        p.produce(src, key=b"k%05d" % i, value=b"v%05d" % i, partition=i % 3)
+    assert p.flush(60) == 0
+    del p
+    worker = [sys.executable, os.path.join(os.path.dirname(__file__), "eos_worker.py")]
+    rnd = random.Random(7)
+
+    def start_worker():
+        return subprocess.Popen(worker + [b.bootstrap, src, dst, "3", group, tid],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    procs = []
+    try:
+        for round_ in range(6):
+            w = start_worker()
+            procs.append(w)
+            time.sleep(rnd.uniform(2.5, 5.0))
+            w.send_signal(signal.SIGKILL)
+            w.wait(30)
+            if round_ == 2:
+                b.kill9()
+                wait_registration_gone(zookeeper, b)   # Kafka refuses to start before that
+                b.start()
+        # Most of the killed workers had committed transactions: the kills
+        # landed mid-stream, not after the work was done.
+        mid_stream = sum(1 for k in procs if "COMMITTED" in k.stdout.read())
+        assert mid_stream >= 3, f"only {mid_stream} killed workers had committed anything"
+        w = start_worker()
+        procs.append(w)
+        wait_for(lambda: committed_count(b.bootstrap, group, src) == n, 180,
+                 "the worker to copy every input record")
+        w.send_signal(signal.SIGKILL)
+        w.wait(30)
+    finally:
+        for w in procs:
+            if w.poll() is None:
+                w.kill()
+                w.wait(10)
+    for part in range(3):
+        end = partition_end(b.bootstrap, dst, part)
+        keys = [k for _, k in read_view_partition(b.bootstrap, dst, part, end)]
+        assert keys == [b"k%05d" % i for i in range(part, n, 3)], \
+            f"partition {part}: {len(keys)} records, {len(set(keys))} distinct"
+
+
+def wait_registration_gone(zookeeper, b):
+    from kazoo.client import KazooClient
+    z = KazooClient(hosts=zookeeper.connect + b.chroot)
+    z.start(30)
+    try:
+        wait_for(lambda: not z.exists(f"/brokers/ids/{b.id}"), 60,
+                 "the killed broker's registration to expire")
+    finally:
+        z.stop()
+        z.close()
+
+
+def partition_end(bootstrap, topic, part):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    tp = TopicPartition(topic, part)
+    return admin.list_offsets({tp: OffsetSpec.latest()}, request_timeout=30)[tp].result(30).offset
+
+
+def committed_count(bootstrap, group, topic):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "isolation.level": "read_committed", "enable.auto.commit": False})
+    try:
+        return sum(max(tp.offset, 0) for tp in
+                   c.committed([TopicPartition(topic, part) for part in range(3)], 30))
+    except KafkaException:
+        return -1
+    finally:
+        c.close()
+
+
+def read_view_partition(bootstrap, topic, part, end):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("g"),
+                  "enable.auto.commit": False, "isolation.level": "read_committed"})
+    c.assign([TopicPartition(topic, part, 0)])
+    got = []
+
+    def done():
+        got.extend((m.offset(), m.key()) for m in c.consume(1000, 0.5) if m.error() is None)
+        return c.position([TopicPartition(topic, part)])[0].offset >= end
+    wait_for(done, 60, f"a read_committed read of partition {part}")
+    c.close()
+    return got
+
+
+def test_kafka_python_transactions(broker):
+    """kafka-python's own transactional producer (an implementation
+    independent of librdkafka): commit, abort, offsets sent to a
+    transaction, and its read_committed consumer."""
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.structs import OffsetAndMetadata
+    from kafka.structs import TopicPartition as KTP
+    topic, group = unique("kp-txn"), unique("kp-g")
+    create_topic(broker.bootstrap, topic)
+    p = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id=unique("kp-tid"))
+    p.init_transactions()
+    for i, commit in enumerate((True, False, True)):
+        p.begin_transaction()
+        for j in range(5):
+            p.send(topic, key=b"t%d-%d" % (i, j), value=b"v", partition=0)
+        p.flush()
+        p.send_offsets_to_transaction({KTP(topic, 0): OffsetAndMetadata(i * 10 + 10, "", -1)},
+                                      group)
+        if commit:
+            p.commit_transaction()
+        else:
+            p.abort_transaction()
+    p.close()
+    end = settled_end(broker.bootstrap, topic, 18)    # three transactions of 5 and a marker each
+    c = KafkaConsumer(bootstrap_servers=broker.bootstrap, isolation_level="read_committed",
+                      enable_auto_commit=False, group_id=None)
+    c.assign([KTP(topic, 0)])
+    c.seek(KTP(topic, 0), 0)
+    got = []
+    deadline = time.time() + 30
+    while c.position(KTP(topic, 0)) < end and time.time() < deadline:
+        for recs in c.poll(500).values():
+            got.extend(r.key for r in recs)
+    c.close()
+    assert got == [b"t%d-%d" % (i, j) for i in (0, 2) for j in range(5)]
+    assert group_offset(broker.bootstrap, group, topic) == 30
