@@ -120,9 +120,9 @@ def latency_phase(broker, topic, n):
 
     def reader():
         while not stop.is_set():
-            for m in c.consume(100, 0.1):
-                if not m.error() and m.key() in sent:
-                    lat.append((time.monotonic() - sent[m.key()]) * 1000.0)
+            m = c.poll(0.1)     # returns at the first record (consume(n) waits for n)
+            if m is not None and not m.error() and m.key() in sent:
+                lat.append((time.monotonic() - sent[m.key()]) * 1000.0)
     th = threading.Thread(target=reader, daemon=True)
     th.start()
     p = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "lat-" + uuid.uuid4().hex[:6],

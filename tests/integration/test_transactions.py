@@ -104,6 +104,7 @@ def test_offsets_committed_in_a_transaction_apply_only_on_commit(broker):
     def committed():
         return c.committed([TopicPartition(src, 0)], 30)[0].offset
 
+    group_coordinator_ready(bs, group, src)
     # Commit offset 4 for real first.
     t.begin_transaction()
     t.produce(dst, value=b"first", partition=0)
@@ -259,7 +260,28 @@ def group_offset(bootstrap, group, topic):
         c.close()
 
 
+def group_coordinator_ready(bootstrap, group, topic):
+    """Waits until the group's coordinator answers (creating
+    __consumer_offsets on first use).  librdkafka's
+    send_offsets_to_transaction can block past its own timeout when the
+    offsets topic is still being created, against Kafka as well."""
+    def ready():
+        # read_uncommitted: no require_stable, so a pending transactional
+        # commit does not hold the answer back.
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                      "isolation.level": "read_uncommitted", "enable.auto.commit": False})
+        try:
+            c.committed([TopicPartition(topic, 0)], 10)
+            return True
+        except KafkaException:
+            return False
+        finally:
+            c.close()
+    wait_for(ready, 60, "the group coordinator")
+
+
 def transact_offsets(bootstrap, tid, src, dst, group, offset, commit):
+    group_coordinator_ready(bootstrap, group, src)
     t = txn_producer(bootstrap, tid)
     t.init_transactions(60)
     t.begin_transaction()
@@ -555,6 +577,7 @@ def test_kafka_python_transactions(broker):
     from kafka.structs import TopicPartition as KTP
     topic, group = unique("kp-txn"), unique("kp-g")
     create_topic(broker.bootstrap, topic)
+    group_coordinator_ready(broker.bootstrap, group, topic)
     p = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id=unique("kp-tid"))
     p.init_transactions()
     for i, commit in enumerate((True, False, True)):
