@@ -38,6 +38,19 @@ enum handler_result api_elect_leaders(broker_t *b, request_t *req);
 enum handler_result api_alter_partition_reassignments(broker_t *b, request_t *req);
 enum handler_result api_list_partition_reassignments(broker_t *b, request_t *req);
 enum handler_result api_update_metadata(broker_t *b, request_t *req);
+/* OffsetCommit and TxnOffsetCommit (api_groups.c): the response resp is
+ * sent once the group's __consumer_offsets partition has replicated its
+ * log end to the ISR (at once if it has); a failed wait passes the error
+ * to fail(resp, err) first.  r lives in the request's arena. */
+typedef struct commit_reply {
+    request_t *req;
+    struct clog_wait *wait;
+    void (*fail)(void *resp, int16_t err);
+    void (*encode)(request_t *req, const void *resp);
+    void *resp;
+} commit_reply_t;
+enum handler_result api_commit_reply(broker_t *b, request_t *req, kstr_t group,
+                                     commit_reply_t *r);
 enum handler_result api_add_partitions_to_txn(broker_t *b, request_t *req);
 enum handler_result api_add_offsets_to_txn(broker_t *b, request_t *req);
 enum handler_result api_end_txn(broker_t *b, request_t *req);

@@ -17,6 +17,16 @@
 #include "broker.h"
 #include "record_batch.h"
 
+/* A coordinator's topic is missing: it is created in the background once
+ * enough brokers are alive (what and rf_key name it in the log line, as
+ * Kafka's).  Always COORDINATOR_NOT_AVAILABLE: the client asks again. */
+struct topic_spec;
+int16_t clog_create_topic(broker_t *b, const struct topic_spec *spec, const char *what,
+                          const char *rf_key);
+/* The coordinator for a key placed in topic-partition: its leader as the
+ * metadata cache has it; COORDINATOR_NOT_AVAILABLE if none is alive. */
+int16_t clog_leader_of(const char *topic, int32_t partition, int32_t *node);
+
 /* Appends n records to partition `partition` of `topic`, which this broker
  * must lead (NOT_COORDINATOR otherwise); prod NULL for plain records, else
  * the producer of a transactional batch.  *base (may be NULL) gets the

@@ -1,8 +1,8 @@
 /*
  * offsets_topic.h - the __consumer_offsets internal topic in Kafka's format:
  * which partition holds a group (Java String.hashCode rule), the key/value
- * records for offset commits and group metadata, appending them, and
- * reading a partition back when the coordinator loads it.
+ * records for offset commits and group metadata, and appending them
+ * (reading a partition back is coord_log.h's clog_load_async).
  * Event-loop thread only.
  */
 #ifndef SAMSA_OFFSETS_TOPIC_H

@@ -16,6 +16,7 @@
 #include "txn_coordinator.h"
 
 #define TXN_COMP "transaction-coordinator"
+#define TXN_WRITE_TIMEOUT_MS 30000      /* Kafka: request.timeout.ms */
 
 /* Kafka's TransactionState ids, as written in __transaction_state. */
 enum txn_state {
@@ -80,6 +81,8 @@ void txn_transit_copy(txn_transit_t *dst, const txn_transit_t *src);
 void txn_markers_done(const char *id, int32_t coordinator_epoch);
 /* The coordinator aborts t, which ran past its timeout (txn_state_log.c). */
 void txn_abort_timed_out(txn_meta_t *t);
+/* Writes t's tombstone (Dead); t goes once it is replicated. */
+void txn_expire(txn_meta_t *t);
 /* Starts the markers of a transaction in a Prepare state. */
 void txn_send_markers(txn_meta_t *t);
 
@@ -88,8 +91,7 @@ int32_t txn_partition_for(const char *id, int32_t len);
 /* NONE if this broker coordinates the id now (else NOT_COORDINATOR,
  * COORDINATOR_LOAD_IN_PROGRESS or COORDINATOR_NOT_AVAILABLE). */
 int16_t txn_coordinator_error(const char *id, int32_t len);
-/* Encodes t's key and the transit as __transaction_state records (value
- * NULL: a tombstone). */
+/* Encodes t's key and the transit as __transaction_state records. */
 void txn_encode_key(kwriter_t *w, const char *id);
 void txn_encode_value(kwriter_t *w, const txn_transit_t *x);
 void txn_start_timers(broker_t *b);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "coord_log.h"
 #include "group_coordinator.h"
 #include "txn_coordinator.h"
 #include "kafka_errors.h"
@@ -18,7 +19,6 @@
 #include "net.h"
 #include "offsets_topic.h"
 #include "proto_messages.h"
-#include "purgatory.h"
 #include "replica_manager.h"
 #include "util.h"
 
@@ -233,81 +233,71 @@ enum handler_result api_leave_group(broker_t *b, request_t *req)
 
 /* A commit written to __consumer_offsets waits until the partition's ISR
  * has it (Kafka's offsets.commit.required.acks=-1, its default), as a
- * delayed produce, for up to offsets.commit.timeout.ms.
- * Partial: the committed offset is visible to OffsetFetch at once, where
- * Kafka shows it only once replicated. */
-typedef struct parked_commit {
-    delayed_op_t op;            /* first: the purgatory hands back &op */
-    request_t *req;
-    broker_t *broker;
-    partition_t *p;
-    int64_t required;
-    int32_t leader_epoch;
-    int16_t error;
-    struct offset_commit_response resp;
-} parked_commit_t;
+ * delayed produce, for up to offsets.commit.timeout.ms.  OffsetCommit and
+ * TxnOffsetCommit (api_txn.c) share this.
+ * Partial: a plain committed offset is visible to OffsetFetch at once,
+ * where Kafka shows it only once replicated. */
 
-static bool commit_try_complete(delayed_op_t *op)
+static void commit_cancel(request_t *req)
 {
-    parked_commit_t *pc = (parked_commit_t *)op;
-    if (pc->p->leader != pc->broker->cfg->broker_id || pc->p->leader_epoch != pc->leader_epoch) {
-        pc->error = KERR_NOT_COORDINATOR;
-        return true;
-    }
-    return pc->p->high_watermark >= pc->required;
+    commit_reply_t *r = req->parked;
+    req->parked = NULL;
+    if (r)
+        clog_wait_cancel(r->wait);
 }
 
-/* Kafka's storeOffsets error mapping: a timed-out write asks the client to
- * find the coordinator again, a lost leadership that it is not one. */
-static void commit_on_complete(delayed_op_t *op, bool expired)
+/* Kafka's storeOffsets error mapping: a write that timed out or lacks
+ * in-sync replicas asks the client to find the coordinator again, a lost
+ * leadership that it is not one.
+ * @locality the event-loop thread
+ * @locks none */
+static void commit_replicated(void *arg, int16_t err)
 {
-    parked_commit_t *pc = (parked_commit_t *)op;
-    request_t *req = pc->req;
-    int16_t err = pc->error ? pc->error : expired ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE;
-    for (int t = 0; err && t < pc->resp.topics_count; t++)
-        for (int p = 0; p < pc->resp.topics[t].partitions_count; p++)
-            if (!pc->resp.topics[t].partitions[p].error_code)
-                pc->resp.topics[t].partitions[p].error_code = err;
-    if (err)
-        log_info(COMP, "OffsetCommit from %s not replicated: %s", conn_peer(req->conn),
+    commit_reply_t *r = arg;
+    request_t *req = r->req;
+    if (err) {
+        err = err == KERR_NOT_COORDINATOR ? err : KERR_COORDINATOR_NOT_AVAILABLE;
+        log_info(COMP, "Offset commit from %s not replicated: %s", conn_peer(req->conn),
                  kafka_error_name(err));
+        r->fail(r->resp, err);
+    }
     kw_reset(&req->resp);
-    offset_commit_response_encode(&req->resp, req->hdr.request_api_version, &pc->resp);
+    r->encode(req, r->resp);
     req->parked = NULL;
     request_complete(req);
 }
 
-static void commit_cancel(request_t *req)
-{
-    parked_commit_t *pc = req->parked;
-    if (pc)
-        purgatory_cancel(&pc->op);
-    req->parked = NULL;
-}
-
-/* Answers now, or parks until the group's offsets partition replicated
- * everything up to its log end (which holds this commit). */
-static enum handler_result commit_answer(broker_t *b, request_t *req, kstr_t group,
-                                         parked_commit_t *pc)
+enum handler_result api_commit_reply(broker_t *b, request_t *req, kstr_t group,
+                                     commit_reply_t *r)
 {
     int32_t part = gc_partition_of(group);
     partition_t *p = part >= 0 ? rm_partition(OFFSETS_TOPIC, part) : NULL;
     if (!p || !p->log || p->leader != b->cfg->broker_id ||
         p->high_watermark >= p->log->log_end_offset) {
-        offset_commit_response_encode(&req->resp, req->hdr.request_api_version, &pc->resp);
+        r->encode(req, r->resp);
         return REQ_DONE;
     }
-    pc->req = req;
-    pc->broker = b;
-    pc->p = p;
-    pc->required = p->log->log_end_offset;
-    pc->leader_epoch = p->leader_epoch;
-    pc->op.try_complete = commit_try_complete;
-    pc->op.on_complete = commit_on_complete;
-    req->parked = pc;
+    r->req = req;
+    req->parked = r;
     req->cancel = commit_cancel;
-    purgatory_try_or_watch(b->base, &pc->op, &pc->p, 1, MAX(b->cfg->offsets_commit_timeout_ms, 1));
+    /* Completes its own request if the wait is over at once. */
+    r->wait = clog_wait_replicated(b, OFFSETS_TOPIC, part, p->log->log_end_offset,
+                                   MAX(b->cfg->offsets_commit_timeout_ms, 1), commit_replicated, r);
     return REQ_PARKED;
+}
+
+static void commit_fail(void *resp, int16_t err)
+{
+    struct offset_commit_response *cr = resp;
+    for (int t = 0; t < cr->topics_count; t++)
+        for (int p = 0; p < cr->topics[t].partitions_count; p++)
+            if (!cr->topics[t].partitions[p].error_code)
+                cr->topics[t].partitions[p].error_code = err;
+}
+
+static void commit_encode(request_t *req, const void *resp)
+{
+    offset_commit_response_encode(&req->resp, req->hdr.request_api_version, resp);
 }
 
 enum handler_result api_offset_commit(broker_t *b, request_t *req)
@@ -339,9 +329,7 @@ enum handler_result api_offset_commit(broker_t *b, request_t *req)
         log_info(COMP, "OffsetCommit for group %.*s from %s failed: %s",
                  rq.group_id.len > 0 ? rq.group_id.len : 0, rq.group_id.ptr ? rq.group_id.ptr : "",
                  conn_peer(req->conn), kafka_error_name(gerr));
-    parked_commit_t *pc = arena_alloc(&req->arena, sizeof(*pc));
-    memset(pc, 0, sizeof(*pc));
-    struct offset_commit_response *resp = &pc->resp;
+    struct offset_commit_response *resp = arena_alloc(&req->arena, sizeof(*resp));
     offset_commit_response_defaults(resp);
     resp->topics_count = rq.topics_count > 0 ? rq.topics_count : 0;
     resp->topics = offset_commit_response_offset_commit_response_topic_array(&req->arena, resp->topics_count);
@@ -361,7 +349,9 @@ enum handler_result api_offset_commit(broker_t *b, request_t *req)
         offset_commit_response_encode(&req->resp, v, resp);
         return REQ_DONE;
     }
-    return commit_answer(b, req, rq.group_id, pc);
+    commit_reply_t *r = arena_alloc(&req->arena, sizeof(*r));
+    *r = (commit_reply_t){ .fail = commit_fail, .encode = commit_encode, .resp = resp };
+    return api_commit_reply(b, req, rq.group_id, r);
 }
 
 /* ---- OffsetFetch ---- */

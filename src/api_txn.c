@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "api.h"
-#include "coord_log.h"
 #include "group_coordinator.h"
 #include "kafka_errors.h"
 #include "logging.h"
@@ -17,7 +16,6 @@
 #include "net.h"
 #include "offsets_topic.h"
 #include "proto_messages.h"
-#include "replica_manager.h"
 #include "txn_coordinator.h"
 #include "util.h"
 
@@ -240,38 +238,18 @@ enum handler_result api_end_txn(broker_t *b, request_t *req)
 
 /* ---- TxnOffsetCommit ---- */
 
-/* A TxnOffsetCommit waiting for its records to reach the ISR (Kafka
- * appends them with acks=-1). */
-typedef struct txn_commit_wait {
-    request_t *req;
-    struct txn_offset_commit_response resp;
-    clog_wait_t *wait;
-} txn_commit_wait_t;
-
-static void txn_commit_cancel(request_t *req)
+static void txn_commit_fail(void *resp, int16_t err)
 {
-    txn_commit_wait_t *w = req->parked;
-    req->parked = NULL;
-    if (w)
-        clog_wait_cancel(w->wait);
+    struct txn_offset_commit_response *tr = resp;
+    for (int t = 0; t < tr->topics_count; t++)
+        for (int p = 0; p < tr->topics[t].partitions_count; p++)
+            if (!tr->topics[t].partitions[p].error_code)
+                tr->topics[t].partitions[p].error_code = err;
 }
 
-/* @locality the event-loop thread
- * @locks none */
-static void txn_commit_replicated(void *arg, int16_t err)
+static void txn_commit_encode(request_t *req, const void *resp)
 {
-    txn_commit_wait_t *w = arg;
-    request_t *req = w->req;
-    if (err) {
-        int16_t code = err == KERR_NOT_COORDINATOR ? err : KERR_COORDINATOR_NOT_AVAILABLE;
-        for (int t = 0; t < w->resp.topics_count; t++)
-            for (int p = 0; p < w->resp.topics[t].partitions_count; p++)
-                if (!w->resp.topics[t].partitions[p].error_code)
-                    w->resp.topics[t].partitions[p].error_code = code;
-    }
-    txn_offset_commit_response_encode(&req->resp, req->hdr.request_api_version, &w->resp);
-    req->parked = NULL;
-    request_complete(req);
+    txn_offset_commit_response_encode(&req->resp, req->hdr.request_api_version, resp);
 }
 
 enum handler_result api_txn_offset_commit(broker_t *b, request_t *req)
@@ -304,37 +282,29 @@ enum handler_result api_txn_offset_commit(broker_t *b, request_t *req)
         log_info("group-coordinator", "TxnOffsetCommit for group %.*s from %s failed: %s",
                  MAX(rq.group_id.len, 0), rq.group_id.ptr ? rq.group_id.ptr : "",
                  conn_peer(req->conn), kafka_error_name(gerr));
-    txn_commit_wait_t *w = arena_alloc(&req->arena, sizeof(*w));
-    memset(w, 0, sizeof(*w));
-    struct txn_offset_commit_response resp;
-    txn_offset_commit_response_defaults(&resp);
-    resp.topics_count = nt;
-    resp.topics = txn_offset_commit_response_txn_offset_commit_response_topic_array(&req->arena, nt);
+    struct txn_offset_commit_response *resp = arena_alloc(&req->arena, sizeof(*resp));
+    txn_offset_commit_response_defaults(resp);
+    resp->topics_count = nt;
+    resp->topics = txn_offset_commit_response_txn_offset_commit_response_topic_array(&req->arena, nt);
     k = 0;
     for (int t = 0; t < nt; t++) {
         int np = MAX(rq.topics[t].partitions_count, 0);
-        resp.topics[t].name = rq.topics[t].name;
-        resp.topics[t].partitions_count = np;
-        resp.topics[t].partitions =
+        resp->topics[t].name = rq.topics[t].name;
+        resp->topics[t].partitions_count = np;
+        resp->topics[t].partitions =
             txn_offset_commit_response_txn_offset_commit_response_partition_array(&req->arena, np);
         for (int p = 0; p < np; p++, k++) {
-            resp.topics[t].partitions[p].partition_index = e[k].partition;
-            resp.topics[t].partitions[p].error_code = gerr ? gerr : e[k].error;
+            resp->topics[t].partitions[p].partition_index = e[k].partition;
+            resp->topics[t].partitions[p].error_code = gerr ? gerr : e[k].error;
         }
     }
-    int32_t part = gc_partition_of(rq.group_id);
-    partition_t *p = gerr || part < 0 ? NULL : rm_partition(OFFSETS_TOPIC, part);
-    if (!p || !p->log || p->high_watermark >= p->log->log_end_offset) {
-        txn_offset_commit_response_encode(&req->resp, v, &resp);
+    if (gerr) {     /* nothing was written */
+        txn_commit_encode(req, resp);
         return REQ_DONE;
     }
-    w->req = req;
-    w->resp = resp;
-    req->parked = w;
-    req->cancel = txn_commit_cancel;
-    w->wait = clog_wait_replicated(b, OFFSETS_TOPIC, part, p->log->log_end_offset,
-                                   b->cfg->offsets_commit_timeout_ms, txn_commit_replicated, w);
-    return REQ_PARKED;
+    commit_reply_t *r = arena_alloc(&req->arena, sizeof(*r));
+    *r = (commit_reply_t){ .fail = txn_commit_fail, .encode = txn_commit_encode, .resp = resp };
+    return api_commit_reply(b, req, rq.group_id, r);
 }
 
 /* ---- DescribeTransactions / ListTransactions ---- */

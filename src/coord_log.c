@@ -1,7 +1,8 @@
 /*
  * coord_log.c - owns the coordinators' side of their internal topics:
- * appends of coordinator records (plain, or a producer's transactional
- * batch), acks=all waits on the purgatory, and loading a partition back
+ * creating the topic on first use, which broker leads a partition, appends
+ * of coordinator records (plain, or a producer's transactional batch),
+ * acks=all waits on the purgatory, and loading a partition back
  * (Kafka's GroupMetadataManager.loadGroupsAndOffsets and
  * TransactionStateManager.loadTransactionMetadata).  Event-loop thread,
  * except load_run on the disk thread.
@@ -28,6 +29,8 @@
 #include "kafka_errors.h"
 #include "log_manager.h"
 #include "log_txn.h"
+#include "metadata_cache.h"
+#include "topic_admin.h"
 #include "logging.h"
 #include "purgatory.h"
 #include "replica_manager.h"
@@ -51,6 +54,41 @@ int16_t clog_append(broker_t *b, const char *topic, int32_t partition, const bat
     if (end)
         *end = first + n;
     rm_appended(b, p);
+    return KERR_NONE;
+}
+
+/* ---- the topic itself ---- */
+
+int16_t clog_create_topic(broker_t *b, const topic_spec_t *spec, const char *what,
+                          const char *rf_key)
+{
+    int nb;
+    mc_brokers(&nb);
+    if (nb < spec->replication_factor) {
+        log_error("coordinator", "Number of alive brokers '%d' does not meet the required "
+                  "replication factor '%d' for the %s topic (configured via '%s'). This error "
+                  "can be ignored if the cluster is starting up and not all brokers are up yet.",
+                  nb, spec->replication_factor, what, rf_key);
+        return KERR_COORDINATOR_NOT_AVAILABLE;
+    }
+    /* Created in the background; until then the client hears
+     * COORDINATOR_NOT_AVAILABLE and asks again, as with Kafka. */
+    topic_result_t r;
+    if (!topic_admin_creating(spec->name) &&
+        topic_admin_create(b, spec, 1, false, &r, NULL, NULL) == 0 &&
+        r.error != KERR_TOPIC_ALREADY_EXISTS)
+        log_error("coordinator", "Cannot create %s: %s (%s)", spec->name, r.message,
+                  kafka_error_name(r.error));
+    return KERR_COORDINATOR_NOT_AVAILABLE;
+}
+
+int16_t clog_leader_of(const char *topic, int32_t partition, int32_t *node)
+{
+    const mc_topic_t *t = mc_find_topic(topic);
+    int32_t leader = t && partition < t->n_partitions ? t->parts[partition].leader : -1;
+    if (leader < 0 || !mc_find_broker(leader))
+        return KERR_COORDINATOR_NOT_AVAILABLE;
+    *node = leader;
     return KERR_NONE;
 }
 

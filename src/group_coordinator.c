@@ -518,16 +518,6 @@ int16_t gc_find_coordinator(kstr_t group, int32_t *node)
 {
     if (!offsets_topic_ready()) {
         const broker_config_t *cfg = gc.b->cfg;
-        int nb;
-        mc_brokers(&nb);
-        if (nb < cfg->offsets_topic_rf) {
-            log_error(COMP, "Number of alive brokers '%d' does not meet the required replication "
-                            "factor '%d' for the offsets topic (configured via "
-                            "'offsets.topic.replication.factor'). This error can be ignored if the "
-                            "cluster is starting up and not all brokers are up yet.",
-                      nb, cfg->offsets_topic_rf);
-            return KERR_COORDINATOR_NOT_AVAILABLE;
-        }
         char seg[32];
         snprintf(seg, sizeof(seg), "%lld", (long long)cfg->offsets_topic_segment_bytes);
         const char *keys[] = { "cleanup.policy", "compression.type", "segment.bytes" };
@@ -535,29 +525,17 @@ int16_t gc_find_coordinator(kstr_t group, int32_t *node)
         topic_spec_t spec = { .name = OFFSETS_TOPIC, .num_partitions = gc.n_partitions,
                               .replication_factor = cfg->offsets_topic_rf, .config_keys = keys,
                               .config_values = vals, .n_configs = 3 };
-        /* Created in the background; until then the client hears
-         * COORDINATOR_NOT_AVAILABLE and asks again, as with Kafka. */
-        topic_result_t r;
-        if (!topic_admin_creating(OFFSETS_TOPIC) &&
-            topic_admin_create(gc.b, &spec, 1, false, &r, NULL, NULL) == 0 &&
-            r.error != KERR_TOPIC_ALREADY_EXISTS)
-            log_error(COMP, "Cannot create %s: %s (%s)", OFFSETS_TOPIC, r.message,
-                      kafka_error_name(r.error));
-        return KERR_COORDINATOR_NOT_AVAILABLE;
+        return clog_create_topic(gc.b, &spec, "offsets", "offsets.topic.replication.factor");
     }
     if (group.len <= 0)
         return KERR_INVALID_GROUP_ID;
     /* Kafka answers with the leader of the group's partition, whichever
      * broker that is; a leader here starts loading the partition. */
-    const mc_topic_t *t = mc_find_topic(OFFSETS_TOPIC);
     int32_t p = offsets_partition_for(group.ptr, group.len, gc.n_partitions);
-    int32_t leader = t && p < t->n_partitions ? t->parts[p].leader : -1;
-    if (leader < 0 || !mc_find_broker(leader))
-        return KERR_COORDINATOR_NOT_AVAILABLE;
-    if (leader == gc.b->cfg->broker_id)
+    int16_t err = clog_leader_of(OFFSETS_TOPIC, p, node);
+    if (!err && *node == gc.b->cfg->broker_id)
         (void)grp_coordinator_error(group);
-    *node = leader;
-    return KERR_NONE;
+    return err;
 }
 
 /* ---- Heartbeat / LeaveGroup ---- */

@@ -1,24 +1,14 @@
 /*
  * offsets_topic.c - owns the __consumer_offsets record formats (key and
  * value versions as ZooKeeper-mode Kafka writes them), the group-to-
- * partition rule, appends of coordinator records and scans of a partition
- * at load time.  Event-loop thread only.
+ * partition rule and appends of coordinator records (through coord_log.c,
+ * which also loads a partition back).  Event-loop thread only.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <event2/event.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "api.h"
 #include "coord_log.h"
-#include "kafka_errors.h"
-#include "log_manager.h"
 #include "replica_manager.h"
-#include "logging.h"
 #include "offsets_topic.h"
-#include "util.h"
 
 int32_t java_string_hash(const char *s, int32_t len)
 {

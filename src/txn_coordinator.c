@@ -22,7 +22,6 @@
 #include "txn_internal.h"
 #include "util.h"
 
-#define TXN_WRITE_TIMEOUT_MS 30000      /* Kafka: request.timeout.ms */
 #define EPOCH_EXHAUSTED(e) ((e) >= INT16_MAX - 1)
 
 const char *const txn_state_names[] = { "Empty", "Ongoing", "PrepareCommit", "PrepareAbort",
@@ -210,8 +209,12 @@ static void write_transit(txn_meta_t *t, txn_transit_t *next, txn_then_fn then, 
     kw_init(&k);
     kw_init(&v);
     txn_encode_key(&k, t->id);
-    txn_encode_value(&v, next);
-    batch_kv_t rec = { k.buf, (int32_t)k.len, v.buf, (int32_t)v.len };
+    batch_kv_t rec = { k.buf, (int32_t)k.len, NULL, -1 };     /* Dead: a tombstone */
+    if (next->state != TXN_DEAD) {
+        txn_encode_value(&v, next);
+        rec.value = v.buf;
+        rec.value_len = (int32_t)v.len;
+    }
     int64_t end = -1;
     int16_t err = clog_append(tc.b, TXN_TOPIC, t->partition, &rec, 1, NULL, NULL, &end);
     kw_free(&k);
@@ -359,6 +362,21 @@ static void complete_written(txn_write_t *w, txn_meta_t *t, int16_t err)
     }
     log_info(TXN_COMP, "Completed transaction of transactional id %s (producer %lld epoch %d): %s",
              t->id, (long long)t->cur.pid, t->cur.epoch, txn_state_names[t->cur.state]);
+}
+
+static void expired_written(txn_write_t *w, txn_meta_t *t, int16_t err)
+{
+    (void)w;
+    if (!t || err)
+        return;
+    log_info(TXN_COMP, "Removed expired transactional id %s", t->id);
+    txn_remove(t);
+}
+
+void txn_expire(txn_meta_t *t)
+{
+    txn_transit_t next = transit_from(t, TXN_DEAD, false);
+    write_transit(t, &next, expired_written, NULL, false);
 }
 
 void txn_abort_timed_out(txn_meta_t *t)

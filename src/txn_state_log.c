@@ -124,16 +124,6 @@ int16_t tc_find_coordinator(kstr_t txn_id, int32_t *node)
         return KERR_COORDINATOR_NOT_AVAILABLE;
     const broker_config_t *cfg = tc.b->cfg;
     if (!mc_find_topic(TXN_TOPIC)) {
-        int nb;
-        mc_brokers(&nb);
-        if (nb < cfg->txn_log_rf) {
-            log_error(TXN_COMP, "Number of alive brokers '%d' does not meet the required "
-                      "replication factor '%d' for the transactions state topic (configured via "
-                      "'transaction.state.log.replication.factor'). This error can be ignored if "
-                      "the cluster is starting up and not all brokers are up yet.", nb,
-                      cfg->txn_log_rf);
-            return KERR_COORDINATOR_NOT_AVAILABLE;
-        }
         char seg[32], isr[16];
         snprintf(seg, sizeof(seg), "%lld", (long long)cfg->txn_log_segment_bytes);
         snprintf(isr, sizeof(isr), "%d", cfg->txn_log_min_isr);
@@ -143,23 +133,12 @@ int16_t tc_find_coordinator(kstr_t txn_id, int32_t *node)
         topic_spec_t spec = { .name = TXN_TOPIC, .num_partitions = tc.n_partitions,
                               .replication_factor = cfg->txn_log_rf, .config_keys = keys,
                               .config_values = vals, .n_configs = 5 };
-        topic_result_t r;
-        if (!topic_admin_creating(TXN_TOPIC) &&
-            topic_admin_create(tc.b, &spec, 1, false, &r, NULL, NULL) == 0 &&
-            r.error != KERR_TOPIC_ALREADY_EXISTS)
-            log_error(TXN_COMP, "Cannot create %s: %s (%s)", TXN_TOPIC, r.message,
-                      kafka_error_name(r.error));
-        return KERR_COORDINATOR_NOT_AVAILABLE;
+        return clog_create_topic(tc.b, &spec, "transactions state",
+                                 "transaction.state.log.replication.factor");
     }
     if (txn_id.len <= 0)
         return KERR_INVALID_REQUEST;
-    const mc_topic_t *t = mc_find_topic(TXN_TOPIC);
-    int32_t p = txn_partition_for(txn_id.ptr, txn_id.len);
-    int32_t leader = p < t->n_partitions ? t->parts[p].leader : -1;
-    if (leader < 0 || !mc_find_broker(leader))
-        return KERR_COORDINATOR_NOT_AVAILABLE;
-    *node = leader;
-    return KERR_NONE;
+    return clog_leader_of(TXN_TOPIC, txn_partition_for(txn_id.ptr, txn_id.len), node);
 }
 
 /* ---- loading and unloading a partition ---- */
@@ -291,26 +270,6 @@ static void abort_timed_out(evutil_socket_t fd, short what, void *arg)
             txn_abort_timed_out(t);
 }
 
-typedef struct expiry {
-    char *id;
-    int32_t epoch;
-} expiry_t;
-
-static void expiry_written(void *arg, int16_t err)
-{
-    expiry_t *e = arg;
-    txn_meta_t *t = tc.b ? txn_find(e->id, (int32_t)strlen(e->id)) : NULL;
-    if (t && tc.epoch[t->partition] == e->epoch) {
-        t->pending = false;
-        if (err == KERR_NONE) {
-            log_info(TXN_COMP, "Removed expired transactional id %s", t->id);
-            txn_remove(t);
-        }
-    }
-    free(e->id);
-    free(e);
-}
-
 /* Kafka's removeExpiredTransactionalIds: ids idle past
  * transactional.id.expiration.ms get a tombstone, then go. */
 static void expire_ids(evutil_socket_t fd, short what, void *arg)
@@ -322,24 +281,10 @@ static void expire_ids(evutil_socket_t fd, short what, void *arg)
     txn_meta_t *t, *tmp;
     HASH_ITER(hh, tc.txns, t, tmp) {
         enum txn_state s = t->cur.state;
-        if (!tc.loaded[t->partition] || t->pending ||
-            (s != TXN_EMPTY && s != TXN_COMPLETE_COMMIT && s != TXN_COMPLETE_ABORT) ||
-            t->cur.update_ts + tc.b->cfg->txn_id_expiration_ms > now)
-            continue;
-        kwriter_t k;
-        kw_init(&k);
-        txn_encode_key(&k, t->id);
-        batch_kv_t rec = { k.buf, (int32_t)k.len, NULL, -1 };
-        int64_t end = -1;
-        int16_t err = clog_append(tc.b, TXN_TOPIC, t->partition, &rec, 1, NULL, NULL, &end);
-        kw_free(&k);
-        if (err)
-            continue;
-        expiry_t *e = xcalloc(1, sizeof(*e));
-        e->id = xstrdup(t->id);
-        e->epoch = tc.epoch[t->partition];
-        t->pending = true;
-        (void)clog_wait_replicated(tc.b, TXN_TOPIC, t->partition, end, 30000, expiry_written, e);
+        if (tc.loaded[t->partition] && !t->pending &&
+            (s == TXN_EMPTY || s == TXN_COMPLETE_COMMIT || s == TXN_COMPLETE_ABORT) &&
+            t->cur.update_ts + tc.b->cfg->txn_id_expiration_ms <= now)
+            txn_expire(t);
     }
 }
 
