@@ -6,7 +6,7 @@ import struct
 import pytest
 
 from conftest import is_samsa, unique, wait_for
-from kproto import (Conn, api_versions_v0, batch, create_topics_v0, frame, metadata_v4,
+from kproto import (Conn, api_versions_v0, batch, create_topics_v0, frame, kstr, metadata_v4,
                     parse_create_topics_v0, parse_metadata_v4_topic_errors,
                     parse_produce_v3_response, produce_v3)
 
@@ -307,3 +307,42 @@ def test_manual_replica_assignment(broker, bystander):
             assert name not in admin.list_topics()
     finally:
         admin.close()
+
+
+def test_transaction_requests_hostile(broker, bystander):
+    """Transactional APIs under hostile input: WriteTxnMarkers naming 10,000
+    partitions of a topic that does not exist is answered partition by
+    partition (UNKNOWN_TOPIC_OR_PARTITION), an AddPartitionsToTxn that claims a
+    billion topics closes only its connection, and a 32 KB transactional id
+    gets a producer id like any other."""
+    import time
+    n = 10_000
+    c = Conn(broker.port)
+    body = struct.pack(">i", 1) + struct.pack(">qhb", 12345, 0, 1) + struct.pack(">i", 1)
+    body += kstr(unique("no-such-topic")) + struct.pack(">i", n)
+    body += b"".join(struct.pack(">i", p) for p in range(n)) + struct.pack(">i", 0)
+    resp = c.request(27, 0, body)
+    (nm,) = struct.unpack_from(">i", resp, 0)
+    _pid, nt = struct.unpack_from(">qi", resp, 4)
+    (tl,) = struct.unpack_from(">h", resp, 16)
+    (np_,) = struct.unpack_from(">i", resp, 18 + tl)
+    errors = {struct.unpack_from(">ih", resp, 22 + tl + 6 * i)[1] for i in range(np_)}
+    assert (nm, nt, np_, errors) == (1, 1, n, {3})
+
+    bad = Conn(broker.port)
+    bad.send_raw(frame(24, 1, 1, kstr("tid") + struct.pack(">qhi", 1, 0, 1_000_000_000)))
+    assert bad.closed_by_peer()
+
+    long_id = "t" * 32_000
+    deadline = time.time() + 60
+    while True:     # as a client does: find the coordinator, then ask it
+        found = c.request(10, 1, kstr(long_id) + struct.pack(">b", 1))
+        err = struct.unpack_from(">h", found, 4)[0]
+        if err == 0:
+            out = c.request(22, 1, kstr(long_id) + struct.pack(">i", 60000))
+            _, err, pid, epoch = struct.unpack(">ihqh", out[:16])
+        if err not in (14, 15, 16) or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert (err, epoch) == (0, 0) and pid >= 0
+    c.close()
