@@ -10,7 +10,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import samsa_only, unique, wait_for
 from kproto import Conn, init_producer_id, produce_idempotent
-from servers import KafkaBroker, SamsaBroker
+from servers import DEFAULT_KAFKA_VERSION, KafkaBroker, SamsaBroker
 
 
 def read_keys(bootstrap, topic, n):
@@ -34,14 +34,15 @@ def retry_then_continue(broker, topic, pid, epoch, last_seq):
         c.close()
 
 
-def brokers_on_one_log_dir(zookeeper, tmp_path):
-    """A Kafka broker and a samsa broker (not started) with the same broker
-    id, log directory and ZooKeeper chroot."""
+def brokers_on_one_log_dir(zookeeper, tmp_path, kafka_version=DEFAULT_KAFKA_VERSION):
+    """A Kafka broker (of kafka_version) and a samsa broker (not started)
+    with the same broker id, log directory and ZooKeeper chroot."""
     chroot = "/takeover-" + uuid.uuid4().hex[:8]
     props = {"log.dirs": str(tmp_path / "logs")}
     (tmp_path / "kafka").mkdir()
     (tmp_path / "samsa").mkdir()
-    return (KafkaBroker(zookeeper.connect, str(tmp_path / "kafka"), chroot=chroot, props=props),
+    return (KafkaBroker(zookeeper.connect, str(tmp_path / "kafka"), chroot=chroot, props=props,
+                        version=kafka_version),
             SamsaBroker(zookeeper, str(tmp_path / "samsa"), chroot=chroot, props=props))
 
 

@@ -1,4 +1,4 @@
-"""Transactional data carried over in place: Apache Kafka 3.9.1 writes
+"""Transactional data carried over in place: Apache Kafka 3.9.1 (and 2.8.2) writes
 committed, aborted and (at the switch) still-open transactions between
 plain records, across several segments; samsa then serves the same log
 directory.  Every read_committed and read_uncommitted view, and the last
@@ -6,6 +6,7 @@ stable offset, equal what Kafka answered before the switch: after samsa's
 clean start (Kafka's .txnindex files and producer snapshots read), after a
 kill -9 (its recovered segments' aborted transactions indexed again), and
 once Kafka takes the directory back."""
+import pytest
 from confluent_kafka import Consumer, IsolationLevel, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
@@ -83,8 +84,9 @@ def views(bootstrap, topic):
 
 
 @samsa_only
-def test_transactions_kafka_wrote_read_the_same_on_samsa(zookeeper, tmp_path):
-    kafka, samsa = brokers_on_one_log_dir(zookeeper, tmp_path)
+@pytest.mark.parametrize("kafka_version", ["3.9.1", "2.8.2"])
+def test_transactions_kafka_wrote_read_the_same_on_samsa(zookeeper, tmp_path, kafka_version):
+    kafka, samsa = brokers_on_one_log_dir(zookeeper, tmp_path, kafka_version)
     topic = unique("txn")
     txn = None
     try:
