@@ -92,6 +92,7 @@ typedef struct broker_config {
     bool unclean_leader_election_enable;
     int32_t ibp;                        /* inter.broker.protocol.version as major*100+minor (3.9 -> 309) */
     bool auto_leader_rebalance_enable;
+    bool txn_partition_verification_enable;     /* KIP-890 part 1 */
     int64_t leader_imbalance_check_interval_s;
     int32_t leader_imbalance_per_broker_percentage;
     bool controlled_shutdown_enable;

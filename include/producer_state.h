@@ -88,6 +88,21 @@ void pstate_foreach(const producer_state_t *ps, pstate_visit_fn fn, void *arg);
 int64_t pstate_first_unstable_offset(producer_state_t *ps, int64_t hw);
 /* Open transactions (for a describe and the tests). */
 int pstate_open_txns(const producer_state_t *ps);
+/* KIP-890 part 1.  A transactional producer's batch may open a transaction
+ * here only once its coordinator confirmed the partition is in it.
+ * pstate_verification_start: the guard for pid (shared by the requests
+ * verifying at once), or 0 when pid's transaction is already open and no
+ * verification is needed.  Every start is matched by an end (after the
+ * append, or on failure); the producer's next batch or marker removes the
+ * guard, so a confirmation that arrives after the transaction ended no
+ * longer lets a batch in. */
+uint64_t pstate_verification_start(producer_state_t *ps, int64_t pid);
+void pstate_verification_end(producer_state_t *ps, int64_t pid, uint64_t guard);
+/* May pid's transactional batch be appended: its transaction is open, or
+ * guard is its current one (Kafka's batchMissingRequiredVerification). */
+bool pstate_txn_append_allowed(const producer_state_t *ps, int64_t pid, uint64_t guard);
+/* Guards outstanding (tests). */
+int pstate_verifications(const producer_state_t *ps);
 /* Kafka's producer snapshot (version 1, CRC-32C): a malloc()ed buffer of
  * *len bytes holding every producer's epoch and last batch. */
 uint8_t *pstate_snapshot_encode(const producer_state_t *ps, size_t *len);

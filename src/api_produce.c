@@ -11,6 +11,14 @@
  * (REQUEST_TIMED_OUT); an ISR that shrank below min.insync.replicas
  * meanwhile gives NOT_ENOUGH_REPLICAS_AFTER_APPEND, a lost leadership
  * NOT_LEADER_OR_FOLLOWER.
+ *
+ * Transactional batches (KIP-890 part 1, Kafka's handleProduceAppend): a
+ * producer whose transaction is not yet open on a partition gets a
+ * verification guard there, and the request waits while the transaction's
+ * coordinator is asked (txn_verify.c) whether the partition was added;
+ * then every partition is appended as above, those that failed answered
+ * with the coordinator's verdict, and a batch whose guard is gone (its
+ * transaction ended meanwhile) is refused with INVALID_TXN_STATE.
  */
 #include <string.h>
 
@@ -24,7 +32,9 @@
 #include "net.h"
 #include "proto_messages.h"
 #include "purgatory.h"
+#include "producer_state.h"
 #include "record_batch.h"
+#include "txn_verify.h"
 #include "util.h"
 
 /* A partition of an acks=-1 produce waiting for its ISR. */
@@ -36,19 +46,63 @@ typedef struct ack_wait {
     bool done;
 } ack_wait_t;
 
+/* A partition whose transaction is being verified with its coordinator. */
+typedef struct verifying {
+    const char *topic;
+    int32_t partition;
+    int64_t pid;
+    uint64_t guard;
+    struct produce_response_partition_produce_response *out;
+    int k;                      /* the partition's place in the request */
+} verifying_t;
+
 typedef struct parked_produce {
     delayed_op_t op;            /* first: the purgatory hands back &op */
     request_t *req;
     broker_t *broker;
+    struct produce_request rq;
     struct produce_response resp;
     ack_wait_t *waits;
     int n_waits;
+    uint64_t *guards;           /* per partition in request order, 0: none */
+    bool *answered;             /* per partition: refused before the append */
+    verifying_t *verifying;
+    int n_verifying;
+    uint64_t verify_ticket;     /* 0: no verification in flight */
 } parked_produce_t;
+
+static void answer_early(struct produce_response_partition_produce_response *out, int32_t index,
+                         int16_t err)
+{
+    out->index = index;
+    out->error_code = err;
+    out->base_offset = -1;
+    out->log_append_time_ms = -1;
+    out->log_start_offset = -1;
+}
+
+/* Kafka's UnifiedLog.analyzeAndValidateProducerState order: a duplicate is
+ * answered as one, then an unverified transactional batch is refused, then
+ * epoch and sequence errors. */
+static bool txn_batch_refused(broker_t *b, request_t *req, partition_log_t *pl, const char *topic,
+                              int32_t index, const produce_validation_t *val, uint64_t guard,
+                              struct produce_response_partition_produce_response *out)
+{
+    if (!val->transactional || !b->cfg->txn_partition_verification_enable ||
+        pstate_txn_append_allowed(pl->pstate, val->producer_id, guard))
+        return false;
+    out->error_code = KERR_INVALID_TXN_STATE;
+    out->error_message = kstr_from_cstr("Partition was not added to the transaction");
+    log_info("produce", "Rejected transactional produce to %s-%d from %s: producer %lld's "
+                        "transaction was not verified with its coordinator (INVALID_TXN_STATE)",
+             topic, index, conn_peer(req->conn), (long long)val->producer_id);
+    return true;
+}
 
 static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const char *topic,
                               int16_t acks, struct produce_request_partition_produce_data *in,
                               struct produce_response_partition_produce_response *out,
-                              parked_produce_t *pp)
+                              parked_produce_t *pp, uint64_t guard)
 {
     int16_t v = req->hdr.request_api_version;
     out->index = in->index;
@@ -102,11 +156,18 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
     /* Sequences wrap to 0 after INT32_MAX. */
     int32_t last_seq = (int32_t)(((int64_t)val.base_sequence + val.last_offset_delta) %
                                  ((int64_t)INT32_MAX + 1));
+    if (!idempotent && txn_batch_refused(b, req, pl, topic, in->index, &val, guard, out))
+        return;
     if (idempotent) {
         int64_t dup_offset = -1;
         int16_t perr = 0;
-        switch (pstate_check(pl->pstate, val.producer_id, val.producer_epoch, val.base_sequence,
-                             last_seq, val.transactional, &dup_offset, &perr)) {
+        enum pstate_verdict verdict =
+            pstate_check(pl->pstate, val.producer_id, val.producer_epoch, val.base_sequence,
+                         last_seq, val.transactional, &dup_offset, &perr);
+        if (verdict != PSTATE_DUPLICATE &&
+            txn_batch_refused(b, req, pl, topic, in->index, &val, guard, out))
+            return;
+        switch (verdict) {
         case PSTATE_DUPLICATE:
             out->base_offset = dup_offset;
             out->log_start_offset = pl->log_start_offset;
@@ -183,68 +244,52 @@ static void produce_on_complete(delayed_op_t *op, bool expired)
     request_complete(req);
 }
 
+/* Ends the guards this request took (appended batches consumed theirs). */
+static void end_verifications(parked_produce_t *pp)
+{
+    for (int i = 0; i < pp->n_verifying; i++) {
+        verifying_t *v = &pp->verifying[i];
+        partition_t *p = rm_partition(v->topic, v->partition);
+        if (p && p->log)
+            pstate_verification_end(p->log->pstate, v->pid, v->guard);
+    }
+    pp->n_verifying = 0;
+}
+
 static void produce_cancel(request_t *req)
 {
     parked_produce_t *pp = req->parked;
-    if (pp)
+    if (pp && pp->verify_ticket) {
+        txn_verify_cancel(pp->verify_ticket);
+        pp->verify_ticket = 0;
+        end_verifications(pp);
+    } else if (pp) {
         purgatory_cancel(&pp->op);
+    }
     req->parked = NULL;
 }
 
-enum handler_result api_produce(broker_t *b, request_t *req)
+/* Appends every partition not already answered, then answers, or parks the
+ * request until its acks=-1 partitions are replicated. */
+static enum handler_result produce_append_all(broker_t *b, request_t *req, parked_produce_t *pp)
 {
     int16_t v = req->hdr.request_api_version;
-    struct produce_request rq;
-    if (produce_request_decode(&req->body, v, &rq) < 0)
-        return REQ_CLOSE;
-    parked_produce_t *pp = arena_alloc(&req->arena, sizeof(*pp));
-    memset(pp, 0, sizeof(*pp));
-    struct produce_response *resp = &pp->resp;
-    produce_response_defaults(resp);
-    int16_t acks_error = 0;
-    if (rq.acks != 0 && rq.acks != 1 && rq.acks != -1) {
-        acks_error = KERR_INVALID_REQUIRED_ACKS;
-        log_info("produce", "Rejected produce from %s: acks=%d (INVALID_REQUIRED_ACKS)",
-                 conn_peer(req->conn), rq.acks);
-    }
-    int nt = rq.topic_data_count > 0 ? rq.topic_data_count : 0;
-    resp->responses_count = nt;
-    resp->responses = produce_response_topic_produce_response_array(&req->arena, nt);
-    if (rq.acks == -1) {
-        int64_t total = 0;
-        for (int i = 0; i < nt; i++)
-            total += MAX(rq.topic_data[i].partition_data_count, 0);
-        pp->waits = arena_array(&req->arena, (size_t)total + 1, sizeof(ack_wait_t));
-    }
-    for (int i = 0; i < nt; i++) {
-        struct produce_request_topic_produce_data *td = &rq.topic_data[i];
-        struct produce_response_topic_produce_response *tr = &resp->responses[i];
+    struct produce_request *rq = &pp->rq;
+    int k = 0;
+    for (int i = 0; i < pp->resp.responses_count; i++) {
+        struct produce_request_topic_produce_data *td = &rq->topic_data[i];
+        struct produce_response_topic_produce_response *tr = &pp->resp.responses[i];
         const char *topic = kstr_dup_or_empty(&req->arena, td->name);
         mc_topic_t *t = mc_find_topic(topic);
-        tr->name = td->name;
-        int np = td->partition_data_count > 0 ? td->partition_data_count : 0;
-        tr->partition_responses_count = np;
-        tr->partition_responses =
-            produce_response_partition_produce_response_array(&req->arena, np);
-        for (int p = 0; p < np; p++) {
-            struct produce_response_partition_produce_response *pr = &tr->partition_responses[p];
-            if (acks_error) {
-                pr->index = td->partition_data[p].index;
-                pr->error_code = acks_error;
-                pr->base_offset = -1;
-                continue;
-            }
-            produce_partition(b, req, t, topic, rq.acks, &td->partition_data[p], pr, pp);
-        }
+        for (int p = 0; p < tr->partition_responses_count; p++, k++)
+            if (!pp->answered[k])
+                produce_partition(b, req, t, topic, rq->acks, &td->partition_data[p],
+                                  &tr->partition_responses[p], pp, pp->guards[k]);
     }
-    if (rq.acks == 0) {
+    if (rq->acks == 0) {
         req->no_response = true;
         return REQ_DONE;
     }
-    pp->req = req;
-    pp->broker = b;
-    pp->op.try_complete = produce_try_complete;
-    pp->op.on_complete = produce_on_complete;
     if (pp->n_waits == 0 || produce_try_complete(&pp->op)) {
         produce_response_encode(&req->resp, v, &pp->resp);
         return REQ_DONE;
@@ -254,6 +299,171 @@ enum handler_result api_produce(broker_t *b, request_t *req)
         watch[i] = pp->waits[i].p;
     req->parked = pp;
     req->cancel = produce_cancel;
-    purgatory_try_or_watch(b->base, &pp->op, watch, pp->n_waits, MAX(rq.timeout_ms, 1));
+    purgatory_try_or_watch(b->base, &pp->op, watch, pp->n_waits, MAX(rq->timeout_ms, 1));
     return REQ_PARKED;
+}
+
+/* The coordinator's verdicts are in: refused partitions are answered,
+ * the rest appended. */
+static void refuse_unverified(parked_produce_t *pp, const int16_t *errors)
+{
+    for (int i = 0; i < pp->n_verifying; i++) {
+        verifying_t *v = &pp->verifying[i];
+        if (!errors[i])
+            continue;
+        answer_early(v->out, v->partition, errors[i]);
+        pp->answered[v->k] = true;
+        log_info("produce", "Rejected transactional produce to %s-%d from %s: its transaction "
+                            "was not verified with the coordinator (%s)", v->topic, v->partition,
+                 conn_peer(pp->req->conn), kafka_error_name(errors[i]));
+    }
+}
+
+/* @locality the event-loop thread (txn_verify.c's answer)
+ * @locks none */
+static void produce_verified(void *arg, const int16_t *errors)
+{
+    parked_produce_t *pp = arg;
+    request_t *req = pp->req;
+    pp->verify_ticket = 0;
+    req->parked = NULL;
+    refuse_unverified(pp, errors);
+    enum handler_result r = produce_append_all(pp->broker, req, pp);
+    end_verifications(pp);
+    if (r == REQ_DONE)
+        request_complete(req);
+}
+
+/* Takes a verification guard on every partition where the request's
+ * transactional producer has no open transaction.  Returns how many need
+ * verifying (pp->verifying). */
+static int collect_verifications(broker_t *b, request_t *req, parked_produce_t *pp,
+                                 int64_t *pid, int16_t *epoch)
+{
+    struct produce_request *rq = &pp->rq;
+    *pid = -1;
+    int k = 0;
+    for (int i = 0; i < pp->resp.responses_count; i++) {
+        struct produce_request_topic_produce_data *td = &rq->topic_data[i];
+        struct produce_response_topic_produce_response *tr = &pp->resp.responses[i];
+        const char *topic = kstr_dup_or_empty(&req->arena, td->name);
+        for (int p = 0; p < tr->partition_responses_count; p++, k++) {
+            struct produce_request_partition_produce_data *in = &td->partition_data[p];
+            batch_header_t h;
+            if (in->records.len <= 0 ||
+                batch_parse_header(in->records.ptr, (size_t)in->records.len, &h) < 0 ||
+                !(h.attributes & BATCH_ATTR_TRANSACTIONAL) || (h.attributes & BATCH_ATTR_CONTROL))
+                continue;
+            if (*pid < 0) {
+                *pid = h.producer_id;
+                *epoch = h.producer_epoch;
+            }
+            int16_t err;
+            partition_t *part = h.producer_id == *pid ? rm_leader_for(b, topic, in->index, -1, &err)
+                                                      : NULL;
+            uint64_t guard = part && part->log
+                                 ? pstate_verification_start(part->log->pstate, *pid) : 0;
+            if (!guard)
+                continue;
+            pp->guards[k] = guard;
+            pp->verifying[pp->n_verifying++] =
+                (verifying_t){ topic, in->index, *pid, guard, &tr->partition_responses[p], k };
+        }
+    }
+    return pp->n_verifying;
+}
+
+/* Starts KIP-890 verification if the request needs it: REQ_PARKED when the
+ * coordinator was asked, else REQ_DONE (nothing to verify, or the
+ * partitions were answered at once). */
+static enum handler_result maybe_verify(broker_t *b, request_t *req, parked_produce_t *pp)
+{
+    if (!b->cfg->txn_partition_verification_enable || !pp->verifying)
+        return REQ_DONE;
+    int64_t pid;
+    int16_t epoch = 0;
+    int n = collect_verifications(b, req, pp, &pid, &epoch);
+    if (n == 0)
+        return REQ_DONE;
+    const char **topics = arena_array(&req->arena, (size_t)n, sizeof(char *));
+    int32_t *parts = arena_array(&req->arena, (size_t)n, sizeof(int32_t));
+    for (int i = 0; i < n; i++) {
+        topics[i] = pp->verifying[i].topic;
+        parts[i] = pp->verifying[i].partition;
+    }
+    int16_t err = txn_verify_start(b, pp->rq.transactional_id, pid, epoch, topics, parts, n,
+                                   req->hdr.request_api_version, produce_verified, pp,
+                                   &pp->verify_ticket);
+    if (err) {
+        int16_t *errors = arena_array(&req->arena, (size_t)n, sizeof(int16_t));
+        for (int i = 0; i < n; i++)
+            errors[i] = err;
+        refuse_unverified(pp, errors);
+        end_verifications(pp);
+        return REQ_DONE;
+    }
+    req->parked = pp;
+    req->cancel = produce_cancel;
+    return REQ_PARKED;
+}
+
+enum handler_result api_produce(broker_t *b, request_t *req)
+{
+    int16_t v = req->hdr.request_api_version;
+    parked_produce_t *pp = arena_alloc(&req->arena, sizeof(*pp));
+    memset(pp, 0, sizeof(*pp));
+    struct produce_request *rq = &pp->rq;
+    if (produce_request_decode(&req->body, v, rq) < 0)
+        return REQ_CLOSE;
+    pp->req = req;
+    pp->broker = b;
+    pp->op.try_complete = produce_try_complete;
+    pp->op.on_complete = produce_on_complete;
+    struct produce_response *resp = &pp->resp;
+    produce_response_defaults(resp);
+    int16_t acks_error = 0;
+    if (rq->acks != 0 && rq->acks != 1 && rq->acks != -1) {
+        acks_error = KERR_INVALID_REQUIRED_ACKS;
+        log_info("produce", "Rejected produce from %s: acks=%d (INVALID_REQUIRED_ACKS)",
+                 conn_peer(req->conn), rq->acks);
+    }
+    int nt = rq->topic_data_count > 0 ? rq->topic_data_count : 0;
+    resp->responses_count = nt;
+    resp->responses = produce_response_topic_produce_response_array(&req->arena, nt);
+    int64_t total = 0;
+    for (int i = 0; i < nt; i++) {
+        struct produce_request_topic_produce_data *td = &rq->topic_data[i];
+        struct produce_response_topic_produce_response *tr = &resp->responses[i];
+        tr->name = td->name;
+        int np = td->partition_data_count > 0 ? td->partition_data_count : 0;
+        tr->partition_responses_count = np;
+        tr->partition_responses =
+            produce_response_partition_produce_response_array(&req->arena, np);
+        total += np;
+    }
+    /* Bounded by the request (each partition entry took 8 bytes of it or
+     * more); a failed allocation closes this connection only. */
+    size_t n = (size_t)total + 1;
+    pp->guards = arena_try_array(&req->arena, n, sizeof(uint64_t));
+    pp->answered = arena_try_array(&req->arena, n, sizeof(bool));
+    pp->verifying = rq->transactional_id.len > 0
+                        ? arena_try_array(&req->arena, n, sizeof(verifying_t)) : NULL;
+    pp->waits = rq->acks == -1 ? arena_try_array(&req->arena, n, sizeof(ack_wait_t)) : NULL;
+    if (!pp->guards || !pp->answered || (rq->transactional_id.len > 0 && !pp->verifying) ||
+        (rq->acks == -1 && !pp->waits)) {
+        log_error("produce", "Closing connection from %s: out of memory for a produce request "
+                             "naming %lld partitions", conn_peer(req->conn), (long long)total);
+        return REQ_CLOSE;
+    }
+    if (acks_error) {
+        for (int i = 0; i < nt; i++)
+            for (int p = 0; p < resp->responses[i].partition_responses_count; p++)
+                answer_early(&resp->responses[i].partition_responses[p],
+                             rq->topic_data[i].partition_data[p].index, acks_error);
+        produce_response_encode(&req->resp, v, resp);
+        return REQ_DONE;
+    }
+    if (maybe_verify(b, req, pp) == REQ_PARKED)
+        return REQ_PARKED;
+    return produce_append_all(b, req, pp);
 }

@@ -48,6 +48,7 @@ static const char *known_keys[] = {
     "transaction.max.timeout.ms", "transaction.abort.timed.out.transaction.cleanup.interval.ms",
     "transactional.id.expiration.ms",
     "transaction.remove.expired.transaction.cleanup.interval.ms",
+    "transaction.partition.verification.enable",
 };
 
 void config_defaults(broker_config_t *cfg)
@@ -99,6 +100,7 @@ void config_defaults(broker_config_t *cfg)
     cfg->log_cleaner_backoff_ms = 15000;
     cfg->offsets_commit_timeout_ms = 5000;
     cfg->auto_leader_rebalance_enable = true;
+    cfg->txn_partition_verification_enable = true;
     cfg->leader_imbalance_check_interval_s = 300;
     cfg->leader_imbalance_per_broker_percentage = 10;
     cfg->num_replica_fetchers = 1;
@@ -418,6 +420,10 @@ int config_finish(broker_config_t *cfg)
         return -1;
     if ((v = config_get(cfg, "auto.leader.rebalance.enable")) &&
         parse_bool("auto.leader.rebalance.enable", v, &cfg->auto_leader_rebalance_enable) < 0)
+        return -1;
+    if ((v = config_get(cfg, "transaction.partition.verification.enable")) &&
+        parse_bool("transaction.partition.verification.enable", v,
+                   &cfg->txn_partition_verification_enable) < 0)
         return -1;
     if ((v = config_get(cfg, "controlled.shutdown.enable")) &&
         parse_bool("controlled.shutdown.enable", v, &cfg->controlled_shutdown_enable) < 0)

@@ -1,6 +1,7 @@
 /*
  * node_channel.c - owns a request queue to one broker and the thread that
- * sends it (see node_channel.h).
+ * sends it (see node_channel.h); pools of such channels, one per
+ * destination broker.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -14,10 +15,12 @@
 #include "node_channel.h"
 #include "proto_messages.h"
 #include "util.h"
+#include "uthash.h"
 
 typedef struct chan_req {
     int16_t api_key;
     int16_t version;
+    bool exact;                 /* not sent if the broker lacks this version */
     kwriter_t body;
     chan_done_fn done;
     void *arg;
@@ -116,6 +119,12 @@ static void send_one(node_channel_t *c, chan_req_t *r)
             break;
         if (ensure_connected(c) == 0) {
             v = r->version >= 0 ? r->version : kclient_version(&c->conn, r->api_key, (int16_t)-r->version);
+            if (r->exact && kclient_version(&c->conn, r->api_key, r->version) != r->version) {
+                log_warn("channel", "%s: broker does not support version %d of API %d",
+                         c->name, r->version, r->api_key);
+                v = -1;
+                break;
+            }
             if (v < 0) {
                 log_warn("channel", "%s: broker does not support API %d", c->name, r->api_key);
                 break;
@@ -212,12 +221,13 @@ int32_t chan_node(node_channel_t *c)
     return id;
 }
 
-void chan_send(node_channel_t *c, int16_t api_key, int16_t version, kwriter_t *body,
-               chan_done_fn done, void *arg)
+static void enqueue(node_channel_t *c, int16_t api_key, int16_t version, bool exact,
+                    kwriter_t *body, chan_done_fn done, void *arg)
 {
     chan_req_t *r = xcalloc(1, sizeof(*r));
     r->api_key = api_key;
     r->version = version;
+    r->exact = exact;
     r->body = *body;
     memset(body, 0, sizeof(*body));
     r->done = done;
@@ -231,6 +241,18 @@ void chan_send(node_channel_t *c, int16_t api_key, int16_t version, kwriter_t *b
     c->backlog++;
     pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->lock);
+}
+
+void chan_send(node_channel_t *c, int16_t api_key, int16_t version, kwriter_t *body,
+               chan_done_fn done, void *arg)
+{
+    enqueue(c, api_key, version, false, body, done, arg);
+}
+
+void chan_send_exact(node_channel_t *c, int16_t api_key, int16_t version, kwriter_t *body,
+                     chan_done_fn done, void *arg)
+{
+    enqueue(c, api_key, version, true, body, done, arg);
 }
 
 int chan_backlog(node_channel_t *c)
@@ -255,4 +277,97 @@ void chan_free(node_channel_t *c)
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cond);
     free(c);
+}
+
+/* ---- pools of channels, and the partitions a request named ---- */
+
+typedef struct pool_entry {
+    int32_t broker;
+    node_channel_t *ch;
+    UT_hash_handle hh;
+} pool_entry_t;
+
+struct chan_pool {
+    char purpose[64];
+    char client_id[64];
+    int timeout_ms;
+    int max_attempts;
+    pool_entry_t *channels;
+};
+
+chan_pool_t *chan_pool_new(const char *purpose, const char *client_id, int timeout_ms,
+                           int max_attempts)
+{
+    chan_pool_t *p = xcalloc(1, sizeof(*p));
+    snprintf(p->purpose, sizeof(p->purpose), "%s", purpose);
+    snprintf(p->client_id, sizeof(p->client_id), "%s", client_id);
+    p->timeout_ms = timeout_ms;
+    p->max_attempts = max_attempts;
+    return p;
+}
+
+node_channel_t *chan_pool_get(chan_pool_t *p, int32_t id, const char *host, int32_t port)
+{
+    pool_entry_t *e;
+    HASH_FIND(hh, p->channels, &id, sizeof(id), e);
+    if (!e) {
+        e = xcalloc(1, sizeof(*e));
+        e->broker = id;
+        char name[128];
+        snprintf(name, sizeof(name), "%s to broker %d", p->purpose, id);
+        e->ch = chan_new(name, p->client_id, p->timeout_ms, p->max_attempts);
+        HASH_ADD(hh, p->channels, broker, sizeof(e->broker), e);
+    }
+    chan_set_node(e->ch, id, host, port);
+    return e->ch;
+}
+
+void chan_pool_free(chan_pool_t *p)
+{
+    if (!p)
+        return;
+    pool_entry_t *e, *tmp;
+    HASH_ITER(hh, p->channels, e, tmp) {
+        HASH_DEL(p->channels, e);
+        chan_free(e->ch);
+        free(e);
+    }
+    free(p);
+}
+
+void chan_parts_init(chan_parts_t *p, int capacity)
+{
+    p->n = 0;
+    p->topics = xcalloc((size_t)capacity + 1, sizeof(char *));
+    p->partitions = xcalloc((size_t)capacity + 1, sizeof(int32_t));
+    p->errors = xcalloc((size_t)capacity + 1, sizeof(int16_t));
+}
+
+void chan_parts_add(chan_parts_t *p, const char *topic, int32_t partition)
+{
+    p->topics[p->n] = xstrdup(topic);
+    p->partitions[p->n++] = partition;
+}
+
+void chan_parts_set_all(chan_parts_t *p, int16_t err)
+{
+    for (int i = 0; i < p->n; i++)
+        p->errors[i] = err;
+}
+
+void chan_parts_set(chan_parts_t *p, kstr_t topic, int32_t partition, int16_t err)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->partitions[i] == partition && kstr_eq_cstr(topic, p->topics[i]))
+            p->errors[i] = err;
+}
+
+void chan_parts_free(chan_parts_t *p)
+{
+    for (int i = 0; i < p->n; i++)
+        free(p->topics[i]);
+    free(p->topics);
+    free(p->partitions);
+    free(p->errors);
+    p->n = 0;
 }

@@ -3,7 +3,9 @@
  * epoch fencing, in-order sequences and the last five batches for
  * duplicate detection (ProducerStateEntry.NUM_BATCHES_TO_RETAIN); open
  * and not-yet-stable transactions (ProducerAppendInfo, the manager's
- * ongoingTxns and unreplicatedTxns) for the last stable offset.
+ * ongoingTxns and unreplicatedTxns) for the last stable offset; the
+ * KIP-890 verification guards of producers whose transaction is being
+ * verified with its coordinator (the manager's verificationStates).
  * Event-loop thread only, or the thread that opens the log.
  */
 #include <stdlib.h>
@@ -44,8 +46,20 @@ typedef struct txn_span {
     int64_t last_offset;
 } txn_span_t;
 
+/* A producer whose coordinator is being asked whether this partition is in
+ * its transaction (Kafka's VerificationStateEntry).  Requests verifying at
+ * once share it; the first batch or marker appended for the producer, or
+ * the last of them giving up, removes it. */
+typedef struct verify_guard {
+    int64_t pid;
+    uint64_t guard;
+    int users;
+    UT_hash_handle hh;
+} verify_guard_t;
+
 struct producer_state {
     producer_entry_t *producers;
+    verify_guard_t *guards;
     int n_open;                 /* producers with an open transaction */
     int64_t oldest_open;        /* their smallest txn_first; -1 if stale */
     txn_span_t *unstable;       /* completed, marker >= the high watermark */
@@ -60,8 +74,23 @@ producer_state_t *pstate_new(void)
     return ps;
 }
 
+static void drop_guard(producer_state_t *ps, int64_t pid)
+{
+    verify_guard_t *g;
+    HASH_FIND(hh, ps->guards, &pid, sizeof(pid), g);
+    if (g) {
+        HASH_DEL(ps->guards, g);
+        free(g);
+    }
+}
+
 static void forget_producers(producer_state_t *ps)
 {
+    verify_guard_t *g, *gtmp;
+    HASH_ITER(hh, ps->guards, g, gtmp) {
+        HASH_DEL(ps->guards, g);
+        free(g);
+    }
     producer_entry_t *e, *tmp;
     HASH_ITER(hh, ps->producers, e, tmp) {
         HASH_DEL(ps->producers, e);
@@ -202,6 +231,53 @@ void pstate_update(producer_state_t *ps, const pstate_batch_t *b)
     e->last_ts = b->max_timestamp;
     if (b->transactional && e->txn_first < 0)
         open_txn(ps, e, b->base_offset);
+    drop_guard(ps, b->pid);
+}
+
+/* Process-wide, so a guard is never reused (the ABA case Kafka's
+ * VerificationGuard prevents); event-loop thread only. */
+static uint64_t next_guard = 1;
+
+uint64_t pstate_verification_start(producer_state_t *ps, int64_t pid)
+{
+    producer_entry_t *e;
+    HASH_FIND(hh, ps->producers, &pid, sizeof(pid), e);
+    if (e && e->txn_first >= 0)
+        return 0;
+    verify_guard_t *g;
+    HASH_FIND(hh, ps->guards, &pid, sizeof(pid), g);
+    if (!g) {
+        g = xcalloc(1, sizeof(*g));
+        g->pid = pid;
+        g->guard = next_guard++;
+        HASH_ADD(hh, ps->guards, pid, sizeof(g->pid), g);
+    }
+    g->users++;
+    return g->guard;
+}
+
+void pstate_verification_end(producer_state_t *ps, int64_t pid, uint64_t guard)
+{
+    verify_guard_t *g;
+    HASH_FIND(hh, ps->guards, &pid, sizeof(pid), g);
+    if (g && g->guard == guard && --g->users <= 0)
+        drop_guard(ps, pid);
+}
+
+bool pstate_txn_append_allowed(const producer_state_t *ps, int64_t pid, uint64_t guard)
+{
+    const producer_entry_t *e;
+    HASH_FIND(hh, ps->producers, &pid, sizeof(pid), e);
+    if (e && e->txn_first >= 0)
+        return true;
+    const verify_guard_t *g;
+    HASH_FIND(hh, ps->guards, &pid, sizeof(pid), g);
+    return guard != 0 && g && g->guard == guard;
+}
+
+int pstate_verifications(const producer_state_t *ps)
+{
+    return (int)HASH_COUNT(ps->guards);
 }
 
 static void note_unstable(producer_state_t *ps, int64_t pid, int64_t first, int64_t last)
@@ -258,6 +334,7 @@ int pstate_end_txn(producer_state_t *ps, int64_t pid, int16_t epoch, int32_t coo
     }
     e->epoch = epoch;
     e->coordinator_epoch = coordinator_epoch;
+    drop_guard(ps, pid);
     return had;
 }
 

@@ -47,26 +47,17 @@ typedef struct marker_job {
     UT_hash_handle hh;
 } marker_job_t;
 
-typedef struct dest_channel {
-    int32_t broker;
-    node_channel_t *ch;
-    UT_hash_handle hh;
-} dest_channel_t;
-
 /* Event-loop state. */
 static marker_job_t *jobs;
 static uint64_t next_job_id = 1;
-static dest_channel_t *channels;
+static chan_pool_t *channels;
 
 /* A reply, built on the channel's thread. */
 typedef struct marker_reply {
     broker_t *b;
     uint64_t job_id;
     int32_t broker;
-    int n;
-    char **topics;              /* sent partitions, and each one's error */
-    int32_t *partitions;
-    int16_t *errors;
+    chan_parts_t parts;         /* sent partitions, and each one's error */
 } marker_reply_t;
 
 static void job_free(marker_job_t *j)
@@ -82,28 +73,17 @@ static void job_free(marker_job_t *j)
 
 static node_channel_t *channel_to(const mc_broker_t *mb)
 {
-    dest_channel_t *d;
-    HASH_FIND(hh, channels, &mb->id, sizeof(mb->id), d);
-    if (!d) {
-        d = xcalloc(1, sizeof(*d));
-        d->broker = mb->id;
-        char name[64], cid[64];
-        snprintf(name, sizeof(name), "transaction markers to broker %d", mb->id);
+    if (!channels) {
+        char cid[64];
         snprintf(cid, sizeof(cid), "broker-%d-txn-marker-sender", tc.b->cfg->broker_id);
-        d->ch = chan_new(name, cid, MARKER_REQUEST_TIMEOUT_MS, 1);
-        HASH_ADD(hh, channels, broker, sizeof(d->broker), d);
+        channels = chan_pool_new("transaction markers", cid, MARKER_REQUEST_TIMEOUT_MS, 1);
     }
-    chan_set_node(d->ch, mb->id, mb->host, mb->port);
-    return d->ch;
+    return chan_pool_get(channels, mb->id, mb->host, mb->port);
 }
 
 static void reply_free(marker_reply_t *r)
 {
-    for (int i = 0; i < r->n; i++)
-        free(r->topics[i]);
-    free(r->topics);
-    free(r->partitions);
-    free(r->errors);
+    chan_parts_free(&r->parts);
     free(r);
 }
 
@@ -173,10 +153,10 @@ static void apply_reply(void *arg)
         return;
     }
     bool retry = false, abort = false;
-    for (int i = 0; i < r->n; i++) {
-        marker_part_t *p = find_part(j, r->topics[i], r->partitions[i]);
+    for (int i = 0; i < r->parts.n; i++) {
+        marker_part_t *p = find_part(j, r->parts.topics[i], r->parts.partitions[i]);
         if (p && !p->done)
-            apply_result(j, p, r->errors[i], &retry, &abort);
+            apply_result(j, p, r->parts.errors[i], &retry, &abort);
     }
     reply_free(r);
     if (abort) {
@@ -195,17 +175,14 @@ static void on_reply(void *arg, kreader_t *resp, int16_t version)
     marker_reply_t *r = arg;
     struct write_txn_markers_response wr;
     bool ok = resp && write_txn_markers_response_decode(resp, version, &wr) == 0;
-    for (int i = 0; i < r->n; i++)
-        r->errors[i] = ok ? KERR_UNKNOWN_SERVER_ERROR : KERR_REQUEST_TIMED_OUT;
+    chan_parts_set_all(&r->parts, ok ? KERR_UNKNOWN_SERVER_ERROR : KERR_REQUEST_TIMED_OUT);
     for (int m = 0; ok && m < wr.markers_count; m++)
         for (int t = 0; t < wr.markers[m].topics_count; t++) {
             const struct write_txn_markers_response_writable_txn_marker_topic_result *tr =
                 &wr.markers[m].topics[t];
             for (int p = 0; p < tr->partitions_count; p++)
-                for (int i = 0; i < r->n; i++)
-                    if (r->partitions[i] == tr->partitions[p].partition_index &&
-                        kstr_eq_cstr(tr->name, r->topics[i]))
-                        r->errors[i] = tr->partitions[p].error_code;
+                chan_parts_set(&r->parts, tr->name, tr->partitions[p].partition_index,
+                               tr->partitions[p].error_code);
         }
     loop_post(r->b->loop, apply_reply, r);
 }
@@ -229,9 +206,7 @@ static void send_to(marker_job_t *j, const mc_broker_t *mb, marker_part_t **part
     r->b = tc.b;
     r->job_id = j->id;
     r->broker = mb->id;
-    r->topics = xcalloc((size_t)n, sizeof(char *));
-    r->partitions = xcalloc((size_t)n, sizeof(int32_t));
-    r->errors = xcalloc((size_t)n, sizeof(int16_t));
+    chan_parts_init(&r->parts, n);
     for (int i = 0; i < n; i++) {
         int t;
         for (t = 0; t < m->topics_count; t++)
@@ -245,8 +220,7 @@ static void send_to(marker_job_t *j, const mc_broker_t *mb, marker_part_t **part
         m->topics[t].partition_indexes[m->topics[t].partition_indexes_count++] =
             parts[i]->partition;
         parts[i]->in_flight = true;
-        r->topics[r->n] = xstrdup(parts[i]->topic);
-        r->partitions[r->n++] = parts[i]->partition;
+        chan_parts_add(&r->parts, parts[i]->topic, parts[i]->partition);
     }
     kwriter_t w;
     kw_init(&w);
@@ -338,10 +312,6 @@ void txn_markers_shutdown(void)
     marker_job_t *j, *tmp;
     HASH_ITER(hh, jobs, j, tmp)
         job_free(j);
-    dest_channel_t *d, *dtmp;
-    HASH_ITER(hh, channels, d, dtmp) {
-        HASH_DEL(channels, d);
-        chan_free(d->ch);   /* queued requests' replies find no job */
-        free(d);
-    }
+    chan_pool_free(channels);   /* queued requests' replies find no job */
+    channels = NULL;
 }

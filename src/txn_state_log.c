@@ -18,6 +18,7 @@
 #include "replica_manager.h"
 #include "topic_admin.h"
 #include "txn_internal.h"
+#include "txn_verify.h"
 #include "util.h"
 
 /* ---- placement and records ---- */
@@ -138,6 +139,13 @@ int16_t tc_find_coordinator(kstr_t txn_id, int32_t *node)
     }
     if (txn_id.len <= 0)
         return KERR_INVALID_REQUEST;
+    return tc_coordinator_of(txn_id, node);
+}
+
+int16_t tc_coordinator_of(kstr_t txn_id, int32_t *node)
+{
+    if (!tc.b || txn_id.len <= 0)
+        return KERR_COORDINATOR_NOT_AVAILABLE;
     return clog_leader_of(TXN_TOPIC, txn_partition_for(txn_id.ptr, txn_id.len), node);
 }
 
@@ -313,6 +321,7 @@ void tc_shutdown(void)
     if (!tc.b)
         return;
     txn_markers_shutdown();
+    txn_verify_shutdown();
     txn_meta_t *t, *tmp;
     HASH_ITER(hh, tc.txns, t, tmp)
         txn_remove(t);

@@ -464,6 +464,70 @@ def test_coordinator_error_codes(broker):
         c.close()
 
 
+def txn_batch(pid, epoch, seq, n=3):
+    from kafka.record.default_records import DefaultRecordBatchBuilder
+    now = int(time.time() * 1000)
+    b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=True,
+                                  producer_id=pid, producer_epoch=epoch, base_sequence=seq,
+                                  batch_size=1 << 20)
+    for i in range(n):
+        b.append(i, timestamp=now + i, key=b"k%d" % (seq + i), value=b"v", headers=[])
+    return bytes(b.build())
+
+
+def produce_txn_v3(conn, tid, topic, batch):
+    """Produce v3 (acks=-1) naming the transactional id; (error, base offset)."""
+    import struct
+    from kproto import kstr, parse_produce_v3_response
+    body = kstr(tid) + struct.pack(">hi", -1, 30000) + struct.pack(">i", 1) + kstr(topic)
+    body += struct.pack(">ii", 1, 0) + struct.pack(">i", len(batch)) + batch
+    return tuple(parse_produce_v3_response(conn.request(0, 3, body))[0][2:])
+
+
+def test_the_leader_verifies_a_transactions_first_batch(broker):
+    """KIP-890 part 1 on the partition leader (the same assertions pass
+    against Kafka 3.9): a transactional producer's batch that would open a
+    transaction on a partition never added to it is refused with
+    INVALID_TXN_STATE and not written; once the partition is added it is
+    taken; after the transaction's abort, a late batch of it (a zombie's
+    retry) cannot open a new one."""
+    import struct
+    from kproto import Conn, kstr
+    tid, topic = unique("verify-tid"), unique("verify")
+    create_topic(broker.bootstrap, topic)
+    c = Conn(broker.port)
+    try:
+        assert _retry(lambda: struct.unpack_from(">ih", c.request(10, 1, kstr(tid) + b"\x01"))[1:],
+                      "FindCoordinator")[0] == 0
+        err, pid, epoch = _retry(lambda: struct.unpack(">ihqh", c.request(
+            22, 1, kstr(tid) + struct.pack(">i", 60000))[:16])[1:], "InitProducerId")
+        assert err == 0
+
+        def add():
+            body = kstr(tid) + struct.pack(">qh", pid, epoch) + struct.pack(">i", 1) + kstr(topic)
+            out = c.request(24, 1, body + struct.pack(">ii", 1, 0))
+            (tl,) = struct.unpack_from(">h", out, 8)
+            return struct.unpack_from(">ih", out, 10 + tl + 4)[1:]
+
+        def end(commit):
+            body = kstr(tid) + struct.pack(">qhb", pid, epoch, 1 if commit else 0)
+            return struct.unpack_from(">ih", c.request(26, 1, body), 0)[1:]
+
+        def produce(seq):
+            return _retry(lambda: produce_txn_v3(c, tid, topic, txn_batch(pid, epoch, seq)),
+                          "Produce", retriable=(19,))     # NOT_ENOUGH_REPLICAS: coordinator busy
+        assert produce(0) == (48, -1)                       # INVALID_TXN_STATE, nothing written
+        assert _retry(add, "AddPartitionsToTxn")[0] == 0
+        assert produce(0) == (0, 0)
+        assert produce(3) == (0, 3)                         # the transaction is open: no question
+        assert _retry(lambda: end(False), "EndTxn")[0] == 0
+        settled_end(broker.bootstrap, topic, 7)             # 6 records and the abort marker
+        assert produce(6) == (48, -1)                       # the zombie's late batch
+        assert list_offset(broker.bootstrap, topic, IsolationLevel.READ_UNCOMMITTED) == 7
+    finally:
+        c.close()
+
+
 def test_consume_transform_produce_killed_at_random_points(make_broker, zookeeper):
     """An exactly-once consume-transform-produce loop (sendOffsetsToTransaction)
     is killed -9 at random points and restarted, and the broker itself is

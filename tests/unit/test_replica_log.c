@@ -370,6 +370,45 @@ static void test_producer_transactions(void)
     pstate_free(ps);
 }
 
+/* KIP-890 guards: a transaction may open only with the current guard;
+ * concurrent verifications share it; the producer's next batch or marker
+ * removes it (so a confirmation arriving after the transaction ended lets
+ * nothing in), and every start's end leaves nothing behind. */
+static void test_verification_guards(void)
+{
+    producer_state_t *ps = pstate_new();
+    CU_ASSERT_FALSE(pstate_txn_append_allowed(ps, 7, 0));
+    uint64_t g = pstate_verification_start(ps, 7);
+    CU_ASSERT_NOT_EQUAL(g, 0);
+    CU_ASSERT_EQUAL(pstate_verification_start(ps, 7), g);      /* a second request */
+    CU_ASSERT_TRUE(pstate_txn_append_allowed(ps, 7, g));
+    CU_ASSERT_FALSE(pstate_txn_append_allowed(ps, 7, g + 1));
+    CU_ASSERT_FALSE(pstate_txn_append_allowed(ps, 8, g));
+    /* The first batch opens the transaction and consumes the guard. */
+    pstate_update(ps, &(pstate_batch_t){ 7, 0, 0, 2, 0, 2, 1, true });
+    CU_ASSERT_EQUAL(pstate_verifications(ps), 0);
+    CU_ASSERT_TRUE(pstate_txn_append_allowed(ps, 7, 0));        /* open: no guard needed */
+    CU_ASSERT_EQUAL(pstate_verification_start(ps, 7), 0);
+    pstate_verification_end(ps, 7, g);                          /* both requests finish */
+    pstate_verification_end(ps, 7, g);
+    CU_ASSERT_EQUAL(pstate_verifications(ps), 0);
+    /* A verification that started before the abort marker is stale after. */
+    completed_txn_t done;
+    CU_ASSERT_EQUAL(pstate_end_txn(ps, 7, 0, 1, false, 3, 1, &done), 1);
+    uint64_t g2 = pstate_verification_start(ps, 7);
+    CU_ASSERT_TRUE(g2 != 0 && g2 != g);
+    CU_ASSERT_EQUAL(pstate_end_txn(ps, 7, 0, 1, false, 4, 1, &done), 0);
+    CU_ASSERT_FALSE(pstate_txn_append_allowed(ps, 7, g2));
+    pstate_verification_end(ps, 7, g2);
+    /* A failed verification gives its guard back. */
+    uint64_t g3 = pstate_verification_start(ps, 9);
+    pstate_verification_end(ps, 9, g3);
+    CU_ASSERT_EQUAL(pstate_verifications(ps), 0);
+    CU_ASSERT_FALSE(pstate_txn_append_allowed(ps, 9, g3));
+    pstate_verification_start(ps, 10);      /* freed with the state */
+    pstate_free(ps);
+}
+
 /* Snapshot files: the newest at or below the log end is loaded, one past
  * it (a truncated log) is deleted, a corrupt one is skipped for an older
  * one, and a truncation removes those above its offset. */
@@ -506,6 +545,7 @@ void register_replica_log_tests(void)
     CU_add_test(s, "producer snapshot bytes", test_producer_snapshot_bytes);
     CU_add_test(s, "producer snapshot files", test_producer_snapshot_files);
     CU_add_test(s, "producer transactions", test_producer_transactions);
+    CU_add_test(s, "transaction verification guards", test_verification_guards);
     CU_add_test(s, "leader's transaction markers", test_leader_markers);
     CU_add_test(s, "__transaction_state value bytes", test_transaction_log_value);
 }
