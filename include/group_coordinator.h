@@ -88,6 +88,9 @@ enum handler_result gc_sync(request_t *req, const sync_args_t *a, sync_done_fn d
 int16_t gc_heartbeat(kstr_t group, int32_t generation, kstr_t member_id, kstr_t instance_id);
 /* One member leaving; returns its error. */
 int16_t gc_leave(kstr_t group, kstr_t member_id, kstr_t instance_id);
+/* NONE if this broker coordinates the group and has loaded it (Kafka's
+ * validateGroupStatus: NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS...). */
+int16_t gc_coordinator_error(kstr_t group);
 /* Group-level check for LeaveGroup (coordinator and group exist). */
 int16_t gc_group_error(kstr_t group);
 

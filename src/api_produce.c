@@ -303,19 +303,37 @@ static enum handler_result produce_append_all(broker_t *b, request_t *req, parke
     return REQ_PARKED;
 }
 
+/* Kafka's handleProduceAppend: verification errors that older clients
+ * may not retry correctly become NOT_ENOUGH_REPLICAS (retried, no metadata
+ * refresh). */
+static int16_t producer_facing(int16_t err)
+{
+    switch (err) {
+    case KERR_CONCURRENT_TRANSACTIONS:
+    case KERR_NETWORK_EXCEPTION:
+    case KERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case KERR_COORDINATOR_NOT_AVAILABLE:
+    case KERR_NOT_COORDINATOR:
+        return KERR_NOT_ENOUGH_REPLICAS;
+    default:
+        return err;
+    }
+}
+
 /* The coordinator's verdicts are in: refused partitions are answered,
  * the rest appended. */
-static void refuse_unverified(parked_produce_t *pp, const int16_t *errors)
+static void refuse_unverified(parked_produce_t *pp, const int16_t *verdicts)
 {
     for (int i = 0; i < pp->n_verifying; i++) {
         verifying_t *v = &pp->verifying[i];
-        if (!errors[i])
+        int16_t err = producer_facing(verdicts[i]);
+        if (!err)
             continue;
-        answer_early(v->out, v->partition, errors[i]);
+        answer_early(v->out, v->partition, err);
         pp->answered[v->k] = true;
         log_info("produce", "Rejected transactional produce to %s-%d from %s: its transaction "
                             "was not verified with the coordinator (%s)", v->topic, v->partition,
-                 conn_peer(pp->req->conn), kafka_error_name(errors[i]));
+                 conn_peer(pp->req->conn), kafka_error_name(err));
     }
 }
 
@@ -392,7 +410,7 @@ static enum handler_result maybe_verify(broker_t *b, request_t *req, parked_prod
         parts[i] = pp->verifying[i].partition;
     }
     int16_t err = txn_verify_start(b, pp->rq.transactional_id, pid, epoch, topics, parts, n,
-                                   req->hdr.request_api_version, produce_verified, pp,
+                                   req->hdr.request_api_version >= 11, produce_verified, pp,
                                    &pp->verify_ticket);
     if (err) {
         int16_t *errors = arena_array(&req->arena, (size_t)n, sizeof(int16_t));

@@ -1,10 +1,10 @@
 /*
  * api_txn.c - owns the transactional client APIs' wire side:
- * AddPartitionsToTxn (v0-3), AddOffsetsToTxn, EndTxn, TxnOffsetCommit,
- * DescribeTransactions and ListTransactions.  Requests are decoded here,
- * decided by the transaction coordinator (txn_coordinator.h) or the group
- * coordinator (TxnOffsetCommit), and their answers encoded here, with
- * Kafka's per-version error translations.  Event-loop thread only.
+ * AddPartitionsToTxn (v0-3), AddOffsetsToTxn, EndTxn, DescribeTransactions
+ * and ListTransactions (TxnOffsetCommit: api_txn_offsets.c).  Requests are
+ * decoded here, decided by the transaction coordinator (txn_coordinator.h),
+ * and their answers encoded here, with Kafka's per-version error
+ * translations.  Event-loop thread only.
  */
 #include <string.h>
 
@@ -234,77 +234,6 @@ enum handler_result api_end_txn(broker_t *b, request_t *req)
         return REQ_CLOSE;
     return tc_end_txn(req, rq.transactional_id, rq.producer_id, rq.producer_epoch, rq.committed,
                       end_txn_answer, NULL);
-}
-
-/* ---- TxnOffsetCommit ---- */
-
-static void txn_commit_fail(void *resp, int16_t err)
-{
-    struct txn_offset_commit_response *tr = resp;
-    for (int t = 0; t < tr->topics_count; t++)
-        for (int p = 0; p < tr->topics[t].partitions_count; p++)
-            if (!tr->topics[t].partitions[p].error_code)
-                tr->topics[t].partitions[p].error_code = err;
-}
-
-static void txn_commit_encode(request_t *req, const void *resp)
-{
-    txn_offset_commit_response_encode(&req->resp, req->hdr.request_api_version, resp);
-}
-
-enum handler_result api_txn_offset_commit(broker_t *b, request_t *req)
-{
-    int16_t v = req->hdr.request_api_version;
-    struct txn_offset_commit_request rq;
-    if (txn_offset_commit_request_decode(&req->body, v, &rq) < 0)
-        return REQ_CLOSE;
-    int nt = MAX(rq.topics_count, 0), total = 0;
-    for (int t = 0; t < nt; t++)
-        total += MAX(rq.topics[t].partitions_count, 0);
-    commit_entry_t *e = arena_array(&req->arena, (size_t)total + 1, sizeof(*e));
-    int k = 0;
-    for (int t = 0; t < nt; t++) {
-        const char *topic = kstr_dup_or_empty(&req->arena, rq.topics[t].name);
-        for (int p = 0; p < MAX(rq.topics[t].partitions_count, 0); p++, k++) {
-            const struct txn_offset_commit_request_txn_offset_commit_request_partition *ip =
-                &rq.topics[t].partitions[p];
-            e[k] = (commit_entry_t){ topic, ip->partition_index, ip->committed_offset,
-                                     v >= 2 ? ip->committed_leader_epoch : -1,
-                                     ip->committed_metadata, KERR_NONE };
-        }
-    }
-    int32_t generation = v >= 3 ? rq.generation_id : -1;
-    kstr_t member = v >= 3 ? rq.member_id : KSTR_LIT("");
-    kstr_t instance = v >= 3 ? rq.group_instance_id : (kstr_t){ NULL, -1 };
-    int16_t gerr = gc_txn_commit(rq.group_id, rq.producer_id, rq.producer_epoch, generation, member,
-                                 instance, e, total);
-    if (gerr)
-        log_info("group-coordinator", "TxnOffsetCommit for group %.*s from %s failed: %s",
-                 MAX(rq.group_id.len, 0), rq.group_id.ptr ? rq.group_id.ptr : "",
-                 conn_peer(req->conn), kafka_error_name(gerr));
-    struct txn_offset_commit_response *resp = arena_alloc(&req->arena, sizeof(*resp));
-    txn_offset_commit_response_defaults(resp);
-    resp->topics_count = nt;
-    resp->topics = txn_offset_commit_response_txn_offset_commit_response_topic_array(&req->arena, nt);
-    k = 0;
-    for (int t = 0; t < nt; t++) {
-        int np = MAX(rq.topics[t].partitions_count, 0);
-        resp->topics[t].name = rq.topics[t].name;
-        resp->topics[t].partitions_count = np;
-        resp->topics[t].partitions =
-            txn_offset_commit_response_txn_offset_commit_response_partition_array(&req->arena, np);
-        for (int p = 0; p < np; p++, k++) {
-            resp->topics[t].partitions[p].partition_index = e[k].partition;
-            resp->topics[t].partitions[p].error_code = gerr ? gerr : e[k].error;
-        }
-    }
-    if (gerr) {     /* nothing was written */
-        txn_commit_encode(req, resp);
-        return REQ_DONE;
-    }
-    commit_reply_t *r = arena_alloc(&req->arena, sizeof(*r));
-    *r = (commit_reply_t){ .fail = txn_commit_fail, .encode = txn_commit_encode, .resp = resp };
-    return api_commit_reply(b, req, rq.group_id, r);
 }
 
 /* ---- DescribeTransactions / ListTransactions ---- */

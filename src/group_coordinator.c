@@ -561,6 +561,11 @@ int16_t gc_heartbeat(kstr_t group, int32_t generation, kstr_t member_id, kstr_t 
     return g->state == PREPARING_REBALANCE ? KERR_REBALANCE_IN_PROGRESS : KERR_NONE;
 }
 
+int16_t gc_coordinator_error(kstr_t group)
+{
+    return grp_coordinator_error(group);
+}
+
 int16_t gc_group_error(kstr_t group)
 {
     int16_t err = grp_coordinator_error(group);

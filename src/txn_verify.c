@@ -40,7 +40,7 @@ typedef struct verify_pending {
 typedef struct verify_reply {
     broker_t *b;
     uint64_t ticket;
-    int16_t produce_version;
+    bool generic_error;
     chan_parts_t parts;
 } verify_reply_t;
 
@@ -55,25 +55,18 @@ static void reply_free(verify_reply_t *r)
     free(r);
 }
 
-/* Kafka's ReplicaManager.handleProduceAppend translation: what the
- * coordinator said, as the producer must see it. */
-static int16_t producer_facing(int16_t err, int16_t produce_version)
+/* Kafka's AddPartitionsToTxnManager: what the coordinator said, as the
+ * appending request's handler gets it. */
+static int16_t verdict(int16_t err, bool generic_error)
 {
     switch (err) {
     case KERR_PRODUCER_FENCED:
-        return KERR_INVALID_PRODUCER_EPOCH;
+        return KERR_INVALID_PRODUCER_EPOCH;     /* what producers expect here */
     case KERR_TRANSACTION_ABORTABLE:
-        /* Produce v11 (KIP-890) clients know it; older ones abort on this. */
-        return produce_version >= 11 ? err : KERR_INVALID_TXN_STATE;
+        /* Clients before KIP-890 (defaultError) abort on INVALID_TXN_STATE. */
+        return generic_error ? err : KERR_INVALID_TXN_STATE;
     case KERR_CLUSTER_AUTHORIZATION_FAILED:
-        return KERR_INVALID_TXN_STATE;
-    case KERR_CONCURRENT_TRANSACTIONS:
-    case KERR_NETWORK_EXCEPTION:
-    case KERR_COORDINATOR_LOAD_IN_PROGRESS:
-    case KERR_COORDINATOR_NOT_AVAILABLE:
-    case KERR_NOT_COORDINATOR:
-        /* Retriable without a metadata refresh, for every client version. */
-        return KERR_NOT_ENOUGH_REPLICAS;
+        return KERR_INVALID_TXN_STATE;          /* not exposed to clients */
     default:
         return err;
     }
@@ -92,7 +85,7 @@ static void apply_reply(void *arg)
     }
     HASH_DEL(pending, p);
     for (int i = 0; i < r->parts.n; i++)
-        r->parts.errors[i] = producer_facing(r->parts.errors[i], r->produce_version);
+        r->parts.errors[i] = verdict(r->parts.errors[i], r->generic_error);
     p->done(p->arg, r->parts.errors);
     free(p);
     reply_free(r);
@@ -164,7 +157,7 @@ static void encode_request(kwriter_t *w, kstr_t txn_id, int64_t pid, int16_t epo
 
 int16_t txn_verify_start(broker_t *b, kstr_t txn_id, int64_t pid, int16_t epoch,
                          const char *const *topics, const int32_t *partitions, int n,
-                         int16_t produce_version, txn_verify_done_fn done, void *arg,
+                         bool generic_error, txn_verify_done_fn done, void *arg,
                          uint64_t *ticket)
 {
     int32_t node = -1;
@@ -172,15 +165,15 @@ int16_t txn_verify_start(broker_t *b, kstr_t txn_id, int64_t pid, int16_t epoch,
     const mc_broker_t *mb = err ? NULL : mc_find_broker(node);
     if (!mb) {
         log_info(VERIFY_COMP, "No coordinator for transactional id %.*s to verify producer %lld "
-                 "with; the produce is refused (NOT_ENOUGH_REPLICAS, retriable)",
+                 "with (COORDINATOR_NOT_AVAILABLE, retriable)",
                  txn_id.len > 0 ? (int)MIN(txn_id.len, 200) : 0, txn_id.ptr ? txn_id.ptr : "",
                  (long long)pid);
-        return producer_facing(KERR_COORDINATOR_NOT_AVAILABLE, produce_version);
+        return KERR_COORDINATOR_NOT_AVAILABLE;
     }
     verify_reply_t *r = xcalloc(1, sizeof(*r));
     r->b = b;
     r->ticket = next_ticket++;
-    r->produce_version = produce_version;
+    r->generic_error = generic_error;
     chan_parts_init(&r->parts, n);
     for (int i = 0; i < n; i++)
         chan_parts_add(&r->parts, topics[i], partitions[i]);

@@ -517,6 +517,19 @@ def test_the_leader_verifies_a_transactions_first_batch(broker):
             return _retry(lambda: produce_txn_v3(c, tid, topic, txn_batch(pid, epoch, seq)),
                           "Produce", retriable=(19,))     # NOT_ENOUGH_REPLICAS: coordinator busy
         assert produce(0) == (48, -1)                       # INVALID_TXN_STATE, nothing written
+        # Offsets too (TxnOffsetCommit v2) before AddOffsetsToTxn: the
+        # group's __consumer_offsets partition is not in the transaction.
+        group = unique("verify-group")
+        assert _retry(lambda: struct.unpack_from(">ih", c.request(10, 1, kstr(group) + b"\x00"))[1:],
+                      "FindCoordinator (group)")[0] == 0
+
+        def txn_commit():
+            body = kstr(tid) + kstr(group) + struct.pack(">qh", pid, epoch) + struct.pack(">i", 1)
+            body += kstr(topic) + struct.pack(">iiqi", 1, 0, 5, -1) + kstr("")
+            out = c.request(28, 2, body)
+            (tl,) = struct.unpack_from(">h", out, 8)
+            return struct.unpack_from(">ih", out, 10 + tl + 4)[1:]
+        assert _retry(txn_commit, "TxnOffsetCommit")[0] == 48
         assert _retry(add, "AddPartitionsToTxn")[0] == 0
         assert produce(0) == (0, 0)
         assert produce(3) == (0, 3)                         # the transaction is open: no question
