@@ -58,6 +58,9 @@ typedef struct cleaner_job {
     int64_t now_ms;             /* wall clock at the start (delete horizons) */
     int64_t *producer_batches;  /* each producer's last batch base offset, sorted */
     int n_producer_batches;
+    struct pstate_pid_epoch *producer_markers;  /* producers whose last entry is a
+                                                 * marker, and its epoch; by pid */
+    int n_producer_markers;
     struct aborted_txn *aborted; /* the log's aborted transactions that begin below
                                   * first_uncleanable, by first offset */
     int n_aborted;

@@ -59,6 +59,17 @@ enum pstate_verdict pstate_check(producer_state_t *ps, int64_t pid, int16_t epoc
  * those batches, emptied if need be, so sequences survive compaction).
  * Returns the count; *out is NULL when there are none. */
 int pstate_last_batch_offsets(const producer_state_t *ps, int64_t **out);
+/* Producers whose state holds no batch -- their last entry is a marker of
+ * a newer epoch (Kafka's LastRecord without a data offset) -- with that
+ * epoch, sorted by pid; the cleaner keeps such a producer's markers of
+ * that epoch, which carry its fencing state.  *out NULL when none. */
+typedef struct pstate_pid_epoch {
+    int64_t pid;
+    int16_t epoch;
+} pstate_pid_epoch_t;
+int pstate_marker_only_producers(const producer_state_t *ps, pstate_pid_epoch_t **out);
+/* pid's entry in such a sorted array, or NULL. */
+const pstate_pid_epoch_t *pstate_pid_epoch_find(const pstate_pid_epoch_t *arr, int n, int64_t pid);
 /* Records an appended batch; a transactional one opens its producer's
  * transaction if none is open. */
 void pstate_update(producer_state_t *ps, const pstate_batch_t *b);

@@ -32,6 +32,7 @@
 #include "log_segment.h"
 #include "logging.h"
 #include "offset_map.h"
+#include "producer_state.h"
 #include "proto_codec.h"
 #include "record_batch.h"
 #include "record_compress.h"
@@ -214,14 +215,26 @@ static int emit(seg_clean_t *sc, const uint8_t *buf, size_t len, int64_t max_ts,
     return 0;
 }
 
+/* Kafka's isBatchLastRecordOfProducer, case 3: a marker of a producer
+ * whose last entry is a marker, at that producer's epoch. */
+static bool is_producer_last_marker(const cleaner_job_t *job, const batch_header_t *h)
+{
+    const pstate_pid_epoch_t *m =
+        pstate_pid_epoch_find(job->producer_markers, job->n_producer_markers, h->producer_id);
+    return m && m->epoch == h->producer_epoch;
+}
+
 /* An emptied batch: dropped, or kept as a header when it is its producer's
- * last batch (sequences survive) or the round's last one. */
+ * last batch (sequences survive) or last marker (its epoch survives), or
+ * the round's last one. */
 static int emit_emptied(seg_clean_t *sc, const uint8_t *b, const batch_header_t *h)
 {
     cleaner_job_t *job = sc->job;
     sc->modified = true;
-    bool keep_empty = (h->producer_id >= 0 && !(h->attributes & BATCH_ATTR_CONTROL) &&
+    bool control = (h->attributes & BATCH_ATTR_CONTROL) != 0;
+    bool keep_empty = (h->producer_id >= 0 && !control &&
                        is_producer_last_batch(job, h->base_offset)) ||
+                      (h->producer_id >= 0 && control && is_producer_last_marker(job, h)) ||
                       batch_last_offset(h) + 1 == job->first_uncleanable;
     if (!keep_empty)
         return 0;
@@ -516,6 +529,7 @@ void cleaner_job_free(cleaner_job_t *job)
             close(job->segs[i].fd);
     free(job->segs);
     free(job->producer_batches);
+    free(job->producer_markers);
     free(job->aborted);
     free(job->topic);
     free(job->dir);

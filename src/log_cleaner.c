@@ -182,6 +182,7 @@ cleaner_job_t *cleaner_snapshot(partition_log_t *pl, int64_t first_dirty, int n_
     job->delete_retention_ms = delete_retention_ms;
     job->now_ms = now_ms();
     job->n_producer_batches = pstate_last_batch_offsets(pl->pstate, &job->producer_batches);
+    job->n_producer_markers = pstate_marker_only_producers(pl->pstate, &job->producer_markers);
     collect_aborted(pl, job);
     return job;
 }

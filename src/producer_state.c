@@ -470,6 +470,33 @@ int pstate_last_batch_offsets(const producer_state_t *ps, int64_t **out)
     return k;
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+    int64_t x = ((const pstate_pid_epoch_t *)a)->pid, y = ((const pstate_pid_epoch_t *)b)->pid;
+    return x < y ? -1 : x > y;
+}
+
+int pstate_marker_only_producers(const producer_state_t *ps, pstate_pid_epoch_t **out)
+{
+    *out = NULL;
+    int n = (int)HASH_COUNT(ps->producers), k = 0;
+    if (n == 0)
+        return 0;
+    *out = xmalloc(sizeof(**out) * (size_t)n);
+    const producer_entry_t *e, *tmp;
+    HASH_ITER(hh, ps->producers, e, tmp)
+        if (e->n_batches == 0)
+            (*out)[k++] = (pstate_pid_epoch_t){ e->pid, e->epoch };
+    qsort(*out, (size_t)k, sizeof(**out), cmp_pid);
+    return k;
+}
+
+const pstate_pid_epoch_t *pstate_pid_epoch_find(const pstate_pid_epoch_t *arr, int n, int64_t pid)
+{
+    pstate_pid_epoch_t key = { pid, 0 };
+    return n > 0 ? bsearch(&key, arr, (size_t)n, sizeof(key), cmp_pid) : NULL;
+}
+
 /* Batches at or past `offset` are forgotten, newest first, and so are
  * transactions begun there; one whose marker was cut is open again.  A
  * producer left with neither is forgotten (Kafka reloads from a snapshot

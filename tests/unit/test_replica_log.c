@@ -409,6 +409,28 @@ static void test_verification_guards(void)
     pstate_free(ps);
 }
 
+/* The cleaner keeps the markers of producers whose last entry is a marker
+ * of a newer epoch (a fencing abort): only those producers are listed. */
+static void test_marker_only_producers(void)
+{
+    producer_state_t *ps = pstate_new();
+    pstate_update(ps, &(pstate_batch_t){ 9, 0, 0, 0, 0, 0, 1, true });
+    pstate_update(ps, &(pstate_batch_t){ 7, 0, 0, 0, 1, 1, 1, true });
+    pstate_update(ps, &(pstate_batch_t){ 8, 0, 0, 0, 2, 2, 1, false });
+    completed_txn_t done;
+    CU_ASSERT_EQUAL(pstate_end_txn(ps, 9, 3, 1, false, 3, 1, &done), 1);   /* fenced: epoch 3 */
+    CU_ASSERT_EQUAL(pstate_end_txn(ps, 7, 0, 1, true, 4, 1, &done), 1);    /* same epoch */
+    pstate_pid_epoch_t *m = NULL;
+    int n = pstate_marker_only_producers(ps, &m);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_EQUAL(m[0].pid, 9);
+    CU_ASSERT_EQUAL(m[0].epoch, 3);
+    CU_ASSERT_PTR_NOT_NULL(pstate_pid_epoch_find(m, n, 9));
+    CU_ASSERT_PTR_NULL(pstate_pid_epoch_find(m, n, 7));
+    free(m);
+    pstate_free(ps);
+}
+
 /* Snapshot files: the newest at or below the log end is loaded, one past
  * it (a truncated log) is deleted, a corrupt one is skipped for an older
  * one, and a truncation removes those above its offset. */
@@ -546,6 +568,7 @@ void register_replica_log_tests(void)
     CU_add_test(s, "producer snapshot files", test_producer_snapshot_files);
     CU_add_test(s, "producer transactions", test_producer_transactions);
     CU_add_test(s, "transaction verification guards", test_verification_guards);
+    CU_add_test(s, "producers whose last entry is a marker", test_marker_only_producers);
     CU_add_test(s, "leader's transaction markers", test_leader_markers);
     CU_add_test(s, "__transaction_state value bytes", test_transaction_log_value);
 }
