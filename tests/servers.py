@@ -26,6 +26,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_process(proc, timeout=60):
+    """SIGTERM, then SIGKILL if it has not exited after `timeout` s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def wait_for(pred, timeout=30.0, what="condition"):
     """Polls pred until it returns something true, and returns that."""
     deadline = time.time() + timeout

@@ -5,7 +5,6 @@ rejoin waited out the rebalance timeout), and the connectors' records
 arrive."""
 import json
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -16,6 +15,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from conftest import CACHE, ROOT, free_port, unique, wait_for
+from servers import stop_process
 from test_clients import confluent_consume, create_topic
 
 CONNECT_POM = os.path.join(ROOT, "tests", "integration", "connect", "pom.xml")
@@ -104,12 +104,7 @@ class Worker:
         self.proc.wait()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+        stop_process(self.proc, 30)
 
 
 def test_connect_worker_creates_connectors_in_seconds(broker, tmp_path, connect_classpath):

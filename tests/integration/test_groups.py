@@ -2,7 +2,6 @@
 kafka-python and the Java kafka-clients, alone and mixed, through
 rebalances, failures, static membership and broker restarts."""
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -12,6 +11,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from conftest import is_samsa, unique, wait_for
+from servers import stop_process
 from test_clients import create_topic
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,13 +56,7 @@ class Worker:
                     self.closed = True
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.reader.join(10)
 
     def kill9(self):

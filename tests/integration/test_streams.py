@@ -10,7 +10,6 @@ the same output."""
 import os
 import random
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -19,6 +18,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from conftest import CACHE, ROOT, unique, wait_for
+from servers import stop_process
 from test_clients import create_topic
 
 STREAMS_DIR = os.path.join(ROOT, "tests", "integration", "streams")
@@ -74,12 +74,7 @@ class WordCount:
         self.proc.wait()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+        stop_process(self.proc)
 
 
 class OutputReader:
