@@ -346,3 +346,42 @@ def test_transaction_requests_hostile(broker, bystander):
         time.sleep(0.2)
     assert (err, epoch) == (0, 0) and pid >= 0
     c.close()
+
+
+def test_transactional_produce_hostile(broker, bystander):
+    """Transactional batches that need the coordinator's word (KIP-890):
+    thirty clients send a producer id their transactional id never had,
+    for 20 partitions each, and hang up while the leader is still asking;
+    a last one waits and every partition is refused with the coordinator's
+    INVALID_PRODUCER_ID_MAPPING, nothing is written, and the broker keeps
+    serving everyone else."""
+    import time
+    from confluent_kafka import Consumer, TopicPartition
+    from test_transactions import txn_batch
+    topic, tid, parts = unique("txn-hostile"), unique("txn-hostile-tid"), 20
+    make_topic(broker, topic, parts)
+    c = Conn(broker.port)
+    deadline = time.time() + 60
+    while struct.unpack_from(">h", c.request(10, 1, kstr(tid) + b"\x01"), 4)[0] != 0:
+        assert time.time() < deadline, "no transaction coordinator"
+        time.sleep(0.2)
+    records = txn_batch(12345, 0, 0)
+    body = kstr(tid) + struct.pack(">hi", -1, 30000) + struct.pack(">i", 1) + kstr(topic)
+    body += struct.pack(">i", parts) + b"".join(
+        struct.pack(">ii", p, len(records)) + records for p in range(parts))
+    for _ in range(30):
+        gone = Conn(broker.port)
+        gone.send_raw(frame(0, 3, 1, body))
+        gone.close()
+
+    def answered():
+        r = parse_produce_v3_response(c.request(0, 3, body))
+        return r if {e for _, _, e, _ in r} != {19} else None    # coordinator still loading
+    r = wait_for(answered, 60, "an answer from the transaction coordinator")
+    assert sorted(p for _, p, _, _ in r) == list(range(parts))
+    assert {(e, base) for _, _, e, base in r} == {(49, -1)}
+    c.close()
+    cons = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("g")})
+    ends = [cons.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(parts)]
+    cons.close()
+    assert ends == [0] * parts
