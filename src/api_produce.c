@@ -50,11 +50,15 @@ typedef struct ack_wait {
 typedef struct verifying {
     const char *topic;
     int32_t partition;
-    int64_t pid;
-    uint64_t guard;
     struct produce_response_partition_produce_response *out;
     int k;                      /* the partition's place in the request */
 } verifying_t;
+
+/* What verification decided for one partition of a transactional request. */
+typedef struct txn_slot {
+    uint64_t guard;             /* 0: none taken */
+    bool refused;               /* answered before the append */
+} txn_slot_t;
 
 typedef struct parked_produce {
     delayed_op_t op;            /* first: the purgatory hands back &op */
@@ -64,10 +68,11 @@ typedef struct parked_produce {
     struct produce_response resp;
     ack_wait_t *waits;
     int n_waits;
-    uint64_t *guards;           /* per partition in request order, 0: none */
-    bool *answered;             /* per partition: refused before the append */
+    /* Only for requests naming a transactional id: */
+    txn_slot_t *slots;          /* per partition, in request order */
     verifying_t *verifying;
     int n_verifying;
+    int64_t verify_pid;         /* the producer being verified */
     uint64_t verify_ticket;     /* 0: no verification in flight */
 } parked_produce_t;
 
@@ -105,10 +110,7 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
                               parked_produce_t *pp, uint64_t guard)
 {
     int16_t v = req->hdr.request_api_version;
-    out->index = in->index;
-    out->base_offset = -1;
-    out->log_append_time_ms = -1;
-    out->log_start_offset = -1;
+    answer_early(out, in->index, KERR_NONE);
     if (!t || in->index < 0 || in->index >= t->n_partitions) {
         out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         return;
@@ -251,7 +253,7 @@ static void end_verifications(parked_produce_t *pp)
         verifying_t *v = &pp->verifying[i];
         partition_t *p = rm_partition(v->topic, v->partition);
         if (p && p->log)
-            pstate_verification_end(p->log->pstate, v->pid, v->guard);
+            pstate_verification_end(p->log->pstate, pp->verify_pid, pp->slots[v->k].guard);
     }
     pp->n_verifying = 0;
 }
@@ -281,10 +283,12 @@ static enum handler_result produce_append_all(broker_t *b, request_t *req, parke
         struct produce_response_topic_produce_response *tr = &pp->resp.responses[i];
         const char *topic = kstr_dup_or_empty(&req->arena, td->name);
         mc_topic_t *t = mc_find_topic(topic);
-        for (int p = 0; p < tr->partition_responses_count; p++, k++)
-            if (!pp->answered[k])
+        for (int p = 0; p < tr->partition_responses_count; p++, k++) {
+            const txn_slot_t *slot = pp->slots ? &pp->slots[k] : NULL;
+            if (!slot || !slot->refused)
                 produce_partition(b, req, t, topic, rq->acks, &td->partition_data[p],
-                                  &tr->partition_responses[p], pp, pp->guards[k]);
+                                  &tr->partition_responses[p], pp, slot ? slot->guard : 0);
+        }
     }
     if (rq->acks == 0) {
         req->no_response = true;
@@ -330,7 +334,7 @@ static void refuse_unverified(parked_produce_t *pp, const int16_t *verdicts)
         if (!err)
             continue;
         answer_early(v->out, v->partition, err);
-        pp->answered[v->k] = true;
+        pp->slots[v->k].refused = true;
         log_info("produce", "Rejected transactional produce to %s-%d from %s: its transaction "
                             "was not verified with the coordinator (%s)", v->topic, v->partition,
                  conn_peer(pp->req->conn), kafka_error_name(err));
@@ -353,13 +357,13 @@ static void produce_verified(void *arg, const int16_t *errors)
 }
 
 /* Takes a verification guard on every partition where the request's
- * transactional producer has no open transaction.  Returns how many need
- * verifying (pp->verifying). */
+ * transactional producer (pp->verify_pid, the first batch's) has no open
+ * transaction.  Returns how many need verifying (pp->verifying). */
 static int collect_verifications(broker_t *b, request_t *req, parked_produce_t *pp,
-                                 int64_t *pid, int16_t *epoch)
+                                 int16_t *epoch)
 {
     struct produce_request *rq = &pp->rq;
-    *pid = -1;
+    pp->verify_pid = -1;
     int k = 0;
     for (int i = 0; i < pp->resp.responses_count; i++) {
         struct produce_request_topic_produce_data *td = &rq->topic_data[i];
@@ -372,20 +376,20 @@ static int collect_verifications(broker_t *b, request_t *req, parked_produce_t *
                 batch_parse_header(in->records.ptr, (size_t)in->records.len, &h) < 0 ||
                 !(h.attributes & BATCH_ATTR_TRANSACTIONAL) || (h.attributes & BATCH_ATTR_CONTROL))
                 continue;
-            if (*pid < 0) {
-                *pid = h.producer_id;
+            if (pp->verify_pid < 0) {
+                pp->verify_pid = h.producer_id;
                 *epoch = h.producer_epoch;
             }
             int16_t err;
-            partition_t *part = h.producer_id == *pid ? rm_leader_for(b, topic, in->index, -1, &err)
-                                                      : NULL;
+            partition_t *part = h.producer_id == pp->verify_pid
+                                    ? rm_leader_for(b, topic, in->index, -1, &err) : NULL;
             uint64_t guard = part && part->log
-                                 ? pstate_verification_start(part->log->pstate, *pid) : 0;
+                                 ? pstate_verification_start(part->log->pstate, pp->verify_pid) : 0;
             if (!guard)
                 continue;
-            pp->guards[k] = guard;
+            pp->slots[k].guard = guard;
             pp->verifying[pp->n_verifying++] =
-                (verifying_t){ topic, in->index, *pid, guard, &tr->partition_responses[p], k };
+                (verifying_t){ topic, in->index, &tr->partition_responses[p], k };
         }
     }
     return pp->n_verifying;
@@ -398,9 +402,8 @@ static enum handler_result maybe_verify(broker_t *b, request_t *req, parked_prod
 {
     if (!b->cfg->txn_partition_verification_enable || !pp->verifying)
         return REQ_DONE;
-    int64_t pid;
     int16_t epoch = 0;
-    int n = collect_verifications(b, req, pp, &pid, &epoch);
+    int n = collect_verifications(b, req, pp, &epoch);
     if (n == 0)
         return REQ_DONE;
     const char **topics = arena_array(&req->arena, (size_t)n, sizeof(char *));
@@ -409,7 +412,8 @@ static enum handler_result maybe_verify(broker_t *b, request_t *req, parked_prod
         topics[i] = pp->verifying[i].topic;
         parts[i] = pp->verifying[i].partition;
     }
-    int16_t err = txn_verify_start(b, pp->rq.transactional_id, pid, epoch, topics, parts, n,
+    int16_t err = txn_verify_start(b, pp->rq.transactional_id, pp->verify_pid, epoch, topics,
+                                   parts, n,
                                    req->hdr.request_api_version >= 11, produce_verified, pp,
                                    &pp->verify_ticket);
     if (err) {
@@ -462,13 +466,13 @@ enum handler_result api_produce(broker_t *b, request_t *req)
     /* Bounded by the request (each partition entry took 8 bytes of it or
      * more); a failed allocation closes this connection only. */
     size_t n = (size_t)total + 1;
-    pp->guards = arena_try_array(&req->arena, n, sizeof(uint64_t));
-    pp->answered = arena_try_array(&req->arena, n, sizeof(bool));
-    pp->verifying = rq->transactional_id.len > 0
-                        ? arena_try_array(&req->arena, n, sizeof(verifying_t)) : NULL;
+    bool transactional = rq->transactional_id.len > 0;
+    if (transactional) {
+        pp->slots = arena_try_array(&req->arena, n, sizeof(txn_slot_t));
+        pp->verifying = arena_try_array(&req->arena, n, sizeof(verifying_t));
+    }
     pp->waits = rq->acks == -1 ? arena_try_array(&req->arena, n, sizeof(ack_wait_t)) : NULL;
-    if (!pp->guards || !pp->answered || (rq->transactional_id.len > 0 && !pp->verifying) ||
-        (rq->acks == -1 && !pp->waits)) {
+    if ((transactional && (!pp->slots || !pp->verifying)) || (rq->acks == -1 && !pp->waits)) {
         log_error("produce", "Closing connection from %s: out of memory for a produce request "
                              "naming %lld partitions", conn_peer(req->conn), (long long)total);
         return REQ_CLOSE;

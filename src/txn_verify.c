@@ -191,7 +191,8 @@ int16_t txn_verify_start(broker_t *b, kstr_t txn_id, int64_t pid, int16_t epoch,
         snprintf(cid, sizeof(cid), "broker-%d-txn-verifier", b->cfg->broker_id);
         channels = chan_pool_new("transaction verification", cid, VERIFY_REQUEST_TIMEOUT_MS, 1);
     }
-    chan_send_exact(chan_pool_get(channels, mb->id, mb->host, mb->port), API_ADD_PARTITIONS_TO_TXN, VERIFY_VERSION, &w, on_reply, r);
+    chan_send_exact(chan_pool_get(channels, mb->id, mb->host, mb->port),
+                    API_ADD_PARTITIONS_TO_TXN, VERIFY_VERSION, &w, on_reply, r);
     return KERR_NONE;
 }
 

@@ -61,6 +61,21 @@ def settled(bootstrap, topic, expected):
     return all(len(seen.get(k, [])) == 1 for k in expected), seen
 
 
+def compacted_to(bootstrap, topic, keys, expected, what):
+    """Waits until every key has one value left, then checks each is the
+    expected one; returns what was read."""
+    state = {}
+
+    def done():
+        ok, state["seen"] = settled(bootstrap, topic, expected)
+        return ok
+    wait_for(done, 240, what)
+    seen = state["seen"]
+    wrong = [k for k in keys if seen[k] != [expected[k]]]
+    assert not wrong, f"{len(wrong)} keys differ, e.g. {wrong[0]}: {seen[wrong[0]][:3]}"
+    return seen
+
+
 def test_compaction_keeps_exactly_the_latest_record_of_each_key(make_broker):
     b = make_broker(props={"log.cleaner.backoff.ms": "500",
                            "log.cleaner.dedupe.buffer.size": str(BUFFER)}).start()
@@ -76,15 +91,7 @@ def test_compaction_keeps_exactly_the_latest_record_of_each_key(make_broker):
     produce(b.bootstrap, topic, [(b"f%07d" % i, b"x" * 40) for i in range(40_000)])
     expected = {k: (None if k in deleted else b"second-" + k) for k in keys}
 
-    state = {}
-
-    def done():
-        ok, state["seen"] = settled(b.bootstrap, topic, expected)
-        return ok
-    wait_for(done, 240, "the cleaner to catch up")
-    seen = state["seen"]
-    wrong = [k for k in keys if seen[k] != [expected[k]]]
-    assert not wrong, f"{len(wrong)} keys differ, e.g. {wrong[0]}: {seen[wrong[0]][:3]}"
+    compacted_to(b.bootstrap, topic, keys, expected, "the cleaner to catch up")
     if is_samsa(b):
         text = b.log_text()
         rounds = text.count(f"Cleaned {topic}-0 up to offset")
@@ -142,15 +149,7 @@ def test_compaction_drops_aborted_transactions_and_keeps_committed_values(make_b
     transact(b.bootstrap, tid, topic, [(k, b"updated-" + k) for k in sorted(updated)], True)
     produce(b.bootstrap, topic, [(b"f%07d" % i, b"x" * 40) for i in range(20_000)])
     expected = {k: (b"updated-" if k in updated else b"committed-") + k for k in keys}
-    state = {}
-
-    def done():
-        ok, state["seen"] = settled(b.bootstrap, topic, expected)
-        return ok
-    wait_for(done, 240, "the cleaner to remove the aborted transaction")
-    seen = state["seen"]
-    wrong = [k for k in keys if seen[k] != [expected[k]]]
-    assert not wrong, f"{len(wrong)} keys differ, e.g. {wrong[0]}: {seen[wrong[0]][:3]}"
+    compacted_to(b.bootstrap, topic, keys, expected, "the cleaner to remove the aborted transaction")
     c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": unique("g")})
     _, end = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
     c.close()

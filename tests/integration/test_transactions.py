@@ -104,26 +104,24 @@ def test_offsets_committed_in_a_transaction_apply_only_on_commit(broker):
     def committed():
         return c.committed([TopicPartition(src, 0)], 30)[0].offset
 
+    def transact(value, offset, commit):
+        t.begin_transaction()
+        t.produce(dst, value=value, partition=0)
+        t.flush(30)
+        t.send_offsets_to_transaction([TopicPartition(src, 0, offset)], c.consumer_group_metadata(), 30)
+        if commit:
+            t.commit_transaction(30)
+        else:
+            t.abort_transaction(30)
+
     group_coordinator_ready(bs, group, src)
     # Commit offset 4 for real first.
-    t.begin_transaction()
-    t.produce(dst, value=b"first", partition=0)
-    t.flush(30)
-    t.send_offsets_to_transaction([TopicPartition(src, 0, 4)], c.consumer_group_metadata(), 30)
-    t.commit_transaction(30)
+    transact(b"first", 4, True)
     assert committed() == 4
     # An aborted transaction's offsets never apply.
-    t.begin_transaction()
-    t.produce(dst, value=b"aborted", partition=0)
-    t.flush(30)
-    t.send_offsets_to_transaction([TopicPartition(src, 0, 8)], c.consumer_group_metadata(), 30)
-    t.abort_transaction(30)
+    transact(b"aborted", 8, False)
     assert committed() == 4
-    t.begin_transaction()
-    t.produce(dst, value=b"second", partition=0)
-    t.flush(30)
-    t.send_offsets_to_transaction([TopicPartition(src, 0, 10)], c.consumer_group_metadata(), 30)
-    t.commit_transaction(30)
+    transact(b"second", 10, True)
     assert committed() == 10
     c.close()
     end = settled_end(bs, dst, 6)      # three records, each followed by its marker
