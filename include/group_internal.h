@@ -67,9 +67,12 @@ typedef struct txn_offset {
     struct txn_offset *next;
 } txn_offset_t;
 
+/* A member id handed out with MEMBER_ID_REQUIRED (KIP-394) whose owner
+ * has not joined with it yet; it expires after the session timeout. */
 typedef struct pending_member {
     char *id;
-    int64_t deadline;
+    struct group *group;
+    struct event *expiry;
     struct pending_member *next;
 } pending_member_t;
 
@@ -148,6 +151,11 @@ int16_t grp_store_group(group_t *g);
 bool grp_str_eq_k(const char *a, kstr_t b);
 void grp_sync_error(member_t *m, int16_t err);
 bool grp_take_pending(group_t *g, kstr_t id);
+/* Hands out a pending member id that expires after session_timeout_ms
+ * (Kafka's removePendingMemberAndUpdateGroup); takes ownership of id. */
+void grp_add_pending(group_t *g, char *id, int32_t session_timeout_ms);
+/* Drops every pending member id. */
+void grp_clear_pending(group_t *g);
 int16_t grp_write_tombstones(group_t *g, stored_offset_t **offs, int n, bool group_too);
 
 #endif

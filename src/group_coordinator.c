@@ -212,8 +212,12 @@ member_t *grp_add_member(group_t *g, char *id, const join_args_t *a, request_t *
         pp = &(*pp)->next;
     *pp = m;
     g->n_members++;
-    if (!g->protocol_type)
+    if (g->n_members == 1) {
+        /* The first member sets the protocol type; it stays when the group
+         * empties again (Kafka's GroupMetadata.add). */
+        free(g->protocol_type);
         g->protocol_type = grp_dup_kstr(a->protocol_type);
+    }
     grp_schedule_heartbeat(m);
     return m;
 }
@@ -280,7 +284,11 @@ static void remove_member(group_t *g, member_t *m, const char *reason)
     switch (g->state) {
     case STABLE:
     case COMPLETING_REBALANCE:
+        /* As Kafka's prepareRebalance: the join completes at once when
+         * nobody is left to wait for, so the last member's LeaveGroup is
+         * answered with the group already Empty. */
         grp_prepare_rebalance(g, reason);
+        grp_maybe_complete_join(g);
         break;
     case PREPARING_REBALANCE: {
         /* Maybe everyone left has joined now. */
@@ -375,12 +383,7 @@ static void join_timer_fired(evutil_socket_t fd, short what, void *arg)
         }
     }
     /* Pending (MEMBER_ID_REQUIRED) members that never came back are dropped. */
-    while (g->pending) {
-        pending_member_t *p = g->pending;
-        g->pending = p->next;
-        free(p->id);
-        free(p);
-    }
+    grp_clear_pending(g);
     complete_join(g);
 }
 
@@ -466,8 +469,6 @@ static void complete_join(group_t *g)
     if (!g->members) {
         free(g->leader);
         g->leader = NULL;
-        free(g->protocol_type);
-        g->protocol_type = NULL;
         grp_set_state(g, EMPTY);
         log_info(COMP, "Group %s with generation %d is now empty (%s-%d)", g->id, g->generation,
                  OFFSETS_TOPIC, g->partition);
@@ -610,12 +611,7 @@ void grp_destroy_group(group_t *g)
         grp_sync_error(m, KERR_COORDINATOR_NOT_AVAILABLE);
         grp_free_member(m);
     }
-    while (g->pending) {
-        pending_member_t *p = g->pending;
-        g->pending = p->next;
-        free(p->id);
-        free(p);
-    }
+    grp_clear_pending(g);
     stored_offset_t *o, *tmp;
     HASH_ITER(hh, g->offsets, o, tmp)
         grp_free_offset(g, o);

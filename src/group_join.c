@@ -70,18 +70,67 @@ static enum handler_result park_join(member_t *m, request_t *req, join_done_fn d
     return REQ_PARKED;
 }
 
-bool grp_take_pending(group_t *g, kstr_t id)
+static void free_pending(pending_member_t *p)
+{
+    if (p->expiry)
+        event_free(p->expiry);
+    free(p->id);
+    free(p);
+}
+
+/* Unlinks and frees the pending member named id; false if none is. */
+static bool drop_pending(group_t *g, const char *id, size_t len)
 {
     for (pending_member_t **pp = &g->pending; *pp; pp = &(*pp)->next) {
-        if (kstr_eq_cstr(id, (*pp)->id)) {
-            pending_member_t *p = *pp;
+        pending_member_t *p = *pp;
+        if (strlen(p->id) == len && !memcmp(p->id, id, len)) {
             *pp = p->next;
-            free(p->id);
-            free(p);
+            free_pending(p);
             return true;
         }
     }
     return false;
+}
+
+bool grp_take_pending(group_t *g, kstr_t id)
+{
+    return id.len >= 0 && id.ptr && drop_pending(g, id.ptr, (size_t)id.len);
+}
+
+void grp_clear_pending(group_t *g)
+{
+    while (g->pending) {
+        pending_member_t *p = g->pending;
+        g->pending = p->next;
+        free_pending(p);
+    }
+}
+
+/* A pending member that did not come back within its session timeout is
+ * forgotten; a rebalance that waited for it may complete now. */
+static void pending_expired(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pending_member_t *p = arg;
+    group_t *g = p->group;
+    log_info(COMP, "Pending member %s in group %s has been removed after session timeout "
+                   "expiration", p->id, g->id);
+    drop_pending(g, p->id, strlen(p->id));
+    grp_maybe_complete_join(g);
+}
+
+void grp_add_pending(group_t *g, char *id, int32_t session_timeout_ms)
+{
+    pending_member_t *p = xcalloc(1, sizeof(*p));
+    p->id = id;
+    p->group = g;
+    p->expiry = event_new(gc.b->base, -1, 0, pending_expired, p);
+    struct timeval tv = { session_timeout_ms / 1000, (session_timeout_ms % 1000) * 1000 };
+    if (p->expiry)
+        event_add(p->expiry, &tv);
+    p->next = g->pending;
+    g->pending = p;
 }
 
 static enum handler_result join_existing(group_t *g, member_t *m, request_t *req,
@@ -186,11 +235,7 @@ enum handler_result gc_join(request_t *req, const join_args_t *a, join_done_fn d
         free(inst);
         if (a->require_known_member_id && a->instance_id.len < 0) {
             /* KIP-394: hand out the id and let the member come back with it. */
-            pending_member_t *p = xcalloc(1, sizeof(*p));
-            p->id = id;
-            p->deadline = mono_ms() + a->session_timeout_ms;
-            p->next = g->pending;
-            g->pending = p;
+            grp_add_pending(g, id, a->session_timeout_ms);
             return join_now(req, done, KERR_MEMBER_ID_REQUIRED, id);
         }
         member_t *m = grp_add_member(g, id, a, req);

@@ -1,8 +1,10 @@
 """Hand-encoded Kafka requests for tests that must send exactly the bytes
 they mean (malformed input, specific versions).  Record batches come from
 kafka-python's own encoder, an implementation independent of samsa's."""
+import io
 import socket
 import struct
+import time
 
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
@@ -299,3 +301,26 @@ def alter_partition_reassignments_v0(conn, topic, parts, timeout_ms=30000):
             out[p] = (perr, pmsg)
         at += 1
     return err, msg, out
+
+
+def call(conn, req, resp_cls=None):
+    """Sends one of kafka-python's protocol request objects and decodes
+    the answer with its response class."""
+    body = conn.request(req.API_KEY, req.API_VERSION, req.encode())
+    cls = resp_cls[req.API_VERSION] if resp_cls else req.RESPONSE_TYPE
+    return cls.decode(io.BytesIO(body))
+
+
+def coordinator_conn(port, timeout=30):
+    """A connection to a single broker once it coordinates groups (its
+    __consumer_offsets exists and is loaded)."""
+    from kafka.protocol.find_coordinator import FindCoordinatorRequest
+    c = Conn(port)
+    deadline = time.time() + timeout
+    while True:
+        r = call(c, FindCoordinatorRequest[0]("probe"))
+        if r.error_code == 0 or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.error_code == 0
+    return c

@@ -6,7 +6,7 @@ import struct
 import pytest
 
 from conftest import is_samsa, unique, wait_for
-from kproto import (Conn, api_versions_v0, batch, create_topics_v0, frame, kstr, metadata_v4,
+from kproto import (Conn, api_versions_v0, call, coordinator_conn, batch, create_topics_v0, frame, kstr, metadata_v4,
                     parse_create_topics_v0, parse_metadata_v4_topic_errors,
                     parse_produce_v3_response, produce_v3)
 
@@ -155,29 +155,14 @@ def test_disconnect_mid_request(broker, bystander):
 
 # ---- groups (requests encoded by kafka-python's protocol classes) ----
 
-import io  # noqa: E402
-
 from kafka.protocol.commit import OffsetCommitRequest, OffsetCommitResponse  # noqa: E402
-from kafka.protocol.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse  # noqa: E402
 from kafka.protocol.group import (HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,  # noqa: E402
                                   JoinGroupResponse, SyncGroupRequest, SyncGroupResponse)
 
 
-def call(conn, req, resp_cls):
-    body = conn.request(req.API_KEY, req.API_VERSION, req.encode())
-    return resp_cls[req.API_VERSION].decode(io.BytesIO(body))
-
-
 @pytest.fixture
 def coord(broker):
-    c = Conn(broker.port)
-    for _ in range(50):
-        r = call(c, FindCoordinatorRequest[0]("probe"), FindCoordinatorResponse)
-        if r.error_code == 0:
-            break
-        import time
-        time.sleep(0.2)
-    assert r.error_code == 0
+    c = coordinator_conn(broker.port)
     yield c
     c.close()
 
@@ -270,16 +255,7 @@ def test_replication_factor_above_live_brokers_is_refused(broker, bystander):
 def test_produce_to_internal_topic_is_refused(broker, bystander):
     """Clients cannot write into __consumer_offsets (Kafka's
     INVALID_TOPIC_EXCEPTION), so no injected record is loaded as a group."""
-    c = Conn(broker.port)
-    # FindCoordinator v0 until the offsets topic exists.
-    def coordinator_ready():
-        body = c.request(10, 0, struct.pack(">h", 5) + b"probe")
-        return struct.unpack_from(">h", body, 0)[0] == 0
-    import time
-    deadline = time.time() + 60
-    while not coordinator_ready():
-        assert time.time() < deadline, "no group coordinator"
-        time.sleep(0.2)
+    c = coordinator_conn(broker.port, timeout=60)
     res = parse_produce_v3_response(c.request(0, 3, produce_v3("__consumer_offsets", 0, batch())))
     assert res == [("__consumer_offsets", 0, 17, -1)]
     c.close()
