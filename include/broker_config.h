@@ -47,6 +47,8 @@ typedef struct broker_config {
     bool delete_topic_enable;
     int64_t log_retention_ms;
     int64_t log_retention_bytes;
+    int64_t log_retention_check_ms;
+    int64_t log_roll_jitter_ms;
     char *log_message_timestamp_type;   /* CreateTime | LogAppendTime */
     char *compression_type;
     char *log_cleanup_policy;

@@ -16,6 +16,7 @@
 typedef struct log_settings {
     int64_t segment_bytes;
     int64_t roll_ms;
+    int64_t roll_jitter_ms;         /* segment.jitter.ms */
     int32_t index_interval_bytes;
     int32_t index_size_max_bytes;
     int64_t flush_interval_messages;
@@ -38,6 +39,7 @@ typedef struct partition_log {
     epoch_cache_t epochs;           /* leader-epoch-checkpoint */
     uint64_t id;                    /* unique while the broker runs (a deleted
                                      * and re-created log gets a new one) */
+    int64_t roll_jitter;            /* the active segment's share of roll_jitter_ms */
     int64_t cleaned_upto;           /* compaction done below this offset */
     bool cleaning;                  /* a cleaner job holds copies of its sealed segments */
     int64_t checkpointed_hw;        /* replication-offset-checkpoint at load (or the log end) */
@@ -107,7 +109,8 @@ int plog_write_producer_snapshot(partition_log_t *pl);
 /* Internals shared by log_partition.c and log_follower.c only. */
 log_segment_t *plog_new_segment(partition_log_t *pl, int64_t base, bool create, bool active);
 log_segment_t *plog_active_segment(partition_log_t *pl);
-bool plog_should_roll(partition_log_t *pl, int32_t len, int64_t last_offset, int64_t now);
+bool plog_should_roll(partition_log_t *pl, int32_t len, int64_t last_offset,
+                      int64_t batch_max_timestamp, int64_t now);
 int plog_roll(partition_log_t *pl);
 int plog_segment_for_offset(const partition_log_t *pl, int64_t offset);
 

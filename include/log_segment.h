@@ -30,6 +30,7 @@ typedef struct log_segment {
     int64_t max_timestamp;          /* largest timestamp appended */
     int64_t offset_of_max_timestamp;
     int64_t first_batch_timestamp;  /* for log.roll.ms; -1 if empty */
+    int64_t created_ms;             /* wall clock when opened (Kafka's "created") */
     int64_t bytes_since_index;
     int32_t index_interval;
     bool active;                    /* index files mapped at full size */
@@ -54,6 +55,11 @@ void segment_delete(log_segment_t *s);
 int segment_append(log_segment_t *s, const uint8_t *buf, int32_t len,
                    int64_t first_offset, int64_t last_offset,
                    int64_t max_timestamp, int64_t offset_of_max_timestamp);
+/* Kafka's asynchronous delete, first half (not on the event loop): the
+ * segment's files are renamed to <name>.deleted and it is closed.  Returns
+ * the new names, NULL-terminated and malloc()ed, for the removal
+ * file.delete.delay.ms later. */
+char **segment_rename_deleted(log_segment_t *s);
 bool segment_index_full(const log_segment_t *s);
 /* Byte position of the batch that contains offset (or the first batch after
  * it); returns size if none.  *batch_base gets that batch's base offset. */

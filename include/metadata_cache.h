@@ -46,6 +46,10 @@ typedef struct topic_settings {
     int64_t min_compaction_lag_ms;
     int64_t max_compaction_lag_ms;
     int64_t delete_retention_ms;
+    bool deletes;                   /* cleanup.policy includes delete */
+    int64_t retention_ms;           /* -1: no time limit */
+    int64_t retention_bytes;        /* -1: no size limit */
+    int64_t file_delete_delay_ms;
 } topic_settings_t;
 
 typedef struct mc_topic {

@@ -1952,6 +1952,385 @@ void consumer_protocol_assignment_defaults(struct consumer_protocol_assignment *
 int consumer_protocol_assignment_decode(kreader_t *r, int16_t version, struct consumer_protocol_assignment *m);
 void consumer_protocol_assignment_encode(kwriter_t *w, int16_t version, const struct consumer_protocol_assignment *m);
 
+/* ---- DeleteRecordsRequest (versions 0-2, flexible (2, 32767)) ---- */
+#define DELETE_RECORDS_REQUEST_MIN_VERSION 0
+#define DELETE_RECORDS_REQUEST_MAX_VERSION 2
+#define DELETE_RECORDS_REQUEST_FIRST_FLEXIBLE 2
+struct delete_records_request_delete_records_partition {
+    int32_t partition_index;
+    int64_t offset;
+};
+
+struct delete_records_request_delete_records_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct delete_records_request_delete_records_partition *partitions;
+};
+
+struct delete_records_request {
+    int32_t topics_count; /* -1 = null */
+    struct delete_records_request_delete_records_topic *topics;
+    int32_t timeout_ms;
+};
+
+void delete_records_request_delete_records_partition_defaults(struct delete_records_request_delete_records_partition *m);
+struct delete_records_request_delete_records_partition *delete_records_request_delete_records_partition_array(arena_t *a, int32_t n);
+void delete_records_request_delete_records_topic_defaults(struct delete_records_request_delete_records_topic *m);
+struct delete_records_request_delete_records_topic *delete_records_request_delete_records_topic_array(arena_t *a, int32_t n);
+void delete_records_request_defaults(struct delete_records_request *m);
+int delete_records_request_decode(kreader_t *r, int16_t version, struct delete_records_request *m);
+void delete_records_request_encode(kwriter_t *w, int16_t version, const struct delete_records_request *m);
+
+/* ---- DeleteRecordsResponse (versions 0-2, flexible (2, 32767)) ---- */
+#define DELETE_RECORDS_RESPONSE_MIN_VERSION 0
+#define DELETE_RECORDS_RESPONSE_MAX_VERSION 2
+#define DELETE_RECORDS_RESPONSE_FIRST_FLEXIBLE 2
+struct delete_records_response_delete_records_partition_result {
+    int32_t partition_index;
+    int64_t low_watermark;
+    int16_t error_code;
+};
+
+struct delete_records_response_delete_records_topic_result {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct delete_records_response_delete_records_partition_result *partitions;
+};
+
+struct delete_records_response {
+    int32_t throttle_time_ms;
+    int32_t topics_count; /* -1 = null */
+    struct delete_records_response_delete_records_topic_result *topics;
+};
+
+void delete_records_response_delete_records_partition_result_defaults(struct delete_records_response_delete_records_partition_result *m);
+struct delete_records_response_delete_records_partition_result *delete_records_response_delete_records_partition_result_array(arena_t *a, int32_t n);
+void delete_records_response_delete_records_topic_result_defaults(struct delete_records_response_delete_records_topic_result *m);
+struct delete_records_response_delete_records_topic_result *delete_records_response_delete_records_topic_result_array(arena_t *a, int32_t n);
+void delete_records_response_defaults(struct delete_records_response *m);
+int delete_records_response_decode(kreader_t *r, int16_t version, struct delete_records_response *m);
+void delete_records_response_encode(kwriter_t *w, int16_t version, const struct delete_records_response *m);
+
+/* ---- DescribeClusterRequest (versions 0-1, flexible (0, 32767)) ---- */
+#define DESCRIBE_CLUSTER_REQUEST_MIN_VERSION 0
+#define DESCRIBE_CLUSTER_REQUEST_MAX_VERSION 1
+#define DESCRIBE_CLUSTER_REQUEST_FIRST_FLEXIBLE 0
+struct describe_cluster_request {
+    bool include_cluster_authorized_operations;
+    int8_t endpoint_type;
+};
+
+void describe_cluster_request_defaults(struct describe_cluster_request *m);
+int describe_cluster_request_decode(kreader_t *r, int16_t version, struct describe_cluster_request *m);
+void describe_cluster_request_encode(kwriter_t *w, int16_t version, const struct describe_cluster_request *m);
+
+/* ---- DescribeClusterResponse (versions 0-1, flexible (0, 32767)) ---- */
+#define DESCRIBE_CLUSTER_RESPONSE_MIN_VERSION 0
+#define DESCRIBE_CLUSTER_RESPONSE_MAX_VERSION 1
+#define DESCRIBE_CLUSTER_RESPONSE_FIRST_FLEXIBLE 0
+struct describe_cluster_response_describe_cluster_broker {
+    int32_t broker_id;
+    kstr_t host;
+    int32_t port;
+    kstr_t rack;
+};
+
+struct describe_cluster_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    kstr_t error_message;
+    int8_t endpoint_type;
+    kstr_t cluster_id;
+    int32_t controller_id;
+    int32_t brokers_count; /* -1 = null */
+    struct describe_cluster_response_describe_cluster_broker *brokers;
+    int32_t cluster_authorized_operations;
+};
+
+void describe_cluster_response_describe_cluster_broker_defaults(struct describe_cluster_response_describe_cluster_broker *m);
+struct describe_cluster_response_describe_cluster_broker *describe_cluster_response_describe_cluster_broker_array(arena_t *a, int32_t n);
+void describe_cluster_response_defaults(struct describe_cluster_response *m);
+int describe_cluster_response_decode(kreader_t *r, int16_t version, struct describe_cluster_response *m);
+void describe_cluster_response_encode(kwriter_t *w, int16_t version, const struct describe_cluster_response *m);
+
+/* ---- CreatePartitionsRequest (versions 0-3, flexible (2, 32767)) ---- */
+#define CREATE_PARTITIONS_REQUEST_MIN_VERSION 0
+#define CREATE_PARTITIONS_REQUEST_MAX_VERSION 3
+#define CREATE_PARTITIONS_REQUEST_FIRST_FLEXIBLE 2
+struct create_partitions_request_create_partitions_assignment {
+    int32_t broker_ids_count; /* -1 = null */
+    int32_t *broker_ids;
+};
+
+struct create_partitions_request_create_partitions_topic {
+    kstr_t name;
+    int32_t count;
+    int32_t assignments_count; /* -1 = null */
+    struct create_partitions_request_create_partitions_assignment *assignments;
+};
+
+struct create_partitions_request {
+    int32_t topics_count; /* -1 = null */
+    struct create_partitions_request_create_partitions_topic *topics;
+    int32_t timeout_ms;
+    bool validate_only;
+};
+
+void create_partitions_request_create_partitions_assignment_defaults(struct create_partitions_request_create_partitions_assignment *m);
+struct create_partitions_request_create_partitions_assignment *create_partitions_request_create_partitions_assignment_array(arena_t *a, int32_t n);
+void create_partitions_request_create_partitions_topic_defaults(struct create_partitions_request_create_partitions_topic *m);
+struct create_partitions_request_create_partitions_topic *create_partitions_request_create_partitions_topic_array(arena_t *a, int32_t n);
+void create_partitions_request_defaults(struct create_partitions_request *m);
+int create_partitions_request_decode(kreader_t *r, int16_t version, struct create_partitions_request *m);
+void create_partitions_request_encode(kwriter_t *w, int16_t version, const struct create_partitions_request *m);
+
+/* ---- CreatePartitionsResponse (versions 0-3, flexible (2, 32767)) ---- */
+#define CREATE_PARTITIONS_RESPONSE_MIN_VERSION 0
+#define CREATE_PARTITIONS_RESPONSE_MAX_VERSION 3
+#define CREATE_PARTITIONS_RESPONSE_FIRST_FLEXIBLE 2
+struct create_partitions_response_create_partitions_topic_result {
+    kstr_t name;
+    int16_t error_code;
+    kstr_t error_message;
+};
+
+struct create_partitions_response {
+    int32_t throttle_time_ms;
+    int32_t results_count; /* -1 = null */
+    struct create_partitions_response_create_partitions_topic_result *results;
+};
+
+void create_partitions_response_create_partitions_topic_result_defaults(struct create_partitions_response_create_partitions_topic_result *m);
+struct create_partitions_response_create_partitions_topic_result *create_partitions_response_create_partitions_topic_result_array(arena_t *a, int32_t n);
+void create_partitions_response_defaults(struct create_partitions_response *m);
+int create_partitions_response_decode(kreader_t *r, int16_t version, struct create_partitions_response *m);
+void create_partitions_response_encode(kwriter_t *w, int16_t version, const struct create_partitions_response *m);
+
+/* ---- DescribeLogDirsRequest (versions 0-4, flexible (2, 32767)) ---- */
+#define DESCRIBE_LOG_DIRS_REQUEST_MIN_VERSION 0
+#define DESCRIBE_LOG_DIRS_REQUEST_MAX_VERSION 4
+#define DESCRIBE_LOG_DIRS_REQUEST_FIRST_FLEXIBLE 2
+struct describe_log_dirs_request_describable_log_dir_topic {
+    kstr_t topic;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
+struct describe_log_dirs_request {
+    int32_t topics_count; /* -1 = null */
+    struct describe_log_dirs_request_describable_log_dir_topic *topics;
+};
+
+void describe_log_dirs_request_describable_log_dir_topic_defaults(struct describe_log_dirs_request_describable_log_dir_topic *m);
+struct describe_log_dirs_request_describable_log_dir_topic *describe_log_dirs_request_describable_log_dir_topic_array(arena_t *a, int32_t n);
+void describe_log_dirs_request_defaults(struct describe_log_dirs_request *m);
+int describe_log_dirs_request_decode(kreader_t *r, int16_t version, struct describe_log_dirs_request *m);
+void describe_log_dirs_request_encode(kwriter_t *w, int16_t version, const struct describe_log_dirs_request *m);
+
+/* ---- DescribeLogDirsResponse (versions 0-4, flexible (2, 32767)) ---- */
+#define DESCRIBE_LOG_DIRS_RESPONSE_MIN_VERSION 0
+#define DESCRIBE_LOG_DIRS_RESPONSE_MAX_VERSION 4
+#define DESCRIBE_LOG_DIRS_RESPONSE_FIRST_FLEXIBLE 2
+struct describe_log_dirs_response_describe_log_dirs_partition {
+    int32_t partition_index;
+    int64_t partition_size;
+    int64_t offset_lag;
+    bool is_future_key;
+};
+
+struct describe_log_dirs_response_describe_log_dirs_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    struct describe_log_dirs_response_describe_log_dirs_partition *partitions;
+};
+
+struct describe_log_dirs_response_describe_log_dirs_result {
+    int16_t error_code;
+    kstr_t log_dir;
+    int32_t topics_count; /* -1 = null */
+    struct describe_log_dirs_response_describe_log_dirs_topic *topics;
+    int64_t total_bytes;
+    int64_t usable_bytes;
+};
+
+struct describe_log_dirs_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    int32_t results_count; /* -1 = null */
+    struct describe_log_dirs_response_describe_log_dirs_result *results;
+};
+
+void describe_log_dirs_response_describe_log_dirs_partition_defaults(struct describe_log_dirs_response_describe_log_dirs_partition *m);
+struct describe_log_dirs_response_describe_log_dirs_partition *describe_log_dirs_response_describe_log_dirs_partition_array(arena_t *a, int32_t n);
+void describe_log_dirs_response_describe_log_dirs_topic_defaults(struct describe_log_dirs_response_describe_log_dirs_topic *m);
+struct describe_log_dirs_response_describe_log_dirs_topic *describe_log_dirs_response_describe_log_dirs_topic_array(arena_t *a, int32_t n);
+void describe_log_dirs_response_describe_log_dirs_result_defaults(struct describe_log_dirs_response_describe_log_dirs_result *m);
+struct describe_log_dirs_response_describe_log_dirs_result *describe_log_dirs_response_describe_log_dirs_result_array(arena_t *a, int32_t n);
+void describe_log_dirs_response_defaults(struct describe_log_dirs_response *m);
+int describe_log_dirs_response_decode(kreader_t *r, int16_t version, struct describe_log_dirs_response *m);
+void describe_log_dirs_response_encode(kwriter_t *w, int16_t version, const struct describe_log_dirs_response *m);
+
+/* ---- DescribeAclsRequest (versions 0-3, flexible (2, 32767)) ---- */
+#define DESCRIBE_ACLS_REQUEST_MIN_VERSION 0
+#define DESCRIBE_ACLS_REQUEST_MAX_VERSION 3
+#define DESCRIBE_ACLS_REQUEST_FIRST_FLEXIBLE 2
+struct describe_acls_request {
+    int8_t resource_type_filter;
+    kstr_t resource_name_filter;
+    int8_t pattern_type_filter;
+    kstr_t principal_filter;
+    kstr_t host_filter;
+    int8_t operation;
+    int8_t permission_type;
+};
+
+void describe_acls_request_defaults(struct describe_acls_request *m);
+int describe_acls_request_decode(kreader_t *r, int16_t version, struct describe_acls_request *m);
+void describe_acls_request_encode(kwriter_t *w, int16_t version, const struct describe_acls_request *m);
+
+/* ---- DescribeAclsResponse (versions 0-3, flexible (2, 32767)) ---- */
+#define DESCRIBE_ACLS_RESPONSE_MIN_VERSION 0
+#define DESCRIBE_ACLS_RESPONSE_MAX_VERSION 3
+#define DESCRIBE_ACLS_RESPONSE_FIRST_FLEXIBLE 2
+struct describe_acls_response_acl_description {
+    kstr_t principal;
+    kstr_t host;
+    int8_t operation;
+    int8_t permission_type;
+};
+
+struct describe_acls_response_describe_acls_resource {
+    int8_t resource_type;
+    kstr_t resource_name;
+    int8_t pattern_type;
+    int32_t acls_count; /* -1 = null */
+    struct describe_acls_response_acl_description *acls;
+};
+
+struct describe_acls_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    kstr_t error_message;
+    int32_t resources_count; /* -1 = null */
+    struct describe_acls_response_describe_acls_resource *resources;
+};
+
+void describe_acls_response_acl_description_defaults(struct describe_acls_response_acl_description *m);
+struct describe_acls_response_acl_description *describe_acls_response_acl_description_array(arena_t *a, int32_t n);
+void describe_acls_response_describe_acls_resource_defaults(struct describe_acls_response_describe_acls_resource *m);
+struct describe_acls_response_describe_acls_resource *describe_acls_response_describe_acls_resource_array(arena_t *a, int32_t n);
+void describe_acls_response_defaults(struct describe_acls_response *m);
+int describe_acls_response_decode(kreader_t *r, int16_t version, struct describe_acls_response *m);
+void describe_acls_response_encode(kwriter_t *w, int16_t version, const struct describe_acls_response *m);
+
+/* ---- CreateAclsRequest (versions 0-3, flexible (2, 32767)) ---- */
+#define CREATE_ACLS_REQUEST_MIN_VERSION 0
+#define CREATE_ACLS_REQUEST_MAX_VERSION 3
+#define CREATE_ACLS_REQUEST_FIRST_FLEXIBLE 2
+struct create_acls_request_acl_creation {
+    int8_t resource_type;
+    kstr_t resource_name;
+    int8_t resource_pattern_type;
+    kstr_t principal;
+    kstr_t host;
+    int8_t operation;
+    int8_t permission_type;
+};
+
+struct create_acls_request {
+    int32_t creations_count; /* -1 = null */
+    struct create_acls_request_acl_creation *creations;
+};
+
+void create_acls_request_acl_creation_defaults(struct create_acls_request_acl_creation *m);
+struct create_acls_request_acl_creation *create_acls_request_acl_creation_array(arena_t *a, int32_t n);
+void create_acls_request_defaults(struct create_acls_request *m);
+int create_acls_request_decode(kreader_t *r, int16_t version, struct create_acls_request *m);
+void create_acls_request_encode(kwriter_t *w, int16_t version, const struct create_acls_request *m);
+
+/* ---- CreateAclsResponse (versions 0-3, flexible (2, 32767)) ---- */
+#define CREATE_ACLS_RESPONSE_MIN_VERSION 0
+#define CREATE_ACLS_RESPONSE_MAX_VERSION 3
+#define CREATE_ACLS_RESPONSE_FIRST_FLEXIBLE 2
+struct create_acls_response_acl_creation_result {
+    int16_t error_code;
+    kstr_t error_message;
+};
+
+struct create_acls_response {
+    int32_t throttle_time_ms;
+    int32_t results_count; /* -1 = null */
+    struct create_acls_response_acl_creation_result *results;
+};
+
+void create_acls_response_acl_creation_result_defaults(struct create_acls_response_acl_creation_result *m);
+struct create_acls_response_acl_creation_result *create_acls_response_acl_creation_result_array(arena_t *a, int32_t n);
+void create_acls_response_defaults(struct create_acls_response *m);
+int create_acls_response_decode(kreader_t *r, int16_t version, struct create_acls_response *m);
+void create_acls_response_encode(kwriter_t *w, int16_t version, const struct create_acls_response *m);
+
+/* ---- DeleteAclsRequest (versions 0-3, flexible (2, 32767)) ---- */
+#define DELETE_ACLS_REQUEST_MIN_VERSION 0
+#define DELETE_ACLS_REQUEST_MAX_VERSION 3
+#define DELETE_ACLS_REQUEST_FIRST_FLEXIBLE 2
+struct delete_acls_request_delete_acls_filter {
+    int8_t resource_type_filter;
+    kstr_t resource_name_filter;
+    int8_t pattern_type_filter;
+    kstr_t principal_filter;
+    kstr_t host_filter;
+    int8_t operation;
+    int8_t permission_type;
+};
+
+struct delete_acls_request {
+    int32_t filters_count; /* -1 = null */
+    struct delete_acls_request_delete_acls_filter *filters;
+};
+
+void delete_acls_request_delete_acls_filter_defaults(struct delete_acls_request_delete_acls_filter *m);
+struct delete_acls_request_delete_acls_filter *delete_acls_request_delete_acls_filter_array(arena_t *a, int32_t n);
+void delete_acls_request_defaults(struct delete_acls_request *m);
+int delete_acls_request_decode(kreader_t *r, int16_t version, struct delete_acls_request *m);
+void delete_acls_request_encode(kwriter_t *w, int16_t version, const struct delete_acls_request *m);
+
+/* ---- DeleteAclsResponse (versions 0-3, flexible (2, 32767)) ---- */
+#define DELETE_ACLS_RESPONSE_MIN_VERSION 0
+#define DELETE_ACLS_RESPONSE_MAX_VERSION 3
+#define DELETE_ACLS_RESPONSE_FIRST_FLEXIBLE 2
+struct delete_acls_response_delete_acls_matching_acl {
+    int16_t error_code;
+    kstr_t error_message;
+    int8_t resource_type;
+    kstr_t resource_name;
+    int8_t pattern_type;
+    kstr_t principal;
+    kstr_t host;
+    int8_t operation;
+    int8_t permission_type;
+};
+
+struct delete_acls_response_delete_acls_filter_result {
+    int16_t error_code;
+    kstr_t error_message;
+    int32_t matching_acls_count; /* -1 = null */
+    struct delete_acls_response_delete_acls_matching_acl *matching_acls;
+};
+
+struct delete_acls_response {
+    int32_t throttle_time_ms;
+    int32_t filter_results_count; /* -1 = null */
+    struct delete_acls_response_delete_acls_filter_result *filter_results;
+};
+
+void delete_acls_response_delete_acls_matching_acl_defaults(struct delete_acls_response_delete_acls_matching_acl *m);
+struct delete_acls_response_delete_acls_matching_acl *delete_acls_response_delete_acls_matching_acl_array(arena_t *a, int32_t n);
+void delete_acls_response_delete_acls_filter_result_defaults(struct delete_acls_response_delete_acls_filter_result *m);
+struct delete_acls_response_delete_acls_filter_result *delete_acls_response_delete_acls_filter_result_array(arena_t *a, int32_t n);
+void delete_acls_response_defaults(struct delete_acls_response *m);
+int delete_acls_response_decode(kreader_t *r, int16_t version, struct delete_acls_response *m);
+void delete_acls_response_encode(kwriter_t *w, int16_t version, const struct delete_acls_response *m);
+
 /* ---- OffsetCommitKey (versions 0-1, flexible None) ---- */
 #define OFFSET_COMMIT_KEY_MIN_VERSION 0
 #define OFFSET_COMMIT_KEY_MAX_VERSION 1

@@ -48,6 +48,7 @@ typedef struct fetched {
     bool applied;
     int64_t next_offset;
     int32_t last_epoch;
+    int64_t own_log_start;          /* reported in the next fetch */
 } fetched_t;
 
 /* Event-loop thread: follow (or re-follow with a new leader/epoch) a

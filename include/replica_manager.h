@@ -33,6 +33,7 @@ typedef struct replica_state {
     int64_t last_caught_up_ms;      /* wall clock */
     int64_t last_fetch_ms;
     int64_t last_fetch_leader_leo;  /* the leader's log end at that fetch */
+    int64_t log_start_offset;       /* as its last fetch reported it; -1 until then */
 } replica_state_t;
 
 typedef struct partition {
@@ -107,7 +108,11 @@ void pl_become_leader(broker_t *b, partition_t *p);
 void pl_drop_leader_state(partition_t *p);
 /* A follower fetched at fetch_offset (Kafka's updateFollowerFetchState):
  * its log end, caught-up time, ISR expansion and the high watermark. */
-void pl_follower_fetched(broker_t *b, partition_t *p, int32_t replica_id, int64_t fetch_offset);
+void pl_follower_fetched(broker_t *b, partition_t *p, int32_t replica_id, int64_t fetch_offset,
+                         int64_t log_start_offset);
+/* Kafka's lowWatermarkIfLeader: the smallest log start offset among this
+ * log and the followers on live brokers (DeleteRecords' answer). */
+int64_t pl_low_watermark(const partition_t *p);
 bool pl_is_replica(const partition_t *p, int32_t id);
 /* The high watermark: the smallest log end in the ISR.  True if it moved. */
 bool pl_update_high_watermark(broker_t *b, partition_t *p);

@@ -38,6 +38,10 @@ int16_t topic_config_validate(const char **keys, const char **values, int n, con
 /* Fills t->settings from its overrides and the broker's defaults. */
 void topic_settings_load(broker_t *b, struct mc_topic *t);
 
+/* The broker's value for a topic setting: server.properties, a value
+ * Kafka derives from other keys (retention.ms from log.retention.hours),
+ * or Kafka's default.  buf holds derived values. */
+const char *topic_config_broker_value(broker_t *b, const topic_setting_t *s, char *buf, size_t n);
 /* A topic-level setting: the topic override, else the broker default. */
 const char *topic_config_str(broker_t *b, const struct mc_topic *t, const char *key);
 int64_t topic_config_int(broker_t *b, const struct mc_topic *t, const char *key);

@@ -14,24 +14,6 @@
 #include "proto_messages.h"
 #include "topic_config.h"
 
-/* Broker-level value: file setting, derived typed value, or Kafka default. */
-static const char *broker_value(broker_t *b, const topic_setting_t *s, char *buf, size_t n)
-{
-    const char *v = config_get(b->cfg, s->broker_key);
-    if (v)
-        return v;
-    /* Keys whose value Kafka derives from other keys. */
-    if (!strcmp(s->topic_key, "retention.ms")) {
-        snprintf(buf, n, "%" PRId64, b->cfg->log_retention_ms);
-        return buf;
-    }
-    if (!strcmp(s->topic_key, "segment.ms")) {
-        snprintf(buf, n, "%" PRId64, b->cfg->log_roll_ms);
-        return buf;
-    }
-    return s->fallback;
-}
-
 enum { RESOURCE_TOPIC = 2, RESOURCE_BROKER = 4 };
 enum { SOURCE_DYNAMIC_TOPIC = 1, SOURCE_STATIC_BROKER = 4, SOURCE_DEFAULT = 5 };
 
@@ -68,7 +50,7 @@ static void describe_topic(broker_t *b, request_t *req,
         struct describe_configs_response_describe_configs_resource_result *c = &out->configs[k++];
         const char *ov = mc_topic_config(t, s->topic_key);
         char buf[32];
-        const char *bv = broker_value(b, s, buf, sizeof(buf));
+        const char *bv = topic_config_broker_value(b, s, buf, sizeof(buf));
         c->name = kstr_from_cstr(s->topic_key);
         c->value = kstr_from_cstr(arena_strdup(&req->arena, ov ? ov : bv));
         c->read_only = false;

@@ -147,7 +147,7 @@ static void fetch_partition(broker_t *b, request_t *req, const char *topic, int3
     if (read_committed && err == KERR_NONE)
         report_aborted(&req->arena, p->log, in->fetch_offset, &rd, out);
     if (follower && err == KERR_NONE)
-        pl_follower_fetched(b, p, replica_id, in->fetch_offset);
+        pl_follower_fetched(b, p, replica_id, in->fetch_offset, in->log_start_offset);
     if (err || (max <= 0 && !*first)) {
         out->error_code = err;
         return;

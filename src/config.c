@@ -28,6 +28,8 @@ static const char *known_keys[] = {
     "log.flush.interval.ms", "log.flush.scheduler.interval.ms", "delete.topic.enable",
     "log.flush.offset.checkpoint.interval.ms", "replica.high.watermark.checkpoint.interval.ms", "log.retention.hours",
     "log.retention.minutes", "log.retention.ms", "log.retention.bytes",
+    "log.retention.check.interval.ms", "log.roll.jitter.ms", "log.roll.jitter.hours",
+    "log.segment.delete.delay.ms", "log.flush.start.offset.checkpoint.interval.ms",
     "log.message.timestamp.type", "compression.type", "log.cleanup.policy",
     "min.insync.replicas", "broker.rack", "offsets.topic.num.partitions",
     "offsets.topic.replication.factor", "offsets.topic.segment.bytes", "offsets.retention.minutes",
@@ -78,6 +80,8 @@ void config_defaults(broker_config_t *cfg)
     cfg->log_cleaner_load_factor = 0.9;
     cfg->log_retention_ms = 168LL * 3600 * 1000;
     cfg->log_retention_bytes = -1;
+    cfg->log_retention_check_ms = 300000;
+    cfg->log_roll_jitter_ms = 0;
     cfg->min_insync_replicas = 1;
     cfg->offsets_topic_partitions = 50;
     cfg->offsets_topic_rf = 3;
@@ -447,6 +451,13 @@ int config_finish(broker_config_t *cfg)
         cfg->log_roll_ms = x * 3600 * 1000;
     }
     GET_INT("log.roll.ms", log_roll_ms);
+    if ((v = config_get(cfg, "log.roll.jitter.hours"))) {
+        if (parse_i64("log.roll.jitter.hours", v, &x) < 0)
+            return -1;
+        cfg->log_roll_jitter_ms = x * 3600 * 1000;
+    }
+    GET_INT("log.roll.jitter.ms", log_roll_jitter_ms);
+    GET_INT("log.retention.check.interval.ms", log_retention_check_ms);
     if ((v = config_get(cfg, "log.retention.hours"))) {
         if (parse_i64("log.retention.hours", v, &x) < 0)
             return -1;

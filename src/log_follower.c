@@ -40,7 +40,7 @@ int16_t plog_append_replica(partition_log_t *pl, uint8_t *buf, int32_t len, int6
             return KERR_OFFSET_OUT_OF_RANGE;
         }
         int64_t last = batch_last_offset(&h);
-        if (plog_should_roll(pl, h.size, last, now) && plog_roll(pl) < 0)
+        if (plog_should_roll(pl, h.size, last, h.max_timestamp, now) && plog_roll(pl) < 0)
             return KERR_KAFKA_STORAGE_ERROR;
         epochs_changed |= lec_assign(&pl->epochs, h.partition_leader_epoch, h.base_offset);
         if (segment_append(plog_active_segment(pl), buf + pos, h.size, h.base_offset, last,

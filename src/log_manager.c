@@ -270,6 +270,7 @@ int logmgr_start(const broker_config_t *cfg, const char *cluster_id)
     lm.settings = (log_settings_t){
         .segment_bytes = cfg->log_segment_bytes,
         .roll_ms = cfg->log_roll_ms,
+        .roll_jitter_ms = cfg->log_roll_jitter_ms,
         .index_interval_bytes = cfg->log_index_interval_bytes,
         .index_size_max_bytes = cfg->log_index_size_max_bytes,
         .flush_interval_messages = cfg->log_flush_interval_messages,

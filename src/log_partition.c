@@ -49,7 +49,8 @@ static int64_t log_file_base(const char *name)
     return end == name + 20 && b >= 0 ? b : -1;
 }
 
-/* Kafka's start-up clean-up of an interrupted compaction: ".cleaned" files
+/* Kafka's start-up clean-up: ".deleted" files (segments retention removed
+ * before the delayed delete ran) go; for an interrupted compaction, ".cleaned" files
  * never reached the swap and are dropped; "<base>.log.swap" is a finished
  * cleaned segment and replaces <base>.log; index ".swap" files are dropped
  * (the swapped segment's indexes are rebuilt).  Returns 1 if name was a
@@ -59,7 +60,7 @@ static int finish_interrupted_clean(const char *dir, const char *name, int64_t *
 {
     char p[4096], q[4096];
     snprintf(p, sizeof(p), "%s/%s", dir, name);
-    if (has_suffix(name, ".cleaned") || (has_suffix(name, ".swap") && !has_suffix(name, ".log.swap"))) {
+    if (has_suffix(name, ".deleted") || has_suffix(name, ".cleaned") || (has_suffix(name, ".swap") && !has_suffix(name, ".log.swap"))) {
         if (unlink(p) < 0)
             log_warn("log", "Cannot remove %s: %s", p, strerror(errno));
         return 0;
@@ -143,8 +144,19 @@ static int list_segment_bases(const char *dir, int64_t **out, int64_t **swapped,
     return kept;
 }
 
+/* Kafka's randomSegmentJitter: each new active segment rolls up to
+ * min(segment.jitter.ms, segment.ms) early, so logs created together do
+ * not all roll together. */
+static int64_t random_roll_jitter(const log_settings_t *st)
+{
+    int64_t bound = MIN(st->roll_jitter_ms, st->roll_ms);
+    return bound > 0 ? (int64_t)((uint64_t)random() % (uint64_t)bound) : 0;
+}
+
 log_segment_t *plog_new_segment(partition_log_t *pl, int64_t base, bool create, bool active)
 {
+    if (active)
+        pl->roll_jitter = random_roll_jitter(&pl->settings);
     return segment_open(pl->dir, base, create, active, pl->settings.index_interval_bytes,
                         pl->settings.index_size_max_bytes);
 }
@@ -408,13 +420,23 @@ void plog_delete(partition_log_t *pl)
     free(dir);
 }
 
-bool plog_should_roll(partition_log_t *pl, int32_t len, int64_t last_offset, int64_t now)
+/* Kafka's timeWaitedForRoll: the incoming batch's largest timestamp
+ * against the segment's first batch's (wall-clock time since the segment
+ * was created when that has none). */
+static int64_t time_waited_for_roll(const log_segment_t *s, int64_t batch_max_timestamp, int64_t now)
+{
+    return s->first_batch_timestamp >= 0 ? batch_max_timestamp - s->first_batch_timestamp
+                                         : now - s->created_ms;
+}
+
+bool plog_should_roll(partition_log_t *pl, int32_t len, int64_t last_offset,
+                      int64_t batch_max_timestamp, int64_t now)
 {
     log_segment_t *s = plog_active_segment(pl);
     if (s->size == 0)
         return false;
     return s->size + len > pl->settings.segment_bytes ||
-           (s->first_batch_timestamp >= 0 && now - s->first_batch_timestamp > pl->settings.roll_ms) ||
+           time_waited_for_roll(s, batch_max_timestamp, now) > pl->settings.roll_ms - pl->roll_jitter ||
            segment_index_full(s) || last_offset - s->base_offset > INT32_MAX;
 }
 
@@ -483,7 +505,8 @@ int64_t plog_append(partition_log_t *pl, uint8_t *buf, int32_t len, int64_t n_re
 {
     int64_t first = pl->log_end_offset;
     int64_t last = first + n_records - 1;
-    if (plog_should_roll(pl, len, last, now) && plog_roll(pl) < 0)
+    if (plog_should_roll(pl, len, last, log_append_time ? now : max_timestamp, now) &&
+        plog_roll(pl) < 0)
         return -1;
     batch_assign_offsets(buf, len, first, leader_epoch, log_append_time, now);
     if (lec_assign(&pl->epochs, leader_epoch, first))

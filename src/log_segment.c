@@ -128,6 +128,7 @@ log_segment_t *segment_open_named(const char *dir, int64_t base_offset, const ch
     s->base_offset = base_offset;
     s->next_offset = base_offset;
     s->index_interval = index_interval;
+    s->created_ms = now_ms();
     s->first_batch_timestamp = -1;
     s->max_timestamp = -1;
     s->offset_of_max_timestamp = -1;
@@ -211,6 +212,29 @@ void segment_delete(log_segment_t *s)
             log_warn("log", "Failed to delete %s: %s", paths[i], strerror(errno));
         free(paths[i]);
     }
+}
+
+char **segment_rename_deleted(log_segment_t *s)
+{
+    static const char *exts[] = { ".log", ".index", ".timeindex", ".txnindex" };
+    char **renamed = xcalloc(5, sizeof(*renamed));
+    int k = 0;
+    for (int i = 0; i < 4; i++) {
+        char *from = seg_path(s, exts[i]);
+        size_t n = strlen(from) + sizeof(".deleted");
+        char *to = xmalloc(n);
+        snprintf(to, n, "%s.deleted", from);
+        if (rename(from, to) == 0) {
+            renamed[k++] = to;
+        } else {
+            if (errno != ENOENT)
+                log_warn("log", "Cannot rename %s for deletion: %s", from, strerror(errno));
+            free(to);
+        }
+        free(from);
+    }
+    segment_close(s);
+    return renamed;
 }
 
 bool segment_index_full(const log_segment_t *s)

@@ -92,6 +92,7 @@ void pl_become_leader(broker_t *b, partition_t *p)
         r->id = p->replicas[i];
         r->log_end_offset = -1;
         r->last_fetch_leader_leo = -1;
+        r->log_start_offset = -1;
         for (int k = 0; k < n_old; k++)
             if (old[k].id == r->id)
                 *r = old[k];
@@ -262,7 +263,8 @@ static void propose_isr(broker_t *b, partition_t *p, const int32_t *isr, int n)
 
 /* ---- follower fetches and lag ---- */
 
-void pl_follower_fetched(broker_t *b, partition_t *p, int32_t replica_id, int64_t fetch_offset)
+void pl_follower_fetched(broker_t *b, partition_t *p, int32_t replica_id, int64_t fetch_offset,
+                         int64_t log_start_offset)
 {
     replica_state_t *r = remote_of(p, replica_id);
     if (!r || !p->log)
@@ -276,6 +278,9 @@ void pl_follower_fetched(broker_t *b, partition_t *p, int32_t replica_id, int64_
     r->log_end_offset = fetch_offset;
     r->last_fetch_leader_leo = leo;
     r->last_fetch_ms = now;
+    bool start_moved = log_start_offset > r->log_start_offset;
+    if (start_moved)
+        r->log_start_offset = log_start_offset;
     /* Kafka's maybeExpandIsr: caught up to the HW and into this epoch. */
     if (!in_isr(p, replica_id) && fetch_offset >= p->high_watermark &&
         fetch_offset >= p->leader_epoch_start && !p->isr_in_flight) {
@@ -287,8 +292,21 @@ void pl_follower_fetched(broker_t *b, partition_t *p, int32_t replica_id, int64_
         propose_isr(b, p, isr, p->n_isr + 1);
         free(isr);
     }
-    if (pl_update_high_watermark(b, p))
+    /* The high watermark moved (produce with acks=all) or a follower's
+     * log start did (DeleteRecords waits for every replica's). */
+    if (pl_update_high_watermark(b, p) | start_moved)
         purgatory_check(p);
+}
+
+int64_t pl_low_watermark(const partition_t *p)
+{
+    int64_t low = p->log ? p->log->log_start_offset : -1;
+    for (int i = 0; i < p->n_remote; i++) {
+        const replica_state_t *r = &p->remote[i];
+        if (mc_find_broker(r->id) && r->log_start_offset < low)
+            low = r->log_start_offset;
+    }
+    return low;
 }
 
 static void check_one(partition_t *p, void *arg)

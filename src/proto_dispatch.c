@@ -49,6 +49,7 @@ static const api_entry_t apis[] = {
     { 18, "ApiVersions", 0, 3, API_VERSIONS_REQUEST_FIRST_FLEXIBLE, api_api_versions },
     { 19, "CreateTopics", 0, 7, CREATE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_create_topics },
     { 20, "DeleteTopics", 0, 5, DELETE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_delete_topics },
+    { 21, "DeleteRecords", 0, 2, DELETE_RECORDS_REQUEST_FIRST_FLEXIBLE, api_delete_records },
     /* v5: the same as v4 but for TRANSACTION_ABORTABLE, which samsa never sends. */
     { 22, "InitProducerId", 0, 5, INIT_PRODUCER_ID_REQUEST_FIRST_FLEXIBLE, api_init_producer_id },
     { 23, "OffsetForLeaderEpoch", 0, 4, OFFSET_FOR_LEADER_EPOCH_REQUEST_FIRST_FLEXIBLE,

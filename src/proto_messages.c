@@ -14544,6 +14544,2717 @@ void consumer_protocol_assignment_encode(kwriter_t *w, int16_t version, const st
     consumer_protocol_assignment_write(w, version, m);
 }
 
+static void delete_records_request_delete_records_partition_read(kreader_t *r, int16_t v, struct delete_records_request_delete_records_partition *m);
+static void delete_records_request_delete_records_partition_write(kwriter_t *w, int16_t v, const struct delete_records_request_delete_records_partition *m);
+static size_t delete_records_request_delete_records_partition_min_size(int16_t v);
+static void delete_records_request_delete_records_topic_read(kreader_t *r, int16_t v, struct delete_records_request_delete_records_topic *m);
+static void delete_records_request_delete_records_topic_write(kwriter_t *w, int16_t v, const struct delete_records_request_delete_records_topic *m);
+static size_t delete_records_request_delete_records_topic_min_size(int16_t v);
+static void delete_records_request_read(kreader_t *r, int16_t v, struct delete_records_request *m);
+static void delete_records_request_write(kwriter_t *w, int16_t v, const struct delete_records_request *m);
+
+static size_t delete_records_request_delete_records_partition_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 8;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void delete_records_request_delete_records_partition_defaults(struct delete_records_request_delete_records_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct delete_records_request_delete_records_partition *delete_records_request_delete_records_partition_array(arena_t *a, int32_t n)
+{
+    struct delete_records_request_delete_records_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        delete_records_request_delete_records_partition_defaults(&arr[i]);
+    return arr;
+}
+
+static void delete_records_request_delete_records_partition_read(kreader_t *r, int16_t v, struct delete_records_request_delete_records_partition *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->offset = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_records_request_delete_records_partition_write(kwriter_t *w, int16_t v, const struct delete_records_request_delete_records_partition *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int64(w, m->offset);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t delete_records_request_delete_records_topic_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void delete_records_request_delete_records_topic_defaults(struct delete_records_request_delete_records_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct delete_records_request_delete_records_topic *delete_records_request_delete_records_topic_array(arena_t *a, int32_t n)
+{
+    struct delete_records_request_delete_records_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        delete_records_request_delete_records_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void delete_records_request_delete_records_topic_read(kreader_t *r, int16_t v, struct delete_records_request_delete_records_topic *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, delete_records_request_delete_records_partition_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct delete_records_request_delete_records_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            delete_records_request_delete_records_partition_defaults(&m->partitions[i]);
+            delete_records_request_delete_records_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_records_request_delete_records_topic_write(kwriter_t *w, int16_t v, const struct delete_records_request_delete_records_topic *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            delete_records_request_delete_records_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void delete_records_request_defaults(struct delete_records_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void delete_records_request_read(kreader_t *r, int16_t v, struct delete_records_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, delete_records_request_delete_records_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct delete_records_request_delete_records_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            delete_records_request_delete_records_topic_defaults(&m->topics[i]);
+            delete_records_request_delete_records_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->timeout_ms = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_records_request_write(kwriter_t *w, int16_t v, const struct delete_records_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            delete_records_request_delete_records_topic_write(w, v, &m->topics[i]);
+    }
+    if (1) {
+        kw_int32(w, m->timeout_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int delete_records_request_decode(kreader_t *r, int16_t version, struct delete_records_request *m)
+{
+    delete_records_request_defaults(m);
+    delete_records_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void delete_records_request_encode(kwriter_t *w, int16_t version, const struct delete_records_request *m)
+{
+    delete_records_request_write(w, version, m);
+}
+
+static void delete_records_response_delete_records_partition_result_read(kreader_t *r, int16_t v, struct delete_records_response_delete_records_partition_result *m);
+static void delete_records_response_delete_records_partition_result_write(kwriter_t *w, int16_t v, const struct delete_records_response_delete_records_partition_result *m);
+static size_t delete_records_response_delete_records_partition_result_min_size(int16_t v);
+static void delete_records_response_delete_records_topic_result_read(kreader_t *r, int16_t v, struct delete_records_response_delete_records_topic_result *m);
+static void delete_records_response_delete_records_topic_result_write(kwriter_t *w, int16_t v, const struct delete_records_response_delete_records_topic_result *m);
+static size_t delete_records_response_delete_records_topic_result_min_size(int16_t v);
+static void delete_records_response_read(kreader_t *r, int16_t v, struct delete_records_response *m);
+static void delete_records_response_write(kwriter_t *w, int16_t v, const struct delete_records_response *m);
+
+static size_t delete_records_response_delete_records_partition_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 8;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void delete_records_response_delete_records_partition_result_defaults(struct delete_records_response_delete_records_partition_result *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct delete_records_response_delete_records_partition_result *delete_records_response_delete_records_partition_result_array(arena_t *a, int32_t n)
+{
+    struct delete_records_response_delete_records_partition_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        delete_records_response_delete_records_partition_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void delete_records_response_delete_records_partition_result_read(kreader_t *r, int16_t v, struct delete_records_response_delete_records_partition_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->low_watermark = kr_int64(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_records_response_delete_records_partition_result_write(kwriter_t *w, int16_t v, const struct delete_records_response_delete_records_partition_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int64(w, m->low_watermark);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t delete_records_response_delete_records_topic_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void delete_records_response_delete_records_topic_result_defaults(struct delete_records_response_delete_records_topic_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct delete_records_response_delete_records_topic_result *delete_records_response_delete_records_topic_result_array(arena_t *a, int32_t n)
+{
+    struct delete_records_response_delete_records_topic_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        delete_records_response_delete_records_topic_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void delete_records_response_delete_records_topic_result_read(kreader_t *r, int16_t v, struct delete_records_response_delete_records_topic_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, delete_records_response_delete_records_partition_result_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct delete_records_response_delete_records_partition_result));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            delete_records_response_delete_records_partition_result_defaults(&m->partitions[i]);
+            delete_records_response_delete_records_partition_result_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_records_response_delete_records_topic_result_write(kwriter_t *w, int16_t v, const struct delete_records_response_delete_records_topic_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            delete_records_response_delete_records_partition_result_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void delete_records_response_defaults(struct delete_records_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void delete_records_response_read(kreader_t *r, int16_t v, struct delete_records_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, delete_records_response_delete_records_topic_result_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct delete_records_response_delete_records_topic_result));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            delete_records_response_delete_records_topic_result_defaults(&m->topics[i]);
+            delete_records_response_delete_records_topic_result_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_records_response_write(kwriter_t *w, int16_t v, const struct delete_records_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            delete_records_response_delete_records_topic_result_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int delete_records_response_decode(kreader_t *r, int16_t version, struct delete_records_response *m)
+{
+    delete_records_response_defaults(m);
+    delete_records_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void delete_records_response_encode(kwriter_t *w, int16_t version, const struct delete_records_response *m)
+{
+    delete_records_response_write(w, version, m);
+}
+
+static void describe_cluster_request_read(kreader_t *r, int16_t v, struct describe_cluster_request *m);
+static void describe_cluster_request_write(kwriter_t *w, int16_t v, const struct describe_cluster_request *m);
+
+void describe_cluster_request_defaults(struct describe_cluster_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->endpoint_type = 1;
+}
+
+static void describe_cluster_request_read(kreader_t *r, int16_t v, struct describe_cluster_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->include_cluster_authorized_operations = kr_bool(r);
+    }
+    if (v >= 1) {
+        m->endpoint_type = kr_int8(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_cluster_request_write(kwriter_t *w, int16_t v, const struct describe_cluster_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_bool(w, m->include_cluster_authorized_operations);
+    }
+    if (v >= 1) {
+        kw_int8(w, m->endpoint_type);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_cluster_request_decode(kreader_t *r, int16_t version, struct describe_cluster_request *m)
+{
+    describe_cluster_request_defaults(m);
+    describe_cluster_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_cluster_request_encode(kwriter_t *w, int16_t version, const struct describe_cluster_request *m)
+{
+    describe_cluster_request_write(w, version, m);
+}
+
+static void describe_cluster_response_describe_cluster_broker_read(kreader_t *r, int16_t v, struct describe_cluster_response_describe_cluster_broker *m);
+static void describe_cluster_response_describe_cluster_broker_write(kwriter_t *w, int16_t v, const struct describe_cluster_response_describe_cluster_broker *m);
+static size_t describe_cluster_response_describe_cluster_broker_min_size(int16_t v);
+static void describe_cluster_response_read(kreader_t *r, int16_t v, struct describe_cluster_response *m);
+static void describe_cluster_response_write(kwriter_t *w, int16_t v, const struct describe_cluster_response *m);
+
+static size_t describe_cluster_response_describe_cluster_broker_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += (flex ? 1 : 2);
+    n += 4;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_cluster_response_describe_cluster_broker_defaults(struct describe_cluster_response_describe_cluster_broker *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->host = KSTR_LIT("");
+    m->rack = KSTR_NULL;
+}
+
+struct describe_cluster_response_describe_cluster_broker *describe_cluster_response_describe_cluster_broker_array(arena_t *a, int32_t n)
+{
+    struct describe_cluster_response_describe_cluster_broker *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_cluster_response_describe_cluster_broker_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_cluster_response_describe_cluster_broker_read(kreader_t *r, int16_t v, struct describe_cluster_response_describe_cluster_broker *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->broker_id = kr_int32(r);
+    }
+    if (1) {
+        m->host = kr_string(r, flex);
+        if (m->host.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->port = kr_int32(r);
+    }
+    if (1) {
+        m->rack = kr_string(r, flex);
+        if (m->rack.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_cluster_response_describe_cluster_broker_write(kwriter_t *w, int16_t v, const struct describe_cluster_response_describe_cluster_broker *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->broker_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->host);
+    }
+    if (1) {
+        kw_int32(w, m->port);
+    }
+    if (1) {
+        kw_string(w, flex, m->rack);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_cluster_response_defaults(struct describe_cluster_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_NULL;
+    m->endpoint_type = 1;
+    m->cluster_id = KSTR_LIT("");
+    m->controller_id = -1;
+    m->cluster_authorized_operations = INT32_MIN;
+}
+
+static void describe_cluster_response_read(kreader_t *r, int16_t v, struct describe_cluster_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->endpoint_type = kr_int8(r);
+    }
+    if (1) {
+        m->cluster_id = kr_string(r, flex);
+        if (m->cluster_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->controller_id = kr_int32(r);
+    }
+    if (1) {
+        m->brokers_count = kr_array_len(r, flex, describe_cluster_response_describe_cluster_broker_min_size(v));
+        m->brokers = kr_alloc_array(r, m->brokers_count, sizeof(struct describe_cluster_response_describe_cluster_broker));
+        for (int32_t i = 0; i < m->brokers_count && !r->err; i++) {
+            describe_cluster_response_describe_cluster_broker_defaults(&m->brokers[i]);
+            describe_cluster_response_describe_cluster_broker_read(r, v, &m->brokers[i]);
+        }
+        if (m->brokers_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->cluster_authorized_operations = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_cluster_response_write(kwriter_t *w, int16_t v, const struct describe_cluster_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (v >= 1) {
+        kw_int8(w, m->endpoint_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->cluster_id);
+    }
+    if (1) {
+        kw_int32(w, m->controller_id);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->brokers_count);
+        for (int32_t i = 0; i < m->brokers_count; i++)
+            describe_cluster_response_describe_cluster_broker_write(w, v, &m->brokers[i]);
+    }
+    if (1) {
+        kw_int32(w, m->cluster_authorized_operations);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_cluster_response_decode(kreader_t *r, int16_t version, struct describe_cluster_response *m)
+{
+    describe_cluster_response_defaults(m);
+    describe_cluster_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_cluster_response_encode(kwriter_t *w, int16_t version, const struct describe_cluster_response *m)
+{
+    describe_cluster_response_write(w, version, m);
+}
+
+static void create_partitions_request_create_partitions_assignment_read(kreader_t *r, int16_t v, struct create_partitions_request_create_partitions_assignment *m);
+static void create_partitions_request_create_partitions_assignment_write(kwriter_t *w, int16_t v, const struct create_partitions_request_create_partitions_assignment *m);
+static size_t create_partitions_request_create_partitions_assignment_min_size(int16_t v);
+static void create_partitions_request_create_partitions_topic_read(kreader_t *r, int16_t v, struct create_partitions_request_create_partitions_topic *m);
+static void create_partitions_request_create_partitions_topic_write(kwriter_t *w, int16_t v, const struct create_partitions_request_create_partitions_topic *m);
+static size_t create_partitions_request_create_partitions_topic_min_size(int16_t v);
+static void create_partitions_request_read(kreader_t *r, int16_t v, struct create_partitions_request *m);
+static void create_partitions_request_write(kwriter_t *w, int16_t v, const struct create_partitions_request *m);
+
+static size_t create_partitions_request_create_partitions_assignment_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void create_partitions_request_create_partitions_assignment_defaults(struct create_partitions_request_create_partitions_assignment *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct create_partitions_request_create_partitions_assignment *create_partitions_request_create_partitions_assignment_array(arena_t *a, int32_t n)
+{
+    struct create_partitions_request_create_partitions_assignment *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        create_partitions_request_create_partitions_assignment_defaults(&arr[i]);
+    return arr;
+}
+
+static void create_partitions_request_create_partitions_assignment_read(kreader_t *r, int16_t v, struct create_partitions_request_create_partitions_assignment *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->broker_ids_count = kr_array_len(r, flex, 4);
+        m->broker_ids = kr_alloc_array(r, m->broker_ids_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->broker_ids_count && !r->err; i++)
+            m->broker_ids[i] = kr_int32(r);
+        if (m->broker_ids_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_partitions_request_create_partitions_assignment_write(kwriter_t *w, int16_t v, const struct create_partitions_request_create_partitions_assignment *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->broker_ids_count);
+        for (int32_t i = 0; i < m->broker_ids_count; i++)
+            kw_int32(w, m->broker_ids[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t create_partitions_request_create_partitions_topic_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 4;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void create_partitions_request_create_partitions_topic_defaults(struct create_partitions_request_create_partitions_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct create_partitions_request_create_partitions_topic *create_partitions_request_create_partitions_topic_array(arena_t *a, int32_t n)
+{
+    struct create_partitions_request_create_partitions_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        create_partitions_request_create_partitions_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void create_partitions_request_create_partitions_topic_read(kreader_t *r, int16_t v, struct create_partitions_request_create_partitions_topic *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->count = kr_int32(r);
+    }
+    if (1) {
+        m->assignments_count = kr_array_len(r, flex, create_partitions_request_create_partitions_assignment_min_size(v));
+        m->assignments = kr_alloc_array(r, m->assignments_count, sizeof(struct create_partitions_request_create_partitions_assignment));
+        for (int32_t i = 0; i < m->assignments_count && !r->err; i++) {
+            create_partitions_request_create_partitions_assignment_defaults(&m->assignments[i]);
+            create_partitions_request_create_partitions_assignment_read(r, v, &m->assignments[i]);
+        }
+        if (m->assignments_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_partitions_request_create_partitions_topic_write(kwriter_t *w, int16_t v, const struct create_partitions_request_create_partitions_topic *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_int32(w, m->count);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->assignments_count);
+        for (int32_t i = 0; i < m->assignments_count; i++)
+            create_partitions_request_create_partitions_assignment_write(w, v, &m->assignments[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void create_partitions_request_defaults(struct create_partitions_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void create_partitions_request_read(kreader_t *r, int16_t v, struct create_partitions_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, create_partitions_request_create_partitions_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct create_partitions_request_create_partitions_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            create_partitions_request_create_partitions_topic_defaults(&m->topics[i]);
+            create_partitions_request_create_partitions_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->timeout_ms = kr_int32(r);
+    }
+    if (1) {
+        m->validate_only = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_partitions_request_write(kwriter_t *w, int16_t v, const struct create_partitions_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            create_partitions_request_create_partitions_topic_write(w, v, &m->topics[i]);
+    }
+    if (1) {
+        kw_int32(w, m->timeout_ms);
+    }
+    if (1) {
+        kw_bool(w, m->validate_only);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int create_partitions_request_decode(kreader_t *r, int16_t version, struct create_partitions_request *m)
+{
+    create_partitions_request_defaults(m);
+    create_partitions_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void create_partitions_request_encode(kwriter_t *w, int16_t version, const struct create_partitions_request *m)
+{
+    create_partitions_request_write(w, version, m);
+}
+
+static void create_partitions_response_create_partitions_topic_result_read(kreader_t *r, int16_t v, struct create_partitions_response_create_partitions_topic_result *m);
+static void create_partitions_response_create_partitions_topic_result_write(kwriter_t *w, int16_t v, const struct create_partitions_response_create_partitions_topic_result *m);
+static size_t create_partitions_response_create_partitions_topic_result_min_size(int16_t v);
+static void create_partitions_response_read(kreader_t *r, int16_t v, struct create_partitions_response *m);
+static void create_partitions_response_write(kwriter_t *w, int16_t v, const struct create_partitions_response *m);
+
+static size_t create_partitions_response_create_partitions_topic_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 2;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void create_partitions_response_create_partitions_topic_result_defaults(struct create_partitions_response_create_partitions_topic_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+    m->error_message = KSTR_NULL;
+}
+
+struct create_partitions_response_create_partitions_topic_result *create_partitions_response_create_partitions_topic_result_array(arena_t *a, int32_t n)
+{
+    struct create_partitions_response_create_partitions_topic_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        create_partitions_response_create_partitions_topic_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void create_partitions_response_create_partitions_topic_result_read(kreader_t *r, int16_t v, struct create_partitions_response_create_partitions_topic_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_partitions_response_create_partitions_topic_result_write(kwriter_t *w, int16_t v, const struct create_partitions_response_create_partitions_topic_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void create_partitions_response_defaults(struct create_partitions_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void create_partitions_response_read(kreader_t *r, int16_t v, struct create_partitions_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->results_count = kr_array_len(r, flex, create_partitions_response_create_partitions_topic_result_min_size(v));
+        m->results = kr_alloc_array(r, m->results_count, sizeof(struct create_partitions_response_create_partitions_topic_result));
+        for (int32_t i = 0; i < m->results_count && !r->err; i++) {
+            create_partitions_response_create_partitions_topic_result_defaults(&m->results[i]);
+            create_partitions_response_create_partitions_topic_result_read(r, v, &m->results[i]);
+        }
+        if (m->results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_partitions_response_write(kwriter_t *w, int16_t v, const struct create_partitions_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->results_count);
+        for (int32_t i = 0; i < m->results_count; i++)
+            create_partitions_response_create_partitions_topic_result_write(w, v, &m->results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int create_partitions_response_decode(kreader_t *r, int16_t version, struct create_partitions_response *m)
+{
+    create_partitions_response_defaults(m);
+    create_partitions_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void create_partitions_response_encode(kwriter_t *w, int16_t version, const struct create_partitions_response *m)
+{
+    create_partitions_response_write(w, version, m);
+}
+
+static void describe_log_dirs_request_describable_log_dir_topic_read(kreader_t *r, int16_t v, struct describe_log_dirs_request_describable_log_dir_topic *m);
+static void describe_log_dirs_request_describable_log_dir_topic_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_request_describable_log_dir_topic *m);
+static size_t describe_log_dirs_request_describable_log_dir_topic_min_size(int16_t v);
+static void describe_log_dirs_request_read(kreader_t *r, int16_t v, struct describe_log_dirs_request *m);
+static void describe_log_dirs_request_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_request *m);
+
+static size_t describe_log_dirs_request_describable_log_dir_topic_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_log_dirs_request_describable_log_dir_topic_defaults(struct describe_log_dirs_request_describable_log_dir_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic = KSTR_LIT("");
+}
+
+struct describe_log_dirs_request_describable_log_dir_topic *describe_log_dirs_request_describable_log_dir_topic_array(arena_t *a, int32_t n)
+{
+    struct describe_log_dirs_request_describable_log_dir_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_log_dirs_request_describable_log_dir_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_log_dirs_request_describable_log_dir_topic_read(kreader_t *r, int16_t v, struct describe_log_dirs_request_describable_log_dir_topic *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->topic = kr_string(r, flex);
+        if (m->topic.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_log_dirs_request_describable_log_dir_topic_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_request_describable_log_dir_topic *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_log_dirs_request_defaults(struct describe_log_dirs_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void describe_log_dirs_request_read(kreader_t *r, int16_t v, struct describe_log_dirs_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, describe_log_dirs_request_describable_log_dir_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct describe_log_dirs_request_describable_log_dir_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            describe_log_dirs_request_describable_log_dir_topic_defaults(&m->topics[i]);
+            describe_log_dirs_request_describable_log_dir_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_log_dirs_request_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            describe_log_dirs_request_describable_log_dir_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_log_dirs_request_decode(kreader_t *r, int16_t version, struct describe_log_dirs_request *m)
+{
+    describe_log_dirs_request_defaults(m);
+    describe_log_dirs_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_log_dirs_request_encode(kwriter_t *w, int16_t version, const struct describe_log_dirs_request *m)
+{
+    describe_log_dirs_request_write(w, version, m);
+}
+
+static void describe_log_dirs_response_describe_log_dirs_partition_read(kreader_t *r, int16_t v, struct describe_log_dirs_response_describe_log_dirs_partition *m);
+static void describe_log_dirs_response_describe_log_dirs_partition_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_response_describe_log_dirs_partition *m);
+static size_t describe_log_dirs_response_describe_log_dirs_partition_min_size(int16_t v);
+static void describe_log_dirs_response_describe_log_dirs_topic_read(kreader_t *r, int16_t v, struct describe_log_dirs_response_describe_log_dirs_topic *m);
+static void describe_log_dirs_response_describe_log_dirs_topic_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_response_describe_log_dirs_topic *m);
+static size_t describe_log_dirs_response_describe_log_dirs_topic_min_size(int16_t v);
+static void describe_log_dirs_response_describe_log_dirs_result_read(kreader_t *r, int16_t v, struct describe_log_dirs_response_describe_log_dirs_result *m);
+static void describe_log_dirs_response_describe_log_dirs_result_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_response_describe_log_dirs_result *m);
+static size_t describe_log_dirs_response_describe_log_dirs_result_min_size(int16_t v);
+static void describe_log_dirs_response_read(kreader_t *r, int16_t v, struct describe_log_dirs_response *m);
+static void describe_log_dirs_response_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_response *m);
+
+static size_t describe_log_dirs_response_describe_log_dirs_partition_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 8;
+    n += 8;
+    n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_log_dirs_response_describe_log_dirs_partition_defaults(struct describe_log_dirs_response_describe_log_dirs_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct describe_log_dirs_response_describe_log_dirs_partition *describe_log_dirs_response_describe_log_dirs_partition_array(arena_t *a, int32_t n)
+{
+    struct describe_log_dirs_response_describe_log_dirs_partition *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_log_dirs_response_describe_log_dirs_partition_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_log_dirs_response_describe_log_dirs_partition_read(kreader_t *r, int16_t v, struct describe_log_dirs_response_describe_log_dirs_partition *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->partition_size = kr_int64(r);
+    }
+    if (1) {
+        m->offset_lag = kr_int64(r);
+    }
+    if (1) {
+        m->is_future_key = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_log_dirs_response_describe_log_dirs_partition_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_response_describe_log_dirs_partition *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int64(w, m->partition_size);
+    }
+    if (1) {
+        kw_int64(w, m->offset_lag);
+    }
+    if (1) {
+        kw_bool(w, m->is_future_key);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t describe_log_dirs_response_describe_log_dirs_topic_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_log_dirs_response_describe_log_dirs_topic_defaults(struct describe_log_dirs_response_describe_log_dirs_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct describe_log_dirs_response_describe_log_dirs_topic *describe_log_dirs_response_describe_log_dirs_topic_array(arena_t *a, int32_t n)
+{
+    struct describe_log_dirs_response_describe_log_dirs_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_log_dirs_response_describe_log_dirs_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_log_dirs_response_describe_log_dirs_topic_read(kreader_t *r, int16_t v, struct describe_log_dirs_response_describe_log_dirs_topic *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, describe_log_dirs_response_describe_log_dirs_partition_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct describe_log_dirs_response_describe_log_dirs_partition));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            describe_log_dirs_response_describe_log_dirs_partition_defaults(&m->partitions[i]);
+            describe_log_dirs_response_describe_log_dirs_partition_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_log_dirs_response_describe_log_dirs_topic_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_response_describe_log_dirs_topic *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            describe_log_dirs_response_describe_log_dirs_partition_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t describe_log_dirs_response_describe_log_dirs_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    if (v >= 4)
+        n += 8;
+    if (v >= 4)
+        n += 8;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_log_dirs_response_describe_log_dirs_result_defaults(struct describe_log_dirs_response_describe_log_dirs_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->log_dir = KSTR_LIT("");
+    m->total_bytes = -1;
+    m->usable_bytes = -1;
+}
+
+struct describe_log_dirs_response_describe_log_dirs_result *describe_log_dirs_response_describe_log_dirs_result_array(arena_t *a, int32_t n)
+{
+    struct describe_log_dirs_response_describe_log_dirs_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_log_dirs_response_describe_log_dirs_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_log_dirs_response_describe_log_dirs_result_read(kreader_t *r, int16_t v, struct describe_log_dirs_response_describe_log_dirs_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->log_dir = kr_string(r, flex);
+        if (m->log_dir.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, describe_log_dirs_response_describe_log_dirs_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct describe_log_dirs_response_describe_log_dirs_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            describe_log_dirs_response_describe_log_dirs_topic_defaults(&m->topics[i]);
+            describe_log_dirs_response_describe_log_dirs_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 4) {
+        m->total_bytes = kr_int64(r);
+    }
+    if (v >= 4) {
+        m->usable_bytes = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_log_dirs_response_describe_log_dirs_result_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_response_describe_log_dirs_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->log_dir);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            describe_log_dirs_response_describe_log_dirs_topic_write(w, v, &m->topics[i]);
+    }
+    if (v >= 4) {
+        kw_int64(w, m->total_bytes);
+    }
+    if (v >= 4) {
+        kw_int64(w, m->usable_bytes);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_log_dirs_response_defaults(struct describe_log_dirs_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void describe_log_dirs_response_read(kreader_t *r, int16_t v, struct describe_log_dirs_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (v >= 3) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->results_count = kr_array_len(r, flex, describe_log_dirs_response_describe_log_dirs_result_min_size(v));
+        m->results = kr_alloc_array(r, m->results_count, sizeof(struct describe_log_dirs_response_describe_log_dirs_result));
+        for (int32_t i = 0; i < m->results_count && !r->err; i++) {
+            describe_log_dirs_response_describe_log_dirs_result_defaults(&m->results[i]);
+            describe_log_dirs_response_describe_log_dirs_result_read(r, v, &m->results[i]);
+        }
+        if (m->results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_log_dirs_response_write(kwriter_t *w, int16_t v, const struct describe_log_dirs_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (v >= 3) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->results_count);
+        for (int32_t i = 0; i < m->results_count; i++)
+            describe_log_dirs_response_describe_log_dirs_result_write(w, v, &m->results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_log_dirs_response_decode(kreader_t *r, int16_t version, struct describe_log_dirs_response *m)
+{
+    describe_log_dirs_response_defaults(m);
+    describe_log_dirs_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_log_dirs_response_encode(kwriter_t *w, int16_t version, const struct describe_log_dirs_response *m)
+{
+    describe_log_dirs_response_write(w, version, m);
+}
+
+static void describe_acls_request_read(kreader_t *r, int16_t v, struct describe_acls_request *m);
+static void describe_acls_request_write(kwriter_t *w, int16_t v, const struct describe_acls_request *m);
+
+void describe_acls_request_defaults(struct describe_acls_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->resource_name_filter = KSTR_LIT("");
+    m->pattern_type_filter = 3;
+    m->principal_filter = KSTR_LIT("");
+    m->host_filter = KSTR_LIT("");
+}
+
+static void describe_acls_request_read(kreader_t *r, int16_t v, struct describe_acls_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->resource_type_filter = kr_int8(r);
+    }
+    if (1) {
+        m->resource_name_filter = kr_string(r, flex);
+        if (m->resource_name_filter.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->pattern_type_filter = kr_int8(r);
+    }
+    if (1) {
+        m->principal_filter = kr_string(r, flex);
+        if (m->principal_filter.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->host_filter = kr_string(r, flex);
+        if (m->host_filter.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->operation = kr_int8(r);
+    }
+    if (1) {
+        m->permission_type = kr_int8(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_acls_request_write(kwriter_t *w, int16_t v, const struct describe_acls_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int8(w, m->resource_type_filter);
+    }
+    if (1) {
+        kw_string(w, flex, m->resource_name_filter);
+    }
+    if (v >= 1) {
+        kw_int8(w, m->pattern_type_filter);
+    }
+    if (1) {
+        kw_string(w, flex, m->principal_filter);
+    }
+    if (1) {
+        kw_string(w, flex, m->host_filter);
+    }
+    if (1) {
+        kw_int8(w, m->operation);
+    }
+    if (1) {
+        kw_int8(w, m->permission_type);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_acls_request_decode(kreader_t *r, int16_t version, struct describe_acls_request *m)
+{
+    describe_acls_request_defaults(m);
+    describe_acls_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_acls_request_encode(kwriter_t *w, int16_t version, const struct describe_acls_request *m)
+{
+    describe_acls_request_write(w, version, m);
+}
+
+static void describe_acls_response_acl_description_read(kreader_t *r, int16_t v, struct describe_acls_response_acl_description *m);
+static void describe_acls_response_acl_description_write(kwriter_t *w, int16_t v, const struct describe_acls_response_acl_description *m);
+static size_t describe_acls_response_acl_description_min_size(int16_t v);
+static void describe_acls_response_describe_acls_resource_read(kreader_t *r, int16_t v, struct describe_acls_response_describe_acls_resource *m);
+static void describe_acls_response_describe_acls_resource_write(kwriter_t *w, int16_t v, const struct describe_acls_response_describe_acls_resource *m);
+static size_t describe_acls_response_describe_acls_resource_min_size(int16_t v);
+static void describe_acls_response_read(kreader_t *r, int16_t v, struct describe_acls_response *m);
+static void describe_acls_response_write(kwriter_t *w, int16_t v, const struct describe_acls_response *m);
+
+static size_t describe_acls_response_acl_description_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_acls_response_acl_description_defaults(struct describe_acls_response_acl_description *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->principal = KSTR_LIT("");
+    m->host = KSTR_LIT("");
+}
+
+struct describe_acls_response_acl_description *describe_acls_response_acl_description_array(arena_t *a, int32_t n)
+{
+    struct describe_acls_response_acl_description *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_acls_response_acl_description_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_acls_response_acl_description_read(kreader_t *r, int16_t v, struct describe_acls_response_acl_description *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->principal = kr_string(r, flex);
+        if (m->principal.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->host = kr_string(r, flex);
+        if (m->host.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->operation = kr_int8(r);
+    }
+    if (1) {
+        m->permission_type = kr_int8(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_acls_response_acl_description_write(kwriter_t *w, int16_t v, const struct describe_acls_response_acl_description *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->principal);
+    }
+    if (1) {
+        kw_string(w, flex, m->host);
+    }
+    if (1) {
+        kw_int8(w, m->operation);
+    }
+    if (1) {
+        kw_int8(w, m->permission_type);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t describe_acls_response_describe_acls_resource_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 1;
+    n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += 1;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_acls_response_describe_acls_resource_defaults(struct describe_acls_response_describe_acls_resource *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->resource_name = KSTR_LIT("");
+    m->pattern_type = 3;
+}
+
+struct describe_acls_response_describe_acls_resource *describe_acls_response_describe_acls_resource_array(arena_t *a, int32_t n)
+{
+    struct describe_acls_response_describe_acls_resource *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_acls_response_describe_acls_resource_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_acls_response_describe_acls_resource_read(kreader_t *r, int16_t v, struct describe_acls_response_describe_acls_resource *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->resource_type = kr_int8(r);
+    }
+    if (1) {
+        m->resource_name = kr_string(r, flex);
+        if (m->resource_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->pattern_type = kr_int8(r);
+    }
+    if (1) {
+        m->acls_count = kr_array_len(r, flex, describe_acls_response_acl_description_min_size(v));
+        m->acls = kr_alloc_array(r, m->acls_count, sizeof(struct describe_acls_response_acl_description));
+        for (int32_t i = 0; i < m->acls_count && !r->err; i++) {
+            describe_acls_response_acl_description_defaults(&m->acls[i]);
+            describe_acls_response_acl_description_read(r, v, &m->acls[i]);
+        }
+        if (m->acls_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_acls_response_describe_acls_resource_write(kwriter_t *w, int16_t v, const struct describe_acls_response_describe_acls_resource *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int8(w, m->resource_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->resource_name);
+    }
+    if (v >= 1) {
+        kw_int8(w, m->pattern_type);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->acls_count);
+        for (int32_t i = 0; i < m->acls_count; i++)
+            describe_acls_response_acl_description_write(w, v, &m->acls[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_acls_response_defaults(struct describe_acls_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+static void describe_acls_response_read(kreader_t *r, int16_t v, struct describe_acls_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->resources_count = kr_array_len(r, flex, describe_acls_response_describe_acls_resource_min_size(v));
+        m->resources = kr_alloc_array(r, m->resources_count, sizeof(struct describe_acls_response_describe_acls_resource));
+        for (int32_t i = 0; i < m->resources_count && !r->err; i++) {
+            describe_acls_response_describe_acls_resource_defaults(&m->resources[i]);
+            describe_acls_response_describe_acls_resource_read(r, v, &m->resources[i]);
+        }
+        if (m->resources_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_acls_response_write(kwriter_t *w, int16_t v, const struct describe_acls_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->resources_count);
+        for (int32_t i = 0; i < m->resources_count; i++)
+            describe_acls_response_describe_acls_resource_write(w, v, &m->resources[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_acls_response_decode(kreader_t *r, int16_t version, struct describe_acls_response *m)
+{
+    describe_acls_response_defaults(m);
+    describe_acls_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_acls_response_encode(kwriter_t *w, int16_t version, const struct describe_acls_response *m)
+{
+    describe_acls_response_write(w, version, m);
+}
+
+static void create_acls_request_acl_creation_read(kreader_t *r, int16_t v, struct create_acls_request_acl_creation *m);
+static void create_acls_request_acl_creation_write(kwriter_t *w, int16_t v, const struct create_acls_request_acl_creation *m);
+static size_t create_acls_request_acl_creation_min_size(int16_t v);
+static void create_acls_request_read(kreader_t *r, int16_t v, struct create_acls_request *m);
+static void create_acls_request_write(kwriter_t *w, int16_t v, const struct create_acls_request *m);
+
+static size_t create_acls_request_acl_creation_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 1;
+    n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += 1;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void create_acls_request_acl_creation_defaults(struct create_acls_request_acl_creation *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->resource_name = KSTR_LIT("");
+    m->resource_pattern_type = 3;
+    m->principal = KSTR_LIT("");
+    m->host = KSTR_LIT("");
+}
+
+struct create_acls_request_acl_creation *create_acls_request_acl_creation_array(arena_t *a, int32_t n)
+{
+    struct create_acls_request_acl_creation *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        create_acls_request_acl_creation_defaults(&arr[i]);
+    return arr;
+}
+
+static void create_acls_request_acl_creation_read(kreader_t *r, int16_t v, struct create_acls_request_acl_creation *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->resource_type = kr_int8(r);
+    }
+    if (1) {
+        m->resource_name = kr_string(r, flex);
+        if (m->resource_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->resource_pattern_type = kr_int8(r);
+    }
+    if (1) {
+        m->principal = kr_string(r, flex);
+        if (m->principal.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->host = kr_string(r, flex);
+        if (m->host.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->operation = kr_int8(r);
+    }
+    if (1) {
+        m->permission_type = kr_int8(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_acls_request_acl_creation_write(kwriter_t *w, int16_t v, const struct create_acls_request_acl_creation *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int8(w, m->resource_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->resource_name);
+    }
+    if (v >= 1) {
+        kw_int8(w, m->resource_pattern_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->principal);
+    }
+    if (1) {
+        kw_string(w, flex, m->host);
+    }
+    if (1) {
+        kw_int8(w, m->operation);
+    }
+    if (1) {
+        kw_int8(w, m->permission_type);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void create_acls_request_defaults(struct create_acls_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void create_acls_request_read(kreader_t *r, int16_t v, struct create_acls_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->creations_count = kr_array_len(r, flex, create_acls_request_acl_creation_min_size(v));
+        m->creations = kr_alloc_array(r, m->creations_count, sizeof(struct create_acls_request_acl_creation));
+        for (int32_t i = 0; i < m->creations_count && !r->err; i++) {
+            create_acls_request_acl_creation_defaults(&m->creations[i]);
+            create_acls_request_acl_creation_read(r, v, &m->creations[i]);
+        }
+        if (m->creations_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_acls_request_write(kwriter_t *w, int16_t v, const struct create_acls_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->creations_count);
+        for (int32_t i = 0; i < m->creations_count; i++)
+            create_acls_request_acl_creation_write(w, v, &m->creations[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int create_acls_request_decode(kreader_t *r, int16_t version, struct create_acls_request *m)
+{
+    create_acls_request_defaults(m);
+    create_acls_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void create_acls_request_encode(kwriter_t *w, int16_t version, const struct create_acls_request *m)
+{
+    create_acls_request_write(w, version, m);
+}
+
+static void create_acls_response_acl_creation_result_read(kreader_t *r, int16_t v, struct create_acls_response_acl_creation_result *m);
+static void create_acls_response_acl_creation_result_write(kwriter_t *w, int16_t v, const struct create_acls_response_acl_creation_result *m);
+static size_t create_acls_response_acl_creation_result_min_size(int16_t v);
+static void create_acls_response_read(kreader_t *r, int16_t v, struct create_acls_response *m);
+static void create_acls_response_write(kwriter_t *w, int16_t v, const struct create_acls_response *m);
+
+static size_t create_acls_response_acl_creation_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void create_acls_response_acl_creation_result_defaults(struct create_acls_response_acl_creation_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+struct create_acls_response_acl_creation_result *create_acls_response_acl_creation_result_array(arena_t *a, int32_t n)
+{
+    struct create_acls_response_acl_creation_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        create_acls_response_acl_creation_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void create_acls_response_acl_creation_result_read(kreader_t *r, int16_t v, struct create_acls_response_acl_creation_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_acls_response_acl_creation_result_write(kwriter_t *w, int16_t v, const struct create_acls_response_acl_creation_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void create_acls_response_defaults(struct create_acls_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void create_acls_response_read(kreader_t *r, int16_t v, struct create_acls_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->results_count = kr_array_len(r, flex, create_acls_response_acl_creation_result_min_size(v));
+        m->results = kr_alloc_array(r, m->results_count, sizeof(struct create_acls_response_acl_creation_result));
+        for (int32_t i = 0; i < m->results_count && !r->err; i++) {
+            create_acls_response_acl_creation_result_defaults(&m->results[i]);
+            create_acls_response_acl_creation_result_read(r, v, &m->results[i]);
+        }
+        if (m->results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_acls_response_write(kwriter_t *w, int16_t v, const struct create_acls_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->results_count);
+        for (int32_t i = 0; i < m->results_count; i++)
+            create_acls_response_acl_creation_result_write(w, v, &m->results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int create_acls_response_decode(kreader_t *r, int16_t version, struct create_acls_response *m)
+{
+    create_acls_response_defaults(m);
+    create_acls_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void create_acls_response_encode(kwriter_t *w, int16_t version, const struct create_acls_response *m)
+{
+    create_acls_response_write(w, version, m);
+}
+
+static void delete_acls_request_delete_acls_filter_read(kreader_t *r, int16_t v, struct delete_acls_request_delete_acls_filter *m);
+static void delete_acls_request_delete_acls_filter_write(kwriter_t *w, int16_t v, const struct delete_acls_request_delete_acls_filter *m);
+static size_t delete_acls_request_delete_acls_filter_min_size(int16_t v);
+static void delete_acls_request_read(kreader_t *r, int16_t v, struct delete_acls_request *m);
+static void delete_acls_request_write(kwriter_t *w, int16_t v, const struct delete_acls_request *m);
+
+static size_t delete_acls_request_delete_acls_filter_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 1;
+    n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += 1;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void delete_acls_request_delete_acls_filter_defaults(struct delete_acls_request_delete_acls_filter *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->resource_name_filter = KSTR_LIT("");
+    m->pattern_type_filter = 3;
+    m->principal_filter = KSTR_LIT("");
+    m->host_filter = KSTR_LIT("");
+}
+
+struct delete_acls_request_delete_acls_filter *delete_acls_request_delete_acls_filter_array(arena_t *a, int32_t n)
+{
+    struct delete_acls_request_delete_acls_filter *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        delete_acls_request_delete_acls_filter_defaults(&arr[i]);
+    return arr;
+}
+
+static void delete_acls_request_delete_acls_filter_read(kreader_t *r, int16_t v, struct delete_acls_request_delete_acls_filter *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->resource_type_filter = kr_int8(r);
+    }
+    if (1) {
+        m->resource_name_filter = kr_string(r, flex);
+        if (m->resource_name_filter.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->pattern_type_filter = kr_int8(r);
+    }
+    if (1) {
+        m->principal_filter = kr_string(r, flex);
+        if (m->principal_filter.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->host_filter = kr_string(r, flex);
+        if (m->host_filter.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->operation = kr_int8(r);
+    }
+    if (1) {
+        m->permission_type = kr_int8(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_acls_request_delete_acls_filter_write(kwriter_t *w, int16_t v, const struct delete_acls_request_delete_acls_filter *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int8(w, m->resource_type_filter);
+    }
+    if (1) {
+        kw_string(w, flex, m->resource_name_filter);
+    }
+    if (v >= 1) {
+        kw_int8(w, m->pattern_type_filter);
+    }
+    if (1) {
+        kw_string(w, flex, m->principal_filter);
+    }
+    if (1) {
+        kw_string(w, flex, m->host_filter);
+    }
+    if (1) {
+        kw_int8(w, m->operation);
+    }
+    if (1) {
+        kw_int8(w, m->permission_type);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void delete_acls_request_defaults(struct delete_acls_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void delete_acls_request_read(kreader_t *r, int16_t v, struct delete_acls_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->filters_count = kr_array_len(r, flex, delete_acls_request_delete_acls_filter_min_size(v));
+        m->filters = kr_alloc_array(r, m->filters_count, sizeof(struct delete_acls_request_delete_acls_filter));
+        for (int32_t i = 0; i < m->filters_count && !r->err; i++) {
+            delete_acls_request_delete_acls_filter_defaults(&m->filters[i]);
+            delete_acls_request_delete_acls_filter_read(r, v, &m->filters[i]);
+        }
+        if (m->filters_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_acls_request_write(kwriter_t *w, int16_t v, const struct delete_acls_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->filters_count);
+        for (int32_t i = 0; i < m->filters_count; i++)
+            delete_acls_request_delete_acls_filter_write(w, v, &m->filters[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int delete_acls_request_decode(kreader_t *r, int16_t version, struct delete_acls_request *m)
+{
+    delete_acls_request_defaults(m);
+    delete_acls_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void delete_acls_request_encode(kwriter_t *w, int16_t version, const struct delete_acls_request *m)
+{
+    delete_acls_request_write(w, version, m);
+}
+
+static void delete_acls_response_delete_acls_matching_acl_read(kreader_t *r, int16_t v, struct delete_acls_response_delete_acls_matching_acl *m);
+static void delete_acls_response_delete_acls_matching_acl_write(kwriter_t *w, int16_t v, const struct delete_acls_response_delete_acls_matching_acl *m);
+static size_t delete_acls_response_delete_acls_matching_acl_min_size(int16_t v);
+static void delete_acls_response_delete_acls_filter_result_read(kreader_t *r, int16_t v, struct delete_acls_response_delete_acls_filter_result *m);
+static void delete_acls_response_delete_acls_filter_result_write(kwriter_t *w, int16_t v, const struct delete_acls_response_delete_acls_filter_result *m);
+static size_t delete_acls_response_delete_acls_filter_result_min_size(int16_t v);
+static void delete_acls_response_read(kreader_t *r, int16_t v, struct delete_acls_response *m);
+static void delete_acls_response_write(kwriter_t *w, int16_t v, const struct delete_acls_response *m);
+
+static size_t delete_acls_response_delete_acls_matching_acl_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += (flex ? 1 : 2);
+    if (v >= 1)
+        n += 1;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void delete_acls_response_delete_acls_matching_acl_defaults(struct delete_acls_response_delete_acls_matching_acl *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+    m->resource_name = KSTR_LIT("");
+    m->pattern_type = 3;
+    m->principal = KSTR_LIT("");
+    m->host = KSTR_LIT("");
+}
+
+struct delete_acls_response_delete_acls_matching_acl *delete_acls_response_delete_acls_matching_acl_array(arena_t *a, int32_t n)
+{
+    struct delete_acls_response_delete_acls_matching_acl *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        delete_acls_response_delete_acls_matching_acl_defaults(&arr[i]);
+    return arr;
+}
+
+static void delete_acls_response_delete_acls_matching_acl_read(kreader_t *r, int16_t v, struct delete_acls_response_delete_acls_matching_acl *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->resource_type = kr_int8(r);
+    }
+    if (1) {
+        m->resource_name = kr_string(r, flex);
+        if (m->resource_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->pattern_type = kr_int8(r);
+    }
+    if (1) {
+        m->principal = kr_string(r, flex);
+        if (m->principal.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->host = kr_string(r, flex);
+        if (m->host.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->operation = kr_int8(r);
+    }
+    if (1) {
+        m->permission_type = kr_int8(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_acls_response_delete_acls_matching_acl_write(kwriter_t *w, int16_t v, const struct delete_acls_response_delete_acls_matching_acl *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_int8(w, m->resource_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->resource_name);
+    }
+    if (v >= 1) {
+        kw_int8(w, m->pattern_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->principal);
+    }
+    if (1) {
+        kw_string(w, flex, m->host);
+    }
+    if (1) {
+        kw_int8(w, m->operation);
+    }
+    if (1) {
+        kw_int8(w, m->permission_type);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t delete_acls_response_delete_acls_filter_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void delete_acls_response_delete_acls_filter_result_defaults(struct delete_acls_response_delete_acls_filter_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+struct delete_acls_response_delete_acls_filter_result *delete_acls_response_delete_acls_filter_result_array(arena_t *a, int32_t n)
+{
+    struct delete_acls_response_delete_acls_filter_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        delete_acls_response_delete_acls_filter_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void delete_acls_response_delete_acls_filter_result_read(kreader_t *r, int16_t v, struct delete_acls_response_delete_acls_filter_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->matching_acls_count = kr_array_len(r, flex, delete_acls_response_delete_acls_matching_acl_min_size(v));
+        m->matching_acls = kr_alloc_array(r, m->matching_acls_count, sizeof(struct delete_acls_response_delete_acls_matching_acl));
+        for (int32_t i = 0; i < m->matching_acls_count && !r->err; i++) {
+            delete_acls_response_delete_acls_matching_acl_defaults(&m->matching_acls[i]);
+            delete_acls_response_delete_acls_matching_acl_read(r, v, &m->matching_acls[i]);
+        }
+        if (m->matching_acls_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_acls_response_delete_acls_filter_result_write(kwriter_t *w, int16_t v, const struct delete_acls_response_delete_acls_filter_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->matching_acls_count);
+        for (int32_t i = 0; i < m->matching_acls_count; i++)
+            delete_acls_response_delete_acls_matching_acl_write(w, v, &m->matching_acls[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void delete_acls_response_defaults(struct delete_acls_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void delete_acls_response_read(kreader_t *r, int16_t v, struct delete_acls_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->filter_results_count = kr_array_len(r, flex, delete_acls_response_delete_acls_filter_result_min_size(v));
+        m->filter_results = kr_alloc_array(r, m->filter_results_count, sizeof(struct delete_acls_response_delete_acls_filter_result));
+        for (int32_t i = 0; i < m->filter_results_count && !r->err; i++) {
+            delete_acls_response_delete_acls_filter_result_defaults(&m->filter_results[i]);
+            delete_acls_response_delete_acls_filter_result_read(r, v, &m->filter_results[i]);
+        }
+        if (m->filter_results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void delete_acls_response_write(kwriter_t *w, int16_t v, const struct delete_acls_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->filter_results_count);
+        for (int32_t i = 0; i < m->filter_results_count; i++)
+            delete_acls_response_delete_acls_filter_result_write(w, v, &m->filter_results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int delete_acls_response_decode(kreader_t *r, int16_t version, struct delete_acls_response *m)
+{
+    delete_acls_response_defaults(m);
+    delete_acls_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void delete_acls_response_encode(kwriter_t *w, int16_t version, const struct delete_acls_response *m)
+{
+    delete_acls_response_write(w, version, m);
+}
+
 static void offset_commit_key_read(kreader_t *r, int16_t v, struct offset_commit_key *m);
 static void offset_commit_key_write(kwriter_t *w, int16_t v, const struct offset_commit_key *m);
 
@@ -18322,6 +21033,34 @@ static int consumer_protocol_subscription_decode_any(kreader_t *r, int16_t v, vo
 static void consumer_protocol_subscription_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_subscription_encode(w, v, m); }
 static int consumer_protocol_assignment_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_protocol_assignment_decode(r, v, m); }
 static void consumer_protocol_assignment_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_protocol_assignment_encode(w, v, m); }
+static int delete_records_request_decode_any(kreader_t *r, int16_t v, void *m) { return delete_records_request_decode(r, v, m); }
+static void delete_records_request_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_records_request_encode(w, v, m); }
+static int delete_records_response_decode_any(kreader_t *r, int16_t v, void *m) { return delete_records_response_decode(r, v, m); }
+static void delete_records_response_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_records_response_encode(w, v, m); }
+static int describe_cluster_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_cluster_request_decode(r, v, m); }
+static void describe_cluster_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_cluster_request_encode(w, v, m); }
+static int describe_cluster_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_cluster_response_decode(r, v, m); }
+static void describe_cluster_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_cluster_response_encode(w, v, m); }
+static int create_partitions_request_decode_any(kreader_t *r, int16_t v, void *m) { return create_partitions_request_decode(r, v, m); }
+static void create_partitions_request_encode_any(kwriter_t *w, int16_t v, const void *m) { create_partitions_request_encode(w, v, m); }
+static int create_partitions_response_decode_any(kreader_t *r, int16_t v, void *m) { return create_partitions_response_decode(r, v, m); }
+static void create_partitions_response_encode_any(kwriter_t *w, int16_t v, const void *m) { create_partitions_response_encode(w, v, m); }
+static int describe_log_dirs_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_log_dirs_request_decode(r, v, m); }
+static void describe_log_dirs_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_log_dirs_request_encode(w, v, m); }
+static int describe_log_dirs_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_log_dirs_response_decode(r, v, m); }
+static void describe_log_dirs_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_log_dirs_response_encode(w, v, m); }
+static int describe_acls_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_acls_request_decode(r, v, m); }
+static void describe_acls_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_acls_request_encode(w, v, m); }
+static int describe_acls_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_acls_response_decode(r, v, m); }
+static void describe_acls_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_acls_response_encode(w, v, m); }
+static int create_acls_request_decode_any(kreader_t *r, int16_t v, void *m) { return create_acls_request_decode(r, v, m); }
+static void create_acls_request_encode_any(kwriter_t *w, int16_t v, const void *m) { create_acls_request_encode(w, v, m); }
+static int create_acls_response_decode_any(kreader_t *r, int16_t v, void *m) { return create_acls_response_decode(r, v, m); }
+static void create_acls_response_encode_any(kwriter_t *w, int16_t v, const void *m) { create_acls_response_encode(w, v, m); }
+static int delete_acls_request_decode_any(kreader_t *r, int16_t v, void *m) { return delete_acls_request_decode(r, v, m); }
+static void delete_acls_request_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_acls_request_encode(w, v, m); }
+static int delete_acls_response_decode_any(kreader_t *r, int16_t v, void *m) { return delete_acls_response_decode(r, v, m); }
+static void delete_acls_response_encode_any(kwriter_t *w, int16_t v, const void *m) { delete_acls_response_encode(w, v, m); }
 static int offset_commit_key_decode_any(kreader_t *r, int16_t v, void *m) { return offset_commit_key_decode(r, v, m); }
 static void offset_commit_key_encode_any(kwriter_t *w, int16_t v, const void *m) { offset_commit_key_encode(w, v, m); }
 static int offset_commit_value_decode_any(kreader_t *r, int16_t v, void *m) { return offset_commit_value_decode(r, v, m); }
@@ -18496,6 +21235,34 @@ const proto_message_info_t proto_message_table[] = {
       consumer_protocol_subscription_decode_any, consumer_protocol_subscription_encode_any },
     { "ConsumerProtocolAssignment", -1, 0, 3, -1, sizeof(struct consumer_protocol_assignment),
       consumer_protocol_assignment_decode_any, consumer_protocol_assignment_encode_any },
+    { "DeleteRecordsRequest", 21, 0, 2, 2, sizeof(struct delete_records_request),
+      delete_records_request_decode_any, delete_records_request_encode_any },
+    { "DeleteRecordsResponse", 21, 0, 2, 2, sizeof(struct delete_records_response),
+      delete_records_response_decode_any, delete_records_response_encode_any },
+    { "DescribeClusterRequest", 60, 0, 1, 0, sizeof(struct describe_cluster_request),
+      describe_cluster_request_decode_any, describe_cluster_request_encode_any },
+    { "DescribeClusterResponse", 60, 0, 1, 0, sizeof(struct describe_cluster_response),
+      describe_cluster_response_decode_any, describe_cluster_response_encode_any },
+    { "CreatePartitionsRequest", 37, 0, 3, 2, sizeof(struct create_partitions_request),
+      create_partitions_request_decode_any, create_partitions_request_encode_any },
+    { "CreatePartitionsResponse", 37, 0, 3, 2, sizeof(struct create_partitions_response),
+      create_partitions_response_decode_any, create_partitions_response_encode_any },
+    { "DescribeLogDirsRequest", 35, 0, 4, 2, sizeof(struct describe_log_dirs_request),
+      describe_log_dirs_request_decode_any, describe_log_dirs_request_encode_any },
+    { "DescribeLogDirsResponse", 35, 0, 4, 2, sizeof(struct describe_log_dirs_response),
+      describe_log_dirs_response_decode_any, describe_log_dirs_response_encode_any },
+    { "DescribeAclsRequest", 29, 0, 3, 2, sizeof(struct describe_acls_request),
+      describe_acls_request_decode_any, describe_acls_request_encode_any },
+    { "DescribeAclsResponse", 29, 0, 3, 2, sizeof(struct describe_acls_response),
+      describe_acls_response_decode_any, describe_acls_response_encode_any },
+    { "CreateAclsRequest", 30, 0, 3, 2, sizeof(struct create_acls_request),
+      create_acls_request_decode_any, create_acls_request_encode_any },
+    { "CreateAclsResponse", 30, 0, 3, 2, sizeof(struct create_acls_response),
+      create_acls_response_decode_any, create_acls_response_encode_any },
+    { "DeleteAclsRequest", 31, 0, 3, 2, sizeof(struct delete_acls_request),
+      delete_acls_request_decode_any, delete_acls_request_encode_any },
+    { "DeleteAclsResponse", 31, 0, 3, 2, sizeof(struct delete_acls_response),
+      delete_acls_response_decode_any, delete_acls_response_encode_any },
     { "OffsetCommitKey", -1, 0, 1, -1, sizeof(struct offset_commit_key),
       offset_commit_key_decode_any, offset_commit_key_encode_any },
     { "OffsetCommitValue", -1, 0, 4, 4, sizeof(struct offset_commit_value),
@@ -18541,5 +21308,5 @@ const proto_message_info_t proto_message_table[] = {
     { "TransactionLogValue", -1, 0, 1, 1, sizeof(struct transaction_log_value),
       transaction_log_value_decode_any, transaction_log_value_encode_any },
 };
-const int proto_message_table_count = 86;
+const int proto_message_table_count = 100;
 

@@ -33,6 +33,7 @@ typedef struct fpart {
     int32_t leader_epoch;
     int64_t fetch_offset;
     int32_t last_epoch;
+    int64_t log_start_offset;       /* this replica's, for the leader (-1: not known yet) */
     int64_t retry_at_ms;            /* monotonic; 0 = now */
     bool remove;                    /* inbox: stop following */
     struct fpart *next;             /* inbox list */
@@ -275,7 +276,7 @@ static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq)
         pp->current_leader_epoch = v[i]->leader_epoch;
         pp->fetch_offset = v[i]->fetch_offset;
         pp->last_fetched_epoch = v[i]->last_epoch;
-        pp->log_start_offset = -1;
+        pp->log_start_offset = v[i]->log_start_offset;
         pp->partition_max_bytes = cfg->replica_fetch_max_bytes;
     }
     rq->forgotten_topics_data_count = 0;
@@ -350,6 +351,7 @@ static void update_positions(fetcher_t *f, const apply_job_t *j)
         if (it->applied) {
             fp->fetch_offset = it->next_offset;
             fp->last_epoch = it->last_epoch;
+            fp->log_start_offset = it->own_log_start;
         }
         bool retriable_wait = it->error == KERR_NOT_LEADER_OR_FOLLOWER ||
                               it->error == KERR_UNKNOWN_LEADER_EPOCH ||
@@ -504,6 +506,7 @@ void fetcher_follow(broker_t *b, const char *topic, int32_t partition, int32_t l
     e->partition = partition;
     e->leader_epoch = leader_epoch;
     e->fetch_offset = fetch_offset;
+    e->log_start_offset = -1;
     e->last_epoch = last_epoch;
     post_inbox(f, e);
     struct owner *o = xcalloc(1, sizeof(*o));

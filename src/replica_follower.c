@@ -11,6 +11,7 @@
 
 #include "kafka_errors.h"
 #include "leader_epoch.h"
+#include "log_retention.h"
 #include "logging.h"
 #include "replica_fetcher.h"
 #include "replica_manager.h"
@@ -78,7 +79,13 @@ static void apply_one(broker_t *b, fetched_t *it)
         if (hw > p->high_watermark)
             p->high_watermark = hw;
     }
+    /* Kafka's follower: the leader's log start offset, once the
+     * follower's high watermark has reached it. */
+    if (it->error == KERR_NONE && !it->diverging && it->log_start_offset >= 0 &&
+        it->log_start_offset <= p->high_watermark)
+        retention_increment_log_start(pl, it->log_start_offset, "LeaderOffsetIncremented");
     it->next_offset = pl->log_end_offset;
+    it->own_log_start = pl->log_start_offset;
     it->last_epoch = lec_latest_epoch(&pl->epochs);
     it->applied = true;
 }

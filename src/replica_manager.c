@@ -75,6 +75,7 @@ log_settings_t rm_log_settings(broker_t *b, const mc_topic_t *t)
     return (log_settings_t){
         .segment_bytes = topic_config_int(b, t, "segment.bytes"),
         .roll_ms = topic_config_int(b, t, "segment.ms"),
+        .roll_jitter_ms = topic_config_int(b, t, "segment.jitter.ms"),
         .index_interval_bytes = (int32_t)topic_config_int(b, t, "index.interval.bytes"),
         .index_size_max_bytes = (int32_t)topic_config_int(b, t, "segment.index.bytes"),
         .flush_interval_messages = topic_config_int(b, t, "flush.messages"),

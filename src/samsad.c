@@ -30,6 +30,7 @@
 #include "txn_coordinator.h"
 #include "log_cleaner.h"
 #include "log_manager.h"
+#include "log_retention.h"
 #include "logging.h"
 #include "loop.h"
 #include "metadata_cache.h"
@@ -190,6 +191,10 @@ int main(int argc, char **argv)
         log_error("samsad", "Cannot start the log cleaner");
         goto out_logs;
     }
+    if (retention_start(&b) < 0) {
+        log_error("samsad", "Cannot start the log retention timer");
+        goto out_logs;
+    }
     if (net_listen(&b) < 0)
         goto out_logs;
     gc_init(&b);
@@ -240,6 +245,7 @@ int main(int argc, char **argv)
     pl_shutdown();
 out_logs:
     controller_stop(&b);
+    retention_stop();
     cleaner_stop();     /* a running compaction round finishes */
     bio_stop();         /* queued fsyncs, checkpoints and removals finish */
     metadata_apply_shutdown();

@@ -5,6 +5,7 @@
  * so nothing Kafka refuses reaches ZooKeeper or a log.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,28 @@ int16_t topic_config_validate(const char **keys, const char **values, int n, con
     return KERR_NONE;
 }
 
+const char *topic_config_broker_value(broker_t *b, const topic_setting_t *s, char *buf, size_t n)
+{
+    const char *v = s->broker_key ? config_get(b->cfg, s->broker_key) : NULL;
+    if (v)
+        return v;
+    /* Keys whose value Kafka derives from other keys (log.retention.hours,
+     * log.retention.minutes; log.roll.hours). */
+    if (!strcmp(s->topic_key, "retention.ms")) {
+        snprintf(buf, n, "%" PRId64, b->cfg->log_retention_ms);
+        return buf;
+    }
+    if (!strcmp(s->topic_key, "segment.ms")) {
+        snprintf(buf, n, "%" PRId64, b->cfg->log_roll_ms);
+        return buf;
+    }
+    if (!strcmp(s->topic_key, "segment.jitter.ms")) {
+        snprintf(buf, n, "%" PRId64, b->cfg->log_roll_jitter_ms);
+        return buf;
+    }
+    return s->fallback;
+}
+
 const char *topic_config_str(broker_t *b, const struct mc_topic *t, const char *key)
 {
     const char *v = t ? mc_topic_config(t, key) : NULL;
@@ -226,11 +249,19 @@ void topic_settings_load(broker_t *b, struct mc_topic *t)
         .min_compaction_lag_ms = topic_config_int(b, t, "min.compaction.lag.ms"),
         .max_compaction_lag_ms = topic_config_int(b, t, "max.compaction.lag.ms"),
         .delete_retention_ms = topic_config_int(b, t, "delete.retention.ms"),
+        .deletes = policy && strstr(policy, "delete") != NULL,
+        .retention_ms = topic_config_int(b, t, "retention.ms"),
+        .retention_bytes = topic_config_int(b, t, "retention.bytes"),
+        .file_delete_delay_ms = topic_config_int(b, t, "file.delete.delay.ms"),
     };
 }
 
 int64_t topic_config_int(broker_t *b, const struct mc_topic *t, const char *key)
 {
-    const char *v = topic_config_str(b, t, key);
+    const char *v = t ? mc_topic_config(t, key) : NULL;
+    char buf[32];
+    const topic_setting_t *s = v ? NULL : topic_setting_find(key);
+    if (s)
+        v = topic_config_broker_value(b, s, buf, sizeof(buf));
     return v ? strtoll(v, NULL, 10) : 0;
 }

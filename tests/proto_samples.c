@@ -1993,6 +1993,376 @@ void consumer_protocol_assignment_sample(arena_t *a, struct consumer_protocol_as
     m->user_data = (kbytes_t){ (uint8_t *)"bytes", 5 };
 }
 
+void delete_records_request_delete_records_partition_sample(arena_t *a, struct delete_records_request_delete_records_partition *m)
+{
+    delete_records_request_delete_records_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->offset = 5000000000;
+}
+
+void delete_records_request_delete_records_topic_sample(arena_t *a, struct delete_records_request_delete_records_topic *m)
+{
+    delete_records_request_delete_records_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct delete_records_request_delete_records_partition));
+    for (int i = 0; i < 2; i++)
+        delete_records_request_delete_records_partition_sample(a, &m->partitions[i]);
+}
+
+void delete_records_request_sample(arena_t *a, struct delete_records_request *m)
+{
+    delete_records_request_defaults(m);
+    (void)a;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct delete_records_request_delete_records_topic));
+    for (int i = 0; i < 2; i++)
+        delete_records_request_delete_records_topic_sample(a, &m->topics[i]);
+    m->timeout_ms = 70000;
+}
+
+void delete_records_response_delete_records_partition_result_sample(arena_t *a, struct delete_records_response_delete_records_partition_result *m)
+{
+    delete_records_response_delete_records_partition_result_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->low_watermark = 5000000000;
+    m->error_code = 300;
+}
+
+void delete_records_response_delete_records_topic_result_sample(arena_t *a, struct delete_records_response_delete_records_topic_result *m)
+{
+    delete_records_response_delete_records_topic_result_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct delete_records_response_delete_records_partition_result));
+    for (int i = 0; i < 2; i++)
+        delete_records_response_delete_records_partition_result_sample(a, &m->partitions[i]);
+}
+
+void delete_records_response_sample(arena_t *a, struct delete_records_response *m)
+{
+    delete_records_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct delete_records_response_delete_records_topic_result));
+    for (int i = 0; i < 2; i++)
+        delete_records_response_delete_records_topic_result_sample(a, &m->topics[i]);
+}
+
+void describe_cluster_request_sample(arena_t *a, struct describe_cluster_request *m)
+{
+    describe_cluster_request_defaults(m);
+    (void)a;
+    m->include_cluster_authorized_operations = true;
+    m->endpoint_type = 7;
+}
+
+void describe_cluster_response_describe_cluster_broker_sample(arena_t *a, struct describe_cluster_response_describe_cluster_broker *m)
+{
+    describe_cluster_response_describe_cluster_broker_defaults(m);
+    (void)a;
+    m->broker_id = 70000;
+    m->host = KSTR_LIT("sample");
+    m->port = 70000;
+    m->rack = KSTR_LIT("sample");
+}
+
+void describe_cluster_response_sample(arena_t *a, struct describe_cluster_response *m)
+{
+    describe_cluster_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->endpoint_type = 7;
+    m->cluster_id = KSTR_LIT("sample");
+    m->controller_id = 70000;
+    m->brokers_count = 2;
+    m->brokers = arena_array(a, 2, sizeof(struct describe_cluster_response_describe_cluster_broker));
+    for (int i = 0; i < 2; i++)
+        describe_cluster_response_describe_cluster_broker_sample(a, &m->brokers[i]);
+    m->cluster_authorized_operations = 70000;
+}
+
+void create_partitions_request_create_partitions_assignment_sample(arena_t *a, struct create_partitions_request_create_partitions_assignment *m)
+{
+    create_partitions_request_create_partitions_assignment_defaults(m);
+    (void)a;
+    m->broker_ids_count = 2;
+    m->broker_ids = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->broker_ids[i] = 70000;
+}
+
+void create_partitions_request_create_partitions_topic_sample(arena_t *a, struct create_partitions_request_create_partitions_topic *m)
+{
+    create_partitions_request_create_partitions_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->count = 70000;
+    m->assignments_count = 2;
+    m->assignments = arena_array(a, 2, sizeof(struct create_partitions_request_create_partitions_assignment));
+    for (int i = 0; i < 2; i++)
+        create_partitions_request_create_partitions_assignment_sample(a, &m->assignments[i]);
+}
+
+void create_partitions_request_sample(arena_t *a, struct create_partitions_request *m)
+{
+    create_partitions_request_defaults(m);
+    (void)a;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct create_partitions_request_create_partitions_topic));
+    for (int i = 0; i < 2; i++)
+        create_partitions_request_create_partitions_topic_sample(a, &m->topics[i]);
+    m->timeout_ms = 70000;
+    m->validate_only = true;
+}
+
+void create_partitions_response_create_partitions_topic_result_sample(arena_t *a, struct create_partitions_response_create_partitions_topic_result *m)
+{
+    create_partitions_response_create_partitions_topic_result_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+}
+
+void create_partitions_response_sample(arena_t *a, struct create_partitions_response *m)
+{
+    create_partitions_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->results_count = 2;
+    m->results = arena_array(a, 2, sizeof(struct create_partitions_response_create_partitions_topic_result));
+    for (int i = 0; i < 2; i++)
+        create_partitions_response_create_partitions_topic_result_sample(a, &m->results[i]);
+}
+
+void describe_log_dirs_request_describable_log_dir_topic_sample(arena_t *a, struct describe_log_dirs_request_describable_log_dir_topic *m)
+{
+    describe_log_dirs_request_describable_log_dir_topic_defaults(m);
+    (void)a;
+    m->topic = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
+void describe_log_dirs_request_sample(arena_t *a, struct describe_log_dirs_request *m)
+{
+    describe_log_dirs_request_defaults(m);
+    (void)a;
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct describe_log_dirs_request_describable_log_dir_topic));
+    for (int i = 0; i < 2; i++)
+        describe_log_dirs_request_describable_log_dir_topic_sample(a, &m->topics[i]);
+}
+
+void describe_log_dirs_response_describe_log_dirs_partition_sample(arena_t *a, struct describe_log_dirs_response_describe_log_dirs_partition *m)
+{
+    describe_log_dirs_response_describe_log_dirs_partition_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->partition_size = 5000000000;
+    m->offset_lag = 5000000000;
+    m->is_future_key = true;
+}
+
+void describe_log_dirs_response_describe_log_dirs_topic_sample(arena_t *a, struct describe_log_dirs_response_describe_log_dirs_topic *m)
+{
+    describe_log_dirs_response_describe_log_dirs_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct describe_log_dirs_response_describe_log_dirs_partition));
+    for (int i = 0; i < 2; i++)
+        describe_log_dirs_response_describe_log_dirs_partition_sample(a, &m->partitions[i]);
+}
+
+void describe_log_dirs_response_describe_log_dirs_result_sample(arena_t *a, struct describe_log_dirs_response_describe_log_dirs_result *m)
+{
+    describe_log_dirs_response_describe_log_dirs_result_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->log_dir = KSTR_LIT("sample");
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct describe_log_dirs_response_describe_log_dirs_topic));
+    for (int i = 0; i < 2; i++)
+        describe_log_dirs_response_describe_log_dirs_topic_sample(a, &m->topics[i]);
+    m->total_bytes = 5000000000;
+    m->usable_bytes = 5000000000;
+}
+
+void describe_log_dirs_response_sample(arena_t *a, struct describe_log_dirs_response *m)
+{
+    describe_log_dirs_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->results_count = 2;
+    m->results = arena_array(a, 2, sizeof(struct describe_log_dirs_response_describe_log_dirs_result));
+    for (int i = 0; i < 2; i++)
+        describe_log_dirs_response_describe_log_dirs_result_sample(a, &m->results[i]);
+}
+
+void describe_acls_request_sample(arena_t *a, struct describe_acls_request *m)
+{
+    describe_acls_request_defaults(m);
+    (void)a;
+    m->resource_type_filter = 7;
+    m->resource_name_filter = KSTR_LIT("sample");
+    m->pattern_type_filter = 7;
+    m->principal_filter = KSTR_LIT("sample");
+    m->host_filter = KSTR_LIT("sample");
+    m->operation = 7;
+    m->permission_type = 7;
+}
+
+void describe_acls_response_acl_description_sample(arena_t *a, struct describe_acls_response_acl_description *m)
+{
+    describe_acls_response_acl_description_defaults(m);
+    (void)a;
+    m->principal = KSTR_LIT("sample");
+    m->host = KSTR_LIT("sample");
+    m->operation = 7;
+    m->permission_type = 7;
+}
+
+void describe_acls_response_describe_acls_resource_sample(arena_t *a, struct describe_acls_response_describe_acls_resource *m)
+{
+    describe_acls_response_describe_acls_resource_defaults(m);
+    (void)a;
+    m->resource_type = 7;
+    m->resource_name = KSTR_LIT("sample");
+    m->pattern_type = 7;
+    m->acls_count = 2;
+    m->acls = arena_array(a, 2, sizeof(struct describe_acls_response_acl_description));
+    for (int i = 0; i < 2; i++)
+        describe_acls_response_acl_description_sample(a, &m->acls[i]);
+}
+
+void describe_acls_response_sample(arena_t *a, struct describe_acls_response *m)
+{
+    describe_acls_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->resources_count = 2;
+    m->resources = arena_array(a, 2, sizeof(struct describe_acls_response_describe_acls_resource));
+    for (int i = 0; i < 2; i++)
+        describe_acls_response_describe_acls_resource_sample(a, &m->resources[i]);
+}
+
+void create_acls_request_acl_creation_sample(arena_t *a, struct create_acls_request_acl_creation *m)
+{
+    create_acls_request_acl_creation_defaults(m);
+    (void)a;
+    m->resource_type = 7;
+    m->resource_name = KSTR_LIT("sample");
+    m->resource_pattern_type = 7;
+    m->principal = KSTR_LIT("sample");
+    m->host = KSTR_LIT("sample");
+    m->operation = 7;
+    m->permission_type = 7;
+}
+
+void create_acls_request_sample(arena_t *a, struct create_acls_request *m)
+{
+    create_acls_request_defaults(m);
+    (void)a;
+    m->creations_count = 2;
+    m->creations = arena_array(a, 2, sizeof(struct create_acls_request_acl_creation));
+    for (int i = 0; i < 2; i++)
+        create_acls_request_acl_creation_sample(a, &m->creations[i]);
+}
+
+void create_acls_response_acl_creation_result_sample(arena_t *a, struct create_acls_response_acl_creation_result *m)
+{
+    create_acls_response_acl_creation_result_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+}
+
+void create_acls_response_sample(arena_t *a, struct create_acls_response *m)
+{
+    create_acls_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->results_count = 2;
+    m->results = arena_array(a, 2, sizeof(struct create_acls_response_acl_creation_result));
+    for (int i = 0; i < 2; i++)
+        create_acls_response_acl_creation_result_sample(a, &m->results[i]);
+}
+
+void delete_acls_request_delete_acls_filter_sample(arena_t *a, struct delete_acls_request_delete_acls_filter *m)
+{
+    delete_acls_request_delete_acls_filter_defaults(m);
+    (void)a;
+    m->resource_type_filter = 7;
+    m->resource_name_filter = KSTR_LIT("sample");
+    m->pattern_type_filter = 7;
+    m->principal_filter = KSTR_LIT("sample");
+    m->host_filter = KSTR_LIT("sample");
+    m->operation = 7;
+    m->permission_type = 7;
+}
+
+void delete_acls_request_sample(arena_t *a, struct delete_acls_request *m)
+{
+    delete_acls_request_defaults(m);
+    (void)a;
+    m->filters_count = 2;
+    m->filters = arena_array(a, 2, sizeof(struct delete_acls_request_delete_acls_filter));
+    for (int i = 0; i < 2; i++)
+        delete_acls_request_delete_acls_filter_sample(a, &m->filters[i]);
+}
+
+void delete_acls_response_delete_acls_matching_acl_sample(arena_t *a, struct delete_acls_response_delete_acls_matching_acl *m)
+{
+    delete_acls_response_delete_acls_matching_acl_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->resource_type = 7;
+    m->resource_name = KSTR_LIT("sample");
+    m->pattern_type = 7;
+    m->principal = KSTR_LIT("sample");
+    m->host = KSTR_LIT("sample");
+    m->operation = 7;
+    m->permission_type = 7;
+}
+
+void delete_acls_response_delete_acls_filter_result_sample(arena_t *a, struct delete_acls_response_delete_acls_filter_result *m)
+{
+    delete_acls_response_delete_acls_filter_result_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->matching_acls_count = 2;
+    m->matching_acls = arena_array(a, 2, sizeof(struct delete_acls_response_delete_acls_matching_acl));
+    for (int i = 0; i < 2; i++)
+        delete_acls_response_delete_acls_matching_acl_sample(a, &m->matching_acls[i]);
+}
+
+void delete_acls_response_sample(arena_t *a, struct delete_acls_response *m)
+{
+    delete_acls_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->filter_results_count = 2;
+    m->filter_results = arena_array(a, 2, sizeof(struct delete_acls_response_delete_acls_filter_result));
+    for (int i = 0; i < 2; i++)
+        delete_acls_response_delete_acls_filter_result_sample(a, &m->filter_results[i]);
+}
+
 void offset_commit_key_sample(arena_t *a, struct offset_commit_key *m)
 {
     offset_commit_key_defaults(m);
@@ -2571,6 +2941,20 @@ static void list_partition_reassignments_request_sample_any(arena_t *a, void *m)
 static void list_partition_reassignments_response_sample_any(arena_t *a, void *m) { list_partition_reassignments_response_sample(a, m); }
 static void consumer_protocol_subscription_sample_any(arena_t *a, void *m) { consumer_protocol_subscription_sample(a, m); }
 static void consumer_protocol_assignment_sample_any(arena_t *a, void *m) { consumer_protocol_assignment_sample(a, m); }
+static void delete_records_request_sample_any(arena_t *a, void *m) { delete_records_request_sample(a, m); }
+static void delete_records_response_sample_any(arena_t *a, void *m) { delete_records_response_sample(a, m); }
+static void describe_cluster_request_sample_any(arena_t *a, void *m) { describe_cluster_request_sample(a, m); }
+static void describe_cluster_response_sample_any(arena_t *a, void *m) { describe_cluster_response_sample(a, m); }
+static void create_partitions_request_sample_any(arena_t *a, void *m) { create_partitions_request_sample(a, m); }
+static void create_partitions_response_sample_any(arena_t *a, void *m) { create_partitions_response_sample(a, m); }
+static void describe_log_dirs_request_sample_any(arena_t *a, void *m) { describe_log_dirs_request_sample(a, m); }
+static void describe_log_dirs_response_sample_any(arena_t *a, void *m) { describe_log_dirs_response_sample(a, m); }
+static void describe_acls_request_sample_any(arena_t *a, void *m) { describe_acls_request_sample(a, m); }
+static void describe_acls_response_sample_any(arena_t *a, void *m) { describe_acls_response_sample(a, m); }
+static void create_acls_request_sample_any(arena_t *a, void *m) { create_acls_request_sample(a, m); }
+static void create_acls_response_sample_any(arena_t *a, void *m) { create_acls_response_sample(a, m); }
+static void delete_acls_request_sample_any(arena_t *a, void *m) { delete_acls_request_sample(a, m); }
+static void delete_acls_response_sample_any(arena_t *a, void *m) { delete_acls_response_sample(a, m); }
 static void offset_commit_key_sample_any(arena_t *a, void *m) { offset_commit_key_sample(a, m); }
 static void offset_commit_value_sample_any(arena_t *a, void *m) { offset_commit_value_sample(a, m); }
 static void group_metadata_key_sample_any(arena_t *a, void *m) { group_metadata_key_sample(a, m); }
@@ -2659,6 +3043,20 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     list_partition_reassignments_response_sample_any,
     consumer_protocol_subscription_sample_any,
     consumer_protocol_assignment_sample_any,
+    delete_records_request_sample_any,
+    delete_records_response_sample_any,
+    describe_cluster_request_sample_any,
+    describe_cluster_response_sample_any,
+    create_partitions_request_sample_any,
+    create_partitions_response_sample_any,
+    describe_log_dirs_request_sample_any,
+    describe_log_dirs_response_sample_any,
+    describe_acls_request_sample_any,
+    describe_acls_response_sample_any,
+    create_acls_request_sample_any,
+    create_acls_response_sample_any,
+    delete_acls_request_sample_any,
+    delete_acls_response_sample_any,
     offset_commit_key_sample_any,
     offset_commit_value_sample_any,
     group_metadata_key_sample_any,

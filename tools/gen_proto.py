@@ -52,6 +52,15 @@ MESSAGES = [
     "AlterPartitionReassignmentsRequest", "AlterPartitionReassignmentsResponse",
     "ListPartitionReassignmentsRequest", "ListPartitionReassignmentsResponse",
     "ConsumerProtocolSubscription", "ConsumerProtocolAssignment",
+    # administration
+    "DeleteRecordsRequest", "DeleteRecordsResponse",
+    "DescribeClusterRequest", "DescribeClusterResponse",
+    "CreatePartitionsRequest", "CreatePartitionsResponse",
+    "DescribeLogDirsRequest", "DescribeLogDirsResponse",
+    # ACLs (answered SECURITY_DISABLED until an authorizer exists)
+    "DescribeAclsRequest", "DescribeAclsResponse",
+    "CreateAclsRequest", "CreateAclsResponse",
+    "DeleteAclsRequest", "DeleteAclsResponse",
     # __consumer_offsets record formats (proto/storage)
     "OffsetCommitKey", "OffsetCommitValue", "GroupMetadataKey", "GroupMetadataValue",
     # transactions (KIP-98) and their __transaction_state records

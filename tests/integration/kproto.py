@@ -21,12 +21,12 @@ def frame(api_key, version, corr, body, client_id="samsa-test"):
     return struct.pack(">i", len(payload)) + payload
 
 
-def batch(n=3, compression=0, value=b"value"):
+def batch(n=3, compression=0, value=b"value", timestamp=1700000000000):
     b = DefaultRecordBatchBuilder(magic=2, compression_type=compression, is_transactional=False,
                                   producer_id=-1, producer_epoch=-1, base_sequence=-1,
                                   batch_size=1 << 20)
     for i in range(n):
-        b.append(i, timestamp=1700000000000 + i, key=b"k%d" % i, value=value, headers=[])
+        b.append(i, timestamp=timestamp + i, key=b"k%d" % i, value=value, headers=[])
     return bytes(b.build())
 
 
