@@ -39,6 +39,10 @@ enum handler_result api_alter_partition_reassignments(broker_t *b, request_t *re
 enum handler_result api_list_partition_reassignments(broker_t *b, request_t *req);
 enum handler_result api_update_metadata(broker_t *b, request_t *req);
 enum handler_result api_delete_records(broker_t *b, request_t *req);
+enum handler_result api_describe_cluster(broker_t *b, request_t *req);
+enum handler_result api_describe_acls(broker_t *b, request_t *req);
+enum handler_result api_create_acls(broker_t *b, request_t *req);
+enum handler_result api_delete_acls(broker_t *b, request_t *req);
 /* OffsetCommit and TxnOffsetCommit (api_groups.c): the response resp is
  * sent once the group's __consumer_offsets partition has replicated its
  * log end to the ISR (at once if it has); a failed wait passes the error

@@ -101,6 +101,52 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
     fill_topic(req, t, o);
 }
 
+enum { ENDPOINT_UNKNOWN = 0, ENDPOINT_BROKER = 1 };
+
+/* Kafka's computeDescribeClusterResponse for a broker endpoint. */
+enum handler_result api_describe_cluster(broker_t *b, request_t *req)
+{
+    int16_t v = req->hdr.request_api_version;
+    struct describe_cluster_request rq;
+    if (describe_cluster_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    struct describe_cluster_response resp;
+    describe_cluster_response_defaults(&resp);
+    if (rq.endpoint_type != ENDPOINT_BROKER) {
+        resp.error_code = v == 0 ? KERR_INVALID_REQUEST
+                          : rq.endpoint_type == ENDPOINT_UNKNOWN ? KERR_UNSUPPORTED_ENDPOINT_TYPE
+                                                                 : KERR_MISMATCHED_ENDPOINT_TYPE;
+        resp.error_message = kstr_from_cstr(
+            rq.endpoint_type == ENDPOINT_UNKNOWN
+                ? arena_printf(&req->arena, "Unsupported endpoint type %d", rq.endpoint_type)
+                : arena_printf(&req->arena, "The request was sent to an endpoint of type BROKER, "
+                               "but we wanted an endpoint of type CONTROLLER"));
+        describe_cluster_response_encode(&req->resp, v, &resp);
+        return REQ_DONE;
+    }
+    int nb;
+    const mc_broker_t *brokers = mc_brokers(&nb);
+    resp.brokers_count = nb;
+    resp.brokers = describe_cluster_response_describe_cluster_broker_array(&req->arena, nb);
+    bool controller_known = false;
+    for (int i = 0; i < nb; i++) {
+        resp.brokers[i].broker_id = brokers[i].id;
+        resp.brokers[i].host = kstr_from_cstr(arena_strdup(&req->arena, brokers[i].host));
+        resp.brokers[i].port = brokers[i].port;
+        resp.brokers[i].rack = brokers[i].rack[0]
+                                   ? kstr_from_cstr(arena_strdup(&req->arena, brokers[i].rack))
+                                   : KSTR_NULL;
+        controller_known |= brokers[i].id == b->controller_id;
+    }
+    resp.cluster_id = kstr_from_cstr(b->cluster_id);
+    resp.controller_id = controller_known ? b->controller_id : -1;
+    resp.endpoint_type = ENDPOINT_BROKER;
+    if (rq.include_cluster_authorized_operations)
+        resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
+    describe_cluster_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}
+
 enum handler_result api_metadata(broker_t *b, request_t *req)
 {
     int16_t v = req->hdr.request_api_version;

@@ -66,6 +66,10 @@ static const api_entry_t apis[] = {
     { 28, "TxnOffsetCommit", 0, 4, TXN_OFFSET_COMMIT_REQUEST_FIRST_FLEXIBLE,
       api_txn_offset_commit },
     { 32, "DescribeConfigs", 0, 4, DESCRIBE_CONFIGS_REQUEST_FIRST_FLEXIBLE, api_describe_configs },
+    /* Without an authorizer: SECURITY_DISABLED, as Kafka (api_acls.c). */
+    { 29, "DescribeAcls", 0, 3, DESCRIBE_ACLS_REQUEST_FIRST_FLEXIBLE, api_describe_acls },
+    { 30, "CreateAcls", 0, 3, CREATE_ACLS_REQUEST_FIRST_FLEXIBLE, api_create_acls },
+    { 31, "DeleteAcls", 0, 3, DELETE_ACLS_REQUEST_FIRST_FLEXIBLE, api_delete_acls },
     { 42, "DeleteGroups", 0, 2, DELETE_GROUPS_REQUEST_FIRST_FLEXIBLE, api_delete_groups },
     { 43, "ElectLeaders", 0, 2, ELECT_LEADERS_REQUEST_FIRST_FLEXIBLE, api_elect_leaders },
     { 45, "AlterPartitionReassignments", 0, 0,
@@ -73,6 +77,7 @@ static const api_entry_t apis[] = {
     { 46, "ListPartitionReassignments", 0, 0, LIST_PARTITION_REASSIGNMENTS_REQUEST_FIRST_FLEXIBLE,
       api_list_partition_reassignments },
     { 47, "OffsetDelete", 0, 0, OFFSET_DELETE_REQUEST_FIRST_FLEXIBLE, api_offset_delete },
+    { 60, "DescribeCluster", 0, 1, DESCRIBE_CLUSTER_REQUEST_FIRST_FLEXIBLE, api_describe_cluster },
     { 61, "DescribeProducers", 0, 0, DESCRIBE_PRODUCERS_REQUEST_FIRST_FLEXIBLE,
       api_describe_producers },
     { 65, "DescribeTransactions", 0, 0, DESCRIBE_TRANSACTIONS_REQUEST_FIRST_FLEXIBLE,
