@@ -35,7 +35,7 @@ typedef struct topic_spec {
 /* Per-topic outcome handed to the callback (index as in the request). */
 typedef struct topic_result {
     int16_t error;
-    char message[160];              /* "" if none */
+    char message[320];              /* "" if none */
 } topic_result_t;
 
 /* results has n entries; called on the event loop; arg is the caller's. */
@@ -54,6 +54,23 @@ int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool valid
  * those still there (timeout_ms <= 0: at once, as Kafka). */
 int topic_admin_delete(broker_t *b, char **names, int n, int32_t timeout_ms,
                        topic_result_t *results, topics_done_fn done, void *arg);
+/* CreatePartitions' request for one topic. */
+typedef struct partitions_spec {
+    const char *name;
+    int32_t count;                  /* the new total */
+    const int32_t *const *replicas; /* the new partitions' brokers, or NULL */
+    const int32_t *n_replicas;
+    int32_t n_assignments;
+} partitions_spec_t;
+
+/* Event-loop thread, on the controller: grows topics to spec.count
+ * partitions (Kafka's checks and messages into results[]; validate_only
+ * stops there), writes each assignment znode on the ZooKeeper thread and
+ * calls done once every new partition has a leader in the cache, or after
+ * timeout_ms with REQUEST_TIMED_OUT.  Returns the number submitted. */
+int topic_admin_add_partitions(broker_t *b, const partitions_spec_t *specs, int n,
+                               bool validate_only, int32_t timeout_ms, topic_result_t *results,
+                               topics_done_fn done, void *arg);
 /* True while this broker is creating the topic (auto-creation asks once). */
 bool topic_admin_creating(const char *name);
 /* Event-loop thread, at shutdown: creations still waiting for their new

@@ -1,5 +1,5 @@
 /*
- * api_topics.c - owns CreateTopics and DeleteTopics: decoding, the
+ * api_topics.c - owns CreateTopics, DeleteTopics and CreatePartitions: decoding, the
  * per-topic checks that need no ZooKeeper, and the responses.  The
  * ZooKeeper work runs on the ZooKeeper thread (topic_admin.c); the request
  * is parked meanwhile and answered once the result is in the metadata
@@ -27,6 +27,7 @@ typedef struct topics_wait {
     request_t *req;
     struct create_topics_request create;
     struct delete_topics_request del;
+    struct create_partitions_request grow;
     int n;                      /* topics in the request */
     topic_result_t *results;    /* per requested topic */
     int *map;                   /* submitted index -> requested index */
@@ -148,11 +149,15 @@ static int16_t spec_of(request_t *req, const struct create_topics_request_creata
     return KERR_NONE;
 }
 
+static bool same_name(kstr_t a, kstr_t b)
+{
+    return a.len == b.len && (a.len <= 0 || !memcmp(a.ptr, b.ptr, (size_t)a.len));
+}
+
 static bool duplicated(const struct create_topics_request *rq, int i)
 {
     for (int j = 0; j < rq->topics_count; j++)
-        if (j != i && rq->topics[j].name.len == rq->topics[i].name.len &&
-            !memcmp(rq->topics[j].name.ptr, rq->topics[i].name.ptr, (size_t)rq->topics[i].name.len))
+        if (j != i && same_name(rq->topics[j].name, rq->topics[i].name))
             return true;
     return false;
 }
@@ -295,6 +300,117 @@ enum handler_result api_delete_topics(broker_t *b, request_t *req)
     if (topic_admin_delete(b, names, n, rq.timeout_ms, w->results, delete_done, w) > 0)
         return park(req, w);
     delete_respond(req, &rq, w->results);
+    wait_free(w);
+    return REQ_DONE;
+}
+
+/* ---- CreatePartitions ---- */
+
+static void grow_respond(request_t *req, const struct create_partitions_request *rq,
+                         const topic_result_t *results)
+{
+    struct create_partitions_response resp;
+    create_partitions_response_defaults(&resp);
+    int n = rq->topics_count > 0 ? rq->topics_count : 0;
+    resp.results_count = n;
+    resp.results = create_partitions_response_create_partitions_topic_result_array(&req->arena, n);
+    for (int i = 0; i < n; i++) {
+        resp.results[i].name = rq->topics[i].name;
+        resp.results[i].error_code = results[i].error;
+        resp.results[i].error_message = results[i].message[0]
+            ? kstr_from_cstr(arena_strdup(&req->arena, results[i].message)) : KSTR_NULL;
+        if (results[i].error)
+            log_info("topics", "CreatePartitions %.*s from %s failed: %s (%s)",
+                     MAX(rq->topics[i].name.len, 0), rq->topics[i].name.ptr ? rq->topics[i].name.ptr : "",
+                     conn_peer(req->conn), results[i].message, kafka_error_name(results[i].error));
+    }
+    create_partitions_response_encode(&req->resp, req->hdr.request_api_version, &resp);
+}
+
+static void grow_done(broker_t *b, void *arg, const topic_result_t *results, int n)
+{
+    (void)b;
+    topics_wait_t *w = arg;
+    take_results(w, results, n);
+    if (w->req) {
+        w->req->parked = NULL;
+        grow_respond(w->req, &w->grow, w->results);
+        request_complete(w->req);
+    }
+    wait_free(w);
+}
+
+/* What KafkaApis decides before the admin manager: NOT_CONTROLLER off the
+ * controller, duplicates, topics queued for deletion. */
+static int16_t grow_precheck(broker_t *b, const struct create_partitions_request *rq, int i,
+                             const char **msg)
+{
+    const struct create_partitions_request_create_partitions_topic *in = &rq->topics[i];
+    *msg = NULL;
+    if (b->controller_id != b->cfg->broker_id)
+        return KERR_NOT_CONTROLLER;
+    for (int k = 0; k < rq->topics_count; k++)
+        if (k != i && same_name(rq->topics[k].name, in->name)) {
+            *msg = "Duplicate topic in request.";
+            return KERR_INVALID_REQUEST;
+        }
+    char name[256];
+    snprintf(name, sizeof(name), "%.*s", MAX(in->name.len, 0), in->name.ptr ? in->name.ptr : "");
+    const mc_topic_t *t = mc_find_topic(name);
+    if (t && t->deleting) {
+        *msg = "The topic is queued for deletion.";
+        return KERR_INVALID_TOPIC_EXCEPTION;
+    }
+    return KERR_NONE;
+}
+
+static void grow_spec(request_t *req, const struct create_partitions_request_create_partitions_topic *in,
+                      partitions_spec_t *s)
+{
+    s->name = kstr_dup_or_empty(&req->arena, in->name);
+    s->count = in->count;
+    s->replicas = NULL;
+    if (in->assignments_count < 0)
+        return;
+    int32_t n = in->assignments_count;
+    const int32_t **replicas = arena_array(&req->arena, (size_t)n + 1, sizeof(*replicas));
+    int32_t *sizes = arena_array(&req->arena, (size_t)n + 1, sizeof(int32_t));
+    for (int32_t i = 0; i < n; i++) {
+        replicas[i] = in->assignments[i].broker_ids;
+        sizes[i] = MAX(in->assignments[i].broker_ids_count, 0);
+    }
+    s->replicas = replicas;
+    s->n_replicas = sizes;
+    s->n_assignments = n;
+}
+
+enum handler_result api_create_partitions(broker_t *b, request_t *req)
+{
+    int16_t v = req->hdr.request_api_version;
+    struct create_partitions_request rq;
+    if (create_partitions_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    int n = rq.topics_count > 0 ? rq.topics_count : 0;
+    topics_wait_t *w = wait_new(req, n);
+    w->grow = rq;
+    partitions_spec_t *specs = arena_array(&req->arena, (size_t)n + 1, sizeof(*specs));
+    int ns = 0;
+    for (int i = 0; i < n; i++) {
+        const char *msg;
+        int16_t err = grow_precheck(b, &rq, i, &msg);
+        if (err) {
+            w->results[i].error = err;
+            snprintf(w->results[i].message, sizeof(w->results[i].message), "%s", msg ? msg : "");
+            continue;
+        }
+        grow_spec(req, &rq.topics[i], &specs[ns]);
+        w->map[ns++] = i;
+    }
+    topic_result_t *sub = arena_array(&req->arena, (size_t)ns + 1, sizeof(*sub));
+    if (topic_admin_add_partitions(b, specs, ns, rq.validate_only, rq.timeout_ms, sub, grow_done, w) > 0)
+        return park(req, w);
+    take_results(w, sub, ns);
+    grow_respond(req, &rq, w->results);
     wait_free(w);
     return REQ_DONE;
 }

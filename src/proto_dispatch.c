@@ -70,6 +70,8 @@ static const api_entry_t apis[] = {
     { 29, "DescribeAcls", 0, 3, DESCRIBE_ACLS_REQUEST_FIRST_FLEXIBLE, api_describe_acls },
     { 30, "CreateAcls", 0, 3, CREATE_ACLS_REQUEST_FIRST_FLEXIBLE, api_create_acls },
     { 31, "DeleteAcls", 0, 3, DELETE_ACLS_REQUEST_FIRST_FLEXIBLE, api_delete_acls },
+    { 37, "CreatePartitions", 0, 3, CREATE_PARTITIONS_REQUEST_FIRST_FLEXIBLE,
+      api_create_partitions },
     { 42, "DeleteGroups", 0, 2, DELETE_GROUPS_REQUEST_FIRST_FLEXIBLE, api_delete_groups },
     { 43, "ElectLeaders", 0, 2, ELECT_LEADERS_REQUEST_FIRST_FLEXIBLE, api_elect_leaders },
     { 45, "AlterPartitionReassignments", 0, 0,

@@ -6,7 +6,7 @@
  * state; a job's memory belongs to the job.
  */
 #define _GNU_SOURCE
-#include <openssl/rand.h>
+
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +15,12 @@
 
 #include "controller.h"
 #include "controller_state.h"
+#include "replica_assignment.h"
 #include "replica_manager.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "topic_admin.h"
+#include "topic_admin_internal.h"
 #include "topic_config.h"
 #include "util.h"
 #include "zk_layout.h"
@@ -32,31 +34,6 @@ typedef struct creating {
 } creating_t;
 static creating_t *creating;
 
-typedef struct admin_job {
-    broker_t *b;                /* only b->cfg is read off the loop */
-    int n;                      /* topics submitted */
-    bool is_create;
-    int *index;                 /* their places in results */
-    char **names;
-    mc_topic_t **planned;       /* create: assignments made on the loop */
-    char **config_json;         /* create: /config/topics/<t> contents */
-    topic_result_t *results;    /* every topic of the request */
-    int n_results;
-    mc_topic_t **loaded;        /* create: read back from ZooKeeper */
-    int n_loaded;
-    char **removed;             /* delete: topics the controller deleted */
-    int n_removed;
-    topics_done_fn done;
-    void *arg;
-    /* Waiting before the answer: create, for the new leaders; delete, for
-     * the topics to leave the cache (up to the request's timeout). */
-    struct event *wait_timer;
-    int64_t wait_deadline;      /* monotonic ms */
-    int32_t timeout_ms;         /* delete: the request's */
-    bool (*ready)(const struct admin_job *j);
-    void (*timed_out)(struct admin_job *j);
-    struct admin_job *next_waiting;
-} admin_job_t;
 
 /* Jobs waiting before their answer (event-loop thread), answered at once
  * by topic_admin_shutdown(). */
@@ -108,13 +85,13 @@ const char *topic_name_invalid(const char *name, int len)
     return NULL;
 }
 
-static void set_result(topic_result_t *r, int16_t err, const char *msg)
+void ta_set_result(topic_result_t *r, int16_t err, const char *msg)
 {
     r->error = err;
     snprintf(r->message, sizeof(r->message), "%s", msg ? msg : "");
 }
 
-static admin_job_t *job_new(broker_t *b, int n_max, topics_done_fn done, void *arg)
+admin_job_t *ta_job_new(broker_t *b, int n_max, topics_done_fn done, void *arg)
 {
     admin_job_t *j = xcalloc(1, sizeof(*j));
     j->b = b;
@@ -145,6 +122,7 @@ static void job_free(admin_job_t *j)
     free(j->results);
     free(j->loaded);
     free(j->removed);
+    free(j->old_counts);
     free(j);
 }
 
@@ -153,7 +131,7 @@ static void job_free(admin_job_t *j)
  * @locality the event-loop thread
  * @locks none
  * each topic's result says why). */
-static int job_submit(admin_job_t *j, zkw_fn run, loop_fn done, topic_result_t *results, int n)
+int ta_job_submit(admin_job_t *j, zkw_fn run, loop_fn done, topic_result_t *results, int n)
 {
     if (!j)
         return 0;
@@ -162,7 +140,7 @@ static int job_submit(admin_job_t *j, zkw_fn run, loop_fn done, topic_result_t *
     j->n_results = n;
     if (zkw_submit(run, done, j) < 0) {
         for (int i = 0; i < j->n; i++)
-            set_result(&results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, "Broker is shutting down");
+            ta_set_result(&results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, "Broker is shutting down");
         job_free(j);
         return 0;
     }
@@ -182,21 +160,45 @@ static mc_topic_t *planned_as_given(const topic_spec_t *s)
     return t;
 }
 
-/* Kafka's rack-unaware assignment: round robin from a random broker. */
-static mc_topic_t *plan_topic(const char *name, int32_t np, int16_t rf, const mc_broker_t *brokers,
-                              int nb)
+static int cmp_id(const void *a, const void *b)
 {
-    unsigned start = 0;
-    if (RAND_bytes((unsigned char *)&start, sizeof(start)) != 1)
-        start = (unsigned)mono_ms();
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The live brokers' ids, sorted (Kafka's assignment input). */
+int32_t *ta_sorted_broker_ids(int *n)
+{
+    const mc_broker_t *brokers = mc_brokers(n);
+    int32_t *ids = xcalloc((size_t)*n + 1, sizeof(int32_t));
+    for (int i = 0; i < *n; i++)
+        ids[i] = brokers[i].id;
+    qsort(ids, (size_t)*n, sizeof(int32_t), cmp_id);
+    return ids;
+}
+
+/* Partitions [from, t->n_partitions) of t placed as Kafka places them. */
+void ta_plan_partitions(mc_topic_t *t, int32_t from, int16_t rf, int start_index)
+{
+    int nb;
+    int32_t *ids = ta_sorted_broker_ids(&nb);
+    int32_t n = t->n_partitions - from;
+    int32_t *placed = xcalloc((size_t)n * (size_t)rf + 1, sizeof(int32_t));
+    assign_replicas(ids, nb, from, n, rf, start_index, placed);
+    for (int32_t i = 0; i < n; i++) {
+        mc_partition_t *p = &t->parts[from + i];
+        p->replicas = mc_ids_copy(&placed[(size_t)i * (size_t)rf], rf);
+        p->n_replicas = rf;
+    }
+    free(placed);
+    free(ids);
+}
+
+static mc_topic_t *plan_topic(const char *name, int32_t np, int16_t rf)
+{
     mc_topic_t *t = mc_topic_new(name, np);
     t->id = zkl_random_uuid();
-    for (int32_t p = 0; p < np; p++) {
-        t->parts[p].replicas = xcalloc((size_t)rf, sizeof(int32_t));
-        t->parts[p].n_replicas = rf;
-        for (int r = 0; r < rf; r++)
-            t->parts[p].replicas[r] = brokers[(start + (unsigned)p + (unsigned)r) % (unsigned)nb].id;
-    }
+    ta_plan_partitions(t, 0, rf, -1);
     return t;
 }
 
@@ -270,7 +272,7 @@ static void create_run(void *arg)
         int rc = create_retrying(zs, path, cfg, true);
         if (rc != ZOK) {
             log_error("controller", "Cannot write %s: %s", path, zerror(rc));
-            set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic config to ZooKeeper");
+            ta_set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic config to ZooKeeper");
             continue;
         }
         char *assignment = zkl_topic_assignment(j->planned[i]);
@@ -278,12 +280,12 @@ static void create_run(void *arg)
         rc = create_retrying(zs, path, assignment, false);
         free(assignment);
         if (rc == ZNODEEXISTS) {
-            set_result(res, KERR_TOPIC_ALREADY_EXISTS, "Topic already exists.");
+            ta_set_result(res, KERR_TOPIC_ALREADY_EXISTS, "Topic already exists.");
             continue;
         }
         if (rc != ZOK) {
             log_error("controller", "Cannot write %s: %s", path, zerror(rc));
-            set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic assignment to ZooKeeper");
+            ta_set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic assignment to ZooKeeper");
             continue;
         }
         log_info("controller", "Created topic %s with %d partitions and replication factor %d",
@@ -361,7 +363,7 @@ static void wait_ready(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Answers once ready(j) holds, or at the deadline (after timed_out). */
-static void answer_when(admin_job_t *j, bool (*ready)(const admin_job_t *j), int64_t within_ms,
+void ta_answer_when(admin_job_t *j, bool (*ready)(const admin_job_t *j), int64_t within_ms,
                         void (*timed_out)(admin_job_t *j))
 {
     j->ready = ready;
@@ -379,7 +381,7 @@ static void answer_when(admin_job_t *j, bool (*ready)(const admin_job_t *j), int
 
 static void create_applied(void *arg)
 {
-    answer_when(arg, leaders_ready, 10000, NULL);
+    ta_answer_when(arg, leaders_ready, 10000, NULL);
 }
 
 void topic_admin_shutdown(void)
@@ -392,46 +394,48 @@ void topic_admin_shutdown(void)
  * @locality the event-loop thread
  * @locks none
  */
-static void create_done(void *arg)
+void ta_apply_loaded(admin_job_t *j, loop_fn applied)
 {
-    admin_job_t *j = arg;
     metadata_update_t *u = metadata_update_new();
     for (int i = 0; i < j->n_loaded; i++) {
         if (j->loaded[i])
             metadata_update_add_topic(u, j->loaded[i]);
         j->loaded[i] = NULL;
     }
-    metadata_apply(j->b, u, create_applied, j);
+    metadata_apply(j->b, u, applied, j);
+}
+
+static void create_done(void *arg)
+{
+    ta_apply_loaded(arg, create_applied);
 }
 
 int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool validate_only,
                        topic_result_t *results, topics_done_fn done, void *arg)
 {
     admin_job_t *j = NULL;
-    int nb;
-    const mc_broker_t *brokers = mc_brokers(&nb);
     for (int i = 0; i < n; i++) {
         const char *msg = NULL;
         int32_t np = 0;
         int16_t rf = 0;
         int16_t err = check_create(b, &specs[i], &np, &rf, &msg);
-        set_result(&results[i], err, err ? msg : NULL);
+        ta_set_result(&results[i], err, err ? msg : NULL);
         if (err || validate_only)
             continue;
         if (!j) {
-            j = job_new(b, n, done, arg);
+            j = ta_job_new(b, n, done, arg);
             j->is_create = true;
         }
         j->index[j->n] = i;
         j->names[j->n] = xstrdup(specs[i].name);
         j->planned[j->n] = specs[i].replicas ? planned_as_given(&specs[i])
-                                             : plan_topic(specs[i].name, np, rf, brokers, nb);
+                                             : plan_topic(specs[i].name, np, rf);
         j->config_json[j->n] = zkl_topic_config((const char *const *)specs[i].config_keys,
                                                 (const char *const *)specs[i].config_values,
                                                 specs[i].n_configs);
         j->n++;
     }
-    int submitted = job_submit(j, create_run, create_done, results, n);
+    int submitted = ta_job_submit(j, create_run, create_done, results, n);
     for (int i = 0; i < submitted; i++)
         creating_set(j->names[i], true);
     return submitted;
@@ -451,7 +455,7 @@ static void delete_run(void *arg)
         int rc = create_retrying(zs, path, NULL, false);
         if (rc != ZOK && rc != ZNODEEXISTS) {
             log_error("controller", "Cannot create %s: %s", path, zerror(rc));
-            set_result(&j->results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, NULL);
+            ta_set_result(&j->results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, NULL);
         }
     }
     if (controller_is_active()) {
@@ -482,7 +486,7 @@ static void deletion_timed_out(admin_job_t *j)
         topic_result_t *r = &j->results[j->index[i]];
         const mc_topic_t *t = mc_find_topic(j->names[i]);
         if (r->error == KERR_NONE && t && !t->deleting)
-            set_result(r, KERR_REQUEST_TIMED_OUT, NULL);
+            ta_set_result(r, KERR_REQUEST_TIMED_OUT, NULL);
     }
 }
 
@@ -493,7 +497,7 @@ static void delete_applied(void *arg)
         job_answer(j);      /* timeout_ms <= 0: the deletion is only started */
         return;
     }
-    answer_when(j, topics_gone, j->timeout_ms, deletion_timed_out);
+    ta_answer_when(j, topics_gone, j->timeout_ms, deletion_timed_out);
 }
 
 /*
@@ -517,18 +521,18 @@ int topic_admin_delete(broker_t *b, char **names, int n, int32_t timeout_ms,
         int16_t err = !names[i] ? KERR_INVALID_TOPIC_EXCEPTION
                       : !mc_find_topic(names[i]) ? KERR_UNKNOWN_TOPIC_OR_PARTITION
                       : !b->cfg->delete_topic_enable ? KERR_TOPIC_DELETION_DISABLED : KERR_NONE;
-        set_result(&results[i], err, NULL);
+        ta_set_result(&results[i], err, NULL);
         if (err)
             continue;
         if (!j) {
-            j = job_new(b, n, done, arg);
+            j = ta_job_new(b, n, done, arg);
             j->timeout_ms = timeout_ms;
         }
         j->index[j->n] = i;
         j->names[j->n] = xstrdup(names[i]);
         j->n++;
     }
-    return job_submit(j, delete_run, delete_done, results, n);
+    return ta_job_submit(j, delete_run, delete_done, results, n);
 }
 
 /* ---- ZooKeeper thread, as controller ---- */
