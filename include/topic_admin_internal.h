@@ -13,6 +13,7 @@
 
 #include "loop.h"
 #include "topic_admin.h"
+#include "zk_session.h"
 #include "zk_worker.h"
 
 struct event;
@@ -49,6 +50,11 @@ admin_job_t *ta_job_new(broker_t *b, int n_max, topics_done_fn done, void *arg);
 /* Hands the job to the ZooKeeper thread (run there, done on the loop);
  * returns how many topics it carries (0: nothing submitted). */
 int ta_job_submit(admin_job_t *j, zkw_fn run, loop_fn done, topic_result_t *results, int n);
+/* ZooKeeper thread: write_one(j, i, ...) for each topic (false: it set
+ * the topic's result), then the written topics are read back into
+ * j->loaded and, on the controller, their replicas are told. */
+void ta_write_each(admin_job_t *j, bool (*write_one)(admin_job_t *j, int i, zk_session_t *zs,
+                                                 topic_result_t *res));
 /* Puts the topics the job read back from ZooKeeper into the cache, then
  * calls applied(j) on the loop. */
 void ta_apply_loaded(admin_job_t *j, loop_fn applied);

@@ -31,6 +31,8 @@ typedef struct topics_wait {
     int n;                      /* topics in the request */
     topic_result_t *results;    /* per requested topic */
     int *map;                   /* submitted index -> requested index */
+    /* Encodes the response into req from w->results. */
+    void (*respond)(broker_t *b, request_t *req, const struct topics_wait *w);
 } topics_wait_t;
 
 static void topics_cancel(request_t *req)
@@ -58,20 +60,43 @@ static void wait_free(topics_wait_t *w)
     free(w);
 }
 
-/* Parks req until the job's callback; the connection closing cancels. */
-static enum handler_result park(request_t *req, topics_wait_t *w)
-{
-    req->parked = w;
-    req->cancel = topics_cancel;
-    return REQ_PARKED;
-}
-
 /* Copies the job's results (submitted order) into request order. */
 static void take_results(topics_wait_t *w, const topic_result_t *results, int n)
 {
     for (int k = 0; k < n; k++)
         w->results[w->map[k]] = results[k];
 }
+
+/* Event-loop thread: the ZooKeeper job finished. */
+static void topics_done(broker_t *b, void *arg, const topic_result_t *results, int n)
+{
+    topics_wait_t *w = arg;
+    take_results(w, results, n);
+    if (w->req) {
+        w->req->parked = NULL;
+        w->respond(b, w->req, w);
+        request_complete(w->req);
+    }
+    wait_free(w);
+}
+
+/* Parks req until the job's callback if the job took topics (the
+ * connection closing cancels); otherwise answers with the results decided
+ * on the loop (sub, in submitted order). */
+static enum handler_result answer_or_park(broker_t *b, request_t *req, topics_wait_t *w,
+                                          int submitted, const topic_result_t *sub, int ns)
+{
+    if (submitted > 0) {
+        req->parked = w;
+        req->cancel = topics_cancel;
+        return REQ_PARKED;
+    }
+    take_results(w, sub, ns);
+    w->respond(b, req, w);
+    wait_free(w);
+    return REQ_DONE;
+}
+
 
 /* A manual assignment, checked as Kafka checks it: replicas[p] for each
  * partition p, or the error and Kafka's message. */
@@ -191,9 +216,10 @@ static void fill_created(broker_t *b, request_t *req, const struct create_topics
     out->configs_count = 0;
 }
 
-static void create_respond(broker_t *b, request_t *req, const struct create_topics_request *rq,
-                           const topic_result_t *results)
+static void create_respond(broker_t *b, request_t *req, const topics_wait_t *w)
 {
+    const struct create_topics_request *rq = &w->create;
+    const topic_result_t *results = w->results;
     struct create_topics_response resp;
     create_topics_response_defaults(&resp);
     int n = rq->topics_count > 0 ? rq->topics_count : 0;
@@ -202,19 +228,6 @@ static void create_respond(broker_t *b, request_t *req, const struct create_topi
     for (int i = 0; i < n; i++)
         fill_created(b, req, &rq->topics[i], &results[i], &resp.topics[i]);
     create_topics_response_encode(&req->resp, req->hdr.request_api_version, &resp);
-}
-
-/* Event-loop thread: the ZooKeeper job finished. */
-static void create_done(broker_t *b, void *arg, const topic_result_t *results, int n)
-{
-    topics_wait_t *w = arg;
-    take_results(w, results, n);
-    if (w->req) {
-        w->req->parked = NULL;
-        create_respond(b, w->req, &w->create, w->results);
-        request_complete(w->req);
-    }
-    wait_free(w);
 }
 
 enum handler_result api_create_topics(broker_t *b, request_t *req)
@@ -242,17 +255,16 @@ enum handler_result api_create_topics(broker_t *b, request_t *req)
         w->map[ns++] = i;
     }
     topic_result_t *sub = arena_array(&req->arena, (size_t)ns + 1, sizeof(*sub));
-    if (topic_admin_create(b, specs, ns, rq.validate_only, sub, create_done, w) > 0)
-        return park(req, w);
-    take_results(w, sub, ns);
-    create_respond(b, req, &rq, w->results);
-    wait_free(w);
-    return REQ_DONE;
+    w->respond = create_respond;
+    int submitted = topic_admin_create(b, specs, ns, rq.validate_only, sub, topics_done, w);
+    return answer_or_park(b, req, w, submitted, sub, ns);
 }
 
-static void delete_respond(request_t *req, const struct delete_topics_request *rq,
-                           const topic_result_t *results)
+static void delete_respond(broker_t *b, request_t *req, const topics_wait_t *w)
 {
+    (void)b;
+    const struct delete_topics_request *rq = &w->del;
+    const topic_result_t *results = w->results;
     struct delete_topics_response resp;
     delete_topics_response_defaults(&resp);
     int n = rq->topic_names_count > 0 ? rq->topic_names_count : 0;
@@ -270,19 +282,6 @@ static void delete_respond(request_t *req, const struct delete_topics_request *r
     delete_topics_response_encode(&req->resp, req->hdr.request_api_version, &resp);
 }
 
-static void delete_done(broker_t *b, void *arg, const topic_result_t *results, int n)
-{
-    (void)b;
-    topics_wait_t *w = arg;
-    take_results(w, results, n);
-    if (w->req) {
-        w->req->parked = NULL;
-        delete_respond(w->req, &w->del, w->results);
-        request_complete(w->req);
-    }
-    wait_free(w);
-}
-
 enum handler_result api_delete_topics(broker_t *b, request_t *req)
 {
     int16_t v = req->hdr.request_api_version;
@@ -297,18 +296,19 @@ enum handler_result api_delete_topics(broker_t *b, request_t *req)
         names[i] = kstr_dup(&req->arena, rq.topic_names[i]);
         w->map[i] = i;
     }
-    if (topic_admin_delete(b, names, n, rq.timeout_ms, w->results, delete_done, w) > 0)
-        return park(req, w);
-    delete_respond(req, &rq, w->results);
-    wait_free(w);
-    return REQ_DONE;
+    w->respond = delete_respond;
+    topic_result_t *sub = arena_array(&req->arena, (size_t)n + 1, sizeof(*sub));
+    int submitted = topic_admin_delete(b, names, n, rq.timeout_ms, sub, topics_done, w);
+    return answer_or_park(b, req, w, submitted, sub, n);
 }
 
 /* ---- CreatePartitions ---- */
 
-static void grow_respond(request_t *req, const struct create_partitions_request *rq,
-                         const topic_result_t *results)
+static void grow_respond(broker_t *b, request_t *req, const topics_wait_t *w)
 {
+    (void)b;
+    const struct create_partitions_request *rq = &w->grow;
+    const topic_result_t *results = w->results;
     struct create_partitions_response resp;
     create_partitions_response_defaults(&resp);
     int n = rq->topics_count > 0 ? rq->topics_count : 0;
@@ -325,19 +325,6 @@ static void grow_respond(request_t *req, const struct create_partitions_request 
                      conn_peer(req->conn), results[i].message, kafka_error_name(results[i].error));
     }
     create_partitions_response_encode(&req->resp, req->hdr.request_api_version, &resp);
-}
-
-static void grow_done(broker_t *b, void *arg, const topic_result_t *results, int n)
-{
-    (void)b;
-    topics_wait_t *w = arg;
-    take_results(w, results, n);
-    if (w->req) {
-        w->req->parked = NULL;
-        grow_respond(w->req, &w->grow, w->results);
-        request_complete(w->req);
-    }
-    wait_free(w);
 }
 
 /* What KafkaApis decides before the admin manager: NOT_CONTROLLER off the
@@ -407,10 +394,8 @@ enum handler_result api_create_partitions(broker_t *b, request_t *req)
         w->map[ns++] = i;
     }
     topic_result_t *sub = arena_array(&req->arena, (size_t)ns + 1, sizeof(*sub));
-    if (topic_admin_add_partitions(b, specs, ns, rq.validate_only, rq.timeout_ms, sub, grow_done, w) > 0)
-        return park(req, w);
-    take_results(w, sub, ns);
-    grow_respond(req, &rq, w->results);
-    wait_free(w);
-    return REQ_DONE;
+    w->respond = grow_respond;
+    int submitted = topic_admin_add_partitions(b, specs, ns, rq.validate_only, rq.timeout_ms, sub,
+                                               topics_done, w);
+    return answer_or_park(b, req, w, submitted, sub, ns);
 }

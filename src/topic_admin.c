@@ -254,50 +254,60 @@ static int create_retrying(zk_session_t *zs, const char *path, const char *data,
     return rc;
 }
 
-/* ZooKeeper thread: the config znode, then the assignment znode.
- * @locality the ZooKeeper thread
- * @locks none (the job owns its topics)
- */
-static void create_run(void *arg)
+void ta_write_each(admin_job_t *j, bool (*write_one)(admin_job_t *j, int i, zk_session_t *zs,
+                                                 topic_result_t *res))
 {
-    admin_job_t *j = arg;
     zk_session_t *zs = controller_session();
     char **written = xcalloc((size_t)j->n + 1, sizeof(char *));
     int n_written = 0;
-    for (int i = 0; i < j->n; i++) {
-        topic_result_t *res = &j->results[j->index[i]];
-        char path[ZK_PATH_MAX];
-        const char *cfg = j->config_json[i];
-        snprintf(path, sizeof(path), "/config/topics/%s", j->names[i]);
-        int rc = create_retrying(zs, path, cfg, true);
-        if (rc != ZOK) {
-            log_error("controller", "Cannot write %s: %s", path, zerror(rc));
-            ta_set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic config to ZooKeeper");
-            continue;
-        }
-        char *assignment = zkl_topic_assignment(j->planned[i]);
-        snprintf(path, sizeof(path), "/brokers/topics/%s", j->names[i]);
-        rc = create_retrying(zs, path, assignment, false);
-        free(assignment);
-        if (rc == ZNODEEXISTS) {
-            ta_set_result(res, KERR_TOPIC_ALREADY_EXISTS, "Topic already exists.");
-            continue;
-        }
-        if (rc != ZOK) {
-            log_error("controller", "Cannot write %s: %s", path, zerror(rc));
-            ta_set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic assignment to ZooKeeper");
-            continue;
-        }
-        log_info("controller", "Created topic %s with %d partitions and replication factor %d",
-                 j->names[i], j->planned[i]->n_partitions,
-                 j->planned[i]->n_partitions ? j->planned[i]->parts[0].n_replicas : 0);
-        written[n_written++] = j->names[i];
-    }
+    for (int i = 0; i < j->n; i++)
+        if (write_one(j, i, zs, &j->results[j->index[i]]))
+            written[n_written++] = j->names[i];
     j->loaded = controller_load_topics(written, n_written);
     j->n_loaded = n_written;
     if (controller_is_active())
         cs_on_topics(j->loaded, n_written);     /* LeaderAndIsr to the replicas */
     free(written);
+}
+
+/* The config znode, then the assignment znode.
+ * @locality the ZooKeeper thread
+ * @locks none (the job owns its topics)
+ */
+static bool create_one(admin_job_t *j, int i, zk_session_t *zs, topic_result_t *res)
+{
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), "/config/topics/%s", j->names[i]);
+    int rc = create_retrying(zs, path, j->config_json[i], true);
+    if (rc != ZOK) {
+        log_error("controller", "Cannot write %s: %s", path, zerror(rc));
+        ta_set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic config to ZooKeeper");
+        return false;
+    }
+    char *assignment = zkl_topic_assignment(j->planned[i]);
+    snprintf(path, sizeof(path), "/brokers/topics/%s", j->names[i]);
+    rc = create_retrying(zs, path, assignment, false);
+    free(assignment);
+    if (rc == ZNODEEXISTS) {
+        ta_set_result(res, KERR_TOPIC_ALREADY_EXISTS, "Topic already exists.");
+        return false;
+    }
+    if (rc != ZOK) {
+        log_error("controller", "Cannot write %s: %s", path, zerror(rc));
+        ta_set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic assignment to ZooKeeper");
+        return false;
+    }
+    log_info("controller", "Created topic %s with %d partitions and replication factor %d",
+             j->names[i], j->planned[i]->n_partitions,
+             j->planned[i]->n_partitions ? j->planned[i]->parts[0].n_replicas : 0);
+    return true;
+}
+
+/* @locality the ZooKeeper thread
+ * @locks none (the job owns its topics) */
+static void create_run(void *arg)
+{
+    ta_write_each(arg, create_one);
 }
 
 /* The job's topics are in (or out of) the cache: the caller hears of it.

@@ -156,56 +156,51 @@ static int16_t plan_growth(const partitions_spec_t *s, mc_topic_t **plan, char *
     return KERR_NONE;
 }
 
-/* ZooKeeper thread: the assignment znode, re-read so its topic id and the
- * existing partitions are ZooKeeper's, written back with a version check.
+/* The assignment znode, re-read so its topic id and the existing
+ * partitions are ZooKeeper's, written back with a version check.
  * @locality the ZooKeeper thread
  * @locks none (the job owns its plans)
  */
+static bool grow_one(admin_job_t *j, int i, zk_session_t *zs, topic_result_t *res)
+{
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), "/brokers/topics/%s", j->names[i]);
+    zk_read_t rd = { .path = path };
+    zk_get_many(zs, &rd, 1, false);
+    mc_topic_t *now = rd.rc == ZOK ? zkl_parse_topic(j->names[i], rd.data) : NULL;
+    int version = rd.st.version;
+    zk_reads_free(&rd, 1);
+    mc_topic_t *plan = j->planned[i];
+    if (!now || now->n_partitions != j->old_counts[i]) {
+        ta_set_result(res, KERR_INVALID_PARTITIONS, "The topic's partitions changed meanwhile.");
+        mc_topic_free(now);
+        return false;
+    }
+    plan->id = now->id;
+    for (int p = 0; p < now->n_partitions; p++) {
+        plan->parts[p].replicas = mc_ids_copy(now->parts[p].replicas, now->parts[p].n_replicas);
+        plan->parts[p].n_replicas = now->parts[p].n_replicas;
+    }
+    mc_topic_free(now);
+    char *json = zkl_topic_assignment(plan);
+    int rc = zoo_set(zk_handle(zs), path, json, (int)strlen(json), version);
+    free(json);
+    if (rc != ZOK) {
+        log_error("controller", "Cannot write %s: %s", path, zerror(rc));
+        ta_set_result(res, rc == ZBADVERSION ? KERR_INVALID_PARTITIONS : KERR_UNKNOWN_SERVER_ERROR,
+                      "Cannot write the topic's new assignment to ZooKeeper");
+        return false;
+    }
+    log_info("controller", "Creating %d partitions for '%s'", plan->n_partitions - j->old_counts[i],
+             j->names[i]);
+    return true;
+}
+
+/* @locality the ZooKeeper thread
+ * @locks none (the job owns its plans) */
 static void grow_run(void *arg)
 {
-    admin_job_t *j = arg;
-    zk_session_t *zs = controller_session();
-    char **written = xcalloc((size_t)j->n + 1, sizeof(char *));
-    int n_written = 0;
-    for (int i = 0; i < j->n; i++) {
-        topic_result_t *res = &j->results[j->index[i]];
-        char path[ZK_PATH_MAX];
-        snprintf(path, sizeof(path), "/brokers/topics/%s", j->names[i]);
-        zk_read_t rd = { .path = path };
-        zk_get_many(zs, &rd, 1, false);
-        mc_topic_t *now = rd.rc == ZOK ? zkl_parse_topic(j->names[i], rd.data) : NULL;
-        int version = rd.st.version;
-        zk_reads_free(&rd, 1);
-        mc_topic_t *plan = j->planned[i];
-        if (!now || now->n_partitions != j->old_counts[i]) {
-            ta_set_result(res, KERR_INVALID_PARTITIONS, "The topic's partitions changed meanwhile.");
-            mc_topic_free(now);
-            continue;
-        }
-        plan->id = now->id;
-        for (int p = 0; p < now->n_partitions; p++) {
-            plan->parts[p].replicas = mc_ids_copy(now->parts[p].replicas, now->parts[p].n_replicas);
-            plan->parts[p].n_replicas = now->parts[p].n_replicas;
-        }
-        mc_topic_free(now);
-        char *json = zkl_topic_assignment(plan);
-        int rc = zoo_set(zk_handle(zs), path, json, (int)strlen(json), version);
-        free(json);
-        if (rc != ZOK) {
-            log_error("controller", "Cannot write %s: %s", path, zerror(rc));
-            ta_set_result(res, rc == ZBADVERSION ? KERR_INVALID_PARTITIONS : KERR_UNKNOWN_SERVER_ERROR,
-                       "Cannot write the topic's new assignment to ZooKeeper");
-            continue;
-        }
-        log_info("controller", "Creating %d partitions for '%s'", plan->n_partitions - j->old_counts[i],
-                 j->names[i]);
-        written[n_written++] = j->names[i];
-    }
-    j->loaded = controller_load_topics(written, n_written);
-    j->n_loaded = n_written;
-    if (controller_is_active())
-        cs_on_topics(j->loaded, n_written);     /* LeaderAndIsr for the new partitions */
-    free(written);
+    ta_write_each(arg, grow_one);
 }
 
 /* Kafka's DelayedCreatePartitions: every new partition has a leader here. */
