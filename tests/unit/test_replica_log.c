@@ -17,6 +17,7 @@
 #include "producer_state.h"
 #include "proto_codec.h"
 #include "record_batch.h"
+#include "replica_assignment.h"
 #include "test_helpers.h"
 #include "txn_internal.h"
 #include "util.h"
@@ -554,6 +555,28 @@ static void test_transaction_log_value(void)
     kw_free(&w);
 }
 
+/* Kafka's assignReplicasToBrokers: partitions 2-4 added to a topic whose
+ * partition 0 starts at broker 1 of [0, 1, 2] (what Kafka 3.9 wrote in
+ * test_create_partitions.py), and a random start keeps replicas distinct. */
+static void test_replica_placement(void)
+{
+    const int32_t ids[] = { 0, 1, 2 };
+    int32_t out[9];
+    assign_replicas(ids, 3, 2, 3, 3, 1, out);
+    const int32_t want[] = { 0, 2, 1, 1, 2, 0, 2, 0, 1 };
+    CU_ASSERT(memcmp(out, want, sizeof(want)) == 0);
+    const int32_t five[] = { 1, 3, 5, 7, 9 };
+    int32_t many[40 * 3];
+    assign_replicas(five, 5, 0, 40, 3, -1, many);
+    for (int p = 0; p < 40; p++) {
+        const int32_t *r = &many[p * 3];
+        CU_ASSERT(r[0] != r[1] && r[0] != r[2] && r[1] != r[2]);
+        /* Leaders go round the brokers in order. */
+        if (p > 0)
+            CU_ASSERT(r[0] == five[(p + (many[0] - 1) / 2) % 5]);
+    }
+}
+
 void register_replica_log_tests(void)
 {
     CU_pSuite s = CU_add_suite("replica log", make_tmpdir, remove_tmpdir);
@@ -571,4 +594,5 @@ void register_replica_log_tests(void)
     CU_add_test(s, "producers whose last entry is a marker", test_marker_only_producers);
     CU_add_test(s, "leader's transaction markers", test_leader_markers);
     CU_add_test(s, "__transaction_state value bytes", test_transaction_log_value);
+    CU_add_test(s, "Kafka's replica placement", test_replica_placement);
 }
