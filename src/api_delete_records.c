@@ -46,7 +46,8 @@ static int16_t delete_on_leader(broker_t *b, const char *topic, int32_t id, int6
                                 partition_t **pp, int64_t *required)
 {
     int16_t err = KERR_NONE;
-    if (!mc_find_topic(topic))
+    const mc_topic_t *t = mc_find_topic(topic);
+    if (!t)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (topic_is_internal(topic)) {
         log_info("admin", "DeleteRecords refused for internal topic %s", topic);
@@ -55,7 +56,6 @@ static int16_t delete_on_leader(broker_t *b, const char *topic, int32_t id, int6
     partition_t *p = rm_leader_for(b, topic, id, -1, &err);
     if (!p)
         return err;
-    const mc_topic_t *t = mc_find_topic(topic);
     if (!t->settings.deletes) {
         log_info("admin", "Records of partition %s can not be deleted due to the configured "
                  "policy", p->key);

@@ -259,24 +259,16 @@ static void delete_oldest(survey_t *sv, int n, enum reason why)
     bio_submit(rename_run, renamed, d);
 }
 
-static int64_t log_size(const partition_log_t *pl)
-{
-    int64_t size = 0;
-    for (int i = 0; i < pl->nsegs; i++)
-        size += pl->segs[i]->size;
-    return size;
-}
-
 static void check_log(partition_log_t *pl, void *arg)
 {
     (void)arg;
     if (pl->cleaning || pl->nsegs == 0)
         return;
     const mc_topic_t *t = mc_find_topic(pl->topic);
-    survey_t sv = { .pl = pl, .ts = t ? &t->settings : NULL, .hw = rm_high_watermark_of(pl),
-                    .now = now_ms() };
     if (t && t->deleting)
         return;
+    survey_t sv = { .pl = pl, .ts = t ? &t->settings : NULL, .hw = rm_high_watermark_of(pl),
+                    .now = now_ms() };
     enum reason order[] = { BY_TIME, BY_SIZE, BY_START };
     for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
         enum reason why = order[k];
@@ -287,7 +279,7 @@ static void check_log(partition_log_t *pl, void *arg)
         if (why == BY_SIZE) {
             if (sv.ts->retention_bytes < 0)
                 continue;
-            sv.excess = log_size(pl) - sv.ts->retention_bytes;
+            sv.excess = plog_size_bytes(pl) - sv.ts->retention_bytes;
             if (sv.excess < 0)
                 continue;
         }
