@@ -77,6 +77,13 @@ bool topic_admin_creating(const char *name);
  * leaders are answered now. */
 void topic_admin_shutdown(void);
 
+/* The most partitions a topic may have.  Kafka sets no limit, but a
+ * topic's assignment znode must fit in ZooKeeper's 1 MiB (jute.maxbuffer),
+ * and a request must not make the broker allocate without bound. */
+#define TOPIC_MAX_PARTITIONS 100000
+/* INVALID_PARTITIONS with the reason in msg above the limit, else 0. */
+int16_t topic_partition_count_invalid(int32_t count, char *msg, size_t n);
+
 /* Kafka's internal topics (Topic.isInternal): clients may not produce to
  * them, except Kafka's own admin client id. */
 #define ADMIN_CLIENT_ID "__admin_client"

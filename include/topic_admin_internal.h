@@ -61,6 +61,9 @@ void ta_apply_loaded(admin_job_t *j, loop_fn applied);
 /* Answers once ready(j) holds, or after within_ms (timed_out(j) first). */
 void ta_answer_when(admin_job_t *j, bool (*ready)(const admin_job_t *j), int64_t within_ms,
                     void (*timed_out)(admin_job_t *j));
+/* Every partition of the job's topics has a leader in the cache, and those
+ * led here have taken up leadership. */
+bool ta_leaders_ready(const admin_job_t *j);
 /* The live brokers' ids, sorted ascending (malloc()ed). */
 int32_t *ta_sorted_broker_ids(int *n);
 /* Partitions [from, t->n_partitions) of t placed as Kafka places them

@@ -61,6 +61,17 @@ static void creating_set(const char *name, bool on)
     }
 }
 
+int16_t topic_partition_count_invalid(int32_t count, char *msg, size_t n)
+{
+    if (count <= TOPIC_MAX_PARTITIONS)
+        return KERR_NONE;
+    snprintf(msg, n, "Number of partitions %d is above samsa's limit of %d per topic.", count,
+             TOPIC_MAX_PARTITIONS);
+    log_warn("controller", "Refused a topic of %d partitions (the limit is %d)", count,
+             TOPIC_MAX_PARTITIONS);
+    return KERR_INVALID_PARTITIONS;
+}
+
 bool topic_is_internal(const char *name)
 {
     return !strcmp(name, "__consumer_offsets") || !strcmp(name, "__transaction_state");
@@ -225,6 +236,11 @@ static int16_t check_create(broker_t *b, const topic_spec_t *s, int32_t *np, int
         *msg = "Number of partitions must be larger than 0.";
         return KERR_INVALID_PARTITIONS;
     }
+    static char too_many[128];     /* event-loop thread */
+    if (topic_partition_count_invalid(*np, too_many, sizeof(too_many))) {
+        *msg = too_many;
+        return KERR_INVALID_PARTITIONS;
+    }
     if (*rf <= 0) {
         *msg = "Replication factor must be larger than 0.";
         return KERR_INVALID_REPLICATION_FACTOR;
@@ -336,7 +352,7 @@ static void job_answer(admin_job_t *j)
  * those led here have taken up leadership (the controller's LeaderAndIsr
  * came back to this broker): as Kafka's CreateTopics, which answers once
  * the new leaders are known, so a client producing at once is not refused. */
-static bool leaders_ready(const admin_job_t *j)
+bool ta_leaders_ready(const admin_job_t *j)
 {
     int32_t me = j->b->cfg->broker_id;
     for (int i = 0; i < j->n; i++) {
@@ -391,7 +407,7 @@ void ta_answer_when(admin_job_t *j, bool (*ready)(const admin_job_t *j), int64_t
 
 static void create_applied(void *arg)
 {
-    ta_answer_when(arg, leaders_ready, 10000, NULL);
+    ta_answer_when(arg, ta_leaders_ready, 10000, NULL);
 }
 
 void topic_admin_shutdown(void)

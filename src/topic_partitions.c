@@ -127,32 +127,32 @@ static int16_t plan_growth(const partitions_spec_t *s, mc_topic_t **plan, char *
         snprintf(msg, n, "Topic already has %d partitions.", old);
         return KERR_INVALID_PARTITIONS;
     }
+    int16_t err = topic_partition_count_invalid(s->count, msg, n);
+    if (err)
+        return err;
     int16_t rf = (int16_t)t->parts[0].n_replicas;
     if (s->replicas) {
-        int16_t err = check_growth(s, old, rf, msg, n);
-        if (err)
+        if ((err = check_growth(s, old, rf, msg, n)))
             return err;
-    } else {
-        int nb;
-        int32_t *ids = ta_sorted_broker_ids(&nb);
-        int start = 0;
-        while (start < nb && ids[start] < t->parts[0].replicas[0])
-            start++;
-        free(ids);
-        if (rf > nb) {
-            snprintf(msg, n, "Replication factor: %d larger than available brokers: %d.", rf, nb);
-            return KERR_INVALID_REPLICATION_FACTOR;
-        }
-        *plan = mc_topic_new(s->name, s->count);
-        ta_plan_partitions(*plan, old, rf, start < nb ? start : 0);
-    }
-    if (!*plan) {
         *plan = mc_topic_new(s->name, s->count);
         for (int32_t i = 0; i < add; i++) {
             (*plan)->parts[old + i].replicas = mc_ids_copy(s->replicas[i], s->n_replicas[i]);
             (*plan)->parts[old + i].n_replicas = s->n_replicas[i];
         }
+        return KERR_NONE;
     }
+    int nb;
+    int32_t *ids = ta_sorted_broker_ids(&nb);
+    int start = 0;
+    while (start < nb && ids[start] < t->parts[0].replicas[0])
+        start++;
+    free(ids);
+    if (rf > nb) {
+        snprintf(msg, n, "Replication factor: %d larger than available brokers: %d.", rf, nb);
+        return KERR_INVALID_REPLICATION_FACTOR;
+    }
+    *plan = mc_topic_new(s->name, s->count);
+    ta_plan_partitions(*plan, old, rf, start < nb ? start : 0);
     return KERR_NONE;
 }
 
@@ -203,20 +203,17 @@ static void grow_run(void *arg)
     ta_write_each(arg, grow_one);
 }
 
-/* Kafka's DelayedCreatePartitions: every new partition has a leader here. */
+/* Kafka's DelayedCreatePartitions: the cache has every new partition, each
+ * with a leader. */
 static bool grown(const admin_job_t *j)
 {
     for (int i = 0; i < j->n; i++) {
         const mc_topic_t *t = mc_find_topic(j->names[i]);
-        if (j->results[j->index[i]].error != KERR_NONE)
-            continue;
-        if (!t || t->n_partitions < j->planned[i]->n_partitions)
+        if (j->results[j->index[i]].error == KERR_NONE &&
+            (!t || t->n_partitions < j->planned[i]->n_partitions))
             return false;
-        for (int p = 0; p < t->n_partitions; p++)
-            if (t->parts[p].leader < 0)
-                return false;
     }
-    return true;
+    return ta_leaders_ready(j);
 }
 
 static void growth_timed_out(admin_job_t *j)

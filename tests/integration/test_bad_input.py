@@ -5,7 +5,7 @@ import struct
 
 import pytest
 
-from conftest import is_samsa, unique, wait_for
+from conftest import TARGET, is_samsa, unique, wait_for
 from kproto import (Conn, api_versions_v0, call, coordinator_conn, batch, create_topics_v0, frame, kstr, metadata_v4,
                     parse_create_topics_v0, parse_metadata_v4_topic_errors,
                     parse_produce_v3_response, produce_v3)
@@ -361,3 +361,22 @@ def test_transactional_produce_hostile(broker, bystander):
     ends = [cons.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(parts)]
     cons.close()
     assert ends == [0] * parts
+
+
+@pytest.mark.skipif(TARGET != "samsa", reason="Kafka sets no limit: it tries to place the partitions")
+def test_absurd_partition_counts_are_refused(broker, bystander):
+    """CreateTopics and CreatePartitions asking for 2^31-1 partitions get
+    INVALID_PARTITIONS instead of the broker allocating for them; nothing
+    is created and other connections are served."""
+    from kafka.protocol.admin import CreatePartitionsRequest
+    c = Conn(broker.port)
+    name = unique("huge")
+    assert parse_create_topics_v0(c.request(19, 0, create_topics_v0(name, 2 ** 31 - 1, 1)))[name] == 37
+    small = unique("small")
+    make_topic(broker, small)
+    r = call(c, CreatePartitionsRequest[0]([(small, (2 ** 31 - 1, None))], 30000, False))
+    assert [(t, err) for t, err, _msg in r.topic_errors] == [(small, 37)]
+    r = call(c, CreatePartitionsRequest[0]([(small, (100001, None))], 30000, False))
+    assert [(t, err) for t, err, _msg in r.topic_errors] == [(small, 37)]
+    c.close()
+    assert "limit of 100000" in broker.log_text()
