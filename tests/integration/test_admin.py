@@ -55,3 +55,35 @@ def test_acl_apis_without_an_authorizer(broker, admin):
     with pytest.raises(KafkaException) as exc:
         admin.delete_acls([match_all])[match_all].result(30)
     assert security_disabled(exc) and exc.value.args[0].str() == "No Authorizer is configured."
+
+
+def test_kafka_tools_grow_a_topic_and_delete_records(broker, tmp_path):
+    """Kafka 3.9.1's own kafka-topics --alter --partitions and
+    kafka-delete-records (the Java AdminClient) against the broker."""
+    import json
+    import subprocess
+    from confluent_kafka import Producer
+    from conftest import kafka_tools, unique
+    from test_clients import create_topic
+    topic = unique("tools")
+    create_topic(broker.bootstrap, topic, 1)
+    p = Producer({"bootstrap.servers": broker.bootstrap})
+    for i in range(10):
+        p.produce(topic, b"v%d" % i, partition=0)
+    assert p.flush(30) == 0
+    topics = kafka_tools("org.apache.kafka.tools.TopicCommand")
+    run = lambda cmd: subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    r = run(topics + ["--bootstrap-server", broker.bootstrap, "--alter", "--topic", topic,
+                      "--partitions", "3"])
+    assert r.returncode == 0, r.stderr
+    r = run(topics + ["--bootstrap-server", broker.bootstrap, "--describe", "--topic", topic])
+    assert r.returncode == 0 and "PartitionCount: 3" in r.stdout, r.stdout + r.stderr
+    spec = tmp_path / "delete.json"
+    spec.write_text(json.dumps({"version": 1, "partitions": [{"topic": topic, "partition": 0,
+                                                             "offset": 7}]}))
+    r = run(kafka_tools("org.apache.kafka.tools.DeleteRecordsCommand") +
+            ["--bootstrap-server", broker.bootstrap, "--offset-json-file", str(spec)])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["Executing records delete operation",
+                                     "Records delete operation completed:",
+                                     f"partition: {topic}-0\tlow_watermark: 7"]
