@@ -41,7 +41,6 @@
 typedef struct ack_wait {
     partition_t *p;
     int64_t required;           /* the high watermark that covers the batch */
-    int32_t leader_epoch;
     struct produce_response_partition_produce_response *out;
     bool done;
 } ack_wait_t;
@@ -173,6 +172,11 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
         case PSTATE_DUPLICATE:
             out->base_offset = dup_offset;
             out->log_start_offset = pl->log_start_offset;
+            /* As Kafka: a retried batch is acknowledged under acks=all only
+             * once the original is replicated like any other append. */
+            if (acks == -1)
+                pp->waits[pp->n_waits++] = (ack_wait_t){ p, dup_offset + val.n_records, out,
+                                                         false };
             return;
         case PSTATE_ERROR:
             out->error_code = perr;
@@ -204,7 +208,7 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
     out->log_start_offset = pl->log_start_offset;
     rm_appended(b, p);
     if (acks == -1)
-        pp->waits[pp->n_waits++] = (ack_wait_t){ p, base + val.n_records, p->leader_epoch, out, false };
+        pp->waits[pp->n_waits++] = (ack_wait_t){ p, base + val.n_records, out, false };
 }
 
 /* Kafka's DelayedProduce.tryComplete: every waiting partition is resolved. */
@@ -217,7 +221,11 @@ static bool produce_try_complete(delayed_op_t *op)
         if (w->done)
             continue;
         partition_t *p = w->p;
-        if (p->leader != pp->broker->cfg->broker_id || p->leader_epoch != w->leader_epoch) {
+        /* Kafka's DelayedProduce: only leadership matters.  A new leader
+         * epoch with this broker still leading (the controller shrank the
+         * ISR) keeps the wait; a move away completes it here, as
+         * take_role() checks the purgatory on every change. */
+        if (p->leader != pp->broker->cfg->broker_id) {
             w->out->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
             w->done = true;
         } else if (p->high_watermark >= w->required) {
