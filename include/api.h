@@ -39,6 +39,9 @@ enum handler_result api_alter_partition_reassignments(broker_t *b, request_t *re
 enum handler_result api_list_partition_reassignments(broker_t *b, request_t *req);
 enum handler_result api_update_metadata(broker_t *b, request_t *req);
 enum handler_result api_delete_records(broker_t *b, request_t *req);
+enum handler_result api_alter_configs(broker_t *b, request_t *req);
+enum handler_result api_describe_log_dirs(broker_t *b, request_t *req);
+enum handler_result api_incremental_alter_configs(broker_t *b, request_t *req);
 enum handler_result api_describe_cluster(broker_t *b, request_t *req);
 enum handler_result api_create_partitions(broker_t *b, request_t *req);
 enum handler_result api_describe_acls(broker_t *b, request_t *req);

@@ -48,6 +48,7 @@
 
 #include "arena.h"
 #include "broker_config.h"
+#include "kv_list.h"
 #include "proto_codec.h"
 #include "proto_messages.h"
 
@@ -65,6 +66,10 @@ typedef struct broker {
     bool is_controller;
     bool shutting_down;
     bool startup_failed;            /* registration refused; exit 1 */
+    /* /config/brokers/<id> and /config/brokers/<default> in force
+     * (broker_dynamic.h). */
+    kv_list_t dynamic_config;
+    kv_list_t dynamic_default_config;
 } broker_t;
 
 typedef struct request {

@@ -22,6 +22,7 @@
 #define SAMSA_CONTROLLER_H
 
 #include "broker.h"
+#include "kv_list.h"
 #include "metadata_cache.h"
 
 /* Main thread, before listening: connects to ZooKeeper, creates Kafka's
@@ -48,7 +49,19 @@ typedef struct metadata_update {
     int n_topics;
     char **removed;
     int n_removed;
+    /* Dynamic configuration (config_changes.c): both broker layers, and
+     * topics whose overrides changed. */
+    bool has_broker_configs;
+    kv_list_t broker_config;        /* /config/brokers/<id> */
+    kv_list_t default_config;       /* /config/brokers/<default> */
+    struct topic_config_change *topic_configs;
+    int n_topic_configs;
 } metadata_update_t;
+
+typedef struct topic_config_change {
+    char *name;
+    kv_list_t config;               /* the whole of /config/topics/<name> */
+} topic_config_change_t;
 
 /* Event-loop thread: queues u to be applied to the metadata cache and the
  * hosted partitions (metadata_apply.c) in slices of about 2 ms, in order
@@ -63,6 +76,8 @@ metadata_update_t *metadata_update_new(void);
 void metadata_update_free(metadata_update_t *u);
 void metadata_update_add_topic(metadata_update_t *u, mc_topic_t *t);
 void metadata_update_add_removed(metadata_update_t *u, const char *name);
+/* Takes config. */
+void metadata_update_add_topic_config(metadata_update_t *u, const char *name, kv_list_t *config);
 
 /* ZooKeeper thread (topic_admin.c calls these). */
 struct zk_session *controller_session(void);

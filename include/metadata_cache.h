@@ -85,6 +85,7 @@ mc_topic_t *mc_topic_dup(const mc_topic_t *t);
 /* Same partitions, replicas, leaders, epochs, ISR, id and configs. */
 bool mc_topic_same(const mc_topic_t *a, const mc_topic_t *b);
 void mc_topic_set_config(mc_topic_t *t, const char *key, const char *value);
+void mc_topic_clear_config(mc_topic_t *t);
 const char *mc_topic_config(const mc_topic_t *t, const char *key);
 /* Replaces any topic of the same name; the cache takes ownership. */
 void mc_put_topic(mc_topic_t *t);

@@ -2170,6 +2170,113 @@ void describe_log_dirs_response_defaults(struct describe_log_dirs_response *m);
 int describe_log_dirs_response_decode(kreader_t *r, int16_t version, struct describe_log_dirs_response *m);
 void describe_log_dirs_response_encode(kwriter_t *w, int16_t version, const struct describe_log_dirs_response *m);
 
+/* ---- AlterConfigsRequest (versions 0-2, flexible (2, 32767)) ---- */
+#define ALTER_CONFIGS_REQUEST_MIN_VERSION 0
+#define ALTER_CONFIGS_REQUEST_MAX_VERSION 2
+#define ALTER_CONFIGS_REQUEST_FIRST_FLEXIBLE 2
+struct alter_configs_request_alterable_config {
+    kstr_t name;
+    kstr_t value;
+};
+
+struct alter_configs_request_alter_configs_resource {
+    int8_t resource_type;
+    kstr_t resource_name;
+    int32_t configs_count; /* -1 = null */
+    struct alter_configs_request_alterable_config *configs;
+};
+
+struct alter_configs_request {
+    int32_t resources_count; /* -1 = null */
+    struct alter_configs_request_alter_configs_resource *resources;
+    bool validate_only;
+};
+
+void alter_configs_request_alterable_config_defaults(struct alter_configs_request_alterable_config *m);
+struct alter_configs_request_alterable_config *alter_configs_request_alterable_config_array(arena_t *a, int32_t n);
+void alter_configs_request_alter_configs_resource_defaults(struct alter_configs_request_alter_configs_resource *m);
+struct alter_configs_request_alter_configs_resource *alter_configs_request_alter_configs_resource_array(arena_t *a, int32_t n);
+void alter_configs_request_defaults(struct alter_configs_request *m);
+int alter_configs_request_decode(kreader_t *r, int16_t version, struct alter_configs_request *m);
+void alter_configs_request_encode(kwriter_t *w, int16_t version, const struct alter_configs_request *m);
+
+/* ---- AlterConfigsResponse (versions 0-2, flexible (2, 32767)) ---- */
+#define ALTER_CONFIGS_RESPONSE_MIN_VERSION 0
+#define ALTER_CONFIGS_RESPONSE_MAX_VERSION 2
+#define ALTER_CONFIGS_RESPONSE_FIRST_FLEXIBLE 2
+struct alter_configs_response_alter_configs_resource_response {
+    int16_t error_code;
+    kstr_t error_message;
+    int8_t resource_type;
+    kstr_t resource_name;
+};
+
+struct alter_configs_response {
+    int32_t throttle_time_ms;
+    int32_t responses_count; /* -1 = null */
+    struct alter_configs_response_alter_configs_resource_response *responses;
+};
+
+void alter_configs_response_alter_configs_resource_response_defaults(struct alter_configs_response_alter_configs_resource_response *m);
+struct alter_configs_response_alter_configs_resource_response *alter_configs_response_alter_configs_resource_response_array(arena_t *a, int32_t n);
+void alter_configs_response_defaults(struct alter_configs_response *m);
+int alter_configs_response_decode(kreader_t *r, int16_t version, struct alter_configs_response *m);
+void alter_configs_response_encode(kwriter_t *w, int16_t version, const struct alter_configs_response *m);
+
+/* ---- IncrementalAlterConfigsRequest (versions 0-1, flexible (1, 32767)) ---- */
+#define INCREMENTAL_ALTER_CONFIGS_REQUEST_MIN_VERSION 0
+#define INCREMENTAL_ALTER_CONFIGS_REQUEST_MAX_VERSION 1
+#define INCREMENTAL_ALTER_CONFIGS_REQUEST_FIRST_FLEXIBLE 1
+struct incremental_alter_configs_request_alterable_config {
+    kstr_t name;
+    int8_t config_operation;
+    kstr_t value;
+};
+
+struct incremental_alter_configs_request_alter_configs_resource {
+    int8_t resource_type;
+    kstr_t resource_name;
+    int32_t configs_count; /* -1 = null */
+    struct incremental_alter_configs_request_alterable_config *configs;
+};
+
+struct incremental_alter_configs_request {
+    int32_t resources_count; /* -1 = null */
+    struct incremental_alter_configs_request_alter_configs_resource *resources;
+    bool validate_only;
+};
+
+void incremental_alter_configs_request_alterable_config_defaults(struct incremental_alter_configs_request_alterable_config *m);
+struct incremental_alter_configs_request_alterable_config *incremental_alter_configs_request_alterable_config_array(arena_t *a, int32_t n);
+void incremental_alter_configs_request_alter_configs_resource_defaults(struct incremental_alter_configs_request_alter_configs_resource *m);
+struct incremental_alter_configs_request_alter_configs_resource *incremental_alter_configs_request_alter_configs_resource_array(arena_t *a, int32_t n);
+void incremental_alter_configs_request_defaults(struct incremental_alter_configs_request *m);
+int incremental_alter_configs_request_decode(kreader_t *r, int16_t version, struct incremental_alter_configs_request *m);
+void incremental_alter_configs_request_encode(kwriter_t *w, int16_t version, const struct incremental_alter_configs_request *m);
+
+/* ---- IncrementalAlterConfigsResponse (versions 0-1, flexible (1, 32767)) ---- */
+#define INCREMENTAL_ALTER_CONFIGS_RESPONSE_MIN_VERSION 0
+#define INCREMENTAL_ALTER_CONFIGS_RESPONSE_MAX_VERSION 1
+#define INCREMENTAL_ALTER_CONFIGS_RESPONSE_FIRST_FLEXIBLE 1
+struct incremental_alter_configs_response_alter_configs_resource_response {
+    int16_t error_code;
+    kstr_t error_message;
+    int8_t resource_type;
+    kstr_t resource_name;
+};
+
+struct incremental_alter_configs_response {
+    int32_t throttle_time_ms;
+    int32_t responses_count; /* -1 = null */
+    struct incremental_alter_configs_response_alter_configs_resource_response *responses;
+};
+
+void incremental_alter_configs_response_alter_configs_resource_response_defaults(struct incremental_alter_configs_response_alter_configs_resource_response *m);
+struct incremental_alter_configs_response_alter_configs_resource_response *incremental_alter_configs_response_alter_configs_resource_response_array(arena_t *a, int32_t n);
+void incremental_alter_configs_response_defaults(struct incremental_alter_configs_response *m);
+int incremental_alter_configs_response_decode(kreader_t *r, int16_t version, struct incremental_alter_configs_response *m);
+void incremental_alter_configs_response_encode(kwriter_t *w, int16_t version, const struct incremental_alter_configs_response *m);
+
 /* ---- DescribeAclsRequest (versions 0-3, flexible (2, 32767)) ---- */
 #define DESCRIBE_ACLS_REQUEST_MIN_VERSION 0
 #define DESCRIBE_ACLS_REQUEST_MAX_VERSION 3

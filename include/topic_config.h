@@ -10,6 +10,7 @@
 #define SAMSA_TOPIC_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "broker.h"
@@ -32,8 +33,13 @@ const topic_setting_t *topic_setting_find(const char *key);
 const topic_setting_t *topic_settings(int *n);
 bool topic_config_key_known(const char *key);
 /* INVALID_CONFIG with Kafka's message in *msg, or 0.  *msg points at
- * static storage, valid until the next call (event-loop thread). */
+ * per-thread storage, valid until the thread's next call (any thread). */
 int16_t topic_config_validate(const char **keys, const char **values, int n, const char **msg);
+
+/* True if value suits s; else Kafka's "Invalid value v for configuration
+ * key: why" in msg.  Any thread. */
+bool topic_config_value_ok(const topic_setting_t *s, const char *key, const char *value,
+                           char *msg, size_t msg_size);
 
 /* Fills t->settings from its overrides and the broker's defaults. */
 void topic_settings_load(broker_t *b, struct mc_topic *t);

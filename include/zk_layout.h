@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "broker_config.h"
+#include "kv_list.h"
 #include "metadata_cache.h"
 #include "proto_codec.h"
 
@@ -36,6 +37,14 @@ int zkl_parse_broker(const char *json, mc_broker_t *b);
 mc_topic_t *zkl_parse_topic(const char *name, const char *json);
 /* /config/topics/<t> into t's overrides; bad JSON leaves t unchanged. */
 void zkl_parse_topic_config(mc_topic_t *t, const char *json);
+/* A config znode's {"version":1,"config":{...}} into out; -1 if
+ * malformed. */
+int zkl_parse_config(const char *json, kv_list_t *out);
+/* A /config/changes notification for entity_path ("topics/<t>",
+ * "brokers/<id>", "brokers/<default>"), version 2 (caller frees). */
+char *zkl_config_change(const char *entity_path);
+/* The entity path of a version 1 or 2 notification; -1 if malformed. */
+int zkl_parse_config_change(const char *json, char *entity_path, size_t n);
 /* /brokers/topics/<t>/partitions/<p>/state into p; -1 if malformed. */
 int zkl_parse_partition_state(const char *json, int32_t zk_version, mc_partition_t *p);
 /* The JSON Kafka writes for these (caller frees). */

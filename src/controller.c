@@ -18,6 +18,7 @@
 #include <time.h>
 #include <uthash.h>
 
+#include "config_changes.h"
 #include "controller.h"
 #include "controller_state.h"
 #include "logging.h"
@@ -36,6 +37,7 @@ typedef struct name_entry {
 typedef struct pending_events {
     bool expired, controller, brokers, topics, deletions;
     bool reassignments, preferred_elections;    /* /admin znodes the controller watches */
+    bool config_changes;            /* /config/changes children */
     name_entry_t *changed_topics;   /* /brokers/topics/<t> data changes */
     bool sync_scheduled;
 } pending_events_t;
@@ -148,6 +150,8 @@ static void zk_event_in(void *ctx, const zk_event_t *ev)
         pe->reassignments = true;
     else if (!strcmp(ev->path, "/admin/preferred_replica_election"))
         pe->preferred_elections = true;
+    else if (!strcmp(ev->path, "/config/changes"))
+        pe->config_changes = true;
     else if (!strncmp(ev->path, topics_prefix, sizeof(topics_prefix) - 1) &&
              !strchr(ev->path + sizeof(topics_prefix) - 1, '/'))
         name_set_add(&pe->changed_topics, ev->path + sizeof(topics_prefix) - 1);
@@ -567,6 +571,7 @@ static int establish(metadata_update_t *u)
     load_brokers(u);
     process_deletions(u);
     load_topic_list(u, true);
+    config_changes_load(zv.zs, zv.b->cfg->broker_id, u);
     if (zv.is_controller)
         cs_activate(zv.b, u->brokers, u->n_brokers, u->topics, u->n_topics);
     else
@@ -688,6 +693,8 @@ static void sync_job(void *arg)
             load_topic_list(u, became);
         if (pe.changed_topics)
             reload_topics(u, pe.changed_topics);
+        if (pe.config_changes)
+            config_changes_process(zv.zs, zv.b->cfg->broker_id, u);
         if (became)
             cs_activate(zv.b, u->brokers, u->n_brokers, u->topics, u->n_topics);
         else if (was_controller && !zv.is_controller)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker_dynamic.h"
 #include "controller.h"
 #include "log_manager.h"
 #include "logging.h"
@@ -33,7 +34,42 @@ void metadata_update_free(metadata_update_t *u)
     free(u->topics);
     free(u->removed);
     free(u->brokers);
+    kv_free(&u->broker_config);
+    kv_free(&u->default_config);
+    for (int i = 0; i < u->n_topic_configs; i++) {
+        free(u->topic_configs[i].name);
+        kv_free(&u->topic_configs[i].config);
+    }
+    free(u->topic_configs);
     free(u);
+}
+
+void metadata_update_add_topic_config(metadata_update_t *u, const char *name, kv_list_t *config)
+{
+    u->topic_configs = xrealloc(u->topic_configs,
+                               sizeof(*u->topic_configs) * (size_t)(u->n_topic_configs + 1));
+    topic_config_change_t *c = &u->topic_configs[u->n_topic_configs++];
+    c->name = xstrdup(name);
+    c->config = *config;
+    *config = (kv_list_t){ 0 };
+}
+
+/* New overrides for topics in the cache (others learn theirs when they
+ * are loaded). */
+static void apply_topic_configs(broker_t *b, metadata_update_t *u)
+{
+    for (int i = 0; i < u->n_topic_configs; i++) {
+        topic_config_change_t *c = &u->topic_configs[i];
+        mc_topic_t *t = mc_find_topic(c->name);
+        if (!t)
+            continue;
+        mc_topic_clear_config(t);
+        for (int k = 0; k < c->config.n; k++)
+            mc_topic_set_config(t, c->config.keys[k], c->config.values[k]);
+        bdyn_topic_changed(b, t);
+        log_info("config", "Processing override for entityPath: topics/%s with config: %d keys",
+                 c->name, c->config.n);
+    }
 }
 
 void metadata_update_add_topic(metadata_update_t *u, mc_topic_t *t)
@@ -144,6 +180,8 @@ static void apply_start(broker_t *b, apply_job_t *j)
     }
     if (u->has_brokers)
         mc_set_brokers(u->brokers, u->n_brokers);
+    if (u->has_broker_configs)
+        bdyn_replace(b, &u->broker_config, &u->default_config);
     j->removed_any = u->n_removed > 0;
     for (int i = 0; i < u->n_removed; i++) {
         rm_remove_topic(u->removed[i]);
@@ -204,6 +242,7 @@ static bool apply_slice(broker_t *b, apply_job_t *j)
     }
     if (j->removed_any || u->full)
         drop_stale_logs();
+    apply_topic_configs(b, u);
     return true;
 }
 

@@ -85,12 +85,7 @@ void mc_topic_free(mc_topic_t *t)
         free(t->parts[i].removing);
     }
     free(t->parts);
-    for (int i = 0; i < t->n_cfg; i++) {
-        free(t->cfg_keys[i]);
-        free(t->cfg_values[i]);
-    }
-    free(t->cfg_keys);
-    free(t->cfg_values);
+    mc_topic_clear_config(t);
     free(t);
 }
 
@@ -120,6 +115,18 @@ bool mc_topic_same(const mc_topic_t *a, const mc_topic_t *b)
             return false;
     }
     return true;
+}
+
+void mc_topic_clear_config(mc_topic_t *t)
+{
+    for (int i = 0; i < t->n_cfg; i++) {
+        free(t->cfg_keys[i]);
+        free(t->cfg_values[i]);
+    }
+    free(t->cfg_keys);
+    free(t->cfg_values);
+    t->cfg_keys = t->cfg_values = NULL;
+    t->n_cfg = 0;
 }
 
 void mc_topic_set_config(mc_topic_t *t, const char *key, const char *value)

@@ -16107,6 +16107,785 @@ void describe_log_dirs_response_encode(kwriter_t *w, int16_t version, const stru
     describe_log_dirs_response_write(w, version, m);
 }
 
+static void alter_configs_request_alterable_config_read(kreader_t *r, int16_t v, struct alter_configs_request_alterable_config *m);
+static void alter_configs_request_alterable_config_write(kwriter_t *w, int16_t v, const struct alter_configs_request_alterable_config *m);
+static size_t alter_configs_request_alterable_config_min_size(int16_t v);
+static void alter_configs_request_alter_configs_resource_read(kreader_t *r, int16_t v, struct alter_configs_request_alter_configs_resource *m);
+static void alter_configs_request_alter_configs_resource_write(kwriter_t *w, int16_t v, const struct alter_configs_request_alter_configs_resource *m);
+static size_t alter_configs_request_alter_configs_resource_min_size(int16_t v);
+static void alter_configs_request_read(kreader_t *r, int16_t v, struct alter_configs_request *m);
+static void alter_configs_request_write(kwriter_t *w, int16_t v, const struct alter_configs_request *m);
+
+static size_t alter_configs_request_alterable_config_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_configs_request_alterable_config_defaults(struct alter_configs_request_alterable_config *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+    m->value = KSTR_LIT("");
+}
+
+struct alter_configs_request_alterable_config *alter_configs_request_alterable_config_array(arena_t *a, int32_t n)
+{
+    struct alter_configs_request_alterable_config *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_configs_request_alterable_config_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_configs_request_alterable_config_read(kreader_t *r, int16_t v, struct alter_configs_request_alterable_config *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->value = kr_string(r, flex);
+        if (m->value.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_configs_request_alterable_config_write(kwriter_t *w, int16_t v, const struct alter_configs_request_alterable_config *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_string(w, flex, m->value);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_configs_request_alter_configs_resource_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 1;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_configs_request_alter_configs_resource_defaults(struct alter_configs_request_alter_configs_resource *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->resource_name = KSTR_LIT("");
+}
+
+struct alter_configs_request_alter_configs_resource *alter_configs_request_alter_configs_resource_array(arena_t *a, int32_t n)
+{
+    struct alter_configs_request_alter_configs_resource *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_configs_request_alter_configs_resource_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_configs_request_alter_configs_resource_read(kreader_t *r, int16_t v, struct alter_configs_request_alter_configs_resource *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->resource_type = kr_int8(r);
+    }
+    if (1) {
+        m->resource_name = kr_string(r, flex);
+        if (m->resource_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->configs_count = kr_array_len(r, flex, alter_configs_request_alterable_config_min_size(v));
+        m->configs = kr_alloc_array(r, m->configs_count, sizeof(struct alter_configs_request_alterable_config));
+        for (int32_t i = 0; i < m->configs_count && !r->err; i++) {
+            alter_configs_request_alterable_config_defaults(&m->configs[i]);
+            alter_configs_request_alterable_config_read(r, v, &m->configs[i]);
+        }
+        if (m->configs_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_configs_request_alter_configs_resource_write(kwriter_t *w, int16_t v, const struct alter_configs_request_alter_configs_resource *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int8(w, m->resource_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->resource_name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->configs_count);
+        for (int32_t i = 0; i < m->configs_count; i++)
+            alter_configs_request_alterable_config_write(w, v, &m->configs[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_configs_request_defaults(struct alter_configs_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void alter_configs_request_read(kreader_t *r, int16_t v, struct alter_configs_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->resources_count = kr_array_len(r, flex, alter_configs_request_alter_configs_resource_min_size(v));
+        m->resources = kr_alloc_array(r, m->resources_count, sizeof(struct alter_configs_request_alter_configs_resource));
+        for (int32_t i = 0; i < m->resources_count && !r->err; i++) {
+            alter_configs_request_alter_configs_resource_defaults(&m->resources[i]);
+            alter_configs_request_alter_configs_resource_read(r, v, &m->resources[i]);
+        }
+        if (m->resources_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->validate_only = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_configs_request_write(kwriter_t *w, int16_t v, const struct alter_configs_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->resources_count);
+        for (int32_t i = 0; i < m->resources_count; i++)
+            alter_configs_request_alter_configs_resource_write(w, v, &m->resources[i]);
+    }
+    if (1) {
+        kw_bool(w, m->validate_only);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_configs_request_decode(kreader_t *r, int16_t version, struct alter_configs_request *m)
+{
+    alter_configs_request_defaults(m);
+    alter_configs_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_configs_request_encode(kwriter_t *w, int16_t version, const struct alter_configs_request *m)
+{
+    alter_configs_request_write(w, version, m);
+}
+
+static void alter_configs_response_alter_configs_resource_response_read(kreader_t *r, int16_t v, struct alter_configs_response_alter_configs_resource_response *m);
+static void alter_configs_response_alter_configs_resource_response_write(kwriter_t *w, int16_t v, const struct alter_configs_response_alter_configs_resource_response *m);
+static size_t alter_configs_response_alter_configs_resource_response_min_size(int16_t v);
+static void alter_configs_response_read(kreader_t *r, int16_t v, struct alter_configs_response *m);
+static void alter_configs_response_write(kwriter_t *w, int16_t v, const struct alter_configs_response *m);
+
+static size_t alter_configs_response_alter_configs_resource_response_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_configs_response_alter_configs_resource_response_defaults(struct alter_configs_response_alter_configs_resource_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+    m->resource_name = KSTR_LIT("");
+}
+
+struct alter_configs_response_alter_configs_resource_response *alter_configs_response_alter_configs_resource_response_array(arena_t *a, int32_t n)
+{
+    struct alter_configs_response_alter_configs_resource_response *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_configs_response_alter_configs_resource_response_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_configs_response_alter_configs_resource_response_read(kreader_t *r, int16_t v, struct alter_configs_response_alter_configs_resource_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->resource_type = kr_int8(r);
+    }
+    if (1) {
+        m->resource_name = kr_string(r, flex);
+        if (m->resource_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_configs_response_alter_configs_resource_response_write(kwriter_t *w, int16_t v, const struct alter_configs_response_alter_configs_resource_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_int8(w, m->resource_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->resource_name);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_configs_response_defaults(struct alter_configs_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void alter_configs_response_read(kreader_t *r, int16_t v, struct alter_configs_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->responses_count = kr_array_len(r, flex, alter_configs_response_alter_configs_resource_response_min_size(v));
+        m->responses = kr_alloc_array(r, m->responses_count, sizeof(struct alter_configs_response_alter_configs_resource_response));
+        for (int32_t i = 0; i < m->responses_count && !r->err; i++) {
+            alter_configs_response_alter_configs_resource_response_defaults(&m->responses[i]);
+            alter_configs_response_alter_configs_resource_response_read(r, v, &m->responses[i]);
+        }
+        if (m->responses_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_configs_response_write(kwriter_t *w, int16_t v, const struct alter_configs_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->responses_count);
+        for (int32_t i = 0; i < m->responses_count; i++)
+            alter_configs_response_alter_configs_resource_response_write(w, v, &m->responses[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_configs_response_decode(kreader_t *r, int16_t version, struct alter_configs_response *m)
+{
+    alter_configs_response_defaults(m);
+    alter_configs_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_configs_response_encode(kwriter_t *w, int16_t version, const struct alter_configs_response *m)
+{
+    alter_configs_response_write(w, version, m);
+}
+
+static void incremental_alter_configs_request_alterable_config_read(kreader_t *r, int16_t v, struct incremental_alter_configs_request_alterable_config *m);
+static void incremental_alter_configs_request_alterable_config_write(kwriter_t *w, int16_t v, const struct incremental_alter_configs_request_alterable_config *m);
+static size_t incremental_alter_configs_request_alterable_config_min_size(int16_t v);
+static void incremental_alter_configs_request_alter_configs_resource_read(kreader_t *r, int16_t v, struct incremental_alter_configs_request_alter_configs_resource *m);
+static void incremental_alter_configs_request_alter_configs_resource_write(kwriter_t *w, int16_t v, const struct incremental_alter_configs_request_alter_configs_resource *m);
+static size_t incremental_alter_configs_request_alter_configs_resource_min_size(int16_t v);
+static void incremental_alter_configs_request_read(kreader_t *r, int16_t v, struct incremental_alter_configs_request *m);
+static void incremental_alter_configs_request_write(kwriter_t *w, int16_t v, const struct incremental_alter_configs_request *m);
+
+static size_t incremental_alter_configs_request_alterable_config_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void incremental_alter_configs_request_alterable_config_defaults(struct incremental_alter_configs_request_alterable_config *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+    m->value = KSTR_LIT("");
+}
+
+struct incremental_alter_configs_request_alterable_config *incremental_alter_configs_request_alterable_config_array(arena_t *a, int32_t n)
+{
+    struct incremental_alter_configs_request_alterable_config *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        incremental_alter_configs_request_alterable_config_defaults(&arr[i]);
+    return arr;
+}
+
+static void incremental_alter_configs_request_alterable_config_read(kreader_t *r, int16_t v, struct incremental_alter_configs_request_alterable_config *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->config_operation = kr_int8(r);
+    }
+    if (1) {
+        m->value = kr_string(r, flex);
+        if (m->value.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void incremental_alter_configs_request_alterable_config_write(kwriter_t *w, int16_t v, const struct incremental_alter_configs_request_alterable_config *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_int8(w, m->config_operation);
+    }
+    if (1) {
+        kw_string(w, flex, m->value);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t incremental_alter_configs_request_alter_configs_resource_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 1;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void incremental_alter_configs_request_alter_configs_resource_defaults(struct incremental_alter_configs_request_alter_configs_resource *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->resource_name = KSTR_LIT("");
+}
+
+struct incremental_alter_configs_request_alter_configs_resource *incremental_alter_configs_request_alter_configs_resource_array(arena_t *a, int32_t n)
+{
+    struct incremental_alter_configs_request_alter_configs_resource *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        incremental_alter_configs_request_alter_configs_resource_defaults(&arr[i]);
+    return arr;
+}
+
+static void incremental_alter_configs_request_alter_configs_resource_read(kreader_t *r, int16_t v, struct incremental_alter_configs_request_alter_configs_resource *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->resource_type = kr_int8(r);
+    }
+    if (1) {
+        m->resource_name = kr_string(r, flex);
+        if (m->resource_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->configs_count = kr_array_len(r, flex, incremental_alter_configs_request_alterable_config_min_size(v));
+        m->configs = kr_alloc_array(r, m->configs_count, sizeof(struct incremental_alter_configs_request_alterable_config));
+        for (int32_t i = 0; i < m->configs_count && !r->err; i++) {
+            incremental_alter_configs_request_alterable_config_defaults(&m->configs[i]);
+            incremental_alter_configs_request_alterable_config_read(r, v, &m->configs[i]);
+        }
+        if (m->configs_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void incremental_alter_configs_request_alter_configs_resource_write(kwriter_t *w, int16_t v, const struct incremental_alter_configs_request_alter_configs_resource *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_int8(w, m->resource_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->resource_name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->configs_count);
+        for (int32_t i = 0; i < m->configs_count; i++)
+            incremental_alter_configs_request_alterable_config_write(w, v, &m->configs[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void incremental_alter_configs_request_defaults(struct incremental_alter_configs_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void incremental_alter_configs_request_read(kreader_t *r, int16_t v, struct incremental_alter_configs_request *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->resources_count = kr_array_len(r, flex, incremental_alter_configs_request_alter_configs_resource_min_size(v));
+        m->resources = kr_alloc_array(r, m->resources_count, sizeof(struct incremental_alter_configs_request_alter_configs_resource));
+        for (int32_t i = 0; i < m->resources_count && !r->err; i++) {
+            incremental_alter_configs_request_alter_configs_resource_defaults(&m->resources[i]);
+            incremental_alter_configs_request_alter_configs_resource_read(r, v, &m->resources[i]);
+        }
+        if (m->resources_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->validate_only = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void incremental_alter_configs_request_write(kwriter_t *w, int16_t v, const struct incremental_alter_configs_request *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->resources_count);
+        for (int32_t i = 0; i < m->resources_count; i++)
+            incremental_alter_configs_request_alter_configs_resource_write(w, v, &m->resources[i]);
+    }
+    if (1) {
+        kw_bool(w, m->validate_only);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int incremental_alter_configs_request_decode(kreader_t *r, int16_t version, struct incremental_alter_configs_request *m)
+{
+    incremental_alter_configs_request_defaults(m);
+    incremental_alter_configs_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void incremental_alter_configs_request_encode(kwriter_t *w, int16_t version, const struct incremental_alter_configs_request *m)
+{
+    incremental_alter_configs_request_write(w, version, m);
+}
+
+static void incremental_alter_configs_response_alter_configs_resource_response_read(kreader_t *r, int16_t v, struct incremental_alter_configs_response_alter_configs_resource_response *m);
+static void incremental_alter_configs_response_alter_configs_resource_response_write(kwriter_t *w, int16_t v, const struct incremental_alter_configs_response_alter_configs_resource_response *m);
+static size_t incremental_alter_configs_response_alter_configs_resource_response_min_size(int16_t v);
+static void incremental_alter_configs_response_read(kreader_t *r, int16_t v, struct incremental_alter_configs_response *m);
+static void incremental_alter_configs_response_write(kwriter_t *w, int16_t v, const struct incremental_alter_configs_response *m);
+
+static size_t incremental_alter_configs_response_alter_configs_resource_response_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void incremental_alter_configs_response_alter_configs_resource_response_defaults(struct incremental_alter_configs_response_alter_configs_resource_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+    m->resource_name = KSTR_LIT("");
+}
+
+struct incremental_alter_configs_response_alter_configs_resource_response *incremental_alter_configs_response_alter_configs_resource_response_array(arena_t *a, int32_t n)
+{
+    struct incremental_alter_configs_response_alter_configs_resource_response *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        incremental_alter_configs_response_alter_configs_resource_response_defaults(&arr[i]);
+    return arr;
+}
+
+static void incremental_alter_configs_response_alter_configs_resource_response_read(kreader_t *r, int16_t v, struct incremental_alter_configs_response_alter_configs_resource_response *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->resource_type = kr_int8(r);
+    }
+    if (1) {
+        m->resource_name = kr_string(r, flex);
+        if (m->resource_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void incremental_alter_configs_response_alter_configs_resource_response_write(kwriter_t *w, int16_t v, const struct incremental_alter_configs_response_alter_configs_resource_response *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_int8(w, m->resource_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->resource_name);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void incremental_alter_configs_response_defaults(struct incremental_alter_configs_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void incremental_alter_configs_response_read(kreader_t *r, int16_t v, struct incremental_alter_configs_response *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->responses_count = kr_array_len(r, flex, incremental_alter_configs_response_alter_configs_resource_response_min_size(v));
+        m->responses = kr_alloc_array(r, m->responses_count, sizeof(struct incremental_alter_configs_response_alter_configs_resource_response));
+        for (int32_t i = 0; i < m->responses_count && !r->err; i++) {
+            incremental_alter_configs_response_alter_configs_resource_response_defaults(&m->responses[i]);
+            incremental_alter_configs_response_alter_configs_resource_response_read(r, v, &m->responses[i]);
+        }
+        if (m->responses_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void incremental_alter_configs_response_write(kwriter_t *w, int16_t v, const struct incremental_alter_configs_response *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->responses_count);
+        for (int32_t i = 0; i < m->responses_count; i++)
+            incremental_alter_configs_response_alter_configs_resource_response_write(w, v, &m->responses[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int incremental_alter_configs_response_decode(kreader_t *r, int16_t version, struct incremental_alter_configs_response *m)
+{
+    incremental_alter_configs_response_defaults(m);
+    incremental_alter_configs_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void incremental_alter_configs_response_encode(kwriter_t *w, int16_t version, const struct incremental_alter_configs_response *m)
+{
+    incremental_alter_configs_response_write(w, version, m);
+}
+
 static void describe_acls_request_read(kreader_t *r, int16_t v, struct describe_acls_request *m);
 static void describe_acls_request_write(kwriter_t *w, int16_t v, const struct describe_acls_request *m);
 
@@ -21049,6 +21828,14 @@ static int describe_log_dirs_request_decode_any(kreader_t *r, int16_t v, void *m
 static void describe_log_dirs_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_log_dirs_request_encode(w, v, m); }
 static int describe_log_dirs_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_log_dirs_response_decode(r, v, m); }
 static void describe_log_dirs_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_log_dirs_response_encode(w, v, m); }
+static int alter_configs_request_decode_any(kreader_t *r, int16_t v, void *m) { return alter_configs_request_decode(r, v, m); }
+static void alter_configs_request_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_configs_request_encode(w, v, m); }
+static int alter_configs_response_decode_any(kreader_t *r, int16_t v, void *m) { return alter_configs_response_decode(r, v, m); }
+static void alter_configs_response_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_configs_response_encode(w, v, m); }
+static int incremental_alter_configs_request_decode_any(kreader_t *r, int16_t v, void *m) { return incremental_alter_configs_request_decode(r, v, m); }
+static void incremental_alter_configs_request_encode_any(kwriter_t *w, int16_t v, const void *m) { incremental_alter_configs_request_encode(w, v, m); }
+static int incremental_alter_configs_response_decode_any(kreader_t *r, int16_t v, void *m) { return incremental_alter_configs_response_decode(r, v, m); }
+static void incremental_alter_configs_response_encode_any(kwriter_t *w, int16_t v, const void *m) { incremental_alter_configs_response_encode(w, v, m); }
 static int describe_acls_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_acls_request_decode(r, v, m); }
 static void describe_acls_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_acls_request_encode(w, v, m); }
 static int describe_acls_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_acls_response_decode(r, v, m); }
@@ -21251,6 +22038,14 @@ const proto_message_info_t proto_message_table[] = {
       describe_log_dirs_request_decode_any, describe_log_dirs_request_encode_any },
     { "DescribeLogDirsResponse", 35, 0, 4, 2, sizeof(struct describe_log_dirs_response),
       describe_log_dirs_response_decode_any, describe_log_dirs_response_encode_any },
+    { "AlterConfigsRequest", 33, 0, 2, 2, sizeof(struct alter_configs_request),
+      alter_configs_request_decode_any, alter_configs_request_encode_any },
+    { "AlterConfigsResponse", 33, 0, 2, 2, sizeof(struct alter_configs_response),
+      alter_configs_response_decode_any, alter_configs_response_encode_any },
+    { "IncrementalAlterConfigsRequest", 44, 0, 1, 1, sizeof(struct incremental_alter_configs_request),
+      incremental_alter_configs_request_decode_any, incremental_alter_configs_request_encode_any },
+    { "IncrementalAlterConfigsResponse", 44, 0, 1, 1, sizeof(struct incremental_alter_configs_response),
+      incremental_alter_configs_response_decode_any, incremental_alter_configs_response_encode_any },
     { "DescribeAclsRequest", 29, 0, 3, 2, sizeof(struct describe_acls_request),
       describe_acls_request_decode_any, describe_acls_request_encode_any },
     { "DescribeAclsResponse", 29, 0, 3, 2, sizeof(struct describe_acls_response),
@@ -21308,5 +22103,5 @@ const proto_message_info_t proto_message_table[] = {
     { "TransactionLogValue", -1, 0, 1, 1, sizeof(struct transaction_log_value),
       transaction_log_value_decode_any, transaction_log_value_encode_any },
 };
-const int proto_message_table_count = 100;
+const int proto_message_table_count = 104;
 

@@ -21,6 +21,7 @@
 #include "api.h"
 #include "bio.h"
 #include "broker.h"
+#include "broker_dynamic.h"
 #include "broker_config.h"
 #include "controller.h"
 #include "controller_state.h"
@@ -256,6 +257,7 @@ out:
     b.shutting_down = true;
     controller_stop(&b);
     mc_clear();
+    bdyn_free(&b);
     loop_free(b.loop);
     event_base_free(b.base);
     log_info("samsad", "[KafkaServer id=%d] shut down completed", cfg.broker_id);

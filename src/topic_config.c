@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "broker_dynamic.h"
 #include "kafka_errors.h"
 #include "metadata_cache.h"
 #include "topic_config.h"
@@ -23,24 +24,44 @@
 
 static const topic_setting_t settings[] = {
     { "cleanup.policy", "log.cleanup.policy", "delete", TC_LIST, NOLIMIT, "compact, delete" },
+    { "compression.gzip.level", "compression.gzip.level", "-1", TC_INT, -1, 9, NULL },
+    { "compression.lz4.level", "compression.lz4.level", "9", TC_INT, 1, 17, NULL },
     { "compression.type", "compression.type", "producer", TC_STRING, NOLIMIT,
       "uncompressed, zstd, lz4, snappy, gzip, producer" },
+    { "compression.zstd.level", "compression.zstd.level", "3", TC_INT, -131072, 22, NULL },
     { "delete.retention.ms", "log.cleaner.delete.retention.ms", "86400000", TC_LONG, 0, I64MAX, NULL },
     { "file.delete.delay.ms", "log.segment.delete.delay.ms", "60000", TC_LONG, 0, I64MAX, NULL },
     { "flush.messages", "log.flush.interval.messages", "9223372036854775807", TC_LONG, 1, I64MAX, NULL },
     { "flush.ms", "log.flush.interval.ms", "9223372036854775807", TC_LONG, 0, I64MAX, NULL },
+    /* Kafka's ThrottledReplicaListValidator ("*" or partition:broker
+     * pairs) is not applied: samsa has no replication throttles yet. */
+    { "follower.replication.throttled.replicas", NULL, "", TC_LIST, NOLIMIT, NULL },
     { "index.interval.bytes", "log.index.interval.bytes", "4096", TC_INT, 0, I32MAX, NULL },
+    { "leader.replication.throttled.replicas", NULL, "", TC_LIST, NOLIMIT, NULL },
+    { "local.retention.bytes", "log.local.retention.bytes", "-2", TC_LONG, -2, I64MAX, NULL },
+    { "local.retention.ms", "log.local.retention.ms", "-2", TC_LONG, -2, I64MAX, NULL },
     { "max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "9223372036854775807", TC_LONG,
       1, I64MAX, NULL },
     { "max.message.bytes", "message.max.bytes", "1048588", TC_INT, 0, I32MAX, NULL },
     { "message.downconversion.enable", "log.message.downconversion.enable", "true", TC_BOOLEAN,
       NOLIMIT, NULL },
+    { "message.format.version", "log.message.format.version", "3.0-IV1", TC_STRING, NOLIMIT,
+      NULL },
+    { "message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms",
+      "9223372036854775807", TC_LONG, 0, I64MAX, NULL },
+    { "message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms",
+      "9223372036854775807", TC_LONG, 0, I64MAX, NULL },
+    { "message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms",
+      "9223372036854775807", TC_LONG, 0, I64MAX, NULL },
     { "message.timestamp.type", "log.message.timestamp.type", "CreateTime", TC_STRING, NOLIMIT,
       "CreateTime, LogAppendTime" },
     { "min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", "0.5", TC_DOUBLE, 0, 1, NULL },
     { "min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", "0", TC_LONG, 0, I64MAX, NULL },
     { "min.insync.replicas", "min.insync.replicas", "1", TC_INT, 1, I32MAX, NULL },
     { "preallocate", "log.preallocate", "false", TC_BOOLEAN, NOLIMIT, NULL },
+    { "remote.log.copy.disable", NULL, "false", TC_BOOLEAN, NOLIMIT, NULL },
+    { "remote.log.delete.on.disable", NULL, "false", TC_BOOLEAN, NOLIMIT, NULL },
+    { "remote.storage.enable", NULL, "false", TC_BOOLEAN, NOLIMIT, NULL },
     { "retention.bytes", "log.retention.bytes", "-1", TC_LONG, NOLIMIT, NULL },
     { "retention.ms", "log.retention.ms", "604800000", TC_LONG, -1, I64MAX, NULL },
     /* LegacyRecord.RECORD_OVERHEAD_V0 */
@@ -177,9 +198,22 @@ static const char *invalid_reason(const topic_setting_t *s, const char *raw, cha
     return NULL;
 }
 
+bool topic_config_value_ok(const topic_setting_t *s, const char *key, const char *value,
+                           char *msg, size_t msg_size)
+{
+    char buf[256], item[512] = "";
+    const char *why = value ? invalid_reason(s, value, buf, sizeof(buf), item, sizeof(item))
+                            : "Value must be non-null";
+    if (!why)
+        return true;
+    snprintf(msg, msg_size, "Invalid value %.200s for configuration %.200s: %.300s",
+             item[0] ? item : value ? value : "null", key, why);
+    return false;
+}
+
 int16_t topic_config_validate(const char **keys, const char **values, int n, const char **msg)
 {
-    static char message[768];
+    static _Thread_local char message[768];
     for (int i = 0; i < n; i++) {
         const topic_setting_t *s = keys[i] ? topic_setting_find(keys[i]) : NULL;
         if (!s) {
@@ -188,13 +222,7 @@ int16_t topic_config_validate(const char **keys, const char **values, int n, con
             *msg = message;
             return KERR_INVALID_CONFIG;
         }
-        char buf[256], item[512] = "";
-        const char *why = values[i] ? invalid_reason(s, values[i], buf, sizeof(buf), item,
-                                                     sizeof(item))
-                                    : "Value must be non-null";
-        if (why) {
-            snprintf(message, sizeof(message), "Invalid value %.200s for configuration %.200s: %.300s",
-                     item[0] ? item : values[i] ? values[i] : "null", keys[i], why);
+        if (!topic_config_value_ok(s, keys[i], values[i], message, sizeof(message))) {
             *msg = message;
             return KERR_INVALID_CONFIG;
         }
@@ -205,24 +233,21 @@ int16_t topic_config_validate(const char **keys, const char **values, int n, con
 
 const char *topic_config_broker_value(broker_t *b, const topic_setting_t *s, char *buf, size_t n)
 {
-    const char *v = s->broker_key ? config_get(b->cfg, s->broker_key) : NULL;
-    if (v)
-        return v;
     /* Keys whose value Kafka derives from other keys (log.retention.hours,
      * log.retention.minutes; log.roll.hours). */
-    if (!strcmp(s->topic_key, "retention.ms")) {
-        snprintf(buf, n, "%" PRId64, b->cfg->log_retention_ms);
-        return buf;
+    int64_t derived;
+    if (!strcmp(s->topic_key, "retention.ms"))
+        derived = bdyn_retention_ms(b);
+    else if (!strcmp(s->topic_key, "segment.ms"))
+        derived = bdyn_roll_ms(b);
+    else if (!strcmp(s->topic_key, "segment.jitter.ms"))
+        derived = bdyn_roll_jitter_ms(b);
+    else {
+        const char *v = s->broker_key ? bdyn_get(b, s->broker_key, NULL) : NULL;
+        return v ? v : s->fallback;
     }
-    if (!strcmp(s->topic_key, "segment.ms")) {
-        snprintf(buf, n, "%" PRId64, b->cfg->log_roll_ms);
-        return buf;
-    }
-    if (!strcmp(s->topic_key, "segment.jitter.ms")) {
-        snprintf(buf, n, "%" PRId64, b->cfg->log_roll_jitter_ms);
-        return buf;
-    }
-    return s->fallback;
+    snprintf(buf, n, "%" PRId64, derived);
+    return buf;
 }
 
 const char *topic_config_str(broker_t *b, const struct mc_topic *t, const char *key)
@@ -231,10 +256,8 @@ const char *topic_config_str(broker_t *b, const struct mc_topic *t, const char *
     if (v)
         return v;
     const topic_setting_t *s = topic_setting_find(key);
-    if (!s)
-        return NULL;
-    const char *bv = s->broker_key ? config_get(b->cfg, s->broker_key) : NULL;
-    return bv ? bv : s->fallback;
+    static char derived[32];    /* event-loop thread only */
+    return s ? topic_config_broker_value(b, s, derived, sizeof(derived)) : NULL;
 }
 
 void topic_settings_load(broker_t *b, struct mc_topic *t)

@@ -211,6 +211,48 @@ void zkl_parse_topic_config(mc_topic_t *t, const char *json)
     json_decref(j);
 }
 
+int zkl_parse_config(const char *json, kv_list_t *out)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    json_t *cfg = json_object_get(j, "config");
+    if (!json_is_object(cfg)) {
+        json_decref(j);
+        return -1;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(cfg, k, v) {
+        if (json_is_string(v))
+            kv_set(out, k, json_string_value(v));
+    }
+    json_decref(j);
+    return 0;
+}
+
+char *zkl_config_change(const char *entity_path)
+{
+    return dump_and_free(json_pack("{s:i,s:s}", "version", 2, "entity_path", entity_path));
+}
+
+int zkl_parse_config_change(const char *json, char *entity_path, size_t n)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    int version = (int)json_integer_value(json_object_get(j, "version"));
+    const char *path = json_string_value(json_object_get(j, "entity_path"));
+    const char *type = json_string_value(json_object_get(j, "entity_type"));
+    const char *name = json_string_value(json_object_get(j, "entity_name"));
+    int rc = -1;
+    if (version == 2 && path) {
+        snprintf(entity_path, n, "%s", path);
+        rc = 0;
+    } else if (version == 1 && type && name) {
+        snprintf(entity_path, n, "%s/%s", type, name);
+        rc = 0;
+    }
+    json_decref(j);
+    return rc;
+}
+
 int zkl_parse_partition_state(const char *json, int32_t zk_version, mc_partition_t *p)
 {
     json_t *j = json_loads(json, 0, NULL);

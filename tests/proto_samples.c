@@ -2211,6 +2211,111 @@ void describe_log_dirs_response_sample(arena_t *a, struct describe_log_dirs_resp
         describe_log_dirs_response_describe_log_dirs_result_sample(a, &m->results[i]);
 }
 
+void alter_configs_request_alterable_config_sample(arena_t *a, struct alter_configs_request_alterable_config *m)
+{
+    alter_configs_request_alterable_config_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->value = KSTR_LIT("sample");
+}
+
+void alter_configs_request_alter_configs_resource_sample(arena_t *a, struct alter_configs_request_alter_configs_resource *m)
+{
+    alter_configs_request_alter_configs_resource_defaults(m);
+    (void)a;
+    m->resource_type = 7;
+    m->resource_name = KSTR_LIT("sample");
+    m->configs_count = 2;
+    m->configs = arena_array(a, 2, sizeof(struct alter_configs_request_alterable_config));
+    for (int i = 0; i < 2; i++)
+        alter_configs_request_alterable_config_sample(a, &m->configs[i]);
+}
+
+void alter_configs_request_sample(arena_t *a, struct alter_configs_request *m)
+{
+    alter_configs_request_defaults(m);
+    (void)a;
+    m->resources_count = 2;
+    m->resources = arena_array(a, 2, sizeof(struct alter_configs_request_alter_configs_resource));
+    for (int i = 0; i < 2; i++)
+        alter_configs_request_alter_configs_resource_sample(a, &m->resources[i]);
+    m->validate_only = true;
+}
+
+void alter_configs_response_alter_configs_resource_response_sample(arena_t *a, struct alter_configs_response_alter_configs_resource_response *m)
+{
+    alter_configs_response_alter_configs_resource_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->resource_type = 7;
+    m->resource_name = KSTR_LIT("sample");
+}
+
+void alter_configs_response_sample(arena_t *a, struct alter_configs_response *m)
+{
+    alter_configs_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->responses_count = 2;
+    m->responses = arena_array(a, 2, sizeof(struct alter_configs_response_alter_configs_resource_response));
+    for (int i = 0; i < 2; i++)
+        alter_configs_response_alter_configs_resource_response_sample(a, &m->responses[i]);
+}
+
+void incremental_alter_configs_request_alterable_config_sample(arena_t *a, struct incremental_alter_configs_request_alterable_config *m)
+{
+    incremental_alter_configs_request_alterable_config_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->config_operation = 7;
+    m->value = KSTR_LIT("sample");
+}
+
+void incremental_alter_configs_request_alter_configs_resource_sample(arena_t *a, struct incremental_alter_configs_request_alter_configs_resource *m)
+{
+    incremental_alter_configs_request_alter_configs_resource_defaults(m);
+    (void)a;
+    m->resource_type = 7;
+    m->resource_name = KSTR_LIT("sample");
+    m->configs_count = 2;
+    m->configs = arena_array(a, 2, sizeof(struct incremental_alter_configs_request_alterable_config));
+    for (int i = 0; i < 2; i++)
+        incremental_alter_configs_request_alterable_config_sample(a, &m->configs[i]);
+}
+
+void incremental_alter_configs_request_sample(arena_t *a, struct incremental_alter_configs_request *m)
+{
+    incremental_alter_configs_request_defaults(m);
+    (void)a;
+    m->resources_count = 2;
+    m->resources = arena_array(a, 2, sizeof(struct incremental_alter_configs_request_alter_configs_resource));
+    for (int i = 0; i < 2; i++)
+        incremental_alter_configs_request_alter_configs_resource_sample(a, &m->resources[i]);
+    m->validate_only = true;
+}
+
+void incremental_alter_configs_response_alter_configs_resource_response_sample(arena_t *a, struct incremental_alter_configs_response_alter_configs_resource_response *m)
+{
+    incremental_alter_configs_response_alter_configs_resource_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->resource_type = 7;
+    m->resource_name = KSTR_LIT("sample");
+}
+
+void incremental_alter_configs_response_sample(arena_t *a, struct incremental_alter_configs_response *m)
+{
+    incremental_alter_configs_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->responses_count = 2;
+    m->responses = arena_array(a, 2, sizeof(struct incremental_alter_configs_response_alter_configs_resource_response));
+    for (int i = 0; i < 2; i++)
+        incremental_alter_configs_response_alter_configs_resource_response_sample(a, &m->responses[i]);
+}
+
 void describe_acls_request_sample(arena_t *a, struct describe_acls_request *m)
 {
     describe_acls_request_defaults(m);
@@ -2949,6 +3054,10 @@ static void create_partitions_request_sample_any(arena_t *a, void *m) { create_p
 static void create_partitions_response_sample_any(arena_t *a, void *m) { create_partitions_response_sample(a, m); }
 static void describe_log_dirs_request_sample_any(arena_t *a, void *m) { describe_log_dirs_request_sample(a, m); }
 static void describe_log_dirs_response_sample_any(arena_t *a, void *m) { describe_log_dirs_response_sample(a, m); }
+static void alter_configs_request_sample_any(arena_t *a, void *m) { alter_configs_request_sample(a, m); }
+static void alter_configs_response_sample_any(arena_t *a, void *m) { alter_configs_response_sample(a, m); }
+static void incremental_alter_configs_request_sample_any(arena_t *a, void *m) { incremental_alter_configs_request_sample(a, m); }
+static void incremental_alter_configs_response_sample_any(arena_t *a, void *m) { incremental_alter_configs_response_sample(a, m); }
 static void describe_acls_request_sample_any(arena_t *a, void *m) { describe_acls_request_sample(a, m); }
 static void describe_acls_response_sample_any(arena_t *a, void *m) { describe_acls_response_sample(a, m); }
 static void create_acls_request_sample_any(arena_t *a, void *m) { create_acls_request_sample(a, m); }
@@ -3051,6 +3160,10 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     create_partitions_response_sample_any,
     describe_log_dirs_request_sample_any,
     describe_log_dirs_response_sample_any,
+    alter_configs_request_sample_any,
+    alter_configs_response_sample_any,
+    incremental_alter_configs_request_sample_any,
+    incremental_alter_configs_response_sample_any,
     describe_acls_request_sample_any,
     describe_acls_response_sample_any,
     create_acls_request_sample_any,

@@ -193,6 +193,16 @@ void describe_log_dirs_response_describe_log_dirs_partition_sample(arena_t *a, s
 void describe_log_dirs_response_describe_log_dirs_topic_sample(arena_t *a, struct describe_log_dirs_response_describe_log_dirs_topic *m);
 void describe_log_dirs_response_describe_log_dirs_result_sample(arena_t *a, struct describe_log_dirs_response_describe_log_dirs_result *m);
 void describe_log_dirs_response_sample(arena_t *a, struct describe_log_dirs_response *m);
+void alter_configs_request_alterable_config_sample(arena_t *a, struct alter_configs_request_alterable_config *m);
+void alter_configs_request_alter_configs_resource_sample(arena_t *a, struct alter_configs_request_alter_configs_resource *m);
+void alter_configs_request_sample(arena_t *a, struct alter_configs_request *m);
+void alter_configs_response_alter_configs_resource_response_sample(arena_t *a, struct alter_configs_response_alter_configs_resource_response *m);
+void alter_configs_response_sample(arena_t *a, struct alter_configs_response *m);
+void incremental_alter_configs_request_alterable_config_sample(arena_t *a, struct incremental_alter_configs_request_alterable_config *m);
+void incremental_alter_configs_request_alter_configs_resource_sample(arena_t *a, struct incremental_alter_configs_request_alter_configs_resource *m);
+void incremental_alter_configs_request_sample(arena_t *a, struct incremental_alter_configs_request *m);
+void incremental_alter_configs_response_alter_configs_resource_response_sample(arena_t *a, struct incremental_alter_configs_response_alter_configs_resource_response *m);
+void incremental_alter_configs_response_sample(arena_t *a, struct incremental_alter_configs_response *m);
 void describe_acls_request_sample(arena_t *a, struct describe_acls_request *m);
 void describe_acls_response_acl_description_sample(arena_t *a, struct describe_acls_response_acl_description *m);
 void describe_acls_response_describe_acls_resource_sample(arena_t *a, struct describe_acls_response_describe_acls_resource *m);

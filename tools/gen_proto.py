@@ -57,6 +57,8 @@ MESSAGES = [
     "DescribeClusterRequest", "DescribeClusterResponse",
     "CreatePartitionsRequest", "CreatePartitionsResponse",
     "DescribeLogDirsRequest", "DescribeLogDirsResponse",
+    "AlterConfigsRequest", "AlterConfigsResponse",
+    "IncrementalAlterConfigsRequest", "IncrementalAlterConfigsResponse",
     # ACLs (answered SECURITY_DISABLED until an authorizer exists)
     "DescribeAclsRequest", "DescribeAclsResponse",
     "CreateAclsRequest", "CreateAclsResponse",

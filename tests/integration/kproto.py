@@ -324,3 +324,82 @@ def coordinator_conn(port, timeout=30):
         time.sleep(0.2)
     assert r.error_code == 0
     return c
+
+
+def describe_configs_v3(conn, resources, synonyms=True, documentation=True):
+    """DescribeConfigs v3 (documentation and config types; kafka-python
+    stops at v2).  resources: [(type, name)].  Returns
+    [(error_code, error_message, {name: entry})], each entry a dict of
+    value, read_only, source, sensitive, synonyms [(name, value, source)],
+    type and documentation."""
+    from kafka.protocol.api import Request, Response
+    from kafka.protocol.types import Array, Boolean, Int8, Int16, Int32, Schema, String
+
+    class DescribeConfigsResponse_v3(Response):
+        API_KEY = 32
+        API_VERSION = 3
+        SCHEMA = Schema(
+            ('throttle_time_ms', Int32),
+            ('resources', Array(
+                ('error_code', Int16), ('error_message', String('utf-8')),
+                ('resource_type', Int8), ('resource_name', String('utf-8')),
+                ('config_entries', Array(
+                    ('name', String('utf-8')), ('value', String('utf-8')),
+                    ('read_only', Boolean), ('source', Int8), ('sensitive', Boolean),
+                    ('synonyms', Array(('name', String('utf-8')), ('value', String('utf-8')),
+                                       ('source', Int8))),
+                    ('type', Int8), ('documentation', String('utf-8')))))))
+
+    class DescribeConfigsRequest_v3(Request):
+        API_KEY = 32
+        API_VERSION = 3
+        RESPONSE_TYPE = DescribeConfigsResponse_v3
+        SCHEMA = Schema(
+            ('resources', Array(('resource_type', Int8), ('resource_name', String('utf-8')),
+                                ('config_names', Array(String('utf-8'))))),
+            ('include_synonyms', Boolean), ('include_documentation', Boolean))
+
+    r = call(conn, DescribeConfigsRequest_v3([(t, n, None) for t, n in resources], synonyms,
+                                             documentation))
+    out = []
+    for err, msg, _, _, entries in r.resources:
+        cfg = {}
+        for name, value, ro, source, sensitive, syns, typ, doc in entries:
+            cfg[name] = {"value": value, "read_only": ro, "source": source, "sensitive": sensitive,
+                         "synonyms": [tuple(s) for s in syns], "type": typ,
+                         "documentation": doc}
+        out.append((err, msg, cfg))
+    return out
+
+
+def incremental_alter_configs_v0(conn, resources, validate_only=False):
+    """IncrementalAlterConfigs v0.  resources: [(type, name, [(key, op,
+    value)])] (op: 0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT).  Returns
+    [(error_code, error_message)] per resource.  Raw, because
+    confluent-kafka refuses the broker default resource ("")."""
+    from kafka.protocol.api import Request, Response
+    from kafka.protocol.types import Array, Boolean, Int8, Int16, Int32, Schema, String
+
+    class IncrementalAlterConfigsResponse_v0(Response):
+        API_KEY = 44
+        API_VERSION = 0
+        SCHEMA = Schema(('throttle_time_ms', Int32),
+                        ('responses', Array(('error_code', Int16),
+                                            ('error_message', String('utf-8')),
+                                            ('resource_type', Int8),
+                                            ('resource_name', String('utf-8')))))
+
+    class IncrementalAlterConfigsRequest_v0(Request):
+        API_KEY = 44
+        API_VERSION = 0
+        RESPONSE_TYPE = IncrementalAlterConfigsResponse_v0
+        SCHEMA = Schema(('resources', Array(('resource_type', Int8),
+                                            ('resource_name', String('utf-8')),
+                                            ('configs', Array(('name', String('utf-8')),
+                                                              ('op', Int8),
+                                                              ('value', String('utf-8')))))),
+                        ('validate_only', Boolean))
+
+    r = call(conn, IncrementalAlterConfigsRequest_v0(
+        [(t, n, [(k, op, v) for k, op, v in ops]) for t, n, ops in resources], validate_only))
+    return [(e, m) for e, m, _, _ in r.responses]

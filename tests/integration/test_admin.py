@@ -87,3 +87,39 @@ def test_kafka_tools_grow_a_topic_and_delete_records(broker, tmp_path):
     assert r.stdout.splitlines() == ["Executing records delete operation",
                                      "Records delete operation completed:",
                                      f"partition: {topic}-0\tlow_watermark: 7"]
+
+
+def test_kafka_log_dirs_tool(broker):
+    """Kafka 3.9.1's kafka-log-dirs (DescribeLogDirs): every partition of the
+    topics asked for, in the broker's log dir, with its size on disk."""
+    import glob
+    import json
+    import os
+    import subprocess
+    from confluent_kafka import Producer
+    from conftest import kafka_tools, unique
+    from test_clients import create_topic
+    topic = unique("logdirs")
+    create_topic(broker.bootstrap, topic, 2)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+    for i in range(50):
+        p.produce(topic, b"x" * 100, partition=i % 2)
+    assert p.flush(30) == 0
+    r = subprocess.run(kafka_tools("org.apache.kafka.tools.LogDirsCommand") +
+                       ["--bootstrap-server", broker.bootstrap, "--describe", "--topic-list", topic],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:2] == ["Querying brokers for log directories information",
+                         f"Received log directory information from brokers {broker.id}"]
+    answer = json.loads(lines[2])
+    assert answer["version"] == 1 and [b["broker"] for b in answer["brokers"]] == [broker.id]
+    (logdir,) = answer["brokers"][0]["logDirs"]
+    assert logdir["error"] is None
+    assert os.path.realpath(logdir["logDir"]) == os.path.realpath(broker.logdir)
+    on_disk = {f"{topic}-{p}": sum(os.path.getsize(f) for f in
+                                   glob.glob(os.path.join(broker.logdir, f"{topic}-{p}", "*.log")))
+               for p in range(2)}
+    assert {q["partition"]: q["size"] for q in logdir["partitions"]} == on_disk
+    assert all(q["offsetLag"] == 0 and q["isFuture"] is False for q in logdir["partitions"])
+    assert all(size > 25 * 100 for size in on_disk.values())

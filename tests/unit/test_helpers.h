@@ -23,5 +23,6 @@ void register_storage_tests(void);
 void register_replica_log_tests(void);
 void register_group_tests(void);
 void register_cleaner_tests(void);
+void register_config_tests(void);
 
 #endif

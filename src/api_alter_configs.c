@@ -1,0 +1,154 @@
+/*
+ * api_alter_configs.c - owns AlterConfigs (33) and IncrementalAlterConfigs
+ * (44): decoding into config_alter.h's resources, parking the request
+ * while the ZooKeeper thread works, and the answer.  Event-loop thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "config_alter.h"
+#include "kafka_errors.h"
+#include "proto_messages.h"
+#include "util.h"
+
+/* A parked request; the pointer is cleared if the connection goes. */
+typedef struct alter_wait {
+    request_t *req;
+    bool incremental;
+} alter_wait_t;
+
+static void alter_cancel(request_t *req)
+{
+    alter_wait_t *w = req->parked;
+    if (w)
+        w->req = NULL;
+    req->parked = NULL;
+}
+
+static char *str_copy(kstr_t s)
+{
+    if (s.len < 0)
+        return NULL;
+    char *c = xmalloc((size_t)s.len + 1);
+    memcpy(c, s.ptr, (size_t)s.len);
+    c[s.len] = '\0';
+    return c;
+}
+
+static char *name_copy(kstr_t s)
+{
+    char *c = str_copy(s);
+    return c ? c : xstrdup("");
+}
+
+/* The two responses' per-resource results have the same fields. */
+#define FILL_RESULTS(req, resp, array_fn, res, n)                                              \
+    do {                                                                                       \
+        (resp).responses_count = (n);                                                          \
+        (resp).responses = array_fn(&(req)->arena, (n));                                       \
+        for (int i_ = 0; i_ < (n); i_++) {                                                     \
+            (resp).responses[i_].error_code = (res)[i_].error;                                 \
+            (resp).responses[i_].error_message =                                               \
+                (res)[i_].error ? kstr_from_cstr(arena_strdup(&(req)->arena, (res)[i_].message)) \
+                                : KSTR_NULL;                                                   \
+            (resp).responses[i_].resource_type = (res)[i_].type;                               \
+            (resp).responses[i_].resource_name =                                               \
+                kstr_from_cstr(arena_strdup(&(req)->arena, (res)[i_].name));                   \
+        }                                                                                      \
+    } while (0)
+
+static void encode_legacy(request_t *req, const config_resource_t *res, int n)
+{
+    struct alter_configs_response resp;
+    alter_configs_response_defaults(&resp);
+    FILL_RESULTS(req, resp, alter_configs_response_alter_configs_resource_response_array, res, n);
+    alter_configs_response_encode(&req->resp, req->hdr.request_api_version, &resp);
+}
+
+static void encode_incremental(request_t *req, const config_resource_t *res, int n)
+{
+    struct incremental_alter_configs_response resp;
+    incremental_alter_configs_response_defaults(&resp);
+    FILL_RESULTS(req, resp,
+                 incremental_alter_configs_response_alter_configs_resource_response_array, res, n);
+    incremental_alter_configs_response_encode(&req->resp, req->hdr.request_api_version, &resp);
+}
+
+/* Event-loop thread: every resource has its result. */
+static void alter_done(broker_t *b, void *arg, config_resource_t *res, int n)
+{
+    (void)b;
+    alter_wait_t *w = arg;
+    request_t *req = w->req;
+    if (req) {
+        if (w->incremental)
+            encode_incremental(req, res, n);
+        else
+            encode_legacy(req, res, n);
+        if (req->parked == w) {
+            req->parked = NULL;
+            request_complete(req);
+        }
+    }
+    free(w);
+}
+
+static enum handler_result submit(broker_t *b, request_t *req, config_resource_t *res, int n,
+                                  bool incremental, bool validate_only)
+{
+    alter_wait_t *w = xcalloc(1, sizeof(*w));
+    w->req = req;
+    w->incremental = incremental;
+    if (!config_alter(b, res, n, incremental, validate_only, alter_done, w))
+        return REQ_DONE;        /* answered (and w freed) already */
+    req->parked = w;
+    req->cancel = alter_cancel;
+    return REQ_PARKED;
+}
+
+enum handler_result api_alter_configs(broker_t *b, request_t *req)
+{
+    struct alter_configs_request rq;
+    if (alter_configs_request_decode(&req->body, req->hdr.request_api_version, &rq) < 0)
+        return REQ_CLOSE;
+    int n = rq.resources_count > 0 ? rq.resources_count : 0;
+    config_resource_t *res = xcalloc((size_t)n + 1, sizeof(*res));
+    for (int i = 0; i < n; i++) {
+        const struct alter_configs_request_alter_configs_resource *r = &rq.resources[i];
+        res[i].type = r->resource_type;
+        res[i].name = name_copy(r->resource_name);
+        res[i].n_ops = r->configs_count > 0 ? r->configs_count : 0;
+        res[i].ops = xcalloc((size_t)res[i].n_ops + 1, sizeof(config_op_t));
+        for (int k = 0; k < res[i].n_ops; k++) {
+            res[i].ops[k].key = name_copy(r->configs[k].name);
+            res[i].ops[k].value = str_copy(r->configs[k].value);
+            res[i].ops[k].op = CONFIG_OP_SET;
+        }
+    }
+    return submit(b, req, res, n, false, rq.validate_only);
+}
+
+enum handler_result api_incremental_alter_configs(broker_t *b, request_t *req)
+{
+    struct incremental_alter_configs_request rq;
+    if (incremental_alter_configs_request_decode(&req->body, req->hdr.request_api_version,
+                                                 &rq) < 0)
+        return REQ_CLOSE;
+    int n = rq.resources_count > 0 ? rq.resources_count : 0;
+    config_resource_t *res = xcalloc((size_t)n + 1, sizeof(*res));
+    for (int i = 0; i < n; i++) {
+        const struct incremental_alter_configs_request_alter_configs_resource *r =
+            &rq.resources[i];
+        res[i].type = r->resource_type;
+        res[i].name = name_copy(r->resource_name);
+        res[i].n_ops = r->configs_count > 0 ? r->configs_count : 0;
+        res[i].ops = xcalloc((size_t)res[i].n_ops + 1, sizeof(config_op_t));
+        for (int k = 0; k < res[i].n_ops; k++) {
+            res[i].ops[k].key = name_copy(r->configs[k].name);
+            res[i].ops[k].value = str_copy(r->configs[k].value);
+            res[i].ops[k].op = r->configs[k].config_operation;
+        }
+    }
+    return submit(b, req, res, n, true, rq.validate_only);
+}

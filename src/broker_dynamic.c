@@ -1,0 +1,135 @@
+/*
+ * broker_dynamic.c - owns the dynamic broker configuration in force
+ * (broker_dynamic.h) and re-applies topic settings when it changes.
+ * Event-loop thread only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker_dynamic.h"
+#include "logging.h"
+#include "metadata_cache.h"
+#include "replica_manager.h"
+#include "topic_config.h"
+
+const kv_list_t *bdyn_layer(broker_t *b, int source)
+{
+    return source == SOURCE_DYNAMIC_BROKER ? &b->dynamic_config
+           : source == SOURCE_DYNAMIC_DEFAULT_BROKER ? &b->dynamic_default_config
+                                                     : NULL;
+}
+
+const char *bdyn_layer_get(broker_t *b, int source, const char *key)
+{
+    if (source == SOURCE_STATIC_BROKER) {
+        const char *v = config_get(b->cfg, key);
+        /* A ZooKeeper-mode Kafka broker sets node.id to its broker.id. */
+        static char node_id[16];
+        if (!v && !strcmp(key, "node.id")) {
+            snprintf(node_id, sizeof(node_id), "%d", b->cfg->broker_id);
+            v = node_id;
+        }
+        return v;
+    }
+    return kv_get(bdyn_layer(b, source), key);
+}
+
+const char *bdyn_get(broker_t *b, const char *key, int *source)
+{
+    static const int layers[] = { SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT_BROKER,
+                                  SOURCE_STATIC_BROKER };
+    for (size_t i = 0; i < sizeof(layers) / sizeof(layers[0]); i++) {
+        const char *v = bdyn_layer_get(b, layers[i], key);
+        if (v) {
+            if (source)
+                *source = layers[i];
+            return v;
+        }
+    }
+    if (source)
+        *source = SOURCE_DEFAULT;
+    return NULL;
+}
+
+/* The first of keys set, times its unit; else fallback. */
+static int64_t derived_ms(broker_t *b, const char *const keys[], const int64_t units[], int n,
+                          int64_t fallback)
+{
+    for (int i = 0; i < n; i++) {
+        const char *v = bdyn_get(b, keys[i], NULL);
+        char *end;
+        long long x = v ? strtoll(v, &end, 10) : 0;
+        if (v && *v && !*end)
+            return x * units[i];
+    }
+    return fallback;
+}
+
+int64_t bdyn_retention_ms(broker_t *b)
+{
+    static const char *const keys[] = { "log.retention.ms", "log.retention.minutes",
+                                        "log.retention.hours" };
+    static const int64_t units[] = { 1, 60000, 3600000 };
+    int64_t ms = derived_ms(b, keys, units, 3, 168LL * 3600000);
+    return ms < 0 ? -1 : ms;
+}
+
+int64_t bdyn_roll_ms(broker_t *b)
+{
+    static const char *const keys[] = { "log.roll.ms", "log.roll.hours" };
+    static const int64_t units[] = { 1, 3600000 };
+    return derived_ms(b, keys, units, 2, 168LL * 3600000);
+}
+
+int64_t bdyn_roll_jitter_ms(broker_t *b)
+{
+    static const char *const keys[] = { "log.roll.jitter.ms", "log.roll.jitter.hours" };
+    static const int64_t units[] = { 1, 3600000 };
+    return derived_ms(b, keys, units, 2, 0);
+}
+
+typedef struct topic_apply {
+    broker_t *b;
+    mc_topic_t *t;              /* NULL: every topic */
+} topic_apply_t;
+
+static void apply_log_settings(partition_t *p, void *arg)
+{
+    topic_apply_t *a = arg;
+    if (!p->log || (a->t && strcmp(p->topic, a->t->name)))
+        return;
+    mc_topic_t *t = a->t ? a->t : mc_find_topic(p->topic);
+    if (t)
+        p->log->settings = rm_log_settings(a->b, t);   /* from the next segment on */
+}
+
+void bdyn_topic_changed(broker_t *b, mc_topic_t *t)
+{
+    topic_settings_load(b, t);
+    topic_apply_t a = { b, t };
+    rm_foreach(apply_log_settings, &a);
+}
+
+void bdyn_replace(broker_t *b, kv_list_t *per_broker, kv_list_t *defaults)
+{
+    kv_free(&b->dynamic_config);
+    kv_free(&b->dynamic_default_config);
+    b->dynamic_config = *per_broker;
+    b->dynamic_default_config = *defaults;
+    *per_broker = (kv_list_t){ 0 };
+    *defaults = (kv_list_t){ 0 };
+    for (mc_topic_t *t = mc_topics(); t; t = t->hh.next)
+        topic_settings_load(b, t);
+    topic_apply_t a = { b, NULL };
+    rm_foreach(apply_log_settings, &a);
+    log_info("config", "Dynamic broker configuration in force: %d keys for broker %d, %d "
+                       "cluster-wide defaults",
+             b->dynamic_config.n, b->cfg->broker_id, b->dynamic_default_config.n);
+}
+
+void bdyn_free(broker_t *b)
+{
+    kv_free(&b->dynamic_config);
+    kv_free(&b->dynamic_default_config);
+}

@@ -1,0 +1,187 @@
+/*
+ * config_changes.c - owns this broker's reading of Kafka's dynamic
+ * configuration znodes and its /config/changes watch (config_changes.h):
+ * which notification it has applied last, reading the entity each new
+ * one names, purging old ones, and writing configs with their
+ * notifications for AlterConfigs.  ZooKeeper thread only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_changes.h"
+#include "logging.h"
+#include "util.h"
+#include "zk_layout.h"
+
+#define CHANGES_ROOT "/config/changes"
+#define CHANGE_PREFIX "config_change_"
+/* Kafka's ZkNodeChangeNotificationListener.changeExpirationMs. */
+#define CHANGE_EXPIRATION_MS (15 * 60 * 1000)
+
+/* ZooKeeper thread only. */
+static struct {
+    long long last_applied;     /* sequence number of the last notification applied */
+} cc = { -1 };
+
+int config_read_entity(zk_session_t *zs, const char *type, const char *name, kv_list_t *out)
+{
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), "/config/%s/%s", type, name);
+    int rc;
+    char *s = zk_get_string(zs, path, false, NULL, &rc);
+    if (!s)
+        return rc;
+    if (zkl_parse_config(s, out) < 0)
+        log_warn("config", "Ignoring malformed config znode %s: %s", path, s);
+    free(s);
+    return ZOK;
+}
+
+int config_write_entity(zk_session_t *zs, const char *type, const char *name,
+                        const kv_list_t *cfg)
+{
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), "/config/%s/%s", type, name);
+    char *json = zkl_topic_config((const char *const *)cfg->keys,
+                                  (const char *const *)cfg->values, cfg->n);
+    zhandle_t *zh = zk_handle(zs);
+    int rc = zoo_set(zh, path, json, (int)strlen(json), -1);
+    if (rc == ZNONODE) {
+        char parent[ZK_PATH_MAX];
+        snprintf(parent, sizeof(parent), "/config/%s", type);
+        rc = zk_create_persistent_path(zs, parent) < 0
+                 ? ZSYSTEMERROR
+                 : zoo_create(zh, path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    }
+    free(json);
+    if (rc != ZOK)
+        return rc;
+    char entity[ZK_PATH_MAX];
+    snprintf(entity, sizeof(entity), "%s/%s", type, name);
+    char *note = zkl_config_change(entity);
+    rc = zoo_create(zh, CHANGES_ROOT "/" CHANGE_PREFIX, note, (int)strlen(note),
+                    &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0);
+    free(note);
+    return rc;
+}
+
+void config_read_broker_layers(zk_session_t *zs, int32_t broker_id, metadata_update_t *u)
+{
+    char id[16];
+    snprintf(id, sizeof(id), "%d", broker_id);
+    kv_free(&u->broker_config);
+    kv_free(&u->default_config);
+    config_read_entity(zs, "brokers", id, &u->broker_config);
+    config_read_entity(zs, "brokers", "<default>", &u->default_config);
+    u->has_broker_configs = true;
+}
+
+static long long change_number(const char *child)
+{
+    if (strncmp(child, CHANGE_PREFIX, sizeof(CHANGE_PREFIX) - 1))
+        return -1;
+    char *end;
+    long long n = strtoll(child + sizeof(CHANGE_PREFIX) - 1, &end, 10);
+    return *end ? -1 : n;
+}
+
+static int by_change_number(const void *a, const void *b)
+{
+    long long x = change_number(*(char *const *)a), y = change_number(*(char *const *)b);
+    return (x > y) - (x < y);
+}
+
+/* Applies one notification's entity to u; *brokers_changed if a broker
+ * layer of this broker changed. */
+static void apply_notification(zk_session_t *zs, int32_t broker_id, const char *json,
+                               metadata_update_t *u, bool *brokers_changed)
+{
+    char entity[ZK_PATH_MAX];
+    if (zkl_parse_config_change(json, entity, sizeof(entity)) < 0) {
+        log_warn("config", "Ignoring malformed config change notification: %s", json);
+        return;
+    }
+    char *slash = strchr(entity, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    const char *type = entity, *name = slash + 1;
+    char id[16];
+    snprintf(id, sizeof(id), "%d", broker_id);
+    if (!strcmp(type, "topics")) {
+        kv_list_t cfg = { 0 };
+        int rc = config_read_entity(zs, "topics", name, &cfg);
+        if (rc == ZOK || rc == ZNONODE)
+            metadata_update_add_topic_config(u, name, &cfg);
+        else
+            log_warn("config", "Cannot read /config/topics/%s: %s", name, zerror(rc));
+        kv_free(&cfg);
+    } else if (!strcmp(type, "brokers") && (!strcmp(name, "<default>") || !strcmp(name, id))) {
+        *brokers_changed = true;
+    } else {
+        log_debug("config", "Config change for %s/%s does not concern this broker", type, name);
+    }
+}
+
+/* Deletes notifications older than Kafka's expiry. */
+static void purge_old(zk_session_t *zs, const zk_read_t *reads, int n, int64_t now)
+{
+    for (int i = 0; i < n; i++) {
+        if (reads[i].rc != ZOK || now - reads[i].st.ctime <= CHANGE_EXPIRATION_MS)
+            continue;
+        int rc = zoo_delete(zk_handle(zs), reads[i].path, -1);
+        if (rc != ZOK && rc != ZNONODE)
+            log_warn("config", "Cannot purge %s: %s", reads[i].path, zerror(rc));
+    }
+}
+
+/* Lists /config/changes (watched) and reads every notification; applies
+ * those after cc.last_applied. */
+static void scan(zk_session_t *zs, int32_t broker_id, metadata_update_t *u)
+{
+    struct String_vector kids;
+    int rc = zk_children(zs, CHANGES_ROOT, true, &kids);
+    if (rc != ZOK) {
+        log_warn("config", "Cannot list %s: %s", CHANGES_ROOT, zerror(rc));
+        return;
+    }
+    qsort(kids.data, (size_t)kids.count, sizeof(char *), by_change_number);
+    zk_read_t *reads = xcalloc((size_t)kids.count + 1, sizeof(*reads));
+    char (*paths)[ZK_PATH_MAX] = xcalloc((size_t)kids.count + 1, ZK_PATH_MAX);
+    for (int i = 0; i < kids.count; i++) {
+        snprintf(paths[i], ZK_PATH_MAX, CHANGES_ROOT "/%s", kids.data[i]);
+        reads[i].path = paths[i];
+    }
+    zk_get_many(zs, reads, kids.count, false);
+    bool brokers_changed = false;
+    for (int i = 0; i < kids.count; i++) {
+        long long seq = change_number(kids.data[i]);
+        if (seq <= cc.last_applied)
+            continue;
+        if (reads[i].rc == ZOK)
+            apply_notification(zs, broker_id, reads[i].data, u, &brokers_changed);
+        cc.last_applied = seq;
+    }
+    if (brokers_changed)
+        config_read_broker_layers(zs, broker_id, u);
+    purge_old(zs, reads, kids.count, now_ms());
+    zk_reads_free(reads, kids.count);
+    free(reads);
+    free(paths);
+    deallocate_String_vector(&kids);
+}
+
+void config_changes_load(zk_session_t *zs, int32_t broker_id, metadata_update_t *u)
+{
+    config_read_broker_layers(zs, broker_id, u);
+    /* As Kafka at start-up, every notification still there is applied
+     * again: one written while the topics were being read is not lost. */
+    cc.last_applied = -1;
+    scan(zs, broker_id, u);
+}
+
+void config_changes_process(zk_session_t *zs, int32_t broker_id, metadata_update_t *u)
+{
+    scan(zs, broker_id, u);
+}

@@ -1,0 +1,111 @@
+/*
+ * test_configs.c - the tables of Kafka's configurations (generated from
+ * Kafka's classes) against samsa's own topic table, Kafka's broker
+ * synonyms and types, the config change notification formats.
+ */
+#include <CUnit/CUnit.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_defs.h"
+#include "kv_list.h"
+#include "topic_config.h"
+#include "zk_layout.h"
+
+static void test_tables_sorted_and_found(void)
+{
+    for (int i = 0; i < kafka_broker_config_def_count; i++) {
+        if (i > 0)
+            CU_ASSERT(strcmp(kafka_broker_config_defs[i - 1].name,
+                             kafka_broker_config_defs[i].name) < 0);
+        CU_ASSERT_PTR_EQUAL(config_def_broker(kafka_broker_config_defs[i].name),
+                            &kafka_broker_config_defs[i]);
+    }
+    for (int i = 0; i < kafka_topic_config_def_count; i++)
+        CU_ASSERT_PTR_EQUAL(config_def_topic(kafka_topic_config_defs[i].name),
+                            &kafka_topic_config_defs[i]);
+    CU_ASSERT_PTR_NULL(config_def_broker("no.such.key"));
+}
+
+/* samsa's topic table (validators, broker defaults) covers exactly
+ * Kafka's LogConfig keys, with Kafka's types, defaults and synonyms. */
+static void test_topic_table_matches_kafka(void)
+{
+    static const int8_t types[] = { [TC_INT] = CT_INT, [TC_LONG] = CT_LONG,
+                                    [TC_DOUBLE] = CT_DOUBLE, [TC_BOOLEAN] = CT_BOOLEAN,
+                                    [TC_STRING] = CT_STRING, [TC_LIST] = CT_LIST };
+    int n;
+    const topic_setting_t *mine = topic_settings(&n);
+    CU_ASSERT_EQUAL(n, kafka_topic_config_def_count);
+    for (int i = 0; i < n; i++) {
+        const config_def_t *d = config_def_topic(mine[i].topic_key);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+        CU_ASSERT_EQUAL(types[mine[i].type], d->type);
+        CU_ASSERT_STRING_EQUAL(mine[i].fallback, d->default_value);
+        if (d->broker_synonym && mine[i].broker_key)
+            CU_ASSERT_STRING_EQUAL(mine[i].broker_key, d->broker_synonym);
+    }
+}
+
+static void test_broker_synonyms_and_types(void)
+{
+    const char *out[3];
+    char base[64];
+    CU_ASSERT_EQUAL(config_broker_synonyms("log.retention.hours", out, base, sizeof(base)), 3);
+    CU_ASSERT_STRING_EQUAL(out[0], "log.retention.ms");
+    CU_ASSERT_STRING_EQUAL(out[2], "log.retention.hours");
+    CU_ASSERT_EQUAL(config_broker_synonyms("log.flush.interval.ms", out, base, sizeof(base)), 2);
+    CU_ASSERT_STRING_EQUAL(out[1], "log.flush.scheduler.interval.ms");
+    CU_ASSERT_EQUAL(config_broker_synonyms("listener.name.in.ssl.keystore.password", out, base,
+                                           sizeof(base)), 2);
+    CU_ASSERT_STRING_EQUAL(out[1], "ssl.keystore.password");
+    CU_ASSERT_EQUAL(config_broker_synonyms("listener.name.in.plain.sasl.jaas.config", out, base,
+                                           sizeof(base)), 2);
+    CU_ASSERT_STRING_EQUAL(out[1], "sasl.jaas.config");
+    CU_ASSERT_EQUAL(config_broker_type("log.retention.hours"), CT_INT);
+    CU_ASSERT_EQUAL(config_broker_type("listener.name.in.ssl.keystore.password"), CT_PASSWORD);
+    CU_ASSERT_EQUAL(config_broker_type("leader.replication.throttled.rate"), CT_LONG);
+    CU_ASSERT_TRUE(config_broker_sensitive("my.custom.key"));
+    CU_ASSERT_FALSE(config_broker_sensitive("num.partitions"));
+    const config_def_t *d = config_def_broker("log.retention.ms");
+    CU_ASSERT_TRUE(d && (d->flags & CD_DYNAMIC) && !(d->flags & CD_PER_BROKER));
+    d = config_def_broker("advertised.listeners");
+    CU_ASSERT_TRUE(d && (d->flags & CD_PER_BROKER));
+    d = config_def_broker("broker.id");
+    CU_ASSERT_TRUE(d && !(d->flags & CD_DYNAMIC));
+}
+
+static void test_change_notifications(void)
+{
+    char path[64];
+    char *v2 = zkl_config_change("topics/t");
+    CU_ASSERT_EQUAL(zkl_parse_config_change(v2, path, sizeof(path)), 0);
+    CU_ASSERT_STRING_EQUAL(path, "topics/t");
+    free(v2);
+    CU_ASSERT_EQUAL(zkl_parse_config_change(
+                        "{\"version\":1,\"entity_type\":\"brokers\",\"entity_name\":\"<default>\"}",
+                        path, sizeof(path)), 0);
+    CU_ASSERT_STRING_EQUAL(path, "brokers/<default>");
+    CU_ASSERT_EQUAL(zkl_parse_config_change("{\"version\":3}", path, sizeof(path)), -1);
+    CU_ASSERT_EQUAL(zkl_parse_config_change("garbage", path, sizeof(path)), -1);
+    kv_list_t cfg = { 0 };
+    CU_ASSERT_EQUAL(zkl_parse_config("{\"version\":1,\"config\":{\"a\":\"1\",\"b\":\"x\"}}",
+                                     &cfg), 0);
+    CU_ASSERT_EQUAL(cfg.n, 2);
+    CU_ASSERT_STRING_EQUAL(kv_get(&cfg, "b"), "x");
+    CU_ASSERT_TRUE(kv_remove(&cfg, "a"));
+    CU_ASSERT_FALSE(kv_remove(&cfg, "a"));
+    CU_ASSERT_EQUAL(cfg.n, 1);
+    kv_free(&cfg);
+    CU_ASSERT_EQUAL(zkl_parse_config("[1]", &cfg), -1);
+    CU_ASSERT_EQUAL(cfg.n, 0);
+}
+
+void register_config_tests(void)
+{
+    CU_pSuite s = CU_add_suite("configs", NULL, NULL);
+    CU_add_test(s, "Kafka's config tables sorted", test_tables_sorted_and_found);
+    CU_add_test(s, "topic table matches Kafka's LogConfig", test_topic_table_matches_kafka);
+    CU_add_test(s, "broker synonyms and types", test_broker_synonyms_and_types);
+    CU_add_test(s, "config znodes and change notifications", test_change_notifications);
+}
