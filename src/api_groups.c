@@ -44,13 +44,15 @@ static kbytes_t arena_kbytes(arena_t *a, const uint8_t *p, int32_t n)
 /* The coordinator of a key: the leader of its __consumer_offsets (key
  * type 0, a group) or __transaction_state (1, a transactional id)
  * partition, as the metadata cache has it. */
-static void fill_coordinator(kstr_t key, int8_t key_type, int32_t *node, kstr_t *host,
-                             int32_t *port, int16_t *code, kstr_t *msg)
+static void fill_coordinator(kstr_t key, int8_t key_type, int16_t version, int32_t *node,
+                             kstr_t *host, int32_t *port, int16_t *code, kstr_t *msg)
 {
     int32_t id = -1;
+    /* Share groups (key type 2, v6) have no coordinator in Kafka 3.9. */
     int16_t err = key_type == 0   ? gc_find_coordinator(key, &id)
                   : key_type == 1 ? tc_find_coordinator(key, &id)
-                                  : KERR_INVALID_REQUEST;
+                  : key_type == 2 && version >= 6 ? KERR_COORDINATOR_NOT_AVAILABLE
+                                                  : KERR_INVALID_REQUEST;
     const mc_broker_t *mb = err ? NULL : mc_find_broker(id);
     if (!err && !mb)
         err = KERR_COORDINATOR_NOT_AVAILABLE;
@@ -82,11 +84,11 @@ enum handler_result api_find_coordinator(broker_t *b, request_t *req)
         for (int i = 0; i < n; i++) {
             struct find_coordinator_response_coordinator *c = &resp.coordinators[i];
             c->key = rq.coordinator_keys[i];
-            fill_coordinator(rq.coordinator_keys[i], rq.key_type, &c->node_id, &c->host, &c->port,
-                             &c->error_code, &c->error_message);
+            fill_coordinator(rq.coordinator_keys[i], rq.key_type, v, &c->node_id, &c->host,
+                             &c->port, &c->error_code, &c->error_message);
         }
     } else {
-        fill_coordinator(rq.key, rq.key_type, &resp.node_id, &resp.host, &resp.port,
+        fill_coordinator(rq.key, rq.key_type, v, &resp.node_id, &resp.host, &resp.port,
                          &resp.error_code, &resp.error_message);
     }
     find_coordinator_response_encode(&req->resp, v, &resp);
@@ -578,8 +580,14 @@ enum handler_result api_list_groups(broker_t *b, request_t *req)
     int n = gc_list(&req->arena, &gl, &err);
     resp.error_code = err;
     resp.groups = list_groups_response_listed_group_array(&req->arena, n);
+    /* Every group here is a classic one: a types filter (v5) without
+     * "classic" lists none, as Kafka's old coordinator. */
+    bool classic = rq.types_filter_count <= 0;
+    for (int t = 0; t < rq.types_filter_count && !classic; t++)
+        classic = rq.types_filter[t].len == 7 &&
+                  !strncasecmp(rq.types_filter[t].ptr, "classic", 7);
     int k = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && classic; i++) {
         bool keep = rq.states_filter_count <= 0;
         for (int s = 0; s < rq.states_filter_count && !keep; s++)
             keep = rq.states_filter[s].len == (int32_t)strlen(gl[i].state) &&

@@ -31,6 +31,8 @@ typedef struct topics_wait {
     int n;                      /* topics in the request */
     topic_result_t *results;    /* per requested topic */
     int *map;                   /* submitted index -> requested index */
+    const char **del_names;     /* DeleteTopics: each entry's name (NULL: id unknown) */
+    kuuid_t *del_ids;           /* ... and the id it was asked by (v6) */
     /* Encodes the response into req from w->results. */
     void (*respond)(broker_t *b, request_t *req, const struct topics_wait *w);
 } topics_wait_t;
@@ -263,23 +265,46 @@ enum handler_result api_create_topics(broker_t *b, request_t *req)
 static void delete_respond(broker_t *b, request_t *req, const topics_wait_t *w)
 {
     (void)b;
-    const struct delete_topics_request *rq = &w->del;
     const topic_result_t *results = w->results;
     struct delete_topics_response resp;
     delete_topics_response_defaults(&resp);
-    int n = rq->topic_names_count > 0 ? rq->topic_names_count : 0;
-    resp.responses_count = n;
-    resp.responses = delete_topics_response_deletable_topic_result_array(&req->arena, n);
-    for (int i = 0; i < n; i++) {
-        resp.responses[i].name = rq->topic_names[i];
+    resp.responses_count = w->n;
+    resp.responses = delete_topics_response_deletable_topic_result_array(&req->arena, w->n);
+    for (int i = 0; i < w->n; i++) {
+        const char *name = w->del_names[i];
+        resp.responses[i].name = name ? kstr_from_cstr(name) : KSTR_NULL;
+        resp.responses[i].topic_id = w->del_ids[i];
         resp.responses[i].error_code = results[i].error;
         if (results[i].error)
-            log_info("topics", "DeleteTopics %.*s from %s failed: %s",
-                     rq->topic_names[i].len > 0 ? rq->topic_names[i].len : 4,
-                     rq->topic_names[i].ptr ? rq->topic_names[i].ptr : "null", conn_peer(req->conn),
-                     kafka_error_name(results[i].error));
+            log_info("topics", "DeleteTopics %s from %s failed: %s", name ? name : "null",
+                     conn_peer(req->conn), kafka_error_name(results[i].error));
     }
     delete_topics_response_encode(&req->resp, req->hdr.request_api_version, &resp);
+}
+
+/* Each entry's name and id: v6 names topics by name or by id (never
+ * both: the whole request is INVALID_REQUEST, as Kafka); ids are looked up
+ * in the cache (UNKNOWN_TOPIC_ID if absent).  Returns the request-wide
+ * error, or 0. */
+static int16_t delete_entries(request_t *req, const struct delete_topics_request *rq, int16_t v,
+                              topics_wait_t *w)
+{
+    int16_t whole = KERR_NONE;
+    for (int i = 0; i < w->n; i++) {
+        kstr_t name = v >= 6 ? rq->topics[i].name : rq->topic_names[i];
+        kuuid_t id = v >= 6 ? rq->topics[i].topic_id : (kuuid_t){ { 0 } };
+        w->del_ids[i] = id;
+        w->del_names[i] = name.len >= 0 ? kstr_dup(&req->arena, name) : NULL;
+        if (name.len >= 0 && !kuuid_is_zero(id))
+            whole = KERR_INVALID_REQUEST;
+        if (name.len < 0 && !kuuid_is_zero(id)) {
+            mc_topic_t *t = mc_find_topic_by_id(id);
+            w->del_names[i] = t ? arena_strdup(&req->arena, t->name) : NULL;
+            if (!t)
+                w->results[i].error = KERR_UNKNOWN_TOPIC_ID;
+        }
+    }
+    return whole;
 }
 
 enum handler_result api_delete_topics(broker_t *b, request_t *req)
@@ -288,18 +313,27 @@ enum handler_result api_delete_topics(broker_t *b, request_t *req)
     struct delete_topics_request rq;
     if (delete_topics_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
-    int n = rq.topic_names_count > 0 ? rq.topic_names_count : 0;
+    int n = v >= 6 ? rq.topics_count : rq.topic_names_count;
+    n = n > 0 ? n : 0;
     topics_wait_t *w = wait_new(req, n);
     w->del = rq;
-    char **names = arena_array(&req->arena, (size_t)n + 1, sizeof(char *));
-    for (int i = 0; i < n; i++) {
-        names[i] = kstr_dup(&req->arena, rq.topic_names[i]);
-        w->map[i] = i;
-    }
+    w->del_names = arena_array(&req->arena, (size_t)n + 1, sizeof(char *));
+    w->del_ids = arena_array(&req->arena, (size_t)n + 1, sizeof(kuuid_t));
     w->respond = delete_respond;
-    topic_result_t *sub = arena_array(&req->arena, (size_t)n + 1, sizeof(*sub));
-    int submitted = topic_admin_delete(b, names, n, rq.timeout_ms, sub, topics_done, w);
-    return answer_or_park(b, req, w, submitted, sub, n);
+    int16_t whole = delete_entries(req, &rq, v, w);
+    char **names = arena_array(&req->arena, (size_t)n + 1, sizeof(char *));
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (whole)
+            w->results[i].error = whole;
+        else if (!w->results[i].error && w->del_names[i])
+            w->map[k] = i, names[k++] = (char *)w->del_names[i];
+        else if (!w->results[i].error)
+            w->results[i].error = KERR_TOPIC_AUTHORIZATION_FAILED;  /* neither: as Kafka */
+    }
+    topic_result_t *sub = arena_array(&req->arena, (size_t)k + 1, sizeof(*sub));
+    int submitted = topic_admin_delete(b, names, k, rq.timeout_ms, sub, topics_done, w);
+    return answer_or_park(b, req, w, submitted, sub, k);
 }
 
 /* ---- CreatePartitions ---- */
