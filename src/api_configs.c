@@ -16,7 +16,9 @@
 #include "config_alter.h"
 #include "config_defs.h"
 #include "kafka_errors.h"
+#include "logging.h"
 #include "metadata_cache.h"
+#include "net.h"
 #include "proto_messages.h"
 #include "topic_config.h"
 
@@ -302,6 +304,14 @@ static void describe_one(broker_t *b, request_t *req, const struct describe_conf
     o->configs_count = d.n;
 }
 
+/* A broker resource is ~60 KiB of answer (~200 KiB with documentation)
+ * for a few bytes of request: past this much memory, the remaining
+ * resources are refused instead of expanded, so one request cannot make
+ * the broker allocate gigabytes.  Generous for any real request (every
+ * topic of a large cluster). */
+#define DESCRIBE_MEMORY_BASE (32u << 20)
+#define DESCRIBE_MEMORY_PER_REQUEST_BYTE 256u
+
 enum handler_result api_describe_configs(broker_t *b, request_t *req)
 {
     int16_t v = req->hdr.request_api_version;
@@ -313,8 +323,23 @@ enum handler_result api_describe_configs(broker_t *b, request_t *req)
     resp.results_count = rq.resources_count > 0 ? rq.resources_count : 0;
     resp.results = describe_configs_response_describe_configs_result_array(&req->arena,
                                                                            resp.results_count);
-    for (int i = 0; i < resp.results_count; i++)
-        describe_one(b, req, &rq, i, &resp.results[i]);
+    size_t limit = DESCRIBE_MEMORY_BASE + req->frame_len * DESCRIBE_MEMORY_PER_REQUEST_BYTE;
+    int refused = 0;
+    for (int i = 0; i < resp.results_count; i++) {
+        struct describe_configs_response_describe_configs_result *o = &resp.results[i];
+        if (req->arena.total <= limit) {
+            describe_one(b, req, &rq, i, o);
+            continue;
+        }
+        o->resource_type = rq.resources[i].resource_type;
+        o->resource_name = rq.resources[i].resource_name;
+        o->error_code = KERR_INVALID_REQUEST;
+        o->error_message = KSTR_LIT("Too many resources in one DescribeConfigs request");
+        refused++;
+    }
+    if (refused)
+        log_warn("configs", "DescribeConfigs from %s: %d of %d resources refused (answer over "
+                            "%zu bytes)", conn_peer(req->conn), refused, resp.results_count, limit);
     describe_configs_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }

@@ -380,3 +380,25 @@ def test_absurd_partition_counts_are_refused(broker, bystander):
     assert [(t, err) for t, err, _msg in r.topic_errors] == [(small, 37)]
     c.close()
     assert "limit of 100000" in broker.log_text()
+
+
+@pytest.mark.skipif(TARGET != "samsa", reason="Kafka sets no limit: it builds every answer")
+def test_describe_configs_of_many_brokers_is_bounded(broker, bystander):
+    """DescribeConfigs naming the broker 20000 times with documentation
+    (a 200 KB request whose full answer would be gigabytes): the answer is
+    bounded, the resources past the bound are refused, and the broker's
+    memory stays put."""
+    from kproto import describe_configs_v3
+    from test_hostile import rss_mb
+    before = rss_mb(broker)
+    c = Conn(broker.port)
+    results = describe_configs_v3(c, [(4, str(broker.id))] * 20000)
+    c.close()
+    answered = [r for r in results if r[0] == 0]
+    refused = [r for r in results if r[0] == 42]
+    assert len(answered) + len(refused) == 20000
+    assert answered and refused
+    assert all(len(cfg) >= 300 for _, _, cfg in answered)
+    assert {msg for _, msg, _ in refused} == {"Too many resources in one DescribeConfigs request"}
+    assert rss_mb(broker) - before < 400
+    assert "resources refused" in broker.log_text()
