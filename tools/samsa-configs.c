@@ -81,23 +81,12 @@ static int cmp_entry(const void *a, const void *b)
 /* A client connected to broker id (its own configs are asked of it). */
 static void connect_broker(kclient_t *c, arena_t *a, int32_t id)
 {
-    struct metadata_request rq;
-    metadata_request_defaults(&rq);
-    rq.topics_count = 0;
-    struct metadata_response m;
-    tool_rpc(c, a, PROG, "Metadata", 12, &rq, &m);
-    for (int i = 0; i < m.brokers_count; i++) {
-        if (m.brokers[i].node_id != id)
-            continue;
-        kclient_t to;
-        if (kclient_connect_to(&to, PROG, kstr_dup(a, m.brokers[i].host), m.brokers[i].port,
-                               30000) < 0)
-            tool_die(PROG, "Cannot connect to broker %d", id);
-        kclient_close(c);
-        *c = to;
-        return;
-    }
-    tool_die(PROG, "Error while executing config command: Node %d not found", id);
+    struct metadata_response *m = tool_metadata(c, a, PROG, NULL, true);
+    kclient_t to;
+    if (tool_connect_broker(&to, a, PROG, m, id) < 0)
+        tool_die(PROG, "Error while executing config command: cannot reach broker %d", id);
+    kclient_close(c);
+    *c = to;
 }
 
 /* The command line as Kafka's error messages quote it. */
@@ -185,24 +174,20 @@ static int do_describe(kclient_t *c, arena_t *a, const opts_t *o)
         return describe_one(c, a, o, o->entity_name);
     }
     /* Every entity: the topics, or the brokers and then the default. */
-    struct metadata_request rq;
-    metadata_request_defaults(&rq);
-    rq.topics_count = resource_type(o) == RES_TOPIC ? -1 : 0;
-    struct metadata_response m;
-    tool_rpc(c, a, PROG, "Metadata", 12, &rq, &m);
+    const struct metadata_response *m = tool_metadata(c, a, PROG, NULL,
+                                                      resource_type(o) != RES_TOPIC);
     int rc = 0;
     opts_t each = *o;
     if (resource_type(o) == RES_TOPIC) {
-        for (int i = 0; i < m.topics_count; i++)
-            rc |= describe_one(c, a, &each, kstr_dup(a, m.topics[i].name));
+        for (int i = 0; i < m->topics_count; i++)
+            rc |= describe_one(c, a, &each, kstr_dup(a, m->topics[i].name));
         return rc;
     }
-    for (int i = 0; i < m.brokers_count; i++) {
+    for (int i = 0; i < m->brokers_count; i++) {
         char id[16];
-        snprintf(id, sizeof(id), "%d", m.brokers[i].node_id);
+        snprintf(id, sizeof(id), "%d", m->brokers[i].node_id);
         kclient_t bc;
-        if (kclient_connect_to(&bc, PROG, kstr_dup(a, m.brokers[i].host), m.brokers[i].port,
-                               30000) < 0)
+        if (tool_connect_broker(&bc, a, PROG, m, m->brokers[i].node_id) < 0)
             tool_die(PROG, "Cannot connect to broker %s", id);
         rc |= describe_one(&bc, a, &each, arena_strdup(a, id));
         kclient_close(&bc);

@@ -1,7 +1,8 @@
 /*
  * samsa-topics - kafka-topics.sh for samsa: --create, --list, --describe,
- * --delete against --bootstrap-server, with Kafka's flags and output.
- * CreateTopics, DeleteTopics and DescribeConfigs go through librdkafka's
+ * --alter --partitions, --delete against --bootstrap-server, with Kafka's
+ * flags and output.  CreateTopics, CreatePartitions, DeleteTopics and
+ * DescribeConfigs go through librdkafka's
  * Admin API (which sends them to the controller where Kafka requires it);
  * Metadata is sent with the broker's generated codecs, because
  * librdkafka 2.0's metadata API does not report topic ids.
@@ -18,7 +19,7 @@
 
 #define PROG "samsa-topics"
 
-enum { OPT_BOOTSTRAP = 1000, OPT_CREATE, OPT_LIST, OPT_DESCRIBE, OPT_DELETE, OPT_TOPIC,
+enum { OPT_BOOTSTRAP = 1000, OPT_CREATE, OPT_LIST, OPT_DESCRIBE, OPT_DELETE, OPT_ALTER, OPT_TOPIC,
        OPT_PARTITIONS, OPT_RF, OPT_CONFIG, OPT_IF_EXISTS, OPT_IF_NOT_EXISTS, OPT_EXCLUDE_INTERNAL,
        OPT_COMMAND_CONFIG, OPT_HELP };
 
@@ -38,7 +39,8 @@ typedef struct opts {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: " PROG " --bootstrap-server HOST:PORT (--create | --list | --describe | --delete)\n"
+            "Usage: " PROG " --bootstrap-server HOST:PORT (--create | --list | --describe | --alter |\n"
+            "       --delete)\n"
             "       [--topic NAME] [--partitions N] [--replication-factor N] [--config k=v]...\n"
             "       [--if-exists] [--if-not-exists] [--exclude-internal] [--command-config FILE]\n");
 }
@@ -50,19 +52,7 @@ static int cmp_str(const void *a, const void *b)
 
 static struct metadata_response *fetch_metadata(kclient_t *c, arena_t *a, const char *topic)
 {
-    struct metadata_request rq;
-    metadata_request_defaults(&rq);
-    if (topic) {
-        rq.topics_count = 1;
-        rq.topics = metadata_request_metadata_request_topic_array(a, 1);
-        rq.topics[0].name = kstr_from_cstr(topic);
-    } else {
-        rq.topics_count = -1;
-    }
-    rq.allow_auto_topic_creation = false;
-    struct metadata_response *resp = arena_alloc(a, sizeof(*resp));
-    tool_rpc(c, a, PROG, "Metadata", 12, &rq, resp);
-    return resp;
+    return tool_metadata(c, a, PROG, topic, false);
 }
 
 static int do_create(rd_kafka_t *rk, const opts_t *o)
@@ -265,6 +255,26 @@ static int do_describe(kclient_t *c, rd_kafka_t *rk, arena_t *a, const opts_t *o
     return 0;
 }
 
+/* Kafka's messages for a failed --delete or --alter of one topic; 0 if
+ * e is no error (or a missing topic with --if-exists). */
+static int report_topic_error(const opts_t *o, rd_kafka_resp_err_t e, const char *msg)
+{
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        if (o->if_exists)
+            return 0;
+        fprintf(stderr, "Error while executing topic command : Topic '%s' does not exist as "
+                        "expected\n", o->topic);
+        return 1;
+    }
+    if (!e)
+        return 0;
+    fprintf(stderr, "Error while executing topic command : %s\n",
+            e == RD_KAFKA_RESP_ERR_TOPIC_DELETION_DISABLED ? "Topic deletion is disabled."
+            : msg                                          ? msg
+                                                           : rd_kafka_err2str(e));
+    return 1;
+}
+
 static int do_delete(rd_kafka_t *rk, const opts_t *o)
 {
     rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(o->topic);
@@ -277,23 +287,39 @@ static int do_delete(rd_kafka_t *rk, const opts_t *o)
     const rd_kafka_topic_result_t **res =
         rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
     rd_kafka_resp_err_t e = tool_topic_result(res, n, &msg);
-    int rc = 0;
-    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        if (!o->if_exists) {
-            fprintf(stderr, "Error while executing topic command : Topic '%s' does not exist as expected\n",
-                    o->topic);
-            rc = 1;
-        }
-    } else if (e) {
-        fprintf(stderr, "Error while executing topic command : %s\n",
-                e == RD_KAFKA_RESP_ERR_TOPIC_DELETION_DISABLED ? "Topic deletion is disabled."
-                                                                : rd_kafka_err2str(e));
-        rc = 1;
-    }
+    (void)msg;      /* Kafka prints its own words for deletion errors */
+    int rc = report_topic_error(o, e, NULL);
     rd_kafka_event_destroy(ev);
     rd_kafka_AdminOptions_destroy(ao);
     rd_kafka_queue_destroy(q);
     rd_kafka_DeleteTopic_destroy(dt);
+    return rc;
+}
+
+/* Kafka's alterTopic: CreatePartitions up to --partitions, silent when
+ * it works. */
+static int do_alter(rd_kafka_t *rk, const opts_t *o)
+{
+    char err[512];
+    rd_kafka_NewPartitions_t *np = rd_kafka_NewPartitions_new(o->topic, (size_t)o->partitions,
+                                                              err, sizeof(err));
+    if (!np)
+        tool_die(PROG, "%s", err);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *ao = tool_admin_options(PROG, rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS,
+                                                     30000);
+    rd_kafka_CreatePartitions(rk, &np, 1, ao, q);
+    rd_kafka_event_t *ev = tool_admin_result(PROG, q);
+    size_t n;
+    const char *msg;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
+    rd_kafka_resp_err_t e = tool_topic_result(res, n, &msg);
+    int rc = report_topic_error(o, e, msg);
+    rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewPartitions_destroy(np);
     return rc;
 }
 
@@ -305,6 +331,7 @@ int main(int argc, char **argv)
         { "list", no_argument, NULL, OPT_LIST },
         { "describe", no_argument, NULL, OPT_DESCRIBE },
         { "delete", no_argument, NULL, OPT_DELETE },
+        { "alter", no_argument, NULL, OPT_ALTER },
         { "topic", required_argument, NULL, OPT_TOPIC },
         { "partitions", required_argument, NULL, OPT_PARTITIONS },
         { "replication-factor", required_argument, NULL, OPT_RF },
@@ -321,9 +348,9 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_BOOTSTRAP: o.bootstrap = optarg; break;
-        case OPT_CREATE: case OPT_LIST: case OPT_DESCRIBE: case OPT_DELETE:
+        case OPT_CREATE: case OPT_LIST: case OPT_DESCRIBE: case OPT_DELETE: case OPT_ALTER:
             if (o.action && o.action != ch)
-                tool_die(PROG, "Command must include exactly one action: --list, --describe, --create or --delete");
+                tool_die(PROG, "Command must include exactly one action: --list, --describe, --create, --alter or --delete");
             o.action = ch;
             break;
         case OPT_TOPIC: o.topic = optarg; break;
@@ -351,13 +378,18 @@ int main(int argc, char **argv)
         tool_die(PROG, "Missing required argument \"[bootstrap-server]\"");
     }
     if (!o.action)
-        tool_die(PROG, "Command must include exactly one action: --list, --describe, --create or --delete");
-    if ((o.action == OPT_CREATE || o.action == OPT_DELETE) && !o.topic)
+        tool_die(PROG, "Command must include exactly one action: --list, --describe, --create, --alter or --delete");
+    if ((o.action == OPT_CREATE || o.action == OPT_DELETE || o.action == OPT_ALTER) && !o.topic)
         tool_die(PROG, "Missing required argument \"[topic]\"");
+    if (o.action == OPT_ALTER && o.partitions < 0)
+        tool_die(PROG, "Option \"[alter]\" requires \"[partitions]\" (samsa-topics alters "
+                       "only the partition count)");
     rd_kafka_t *rk = tool_admin_new(PROG, o.bootstrap, o.command_config);
     int rc;
-    if (o.action == OPT_CREATE || o.action == OPT_DELETE) {
-        rc = o.action == OPT_CREATE ? do_create(rk, &o) : do_delete(rk, &o);
+    if (o.action == OPT_CREATE || o.action == OPT_DELETE || o.action == OPT_ALTER) {
+        rc = o.action == OPT_CREATE ? do_create(rk, &o)
+             : o.action == OPT_ALTER ? do_alter(rk, &o)
+                                     : do_delete(rk, &o);
     } else {
         kclient_t c;
         if (kclient_connect(&c, PROG, o.bootstrap, 30000) < 0)

@@ -114,3 +114,31 @@ int16_t tool_rpc(kclient_t *c, arena_t *a, const char *prog, const char *api, in
                  api);
     return v;
 }
+
+struct metadata_response *tool_metadata(kclient_t *c, arena_t *a, const char *prog,
+                                        const char *topic, bool no_topics)
+{
+    struct metadata_request rq;
+    metadata_request_defaults(&rq);
+    if (topic) {
+        rq.topics_count = 1;
+        rq.topics = metadata_request_metadata_request_topic_array(a, 1);
+        rq.topics[0].name = kstr_from_cstr(topic);
+    } else {
+        rq.topics_count = no_topics ? 0 : -1;
+    }
+    rq.allow_auto_topic_creation = false;
+    struct metadata_response *resp = arena_alloc(a, sizeof(*resp));
+    tool_rpc(c, a, prog, "Metadata", 12, &rq, resp);
+    return resp;
+}
+
+int tool_connect_broker(kclient_t *out, arena_t *a, const char *prog,
+                        const struct metadata_response *m, int32_t id)
+{
+    for (int i = 0; i < m->brokers_count; i++)
+        if (m->brokers[i].node_id == id)
+            return kclient_connect_to(out, prog, kstr_dup(a, m->brokers[i].host),
+                                      m->brokers[i].port, 30000);
+    return -1;
+}

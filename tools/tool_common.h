@@ -51,4 +51,14 @@ rd_kafka_resp_err_t tool_topic_result(const rd_kafka_topic_result_t **res, size_
 int16_t tool_rpc(kclient_t *c, arena_t *a, const char *prog, const char *api, int16_t want,
                  const void *rq, void *resp);
 
+struct metadata_response;
+/* Metadata v12 for one topic, or every topic (topic NULL), or none
+ * (no_topics: brokers and controller only).  Exits on failure. */
+struct metadata_response *tool_metadata(kclient_t *c, arena_t *a, const char *prog,
+                                        const char *topic, bool no_topics);
+/* Connects out to broker id as the metadata lists it; -1 if it is not
+ * listed or unreachable. */
+int tool_connect_broker(kclient_t *out, arena_t *a, const char *prog,
+                        const struct metadata_response *m, int32_t id);
+
 #endif

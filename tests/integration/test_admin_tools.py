@@ -1,0 +1,111 @@
+"""samsa's admin tools beside Kafka 3.9.1's, against the same broker:
+samsa-get-offsets (GetOffsetShell), samsa-delete-records
+(DeleteRecordsCommand), samsa-log-dirs (LogDirsCommand) and
+samsa-topics --alter (TopicCommand) print what Kafka's print."""
+import json
+import subprocess
+
+from confluent_kafka import Producer
+
+from conftest import kafka_tools, tool, unique
+from test_clients import create_topic
+
+
+def run(cmd, ok=True):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert (r.returncode == 0) == ok, r.stdout + r.stderr
+    return r
+
+
+def produce(bootstrap, topic, partitions, n, base_ts=1700000000000):
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+    for i in range(n):
+        p.produce(topic, b"v%d" % i, partition=i % partitions, timestamp=base_ts + i * 100)
+    assert p.flush(30) == 0
+
+
+def test_get_offsets_prints_what_kafka_prints(broker):
+    topic = unique("offs")
+    create_topic(broker.bootstrap, topic, 3)
+    produce(broker.bootstrap, topic, 3, 30)
+    kafka = kafka_tools("org.apache.kafka.tools.GetOffsetShell")
+    samsa = [tool("samsa-get-offsets")]
+    bs = ["--bootstrap-server", broker.bootstrap]
+    cases = [["--topic", topic], ["--topic", topic, "--time", "-2"],
+             ["--topic", topic, "--time", "earliest"], ["--topic", topic, "--time", "-3"],
+             ["--topic", topic, "--time", "1700000001450"],
+             ["--topic", topic, "--time", "1800000000000"],
+             ["--topic", topic, "--partitions", "0,2"],
+             ["--topic-partitions", f"{topic}:1-"], ["--topic-partitions", f"{topic}:-2"],
+             ["--topic", topic[:-3] + ".*", "--time", "latest"]]
+    for args in cases:
+        expected = run(kafka + bs + args).stdout
+        assert run(samsa + bs + args).stdout == expected, args
+        assert expected.strip() or args[-1] == "1800000000000"
+    r = run(samsa + bs + ["--topic", "no-such-topic-x"], ok=False)
+    assert r.stderr == "Could not match any topic-partitions with the specified filters\n"
+
+
+def test_delete_records_prints_what_kafka_prints(broker, tmp_path):
+    mine, theirs = unique("delrec"), unique("delrec")
+    for t in (mine, theirs):
+        create_topic(broker.bootstrap, t, 2)
+        produce(broker.bootstrap, t, 2, 20)
+    outputs = {}
+    for t, cmd in ((mine, [tool("samsa-delete-records")]),
+                   (theirs, kafka_tools("org.apache.kafka.tools.DeleteRecordsCommand"))):
+        spec = tmp_path / f"{t}.json"
+        spec.write_text(json.dumps({"version": 1, "partitions": [
+            {"topic": t, "partition": 0, "offset": 4}, {"topic": t, "partition": 1, "offset": -1}]}))
+        out = run(cmd + ["--bootstrap-server", broker.bootstrap, "--offset-json-file",
+                         str(spec)]).stdout
+        lines = out.replace(t, "TOPIC").splitlines()
+        outputs[t] = lines[:2] + sorted(lines[2:])
+    assert outputs[mine] == outputs[theirs]
+    assert outputs[mine][2:] == ["partition: TOPIC-0\tlow_watermark: 4",
+                                 "partition: TOPIC-1\tlow_watermark: 10"]
+    dup = tmp_path / "dup.json"
+    dup.write_text(json.dumps({"version": 1, "partitions": [
+        {"topic": mine, "partition": 0, "offset": 1}, {"topic": mine, "partition": 0, "offset": 2}]}))
+    r = run([tool("samsa-delete-records"), "--bootstrap-server", broker.bootstrap,
+             "--offset-json-file", str(dup)], ok=False)
+    assert r.stderr == f"Offset json file contains duplicate topic partitions: {mine}-0\n"
+
+
+def test_log_dirs_prints_what_kafka_prints(broker):
+    topic = unique("dirs")
+    create_topic(broker.bootstrap, topic, 2)
+    produce(broker.bootstrap, topic, 2, 40)
+    args = ["--bootstrap-server", broker.bootstrap, "--describe", "--topic-list", topic]
+    outs = [run(cmd + args).stdout.splitlines() for cmd in
+            ([tool("samsa-log-dirs")], kafka_tools("org.apache.kafka.tools.LogDirsCommand"))]
+
+    def norm(lines):
+        doc = json.loads(lines[2])
+        for b in doc["brokers"]:
+            for d in b["logDirs"]:
+                d["partitions"].sort(key=lambda p: p["partition"])
+        return lines[:2], doc
+    assert norm(outs[0]) == norm(outs[1])
+    assert len(norm(outs[0])[1]["brokers"][0]["logDirs"][0]["partitions"]) == 2
+    r = run([tool("samsa-log-dirs"), "--bootstrap-server", broker.bootstrap, "--describe",
+             "--broker-list", "77"], ok=False)
+    assert r.stderr == ("ERROR: The given brokers do not exist from --broker-list: 77. Current "
+                        f"existent brokers: {broker.id}\n")
+
+
+def test_topics_alter_partitions(broker):
+    topic = unique("grow")
+    create_topic(broker.bootstrap, topic, 1)
+    samsa = [tool("samsa-topics"), "--bootstrap-server", broker.bootstrap]
+    kafka = kafka_tools("org.apache.kafka.tools.TopicCommand") + ["--bootstrap-server",
+                                                                  broker.bootstrap]
+    assert run(samsa + ["--alter", "--topic", topic, "--partitions", "3"]).stdout == ""
+    described = run(samsa + ["--describe", "--topic", topic]).stdout
+    assert "PartitionCount: 3" in described
+    r_samsa = run(samsa + ["--alter", "--topic", topic, "--partitions", "2"], ok=False)
+    r_kafka = run(kafka + ["--alter", "--topic", topic, "--partitions", "2"], ok=False)
+    first_line = r_kafka.stdout.splitlines()[0] if r_kafka.stdout else r_kafka.stderr.splitlines()[0]
+    assert r_samsa.stderr.splitlines()[0] == first_line
+    r = run(samsa + ["--alter", "--topic", unique("missing"), "--partitions", "2"], ok=False)
+    assert "does not exist as expected" in r.stderr
