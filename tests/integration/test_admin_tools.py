@@ -109,3 +109,18 @@ def test_topics_alter_partitions(broker):
     assert r_samsa.stderr.splitlines()[0] == first_line
     r = run(samsa + ["--alter", "--topic", unique("missing"), "--partitions", "2"], ok=False)
     assert "does not exist as expected" in r.stderr
+
+
+def test_broker_api_versions_prints_what_kafka_prints(broker):
+    """kafka-broker-api-versions (Kafka 3.9.1's BrokerApiVersionsCommand,
+    in Kafka's core jar) and samsa-broker-api-versions print the same."""
+    import os
+    from servers import ensure_kafka
+    lib = ensure_kafka("3.9.1")
+    kafka = run(["java", "-Xmx256m", "-Dlog4j.configuration=file:/dev/null", "-cp",
+                 os.path.join(lib, "*"), "kafka.admin.BrokerApiVersionsCommand",
+                 "--bootstrap-server", broker.bootstrap]).stdout
+    samsa = run([tool("samsa-broker-api-versions"), "--bootstrap-server",
+                 broker.bootstrap]).stdout
+    assert samsa == kafka
+    assert f"(id: {broker.id} rack: null) -> (" in samsa and "Produce(0): " in samsa
