@@ -179,6 +179,9 @@ int main(int argc, char **argv)
     int ch;
     tool_conf_set(PROG, conf, "acks=-1");
     tool_conf_set(PROG, conf, "linger.ms=1000");
+    /* Java's producer: murmur2 of the key, so a key lands on the same
+     * partition whichever client wrote it (librdkafka's default is crc32). */
+    tool_conf_set(PROG, conf, "partitioner=murmur2_random");
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
         case O_BOOTSTRAP: case O_BROKER_LIST: bootstrap = optarg; break;

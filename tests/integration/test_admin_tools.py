@@ -124,3 +124,32 @@ def test_broker_api_versions_prints_what_kafka_prints(broker):
                  broker.bootstrap]).stdout
     assert samsa == kafka
     assert f"(id: {broker.id} rack: null) -> (" in samsa and "Produce(0): " in samsa
+
+
+def test_console_producer_partitions_keys_as_java(broker):
+    """samsa-console-producer puts each key on the partition Java's
+    producer picks (murmur2, as kafka-python's DefaultPartitioner computes
+    it), not librdkafka's default crc32 one."""
+    from confluent_kafka import Consumer, TopicPartition
+    from kafka.partitioner.default import murmur2
+    topic = unique("keys")
+    create_topic(broker.bootstrap, topic, 5)
+    lines = "".join(f"key{i}:value{i}\n" for i in range(60))
+    r = subprocess.run([tool("samsa-console-producer"), "--bootstrap-server", broker.bootstrap,
+                        "--topic", topic, "--property", "parse.key=true", "--property",
+                        "key.separator=:"], input=lines,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("g"),
+                  "enable.partition.eof": True})
+    c.assign([TopicPartition(topic, p, 0) for p in range(5)])
+    where, eof = {}, set()
+    while len(eof) < 5:
+        for m in c.consume(100, 5.0):
+            if m.error():
+                eof.add(m.partition())
+            else:
+                where[m.key()] = m.partition()
+    c.close()
+    assert len(where) == 60
+    assert where == {b"key%d" % i: (murmur2(b"key%d" % i) & 0x7fffffff) % 5 for i in range(60)}
