@@ -146,7 +146,8 @@ static void scan(zk_session_t *zs, int32_t broker_id, metadata_update_t *u)
         log_warn("config", "Cannot list %s: %s", CHANGES_ROOT, zerror(rc));
         return;
     }
-    qsort(kids.data, (size_t)kids.count, sizeof(char *), by_change_number);
+    if (kids.count > 0)
+        qsort(kids.data, (size_t)kids.count, sizeof(char *), by_change_number);
     zk_read_t *reads = xcalloc((size_t)kids.count + 1, sizeof(*reads));
     char (*paths)[ZK_PATH_MAX] = xcalloc((size_t)kids.count + 1, ZK_PATH_MAX);
     for (int i = 0; i < kids.count; i++) {

@@ -40,6 +40,8 @@ typedef struct opts {
     int n_del;
     char **argv;
     int argc;
+    char *copies[MAX_CONFIGS];      /* --add/--delete-config values the keys point into */
+    int n_copies;
 } opts_t;
 
 static const char *const source_names[] = {
@@ -145,7 +147,8 @@ static int describe_one(kclient_t *c, arena_t *a, const opts_t *o, const char *e
     else
         printf("%s configs for %s %s are:\n", o->all ? "All" : "Dynamic",
                type == RES_TOPIC ? "topic" : "broker", entity);
-    qsort(r->configs, (size_t)r->configs_count, sizeof(r->configs[0]), cmp_entry);
+    if (r->configs_count > 0)
+        qsort(r->configs, (size_t)r->configs_count, sizeof(r->configs[0]), cmp_entry);
     for (int i = 0; i < r->configs_count; i++) {
         const struct describe_configs_response_describe_configs_resource_result *e = &r->configs[i];
         if (!o->all && e->config_source != wanted)
@@ -367,8 +370,12 @@ int main(int argc, char **argv)
             o.action = ch;
             break;
         case OPT_ALL: o.all = true; break;
-        case OPT_ADD: parse_add(&o, xstrdup(optarg)); break;
-        case OPT_DELETE: parse_delete(&o, xstrdup(optarg)); break;
+        case OPT_ADD: case OPT_DELETE:
+            if (o.n_copies == MAX_CONFIGS)
+                tool_die(PROG, "Too many --add-config/--delete-config options");
+            o.copies[o.n_copies] = xstrdup(optarg);
+            (ch == OPT_ADD ? parse_add : parse_delete)(&o, o.copies[o.n_copies++]);
+            break;
         case OPT_TOPIC: o.entity_type = "topics"; o.entity_name = optarg; break;
         case OPT_BROKER: o.entity_type = "brokers"; o.entity_name = optarg; break;
         case OPT_BROKER_DEFAULTS: o.entity_type = "brokers"; o.entity_default = true; break;
@@ -388,5 +395,7 @@ int main(int argc, char **argv)
     int rc = o.action == OPT_DESCRIBE ? do_describe(&c, &a, &o) : do_alter(&c, &a, &o);
     arena_free(&a);
     kclient_close(&c);
+    for (int i = 0; i < o.n_copies; i++)
+        free(o.copies[i]);
     return rc;
 }

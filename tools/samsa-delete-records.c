@@ -74,6 +74,9 @@ static int parse_targets(const char *path, target_t **out)
     json_decref(js);
     if (dups[0]) {
         fprintf(stderr, "Offset json file contains duplicate topic partitions: %s\n", dups);
+        for (size_t i = 0; i < n; i++)
+            free(t[i].topic);
+        free(t);
         exit(1);
     }
     *out = t;

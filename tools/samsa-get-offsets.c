@@ -101,6 +101,14 @@ static bool matches(const rule_t *rules, int n, const char *topic, int32_t p)
     return false;
 }
 
+static void free_rules(rule_t *rules, int n, char *spec_copy)
+{
+    for (int i = 0; i < n; i++)
+        if (!rules[i].any_topic)
+            regfree(&rules[i].topic);
+    free(spec_copy);
+}
+
 static int64_t parse_time(const char *s)
 {
     static const char *const names[] = { "latest", "earliest", "max-timestamp",
@@ -251,6 +259,9 @@ int main(int argc, char **argv)
     }
     if (n == 0) {
         fprintf(stderr, "Could not match any topic-partitions with the specified filters\n");
+        free_rules(rules, n_rules, topic_partitions);
+        arena_free(&a);
+        kclient_close(&c);
         return 1;
     }
     for (int i = 0; i < n; i++) {
@@ -264,6 +275,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++)
         if (f[i].offset != -1)
             printf("%s:%d:%lld\n", f[i].topic, f[i].partition, (long long)f[i].offset);
+    free_rules(rules, n_rules, topic_partitions);
     arena_free(&a);
     kclient_close(&c);
     return 0;

@@ -121,8 +121,8 @@ int main(int argc, char **argv)
         size_t len = strlen(all);
         snprintf(all + len, sizeof(all) - len, "%s%d", len ? "," : "", m->brokers[i].node_id);
     }
-    for (char *copy = xstrdup(brokers ? brokers : ""), *save, *t = strtok_r(copy, ",", &save);
-         t; t = strtok_r(NULL, ",", &save)) {
+    char *copy = xstrdup(brokers ? brokers : "");
+    for (char *save, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         bool known = false;
         for (int i = 0; i < m->brokers_count; i++)
             known |= m->brokers[i].node_id == atoi(t);
@@ -130,9 +130,12 @@ int main(int argc, char **argv)
         if (!known)
             snprintf(missing + len, sizeof(missing) - len, "%s%s", len ? "," : "", t);
     }
+    free(copy);
     if (missing[0]) {
         fprintf(stderr, "ERROR: The given brokers do not exist from --broker-list: %s. Current "
                         "existent brokers: %s\n", missing, all);
+        arena_free(&a);
+        kclient_close(&c);
         return 1;
     }
     printf("Querying brokers for log directories information\n");
