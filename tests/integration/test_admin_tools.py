@@ -153,3 +153,28 @@ def test_console_producer_partitions_keys_as_java(broker):
     c.close()
     assert len(where) == 60
     assert where == {b"key%d" % i: (murmur2(b"key%d" % i) & 0x7fffffff) % 5 for i in range(60)}
+
+
+def test_kafka_script_names_run_the_samsa_tools(broker, tmp_path):
+    """`make install-kafka-names` (opt-in) installs kafka-topics.sh and the
+    other Kafka script names pointing at the samsa tools; a script calling
+    them by Kafka's names gets the samsa tool's answer."""
+    import os
+    build = os.path.dirname(tool("samsa-topics"))
+    dest = tmp_path / "root"
+    r = subprocess.run(["make", "-C", build, "install-kafka-names", f"DESTDIR={dest}",
+                        "prefix=/usr"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    bindir = dest / "usr" / "bin"
+    topic = unique("names")
+    create_topic(broker.bootstrap, topic, 1)
+    via_kafka_name = run([str(bindir / "kafka-topics.sh"), "--bootstrap-server", broker.bootstrap,
+                          "--list"]).stdout
+    assert topic in via_kafka_name.splitlines()
+    assert via_kafka_name == run([tool("samsa-topics"), "--bootstrap-server", broker.bootstrap,
+                                  "--list"]).stdout
+    names = sorted(p.name for p in bindir.iterdir() if p.name.startswith("kafka-"))
+    assert names == sorted(f"kafka-{n}.sh" for n in (
+        "topics", "configs", "console-producer", "console-consumer", "consumer-groups",
+        "producer-perf-test", "consumer-perf-test", "get-offsets", "delete-records", "log-dirs",
+        "broker-api-versions"))
