@@ -20,6 +20,7 @@
  * with the coordinator's verdict, and a batch whose guard is gone (its
  * transaction ended meanwhile) is refused with INVALID_TXN_STATE.
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include "api.h"
@@ -149,6 +150,18 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
         out->error_message = kstr_from_cstr(val.reason);
         log_info("produce", "Rejected produce to %s-%d from %s: %s (%s)", topic, in->index,
                  conn_peer(req->conn), val.reason, kafka_error_name(val.error));
+        return;
+    }
+    if (in->records.len > pl->settings.segment_bytes) {
+        /* Kafka's UnifiedLog.append: no batch may outgrow a segment. */
+        out->error_code = KERR_RECORD_LIST_TOO_LARGE;
+        out->error_message = kstr_from_cstr(arena_printf(
+            &req->arena, "Message batch size is %d bytes in append to partition %s-%d, which "
+                         "exceeds the maximum configured segment size of %" PRId64 ".",
+            in->records.len, topic, in->index, pl->settings.segment_bytes));
+        log_info("produce", "Rejected produce to %s-%d from %s: %d bytes exceed segment.bytes %"
+                            PRId64 " (RECORD_LIST_TOO_LARGE)", topic, in->index, conn_peer(req->conn),
+                 in->records.len, pl->settings.segment_bytes);
         return;
     }
     bool append_time = t->settings.log_append_time;

@@ -178,3 +178,54 @@ def test_kafka_script_names_run_the_samsa_tools(broker, tmp_path):
         "topics", "configs", "console-producer", "console-consumer", "consumer-groups",
         "producer-perf-test", "consumer-perf-test", "get-offsets", "delete-records", "log-dirs",
         "broker-api-versions"))
+
+
+def dump_log_kafka(*args):
+    import os
+    from servers import ensure_kafka
+    lib = ensure_kafka("3.9.1")
+    return run(["java", "-Xmx256m", "-Dlog4j.configuration=file:/dev/null", "-cp",
+                os.path.join(lib, "*"), "kafka.tools.DumpLogSegments", *args]).stdout
+
+
+def test_dump_log_prints_what_kafka_prints(broker):
+    """samsa-dump-log and Kafka 3.9.1's DumpLogSegments on the broker's own
+    files (samsa's, or Kafka's under SAMSA_TEST_TARGET=kafka): keyed,
+    headered, compressed, idempotent and transactional batches, markers,
+    the offset and time indexes, producer snapshots and the transaction
+    index."""
+    import glob
+    import os
+    from confluent_kafka import Producer
+    topic = unique("dump")
+    create_topic(broker.bootstrap, topic, 1, {"segment.bytes": "4096"})
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5, "batch.num.messages": 20,
+                  "compression.type": "lz4", "enable.idempotence": True})
+    for i in range(200):
+        p.produce(topic, value=b"value-%d-" % i + b"x" * 40, key=None if i % 7 == 0 else b"k%d" % i,
+                  headers=[("h1", b"x"), ("h2", None)] if i % 3 == 0 else None, partition=0,
+                  timestamp=1700000000000 + i)
+    assert p.flush(30) == 0
+    t = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": unique("tx")})
+    t.init_transactions(30)
+    for commit in (False, True):
+        t.begin_transaction()
+        for i in range(3):
+            t.produce(topic, value=b"txn-%d" % i, partition=0)
+        assert t.flush(30) == 0     # abort_transaction would purge what is unsent
+        t.commit_transaction(30) if commit else t.abort_transaction(30)
+    for i in range(60):     # rolls past the transactions: snapshots, a .txnindex
+        p.produce(topic, value=b"y" * 60, partition=0)
+    assert p.flush(30) == 0
+    d = os.path.join(broker.logdir, f"{topic}-0")
+    files = sorted(glob.glob(os.path.join(d, "*.log")) + glob.glob(os.path.join(d, "*.index")) +
+                   glob.glob(os.path.join(d, "*.timeindex")) +
+                   glob.glob(os.path.join(d, "*.snapshot")) + glob.glob(os.path.join(d, "*.txnindex")))
+    assert any(f.endswith(".snapshot") for f in files), os.listdir(d)
+    assert any(f.endswith(".txnindex") for f in files), " ".join(sorted(os.listdir(d)))
+    for extra in ([], ["--deep-iteration"], ["--print-data-log"]):
+        args = ["--files", ",".join(files)] + extra
+        expected = dump_log_kafka(*args)
+        got = run([tool("samsa-dump-log"), *args]).stdout
+        assert got == expected, extra
+    assert "endTxnMarker: ABORT" in got and "headerKeys: [h1,h2]" in got

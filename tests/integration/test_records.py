@@ -116,3 +116,23 @@ def test_keyless_record_on_compacted_topic(broker, topic_of, codec):
     t = topic_of({"cleanup.policy": "compact"})
     assert produce(broker, t, bytes(build(3, codec, keys=False))) == INVALID_RECORD
     assert produce(broker, t, bytes(build(3, codec, keys=True))) == 0
+
+
+def test_batch_larger_than_a_segment_is_refused(broker):
+    """Kafka refuses a batch larger than the topic's segment.bytes
+    (RECORD_LIST_TOO_LARGE) instead of writing a segment past its size."""
+    from confluent_kafka import KafkaError, Producer
+    from conftest import unique
+    from test_clients import create_topic
+    topic = unique("seg")
+    create_topic(broker.bootstrap, topic, 1, {"segment.bytes": "2000"})
+    errors = []
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 50, "retries": 0})
+    for i in range(60):
+        p.produce(topic, b"x" * 100, partition=0,
+                  on_delivery=lambda err, msg: errors.append(err.code() if err else None))
+    p.flush(30)
+    assert set(errors) == {KafkaError.RECORD_LIST_TOO_LARGE}, errors
+    small = Producer({"bootstrap.servers": broker.bootstrap})
+    small.produce(topic, b"fits", partition=0)
+    assert small.flush(30) == 0
