@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "configs_zk.h"
 #include "kafka_errors.h"
 #include "proto_messages.h"
 #include "tool_common.h"
@@ -21,7 +22,7 @@
 #define PROG "samsa-configs"
 #define MAX_CONFIGS 256
 
-enum { OPT_BOOTSTRAP = 1000, OPT_ENTITY_TYPE, OPT_ENTITY_NAME, OPT_ENTITY_DEFAULT, OPT_DESCRIBE,
+enum { OPT_BOOTSTRAP = 1000, OPT_ZOOKEEPER, OPT_ENTITY_TYPE, OPT_ENTITY_NAME, OPT_ENTITY_DEFAULT, OPT_DESCRIBE,
        OPT_ALTER, OPT_ALL, OPT_ADD, OPT_DELETE, OPT_TOPIC, OPT_BROKER, OPT_BROKER_DEFAULTS,
        OPT_COMMAND_CONFIG, OPT_HELP };
 enum { RES_TOPIC = 2, RES_BROKER = 4 };
@@ -29,6 +30,7 @@ enum { OP_SET = 0, OP_DELETE = 1 };
 
 typedef struct opts {
     const char *bootstrap;
+    const char *zookeeper;          /* Kafka 2.x's --zookeeper mode (configs_zk.c) */
     const char *entity_type;        /* "topics" or "brokers" */
     const char *entity_name;        /* NULL: every entity (describe) */
     bool entity_default;
@@ -312,7 +314,7 @@ static void parse_delete(opts_t *o, char *s)
 
 static void check_opts(opts_t *o)
 {
-    if (!o->bootstrap)
+    if (!o->bootstrap && !o->zookeeper)
         tool_die(PROG, "Missing required argument \"[bootstrap-server]\"");
     if (!o->action)
         tool_die(PROG, "Command must include exactly one action: --describe, --alter");
@@ -341,6 +343,7 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "bootstrap-server", required_argument, NULL, OPT_BOOTSTRAP },
+        { "zookeeper", required_argument, NULL, OPT_ZOOKEEPER },
         { "entity-type", required_argument, NULL, OPT_ENTITY_TYPE },
         { "entity-name", required_argument, NULL, OPT_ENTITY_NAME },
         { "entity-default", no_argument, NULL, OPT_ENTITY_DEFAULT },
@@ -361,6 +364,7 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_BOOTSTRAP: o.bootstrap = optarg; break;
+        case OPT_ZOOKEEPER: o.zookeeper = optarg; break;
         case OPT_ENTITY_TYPE: o.entity_type = optarg; break;
         case OPT_ENTITY_NAME: o.entity_name = optarg; break;
         case OPT_ENTITY_DEFAULT: o.entity_default = true; break;
@@ -387,6 +391,18 @@ int main(int argc, char **argv)
         }
     }
     check_opts(&o);
+    if (o.zookeeper) {
+        arena_t za;
+        arena_init(&za);
+        configs_zk_t z = { o.zookeeper, joined_args(&za, &o), o.entity_type, o.entity_name,
+                           o.entity_default, o.action == OPT_ALTER, o.add_k, o.add_v, o.n_add,
+                           o.del, o.n_del };
+        int rc = configs_zookeeper(&z);
+        arena_free(&za);
+        for (int i = 0; i < o.n_copies; i++)
+            free(o.copies[i]);
+        return rc;
+    }
     kclient_t c;
     if (kclient_connect(&c, PROG, o.bootstrap, 30000) < 0)
         tool_die(PROG, "Cannot connect to %s", o.bootstrap);

@@ -285,3 +285,38 @@ def test_samsa_configs_prints_what_kafka_configs_prints(broker):
     finally:
         samsa_configs(*bs, "--broker-defaults", "--alter", "--delete-config",
                       "log.cleaner.threads")
+
+
+def test_samsa_configs_zookeeper_mode_matches_kafka_2_8(make_broker, zookeeper):
+    """samsa-configs --zookeeper writes what Kafka 2.8's kafka-configs
+    --zookeeper writes, prints what it prints, and the running broker
+    applies the change; broker configs other than replication quotas are
+    refused while the broker runs, as Kafka's tool refuses them."""
+    b = make_broker().start()
+    zk = zookeeper.connect + b.chroot
+    outputs = {}
+    for kind in ("samsa", "kafka"):
+        topic = unique("zkmode")
+        create(b.bootstrap, topic)
+        base = ["--zookeeper", zk, "--entity-type", "topics", "--entity-name", topic]
+
+        def cmd(*args):
+            if kind == "kafka":
+                return config_command("2.8.2", *base, *args)
+            return samsa_configs(*base, *args)
+        out = [cmd("--alter", "--add-config", "retention.ms=3600000,segment.bytes=2097152"),
+               cmd("--alter", "--delete-config", "segment.bytes"), cmd("--describe")]
+        outputs[kind] = [o.replace(topic, "TOPIC") for o in out]
+        wait_for(lambda: describe(b.port, TOPIC, topic)[2]["retention.ms"]["value"] == "3600000",
+                 10, "the change applied by the broker")
+        assert describe(b.port, TOPIC, topic)[2]["segment.bytes"]["source"] == 5
+    assert outputs["samsa"] == outputs["kafka"]
+    assert outputs["samsa"][2].splitlines()[-1] == "Configs for topic 'TOPIC' are retention.ms=3600000"
+    err = samsa_configs("--zookeeper", zk, "--entity-type", "brokers", "--entity-name", str(b.id),
+                        "--alter", "--add-config", "log.retention.ms=5", ok=False)
+    assert err.startswith("requirement failed: --bootstrap-server option must be specified to "
+                          f"update broker configs Set(log.retention.ms) when broker {b.id} is "
+                          "running."), err
+    out = samsa_configs("--zookeeper", zk, "--entity-type", "brokers", "--entity-name", str(b.id),
+                        "--alter", "--add-config", "leader.replication.throttled.rate=1000000")
+    assert out.splitlines()[-1] == f"Completed updating config for entity: brokers '{b.id}'."
