@@ -96,6 +96,10 @@ const char *topic_name_invalid(const char *name, int len);
  * that have none (leader = first live replica, ISR = live replicas), fenced
  * by the controller epoch; updates t->parts in place. */
 void topic_admin_create_partition_states(mc_topic_t *t, const int32_t *live, int n_live);
+/* ZooKeeper thread, on the active controller: a topic created without a
+ * topic id (by Kafka 2.x's tools) gets one written to its assignment
+ * znode, as Kafka's controller does (setTopicIds). */
+void topic_admin_assign_topic_id(mc_topic_t *t);
 /* ZooKeeper thread, as controller: deletes every topic marked under
  * /admin/delete_topics; their names go into removed (caller frees). */
 int topic_admin_process_deletions(bool delete_enabled, char ***removed);

@@ -457,8 +457,10 @@ mc_topic_t **controller_load_topics(char **names, int n)
                 zkl_parse_partition_state(sr[k].data, sr[k].st.version, mp) < 0)
                 log_warn("controller", "Malformed partition state at %s", sp[k]);
         }
-        if (out[i])
+        if (out[i]) {
+            topic_admin_assign_topic_id(out[i]);
             topic_admin_create_partition_states(out[i], zv.live, zv.n_live);
+        }
     }
     zk_reads_free(sr, n_parts);
     free(sr);

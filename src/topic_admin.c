@@ -577,6 +577,29 @@ static void elect_initial_leader(mc_partition_t *p, const int32_t *live, int n_l
     p->leader_epoch = 0;
 }
 
+void topic_admin_assign_topic_id(mc_topic_t *t)
+{
+    static const kuuid_t none;
+    if (memcmp(&t->id, &none, sizeof(none)) || !controller_is_active())
+        return;
+    t->id = zkl_random_uuid();
+    char path[ZK_PATH_MAX], id[23];
+    snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);
+    char *json = zkl_topic_assignment(t);
+    zoo_op_t ops[2];
+    zoo_op_result_t res[2];
+    struct Stat st;
+    zoo_check_op_init(&ops[0], "/controller_epoch", controller_epoch_zkversion());
+    zoo_set_op_init(&ops[1], path, json, (int)strlen(json), -1, &st);
+    int rc = zoo_multi(zk_handle(controller_session()), 2, ops, res);
+    free(json);
+    zkl_uuid_to_base64(&t->id, id);
+    if (rc == ZOK)
+        log_info("controller", "Assigned topic id %s to %s (created without one)", id, t->name);
+    else
+        log_warn("controller", "Cannot record topic id %s of %s: %s", id, t->name, zerror(rc));
+}
+
 void topic_admin_create_partition_states(mc_topic_t *t, const int32_t *live, int n_live)
 {
     zk_session_t *zs = controller_session();

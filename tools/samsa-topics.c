@@ -15,16 +15,18 @@
 
 #include "proto_messages.h"
 #include "tool_common.h"
+#include "topics_zk.h"
 #include "util.h"
 
 #define PROG "samsa-topics"
 
-enum { OPT_BOOTSTRAP = 1000, OPT_CREATE, OPT_LIST, OPT_DESCRIBE, OPT_DELETE, OPT_ALTER, OPT_TOPIC,
+enum { OPT_BOOTSTRAP = 1000, OPT_ZOOKEEPER, OPT_CREATE, OPT_LIST, OPT_DESCRIBE, OPT_DELETE, OPT_ALTER, OPT_TOPIC,
        OPT_PARTITIONS, OPT_RF, OPT_CONFIG, OPT_IF_EXISTS, OPT_IF_NOT_EXISTS, OPT_EXCLUDE_INTERNAL,
        OPT_COMMAND_CONFIG, OPT_HELP };
 
 typedef struct opts {
     const char *bootstrap;
+    const char *zookeeper;          /* Kafka 2.x's --zookeeper mode (topics_zk.c) */
     int action;
     const char *topic;
     int32_t partitions;
@@ -323,10 +325,32 @@ static int do_alter(rd_kafka_t *rk, const opts_t *o)
     return rc;
 }
 
+/* Kafka 2.x's --zookeeper mode (create, list, describe, delete). */
+static int zookeeper_mode(const opts_t *o)
+{
+    if (o->action == OPT_ALTER)
+        tool_die(PROG, "--alter is not supported with --zookeeper; use --bootstrap-server");
+    if (o->action == OPT_CREATE && (o->partitions < 0 || o->rf < 0))
+        tool_die(PROG, "Missing required argument \"[partitions]\" or \"[replication-factor]\"");
+    topics_zk_t z = {
+        .connect = o->zookeeper, .topic = o->topic, .partitions = o->partitions,
+        .replication_factor = o->rf, .config_k = (const char **)o->config_k,
+        .config_v = (const char **)o->config_v, .n_config = o->n_config,
+        .if_exists = o->if_exists, .if_not_exists = o->if_not_exists,
+        .exclude_internal = o->exclude_internal,
+        .action = o->action == OPT_CREATE   ? TOPICS_ZK_CREATE
+                  : o->action == OPT_LIST   ? TOPICS_ZK_LIST
+                  : o->action == OPT_DELETE ? TOPICS_ZK_DELETE
+                                            : TOPICS_ZK_DESCRIBE,
+    };
+    return topics_zookeeper(&z);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "bootstrap-server", required_argument, NULL, OPT_BOOTSTRAP },
+        { "zookeeper", required_argument, NULL, OPT_ZOOKEEPER },
         { "create", no_argument, NULL, OPT_CREATE },
         { "list", no_argument, NULL, OPT_LIST },
         { "describe", no_argument, NULL, OPT_DESCRIBE },
@@ -348,6 +372,7 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_BOOTSTRAP: o.bootstrap = optarg; break;
+        case OPT_ZOOKEEPER: o.zookeeper = optarg; break;
         case OPT_CREATE: case OPT_LIST: case OPT_DESCRIBE: case OPT_DELETE: case OPT_ALTER:
             if (o.action && o.action != ch)
                 tool_die(PROG, "Command must include exactly one action: --list, --describe, --create, --alter or --delete");
@@ -373,9 +398,9 @@ int main(int argc, char **argv)
         default: usage(stderr); return 1;
         }
     }
-    if (!o.bootstrap) {
+    if (!o.bootstrap == !o.zookeeper) {
         usage(stderr);
-        tool_die(PROG, "Missing required argument \"[bootstrap-server]\"");
+        tool_die(PROG, "Only one of --bootstrap-server or --zookeeper must be specified");
     }
     if (!o.action)
         tool_die(PROG, "Command must include exactly one action: --list, --describe, --create, --alter or --delete");
@@ -384,6 +409,8 @@ int main(int argc, char **argv)
     if (o.action == OPT_ALTER && o.partitions < 0)
         tool_die(PROG, "Option \"[alter]\" requires \"[partitions]\" (samsa-topics alters "
                        "only the partition count)");
+    if (o.zookeeper)
+        return zookeeper_mode(&o);
     rd_kafka_t *rk = tool_admin_new(PROG, o.bootstrap, o.command_config);
     int rc;
     if (o.action == OPT_CREATE || o.action == OPT_DELETE || o.action == OPT_ALTER) {

@@ -229,3 +229,39 @@ def test_dump_log_prints_what_kafka_prints(broker):
         got = run([tool("samsa-dump-log"), *args]).stdout
         assert got == expected, extra
     assert "endTxnMarker: ABORT" in got and "headerKeys: [h1,h2]" in got
+
+
+def test_topics_zookeeper_mode_matches_kafka_2_8(make_broker, zookeeper):
+    """samsa-topics --zookeeper and Kafka 2.8.2's kafka-topics --zookeeper:
+    create, list, describe and delete print the same, and the running
+    broker (samsa, or Kafka under SAMSA_TEST_TARGET=kafka) serves and then
+    deletes the topic each creates."""
+    import os
+    import re
+    from conftest import wait_for
+    from servers import ensure_kafka
+    b = make_broker().start()
+    zk = ["--zookeeper", zookeeper.connect + b.chroot]
+    lib = ensure_kafka("2.8.2")
+    kafka28 = ["java", "-Xmx256m", "-Dlog4j.configuration=file:/dev/null", "-cp",
+               os.path.join(lib, "*"), "kafka.admin.TopicCommand"]
+    outputs = {}
+    for kind, cmd in (("samsa", [tool("samsa-topics")]), ("kafka", kafka28)):
+        topic = unique("zktopic")
+        out = [run(cmd + zk + ["--create", "--topic", topic, "--partitions", "2",
+                               "--replication-factor", "1", "--config", "retention.ms=123456"]).stdout]
+        wait_for(lambda: "Leader: none" not in run(cmd + zk + ["--describe", "--topic", topic]).stdout,
+                 30, "leaders elected")
+        out.append(run(cmd + zk + ["--describe", "--topic", topic]).stdout)
+        out.append("\n".join(l for l in run(cmd + zk + ["--list"]).stdout.splitlines()
+                             if topic in l))
+        out.append(run(cmd + zk + ["--delete", "--topic", topic]).stdout)
+        admin_topics = lambda: run([tool("samsa-topics"), "--bootstrap-server", b.bootstrap,
+                                    "--list"]).stdout.split()
+        wait_for(lambda: topic not in admin_topics(), 30, "the topic deleted")
+        outputs[kind] = [re.sub(r"TopicId: \S+", "TopicId: ID", o.replace(topic, "TOPIC"))
+                         for o in out]
+    assert outputs["samsa"] == outputs["kafka"]
+    assert "Configs: retention.ms=123456" in outputs["samsa"][1]
+    # Created without a topic id, as Kafka 2.8's tool does; the controller adds one.
+    assert "\tTopicId: ID\t" in outputs["samsa"][1]
