@@ -25,6 +25,7 @@
 
 #include "api.h"
 #include "kafka_errors.h"
+#include "legacy_records.h"
 #include "log_manager.h"
 #include "replica_manager.h"
 #include "logging.h"
@@ -104,6 +105,39 @@ static bool txn_batch_refused(broker_t *b, request_t *req, partition_log_t *pl, 
     return true;
 }
 
+/* Produce v0-v2 carry magic 0/1 message sets: they become one v2 batch
+ * (in the request's arena) before validation, as Kafka's LogValidator
+ * converts them.  False with the error in out if they cannot. */
+static bool upconvert(request_t *req, const char *topic,
+                      struct produce_request_partition_produce_data *in,
+                      struct produce_response_partition_produce_response *out,
+                      int32_t max_message_bytes)
+{
+    kwriter_t w;
+    kw_init(&w);
+    const char *why = NULL;
+    size_t limit = (size_t)max_message_bytes + (size_t)in->records.len;
+    int16_t err = legacy_upconvert(in->records.ptr, in->records.len, limit, &w, &why);
+    uint8_t *copy = err ? NULL : arena_try_alloc(&req->arena, w.len);
+    if (!err && !copy) {
+        err = KERR_UNKNOWN_SERVER_ERROR;
+        why = "out of memory up-converting messages";
+    }
+    if (err) {
+        kw_free(&w);
+        out->error_code = err;
+        out->error_message = kstr_from_cstr(why);
+        log_info("produce", "Rejected legacy messages for %s-%d from %s: %s (%s)", topic,
+                 in->index, conn_peer(req->conn), why, kafka_error_name(err));
+        return false;
+    }
+    memcpy(copy, w.buf, w.len);
+    in->records.ptr = copy;
+    in->records.len = (int32_t)w.len;
+    kw_free(&w);
+    return true;
+}
+
 static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const char *topic,
                               int16_t acks, struct produce_request_partition_produce_data *in,
                               struct produce_response_partition_produce_response *out,
@@ -142,6 +176,9 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
         out->error_code = KERR_CORRUPT_MESSAGE;
         return;
     }
+    if (v <= 2 && legacy_is_message_set(in->records.ptr, in->records.len) &&
+        !upconvert(req, topic, in, out, t->settings.max_message_bytes))
+        return;
     produce_validation_t val;
     batch_validate_produce(in->records.ptr, in->records.len, v, t->settings.max_message_bytes,
                            t->settings.compacted, &val);

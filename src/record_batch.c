@@ -5,8 +5,9 @@
  * Records are validated as Kafka's LogValidator does, compressed ones
  * through a decompressing stream (record_stream.h) record by record.
  *
- * Partial: legacy magic 0/1 message sets are refused rather than
- * up-converted.
+ * Legacy magic 0/1 message sets (Produce v0-v2) are up-converted to a v2
+ * batch before they get here (legacy_records.c); this file refuses them in
+ * Produce v3 and later, as Kafka does.
  */
 #include <stdlib.h>
 #include <string.h>

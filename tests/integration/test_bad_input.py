@@ -402,3 +402,30 @@ def test_describe_configs_of_many_brokers_is_bounded(broker, bystander):
     assert {msg for _, msg, _ in refused} == {"Too many resources in one DescribeConfigs request"}
     assert rss_mb(broker) - before < 400
     assert "resources refused" in broker.log_text()
+
+
+@pytest.mark.skipif(TARGET != "samsa", reason="Kafka expands the message however large it gets")
+def test_legacy_compressed_bomb_is_refused(broker, bystander):
+    """A magic 1 gzip wrapper of 120 KB that expands to 200 MB (Produce v2):
+    up-conversion stops at max.message.bytes and answers MESSAGE_TOO_LARGE
+    instead of holding the expansion; the broker's memory stays put."""
+    from kafka.record.legacy_records import LegacyRecordBatchBuilder
+    from test_hostile import rss_mb
+    topic = unique("bomb")
+    make_topic(broker, topic)
+    b = LegacyRecordBatchBuilder(magic=1, compression_type=1, batch_size=1 << 30)
+    for i in range(200):
+        b.append(i, timestamp=1700000000000, key=None, value=b"\0" * (1 << 20))
+    records = bytes(b.build())
+    assert len(records) < 1 << 20
+    before = rss_mb(broker)
+    c = Conn(broker.port)
+    body = struct.pack(">hi", 1, 30000) + struct.pack(">i", 1) + kstr(topic)
+    body += struct.pack(">ii", 1, 0) + struct.pack(">i", len(records)) + records
+    r = c.request(0, 2, body)
+    c.close()
+    (nt,) = struct.unpack_from(">i", r, 0)
+    (tl,) = struct.unpack_from(">h", r, 4)
+    part, err = struct.unpack_from(">ih", r, 6 + tl + 4)
+    assert (nt, part, err) == (1, 0, 10)    # MESSAGE_TOO_LARGE
+    assert rss_mb(broker) - before < 64

@@ -5,6 +5,7 @@ from kafka-python's encoder, then are damaged on purpose with a valid CRC,
 so only the record check can catch them."""
 import gzip
 import struct
+import time
 
 import pytest
 from kafka.record.default_records import DefaultRecordBatchBuilder
@@ -136,3 +137,41 @@ def test_batch_larger_than_a_segment_is_refused(broker):
     small = Producer({"bootstrap.servers": broker.bootstrap})
     small.produce(topic, b"fits", partition=0)
     assert small.flush(30) == 0
+
+
+@pytest.mark.parametrize("api_version,compression", [
+    ((0, 10, 1), None), ((0, 10, 1), "gzip"), ((0, 10, 1), "snappy"), ((0, 10, 1), "lz4"),
+    ((0, 9), None), ((0, 9), "gzip"), ((0, 9), "snappy"), ((0, 8, 2), None)])
+def test_legacy_producers_messages_are_up_converted(broker, api_version, compression):
+    """Producers speaking Produce v0-v2 (kafka-python pinned to Kafka 0.8.2,
+    0.9 and 0.10.1: magic 0 and 1 message sets, plain and compressed) are
+    stored as record batches v2, as Kafka 3.x's LogValidator converts them:
+    a current consumer reads every key, value and (magic 1) timestamp."""
+    from confluent_kafka import Consumer, TopicPartition
+    from kafka import KafkaProducer
+    from test_clients import create_topic
+    topic = unique("legacy")
+    create_topic(broker.bootstrap, topic, 1)
+    p = KafkaProducer(bootstrap_servers=broker.bootstrap, api_version=api_version,
+                      compression_type=compression, linger_ms=20, acks=1)
+    sent = []
+    for i in range(50):
+        key = None if i % 5 == 0 else b"k%d" % i
+        ts = 1700000000000 + i * 10
+        p.send(topic, value=b"v%d" % i, key=key, partition=0, timestamp_ms=ts)
+        sent.append((key, b"v%d" % i, ts if api_version >= (0, 10) else -1))
+    p.flush(30)
+    p.close()
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("g"),
+                  "enable.partition.eof": True})
+    c.assign([TopicPartition(topic, 0, 0)])
+    got, done = [], False
+    deadline = time.time() + 30
+    while not done and time.time() < deadline:
+        for m in c.consume(100, 0.5):
+            if m.error():
+                done = True
+            else:
+                got.append((m.key(), m.value(), m.timestamp()[1]))
+    c.close()
+    assert got == sent

@@ -1,10 +1,13 @@
 /* test_batch.c - CRC-32C vectors and the leader's batch validation. */
 #include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <zlib.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crc32c.h"
 #include "kafka_errors.h"
+#include "legacy_records.h"
 #include "record_batch.h"
 #include "record_compress.h"
 #include "record_stream.h"
@@ -117,6 +120,102 @@ static void test_compress_round_trip(void)
     free(in);
 }
 
+/* One legacy message (offset, size, crc, magic, attributes, [ts], key,
+ * value) appended to buf at *len. */
+static void legacy_message(uint8_t *buf, size_t *len, int64_t offset, int8_t magic,
+                           int64_t ts, const char *key, const char *value)
+{
+    uint8_t m[256];
+    size_t n = 4;
+    m[n++] = (uint8_t)magic;
+    m[n++] = 0;
+    if (magic == 1)
+        for (int i = 7; i >= 0; i--)
+            m[n++] = (uint8_t)(ts >> (8 * i));
+    const char *fields[2] = { key, value };
+    for (int f = 0; f < 2; f++) {
+        int32_t l = fields[f] ? (int32_t)strlen(fields[f]) : -1;
+        for (int i = 3; i >= 0; i--)
+            m[n++] = (uint8_t)((uint32_t)l >> (8 * i));
+        if (l > 0) {
+            memcpy(m + n, fields[f], (size_t)l);
+            n += (size_t)l;
+        }
+    }
+    uint32_t crc = (uint32_t)crc32(0, m + 4, (uInt)(n - 4));
+    for (int i = 0; i < 4; i++)
+        m[i] = (uint8_t)(crc >> (24 - 8 * i));
+    for (int i = 7; i >= 0; i--)
+        buf[(*len)++] = (uint8_t)(offset >> (8 * i));
+    for (int i = 3; i >= 0; i--)
+        buf[(*len)++] = (uint8_t)((uint32_t)n >> (8 * i));
+    memcpy(buf + *len, m, n);
+    *len += n;
+}
+
+typedef struct seen {
+    int n;
+    char keys[4][16];
+    int64_t ts[4];
+} seen_t;
+
+static void note_record(const batch_record_t *r, void *arg)
+{
+    seen_t *s = arg;
+    if (s->n < 4) {
+        snprintf(s->keys[s->n], sizeof(s->keys[0]), "%.*s", r->key_len > 0 ? r->key_len : 0,
+                 (const char *)r->key);
+        s->ts[s->n] = r->timestamp;
+    }
+    s->n++;
+}
+
+static void test_legacy_upconversion(void)
+{
+    uint8_t set[1024];
+    size_t len = 0;
+    legacy_message(set, &len, 0, 1, 1700000000000LL, "a", "v1");
+    legacy_message(set, &len, 1, 1, 1700000000005LL, NULL, "v2");
+    legacy_message(set, &len, 2, 1, 1700000000002LL, "c", "v3");
+    CU_ASSERT_TRUE(legacy_is_message_set(set, (int32_t)len));
+    kwriter_t w;
+    kw_init(&w);
+    const char *why;
+    CU_ASSERT_EQUAL_FATAL(legacy_upconvert(set, (int32_t)len, 1 << 20, &w, &why), 0);
+    batch_header_t h;
+    CU_ASSERT_EQUAL_FATAL(batch_parse_header(w.buf, w.len, &h), 0);
+    CU_ASSERT_TRUE(batch_crc_ok(w.buf, &h));
+    CU_ASSERT_EQUAL(h.record_count, 3);
+    CU_ASSERT_EQUAL(h.max_timestamp, 1700000000005LL);
+    CU_ASSERT_EQUAL(h.producer_id, -1);
+    CU_ASSERT_FALSE(legacy_is_message_set(w.buf, (int32_t)w.len));
+    seen_t s = { 0 };
+    CU_ASSERT_EQUAL(batch_foreach_record(w.buf, &h, note_record, &s), 0);
+    CU_ASSERT_EQUAL(s.n, 3);
+    CU_ASSERT_STRING_EQUAL(s.keys[0], "a");
+    CU_ASSERT_STRING_EQUAL(s.keys[2], "c");
+    CU_ASSERT_EQUAL(s.ts[2], 1700000000002LL);
+    kw_free(&w);
+    /* magic 0: no timestamps */
+    len = 0;
+    legacy_message(set, &len, 0, 0, 0, "k", "v");
+    kw_init(&w);
+    CU_ASSERT_EQUAL_FATAL(legacy_upconvert(set, (int32_t)len, 1 << 20, &w, &why), 0);
+    CU_ASSERT_EQUAL(batch_parse_header(w.buf, w.len, &h), 0);
+    CU_ASSERT_EQUAL(h.max_timestamp, -1);
+    kw_free(&w);
+    /* a flipped byte fails the CRC; a cut one is truncated; the limit holds */
+    set[len - 1] ^= 1;
+    kw_init(&w);
+    CU_ASSERT_EQUAL(legacy_upconvert(set, (int32_t)len, 1 << 20, &w, &why),
+                    KERR_CORRUPT_MESSAGE);
+    set[len - 1] ^= 1;
+    CU_ASSERT_EQUAL(legacy_upconvert(set, (int32_t)len - 1, 1 << 20, &w, &why),
+                    KERR_CORRUPT_MESSAGE);
+    CU_ASSERT_EQUAL(legacy_upconvert(set, (int32_t)len, 8, &w, &why), KERR_MESSAGE_TOO_LARGE);
+    kw_free(&w);
+}
+
 void register_batch_tests(void)
 {
     CU_pSuite s = CU_add_suite("record batch", NULL, NULL);
@@ -124,4 +223,5 @@ void register_batch_tests(void)
     CU_add_test(s, "valid batch and offset assignment", test_valid_batch);
     CU_add_test(s, "invalid batches", test_invalid_batches);
     CU_add_test(s, "compression round trips", test_compress_round_trip);
+    CU_add_test(s, "legacy message sets up-converted", test_legacy_upconversion);
 }

@@ -1,0 +1,268 @@
+/*
+ * legacy_records.c - owns up-converting legacy message sets (magic 0 and
+ * 1, what Produce v0-v2 clients send) into one record batch v2, as Kafka's
+ * LogValidator does before appending to a log of the current format: every
+ * message (the inner ones of a compressed wrapper) keeps its key, value
+ * and timestamp (magic 0 has none: -1), offsets become deltas, and the
+ * batch is compressed with the wrapper's codec.  CRCs and inner offsets
+ * are checked as Kafka checks them.  Pure; any thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "crc32c.h"
+#include "kafka_errors.h"
+#include "legacy_records.h"
+#include "proto_codec.h"
+#include "record_batch.h"
+#include "record_compress.h"
+#include "record_stream.h"
+
+typedef struct legacy_record {
+    const uint8_t *key, *value;
+    int32_t key_len, value_len;
+    int64_t timestamp;
+} legacy_record_t;
+
+typedef struct conversion {
+    legacy_record_t *recs;
+    int n, cap;
+    uint8_t **inner;            /* decompressed wrapper payloads the records point into */
+    int n_inner;
+    int codec;                  /* the first wrapper's, 0 if none */
+    size_t bytes;               /* key and value bytes so far */
+    size_t limit;
+    const char *reason;
+} conversion_t;
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int16_t refuse(conversion_t *c, int16_t err, const char *why)
+{
+    c->reason = why;
+    return err;
+}
+
+static int16_t add_record(conversion_t *c, const legacy_record_t *r)
+{
+    c->bytes += (size_t)(r->key_len > 0 ? r->key_len : 0) +
+                (size_t)(r->value_len > 0 ? r->value_len : 0) + 32;
+    if (c->bytes > c->limit)
+        return refuse(c, KERR_MESSAGE_TOO_LARGE, "up-converted messages exceed max.message.bytes");
+    if (c->n == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 64;
+        legacy_record_t *v = realloc(c->recs, sizeof(*v) * (size_t)cap);
+        if (!v)
+            return refuse(c, KERR_UNKNOWN_SERVER_ERROR, "out of memory up-converting messages");
+        c->recs = v;
+        c->cap = cap;
+    }
+    c->recs[c->n++] = *r;
+    return KERR_NONE;
+}
+
+/* Reads a bytes field (int32 length, -1 null) at *p; false if short. */
+static bool bytes_field(const uint8_t **p, const uint8_t *end, const uint8_t **data, int32_t *len)
+{
+    if (end - *p < 4)
+        return false;
+    *len = (int32_t)rd32(*p);
+    *p += 4;
+    if (*len < -1 || (*len > 0 && end - *p < *len))
+        return false;
+    *data = *len > 0 ? *p : NULL;
+    *p += *len > 0 ? *len : 0;
+    return true;
+}
+
+static int16_t parse_set(conversion_t *c, const uint8_t *p, size_t len, bool inner);
+
+/* A compressed wrapper's payload: decompressed (bounded) and parsed. */
+static int16_t unwrap(conversion_t *c, int codec, const uint8_t *data, int32_t len)
+{
+    record_stream_t *s = rstream_open(codec, data, (size_t)(len > 0 ? len : 0));
+    if (!s)
+        return refuse(c, KERR_CORRUPT_MESSAGE, "unknown compression codec in a message");
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap);
+    int b;
+    while (buf && (b = rstream_byte(s)) >= 0) {
+        if (n == cap) {
+            if (cap * 2 > c->limit + 4096) {
+                free(buf);
+                rstream_close(s);
+                return refuse(c, KERR_MESSAGE_TOO_LARGE,
+                              "up-converted messages exceed max.message.bytes");
+            }
+            uint8_t *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        buf[n++] = (uint8_t)b;
+    }
+    bool failed = rstream_error(s) != NULL;
+    rstream_close(s);
+    if (!buf)
+        return refuse(c, KERR_UNKNOWN_SERVER_ERROR, "out of memory up-converting messages");
+    if (failed) {
+        free(buf);
+        return refuse(c, KERR_CORRUPT_MESSAGE, "corrupt compressed message");
+    }
+    uint8_t **v = realloc(c->inner, sizeof(*v) * (size_t)(c->n_inner + 1));
+    if (!v) {
+        free(buf);
+        return refuse(c, KERR_UNKNOWN_SERVER_ERROR, "out of memory up-converting messages");
+    }
+    c->inner = v;
+    c->inner[c->n_inner++] = buf;
+    if (!c->codec)
+        c->codec = codec;
+    return parse_set(c, buf, n, true);
+}
+
+/* One message: offset, size, crc, magic, attributes, [timestamp], key,
+ * value (Kafka's LegacyRecord). */
+static int16_t parse_message(conversion_t *c, const uint8_t *m, int32_t size, int64_t offset,
+                             int64_t expected_offset, bool inner)
+{
+    const uint8_t *end = m + size;
+    if (size < 14)
+        return refuse(c, KERR_CORRUPT_MESSAGE, "message shorter than its header");
+    if ((uint32_t)crc32(0, m + 4, (uInt)(size - 4)) != rd32(m))
+        return refuse(c, KERR_CORRUPT_MESSAGE, "message CRC mismatch");
+    int8_t magic = (int8_t)m[4];
+    int8_t attributes = (int8_t)m[5];
+    if (magic > 1)
+        return refuse(c, KERR_CORRUPT_MESSAGE, "message magic is not 0 or 1");
+    const uint8_t *p = m + 6;
+    legacy_record_t r = { .timestamp = -1 };
+    if (magic == 1) {
+        if (end - p < 8)
+            return refuse(c, KERR_CORRUPT_MESSAGE, "message shorter than its header");
+        r.timestamp = (int64_t)((uint64_t)rd32(p) << 32 | rd32(p + 4));
+        p += 8;
+    }
+    if (!bytes_field(&p, end, &r.key, &r.key_len) ||
+        !bytes_field(&p, end, &r.value, &r.value_len) || p != end)
+        return refuse(c, KERR_CORRUPT_MESSAGE, "malformed message key or value");
+    int codec = attributes & 0x07;
+    if (inner && codec)
+        return refuse(c, KERR_INVALID_RECORD, "Compressed outer record should not have an inner "
+                                              "record with a compression attribute set");
+    if (inner && magic > 0 && offset != expected_offset)
+        return refuse(c, KERR_INVALID_RECORD, "inner record offsets are not consecutive from 0");
+    if (codec)
+        return unwrap(c, codec, r.value, r.value_len);
+    return add_record(c, &r);
+}
+
+static int16_t parse_set(conversion_t *c, const uint8_t *p, size_t len, bool inner)
+{
+    size_t at = 0;
+    int64_t expected = 0;
+    while (at + 12 <= len) {
+        int64_t offset = (int64_t)((uint64_t)rd32(p + at) << 32 | rd32(p + at + 4));
+        int32_t size = (int32_t)rd32(p + at + 8);
+        if (size < 0 || (size_t)size > len - at - 12)
+            return refuse(c, KERR_CORRUPT_MESSAGE, "truncated message");
+        int16_t err = parse_message(c, p + at + 12, size, offset, expected++, inner);
+        if (err)
+            return err;
+        at += 12 + (size_t)size;
+    }
+    if (at != len && !inner)
+        return refuse(c, KERR_CORRUPT_MESSAGE, "truncated message");
+    return c->n > 0 || inner ? KERR_NONE
+                             : refuse(c, KERR_CORRUPT_MESSAGE, "empty message set");
+}
+
+static void records_section(kwriter_t *w, const conversion_t *c, int64_t base_ts)
+{
+    kwriter_t rec;
+    kw_init(&rec);
+    for (int i = 0; i < c->n; i++) {
+        const legacy_record_t *r = &c->recs[i];
+        kw_reset(&rec);
+        kw_int8(&rec, 0);
+        kw_varlong(&rec, r->timestamp - base_ts);
+        kw_varint(&rec, i);
+        kw_varint(&rec, r->key_len);
+        if (r->key_len > 0)
+            kw_raw(&rec, r->key, (size_t)r->key_len);
+        kw_varint(&rec, r->value_len);
+        if (r->value_len > 0)
+            kw_raw(&rec, r->value, (size_t)r->value_len);
+        kw_varint(&rec, 0);     /* headers */
+        kw_varint(w, (int32_t)rec.len);
+        kw_raw(w, rec.buf, rec.len);
+    }
+    kw_free(&rec);
+}
+
+static int16_t build_batch(conversion_t *c, kwriter_t *w)
+{
+    int64_t base_ts = c->recs[0].timestamp, max_ts = -1;
+    for (int i = 0; i < c->n; i++)
+        if (c->recs[i].timestamp > max_ts)
+            max_ts = c->recs[i].timestamp;
+    kw_int64(w, 0);             /* base offset: assigned on append */
+    kw_int32(w, 0);             /* batch length, patched */
+    kw_int32(w, -1);            /* partition leader epoch: set on append */
+    kw_int8(w, 2);
+    kw_int32(w, 0);             /* crc, patched */
+    size_t crc_from = w->len;
+    kw_int16(w, (int16_t)c->codec);
+    kw_int32(w, c->n - 1);
+    kw_int64(w, base_ts);
+    kw_int64(w, max_ts);
+    kw_int64(w, -1);            /* producer id */
+    kw_int16(w, -1);
+    kw_int32(w, -1);
+    kw_int32(w, c->n);
+    kwriter_t plain;
+    kw_init(&plain);
+    records_section(c->codec ? &plain : w, c, base_ts);
+    if (c->codec) {
+        uint8_t *z;
+        size_t zlen;
+        if (records_compress(c->codec, plain.buf, plain.len, &z, &zlen) < 0) {
+            kw_free(&plain);
+            return refuse(c, KERR_UNKNOWN_SERVER_ERROR, "cannot compress up-converted messages");
+        }
+        kw_raw(w, z, zlen);
+        free(z);
+    }
+    kw_free(&plain);
+    kw_put_int32_at(w, 8, (int32_t)(w->len - BATCH_LOG_OVERHEAD));
+    kw_put_int32_at(w, 17, (int32_t)crc32c(0, w->buf + crc_from, w->len - crc_from));
+    return KERR_NONE;
+}
+
+bool legacy_is_message_set(const uint8_t *p, int32_t len)
+{
+    return len >= 17 && p[16] < 2;
+}
+
+int16_t legacy_upconvert(const uint8_t *in, int32_t len, size_t limit, kwriter_t *out,
+                         const char **reason)
+{
+    conversion_t c = { .limit = limit };
+    int16_t err = parse_set(&c, in, (size_t)(len > 0 ? len : 0), false);
+    if (!err)
+        err = build_batch(&c, out);
+    for (int i = 0; i < c.n_inner; i++)
+        free(c.inner[i]);
+    free(c.inner);
+    free(c.recs);
+    *reason = c.reason;
+    return err;
+}
