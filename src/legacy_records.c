@@ -36,11 +36,6 @@ typedef struct conversion {
     const char *reason;
 } conversion_t;
 
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static int16_t refuse(conversion_t *c, int16_t err, const char *why)
 {
     c->reason = why;
@@ -70,7 +65,7 @@ static bool bytes_field(const uint8_t **p, const uint8_t *end, const uint8_t **d
 {
     if (end - *p < 4)
         return false;
-    *len = (int32_t)rd32(*p);
+    *len = be32_get(*p);
     *p += 4;
     if (*len < -1 || (*len > 0 && end - *p < *len))
         return false;
@@ -137,7 +132,7 @@ static int16_t parse_message(conversion_t *c, const uint8_t *m, int32_t size, in
     const uint8_t *end = m + size;
     if (size < 14)
         return refuse(c, KERR_CORRUPT_MESSAGE, "message shorter than its header");
-    if ((uint32_t)crc32(0, m + 4, (uInt)(size - 4)) != rd32(m))
+    if ((uint32_t)crc32(0, m + 4, (uInt)(size - 4)) != (uint32_t)be32_get(m))
         return refuse(c, KERR_CORRUPT_MESSAGE, "message CRC mismatch");
     int8_t magic = (int8_t)m[4];
     int8_t attributes = (int8_t)m[5];
@@ -148,7 +143,7 @@ static int16_t parse_message(conversion_t *c, const uint8_t *m, int32_t size, in
     if (magic == 1) {
         if (end - p < 8)
             return refuse(c, KERR_CORRUPT_MESSAGE, "message shorter than its header");
-        r.timestamp = (int64_t)((uint64_t)rd32(p) << 32 | rd32(p + 4));
+        r.timestamp = be64_get(p);
         p += 8;
     }
     if (!bytes_field(&p, end, &r.key, &r.key_len) ||
@@ -170,8 +165,8 @@ static int16_t parse_set(conversion_t *c, const uint8_t *p, size_t len, bool inn
     size_t at = 0;
     int64_t expected = 0;
     while (at + 12 <= len) {
-        int64_t offset = (int64_t)((uint64_t)rd32(p + at) << 32 | rd32(p + at + 4));
-        int32_t size = (int32_t)rd32(p + at + 8);
+        int64_t offset = be64_get(p + at);
+        int32_t size = be32_get(p + at + 8);
         if (size < 0 || (size_t)size > len - at - 12)
             return refuse(c, KERR_CORRUPT_MESSAGE, "truncated message");
         int16_t err = parse_message(c, p + at + 12, size, offset, expected++, inner);

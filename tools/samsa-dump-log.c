@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "crc32c.h"
+#include "proto_codec.h"
 #include "record_batch.h"
 #include "tool_common.h"
 #include "util.h"
@@ -58,16 +59,6 @@ static const char *base_name(const char *path)
 static int64_t file_base_offset(const char *path)
 {
     return strtoll(base_name(path), NULL, 10);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t be64(const uint8_t *p)
-{
-    return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
 /* ---- records ---- */
@@ -217,13 +208,13 @@ static void dump_index(const char *path, bool time_index)
         printf("%s is empty.\n", path);
     for (size_t i = 0; i < len / entry; i++) {
         const uint8_t *e = buf + i * entry;
-        int64_t offset = base + (int32_t)be32(e + (time_index ? 8 : 0));
+        int64_t offset = base + be32_get(e + (time_index ? 8 : 0));
         if (offset == base && i > 0)
             break;      /* the zeroed tail of a preallocated index */
         if (time_index)
-            printf("timestamp: %" PRId64 " offset: %" PRId64 "\n", (int64_t)be64(e), offset);
+            printf("timestamp: %" PRId64 " offset: %" PRId64 "\n", be64_get(e), offset);
         else
-            printf("offset: %" PRId64 " position: %u\n", offset, be32(e + 4));
+            printf("offset: %" PRId64 " position: %u\n", offset, (uint32_t)be32_get(e + 4));
     }
     free(buf);
 }
@@ -238,20 +229,20 @@ static void dump_snapshot(const char *path)
         return;
     }
     enum { ENTRY = 46 };
-    if (len < 10 || (int16_t)(buf[0] << 8 | buf[1]) != 1 ||
-        crc32c(0, buf + 6, len - 6) != be32(buf + 2)) {
+    if (len < 10 || be16_get(buf) != 1 ||
+        crc32c(0, buf + 6, len - 6) != (uint32_t)be32_get(buf + 2)) {
         fprintf(stderr, "Snapshot is corrupt: %s\n", path);
         free(buf);
         return;
     }
-    int32_t n = (int32_t)be32(buf + 6);
+    int32_t n = be32_get(buf + 6);
     for (int32_t i = 0; i < n && 10 + (size_t)(i + 1) * ENTRY <= len; i++) {
         const uint8_t *e = buf + 10 + (size_t)i * ENTRY;
-        int64_t pid = (int64_t)be64(e), last_offset = (int64_t)be64(e + 14);
-        int16_t epoch = (int16_t)(e[8] << 8 | e[9]);
-        int32_t last_seq = (int32_t)be32(e + 10), delta = (int32_t)be32(e + 22);
-        int64_t ts = (int64_t)be64(e + 26), txn_first = (int64_t)be64(e + 38);
-        int32_t coordinator_epoch = (int32_t)be32(e + 34);
+        int64_t pid = be64_get(e), last_offset = be64_get(e + 14);
+        int16_t epoch = be16_get(e + 8);
+        int32_t last_seq = be32_get(e + 10), delta = be32_get(e + 22);
+        int64_t ts = be64_get(e + 26), txn_first = be64_get(e + 38);
+        int32_t coordinator_epoch = be32_get(e + 34);
         printf("producerId: %" PRId64 " producerEpoch: %d coordinatorEpoch: %d "
                "currentTxnFirstOffset: ", pid, epoch, coordinator_epoch);
         if (txn_first >= 0)
@@ -282,9 +273,9 @@ static void dump_txn_index(const char *path)
     for (size_t at = 0; at + 34 <= len; at += 34) {
         const uint8_t *e = buf + at;
         printf("version: %d producerId: %" PRId64 " firstOffset: %" PRId64 " lastOffset: %" PRId64
-               " lastStableOffset: %" PRId64 "\n", (int16_t)(e[0] << 8 | e[1]),
-               (int64_t)be64(e + 2), (int64_t)be64(e + 10), (int64_t)be64(e + 18),
-               (int64_t)be64(e + 26));
+               " lastStableOffset: %" PRId64 "\n", be16_get(e),
+               be64_get(e + 2), be64_get(e + 10), be64_get(e + 18),
+               be64_get(e + 26));
     }
     free(buf);
 }
