@@ -45,7 +45,6 @@ typedef struct broker_config {
     int64_t log_flush_scheduler_interval_ms;
     int64_t checkpoint_interval_ms;     /* min of Kafka's checkpoint intervals */
     bool delete_topic_enable;
-    int64_t log_retention_ms;
     int64_t log_retention_bytes;
     int64_t log_retention_check_ms;
     int64_t log_roll_jitter_ms;
@@ -116,6 +115,11 @@ int config_finish(broker_config_t *cfg);
 void config_free(broker_config_t *cfg);
 /* The value a key has in the file, or NULL. */
 const char *config_get(const broker_config_t *cfg, const char *key);
+/* Durations Kafka derives from several keys (ms, minutes, hours), read
+ * through get(ctx, key): server.properties, or the dynamic layers. */
+enum config_duration { CONFIG_RETENTION_MS, CONFIG_ROLL_MS, CONFIG_ROLL_JITTER_MS };
+typedef const char *(*config_lookup_fn)(const void *ctx, const char *key);
+int64_t config_duration_ms(enum config_duration which, config_lookup_fn get, const void *ctx);
 /* Parses "NAME://host:port,..." into out; returns count or -1. */
 int config_parse_listeners(const char *s, listener_t *out, int max);
 

@@ -52,41 +52,24 @@ const char *bdyn_get(broker_t *b, const char *key, int *source)
     return NULL;
 }
 
-/* The first of keys set, times its unit; else fallback. */
-static int64_t derived_ms(broker_t *b, const char *const keys[], const int64_t units[], int n,
-                          int64_t fallback)
+static const char *layered_lookup(const void *ctx, const char *key)
 {
-    for (int i = 0; i < n; i++) {
-        const char *v = bdyn_get(b, keys[i], NULL);
-        char *end;
-        long long x = v ? strtoll(v, &end, 10) : 0;
-        if (v && *v && !*end)
-            return x * units[i];
-    }
-    return fallback;
+    return bdyn_get((broker_t *)ctx, key, NULL);
 }
 
 int64_t bdyn_retention_ms(broker_t *b)
 {
-    static const char *const keys[] = { "log.retention.ms", "log.retention.minutes",
-                                        "log.retention.hours" };
-    static const int64_t units[] = { 1, 60000, 3600000 };
-    int64_t ms = derived_ms(b, keys, units, 3, 168LL * 3600000);
-    return ms < 0 ? -1 : ms;
+    return config_duration_ms(CONFIG_RETENTION_MS, layered_lookup, b);
 }
 
 int64_t bdyn_roll_ms(broker_t *b)
 {
-    static const char *const keys[] = { "log.roll.ms", "log.roll.hours" };
-    static const int64_t units[] = { 1, 3600000 };
-    return derived_ms(b, keys, units, 2, 168LL * 3600000);
+    return config_duration_ms(CONFIG_ROLL_MS, layered_lookup, b);
 }
 
 int64_t bdyn_roll_jitter_ms(broker_t *b)
 {
-    static const char *const keys[] = { "log.roll.jitter.ms", "log.roll.jitter.hours" };
-    static const int64_t units[] = { 1, 3600000 };
-    return derived_ms(b, keys, units, 2, 0);
+    return config_duration_ms(CONFIG_ROLL_JITTER_MS, layered_lookup, b);
 }
 
 typedef struct topic_apply {

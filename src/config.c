@@ -63,7 +63,6 @@ void config_defaults(broker_config_t *cfg)
     cfg->default_replication_factor = 1;
     cfg->auto_create_topics = true;
     cfg->log_segment_bytes = 1073741824;
-    cfg->log_roll_ms = 168LL * 3600 * 1000;
     cfg->log_index_interval_bytes = 4096;
     cfg->log_index_size_max_bytes = 10485760;
     cfg->message_max_bytes = 1048588;
@@ -78,10 +77,8 @@ void config_defaults(broker_config_t *cfg)
     cfg->log_cleaner_threads = 1;
     cfg->log_cleaner_dedupe_buffer_size = 134217728;
     cfg->log_cleaner_load_factor = 0.9;
-    cfg->log_retention_ms = 168LL * 3600 * 1000;
     cfg->log_retention_bytes = -1;
     cfg->log_retention_check_ms = 300000;
-    cfg->log_roll_jitter_ms = 0;
     cfg->min_insync_replicas = 1;
     cfg->offsets_topic_partitions = 50;
     cfg->offsets_topic_rf = 3;
@@ -330,6 +327,45 @@ static int parse_bool(const char *key, const char *v, bool *out)
 }
 
 /* Reads an integer key into a field of the given width, if present. */
+/* Kafka's logRetentionTimeMillis, logRollTimeMillis and
+ * logRollTimeJitterMillis: the first key set, times its unit. */
+static const struct duration {
+    const char *keys[3];
+    int64_t units[3];
+    int n;
+    int64_t fallback;
+} durations[] = {
+    [CONFIG_RETENTION_MS] = { { "log.retention.ms", "log.retention.minutes",
+                                "log.retention.hours" }, { 1, 60000, 3600000 }, 3,
+                              168LL * 3600000 },
+    [CONFIG_ROLL_MS] = { { "log.roll.ms", "log.roll.hours" }, { 1, 3600000 }, 2,
+                         168LL * 3600000 },
+    [CONFIG_ROLL_JITTER_MS] = { { "log.roll.jitter.ms", "log.roll.jitter.hours" },
+                                { 1, 3600000 }, 2, 0 },
+};
+
+int64_t config_duration_ms(enum config_duration which, config_lookup_fn get, const void *ctx)
+{
+    const struct duration *d = &durations[which];
+    int64_t ms = d->fallback;
+    for (int i = 0; i < d->n; i++) {
+        const char *v = get(ctx, d->keys[i]);
+        char *end;
+        long long x = v ? strtoll(v, &end, 10) : 0;
+        if (v && *v && !*end) {
+            ms = x * d->units[i];
+            break;
+        }
+    }
+    /* Kafka: a negative retention means unlimited (-1). */
+    return which == CONFIG_RETENTION_MS && ms < 0 ? -1 : ms;
+}
+
+static const char *file_lookup(const void *ctx, const char *key)
+{
+    return config_get(ctx, key);
+}
+
 #define GET_INT(key, field)                                                   \
     do {                                                                      \
         const char *v_ = config_get(cfg, key);                                \
@@ -445,30 +481,16 @@ int config_finish(broker_config_t *cfg)
             return -1;
         }
     }
-    if ((v = config_get(cfg, "log.roll.hours"))) {
-        if (parse_i64("log.roll.hours", v, &x) < 0)
-            return -1;
-        cfg->log_roll_ms = x * 3600 * 1000;
-    }
-    GET_INT("log.roll.ms", log_roll_ms);
-    if ((v = config_get(cfg, "log.roll.jitter.hours"))) {
-        if (parse_i64("log.roll.jitter.hours", v, &x) < 0)
-            return -1;
-        cfg->log_roll_jitter_ms = x * 3600 * 1000;
-    }
-    GET_INT("log.roll.jitter.ms", log_roll_jitter_ms);
+    /* The duration keys are checked here; their values are derived in one
+     * place, config_duration_ms, for the file as for dynamic configs. */
+    for (size_t i = 0; i < ARRAY_SIZE(durations); i++)
+        for (int k = 0; k < durations[i].n; k++)
+            if ((v = config_get(cfg, durations[i].keys[k])) &&
+                parse_i64(durations[i].keys[k], v, &x) < 0)
+                return -1;
+    cfg->log_roll_ms = config_duration_ms(CONFIG_ROLL_MS, file_lookup, cfg);
+    cfg->log_roll_jitter_ms = config_duration_ms(CONFIG_ROLL_JITTER_MS, file_lookup, cfg);
     GET_INT("log.retention.check.interval.ms", log_retention_check_ms);
-    if ((v = config_get(cfg, "log.retention.hours"))) {
-        if (parse_i64("log.retention.hours", v, &x) < 0)
-            return -1;
-        cfg->log_retention_ms = x * 3600 * 1000;
-    }
-    if ((v = config_get(cfg, "log.retention.minutes"))) {
-        if (parse_i64("log.retention.minutes", v, &x) < 0)
-            return -1;
-        cfg->log_retention_ms = x * 60 * 1000;
-    }
-    GET_INT("log.retention.ms", log_retention_ms);
     if ((v = config_get(cfg, "offsets.retention.minutes"))) {
         if (parse_i64("offsets.retention.minutes", v, &x) < 0)
             return -1;
