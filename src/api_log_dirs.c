@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <uthash.h>
 
 #include "api.h"
 #include "kafka_errors.h"
@@ -23,26 +24,64 @@ typedef struct describe_log_dirs_response_describe_log_dirs_result dir_result_t;
 typedef struct describe_log_dirs_response_describe_log_dirs_topic dir_topic_t;
 typedef struct describe_log_dirs_response_describe_log_dirs_partition dir_partition_t;
 
+/* The partitions a request names, by topic, so each log is checked in
+ * O(log n) however long the request's list is. */
+typedef struct wanted_topic {
+    const char *name;
+    int32_t *partitions;        /* sorted */
+    int n;
+    UT_hash_handle hh;
+} wanted_topic_t;
+
 typedef struct collect {
     request_t *req;
-    const struct describe_log_dirs_request *rq;
+    bool all;                   /* a null topic list: every partition */
+    wanted_topic_t *wanted;
     const char *root;           /* the log dir being described */
     dir_result_t *out;
     int cap_topics;
 } collect_t;
 
-static bool wanted(const struct describe_log_dirs_request *rq, const char *topic, int32_t p)
+static int cmp_i32(const void *a, const void *b)
 {
-    if (rq->topics_count < 0)
-        return true;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Indexes the request's topics (arena memory, bounded by the request). */
+static void index_request(collect_t *c, const struct describe_log_dirs_request *rq)
+{
+    c->all = rq->topics_count < 0;
     for (int i = 0; i < rq->topics_count; i++) {
-        if (!kstr_eq_cstr(rq->topics[i].topic, topic))
-            continue;
-        for (int k = 0; k < rq->topics[i].partitions_count; k++)
-            if (rq->topics[i].partitions[k] == p)
-                return true;
+        const struct describe_log_dirs_request_describable_log_dir_topic *t = &rq->topics[i];
+        const char *name = kstr_dup_or_empty(&c->req->arena, t->topic);
+        wanted_topic_t *w;
+        HASH_FIND_STR(c->wanted, name, w);
+        int n = t->partitions_count > 0 ? t->partitions_count : 0;
+        int have = w ? w->n : 0;
+        int32_t *v = arena_array(&c->req->arena, (size_t)(have + n) + 1, sizeof(int32_t));
+        if (have)
+            memcpy(v, w->partitions, sizeof(int32_t) * (size_t)have);
+        if (n)
+            memcpy(v + have, t->partitions, sizeof(int32_t) * (size_t)n);
+        qsort(v, (size_t)(have + n), sizeof(int32_t), cmp_i32);
+        if (!w) {
+            w = arena_alloc(&c->req->arena, sizeof(*w));
+            w->name = name;
+            HASH_ADD_KEYPTR(hh, c->wanted, w->name, strlen(w->name), w);
+        }
+        w->partitions = v;
+        w->n = have + n;
     }
-    return false;
+}
+
+static bool wanted(const collect_t *c, const char *topic, int32_t p)
+{
+    if (c->all)
+        return true;
+    wanted_topic_t *w;
+    HASH_FIND_STR(c->wanted, topic, w);
+    return w && bsearch(&p, w->partitions, (size_t)w->n, sizeof(int32_t), cmp_i32);
 }
 
 static bool in_dir(const char *root, const char *dir)
@@ -94,7 +133,7 @@ static void add_partition(dir_topic_t *t, collect_t *c, const partition_log_t *p
 static void collect_log(partition_log_t *pl, void *arg)
 {
     collect_t *c = arg;
-    if (!in_dir(c->root, pl->dir) || !wanted(c->rq, pl->topic, pl->partition))
+    if (!in_dir(c->root, pl->dir) || !wanted(c, pl->topic, pl->partition))
         return;
     add_partition(topic_of(c, pl->topic), c, pl);
 }
@@ -111,8 +150,7 @@ static const char *absolute(request_t *req, const char *dir)
     return out;
 }
 
-static void describe_dir(broker_t *b, request_t *req, const struct describe_log_dirs_request *rq,
-                         int i, dir_result_t *out)
+static void describe_dir(broker_t *b, request_t *req, collect_t *c, int i, dir_result_t *out)
 {
     const char *root = b->cfg->log_dirs[i];
     out->log_dir = kstr_from_cstr(absolute(req, root));
@@ -129,8 +167,10 @@ static void describe_dir(broker_t *b, request_t *req, const struct describe_log_
         out->total_bytes = INT64_MAX;
     if (out->usable_bytes < 0)
         out->usable_bytes = INT64_MAX;
-    collect_t c = { .req = req, .rq = rq, .root = root, .out = out };
-    logmgr_foreach(collect_log, &c);
+    c->root = root;
+    c->out = out;
+    c->cap_topics = 0;
+    logmgr_foreach(collect_log, c);
 }
 
 enum handler_result api_describe_log_dirs(broker_t *b, request_t *req)
@@ -144,8 +184,11 @@ enum handler_result api_describe_log_dirs(broker_t *b, request_t *req)
     resp.results_count = b->cfg->n_log_dirs;
     resp.results = describe_log_dirs_response_describe_log_dirs_result_array(&req->arena,
                                                                              resp.results_count);
+    collect_t c = { .req = req };
+    index_request(&c, &rq);
     for (int i = 0; i < resp.results_count; i++)
-        describe_dir(b, req, &rq, i, &resp.results[i]);
+        describe_dir(b, req, &c, i, &resp.results[i]);
+    HASH_CLEAR(hh, c.wanted);
     describe_log_dirs_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }

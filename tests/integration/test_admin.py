@@ -123,3 +123,40 @@ def test_kafka_log_dirs_tool(broker):
     assert {q["partition"]: q["size"] for q in logdir["partitions"]} == on_disk
     assert all(q["offsetLag"] == 0 and q["isFuture"] is False for q in logdir["partitions"])
     assert all(size > 25 * 100 for size in on_disk.values())
+
+
+def test_describe_log_dirs_filters_the_partitions_asked_for(broker):
+    """DescribeLogDirs v1 naming one partition of a topic among 20000
+    topics that do not exist: exactly that partition comes back (on samsa
+    the request's list is indexed, so its length costs no scan per log)."""
+    from kafka.protocol.api import Request, Response
+    from kafka.protocol.types import Array, Boolean, Int16, Int32, Int64, Schema, String
+    from conftest import unique
+    from kproto import Conn, call
+    from test_clients import create_topic
+
+    class DescribeLogDirsResponse_v1(Response):
+        API_KEY = 35
+        API_VERSION = 1
+        SCHEMA = Schema(('throttle_time_ms', Int32), ('log_dirs', Array(
+            ('error_code', Int16), ('log_dir', String('utf-8')), ('topics', Array(
+                ('name', String('utf-8')), ('partitions', Array(
+                    ('partition_index', Int32), ('partition_size', Int64),
+                    ('offset_lag', Int64), ('is_future_key', Boolean))))))))
+
+    class DescribeLogDirsRequest_v1(Request):
+        API_KEY = 35
+        API_VERSION = 1
+        RESPONSE_TYPE = DescribeLogDirsResponse_v1
+        SCHEMA = Schema(('topics', Array(('topic', String('utf-8')),
+                                         ('partitions', Array(Int32)))))
+
+    topic = unique("filter")
+    create_topic(broker.bootstrap, topic, 3)
+    asked = [(f"absent-{i}", [0, 1]) for i in range(20000)] + [(topic, [1, 7])]
+    c = Conn(broker.port)
+    r = call(c, DescribeLogDirsRequest_v1(asked))
+    c.close()
+    (err, _dir, topics), = r.log_dirs
+    assert err == 0
+    assert [(name, [p[0] for p in parts]) for name, parts in topics] == [(topic, [1])]
