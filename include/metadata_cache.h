@@ -13,6 +13,7 @@
 #ifndef SAMSA_METADATA_CACHE_H
 #define SAMSA_METADATA_CACHE_H
 
+#include "kv_list.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <uthash.h>
@@ -58,9 +59,7 @@ typedef struct mc_topic {
     kuuid_t id;
     int n_partitions;
     mc_partition_t *parts;
-    char **cfg_keys;
-    char **cfg_values;
-    int n_cfg;
+    kv_list_t cfg;              /* /config/topics/<t>: the topic's overrides */
     bool deleting;
     bool by_id;                 /* in the cache's topic-id index */
     UT_hash_handle hh;
@@ -85,7 +84,6 @@ mc_topic_t *mc_topic_dup(const mc_topic_t *t);
 /* Same partitions, replicas, leaders, epochs, ISR, id and configs. */
 bool mc_topic_same(const mc_topic_t *a, const mc_topic_t *b);
 void mc_topic_set_config(mc_topic_t *t, const char *key, const char *value);
-void mc_topic_clear_config(mc_topic_t *t);
 const char *mc_topic_config(const mc_topic_t *t, const char *key);
 /* Replaces any topic of the same name; the cache takes ownership. */
 void mc_put_topic(mc_topic_t *t);

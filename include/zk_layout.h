@@ -35,8 +35,6 @@ int zkl_parse_broker(const char *json, mc_broker_t *b);
 
 /* /brokers/topics/<t>: a topic with its replica assignment, or NULL. */
 mc_topic_t *zkl_parse_topic(const char *name, const char *json);
-/* /config/topics/<t> into t's overrides; bad JSON leaves t unchanged. */
-void zkl_parse_topic_config(mc_topic_t *t, const char *json);
 /* A config znode's {"version":1,"config":{...}} into out; -1 if
  * malformed. */
 int zkl_parse_config(const char *json, kv_list_t *out);

@@ -153,14 +153,14 @@ static void describe_topic(describe_t *d, struct describe_configs_response_descr
             topic_entry(d, t, &kafka_topic_config_defs[i]);
     /* Overrides Kafka does not know (an old tool wrote them): listed,
      * and sensitive since their type is unknown. */
-    for (int i = 0; i < t->n_cfg; i++) {
-        if (config_def_topic(t->cfg_keys[i]) || !wanted(d->rq, t->cfg_keys[i]))
+    for (int i = 0; i < t->cfg.n; i++) {
+        if (config_def_topic(t->cfg.keys[i]) || !wanted(d->rq, t->cfg.keys[i]))
             continue;
-        entry_t *e = add_entry(d, t->cfg_keys[i]);
+        entry_t *e = add_entry(d, t->cfg.keys[i]);
         e->value = KSTR_NULL;
         e->is_sensitive = true;
         e->config_source = SOURCE_TOPIC_CONFIG;
-        synonym_t own = { str(d, t->cfg_keys[i]), KSTR_NULL, SOURCE_TOPIC_CONFIG };
+        synonym_t own = { str(d, t->cfg.keys[i]), KSTR_NULL, SOURCE_TOPIC_CONFIG };
         set_synonyms(d, e, &own, 1);
     }
 }

@@ -425,7 +425,7 @@ mc_topic_t **controller_load_topics(char **names, int n)
         if (!out[i])
             continue;
         if (reads[n + i].rc == ZOK)
-            zkl_parse_topic_config(out[i], reads[n + i].data);
+            zkl_parse_config(reads[n + i].data, &out[i]->cfg);
         n_parts += out[i]->n_partitions;
         name_set_add(&zv.known, names[i]);
     }

@@ -63,9 +63,9 @@ static void apply_topic_configs(broker_t *b, metadata_update_t *u)
         mc_topic_t *t = mc_find_topic(c->name);
         if (!t)
             continue;
-        mc_topic_clear_config(t);
-        for (int k = 0; k < c->config.n; k++)
-            mc_topic_set_config(t, c->config.keys[k], c->config.values[k]);
+        kv_free(&t->cfg);
+        t->cfg = c->config;
+        c->config = (kv_list_t){ 0 };
         bdyn_topic_changed(b, t);
         log_info("config", "Processing override for entityPath: topics/%s with config: %d keys",
                  c->name, c->config.n);

@@ -69,8 +69,7 @@ mc_topic_t *mc_topic_dup(const mc_topic_t *src)
         d->adding = mc_ids_copy(src->parts[i].adding, src->parts[i].n_adding);
         d->removing = mc_ids_copy(src->parts[i].removing, src->parts[i].n_removing);
     }
-    for (int i = 0; i < src->n_cfg; i++)
-        mc_topic_set_config(t, src->cfg_keys[i], src->cfg_values[i]);
+    t->cfg = kv_copy(&src->cfg);
     return t;
 }
 
@@ -85,7 +84,7 @@ void mc_topic_free(mc_topic_t *t)
         free(t->parts[i].removing);
     }
     free(t->parts);
-    mc_topic_clear_config(t);
+    kv_free(&t->cfg);
     free(t);
 }
 
@@ -97,7 +96,7 @@ static bool ids_same(const int32_t *a, int na, const int32_t *b, int nb)
 bool mc_topic_same(const mc_topic_t *a, const mc_topic_t *b)
 {
     if (a->n_partitions != b->n_partitions || memcmp(&a->id, &b->id, sizeof(a->id)) ||
-        a->n_cfg != b->n_cfg)
+        a->cfg.n != b->cfg.n)
         return false;
     for (int i = 0; i < a->n_partitions; i++) {
         const mc_partition_t *p = &a->parts[i], *q = &b->parts[i];
@@ -109,48 +108,22 @@ bool mc_topic_same(const mc_topic_t *a, const mc_topic_t *b)
             !ids_same(p->removing, p->n_removing, q->removing, q->n_removing))
             return false;
     }
-    for (int i = 0; i < a->n_cfg; i++) {
-        const char *v = mc_topic_config(b, a->cfg_keys[i]);
-        if (!v || strcmp(v, a->cfg_values[i]))
+    for (int i = 0; i < a->cfg.n; i++) {
+        const char *v = kv_get(&b->cfg, a->cfg.keys[i]);
+        if (!v || strcmp(v, a->cfg.values[i]))
             return false;
     }
     return true;
 }
 
-void mc_topic_clear_config(mc_topic_t *t)
-{
-    for (int i = 0; i < t->n_cfg; i++) {
-        free(t->cfg_keys[i]);
-        free(t->cfg_values[i]);
-    }
-    free(t->cfg_keys);
-    free(t->cfg_values);
-    t->cfg_keys = t->cfg_values = NULL;
-    t->n_cfg = 0;
-}
-
 void mc_topic_set_config(mc_topic_t *t, const char *key, const char *value)
 {
-    for (int i = 0; i < t->n_cfg; i++) {
-        if (!strcmp(t->cfg_keys[i], key)) {
-            free(t->cfg_values[i]);
-            t->cfg_values[i] = xstrdup(value);
-            return;
-        }
-    }
-    t->cfg_keys = xrealloc(t->cfg_keys, sizeof(char *) * (size_t)(t->n_cfg + 1));
-    t->cfg_values = xrealloc(t->cfg_values, sizeof(char *) * (size_t)(t->n_cfg + 1));
-    t->cfg_keys[t->n_cfg] = xstrdup(key);
-    t->cfg_values[t->n_cfg] = xstrdup(value);
-    t->n_cfg++;
+    kv_set(&t->cfg, key, value);
 }
 
 const char *mc_topic_config(const mc_topic_t *t, const char *key)
 {
-    for (int i = 0; i < t->n_cfg; i++)
-        if (!strcmp(t->cfg_keys[i], key))
-            return t->cfg_values[i];
-    return NULL;
+    return kv_get(&t->cfg, key);
 }
 
 static void unlink_topic(mc_topic_t *t)

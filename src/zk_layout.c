@@ -199,18 +199,6 @@ mc_topic_t *zkl_parse_topic(const char *name, const char *json)
     return t;
 }
 
-void zkl_parse_topic_config(mc_topic_t *t, const char *json)
-{
-    json_t *j = json_loads(json, 0, NULL);
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_object_get(j, "config"), k, v) {
-        if (json_is_string(v))
-            mc_topic_set_config(t, k, json_string_value(v));
-    }
-    json_decref(j);
-}
-
 int zkl_parse_config(const char *json, kv_list_t *out)
 {
     json_t *j = json_loads(json, 0, NULL);
