@@ -15,13 +15,11 @@
 #include "config_defs.h"
 #include "configs_zk.h"
 #include "kv_list.h"
-#include "logging.h"
 #include "topic_config.h"
 #include "util.h"
 #include "zk_layout.h"
+#include "tool_zk.h"
 #include "zk_session.h"
-
-#define ZK_TIMEOUT_MS 30000
 
 static void warn_deprecated(void)
 {
@@ -177,21 +175,12 @@ static int describe(zk_session_t *zs, const configs_zk_t *o)
     return 0;
 }
 
-static void ignore_event(void *ctx, const zk_event_t *ev)
-{
-    (void)ctx;
-    (void)ev;
-}
-
 int configs_zookeeper(const configs_zk_t *o)
 {
     warn_deprecated();
-    log_set_level(LOG_WARN);    /* the session's own INFO lines are not the tool's output */
-    zk_session_t *zs = zk_open(o->connect, ZK_TIMEOUT_MS, ZK_TIMEOUT_MS, ignore_event, NULL);
-    if (!zs) {
-        fprintf(stderr, "Cannot connect to ZooKeeper at %s\n", o->connect);
+    zk_session_t *zs = tool_zk_open(o->connect);
+    if (!zs)
         return 1;
-    }
     int rc = o->alter ? alter(zs, o) : describe(zs, o);
     zk_close(zs);
     return rc;

@@ -11,16 +11,14 @@
 #include <string.h>
 
 #include "config_changes.h"
-#include "logging.h"
 #include "metadata_cache.h"
 #include "replica_assignment.h"
 #include "topic_config.h"
 #include "topics_zk.h"
 #include "util.h"
 #include "zk_layout.h"
+#include "tool_zk.h"
 #include "zk_session.h"
-
-#define ZK_TIMEOUT_MS 30000
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -280,20 +278,11 @@ static int delete(zk_session_t *zs, const topics_zk_t *o)
     return rc;
 }
 
-static void ignore_event(void *ctx, const zk_event_t *ev)
-{
-    (void)ctx;
-    (void)ev;
-}
-
 int topics_zookeeper(const topics_zk_t *o)
 {
-    log_set_level(LOG_WARN);    /* the session's own INFO lines are not the tool's output */
-    zk_session_t *zs = zk_open(o->connect, ZK_TIMEOUT_MS, ZK_TIMEOUT_MS, ignore_event, NULL);
-    if (!zs) {
-        fprintf(stderr, "Cannot connect to ZooKeeper at %s\n", o->connect);
+    zk_session_t *zs = tool_zk_open(o->connect);
+    if (!zs)
         return 1;
-    }
     int rc = o->action == TOPICS_ZK_CREATE   ? create(zs, o)
              : o->action == TOPICS_ZK_LIST   ? list(zs, o)
              : o->action == TOPICS_ZK_DELETE ? delete(zs, o)
