@@ -185,12 +185,16 @@ static bool apply_list_op(config_resource_t *r, const config_op_t *o, kv_list_t 
         else
             kv_remove(&items, change.keys[i]);
     }
-    char joined[4096] = "";
+    kwriter_t joined;           /* any length: throttled-replica lists grow long */
+    kw_init(&joined);
     for (int i = 0; i < items.n; i++) {
-        size_t len = strlen(joined);
-        snprintf(joined + len, sizeof(joined) - len, "%s%s", i ? "," : "", items.keys[i]);
+        if (i)
+            kw_raw(&joined, ",", 1);
+        kw_raw(&joined, items.keys[i], strlen(items.keys[i]));
     }
-    kv_set(cfg, o->key, joined);
+    kw_raw(&joined, "", 1);
+    kv_set(cfg, o->key, (const char *)joined.buf);
+    kw_free(&joined);
     kv_free(&items);
     kv_free(&change);
     return true;
