@@ -7,6 +7,7 @@
 #define SAMSA_API_H
 
 #include "broker.h"
+#include "metadata_cache.h"
 #include "topic_config.h"
 
 enum handler_result api_produce(broker_t *b, request_t *req);
@@ -47,6 +48,13 @@ enum handler_result api_create_partitions(broker_t *b, request_t *req);
 enum handler_result api_describe_acls(broker_t *b, request_t *req);
 enum handler_result api_create_acls(broker_t *b, request_t *req);
 enum handler_result api_delete_acls(broker_t *b, request_t *req);
+enum handler_result api_sasl_handshake(broker_t *b, request_t *req);
+enum handler_result api_sasl_authenticate(broker_t *b, request_t *req);
+/* A bare SASL token frame (after SaslHandshake v0). */
+enum handler_result sasl_raw_token(broker_t *b, request_t *req);
+/* A broker's endpoint on the listener req came in on (Kafka answers with
+ * the client's own listener), NULL if that broker lacks it. */
+const mc_endpoint_t *api_broker_endpoint(const request_t *req, const mc_broker_t *mb);
 /* OffsetCommit and TxnOffsetCommit (api_groups.c): the response resp is
  * sent once the group's __consumer_offsets partition has replicated its
  * log end to the ISR (at once if it has); a failed wait passes the error

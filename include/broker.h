@@ -82,6 +82,7 @@ typedef struct request {
     kreader_t body;                 /* positioned after the header */
     kwriter_t resp;                 /* response body */
     bool no_response;               /* acks=0 produce */
+    bool raw_response;              /* a bare SASL token: no header */
     int64_t received_ms;
     void *parked;                   /* handler state while waiting */
     void (*cancel)(struct request *req);   /* connection gone while parked */

@@ -16,6 +16,7 @@ typedef struct listener {
     char name[64];          /* listener name, e.g. PLAINTEXT */
     char host[256];         /* "" = all interfaces */
     int port;
+    int16_t security_protocol;  /* enum security_protocol (listeners.h) */
 } listener_t;
 
 typedef struct broker_config {
@@ -24,6 +25,7 @@ typedef struct broker_config {
     int n_listeners;
     listener_t advertised[CONFIG_MAX_LISTENERS];
     int n_advertised;
+    char inter_broker_listener[64];     /* an advertised listener's name */
     char *log_dirs[CONFIG_MAX_LOG_DIRS];
     int n_log_dirs;
     char *zk_connect;
@@ -120,7 +122,5 @@ const char *config_get(const broker_config_t *cfg, const char *key);
 enum config_duration { CONFIG_RETENTION_MS, CONFIG_ROLL_MS, CONFIG_ROLL_JITTER_MS };
 typedef const char *(*config_lookup_fn)(const void *ctx, const char *key);
 int64_t config_duration_ms(enum config_duration which, config_lookup_fn get, const void *ctx);
-/* Parses "NAME://host:port,..." into out; returns count or -1. */
-int config_parse_listeners(const char *s, listener_t *out, int max);
 
 #endif

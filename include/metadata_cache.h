@@ -13,6 +13,7 @@
 #ifndef SAMSA_METADATA_CACHE_H
 #define SAMSA_METADATA_CACHE_H
 
+#include "broker_config.h"
 #include "kv_list.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,10 +67,20 @@ typedef struct mc_topic {
     UT_hash_handle hh_id;
 } mc_topic_t;
 
-typedef struct mc_broker {
-    int32_t id;
+/* One advertised listener of a broker. */
+typedef struct mc_endpoint {
+    char listener[64];
     char host[256];
     int32_t port;
+    int16_t security_protocol;
+} mc_endpoint_t;
+
+typedef struct mc_broker {
+    int32_t id;
+    char host[256];             /* endpoint on the inter-broker listener */
+    int32_t port;
+    mc_endpoint_t endpoints[CONFIG_MAX_LISTENERS];
+    int n_endpoints;
     char rack[64];
     int64_t epoch;              /* czxid of /brokers/ids/<id> */
 } mc_broker_t;
@@ -79,6 +90,8 @@ mc_topic_t *mc_topic_new(const char *name, int n_partitions);
  * state the controller sends replaces it). */
 void mc_partition_state_unknown(mc_partition_t *p);
 void mc_topic_free(mc_topic_t *t);
+/* A broker's endpoint on the named listener, NULL if it has none. */
+const mc_endpoint_t *mc_broker_endpoint(const mc_broker_t *b, const char *listener);
 /* A deep copy (any thread: it touches only its argument). */
 mc_topic_t *mc_topic_dup(const mc_topic_t *t);
 /* Same partitions, replicas, leaders, epochs, ISR, id and configs. */

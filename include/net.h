@@ -20,6 +20,30 @@ int64_t net_pool_used(void);
 void net_shutdown(void);
 /* Peer address of a connection, "host:port". */
 const char *conn_peer(const struct conn *c);
+/* The authenticated principal ("User:ANONYMOUS" without authentication,
+ * "User:<subject>" for a TLS client certificate). */
+const char *conn_principal(const struct conn *c);
+/* The listener a connection came in on. */
+const listener_t *conn_listener(const struct conn *c);
+
+/* Where a connection is in SASL authentication (Kafka's
+ * SaslServerAuthenticator states).  Listeners without SASL start
+ * CONN_AUTH_COMPLETE. */
+enum conn_auth {
+    CONN_AUTH_HANDSHAKE,        /* ApiVersions or SaslHandshake expected */
+    CONN_AUTH_AUTHENTICATE,     /* SaslAuthenticate expected (handshake v1) */
+    CONN_AUTH_RAW_TOKEN,        /* a bare token frame expected (handshake v0) */
+    CONN_AUTH_COMPLETE,
+};
+enum conn_auth conn_auth_state(const struct conn *c);
+/* The SASL settings of the connection's listener, NULL without SASL. */
+const struct sasl_listener *conn_sasl(const struct conn *c);
+void conn_set_auth_state(struct conn *c, enum conn_auth state);
+/* Authentication succeeded as principal ("User:<name>"). */
+void conn_authenticated(struct conn *c, const char *principal);
+/* Closes the connection once the response to the current request is out
+ * (a failed authentication). */
+void conn_close_after_response(struct conn *c);
 /* Queues a response (header + body with spliced file regions). */
 void conn_send_response(struct conn *c, const request_t *req);
 

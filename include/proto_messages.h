@@ -97,6 +97,59 @@ void api_versions_response_defaults(struct api_versions_response *m);
 int api_versions_response_decode(kreader_t *r, int16_t version, struct api_versions_response *m);
 void api_versions_response_encode(kwriter_t *w, int16_t version, const struct api_versions_response *m);
 
+/* ---- SaslHandshakeRequest (versions 0-1, flexible None) ---- */
+#define SASL_HANDSHAKE_REQUEST_MIN_VERSION 0
+#define SASL_HANDSHAKE_REQUEST_MAX_VERSION 1
+#define SASL_HANDSHAKE_REQUEST_FIRST_FLEXIBLE -1
+struct sasl_handshake_request {
+    kstr_t mechanism;
+};
+
+void sasl_handshake_request_defaults(struct sasl_handshake_request *m);
+int sasl_handshake_request_decode(kreader_t *r, int16_t version, struct sasl_handshake_request *m);
+void sasl_handshake_request_encode(kwriter_t *w, int16_t version, const struct sasl_handshake_request *m);
+
+/* ---- SaslHandshakeResponse (versions 0-1, flexible None) ---- */
+#define SASL_HANDSHAKE_RESPONSE_MIN_VERSION 0
+#define SASL_HANDSHAKE_RESPONSE_MAX_VERSION 1
+#define SASL_HANDSHAKE_RESPONSE_FIRST_FLEXIBLE -1
+struct sasl_handshake_response {
+    int16_t error_code;
+    int32_t mechanisms_count; /* -1 = null */
+    kstr_t *mechanisms;
+};
+
+void sasl_handshake_response_defaults(struct sasl_handshake_response *m);
+int sasl_handshake_response_decode(kreader_t *r, int16_t version, struct sasl_handshake_response *m);
+void sasl_handshake_response_encode(kwriter_t *w, int16_t version, const struct sasl_handshake_response *m);
+
+/* ---- SaslAuthenticateRequest (versions 0-2, flexible (2, 32767)) ---- */
+#define SASL_AUTHENTICATE_REQUEST_MIN_VERSION 0
+#define SASL_AUTHENTICATE_REQUEST_MAX_VERSION 2
+#define SASL_AUTHENTICATE_REQUEST_FIRST_FLEXIBLE 2
+struct sasl_authenticate_request {
+    kbytes_t auth_bytes;
+};
+
+void sasl_authenticate_request_defaults(struct sasl_authenticate_request *m);
+int sasl_authenticate_request_decode(kreader_t *r, int16_t version, struct sasl_authenticate_request *m);
+void sasl_authenticate_request_encode(kwriter_t *w, int16_t version, const struct sasl_authenticate_request *m);
+
+/* ---- SaslAuthenticateResponse (versions 0-2, flexible (2, 32767)) ---- */
+#define SASL_AUTHENTICATE_RESPONSE_MIN_VERSION 0
+#define SASL_AUTHENTICATE_RESPONSE_MAX_VERSION 2
+#define SASL_AUTHENTICATE_RESPONSE_FIRST_FLEXIBLE 2
+struct sasl_authenticate_response {
+    int16_t error_code;
+    kstr_t error_message;
+    kbytes_t auth_bytes;
+    int64_t session_lifetime_ms;
+};
+
+void sasl_authenticate_response_defaults(struct sasl_authenticate_response *m);
+int sasl_authenticate_response_decode(kreader_t *r, int16_t version, struct sasl_authenticate_response *m);
+void sasl_authenticate_response_encode(kwriter_t *w, int16_t version, const struct sasl_authenticate_response *m);
+
 /* ---- MetadataRequest (versions 0-12, flexible (9, 32767)) ---- */
 #define METADATA_REQUEST_MIN_VERSION 0
 #define METADATA_REQUEST_MAX_VERSION 12

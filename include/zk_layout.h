@@ -31,7 +31,7 @@ kuuid_t zkl_random_uuid(void);
 char *zkl_broker_registration(const broker_config_t *cfg, int64_t timestamp_ms);
 /* Parses /brokers/ids/<id> into b (id and epoch set by the caller); -1 if
  * malformed. */
-int zkl_parse_broker(const char *json, mc_broker_t *b);
+int zkl_parse_broker(const char *json, const char *inter_broker_listener, mc_broker_t *b);
 
 /* /brokers/topics/<t>: a topic with its replica assignment, or NULL. */
 mc_topic_t *zkl_parse_topic(const char *name, const char *json);

@@ -44,8 +44,8 @@ static kbytes_t arena_kbytes(arena_t *a, const uint8_t *p, int32_t n)
 /* The coordinator of a key: the leader of its __consumer_offsets (key
  * type 0, a group) or __transaction_state (1, a transactional id)
  * partition, as the metadata cache has it. */
-static void fill_coordinator(kstr_t key, int8_t key_type, int16_t version, int32_t *node,
-                             kstr_t *host, int32_t *port, int16_t *code, kstr_t *msg)
+static void fill_coordinator(const request_t *req, kstr_t key, int8_t key_type, int16_t version,
+                             int32_t *node, kstr_t *host, int32_t *port, int16_t *code, kstr_t *msg)
 {
     int32_t id = -1;
     /* Share groups (key type 2, v6) have no coordinator in Kafka 3.9. */
@@ -54,7 +54,8 @@ static void fill_coordinator(kstr_t key, int8_t key_type, int16_t version, int32
                   : key_type == 2 && version >= 6 ? KERR_COORDINATOR_NOT_AVAILABLE
                                                   : KERR_INVALID_REQUEST;
     const mc_broker_t *mb = err ? NULL : mc_find_broker(id);
-    if (!err && !mb)
+    const mc_endpoint_t *ep = mb ? api_broker_endpoint(req, mb) : NULL;
+    if (!err && !ep)
         err = KERR_COORDINATOR_NOT_AVAILABLE;
     *code = err;
     *node = -1;
@@ -64,8 +65,8 @@ static void fill_coordinator(kstr_t key, int8_t key_type, int16_t version, int32
     if (err)
         return;
     *node = mb->id;
-    *host = kstr_from_cstr(mb->host);
-    *port = mb->port;
+    *host = kstr_from_cstr(ep->host);
+    *port = ep->port;
 }
 
 enum handler_result api_find_coordinator(broker_t *b, request_t *req)
@@ -84,11 +85,11 @@ enum handler_result api_find_coordinator(broker_t *b, request_t *req)
         for (int i = 0; i < n; i++) {
             struct find_coordinator_response_coordinator *c = &resp.coordinators[i];
             c->key = rq.coordinator_keys[i];
-            fill_coordinator(rq.coordinator_keys[i], rq.key_type, v, &c->node_id, &c->host,
+            fill_coordinator(req, rq.coordinator_keys[i], rq.key_type, v, &c->node_id, &c->host,
                              &c->port, &c->error_code, &c->error_message);
         }
     } else {
-        fill_coordinator(rq.key, rq.key_type, v, &resp.node_id, &resp.host, &resp.port,
+        fill_coordinator(req, rq.key, rq.key_type, v, &resp.node_id, &resp.host, &resp.port,
                          &resp.error_code, &resp.error_message);
     }
     find_coordinator_response_encode(&req->resp, v, &resp);

@@ -103,6 +103,11 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
 
 enum { ENDPOINT_UNKNOWN = 0, ENDPOINT_BROKER = 1 };
 
+const mc_endpoint_t *api_broker_endpoint(const request_t *req, const mc_broker_t *mb)
+{
+    return mc_broker_endpoint(mb, conn_listener(req->conn)->name);
+}
+
 /* Kafka's computeDescribeClusterResponse for a broker endpoint. */
 enum handler_result api_describe_cluster(broker_t *b, request_t *req)
 {
@@ -124,20 +129,24 @@ enum handler_result api_describe_cluster(broker_t *b, request_t *req)
         describe_cluster_response_encode(&req->resp, v, &resp);
         return REQ_DONE;
     }
-    int nb;
+    int nb, k = 0;
     const mc_broker_t *brokers = mc_brokers(&nb);
-    resp.brokers_count = nb;
     resp.brokers = describe_cluster_response_describe_cluster_broker_array(&req->arena, nb);
     bool controller_known = false;
     for (int i = 0; i < nb; i++) {
-        resp.brokers[i].broker_id = brokers[i].id;
-        resp.brokers[i].host = kstr_from_cstr(arena_strdup(&req->arena, brokers[i].host));
-        resp.brokers[i].port = brokers[i].port;
-        resp.brokers[i].rack = brokers[i].rack[0]
+        const mc_endpoint_t *ep = api_broker_endpoint(req, &brokers[i]);
+        if (!ep)
+            continue;
+        resp.brokers[k].broker_id = brokers[i].id;
+        resp.brokers[k].host = kstr_from_cstr(arena_strdup(&req->arena, ep->host));
+        resp.brokers[k].port = ep->port;
+        resp.brokers[k].rack = brokers[i].rack[0]
                                    ? kstr_from_cstr(arena_strdup(&req->arena, brokers[i].rack))
                                    : KSTR_NULL;
         controller_known |= brokers[i].id == b->controller_id;
+        k++;
     }
+    resp.brokers_count = k;
     resp.cluster_id = kstr_from_cstr(b->cluster_id);
     resp.controller_id = controller_known ? b->controller_id : -1;
     resp.endpoint_type = ENDPOINT_BROKER;
@@ -174,18 +183,24 @@ enum handler_result api_metadata(broker_t *b, request_t *req)
     }
     /* Strings are copied because the cache may change before the response
      * is sent. */
-    int nb;
+    int nb, k = 0;
     const mc_broker_t *brokers = mc_brokers(&nb);
-    resp.brokers_count = nb;
     resp.brokers = metadata_response_metadata_response_broker_array(&req->arena, nb);
     for (int i = 0; i < nb; i++) {
-        resp.brokers[i].node_id = brokers[i].id;
-        resp.brokers[i].host = kstr_from_cstr(arena_strdup(&req->arena, brokers[i].host));
-        resp.brokers[i].port = brokers[i].port;
-        resp.brokers[i].rack = brokers[i].rack[0]
+        /* Brokers without the client's listener are left out, as Kafka's
+         * getAliveBrokerNodes(listenerName). */
+        const mc_endpoint_t *ep = api_broker_endpoint(req, &brokers[i]);
+        if (!ep)
+            continue;
+        resp.brokers[k].node_id = brokers[i].id;
+        resp.brokers[k].host = kstr_from_cstr(arena_strdup(&req->arena, ep->host));
+        resp.brokers[k].port = ep->port;
+        resp.brokers[k].rack = brokers[i].rack[0]
                                    ? kstr_from_cstr(arena_strdup(&req->arena, brokers[i].rack))
                                    : KSTR_NULL;
+        k++;
     }
+    resp.brokers_count = k;
     /* Without an authorizer Kafka grants every operation a resource type
      * supports, and says so when asked. */
     if (v >= 8 && rq.include_topic_authorized_operations)

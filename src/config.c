@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "broker_config.h"
+#include "listeners.h"
 #include "logging.h"
 #include "util.h"
 
@@ -253,53 +254,6 @@ int config_parse_text(broker_config_t *cfg, const char *text, const char *origin
     return 0;
 }
 
-int config_parse_listeners(const char *s, listener_t *out, int max)
-{
-    int n = 0;
-    char *copy = xstrdup(s);
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (isspace((unsigned char)*tok))
-            tok++;
-        if (!*tok)
-            continue;
-        if (n == max)
-            goto bad;
-        char *sep = strstr(tok, "://");
-        if (!sep)
-            goto bad;
-        *sep = '\0';
-        listener_t *l = &out[n];
-        memset(l, 0, sizeof(*l));
-        snprintf(l->name, sizeof(l->name), "%s", tok);
-        for (char *c = l->name; *c; c++)
-            *c = (char)toupper((unsigned char)*c);
-        char *hp = sep + 3;
-        char *colon = strrchr(hp, ':');
-        if (!colon)
-            goto bad;
-        *colon = '\0';
-        if (hp[0] == '[') { /* [ipv6] */
-            hp++;
-            char *rb = strchr(hp, ']');
-            if (rb)
-                *rb = '\0';
-        }
-        snprintf(l->host, sizeof(l->host), "%s", hp);
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        if (*end || port < 0 || port > 65535)
-            goto bad;
-        l->port = (int)port;
-        n++;
-    }
-    free(copy);
-    return n;
-bad:
-    free(copy);
-    return -1;
-}
-
 static int parse_i64(const char *key, const char *v, int64_t *out)
 {
     char *end;
@@ -388,6 +342,7 @@ static void warn_unknown_keys(const broker_config_t *cfg)
         bool known = false;
         for (size_t k = 0; k < ARRAY_SIZE(known_keys) && !known; k++)
             known = !strcmp(cfg->keys[i], known_keys[k]);
+        known = known || listeners_key_known(cfg->keys[i]);
         /* Warn once per key even if it is repeated. */
         for (int j = 0; j < i && !known; j++)
             known = !strcmp(cfg->keys[i], cfg->keys[j]);
@@ -517,27 +472,8 @@ int config_finish(broker_config_t *cfg)
         parse_bool("delete.topic.enable", v, &cfg->delete_topic_enable) < 0)
         return -1;
 
-    const char *ls = config_get(cfg, "listeners");
-    cfg->n_listeners = config_parse_listeners(ls ? ls : "PLAINTEXT://:9092",
-                                              cfg->listeners, CONFIG_MAX_LISTENERS);
-    if (cfg->n_listeners <= 0) {
-        fprintf(stderr, "samsad: invalid listeners '%s' (expected NAME://host:port,...)\n", ls);
+    if (listeners_configure(cfg) < 0)
         return -1;
-    }
-    const char *al = config_get(cfg, "advertised.listeners");
-    if (al) {
-        cfg->n_advertised = config_parse_listeners(al, cfg->advertised, CONFIG_MAX_LISTENERS);
-        if (cfg->n_advertised <= 0) {
-            fprintf(stderr, "samsad: invalid advertised.listeners '%s'\n", al);
-            return -1;
-        }
-    } else {
-        memcpy(cfg->advertised, cfg->listeners, sizeof(cfg->listeners));
-        cfg->n_advertised = cfg->n_listeners;
-    }
-    for (int i = 0; i < cfg->n_advertised; i++)
-        if (!cfg->advertised[i].host[0])
-            snprintf(cfg->advertised[i].host, sizeof(cfg->advertised[i].host), "localhost");
 
     const char *dirs = config_get(cfg, "log.dirs");
     if (!dirs)

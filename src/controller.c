@@ -381,7 +381,8 @@ static void load_brokers(metadata_update_t *u)
     zv.n_live = 0;
     for (int i = 0; i < ids.count; i++) {
         mc_broker_t *mb = &u->brokers[u->n_brokers];
-        if (reads[i].rc != ZOK || zkl_parse_broker(reads[i].data, mb) < 0)
+        if (reads[i].rc != ZOK ||
+            zkl_parse_broker(reads[i].data, zv.b->cfg->inter_broker_listener, mb) < 0)
             continue;
         mb->id = atoi(ids.data[i]);
         mb->epoch = reads[i].st.czxid;

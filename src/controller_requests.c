@@ -216,12 +216,15 @@ static void fill_live_brokers(struct update_metadata_request *rq, arena_t *a)
         ub->id = live[i].id;
         ub->v0_host = kstr_from_cstr(live[i].host);
         ub->v0_port = live[i].port;
-        ub->endpoints = update_metadata_request_update_metadata_endpoint_array(a, 1);
-        ub->endpoints_count = 1;
-        ub->endpoints[0].host = kstr_from_cstr(live[i].host);
-        ub->endpoints[0].port = live[i].port;
-        ub->endpoints[0].listener = KSTR_LIT("PLAINTEXT");
-        ub->endpoints[0].security_protocol = 0;
+        ub->endpoints = update_metadata_request_update_metadata_endpoint_array(a, live[i].n_endpoints);
+        ub->endpoints_count = live[i].n_endpoints;
+        for (int e = 0; e < live[i].n_endpoints; e++) {
+            const mc_endpoint_t *ep = &live[i].endpoints[e];
+            ub->endpoints[e].host = kstr_from_cstr(ep->host);
+            ub->endpoints[e].port = ep->port;
+            ub->endpoints[e].listener = kstr_from_cstr(ep->listener);
+            ub->endpoints[e].security_protocol = ep->security_protocol;
+        }
         ub->rack = live[i].rack[0] ? kstr_from_cstr(live[i].rack) : KSTR_NULL;
     }
 }

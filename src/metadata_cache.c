@@ -305,6 +305,14 @@ const mc_broker_t *mc_find_broker(int32_t id)
     return NULL;
 }
 
+const mc_endpoint_t *mc_broker_endpoint(const mc_broker_t *b, const char *listener)
+{
+    for (int i = 0; i < b->n_endpoints; i++)
+        if (!strcmp(b->endpoints[i].listener, listener))
+            return &b->endpoints[i];
+    return NULL;
+}
+
 void mc_clear(void)
 {
     mc_topic_t *t, *tmp;

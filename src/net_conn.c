@@ -15,15 +15,15 @@
  * Requests are handled as soon as they are whole, so the request queue of
  * queued.max.requests never holds more than the one being handled; parked
  * requests wait in the purgatory, outside that queue, as in Kafka.
+ * Bytes cross the socket through the connection's transport (plain or TLS,
+ * net_transport.h); a TLS connection handshakes before it reads requests.
  * Event-loop thread only.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -31,18 +31,37 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "logging.h"
 #include "net.h"
+#include "net_internal.h"
+#include "net_transport.h"
 #include "util.h"
 
 /* Handling a connection's requests pauses while this much output waits. */
 #define CONN_OUTPUT_PAUSE_BYTES (1 << 20)
+/* Bytes one read event takes before requests are handled. */
+#define CONN_READ_BUDGET (256 << 10)
+#define CONN_READ_CHUNK (64 << 10)
+/* Kafka's sasl.server.max.receive.size default. */
+#define SASL_MAX_RECEIVE_SIZE 524288
 
 struct conn {
     broker_t *broker;
-    struct bufferevent *bev;
+    const net_listener_t *listener;
+    int fd;
+    transport_t tr;
+    struct evbuffer *in, *out;
+    struct event *read_ev, *write_ev;
+    bool read_on, write_on;     /* events added */
+    bool handshaking;           /* transport handshake not finished */
+    bool read_allowed;          /* flow control lets requests in */
+    bool read_waits_write;      /* TLS: a read needs the socket writable */
+    bool write_waits_read;      /* TLS: a write needs the socket readable */
     struct event *resume_ev;    /* sends a completed request, reads on */
     char peer[80];
+    char principal[300];        /* "User:<name>" once authenticated */
+    enum conn_auth auth;
     request_t *inflight;        /* parked request, if any */
     bool closing;               /* close once output drains */
     int64_t reserved;           /* pool bytes held for the frame being read */
@@ -53,8 +72,6 @@ struct conn {
 
 /* All live connections; event-loop thread. */
 static struct conn *conns;
-static struct evconnlistener *listeners[CONFIG_MAX_LISTENERS];
-static int n_listeners;
 /* The request memory pool (queued.max.request.bytes); event-loop thread. */
 static int64_t pool_used;
 static struct conn *pool_waiters;
@@ -109,24 +126,87 @@ static void pool_release(int64_t bytes)
 
 static size_t conn_output_len(const struct conn *c)
 {
-    return evbuffer_get_length(bufferevent_get_output(c->bev));
+    return evbuffer_get_length(c->out);
+}
+
+static void event_toggle(struct event *ev, bool *on, bool want)
+{
+    if (want == *on)
+        return;
+    if (want ? event_add(ev, NULL) : event_del(ev)) {
+        log_error("network", "Cannot %s a connection event", want ? "add" : "remove");
+        return;
+    }
+    *on = want;
+}
+
+/* Socket interest from the state: the handshake's needs, else flow
+ * control for reading and pending output for writing. */
+static void conn_update_events(struct conn *c)
+{
+    bool r, w;
+    if (c->handshaking) {
+        r = c->tr.want == TRANSPORT_WANT_READ;
+        w = c->tr.want == TRANSPORT_WANT_WRITE;
+    } else {
+        r = (c->read_allowed && !c->read_waits_write) || c->write_waits_read;
+        w = (conn_output_len(c) > 0 && !c->write_waits_read) || c->read_waits_write;
+    }
+    event_toggle(c->read_ev, &c->read_on, r);
+    event_toggle(c->write_ev, &c->write_on, w);
 }
 
 /* Reads only when a request could be taken: nothing parked, the client
  * keeping up with its responses and the pool not exhausted. */
 static void conn_update_reading(struct conn *c)
 {
-    bool want = !c->closing && !c->inflight && !c->waiting_pool &&
-                conn_output_len(c) <= CONN_OUTPUT_PAUSE_BYTES;
-    if (want)
-        bufferevent_enable(c->bev, EV_READ);
-    else
-        bufferevent_disable(c->bev, EV_READ);
+    c->read_allowed = !c->closing && !c->inflight && !c->waiting_pool && !c->handshaking &&
+                      conn_output_len(c) <= CONN_OUTPUT_PAUSE_BYTES;
+    conn_update_events(c);
+    /* TLS may hold decrypted bytes the socket will not signal again. */
+    if (c->read_allowed && c->tr.ops->pending(&c->tr))
+        event_active(c->read_ev, EV_READ, 0);
 }
 
 const char *conn_peer(const struct conn *c)
 {
     return c->peer;
+}
+
+const char *conn_principal(const struct conn *c)
+{
+    return c->principal;
+}
+
+const listener_t *conn_listener(const struct conn *c)
+{
+    return c->listener->cfg;
+}
+
+enum conn_auth conn_auth_state(const struct conn *c)
+{
+    return c->auth;
+}
+
+const struct sasl_listener *conn_sasl(const struct conn *c)
+{
+    return c->listener->sasl;
+}
+
+void conn_set_auth_state(struct conn *c, enum conn_auth state)
+{
+    c->auth = state;
+}
+
+void conn_authenticated(struct conn *c, const char *principal)
+{
+    c->auth = CONN_AUTH_COMPLETE;
+    snprintf(c->principal, sizeof(c->principal), "%s", principal);
+}
+
+void conn_close_after_response(struct conn *c)
+{
+    c->closing = true;
 }
 
 static void request_free(request_t *req)
@@ -162,16 +242,27 @@ static void conn_free(struct conn *c)
         conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    bufferevent_free(c->bev);
+    event_free(c->read_ev);
+    event_free(c->write_ev);
+    c->tr.ops->free(&c->tr);
+    evbuffer_free(c->in);
+    evbuffer_free(c->out);
+    close(c->fd);
     free(c);
 }
 
-static void conn_close_after_flush(struct conn *c)
+/* Stops reading; frees the connection once its output is sent.  False if
+ * it is gone already. */
+static bool conn_close_after_flush(struct conn *c)
 {
     c->closing = true;
-    bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+    c->read_allowed = false;
+    if (conn_output_len(c) == 0) {
         conn_free(c);
+        return false;
+    }
+    conn_update_events(c);
+    return true;
 }
 
 void conn_send_response(struct conn *c, const request_t *req)
@@ -185,10 +276,11 @@ void conn_send_response(struct conn *c, const request_t *req)
     kwriter_t hdr;
     kw_init(&hdr);
     kw_int32(&hdr, 0); /* size, patched below */
-    proto_write_response_header(req, &hdr);
+    if (!req->raw_response)
+        proto_write_response_header(req, &hdr);
     int64_t total = (int64_t)hdr.len - 4 + kw_total(&req->resp);
     kw_put_int32_at(&hdr, 0, (int32_t)total);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->out;
     evbuffer_add(out, hdr.buf, hdr.len);
     kw_free(&hdr);
     const kwriter_t *w = &req->resp;
@@ -214,9 +306,10 @@ void conn_send_response(struct conn *c, const request_t *req)
         evbuffer_file_segment_free(seg); /* the buffer holds its own reference */
     }
     evbuffer_add(out, w->buf + at, w->len - at);
+    conn_update_events(c);
 }
 
-static void conn_process(struct conn *c);
+static bool conn_process(struct conn *c);
 
 void request_complete(request_t *req)
 {
@@ -244,7 +337,7 @@ static void conn_resume(evutil_socket_t fd, short what, void *arg)
         conn_close_after_flush(c);
         return;
     }
-    conn_process(c);
+    (void)conn_process(c);
 }
 
 /* A frame whose bytes are all buffered becomes a request; NULL (connection
@@ -252,14 +345,14 @@ static void conn_resume(evutil_socket_t fd, short what, void *arg)
 static request_t *request_take(struct conn *c, int32_t size)
 {
     request_t *req = calloc(1, sizeof(*req));
-    uint8_t *frame = req ? malloc((size_t)size) : NULL;
+    uint8_t *frame = req ? malloc((size_t)size + 1) : NULL;
     if (!frame) {
         free(req);
         log_error("network", "Out of memory reading a %d-byte request from %s; closing "
                              "connection", size, c->peer);
         return NULL;
     }
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = c->in;
     req->conn = c;
     req->broker = c->broker;
     arena_init(&req->arena);
@@ -275,10 +368,11 @@ static request_t *request_take(struct conn *c, int32_t size)
 }
 
 /* Handles every complete frame buffered, until one parks, the client
- * falls behind reading responses, or the pool runs dry. */
-static void conn_process(struct conn *c)
+ * falls behind reading responses, or the pool runs dry.  False if the
+ * connection is gone. */
+static bool conn_process(struct conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = c->in;
     broker_t *b = c->broker;
     while (!c->inflight && !c->closing && conn_output_len(c) <= CONN_OUTPUT_PAUSE_BYTES) {
         size_t avail = evbuffer_get_length(in);
@@ -288,158 +382,199 @@ static void conn_process(struct conn *c)
         evbuffer_copyout(in, szb, 4);
         int32_t size = (int32_t)(((uint32_t)szb[0] << 24) | ((uint32_t)szb[1] << 16) |
                                  ((uint32_t)szb[2] << 8) | szb[3]);
-        if (size < 8 || size > b->cfg->socket_request_max_bytes) {
+        /* Before authentication frames are capped as Kafka's
+         * sasl.server.max.receive.size; bare SASL tokens may be short. */
+        bool unauthenticated = c->auth != CONN_AUTH_COMPLETE;
+        int32_t min = c->auth == CONN_AUTH_RAW_TOKEN ? 0 : 8;
+        int32_t max = unauthenticated ? SASL_MAX_RECEIVE_SIZE : b->cfg->socket_request_max_bytes;
+        if (size < min || size > max) {
             log_warn("network", "Closing connection from %s: request size %d is outside "
-                                "[8, socket.request.max.bytes=%d] (InvalidReceiveException)",
-                     c->peer, size, b->cfg->socket_request_max_bytes);
-            conn_close_after_flush(c);
-            return;
+                                "[%d, %s=%d] (InvalidReceiveException)", c->peer, size, min,
+                     unauthenticated ? "sasl.server.max.receive.size" : "socket.request.max.bytes",
+                     max);
+            return conn_close_after_flush(c);
         }
         if (!c->reserved && !pool_reserve(c, size))
             break;
         if (avail < (size_t)size + 4)
             break;
         request_t *req = request_take(c, size);
-        if (!req) {
-            conn_close_after_flush(c);
-            return;
-        }
-        enum handler_result r = proto_dispatch(b, req);
+        if (!req)
+            return conn_close_after_flush(c);
+        enum handler_result r = c->auth == CONN_AUTH_RAW_TOKEN ? sasl_raw_token(b, req)
+                                                                : proto_dispatch(b, req);
         if (r == REQ_PARKED) {
             c->inflight = req;
             break;
         }
         if (r == REQ_CLOSE) {
             request_free(req);
-            conn_close_after_flush(c);
-            return;
+            return conn_close_after_flush(c);
         }
         if (!req->no_response)
             conn_send_response(c, req);
         request_free(req);
     }
     if (c->closing)
-        conn_close_after_flush(c);
-    else
-        conn_update_reading(c);
+        return conn_close_after_flush(c);
+    conn_update_reading(c);
+    return true;
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+/* The transport handshake went on; once done, requests may come. */
+static void conn_handshake(struct conn *c)
 {
-    (void)bev;
-    conn_process(arg);
-}
-
-/* Output drained to the low watermark: close, or take requests again if
- * they were paused for a slow reader. */
-static void conn_write_cb(struct bufferevent *bev, void *arg)
-{
-    struct conn *c = arg;
-    if (c->closing) {
-        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-            conn_free(c);
+    int rc = c->tr.ops->handshake(&c->tr);
+    if (rc < 0) {
+        log_info("network", "Failed authentication with %s (%s)", c->peer, c->tr.error);
+        conn_free(c);
         return;
     }
-    if (!c->inflight)
-        conn_process(c);
+    if (rc == 0) {
+        conn_update_events(c);
+        return;
+    }
+    c->handshaking = false;
+    if (c->tr.zero_copy)
+        evbuffer_set_flags(c->out, EVBUFFER_FLAG_DRAINS_TO_FD);
+    char subject[256];
+    transport_peer_subject(&c->tr, subject, sizeof(subject));
+    snprintf(c->principal, sizeof(c->principal), "User:%s", subject[0] ? subject : "ANONYMOUS");
+    log_debug("network", "TLS connection from %s: %s %s, %s, principal %s", c->peer,
+              SSL_get_version(c->tr.ssl), SSL_get_cipher_name(c->tr.ssl),
+              c->tr.zero_copy ? "kernel TLS (sendfile)" : "OpenSSL encryption", c->principal);
+    conn_update_reading(c);
 }
 
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+/* Sends what the transport takes.  False if the connection is gone. */
+static bool conn_flush(struct conn *c)
 {
-    (void)bev;
-    struct conn *c = arg;
-    if (what & BEV_EVENT_ERROR)
-        log_debug("network", "Connection from %s failed: %s", c->peer, strerror(errno));
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 && !c->inflight)
-            log_info("network", "Client %s disconnected in the middle of a request", c->peer);
+    ssize_t r = c->tr.ops->write(&c->tr, c->out);
+    if (r < 0) {
+        log_debug("network", "Connection to %s failed writing: %s", c->peer, c->tr.error);
         conn_free(c);
+        return false;
     }
+    c->write_waits_read = r == 0 && c->tr.want == TRANSPORT_WANT_READ;
+    if (conn_output_len(c) <= CONN_OUTPUT_PAUSE_BYTES / 2) {
+        /* Drained enough: close, or take requests paused for a slow reader. */
+        if (c->closing) {
+            if (conn_output_len(c) == 0) {
+                conn_free(c);
+                return false;
+            }
+        } else if (!c->inflight && !conn_process(c)) {
+            return false;
+        }
+    }
+    conn_update_events(c);
+    return true;
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int socklen, void *arg)
+/* Reads what the socket has (within the budget), then handles requests. */
+static void conn_fill(struct conn *c)
 {
-    (void)l;
-    (void)socklen;
-    broker_t *b = arg;
-    struct conn *c = xcalloc(1, sizeof(*c));
-    c->broker = b;
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (sa->sa_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        port = ntohs(in6->sin6_port);
+    size_t budget = CONN_READ_BUDGET;
+    c->read_waits_write = false;
+    while (budget > 0 && c->read_allowed) {
+        ssize_t r = c->tr.ops->read(&c->tr, c->in, MIN(budget, (size_t)CONN_READ_CHUNK));
+        if (r < 0) {
+            if (c->tr.error[0] && c->tr.ssl)
+                log_info("network", "Connection from %s failed: %s", c->peer, c->tr.error);
+            else if (c->tr.error[0])
+                log_debug("network", "Connection from %s failed: %s", c->peer, c->tr.error);
+            if (evbuffer_get_length(c->in) > 0 && !c->inflight)
+                log_info("network", "Client %s disconnected in the middle of a request", c->peer);
+            conn_free(c);
+            return;
+        }
+        if (r == 0) {
+            c->read_waits_write = c->tr.want == TRANSPORT_WANT_WRITE;
+            break;
+        }
+        budget -= (size_t)r;
     }
-    snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+    if (!conn_process(c))
+        return;
+    /* Out of budget with bytes left: another turn after other clients. */
+    if (budget == 0 && c->read_allowed)
+        event_active(c->read_ev, EV_READ, 0);
+}
+
+static void conn_io(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    struct conn *c = arg;
+    if (c->handshaking) {
+        conn_handshake(c);
+        return;
+    }
+    bool can_write = (what & EV_WRITE) || (c->write_waits_read && (what & EV_READ));
+    bool can_read = (what & EV_READ) || (c->read_waits_write && (what & EV_WRITE));
+    if (can_write && !conn_flush(c))
+        return;
+    if (can_read)
+        conn_fill(c);
+}
+
+void conn_accept(broker_t *b, const net_listener_t *nl, int fd, const char *peer)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        log_error("network", "Out of memory accepting a connection from %s", peer);
+        close(fd);
+        return;
+    }
+    c->broker = b;
+    c->listener = nl;
+    c->fd = fd;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
         log_debug("network", "TCP_NODELAY failed for %s", c->peer);
-    c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev) {
+    int rc = nl->tls ? transport_init_tls(&c->tr, fd, nl->tls) : transport_init_plain(&c->tr, fd);
+    c->in = evbuffer_new();
+    c->out = evbuffer_new();
+    c->read_ev = event_new(b->base, fd, EV_READ | EV_PERSIST, conn_io, c);
+    c->write_ev = event_new(b->base, fd, EV_WRITE | EV_PERSIST, conn_io, c);
+    c->resume_ev = event_new(b->base, -1, 0, conn_resume, c);
+    if (rc < 0 || !c->in || !c->out || !c->read_ev || !c->write_ev || !c->resume_ev) {
         log_error("network", "Cannot set up connection from %s", c->peer);
+        if (rc == 0)
+            c->tr.ops->free(&c->tr);
+        if (c->in)
+            evbuffer_free(c->in);
+        if (c->out)
+            evbuffer_free(c->out);
+        if (c->read_ev)
+            event_free(c->read_ev);
+        if (c->write_ev)
+            event_free(c->write_ev);
+        if (c->resume_ev)
+            event_free(c->resume_ev);
         close(fd);
         free(c);
         return;
     }
-    c->resume_ev = event_new(b->base, -1, 0, conn_resume, c);
-    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_PAUSE_BYTES / 2, 0);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (c->tr.zero_copy)
+        evbuffer_set_flags(c->out, EVBUFFER_FLAG_DRAINS_TO_FD);
     c->next = conns;
     if (conns)
         conns->prev = c;
     conns = c;
-}
-
-int net_listen(broker_t *b)
-{
-    for (int i = 0; i < b->cfg->n_listeners; i++) {
-        const listener_t *l = &b->cfg->listeners[i];
-        char portstr[16];
-        snprintf(portstr, sizeof(portstr), "%d", l->port);
-        struct evutil_addrinfo hints = { 0 }, *ai = NULL;
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = EVUTIL_AI_PASSIVE;
-        int rc = evutil_getaddrinfo(l->host[0] ? l->host : NULL, portstr, &hints, &ai);
-        if (rc != 0 || !ai) {
-            log_error("network", "Cannot resolve listener %s://%s:%d: %s", l->name, l->host,
-                      l->port, evutil_gai_strerror(rc));
-            return -1;
-        }
-        struct evconnlistener *el = evconnlistener_new_bind(
-            b->base, accept_cb, b, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_DISABLED, 128,
-            ai->ai_addr, (int)ai->ai_addrlen);
-        evutil_freeaddrinfo(ai);
-        if (!el) {
-            log_error("network", "Cannot bind listener %s://%s:%d: %s", l->name, l->host,
-                      l->port, strerror(errno));
-            return -1;
-        }
-        listeners[n_listeners++] = el;
-        log_info("network", "Listening on %s://%s:%d", l->name, l->host, l->port);
+    c->auth = nl->sasl ? CONN_AUTH_HANDSHAKE : CONN_AUTH_COMPLETE;
+    c->handshaking = nl->tls != NULL;
+    if (c->handshaking) {
+        c->tr.want = TRANSPORT_WANT_READ; /* the ClientHello */
+        conn_update_events(c);
+    } else {
+        conn_update_reading(c);
     }
-    return 0;
 }
 
-void net_start_accepting(void)
+void net_close_all(void)
 {
-    for (int i = 0; i < n_listeners; i++)
-        if (evconnlistener_enable(listeners[i]) < 0)
-            log_error("network", "Cannot start accepting connections on listener %d", i);
-}
-
-void net_shutdown(void)
-{
-    for (int i = 0; i < n_listeners; i++)
-        evconnlistener_free(listeners[i]);
-    n_listeners = 0;
     while (conns)
         conn_free(conns);
 }

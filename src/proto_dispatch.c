@@ -46,6 +46,7 @@ static const api_entry_t apis[] = {
     { 14, "SyncGroup", 0, 5, SYNC_GROUP_REQUEST_FIRST_FLEXIBLE, api_sync_group },
     { 15, "DescribeGroups", 0, 5, DESCRIBE_GROUPS_REQUEST_FIRST_FLEXIBLE, api_describe_groups },
     { 16, "ListGroups", 0, 5, LIST_GROUPS_REQUEST_FIRST_FLEXIBLE, api_list_groups },
+    { 17, "SaslHandshake", 0, 1, SASL_HANDSHAKE_REQUEST_FIRST_FLEXIBLE, api_sasl_handshake },
     { 18, "ApiVersions", 0, 4, API_VERSIONS_REQUEST_FIRST_FLEXIBLE, api_api_versions },
     { 19, "CreateTopics", 0, 7, CREATE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_create_topics },
     { 20, "DeleteTopics", 0, 6, DELETE_TOPICS_REQUEST_FIRST_FLEXIBLE, api_delete_topics },
@@ -73,6 +74,8 @@ static const api_entry_t apis[] = {
     { 33, "AlterConfigs", 0, 2, ALTER_CONFIGS_REQUEST_FIRST_FLEXIBLE, api_alter_configs },
     { 44, "IncrementalAlterConfigs", 0, 1, INCREMENTAL_ALTER_CONFIGS_REQUEST_FIRST_FLEXIBLE,
       api_incremental_alter_configs },
+    { 36, "SaslAuthenticate", 0, 2, SASL_AUTHENTICATE_REQUEST_FIRST_FLEXIBLE,
+      api_sasl_authenticate },
     { 35, "DescribeLogDirs", 0, 4, DESCRIBE_LOG_DIRS_REQUEST_FIRST_FLEXIBLE,
       api_describe_log_dirs },
     { 37, "CreatePartitions", 0, 3, CREATE_PARTITIONS_REQUEST_FIRST_FLEXIBLE,
@@ -181,6 +184,22 @@ static enum handler_result api_versions_fallback(request_t *req)
     return REQ_DONE;
 }
 
+/* Before SASL authentication completes only ApiVersions and SaslHandshake
+ * (then only SaslAuthenticate) may come; anything else closes the
+ * connection, as Kafka's SaslServerAuthenticator does. */
+static bool sasl_request_allowed(const request_t *req, int16_t key)
+{
+    enum conn_auth st = conn_auth_state(req->conn);
+    if (st == CONN_AUTH_COMPLETE || (st == CONN_AUTH_HANDSHAKE && (key == 17 || key == 18)) ||
+        (st == CONN_AUTH_AUTHENTICATE && key == 36))
+        return true;
+    const api_entry_t *api = find_api(key);
+    log_info("network", "Failed authentication with %s (Unexpected Kafka request of type %s "
+                        "during SASL %s.)", conn_peer(req->conn), api ? api->name : "UNKNOWN",
+             st == CONN_AUTH_HANDSHAKE ? "handshake" : "authentication");
+    return false;
+}
+
 /* Per-request memory reserved before a handler runs (see proto_dispatch). */
 #define ARENA_FRAME_FACTOR 2
 #define ARENA_BASE_BUDGET (64 * 1024)
@@ -202,6 +221,8 @@ enum handler_result proto_dispatch(broker_t *b, request_t *req)
         return REQ_CLOSE;
     }
     req->body = r;
+    if (!sasl_request_allowed(req, key))
+        return REQ_CLOSE;
     if (key == 18 && (!api || version > api->max))
         return api_versions_fallback(req);
     if (!api || version < api->min || version > api->max) {

@@ -639,6 +639,269 @@ void api_versions_response_encode(kwriter_t *w, int16_t version, const struct ap
     api_versions_response_write(w, version, m);
 }
 
+static void sasl_handshake_request_read(kreader_t *r, int16_t v, struct sasl_handshake_request *m);
+static void sasl_handshake_request_write(kwriter_t *w, int16_t v, const struct sasl_handshake_request *m);
+
+void sasl_handshake_request_defaults(struct sasl_handshake_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->mechanism = KSTR_LIT("");
+}
+
+static void sasl_handshake_request_read(kreader_t *r, int16_t v, struct sasl_handshake_request *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->mechanism = kr_string(r, flex);
+        if (m->mechanism.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void sasl_handshake_request_write(kwriter_t *w, int16_t v, const struct sasl_handshake_request *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->mechanism);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int sasl_handshake_request_decode(kreader_t *r, int16_t version, struct sasl_handshake_request *m)
+{
+    sasl_handshake_request_defaults(m);
+    sasl_handshake_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void sasl_handshake_request_encode(kwriter_t *w, int16_t version, const struct sasl_handshake_request *m)
+{
+    sasl_handshake_request_write(w, version, m);
+}
+
+static void sasl_handshake_response_read(kreader_t *r, int16_t v, struct sasl_handshake_response *m);
+static void sasl_handshake_response_write(kwriter_t *w, int16_t v, const struct sasl_handshake_response *m);
+
+void sasl_handshake_response_defaults(struct sasl_handshake_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void sasl_handshake_response_read(kreader_t *r, int16_t v, struct sasl_handshake_response *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->mechanisms_count = kr_array_len(r, flex, 1);
+        m->mechanisms = kr_alloc_array(r, m->mechanisms_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->mechanisms_count && !r->err; i++)
+            m->mechanisms[i] = kr_string(r, flex);
+        if (m->mechanisms_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void sasl_handshake_response_write(kwriter_t *w, int16_t v, const struct sasl_handshake_response *m)
+{
+    bool flex = 0;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->mechanisms_count);
+        for (int32_t i = 0; i < m->mechanisms_count; i++)
+            kw_string(w, flex, m->mechanisms[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int sasl_handshake_response_decode(kreader_t *r, int16_t version, struct sasl_handshake_response *m)
+{
+    sasl_handshake_response_defaults(m);
+    sasl_handshake_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void sasl_handshake_response_encode(kwriter_t *w, int16_t version, const struct sasl_handshake_response *m)
+{
+    sasl_handshake_response_write(w, version, m);
+}
+
+static void sasl_authenticate_request_read(kreader_t *r, int16_t v, struct sasl_authenticate_request *m);
+static void sasl_authenticate_request_write(kwriter_t *w, int16_t v, const struct sasl_authenticate_request *m);
+
+void sasl_authenticate_request_defaults(struct sasl_authenticate_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->auth_bytes = (kbytes_t){ NULL, 0 };
+}
+
+static void sasl_authenticate_request_read(kreader_t *r, int16_t v, struct sasl_authenticate_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->auth_bytes = kr_bytes(r, flex);
+        if (m->auth_bytes.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void sasl_authenticate_request_write(kwriter_t *w, int16_t v, const struct sasl_authenticate_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_bytes(w, flex, m->auth_bytes);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int sasl_authenticate_request_decode(kreader_t *r, int16_t version, struct sasl_authenticate_request *m)
+{
+    sasl_authenticate_request_defaults(m);
+    sasl_authenticate_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void sasl_authenticate_request_encode(kwriter_t *w, int16_t version, const struct sasl_authenticate_request *m)
+{
+    sasl_authenticate_request_write(w, version, m);
+}
+
+static void sasl_authenticate_response_read(kreader_t *r, int16_t v, struct sasl_authenticate_response *m);
+static void sasl_authenticate_response_write(kwriter_t *w, int16_t v, const struct sasl_authenticate_response *m);
+
+void sasl_authenticate_response_defaults(struct sasl_authenticate_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+    m->auth_bytes = (kbytes_t){ NULL, 0 };
+}
+
+static void sasl_authenticate_response_read(kreader_t *r, int16_t v, struct sasl_authenticate_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->auth_bytes = kr_bytes(r, flex);
+        if (m->auth_bytes.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->session_lifetime_ms = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void sasl_authenticate_response_write(kwriter_t *w, int16_t v, const struct sasl_authenticate_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->auth_bytes);
+    }
+    if (v >= 1) {
+        kw_int64(w, m->session_lifetime_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int sasl_authenticate_response_decode(kreader_t *r, int16_t version, struct sasl_authenticate_response *m)
+{
+    sasl_authenticate_response_defaults(m);
+    sasl_authenticate_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void sasl_authenticate_response_encode(kwriter_t *w, int16_t version, const struct sasl_authenticate_response *m)
+{
+    sasl_authenticate_response_write(w, version, m);
+}
+
 static void metadata_request_metadata_request_topic_read(kreader_t *r, int16_t v, struct metadata_request_metadata_request_topic *m);
 static void metadata_request_metadata_request_topic_write(kwriter_t *w, int16_t v, const struct metadata_request_metadata_request_topic *m);
 static size_t metadata_request_metadata_request_topic_min_size(int16_t v);
@@ -21692,6 +21955,14 @@ static int api_versions_request_decode_any(kreader_t *r, int16_t v, void *m) { r
 static void api_versions_request_encode_any(kwriter_t *w, int16_t v, const void *m) { api_versions_request_encode(w, v, m); }
 static int api_versions_response_decode_any(kreader_t *r, int16_t v, void *m) { return api_versions_response_decode(r, v, m); }
 static void api_versions_response_encode_any(kwriter_t *w, int16_t v, const void *m) { api_versions_response_encode(w, v, m); }
+static int sasl_handshake_request_decode_any(kreader_t *r, int16_t v, void *m) { return sasl_handshake_request_decode(r, v, m); }
+static void sasl_handshake_request_encode_any(kwriter_t *w, int16_t v, const void *m) { sasl_handshake_request_encode(w, v, m); }
+static int sasl_handshake_response_decode_any(kreader_t *r, int16_t v, void *m) { return sasl_handshake_response_decode(r, v, m); }
+static void sasl_handshake_response_encode_any(kwriter_t *w, int16_t v, const void *m) { sasl_handshake_response_encode(w, v, m); }
+static int sasl_authenticate_request_decode_any(kreader_t *r, int16_t v, void *m) { return sasl_authenticate_request_decode(r, v, m); }
+static void sasl_authenticate_request_encode_any(kwriter_t *w, int16_t v, const void *m) { sasl_authenticate_request_encode(w, v, m); }
+static int sasl_authenticate_response_decode_any(kreader_t *r, int16_t v, void *m) { return sasl_authenticate_response_decode(r, v, m); }
+static void sasl_authenticate_response_encode_any(kwriter_t *w, int16_t v, const void *m) { sasl_authenticate_response_encode(w, v, m); }
 static int metadata_request_decode_any(kreader_t *r, int16_t v, void *m) { return metadata_request_decode(r, v, m); }
 static void metadata_request_encode_any(kwriter_t *w, int16_t v, const void *m) { metadata_request_encode(w, v, m); }
 static int metadata_response_decode_any(kreader_t *r, int16_t v, void *m) { return metadata_response_decode(r, v, m); }
@@ -21902,6 +22173,14 @@ const proto_message_info_t proto_message_table[] = {
       api_versions_request_decode_any, api_versions_request_encode_any },
     { "ApiVersionsResponse", 18, 0, 4, 3, sizeof(struct api_versions_response),
       api_versions_response_decode_any, api_versions_response_encode_any },
+    { "SaslHandshakeRequest", 17, 0, 1, -1, sizeof(struct sasl_handshake_request),
+      sasl_handshake_request_decode_any, sasl_handshake_request_encode_any },
+    { "SaslHandshakeResponse", 17, 0, 1, -1, sizeof(struct sasl_handshake_response),
+      sasl_handshake_response_decode_any, sasl_handshake_response_encode_any },
+    { "SaslAuthenticateRequest", 36, 0, 2, 2, sizeof(struct sasl_authenticate_request),
+      sasl_authenticate_request_decode_any, sasl_authenticate_request_encode_any },
+    { "SaslAuthenticateResponse", 36, 0, 2, 2, sizeof(struct sasl_authenticate_response),
+      sasl_authenticate_response_decode_any, sasl_authenticate_response_encode_any },
     { "MetadataRequest", 3, 0, 12, 9, sizeof(struct metadata_request),
       metadata_request_decode_any, metadata_request_encode_any },
     { "MetadataResponse", 3, 0, 12, 9, sizeof(struct metadata_response),
@@ -22103,5 +22382,5 @@ const proto_message_info_t proto_message_table[] = {
     { "TransactionLogValue", -1, 0, 1, 1, sizeof(struct transaction_log_value),
       transaction_log_value_decode_any, transaction_log_value_encode_any },
 };
-const int proto_message_table_count = 104;
+const int proto_message_table_count = 108;
 

@@ -14,6 +14,7 @@
 
 #include "logging.h"
 #include "util.h"
+#include "listeners.h"
 #include "zk_layout.h"
 
 const char *const zk_persistent_paths[] = {
@@ -90,8 +91,7 @@ static int32_t *json_int_array(json_t *a, int *n)
 char *zkl_broker_registration(const broker_config_t *cfg, int64_t timestamp_ms)
 {
     json_t *eps = json_array(), *map = json_object();
-    const char *host = NULL;
-    int port = -1;
+    const listener_t *plaintext = NULL;
     for (int i = 0; i < cfg->n_advertised; i++) {
         const listener_t *l = &cfg->advertised[i];
         char ep[400];
@@ -99,56 +99,74 @@ char *zkl_broker_registration(const broker_config_t *cfg, int64_t timestamp_ms)
         snprintf(ep, sizeof(ep), "%s://%s%s%s:%d", l->name, v6 ? "[" : "", l->host,
                  v6 ? "]" : "", l->port);
         json_array_append_new(eps, json_string(ep));
-        /* Only PLAINTEXT listeners exist today; a custom name maps to it. */
-        json_object_set_new(map, l->name, json_string("PLAINTEXT"));
-        if (!host) {
-            host = l->host;
-            port = l->port;
-        }
+        json_object_set_new(map, l->name, json_string(security_protocol_name(l->security_protocol)));
+        if (!plaintext && l->security_protocol == SECURITY_PLAINTEXT)
+            plaintext = l;
     }
     char ts[32];
     snprintf(ts, sizeof(ts), "%" PRId64, timestamp_ms);
-    json_t *j = json_pack("{s:o,s:o,s:o,s:i,s:i,s:s,s:i,s:s}", "features", json_object(),
+    /* As Kafka's BrokerIdZNode: host and port are the PLAINTEXT
+     * endpoint's, null and -1 without one. */
+    json_t *j = json_pack("{s:o,s:o,s:o,s:i,s:i,s:o,s:i,s:s}", "features", json_object(),
                           "listener_security_protocol_map", map, "endpoints", eps, "jmx_port", -1,
-                          "port", port, "host", host ? host : "", "version", 5, "timestamp", ts);
+                          "port", plaintext ? plaintext->port : -1, "host",
+                          plaintext ? json_string(plaintext->host) : json_null(), "version", 5,
+                          "timestamp", ts);
     if (cfg->broker_rack)
         json_object_set_new(j, "rack", json_string(cfg->broker_rack));
     return dump_and_free(j);
 }
 
-/* "NAME://host:port" (host possibly [v6]) into b->host and b->port. */
-static void parse_endpoint(const char *ep, mc_broker_t *b)
+/* "NAME://host:port" (host possibly [v6]) into e; -1 if malformed. */
+static int parse_endpoint(const char *ep, json_t *map, mc_endpoint_t *e)
 {
     const char *hp = strstr(ep, "://");
-    if (!hp)
-        return;
+    const char *colon = hp ? strrchr(hp + 3, ':') : NULL;
+    if (!colon || hp - ep >= (ptrdiff_t)sizeof(e->listener))
+        return -1;
+    snprintf(e->listener, sizeof(e->listener), "%.*s", (int)(hp - ep), ep);
     hp += 3;
-    const char *colon = strrchr(hp, ':');
-    if (!colon)
-        return;
     size_t hl = (size_t)(colon - hp);
     if (hp[0] == '[' && hl >= 2) {
         hp++;
         hl -= 2;
     }
-    snprintf(b->host, sizeof(b->host), "%.*s", (int)hl, hp);
-    b->port = atoi(colon + 1);
+    snprintf(e->host, sizeof(e->host), "%.*s", (int)hl, hp);
+    e->port = atoi(colon + 1);
+    /* Without a map (registrations before v4), the name is the protocol. */
+    const char *proto = json_string_value(json_object_get(map, e->listener));
+    int16_t id = security_protocol_id(proto ? proto : e->listener);
+    e->security_protocol = id < 0 ? SECURITY_PLAINTEXT : id;
+    return 0;
 }
 
-int zkl_parse_broker(const char *json, mc_broker_t *b)
+int zkl_parse_broker(const char *json, const char *inter_broker_listener, mc_broker_t *b)
 {
     json_t *j = json_loads(json, 0, NULL);
     if (!j)
         return -1;
-    /* The first endpoint is advertised (per-listener metadata comes with
-     * multiple listeners). */
-    const char *ep = json_string_value(json_array_get(json_object_get(j, "endpoints"), 0));
-    if (ep) {
-        parse_endpoint(ep, b);
-    } else {
-        snprintf(b->host, sizeof(b->host), "%s", json_string_value(json_object_get(j, "host")) ?: "");
-        b->port = (int32_t)json_integer_value(json_object_get(j, "port"));
+    json_t *eps = json_object_get(j, "endpoints");
+    json_t *map = json_object_get(j, "listener_security_protocol_map");
+    b->n_endpoints = 0;
+    for (size_t i = 0; i < json_array_size(eps) && b->n_endpoints < CONFIG_MAX_LISTENERS; i++) {
+        const char *ep = json_string_value(json_array_get(eps, i));
+        if (ep && parse_endpoint(ep, map, &b->endpoints[b->n_endpoints]) == 0)
+            b->n_endpoints++;
     }
+    if (b->n_endpoints == 0) { /* v1-v2 registrations: host and port only */
+        mc_endpoint_t *e = &b->endpoints[b->n_endpoints++];
+        snprintf(e->listener, sizeof(e->listener), "PLAINTEXT");
+        snprintf(e->host, sizeof(e->host), "%s", json_string_value(json_object_get(j, "host")) ?: "");
+        e->port = (int32_t)json_integer_value(json_object_get(j, "port"));
+        e->security_protocol = SECURITY_PLAINTEXT;
+    }
+    /* Brokers reach each other on the inter-broker listener; the first
+     * endpoint stands in if a broker lacks it (it cannot be reached). */
+    const mc_endpoint_t *ib = mc_broker_endpoint(b, inter_broker_listener);
+    if (!ib)
+        ib = &b->endpoints[0];
+    snprintf(b->host, sizeof(b->host), "%s", ib->host);
+    b->port = ib->port;
     const char *rack = json_string_value(json_object_get(j, "rack"));
     if (rack)
         snprintf(b->rack, sizeof(b->rack), "%s", rack);

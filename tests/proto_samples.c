@@ -77,6 +77,41 @@ void api_versions_response_sample(arena_t *a, struct api_versions_response *m)
     m->zk_migration_ready = true;
 }
 
+void sasl_handshake_request_sample(arena_t *a, struct sasl_handshake_request *m)
+{
+    sasl_handshake_request_defaults(m);
+    (void)a;
+    m->mechanism = KSTR_LIT("sample");
+}
+
+void sasl_handshake_response_sample(arena_t *a, struct sasl_handshake_response *m)
+{
+    sasl_handshake_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->mechanisms_count = 2;
+    m->mechanisms = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->mechanisms[i] = KSTR_LIT("sample");
+}
+
+void sasl_authenticate_request_sample(arena_t *a, struct sasl_authenticate_request *m)
+{
+    sasl_authenticate_request_defaults(m);
+    (void)a;
+    m->auth_bytes = (kbytes_t){ (uint8_t *)"bytes", 5 };
+}
+
+void sasl_authenticate_response_sample(arena_t *a, struct sasl_authenticate_response *m)
+{
+    sasl_authenticate_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->auth_bytes = (kbytes_t){ (uint8_t *)"bytes", 5 };
+    m->session_lifetime_ms = 5000000000;
+}
+
 void metadata_request_metadata_request_topic_sample(arena_t *a, struct metadata_request_metadata_request_topic *m)
 {
     metadata_request_metadata_request_topic_defaults(m);
@@ -2986,6 +3021,10 @@ static void request_header_sample_any(arena_t *a, void *m) { request_header_samp
 static void response_header_sample_any(arena_t *a, void *m) { response_header_sample(a, m); }
 static void api_versions_request_sample_any(arena_t *a, void *m) { api_versions_request_sample(a, m); }
 static void api_versions_response_sample_any(arena_t *a, void *m) { api_versions_response_sample(a, m); }
+static void sasl_handshake_request_sample_any(arena_t *a, void *m) { sasl_handshake_request_sample(a, m); }
+static void sasl_handshake_response_sample_any(arena_t *a, void *m) { sasl_handshake_response_sample(a, m); }
+static void sasl_authenticate_request_sample_any(arena_t *a, void *m) { sasl_authenticate_request_sample(a, m); }
+static void sasl_authenticate_response_sample_any(arena_t *a, void *m) { sasl_authenticate_response_sample(a, m); }
 static void metadata_request_sample_any(arena_t *a, void *m) { metadata_request_sample(a, m); }
 static void metadata_response_sample_any(arena_t *a, void *m) { metadata_response_sample(a, m); }
 static void produce_request_sample_any(arena_t *a, void *m) { produce_request_sample(a, m); }
@@ -3092,6 +3131,10 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     response_header_sample_any,
     api_versions_request_sample_any,
     api_versions_response_sample_any,
+    sasl_handshake_request_sample_any,
+    sasl_handshake_response_sample_any,
+    sasl_authenticate_request_sample_any,
+    sasl_authenticate_response_sample_any,
     metadata_request_sample_any,
     metadata_response_sample_any,
     produce_request_sample_any,

@@ -14,6 +14,10 @@ void api_versions_response_api_version_sample(arena_t *a, struct api_versions_re
 void api_versions_response_supported_feature_key_sample(arena_t *a, struct api_versions_response_supported_feature_key *m);
 void api_versions_response_finalized_feature_key_sample(arena_t *a, struct api_versions_response_finalized_feature_key *m);
 void api_versions_response_sample(arena_t *a, struct api_versions_response *m);
+void sasl_handshake_request_sample(arena_t *a, struct sasl_handshake_request *m);
+void sasl_handshake_response_sample(arena_t *a, struct sasl_handshake_response *m);
+void sasl_authenticate_request_sample(arena_t *a, struct sasl_authenticate_request *m);
+void sasl_authenticate_response_sample(arena_t *a, struct sasl_authenticate_response *m);
 void metadata_request_metadata_request_topic_sample(arena_t *a, struct metadata_request_metadata_request_topic *m);
 void metadata_request_sample(arena_t *a, struct metadata_request *m);
 void metadata_response_metadata_response_broker_sample(arena_t *a, struct metadata_response_metadata_response_broker *m);

@@ -100,6 +100,14 @@ def api_versions_ok(port):
         return False
 
 
+def _place_port(props, port):
+    """Listener lists in props may name the broker's own PLAINTEXT port
+    (the one readiness is checked on) as {port}."""
+    for key in ("listeners", "advertised.listeners"):
+        if key in props:
+            props[key] = props[key].replace("{port}", str(port))
+
+
 class BrokerProcess:
     """What samsad and Kafka brokers share: the process, its log, stopping."""
 
@@ -166,6 +174,7 @@ class SamsaBroker(BrokerProcess):
             "group.initial.rebalance.delay.ms": "0",
         }
         self.props.update(props or {})
+        _place_port(self.props, self.port)
         self.cfg = os.path.join(workdir, f"server-{broker_id}.properties")
         with open(self.cfg, "w") as f:
             for k, v in self.props.items():
@@ -246,6 +255,7 @@ class KafkaBroker(BrokerProcess):
             "group.initial.rebalance.delay.ms": "0",
         }
         self.props.update(props or {})
+        _place_port(self.props, self.port)
         os.makedirs(workdir, exist_ok=True)
         self.cfg = os.path.join(workdir, f"kafka-server-{broker_id}.properties")
         with open(self.cfg, "w") as f:

@@ -21,6 +21,8 @@ import sys
 MESSAGES = [
     "RequestHeader", "ResponseHeader",
     "ApiVersionsRequest", "ApiVersionsResponse",
+    "SaslHandshakeRequest", "SaslHandshakeResponse",
+    "SaslAuthenticateRequest", "SaslAuthenticateResponse",
     "MetadataRequest", "MetadataResponse",
     "ProduceRequest", "ProduceResponse",
     "FetchRequest", "FetchResponse",

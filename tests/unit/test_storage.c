@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "broker_config.h"
+#include "listeners.h"
 #include "log_manager.h"
 #include "log_partition.h"
 #include "proto_codec.h"
@@ -176,7 +177,8 @@ static void test_config_parse(void)
     const char *text = "# comment\n! also\nbroker.id = 7\nlisteners=PLAINTEXT://127.0.0.1:9092,"
                        "\\\n   INTERNAL://[::1]:9093\nzookeeper.connect:zk:2181/chroot\n"
                        "log.roll.hours=2\nunknown.key=x\nnum.replica.fetchers=4\n"
-                       "leader.imbalance.check.interval.seconds=7\ninter.broker.protocol.version=2.8-IV1\n";
+                       "leader.imbalance.check.interval.seconds=7\ninter.broker.protocol.version=2.8-IV1\n"
+                       "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:SSL\n";
     config_parse_text(&c, text, "test");
     CU_ASSERT_EQUAL(config_finish(&c), 0);
     CU_ASSERT_EQUAL(c.broker_id, 7);
@@ -184,6 +186,8 @@ static void test_config_parse(void)
     CU_ASSERT_STRING_EQUAL(c.listeners[1].name, "INTERNAL");
     CU_ASSERT_STRING_EQUAL(c.listeners[1].host, "::1");
     CU_ASSERT_EQUAL(c.listeners[1].port, 9093);
+    CU_ASSERT_EQUAL(c.listeners[1].security_protocol, SECURITY_SSL);
+    CU_ASSERT_STRING_EQUAL(c.inter_broker_listener, "PLAINTEXT");
     CU_ASSERT_STRING_EQUAL(c.zk_connect, "zk:2181/chroot");
     CU_ASSERT_EQUAL(c.log_roll_ms, 2 * 3600 * 1000);
     CU_ASSERT_EQUAL(c.message_max_bytes, 1048588);       /* Kafka's default */
@@ -195,6 +199,21 @@ static void test_config_parse(void)
     CU_ASSERT_TRUE(c.auto_leader_rebalance_enable);
     CU_ASSERT_STRING_EQUAL(c.log_dirs[0], "/tmp/kafka-logs");
     config_free(&c);
+
+    /* Kafka's checks: a listener name the map lacks, both inter-broker
+     * keys, an inter-broker listener that is not advertised. */
+    const char *bad[] = {
+        "broker.id=1\nzookeeper.connect=zk\nlisteners=PLAINTEXT://:1,INTERNAL://:2\n",
+        "broker.id=1\nzookeeper.connect=zk\ninter.broker.listener.name=PLAINTEXT\n"
+        "security.inter.broker.protocol=PLAINTEXT\n",
+        "broker.id=1\nzookeeper.connect=zk\nlisteners=SSL://:1\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        config_defaults(&c);
+        config_parse_text(&c, bad[i], "test");
+        CU_ASSERT_EQUAL(config_finish(&c), -1);
+        config_free(&c);
+    }
 }
 
 void register_storage_tests(void)

@@ -16,6 +16,9 @@
 //              "LIST state" (listTransactions filtered to TXNID),
 //              "PRODUCER epoch last-sequence txn-start-offset"; then it
 //              commits and a read_committed consumer prints "REC offset value"
+// Every client also takes the properties of the file named by the
+// INTEROP_CLIENT_CONFIG environment variable (security.protocol, ssl.*,
+// sasl.*), so the same modes run over SSL and SASL listeners.
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.*;
@@ -28,6 +31,19 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.*;
 
 public class InteropClient {
+    static Properties clientProperties() {
+        Properties p = new Properties();
+        String file = System.getenv("INTEROP_CLIENT_CONFIG");
+        if (file != null) {
+            try (java.io.FileReader r = new java.io.FileReader(file)) {
+                p.load(r);
+            } catch (java.io.IOException e) {
+                throw new RuntimeException("cannot read " + file, e);
+            }
+        }
+        return p;
+    }
+
     public static void main(String[] args) throws Exception {
         String mode = args[0], bootstrap = args[1], topic = args[2];
         switch (mode) {
@@ -42,7 +58,7 @@ public class InteropClient {
     }
 
     static void produce(String bootstrap, String topic, int count, String compression) throws Exception {
-        Properties p = new Properties();
+        Properties p = clientProperties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression);
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
@@ -69,7 +85,7 @@ public class InteropClient {
     }
 
     static void consume(String bootstrap, String topic, int count) {
-        Properties p = new Properties();
+        Properties p = clientProperties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
@@ -108,7 +124,7 @@ public class InteropClient {
 
     static void group(String bootstrap, String topic, String group, String assignor, String instance,
                       String sessionMs) {
-        Properties p = new Properties();
+        Properties p = clientProperties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -157,7 +173,7 @@ public class InteropClient {
     }
 
     static void admin(String bootstrap, String topic, int partitions) throws Exception {
-        Properties p = new Properties();
+        Properties p = clientProperties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         try (Admin a = Admin.create(p)) {
             a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
@@ -192,7 +208,7 @@ public class InteropClient {
     }
 
     static void resubscribe(String bootstrap, String a, String b, String group) {
-        Properties p = new Properties();
+        Properties p = clientProperties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -209,7 +225,7 @@ public class InteropClient {
     }
 
     static void transact(String bootstrap, String topic, int count, String txnId) throws Exception {
-        Properties p = new Properties();
+        Properties p = clientProperties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, txnId);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
@@ -246,7 +262,7 @@ public class InteropClient {
                    .append(' ').append(ps.currentTransactionStartOffset().orElse(-1L)).append('\n');
             producer.commitTransaction();
         }
-        Properties c = new Properties();
+        Properties c = clientProperties();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

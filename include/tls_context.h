@@ -1,0 +1,24 @@
+/*
+ * tls_context.h - the server-side TLS settings of a listener, built from
+ * Kafka's ssl.* keys (listener.name.<l>.ssl.* first): the keystore (PEM as
+ * KIP-651, inline or in a file, or PKCS12), the truststore (PEM or PKCS12),
+ * ssl.client.auth, ssl.enabled.protocols and ssl.cipher.suites (Java/IANA
+ * names).  Main thread at start-up; the context is then shared read-only.
+ */
+#ifndef SAMSA_TLS_CONTEXT_H
+#define SAMSA_TLS_CONTEXT_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+
+#include "broker_config.h"
+
+/* NULL with a one-line reason in err if the keys do not make a usable
+ * context (missing or unreadable keystore, wrong password, unknown
+ * protocol or cipher suite, ...). */
+SSL_CTX *tls_server_context(const broker_config_t *cfg, const listener_t *l, char *err,
+                            size_t errlen);
+/* Whether a ssl.* key is one tls_server_context reads. */
+int tls_key_known(const char *key);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * net_listen.c - owns the listening sockets: one per configured listener,
+ * bound before start-up completes, accepting once the broker is ready, with
+ * the TLS context of SSL and SASL_SSL listeners built from their ssl.* keys
+ * and the SASL settings of SASL_PLAINTEXT and SASL_SSL ones.
+ * Event-loop thread (net_listen runs on the main thread before the loop).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "listeners.h"
+#include "logging.h"
+#include "net.h"
+#include "net_internal.h"
+#include "sasl_server.h"
+#include "tls_context.h"
+
+static net_listener_t listeners[CONFIG_MAX_LISTENERS];
+static int n_listeners;
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg)
+{
+    (void)l;
+    (void)socklen;
+    net_listener_t *nl = arg;
+    char host[INET6_ADDRSTRLEN] = "?", peer[80];
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(peer, sizeof(peer), "%s:%d", host, port);
+    conn_accept(nl->broker, nl, fd, peer);
+}
+
+static int bind_listener(broker_t *b, const listener_t *l, net_listener_t *nl)
+{
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", l->port);
+    struct evutil_addrinfo hints = { 0 }, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = EVUTIL_AI_PASSIVE;
+    int rc = evutil_getaddrinfo(l->host[0] ? l->host : NULL, portstr, &hints, &ai);
+    if (rc != 0 || !ai) {
+        log_error("network", "Cannot resolve listener %s://%s:%d: %s", l->name, l->host, l->port,
+                  evutil_gai_strerror(rc));
+        return -1;
+    }
+    nl->cfg = l;
+    nl->broker = b;
+    nl->el = evconnlistener_new_bind(b->base, accept_cb, nl,
+                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_DISABLED,
+                                     128, ai->ai_addr, (int)ai->ai_addrlen);
+    evutil_freeaddrinfo(ai);
+    if (!nl->el) {
+        log_error("network", "Cannot bind listener %s://%s:%d: %s", l->name, l->host, l->port,
+                  strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int net_listen(broker_t *b)
+{
+    for (int i = 0; i < b->cfg->n_listeners; i++) {
+        const listener_t *l = &b->cfg->listeners[i];
+        net_listener_t *nl = &listeners[n_listeners];
+        if (security_protocol_tls(l->security_protocol)) {
+            char err[512];
+            nl->tls = tls_server_context(b->cfg, l, err, sizeof(err));
+            if (!nl->tls) {
+                log_error("network", "Cannot set up TLS: %s", err);
+                return -1;
+            }
+        }
+        if (security_protocol_sasl(l->security_protocol)) {
+            char err[512];
+            nl->sasl = sasl_listener_new(b->cfg, l, err, sizeof(err));
+            if (!nl->sasl) {
+                log_error("network", "Cannot set up SASL on listener %s: %s", l->name, err);
+                SSL_CTX_free(nl->tls);
+                nl->tls = NULL;
+                return -1;
+            }
+        }
+        if (bind_listener(b, l, nl) < 0) {
+            SSL_CTX_free(nl->tls);
+            sasl_listener_free(nl->sasl);
+            *nl = (net_listener_t){ 0 };
+            return -1;
+        }
+        n_listeners++;
+        log_info("network", "Listening on %s://%s:%d (%s)", l->name, l->host, l->port,
+                 security_protocol_name(l->security_protocol));
+    }
+    return 0;
+}
+
+void net_start_accepting(void)
+{
+    for (int i = 0; i < n_listeners; i++)
+        if (evconnlistener_enable(listeners[i].el) < 0)
+            log_error("network", "Cannot start accepting connections on listener %s",
+                      listeners[i].cfg->name);
+}
+
+void net_shutdown(void)
+{
+    for (int i = 0; i < n_listeners; i++) {
+        evconnlistener_free(listeners[i].el);
+        SSL_CTX_free(listeners[i].tls);
+        sasl_listener_free(listeners[i].sasl);
+        listeners[i] = (net_listener_t){ 0 };
+    }
+    n_listeners = 0;
+    net_close_all();
+}

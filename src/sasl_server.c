@@ -1,0 +1,229 @@
+/*
+ * sasl_server.c - owns a SASL listener's mechanisms and credentials: the
+ * sasl.enabled.mechanisms list, the PlainLoginModule JAAS entry's users,
+ * and checking a SASL/PLAIN exchange as Kafka's PlainSaslServer does,
+ * with its messages.  Main thread builds; the loop reads.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "listeners.h"
+#include "sasl_server.h"
+#include "util.h"
+
+#define MAX_MECHANISMS 8
+#define PLAIN_LOGIN_MODULE "org.apache.kafka.common.security.plain.PlainLoginModule"
+
+typedef struct plain_user {
+    char *name;
+    char *password;
+} plain_user_t;
+
+struct sasl_listener {
+    char *mechanisms[MAX_MECHANISMS];
+    int n_mechanisms;
+    plain_user_t *users;
+    int n_users;
+};
+
+bool sasl_key_known(const char *key)
+{
+    if (!strcmp(key, "sasl.enabled.mechanisms") || !strcmp(key, "sasl.mechanism.inter.broker.protocol"))
+        return true;
+    /* <mechanism>.sasl.jaas.config */
+    const char *dot = strchr(key, '.');
+    return dot && !strcmp(dot + 1, "sasl.jaas.config");
+}
+
+/* One JAAS option value: "quoted" (backslash escapes) or a bare word. */
+static const char *jaas_value(const char *p, char *out, size_t outlen)
+{
+    size_t n = 0;
+    if (*p == '"') {
+        for (p++; *p && *p != '"'; p++) {
+            if (*p == '\\' && p[1])
+                p++;
+            if (n + 1 < outlen)
+                out[n++] = *p;
+        }
+        if (*p == '"')
+            p++;
+    } else {
+        for (; *p && !isspace((unsigned char)*p) && *p != ';'; p++)
+            if (n + 1 < outlen)
+                out[n++] = *p;
+    }
+    out[n] = '\0';
+    return p;
+}
+
+/* "LoginModule flag key="value" ...;": the user_<name> options. */
+static int parse_plain_jaas(sasl_listener_t *s, const char *jaas, char *err, size_t errlen)
+{
+    const char *p = jaas;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (strncmp(p, PLAIN_LOGIN_MODULE, strlen(PLAIN_LOGIN_MODULE))) {
+        snprintf(err, errlen, "plain.sasl.jaas.config must name %s", PLAIN_LOGIN_MODULE);
+        return -1;
+    }
+    p += strlen(PLAIN_LOGIN_MODULE);
+    while (*p && *p != ';') {
+        while (isspace((unsigned char)*p))
+            p++;
+        const char *key = p;
+        while (*p && *p != '=' && !isspace((unsigned char)*p) && *p != ';')
+            p++;
+        size_t keylen = (size_t)(p - key);
+        if (*p != '=') { /* the control flag (required, ...) */
+            continue;
+        }
+        char value[1024];
+        p = jaas_value(p + 1, value, sizeof(value));
+        if (keylen > 5 && !strncmp(key, "user_", 5)) {
+            plain_user_t *u = realloc(s->users, sizeof(*u) * (size_t)(s->n_users + 1));
+            if (!u) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            s->users = u;
+            u[s->n_users].name = xstrndup(key + 5, keylen - 5);
+            u[s->n_users].password = xstrdup(value);
+            s->n_users++;
+        }
+    }
+    return 0;
+}
+
+static int add_mechanisms(sasl_listener_t *s, const char *list, char *err, size_t errlen)
+{
+    char *copy = xstrdup(list), *save = NULL;
+    int rc = 0;
+    for (char *t = strtok_r(copy, ", ", &save); t && rc == 0; t = strtok_r(NULL, ", ", &save)) {
+        if (strcmp(t, "PLAIN")) {
+            snprintf(err, errlen, "SASL mechanism %s is not supported by samsa yet (PLAIN is)", t);
+            rc = -1;
+        } else if (s->n_mechanisms < MAX_MECHANISMS) {
+            s->mechanisms[s->n_mechanisms++] = xstrdup(t);
+        }
+    }
+    free(copy);
+    if (rc == 0 && s->n_mechanisms == 0) {
+        snprintf(err, errlen, "sasl.enabled.mechanisms is empty");
+        rc = -1;
+    }
+    return rc;
+}
+
+sasl_listener_t *sasl_listener_new(const broker_config_t *cfg, const listener_t *l, char *err,
+                                   size_t errlen)
+{
+    sasl_listener_t *s = xcalloc(1, sizeof(*s));
+    const char *mechs = listener_config(cfg, l, "sasl.enabled.mechanisms");
+    if (add_mechanisms(s, mechs ? mechs : "GSSAPI", err, errlen) < 0)
+        goto fail;
+    if (sasl_mechanism_enabled(s, "PLAIN")) {
+        const char *jaas = listener_config(cfg, l, "plain.sasl.jaas.config");
+        if (!jaas) {
+            snprintf(err, errlen, "listener.name.%s.plain.sasl.jaas.config is not set (a static "
+                     "JAAS file is not read)", l->name);
+            goto fail;
+        }
+        if (parse_plain_jaas(s, jaas, err, errlen) < 0)
+            goto fail;
+    }
+    return s;
+fail:
+    sasl_listener_free(s);
+    return NULL;
+}
+
+void sasl_listener_free(sasl_listener_t *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n_mechanisms; i++)
+        free(s->mechanisms[i]);
+    for (int i = 0; i < s->n_users; i++) {
+        free(s->users[i].name);
+        OPENSSL_cleanse(s->users[i].password, strlen(s->users[i].password));
+        free(s->users[i].password);
+    }
+    free(s->users);
+    free(s);
+}
+
+int sasl_mechanism_count(const sasl_listener_t *s)
+{
+    return s->n_mechanisms;
+}
+
+const char *sasl_mechanism(const sasl_listener_t *s, int i)
+{
+    return s->mechanisms[i];
+}
+
+bool sasl_mechanism_enabled(const sasl_listener_t *s, const char *mechanism)
+{
+    for (int i = 0; i < s->n_mechanisms; i++)
+        if (!strcmp(s->mechanisms[i], mechanism))
+            return true;
+    return false;
+}
+
+/* Constant-time for equal lengths, so timing does not reveal a prefix. */
+static bool password_equal(const char *expected, const unsigned char *given, size_t len)
+{
+    return strlen(expected) == len && CRYPTO_memcmp(expected, given, len) == 0;
+}
+
+int sasl_plain_authenticate(const sasl_listener_t *s, const unsigned char *token, size_t len,
+                            char *user, size_t userlen, char *why, size_t whylen)
+{
+    /* Kafka's PlainSaslServer: exactly three NUL-separated tokens. */
+    const unsigned char *part[3];
+    size_t plen[3];
+    int n = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || token[i] == 0) {
+            if (n < 3) {
+                part[n] = token + start;
+                plen[n] = i - start;
+            }
+            n++;
+            start = i + 1;
+        }
+    }
+    if (n != 3) {
+        snprintf(why, whylen, "Invalid SASL/PLAIN response: expected 3 tokens, got %d", n);
+        return -1;
+    }
+    if (plen[1] == 0) {
+        snprintf(why, whylen, "Authentication failed: username not specified");
+        return -1;
+    }
+    if (plen[2] == 0) {
+        snprintf(why, whylen, "Authentication failed: password not specified");
+        return -1;
+    }
+    if (plen[0] && (plen[0] != plen[1] || memcmp(part[0], part[1], plen[1]))) {
+        snprintf(why, whylen, "Authentication failed: Client requested an authorization id that "
+                              "is different from username");
+        return -1;
+    }
+    for (int i = 0; i < s->n_users; i++) {
+        const plain_user_t *u = &s->users[i];
+        if (strlen(u->name) == plen[1] && !memcmp(u->name, part[1], plen[1]) &&
+            password_equal(u->password, part[2], plen[2])) {
+            snprintf(user, userlen, "%.*s", (int)plen[1], (const char *)part[1]);
+            return 0;
+        }
+    }
+    snprintf(why, whylen, "Authentication failed: Invalid username or password");
+    return -1;
+}
