@@ -5,6 +5,14 @@ import os
 import tempfile
 
 
+def add_target_args(ap, here):
+    """The arguments every side-by-side benchmark takes: the Kafka version,
+    the targets to run, and where results go."""
+    ap.add_argument("--kafka-version", default="3.9.1")
+    ap.add_argument("--targets", default="samsa,kafka")
+    ap.add_argument("--out", default=os.path.join(here, "results"))
+
+
 def run_targets(args, name, run_target):
     """{"settings": ..., target: run_target(target, args, workdir)} for each
     of args.targets, in order, each in a fresh directory."""

@@ -24,7 +24,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from compare import print_ratios, run_targets, save  # noqa: E402
+from compare import add_target_args, print_ratios, run_targets, save  # noqa: E402
 from run import PRODUCER_PERF, cpu_seconds, create_topic  # noqa: E402
 from servers import KafkaBroker, SamsaBroker, ZooKeeper  # noqa: E402
 
@@ -74,9 +74,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=300000)
     ap.add_argument("--size", type=int, default=1024)
-    ap.add_argument("--kafka-version", default="3.9.1")
-    ap.add_argument("--targets", default="samsa,kafka")
-    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    add_target_args(ap, HERE)
     args = ap.parse_args()
     results = run_targets(args, "compression", run_target)
     print(f"\n{args.records} records of {args.size} B per codec; broker CPU per compressed MB")

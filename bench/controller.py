@@ -40,7 +40,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, HERE)
 from cluster import Cluster  # noqa: E402
-from compare import print_ratios, run_targets, save  # noqa: E402
+from compare import add_target_args, print_ratios, run_targets, save  # noqa: E402
 from run import cpu_seconds  # noqa: E402
 from servers import ZooKeeper, wait_for  # noqa: E402
 from sink_broker import LEADER_AND_ISR, UPDATE_METADATA, SinkBroker  # noqa: E402
@@ -216,9 +216,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--failover", default="10000,100000")
     ap.add_argument("--shutdown", default="10000")
-    ap.add_argument("--kafka-version", default="3.9.1")
-    ap.add_argument("--targets", default="samsa,kafka")
-    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    add_target_args(ap, HERE)
     args = ap.parse_args()
     results = run_targets(args, "controller", run_target)
     rows = []

@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, HERE)
 from kafka.record.default_records import DefaultRecordBatchBuilder  # noqa: E402
 from servers import KafkaBroker, SamsaBroker, ZooKeeper, free_port  # noqa: E402
-from compare import save  # noqa: E402
+from compare import add_target_args, save  # noqa: E402
 from run import cpu_seconds, create_topic, loopback_bandwidth_mb_s  # noqa: E402
 
 MB = 1024 * 1024
@@ -240,9 +240,7 @@ def main():
     ap.add_argument("--record-size", type=int, default=100)
     ap.add_argument("--consume-mb", type=int, default=2048)
     ap.add_argument("--fetchers", type=int, default=4)
-    ap.add_argument("--kafka-version", default="3.9.1")
-    ap.add_argument("--targets", default="samsa,kafka")
-    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    add_target_args(ap, HERE)
     args = ap.parse_args()
     batch = record_batch(args.batch_records, args.record_size)
     results = {"settings": {k: v for k, v in vars(args).items() if k != "out"}}

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from kproto import batch, create_topics_v0, fetch_v4, frame, produce_v3, Conn  # noqa: E402
 from servers import KafkaBroker, SamsaBroker, ZooKeeper  # noqa: E402
 from stalls import Probe  # noqa: E402
-from compare import print_ratios, run_targets, save  # noqa: E402
+from compare import add_target_args, print_ratios, run_targets, save  # noqa: E402
 from hostile_load import MB, malformed_metadata_frame, push_until_blocked, send_on_new_connections  # noqa: E402
 
 
@@ -96,9 +96,7 @@ def run_target(target, args, workdir):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--kafka-version", default="3.9.1")
-    ap.add_argument("--targets", default="samsa,kafka")
-    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    add_target_args(ap, HERE)
     args = ap.parse_args()
     results = run_targets(args, "hostile", run_target)
     print()

@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from cluster import Cluster  # noqa: E402
-from compare import print_ratios, run_targets, save  # noqa: E402
+from compare import add_target_args, print_ratios, run_targets, save  # noqa: E402
 from run import cpu_seconds, producer_perf, run, TOPICS  # noqa: E402
 from servers import ZooKeeper, wait_for  # noqa: E402
 from stalls import Probe  # noqa: E402
@@ -131,9 +131,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=300000)
     ap.add_argument("--rate", type=int, default=20000)
-    ap.add_argument("--kafka-version", default="3.9.1")
-    ap.add_argument("--targets", default="samsa,kafka")
-    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    add_target_args(ap, HERE)
     args = ap.parse_args()
     results = run_targets(args, "replication", run_target)
     rows = []

@@ -35,7 +35,7 @@ from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, 
                                    ConfigResource, NewTopic)
 from kproto import Conn, batch, parse_produce_v3_response, produce_v3  # noqa: E402
 from servers import KafkaBroker, SamsaBroker, ZooKeeper  # noqa: E402
-from compare import print_ratios, run_targets, save  # noqa: E402
+from compare import add_target_args, print_ratios, run_targets, save  # noqa: E402
 
 BULK, PROBE = "bulk", "probe"
 
@@ -145,9 +145,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gb", type=int, default=10)
     ap.add_argument("--segment-mb", type=int, default=256)
-    ap.add_argument("--kafka-version", default="3.9.1")
-    ap.add_argument("--targets", default="samsa,kafka")
-    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    add_target_args(ap, HERE)
     args = ap.parse_args()
     results = run_targets(args, "retention", run_target)
     print(f"\n{args.gb} GiB in {args.segment_mb} MiB segments deleted by retention while a "

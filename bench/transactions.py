@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from servers import KafkaBroker, SamsaBroker, ZooKeeper, wait_for  # noqa: E402
-from compare import print_ratios, run_targets, save  # noqa: E402
+from compare import add_target_args, print_ratios, run_targets, save  # noqa: E402
 from run import cpu_seconds  # noqa: E402
 from stalls import Probe  # noqa: E402
 
@@ -172,9 +172,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--transactions", type=int, default=300)
     ap.add_argument("--latency-txns", type=int, default=300)
-    ap.add_argument("--kafka-version", default="3.9.1")
-    ap.add_argument("--targets", default="samsa,kafka")
-    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    add_target_args(ap, HERE)
     args = ap.parse_args()
     results = run_targets(args, "transactions", run_target)
     print(f"\n{args.transactions} transactions of 1,000 x 100 B records; "

@@ -18,6 +18,9 @@
  * protocol or cipher suite, ...). */
 SSL_CTX *tls_server_context(const broker_config_t *cfg, const listener_t *l, char *err,
                             size_t errlen);
+/* The oldest queued OpenSSL error as text into buf ("" if none); clears
+ * this thread's error queue.  Returns buf. */
+const char *tls_error_reason(char *buf, size_t len);
 /* Whether a ssl.* key is one tls_server_context reads. */
 int tls_key_known(const char *key);
 

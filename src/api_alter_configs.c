@@ -107,6 +107,22 @@ static enum handler_result submit(broker_t *b, request_t *req, config_resource_t
     return REQ_PARKED;
 }
 
+/* One resource's owned copy: its ops are filled by the caller. */
+static void resource_copy(config_resource_t *dst, int8_t type, kstr_t name, int32_t n_ops)
+{
+    dst->type = type;
+    dst->name = name_copy(name);
+    dst->n_ops = n_ops > 0 ? n_ops : 0;
+    dst->ops = xcalloc((size_t)dst->n_ops + 1, sizeof(config_op_t));
+}
+
+static void op_copy(config_op_t *dst, kstr_t key, kstr_t value, int8_t op)
+{
+    dst->key = name_copy(key);
+    dst->value = str_copy(value);
+    dst->op = op;
+}
+
 enum handler_result api_alter_configs(broker_t *b, request_t *req)
 {
     struct alter_configs_request rq;
@@ -116,15 +132,9 @@ enum handler_result api_alter_configs(broker_t *b, request_t *req)
     config_resource_t *res = xcalloc((size_t)n + 1, sizeof(*res));
     for (int i = 0; i < n; i++) {
         const struct alter_configs_request_alter_configs_resource *r = &rq.resources[i];
-        res[i].type = r->resource_type;
-        res[i].name = name_copy(r->resource_name);
-        res[i].n_ops = r->configs_count > 0 ? r->configs_count : 0;
-        res[i].ops = xcalloc((size_t)res[i].n_ops + 1, sizeof(config_op_t));
-        for (int k = 0; k < res[i].n_ops; k++) {
-            res[i].ops[k].key = name_copy(r->configs[k].name);
-            res[i].ops[k].value = str_copy(r->configs[k].value);
-            res[i].ops[k].op = CONFIG_OP_SET;
-        }
+        resource_copy(&res[i], r->resource_type, r->resource_name, r->configs_count);
+        for (int k = 0; k < res[i].n_ops; k++)
+            op_copy(&res[i].ops[k], r->configs[k].name, r->configs[k].value, CONFIG_OP_SET);
     }
     return submit(b, req, res, n, false, rq.validate_only);
 }
@@ -140,15 +150,10 @@ enum handler_result api_incremental_alter_configs(broker_t *b, request_t *req)
     for (int i = 0; i < n; i++) {
         const struct incremental_alter_configs_request_alter_configs_resource *r =
             &rq.resources[i];
-        res[i].type = r->resource_type;
-        res[i].name = name_copy(r->resource_name);
-        res[i].n_ops = r->configs_count > 0 ? r->configs_count : 0;
-        res[i].ops = xcalloc((size_t)res[i].n_ops + 1, sizeof(config_op_t));
-        for (int k = 0; k < res[i].n_ops; k++) {
-            res[i].ops[k].key = name_copy(r->configs[k].name);
-            res[i].ops[k].value = str_copy(r->configs[k].value);
-            res[i].ops[k].op = r->configs[k].config_operation;
-        }
+        resource_copy(&res[i], r->resource_type, r->resource_name, r->configs_count);
+        for (int k = 0; k < res[i].n_ops; k++)
+            op_copy(&res[i].ops[k], r->configs[k].name, r->configs[k].value,
+                    r->configs[k].config_operation);
     }
     return submit(b, req, res, n, true, rq.validate_only);
 }

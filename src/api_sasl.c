@@ -46,8 +46,7 @@ enum handler_result api_sasl_handshake(broker_t *b, request_t *req)
         resp.error_code = KERR_ILLEGAL_SASL_STATE;
     } else {
         list_mechanisms(req, &resp);
-        const char *mech = arena_printf(&req->arena, "%.*s", MAX(rq.mechanism.len, 0),
-                                        rq.mechanism.ptr ? rq.mechanism.ptr : "");
+        const char *mech = kstr_dup_or_empty(&req->arena, rq.mechanism);
         if (sasl_mechanism_enabled(conn_sasl(req->conn), mech)) {
             conn_set_auth_state(req->conn, v == 0 ? CONN_AUTH_RAW_TOKEN : CONN_AUTH_AUTHENTICATE);
         } else {

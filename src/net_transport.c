@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "net_transport.h"
+#include "tls_context.h"
 #include "util.h"
 
 /* One SSL_write carries at most one TLS record's worth. */
@@ -127,11 +128,9 @@ static int tls_failure(transport_t *t, int rc, const char *during)
         t->want = TRANSPORT_WANT_WRITE;
         return 0;
     }
-    unsigned long code = ERR_get_error();
-    if (code) {
-        char buf[160];
-        ERR_error_string_n(code, buf, sizeof(buf));
-        snprintf(t->error, sizeof(t->error), "%s: %s", during, buf);
+    char reason[160];
+    if (*tls_error_reason(reason, sizeof(reason))) {
+        snprintf(t->error, sizeof(t->error), "%s: %s", during, reason);
     } else if (e == SSL_ERROR_ZERO_RETURN) {
         t->error[0] = '\0';
     } else if (e == SSL_ERROR_SYSCALL && errno && rc < 0) {
@@ -139,7 +138,6 @@ static int tls_failure(transport_t *t, int rc, const char *during)
     } else {
         snprintf(t->error, sizeof(t->error), "%s: connection closed by peer", during);
     }
-    ERR_clear_error();
     return -1;
 }
 

@@ -47,20 +47,25 @@ static const char *key_of(const tls_build_t *tb, const char *key)
     return listener_config(tb->cfg, tb->l, key);
 }
 
+const char *tls_error_reason(char *buf, size_t len)
+{
+    unsigned long code = ERR_get_error();
+    buf[0] = '\0';
+    if (code)
+        ERR_error_string_n(code, buf, len);
+    ERR_clear_error();
+    return buf;
+}
+
 /* Records the first failure with OpenSSL's reason appended; -1. */
 static int fail(tls_build_t *tb, const char *fmt, const char *arg)
 {
-    char what[300];
+    char what[300], reason[160];
     snprintf(what, sizeof(what), fmt, arg ? arg : "");
-    unsigned long code = ERR_get_error();
-    if (code) {
-        char reason[160];
-        ERR_error_string_n(code, reason, sizeof(reason));
+    if (*tls_error_reason(reason, sizeof(reason)))
         snprintf(tb->err, tb->errlen, "listener %s: %s (%s)", tb->l->name, what, reason);
-    } else {
+    else
         snprintf(tb->err, tb->errlen, "listener %s: %s", tb->l->name, what);
-    }
-    ERR_clear_error();
     return -1;
 }
 

@@ -92,11 +92,8 @@ int main(int argc, char **argv)
     if (!bootstrap)
         tool_die(PROG, "Missing required argument \"[bootstrap-server]\"");
     kclient_t c;
-    if (kclient_connect(&c, PROG, bootstrap, 30000) < 0)
-        tool_die(PROG, "Cannot connect to %s", bootstrap);
     arena_t a;
-    arena_init(&a);
-    const struct metadata_response *m = tool_metadata(&c, &a, PROG, NULL, true);
+    const struct metadata_response *m = tool_bootstrap(&c, &a, PROG, bootstrap, true);
     for (int i = 0; i < m->brokers_count; i++) {
         const struct metadata_response_metadata_response_broker *br = &m->brokers[i];
         char *host = kstr_dup(&a, br->host);

@@ -168,11 +168,8 @@ int main(int argc, char **argv)
     target_t *t;
     int n = parse_targets(json, &t);
     kclient_t c;
-    if (kclient_connect(&c, PROG, bootstrap, 30000) < 0)
-        tool_die(PROG, "Cannot connect to %s", bootstrap);
     arena_t a;
-    arena_init(&a);
-    const struct metadata_response *m = tool_metadata(&c, &a, PROG, NULL, false);
+    const struct metadata_response *m = tool_bootstrap(&c, &a, PROG, bootstrap, false);
     find_leaders(m, t, n);
     printf("Executing records delete operation\n");
     for (int i = 0; i < n; i++) {

@@ -233,11 +233,8 @@ int main(int argc, char **argv)
         n_rules = 1;
     }
     kclient_t c;
-    if (kclient_connect(&c, PROG, bootstrap, 30000) < 0)
-        tool_die(PROG, "Cannot connect to %s", bootstrap);
     arena_t a;
-    arena_init(&a);
-    const struct metadata_response *m = tool_metadata(&c, &a, PROG, NULL, false);
+    const struct metadata_response *m = tool_bootstrap(&c, &a, PROG, bootstrap, false);
     int total = 0;
     for (int t = 0; t < m->topics_count; t++)
         total += m->topics[t].partitions_count;

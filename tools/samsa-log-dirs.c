@@ -111,11 +111,8 @@ int main(int argc, char **argv)
     if (!describe)
         tool_die(PROG, "Missing required argument \"[describe]\"");
     kclient_t c;
-    if (kclient_connect(&c, PROG, bootstrap, 30000) < 0)
-        tool_die(PROG, "Cannot connect to %s", bootstrap);
     arena_t a;
-    arena_init(&a);
-    const struct metadata_response *m = tool_metadata(&c, &a, PROG, NULL, true);
+    const struct metadata_response *m = tool_bootstrap(&c, &a, PROG, bootstrap, true);
     char missing[512] = "", existing[512] = "", all[512] = "";
     for (int i = 0; i < m->brokers_count; i++) {
         size_t len = strlen(all);

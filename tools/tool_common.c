@@ -133,6 +133,15 @@ struct metadata_response *tool_metadata(kclient_t *c, arena_t *a, const char *pr
     return resp;
 }
 
+struct metadata_response *tool_bootstrap(kclient_t *c, arena_t *a, const char *prog,
+                                         const char *bootstrap, bool no_topics)
+{
+    if (kclient_connect(c, prog, bootstrap, 30000) < 0)
+        tool_die(prog, "Cannot connect to %s", bootstrap);
+    arena_init(a);
+    return tool_metadata(c, a, prog, NULL, no_topics);
+}
+
 int tool_connect_broker(kclient_t *out, arena_t *a, const char *prog,
                         const struct metadata_response *m, int32_t id)
 {

@@ -56,6 +56,10 @@ struct metadata_response;
  * (no_topics: brokers and controller only).  Exits on failure. */
 struct metadata_response *tool_metadata(kclient_t *c, arena_t *a, const char *prog,
                                         const char *topic, bool no_topics);
+/* Connects c to bootstrap (exits if it cannot), starts arena a and returns
+ * tool_metadata(c, a, prog, NULL, no_topics). */
+struct metadata_response *tool_bootstrap(kclient_t *c, arena_t *a, const char *prog,
+                                         const char *bootstrap, bool no_topics);
 /* Connects out to broker id as the metadata lists it; -1 if it is not
  * listed or unreachable. */
 int tool_connect_broker(kclient_t *out, arena_t *a, const char *prog,

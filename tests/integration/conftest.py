@@ -63,10 +63,16 @@ def zk_client(zookeeper):
 def broker(zookeeper, tmp_path_factory):
     b = new_broker(zookeeper, str(tmp_path_factory.mktemp("broker"))).start()
     yield b
+    stop_cleanly(b)
+
+
+def stop_cleanly(b):
+    """Stops a broker and asserts a clean exit (and, for samsad, no
+    sanitizer report)."""
     rc = b.stop()
     if is_samsa(b):
         b.assert_no_sanitizer_reports()
-    assert rc == 0, "samsad did not shut down cleanly: " + b.log_text()[-3000:]
+    assert rc == 0, "broker did not shut down cleanly: " + b.log_text()[-3000:]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, is_samsa, new_broker, samsa_only, unique
+from conftest import ROOT, is_samsa, new_broker, samsa_only, stop_cleanly, unique
 from servers import free_port, wait_for
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -53,10 +53,7 @@ def secure_broker(zookeeper, tmp_path_factory, certs):
     b = new_broker(zookeeper, str(tmp_path_factory.mktemp("secure")), props=props).start()
     b.ssl_port, b.mtls_port = ssl_port, mtls_port
     yield b
-    rc = b.stop()
-    if is_samsa(b):
-        b.assert_no_sanitizer_reports()
-    assert rc == 0, b.log_text()[-3000:]
+    stop_cleanly(b)
 
 
 def ck_ssl(certs, port, client_cert=None, **extra):
@@ -251,9 +248,7 @@ def test_pem_keystore_inline_and_a_restricted_cipher_suite(zookeeper, tmp_path, 
                 assert api_versions_answered(s)
         roundtrip_confluent(ck_ssl(certs, ssl_port), n=4)
     finally:
-        assert b.stop() == 0
-        if is_samsa(b):
-            b.assert_no_sanitizer_reports()
+        stop_cleanly(b)
 
 
 # ---- SASL ----
@@ -279,10 +274,7 @@ def sasl_broker(zookeeper, tmp_path_factory, certs):
     b = new_broker(zookeeper, str(tmp_path_factory.mktemp("sasl")), props=props).start()
     b.sasl_port, b.sasl_ssl_port = sp, ss
     yield b
-    rc = b.stop()
-    if is_samsa(b):
-        b.assert_no_sanitizer_reports()
-    assert rc == 0, b.log_text()[-3000:]
+    stop_cleanly(b)
 
 
 def ck_sasl(port, user, password, protocol="SASL_PLAINTEXT", certs=None):
