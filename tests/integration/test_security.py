@@ -443,3 +443,21 @@ def test_sasl_requests_on_a_listener_without_sasl(sasl_broker):
         assert _handshake(s, "PLAIN") == (11, 34, [])
         assert _authenticate(s, b"\0alice\0alice-secret")[1:3] == (
             34, "SaslAuthenticate request received after successful authentication")
+
+
+def test_an_oversized_frame_before_authentication_is_refused(sasl_broker):
+    """Before SASL completes a frame may be at most 512 KiB (Kafka's
+    sasl.server.max.receive.size): a bigger one closes the connection
+    before its bytes are read, so nothing is allocated for it."""
+    with socket.create_connection(("127.0.0.1", sasl_broker.sasl_port), timeout=10) as s:
+        s.sendall(struct.pack(">i", 512 * 1024 + 1) + b"\0" * 64)
+        assert _closed(s)
+    with socket.create_connection(("127.0.0.1", sasl_broker.sasl_port), timeout=10) as s:
+        _handshake(s, "PLAIN")
+        s.sendall(struct.pack(">i", 100 * 1024 * 1024) + b"\0" * 64)  # as the SaslAuthenticate
+        assert _closed(s)
+    with socket.create_connection(("127.0.0.1", sasl_broker.sasl_port), timeout=10) as s:
+        _handshake(s, "PLAIN")
+        assert _authenticate(s, b"\0alice\0alice-secret")[1] == 0
+    if is_samsa(sasl_broker):
+        assert "sasl.server.max.receive.size=524288" in sasl_broker.log_text()
