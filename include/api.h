@@ -52,6 +52,17 @@ enum handler_result api_sasl_handshake(broker_t *b, request_t *req);
 enum handler_result api_sasl_authenticate(broker_t *b, request_t *req);
 /* A bare SASL token frame (after SaslHandshake v0). */
 enum handler_result sasl_raw_token(broker_t *b, request_t *req);
+enum handler_result api_describe_user_scram_credentials(broker_t *b, request_t *req);
+enum handler_result api_alter_user_scram_credentials(broker_t *b, request_t *req);
+enum handler_result api_describe_client_quotas(broker_t *b, request_t *req);
+enum handler_result api_alter_client_quotas(broker_t *b, request_t *req);
+
+/* Decodes a request body and encodes its answer on the ZooKeeper thread
+ * (a body that does not decode gets the response's error form there). */
+typedef void (*zk_thread_handler_fn)(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out);
+/* Parks req until the ZooKeeper thread has answered it with handle
+ * (api_zk_thread.c). */
+enum handler_result api_answer_on_zk_thread(request_t *req, zk_thread_handler_fn handle);
 /* A broker's endpoint on the listener req came in on (Kafka answers with
  * the client's own listener), NULL if that broker lacks it. */
 const mc_endpoint_t *api_broker_endpoint(const request_t *req, const mc_broker_t *mb);

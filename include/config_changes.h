@@ -5,7 +5,8 @@
  * notifications under /config/changes that Kafka's admin path (and Kafka
  * 2.x's `kafka-configs --zookeeper`) writes after changing one.  Every
  * broker watches /config/changes and applies each new notification's
- * entity, as Kafka's ZkConfigManager does; notifications older than 15
+ * entity, as Kafka's ZkConfigManager does (topics, this broker's layers,
+ * users' SCRAM credentials); notifications older than 15
  * minutes are deleted, as Kafka's listener does.  What changed goes to the
  * event loop in a metadata_update_t (broker_dynamic.h applies it).
  * ZooKeeper thread only.
@@ -31,6 +32,10 @@ void config_read_broker_layers(zk_session_t *zs, int32_t broker_id, metadata_upd
 /* /config/<type>/<name> into out (empty if absent); a ZooKeeper error
  * code, ZOK or ZNONODE. */
 int config_read_entity(zk_session_t *zs, const char *type, const char *name, kv_list_t *out);
+/* Every /config/<type>/<name>: their names (as in ZooKeeper, sanitized)
+ * and configs, malloc'd arrays of the returned count; -1 on a ZooKeeper
+ * error (nothing returned), 0 if there are none. */
+int config_read_all(zk_session_t *zs, const char *type, char ***names, kv_list_t **configs);
 /* Writes /config/<type>/<name> (created if absent) and then its change
  * notification, as Kafka's AdminZkClient.changeEntityConfig; a ZooKeeper
  * error code. */

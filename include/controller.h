@@ -56,11 +56,16 @@ typedef struct metadata_update {
     kv_list_t default_config;       /* /config/brokers/<default> */
     struct topic_config_change *topic_configs;
     int n_topic_configs;
+    /* /config/users/<sanitized user> znodes read (SCRAM credentials);
+     * users_full: they are all of them (the store is replaced). */
+    bool users_full;
+    struct topic_config_change *user_configs;
+    int n_user_configs;
 } metadata_update_t;
 
 typedef struct topic_config_change {
     char *name;
-    kv_list_t config;               /* the whole of /config/topics/<name> */
+    kv_list_t config;               /* the whole of /config/<topics|users>/<name> */
 } topic_config_change_t;
 
 /* Event-loop thread: queues u to be applied to the metadata cache and the
@@ -78,6 +83,7 @@ void metadata_update_add_topic(metadata_update_t *u, mc_topic_t *t);
 void metadata_update_add_removed(metadata_update_t *u, const char *name);
 /* Takes config. */
 void metadata_update_add_topic_config(metadata_update_t *u, const char *name, kv_list_t *config);
+void metadata_update_add_user_config(metadata_update_t *u, const char *name, kv_list_t *config);
 
 /* ZooKeeper thread (topic_admin.c calls these). */
 struct zk_session *controller_session(void);

@@ -39,6 +39,10 @@ enum conn_auth conn_auth_state(const struct conn *c);
 /* The SASL settings of the connection's listener, NULL without SASL. */
 const struct sasl_listener *conn_sasl(const struct conn *c);
 void conn_set_auth_state(struct conn *c, enum conn_auth state);
+/* The SASL exchange the handshake started (NULL before); the connection
+ * owns it: setting another frees the earlier one, closing frees it. */
+struct sasl_exchange *conn_sasl_exchange(const struct conn *c);
+void conn_set_sasl_exchange(struct conn *c, struct sasl_exchange *x);
 /* Authentication succeeded as principal ("User:<name>"). */
 void conn_authenticated(struct conn *c, const char *principal);
 /* Closes the connection once the response to the current request is out

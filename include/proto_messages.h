@@ -150,6 +150,241 @@ void sasl_authenticate_response_defaults(struct sasl_authenticate_response *m);
 int sasl_authenticate_response_decode(kreader_t *r, int16_t version, struct sasl_authenticate_response *m);
 void sasl_authenticate_response_encode(kwriter_t *w, int16_t version, const struct sasl_authenticate_response *m);
 
+/* ---- DescribeUserScramCredentialsRequest (versions 0-0, flexible (0, 32767)) ---- */
+#define DESCRIBE_USER_SCRAM_CREDENTIALS_REQUEST_MIN_VERSION 0
+#define DESCRIBE_USER_SCRAM_CREDENTIALS_REQUEST_MAX_VERSION 0
+#define DESCRIBE_USER_SCRAM_CREDENTIALS_REQUEST_FIRST_FLEXIBLE 0
+struct describe_user_scram_credentials_request_user_name {
+    kstr_t name;
+};
+
+struct describe_user_scram_credentials_request {
+    int32_t users_count; /* -1 = null */
+    struct describe_user_scram_credentials_request_user_name *users;
+};
+
+void describe_user_scram_credentials_request_user_name_defaults(struct describe_user_scram_credentials_request_user_name *m);
+struct describe_user_scram_credentials_request_user_name *describe_user_scram_credentials_request_user_name_array(arena_t *a, int32_t n);
+void describe_user_scram_credentials_request_defaults(struct describe_user_scram_credentials_request *m);
+int describe_user_scram_credentials_request_decode(kreader_t *r, int16_t version, struct describe_user_scram_credentials_request *m);
+void describe_user_scram_credentials_request_encode(kwriter_t *w, int16_t version, const struct describe_user_scram_credentials_request *m);
+
+/* ---- DescribeUserScramCredentialsResponse (versions 0-0, flexible (0, 32767)) ---- */
+#define DESCRIBE_USER_SCRAM_CREDENTIALS_RESPONSE_MIN_VERSION 0
+#define DESCRIBE_USER_SCRAM_CREDENTIALS_RESPONSE_MAX_VERSION 0
+#define DESCRIBE_USER_SCRAM_CREDENTIALS_RESPONSE_FIRST_FLEXIBLE 0
+struct describe_user_scram_credentials_response_credential_info {
+    int8_t mechanism;
+    int32_t iterations;
+};
+
+struct describe_user_scram_credentials_response_describe_user_scram_credentials_result {
+    kstr_t user;
+    int16_t error_code;
+    kstr_t error_message;
+    int32_t credential_infos_count; /* -1 = null */
+    struct describe_user_scram_credentials_response_credential_info *credential_infos;
+};
+
+struct describe_user_scram_credentials_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    kstr_t error_message;
+    int32_t results_count; /* -1 = null */
+    struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *results;
+};
+
+void describe_user_scram_credentials_response_credential_info_defaults(struct describe_user_scram_credentials_response_credential_info *m);
+struct describe_user_scram_credentials_response_credential_info *describe_user_scram_credentials_response_credential_info_array(arena_t *a, int32_t n);
+void describe_user_scram_credentials_response_describe_user_scram_credentials_result_defaults(struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *m);
+struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *describe_user_scram_credentials_response_describe_user_scram_credentials_result_array(arena_t *a, int32_t n);
+void describe_user_scram_credentials_response_defaults(struct describe_user_scram_credentials_response *m);
+int describe_user_scram_credentials_response_decode(kreader_t *r, int16_t version, struct describe_user_scram_credentials_response *m);
+void describe_user_scram_credentials_response_encode(kwriter_t *w, int16_t version, const struct describe_user_scram_credentials_response *m);
+
+/* ---- AlterUserScramCredentialsRequest (versions 0-0, flexible (0, 32767)) ---- */
+#define ALTER_USER_SCRAM_CREDENTIALS_REQUEST_MIN_VERSION 0
+#define ALTER_USER_SCRAM_CREDENTIALS_REQUEST_MAX_VERSION 0
+#define ALTER_USER_SCRAM_CREDENTIALS_REQUEST_FIRST_FLEXIBLE 0
+struct alter_user_scram_credentials_request_scram_credential_deletion {
+    kstr_t name;
+    int8_t mechanism;
+};
+
+struct alter_user_scram_credentials_request_scram_credential_upsertion {
+    kstr_t name;
+    int8_t mechanism;
+    int32_t iterations;
+    kbytes_t salt;
+    kbytes_t salted_password;
+};
+
+struct alter_user_scram_credentials_request {
+    int32_t deletions_count; /* -1 = null */
+    struct alter_user_scram_credentials_request_scram_credential_deletion *deletions;
+    int32_t upsertions_count; /* -1 = null */
+    struct alter_user_scram_credentials_request_scram_credential_upsertion *upsertions;
+};
+
+void alter_user_scram_credentials_request_scram_credential_deletion_defaults(struct alter_user_scram_credentials_request_scram_credential_deletion *m);
+struct alter_user_scram_credentials_request_scram_credential_deletion *alter_user_scram_credentials_request_scram_credential_deletion_array(arena_t *a, int32_t n);
+void alter_user_scram_credentials_request_scram_credential_upsertion_defaults(struct alter_user_scram_credentials_request_scram_credential_upsertion *m);
+struct alter_user_scram_credentials_request_scram_credential_upsertion *alter_user_scram_credentials_request_scram_credential_upsertion_array(arena_t *a, int32_t n);
+void alter_user_scram_credentials_request_defaults(struct alter_user_scram_credentials_request *m);
+int alter_user_scram_credentials_request_decode(kreader_t *r, int16_t version, struct alter_user_scram_credentials_request *m);
+void alter_user_scram_credentials_request_encode(kwriter_t *w, int16_t version, const struct alter_user_scram_credentials_request *m);
+
+/* ---- AlterUserScramCredentialsResponse (versions 0-0, flexible (0, 32767)) ---- */
+#define ALTER_USER_SCRAM_CREDENTIALS_RESPONSE_MIN_VERSION 0
+#define ALTER_USER_SCRAM_CREDENTIALS_RESPONSE_MAX_VERSION 0
+#define ALTER_USER_SCRAM_CREDENTIALS_RESPONSE_FIRST_FLEXIBLE 0
+struct alter_user_scram_credentials_response_alter_user_scram_credentials_result {
+    kstr_t user;
+    int16_t error_code;
+    kstr_t error_message;
+};
+
+struct alter_user_scram_credentials_response {
+    int32_t throttle_time_ms;
+    int32_t results_count; /* -1 = null */
+    struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *results;
+};
+
+void alter_user_scram_credentials_response_alter_user_scram_credentials_result_defaults(struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *m);
+struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *alter_user_scram_credentials_response_alter_user_scram_credentials_result_array(arena_t *a, int32_t n);
+void alter_user_scram_credentials_response_defaults(struct alter_user_scram_credentials_response *m);
+int alter_user_scram_credentials_response_decode(kreader_t *r, int16_t version, struct alter_user_scram_credentials_response *m);
+void alter_user_scram_credentials_response_encode(kwriter_t *w, int16_t version, const struct alter_user_scram_credentials_response *m);
+
+/* ---- DescribeClientQuotasRequest (versions 0-1, flexible (1, 32767)) ---- */
+#define DESCRIBE_CLIENT_QUOTAS_REQUEST_MIN_VERSION 0
+#define DESCRIBE_CLIENT_QUOTAS_REQUEST_MAX_VERSION 1
+#define DESCRIBE_CLIENT_QUOTAS_REQUEST_FIRST_FLEXIBLE 1
+struct describe_client_quotas_request_component_data {
+    kstr_t entity_type;
+    int8_t match_type;
+    kstr_t match;
+};
+
+struct describe_client_quotas_request {
+    int32_t components_count; /* -1 = null */
+    struct describe_client_quotas_request_component_data *components;
+    bool strict;
+};
+
+void describe_client_quotas_request_component_data_defaults(struct describe_client_quotas_request_component_data *m);
+struct describe_client_quotas_request_component_data *describe_client_quotas_request_component_data_array(arena_t *a, int32_t n);
+void describe_client_quotas_request_defaults(struct describe_client_quotas_request *m);
+int describe_client_quotas_request_decode(kreader_t *r, int16_t version, struct describe_client_quotas_request *m);
+void describe_client_quotas_request_encode(kwriter_t *w, int16_t version, const struct describe_client_quotas_request *m);
+
+/* ---- DescribeClientQuotasResponse (versions 0-1, flexible (1, 32767)) ---- */
+#define DESCRIBE_CLIENT_QUOTAS_RESPONSE_MIN_VERSION 0
+#define DESCRIBE_CLIENT_QUOTAS_RESPONSE_MAX_VERSION 1
+#define DESCRIBE_CLIENT_QUOTAS_RESPONSE_FIRST_FLEXIBLE 1
+struct describe_client_quotas_response_entity_data {
+    kstr_t entity_type;
+    kstr_t entity_name;
+};
+
+struct describe_client_quotas_response_value_data {
+    kstr_t key;
+    double value;
+};
+
+struct describe_client_quotas_response_entry_data {
+    int32_t entity_count; /* -1 = null */
+    struct describe_client_quotas_response_entity_data *entity;
+    int32_t values_count; /* -1 = null */
+    struct describe_client_quotas_response_value_data *values;
+};
+
+struct describe_client_quotas_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    kstr_t error_message;
+    int32_t entries_count; /* -1 = null */
+    struct describe_client_quotas_response_entry_data *entries;
+};
+
+void describe_client_quotas_response_entity_data_defaults(struct describe_client_quotas_response_entity_data *m);
+struct describe_client_quotas_response_entity_data *describe_client_quotas_response_entity_data_array(arena_t *a, int32_t n);
+void describe_client_quotas_response_value_data_defaults(struct describe_client_quotas_response_value_data *m);
+struct describe_client_quotas_response_value_data *describe_client_quotas_response_value_data_array(arena_t *a, int32_t n);
+void describe_client_quotas_response_entry_data_defaults(struct describe_client_quotas_response_entry_data *m);
+struct describe_client_quotas_response_entry_data *describe_client_quotas_response_entry_data_array(arena_t *a, int32_t n);
+void describe_client_quotas_response_defaults(struct describe_client_quotas_response *m);
+int describe_client_quotas_response_decode(kreader_t *r, int16_t version, struct describe_client_quotas_response *m);
+void describe_client_quotas_response_encode(kwriter_t *w, int16_t version, const struct describe_client_quotas_response *m);
+
+/* ---- AlterClientQuotasRequest (versions 0-1, flexible (1, 32767)) ---- */
+#define ALTER_CLIENT_QUOTAS_REQUEST_MIN_VERSION 0
+#define ALTER_CLIENT_QUOTAS_REQUEST_MAX_VERSION 1
+#define ALTER_CLIENT_QUOTAS_REQUEST_FIRST_FLEXIBLE 1
+struct alter_client_quotas_request_entity_data {
+    kstr_t entity_type;
+    kstr_t entity_name;
+};
+
+struct alter_client_quotas_request_op_data {
+    kstr_t key;
+    double value;
+    bool remove;
+};
+
+struct alter_client_quotas_request_entry_data {
+    int32_t entity_count; /* -1 = null */
+    struct alter_client_quotas_request_entity_data *entity;
+    int32_t ops_count; /* -1 = null */
+    struct alter_client_quotas_request_op_data *ops;
+};
+
+struct alter_client_quotas_request {
+    int32_t entries_count; /* -1 = null */
+    struct alter_client_quotas_request_entry_data *entries;
+    bool validate_only;
+};
+
+void alter_client_quotas_request_entity_data_defaults(struct alter_client_quotas_request_entity_data *m);
+struct alter_client_quotas_request_entity_data *alter_client_quotas_request_entity_data_array(arena_t *a, int32_t n);
+void alter_client_quotas_request_op_data_defaults(struct alter_client_quotas_request_op_data *m);
+struct alter_client_quotas_request_op_data *alter_client_quotas_request_op_data_array(arena_t *a, int32_t n);
+void alter_client_quotas_request_entry_data_defaults(struct alter_client_quotas_request_entry_data *m);
+struct alter_client_quotas_request_entry_data *alter_client_quotas_request_entry_data_array(arena_t *a, int32_t n);
+void alter_client_quotas_request_defaults(struct alter_client_quotas_request *m);
+int alter_client_quotas_request_decode(kreader_t *r, int16_t version, struct alter_client_quotas_request *m);
+void alter_client_quotas_request_encode(kwriter_t *w, int16_t version, const struct alter_client_quotas_request *m);
+
+/* ---- AlterClientQuotasResponse (versions 0-1, flexible (1, 32767)) ---- */
+#define ALTER_CLIENT_QUOTAS_RESPONSE_MIN_VERSION 0
+#define ALTER_CLIENT_QUOTAS_RESPONSE_MAX_VERSION 1
+#define ALTER_CLIENT_QUOTAS_RESPONSE_FIRST_FLEXIBLE 1
+struct alter_client_quotas_response_entity_data {
+    kstr_t entity_type;
+    kstr_t entity_name;
+};
+
+struct alter_client_quotas_response_entry_data {
+    int16_t error_code;
+    kstr_t error_message;
+    int32_t entity_count; /* -1 = null */
+    struct alter_client_quotas_response_entity_data *entity;
+};
+
+struct alter_client_quotas_response {
+    int32_t throttle_time_ms;
+    int32_t entries_count; /* -1 = null */
+    struct alter_client_quotas_response_entry_data *entries;
+};
+
+void alter_client_quotas_response_entity_data_defaults(struct alter_client_quotas_response_entity_data *m);
+struct alter_client_quotas_response_entity_data *alter_client_quotas_response_entity_data_array(arena_t *a, int32_t n);
+void alter_client_quotas_response_entry_data_defaults(struct alter_client_quotas_response_entry_data *m);
+struct alter_client_quotas_response_entry_data *alter_client_quotas_response_entry_data_array(arena_t *a, int32_t n);
+void alter_client_quotas_response_defaults(struct alter_client_quotas_response *m);
+int alter_client_quotas_response_decode(kreader_t *r, int16_t version, struct alter_client_quotas_response *m);
+void alter_client_quotas_response_encode(kwriter_t *w, int16_t version, const struct alter_client_quotas_response *m);
+
 /* ---- MetadataRequest (versions 0-12, flexible (9, 32767)) ---- */
 #define METADATA_REQUEST_MIN_VERSION 0
 #define METADATA_REQUEST_MAX_VERSION 12

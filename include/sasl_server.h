@@ -1,15 +1,17 @@
 /*
  * sasl_server.h - the SASL side of SASL_PLAINTEXT and SASL_SSL listeners:
  * which mechanisms a listener enables (sasl.enabled.mechanisms) and the
- * credentials it checks.  PLAIN users come from the listener's JAAS entry,
- * listener.name.<l>.plain.sasl.jaas.config, as Kafka's PlainLoginModule
- * reads them (user_<name>="<password>").
+ * credentials it checks, and one connection's exchange.  PLAIN users come
+ * from the listener's JAAS entry, listener.name.<l>.plain.sasl.jaas.config,
+ * as Kafka's PlainLoginModule reads them (user_<name>="<password>");
+ * SCRAM-SHA-256/512 credentials from /config/users (scram_store.h).
  *
- * Partial: PLAIN only; SCRAM-SHA-256/512 (credentials in /config/users),
- * GSSAPI and OAUTHBEARER stop start-up with a message; a static JAAS file
- * is not read; connections.max.reauth.ms (KIP-368) is not enforced.
+ * Partial: GSSAPI and OAUTHBEARER stop start-up with a message; a static
+ * JAAS file is not read; connections.max.reauth.ms (KIP-368) is not
+ * enforced.
  *
- * Built on the main thread at start-up; read-only afterwards.
+ * Listeners are built on the main thread at start-up and read-only
+ * afterwards; exchanges live on the event-loop thread.
  */
 #ifndef SAMSA_SASL_SERVER_H
 #define SAMSA_SASL_SERVER_H
@@ -35,6 +37,26 @@ bool sasl_mechanism_enabled(const sasl_listener_t *s, const char *mechanism);
  * user name in user, or -1 with Kafka's message in why. */
 int sasl_plain_authenticate(const sasl_listener_t *s, const unsigned char *token, size_t len,
                             char *user, size_t userlen, char *why, size_t whylen);
+
+/* One connection's exchange with the mechanism its handshake chose. */
+typedef struct sasl_exchange sasl_exchange_t;
+typedef enum sasl_result { SASL_CONTINUE, SASL_COMPLETE, SASL_FAILED } sasl_result_t;
+
+typedef struct sasl_outcome {
+    char token[512];            /* the server's next token */
+    size_t token_len;
+    char user[256];             /* once SASL_COMPLETE */
+    char why[256];              /* once SASL_FAILED: Kafka's reason, for the log */
+    char client_message[256];   /* once SASL_FAILED: what Kafka tells the client */
+} sasl_outcome_t;
+
+/* NULL if the mechanism is not enabled on the listener. */
+sasl_exchange_t *sasl_exchange_new(const sasl_listener_t *s, const char *mechanism);
+void sasl_exchange_free(sasl_exchange_t *x);
+const char *sasl_exchange_mechanism(const sasl_exchange_t *x);
+/* Takes the client's next token. */
+sasl_result_t sasl_exchange_step(sasl_exchange_t *x, const uint8_t *token, size_t len,
+                                 sasl_outcome_t *out);
 /* Whether a sasl.* key (after any listener prefix) is one samsa reads. */
 bool sasl_key_known(const char *key);
 

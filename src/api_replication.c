@@ -23,7 +23,6 @@
 #include "proto_messages.h"
 #include "replica_manager.h"
 #include "util.h"
-#include "zk_worker.h"
 
 static void epoch_end(broker_t *b, const char *topic, int16_t v,
                       const struct offset_for_leader_epoch_request_offset_for_leader_partition *in,
@@ -71,87 +70,6 @@ enum handler_result api_offset_for_leader_epoch(broker_t *b, request_t *req)
 
 /* ---- requests answered by the controller's context ---- */
 
-/* Decodes a request body and encodes its answer, on the ZooKeeper thread;
- * a body that does not decode gets the response's INVALID_REQUEST form. */
-typedef void (*controller_handler_fn)(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out);
-
-/* The request's body, answered on the ZooKeeper thread.  The job owns its
- * copy of the body and its answer; the request may go away meanwhile. */
-typedef struct controller_job {
-    request_t *req;             /* NULL once the connection went away */
-    int16_t version;
-    uint8_t *body;
-    size_t len;
-    kwriter_t answer;
-    controller_handler_fn handle;
-} controller_job_t;
-
-/* @locality the ZooKeeper thread
- * @locks none (the job is its own) */
-static void controller_job_run(void *arg)
-{
-    controller_job_t *j = arg;
-    arena_t a;
-    arena_init(&a);
-    kreader_t r;
-    kr_init(&r, j->body, j->len, &a);
-    j->handle(&a, j->version, &r, &j->answer);
-    arena_free(&a);
-}
-
-static void controller_job_free(controller_job_t *j)
-{
-    kw_free(&j->answer);
-    free(j->body);
-    free(j);
-}
-
-static void controller_job_done(void *arg)
-{
-    controller_job_t *j = arg;
-    request_t *req = j->req;
-    if (req) {
-        req->parked = NULL;
-        kw_raw(&req->resp, j->answer.buf, j->answer.len);
-        request_complete(req);
-    }
-    controller_job_free(j);
-}
-
-static void controller_job_cancel(request_t *req)
-{
-    controller_job_t *j = req->parked;
-    if (j)
-        j->req = NULL;
-    req->parked = NULL;
-}
-
-/* Parks req until the ZooKeeper thread has answered it with handle. */
-static enum handler_result to_controller_thread(request_t *req, controller_handler_fn handle)
-{
-    controller_job_t *j = xcalloc(1, sizeof(*j));
-    j->req = req;
-    j->version = req->hdr.request_api_version;
-    j->len = (size_t)(req->body.end - req->body.p);
-    j->body = xmalloc(j->len + 1);
-    memcpy(j->body, req->body.p, j->len);
-    j->handle = handle;
-    kw_init(&j->answer);
-    req->parked = j;
-    req->cancel = controller_job_cancel;
-    if (zkw_submit(controller_job_run, controller_job_done, j) < 0) {
-        /* Shutting down: answered at once, as by a broker that is not
-         * the controller (the body does not decode as anything). */
-        kreader_t none;
-        kr_init(&none, j->body, 0, &req->arena);
-        handle(&req->arena, j->version, &none, &req->resp);
-        req->parked = NULL;
-        controller_job_free(j);
-        return REQ_DONE;
-    }
-    return REQ_PARKED;
-}
-
 /* @locality the ZooKeeper thread
  * @locks none */
 static void alter_partition_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
@@ -170,7 +88,7 @@ static void alter_partition_handle(arena_t *a, int16_t v, kreader_t *body, kwrit
 enum handler_result api_alter_partition(broker_t *b, request_t *req)
 {
     (void)b;
-    return to_controller_thread(req, alter_partition_handle);
+    return api_answer_on_zk_thread(req, alter_partition_handle);
 }
 
 /* @locality the ZooKeeper thread
@@ -199,7 +117,7 @@ static void controlled_shutdown_handle(arena_t *a, int16_t v, kreader_t *body, k
 enum handler_result api_controlled_shutdown(broker_t *b, request_t *req)
 {
     (void)b;
-    return to_controller_thread(req, controlled_shutdown_handle);
+    return api_answer_on_zk_thread(req, controlled_shutdown_handle);
 }
 
 /* @locality the ZooKeeper thread
@@ -229,7 +147,7 @@ static void allocate_producer_ids_handle(arena_t *a, int16_t v, kreader_t *body,
 enum handler_result api_allocate_producer_ids(broker_t *b, request_t *req)
 {
     (void)b;
-    return to_controller_thread(req, allocate_producer_ids_handle);
+    return api_answer_on_zk_thread(req, allocate_producer_ids_handle);
 }
 
 /* @locality the ZooKeeper thread
@@ -266,7 +184,7 @@ static void elect_leaders_handle(arena_t *a, int16_t v, kreader_t *body, kwriter
 enum handler_result api_elect_leaders(broker_t *b, request_t *req)
 {
     (void)b;
-    return to_controller_thread(req, elect_leaders_handle);
+    return api_answer_on_zk_thread(req, elect_leaders_handle);
 }
 
 /* @locality the ZooKeeper thread
@@ -287,7 +205,7 @@ static void alter_reassignments_handle(arena_t *a, int16_t v, kreader_t *body, k
 enum handler_result api_alter_partition_reassignments(broker_t *b, request_t *req)
 {
     (void)b;
-    return to_controller_thread(req, alter_reassignments_handle);
+    return api_answer_on_zk_thread(req, alter_reassignments_handle);
 }
 
 /* @locality the ZooKeeper thread
@@ -308,5 +226,5 @@ static void list_reassignments_handle(arena_t *a, int16_t v, kreader_t *body, kw
 enum handler_result api_list_partition_reassignments(broker_t *b, request_t *req)
 {
     (void)b;
-    return to_controller_thread(req, list_reassignments_handle);
+    return api_answer_on_zk_thread(req, list_reassignments_handle);
 }

@@ -1,8 +1,9 @@
 /*
  * api_sasl.c - owns SaslHandshake (17) and SaslAuthenticate (36), and the
  * bare token frames that follow a v0 handshake, as Kafka's
- * SaslServerAuthenticator answers them: the mechanism list, PLAIN checked
- * against the listener's users, SASL_AUTHENTICATION_FAILED with Kafka's
+ * SaslServerAuthenticator answers them: the mechanism list, the chosen
+ * mechanism's exchange (sasl_server.h: PLAIN against the listener's users,
+ * SCRAM against /config/users), SASL_AUTHENTICATION_FAILED with Kafka's
  * message (then the connection closes), ILLEGAL_SASL_STATE on listeners
  * without SASL or after authentication.  Event-loop thread only.
  */
@@ -47,7 +48,9 @@ enum handler_result api_sasl_handshake(broker_t *b, request_t *req)
     } else {
         list_mechanisms(req, &resp);
         const char *mech = kstr_dup_or_empty(&req->arena, rq.mechanism);
-        if (sasl_mechanism_enabled(conn_sasl(req->conn), mech)) {
+        sasl_exchange_t *x = sasl_exchange_new(conn_sasl(req->conn), mech);
+        if (x) {
+            conn_set_sasl_exchange(req->conn, x);
             conn_set_auth_state(req->conn, v == 0 ? CONN_AUTH_RAW_TOKEN : CONN_AUTH_AUTHENTICATE);
         } else {
             resp.error_code = KERR_UNSUPPORTED_SASL_MECHANISM;
@@ -60,18 +63,22 @@ enum handler_result api_sasl_handshake(broker_t *b, request_t *req)
     return REQ_DONE;
 }
 
-/* PLAIN on the token: true with the connection authenticated. */
-static bool check_token(request_t *req, const uint8_t *token, size_t len, char *why, size_t whylen)
+/* The exchange's next step on the token: false if it failed (logged). */
+static bool step(request_t *req, const uint8_t *token, size_t len, sasl_outcome_t *out)
 {
-    char user[256], principal[300];
-    if (sasl_plain_authenticate(conn_sasl(req->conn), token, len, user, sizeof(user), why,
-                                whylen) < 0) {
-        log_info("network", "Failed authentication with %s (%s)", conn_peer(req->conn), why);
+    sasl_exchange_t *x = conn_sasl_exchange(req->conn);
+    sasl_result_t r = sasl_exchange_step(x, token, len, out);
+    if (r == SASL_FAILED) {
+        log_info("network", "Failed authentication with %s (%s)", conn_peer(req->conn), out->why);
         return false;
     }
-    snprintf(principal, sizeof(principal), "User:%s", user);
-    conn_authenticated(req->conn, principal);
-    log_debug("network", "Authenticated %s as %s with SASL/PLAIN", conn_peer(req->conn), principal);
+    if (r == SASL_COMPLETE) {
+        char principal[300];
+        snprintf(principal, sizeof(principal), "User:%s", out->user);
+        log_debug("network", "Authenticated %s as %s with SASL/%s", conn_peer(req->conn),
+                  principal, sasl_exchange_mechanism(x));
+        conn_authenticated(req->conn, principal);
+    }
     return true;
 }
 
@@ -90,27 +97,31 @@ enum handler_result api_sasl_authenticate(broker_t *b, request_t *req)
         resp.error_message =
             KSTR_LIT("SaslAuthenticate request received after successful authentication");
     } else {
-        char why[256];
-        if (!check_token(req, rq.auth_bytes.ptr, (size_t)MAX(rq.auth_bytes.len, 0), why,
-                         sizeof(why))) {
+        sasl_outcome_t out;
+        if (!step(req, rq.auth_bytes.ptr, (size_t)MAX(rq.auth_bytes.len, 0), &out)) {
             resp.error_code = KERR_SASL_AUTHENTICATION_FAILED;
-            resp.error_message = kstr_from_cstr(arena_strdup(&req->arena, why));
+            resp.error_message = kstr_from_cstr(arena_strdup(&req->arena, out.client_message));
             conn_close_after_response(req->conn);
+        } else {
+            uint8_t *copy = arena_alloc(&req->arena, out.token_len + 1);
+            memcpy(copy, out.token, out.token_len);
+            resp.auth_bytes = (kbytes_t){ copy, (int32_t)out.token_len };
         }
     }
     sasl_authenticate_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }
 
-/* After a v0 handshake the client sends the token as a bare frame and
+/* After a v0 handshake the client sends each token as a bare frame and
  * gets the server's (empty for PLAIN) back the same way; a failure closes
  * the connection without an answer, as in Kafka. */
 enum handler_result sasl_raw_token(broker_t *b, request_t *req)
 {
     (void)b;
-    char why[256];
-    if (!check_token(req, req->frame, req->frame_len, why, sizeof(why)))
+    sasl_outcome_t out;
+    if (!step(req, req->frame, req->frame_len, &out))
         return REQ_CLOSE;
+    kw_raw(&req->resp, out.token, out.token_len);
     req->raw_response = true;
     return REQ_DONE;
 }

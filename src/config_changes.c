@@ -48,8 +48,10 @@ int config_write_entity(zk_session_t *zs, const char *type, const char *name,
     zhandle_t *zh = zk_handle(zs);
     int rc = zoo_set(zh, path, json, (int)strlen(json), -1);
     if (rc == ZNONODE) {
+        /* The parent may be deeper than /config/<type> (users/<u>/clients/<c>). */
         char parent[ZK_PATH_MAX];
-        snprintf(parent, sizeof(parent), "/config/%s", type);
+        snprintf(parent, sizeof(parent), "%s", path);
+        *strrchr(parent, '/') = '\0';
         rc = zk_create_persistent_path(zs, parent) < 0
                  ? ZSYSTEMERROR
                  : zoo_create(zh, path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
@@ -119,6 +121,16 @@ static void apply_notification(zk_session_t *zs, int32_t broker_id, const char *
         kv_free(&cfg);
     } else if (!strcmp(type, "brokers") && (!strcmp(name, "<default>") || !strcmp(name, id))) {
         *brokers_changed = true;
+    } else if (!strcmp(type, "users") && !strchr(name, '/')) {
+        /* users/<user>: its SCRAM credentials (users/<u>/clients/<c>
+         * carries quotas only). */
+        kv_list_t cfg = { 0 };
+        int rc = config_read_entity(zs, "users", name, &cfg);
+        if (rc == ZOK || rc == ZNONODE)
+            metadata_update_add_user_config(u, name, &cfg);
+        else
+            log_warn("config", "Cannot read /config/users/%s: %s", name, zerror(rc));
+        kv_free(&cfg);
     } else {
         log_debug("config", "Config change for %s/%s does not concern this broker", type, name);
     }
@@ -173,9 +185,65 @@ static void scan(zk_session_t *zs, int32_t broker_id, metadata_update_t *u)
     deallocate_String_vector(&kids);
 }
 
+int config_read_all(zk_session_t *zs, const char *type, char ***names, kv_list_t **configs)
+{
+    char root[ZK_PATH_MAX / 2];     /* paths below hold root/child */
+    snprintf(root, sizeof(root), "/config/%s", type);
+    struct String_vector kids = { 0 };
+    *names = NULL;
+    *configs = NULL;
+    int rc = zk_children(zs, root, false, &kids);
+    if (rc == ZNONODE)
+        return 0;
+    if (rc != ZOK)
+        return -1;
+    zk_read_t *reads = xcalloc((size_t)kids.count + 1, sizeof(*reads));
+    char (*paths)[ZK_PATH_MAX * 2] = xcalloc((size_t)kids.count + 1, ZK_PATH_MAX * 2);
+    for (int i = 0; i < kids.count; i++) {
+        snprintf(paths[i], ZK_PATH_MAX * 2, "%s/%s", root, kids.data[i]);
+        reads[i].path = paths[i];
+    }
+    zk_get_many(zs, reads, kids.count, false);
+    *names = xcalloc((size_t)kids.count + 1, sizeof(char *));
+    *configs = xcalloc((size_t)kids.count + 1, sizeof(kv_list_t));
+    int n = 0;
+    for (int i = 0; i < kids.count; i++) {
+        if (reads[i].rc != ZOK || !reads[i].data)
+            continue;       /* gone since listed */
+        if (zkl_parse_config(reads[i].data, &(*configs)[n]) < 0)
+            log_warn("config", "Ignoring malformed config znode %s", paths[i]);
+        (*names)[n++] = xstrdup(kids.data[i]);
+    }
+    zk_reads_free(reads, kids.count);
+    free(reads);
+    free(paths);
+    deallocate_String_vector(&kids);
+    return n;
+}
+
+/* Every user's config into u, replacing what the loop holds. */
+static void read_all_users(zk_session_t *zs, metadata_update_t *u)
+{
+    char **names;
+    kv_list_t *configs;
+    int n = config_read_all(zs, "users", &names, &configs);
+    if (n < 0) {
+        log_warn("config", "Cannot list /config/users: SCRAM credentials not loaded");
+        return;
+    }
+    u->users_full = true;
+    for (int i = 0; i < n; i++) {
+        metadata_update_add_user_config(u, names[i], &configs[i]);
+        free(names[i]);
+    }
+    free(names);
+    free(configs);
+}
+
 void config_changes_load(zk_session_t *zs, int32_t broker_id, metadata_update_t *u)
 {
     config_read_broker_layers(zs, broker_id, u);
+    read_all_users(zs, u);
     /* As Kafka at start-up, every notification still there is applied
      * again: one written while the topics were being read is not lost. */
     cc.last_applied = -1;

@@ -15,8 +15,11 @@
 #include "log_manager.h"
 #include "logging.h"
 #include "replica_manager.h"
+#include "scram_store.h"
 #include "topic_config.h"
 #include "util.h"
+
+static void config_changes_free(topic_config_change_t *v, int n);
 
 metadata_update_t *metadata_update_new(void)
 {
@@ -36,22 +39,50 @@ void metadata_update_free(metadata_update_t *u)
     free(u->brokers);
     kv_free(&u->broker_config);
     kv_free(&u->default_config);
-    for (int i = 0; i < u->n_topic_configs; i++) {
-        free(u->topic_configs[i].name);
-        kv_free(&u->topic_configs[i].config);
-    }
-    free(u->topic_configs);
+    config_changes_free(u->topic_configs, u->n_topic_configs);
+    config_changes_free(u->user_configs, u->n_user_configs);
     free(u);
+}
+
+static void config_changes_free(topic_config_change_t *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(v[i].name);
+        kv_free(&v[i].config);
+    }
+    free(v);
+}
+
+static void add_config_change(topic_config_change_t **v, int *n, const char *name,
+                              kv_list_t *config)
+{
+    *v = xrealloc(*v, sizeof(**v) * (size_t)(*n + 1));
+    topic_config_change_t *c = &(*v)[(*n)++];
+    c->name = xstrdup(name);
+    c->config = *config;
+    *config = (kv_list_t){ 0 };
 }
 
 void metadata_update_add_topic_config(metadata_update_t *u, const char *name, kv_list_t *config)
 {
-    u->topic_configs = xrealloc(u->topic_configs,
-                               sizeof(*u->topic_configs) * (size_t)(u->n_topic_configs + 1));
-    topic_config_change_t *c = &u->topic_configs[u->n_topic_configs++];
-    c->name = xstrdup(name);
-    c->config = *config;
-    *config = (kv_list_t){ 0 };
+    add_config_change(&u->topic_configs, &u->n_topic_configs, name, config);
+}
+
+void metadata_update_add_user_config(metadata_update_t *u, const char *name, kv_list_t *config)
+{
+    add_config_change(&u->user_configs, &u->n_user_configs, name, config);
+}
+
+/* SCRAM credentials (users' other configs, quotas, are not used yet). */
+static void apply_user_configs(metadata_update_t *u)
+{
+    if (u->users_full)
+        scram_store_clear();
+    for (int i = 0; i < u->n_user_configs; i++)
+        scram_store_apply(u->user_configs[i].name, &u->user_configs[i].config);
+    if (u->users_full || u->n_user_configs > 0)
+        log_info("config", "SCRAM credentials: %d user(s) after %d update(s)", scram_store_count(),
+                 u->n_user_configs);
 }
 
 /* New overrides for topics in the cache (others learn theirs when they
@@ -182,6 +213,7 @@ static void apply_start(broker_t *b, apply_job_t *j)
         mc_set_brokers(u->brokers, u->n_brokers);
     if (u->has_broker_configs)
         bdyn_replace(b, &u->broker_config, &u->default_config);
+    apply_user_configs(u);
     j->removed_any = u->n_removed > 0;
     for (int i = 0; i < u->n_removed; i++) {
         rm_remove_topic(u->removed[i]);

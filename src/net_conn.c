@@ -36,6 +36,7 @@
 #include "net.h"
 #include "net_internal.h"
 #include "net_transport.h"
+#include "sasl_server.h"
 #include "util.h"
 
 /* Handling a connection's requests pauses while this much output waits. */
@@ -62,6 +63,7 @@ struct conn {
     char peer[80];
     char principal[300];        /* "User:<name>" once authenticated */
     enum conn_auth auth;
+    struct sasl_exchange *sasl_x;   /* the handshake's mechanism, mid-exchange */
     request_t *inflight;        /* parked request, if any */
     bool closing;               /* close once output drains */
     int64_t reserved;           /* pool bytes held for the frame being read */
@@ -198,9 +200,22 @@ void conn_set_auth_state(struct conn *c, enum conn_auth state)
     c->auth = state;
 }
 
+struct sasl_exchange *conn_sasl_exchange(const struct conn *c)
+{
+    return c->sasl_x;
+}
+
+void conn_set_sasl_exchange(struct conn *c, struct sasl_exchange *x)
+{
+    sasl_exchange_free(c->sasl_x);
+    c->sasl_x = x;
+}
+
 void conn_authenticated(struct conn *c, const char *principal)
 {
     c->auth = CONN_AUTH_COMPLETE;
+    sasl_exchange_free(c->sasl_x);
+    c->sasl_x = NULL;
     snprintf(c->principal, sizeof(c->principal), "%s", principal);
 }
 
@@ -222,6 +237,7 @@ static void request_free(request_t *req)
 
 static void conn_free(struct conn *c)
 {
+    sasl_exchange_free(c->sasl_x);
     if (c->inflight) {
         if (!c->inflight->done && c->inflight->cancel)
             c->inflight->cancel(c->inflight);

@@ -902,6 +902,1774 @@ void sasl_authenticate_response_encode(kwriter_t *w, int16_t version, const stru
     sasl_authenticate_response_write(w, version, m);
 }
 
+static void describe_user_scram_credentials_request_user_name_read(kreader_t *r, int16_t v, struct describe_user_scram_credentials_request_user_name *m);
+static void describe_user_scram_credentials_request_user_name_write(kwriter_t *w, int16_t v, const struct describe_user_scram_credentials_request_user_name *m);
+static size_t describe_user_scram_credentials_request_user_name_min_size(int16_t v);
+static void describe_user_scram_credentials_request_read(kreader_t *r, int16_t v, struct describe_user_scram_credentials_request *m);
+static void describe_user_scram_credentials_request_write(kwriter_t *w, int16_t v, const struct describe_user_scram_credentials_request *m);
+
+static size_t describe_user_scram_credentials_request_user_name_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_user_scram_credentials_request_user_name_defaults(struct describe_user_scram_credentials_request_user_name *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct describe_user_scram_credentials_request_user_name *describe_user_scram_credentials_request_user_name_array(arena_t *a, int32_t n)
+{
+    struct describe_user_scram_credentials_request_user_name *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_user_scram_credentials_request_user_name_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_user_scram_credentials_request_user_name_read(kreader_t *r, int16_t v, struct describe_user_scram_credentials_request_user_name *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_user_scram_credentials_request_user_name_write(kwriter_t *w, int16_t v, const struct describe_user_scram_credentials_request_user_name *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_user_scram_credentials_request_defaults(struct describe_user_scram_credentials_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void describe_user_scram_credentials_request_read(kreader_t *r, int16_t v, struct describe_user_scram_credentials_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->users_count = kr_array_len(r, flex, describe_user_scram_credentials_request_user_name_min_size(v));
+        m->users = kr_alloc_array(r, m->users_count, sizeof(struct describe_user_scram_credentials_request_user_name));
+        for (int32_t i = 0; i < m->users_count && !r->err; i++) {
+            describe_user_scram_credentials_request_user_name_defaults(&m->users[i]);
+            describe_user_scram_credentials_request_user_name_read(r, v, &m->users[i]);
+        }
+        if (m->users_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_user_scram_credentials_request_write(kwriter_t *w, int16_t v, const struct describe_user_scram_credentials_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->users_count);
+        for (int32_t i = 0; i < m->users_count; i++)
+            describe_user_scram_credentials_request_user_name_write(w, v, &m->users[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_user_scram_credentials_request_decode(kreader_t *r, int16_t version, struct describe_user_scram_credentials_request *m)
+{
+    describe_user_scram_credentials_request_defaults(m);
+    describe_user_scram_credentials_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_user_scram_credentials_request_encode(kwriter_t *w, int16_t version, const struct describe_user_scram_credentials_request *m)
+{
+    describe_user_scram_credentials_request_write(w, version, m);
+}
+
+static void describe_user_scram_credentials_response_credential_info_read(kreader_t *r, int16_t v, struct describe_user_scram_credentials_response_credential_info *m);
+static void describe_user_scram_credentials_response_credential_info_write(kwriter_t *w, int16_t v, const struct describe_user_scram_credentials_response_credential_info *m);
+static size_t describe_user_scram_credentials_response_credential_info_min_size(int16_t v);
+static void describe_user_scram_credentials_response_describe_user_scram_credentials_result_read(kreader_t *r, int16_t v, struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *m);
+static void describe_user_scram_credentials_response_describe_user_scram_credentials_result_write(kwriter_t *w, int16_t v, const struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *m);
+static size_t describe_user_scram_credentials_response_describe_user_scram_credentials_result_min_size(int16_t v);
+static void describe_user_scram_credentials_response_read(kreader_t *r, int16_t v, struct describe_user_scram_credentials_response *m);
+static void describe_user_scram_credentials_response_write(kwriter_t *w, int16_t v, const struct describe_user_scram_credentials_response *m);
+
+static size_t describe_user_scram_credentials_response_credential_info_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 1;
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_user_scram_credentials_response_credential_info_defaults(struct describe_user_scram_credentials_response_credential_info *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct describe_user_scram_credentials_response_credential_info *describe_user_scram_credentials_response_credential_info_array(arena_t *a, int32_t n)
+{
+    struct describe_user_scram_credentials_response_credential_info *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_user_scram_credentials_response_credential_info_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_user_scram_credentials_response_credential_info_read(kreader_t *r, int16_t v, struct describe_user_scram_credentials_response_credential_info *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->mechanism = kr_int8(r);
+    }
+    if (1) {
+        m->iterations = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_user_scram_credentials_response_credential_info_write(kwriter_t *w, int16_t v, const struct describe_user_scram_credentials_response_credential_info *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int8(w, m->mechanism);
+    }
+    if (1) {
+        kw_int32(w, m->iterations);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t describe_user_scram_credentials_response_describe_user_scram_credentials_result_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_user_scram_credentials_response_describe_user_scram_credentials_result_defaults(struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->user = KSTR_LIT("");
+    m->error_message = KSTR_LIT("");
+}
+
+struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *describe_user_scram_credentials_response_describe_user_scram_credentials_result_array(arena_t *a, int32_t n)
+{
+    struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_user_scram_credentials_response_describe_user_scram_credentials_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_user_scram_credentials_response_describe_user_scram_credentials_result_read(kreader_t *r, int16_t v, struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->user = kr_string(r, flex);
+        if (m->user.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->credential_infos_count = kr_array_len(r, flex, describe_user_scram_credentials_response_credential_info_min_size(v));
+        m->credential_infos = kr_alloc_array(r, m->credential_infos_count, sizeof(struct describe_user_scram_credentials_response_credential_info));
+        for (int32_t i = 0; i < m->credential_infos_count && !r->err; i++) {
+            describe_user_scram_credentials_response_credential_info_defaults(&m->credential_infos[i]);
+            describe_user_scram_credentials_response_credential_info_read(r, v, &m->credential_infos[i]);
+        }
+        if (m->credential_infos_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_user_scram_credentials_response_describe_user_scram_credentials_result_write(kwriter_t *w, int16_t v, const struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->user);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->credential_infos_count);
+        for (int32_t i = 0; i < m->credential_infos_count; i++)
+            describe_user_scram_credentials_response_credential_info_write(w, v, &m->credential_infos[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_user_scram_credentials_response_defaults(struct describe_user_scram_credentials_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+static void describe_user_scram_credentials_response_read(kreader_t *r, int16_t v, struct describe_user_scram_credentials_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->results_count = kr_array_len(r, flex, describe_user_scram_credentials_response_describe_user_scram_credentials_result_min_size(v));
+        m->results = kr_alloc_array(r, m->results_count, sizeof(struct describe_user_scram_credentials_response_describe_user_scram_credentials_result));
+        for (int32_t i = 0; i < m->results_count && !r->err; i++) {
+            describe_user_scram_credentials_response_describe_user_scram_credentials_result_defaults(&m->results[i]);
+            describe_user_scram_credentials_response_describe_user_scram_credentials_result_read(r, v, &m->results[i]);
+        }
+        if (m->results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_user_scram_credentials_response_write(kwriter_t *w, int16_t v, const struct describe_user_scram_credentials_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->results_count);
+        for (int32_t i = 0; i < m->results_count; i++)
+            describe_user_scram_credentials_response_describe_user_scram_credentials_result_write(w, v, &m->results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_user_scram_credentials_response_decode(kreader_t *r, int16_t version, struct describe_user_scram_credentials_response *m)
+{
+    describe_user_scram_credentials_response_defaults(m);
+    describe_user_scram_credentials_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_user_scram_credentials_response_encode(kwriter_t *w, int16_t version, const struct describe_user_scram_credentials_response *m)
+{
+    describe_user_scram_credentials_response_write(w, version, m);
+}
+
+static void alter_user_scram_credentials_request_scram_credential_deletion_read(kreader_t *r, int16_t v, struct alter_user_scram_credentials_request_scram_credential_deletion *m);
+static void alter_user_scram_credentials_request_scram_credential_deletion_write(kwriter_t *w, int16_t v, const struct alter_user_scram_credentials_request_scram_credential_deletion *m);
+static size_t alter_user_scram_credentials_request_scram_credential_deletion_min_size(int16_t v);
+static void alter_user_scram_credentials_request_scram_credential_upsertion_read(kreader_t *r, int16_t v, struct alter_user_scram_credentials_request_scram_credential_upsertion *m);
+static void alter_user_scram_credentials_request_scram_credential_upsertion_write(kwriter_t *w, int16_t v, const struct alter_user_scram_credentials_request_scram_credential_upsertion *m);
+static size_t alter_user_scram_credentials_request_scram_credential_upsertion_min_size(int16_t v);
+static void alter_user_scram_credentials_request_read(kreader_t *r, int16_t v, struct alter_user_scram_credentials_request *m);
+static void alter_user_scram_credentials_request_write(kwriter_t *w, int16_t v, const struct alter_user_scram_credentials_request *m);
+
+static size_t alter_user_scram_credentials_request_scram_credential_deletion_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_user_scram_credentials_request_scram_credential_deletion_defaults(struct alter_user_scram_credentials_request_scram_credential_deletion *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct alter_user_scram_credentials_request_scram_credential_deletion *alter_user_scram_credentials_request_scram_credential_deletion_array(arena_t *a, int32_t n)
+{
+    struct alter_user_scram_credentials_request_scram_credential_deletion *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_user_scram_credentials_request_scram_credential_deletion_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_user_scram_credentials_request_scram_credential_deletion_read(kreader_t *r, int16_t v, struct alter_user_scram_credentials_request_scram_credential_deletion *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->mechanism = kr_int8(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_user_scram_credentials_request_scram_credential_deletion_write(kwriter_t *w, int16_t v, const struct alter_user_scram_credentials_request_scram_credential_deletion *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_int8(w, m->mechanism);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_user_scram_credentials_request_scram_credential_upsertion_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += 4;
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_user_scram_credentials_request_scram_credential_upsertion_defaults(struct alter_user_scram_credentials_request_scram_credential_upsertion *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+    m->salt = (kbytes_t){ NULL, 0 };
+    m->salted_password = (kbytes_t){ NULL, 0 };
+}
+
+struct alter_user_scram_credentials_request_scram_credential_upsertion *alter_user_scram_credentials_request_scram_credential_upsertion_array(arena_t *a, int32_t n)
+{
+    struct alter_user_scram_credentials_request_scram_credential_upsertion *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_user_scram_credentials_request_scram_credential_upsertion_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_user_scram_credentials_request_scram_credential_upsertion_read(kreader_t *r, int16_t v, struct alter_user_scram_credentials_request_scram_credential_upsertion *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->mechanism = kr_int8(r);
+    }
+    if (1) {
+        m->iterations = kr_int32(r);
+    }
+    if (1) {
+        m->salt = kr_bytes(r, flex);
+        if (m->salt.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->salted_password = kr_bytes(r, flex);
+        if (m->salted_password.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_user_scram_credentials_request_scram_credential_upsertion_write(kwriter_t *w, int16_t v, const struct alter_user_scram_credentials_request_scram_credential_upsertion *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_int8(w, m->mechanism);
+    }
+    if (1) {
+        kw_int32(w, m->iterations);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->salt);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->salted_password);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_user_scram_credentials_request_defaults(struct alter_user_scram_credentials_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void alter_user_scram_credentials_request_read(kreader_t *r, int16_t v, struct alter_user_scram_credentials_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->deletions_count = kr_array_len(r, flex, alter_user_scram_credentials_request_scram_credential_deletion_min_size(v));
+        m->deletions = kr_alloc_array(r, m->deletions_count, sizeof(struct alter_user_scram_credentials_request_scram_credential_deletion));
+        for (int32_t i = 0; i < m->deletions_count && !r->err; i++) {
+            alter_user_scram_credentials_request_scram_credential_deletion_defaults(&m->deletions[i]);
+            alter_user_scram_credentials_request_scram_credential_deletion_read(r, v, &m->deletions[i]);
+        }
+        if (m->deletions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->upsertions_count = kr_array_len(r, flex, alter_user_scram_credentials_request_scram_credential_upsertion_min_size(v));
+        m->upsertions = kr_alloc_array(r, m->upsertions_count, sizeof(struct alter_user_scram_credentials_request_scram_credential_upsertion));
+        for (int32_t i = 0; i < m->upsertions_count && !r->err; i++) {
+            alter_user_scram_credentials_request_scram_credential_upsertion_defaults(&m->upsertions[i]);
+            alter_user_scram_credentials_request_scram_credential_upsertion_read(r, v, &m->upsertions[i]);
+        }
+        if (m->upsertions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_user_scram_credentials_request_write(kwriter_t *w, int16_t v, const struct alter_user_scram_credentials_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->deletions_count);
+        for (int32_t i = 0; i < m->deletions_count; i++)
+            alter_user_scram_credentials_request_scram_credential_deletion_write(w, v, &m->deletions[i]);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->upsertions_count);
+        for (int32_t i = 0; i < m->upsertions_count; i++)
+            alter_user_scram_credentials_request_scram_credential_upsertion_write(w, v, &m->upsertions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_user_scram_credentials_request_decode(kreader_t *r, int16_t version, struct alter_user_scram_credentials_request *m)
+{
+    alter_user_scram_credentials_request_defaults(m);
+    alter_user_scram_credentials_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_user_scram_credentials_request_encode(kwriter_t *w, int16_t version, const struct alter_user_scram_credentials_request *m)
+{
+    alter_user_scram_credentials_request_write(w, version, m);
+}
+
+static void alter_user_scram_credentials_response_alter_user_scram_credentials_result_read(kreader_t *r, int16_t v, struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *m);
+static void alter_user_scram_credentials_response_alter_user_scram_credentials_result_write(kwriter_t *w, int16_t v, const struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *m);
+static size_t alter_user_scram_credentials_response_alter_user_scram_credentials_result_min_size(int16_t v);
+static void alter_user_scram_credentials_response_read(kreader_t *r, int16_t v, struct alter_user_scram_credentials_response *m);
+static void alter_user_scram_credentials_response_write(kwriter_t *w, int16_t v, const struct alter_user_scram_credentials_response *m);
+
+static size_t alter_user_scram_credentials_response_alter_user_scram_credentials_result_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 2;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_user_scram_credentials_response_alter_user_scram_credentials_result_defaults(struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->user = KSTR_LIT("");
+    m->error_message = KSTR_LIT("");
+}
+
+struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *alter_user_scram_credentials_response_alter_user_scram_credentials_result_array(arena_t *a, int32_t n)
+{
+    struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_user_scram_credentials_response_alter_user_scram_credentials_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_user_scram_credentials_response_alter_user_scram_credentials_result_read(kreader_t *r, int16_t v, struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->user = kr_string(r, flex);
+        if (m->user.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_user_scram_credentials_response_alter_user_scram_credentials_result_write(kwriter_t *w, int16_t v, const struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->user);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_user_scram_credentials_response_defaults(struct alter_user_scram_credentials_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void alter_user_scram_credentials_response_read(kreader_t *r, int16_t v, struct alter_user_scram_credentials_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->results_count = kr_array_len(r, flex, alter_user_scram_credentials_response_alter_user_scram_credentials_result_min_size(v));
+        m->results = kr_alloc_array(r, m->results_count, sizeof(struct alter_user_scram_credentials_response_alter_user_scram_credentials_result));
+        for (int32_t i = 0; i < m->results_count && !r->err; i++) {
+            alter_user_scram_credentials_response_alter_user_scram_credentials_result_defaults(&m->results[i]);
+            alter_user_scram_credentials_response_alter_user_scram_credentials_result_read(r, v, &m->results[i]);
+        }
+        if (m->results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_user_scram_credentials_response_write(kwriter_t *w, int16_t v, const struct alter_user_scram_credentials_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->results_count);
+        for (int32_t i = 0; i < m->results_count; i++)
+            alter_user_scram_credentials_response_alter_user_scram_credentials_result_write(w, v, &m->results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_user_scram_credentials_response_decode(kreader_t *r, int16_t version, struct alter_user_scram_credentials_response *m)
+{
+    alter_user_scram_credentials_response_defaults(m);
+    alter_user_scram_credentials_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_user_scram_credentials_response_encode(kwriter_t *w, int16_t version, const struct alter_user_scram_credentials_response *m)
+{
+    alter_user_scram_credentials_response_write(w, version, m);
+}
+
+static void describe_client_quotas_request_component_data_read(kreader_t *r, int16_t v, struct describe_client_quotas_request_component_data *m);
+static void describe_client_quotas_request_component_data_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_request_component_data *m);
+static size_t describe_client_quotas_request_component_data_min_size(int16_t v);
+static void describe_client_quotas_request_read(kreader_t *r, int16_t v, struct describe_client_quotas_request *m);
+static void describe_client_quotas_request_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_request *m);
+
+static size_t describe_client_quotas_request_component_data_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 1;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_client_quotas_request_component_data_defaults(struct describe_client_quotas_request_component_data *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->entity_type = KSTR_LIT("");
+    m->match = KSTR_LIT("");
+}
+
+struct describe_client_quotas_request_component_data *describe_client_quotas_request_component_data_array(arena_t *a, int32_t n)
+{
+    struct describe_client_quotas_request_component_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_client_quotas_request_component_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_client_quotas_request_component_data_read(kreader_t *r, int16_t v, struct describe_client_quotas_request_component_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->entity_type = kr_string(r, flex);
+        if (m->entity_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->match_type = kr_int8(r);
+    }
+    if (1) {
+        m->match = kr_string(r, flex);
+        if (m->match.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_client_quotas_request_component_data_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_request_component_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->entity_type);
+    }
+    if (1) {
+        kw_int8(w, m->match_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->match);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_client_quotas_request_defaults(struct describe_client_quotas_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void describe_client_quotas_request_read(kreader_t *r, int16_t v, struct describe_client_quotas_request *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->components_count = kr_array_len(r, flex, describe_client_quotas_request_component_data_min_size(v));
+        m->components = kr_alloc_array(r, m->components_count, sizeof(struct describe_client_quotas_request_component_data));
+        for (int32_t i = 0; i < m->components_count && !r->err; i++) {
+            describe_client_quotas_request_component_data_defaults(&m->components[i]);
+            describe_client_quotas_request_component_data_read(r, v, &m->components[i]);
+        }
+        if (m->components_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->strict = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_client_quotas_request_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_request *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->components_count);
+        for (int32_t i = 0; i < m->components_count; i++)
+            describe_client_quotas_request_component_data_write(w, v, &m->components[i]);
+    }
+    if (1) {
+        kw_bool(w, m->strict);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_client_quotas_request_decode(kreader_t *r, int16_t version, struct describe_client_quotas_request *m)
+{
+    describe_client_quotas_request_defaults(m);
+    describe_client_quotas_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_client_quotas_request_encode(kwriter_t *w, int16_t version, const struct describe_client_quotas_request *m)
+{
+    describe_client_quotas_request_write(w, version, m);
+}
+
+static void describe_client_quotas_response_entity_data_read(kreader_t *r, int16_t v, struct describe_client_quotas_response_entity_data *m);
+static void describe_client_quotas_response_entity_data_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_response_entity_data *m);
+static size_t describe_client_quotas_response_entity_data_min_size(int16_t v);
+static void describe_client_quotas_response_value_data_read(kreader_t *r, int16_t v, struct describe_client_quotas_response_value_data *m);
+static void describe_client_quotas_response_value_data_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_response_value_data *m);
+static size_t describe_client_quotas_response_value_data_min_size(int16_t v);
+static void describe_client_quotas_response_entry_data_read(kreader_t *r, int16_t v, struct describe_client_quotas_response_entry_data *m);
+static void describe_client_quotas_response_entry_data_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_response_entry_data *m);
+static size_t describe_client_quotas_response_entry_data_min_size(int16_t v);
+static void describe_client_quotas_response_read(kreader_t *r, int16_t v, struct describe_client_quotas_response *m);
+static void describe_client_quotas_response_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_response *m);
+
+static size_t describe_client_quotas_response_entity_data_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_client_quotas_response_entity_data_defaults(struct describe_client_quotas_response_entity_data *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->entity_type = KSTR_LIT("");
+    m->entity_name = KSTR_LIT("");
+}
+
+struct describe_client_quotas_response_entity_data *describe_client_quotas_response_entity_data_array(arena_t *a, int32_t n)
+{
+    struct describe_client_quotas_response_entity_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_client_quotas_response_entity_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_client_quotas_response_entity_data_read(kreader_t *r, int16_t v, struct describe_client_quotas_response_entity_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->entity_type = kr_string(r, flex);
+        if (m->entity_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->entity_name = kr_string(r, flex);
+        if (m->entity_name.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_client_quotas_response_entity_data_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_response_entity_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->entity_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->entity_name);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t describe_client_quotas_response_value_data_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 8;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_client_quotas_response_value_data_defaults(struct describe_client_quotas_response_value_data *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->key = KSTR_LIT("");
+}
+
+struct describe_client_quotas_response_value_data *describe_client_quotas_response_value_data_array(arena_t *a, int32_t n)
+{
+    struct describe_client_quotas_response_value_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_client_quotas_response_value_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_client_quotas_response_value_data_read(kreader_t *r, int16_t v, struct describe_client_quotas_response_value_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->key = kr_string(r, flex);
+        if (m->key.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->value = kr_float64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_client_quotas_response_value_data_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_response_value_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->key);
+    }
+    if (1) {
+        kw_float64(w, m->value);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t describe_client_quotas_response_entry_data_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_client_quotas_response_entry_data_defaults(struct describe_client_quotas_response_entry_data *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct describe_client_quotas_response_entry_data *describe_client_quotas_response_entry_data_array(arena_t *a, int32_t n)
+{
+    struct describe_client_quotas_response_entry_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_client_quotas_response_entry_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_client_quotas_response_entry_data_read(kreader_t *r, int16_t v, struct describe_client_quotas_response_entry_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->entity_count = kr_array_len(r, flex, describe_client_quotas_response_entity_data_min_size(v));
+        m->entity = kr_alloc_array(r, m->entity_count, sizeof(struct describe_client_quotas_response_entity_data));
+        for (int32_t i = 0; i < m->entity_count && !r->err; i++) {
+            describe_client_quotas_response_entity_data_defaults(&m->entity[i]);
+            describe_client_quotas_response_entity_data_read(r, v, &m->entity[i]);
+        }
+        if (m->entity_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->values_count = kr_array_len(r, flex, describe_client_quotas_response_value_data_min_size(v));
+        m->values = kr_alloc_array(r, m->values_count, sizeof(struct describe_client_quotas_response_value_data));
+        for (int32_t i = 0; i < m->values_count && !r->err; i++) {
+            describe_client_quotas_response_value_data_defaults(&m->values[i]);
+            describe_client_quotas_response_value_data_read(r, v, &m->values[i]);
+        }
+        if (m->values_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_client_quotas_response_entry_data_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_response_entry_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->entity_count);
+        for (int32_t i = 0; i < m->entity_count; i++)
+            describe_client_quotas_response_entity_data_write(w, v, &m->entity[i]);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->values_count);
+        for (int32_t i = 0; i < m->values_count; i++)
+            describe_client_quotas_response_value_data_write(w, v, &m->values[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_client_quotas_response_defaults(struct describe_client_quotas_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+static void describe_client_quotas_response_read(kreader_t *r, int16_t v, struct describe_client_quotas_response *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->entries_count = kr_array_len(r, flex, describe_client_quotas_response_entry_data_min_size(v));
+        m->entries = kr_alloc_array(r, m->entries_count, sizeof(struct describe_client_quotas_response_entry_data));
+        for (int32_t i = 0; i < m->entries_count && !r->err; i++) {
+            describe_client_quotas_response_entry_data_defaults(&m->entries[i]);
+            describe_client_quotas_response_entry_data_read(r, v, &m->entries[i]);
+        }
+        if (m->entries_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_client_quotas_response_write(kwriter_t *w, int16_t v, const struct describe_client_quotas_response *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->entries_count);
+        for (int32_t i = 0; i < m->entries_count; i++)
+            describe_client_quotas_response_entry_data_write(w, v, &m->entries[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_client_quotas_response_decode(kreader_t *r, int16_t version, struct describe_client_quotas_response *m)
+{
+    describe_client_quotas_response_defaults(m);
+    describe_client_quotas_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_client_quotas_response_encode(kwriter_t *w, int16_t version, const struct describe_client_quotas_response *m)
+{
+    describe_client_quotas_response_write(w, version, m);
+}
+
+static void alter_client_quotas_request_entity_data_read(kreader_t *r, int16_t v, struct alter_client_quotas_request_entity_data *m);
+static void alter_client_quotas_request_entity_data_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_request_entity_data *m);
+static size_t alter_client_quotas_request_entity_data_min_size(int16_t v);
+static void alter_client_quotas_request_op_data_read(kreader_t *r, int16_t v, struct alter_client_quotas_request_op_data *m);
+static void alter_client_quotas_request_op_data_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_request_op_data *m);
+static size_t alter_client_quotas_request_op_data_min_size(int16_t v);
+static void alter_client_quotas_request_entry_data_read(kreader_t *r, int16_t v, struct alter_client_quotas_request_entry_data *m);
+static void alter_client_quotas_request_entry_data_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_request_entry_data *m);
+static size_t alter_client_quotas_request_entry_data_min_size(int16_t v);
+static void alter_client_quotas_request_read(kreader_t *r, int16_t v, struct alter_client_quotas_request *m);
+static void alter_client_quotas_request_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_request *m);
+
+static size_t alter_client_quotas_request_entity_data_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_client_quotas_request_entity_data_defaults(struct alter_client_quotas_request_entity_data *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->entity_type = KSTR_LIT("");
+    m->entity_name = KSTR_LIT("");
+}
+
+struct alter_client_quotas_request_entity_data *alter_client_quotas_request_entity_data_array(arena_t *a, int32_t n)
+{
+    struct alter_client_quotas_request_entity_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_client_quotas_request_entity_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_client_quotas_request_entity_data_read(kreader_t *r, int16_t v, struct alter_client_quotas_request_entity_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->entity_type = kr_string(r, flex);
+        if (m->entity_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->entity_name = kr_string(r, flex);
+        if (m->entity_name.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_client_quotas_request_entity_data_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_request_entity_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->entity_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->entity_name);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_client_quotas_request_op_data_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 8;
+    n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_client_quotas_request_op_data_defaults(struct alter_client_quotas_request_op_data *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->key = KSTR_LIT("");
+}
+
+struct alter_client_quotas_request_op_data *alter_client_quotas_request_op_data_array(arena_t *a, int32_t n)
+{
+    struct alter_client_quotas_request_op_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_client_quotas_request_op_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_client_quotas_request_op_data_read(kreader_t *r, int16_t v, struct alter_client_quotas_request_op_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->key = kr_string(r, flex);
+        if (m->key.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->value = kr_float64(r);
+    }
+    if (1) {
+        m->remove = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_client_quotas_request_op_data_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_request_op_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->key);
+    }
+    if (1) {
+        kw_float64(w, m->value);
+    }
+    if (1) {
+        kw_bool(w, m->remove);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_client_quotas_request_entry_data_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_client_quotas_request_entry_data_defaults(struct alter_client_quotas_request_entry_data *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct alter_client_quotas_request_entry_data *alter_client_quotas_request_entry_data_array(arena_t *a, int32_t n)
+{
+    struct alter_client_quotas_request_entry_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_client_quotas_request_entry_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_client_quotas_request_entry_data_read(kreader_t *r, int16_t v, struct alter_client_quotas_request_entry_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->entity_count = kr_array_len(r, flex, alter_client_quotas_request_entity_data_min_size(v));
+        m->entity = kr_alloc_array(r, m->entity_count, sizeof(struct alter_client_quotas_request_entity_data));
+        for (int32_t i = 0; i < m->entity_count && !r->err; i++) {
+            alter_client_quotas_request_entity_data_defaults(&m->entity[i]);
+            alter_client_quotas_request_entity_data_read(r, v, &m->entity[i]);
+        }
+        if (m->entity_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->ops_count = kr_array_len(r, flex, alter_client_quotas_request_op_data_min_size(v));
+        m->ops = kr_alloc_array(r, m->ops_count, sizeof(struct alter_client_quotas_request_op_data));
+        for (int32_t i = 0; i < m->ops_count && !r->err; i++) {
+            alter_client_quotas_request_op_data_defaults(&m->ops[i]);
+            alter_client_quotas_request_op_data_read(r, v, &m->ops[i]);
+        }
+        if (m->ops_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_client_quotas_request_entry_data_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_request_entry_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->entity_count);
+        for (int32_t i = 0; i < m->entity_count; i++)
+            alter_client_quotas_request_entity_data_write(w, v, &m->entity[i]);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->ops_count);
+        for (int32_t i = 0; i < m->ops_count; i++)
+            alter_client_quotas_request_op_data_write(w, v, &m->ops[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_client_quotas_request_defaults(struct alter_client_quotas_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void alter_client_quotas_request_read(kreader_t *r, int16_t v, struct alter_client_quotas_request *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->entries_count = kr_array_len(r, flex, alter_client_quotas_request_entry_data_min_size(v));
+        m->entries = kr_alloc_array(r, m->entries_count, sizeof(struct alter_client_quotas_request_entry_data));
+        for (int32_t i = 0; i < m->entries_count && !r->err; i++) {
+            alter_client_quotas_request_entry_data_defaults(&m->entries[i]);
+            alter_client_quotas_request_entry_data_read(r, v, &m->entries[i]);
+        }
+        if (m->entries_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->validate_only = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_client_quotas_request_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_request *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->entries_count);
+        for (int32_t i = 0; i < m->entries_count; i++)
+            alter_client_quotas_request_entry_data_write(w, v, &m->entries[i]);
+    }
+    if (1) {
+        kw_bool(w, m->validate_only);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_client_quotas_request_decode(kreader_t *r, int16_t version, struct alter_client_quotas_request *m)
+{
+    alter_client_quotas_request_defaults(m);
+    alter_client_quotas_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_client_quotas_request_encode(kwriter_t *w, int16_t version, const struct alter_client_quotas_request *m)
+{
+    alter_client_quotas_request_write(w, version, m);
+}
+
+static void alter_client_quotas_response_entity_data_read(kreader_t *r, int16_t v, struct alter_client_quotas_response_entity_data *m);
+static void alter_client_quotas_response_entity_data_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_response_entity_data *m);
+static size_t alter_client_quotas_response_entity_data_min_size(int16_t v);
+static void alter_client_quotas_response_entry_data_read(kreader_t *r, int16_t v, struct alter_client_quotas_response_entry_data *m);
+static void alter_client_quotas_response_entry_data_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_response_entry_data *m);
+static size_t alter_client_quotas_response_entry_data_min_size(int16_t v);
+static void alter_client_quotas_response_read(kreader_t *r, int16_t v, struct alter_client_quotas_response *m);
+static void alter_client_quotas_response_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_response *m);
+
+static size_t alter_client_quotas_response_entity_data_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_client_quotas_response_entity_data_defaults(struct alter_client_quotas_response_entity_data *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->entity_type = KSTR_LIT("");
+    m->entity_name = KSTR_LIT("");
+}
+
+struct alter_client_quotas_response_entity_data *alter_client_quotas_response_entity_data_array(arena_t *a, int32_t n)
+{
+    struct alter_client_quotas_response_entity_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_client_quotas_response_entity_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_client_quotas_response_entity_data_read(kreader_t *r, int16_t v, struct alter_client_quotas_response_entity_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->entity_type = kr_string(r, flex);
+        if (m->entity_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->entity_name = kr_string(r, flex);
+        if (m->entity_name.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_client_quotas_response_entity_data_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_response_entity_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->entity_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->entity_name);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_client_quotas_response_entry_data_min_size(int16_t v)
+{
+    bool flex = v >= 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_client_quotas_response_entry_data_defaults(struct alter_client_quotas_response_entry_data *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+struct alter_client_quotas_response_entry_data *alter_client_quotas_response_entry_data_array(arena_t *a, int32_t n)
+{
+    struct alter_client_quotas_response_entry_data *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_client_quotas_response_entry_data_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_client_quotas_response_entry_data_read(kreader_t *r, int16_t v, struct alter_client_quotas_response_entry_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->entity_count = kr_array_len(r, flex, alter_client_quotas_response_entity_data_min_size(v));
+        m->entity = kr_alloc_array(r, m->entity_count, sizeof(struct alter_client_quotas_response_entity_data));
+        for (int32_t i = 0; i < m->entity_count && !r->err; i++) {
+            alter_client_quotas_response_entity_data_defaults(&m->entity[i]);
+            alter_client_quotas_response_entity_data_read(r, v, &m->entity[i]);
+        }
+        if (m->entity_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_client_quotas_response_entry_data_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_response_entry_data *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->entity_count);
+        for (int32_t i = 0; i < m->entity_count; i++)
+            alter_client_quotas_response_entity_data_write(w, v, &m->entity[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_client_quotas_response_defaults(struct alter_client_quotas_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void alter_client_quotas_response_read(kreader_t *r, int16_t v, struct alter_client_quotas_response *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->entries_count = kr_array_len(r, flex, alter_client_quotas_response_entry_data_min_size(v));
+        m->entries = kr_alloc_array(r, m->entries_count, sizeof(struct alter_client_quotas_response_entry_data));
+        for (int32_t i = 0; i < m->entries_count && !r->err; i++) {
+            alter_client_quotas_response_entry_data_defaults(&m->entries[i]);
+            alter_client_quotas_response_entry_data_read(r, v, &m->entries[i]);
+        }
+        if (m->entries_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_client_quotas_response_write(kwriter_t *w, int16_t v, const struct alter_client_quotas_response *m)
+{
+    bool flex = v >= 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->entries_count);
+        for (int32_t i = 0; i < m->entries_count; i++)
+            alter_client_quotas_response_entry_data_write(w, v, &m->entries[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_client_quotas_response_decode(kreader_t *r, int16_t version, struct alter_client_quotas_response *m)
+{
+    alter_client_quotas_response_defaults(m);
+    alter_client_quotas_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_client_quotas_response_encode(kwriter_t *w, int16_t version, const struct alter_client_quotas_response *m)
+{
+    alter_client_quotas_response_write(w, version, m);
+}
+
 static void metadata_request_metadata_request_topic_read(kreader_t *r, int16_t v, struct metadata_request_metadata_request_topic *m);
 static void metadata_request_metadata_request_topic_write(kwriter_t *w, int16_t v, const struct metadata_request_metadata_request_topic *m);
 static size_t metadata_request_metadata_request_topic_min_size(int16_t v);
@@ -21963,6 +23731,22 @@ static int sasl_authenticate_request_decode_any(kreader_t *r, int16_t v, void *m
 static void sasl_authenticate_request_encode_any(kwriter_t *w, int16_t v, const void *m) { sasl_authenticate_request_encode(w, v, m); }
 static int sasl_authenticate_response_decode_any(kreader_t *r, int16_t v, void *m) { return sasl_authenticate_response_decode(r, v, m); }
 static void sasl_authenticate_response_encode_any(kwriter_t *w, int16_t v, const void *m) { sasl_authenticate_response_encode(w, v, m); }
+static int describe_user_scram_credentials_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_user_scram_credentials_request_decode(r, v, m); }
+static void describe_user_scram_credentials_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_user_scram_credentials_request_encode(w, v, m); }
+static int describe_user_scram_credentials_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_user_scram_credentials_response_decode(r, v, m); }
+static void describe_user_scram_credentials_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_user_scram_credentials_response_encode(w, v, m); }
+static int alter_user_scram_credentials_request_decode_any(kreader_t *r, int16_t v, void *m) { return alter_user_scram_credentials_request_decode(r, v, m); }
+static void alter_user_scram_credentials_request_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_user_scram_credentials_request_encode(w, v, m); }
+static int alter_user_scram_credentials_response_decode_any(kreader_t *r, int16_t v, void *m) { return alter_user_scram_credentials_response_decode(r, v, m); }
+static void alter_user_scram_credentials_response_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_user_scram_credentials_response_encode(w, v, m); }
+static int describe_client_quotas_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_client_quotas_request_decode(r, v, m); }
+static void describe_client_quotas_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_client_quotas_request_encode(w, v, m); }
+static int describe_client_quotas_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_client_quotas_response_decode(r, v, m); }
+static void describe_client_quotas_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_client_quotas_response_encode(w, v, m); }
+static int alter_client_quotas_request_decode_any(kreader_t *r, int16_t v, void *m) { return alter_client_quotas_request_decode(r, v, m); }
+static void alter_client_quotas_request_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_client_quotas_request_encode(w, v, m); }
+static int alter_client_quotas_response_decode_any(kreader_t *r, int16_t v, void *m) { return alter_client_quotas_response_decode(r, v, m); }
+static void alter_client_quotas_response_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_client_quotas_response_encode(w, v, m); }
 static int metadata_request_decode_any(kreader_t *r, int16_t v, void *m) { return metadata_request_decode(r, v, m); }
 static void metadata_request_encode_any(kwriter_t *w, int16_t v, const void *m) { metadata_request_encode(w, v, m); }
 static int metadata_response_decode_any(kreader_t *r, int16_t v, void *m) { return metadata_response_decode(r, v, m); }
@@ -22181,6 +23965,22 @@ const proto_message_info_t proto_message_table[] = {
       sasl_authenticate_request_decode_any, sasl_authenticate_request_encode_any },
     { "SaslAuthenticateResponse", 36, 0, 2, 2, sizeof(struct sasl_authenticate_response),
       sasl_authenticate_response_decode_any, sasl_authenticate_response_encode_any },
+    { "DescribeUserScramCredentialsRequest", 50, 0, 0, 0, sizeof(struct describe_user_scram_credentials_request),
+      describe_user_scram_credentials_request_decode_any, describe_user_scram_credentials_request_encode_any },
+    { "DescribeUserScramCredentialsResponse", 50, 0, 0, 0, sizeof(struct describe_user_scram_credentials_response),
+      describe_user_scram_credentials_response_decode_any, describe_user_scram_credentials_response_encode_any },
+    { "AlterUserScramCredentialsRequest", 51, 0, 0, 0, sizeof(struct alter_user_scram_credentials_request),
+      alter_user_scram_credentials_request_decode_any, alter_user_scram_credentials_request_encode_any },
+    { "AlterUserScramCredentialsResponse", 51, 0, 0, 0, sizeof(struct alter_user_scram_credentials_response),
+      alter_user_scram_credentials_response_decode_any, alter_user_scram_credentials_response_encode_any },
+    { "DescribeClientQuotasRequest", 48, 0, 1, 1, sizeof(struct describe_client_quotas_request),
+      describe_client_quotas_request_decode_any, describe_client_quotas_request_encode_any },
+    { "DescribeClientQuotasResponse", 48, 0, 1, 1, sizeof(struct describe_client_quotas_response),
+      describe_client_quotas_response_decode_any, describe_client_quotas_response_encode_any },
+    { "AlterClientQuotasRequest", 49, 0, 1, 1, sizeof(struct alter_client_quotas_request),
+      alter_client_quotas_request_decode_any, alter_client_quotas_request_encode_any },
+    { "AlterClientQuotasResponse", 49, 0, 1, 1, sizeof(struct alter_client_quotas_response),
+      alter_client_quotas_response_decode_any, alter_client_quotas_response_encode_any },
     { "MetadataRequest", 3, 0, 12, 9, sizeof(struct metadata_request),
       metadata_request_decode_any, metadata_request_encode_any },
     { "MetadataResponse", 3, 0, 12, 9, sizeof(struct metadata_response),
@@ -22382,5 +24182,5 @@ const proto_message_info_t proto_message_table[] = {
     { "TransactionLogValue", -1, 0, 1, 1, sizeof(struct transaction_log_value),
       transaction_log_value_decode_any, transaction_log_value_encode_any },
 };
-const int proto_message_table_count = 108;
+const int proto_message_table_count = 116;
 

@@ -1,8 +1,10 @@
 /*
  * sasl_server.c - owns a SASL listener's mechanisms and credentials: the
  * sasl.enabled.mechanisms list, the PlainLoginModule JAAS entry's users,
- * and checking a SASL/PLAIN exchange as Kafka's PlainSaslServer does,
- * with its messages.  Main thread builds; the loop reads.
+ * checking a SASL/PLAIN exchange as Kafka's PlainSaslServer does, with
+ * its messages, and running a connection's exchange with the mechanism it
+ * chose (SCRAM in sasl_scram.c).  Main thread builds listeners; the loop
+ * reads them and owns exchanges.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "listeners.h"
+#include "sasl_scram.h"
 #include "sasl_server.h"
 #include "util.h"
 
@@ -104,8 +107,9 @@ static int add_mechanisms(sasl_listener_t *s, const char *list, char *err, size_
     char *copy = xstrdup(list), *save = NULL;
     int rc = 0;
     for (char *t = strtok_r(copy, ", ", &save); t && rc == 0; t = strtok_r(NULL, ", ", &save)) {
-        if (strcmp(t, "PLAIN")) {
-            snprintf(err, errlen, "SASL mechanism %s is not supported by samsa yet (PLAIN is)", t);
+        if (strcmp(t, "PLAIN") && scram_mech_by_name(t) == SCRAM_UNKNOWN) {
+            snprintf(err, errlen, "SASL mechanism %s is not supported by samsa yet (PLAIN, "
+                     "SCRAM-SHA-256 and SCRAM-SHA-512 are)", t);
             rc = -1;
         } else if (s->n_mechanisms < MAX_MECHANISMS) {
             s->mechanisms[s->n_mechanisms++] = xstrdup(t);
@@ -226,4 +230,71 @@ int sasl_plain_authenticate(const sasl_listener_t *s, const unsigned char *token
     }
     snprintf(why, whylen, "Authentication failed: Invalid username or password");
     return -1;
+}
+
+/* ---- a connection's exchange ---- */
+
+struct sasl_exchange {
+    const sasl_listener_t *listener;
+    char mechanism[32];
+    scram_exchange_t *scram;    /* SCRAM-SHA-*; NULL for PLAIN */
+};
+
+sasl_exchange_t *sasl_exchange_new(const sasl_listener_t *s, const char *mechanism)
+{
+    if (!sasl_mechanism_enabled(s, mechanism))
+        return NULL;
+    sasl_exchange_t *x = xcalloc(1, sizeof(*x));
+    x->listener = s;
+    snprintf(x->mechanism, sizeof(x->mechanism), "%s", mechanism);
+    scram_mech_t m = scram_mech_by_name(mechanism);
+    if (m != SCRAM_UNKNOWN)
+        x->scram = scram_exchange_new(m);
+    return x;
+}
+
+void sasl_exchange_free(sasl_exchange_t *x)
+{
+    if (!x)
+        return;
+    scram_exchange_free(x->scram);
+    free(x);
+}
+
+const char *sasl_exchange_mechanism(const sasl_exchange_t *x)
+{
+    return x->mechanism;
+}
+
+sasl_result_t sasl_exchange_step(sasl_exchange_t *x, const uint8_t *token, size_t len,
+                                 sasl_outcome_t *out)
+{
+    out->token_len = 0;
+    if (!x->scram) {
+        /* PlainSaslServer's failures are SaslAuthenticationExceptions:
+         * the client sees the reason. */
+        if (sasl_plain_authenticate(x->listener, token, len, out->user, sizeof(out->user),
+                                    out->why, sizeof(out->why)) < 0) {
+            snprintf(out->client_message, sizeof(out->client_message), "%s", out->why);
+            return SASL_FAILED;
+        }
+        return SASL_COMPLETE;
+    }
+    bool tell = false;
+    size_t n = sizeof(out->token);
+    scram_step_t r = scram_exchange_step(x->scram, token, len, out->token, &n, out->why,
+                                         sizeof(out->why), &tell);
+    if (r == SCRAM_FAILED) {
+        if (tell)
+            snprintf(out->client_message, sizeof(out->client_message), "%s", out->why);
+        else
+            snprintf(out->client_message, sizeof(out->client_message), "Authentication failed "
+                     "during authentication due to invalid credentials with SASL mechanism %s",
+                     x->mechanism);
+        return SASL_FAILED;
+    }
+    out->token_len = n;
+    if (r == SCRAM_COMPLETE)
+        snprintf(out->user, sizeof(out->user), "%s", scram_exchange_user(x->scram));
+    return r == SCRAM_COMPLETE ? SASL_COMPLETE : SASL_CONTINUE;
 }

@@ -112,6 +112,246 @@ void sasl_authenticate_response_sample(arena_t *a, struct sasl_authenticate_resp
     m->session_lifetime_ms = 5000000000;
 }
 
+void describe_user_scram_credentials_request_user_name_sample(arena_t *a, struct describe_user_scram_credentials_request_user_name *m)
+{
+    describe_user_scram_credentials_request_user_name_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+}
+
+void describe_user_scram_credentials_request_sample(arena_t *a, struct describe_user_scram_credentials_request *m)
+{
+    describe_user_scram_credentials_request_defaults(m);
+    (void)a;
+    m->users_count = 2;
+    m->users = arena_array(a, 2, sizeof(struct describe_user_scram_credentials_request_user_name));
+    for (int i = 0; i < 2; i++)
+        describe_user_scram_credentials_request_user_name_sample(a, &m->users[i]);
+}
+
+void describe_user_scram_credentials_response_credential_info_sample(arena_t *a, struct describe_user_scram_credentials_response_credential_info *m)
+{
+    describe_user_scram_credentials_response_credential_info_defaults(m);
+    (void)a;
+    m->mechanism = 7;
+    m->iterations = 70000;
+}
+
+void describe_user_scram_credentials_response_describe_user_scram_credentials_result_sample(arena_t *a, struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *m)
+{
+    describe_user_scram_credentials_response_describe_user_scram_credentials_result_defaults(m);
+    (void)a;
+    m->user = KSTR_LIT("sample");
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->credential_infos_count = 2;
+    m->credential_infos = arena_array(a, 2, sizeof(struct describe_user_scram_credentials_response_credential_info));
+    for (int i = 0; i < 2; i++)
+        describe_user_scram_credentials_response_credential_info_sample(a, &m->credential_infos[i]);
+}
+
+void describe_user_scram_credentials_response_sample(arena_t *a, struct describe_user_scram_credentials_response *m)
+{
+    describe_user_scram_credentials_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->results_count = 2;
+    m->results = arena_array(a, 2, sizeof(struct describe_user_scram_credentials_response_describe_user_scram_credentials_result));
+    for (int i = 0; i < 2; i++)
+        describe_user_scram_credentials_response_describe_user_scram_credentials_result_sample(a, &m->results[i]);
+}
+
+void alter_user_scram_credentials_request_scram_credential_deletion_sample(arena_t *a, struct alter_user_scram_credentials_request_scram_credential_deletion *m)
+{
+    alter_user_scram_credentials_request_scram_credential_deletion_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->mechanism = 7;
+}
+
+void alter_user_scram_credentials_request_scram_credential_upsertion_sample(arena_t *a, struct alter_user_scram_credentials_request_scram_credential_upsertion *m)
+{
+    alter_user_scram_credentials_request_scram_credential_upsertion_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->mechanism = 7;
+    m->iterations = 70000;
+    m->salt = (kbytes_t){ (uint8_t *)"bytes", 5 };
+    m->salted_password = (kbytes_t){ (uint8_t *)"bytes", 5 };
+}
+
+void alter_user_scram_credentials_request_sample(arena_t *a, struct alter_user_scram_credentials_request *m)
+{
+    alter_user_scram_credentials_request_defaults(m);
+    (void)a;
+    m->deletions_count = 2;
+    m->deletions = arena_array(a, 2, sizeof(struct alter_user_scram_credentials_request_scram_credential_deletion));
+    for (int i = 0; i < 2; i++)
+        alter_user_scram_credentials_request_scram_credential_deletion_sample(a, &m->deletions[i]);
+    m->upsertions_count = 2;
+    m->upsertions = arena_array(a, 2, sizeof(struct alter_user_scram_credentials_request_scram_credential_upsertion));
+    for (int i = 0; i < 2; i++)
+        alter_user_scram_credentials_request_scram_credential_upsertion_sample(a, &m->upsertions[i]);
+}
+
+void alter_user_scram_credentials_response_alter_user_scram_credentials_result_sample(arena_t *a, struct alter_user_scram_credentials_response_alter_user_scram_credentials_result *m)
+{
+    alter_user_scram_credentials_response_alter_user_scram_credentials_result_defaults(m);
+    (void)a;
+    m->user = KSTR_LIT("sample");
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+}
+
+void alter_user_scram_credentials_response_sample(arena_t *a, struct alter_user_scram_credentials_response *m)
+{
+    alter_user_scram_credentials_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->results_count = 2;
+    m->results = arena_array(a, 2, sizeof(struct alter_user_scram_credentials_response_alter_user_scram_credentials_result));
+    for (int i = 0; i < 2; i++)
+        alter_user_scram_credentials_response_alter_user_scram_credentials_result_sample(a, &m->results[i]);
+}
+
+void describe_client_quotas_request_component_data_sample(arena_t *a, struct describe_client_quotas_request_component_data *m)
+{
+    describe_client_quotas_request_component_data_defaults(m);
+    (void)a;
+    m->entity_type = KSTR_LIT("sample");
+    m->match_type = 7;
+    m->match = KSTR_LIT("sample");
+}
+
+void describe_client_quotas_request_sample(arena_t *a, struct describe_client_quotas_request *m)
+{
+    describe_client_quotas_request_defaults(m);
+    (void)a;
+    m->components_count = 2;
+    m->components = arena_array(a, 2, sizeof(struct describe_client_quotas_request_component_data));
+    for (int i = 0; i < 2; i++)
+        describe_client_quotas_request_component_data_sample(a, &m->components[i]);
+    m->strict = true;
+}
+
+void describe_client_quotas_response_entity_data_sample(arena_t *a, struct describe_client_quotas_response_entity_data *m)
+{
+    describe_client_quotas_response_entity_data_defaults(m);
+    (void)a;
+    m->entity_type = KSTR_LIT("sample");
+    m->entity_name = KSTR_LIT("sample");
+}
+
+void describe_client_quotas_response_value_data_sample(arena_t *a, struct describe_client_quotas_response_value_data *m)
+{
+    describe_client_quotas_response_value_data_defaults(m);
+    (void)a;
+    m->key = KSTR_LIT("sample");
+    m->value = 1.5;
+}
+
+void describe_client_quotas_response_entry_data_sample(arena_t *a, struct describe_client_quotas_response_entry_data *m)
+{
+    describe_client_quotas_response_entry_data_defaults(m);
+    (void)a;
+    m->entity_count = 2;
+    m->entity = arena_array(a, 2, sizeof(struct describe_client_quotas_response_entity_data));
+    for (int i = 0; i < 2; i++)
+        describe_client_quotas_response_entity_data_sample(a, &m->entity[i]);
+    m->values_count = 2;
+    m->values = arena_array(a, 2, sizeof(struct describe_client_quotas_response_value_data));
+    for (int i = 0; i < 2; i++)
+        describe_client_quotas_response_value_data_sample(a, &m->values[i]);
+}
+
+void describe_client_quotas_response_sample(arena_t *a, struct describe_client_quotas_response *m)
+{
+    describe_client_quotas_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->entries_count = 2;
+    m->entries = arena_array(a, 2, sizeof(struct describe_client_quotas_response_entry_data));
+    for (int i = 0; i < 2; i++)
+        describe_client_quotas_response_entry_data_sample(a, &m->entries[i]);
+}
+
+void alter_client_quotas_request_entity_data_sample(arena_t *a, struct alter_client_quotas_request_entity_data *m)
+{
+    alter_client_quotas_request_entity_data_defaults(m);
+    (void)a;
+    m->entity_type = KSTR_LIT("sample");
+    m->entity_name = KSTR_LIT("sample");
+}
+
+void alter_client_quotas_request_op_data_sample(arena_t *a, struct alter_client_quotas_request_op_data *m)
+{
+    alter_client_quotas_request_op_data_defaults(m);
+    (void)a;
+    m->key = KSTR_LIT("sample");
+    m->value = 1.5;
+    m->remove = true;
+}
+
+void alter_client_quotas_request_entry_data_sample(arena_t *a, struct alter_client_quotas_request_entry_data *m)
+{
+    alter_client_quotas_request_entry_data_defaults(m);
+    (void)a;
+    m->entity_count = 2;
+    m->entity = arena_array(a, 2, sizeof(struct alter_client_quotas_request_entity_data));
+    for (int i = 0; i < 2; i++)
+        alter_client_quotas_request_entity_data_sample(a, &m->entity[i]);
+    m->ops_count = 2;
+    m->ops = arena_array(a, 2, sizeof(struct alter_client_quotas_request_op_data));
+    for (int i = 0; i < 2; i++)
+        alter_client_quotas_request_op_data_sample(a, &m->ops[i]);
+}
+
+void alter_client_quotas_request_sample(arena_t *a, struct alter_client_quotas_request *m)
+{
+    alter_client_quotas_request_defaults(m);
+    (void)a;
+    m->entries_count = 2;
+    m->entries = arena_array(a, 2, sizeof(struct alter_client_quotas_request_entry_data));
+    for (int i = 0; i < 2; i++)
+        alter_client_quotas_request_entry_data_sample(a, &m->entries[i]);
+    m->validate_only = true;
+}
+
+void alter_client_quotas_response_entity_data_sample(arena_t *a, struct alter_client_quotas_response_entity_data *m)
+{
+    alter_client_quotas_response_entity_data_defaults(m);
+    (void)a;
+    m->entity_type = KSTR_LIT("sample");
+    m->entity_name = KSTR_LIT("sample");
+}
+
+void alter_client_quotas_response_entry_data_sample(arena_t *a, struct alter_client_quotas_response_entry_data *m)
+{
+    alter_client_quotas_response_entry_data_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->entity_count = 2;
+    m->entity = arena_array(a, 2, sizeof(struct alter_client_quotas_response_entity_data));
+    for (int i = 0; i < 2; i++)
+        alter_client_quotas_response_entity_data_sample(a, &m->entity[i]);
+}
+
+void alter_client_quotas_response_sample(arena_t *a, struct alter_client_quotas_response *m)
+{
+    alter_client_quotas_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->entries_count = 2;
+    m->entries = arena_array(a, 2, sizeof(struct alter_client_quotas_response_entry_data));
+    for (int i = 0; i < 2; i++)
+        alter_client_quotas_response_entry_data_sample(a, &m->entries[i]);
+}
+
 void metadata_request_metadata_request_topic_sample(arena_t *a, struct metadata_request_metadata_request_topic *m)
 {
     metadata_request_metadata_request_topic_defaults(m);
@@ -3025,6 +3265,14 @@ static void sasl_handshake_request_sample_any(arena_t *a, void *m) { sasl_handsh
 static void sasl_handshake_response_sample_any(arena_t *a, void *m) { sasl_handshake_response_sample(a, m); }
 static void sasl_authenticate_request_sample_any(arena_t *a, void *m) { sasl_authenticate_request_sample(a, m); }
 static void sasl_authenticate_response_sample_any(arena_t *a, void *m) { sasl_authenticate_response_sample(a, m); }
+static void describe_user_scram_credentials_request_sample_any(arena_t *a, void *m) { describe_user_scram_credentials_request_sample(a, m); }
+static void describe_user_scram_credentials_response_sample_any(arena_t *a, void *m) { describe_user_scram_credentials_response_sample(a, m); }
+static void alter_user_scram_credentials_request_sample_any(arena_t *a, void *m) { alter_user_scram_credentials_request_sample(a, m); }
+static void alter_user_scram_credentials_response_sample_any(arena_t *a, void *m) { alter_user_scram_credentials_response_sample(a, m); }
+static void describe_client_quotas_request_sample_any(arena_t *a, void *m) { describe_client_quotas_request_sample(a, m); }
+static void describe_client_quotas_response_sample_any(arena_t *a, void *m) { describe_client_quotas_response_sample(a, m); }
+static void alter_client_quotas_request_sample_any(arena_t *a, void *m) { alter_client_quotas_request_sample(a, m); }
+static void alter_client_quotas_response_sample_any(arena_t *a, void *m) { alter_client_quotas_response_sample(a, m); }
 static void metadata_request_sample_any(arena_t *a, void *m) { metadata_request_sample(a, m); }
 static void metadata_response_sample_any(arena_t *a, void *m) { metadata_response_sample(a, m); }
 static void produce_request_sample_any(arena_t *a, void *m) { produce_request_sample(a, m); }
@@ -3135,6 +3383,14 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     sasl_handshake_response_sample_any,
     sasl_authenticate_request_sample_any,
     sasl_authenticate_response_sample_any,
+    describe_user_scram_credentials_request_sample_any,
+    describe_user_scram_credentials_response_sample_any,
+    alter_user_scram_credentials_request_sample_any,
+    alter_user_scram_credentials_response_sample_any,
+    describe_client_quotas_request_sample_any,
+    describe_client_quotas_response_sample_any,
+    alter_client_quotas_request_sample_any,
+    alter_client_quotas_response_sample_any,
     metadata_request_sample_any,
     metadata_response_sample_any,
     produce_request_sample_any,

@@ -7,7 +7,7 @@ srcdir=${srcdir:-.}
 secs=${FUZZ_SECONDS:-5}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-for t in request batch; do
+for t in request batch scram; do
     mkdir -p "$scratch/$t"
     if ! ./tests/fuzz/fuzz_$t -max_total_time="$secs" -print_final_stats=1 \
             "$scratch/$t" "$srcdir/tests/fuzz/corpus/$t" > "$scratch/$t.log" 2>&1; then

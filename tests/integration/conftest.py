@@ -134,3 +134,25 @@ def unique(name):
 
 def tool(name):
     return os.path.join(TOOLS, name)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries the tails of the broker logs under its
+    tmp_path, so a failure seen only in CI can be read from CI's output."""
+    outcome = yield
+    report = outcome.get_result()
+    tmp = item.funcargs.get("tmp_path") if hasattr(item, "funcargs") else None
+    if not report.failed or tmp is None:
+        return
+    import glob
+    for path in sorted(glob.glob(os.path.join(str(tmp), "**", "*.log"), recursive=True)):
+        name = os.path.basename(path)
+        if not (name.startswith("samsad-") or name.startswith("kafka-")):
+            continue
+        try:
+            with open(path, errors="replace") as f:
+                tail = f.readlines()[-120:]
+        except OSError:
+            continue
+        report.sections.append((f"log tail {os.path.relpath(path, str(tmp))}", "".join(tail)))

@@ -292,20 +292,25 @@ def test_confluent_kafka_with_sasl_plain_over_plaintext_and_tls(sasl_broker, cer
                                 certs), n=6)
 
 
-def test_kafka_python_and_java_with_sasl_plain(sasl_broker, certs, java_client, tmp_path):
+def kafka_python_roundtrip(topic, common, n=5):
+    """Produces n values to partition 0 with kafka-python and reads them back."""
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-    topic = unique("kp-sasl")
-    common = dict(bootstrap_servers=f"127.0.0.1:{sasl_broker.sasl_port}",
-                  security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN",
-                  sasl_plain_username="alice", sasl_plain_password="alice-secret")
     p = KafkaProducer(**common)
-    for i in range(5):
+    for i in range(n):
         p.send(topic, value=b"v%d" % i, partition=0).get(30)
     p.close()
     c = KafkaConsumer(**common, auto_offset_reset="earliest", consumer_timeout_ms=15000)
     c.assign([TopicPartition(topic, 0)])
-    assert [m.value for m in c] == [b"v%d" % i for i in range(5)]
+    assert [m.value for m in c] == [b"v%d" % i for i in range(n)]
     c.close()
+
+
+def test_kafka_python_and_java_with_sasl_plain(sasl_broker, certs, java_client, tmp_path):
+    topic = unique("kp-sasl")
+    common = dict(bootstrap_servers=f"127.0.0.1:{sasl_broker.sasl_port}",
+                  security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN",
+                  sasl_plain_username="alice", sasl_plain_password="alice-secret")
+    kafka_python_roundtrip(topic, common)
     cfg = tmp_path / "client.properties"
     cfg.write_text("security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\n"
                    "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "

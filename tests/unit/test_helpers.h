@@ -24,5 +24,6 @@ void register_replica_log_tests(void);
 void register_group_tests(void);
 void register_cleaner_tests(void);
 void register_config_tests(void);
+void register_scram_tests(void);
 
 #endif

@@ -1,0 +1,166 @@
+/* test_scram.c - SCRAM credentials and the server's exchange against the
+ * RFC 7677 test vector, Kafka's credential text and sanitized names. */
+#define _GNU_SOURCE
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv_list.h"
+#include "sasl_scram.h"
+#include "scram.h"
+#include "scram_store.h"
+#include "test_helpers.h"
+
+/* RFC 7677 section 3. */
+#define RFC_SALT "W22ZaJ0SNY7soEsUEjb6gQ=="
+#define RFC_AUTH "n=user,r=rOprNGfwEbeRWgbNEkqO,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0," \
+                 "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+#define RFC_PROOF "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+#define RFC_SERVER_SIG "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+
+static scram_credential_t rfc_credential(void)
+{
+    uint8_t salt[32], salted[SCRAM_KEY_MAX];
+    int sl = scram_b64_decode(RFC_SALT, strlen(RFC_SALT), salt, sizeof(salt));
+    CU_ASSERT_EQUAL_FATAL(sl, 16);
+    CU_ASSERT_EQUAL_FATAL(scram_salted_password(SCRAM_SHA_256, "pencil", salt, 16, 4096, salted), 0);
+    scram_credential_t c;
+    CU_ASSERT_EQUAL_FATAL(scram_credential_from_salted(SCRAM_SHA_256, salt, 16, salted, 32, 4096, &c), 0);
+    return c;
+}
+
+/* The client's proof and the server's signature of the RFC exchange follow
+ * from the stored credential alone. */
+static void test_rfc7677_vector(void)
+{
+    scram_credential_t c = rfc_credential();
+    uint8_t sig[SCRAM_KEY_MAX], server_sig[SCRAM_KEY_MAX], proof[SCRAM_KEY_MAX];
+    CU_ASSERT_EQUAL(scram_b64_decode(RFC_PROOF, strlen(RFC_PROOF), proof, sizeof(proof)), 32);
+    CU_ASSERT_EQUAL(scram_hmac(SCRAM_SHA_256, c.stored_key, 32, RFC_AUTH, strlen(RFC_AUTH), sig), 0);
+    uint8_t client_key[32], stored[32];
+    for (int i = 0; i < 32; i++)
+        client_key[i] = proof[i] ^ sig[i];
+    CU_ASSERT_EQUAL(scram_hash(SCRAM_SHA_256, client_key, 32, stored), 0);
+    CU_ASSERT_EQUAL(memcmp(stored, c.stored_key, 32), 0);
+    CU_ASSERT_EQUAL(scram_hmac(SCRAM_SHA_256, c.server_key, 32, RFC_AUTH, strlen(RFC_AUTH),
+                               server_sig), 0);
+    char b64[64];
+    scram_b64_encode(server_sig, 32, b64);
+    CU_ASSERT_STRING_EQUAL(b64, RFC_SERVER_SIG);
+}
+
+static void test_credential_text(void)
+{
+    scram_credential_t c = rfc_credential(), back;
+    char *text = scram_credential_format(&c);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_EQUAL(strncmp(text, "salt=" RFC_SALT ",stored_key=", strlen("salt=" RFC_SALT ",stored_key=")), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, ",iterations=4096"));
+    CU_ASSERT_EQUAL(scram_credential_parse(SCRAM_SHA_256, text, &back), 0);
+    CU_ASSERT_EQUAL(back.iterations, 4096);
+    CU_ASSERT_EQUAL(back.salt_len, 16);
+    CU_ASSERT_EQUAL(memcmp(back.stored_key, c.stored_key, 32), 0);
+    CU_ASSERT_EQUAL(memcmp(back.server_key, c.server_key, 32), 0);
+    /* SHA-512 keys are 64 bytes: a SHA-256 credential does not parse as one. */
+    CU_ASSERT_EQUAL(scram_credential_parse(SCRAM_SHA_512, text, &back), -1);
+    free(text);
+    const char *bad[] = { "", "salt=abc", "salt=AAAA,stored_key=AAAA,server_key=AAAA,iterations=x",
+                          "salt=A===,stored_key=AAAA,server_key=AAAA,iterations=1",
+                          "salt=AAAA,stored_key=AAAA,server_key=AAAA,iterations=1,extra=1" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CU_ASSERT_EQUAL(scram_credential_parse(SCRAM_SHA_256, bad[i], &back), -1);
+}
+
+static void test_sanitized_names(void)
+{
+    char *s = kafka_sanitize("us er*@x.y-_1/é");
+    CU_ASSERT_STRING_EQUAL(s, "us%20er%2A%40x.y-_1%2F%C3%A9");
+    char *d = kafka_desanitize(s);
+    CU_ASSERT_STRING_EQUAL(d, "us er*@x.y-_1/é");
+    free(s);
+    free(d);
+    d = kafka_desanitize("a+b");       /* URLDecoder: + is a space */
+    CU_ASSERT_STRING_EQUAL(d, "a b");
+    free(d);
+    CU_ASSERT_PTR_NULL(kafka_desanitize("bad%4"));
+}
+
+/* One exchange as a client would run it with the password; its result. */
+static scram_step_t run_exchange(const char *user, const char *password, bool tamper)
+{
+    scram_exchange_t *x = scram_exchange_new(SCRAM_SHA_256);
+    char first[128], out[512], why[256];
+    snprintf(first, sizeof(first), "n,,n=%s,r=clientnonce", user);
+    size_t outlen = sizeof(out);
+    bool tell;
+    scram_step_t r = scram_exchange_step(x, (const uint8_t *)first, strlen(first), out, &outlen,
+                                         why, sizeof(why), &tell);
+    if (r != SCRAM_CONTINUE) {
+        scram_exchange_free(x);
+        return r;
+    }
+    out[outlen] = '\0';
+    char nonce[128], salt_b64[64];
+    int iterations;
+    CU_ASSERT_EQUAL_FATAL(sscanf(out, "r=%127[^,],s=%63[^,],i=%d", nonce, salt_b64, &iterations), 3);
+    CU_ASSERT_EQUAL(strncmp(nonce, "clientnonce", 11), 0);
+    uint8_t salt[64], salted[32], client_key[32], stored[32], sig[32], proof[32];
+    int sl = scram_b64_decode(salt_b64, strlen(salt_b64), salt, sizeof(salt));
+    scram_salted_password(SCRAM_SHA_256, password, salt, (size_t)sl, iterations, salted);
+    scram_hmac(SCRAM_SHA_256, salted, 32, "Client Key", 10, client_key);
+    scram_hash(SCRAM_SHA_256, client_key, 32, stored);
+    char without[256], auth[1024], final[512], proof_b64[64];
+    snprintf(without, sizeof(without), "c=biws,r=%s", nonce);
+    snprintf(auth, sizeof(auth), "%s,%s,%s", first + 3, out, without);
+    scram_hmac(SCRAM_SHA_256, stored, 32, auth, strlen(auth), sig);
+    for (int i = 0; i < 32; i++)
+        proof[i] = client_key[i] ^ sig[i] ^ (tamper && i == 0);
+    scram_b64_encode(proof, 32, proof_b64);
+    snprintf(final, sizeof(final), "%s,p=%s", without, proof_b64);
+    outlen = sizeof(out);
+    r = scram_exchange_step(x, (const uint8_t *)final, strlen(final), out, &outlen, why,
+                            sizeof(why), &tell);
+    if (r == SCRAM_COMPLETE) {
+        CU_ASSERT_STRING_EQUAL(scram_exchange_user(x), user);
+        CU_ASSERT_EQUAL(strncmp(out, "v=", 2), 0);
+    } else {
+        CU_ASSERT_STRING_EQUAL(why, "Invalid client credentials");
+        CU_ASSERT_FALSE(tell);
+    }
+    scram_exchange_free(x);
+    return r;
+}
+
+static void test_exchange_against_the_store(void)
+{
+    scram_credential_t c = rfc_credential();
+    char *text = scram_credential_format(&c);
+    kv_list_t cfg = { 0 };
+    kv_set(&cfg, "SCRAM-SHA-256", text);
+    kv_set(&cfg, "producer_byte_rate", "1024");
+    free(text);
+    scram_store_apply("us%2Aer", &cfg);
+    CU_ASSERT_PTR_NOT_NULL(scram_store_find("us*er", SCRAM_SHA_256));
+    CU_ASSERT_PTR_NULL(scram_store_find("us*er", SCRAM_SHA_512));
+    CU_ASSERT_EQUAL(run_exchange("us*er", "pencil", false), SCRAM_COMPLETE);
+    CU_ASSERT_EQUAL(run_exchange("us*er", "pencil", true), SCRAM_FAILED);
+    CU_ASSERT_EQUAL(run_exchange("us*er", "pencil2", false), SCRAM_FAILED);
+    CU_ASSERT_EQUAL(run_exchange("nobody", "pencil", false), SCRAM_FAILED);
+    /* A config without credentials forgets the user. */
+    kv_free(&cfg);
+    kv_set(&cfg, "producer_byte_rate", "1024");
+    scram_store_apply("us%2Aer", &cfg);
+    CU_ASSERT_PTR_NULL(scram_store_find("us*er", SCRAM_SHA_256));
+    kv_free(&cfg);
+    scram_store_clear();
+}
+
+void register_scram_tests(void)
+{
+    CU_pSuite s = CU_add_suite("scram", NULL, NULL);
+    CU_add_test(s, "RFC 7677 vector", test_rfc7677_vector);
+    CU_add_test(s, "Kafka's credential text", test_credential_text);
+    CU_add_test(s, "Kafka's sanitized names", test_sanitized_names);
+    CU_add_test(s, "an exchange against the store", test_exchange_against_the_store);
+}
