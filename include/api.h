@@ -57,6 +57,9 @@ enum handler_result api_alter_user_scram_credentials(broker_t *b, request_t *req
 enum handler_result api_describe_client_quotas(broker_t *b, request_t *req);
 enum handler_result api_alter_client_quotas(broker_t *b, request_t *req);
 
+/* Kafka's name of an API key ("Produce"), "Unknown" if samsa has none. */
+const char *api_name(int16_t key);
+
 /* Decodes a request body and encodes its answer on the ZooKeeper thread
  * (a body that does not decode gets the response's error form there). */
 typedef void (*zk_thread_handler_fn)(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out);

@@ -22,6 +22,7 @@
 #define SAMSA_CONTROLLER_H
 
 #include "broker.h"
+#include "acl.h"
 #include "kv_list.h"
 #include "metadata_cache.h"
 
@@ -61,7 +62,18 @@ typedef struct metadata_update {
     bool users_full;
     struct topic_config_change *user_configs;
     int n_user_configs;
+    /* ACLs (acl_zk.c): resources whose entries changed, each with all of
+     * its entries (none: it has no ACLs left); acls_full: all of them. */
+    bool acls_full;
+    struct acl_change *acl_changes;
+    int n_acl_changes;
 } metadata_update_t;
+
+typedef struct acl_change {
+    acl_resource_t r;
+    acl_entry_t *e;
+    int n;
+} acl_change_t;
 
 typedef struct topic_config_change {
     char *name;
@@ -84,6 +96,14 @@ void metadata_update_add_removed(metadata_update_t *u, const char *name);
 /* Takes config. */
 void metadata_update_add_topic_config(metadata_update_t *u, const char *name, kv_list_t *config);
 void metadata_update_add_user_config(metadata_update_t *u, const char *name, kv_list_t *config);
+/* Copies. */
+void metadata_update_add_acls(metadata_update_t *u, const acl_resource_t *r, const acl_entry_t *e,
+                              int n);
+void metadata_update_add_all_acls(metadata_update_t *u, const acl_store_t *s);
+
+/* ZooKeeper thread: hands u to the event loop, which applies it (in order
+ * with the thread's other updates) and frees it. */
+void controller_publish(metadata_update_t *u);
 
 /* ZooKeeper thread (topic_admin.c calls these). */
 struct zk_session *controller_session(void);

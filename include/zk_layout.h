@@ -43,6 +43,9 @@ int zkl_parse_config(const char *json, kv_list_t *out);
 char *zkl_config_change(const char *entity_path);
 /* The entity path of a version 1 or 2 notification; -1 if malformed. */
 int zkl_parse_config_change(const char *json, char *entity_path, size_t n);
+/* The sequence number of a sequential znode's name (prefix0000000042 ->
+ * 42); -1 if the name is not prefix and digits. */
+long long zkl_sequence_number(const char *child, const char *prefix);
 /* /brokers/topics/<t>/partitions/<p>/state into p; -1 if malformed. */
 int zkl_parse_partition_state(const char *json, int32_t zk_version, mc_partition_t *p);
 /* The JSON Kafka writes for these (caller frees). */

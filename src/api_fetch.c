@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "fetch_session.h"
 #include "kafka_errors.h"
 #include "leader_epoch.h"
@@ -120,13 +121,20 @@ static void fetch_partition(broker_t *b, request_t *req, const char *topic, int3
     out->aborted_transactions_count = -1;
     out->preferred_read_replica = -1;
     out->records = (krecords_t){ NULL, 0, -1, 0 };
+    bool follower = replica_id >= 0;
+    /* Kafka: a follower needs CLUSTER_ACTION on the cluster, a consumer
+     * READ on the topic; either way a refusal is the partition's error. */
+    if (follower ? !authorize(req, ACL_OP_CLUSTER_ACTION, ACL_RES_CLUSTER, ACL_CLUSTER_NAME)
+                 : !authorize(req, ACL_OP_READ, ACL_RES_TOPIC, topic)) {
+        out->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+        return;
+    }
     int16_t err;
     partition_t *p = rm_leader_for(b, topic, in->partition, in->current_leader_epoch, &err);
     if (!p) {
         out->error_code = err;
         return;
     }
-    bool follower = replica_id >= 0;
     if (follower && !pl_is_replica(p, replica_id)) {
         out->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
         return;

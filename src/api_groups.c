@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "coord_log.h"
 #include "group_coordinator.h"
 #include "txn_coordinator.h"
@@ -23,6 +24,12 @@
 #include "util.h"
 
 #define COMP "group-api"
+
+/* Kafka's group checks: op on the group named by the request. */
+static bool group_allowed(request_t *req, int8_t op, kstr_t group)
+{
+    return authorize(req, op, ACL_RES_GROUP, kstr_dup_or_empty(&req->arena, group));
+}
 
 static kstr_t arena_kstr(arena_t *a, const char *s)
 {
@@ -44,12 +51,17 @@ static kbytes_t arena_kbytes(arena_t *a, const uint8_t *p, int32_t n)
 /* The coordinator of a key: the leader of its __consumer_offsets (key
  * type 0, a group) or __transaction_state (1, a transactional id)
  * partition, as the metadata cache has it. */
-static void fill_coordinator(const request_t *req, kstr_t key, int8_t key_type, int16_t version,
+static void fill_coordinator(request_t *req, kstr_t key, int8_t key_type, int16_t version,
                              int32_t *node, kstr_t *host, int32_t *port, int16_t *code, kstr_t *msg)
 {
     int32_t id = -1;
+    const char *name = kstr_dup_or_empty(&req->arena, key);
     /* Share groups (key type 2, v6) have no coordinator in Kafka 3.9. */
-    int16_t err = key_type == 0   ? gc_find_coordinator(key, &id)
+    int16_t err = key_type == 0 && !authorize(req, ACL_OP_DESCRIBE, ACL_RES_GROUP, name)
+                      ? KERR_GROUP_AUTHORIZATION_FAILED
+                  : key_type == 1 && !authorize(req, ACL_OP_DESCRIBE, ACL_RES_TRANSACTIONAL_ID, name)
+                      ? KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                  : key_type == 0 ? gc_find_coordinator(key, &id)
                   : key_type == 1 ? tc_find_coordinator(key, &id)
                   : key_type == 2 && version >= 6 ? KERR_COORDINATOR_NOT_AVAILABLE
                                                   : KERR_INVALID_REQUEST;
@@ -133,6 +145,12 @@ enum handler_result api_join_group(broker_t *b, request_t *req)
     struct join_group_request rq;
     if (join_group_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
+    if (!group_allowed(req, ACL_OP_READ, rq.group_id)) {
+        join_result_t denied = { .error = KERR_GROUP_AUTHORIZATION_FAILED, .generation = -1,
+                                 .member_id = "", .leader = "" };
+        join_done(req, &denied);
+        return REQ_DONE;
+    }
     int n = rq.protocols_count > 0 ? rq.protocols_count : 0;
     join_args_t a = {
         .group_id = rq.group_id, .member_id = rq.member_id, .instance_id = rq.group_instance_id,
@@ -172,6 +190,10 @@ enum handler_result api_sync_group(broker_t *b, request_t *req)
     struct sync_group_request rq;
     if (sync_group_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
+    if (!group_allowed(req, ACL_OP_READ, rq.group_id)) {
+        sync_done(req, KERR_GROUP_AUTHORIZATION_FAILED, NULL, NULL, NULL, 0);
+        return REQ_DONE;
+    }
     int n = rq.assignments_count > 0 ? rq.assignments_count : 0;
     sync_args_t a = {
         .group_id = rq.group_id, .generation = rq.generation_id, .member_id = rq.member_id,
@@ -200,7 +222,10 @@ enum handler_result api_heartbeat(broker_t *b, request_t *req)
         return REQ_CLOSE;
     struct heartbeat_response resp;
     heartbeat_response_defaults(&resp);
-    resp.error_code = gc_heartbeat(rq.group_id, rq.generation_id, rq.member_id, rq.group_instance_id);
+    resp.error_code = !group_allowed(req, ACL_OP_READ, rq.group_id)
+                          ? KERR_GROUP_AUTHORIZATION_FAILED
+                          : gc_heartbeat(rq.group_id, rq.generation_id, rq.member_id,
+                                         rq.group_instance_id);
     heartbeat_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }
@@ -214,7 +239,10 @@ enum handler_result api_leave_group(broker_t *b, request_t *req)
         return REQ_CLOSE;
     struct leave_group_response resp;
     leave_group_response_defaults(&resp);
-    if (v < 3) {
+    if (!group_allowed(req, ACL_OP_READ, rq.group_id)) {
+        resp.error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+        resp.members_count = 0;
+    } else if (v < 3) {
         resp.error_code = gc_leave(rq.group_id, rq.member_id, KSTR_NULL);
     } else {
         resp.error_code = gc_group_error(rq.group_id);
@@ -327,7 +355,12 @@ enum handler_result api_offset_commit(broker_t *b, request_t *req)
     /* v0 has no generation/member: a simple commit. */
     int32_t gen = v >= 1 ? rq.generation_id_or_member_epoch : -1;
     kstr_t member = v >= 1 ? rq.member_id : KSTR_LIT("");
-    int16_t gerr = gc_commit(rq.group_id, gen, member, rq.group_instance_id, e, total);
+    for (int i = 0; i < total; i++)
+        if (!authorize(req, ACL_OP_READ, ACL_RES_TOPIC, e[i].topic))
+            e[i].error = KERR_TOPIC_AUTHORIZATION_FAILED;
+    int16_t gerr = !group_allowed(req, ACL_OP_READ, rq.group_id)
+                       ? KERR_GROUP_AUTHORIZATION_FAILED
+                       : gc_commit(rq.group_id, gen, member, rq.group_instance_id, e, total);
     if (gerr)
         log_info(COMP, "OffsetCommit for group %.*s from %s failed: %s",
                  rq.group_id.len > 0 ? rq.group_id.len : 0, rq.group_id.ptr ? rq.group_id.ptr : "",
@@ -384,6 +417,8 @@ static int16_t fetch_group_offsets(request_t *req, kstr_t group, int n_topics, c
 {
     *out = NULL;
     *n_out = 0;
+    if (!group_allowed(req, ACL_OP_DESCRIBE, group))
+        return KERR_GROUP_AUTHORIZATION_FAILED;
     if (all) {
         fetched_offset_t *offs;
         int n;
@@ -394,6 +429,8 @@ static int16_t fetch_group_offsets(request_t *req, kstr_t group, int n_topics, c
         int nt = 0;
         for (int i = 0; i < n; i++) {
             int j;
+            if (!authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, offs[i].topic))
+                continue;   /* left out, as Kafka filters unauthorized topics */
             for (j = 0; j < nt && !kstr_eq_cstr(tt[j].name, offs[i].topic); j++)
                 ;
             if (j == nt) {
@@ -414,7 +451,15 @@ static int16_t fetch_group_offsets(request_t *req, kstr_t group, int n_topics, c
         tt[t].name = names[t];
         tt[t].n = n_parts[t] > 0 ? n_parts[t] : 0;
         tt[t].parts = arena_array(&req->arena, (size_t)tt[t].n + 1, sizeof(fetched_offset_t));
+        bool allowed = authorize(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, topic);
         for (int p = 0; p < tt[t].n; p++) {
+            if (!allowed) {
+                tt[t].parts[p] = (fetched_offset_t){ .topic = topic, .partition = parts[t][p],
+                                                     .offset = -1, .leader_epoch = -1,
+                                                     .metadata = KSTR_LIT(""),
+                                                     .error = KERR_TOPIC_AUTHORIZATION_FAILED };
+                continue;
+            }
             int16_t err = gc_fetch_offset(group, topic, parts[t][p], &tt[t].parts[p]);
             if (err)
                 return err;

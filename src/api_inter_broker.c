@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "metadata_cache.h"
@@ -39,9 +40,13 @@
 static int32_t controller_epoch = -1;
 
 /* Top-level fencing shared by the three requests: 0 or the error. */
-static int16_t fence(broker_t *b, const char *what, int32_t controller_id, int32_t epoch,
-                     int64_t broker_epoch)
+static int16_t fence(broker_t *b, request_t *req, const char *what, int32_t controller_id,
+                     int32_t epoch, int64_t broker_epoch)
 {
+    /* Kafka: only a principal with CLUSTER_ACTION on the cluster (the
+     * controller's, as a super user) may send these. */
+    if (!authorize(req, ACL_OP_CLUSTER_ACTION, ACL_RES_CLUSTER, ACL_CLUSTER_NAME))
+        return KERR_CLUSTER_AUTHORIZATION_FAILED;
     const mc_broker_t *self = mc_find_broker(b->cfg->broker_id);
     if (broker_epoch != -1 && self && broker_epoch < self->epoch) {
         log_info("state.change", "Received %s request with broker epoch %" PRId64 " smaller than the "
@@ -165,7 +170,7 @@ enum handler_result api_leader_and_isr(broker_t *b, request_t *req)
     struct leader_and_isr_response resp;
     leader_and_isr_response_defaults(&resp);
     lisr_ctx_t c = { b, req, &rq, &resp, 0, KERR_NONE };
-    resp.error_code = fence(b, "LeaderAndIsr", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
+    resp.error_code = fence(b, req, "LeaderAndIsr", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
     if (resp.error_code == KERR_NONE) {
         foreach_lisr_state(req, &rq, count_state, &c);
         log_info("state.change", "Handling LeaderAndIsr request correlationId %d from controller %d "
@@ -205,7 +210,7 @@ enum handler_result api_update_metadata(broker_t *b, request_t *req)
         return REQ_CLOSE;
     struct update_metadata_response resp;
     update_metadata_response_defaults(&resp);
-    resp.error_code = fence(b, "UpdateMetadata", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
+    resp.error_code = fence(b, req, "UpdateMetadata", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
     if (resp.error_code == KERR_NONE) {
         for (int i = 0; i < rq.ungrouped_partition_states_count; i++)
             cache_state(kstr_dup(&req->arena, rq.ungrouped_partition_states[i].topic_name),
@@ -251,7 +256,7 @@ enum handler_result api_stop_replica(broker_t *b, request_t *req)
         return REQ_CLOSE;
     struct stop_replica_response resp;
     stop_replica_response_defaults(&resp);
-    resp.error_code = fence(b, "StopReplica", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
+    resp.error_code = fence(b, req, "StopReplica", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
     if (resp.error_code == KERR_NONE) {
         int n = MAX(rq.ungrouped_partitions_count, 0);
         for (int t = 0; t < rq.topics_count; t++)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "topic_admin.h"
 #include "kafka_errors.h"
 #include "logging.h"
@@ -70,6 +71,10 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
         o->error_code = KERR_INVALID_TOPIC_EXCEPTION;
         return;
     }
+    if (!authorize(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, n)) {
+        o->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+        return;
+    }
     mc_topic_t *t = mc_find_topic(n);
     if (!t) {
         const char *why = topic_name_invalid(n, name.len);
@@ -81,6 +86,11 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
         }
         if (!allow_create || !b->cfg->auto_create_topics) {
             o->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            return;
+        }
+        if (!authorize_quiet(req, ACL_OP_CREATE, ACL_RES_CLUSTER, ACL_CLUSTER_NAME) &&
+            !authorize(req, ACL_OP_CREATE, ACL_RES_TOPIC, n)) {
+            o->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
             return;
         }
         /* As Kafka: creation starts and this answer says the leader is
@@ -151,7 +161,8 @@ enum handler_result api_describe_cluster(broker_t *b, request_t *req)
     resp.controller_id = controller_known ? b->controller_id : -1;
     resp.endpoint_type = ENDPOINT_BROKER;
     if (rq.include_cluster_authorized_operations)
-        resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
+        resp.cluster_authorized_operations =
+            authorized_operations(req, ACL_RES_CLUSTER, ACL_CLUSTER_NAME, CLUSTER_OPERATIONS);
     describe_cluster_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }
@@ -171,10 +182,12 @@ enum handler_result api_metadata(broker_t *b, request_t *req)
     bool allow_create = v < 4 || rq.allow_auto_topic_creation;
     if (all) {
         int n = mc_topic_count(), k = 0;
-        resp.topics_count = n;
         resp.topics = metadata_response_metadata_response_topic_array(&req->arena, n);
+        /* Topics the client may not describe are left out, silently. */
         for (mc_topic_t *t = mc_topics(); t; t = t->hh.next)
-            fill_topic(req, t, &resp.topics[k++]);
+            if (authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, t->name))
+                fill_topic(req, t, &resp.topics[k++]);
+        resp.topics_count = k;
     } else {
         resp.topics_count = rq.topics_count;
         resp.topics = metadata_response_metadata_response_topic_array(&req->arena, rq.topics_count);
@@ -206,9 +219,12 @@ enum handler_result api_metadata(broker_t *b, request_t *req)
     if (v >= 8 && rq.include_topic_authorized_operations)
         for (int i = 0; i < resp.topics_count; i++)
             if (resp.topics[i].error_code == KERR_NONE)
-                resp.topics[i].topic_authorized_operations = TOPIC_OPERATIONS;
+                resp.topics[i].topic_authorized_operations = authorized_operations(
+                    req, ACL_RES_TOPIC, kstr_dup_or_empty(&req->arena, resp.topics[i].name),
+                    TOPIC_OPERATIONS);
     if (v >= 8 && v <= 10 && rq.include_cluster_authorized_operations)
-        resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
+        resp.cluster_authorized_operations =
+            authorized_operations(req, ACL_RES_CLUSTER, ACL_CLUSTER_NAME, CLUSTER_OPERATIONS);
     metadata_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }

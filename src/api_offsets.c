@@ -14,6 +14,7 @@
  * Event-loop thread only.
  */
 #include "api.h"
+#include "authorizer.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
 #include "replica_manager.h"
@@ -60,6 +61,10 @@ static void list_partition(broker_t *b, request_t *req, const char *topic,
     out->timestamp = -1;
     out->offset = -1;
     out->leader_epoch = -1;
+    if (!authorize(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, topic)) {
+        out->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+        return;
+    }
     if (!timestamp_supported(in->timestamp, v)) {
         out->error_code = KERR_UNSUPPORTED_VERSION;
         return;

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "kafka_errors.h"
 #include "legacy_records.h"
 #include "log_manager.h"
@@ -145,6 +146,10 @@ static void produce_partition(broker_t *b, request_t *req, mc_topic_t *t, const 
 {
     int16_t v = req->hdr.request_api_version;
     answer_early(out, in->index, KERR_NONE);
+    if (!authorize(req, ACL_OP_WRITE, ACL_RES_TOPIC, topic)) {
+        out->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+        return;
+    }
     if (!t || in->index < 0 || in->index >= t->n_partitions) {
         out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         return;
@@ -535,6 +540,10 @@ enum handler_result api_produce(broker_t *b, request_t *req)
                              "naming %lld partitions", conn_peer(req->conn), (long long)total);
         return REQ_CLOSE;
     }
+    if (!acks_error && transactional &&
+        !authorize(req, ACL_OP_WRITE, ACL_RES_TRANSACTIONAL_ID,
+                   kstr_dup_or_empty(&req->arena, rq->transactional_id)))
+        acks_error = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;   /* the whole request */
     if (acks_error) {
         for (int i = 0; i < nt; i++)
             for (int p = 0; p < resp->responses[i].partition_responses_count; p++)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "metadata_cache.h"
@@ -249,6 +250,12 @@ enum handler_result api_create_topics(broker_t *b, request_t *req)
                                          : spec_of(req, &rq.topics[i], &specs[ns], &msg);
         if (err == KERR_INVALID_REQUEST)
             msg = "Duplicate topic in request.";
+        /* Kafka: CREATE on the cluster, or on the topic. */
+        if (!err && !authorize_quiet(req, ACL_OP_CREATE, ACL_RES_CLUSTER, ACL_CLUSTER_NAME) &&
+            !authorize(req, ACL_OP_CREATE, ACL_RES_TOPIC, specs[ns].name)) {
+            err = KERR_TOPIC_AUTHORIZATION_FAILED;
+            msg = "Authorization failed.";
+        }
         if (err) {
             w->results[i].error = err;
             snprintf(w->results[i].message, sizeof(w->results[i].message), "%s", msg ? msg : "");
@@ -326,6 +333,9 @@ enum handler_result api_delete_topics(broker_t *b, request_t *req)
     for (int i = 0; i < n; i++) {
         if (whole)
             w->results[i].error = whole;
+        else if (!w->results[i].error && w->del_names[i] &&
+                 !authorize(req, ACL_OP_DELETE, ACL_RES_TOPIC, w->del_names[i]))
+            w->results[i].error = KERR_TOPIC_AUTHORIZATION_FAILED;
         else if (!w->results[i].error && w->del_names[i])
             w->map[k] = i, names[k++] = (char *)w->del_names[i];
         else if (!w->results[i].error)

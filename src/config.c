@@ -18,7 +18,8 @@
 /* Keys samsa reads.  Anything else in a Kafka file is accepted with one
  * warning line, so a real server.properties never stops the broker. */
 static const char *known_keys[] = {
-    "broker.id", "listeners", "advertised.listeners", "log.dirs", "log.dir",
+    "broker.id", "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found",
+    "listeners", "advertised.listeners", "log.dirs", "log.dir",
     "zookeeper.connect", "zookeeper.session.timeout.ms",
     "zookeeper.connection.timeout.ms", "num.partitions",
     "default.replication.factor", "auto.create.topics.enable",

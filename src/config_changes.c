@@ -81,11 +81,7 @@ void config_read_broker_layers(zk_session_t *zs, int32_t broker_id, metadata_upd
 
 static long long change_number(const char *child)
 {
-    if (strncmp(child, CHANGE_PREFIX, sizeof(CHANGE_PREFIX) - 1))
-        return -1;
-    char *end;
-    long long n = strtoll(child + sizeof(CHANGE_PREFIX) - 1, &end, 10);
-    return *end ? -1 : n;
+    return zkl_sequence_number(child, CHANGE_PREFIX);
 }
 
 static int by_change_number(const void *a, const void *b)

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <uthash.h>
 
+#include "acl_zk.h"
+#include "authorizer.h"
 #include "config_changes.h"
 #include "controller.h"
 #include "controller_state.h"
@@ -38,6 +40,7 @@ typedef struct pending_events {
     bool expired, controller, brokers, topics, deletions;
     bool reassignments, preferred_elections;    /* /admin znodes the controller watches */
     bool config_changes;            /* /config/changes children */
+    bool acl_changes;               /* /kafka-acl-changes, /kafka-acl-extended-changes */
     name_entry_t *changed_topics;   /* /brokers/topics/<t> data changes */
     bool sync_scheduled;
 } pending_events_t;
@@ -152,6 +155,9 @@ static void zk_event_in(void *ctx, const zk_event_t *ev)
         pe->preferred_elections = true;
     else if (!strcmp(ev->path, "/config/changes"))
         pe->config_changes = true;
+    else if (!strcmp(ev->path, "/kafka-acl-changes") ||
+             !strcmp(ev->path, "/kafka-acl-extended-changes"))
+        pe->acl_changes = true;
     else if (!strncmp(ev->path, topics_prefix, sizeof(topics_prefix) - 1) &&
              !strchr(ev->path + sizeof(topics_prefix) - 1, '/'))
         name_set_add(&pe->changed_topics, ev->path + sizeof(topics_prefix) - 1);
@@ -561,6 +567,11 @@ static void post_update(void *arg)
     metadata_apply(zv.b, arg, NULL, NULL);
 }
 
+void controller_publish(metadata_update_t *u)
+{
+    loop_post(zv.b->loop, post_update, u);
+}
+
 /* Registration, election and a full load: at start-up and after expiry.
  * @locality the ZooKeeper thread
  * @locks none (zv is the ZooKeeper thread's)
@@ -575,6 +586,8 @@ static int establish(metadata_update_t *u)
     process_deletions(u);
     load_topic_list(u, true);
     config_changes_load(zv.zs, zv.b->cfg->broker_id, u);
+    if (authorizer_enabled())
+        acl_zk_load(zv.zs, u);
     if (zv.is_controller)
         cs_activate(zv.b, u->brokers, u->n_brokers, u->topics, u->n_topics);
     else
@@ -698,6 +711,8 @@ static void sync_job(void *arg)
             reload_topics(u, pe.changed_topics);
         if (pe.config_changes)
             config_changes_process(zv.zs, zv.b->cfg->broker_id, u);
+        if (pe.acl_changes && authorizer_enabled())
+            acl_zk_process(zv.zs, u);
         if (became)
             cs_activate(zv.b, u->brokers, u->n_brokers, u->topics, u->n_topics);
         else if (was_controller && !zv.is_controller)

@@ -369,6 +369,8 @@ void grp_write_commits(group_t *g, commit_entry_t *e, int n, const batch_produce
     int64_t now = now_ms();
     for (int i = 0; i < n; i++) {
         mc_topic_t *t = mc_find_topic(e[i].topic);
+        if (e[i].error)
+            continue;       /* refused already (e.g. TOPIC_AUTHORIZATION_FAILED) */
         if (e[i].metadata.len > gc.b->cfg->offset_metadata_max_bytes) {
             e[i].error = KERR_OFFSET_METADATA_TOO_LARGE;
             continue;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authorizer.h"
 #include "broker_dynamic.h"
 #include "controller.h"
 #include "log_manager.h"
@@ -41,6 +42,7 @@ void metadata_update_free(metadata_update_t *u)
     kv_free(&u->default_config);
     config_changes_free(u->topic_configs, u->n_topic_configs);
     config_changes_free(u->user_configs, u->n_user_configs);
+    acl_changes_free(u->acl_changes, u->n_acl_changes);
     free(u);
 }
 
@@ -214,6 +216,7 @@ static void apply_start(broker_t *b, apply_job_t *j)
     if (u->has_broker_configs)
         bdyn_replace(b, &u->broker_config, &u->default_config);
     apply_user_configs(u);
+    authorizer_apply(u);
     j->removed_any = u->n_removed > 0;
     for (int i = 0; i < u->n_removed; i++) {
         rm_remove_topic(u->removed[i]);

@@ -115,6 +115,12 @@ static const api_entry_t *find_api(int16_t key)
     return NULL;
 }
 
+const char *api_name(int16_t key)
+{
+    const api_entry_t *api = find_api(key);
+    return api ? api->name : "Unknown";
+}
+
 static bool is_flexible(const api_entry_t *api, int16_t version)
 {
     return api && api->first_flexible >= 0 && version >= api->first_flexible;

@@ -40,6 +40,7 @@
 #include "fetch_session.h"
 #include "replica_manager.h"
 #include "topic_admin.h"
+#include "authorizer.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -179,6 +180,11 @@ int main(int argc, char **argv)
     log_info("samsad", "Starting broker %d", cfg.broker_id);
 
     int rc = 1;
+    char err[512];
+    if (authorizer_configure(&cfg, err, sizeof(err)) < 0) {
+        log_error("samsad", "%s", err);
+        goto out;
+    }
     if (controller_connect(&b) < 0) {
         log_error("samsad", "Cannot connect to ZooKeeper at %s", cfg.zk_connect);
         goto out;
@@ -258,6 +264,7 @@ out:
     controller_stop(&b);
     mc_clear();
     bdyn_free(&b);
+    authorizer_shutdown();
     loop_free(b.loop);
     event_base_free(b.base);
     log_info("samsad", "[KafkaServer id=%d] shut down completed", cfg.broker_id);

@@ -346,3 +346,13 @@ int zkl_parse_cluster_id(const char *json, char *out, size_t out_size)
     json_decref(j);
     return rc;
 }
+
+long long zkl_sequence_number(const char *child, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(child, prefix, pl) || !child[pl])
+        return -1;
+    char *end;
+    long long n = strtoll(child + pl, &end, 10);
+    return *end ? -1 : n;
+}

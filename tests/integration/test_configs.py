@@ -165,7 +165,10 @@ def earliest(bootstrap, topic):
         c.close()
 
 
-def config_command(version, *args, check=True):
+def kafka_main(version, main_class, *args, check=True):
+    """Runs one of Kafka <version>'s command-line classes (kafka-configs is
+    kafka.admin.ConfigCommand, kafka-acls kafka.admin.AclCommand); its
+    stdout, or the CompletedProcess with check=False."""
     lib = ensure_kafka(version)
     log4j = os.path.join(lib, "..", f"configs-log4j-{version}.properties")
     with open(log4j, "w") as f:
@@ -175,12 +178,16 @@ def config_command(version, *args, check=True):
                 "log4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n"
                 "log4j.appender.stderr.layout.ConversionPattern=%p %m%n\n")
     r = subprocess.run(["java", "-Xmx256m", f"-Dlog4j.configuration=file:{log4j}", "-cp",
-                        os.path.join(lib, "*"), "kafka.admin.ConfigCommand", *args],
+                        os.path.join(lib, "*"), main_class, *args],
                        capture_output=True, text=True, timeout=120)
     if not check:
         return r
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
+
+
+def config_command(version, *args, check=True):
+    return kafka_main(version, "kafka.admin.ConfigCommand", *args, check=check)
 
 
 def test_kafka_configs_tool(broker):

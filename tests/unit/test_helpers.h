@@ -25,5 +25,6 @@ void register_group_tests(void);
 void register_cleaner_tests(void);
 void register_config_tests(void);
 void register_scram_tests(void);
+void register_acl_tests(void);
 
 #endif

@@ -74,6 +74,7 @@ int main(void)
     register_cleaner_tests();
     register_config_tests();
     register_scram_tests();
+    register_acl_tests();
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
