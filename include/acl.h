@@ -65,8 +65,13 @@ const char *acl_operation_zk_name(int8_t op);
 int8_t acl_operation_from_name(const char *name);
 const char *acl_permission_zk_name(int8_t perm);
 int8_t acl_permission_from_name(const char *name);
-/* Kafka's enum names for change notifications: "TOPIC", "PREFIXED". */
+/* Kafka's enum names (change notifications, toString): "TOPIC", "READ",
+ * "ALLOW", "PREFIXED". */
 const char *acl_resource_type_enum_name(int8_t type);
+const char *acl_operation_enum_name(int8_t op);
+const char *acl_permission_enum_name(int8_t perm);
+const char *acl_pattern_enum_name(int8_t pattern);
+int8_t acl_pattern_from_name(const char *name);     /* any case; UNKNOWN if none */
 
 /* /kafka-acl/<Type>/<name> or /kafka-acl-extended/prefixed/<Type>/<name>
  * into out; -1 if it does not fit or the pattern is not storable. */

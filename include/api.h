@@ -61,11 +61,17 @@ enum handler_result api_alter_client_quotas(broker_t *b, request_t *req);
 const char *api_name(int16_t key);
 
 /* Decodes a request body and encodes its answer on the ZooKeeper thread
- * (a body that does not decode gets the response's error form there). */
-typedef void (*zk_thread_handler_fn)(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out);
+ * (a body that does not decode gets the response's error form there);
+ * denied, if not 0, is the error the whole request gets instead (Kafka's
+ * getErrorResponse for a refused authorization). */
+typedef void (*zk_thread_handler_fn)(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                                     kwriter_t *out);
 /* Parks req until the ZooKeeper thread has answered it with handle
- * (api_zk_thread.c). */
-enum handler_result api_answer_on_zk_thread(request_t *req, zk_thread_handler_fn handle);
+ * (api_zk_thread.c).  cluster_op (an acl.h operation, 0 for none) is what
+ * the request needs on the cluster resource; without it the answer is
+ * CLUSTER_AUTHORIZATION_FAILED. */
+enum handler_result api_answer_on_zk_thread(request_t *req, zk_thread_handler_fn handle,
+                                            int8_t cluster_op);
 /* A broker's endpoint on the listener req came in on (Kafka answers with
  * the client's own listener), NULL if that broker lacks it. */
 const mc_endpoint_t *api_broker_endpoint(const request_t *req, const mc_broker_t *mb);

@@ -75,12 +75,42 @@ int8_t acl_resource_type_from_name(const char *name)
     return from_name(RESOURCE_TYPES, COUNT(RESOURCE_TYPES), name);
 }
 
+static const code_name_t PATTERNS[] = {
+    { ACL_PAT_ANY, "Any", "ANY" }, { ACL_PAT_MATCH, "Match", "MATCH" },
+    { ACL_PAT_LITERAL, "Literal", "LITERAL" }, { ACL_PAT_PREFIXED, "Prefixed", "PREFIXED" },
+};
+
+static const char *enum_name(const code_name_t *t, size_t n, int8_t code)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].code == code)
+            return t[i].enum_name;
+    return NULL;
+}
+
 const char *acl_resource_type_enum_name(int8_t type)
 {
-    for (size_t i = 0; i < COUNT(RESOURCE_TYPES); i++)
-        if (RESOURCE_TYPES[i].code == type)
-            return RESOURCE_TYPES[i].enum_name;
-    return NULL;
+    return enum_name(RESOURCE_TYPES, COUNT(RESOURCE_TYPES), type);
+}
+
+const char *acl_operation_enum_name(int8_t op)
+{
+    return enum_name(OPERATIONS, COUNT(OPERATIONS), op);
+}
+
+const char *acl_permission_enum_name(int8_t perm)
+{
+    return enum_name(PERMISSIONS, COUNT(PERMISSIONS), perm);
+}
+
+const char *acl_pattern_enum_name(int8_t pattern)
+{
+    return enum_name(PATTERNS, COUNT(PATTERNS), pattern);
+}
+
+int8_t acl_pattern_from_name(const char *name)
+{
+    return from_name(PATTERNS, COUNT(PATTERNS), name);
 }
 
 const char *acl_operation_zk_name(int8_t op)

@@ -93,8 +93,10 @@ static void describe_one(const acl_resource_t *r, const acl_entry_t *e, int n, v
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void describe_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void describe_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                            kwriter_t *out)
 {
+    (void)denied;   /* checked on the event loop, with its own answer */
     struct describe_acls_request rq;
     struct describe_acls_response resp;
     describe_acls_response_defaults(&resp);
@@ -124,7 +126,7 @@ enum handler_result api_describe_acls(broker_t *b, request_t *req)
     resp.resources_count = 0;
     if (authorizer_enabled() &&
         authorize(req, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, ACL_CLUSTER_NAME))
-        return api_answer_on_zk_thread(req, describe_handle);
+        return api_answer_on_zk_thread(req, describe_handle, 0);
     struct describe_acls_request rq;
     if (describe_acls_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
@@ -171,8 +173,10 @@ static const char *invalid_creation(const acl_resource_t *r, const acl_entry_t *
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void create_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void create_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                          kwriter_t *out)
 {
+    (void)denied;   /* checked on the event loop, with its own answer */
     struct create_acls_request rq;
     struct create_acls_response resp;
     create_acls_response_defaults(&resp);
@@ -212,7 +216,7 @@ enum handler_result api_create_acls(broker_t *b, request_t *req)
     (void)b;
     int16_t v = req->hdr.request_api_version;
     if (authorizer_enabled() && authorize(req, ACL_OP_ALTER, ACL_RES_CLUSTER, ACL_CLUSTER_NAME))
-        return api_answer_on_zk_thread(req, create_handle);
+        return api_answer_on_zk_thread(req, create_handle, 0);
     struct create_acls_request rq;
     if (create_acls_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
@@ -331,8 +335,10 @@ static void delete_filter(arena_t *a, const acl_filter_t *f,
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void delete_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void delete_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                          kwriter_t *out)
 {
+    (void)denied;   /* checked on the event loop, with its own answer */
     struct delete_acls_request rq;
     struct delete_acls_response resp;
     delete_acls_response_defaults(&resp);
@@ -365,7 +371,7 @@ enum handler_result api_delete_acls(broker_t *b, request_t *req)
     (void)b;
     int16_t v = req->hdr.request_api_version;
     if (authorizer_enabled() && authorize(req, ACL_OP_ALTER, ACL_RES_CLUSTER, ACL_CLUSTER_NAME))
-        return api_answer_on_zk_thread(req, delete_handle);
+        return api_answer_on_zk_thread(req, delete_handle, 0);
     struct delete_acls_request rq;
     if (delete_acls_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;

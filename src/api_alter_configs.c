@@ -3,10 +3,12 @@
  * (44): decoding into config_alter.h's resources, parking the request
  * while the ZooKeeper thread works, and the answer.  Event-loop thread.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "config_alter.h"
 #include "kafka_errors.h"
 #include "proto_messages.h"
@@ -94,9 +96,25 @@ static void alter_done(broker_t *b, void *arg, config_resource_t *res, int n)
     free(w);
 }
 
+/* Kafka: ALTER_CONFIGS on the topic, or on the cluster for broker and
+ * broker-logger resources. */
+static void authorize_resources(request_t *req, config_resource_t *res, int n)
+{
+    for (int i = 0; i < n; i++) {
+        bool topic = res[i].type == RESOURCE_TYPE_TOPIC;
+        if (topic ? authorize(req, ACL_OP_ALTER_CONFIGS, ACL_RES_TOPIC, res[i].name)
+                  : authorize(req, ACL_OP_ALTER_CONFIGS, ACL_RES_CLUSTER, ACL_CLUSTER_NAME))
+            continue;
+        res[i].error = topic ? KERR_TOPIC_AUTHORIZATION_FAILED : KERR_CLUSTER_AUTHORIZATION_FAILED;
+        snprintf(res[i].message, sizeof(res[i].message), "%s",
+                 topic ? "Topic authorization failed." : "Cluster authorization failed.");
+    }
+}
+
 static enum handler_result submit(broker_t *b, request_t *req, config_resource_t *res, int n,
                                   bool incremental, bool validate_only)
 {
+    authorize_resources(req, res, n);
     alter_wait_t *w = xcalloc(1, sizeof(*w));
     w->req = req;
     w->incremental = incremental;

@@ -316,7 +316,8 @@ static void encode_entity(arena_t *a, const entity_t *e,
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void describe_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void describe_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                            kwriter_t *out)
 {
     struct describe_client_quotas_request rq;
     struct describe_client_quotas_response resp;
@@ -327,6 +328,9 @@ static void describe_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *o
     found_list_t l = { 0 };
     if (describe_client_quotas_request_decode(body, v, &rq) < 0) {
         resp.error_code = KERR_INVALID_REQUEST;
+    } else if (denied) {
+        resp.error_code = denied;
+        resp.entries_count = -1;
     } else if ((resp.error_code = parse_filter(a, &rq, &f, &msg)) != KERR_NONE) {
         resp.error_message = kstr_from_cstr(msg);
         resp.entries_count = -1;
@@ -356,7 +360,7 @@ static void describe_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *o
 enum handler_result api_describe_client_quotas(broker_t *b, request_t *req)
 {
     (void)b;
-    return api_answer_on_zk_thread(req, describe_handle);
+    return api_answer_on_zk_thread(req, describe_handle, ACL_OP_DESCRIBE_CONFIGS);
 }
 
 /* ---- AlterClientQuotas ---- */
@@ -484,7 +488,7 @@ static const char *alter_entry(arena_t *a, const struct alter_client_quotas_requ
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void alter_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void alter_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied, kwriter_t *out)
 {
     struct alter_client_quotas_request rq;
     struct alter_client_quotas_response resp;
@@ -497,7 +501,10 @@ static void alter_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
             const struct alter_client_quotas_request_entry_data *d = &rq.entries[i];
             struct alter_client_quotas_response_entry_data *r = &resp.entries[i];
             entity_t e;
-            const char *msg = alter_entry(a, d, rq.validate_only, &e, &r->error_code);
+            const char *msg = NULL;
+            r->error_code = denied;
+            if (!denied)
+                msg = alter_entry(a, d, rq.validate_only, &e, &r->error_code);
             r->error_message = msg ? kstr_from_cstr(msg) : KSTR_NULL;
             r->entity_count = MAX(d->entity_count, 0);
             r->entity = alter_client_quotas_response_entity_data_array(a, r->entity_count);
@@ -513,5 +520,5 @@ static void alter_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
 enum handler_result api_alter_client_quotas(broker_t *b, request_t *req)
 {
     (void)b;
-    return api_answer_on_zk_thread(req, alter_handle);
+    return api_answer_on_zk_thread(req, alter_handle, ACL_OP_ALTER_CONFIGS);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "broker_dynamic.h"
 #include "config_alter.h"
 #include "config_defs.h"
@@ -275,6 +276,15 @@ static void describe_one(broker_t *b, request_t *req, const struct describe_conf
     o->error_message = KSTR_LIT("");    /* Kafka's default for a nullable string */
     describe_t d = { .b = b, .req = req, .rq = r, .synonyms = rq->include_synonyms,
                      .docs = rq->include_documentation };
+    /* Kafka: DESCRIBE_CONFIGS on the topic, or on the cluster for brokers. */
+    bool topic = r->resource_type == RESOURCE_TYPE_TOPIC;
+    if (!(topic ? authorize(req, ACL_OP_DESCRIBE_CONFIGS, ACL_RES_TOPIC,
+                            kstr_dup_or_empty(&req->arena, r->resource_name))
+                : authorize(req, ACL_OP_DESCRIBE_CONFIGS, ACL_RES_CLUSTER, ACL_CLUSTER_NAME))) {
+        o->error_code = topic ? KERR_TOPIC_AUTHORIZATION_FAILED : KERR_CLUSTER_AUTHORIZATION_FAILED;
+        o->error_message = KSTR_NULL;
+        return;
+    }
     if (r->resource_type == RESOURCE_TYPE_TOPIC) {
         describe_topic(&d, o);
     } else if (r->resource_type == RESOURCE_TYPE_BROKER) {

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "kafka_errors.h"
 #include "log_retention.h"
 #include "logging.h"
@@ -151,8 +152,10 @@ enum handler_result api_delete_records(broker_t *b, request_t *req)
             out->low_watermark = -1;
             partition_t *p = NULL;
             int64_t required = -1;
-            out->error_code = delete_on_leader(b, topic, out->partition_index,
-                                               in->partitions[k].offset, &p, &required);
+            out->error_code = !authorize(req, ACL_OP_DELETE, ACL_RES_TOPIC, topic)
+                                  ? KERR_TOPIC_AUTHORIZATION_FAILED
+                                  : delete_on_leader(b, topic, out->partition_index,
+                                                     in->partitions[k].offset, &p, &required);
             if (out->error_code)
                 continue;
             out->low_watermark = pl_low_watermark(p);

@@ -588,8 +588,15 @@ enum handler_result api_describe_groups(broker_t *b, request_t *req)
     resp.groups = describe_groups_response_described_group_array(&req->arena, n);
     for (int i = 0; i < n; i++) {
         group_summary_t s;
-        gc_describe(rq.groups[i], &req->arena, &s);
         struct describe_groups_response_described_group *o = &resp.groups[i];
+        if (!group_allowed(req, ACL_OP_DESCRIBE, rq.groups[i])) {
+            o->error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+            o->group_id = rq.groups[i];
+            o->group_state = o->protocol_type = o->protocol_data = KSTR_LIT("");
+            o->members_count = 0;
+            continue;
+        }
+        gc_describe(rq.groups[i], &req->arena, &s);
         o->error_code = s.error;
         o->group_id = rq.groups[i];
         o->group_state = kstr_from_cstr(s.state);
@@ -633,7 +640,12 @@ enum handler_result api_list_groups(broker_t *b, request_t *req)
         classic = rq.types_filter[t].len == 7 &&
                   !strncasecmp(rq.types_filter[t].ptr, "classic", 7);
     int k = 0;
+    /* DESCRIBE on the cluster lists every group; otherwise those the
+     * client may describe. */
+    bool all = authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, ACL_CLUSTER_NAME);
     for (int i = 0; i < n && classic; i++) {
+        if (!all && !authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_GROUP, gl[i].group_id))
+            continue;
         bool keep = rq.states_filter_count <= 0;
         for (int s = 0; s < rq.states_filter_count && !keep; s++)
             keep = rq.states_filter[s].len == (int32_t)strlen(gl[i].state) &&
@@ -665,7 +677,9 @@ enum handler_result api_delete_groups(broker_t *b, request_t *req)
     resp.results = delete_groups_response_deletable_group_result_array(&req->arena, n);
     for (int i = 0; i < n; i++) {
         resp.results[i].group_id = rq.groups_names[i];
-        resp.results[i].error_code = gc_delete_group(rq.groups_names[i]);
+        resp.results[i].error_code = group_allowed(req, ACL_OP_DELETE, rq.groups_names[i])
+                                         ? gc_delete_group(rq.groups_names[i])
+                                         : KERR_GROUP_AUTHORIZATION_FAILED;
     }
     delete_groups_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
@@ -691,7 +705,9 @@ enum handler_result api_offset_delete(broker_t *b, request_t *req)
     }
     struct offset_delete_response resp;
     offset_delete_response_defaults(&resp);
-    resp.error_code = gc_delete_offsets(rq.group_id, e, total);
+    resp.error_code = group_allowed(req, ACL_OP_DELETE, rq.group_id)
+                          ? gc_delete_offsets(rq.group_id, e, total)
+                          : KERR_GROUP_AUTHORIZATION_FAILED;
     if (!resp.error_code) {
         resp.topics_count = rq.topics_count > 0 ? rq.topics_count : 0;
         resp.topics = offset_delete_response_offset_delete_response_topic_array(&req->arena, resp.topics_count);

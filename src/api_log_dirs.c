@@ -15,6 +15,7 @@
 #include <uthash.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
 #include "log_partition.h"
@@ -181,6 +182,13 @@ enum handler_result api_describe_log_dirs(broker_t *b, request_t *req)
         return REQ_CLOSE;
     struct describe_log_dirs_response resp;
     describe_log_dirs_response_defaults(&resp);
+    if (!authorize(req, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, ACL_CLUSTER_NAME)) {
+        /* Kafka: the error (v3+) and no directories. */
+        resp.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+        resp.results_count = 0;
+        describe_log_dirs_response_encode(&req->resp, v, &resp);
+        return REQ_DONE;
+    }
     resp.results_count = b->cfg->n_log_dirs;
     resp.results = describe_log_dirs_response_describe_log_dirs_result_array(&req->arena,
                                                                              resp.results_count);

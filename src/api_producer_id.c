@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "net.h"
@@ -210,6 +211,12 @@ enum handler_result api_init_producer_id(broker_t *b, request_t *req)
     struct init_producer_id_request rq;
     if (init_producer_id_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
+    if (rq.transactional_id.len >= 0 &&
+        !authorize(req, ACL_OP_WRITE, ACL_RES_TRANSACTIONAL_ID,
+                   kstr_dup_or_empty(&req->arena, rq.transactional_id))) {
+        respond(req, KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1, -1);
+        return REQ_DONE;
+    }
     if (rq.transactional_id.len >= 0)
         return tc_init_producer_id(req, rq.transactional_id, rq.transaction_timeout_ms,
                                    v >= 3 ? rq.producer_id : -1, v >= 3 ? rq.producer_epoch : -1,

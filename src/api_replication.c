@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "api.h"
+#include "authorizer.h"
 #include "controller_state.h"
 #include "kafka_errors.h"
 #include "leader_epoch.h"
@@ -61,8 +63,24 @@ enum handler_result api_offset_for_leader_epoch(broker_t *b, request_t *req)
         resp.topics[i].topic = rq.topics[i].topic;
         resp.topics[i].partitions_count = np;
         resp.topics[i].partitions = offset_for_leader_epoch_response_epoch_end_offset_array(&req->arena, np);
-        for (int p = 0; p < np; p++)
-            epoch_end(b, topic, v, &rq.topics[i].partitions[p], &resp.topics[i].partitions[p]);
+        /* Kafka: a follower needs CLUSTER_ACTION, a consumer DESCRIBE on the topic. */
+        bool follower = v >= 3 && rq.replica_id >= 0;
+        bool allowed = follower
+                           ? authorize(req, ACL_OP_CLUSTER_ACTION, ACL_RES_CLUSTER, ACL_CLUSTER_NAME)
+                           : authorize(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, topic);
+        for (int p = 0; p < np; p++) {
+            struct offset_for_leader_epoch_response_epoch_end_offset *out =
+                &resp.topics[i].partitions[p];
+            if (allowed) {
+                epoch_end(b, topic, v, &rq.topics[i].partitions[p], out);
+                continue;
+            }
+            out->partition = rq.topics[i].partitions[p].partition;
+            out->leader_epoch = UNDEFINED_EPOCH;
+            out->end_offset = UNDEFINED_EPOCH_OFFSET;
+            out->error_code = follower ? KERR_CLUSTER_AUTHORIZATION_FAILED
+                                       : KERR_TOPIC_AUTHORIZATION_FAILED;
+        }
     }
     offset_for_leader_epoch_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
@@ -72,13 +90,14 @@ enum handler_result api_offset_for_leader_epoch(broker_t *b, request_t *req)
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void alter_partition_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void alter_partition_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                                   kwriter_t *out)
 {
     struct alter_partition_request rq;
     struct alter_partition_response resp;
-    if (alter_partition_request_decode(body, v, &rq) < 0) {
+    if (denied || alter_partition_request_decode(body, v, &rq) < 0) {
         alter_partition_response_defaults(&resp);
-        resp.error_code = cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
+        resp.error_code = denied ? denied : cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
     } else {
         cs_alter_partition(a, v, &rq, &resp);
     }
@@ -88,18 +107,21 @@ static void alter_partition_handle(arena_t *a, int16_t v, kreader_t *body, kwrit
 enum handler_result api_alter_partition(broker_t *b, request_t *req)
 {
     (void)b;
-    return api_answer_on_zk_thread(req, alter_partition_handle);
+    return api_answer_on_zk_thread(req, alter_partition_handle, ACL_OP_CLUSTER_ACTION);
 }
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void controlled_shutdown_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void controlled_shutdown_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                                       kwriter_t *out)
 {
     struct controlled_shutdown_request rq;
     struct controlled_shutdown_response resp;
     controlled_shutdown_response_defaults(&resp);
     prefs_t remaining = { 0 };
-    if (controlled_shutdown_request_decode(body, v, &rq) < 0)
+    if (denied)
+        resp.error_code = denied;
+    else if (controlled_shutdown_request_decode(body, v, &rq) < 0)
         resp.error_code = cs_is_active() ? KERR_INVALID_REQUEST : KERR_STALE_CONTROLLER_EPOCH;
     else
         resp.error_code = cs_controlled_shutdown(rq.broker_id, v >= 2 ? rq.broker_epoch : -1,
@@ -117,18 +139,21 @@ static void controlled_shutdown_handle(arena_t *a, int16_t v, kreader_t *body, k
 enum handler_result api_controlled_shutdown(broker_t *b, request_t *req)
 {
     (void)b;
-    return api_answer_on_zk_thread(req, controlled_shutdown_handle);
+    return api_answer_on_zk_thread(req, controlled_shutdown_handle, ACL_OP_CLUSTER_ACTION);
 }
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void allocate_producer_ids_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void allocate_producer_ids_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                                         kwriter_t *out)
 {
     (void)a;
     struct allocate_producer_ids_request rq;
     struct allocate_producer_ids_response resp;
     allocate_producer_ids_response_defaults(&resp);
-    if (!cs_is_active()) {
+    if (denied) {
+        resp.error_code = denied;
+    } else if (!cs_is_active()) {
         resp.error_code = KERR_NOT_CONTROLLER;
     } else if (allocate_producer_ids_request_decode(body, v, &rq) < 0) {
         resp.error_code = KERR_INVALID_REQUEST;
@@ -147,20 +172,24 @@ static void allocate_producer_ids_handle(arena_t *a, int16_t v, kreader_t *body,
 enum handler_result api_allocate_producer_ids(broker_t *b, request_t *req)
 {
     (void)b;
-    return api_answer_on_zk_thread(req, allocate_producer_ids_handle);
+    return api_answer_on_zk_thread(req, allocate_producer_ids_handle, ACL_OP_CLUSTER_ACTION);
 }
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void elect_leaders_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void elect_leaders_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                                 kwriter_t *out)
 {
     struct elect_leaders_request rq;
     struct elect_leaders_response resp;
     elect_leaders_response_defaults(&resp);
     if (elect_leaders_request_decode(body, v, &rq) < 0) {
         resp.error_code = KERR_INVALID_REQUEST;
-    } else if (!cs_is_active()) {
-        /* Kafka answers each named partition NOT_CONTROLLER. */
+    } else if (denied || !cs_is_active()) {
+        /* Kafka answers each named partition NOT_CONTROLLER (or the
+         * refusal, which is also the whole answer's error). */
+        int16_t err = denied ? denied : KERR_NOT_CONTROLLER;
+        resp.error_code = denied;
         int nt = MAX(rq.topic_partitions_count, 0);
         resp.replica_election_results_count = nt;
         resp.replica_election_results = elect_leaders_response_replica_election_result_array(a, nt);
@@ -172,7 +201,7 @@ static void elect_leaders_handle(arena_t *a, int16_t v, kreader_t *body, kwriter
             r->partition_result = elect_leaders_response_partition_result_array(a, np);
             for (int p = 0; p < np; p++) {
                 r->partition_result[p].partition_id = rq.topic_partitions[i].partitions[p];
-                r->partition_result[p].error_code = KERR_NOT_CONTROLLER;
+                r->partition_result[p].error_code = err;
             }
         }
     } else {
@@ -184,18 +213,19 @@ static void elect_leaders_handle(arena_t *a, int16_t v, kreader_t *body, kwriter
 enum handler_result api_elect_leaders(broker_t *b, request_t *req)
 {
     (void)b;
-    return api_answer_on_zk_thread(req, elect_leaders_handle);
+    return api_answer_on_zk_thread(req, elect_leaders_handle, ACL_OP_ALTER);
 }
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void alter_reassignments_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void alter_reassignments_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                                       kwriter_t *out)
 {
     struct alter_partition_reassignments_request rq;
     struct alter_partition_reassignments_response resp;
-    if (alter_partition_reassignments_request_decode(body, v, &rq) < 0) {
+    if (denied || alter_partition_reassignments_request_decode(body, v, &rq) < 0) {
         alter_partition_reassignments_response_defaults(&resp);
-        resp.error_code = cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
+        resp.error_code = denied ? denied : cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
     } else {
         cs_alter_reassignments(a, &rq, &resp);
     }
@@ -205,18 +235,19 @@ static void alter_reassignments_handle(arena_t *a, int16_t v, kreader_t *body, k
 enum handler_result api_alter_partition_reassignments(broker_t *b, request_t *req)
 {
     (void)b;
-    return api_answer_on_zk_thread(req, alter_reassignments_handle);
+    return api_answer_on_zk_thread(req, alter_reassignments_handle, ACL_OP_ALTER);
 }
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void list_reassignments_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void list_reassignments_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                                      kwriter_t *out)
 {
     struct list_partition_reassignments_request rq;
     struct list_partition_reassignments_response resp;
-    if (list_partition_reassignments_request_decode(body, v, &rq) < 0) {
+    if (denied || list_partition_reassignments_request_decode(body, v, &rq) < 0) {
         list_partition_reassignments_response_defaults(&resp);
-        resp.error_code = cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
+        resp.error_code = denied ? denied : cs_is_active() ? KERR_INVALID_REQUEST : KERR_NOT_CONTROLLER;
     } else {
         cs_list_reassignments(a, &rq, &resp);
     }
@@ -226,5 +257,5 @@ static void list_reassignments_handle(arena_t *a, int16_t v, kreader_t *body, kw
 enum handler_result api_list_partition_reassignments(broker_t *b, request_t *req)
 {
     (void)b;
-    return api_answer_on_zk_thread(req, list_reassignments_handle);
+    return api_answer_on_zk_thread(req, list_reassignments_handle, ACL_OP_DESCRIBE);
 }

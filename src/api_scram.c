@@ -148,7 +148,8 @@ static int describe_some(arena_t *a, const struct describe_user_scram_credential
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void describe_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void describe_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied,
+                            kwriter_t *out)
 {
     struct describe_user_scram_credentials_request rq;
     struct describe_user_scram_credentials_response resp;
@@ -158,6 +159,17 @@ static void describe_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *o
     int n = 0;
     if (describe_user_scram_credentials_request_decode(body, v, &rq) < 0) {
         resp.error_code = KERR_INVALID_REQUEST;
+    } else if (denied) {
+        /* Kafka's getErrorResponse: the error, its message, and each user
+         * asked for with the same. */
+        resp.error_code = denied;
+        resp.error_message = KSTR_LIT("Cluster authorization failed.");
+        n = MAX(rq.users_count, 0);
+        res = arena_array(a, (size_t)n + 1, sizeof(*res));
+        for (int i = 0; i < n; i++)
+            res[i] = (describe_result_t){ .user = kstr_dup_or_empty(a, rq.users[i].name),
+                                          .error = denied,
+                                          .message = "Cluster authorization failed." };
     } else if ((n = rq.users_count > 0 ? describe_some(a, &rq, &res) : describe_all(a, &res)) < 0) {
         resp.error_code = KERR_UNKNOWN_SERVER_ERROR;
         resp.error_message = KSTR_LIT("Cannot list /config/users");
@@ -184,7 +196,7 @@ static void describe_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *o
 enum handler_result api_describe_user_scram_credentials(broker_t *b, request_t *req)
 {
     (void)b;
-    return api_answer_on_zk_thread(req, describe_handle);
+    return api_answer_on_zk_thread(req, describe_handle, ACL_OP_DESCRIBE);
 }
 
 /* ---- AlterUserScramCredentials ---- */
@@ -351,7 +363,7 @@ static int by_name(const void *x, const void *y)
 
 /* @locality the ZooKeeper thread
  * @locks none */
-static void alter_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
+static void alter_handle(arena_t *a, int16_t v, kreader_t *body, int16_t denied, kwriter_t *out)
 {
     struct alter_user_scram_credentials_request rq;
     alter_plan_t p = { 0 };
@@ -361,12 +373,13 @@ static void alter_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
     }
     int total = MAX(rq.deletions_count, 0) + MAX(rq.upsertions_count, 0);
     p.users = arena_array(a, (size_t)total + 1, sizeof(alter_user_t));
-    if (!controller_is_active()) {
+    if (denied || !controller_is_active()) {
         /* Kafka's getErrorResponse: every user, sorted, the same error. */
         check_illegal(a, &p, &rq);
         for (int i = 0; i < p.n; i++)
-            decide(&p.users[i], KERR_NOT_CONTROLLER,
-                   "This is not the correct controller for this cluster.");
+            decide(&p.users[i], denied ? denied : KERR_NOT_CONTROLLER,
+                   denied ? "Cluster authorization failed."
+                          : "This is not the correct controller for this cluster.");
         qsort(p.users, (size_t)p.n, sizeof(alter_user_t), by_name);
         alter_answer(a, &p, out, v);
         return;
@@ -382,5 +395,5 @@ static void alter_handle(arena_t *a, int16_t v, kreader_t *body, kwriter_t *out)
 enum handler_result api_alter_user_scram_credentials(broker_t *b, request_t *req)
 {
     (void)b;
-    return api_answer_on_zk_thread(req, alter_handle);
+    return api_answer_on_zk_thread(req, alter_handle, ACL_OP_ALTER);
 }

@@ -429,6 +429,11 @@ enum handler_result api_create_partitions(broker_t *b, request_t *req)
     for (int i = 0; i < n; i++) {
         const char *msg;
         int16_t err = grow_precheck(b, &rq, i, &msg);
+        if (!err && !authorize(req, ACL_OP_ALTER, ACL_RES_TOPIC,
+                               kstr_dup_or_empty(&req->arena, rq.topics[i].name))) {
+            err = KERR_TOPIC_AUTHORIZATION_FAILED;
+            msg = "Authorization failed.";
+        }
         if (err) {
             w->results[i].error = err;
             snprintf(w->results[i].message, sizeof(w->results[i].message), "%s", msg ? msg : "");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "group_coordinator.h"
 #include "kafka_errors.h"
 #include "logging.h"
@@ -20,6 +21,13 @@
 #include "util.h"
 
 /* Clients before these versions do not know PRODUCER_FENCED (KIP-588). */
+/* Kafka: every transactional request needs WRITE on its transactional id. */
+static bool txn_allowed(request_t *req, kstr_t transactional_id)
+{
+    return authorize(req, ACL_OP_WRITE, ACL_RES_TRANSACTIONAL_ID,
+                     kstr_dup_or_empty(&req->arena, transactional_id));
+}
+
 static int16_t fenced_for(int16_t err, int16_t v, int16_t first_knowing)
 {
     return err == KERR_PRODUCER_FENCED && v < first_knowing ? KERR_INVALID_PRODUCER_EPOCH : err;
@@ -166,12 +174,24 @@ enum handler_result api_add_partitions_to_txn(broker_t *b, request_t *req)
     struct add_partitions_to_txn_request rq;
     if (add_partitions_to_txn_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
+    if (v >= 4 && !authorize(req, ACL_OP_CLUSTER_ACTION, ACL_RES_CLUSTER, ACL_CLUSTER_NAME)) {
+        struct add_partitions_to_txn_response resp;
+        add_partitions_to_txn_response_defaults(&resp);
+        resp.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+        resp.results_by_transaction_count = 0;
+        add_partitions_to_txn_response_encode(&req->resp, v, &resp);
+        return REQ_DONE;
+    }
     if (v >= 4)
         return verify_partitions(req, &rq);
     tc_partition_t *known;
     int n_known;
     bool unknown;
     add_ctx_t *c = add_response(req, &rq, &known, &n_known, &unknown);
+    if (!txn_allowed(req, rq.v3_and_below_transactional_id)) {
+        add_answer(req, KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, c);
+        return REQ_DONE;
+    }
     if (unknown) {
         not_attempted(c->resp.results_by_topic_v3_and_below,
                       c->resp.results_by_topic_v3_and_below_count);
@@ -201,6 +221,14 @@ enum handler_result api_add_offsets_to_txn(broker_t *b, request_t *req)
     struct add_offsets_to_txn_request rq;
     if (add_offsets_to_txn_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
+    if (!txn_allowed(req, rq.transactional_id)) {
+        add_offsets_answer(req, KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, NULL);
+        return REQ_DONE;
+    }
+    if (!authorize(req, ACL_OP_READ, ACL_RES_GROUP, kstr_dup_or_empty(&req->arena, rq.group_id))) {
+        add_offsets_answer(req, KERR_GROUP_AUTHORIZATION_FAILED, NULL);
+        return REQ_DONE;
+    }
     /* The group's __consumer_offsets partition joins the transaction. */
     int32_t p = gc_partition_of(rq.group_id);
     if (p < 0) {
@@ -232,6 +260,10 @@ enum handler_result api_end_txn(broker_t *b, request_t *req)
     struct end_txn_request rq;
     if (end_txn_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
+    if (!txn_allowed(req, rq.transactional_id)) {
+        end_txn_answer(req, KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, NULL);
+        return REQ_DONE;
+    }
     return tc_end_txn(req, rq.transactional_id, rq.producer_id, rq.producer_epoch, rq.committed,
                       end_txn_answer, NULL);
 }
@@ -250,8 +282,19 @@ enum handler_result api_describe_transactions(broker_t *b, request_t *req)
     int n = MAX(rq.transactional_ids_count, 0);
     resp.transaction_states_count = n;
     resp.transaction_states = describe_transactions_response_transaction_state_array(&req->arena, n);
-    for (int i = 0; i < n; i++)
-        tc_describe(rq.transactional_ids[i], &req->arena, &resp.transaction_states[i]);
+    for (int i = 0; i < n; i++) {
+        struct describe_transactions_response_transaction_state *st = &resp.transaction_states[i];
+        if (authorize(req, ACL_OP_DESCRIBE, ACL_RES_TRANSACTIONAL_ID,
+                      kstr_dup_or_empty(&req->arena, rq.transactional_ids[i]))) {
+            tc_describe(rq.transactional_ids[i], &req->arena, st);
+            continue;
+        }
+        describe_transactions_response_transaction_state_defaults(st);
+        st->transactional_id = rq.transactional_ids[i];
+        st->error_code = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+        st->transaction_state = KSTR_LIT("");
+        st->topics_count = 0;
+    }
     describe_transactions_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }
@@ -268,6 +311,14 @@ enum handler_result api_list_transactions(broker_t *b, request_t *req)
     struct list_transactions_response resp;
     list_transactions_response_defaults(&resp);
     tc_list(&rq, &req->arena, &resp);
+    /* Kafka lists the transactional ids the client may describe. */
+    int k = 0;
+    for (int i = 0; i < resp.transaction_states_count; i++)
+        if (authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_TRANSACTIONAL_ID,
+                            kstr_dup_or_empty(&req->arena,
+                                              resp.transaction_states[i].transactional_id)))
+            resp.transaction_states[k++] = resp.transaction_states[i];
+    resp.transaction_states_count = k;
     list_transactions_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "coord_log.h"
 #include "group_coordinator.h"
 #include "kafka_errors.h"
@@ -134,6 +135,9 @@ enum handler_result api_write_txn_markers(broker_t *b, request_t *req)
     pm->resp.markers = write_txn_markers_response_writable_txn_marker_result_array(&req->arena, nm);
     req->parked = pm;
     req->cancel = markers_cancel;
+    /* Kafka: only CLUSTER_ACTION on the cluster (a broker) writes markers;
+     * otherwise every partition gets CLUSTER_AUTHORIZATION_FAILED. */
+    bool allowed = authorize(req, ACL_OP_CLUSTER_ACTION, ACL_RES_CLUSTER, ACL_CLUSTER_NAME);
     for (int i = 0; i < nm; i++) {
         const struct write_txn_markers_request_writable_txn_marker *m = &rq.markers[i];
         struct write_txn_markers_response_writable_txn_marker_result *mr = &pm->resp.markers[i];
@@ -155,8 +159,9 @@ enum handler_result api_write_txn_markers(broker_t *b, request_t *req)
                     &mr->topics[t].partitions[p];
                 pr->partition_index = m->topics[t].partition_indexes[p];
                 pr->error_code = KERR_NONE;     /* a wait may set it before append returns */
-                int16_t err = append_marker(b, pm, topic, pr->partition_index, m,
-                                            &pr->error_code);
+                int16_t err = !allowed ? KERR_CLUSTER_AUTHORIZATION_FAILED
+                                       : append_marker(b, pm, topic, pr->partition_index, m,
+                                                       &pr->error_code);
                 if (err)
                     pr->error_code = err;
             }
@@ -212,6 +217,10 @@ enum handler_result api_describe_producers(broker_t *b, request_t *req)
                 &resp.topics[t].partitions[p];
             pr->partition_index = rq.topics[t].partition_indexes[p];
             int16_t err;
+            if (!authorize(req, ACL_OP_READ, ACL_RES_TOPIC, topic)) {
+                pr->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+                continue;
+            }
             partition_t *part = rm_leader_for(b, topic, pr->partition_index, -1, &err);
             if (!part) {
                 pr->error_code = err;

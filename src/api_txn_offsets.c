@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "group_coordinator.h"
 #include "kafka_errors.h"
 #include "logging.h"
@@ -207,6 +208,11 @@ enum handler_result api_txn_offset_commit(broker_t *b, request_t *req)
         }
     }
     c->partition = gc_partition_of(rq->group_id);
+    if (!authorize(req, ACL_OP_WRITE, ACL_RES_TRANSACTIONAL_ID,
+                   kstr_dup_or_empty(&req->arena, rq->transactional_id)))
+        return txn_commit_finish(c, KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    if (!authorize(req, ACL_OP_READ, ACL_RES_GROUP, kstr_dup_or_empty(&req->arena, rq->group_id)))
+        return txn_commit_finish(c, KERR_GROUP_AUTHORIZATION_FAILED);
     /* Kafka's validateGroupStatus comes before the verification. */
     int16_t err = gc_coordinator_error(rq->group_id);
     if (err)

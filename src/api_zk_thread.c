@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
+#include "kafka_errors.h"
 #include "util.h"
 #include "zk_worker.h"
 
@@ -22,6 +24,7 @@ typedef struct zk_job {
     size_t len;
     kwriter_t answer;
     zk_thread_handler_fn handle;
+    int16_t denied;
 } zk_job_t;
 
 /* @locality the ZooKeeper thread
@@ -33,7 +36,7 @@ static void zk_job_run(void *arg)
     arena_init(&a);
     kreader_t r;
     kr_init(&r, j->body, j->len, &a);
-    j->handle(&a, j->version, &r, &j->answer);
+    j->handle(&a, j->version, &r, j->denied, &j->answer);
     arena_free(&a);
 }
 
@@ -64,8 +67,12 @@ static void zk_job_cancel(request_t *req)
     req->parked = NULL;
 }
 
-enum handler_result api_answer_on_zk_thread(request_t *req, zk_thread_handler_fn handle)
+enum handler_result api_answer_on_zk_thread(request_t *req, zk_thread_handler_fn handle,
+                                            int8_t cluster_op)
 {
+    int16_t denied = cluster_op && !authorize(req, cluster_op, ACL_RES_CLUSTER, ACL_CLUSTER_NAME)
+                         ? KERR_CLUSTER_AUTHORIZATION_FAILED
+                         : KERR_NONE;
     zk_job_t *j = xcalloc(1, sizeof(*j));
     j->req = req;
     j->version = req->hdr.request_api_version;
@@ -73,6 +80,7 @@ enum handler_result api_answer_on_zk_thread(request_t *req, zk_thread_handler_fn
     j->body = xmalloc(j->len + 1);
     memcpy(j->body, req->body.p, j->len);
     j->handle = handle;
+    j->denied = denied;
     kw_init(&j->answer);
     req->parked = j;
     req->cancel = zk_job_cancel;
@@ -81,7 +89,7 @@ enum handler_result api_answer_on_zk_thread(request_t *req, zk_thread_handler_fn
          * the controller (the body does not decode as anything). */
         kreader_t none;
         kr_init(&none, j->body, 0, &req->arena);
-        handle(&req->arena, j->version, &none, &req->resp);
+        handle(&req->arena, j->version, &none, denied, &req->resp);
         req->parked = NULL;
         zk_job_free(j);
         return REQ_DONE;

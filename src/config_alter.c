@@ -101,6 +101,8 @@ static void precheck_broker(broker_t *b, config_resource_t *r)
 static void precheck(broker_t *b, config_resource_t *res, int n, int i, bool incremental)
 {
     config_resource_t *r = &res[i];
+    if (r->error)
+        return;     /* refused by the caller (authorization) */
     for (int k = 0; k < n; k++)
         if (k != i && res[k].type == r->type && !strcmp(res[k].name, r->name)) {
             set_error(r, KERR_INVALID_REQUEST, "Each resource must appear at most once.");

@@ -234,3 +234,100 @@ def test_kafka_2_8_zookeeper_acls_reach_the_running_broker(acl_broker, zookeeper
     if is_samsa(acl_broker):
         assert (f"Principal = User:alice is Denied operation = Describe from host = 127.0.0.1 on "
                 f"resource = Topic:LITERAL:{topic} for request = Metadata") in acl_broker.log_text()
+
+
+def test_configs_groups_transactions_and_credentials_need_their_acls(acl_broker, tmp_path):
+    from confluent_kafka import KafkaException, Producer
+    from confluent_kafka.admin import AdminClient, ConfigResource
+    topic, txn = unique("acl-cfg"), unique("acl-txn")
+    create_topic(acl_broker, topic)
+    alice = AdminClient(as_user(acl_broker, "alice"))
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    with pytest.raises(KafkaException) as e:
+        alice.describe_configs([res])[res].result(30)
+    assert e.value.args[0].name() == "TOPIC_AUTHORIZATION_FAILED"
+    broker_res = ConfigResource(ConfigResource.Type.BROKER, "0")
+    with pytest.raises(KafkaException) as e:
+        alice.describe_configs([broker_res])[broker_res].result(30)
+    assert e.value.args[0].name() == "CLUSTER_AUTHORIZATION_FAILED"
+    acls(acl_broker, "--add", "--allow-principal", "User:alice", "--operation", "DescribeConfigs",
+         "--topic", topic)
+    wait_for(lambda: alice.describe_configs([res])[res].result(30)["cleanup.policy"].value ==
+             "delete", 30, "alice's DESCRIBE_CONFIGS to apply")
+    # Deleting a group needs DELETE on it.
+    group = unique("acl-dg")
+    with pytest.raises(KafkaException) as e:
+        alice.delete_consumer_groups([group])[group].result(30)
+    assert e.value.args[0].name() == "GROUP_AUTHORIZATION_FAILED"
+    # A transactional producer needs WRITE on its transactional id.
+    p = Producer(as_user(acl_broker, "alice", **{"transactional.id": txn}))
+    with pytest.raises(KafkaException) as e:
+        p.init_transactions(20)
+    assert e.value.args[0].name() == "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
+    # SCRAM credentials are the cluster's: ALTER on it (asked with Kafka's
+    # kafka-configs: librdkafka 2.6 aborts on this refusal, against Kafka too).
+    cfg = tmp_path / "alice.properties"
+    cfg.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                   "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+                   "required username=\"alice\" password=\"alice-secret\";\n")
+    r = kafka_main("3.9.1", "kafka.admin.ConfigCommand", "--bootstrap-server",
+                   f"127.0.0.1:{acl_broker.sasl_port}", "--command-config", str(cfg), "--alter",
+                   "--add-config", "SCRAM-SHA-256=[password=x]", "--entity-type", "users",
+                   "--entity-name", "carol", check=False)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "ClusterAuthorizationException" in out, out
+
+
+def samsa_acls(b, *args):
+    import subprocess
+    from conftest import tool
+    r = subprocess.run([tool("samsa-acls"), "--bootstrap-server", b.bootstrap, *args],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_samsa_acls_prints_what_kafka_acls_prints(acl_broker):
+    """The same commands through Kafka 3.9.1's kafka-acls and samsa-acls
+    against one broker print the same lines (entries compared as sets: both
+    tools print them in an unspecified order)."""
+    for t, run in (("k", acls), ("s", samsa_acls)):
+        topic, group, txn = unique(f"acl-cmp-{t}"), unique(f"g-cmp-{t}"), unique(f"tx-{t}")
+        out = run(acl_broker, "--add", "--allow-principal", "User:alice", "--allow-principal",
+                  "User:bob", "--operation", "Read", "--operation", "Write", "--topic", topic)
+        first = out.splitlines()[0]
+        assert first == ("Adding ACLs for resource `ResourcePattern(resourceType=TOPIC, "
+                         f"name={topic}, patternType=LITERAL)`: "), out
+        assert lines(out) - {first.strip()} == {
+            f"(principal=User:{u}, host=*, operation={op}, permissionType=ALLOW)"
+            for u in ("alice", "bob") for op in ("READ", "WRITE")}
+        assert out.endswith(" \n\n"), repr(out)
+        out = run(acl_broker, "--add", "--allow-principal", "User:eve", "--allow-host", "10.0.0.9",
+                  "--consumer", "--topic", topic, "--group", group)
+        assert lines(out) == {
+            f"Adding ACLs for resource `ResourcePattern(resourceType=TOPIC, name={topic}, "
+            "patternType=LITERAL)`:",
+            "(principal=User:eve, host=10.0.0.9, operation=READ, permissionType=ALLOW)",
+            "(principal=User:eve, host=10.0.0.9, operation=DESCRIBE, permissionType=ALLOW)",
+            f"Adding ACLs for resource `ResourcePattern(resourceType=GROUP, name={group}, "
+            "patternType=LITERAL)`:",
+            "(principal=User:eve, host=10.0.0.9, operation=READ, permissionType=ALLOW)"}
+        out = run(acl_broker, "--add", "--deny-principal", "User:mallory", "--operation",
+                  "Describe", "--topic", topic)
+        assert "(principal=User:mallory, host=*, operation=DESCRIBE, permissionType=DENY)" in \
+            lines(out)
+        run(acl_broker, "--add", "--allow-principal", "User:carol", "--producer",
+            "--transactional-id", txn, "--topic", topic)
+        listed = {t2: lines(run(acl_broker, "--list", "--topic", topic)) for t2 in ("x",)}["x"]
+        assert len([x for x in listed if x.startswith("(principal=")]) == 10, listed
+        run(acl_broker, "--remove", "--force", "--allow-principal", "User:bob", "--operation",
+            "Write", "--topic", topic)
+        assert "(principal=User:bob, host=*, operation=WRITE, permissionType=ALLOW)" not in lines(
+            run(acl_broker, "--list", "--topic", topic))
+        assert lines(run(acl_broker, "--list", "--transactional-id", txn)) == {
+            f"Current ACLs for resource `ResourcePattern(resourceType=TRANSACTIONAL_ID, name={txn}, "
+            "patternType=LITERAL)`:",
+            "(principal=User:carol, host=*, operation=WRITE, permissionType=ALLOW)",
+            "(principal=User:carol, host=*, operation=DESCRIBE, permissionType=ALLOW)"}
+        run(acl_broker, "--remove", "--force", "--topic", topic)
+        assert lines(run(acl_broker, "--list", "--topic", topic)) == set()

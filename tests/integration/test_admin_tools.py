@@ -177,7 +177,7 @@ def test_kafka_script_names_run_the_samsa_tools(broker, tmp_path):
     assert names == sorted(f"kafka-{n}.sh" for n in (
         "topics", "configs", "console-producer", "console-consumer", "consumer-groups",
         "producer-perf-test", "consumer-perf-test", "get-offsets", "delete-records", "log-dirs",
-        "broker-api-versions", "dump-log"))
+        "broker-api-versions", "dump-log", "acls"))
 
 
 def dump_log_kafka(*args):
