@@ -42,6 +42,15 @@ void conn_set_auth_state(struct conn *c, enum conn_auth state);
 /* The SASL exchange the handshake started (NULL before); the connection
  * owns it: setting another frees the earlier one, closing frees it. */
 struct sasl_exchange *conn_sasl_exchange(const struct conn *c);
+/* A SASL connection's session (KIP-368), kept by api_sasl.c. */
+typedef struct conn_session {
+    int64_t expires_ms;         /* wall clock; 0: the session does not expire */
+    bool reauth_capable;        /* the client used SaslAuthenticate v1+ */
+    bool reauthenticating;      /* a re-authentication is under way */
+    int64_t last_reauth_ms;     /* when the last one started (0: never) */
+    char mechanism[32];         /* of the last completed authentication */
+} conn_session_t;
+conn_session_t *conn_session(struct conn *c);
 void conn_set_sasl_exchange(struct conn *c, struct sasl_exchange *x);
 /* Authentication succeeded as principal ("User:<name>"). */
 void conn_authenticated(struct conn *c, const char *principal);

@@ -64,6 +64,7 @@ struct conn {
     char principal[300];        /* "User:<name>" once authenticated */
     enum conn_auth auth;
     struct sasl_exchange *sasl_x;   /* the handshake's mechanism, mid-exchange */
+    conn_session_t session;
     request_t *inflight;        /* parked request, if any */
     bool closing;               /* close once output drains */
     int64_t reserved;           /* pool bytes held for the frame being read */
@@ -198,6 +199,11 @@ const struct sasl_listener *conn_sasl(const struct conn *c)
 void conn_set_auth_state(struct conn *c, enum conn_auth state)
 {
     c->auth = state;
+}
+
+conn_session_t *conn_session(struct conn *c)
+{
+    return &c->session;
 }
 
 struct sasl_exchange *conn_sasl_exchange(const struct conn *c)

@@ -12,6 +12,7 @@
 #include "logging.h"
 #include "net.h"
 #include "proto_messages.h"
+#include "util.h"
 
 typedef struct api_entry {
     int16_t key;
@@ -214,6 +215,23 @@ static bool sasl_request_allowed(const request_t *req, int16_t key)
     return false;
 }
 
+/* KIP-368: once a SASL session's connections.max.reauth.ms is over, any
+ * request but the SaslHandshake that starts a re-authentication closes
+ * the connection, as Kafka's SocketServer does. */
+static bool session_expired(request_t *req, int16_t key)
+{
+    conn_session_t *sess = conn_session(req->conn);
+    if (!sess->expires_ms || key == 17 || conn_auth_state(req->conn) != CONN_AUTH_COMPLETE)
+        return false;
+    int64_t now = now_ms();
+    if (now <= sess->expires_ms)
+        return false;
+    log_info("network", "Disconnecting expired channel: %s (its SASL session ended %lld ms ago "
+             "without re-authentication)", conn_peer(req->conn),
+             (long long)(now - sess->expires_ms));
+    return true;
+}
+
 /* Per-request memory reserved before a handler runs (see proto_dispatch). */
 #define ARENA_FRAME_FACTOR 2
 #define ARENA_BASE_BUDGET (64 * 1024)
@@ -235,7 +253,7 @@ enum handler_result proto_dispatch(broker_t *b, request_t *req)
         return REQ_CLOSE;
     }
     req->body = r;
-    if (!sasl_request_allowed(req, key))
+    if (!sasl_request_allowed(req, key) || session_expired(req, key))
         return REQ_CLOSE;
     if (key == 18 && (!api || version > api->max))
         return api_versions_fallback(req);

@@ -28,6 +28,7 @@ typedef struct plain_user {
 
 struct sasl_listener {
     char *mechanisms[MAX_MECHANISMS];
+    int64_t reauth_ms[MAX_MECHANISMS];  /* connections.max.reauth.ms per mechanism; 0: off */
     int n_mechanisms;
     plain_user_t *users;
     int n_users;
@@ -35,11 +36,13 @@ struct sasl_listener {
 
 bool sasl_key_known(const char *key)
 {
-    if (!strcmp(key, "sasl.enabled.mechanisms") || !strcmp(key, "sasl.mechanism.inter.broker.protocol"))
+    if (!strcmp(key, "sasl.enabled.mechanisms") || !strcmp(key, "sasl.mechanism.inter.broker.protocol") ||
+        !strcmp(key, "connections.max.reauth.ms"))
         return true;
-    /* <mechanism>.sasl.jaas.config */
+    /* <mechanism>.sasl.jaas.config, <mechanism>.connections.max.reauth.ms */
     const char *dot = strchr(key, '.');
-    return dot && !strcmp(dot + 1, "sasl.jaas.config");
+    return dot && (!strcmp(dot + 1, "sasl.jaas.config") ||
+                   !strcmp(dot + 1, "connections.max.reauth.ms"));
 }
 
 /* One JAAS option value: "quoted" (backslash escapes) or a bare word. */
@@ -130,6 +133,24 @@ sasl_listener_t *sasl_listener_new(const broker_config_t *cfg, const listener_t 
     const char *mechs = listener_config(cfg, l, "sasl.enabled.mechanisms");
     if (add_mechanisms(s, mechs ? mechs : "GSSAPI", err, errlen) < 0)
         goto fail;
+    for (int i = 0; i < s->n_mechanisms; i++) {
+        /* listener.name.<l>.<mechanism>.connections.max.reauth.ms, then
+         * connections.max.reauth.ms, as Kafka's valuesWithPrefixOverride. */
+        char key[96];
+        snprintf(key, sizeof(key), "%s.connections.max.reauth.ms", s->mechanisms[i]);
+        for (char *c = key; *c != '.'; c++)
+            *c = (char)tolower((unsigned char)*c);
+        const char *v = listener_config(cfg, l, key);
+        if (!v)
+            v = config_get(cfg, "connections.max.reauth.ms");
+        char *end = NULL;
+        s->reauth_ms[i] = v ? strtoll(v, &end, 10) : 0;
+        if (v && (*end || s->reauth_ms[i] < 0)) {
+            snprintf(err, errlen, "Invalid value %s for configuration connections.max.reauth.ms",
+                     v);
+            goto fail;
+        }
+    }
     if (sasl_mechanism_enabled(s, "PLAIN")) {
         const char *jaas = listener_config(cfg, l, "plain.sasl.jaas.config");
         if (!jaas) {
@@ -169,6 +190,14 @@ int sasl_mechanism_count(const sasl_listener_t *s)
 const char *sasl_mechanism(const sasl_listener_t *s, int i)
 {
     return s->mechanisms[i];
+}
+
+int64_t sasl_reauth_ms(const sasl_listener_t *s, const char *mechanism)
+{
+    for (int i = 0; i < s->n_mechanisms; i++)
+        if (!strcmp(s->mechanisms[i], mechanism))
+            return s->reauth_ms[i];
+    return 0;
 }
 
 bool sasl_mechanism_enabled(const sasl_listener_t *s, const char *mechanism)
@@ -270,6 +299,7 @@ sasl_result_t sasl_exchange_step(sasl_exchange_t *x, const uint8_t *token, size_
                                  sasl_outcome_t *out)
 {
     out->token_len = 0;
+    out->session_lifetime_ms = 0;
     if (!x->scram) {
         /* PlainSaslServer's failures are SaslAuthenticationExceptions:
          * the client sees the reason. */

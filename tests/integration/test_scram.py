@@ -25,8 +25,7 @@ MECHS = "SCRAM-SHA-256,SCRAM-SHA-512"
 SCRAM_JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
 
 
-@pytest.fixture(scope="module")
-def scram_broker(zookeeper, tmp_path_factory):
+def start_scram_broker(zookeeper, workdir, **extra):
     """A SASL_PLAINTEXT listener with both SCRAM mechanisms beside
     PLAINTEXT (for brokers and for the admin tools)."""
     sp = free_port()
@@ -36,9 +35,16 @@ def scram_broker(zookeeper, tmp_path_factory):
         # Kafka wants a JAAS entry per server mechanism; samsa reads none.
         "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": SCRAM_JAAS,
         "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": SCRAM_JAAS,
+        **extra,
     }
-    b = new_broker(zookeeper, str(tmp_path_factory.mktemp("scram")), props=props).start()
+    b = new_broker(zookeeper, workdir, props=props).start()
     b.sasl_port = sp
+    return b
+
+
+@pytest.fixture(scope="module")
+def scram_broker(zookeeper, tmp_path_factory):
+    b = start_scram_broker(zookeeper, str(tmp_path_factory.mktemp("scram")))
     yield b
     stop_cleanly(b)
 
@@ -225,16 +231,18 @@ def scram_proof(mech, password, salt, iterations, auth_message):
     return proof, hmac.new(server_key, auth_message.encode(), h).digest()
 
 
-def exchange(port, mech, user, password, nonce="fyko+d2lbbFgONRv9qkxdawL", tamper=None):
-    """One SCRAM login by hand: (error, message) of the last step, the
-    server signature check and the socket."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+def exchange(port, mech, user, password, nonce="fyko+d2lbbFgONRv9qkxdawL", tamper=None,
+             sock=None):
+    """One SCRAM login by hand (on sock if given: a re-authentication):
+    (error, message) of the last step, the socket and the session lifetime
+    (the server signature is checked)."""
+    s = sock or socket.create_connection(("127.0.0.1", port), timeout=10)
     _handshake(s, mech)
     first = client_first(user, nonce)
     s.sendall(sasl_auth_frame(first.encode()))
-    corr, err, msg, token = read_auth(s)
+    corr, err, msg, token = read_auth(s)[:4]
     if err:
-        return err, msg, s
+        return err, msg, s, 0
     server_first = token.decode()
     fields = dict(kv.split("=", 1) for kv in server_first.split(","))
     assert fields["r"].startswith(nonce) and len(fields["r"]) > len(nonce)
@@ -246,10 +254,10 @@ def exchange(port, mech, user, password, nonce="fyko+d2lbbFgONRv9qkxdawL", tampe
     if tamper:
         final = tamper(final)
     s.sendall(sasl_auth_frame(final.encode()))
-    corr, err, msg, token = read_auth(s)
+    corr, err, msg, token, lifetime = read_auth(s)
     if not err:
         assert token.decode() == "v=" + base64.b64encode(server_sig).decode()
-    return err, msg, s
+    return err, msg, s, lifetime
 
 
 def sasl_auth_frame(token):
@@ -264,7 +272,9 @@ def read_auth(s):
     msg = r[8:8 + ml].decode() if ml >= 0 else None
     at = 8 + max(ml, 0)
     blen = struct.unpack(">i", r[at:at + 4])[0]
-    return corr, err, msg, r[at + 4:at + 4 + max(blen, 0)]
+    token = r[at + 4:at + 4 + max(blen, 0)]
+    lifetime = struct.unpack(">q", r[at + 4 + max(blen, 0):at + 12 + max(blen, 0)])[0]
+    return corr, err, msg, token, lifetime
 
 
 GENERIC = "Authentication failed during authentication due to invalid credentials with SASL mechanism {}"
@@ -276,11 +286,11 @@ def test_scram_exchanges_on_the_wire(scram_broker):
     port = scram_broker.sasl_port
 
     def ok():
-        err, msg, s = exchange(port, "SCRAM-SHA-256", user, "gina-secret")
+        err, msg, s, _ = exchange(port, "SCRAM-SHA-256", user, "gina-secret")
         s.close()
         return err == 0
     wait_for(ok, 30, "the credential to be usable")
-    err, msg, s = exchange(port, "SCRAM-SHA-256", user, "gina-secret")
+    err, msg, s, _ = exchange(port, "SCRAM-SHA-256", user, "gina-secret")
     assert (err, msg) == (0, "")
     assert api_versions_answered(s)
     s.close()
@@ -296,7 +306,7 @@ def test_scram_exchanges_on_the_wire(scram_broker):
          GENERIC.format("SCRAM-SHA-256")),
     ]
     for args, tamper, expected in cases:
-        err, msg, s = exchange(port, *args, tamper=tamper)
+        err, msg, s, _ = exchange(port, *args, tamper=tamper)
         assert (err, msg) == (58, expected), args
         assert _closed(s)
         s.close()
@@ -315,7 +325,7 @@ def test_scram_exchanges_on_the_wire(scram_broker):
     _handshake(stalled, "SCRAM-SHA-256")
     stalled.sendall(sasl_auth_frame(client_first(user, "abc").encode()))
     assert read_auth(stalled)[1] == 0
-    err, msg, s = exchange(port, "SCRAM-SHA-256", user, "gina-secret")
+    err, msg, s, _ = exchange(port, "SCRAM-SHA-256", user, "gina-secret")
     assert err == 0
     s.close()
     stalled.close()
