@@ -358,3 +358,32 @@ def test_scram_with_a_v0_handshake_sends_bare_tokens(scram_broker):
             assert _read_frame(s) == b"v=" + base64.b64encode(sig)
             return api_versions_answered(s)
     wait_for(login, 30, "a v0 SCRAM login")
+
+
+def test_scram_over_sasl_ssl(zookeeper, tmp_path):
+    """SCRAM-SHA-512 on a SASL_SSL listener (a PEM keystore), with
+    confluent-kafka."""
+    import sys
+    from conftest import ROOT
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from certs import TestCerts
+    certs = TestCerts(str(tmp_path / "certs"))
+    port = free_port()
+    props = {
+        "listeners": f"PLAINTEXT://127.0.0.1:{{port}},SASL_SSL://127.0.0.1:{port}",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": SCRAM_JAAS,
+        "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+        "listener.name.sasl_ssl.ssl.keystore.location": certs.server_pem,
+    }
+    b = new_broker(zookeeper, str(tmp_path), props=props).start()
+    try:
+        b.sasl_port = port
+        user = unique("ivy")
+        add_user(b, user, "SCRAM-SHA-512=[password=ivy-secret]")
+        conf = ck_scram(b, "SCRAM-SHA-512", user, "ivy-secret", **{
+            "security.protocol": "SASL_SSL", "ssl.ca.location": certs.ca_pem})
+        wait_for(lambda: login_error(conf) is None, 30, "the credential to be usable over TLS")
+        roundtrip(conf, n=8)
+    finally:
+        stop_cleanly(b)
