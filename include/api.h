@@ -57,6 +57,11 @@ enum handler_result api_alter_user_scram_credentials(broker_t *b, request_t *req
 enum handler_result api_describe_client_quotas(broker_t *b, request_t *req);
 enum handler_result api_alter_client_quotas(broker_t *b, request_t *req);
 
+/* Records bytes against the request's client quota (client_quotas.h,
+ * type CQ_PRODUCE or CQ_FETCH); the throttle time in ms, with the
+ * connection muted that long when it is not 0. */
+int32_t quota_throttle(request_t *req, int type, double bytes);
+
 /* Kafka's name of an API key ("Produce"), "Unknown" if samsa has none. */
 const char *api_name(int16_t key);
 

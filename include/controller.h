@@ -62,6 +62,10 @@ typedef struct metadata_update {
     bool users_full;
     struct topic_config_change *user_configs;
     int n_user_configs;
+    /* Other quota entities, named by their path below /config
+     * ("users/<u>/clients/<c>", "clients/<c>"); with users_full, all. */
+    struct topic_config_change *quota_configs;
+    int n_quota_configs;
     /* ACLs (acl_zk.c): resources whose entries changed, each with all of
      * its entries (none: it has no ACLs left); acls_full: all of them. */
     bool acls_full;
@@ -96,6 +100,7 @@ void metadata_update_add_removed(metadata_update_t *u, const char *name);
 /* Takes config. */
 void metadata_update_add_topic_config(metadata_update_t *u, const char *name, kv_list_t *config);
 void metadata_update_add_user_config(metadata_update_t *u, const char *name, kv_list_t *config);
+void metadata_update_add_quota_config(metadata_update_t *u, const char *entity, kv_list_t *config);
 /* Copies. */
 void metadata_update_add_acls(metadata_update_t *u, const acl_resource_t *r, const acl_entry_t *e,
                               int n);

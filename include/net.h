@@ -51,6 +51,9 @@ typedef struct conn_session {
     char mechanism[32];         /* of the last completed authentication */
 } conn_session_t;
 conn_session_t *conn_session(struct conn *c);
+/* Stops reading the connection's requests for ms (a quota throttle,
+ * KIP-219: the response goes out, the channel is muted after it). */
+void conn_mute_for(struct conn *c, int32_t ms);
 void conn_set_sasl_exchange(struct conn *c, struct sasl_exchange *x);
 /* Authentication succeeded as principal ("User:<name>"). */
 void conn_authenticated(struct conn *c, const char *principal);

@@ -11,9 +11,8 @@
  * Threads: the handlers park the request; the answers are built on the
  * ZooKeeper thread (api_answer_on_zk_thread).
  *
- * Partial: quotas are stored and described, not enforced yet (no
- * throttling); no authorization yet (Kafka checks DESCRIBE_CONFIGS /
- * ALTER_CONFIGS on the cluster).
+ * Enforcement is client_quotas.h's (producer_byte_rate so far).  The
+ * cluster needs DESCRIBE_CONFIGS / ALTER_CONFIGS (api_answer_on_zk_thread).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

@@ -25,6 +25,7 @@
 
 #include "api.h"
 #include "authorizer.h"
+#include "client_quotas.h"
 #include "kafka_errors.h"
 #include "legacy_records.h"
 #include "log_manager.h"
@@ -506,6 +507,10 @@ enum handler_result api_produce(broker_t *b, request_t *req)
     pp->op.on_complete = produce_on_complete;
     struct produce_response *resp = &pp->resp;
     produce_response_defaults(resp);
+    /* Quotas (KIP-55/219): the request's bytes count against the client's
+     * producer_byte_rate; over it, the answer says how long to back off
+     * and the connection is not read meanwhile. */
+    resp->throttle_time_ms = quota_throttle(req, CQ_PRODUCE, (double)req->frame_len);
     int16_t acks_error = 0;
     if (rq->acks != 0 && rq->acks != 1 && rq->acks != -1) {
         acks_error = KERR_INVALID_REQUIRED_ACKS;

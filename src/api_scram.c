@@ -9,9 +9,7 @@
  *
  * Threads: the handlers park the request; the answers are built on the
  * ZooKeeper thread (api_answer_on_zk_thread).
- *
- * Partial: no authorization yet (Kafka checks DESCRIBE / ALTER on the
- * cluster resource).
+ * The cluster needs DESCRIBE / ALTER (api_answer_on_zk_thread).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -117,6 +117,17 @@ static void apply_notification(zk_session_t *zs, int32_t broker_id, const char *
         kv_free(&cfg);
     } else if (!strcmp(type, "brokers") && (!strcmp(name, "<default>") || !strcmp(name, id))) {
         *brokers_changed = true;
+    } else if ((!strcmp(type, "users") && strchr(name, '/')) || !strcmp(type, "clients")) {
+        /* users/<u>/clients/<c> or clients/<c>: quotas. */
+        kv_list_t cfg = { 0 };
+        int rc = config_read_entity(zs, type, name, &cfg);
+        char path[ZK_PATH_MAX * 2];
+        snprintf(path, sizeof(path), "%s/%s", type, name);
+        if (rc == ZOK || rc == ZNONODE)
+            metadata_update_add_quota_config(u, path, &cfg);
+        else
+            log_warn("config", "Cannot read /config/%s: %s", path, zerror(rc));
+        kv_free(&cfg);
     } else if (!strcmp(type, "users") && !strchr(name, '/')) {
         /* users/<user>: its SCRAM credentials (users/<u>/clients/<c>
          * carries quotas only). */
@@ -217,6 +228,23 @@ int config_read_all(zk_session_t *zs, const char *type, char ***names, kv_list_t
     return n;
 }
 
+/* Every /config/<type>/<name> into u as quota entities <type>/<name>. */
+static void read_all_quotas(zk_session_t *zs, const char *type, metadata_update_t *u)
+{
+    char **names;
+    kv_list_t *configs;
+    int n = config_read_all(zs, type, &names, &configs);
+    for (int i = 0; i < n; i++) {
+        char path[ZK_PATH_MAX * 2];
+        snprintf(path, sizeof(path), "%s/%s", type, names[i]);
+        metadata_update_add_quota_config(u, path, &configs[i]);
+        kv_free(&configs[i]);
+        free(names[i]);
+    }
+    free(names);
+    free(configs);
+}
+
 /* Every user's config into u, replacing what the loop holds. */
 static void read_all_users(zk_session_t *zs, metadata_update_t *u)
 {
@@ -230,10 +258,14 @@ static void read_all_users(zk_session_t *zs, metadata_update_t *u)
     u->users_full = true;
     for (int i = 0; i < n; i++) {
         metadata_update_add_user_config(u, names[i], &configs[i]);
+        char type[ZK_PATH_MAX];
+        snprintf(type, sizeof(type), "users/%s/clients", names[i]);
+        read_all_quotas(zs, type, u);
         free(names[i]);
     }
     free(names);
     free(configs);
+    read_all_quotas(zs, "clients", u);
 }
 
 void config_changes_load(zk_session_t *zs, int32_t broker_id, metadata_update_t *u)

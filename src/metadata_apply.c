@@ -12,6 +12,7 @@
 
 #include "authorizer.h"
 #include "broker_dynamic.h"
+#include "client_quotas.h"
 #include "controller.h"
 #include "log_manager.h"
 #include "logging.h"
@@ -42,6 +43,7 @@ void metadata_update_free(metadata_update_t *u)
     kv_free(&u->default_config);
     config_changes_free(u->topic_configs, u->n_topic_configs);
     config_changes_free(u->user_configs, u->n_user_configs);
+    config_changes_free(u->quota_configs, u->n_quota_configs);
     acl_changes_free(u->acl_changes, u->n_acl_changes);
     free(u);
 }
@@ -75,13 +77,26 @@ void metadata_update_add_user_config(metadata_update_t *u, const char *name, kv_
     add_config_change(&u->user_configs, &u->n_user_configs, name, config);
 }
 
-/* SCRAM credentials (users' other configs, quotas, are not used yet). */
+void metadata_update_add_quota_config(metadata_update_t *u, const char *entity, kv_list_t *config)
+{
+    add_config_change(&u->quota_configs, &u->n_quota_configs, entity, config);
+}
+
+/* Users' SCRAM credentials and every quota entity. */
 static void apply_user_configs(metadata_update_t *u)
 {
-    if (u->users_full)
+    if (u->users_full) {
         scram_store_clear();
-    for (int i = 0; i < u->n_user_configs; i++)
+        cq_clear();
+    }
+    for (int i = 0; i < u->n_user_configs; i++) {
         scram_store_apply(u->user_configs[i].name, &u->user_configs[i].config);
+        char entity[1024];
+        snprintf(entity, sizeof(entity), "users/%s", u->user_configs[i].name);
+        cq_apply(entity, &u->user_configs[i].config);
+    }
+    for (int i = 0; i < u->n_quota_configs; i++)
+        cq_apply(u->quota_configs[i].name, &u->quota_configs[i].config);
     if (u->users_full || u->n_user_configs > 0)
         log_info("config", "SCRAM credentials: %d user(s) after %d update(s)", scram_store_count(),
                  u->n_user_configs);

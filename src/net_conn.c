@@ -65,6 +65,8 @@ struct conn {
     enum conn_auth auth;
     struct sasl_exchange *sasl_x;   /* the handshake's mechanism, mid-exchange */
     conn_session_t session;
+    struct event *unmute_ev;    /* ends a quota throttle (KIP-219 muting) */
+    bool muted;
     request_t *inflight;        /* parked request, if any */
     bool closing;               /* close once output drains */
     int64_t reserved;           /* pool bytes held for the frame being read */
@@ -164,7 +166,7 @@ static void conn_update_events(struct conn *c)
 static void conn_update_reading(struct conn *c)
 {
     c->read_allowed = !c->closing && !c->inflight && !c->waiting_pool && !c->handshaking &&
-                      conn_output_len(c) <= CONN_OUTPUT_PAUSE_BYTES;
+                      !c->muted && conn_output_len(c) <= CONN_OUTPUT_PAUSE_BYTES;
     conn_update_events(c);
     /* TLS may hold decrypted bytes the socket will not signal again. */
     if (c->read_allowed && c->tr.ops->pending(&c->tr))
@@ -241,9 +243,34 @@ static void request_free(request_t *req)
         pool_release(pool_bytes);
 }
 
+static void conn_unmute(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    c->muted = false;
+    conn_update_reading(c);
+}
+
+void conn_mute_for(struct conn *c, int32_t ms)
+{
+    if (ms <= 0)
+        return;
+    if (!c->unmute_ev)
+        c->unmute_ev = evtimer_new(event_get_base(c->read_ev), conn_unmute, c);
+    if (!c->unmute_ev)
+        return;     /* no memory for the timer: not throttled, still served */
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    c->muted = true;
+    evtimer_add(c->unmute_ev, &tv);
+    conn_update_reading(c);
+}
+
 static void conn_free(struct conn *c)
 {
     sasl_exchange_free(c->sasl_x);
+    if (c->unmute_ev)
+        event_free(c->unmute_ev);
     if (c->inflight) {
         if (!c->inflight->done && c->inflight->cancel)
             c->inflight->cancel(c->inflight);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "client_quotas.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "net.h"
@@ -213,6 +214,23 @@ static bool sasl_request_allowed(const request_t *req, int16_t key)
                         "during SASL %s.)", conn_peer(req->conn), api ? api->name : "UNKNOWN",
              st == CONN_AUTH_HANDSHAKE ? "handshake" : "authentication");
     return false;
+}
+
+int32_t quota_throttle(request_t *req, int type, double bytes)
+{
+    const char *principal = conn_principal(req->conn);
+    const char *colon = strchr(principal, ':');
+    char client[256];
+    snprintf(client, sizeof(client), "%.*s", MAX(req->hdr.client_id.len, 0),
+             req->hdr.client_id.ptr ? req->hdr.client_id.ptr : "");
+    int32_t ms = cq_record((enum cq_type)type, colon ? colon + 1 : principal, client, bytes,
+                           now_ms());
+    if (ms > 0) {
+        log_debug("quota", "Throttling %s (%s, client-id %s) for %d ms", conn_peer(req->conn),
+                  principal, client, ms);
+        conn_mute_for(req->conn, ms);
+    }
+    return ms;
 }
 
 /* KIP-368: once a SASL session's connections.max.reauth.ms is over, any

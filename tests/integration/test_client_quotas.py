@@ -88,3 +88,36 @@ def test_ip_quotas(broker):
         f"Quota configs for ip '{ip}' are connection_creation_rate=3.0"]
     configs(broker, "--alter", "--delete-config", "connection_creation_rate", *entity)
     assert quota_lines(configs(broker, "--describe", *entity)) == []
+
+
+def throttles_seen(b, topic, client_id, records, size):
+    """The throttle times the producer's broker reported (librdkafka's
+    throttle_cb) while sending records of size bytes at once."""
+    from confluent_kafka import Producer
+    seen = []
+    p = Producer({"bootstrap.servers": b.bootstrap, "client.id": client_id, "linger.ms": 50,
+                  "throttle_cb": lambda ev: seen.append(ev.throttle_time)})
+    for i in range(records):
+        p.produce(topic, b"x" * size, partition=0)
+    assert p.flush(60) == 0
+    p.poll(0.5)
+    return seen
+
+
+def test_producer_byte_rate_throttles_the_client_that_exceeds_it(broker):
+    """A client-id with producer_byte_rate=20480 sending ~300 KB at once
+    (about 30 KB/s over the 10 s quota window) is told to back off;
+    another client-id is not."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    topic, slow = unique("quota-t"), unique("slow")
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    configs(broker, "--alter", "--add-config", "producer_byte_rate=20480", "--entity-type",
+            "clients", "--entity-name", slow)
+    import time
+    deadline = time.time() + 30
+    seen = []
+    while time.time() < deadline and not any(t > 0 for t in seen):
+        seen = throttles_seen(broker, topic, slow, 30, 10000)
+    assert any(t > 0 for t in seen), seen
+    assert not any(t > 0 for t in throttles_seen(broker, topic, unique("fast"), 30, 10000))

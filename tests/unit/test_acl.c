@@ -1,11 +1,14 @@
 /* test_acl.c - AclAuthorizer's decision, the ACL znode JSON and change
- * notifications, and DescribeAcls/DeleteAcls filter matching. */
+ * notifications, DescribeAcls/DeleteAcls filter matching, and client
+ * quotas' precedence and throttle time. */
 #define _GNU_SOURCE
 #include <CUnit/CUnit.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acl.h"
+#include "client_quotas.h"
+#include "kv_list.h"
 #include "test_helpers.h"
 
 static void put(acl_store_t *s, int8_t type, int8_t pattern, const char *name,
@@ -144,10 +147,45 @@ static void test_filters(void)
     CU_ASSERT_PTR_NOT_NULL(acl_filter_unknown_field(&literal));
 }
 
+
+/* ---- client quotas (client_quotas.h) ---- */
+
+static void quota(const char *entity, const char *key, const char *value)
+{
+    kv_list_t cfg = { 0 };
+    kv_set(&cfg, key, value);
+    cq_apply(entity, &cfg);
+    kv_free(&cfg);
+}
+
+static void test_quota_precedence_and_throttle(void)
+{
+    cq_clear();
+    CU_ASSERT_EQUAL(cq_record(CQ_PRODUCE, "alice", "app", 1e9, 1000), 0);   /* no quotas */
+    quota("clients/<default>", "producer_byte_rate", "1000");
+    quota("users/alice", "producer_byte_rate", "100000");
+    quota("users/alice/clients/app", "consumer_byte_rate", "5");   /* not a produce quota */
+    CU_ASSERT_EQUAL(cq_count(), 3);
+    /* alice's user quota wins over the client default: 500 KB over the
+     * minimum 10 s window is 50 KB/s, within 100 KB/s. */
+    CU_ASSERT_EQUAL(cq_record(CQ_PRODUCE, "alice", "app", 500000, 1000), 0);
+    /* bob falls to the client-id default: 20 KB in the window is 2 KB/s
+     * against 1 KB/s, so (2000 - 1000) / 1000 * 10 s = 10 s. */
+    CU_ASSERT_EQUAL(cq_record(CQ_PRODUCE, "bob", "app", 20000, 1000), 10000);
+    /* Another client-id of bob's has its own rate. */
+    CU_ASSERT_EQUAL(cq_record(CQ_PRODUCE, "bob", "other", 5000, 1000), 0);
+    /* Removing the default leaves bob unthrottled. */
+    kv_list_t none = { 0 };
+    cq_apply("clients/<default>", &none);
+    CU_ASSERT_EQUAL(cq_record(CQ_PRODUCE, "bob", "app", 1e9, 1000), 0);
+    cq_clear();
+}
+
 void register_acl_tests(void)
 {
     CU_pSuite s = CU_add_suite("acl", NULL, NULL);
     CU_add_test(s, "AclAuthorizer decisions", test_decisions);
     CU_add_test(s, "znodes and change notifications", test_znodes_and_notifications);
     CU_add_test(s, "DescribeAcls/DeleteAcls filters", test_filters);
+    CU_add_test(s, "client quota precedence and throttle time", test_quota_precedence_and_throttle);
 }

@@ -1,0 +1,211 @@
+/*
+ * client_quotas.c - owns client quota enforcement (client_quotas.h): the
+ * quota entities, Kafka's precedence between them, and one sampled rate
+ * per quota entity and client (Kafka's quota sensors).  Event-loop thread
+ * only.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "client_quotas.h"
+#include "logging.h"
+#include "scram.h"
+#include "util.h"
+
+#define SAMPLES 11              /* quota.window.num */
+#define WINDOW_MS 1000          /* quota.window.size.seconds */
+#define DEFAULT_ENTITY "<default>"
+
+static const char *const KEYS[] = { "producer_byte_rate", "consumer_byte_rate" };
+
+typedef struct entity {
+    char *path;
+    double limit[2];            /* by cq_type; 0: none */
+    UT_hash_handle hh;
+} entity_t;
+
+typedef struct sample {
+    int64_t start;
+    double value;
+} sample_t;
+
+typedef struct sensor {
+    char *key;                  /* type, matched entity level, user, client */
+    sample_t s[SAMPLES];
+    int current;
+    UT_hash_handle hh;
+} sensor_t;
+
+/* Event-loop thread only. */
+static entity_t *entities;
+static sensor_t *sensors;
+
+static void entity_free(entity_t *e)
+{
+    free(e->path);
+    free(e);
+}
+
+void cq_apply(const char *path, const kv_list_t *config)
+{
+    entity_t *e;
+    HASH_FIND_STR(entities, path, e);
+    if (e) {
+        HASH_DEL(entities, e);
+        entity_free(e);
+    }
+    double limit[2] = { 0, 0 };
+    bool any = false;
+    for (int t = 0; t < 2; t++) {
+        const char *v = kv_get(config, KEYS[t]);
+        if (v && strtod(v, NULL) > 0) {
+            limit[t] = strtod(v, NULL);
+            any = true;
+        }
+    }
+    if (!any)
+        return;
+    e = xcalloc(1, sizeof(*e));
+    e->path = xstrdup(path);
+    memcpy(e->limit, limit, sizeof(limit));
+    HASH_ADD_KEYPTR(hh, entities, e->path, strlen(e->path), e);
+}
+
+static void sensors_clear(void);
+
+void cq_clear(void)
+{
+    entity_t *e, *tmp;
+    HASH_ITER(hh, entities, e, tmp) {
+        HASH_DEL(entities, e);
+        entity_free(e);
+    }
+    sensors_clear();
+}
+
+int cq_count(void)
+{
+    return (int)HASH_COUNT(entities);
+}
+
+/* Kafka's precedence (DefaultQuotaCallback): the first entity with a quota
+ * of this type wins; *user_level says its rate is per user (shared by the
+ * user's clients), *client_level per client-id. */
+static const entity_t *resolve(enum cq_type type, const char *u, const char *c, bool *per_user,
+                               bool *per_client)
+{
+    char path[1024];
+    const struct { const char *fmt; bool user, client; int args; } order[] = {
+        { "users/%s/clients/%s", true, true, 3 }, { "users/%s/clients/" DEFAULT_ENTITY, true, true, 1 },
+        { "users/%s", true, false, 1 }, { "users/" DEFAULT_ENTITY "/clients/%s", true, true, 2 },
+        { "users/" DEFAULT_ENTITY "/clients/" DEFAULT_ENTITY, true, true, 0 },
+        { "users/" DEFAULT_ENTITY, true, false, 0 }, { "clients/%s", false, true, 2 },
+        { "clients/" DEFAULT_ENTITY, false, true, 0 },
+    };
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        switch (order[i].args) {
+        case 3: snprintf(path, sizeof(path), order[i].fmt, u, c); break;
+        case 2: snprintf(path, sizeof(path), order[i].fmt, c); break;
+        case 1: snprintf(path, sizeof(path), order[i].fmt, u); break;
+        default: snprintf(path, sizeof(path), "%s", order[i].fmt); break;
+        }
+        entity_t *e;
+        HASH_FIND_STR(entities, path, e);
+        if (e && e->limit[type] > 0) {
+            *per_user = order[i].user;
+            *per_client = order[i].client;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+#define MAX_SENSORS 100000     /* bounded however many client-ids come and go */
+
+static void sensors_clear(void)
+{
+    sensor_t *s, *tmp;
+    HASH_ITER(hh, sensors, s, tmp) {
+        HASH_DEL(sensors, s);
+        free(s->key);
+        free(s);
+    }
+}
+
+static sensor_t *sensor_of(const char *key, int64_t now)
+{
+    sensor_t *s;
+    HASH_FIND_STR(sensors, key, s);
+    if (!s && HASH_COUNT(sensors) >= MAX_SENSORS) {
+        log_warn("quota", "%d quota sensors: starting them afresh", MAX_SENSORS);
+        sensors_clear();
+    }
+    if (!s) {
+        s = xcalloc(1, sizeof(*s));
+        s->key = xstrdup(key);
+        for (int i = 0; i < SAMPLES; i++)
+            s->s[i].start = now;
+        HASH_ADD_KEYPTR(hh, sensors, s->key, strlen(s->key), s);
+    }
+    return s;
+}
+
+/* Kafka's SampledStat.record and Rate.measure / windowSize. */
+static void sensor_record(sensor_t *s, double v, int64_t now)
+{
+    sample_t *cur = &s->s[s->current];
+    if (now - cur->start >= WINDOW_MS) {
+        s->current = (s->current + 1) % SAMPLES;
+        cur = &s->s[s->current];
+        cur->start = now;
+        cur->value = 0;
+    }
+    cur->value += v;
+}
+
+static double sensor_rate(sensor_t *s, int64_t now, double *window_ms)
+{
+    double total = 0;
+    int64_t oldest = now;
+    for (int i = 0; i < SAMPLES; i++) {
+        if (now - s->s[i].start >= (int64_t)SAMPLES * WINDOW_MS) {
+            s->s[i].start = now;        /* purged, as Kafka's purgeObsoleteSamples */
+            s->s[i].value = 0;
+        }
+        total += s->s[i].value;
+        oldest = MIN(oldest, s->s[i].start);
+    }
+    int64_t elapsed = now - oldest;
+    int64_t full = elapsed / WINDOW_MS;
+    if (full < SAMPLES - 1)
+        elapsed += (SAMPLES - 1 - full) * WINDOW_MS;
+    *window_ms = (double)elapsed;
+    return total / (*window_ms / 1000.0);
+}
+
+int32_t cq_record(enum cq_type type, const char *user, const char *client_id, double bytes,
+                  int64_t now_ms)
+{
+    if (!entities || type != CQ_PRODUCE)
+        return 0;
+    char *u = kafka_sanitize(user), *c = kafka_sanitize(client_id);
+    bool per_user, per_client;
+    const entity_t *e = resolve(type, u, c, &per_user, &per_client);
+    int32_t throttle = 0;
+    if (e) {
+        char key[2200];
+        snprintf(key, sizeof(key), "%d|%s|%s", type, per_user ? u : "", per_client ? c : "");
+        sensor_t *s = sensor_of(key, now_ms);
+        sensor_record(s, bytes, now_ms);
+        double window, rate = sensor_rate(s, now_ms, &window);
+        double bound = e->limit[type];
+        if (rate > bound)
+            throttle = (int32_t)MIN((rate - bound) / bound * window + 0.5, (double)INT32_MAX);
+    }
+    free(u);
+    free(c);
+    return throttle;
+}
