@@ -215,9 +215,12 @@ int config_read_all(zk_session_t *zs, const char *type, char ***names, kv_list_t
     *configs = xcalloc((size_t)kids.count + 1, sizeof(kv_list_t));
     int n = 0;
     for (int i = 0; i < kids.count; i++) {
-        if (reads[i].rc != ZOK || !reads[i].data)
+        if (reads[i].rc != ZOK)
             continue;       /* gone since listed */
-        if (zkl_parse_config(reads[i].data, &(*configs)[n]) < 0)
+        /* A znode without data is a parent Kafka created on the way to
+         * users/<u>/clients/<c>: listed, with no config of its own. */
+        if (reads[i].data && reads[i].data[0] &&
+            zkl_parse_config(reads[i].data, &(*configs)[n]) < 0)
             log_warn("config", "Ignoring malformed config znode %s", paths[i]);
         (*names)[n++] = xstrdup(kids.data[i]);
     }

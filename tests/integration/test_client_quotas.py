@@ -121,3 +121,25 @@ def test_producer_byte_rate_throttles_the_client_that_exceeds_it(broker):
         seen = throttles_seen(broker, topic, slow, 30, 10000)
     assert any(t > 0 for t in seen), seen
     assert not any(t > 0 for t in throttles_seen(broker, topic, unique("fast"), 30, 10000))
+
+
+def test_user_client_quotas_are_loaded_at_start_up(make_broker, zookeeper):
+    """A users/<u>/clients/<c> quota that Kafka 2.8's kafka-configs
+    --zookeeper wrote while the broker was down (its parent znode created
+    without data) applies after start-up."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    b = make_broker().start()
+    topic, slow = unique("quota-up"), unique("slow-up")
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    b.stop()
+    config_command("2.8.2", "--zookeeper", zookeeper.connect + b.chroot, "--alter",
+                   "--add-config", "producer_byte_rate=20480", "--entity-type", "users",
+                   "--entity-default", "--entity-type", "clients", "--entity-name", slow)
+    b.start()
+    import time
+    deadline = time.time() + 30
+    seen = []
+    while time.time() < deadline and not any(t > 0 for t in seen):
+        seen = throttles_seen(b, topic, slow, 30, 10000)
+    assert any(t > 0 for t in seen), seen
