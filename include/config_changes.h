@@ -32,10 +32,12 @@ void config_read_broker_layers(zk_session_t *zs, int32_t broker_id, metadata_upd
 /* /config/<type>/<name> into out (empty if absent); a ZooKeeper error
  * code, ZOK or ZNONODE. */
 int config_read_entity(zk_session_t *zs, const char *type, const char *name, kv_list_t *out);
-/* Every /config/<type>/<name>: their names (as in ZooKeeper, sanitized)
- * and configs, malloc'd arrays of the returned count; -1 on a ZooKeeper
- * error (nothing returned), 0 if there are none. */
-int config_read_all(zk_session_t *zs, const char *type, char ***names, kv_list_t **configs);
+/* Calls fn for every /config/<type>/<name>, with the name as ZooKeeper
+ * has it (sanitized) and its config (empty for a znode without data); fn
+ * may take the config (it is freed after).  Returns how many, or -1 on a
+ * ZooKeeper error (fn not called). */
+typedef void (*config_each_fn)(const char *name, kv_list_t *config, void *arg);
+int config_each(zk_session_t *zs, const char *type, config_each_fn fn, void *arg);
 /* Writes /config/<type>/<name> (created if absent) and then its change
  * notification, as Kafka's AdminZkClient.changeEntityConfig; a ZooKeeper
  * error code. */

@@ -127,49 +127,47 @@ static void read_one(found_list_t *l, const char *type, const char *path, const 
     kv_free(&cfg);
 }
 
+typedef struct reader {
+    arena_t *a;
+    found_list_t *l;
+    entity_t base;              /* what the listed names complete */
+    int kind;                   /* which name the listing gives */
+} reader_t;
+
+static void add_found(const char *name, kv_list_t *config, void *arg)
+{
+    reader_t *r = arg;
+    entity_t e = r->base;
+    e.has[r->kind] = true;
+    e.name[r->kind] = desanitized(r->a, name);
+    found_add(r->l, &e, config);
+}
+
 /* Every /config/<type>/<name> as entities of kind t. */
 static void read_every(arena_t *a, found_list_t *l, const char *type, int t)
 {
-    char **names;
-    kv_list_t *cfgs;
-    int n = config_read_all(controller_session(), type, &names, &cfgs);
-    for (int i = 0; i < n; i++) {
-        entity_t e = { 0 };
-        e.has[t] = true;
-        e.name[t] = desanitized(a, names[i]);
-        found_add(l, &e, &cfgs[i]);
-        free(names[i]);
-    }
-    free(names);
-    free(cfgs);
+    reader_t r = { .a = a, .l = l, .kind = t };
+    config_each(controller_session(), type, add_found, &r);
+}
+
+/* A user's /config/users/<u>/clients/<c>. */
+static void add_user_clients(const char *user, kv_list_t *config, void *arg)
+{
+    (void)config;
+    reader_t *users = arg;
+    char type[ZK_PATH_MAX];
+    snprintf(type, sizeof(type), "users/%s/clients", user);
+    reader_t r = { .a = users->a, .l = users->l, .base = { .has = { true, false, false } },
+                   .kind = T_CLIENT };
+    r.base.name[T_USER] = desanitized(users->a, user);
+    config_each(controller_session(), type, add_found, &r);
 }
 
 /* Every /config/users/<u>/clients/<c>. */
 static void read_every_user_client(arena_t *a, found_list_t *l)
 {
-    char **users;
-    kv_list_t *ucfgs;
-    int nu = config_read_all(controller_session(), "users", &users, &ucfgs);
-    for (int i = 0; i < nu; i++) {
-        char type[ZK_PATH_MAX];
-        snprintf(type, sizeof(type), "users/%s/clients", users[i]);
-        char **clients;
-        kv_list_t *ccfgs;
-        int nc = config_read_all(controller_session(), type, &clients, &ccfgs);
-        for (int k = 0; k < nc; k++) {
-            entity_t e = { .has = { true, true, false } };
-            e.name[T_USER] = desanitized(a, users[i]);
-            e.name[T_CLIENT] = desanitized(a, clients[k]);
-            found_add(l, &e, &ccfgs[k]);
-            free(clients[k]);
-        }
-        free(clients);
-        free(ccfgs);
-        kv_free(&ucfgs[i]);
-        free(users[i]);
-    }
-    free(users);
-    free(ucfgs);
+    reader_t users = { .a = a, .l = l, .kind = T_USER };
+    config_each(controller_session(), "users", add_user_clients, &users);
 }
 
 static bool exact(const filter_t *f, int t)

@@ -64,30 +64,40 @@ static int by_user(const void *a, const void *b)
     return strcmp(((const describe_result_t *)a)->user, ((const describe_result_t *)b)->user);
 }
 
+typedef struct describe_all_ctx {
+    arena_t *a;
+    describe_result_t *v;       /* malloc'd while listing */
+    int n, cap;
+} describe_all_ctx_t;
+
+static void describe_listed(const char *name, kv_list_t *config, void *arg)
+{
+    describe_all_ctx_t *d = arg;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 16;
+        d->v = xrealloc(d->v, sizeof(*d->v) * (size_t)d->cap);
+    }
+    char *user = kafka_desanitize(name);
+    memset(&d->v[d->n], 0, sizeof(d->v[d->n]));
+    if (user && scram_infos(config, &d->v[d->n]))
+        d->v[d->n++].user = arena_strdup(d->a, user);
+    free(user);
+}
+
 /* Every user with a SCRAM credential, sorted by name. */
 static int describe_all(arena_t *a, describe_result_t **out)
 {
-    char **names;
-    kv_list_t *cfgs;
-    int n = config_read_all(controller_session(), "users", &names, &cfgs);
-    if (n < 0)
+    describe_all_ctx_t d = { a, NULL, 0, 0 };
+    if (config_each(controller_session(), "users", describe_listed, &d) < 0) {
+        free(d.v);
         return -1;
-    describe_result_t *v = arena_array(a, (size_t)n + 1, sizeof(*v));
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        char *user = kafka_desanitize(names[i]);
-        memset(&v[k], 0, sizeof(v[k]));
-        if (user && scram_infos(&cfgs[i], &v[k]))
-            v[k++].user = arena_strdup(a, user);
-        free(user);
-        free(names[i]);
-        kv_free(&cfgs[i]);
     }
-    free(names);
-    free(cfgs);
-    qsort(v, (size_t)k, sizeof(*v), by_user);
-    *out = v;
-    return k;
+    qsort(d.v, (size_t)d.n, sizeof(*d.v), by_user);
+    *out = arena_array(a, (size_t)d.n + 1, sizeof(**out));
+    if (d.n)
+        memcpy(*out, d.v, sizeof(**out) * (size_t)d.n);
+    free(d.v);
+    return d.n;
 }
 
 static bool named_twice(const struct describe_user_scram_credentials_request *rq, kstr_t name)

@@ -192,13 +192,11 @@ static void scan(zk_session_t *zs, int32_t broker_id, metadata_update_t *u)
     deallocate_String_vector(&kids);
 }
 
-int config_read_all(zk_session_t *zs, const char *type, char ***names, kv_list_t **configs)
+int config_each(zk_session_t *zs, const char *type, config_each_fn fn, void *arg)
 {
     char root[ZK_PATH_MAX / 2];     /* paths below hold root/child */
     snprintf(root, sizeof(root), "/config/%s", type);
     struct String_vector kids = { 0 };
-    *names = NULL;
-    *configs = NULL;
     int rc = zk_children(zs, root, false, &kids);
     if (rc == ZNONODE)
         return 0;
@@ -211,18 +209,18 @@ int config_read_all(zk_session_t *zs, const char *type, char ***names, kv_list_t
         reads[i].path = paths[i];
     }
     zk_get_many(zs, reads, kids.count, false);
-    *names = xcalloc((size_t)kids.count + 1, sizeof(char *));
-    *configs = xcalloc((size_t)kids.count + 1, sizeof(kv_list_t));
     int n = 0;
     for (int i = 0; i < kids.count; i++) {
         if (reads[i].rc != ZOK)
             continue;       /* gone since listed */
+        kv_list_t cfg = { 0 };
         /* A znode without data is a parent Kafka created on the way to
          * users/<u>/clients/<c>: listed, with no config of its own. */
-        if (reads[i].data && reads[i].data[0] &&
-            zkl_parse_config(reads[i].data, &(*configs)[n]) < 0)
+        if (reads[i].data && reads[i].data[0] && zkl_parse_config(reads[i].data, &cfg) < 0)
             log_warn("config", "Ignoring malformed config znode %s", paths[i]);
-        (*names)[n++] = xstrdup(kids.data[i]);
+        fn(kids.data[i], &cfg, arg);
+        kv_free(&cfg);
+        n++;
     }
     zk_reads_free(reads, kids.count);
     free(reads);
@@ -231,44 +229,44 @@ int config_read_all(zk_session_t *zs, const char *type, char ***names, kv_list_t
     return n;
 }
 
-/* Every /config/<type>/<name> into u as quota entities <type>/<name>. */
-static void read_all_quotas(zk_session_t *zs, const char *type, metadata_update_t *u)
+typedef struct quota_reader {
+    zk_session_t *zs;
+    const char *type;
+    metadata_update_t *u;
+} quota_reader_t;
+
+/* One /config/<type>/<name> into u as the quota entity <type>/<name>. */
+static void add_quota_entity(const char *name, kv_list_t *config, void *arg)
 {
-    char **names;
-    kv_list_t *configs;
-    int n = config_read_all(zs, type, &names, &configs);
-    for (int i = 0; i < n; i++) {
-        char path[ZK_PATH_MAX * 2];
-        snprintf(path, sizeof(path), "%s/%s", type, names[i]);
-        metadata_update_add_quota_config(u, path, &configs[i]);
-        kv_free(&configs[i]);
-        free(names[i]);
-    }
-    free(names);
-    free(configs);
+    quota_reader_t *q = arg;
+    char path[ZK_PATH_MAX * 2];
+    snprintf(path, sizeof(path), "%s/%s", q->type, name);
+    metadata_update_add_quota_config(q->u, path, config);
 }
 
-/* Every user's config into u, replacing what the loop holds. */
+/* A user's config into u, then its users/<u>/clients/<c> quotas. */
+static void add_user(const char *name, kv_list_t *config, void *arg)
+{
+    quota_reader_t *q = arg;
+    metadata_update_add_user_config(q->u, name, config);
+    char type[ZK_PATH_MAX];
+    snprintf(type, sizeof(type), "users/%s/clients", name);
+    quota_reader_t clients = { q->zs, type, q->u };
+    config_each(q->zs, type, add_quota_entity, &clients);
+}
+
+/* Every user's config and every quota entity into u, replacing what the
+ * loop holds. */
 static void read_all_users(zk_session_t *zs, metadata_update_t *u)
 {
-    char **names;
-    kv_list_t *configs;
-    int n = config_read_all(zs, "users", &names, &configs);
-    if (n < 0) {
+    quota_reader_t users = { zs, "users", u };
+    if (config_each(zs, "users", add_user, &users) < 0) {
         log_warn("config", "Cannot list /config/users: SCRAM credentials not loaded");
         return;
     }
     u->users_full = true;
-    for (int i = 0; i < n; i++) {
-        metadata_update_add_user_config(u, names[i], &configs[i]);
-        char type[ZK_PATH_MAX];
-        snprintf(type, sizeof(type), "users/%s/clients", names[i]);
-        read_all_quotas(zs, type, u);
-        free(names[i]);
-    }
-    free(names);
-    free(configs);
-    read_all_quotas(zs, "clients", u);
+    quota_reader_t clients = { zs, "clients", u };
+    config_each(zs, "clients", add_quota_entity, &clients);
 }
 
 void config_changes_load(zk_session_t *zs, int32_t broker_id, metadata_update_t *u)
