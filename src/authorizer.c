@@ -22,6 +22,18 @@ static struct {
     acl_store_t *store;
 } az;
 
+/* The last decision: handlers ask once per partition, and a request's
+ * partitions come topic by topic, so consecutive questions repeat.  It
+ * depends on the principal, host, operation, resource and the ACLs only
+ * (the generation changes with them).  Event-loop thread only. */
+static struct {
+    uint64_t generation;        /* of the ACLs it was made with; 0: none */
+    int8_t op, type;
+    char principal[300], host[80], name[256];
+    bool allowed;
+} last;
+static uint64_t acl_generation = 1;
+
 static const char *const CLASS_NAMES[] = {
     "kafka.security.authorizer.AclAuthorizer", "kafka.security.auth.SimpleAclAuthorizer", "acl",
 };
@@ -76,6 +88,7 @@ void authorizer_shutdown(void)
     free(az.cfg.super_users);
     acl_store_free(az.store);
     memset(&az, 0, sizeof(az));
+    last.generation = 0;
 }
 
 bool authorizer_enabled(void)
@@ -91,6 +104,8 @@ void authorizer_apply(const metadata_update_t *u)
         acl_store_clear(az.store);
     for (int i = 0; i < u->n_acl_changes; i++)
         acl_store_set(az.store, &u->acl_changes[i].r, u->acl_changes[i].e, u->acl_changes[i].n);
+    if (u->acls_full || u->n_acl_changes)
+        acl_generation++;   /* decisions made before no longer hold */
 }
 
 /* The client's address without its port ("127.0.0.1:5000" -> "127.0.0.1"). */
@@ -102,6 +117,26 @@ static void peer_host(const request_t *req, char *out, size_t cap)
         *colon = '\0';
 }
 
+
+static bool decide(const char *principal, const char *host, int8_t op, int8_t type,
+                   const char *name)
+{
+    if (last.generation == acl_generation && last.op == op && last.type == type &&
+        !strcmp(last.name, name) && !strcmp(last.principal, principal) && !strcmp(last.host, host))
+        return last.allowed;
+    bool ok = acl_authorize(az.store, &az.cfg, principal, host, op, type, name);
+    if (strlen(name) < sizeof(last.name) && strlen(principal) < sizeof(last.principal)) {
+        last.generation = acl_generation;
+        last.op = op;
+        last.type = type;
+        snprintf(last.principal, sizeof(last.principal), "%s", principal);
+        snprintf(last.host, sizeof(last.host), "%s", host);
+        snprintf(last.name, sizeof(last.name), "%s", name);
+        last.allowed = ok;
+    }
+    return ok;
+}
+
 static bool check(const request_t *req, int8_t op, int8_t type, const char *name, bool log)
 {
     if (!az.enabled)
@@ -109,7 +144,7 @@ static bool check(const request_t *req, int8_t op, int8_t type, const char *name
     char host[80];
     peer_host(req, host, sizeof(host));
     const char *principal = conn_principal(req->conn);
-    bool ok = acl_authorize(az.store, &az.cfg, principal, host, op, type, name);
+    bool ok = decide(principal, host, op, type, name);
     if (!ok && log)
         log_info("authorizer", "Principal = %s is Denied operation = %s from host = %s on "
                  "resource = %s:LITERAL:%s for request = %s with resourceRefCount = 1",
