@@ -35,6 +35,21 @@ static kstr_t cluster_denied(request_t *req)
                                        api_name(req->hdr.request_api_key), conn_peer(req->conn)));
 }
 
+/* Why the event loop answers an ACL request itself: no authorizer
+ * (SECURITY_DISABLED, with no_authorizer) or no permission on the cluster;
+ * the message in *msg. */
+static int16_t refusal(request_t *req, const char *no_authorizer, kstr_t *msg)
+{
+    bool denied = authorizer_enabled();
+    *msg = denied ? cluster_denied(req) : kstr_from_cstr(no_authorizer);
+    return denied ? KERR_CLUSTER_AUTHORIZATION_FAILED : KERR_SECURITY_DISABLED;
+}
+
+static const char *refusal_reason(void)
+{
+    return authorizer_enabled() ? "not authorized" : "no authorizer is configured";
+}
+
 /* ---- filters ---- */
 
 #define FILTER_OF(a, f)                                                                        \
@@ -130,10 +145,7 @@ enum handler_result api_describe_acls(broker_t *b, request_t *req)
     struct describe_acls_request rq;
     if (describe_acls_request_decode(&req->body, v, &rq) < 0)
         return REQ_CLOSE;
-    resp.error_code = authorizer_enabled() ? KERR_CLUSTER_AUTHORIZATION_FAILED
-                                           : KERR_SECURITY_DISABLED;
-    resp.error_message = authorizer_enabled() ? cluster_denied(req)
-                                              : kstr_from_cstr(NO_AUTHORIZER_DESCRIBE);
+    resp.error_code = refusal(req, NO_AUTHORIZER_DESCRIBE, &resp.error_message);
     describe_acls_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }
@@ -225,14 +237,9 @@ enum handler_result api_create_acls(broker_t *b, request_t *req)
     int n = MAX(rq.creations_count, 0);
     resp.results_count = n;
     resp.results = create_acls_response_acl_creation_result_array(&req->arena, n);
-    for (int i = 0; i < n; i++) {
-        resp.results[i].error_code = authorizer_enabled() ? KERR_CLUSTER_AUTHORIZATION_FAILED
-                                                          : KERR_SECURITY_DISABLED;
-        resp.results[i].error_message =
-            authorizer_enabled() ? cluster_denied(req) : kstr_from_cstr(NO_AUTHORIZER);
-    }
-    log_info("admin", "CreateAcls from %s refused: %s", conn_peer(req->conn),
-             authorizer_enabled() ? "not authorized" : "no authorizer is configured");
+    for (int i = 0; i < n; i++)
+        resp.results[i].error_code = refusal(req, NO_AUTHORIZER, &resp.results[i].error_message);
+    log_info("admin", "CreateAcls from %s refused: %s", conn_peer(req->conn), refusal_reason());
     create_acls_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }
@@ -381,14 +388,11 @@ enum handler_result api_delete_acls(broker_t *b, request_t *req)
     resp.filter_results_count = n;
     resp.filter_results = delete_acls_response_delete_acls_filter_result_array(&req->arena, n);
     for (int i = 0; i < n; i++) {
-        resp.filter_results[i].error_code = authorizer_enabled() ? KERR_CLUSTER_AUTHORIZATION_FAILED
-                                                                 : KERR_SECURITY_DISABLED;
-        resp.filter_results[i].error_message =
-            authorizer_enabled() ? cluster_denied(req) : kstr_from_cstr(NO_AUTHORIZER);
+        resp.filter_results[i].error_code =
+            refusal(req, NO_AUTHORIZER, &resp.filter_results[i].error_message);
         resp.filter_results[i].matching_acls_count = 0;
     }
-    log_info("admin", "DeleteAcls from %s refused: %s", conn_peer(req->conn),
-             authorizer_enabled() ? "not authorized" : "no authorizer is configured");
+    log_info("admin", "DeleteAcls from %s refused: %s", conn_peer(req->conn), refusal_reason());
     delete_acls_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }
