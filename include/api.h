@@ -57,10 +57,19 @@ enum handler_result api_alter_user_scram_credentials(broker_t *b, request_t *req
 enum handler_result api_describe_client_quotas(broker_t *b, request_t *req);
 enum handler_result api_alter_client_quotas(broker_t *b, request_t *req);
 
-/* Records bytes against the request's client quota (client_quotas.h,
- * type CQ_PRODUCE or CQ_FETCH); the throttle time in ms, with the
- * connection muted that long when it is not 0. */
-int32_t quota_throttle(request_t *req, int type, double bytes);
+/* Client quotas (api_quota.c): each returns the throttle time in ms for
+ * the answer, with the connection muted that long when it is not 0.
+ * quota_produce charges the request's bytes and (unless acks=0) its time;
+ * quota_fetch a consumer fetch's time and answer bytes (taken back when
+ * throttled: the answer then carries no data); quota_fetch_max_bytes is
+ * the most one fetch may answer for the client (INT32_MAX: no quota). */
+int32_t quota_produce(request_t *req, bool acks0);
+int32_t quota_fetch(request_t *req, int64_t response_bytes);
+int32_t quota_fetch_max_bytes(request_t *req);
+/* Before an answer goes out: charges the request's time to the client's
+ * request_percentage unless already charged or exempt, and writes the
+ * throttle time into the answer.  Called by the connection code. */
+void quota_response_ready(request_t *req);
 
 /* Kafka's name of an API key ("Produce"), "Unknown" if samsa has none. */
 const char *api_name(int16_t key);

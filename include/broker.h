@@ -88,6 +88,9 @@ typedef struct request {
     void (*cancel)(struct request *req);   /* connection gone while parked */
     bool done;                      /* completed; response not yet sent */
     int64_t pool_bytes;             /* held from the request memory pool */
+    int64_t handler_ns;             /* event-loop time its handler took so far */
+    int64_t handler_start_ns;       /* while its handler runs: when it began */
+    bool quota_charged;             /* request_percentage already charged */
 } request_t;
 
 enum handler_result { REQ_DONE, REQ_PARKED, REQ_CLOSE };

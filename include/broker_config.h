@@ -87,6 +87,7 @@ typedef struct broker_config {
     int32_t replica_fetch_wait_max_ms;
     int32_t replica_fetch_min_bytes;
     int32_t replica_fetch_max_bytes;
+    int32_t fetch_max_bytes;            /* the most one Fetch answers */
     int32_t replica_fetch_response_max_bytes;
     int32_t replica_fetch_backoff_ms;
     int32_t replica_socket_timeout_ms;

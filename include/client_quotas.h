@@ -7,19 +7,22 @@
  * quota.window.size.seconds (1), and the throttle time that brings the
  * observed rate back to the quota: (rate - quota) / quota * window.
  *
- * Partial: producer_byte_rate only; consumer_byte_rate, request_percentage
- * and controller_mutation_rate are stored and described, not enforced.
+ * Enforced: producer_byte_rate, consumer_byte_rate and request_percentage
+ * (the event-loop time a client's requests take, in percent of one
+ * thread).  Partial: controller_mutation_rate is stored and described,
+ * not enforced.
  *
  * Event-loop thread only.
  */
 #ifndef SAMSA_CLIENT_QUOTAS_H
 #define SAMSA_CLIENT_QUOTAS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kv_list.h"
 
-enum cq_type { CQ_PRODUCE, CQ_FETCH };
+enum cq_type { CQ_PRODUCE, CQ_FETCH, CQ_REQUEST, CQ_TYPES };
 
 /* Replaces one entity's quotas: entity is the path below /config, as
  * ZooKeeper names it ("users/alice", "users/<default>/clients/app",
@@ -27,10 +30,19 @@ enum cq_type { CQ_PRODUCE, CQ_FETCH };
 void cq_apply(const char *entity, const kv_list_t *config);
 void cq_clear(void);
 int cq_count(void);
-/* Records bytes for the client (user as authenticated, client-id as
- * sent) and returns the throttle time in ms (0 within its quota or with
- * none). */
-int32_t cq_record(enum cq_type type, const char *user, const char *client_id, double bytes,
+/* Whether any quota is configured (nothing to record otherwise). */
+bool cq_active(void);
+/* Records a value (bytes, or percent of a thread-second) for the client
+ * (user as authenticated, client-id as sent) and returns the throttle
+ * time in ms (0 within its quota or with none). */
+int32_t cq_record(enum cq_type type, const char *user, const char *client_id, double value,
                   int64_t now_ms);
+/* Takes a recorded value back (a throttled fetch answers no data). */
+void cq_unrecord(enum cq_type type, const char *user, const char *client_id, double value,
+                 int64_t now_ms);
+/* The most a client can take in one quota window without being throttled
+ * (quota x (samples - 1) x window; Kafka's getMaxValueInQuotaWindow), or
+ * -1 with no quota. */
+double cq_window_max(enum cq_type type, const char *user, const char *client_id);
 
 #endif

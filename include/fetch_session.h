@@ -43,6 +43,10 @@ void fs_begin(arena_t *a, int16_t version, struct fetch_request *rq, int32_t rep
  * told (a full fetch opens its session here, if the cache has room). */
 void fs_finish(fs_context_t *ctx, const struct fetch_request *rq, struct fetch_response *resp,
                int32_t slots);
+/* A quota-throttled answer instead (Kafka's getThrottledResponse): no
+ * partitions, the session's id if incremental, and the session learns
+ * nothing, so the next fetch is told what this one was not. */
+void fs_throttled(fs_context_t *ctx, struct fetch_response *resp);
 /* Sessions in the cache (tests, logs). */
 int fs_count(void);
 void fs_shutdown(void);

@@ -3266,6 +3266,8 @@ typedef struct proto_message_info {
     int16_t min_version;
     int16_t max_version;
     int16_t first_flexible;     /* -1: never */
+    int16_t throttle_first;     /* responses: from this version on the body
+                                 * starts with throttle_time_ms (-1: never) */
     size_t size;
     int (*decode)(kreader_t *r, int16_t version, void *m);
     void (*encode)(kwriter_t *w, int16_t version, const void *m);

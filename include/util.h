@@ -17,6 +17,7 @@ void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 int64_t now_ms(void);          /* wall clock, epoch milliseconds */
 int64_t mono_ms(void);         /* monotonic clock, milliseconds */
+int64_t mono_ns(void);         /* monotonic clock, nanoseconds */
 
 /* mkdir -p; returns 0 or -1 with errno set. */
 int mkdir_p(const char *path, int mode);

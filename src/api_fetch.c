@@ -23,6 +23,7 @@
 
 #include "api.h"
 #include "authorizer.h"
+#include "client_quotas.h"
 #include "fetch_session.h"
 #include "kafka_errors.h"
 #include "leader_epoch.h"
@@ -189,7 +190,7 @@ static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_reque
     int16_t v = req->hdr.request_api_version;
     struct fetch_response resp;
     fetch_response_defaults(&resp);
-    int32_t budget = v >= 3 ? rq->max_bytes : INT32_MAX;
+    int32_t budget = rq->max_bytes;     /* the effective limit (api_fetch) */
     bool first = true;
     int64_t bytes = 0;
     *had_error = false;
@@ -228,11 +229,33 @@ static int64_t fetch_build(broker_t *b, request_t *req, const struct fetch_reque
     return bytes;
 }
 
-/* The response goes out: its session has its say first. */
+/* A consumer's answer counts against its consumer_byte_rate and its time
+ * against request_percentage (Kafka sizes the answer before its session
+ * drops partitions without news; samsa sizes it the same way).  Over
+ * either quota the answer is empty and says how long to back off. */
+static bool fetch_throttled(parked_fetch_t *pf, struct fetch_response *resp)
+{
+    request_t *req = pf->req;
+    if (pf->replica_id >= 0 || pf->session.error || !cq_active())
+        return false;
+    kw_reset(&req->resp);
+    fetch_response_encode(&req->resp, req->hdr.request_api_version, resp);
+    int32_t ms = quota_fetch(req, kw_total(&req->resp));
+    if (ms <= 0)
+        return false;
+    fetch_response_defaults(resp);
+    resp->throttle_time_ms = ms;
+    fs_throttled(&pf->session, resp);
+    return true;
+}
+
+/* The response goes out: quotas and its session have their say first. */
 static void fetch_send(parked_fetch_t *pf, struct fetch_response *resp)
 {
     request_t *req = pf->req;
-    fs_finish(&pf->session, &pf->rq, resp, pf->broker->cfg->max_incremental_fetch_session_cache_slots);
+    if (!fetch_throttled(pf, resp))
+        fs_finish(&pf->session, &pf->rq, resp,
+                  pf->broker->cfg->max_incremental_fetch_session_cache_slots);
     kw_reset(&req->resp);
     fetch_response_encode(&req->resp, req->hdr.request_api_version, resp);
 }
@@ -322,6 +345,14 @@ enum handler_result api_fetch(broker_t *b, request_t *req)
     pf->req = req;
     pf->broker = b;
     pf->replica_id = replica_of(v, &pf->rq);
+    /* Kafka's limits: the request's (v3+), fetch.max.bytes, and for a
+     * consumer what its quota lets through in one window (asking for more
+     * would be throttled however the window started). */
+    int32_t max = MIN(v >= 3 ? pf->rq.max_bytes : INT32_MAX, b->cfg->fetch_max_bytes);
+    if (pf->replica_id < 0)
+        max = MIN(max, quota_fetch_max_bytes(req));
+    pf->rq.max_bytes = max;
+    pf->rq.min_bytes = MIN(pf->rq.min_bytes, max);
     fs_begin(&req->arena, v, &pf->rq, pf->replica_id, b->cfg->max_incremental_fetch_session_cache_slots,
              &pf->session);
     bool err;

@@ -295,6 +295,17 @@ static bool produce_try_complete(delayed_op_t *op)
     return all;
 }
 
+/* The answer, with its quota throttle (KIP-55/219): the request's bytes
+ * count against the client's producer_byte_rate and its time against
+ * request_percentage; over either, the answer says how long to back off
+ * and the connection is not read meanwhile. */
+static void produce_answer(request_t *req, parked_produce_t *pp)
+{
+    pp->resp.throttle_time_ms = quota_produce(req, false);
+    kw_reset(&req->resp);
+    produce_response_encode(&req->resp, req->hdr.request_api_version, &pp->resp);
+}
+
 static void produce_on_complete(delayed_op_t *op, bool expired)
 {
     parked_produce_t *pp = (parked_produce_t *)op;
@@ -304,8 +315,7 @@ static void produce_on_complete(delayed_op_t *op, bool expired)
             pp->waits[i].out->error_code = KERR_REQUEST_TIMED_OUT;
             pp->waits[i].out->base_offset = -1;
         }
-    kw_reset(&req->resp);
-    produce_response_encode(&req->resp, req->hdr.request_api_version, &pp->resp);
+    produce_answer(req, pp);
     req->parked = NULL;
     request_complete(req);
 }
@@ -339,7 +349,6 @@ static void produce_cancel(request_t *req)
  * request until its acks=-1 partitions are replicated. */
 static enum handler_result produce_append_all(broker_t *b, request_t *req, parked_produce_t *pp)
 {
-    int16_t v = req->hdr.request_api_version;
     struct produce_request *rq = &pp->rq;
     int k = 0;
     for (int i = 0; i < pp->resp.responses_count; i++) {
@@ -355,11 +364,12 @@ static enum handler_result produce_append_all(broker_t *b, request_t *req, parke
         }
     }
     if (rq->acks == 0) {
+        (void)quota_produce(req, true);
         req->no_response = true;
         return REQ_DONE;
     }
     if (pp->n_waits == 0 || produce_try_complete(&pp->op)) {
-        produce_response_encode(&req->resp, v, &pp->resp);
+        produce_answer(req, pp);
         return REQ_DONE;
     }
     partition_t **watch = arena_array(&req->arena, (size_t)pp->n_waits + 1, sizeof(*watch));
@@ -507,10 +517,6 @@ enum handler_result api_produce(broker_t *b, request_t *req)
     pp->op.on_complete = produce_on_complete;
     struct produce_response *resp = &pp->resp;
     produce_response_defaults(resp);
-    /* Quotas (KIP-55/219): the request's bytes count against the client's
-     * producer_byte_rate; over it, the answer says how long to back off
-     * and the connection is not read meanwhile. */
-    resp->throttle_time_ms = quota_throttle(req, CQ_PRODUCE, (double)req->frame_len);
     int16_t acks_error = 0;
     if (rq->acks != 0 && rq->acks != 1 && rq->acks != -1) {
         acks_error = KERR_INVALID_REQUIRED_ACKS;
@@ -554,7 +560,7 @@ enum handler_result api_produce(broker_t *b, request_t *req)
             for (int p = 0; p < resp->responses[i].partition_responses_count; p++)
                 answer_early(&resp->responses[i].partition_responses[p],
                              rq->topic_data[i].partition_data[p].index, acks_error);
-        produce_response_encode(&req->resp, v, resp);
+        produce_answer(req, pp);
         return REQ_DONE;
     }
     if (maybe_verify(b, req, pp) == REQ_PARKED)

@@ -19,11 +19,12 @@
 #define WINDOW_MS 1000          /* quota.window.size.seconds */
 #define DEFAULT_ENTITY "<default>"
 
-static const char *const KEYS[] = { "producer_byte_rate", "consumer_byte_rate" };
+static const char *const KEYS[CQ_TYPES] = { "producer_byte_rate", "consumer_byte_rate",
+                                            "request_percentage" };
 
 typedef struct entity {
     char *path;
-    double limit[2];            /* by cq_type; 0: none */
+    double limit[CQ_TYPES];     /* by cq_type; 0: none */
     UT_hash_handle hh;
 } entity_t;
 
@@ -57,9 +58,9 @@ void cq_apply(const char *path, const kv_list_t *config)
         HASH_DEL(entities, e);
         entity_free(e);
     }
-    double limit[2] = { 0, 0 };
+    double limit[CQ_TYPES] = { 0 };
     bool any = false;
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < CQ_TYPES; t++) {
         const char *v = kv_get(config, KEYS[t]);
         if (v && strtod(v, NULL) > 0) {
             limit[t] = strtod(v, NULL);
@@ -186,26 +187,60 @@ static double sensor_rate(sensor_t *s, int64_t now, double *window_ms)
     return total / (*window_ms / 1000.0);
 }
 
-int32_t cq_record(enum cq_type type, const char *user, const char *client_id, double bytes,
-                  int64_t now_ms)
+bool cq_active(void)
 {
-    if (!entities || type != CQ_PRODUCE)
-        return 0;
+    return entities != NULL;
+}
+
+/* The quota entity that applies and the key of its sensor; NULL if none. */
+static const entity_t *quota_of(enum cq_type type, const char *user, const char *client_id,
+                                char *key, size_t key_size)
+{
+    if (!entities)
+        return NULL;
     char *u = kafka_sanitize(user), *c = kafka_sanitize(client_id);
     bool per_user, per_client;
     const entity_t *e = resolve(type, u, c, &per_user, &per_client);
-    int32_t throttle = 0;
-    if (e) {
-        char key[2200];
-        snprintf(key, sizeof(key), "%d|%s|%s", type, per_user ? u : "", per_client ? c : "");
-        sensor_t *s = sensor_of(key, now_ms);
-        sensor_record(s, bytes, now_ms);
-        double window, rate = sensor_rate(s, now_ms, &window);
-        double bound = e->limit[type];
-        if (rate > bound)
-            throttle = (int32_t)MIN((rate - bound) / bound * window + 0.5, (double)INT32_MAX);
-    }
+    if (e)
+        snprintf(key, key_size, "%d|%s|%s", type, per_user ? u : "", per_client ? c : "");
     free(u);
     free(c);
-    return throttle;
+    return e;
+}
+
+#define SENSOR_KEY_MAX 2200
+
+int32_t cq_record(enum cq_type type, const char *user, const char *client_id, double value,
+                  int64_t now_ms)
+{
+    char key[SENSOR_KEY_MAX];
+    const entity_t *e = quota_of(type, user, client_id, key, sizeof(key));
+    if (!e)
+        return 0;
+    sensor_t *s = sensor_of(key, now_ms);
+    sensor_record(s, value, now_ms);
+    double window, rate = sensor_rate(s, now_ms, &window);
+    double bound = e->limit[type];
+    if (rate <= bound)
+        return 0;
+    double ms = (rate - bound) / bound * window;
+    /* Kafka's ClientRequestQuotaManager bounds its throttle to one window. */
+    if (type == CQ_REQUEST)
+        ms = MIN(ms, (double)WINDOW_MS);
+    return (int32_t)MIN(ms + 0.5, (double)INT32_MAX);
+}
+
+void cq_unrecord(enum cq_type type, const char *user, const char *client_id, double value,
+                 int64_t now_ms)
+{
+    char key[SENSOR_KEY_MAX];
+    if (quota_of(type, user, client_id, key, sizeof(key)))
+        sensor_record(sensor_of(key, now_ms), -value, now_ms);
+}
+
+double cq_window_max(enum cq_type type, const char *user, const char *client_id)
+{
+    char key[SENSOR_KEY_MAX];
+    const entity_t *e = quota_of(type, user, client_id, key, sizeof(key));
+    return e ? e->limit[type] * (SAMPLES - 1) * (WINDOW_MS / 1000.0) : -1;
 }

@@ -40,7 +40,7 @@ static const char *known_keys[] = {
     "group.max.session.timeout.ms", "group.max.size", "log.cleaner.backoff.ms",
     "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.dedupe.buffer.size",
     "log.cleaner.io.buffer.load.factor", "num.replica.fetchers", "replica.fetch.wait.max.ms",
-    "replica.fetch.min.bytes", "replica.fetch.max.bytes", "replica.fetch.response.max.bytes",
+    "fetch.max.bytes", "replica.fetch.min.bytes", "replica.fetch.max.bytes", "replica.fetch.response.max.bytes",
     "replica.fetch.backoff.ms", "replica.socket.timeout.ms", "replica.lag.time.max.ms",
     "controller.socket.timeout.ms", "unclean.leader.election.enable", "inter.broker.protocol.version",
     "controlled.shutdown.enable", "controlled.shutdown.max.retries",
@@ -111,6 +111,7 @@ void config_defaults(broker_config_t *cfg)
     cfg->replica_fetch_wait_max_ms = 500;
     cfg->replica_fetch_min_bytes = 1;
     cfg->replica_fetch_max_bytes = 1048576;
+    cfg->fetch_max_bytes = 57671680;
     cfg->replica_fetch_response_max_bytes = 10485760;
     cfg->replica_fetch_backoff_ms = 1000;
     cfg->replica_socket_timeout_ms = 30000;
@@ -400,6 +401,7 @@ int config_finish(broker_config_t *cfg)
     GET_INT("replica.fetch.wait.max.ms", replica_fetch_wait_max_ms);
     GET_INT("replica.fetch.min.bytes", replica_fetch_min_bytes);
     GET_INT("replica.fetch.max.bytes", replica_fetch_max_bytes);
+    GET_INT("fetch.max.bytes", fetch_max_bytes);
     GET_INT("replica.fetch.response.max.bytes", replica_fetch_response_max_bytes);
     GET_INT("replica.fetch.backoff.ms", replica_fetch_backoff_ms);
     GET_INT("replica.socket.timeout.ms", replica_socket_timeout_ms);
@@ -523,6 +525,10 @@ int config_finish(broker_config_t *cfg)
         cfg->txn_log_partitions <= 0 || cfg->txn_log_rf <= 0 || cfg->txn_max_timeout_ms <= 0 ||
         cfg->txn_abort_check_ms <= 0 || cfg->txn_id_expiry_check_ms <= 0) {
         fprintf(stderr, "samsad: a size or count setting is out of range\n");
+        return -1;
+    }
+    if (cfg->fetch_max_bytes < 1024) {
+        fprintf(stderr, "samsad: fetch.max.bytes must be at least 1024\n");
         return -1;
     }
     if (cfg->queued_max_request_bytes > 0 &&

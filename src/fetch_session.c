@@ -375,6 +375,19 @@ void fs_finish(fs_context_t *ctx, const struct fetch_request *rq, struct fetch_r
     told_to_back(s);
 }
 
+void fs_throttled(fs_context_t *ctx, struct fetch_response *resp)
+{
+    resp->responses_count = 0;
+    resp->session_id = 0;
+    if (!ctx->incremental)
+        return;
+    if (!find_session(ctx->session_id)) {
+        resp->error_code = KERR_FETCH_SESSION_ID_NOT_FOUND;
+        return;
+    }
+    resp->session_id = ctx->session_id;
+}
+
 int fs_count(void)
 {
     return (int)HASH_COUNT(sessions);

@@ -67,6 +67,7 @@ struct conn {
     conn_session_t session;
     struct event *unmute_ev;    /* ends a quota throttle (KIP-219 muting) */
     bool muted;
+    int64_t muted_until;        /* mono_ms() the mute ends */
     request_t *inflight;        /* parked request, if any */
     bool closing;               /* close once output drains */
     int64_t reserved;           /* pool bytes held for the frame being read */
@@ -260,8 +261,13 @@ void conn_mute_for(struct conn *c, int32_t ms)
         c->unmute_ev = evtimer_new(event_get_base(c->read_ev), conn_unmute, c);
     if (!c->unmute_ev)
         return;     /* no memory for the timer: not throttled, still served */
+    /* Two quotas may throttle one request: the longer mute stands. */
+    int64_t until = mono_ms() + ms;
+    if (c->muted && until <= c->muted_until)
+        return;
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     c->muted = true;
+    c->muted_until = until;
     evtimer_add(c->unmute_ev, &tv);
     conn_update_reading(c);
 }
@@ -378,8 +384,10 @@ static void conn_resume(evutil_socket_t fd, short what, void *arg)
         return;
     if (req) {
         c->inflight = NULL;
-        if (!req->no_response)
+        if (!req->no_response) {
+            quota_response_ready(req);
             conn_send_response(c, req);
+        }
         request_free(req);
     }
     if (c->closing) {
@@ -460,8 +468,10 @@ static bool conn_process(struct conn *c)
             request_free(req);
             return conn_close_after_flush(c);
         }
-        if (!req->no_response)
+        if (!req->no_response) {
+            quota_response_ready(req);
             conn_send_response(c, req);
+        }
         request_free(req);
     }
     if (c->closing)

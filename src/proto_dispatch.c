@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "api.h"
-#include "client_quotas.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "net.h"
@@ -216,23 +215,6 @@ static bool sasl_request_allowed(const request_t *req, int16_t key)
     return false;
 }
 
-int32_t quota_throttle(request_t *req, int type, double bytes)
-{
-    const char *principal = conn_principal(req->conn);
-    const char *colon = strchr(principal, ':');
-    char client[256];
-    snprintf(client, sizeof(client), "%.*s", MAX(req->hdr.client_id.len, 0),
-             req->hdr.client_id.ptr ? req->hdr.client_id.ptr : "");
-    int32_t ms = cq_record((enum cq_type)type, colon ? colon + 1 : principal, client, bytes,
-                           now_ms());
-    if (ms > 0) {
-        log_debug("quota", "Throttling %s (%s, client-id %s) for %d ms", conn_peer(req->conn),
-                  principal, client, ms);
-        conn_mute_for(req->conn, ms);
-    }
-    return ms;
-}
-
 /* KIP-368: once a SASL session's connections.max.reauth.ms is over, any
  * request but the SaslHandshake that starts a re-authentication closes
  * the connection, as Kafka's SocketServer does. */
@@ -293,7 +275,10 @@ enum handler_result proto_dispatch(broker_t *b, request_t *req)
                   conn_peer(req->conn), (int)req->frame_len, api->name);
         return REQ_CLOSE;
     }
+    req->handler_start_ns = mono_ns();
     enum handler_result res = api->handler(b, req);
+    req->handler_ns += mono_ns() - req->handler_start_ns;
+    req->handler_start_ns = 0;
     if (res == REQ_CLOSE)
         log_warn("network", "Closing connection from %s: malformed %s v%d request",
                  conn_peer(req->conn), api->name, version);

@@ -217,6 +217,19 @@ class Message:
     def fname(self, struct_name):
         return self.cname if struct_name is None else f"{self.cname}_{snake(struct_name)}"
 
+    def throttle_first(self):
+        """The first version from which ThrottleTimeMs is the first field of
+        the body (where a quota throttle time is patched in), or -1."""
+        first = -1
+        for v in range(self.valid[0], self.valid[1] + 1):
+            present = [f for f in self.fields
+                       if f.untagged_versions() and f.untagged_versions()[0] <= v <= f.untagged_versions()[1]]
+            leads = bool(present) and present[0].name == "ThrottleTimeMs"
+            if leads and first < 0:
+                first = v
+            assert leads or first < 0, f"{self.name}: ThrottleTimeMs stops leading at v{v}"
+        return first
+
 
 def c_default(f, msg):
     t = f.elem
@@ -628,6 +641,8 @@ def main():
     h.append("    int16_t min_version;")
     h.append("    int16_t max_version;")
     h.append("    int16_t first_flexible;     /* -1: never */")
+    h.append("    int16_t throttle_first;     /* responses: from this version on the body")
+    h.append("                                 * starts with throttle_time_ms (-1: never) */")
     h.append("    size_t size;")
     h.append("    int (*decode)(kreader_t *r, int16_t version, void *m);")
     h.append("    void (*encode)(kwriter_t *w, int16_t version, const void *m);")
@@ -657,7 +672,8 @@ def main():
     for m in msgs:
         key = m.api_key if m.api_key is not None else -1
         fv = m.flexible[0] if m.flexible else -1
-        c.append(f'    {{ "{m.name}", {key}, {m.valid[0]}, {m.valid[1]}, {fv}, sizeof({m.ctype(None)}),')
+        tf = m.throttle_first() if m.kind == "response" else -1
+        c.append(f'    {{ "{m.name}", {key}, {m.valid[0]}, {m.valid[1]}, {fv}, {tf}, sizeof({m.ctype(None)}),')
         c.append(f"      {m.cname}_decode_any, {m.cname}_encode_any }},")
     c.append("};")
     c.append(f"const int proto_message_table_count = {len(msgs)};")

@@ -141,16 +141,17 @@ def parse_fetch_v4_records_len(body):
 class Conn:
     """A blocking connection that reads whole responses."""
 
-    def __init__(self, port):
+    def __init__(self, port, client_id="samsa-test"):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.corr = 0
+        self.client_id = client_id
 
     def send_raw(self, data):
         self.s.sendall(data)
 
     def request(self, api_key, version, body, header_v0_response=True):
         self.corr += 1
-        self.s.sendall(frame(api_key, version, self.corr, body))
+        self.s.sendall(frame(api_key, version, self.corr, body, self.client_id))
         return self.read_response(self.corr)
 
     def read_exact(self, n):

@@ -143,3 +143,128 @@ def test_user_client_quotas_are_loaded_at_start_up(make_broker, zookeeper):
     while time.time() < deadline and not any(t > 0 for t in seen):
         seen = throttles_seen(b, topic, slow, 30, 10000)
     assert any(t > 0 for t in seen), seen
+
+
+def produce_one_by_one(b, topic, n, size):
+    """n records of size bytes, one batch each."""
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 0})
+    for i in range(n):
+        p.produce(topic, b"%05d" % i + b"x" * (size - 5), partition=0)
+        assert p.flush(30) == 0
+
+
+def batches(records):
+    """Base offsets of the record batches in a fetch answer's records."""
+    import struct
+    out, at = [], 0
+    while at + 12 <= len(records):
+        base, length = struct.unpack_from(">qi", records, at)
+        if at + 12 + length > len(records):
+            break       # a partial batch at the end of the answer
+        out.append(base)
+        at += 12 + length
+    return out
+
+
+def new_topic(b, name):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic(name, 1, 1)])[name].result(30)
+
+
+def test_consumer_byte_rate_caps_and_then_throttles_fetches(broker):
+    """consumer_byte_rate=10240 (Kafka's ClientQuotaManager): a fetch asking
+    for 1 MB gets at most what the quota lets through in one window
+    (10 x 10240 bytes: ten 10 KB batches), the next one past the quota is
+    answered empty with the time to back off, and another client-id is
+    served in full.  Compared exactly, against Kafka too."""
+    import struct
+    from kproto import Conn, fetch_v4, parse_fetch_v4_records_len
+    topic, slow = unique("cquota"), unique("slow-consumer")
+    new_topic(broker, topic)
+    produce_one_by_one(broker, topic, 15, 10000)
+    configs(broker, "--alter", "--add-config", "consumer_byte_rate=10240", "--entity-type",
+            "clients", "--entity-name", slow)
+    import time
+    time.sleep(2)       # the quota reaches the broker through its notification
+    c = Conn(broker.port, client_id=slow)
+    # A first, empty fetch starts the client's quota window, so that the
+    # capped one 1.5 s later is measured over 11.5 s and stays within the
+    # quota (Kafka's answer is the cap plus headers, and may end with a
+    # partial batch, which clients drop).
+    body = c.request(1, 4, fetch_v4(topic, 0, 15, 0, 1, max_bytes=1 << 20))
+    assert struct.unpack_from(">i", body, 0)[0] == 0
+    assert parse_fetch_v4_records_len(body) == (0, 15, b"")
+    time.sleep(1.5)
+    body = c.request(1, 4, fetch_v4(topic, 0, 0, 100, 1, max_bytes=1 << 20))
+    assert struct.unpack_from(">i", body, 0)[0] == 0
+    err, hw, records = parse_fetch_v4_records_len(body)
+    assert (err, hw, batches(records)) == (0, 15, list(range(10)))
+    assert len(records) <= 102400
+    body = c.request(1, 4, fetch_v4(topic, 0, 10, 100, 1, max_bytes=1 << 20))
+    throttle, ntopics = struct.unpack_from(">ii", body, 0)
+    assert throttle > 0 and ntopics == 0, (throttle, ntopics, len(body))
+    c.close()
+    other = Conn(broker.port, client_id=unique("free-consumer"))
+    body = other.request(1, 4, fetch_v4(topic, 0, 0, 100, 1, max_bytes=1 << 20))
+    assert struct.unpack_from(">i", body, 0)[0] == 0
+    err, hw, records = parse_fetch_v4_records_len(body)
+    assert (err, hw, batches(records)) == (0, 15, list(range(15)))
+    other.close()
+
+
+def test_throttled_consumer_still_reads_every_record(broker):
+    """A confluent-kafka consumer over its consumer_byte_rate is told to
+    back off (throttle_cb) and still reads every record, in order."""
+    from confluent_kafka import Consumer
+    topic, slow = unique("cquota-all"), unique("slow-reader")
+    new_topic(broker, topic)
+    produce_one_by_one(broker, topic, 30, 10000)
+    configs(broker, "--alter", "--add-config", "consumer_byte_rate=20480", "--entity-type",
+            "clients", "--entity-name", slow)
+    import time
+    time.sleep(2)
+    seen = []
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("g"),
+                  "client.id": slow, "auto.offset.reset": "earliest",
+                  "throttle_cb": lambda ev: seen.append(ev.throttle_time)})
+    c.subscribe([topic])
+    got, deadline = [], time.time() + 60
+    while len(got) < 30 and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got.append(int(m.value()[:5]))
+    c.close()
+    assert got == list(range(30))
+    assert any(t > 0 for t in seen), seen
+
+
+def test_request_percentage_throttles_with_a_full_answer(broker):
+    """request_percentage=0.01 (0.01% of a thread: 1 ms of handling in the
+    10 s window): a client-id sending Metadata requests is soon answered
+    with a throttle time, and the throttled answer is still complete (the
+    same brokers and topic); another client-id is not throttled."""
+    import struct
+    from kproto import Conn, metadata_v4
+    topic, busy = unique("rquota"), unique("busy")
+    new_topic(broker, topic)
+    configs(broker, "--alter", "--add-config", "request_percentage=0.01", "--entity-type",
+            "clients", "--entity-name", busy)
+    import time
+    time.sleep(2)
+    c = Conn(broker.port, client_id=busy)
+    free = Conn(broker.port, client_id=unique("idle"))
+    reference = free.request(3, 4, metadata_v4([topic], False))
+    throttle, answer = 0, b""
+    for _ in range(2000):
+        answer = c.request(3, 4, metadata_v4([topic], False))
+        throttle = struct.unpack_from(">i", answer, 0)[0]
+        if throttle > 0:
+            break
+    assert 0 < throttle <= 1000, throttle     # Kafka bounds it by one window
+    assert answer[4:] == reference[4:]
+    again = free.request(3, 4, metadata_v4([topic], False))
+    assert struct.unpack_from(">i", again, 0)[0] == 0 and again[4:] == reference[4:]
+    c.close()
+    free.close()

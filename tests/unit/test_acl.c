@@ -181,6 +181,32 @@ static void test_quota_precedence_and_throttle(void)
     cq_clear();
 }
 
+static void test_fetch_and_request_quotas(void)
+{
+    cq_clear();
+    CU_ASSERT_FALSE(cq_active());
+    CU_ASSERT_EQUAL(cq_window_max(CQ_FETCH, "alice", "app"), -1);
+    quota("clients/app", "consumer_byte_rate", "10240");
+    quota("users/alice", "request_percentage", "5");
+    CU_ASSERT_TRUE(cq_active());
+    /* Kafka's getMaxValueInQuotaWindow: quota x (11 - 1) samples x 1 s. */
+    CU_ASSERT_DOUBLE_EQUAL(cq_window_max(CQ_FETCH, "bob", "app"), 102400, 0.001);
+    CU_ASSERT_EQUAL(cq_window_max(CQ_FETCH, "bob", "other"), -1);
+    /* 204800 bytes over 10 s is twice the quota: a 10 s throttle; taken
+     * back, the same fetch again is within it. */
+    CU_ASSERT_EQUAL(cq_record(CQ_FETCH, "bob", "app", 204800, 5000), 10000);
+    cq_unrecord(CQ_FETCH, "bob", "app", 204800, 5000);
+    CU_ASSERT_EQUAL(cq_record(CQ_FETCH, "bob", "app", 100000, 5000), 0);
+    /* request_percentage: 100 (one thread-second) in 10 s is 10% against
+     * 5%: (10 - 5) / 5 x 10 s, bounded by one 1 s window as Kafka's
+     * ClientRequestQuotaManager bounds it. */
+    CU_ASSERT_EQUAL(cq_record(CQ_REQUEST, "alice", "x", 100, 5000), 1000);
+    CU_ASSERT_EQUAL(cq_record(CQ_REQUEST, "bob", "x", 1e6, 5000), 0);   /* no quota */
+    /* A user quota is shared by the user's client-ids. */
+    CU_ASSERT_EQUAL(cq_record(CQ_REQUEST, "alice", "y", 1, 5000), 1000);
+    cq_clear();
+}
+
 void register_acl_tests(void)
 {
     CU_pSuite s = CU_add_suite("acl", NULL, NULL);
@@ -188,4 +214,5 @@ void register_acl_tests(void)
     CU_add_test(s, "znodes and change notifications", test_znodes_and_notifications);
     CU_add_test(s, "DescribeAcls/DeleteAcls filters", test_filters);
     CU_add_test(s, "client quota precedence and throttle time", test_quota_precedence_and_throttle);
+    CU_add_test(s, "consumer byte rate and request percentage", test_fetch_and_request_quotas);
 }
