@@ -22,8 +22,13 @@
  * 100 MiB; a fetch response is bounded by its max_bytes). */
 #define KCLIENT_MAX_FRAME (128 * 1024 * 1024)
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 typedef struct kclient {
     int fd;
+    struct ssl_st *ssl;             /* NULL: plaintext */
+    char error[256];                /* why the last connect failed */
     int32_t next_correlation;
     char client_id[64];             /* a copy */
     int16_t api_min[KCLIENT_MAX_API];   /* -1: not supported by the broker */
@@ -37,6 +42,22 @@ int kclient_connect(kclient_t *c, const char *client_id, const char *bootstrap, 
 /* Same, to host and port. */
 int kclient_connect_to(kclient_t *c, const char *client_id, const char *host, int32_t port,
                        int timeout_ms);
+/* How to secure a connection: TLS with a client context (verifying the
+ * server's name against its certificate when verify_hostname), then SASL
+ * (SaslHandshake v1, SaslAuthenticate v2) with PLAIN or SCRAM-SHA-256/512.
+ * Kafka's SASL_SSL is both; NULL members leave that layer out. */
+typedef struct kclient_auth {
+    struct ssl_ctx_st *tls;
+    bool verify_hostname;
+    const char *sasl_mechanism;
+    const char *username;
+    const char *password;
+} kclient_auth_t;
+
+/* kclient_connect_to over auth (NULL: plaintext); c->error says why it
+ * failed. */
+int kclient_connect_secure(kclient_t *c, const char *client_id, const char *host, int32_t port,
+                           int timeout_ms, const kclient_auth_t *auth);
 void kclient_close(kclient_t *c);
 /* The highest version of api_key both sides support (at most want), or -1. */
 int16_t kclient_version(const kclient_t *c, int16_t api_key, int16_t want);

@@ -1,5 +1,5 @@
 /*
- * tls_context.h - the server-side TLS settings of a listener, built from
+ * tls_context.h - the TLS settings of a listener, built from
  * Kafka's ssl.* keys (listener.name.<l>.ssl.* first): the keystore (PEM as
  * KIP-651, inline or in a file, or PKCS12), the truststore (PEM or PKCS12),
  * ssl.client.auth, ssl.enabled.protocols and ssl.cipher.suites (Java/IANA
@@ -17,6 +17,11 @@
  * context (missing or unreadable keystore, wrong password, unknown
  * protocol or cipher suite, ...). */
 SSL_CTX *tls_server_context(const broker_config_t *cfg, const listener_t *l, char *err,
+                            size_t errlen);
+/* The client side, for connecting to other brokers on listener l: the
+ * same ssl.* keys (keystore as the client certificate; truststore, or the
+ * system's CAs, to check the server; protocols and cipher suites). */
+SSL_CTX *tls_client_context(const broker_config_t *cfg, const listener_t *l, char *err,
                             size_t errlen);
 /* The oldest queued OpenSSL error as text into buf ("" if none); clears
  * this thread's error queue.  Returns buf. */

@@ -178,15 +178,6 @@ static int configure_inter_broker(broker_config_t *cfg)
                         "listeners are %s\n", names);
         return -1;
     }
-    /* Partial: replica fetchers and controller channels connect in
-     * plaintext; refusing beats a cluster whose brokers cannot talk. */
-    if (listeners_inter_broker(cfg)->security_protocol != SECURITY_PLAINTEXT) {
-        fprintf(stderr, "samsad: inter-broker listener %s uses %s; samsa brokers talk to each other "
-                        "over PLAINTEXT only so far (set inter.broker.listener.name to a PLAINTEXT "
-                        "listener)\n", cfg->inter_broker_listener,
-                security_protocol_name(listeners_inter_broker(cfg)->security_protocol));
-        return -1;
-    }
     return 0;
 }
 

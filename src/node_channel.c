@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "inter_broker_auth.h"
 #include "logging.h"
 #include "node_channel.h"
 #include "proto_messages.h"
@@ -91,7 +92,7 @@ static int ensure_connected(node_channel_t *c)
     drop_connection(c);
     if (id < 0 || !host[0])
         return -1;
-    if (kclient_connect_to(&c->conn, c->client_id, host, port, c->timeout_ms) < 0)
+    if (ib_connect(&c->conn, c->client_id, host, port, c->timeout_ms) < 0)
         return -1;
     pthread_mutex_lock(&c->lock);
     c->live_fd = c->conn.fd;

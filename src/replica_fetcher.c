@@ -15,6 +15,7 @@
 #include <uthash.h>
 
 #include "kafka_errors.h"
+#include "inter_broker_auth.h"
 #include "kclient.h"
 #include "logging.h"
 #include "loop.h"
@@ -208,8 +209,8 @@ static int connect_leader(fetcher_t *f)
         return 0;
     char cid[32];
     snprintf(cid, sizeof(cid), "broker-%d-fetcher-%d", fs.b->cfg->broker_id, f->index);
-    if (kclient_connect_to(&f->conn, cid, f->conn_host, f->conn_port,
-                           fs.b->cfg->replica_socket_timeout_ms) < 0)
+    if (ib_connect(&f->conn, cid, f->conn_host, f->conn_port,
+                   fs.b->cfg->replica_socket_timeout_ms) < 0)
         return -1;
     pthread_mutex_lock(&fs.lock);
     f->live_fd = f->conn.fd;

@@ -27,6 +27,7 @@
 #include "controller_state.h"
 #include "zk_worker.h"
 #include "controlled_shutdown.h"
+#include "inter_broker_auth.h"
 #include "group_coordinator.h"
 #include "txn_coordinator.h"
 #include "log_cleaner.h"
@@ -202,6 +203,11 @@ int main(int argc, char **argv)
         log_error("samsad", "Cannot start the log retention timer");
         goto out_logs;
     }
+    char ib_err[512];
+    if (ib_auth_init(&cfg, ib_err, sizeof(ib_err)) < 0) {
+        log_error("samsad", "Cannot set up connections to other brokers: %s", ib_err);
+        goto out_logs;
+    }
     if (net_listen(&b) < 0)
         goto out_logs;
     gc_init(&b);
@@ -255,6 +261,7 @@ out_logs:
     retention_stop();
     cleaner_stop();     /* a running compaction round finishes */
     bio_stop();         /* queued fsyncs, checkpoints and removals finish */
+    ib_auth_free();     /* every connecting thread has stopped */
     metadata_apply_shutdown();
     rm_shutdown();
     fs_shutdown();

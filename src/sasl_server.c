@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jaas.h"
 #include "listeners.h"
 #include "sasl_scram.h"
 #include "sasl_server.h"
 #include "util.h"
 
 #define MAX_MECHANISMS 8
-#define PLAIN_LOGIN_MODULE "org.apache.kafka.common.security.plain.PlainLoginModule"
 
 typedef struct plain_user {
     char *name;
@@ -45,64 +45,29 @@ bool sasl_key_known(const char *key)
                    !strcmp(dot + 1, "connections.max.reauth.ms"));
 }
 
-/* One JAAS option value: "quoted" (backslash escapes) or a bare word. */
-static const char *jaas_value(const char *p, char *out, size_t outlen)
+/* A user_<name>="<password>" option of the PlainLoginModule entry. */
+static int add_plain_user(const char *key, size_t keylen, const char *value, void *arg)
 {
-    size_t n = 0;
-    if (*p == '"') {
-        for (p++; *p && *p != '"'; p++) {
-            if (*p == '\\' && p[1])
-                p++;
-            if (n + 1 < outlen)
-                out[n++] = *p;
-        }
-        if (*p == '"')
-            p++;
-    } else {
-        for (; *p && !isspace((unsigned char)*p) && *p != ';'; p++)
-            if (n + 1 < outlen)
-                out[n++] = *p;
-    }
-    out[n] = '\0';
-    return p;
+    sasl_listener_t *s = arg;
+    if (keylen <= 5 || strncmp(key, "user_", 5))
+        return 0;
+    plain_user_t *u = realloc(s->users, sizeof(*u) * (size_t)(s->n_users + 1));
+    if (!u)
+        return 1;
+    s->users = u;
+    u[s->n_users].name = xstrndup(key + 5, keylen - 5);
+    u[s->n_users].password = xstrdup(value);
+    s->n_users++;
+    return 0;
 }
 
 /* "LoginModule flag key="value" ...;": the user_<name> options. */
 static int parse_plain_jaas(sasl_listener_t *s, const char *jaas, char *err, size_t errlen)
 {
-    const char *p = jaas;
-    while (isspace((unsigned char)*p))
-        p++;
-    if (strncmp(p, PLAIN_LOGIN_MODULE, strlen(PLAIN_LOGIN_MODULE))) {
-        snprintf(err, errlen, "plain.sasl.jaas.config must name %s", PLAIN_LOGIN_MODULE);
-        return -1;
-    }
-    p += strlen(PLAIN_LOGIN_MODULE);
-    while (*p && *p != ';') {
-        while (isspace((unsigned char)*p))
-            p++;
-        const char *key = p;
-        while (*p && *p != '=' && !isspace((unsigned char)*p) && *p != ';')
-            p++;
-        size_t keylen = (size_t)(p - key);
-        if (*p != '=') { /* the control flag (required, ...) */
-            continue;
-        }
-        char value[1024];
-        p = jaas_value(p + 1, value, sizeof(value));
-        if (keylen > 5 && !strncmp(key, "user_", 5)) {
-            plain_user_t *u = realloc(s->users, sizeof(*u) * (size_t)(s->n_users + 1));
-            if (!u) {
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-            s->users = u;
-            u[s->n_users].name = xstrndup(key + 5, keylen - 5);
-            u[s->n_users].password = xstrdup(value);
-            s->n_users++;
-        }
-    }
-    return 0;
+    int rc = jaas_parse(jaas, JAAS_PLAIN_MODULE, add_plain_user, s, err, errlen);
+    if (rc > 0)
+        snprintf(err, errlen, "out of memory reading plain.sasl.jaas.config");
+    return rc == 0 ? 0 : -1;
 }
 
 static int add_mechanisms(sasl_listener_t *s, const char *list, char *err, size_t errlen)

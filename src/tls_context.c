@@ -24,6 +24,7 @@ static const char *const known_keys[] = {
     "ssl.keystore.key", "ssl.keystore.certificate.chain", "ssl.truststore.type",
     "ssl.truststore.location", "ssl.truststore.password", "ssl.truststore.certificates",
     "ssl.client.auth", "ssl.enabled.protocols", "ssl.protocol", "ssl.cipher.suites",
+    "ssl.endpoint.identification.algorithm",
 };
 
 int tls_key_known(const char *key)
@@ -404,5 +405,35 @@ SSL_CTX *tls_server_context(const broker_config_t *cfg, const listener_t *l, cha
         SSL_CTX_free(tb.ctx);
         return NULL;
     }
+    return tb.ctx;
+}
+
+SSL_CTX *tls_client_context(const broker_config_t *cfg, const listener_t *l, char *err,
+                            size_t errlen)
+{
+    tls_build_t tb = { .cfg = cfg, .l = l, .err = err, .errlen = errlen };
+    err[0] = '\0';
+    tb.ctx = SSL_CTX_new(TLS_client_method());
+    if (!tb.ctx) {
+        fail(&tb, "cannot create a TLS context%s", NULL);
+        return NULL;
+    }
+    SSL_CTX_set_options(tb.ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_mode(tb.ctx, SSL_MODE_AUTO_RETRY);
+    /* The keystore is the client certificate, sent when the server asks;
+     * without a truststore the system's trusted CAs check the server (as
+     * the JVM's default truststore does). */
+    bool has_keystore = key_of(&tb, "ssl.keystore.location") || key_of(&tb, "ssl.keystore.key");
+    bool has_truststore = key_of(&tb, "ssl.truststore.location") ||
+                          key_of(&tb, "ssl.truststore.certificates");
+    if (set_protocols(&tb) < 0 || set_cipher_suites(&tb) < 0 ||
+        (has_keystore && load_keystore(&tb) < 0) ||
+        (has_truststore ? load_truststore(&tb) < 0
+                        : SSL_CTX_set_default_verify_paths(tb.ctx) != 1 &&
+                              fail(&tb, "cannot load the system's trusted certificates%s", NULL))) {
+        SSL_CTX_free(tb.ctx);
+        return NULL;
+    }
+    SSL_CTX_set_verify(tb.ctx, SSL_VERIFY_PEER, NULL);
     return tb.ctx;
 }

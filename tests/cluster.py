@@ -18,22 +18,24 @@ from servers import KafkaBroker, SamsaBroker, wait_for
 
 
 class Cluster:
-    def __init__(self, zk, workdir, kinds, props=None, kafka_version=None):
+    def __init__(self, zk, workdir, kinds, props=None, kafka_version=None, broker_props=None):
         """kinds: one "samsa" or "kafka" per broker; broker i gets id i.
         Kafka brokers start first, so with a mix a Kafka broker is the
         first controller.  kafka_version: Kafka's release for its brokers
-        (the fixture's default if None)."""
+        (the fixture's default if None).  broker_props(i): properties of
+        broker i only (its own ports), over props."""
         self.zk = zk
         self.chroot = "/cluster-" + uuid.uuid4().hex[:8]
         self.brokers = []
         for i, kind in enumerate(kinds):
             d = os.path.join(workdir, f"{kind}-{i}")
             os.makedirs(d, exist_ok=True)
+            own = {**(props or {}), **(broker_props(i) if broker_props else {})}
             if kind == "samsa":
-                b = SamsaBroker(zk, d, broker_id=i, chroot=self.chroot, props=props)
+                b = SamsaBroker(zk, d, broker_id=i, chroot=self.chroot, props=own)
             else:
                 kw = {"version": kafka_version} if kafka_version else {}
-                b = KafkaBroker(zk.connect, d, broker_id=i, chroot=self.chroot, props=props, **kw)
+                b = KafkaBroker(zk.connect, d, broker_id=i, chroot=self.chroot, props=own, **kw)
             self.brokers.append(b)
         self.zkc = None
 

@@ -132,6 +132,15 @@ def unique(name):
     return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
+def assert_refuses_to_start(zk, workdir, props, message):
+    """A broker with props exits at start-up, saying message."""
+    os.makedirs(workdir, exist_ok=True)
+    b = new_broker(zk, workdir, props=props)
+    b.start(wait=False)
+    assert b.proc.wait(30) != 0
+    assert message in b.log_text() + b.stderr_text(), (message, b.log_text()[-2000:])
+
+
 def tool(name):
     return os.path.join(TOOLS, name)
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, is_samsa, new_broker, samsa_only, stop_cleanly, unique
+from conftest import ROOT, assert_refuses_to_start, is_samsa, new_broker, samsa_only, stop_cleanly, unique
 from servers import free_port, wait_for
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -214,12 +214,7 @@ def test_tls_keystore_problems_stop_start_up_with_a_clear_message(zookeeper, tmp
     for i, (extra, message) in enumerate(cases):
         props = {"listeners": f"PLAINTEXT://127.0.0.1:{{port}},SSL://127.0.0.1:{free_port()}"}
         props.update(extra)
-        d = tmp_path / f"b{i}"
-        d.mkdir()
-        b = new_broker(zookeeper, str(d), props=props)
-        b.start(wait=False)
-        assert b.proc.wait(30) != 0
-        assert message in b.log_text() + b.stderr_text(), (message, b.log_text()[-2000:])
+        assert_refuses_to_start(zookeeper, str(tmp_path / f"b{i}"), props, message)
 
 
 def test_pem_keystore_inline_and_a_restricted_cipher_suite(zookeeper, tmp_path, certs):

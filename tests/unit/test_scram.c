@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jaas.h"
 #include "kv_list.h"
+#include "sasl_client.h"
 #include "sasl_scram.h"
 #include "scram.h"
 #include "scram_store.h"
@@ -156,6 +158,102 @@ static void test_exchange_against_the_store(void)
     scram_store_clear();
 }
 
+/* samsa's SCRAM client (sasl_client.c) against its server: the client's
+ * messages through the server exchange and back; tampered_sig flips a byte
+ * of the server's signature. */
+static int client_against_server(scram_mech_t m, const char *user, const char *password,
+                                 bool tampered_sig, char *err, size_t errlen)
+{
+    sasl_client_t *cl = sasl_client_new(scram_mech_name(m), user, password);
+    scram_exchange_t *sx = scram_exchange_new(m);
+    uint8_t token[1024];
+    char answer[1024], why[200];
+    size_t tl = sizeof(token), al;
+    bool tell;
+    int rc = sasl_client_step(cl, NULL, 0, token, &tl, err, errlen);
+    for (int round = 0; rc == 1 && round < 3; round++) {
+        al = sizeof(answer);
+        scram_step_t st = scram_exchange_step(sx, token, tl, answer, &al, why, sizeof(why), &tell);
+        if (st == SCRAM_FAILED) {
+            snprintf(err, errlen, "server: %s", why);
+            rc = -1;
+            break;
+        }
+        if (st == SCRAM_COMPLETE && tampered_sig)
+            answer[2] ^= 1;
+        tl = sizeof(token);
+        rc = sasl_client_step(cl, (uint8_t *)answer, al, token, &tl, err, errlen);
+    }
+    sasl_client_free(cl);
+    scram_exchange_free(sx);
+    return rc;
+}
+
+static void test_client_exchange(void)
+{
+    for (scram_mech_t m = SCRAM_SHA_256; m <= SCRAM_SHA_512; m++) {
+        const uint8_t salt[] = "0123456789abcdef";
+        uint8_t salted[SCRAM_KEY_MAX];
+        scram_credential_t c;
+        CU_ASSERT_EQUAL_FATAL(scram_salted_password(m, "s3cret", salt, 16, 4096, salted), 0);
+        CU_ASSERT_EQUAL_FATAL(scram_credential_from_salted(m, salt, 16, salted, scram_key_len(m),
+                                                           4096, &c), 0);
+        char *text = scram_credential_format(&c);
+        kv_list_t cfg = { 0 };
+        kv_set(&cfg, scram_mech_name(m), text);
+        free(text);
+        scram_store_apply("bro%3Dker", &cfg);       /* "bro=ker": a saslname escape */
+        kv_free(&cfg);
+        char err[256] = "";
+        CU_ASSERT_EQUAL(client_against_server(m, "bro=ker", "s3cret", false, err, sizeof(err)), 0);
+        CU_ASSERT_EQUAL(client_against_server(m, "bro=ker", "wrong", false, err, sizeof(err)), -1);
+        CU_ASSERT_STRING_EQUAL(err, "server: Invalid client credentials");
+        CU_ASSERT_EQUAL(client_against_server(m, "bro=ker", "s3cret", true, err, sizeof(err)), -1);
+        CU_ASSERT_STRING_EQUAL(err, "Invalid server signature in server final message");
+        scram_store_clear();
+    }
+    /* A server nonce that does not extend ours, and too few iterations. */
+    sasl_client_t *cl = sasl_client_new("SCRAM-SHA-256", "u", "p");
+    uint8_t tok[256];
+    size_t tl = sizeof(tok);
+    char err[256];
+    CU_ASSERT_EQUAL(sasl_client_step(cl, NULL, 0, tok, &tl, err, sizeof(err)), 1);
+    const char *bad = "r=somebodyelse0123456789012345678901234,s=c2FsdA==,i=4096";
+    tl = sizeof(tok);
+    CU_ASSERT_EQUAL(sasl_client_step(cl, (const uint8_t *)bad, strlen(bad), tok, &tl, err,
+                                     sizeof(err)), -1);
+    CU_ASSERT_STRING_EQUAL(err, "Invalid server nonce: does not start with client nonce");
+    sasl_client_free(cl);
+    /* PLAIN: one token, authzid empty. */
+    cl = sasl_client_new("PLAIN", "alice", "pw");
+    tl = sizeof(tok);
+    CU_ASSERT_EQUAL(sasl_client_step(cl, NULL, 0, tok, &tl, err, sizeof(err)), 1);
+    CU_ASSERT_EQUAL(tl, 9);
+    CU_ASSERT_EQUAL(memcmp(tok, "\0alice\0pw", 9), 0);
+    CU_ASSERT_EQUAL(sasl_client_step(cl, NULL, 0, tok, &tl, err, sizeof(err)), 0);
+    sasl_client_free(cl);
+    CU_ASSERT_PTR_NULL(sasl_client_new("GSSAPI", "u", "p"));
+}
+
+static int collect_option(const char *key, size_t keylen, const char *value, void *arg)
+{
+    char *out = arg;
+    snprintf(out + strlen(out), 256 - strlen(out), "%.*s=%s;", (int)keylen, key, value);
+    return 0;
+}
+
+static void test_jaas(void)
+{
+    char got[256] = "", err[128];
+    CU_ASSERT_EQUAL(jaas_parse(" " JAAS_SCRAM_MODULE " required username=\"bro\\\"ker\" "
+                               "password=\"p w\" extra=bare;", JAAS_SCRAM_MODULE, collect_option,
+                               got, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(got, "username=bro\"ker;password=p w;extra=bare;");
+    CU_ASSERT_EQUAL(jaas_parse(JAAS_PLAIN_MODULE " required;", JAAS_SCRAM_MODULE, collect_option,
+                               got, err, sizeof(err)), -1);
+    CU_ASSERT_STRING_EQUAL(err, "the JAAS entry must name " JAAS_SCRAM_MODULE);
+}
+
 void register_scram_tests(void)
 {
     CU_pSuite s = CU_add_suite("scram", NULL, NULL);
@@ -163,4 +261,6 @@ void register_scram_tests(void)
     CU_add_test(s, "Kafka's credential text", test_credential_text);
     CU_add_test(s, "Kafka's sanitized names", test_sanitized_names);
     CU_add_test(s, "an exchange against the store", test_exchange_against_the_store);
+    CU_add_test(s, "the client's exchange against the server", test_client_exchange);
+    CU_add_test(s, "JAAS entries", test_jaas);
 }
