@@ -24,6 +24,7 @@
 #include "api.h"
 #include "authorizer.h"
 #include "client_quotas.h"
+#include "fetch_downconvert.h"
 #include "fetch_session.h"
 #include "kafka_errors.h"
 #include "leader_epoch.h"
@@ -54,6 +55,8 @@ typedef struct parked_fetch {
     fs_context_t session;
     fetch_point_t *points;
     int n_points;
+    struct fetch_response resp;     /* being down-converted (v0-v3) */
+    fetch_conversion_t *conversion;
 } parked_fetch_t;
 
 /* Kafka's Partition.fetchRecords check for a follower: if the epoch it
@@ -138,6 +141,12 @@ static void fetch_partition(broker_t *b, request_t *req, const char *topic, int3
     }
     if (follower && !pl_is_replica(p, replica_id)) {
         out->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
+        return;
+    }
+    int16_t refusal = follower ? 0 : fetch_conversion_refusal(b, topic,
+                                                              req->hdr.request_api_version);
+    if (refusal) {
+        out->error_code = refusal;
         return;
     }
     int64_t hw = p->high_watermark;
@@ -285,6 +294,35 @@ static bool fetch_try_complete(delayed_op_t *op)
     return accumulated >= pf->rq.min_bytes;
 }
 
+/* Fetch v0-v3: the records were down-converted; the answer goes out. */
+static void fetch_converted(void *arg)
+{
+    parked_fetch_t *pf = arg;
+    pf->conversion = NULL;
+    fetch_send(pf, &pf->resp);
+    pf->req->parked = NULL;
+    request_complete(pf->req);
+}
+
+/* Sends resp, or for a legacy client first down-converts its records on
+ * the disk thread; true if the answer is sent now. */
+static bool fetch_answer(parked_fetch_t *pf, struct fetch_response *resp)
+{
+    request_t *req = pf->req;
+    int8_t magic = fetch_magic_for_version(req->hdr.request_api_version);
+    if (magic < 2 && pf->replica_id < 0) {
+        pf->resp = *resp;
+        pf->conversion = fetch_convert(&req->arena, &pf->resp, &pf->rq, magic, fetch_converted, pf);
+        if (pf->conversion) {
+            req->parked = pf;
+            req->cancel = fetch_cancel;
+            return false;
+        }
+    }
+    fetch_send(pf, resp);
+    return true;
+}
+
 static void fetch_on_complete(delayed_op_t *op, bool expired)
 {
     (void)expired;
@@ -293,7 +331,8 @@ static void fetch_on_complete(delayed_op_t *op, bool expired)
     bool err;
     struct fetch_response resp;
     fetch_build(pf->broker, req, &pf->rq, &resp, &err);
-    fetch_send(pf, &resp);
+    if (!fetch_answer(pf, &resp))
+        return;
     req->parked = NULL;
     request_complete(req);
 }
@@ -301,7 +340,9 @@ static void fetch_on_complete(delayed_op_t *op, bool expired)
 void fetch_cancel(request_t *req)
 {
     parked_fetch_t *pf = req->parked;
-    if (pf)
+    if (pf && pf->conversion)
+        fetch_conversion_cancel(pf->conversion);
+    else if (pf)
         purgatory_cancel(&pf->op);
     req->parked = NULL;
 }
@@ -340,6 +381,7 @@ enum handler_result api_fetch(broker_t *b, request_t *req)
 {
     int16_t v = req->hdr.request_api_version;
     parked_fetch_t *pf = arena_alloc(&req->arena, sizeof(*pf));
+    memset(pf, 0, sizeof(*pf));
     if (fetch_request_decode(&req->body, v, &pf->rq) < 0)
         return REQ_CLOSE;
     pf->req = req;
@@ -362,8 +404,7 @@ enum handler_result api_fetch(broker_t *b, request_t *req)
         b->shutting_down) {
         if (pf->session.error)
             fetch_response_defaults(&resp);
-        fetch_send(pf, &resp);
-        return REQ_DONE;
+        return fetch_answer(pf, &resp) ? REQ_DONE : REQ_PARKED;
     }
     pf->op.try_complete = fetch_try_complete;
     pf->op.on_complete = fetch_on_complete;

@@ -18,6 +18,7 @@
 #include "record_batch.h"
 #include "record_compress.h"
 #include "record_stream.h"
+#include "util.h"
 
 typedef struct legacy_record {
     const uint8_t *key, *value;
@@ -260,4 +261,116 @@ int16_t legacy_upconvert(const uint8_t *in, int32_t len, size_t limit, kwriter_t
     free(c.recs);
     *reason = c.reason;
     return err;
+}
+
+/* ---- down-conversion (Fetch v0-v3) ---- */
+
+typedef struct downconversion {
+    kwriter_t *w;
+    int8_t magic;
+    int64_t first_offset;       /* uncompressed batches: records before it are dropped */
+    bool log_append_time;
+    int64_t wrapper_base;       /* compressed: the batch's first offset (-1: absolute) */
+    bool skip_early;
+    int64_t max_timestamp;
+} downconversion_t;
+
+/* One legacy message: offset, size, CRC-32 over the rest. */
+static void write_message(kwriter_t *w, int8_t magic, int64_t offset, int8_t attributes,
+                          int64_t timestamp, const uint8_t *key, int32_t key_len,
+                          const uint8_t *value, int32_t value_len)
+{
+    kw_int64(w, offset);
+    size_t size_at = w->len;
+    kw_int32(w, 0);
+    size_t crc_at = w->len;
+    kw_int32(w, 0);
+    kw_int8(w, magic);
+    kw_int8(w, attributes);
+    if (magic == 1)
+        kw_int64(w, timestamp);
+    kw_int32(w, key_len);
+    if (key_len > 0)
+        kw_raw(w, key, (size_t)key_len);
+    kw_int32(w, value_len);
+    if (value_len > 0)
+        kw_raw(w, value, (size_t)value_len);
+    if (w->err)
+        return;
+    kw_put_int32_at(w, size_at, (int32_t)(w->len - crc_at));
+    kw_put_int32_at(w, crc_at, (int32_t)crc32(0, w->buf + crc_at + 4, (uInt)(w->len - crc_at - 4)));
+}
+
+static int8_t timestamp_attribute(const downconversion_t *d)
+{
+    return d->magic == 1 && d->log_append_time ? 0x08 : 0;
+}
+
+static void downconvert_record(const batch_record_t *r, void *arg)
+{
+    downconversion_t *d = arg;
+    if (d->skip_early && r->offset < d->first_offset)
+        return;
+    int64_t offset = d->wrapper_base >= 0 ? r->offset - d->wrapper_base : r->offset;
+    write_message(d->w, d->magic, offset, timestamp_attribute(d), r->timestamp, r->key,
+                  r->key_len, r->value, r->value_len);
+    d->max_timestamp = MAX(d->max_timestamp, r->timestamp);
+}
+
+/* A compressed batch: its records, compressed with its codec, as the value
+ * of one wrapper message at the batch's last offset. */
+static int16_t downconvert_compressed(downconversion_t *d, const uint8_t *b,
+                                      const batch_header_t *h, int codec)
+{
+    kwriter_t inner;
+    kw_init(&inner);
+    downconversion_t id = *d;
+    id.w = &inner;
+    id.skip_early = false;
+    id.wrapper_base = d->magic == 1 ? h->base_offset : -1;
+    id.max_timestamp = -1;
+    int16_t err = KERR_NONE;
+    uint8_t *packed = NULL;
+    size_t packed_len = 0;
+    if (batch_foreach_record(b, h, downconvert_record, &id) < 0 || inner.err)
+        err = KERR_CORRUPT_MESSAGE;
+    else if (inner.len > 0 && records_compress(codec, inner.buf, inner.len, &packed, &packed_len) < 0)
+        err = KERR_CORRUPT_MESSAGE;
+    if (!err && inner.len > 0) {
+        int64_t ts = d->log_append_time ? h->max_timestamp : id.max_timestamp;
+        write_message(d->w, d->magic, batch_last_offset(h),
+                      (int8_t)(codec | timestamp_attribute(d)), ts, NULL, -1, packed,
+                      (int32_t)packed_len);
+    }
+    free(packed);
+    kw_free(&inner);
+    return err;
+}
+
+int16_t legacy_downconvert(const uint8_t *in, size_t len, int8_t magic, int64_t first_offset,
+                           kwriter_t *out)
+{
+    size_t at = 0;
+    batch_header_t h;
+    while (at < len && batch_parse_header(in + at, len - at, &h) == 0 &&
+           (size_t)h.size <= len - at) {
+        const uint8_t *b = in + at;
+        at += (size_t)h.size;
+        if (h.attributes & BATCH_ATTR_CONTROL)
+            continue;
+        int codec = h.attributes & BATCH_ATTR_COMPRESSION_MASK;
+        if (codec == CODEC_ZSTD)
+            return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+        downconversion_t d = { out, magic, first_offset, (h.attributes & BATCH_ATTR_LOG_APPEND_TIME) != 0,
+                               -1, true, -1 };
+        int16_t err = codec == CODEC_NONE
+                      ? (batch_foreach_record(b, &h, downconvert_record, &d) < 0 ? KERR_CORRUPT_MESSAGE
+                                                                                 : KERR_NONE)
+                      : downconvert_compressed(&d, b, &h, codec);
+        if (err)
+            return err;
+        if (out->err)
+            return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    return KERR_NONE;
 }

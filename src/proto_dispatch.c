@@ -27,10 +27,11 @@ static enum handler_result api_api_versions(broker_t *b, request_t *req);
 
 /* What samsa advertises.  Minimums start at 0 where real clients need it
  * (librdkafka's feature checks pin Produce 0 and Metadata 0 is sent blindly
- * by kafka-python); Fetch starts at 4 (magic 2 only, no down-conversion). */
+ * by kafka-python); Fetch v0-v3 answers down-converted records
+ * (fetch_downconvert.h). */
 static const api_entry_t apis[] = {
     { 0, "Produce", 0, 11, PRODUCE_REQUEST_FIRST_FLEXIBLE, api_produce },
-    { 1, "Fetch", 4, 17, FETCH_REQUEST_FIRST_FLEXIBLE, api_fetch },
+    { 1, "Fetch", 0, 17, FETCH_REQUEST_FIRST_FLEXIBLE, api_fetch },
     { 2, "ListOffsets", 0, 9, LIST_OFFSETS_REQUEST_FIRST_FLEXIBLE, api_list_offsets },
     { 3, "Metadata", 0, 12, METADATA_REQUEST_FIRST_FLEXIBLE, api_metadata },
     { 4, "LeaderAndIsr", 0, 7, LEADER_AND_ISR_REQUEST_FIRST_FLEXIBLE, api_leader_and_isr },

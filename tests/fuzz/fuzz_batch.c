@@ -5,13 +5,17 @@
  * each batch is fixed up first, so the fuzzer explores record framing and
  * the codecs instead of stopping at the checksum.  Whatever validates must
  * also be appendable: offsets are assigned in place and the records of an
- * uncompressed batch walked.
+ * uncompressed batch walked -- and down-converted for a legacy consumer
+ * (legacy_records.c), which must not fail on data the leader accepted
+ * unless it is zstd.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crc32c.h"
+#include "kafka_errors.h"
+#include "legacy_records.h"
 #include "proto_codec.h"
 #include "record_batch.h"
 
@@ -53,6 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t n = 0;
         if (batch_foreach_record(buf, &h, count_record, &n) == 0 && n != h.record_count)
             abort();
+        for (int8_t magic = 0; magic <= 1; magic++) {
+            kwriter_t out;
+            kw_init(&out);
+            int16_t err = legacy_downconvert(buf, len, magic, 1000 + (data[0] >> 1), &out);
+            if (err && err != KERR_UNSUPPORTED_COMPRESSION_TYPE)
+                abort();
+            kw_free(&out);
+        }
     }
     free(buf);
     return 0;

@@ -216,6 +216,45 @@ static void test_legacy_upconversion(void)
     kw_free(&w);
 }
 
+/* Record batches down to magic 1 and 0 (Fetch v0-v3): one message per
+ * record from the fetch offset on, exactly as a legacy producer writes
+ * them; a control batch and a partial trailing batch are dropped. */
+static void test_legacy_downconversion(void)
+{
+    const int64_t now = 1700000000000LL;
+    batch_kv_t recs[3] = { { (const uint8_t *)"a", 1, (const uint8_t *)"v1", 2 },
+                           { (const uint8_t *)"b", 1, (const uint8_t *)"v2", 2 },
+                           { NULL, -1, (const uint8_t *)"v3", 2 } };
+    kwriter_t log;
+    kw_init(&log);
+    batch_build(&log, recs, 3, now);
+    batch_assign_offsets(log.buf, (int32_t)log.len, 10, 0, false, now);
+    size_t first_len = log.len;
+    batch_build_marker(&log, 7, 0, true, 0, now);
+    batch_assign_offsets(log.buf + first_len, (int32_t)(log.len - first_len), 13, 0, false, now);
+    size_t whole = log.len;
+    batch_build(&log, recs, 1, now);       /* cut short below */
+    for (int8_t magic = 0; magic <= 1; magic++) {
+        uint8_t want[512];
+        size_t want_len = 0;
+        legacy_message(want, &want_len, 11, magic, now, "b", "v2");
+        legacy_message(want, &want_len, 12, magic, now, NULL, "v3");
+        kwriter_t out;
+        kw_init(&out);
+        CU_ASSERT_EQUAL(legacy_downconvert(log.buf, whole + 20, magic, 11, &out), 0);
+        CU_ASSERT_EQUAL(out.len, want_len);
+        CU_ASSERT_EQUAL(memcmp(out.buf, want, want_len), 0);
+        kw_free(&out);
+    }
+    /* Corrupt records are refused, not read past. */
+    kwriter_t out;
+    kw_init(&out);
+    log.buf[first_len - 5] = 0x7f;
+    CU_ASSERT_EQUAL(legacy_downconvert(log.buf, first_len, 1, 0, &out), KERR_CORRUPT_MESSAGE);
+    kw_free(&out);
+    kw_free(&log);
+}
+
 void register_batch_tests(void)
 {
     CU_pSuite s = CU_add_suite("record batch", NULL, NULL);
@@ -224,4 +263,5 @@ void register_batch_tests(void)
     CU_add_test(s, "invalid batches", test_invalid_batches);
     CU_add_test(s, "compression round trips", test_compress_round_trip);
     CU_add_test(s, "legacy message sets up-converted", test_legacy_upconversion);
+    CU_add_test(s, "record batches down-converted", test_legacy_downconversion);
 }
