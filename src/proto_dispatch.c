@@ -57,9 +57,11 @@ static const api_entry_t apis[] = {
     { 22, "InitProducerId", 0, 5, INIT_PRODUCER_ID_REQUEST_FIRST_FLEXIBLE, api_init_producer_id },
     { 23, "OffsetForLeaderEpoch", 0, 4, OFFSET_FOR_LEADER_EPOCH_REQUEST_FIRST_FLEXIBLE,
       api_offset_for_leader_epoch },
-    /* v4: leaders' KIP-890 verify_only requests (adding partitions that way,
-     * KIP-890 part 2, is not supported); v5 adds TRANSACTION_ABORTABLE. */
-    { 24, "AddPartitionsToTxn", 0, 4, ADD_PARTITIONS_TO_TXN_REQUEST_FIRST_FLEXIBLE,
+    /* v4-v5: leaders' KIP-890 verify_only requests (adding partitions that
+     * way, KIP-890 part 2, is not supported); v5 only tells the coordinator
+     * the leader understands TRANSACTION_ABORTABLE, which samsa's answers
+     * to verify_only requests carry whatever the version, as Kafka's do. */
+    { 24, "AddPartitionsToTxn", 0, 5, ADD_PARTITIONS_TO_TXN_REQUEST_FIRST_FLEXIBLE,
       api_add_partitions_to_txn },
     { 25, "AddOffsetsToTxn", 0, 4, ADD_OFFSETS_TO_TXN_REQUEST_FIRST_FLEXIBLE,
       api_add_offsets_to_txn },

@@ -30,7 +30,6 @@ NOT_SERVED = {
 }
 # Served with a narrower range than Kafka's, and why.
 NARROWER = {
-    24: ((0, 4), "AddPartitionsToTxn v5 (TRANSACTION_ABORTABLE) is not served yet"),
 }
 
 
