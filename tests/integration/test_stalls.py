@@ -111,3 +111,23 @@ def test_frozen_zookeeper_does_not_stall_clients(tmp_path):
         if is_samsa(b):
             b.assert_no_sanitizer_reports()
         zk.stop()
+
+
+def test_a_producer_at_full_speed_does_not_stall_other_clients(broker):
+    """A producer keeping its socket full (acks=1, no throttle) must not
+    hold the event loop: other connections get their turn between its
+    reads.  (The loop once re-ran a busy connection's read turn before
+    polling the other sockets again, and a probe waited seconds.)"""
+    import subprocess
+    from conftest import tool
+    topic = unique("flood")
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    probe = Probe(broker.port)
+    out = subprocess.run([tool("samsa-producer-perf-test"), "--topic", topic, "--num-records",
+                          "300000", "--record-size", "1024", "--throughput", "-1",
+                          "--producer-props", f"bootstrap.servers={broker.bootstrap}", "acks=1"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "300000 records sent" in out.stdout, out.stdout[-500:]
+    probe.stop()
