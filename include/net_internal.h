@@ -15,11 +15,16 @@ typedef struct net_listener {
     SSL_CTX *tls;               /* TLS listeners (SSL, SASL_SSL) */
     struct sasl_listener *sasl; /* SASL listeners (SASL_PLAINTEXT, SASL_SSL) */
     broker_t *broker;
+    int64_t idle_ms;            /* connections.max.idle.ms (0: never closed for idling) */
 } net_listener_t;
 
 /* Takes a freshly accepted non-blocking socket. */
 void conn_accept(broker_t *b, const net_listener_t *nl, int fd, const char *peer);
 /* Closes every connection (shutdown). */
 void net_close_all(void);
+/* Closes the connections idle for longer than their listener's
+ * connections.max.idle.ms (none with a request in progress or a quota
+ * mute, which are not the client's idling), as Kafka's Selector does. */
+void net_close_idle(int64_t now_mono_ms);
 
 #endif

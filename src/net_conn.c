@@ -68,6 +68,7 @@ struct conn {
     struct event *unmute_ev;    /* ends a quota throttle (KIP-219 muting) */
     bool muted;
     int64_t muted_until;        /* mono_ms() the mute ends */
+    int64_t last_active_ms;     /* mono_ms() of its last read or write */
     request_t *inflight;        /* parked request, if any */
     bool closing;               /* close once output drains */
     int64_t reserved;           /* pool bytes held for the frame being read */
@@ -564,6 +565,7 @@ static void conn_io(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     struct conn *c = arg;
+    c->last_active_ms = mono_ms();
     if (c->handshaking) {
         conn_handshake(c);
         return;
@@ -622,6 +624,7 @@ void conn_accept(broker_t *b, const net_listener_t *nl, int fd, const char *peer
     if (conns)
         conns->prev = c;
     conns = c;
+    c->last_active_ms = mono_ms();
     c->auth = nl->sasl ? CONN_AUTH_HANDSHAKE : CONN_AUTH_COMPLETE;
     c->handshaking = nl->tls != NULL;
     if (c->handshaking) {
@@ -636,4 +639,18 @@ void net_close_all(void)
 {
     while (conns)
         conn_free(conns);
+}
+
+void net_close_idle(int64_t now)
+{
+    for (struct conn *c = conns, *next; c; c = next) {
+        next = c->next;
+        int64_t idle = c->listener->idle_ms;
+        if (idle <= 0 || c->inflight || c->muted || now - c->last_active_ms <= idle)
+            continue;
+        log_debug("network", "Closing connection from %s after %lld ms idle "
+                  "(connections.max.idle.ms=%lld)", c->peer,
+                  (long long)(now - c->last_active_ms), (long long)idle);
+        conn_free(c);
+    }
 }

@@ -8,11 +8,13 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "listeners.h"
@@ -21,6 +23,7 @@
 #include "net_internal.h"
 #include "sasl_server.h"
 #include "tls_context.h"
+#include "util.h"
 
 static net_listener_t listeners[CONFIG_MAX_LISTENERS];
 static int n_listeners;
@@ -74,6 +77,20 @@ static int bind_listener(broker_t *b, const listener_t *l, net_listener_t *nl)
     return 0;
 }
 
+/* connections.max.idle.ms, listener.name.<l>. first (Kafka's default:
+ * 10 minutes; -1 or 0 keeps idle connections). */
+static int idle_setting(broker_t *b, const listener_t *l, int64_t *out)
+{
+    const char *v = listener_config(b->cfg, l, "connections.max.idle.ms");
+    char *end = NULL;
+    *out = v ? strtoll(v, &end, 10) : 600000;
+    if (v && (!*v || *end)) {
+        log_error("network", "Invalid value %s for configuration connections.max.idle.ms", v);
+        return -1;
+    }
+    return 0;
+}
+
 int net_listen(broker_t *b)
 {
     for (int i = 0; i < b->cfg->n_listeners; i++) {
@@ -97,7 +114,7 @@ int net_listen(broker_t *b)
                 return -1;
             }
         }
-        if (bind_listener(b, l, nl) < 0) {
+        if (idle_setting(b, l, &nl->idle_ms) < 0 || bind_listener(b, l, nl) < 0) {
             SSL_CTX_free(nl->tls);
             sasl_listener_free(nl->sasl);
             *nl = (net_listener_t){ 0 };
@@ -110,8 +127,26 @@ int net_listen(broker_t *b)
     return 0;
 }
 
+/* Once a second: connections idle past their limit are closed. */
+static struct event *idle_timer;
+
+static void idle_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    net_close_idle(mono_ms());
+}
+
 void net_start_accepting(void)
 {
+    struct timeval second = { 1, 0 };
+    if (n_listeners > 0 && !idle_timer) {
+        idle_timer = event_new(listeners[0].broker->base, -1, EV_PERSIST, idle_sweep, NULL);
+        if (!idle_timer || event_add(idle_timer, &second) < 0)
+            log_warn("network", "Cannot start the idle-connection timer; idle connections "
+                                "stay open");
+    }
     for (int i = 0; i < n_listeners; i++)
         if (evconnlistener_enable(listeners[i].el) < 0)
             log_error("network", "Cannot start accepting connections on listener %s",
@@ -120,6 +155,10 @@ void net_start_accepting(void)
 
 void net_shutdown(void)
 {
+    if (idle_timer) {
+        event_free(idle_timer);
+        idle_timer = NULL;
+    }
     for (int i = 0; i < n_listeners; i++) {
         evconnlistener_free(listeners[i].el);
         SSL_CTX_free(listeners[i].tls);

@@ -132,3 +132,19 @@ def test_request_memory_pool_bounds_frames_in_flight(make_broker, pool):
         assert struct.unpack_from(">h", body, 4 + 2 + len(topic) + 4 + 4)[0] == 0
         c.close()
     assert served(b)
+
+
+def test_idle_connections_are_closed(make_broker):
+    """connections.max.idle.ms (Kafka's default is 10 minutes): a client
+    that goes quiet past it is disconnected; one that keeps talking is not."""
+    b = make_broker(props={"connections.max.idle.ms": "2000"}).start()
+    idle, busy = Conn(b.port), Conn(b.port)
+    assert api_versions_v0(idle)[0] == 0
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        assert api_versions_v0(busy)[0] == 0
+        time.sleep(0.5)
+    assert idle.closed_by_peer(timeout=1)
+    assert api_versions_v0(busy)[0] == 0
+    idle.close()
+    busy.close()
