@@ -11,6 +11,7 @@ $SUDO apt-get install -y -q --no-install-recommends \
     build-essential autoconf automake libtool pkg-config \
     libzookeeper-mt-dev libevent-dev libsnappy-dev libssl-dev libcunit1-dev \
     zlib1g-dev liblz4-dev libzstd-dev librdkafka-dev libjansson-dev uthash-dev \
+    libpcre2-dev \
     zookeeper kcat default-jdk-headless maven python3 python3-pip
 cd "$(dirname "$0")/.."
 PIP="python3 -m pip"

@@ -37,6 +37,7 @@
 #include "net_internal.h"
 #include "net_transport.h"
 #include "sasl_server.h"
+#include "ssl_principal.h"
 #include "util.h"
 
 /* Handling a connection's requests pauses while this much output waits. */
@@ -497,9 +498,18 @@ static void conn_handshake(struct conn *c)
     c->handshaking = false;
     if (c->tr.zero_copy)
         evbuffer_set_flags(c->out, EVBUFFER_FLAG_DRAINS_TO_FD);
-    char subject[256];
+    char subject[256], name[256], why[300];
     transport_peer_subject(&c->tr, subject, sizeof(subject));
-    snprintf(c->principal, sizeof(c->principal), "User:%s", subject[0] ? subject : "ANONYMOUS");
+    /* ssl.principal.mapping.rules name a certificate's owner (Kafka's
+     * DefaultKafkaPrincipalBuilder); no matching rule fails authentication. */
+    if (subject[0] && c->listener->principal_mapper && !c->listener->sasl &&
+        ssl_principal_map(c->listener->principal_mapper, subject, name, sizeof(name), why,
+                          sizeof(why)) < 0) {
+        log_info("network", "Failed authentication with %s (%s)", c->peer, why);
+        conn_free(c);
+        return;
+    }
+    snprintf(c->principal, sizeof(c->principal), "User:%s", subject[0] ? name : "ANONYMOUS");
     log_debug("network", "TLS connection from %s: %s %s, %s, principal %s", c->peer,
               SSL_get_version(c->tr.ssl), SSL_get_cipher_name(c->tr.ssl),
               c->tr.zero_copy ? "kernel TLS (sendfile)" : "OpenSSL encryption", c->principal);

@@ -22,6 +22,7 @@
 #include "net.h"
 #include "net_internal.h"
 #include "sasl_server.h"
+#include "ssl_principal.h"
 #include "tls_context.h"
 #include "util.h"
 
@@ -103,6 +104,15 @@ int net_listen(broker_t *b)
                 log_error("network", "Cannot set up TLS: %s", err);
                 return -1;
             }
+            nl->principal_mapper = ssl_principal_mapper_new(
+                listener_config(b->cfg, l, "ssl.principal.mapping.rules"), err, sizeof(err));
+            if (!nl->principal_mapper) {
+                log_error("network", "Cannot set up ssl.principal.mapping.rules on listener %s: %s",
+                          l->name, err);
+                SSL_CTX_free(nl->tls);
+                nl->tls = NULL;
+                return -1;
+            }
         }
         if (security_protocol_sasl(l->security_protocol)) {
             char err[512];
@@ -110,12 +120,14 @@ int net_listen(broker_t *b)
             if (!nl->sasl) {
                 log_error("network", "Cannot set up SASL on listener %s: %s", l->name, err);
                 SSL_CTX_free(nl->tls);
-                nl->tls = NULL;
+                ssl_principal_mapper_free(nl->principal_mapper);
+                *nl = (net_listener_t){ 0 };
                 return -1;
             }
         }
         if (idle_setting(b, l, &nl->idle_ms) < 0 || bind_listener(b, l, nl) < 0) {
             SSL_CTX_free(nl->tls);
+            ssl_principal_mapper_free(nl->principal_mapper);
             sasl_listener_free(nl->sasl);
             *nl = (net_listener_t){ 0 };
             return -1;
@@ -162,6 +174,7 @@ void net_shutdown(void)
     for (int i = 0; i < n_listeners; i++) {
         evconnlistener_free(listeners[i].el);
         SSL_CTX_free(listeners[i].tls);
+        ssl_principal_mapper_free(listeners[i].principal_mapper);
         sasl_listener_free(listeners[i].sasl);
         listeners[i] = (net_listener_t){ 0 };
     }

@@ -24,7 +24,7 @@ static const char *const known_keys[] = {
     "ssl.keystore.key", "ssl.keystore.certificate.chain", "ssl.truststore.type",
     "ssl.truststore.location", "ssl.truststore.password", "ssl.truststore.certificates",
     "ssl.client.auth", "ssl.enabled.protocols", "ssl.protocol", "ssl.cipher.suites",
-    "ssl.endpoint.identification.algorithm",
+    "ssl.endpoint.identification.algorithm", "ssl.principal.mapping.rules",
 };
 
 int tls_key_known(const char *key)

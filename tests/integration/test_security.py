@@ -461,3 +461,44 @@ def test_an_oversized_frame_before_authentication_is_refused(sasl_broker):
         assert _authenticate(s, b"\0alice\0alice-secret")[1] == 0
     if is_samsa(sasl_broker):
         assert "sasl.server.max.receive.size=524288" in sasl_broker.log_text()
+
+
+def test_ssl_principal_mapping_rules_name_the_certificate_owner(zookeeper, tmp_path, certs):
+    """ssl.principal.mapping.rules turn the client certificate's subject
+    (CN=client,OU=test,O=samsa) into User:client, the only super user of an
+    authorizer with no ACLs: on the MAPPED listener the client may create,
+    produce and read; on a listener with the default rules its principal is
+    the whole subject and creating a topic is refused; a listener whose
+    rules match nothing refuses the client altogether."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+    ports = {"MAPPED": free_port(), "UNMAPPED": free_port(), "SUBJECT": free_port()}
+    pem = {"ssl.keystore.type": "PEM", "ssl.keystore.location": certs.server_pem,
+           "ssl.truststore.type": "PEM", "ssl.truststore.location": certs.ca_pem,
+           "ssl.client.auth": "required"}
+    props = {"listeners": "PLAINTEXT://127.0.0.1:{port}," +
+                          ",".join(f"{n}://127.0.0.1:{p}" for n, p in ports.items()),
+             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT," +
+                                               ",".join(f"{n}:SSL" for n in ports),
+             "inter.broker.listener.name": "PLAINTEXT",
+             "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+             "super.users": "User:client;User:ANONYMOUS",
+             "allow.everyone.if.no.acl.found": "false",
+             "listener.name.mapped.ssl.principal.mapping.rules":
+                 "RULE:^CN=([a-z]+),OU=test,O=samsa$/$1/L,DEFAULT",
+             "listener.name.unmapped.ssl.principal.mapping.rules": "RULE:^CN=nobody,.*$/x/",
+             **{f"listener.name.{n.lower()}.{k}": v for n in ports for k, v in pem.items()}}
+    b = new_broker(zookeeper, str(tmp_path), props=props).start()
+    try:
+        cert = (certs.client_chain, certs.client_key)
+        roundtrip_confluent(ck_ssl(certs, ports["MAPPED"], cert), n=4)
+        topic = unique("as-subject")
+        admin = AdminClient(ck_ssl(certs, ports["SUBJECT"], cert))
+        with pytest.raises(KafkaException) as e:
+            admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+        assert e.value.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        admin = AdminClient(ck_ssl(certs, ports["UNMAPPED"], cert, **{"socket.timeout.ms": 3000}))
+        with pytest.raises(Exception):
+            admin.list_topics(timeout=4)
+    finally:
+        stop_cleanly(b)

@@ -9,6 +9,7 @@
 #include "jaas.h"
 #include "kv_list.h"
 #include "sasl_client.h"
+#include "ssl_principal.h"
 #include "sasl_scram.h"
 #include "scram.h"
 #include "scram_store.h"
@@ -254,6 +255,54 @@ static void test_jaas(void)
     CU_ASSERT_STRING_EQUAL(err, "the JAAS entry must name " JAAS_SCRAM_MODULE);
 }
 
+/* Kafka's SslPrincipalMapperTest cases. */
+static void test_ssl_principal_rules(void)
+{
+    char err[256], name[256], why[300];
+    ssl_principal_mapper_t *m = ssl_principal_mapper_new(
+        "RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/, "
+        "RULE:^CN=(.*?),OU=(.*?),O=(.*?),L=(.*?),ST=(.*?),C=(.*?)$/$1@$2/L,"
+        "RULE:^cn=(.*?),ou=(.*?),dc=(.*?),dc=(.*?)$/$1@$2/U, "
+        "RULE:^.*[Cc][Nn]=([a-zA-Z0-9.]*).*$/$1/U,DEFAULT", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    const char *cases[][2] = {
+        { "CN=Duke,OU=ServiceUsers,O=Org,C=US", "Duke" },
+        { "CN=Duke,OU=SME,O=mycp,L=Fulton,ST=MD,C=US", "duke@sme" },
+        { "cn=duke,ou=JavaSoft,dc=example,dc=com", "DUKE@JAVASOFT" },
+        { "cN=duke,OU=JavaSoft,O=Sun Microsystems", "DUKE" },
+        { "OU=JavaSoft,O=Sun Microsystems,C=US", "OU=JavaSoft,O=Sun Microsystems,C=US" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CU_ASSERT_EQUAL(ssl_principal_map(m, cases[i][0], name, sizeof(name), why, sizeof(why)), 0);
+        CU_ASSERT_STRING_EQUAL(name, cases[i][1]);
+    }
+    ssl_principal_mapper_free(m);
+    /* An escaped comma inside a name; no DEFAULT: no match fails. */
+    m = ssl_principal_mapper_new("RULE:^CN=((\\\\, *|\\w)+)(,.*|$)/$1/", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(ssl_principal_map(m, "CN=Tkac\\, Adam,OU=ITZ,DC=geodis,DC=cz", name,
+                                      sizeof(name), why, sizeof(why)), 0);
+    CU_ASSERT_STRING_EQUAL(name, "Tkac\\, Adam");
+    CU_ASSERT_EQUAL(ssl_principal_map(m, "OU=nobody", name, sizeof(name), why, sizeof(why)), -1);
+    CU_ASSERT_STRING_EQUAL(why, "No rules apply to OU=nobody");
+    ssl_principal_mapper_free(m);
+    const char *invalid[] = { "default", "DEFAUL", "DEFAULT/L", "DEFAULT/U",
+                              "RULE:CN=(.*?),OU=ServiceUsers.*/$1",
+                              "RULE:CN=(.*?),OU=ServiceUsers.*/$1/L/U",
+                              "RULE:CN=(.*?),OU=ServiceUsers.*/L",
+                              "RULE:CN=(.*?),OU=ServiceUsers.*/U",
+                              "RULE:CN=(.*?),OU=ServiceUsers.*/LU", "RULE:(unclosed/$1/" };
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+        CU_ASSERT_PTR_NULL(ssl_principal_mapper_new(invalid[i], err, sizeof(err)));
+    /* A back-reference past the groups stays literal (Kafka's
+     * escapeLiteralBackReferences). */
+    m = ssl_principal_mapper_new("RULE:^CN=(\\w+)$/$1@$2/", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(ssl_principal_map(m, "CN=joe", name, sizeof(name), why, sizeof(why)), 0);
+    CU_ASSERT_STRING_EQUAL(name, "joe@$2");
+    ssl_principal_mapper_free(m);
+}
+
 void register_scram_tests(void)
 {
     CU_pSuite s = CU_add_suite("scram", NULL, NULL);
@@ -263,4 +312,5 @@ void register_scram_tests(void)
     CU_add_test(s, "an exchange against the store", test_exchange_against_the_store);
     CU_add_test(s, "the client's exchange against the server", test_client_exchange);
     CU_add_test(s, "JAAS entries", test_jaas);
+    CU_add_test(s, "ssl.principal.mapping.rules", test_ssl_principal_rules);
 }
