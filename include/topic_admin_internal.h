@@ -66,6 +66,9 @@ void ta_answer_when(admin_job_t *j, bool (*ready)(const admin_job_t *j), int64_t
 bool ta_leaders_ready(const admin_job_t *j);
 /* The live brokers' ids, sorted ascending (malloc()ed). */
 int32_t *ta_sorted_broker_ids(int *n);
+/* UNKNOWN_SERVER_ERROR (no message, as Kafka; logged) when only some live
+ * brokers have a rack (Kafka will not place replicas then), else 0. */
+int16_t ta_check_racks(const char **msg);
 /* Partitions [from, t->n_partitions) of t placed as Kafka places them
  * (start_index < 0: Kafka's random start). */
 void ta_plan_partitions(mc_topic_t *t, int32_t from, int16_t rf, int start_index);

@@ -188,14 +188,46 @@ int32_t *ta_sorted_broker_ids(int *n)
     return ids;
 }
 
+/* Their racks, in the same order ("" for none; pointers into the cache). */
+static const char **sorted_broker_racks(const int32_t *ids, int n)
+{
+    int nb;
+    const mc_broker_t *brokers = mc_brokers(&nb);
+    const char **racks = xcalloc((size_t)n + 1, sizeof(*racks));
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < nb && !racks[i]; k++)
+            if (brokers[k].id == ids[i])
+                racks[i] = brokers[k].rack;
+    return racks;
+}
+
+int16_t ta_check_racks(const char **msg)
+{
+    int nb;
+    int32_t *ids = ta_sorted_broker_ids(&nb);
+    const char **racks = sorted_broker_racks(ids, nb);
+    int present = racks_present(racks, nb);
+    free(racks);
+    free(ids);
+    if (present >= 0)
+        return KERR_NONE;
+    /* Kafka's AdminOperationException: an unknown error, whose message
+     * Kafka does not send (ApiError.fromThrowable); the log says why. */
+    log_warn("admin", "Cannot place replicas: %s", RACKS_MIXED_MESSAGE);
+    *msg = NULL;
+    return KERR_UNKNOWN_SERVER_ERROR;
+}
+
 /* Partitions [from, t->n_partitions) of t placed as Kafka places them. */
 void ta_plan_partitions(mc_topic_t *t, int32_t from, int16_t rf, int start_index)
 {
     int nb;
     int32_t *ids = ta_sorted_broker_ids(&nb);
+    const char **racks = sorted_broker_racks(ids, nb);
     int32_t n = t->n_partitions - from;
     int32_t *placed = xcalloc((size_t)n * (size_t)rf + 1, sizeof(int32_t));
-    assign_replicas(ids, nb, from, n, rf, start_index, placed);
+    assign_replicas(ids, racks, nb, from, n, rf, start_index, placed);
+    free(racks);
     for (int32_t i = 0; i < n; i++) {
         mc_partition_t *p = &t->parts[from + i];
         p->replicas = mc_ids_copy(&placed[(size_t)i * (size_t)rf], rf);
@@ -253,6 +285,9 @@ static int16_t check_create(broker_t *b, const topic_spec_t *s, int32_t *np, int
         *msg = text;
         return KERR_INVALID_REPLICATION_FACTOR;
     }
+    int16_t err = ta_check_racks(msg);
+    if (err)
+        return err;
     return topic_config_validate(s->config_keys, s->config_values, s->n_configs, msg);
 }
 

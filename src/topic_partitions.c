@@ -151,6 +151,11 @@ static int16_t plan_growth(const partitions_spec_t *s, mc_topic_t **plan, char *
         snprintf(msg, n, "Replication factor: %d larger than available brokers: %d.", rf, nb);
         return KERR_INVALID_REPLICATION_FACTOR;
     }
+    const char *racks_msg;
+    if ((err = ta_check_racks(&racks_msg))) {
+        msg[0] = '\0';
+        return err;
+    }
     *plan = mc_topic_new(s->name, s->count);
     ta_plan_partitions(*plan, old, rf, start < nb ? start : 0);
     return KERR_NONE;
@@ -243,7 +248,7 @@ int topic_admin_add_partitions(broker_t *b, const partitions_spec_t *specs, int 
         char msg[sizeof(results[i].message)] = "";
         mc_topic_t *plan = NULL;
         int16_t err = plan_growth(&specs[i], &plan, msg, sizeof(msg));
-        ta_set_result(&results[i], err, err ? msg : NULL);
+        ta_set_result(&results[i], err, err && msg[0] ? msg : NULL);
         if (err || validate_only) {
             mc_topic_free(plan);
             continue;

@@ -106,7 +106,9 @@ static int create(zk_session_t *zs, const topics_zk_t *o)
     mc_topic_t *t = mc_topic_new(o->topic, o->partitions);
     int32_t *placed = xcalloc((size_t)o->partitions * (size_t)o->replication_factor + 1,
                               sizeof(int32_t));
-    assign_replicas(brokers, n_ids, 0, o->partitions, o->replication_factor, -1, placed);
+    /* Partial: racks are not read here, so the placement is rack-unaware
+     * (Kafka 2.8's tool honours broker.rack). */
+    assign_replicas(brokers, NULL, n_ids, 0, o->partitions, o->replication_factor, -1, placed);
     for (int p = 0; p < o->partitions; p++) {
         t->parts[p].replicas = mc_ids_copy(placed + (size_t)p * (size_t)o->replication_factor,
                                            o->replication_factor);

@@ -426,3 +426,39 @@ def test_transactions_across_brokers_survive_the_coordinators_kill9(zookeeper, t
         assert sorted(got) == want
     finally:
         c.stop()
+
+
+def test_rack_aware_replica_placement(zookeeper, tmp_path):
+    """broker.rack on every broker: each partition's replicas go to distinct
+    racks (Kafka's rack-aware assignment); with one broker missing its rack
+    Kafka refuses to place replicas, and so does samsa."""
+    racks = ["r1", "r2", "r1", "r2"]
+    c = Cluster(zookeeper, str(tmp_path), [KIND] * 4, props=PROPS,
+                broker_props=lambda i: {"broker.rack": racks[i]}).start()
+    try:
+        topic = unique("racks")
+        create_topic(c.bootstrap, topic, 8, rf=2)
+        for p in range(8):
+            replicas = json_assignment(c, topic)[str(p)]
+            assert sorted(racks[r] for r in replicas) == ["r1", "r2"], (p, replicas)
+    finally:
+        c.stop()
+    mixed = Cluster(zookeeper, str(tmp_path / "mixed"), [KIND] * 2, props=PROPS,
+                    broker_props=lambda i: {"broker.rack": "r1"} if i == 0 else {}).start()
+    try:
+        admin = AdminClient({"bootstrap.servers": mixed.bootstrap})
+        topic = unique("no-racks")
+        fut = admin.create_topics([NewTopic(topic, 1, 2)])[topic]
+        try:
+            fut.result(30)
+            raise AssertionError("created without rack information on every broker")
+        except Exception as e:  # noqa: BLE001 - KafkaException carries the broker's error
+            err = e.args[0]
+            assert err.code() == KafkaError.UNKNOWN, err      # Kafka sends no message
+    finally:
+        mixed.stop()
+
+
+def json_assignment(c, topic):
+    import json
+    return json.loads(c._get(f"{c.chroot}/brokers/topics/{topic}"))["partitions"]

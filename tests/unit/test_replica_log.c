@@ -562,12 +562,12 @@ static void test_replica_placement(void)
 {
     const int32_t ids[] = { 0, 1, 2 };
     int32_t out[9];
-    assign_replicas(ids, 3, 2, 3, 3, 1, out);
+    assign_replicas(ids, NULL, 3, 2, 3, 3, 1, out);
     const int32_t want[] = { 0, 2, 1, 1, 2, 0, 2, 0, 1 };
     CU_ASSERT(memcmp(out, want, sizeof(want)) == 0);
     const int32_t five[] = { 1, 3, 5, 7, 9 };
     int32_t many[40 * 3];
-    assign_replicas(five, 5, 0, 40, 3, -1, many);
+    assign_replicas(five, NULL, 5, 0, 40, 3, -1, many);
     for (int p = 0; p < 40; p++) {
         const int32_t *r = &many[p * 3];
         CU_ASSERT(r[0] != r[1] && r[0] != r[2] && r[1] != r[2]);
@@ -575,6 +575,30 @@ static void test_replica_placement(void)
         if (p > 0)
             CU_ASSERT(r[0] == five[(p + (many[0] - 1) / 2) % 5]);
     }
+}
+
+/* Kafka's AdminRackAwareTest: the exact rack-aware assignment from start
+ * index 0, and every partition's replicas on distinct racks. */
+static void test_rack_aware_placement(void)
+{
+    const int32_t ids[] = { 0, 1, 2, 3, 4, 5 };
+    const char *racks[] = { "rack1", "rack3", "rack3", "rack2", "rack2", "rack1" };
+    int32_t out[7 * 3];
+    assign_replicas(ids, racks, 6, 0, 7, 3, 0, out);
+    const int32_t want[] = { 0, 3, 1, 3, 1, 5, 1, 5, 4, 5, 4, 2, 4, 2, 0, 2, 0, 3, 0, 4, 2 };
+    CU_ASSERT(memcmp(out, want, sizeof(want)) == 0);
+    const char *uneven[] = { "rack1", "rack2", "rack2", "rack3", "rack3", "rack1" };
+    int32_t many[13 * 3];
+    assign_replicas(ids, uneven, 6, 0, 13, 3, -1, many);
+    for (int p = 0; p < 13; p++) {
+        const int32_t *r = &many[p * 3];
+        CU_ASSERT(strcmp(uneven[r[0]], uneven[r[1]]) && strcmp(uneven[r[0]], uneven[r[2]]) &&
+                  strcmp(uneven[r[1]], uneven[r[2]]));
+    }
+    const char *some[] = { "rack1", "", "rack2" };
+    CU_ASSERT_EQUAL(racks_present(some, 3), -1);
+    CU_ASSERT_EQUAL(racks_present(racks, 6), 1);
+    CU_ASSERT_EQUAL(racks_present(NULL, 6), 0);
 }
 
 void register_replica_log_tests(void)
@@ -595,4 +619,5 @@ void register_replica_log_tests(void)
     CU_add_test(s, "leader's transaction markers", test_leader_markers);
     CU_add_test(s, "__transaction_state value bytes", test_transaction_log_value);
     CU_add_test(s, "Kafka's replica placement", test_replica_placement);
+    CU_add_test(s, "Kafka's rack-aware replica placement", test_rack_aware_placement);
 }
