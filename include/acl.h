@@ -139,5 +139,12 @@ typedef struct acl_authorizer_config {
 bool acl_authorize(const acl_store_t *s, const acl_authorizer_config_t *cfg,
                    const char *principal, const char *host, int8_t op, int8_t type,
                    const char *name);
+/* Whether principal from host may do op on some resource of a type
+ * (KIP-679, AclAuthorizer.authorizeByResourceType: an ALLOW not covered by
+ * a DENY; a wildcard literal DENY refuses; allow.everyone.if.no.acl.found
+ * alone allows). */
+bool acl_authorize_by_resource_type(const acl_store_t *s, const acl_authorizer_config_t *cfg,
+                                    const char *principal, const char *host, int8_t op,
+                                    int8_t type);
 
 #endif

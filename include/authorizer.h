@@ -34,6 +34,8 @@ bool authorize(const request_t *req, int8_t op, int8_t type, const char *name);
 /* Same, without logging a denial (Kafka's logIfDenied = false, e.g. when
  * listing topics the client may not see). */
 bool authorize_quiet(const request_t *req, int8_t op, int8_t type, const char *name);
+/* Whether the client may do op on some resource of a type (KIP-679). */
+bool authorize_by_resource_type(const request_t *req, int8_t op, int8_t type);
 
 /* Kafka's authorizedOperations: the bits (1 << op) of supported the
  * principal may do on the resource; all of them with no authorizer. */

@@ -165,6 +165,7 @@ typedef struct group_listing {
 int gc_list(arena_t *a, group_listing_t **out, int16_t *err);
 int16_t gc_delete_group(kstr_t group);
 /* OffsetDelete: group-level error, or per-entry errors. */
+/* Entries whose error is already set (refused, unknown) are skipped. */
 int16_t gc_delete_offsets(kstr_t group, commit_entry_t *entries, int n);
 
 /* Request cancellation hook (connection closed while parked). */

@@ -446,19 +446,119 @@ static void add_match(matching_t *m, const acl_node_t *node)
         m->nodes[m->n++] = node;
 }
 
+static bool entry_applies(const acl_entry_t *e, int8_t op, const char *principal,
+                          const char *host, int8_t perm)
+{
+    return e->permission == perm &&
+           (!strcmp(e->principal, principal) || !strcmp(e->principal, ACL_WILDCARD_PRINCIPAL)) &&
+           (e->operation == op || e->operation == ACL_OP_ALL) &&
+           (!strcmp(e->host, host) || !strcmp(e->host, ACL_WILDCARD));
+}
+
 static bool entry_exists(const matching_t *m, int8_t op, const char *principal, const char *host,
                          int8_t perm)
 {
     for (int i = 0; i < m->n; i++)
-        for (int k = 0; k < m->nodes[i]->n; k++) {
-            const acl_entry_t *e = &m->nodes[i]->e[k];
-            if (e->permission == perm &&
-                (!strcmp(e->principal, principal) || !strcmp(e->principal, ACL_WILDCARD_PRINCIPAL)) &&
-                (e->operation == op || e->operation == ACL_OP_ALL) &&
-                (!strcmp(e->host, host) || !strcmp(e->host, ACL_WILDCARD)))
+        for (int k = 0; k < m->nodes[i]->n; k++)
+            if (entry_applies(&m->nodes[i]->e[k], op, principal, host, perm))
                 return true;
-        }
     return false;
+}
+
+/* ---- by resource type (KIP-679: may the principal do op on any resource
+ * of a type?), as AclAuthorizer.authorizeByResourceType ---- */
+
+typedef struct names {
+    const char **v;
+    int n, cap;
+} names_t;
+
+typedef struct by_type {
+    int8_t type, op;
+    const char *principal, *host;
+    names_t deny_literal, deny_prefix, allow_literal, allow_prefix;
+} by_type_t;
+
+static void names_add(names_t *l, const char *name)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = xrealloc(l->v, sizeof(*l->v) * (size_t)l->cap);
+    }
+    l->v[l->n++] = name;
+}
+
+static bool names_has(const names_t *l, const char *name, size_t len)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strlen(l->v[i]) == len && !strncmp(l->v[i], name, len))
+            return true;
+    return false;
+}
+
+static void collect_by_type(const acl_resource_t *r, const acl_entry_t *e, int n, void *arg)
+{
+    by_type_t *b = arg;
+    if (r->type != b->type)
+        return;
+    bool literal = r->pattern == ACL_PAT_LITERAL;
+    bool deny = false, allow = false;
+    for (int i = 0; i < n; i++) {
+        deny |= entry_applies(&e[i], b->op, b->principal, b->host, ACL_PERM_DENY);
+        allow |= entry_applies(&e[i], b->op, b->principal, b->host, ACL_PERM_ALLOW);
+    }
+    if (deny)
+        names_add(literal ? &b->deny_literal : &b->deny_prefix, r->name);
+    if (allow)
+        names_add(literal ? &b->allow_literal : &b->allow_prefix, r->name);
+}
+
+/* A prefixed DENY covering name (any prefix of it). */
+static bool dominant_prefix_deny(const by_type_t *b, const char *name)
+{
+    for (size_t k = 1; k <= strlen(name); k++)
+        if (names_has(&b->deny_prefix, name, k))
+            return true;
+    return false;
+}
+
+static bool any_allowed(const by_type_t *b)
+{
+    for (int i = 0; i < b->allow_prefix.n; i++)
+        if (!dominant_prefix_deny(b, b->allow_prefix.v[i]))
+            return true;
+    for (int i = 0; i < b->allow_literal.n; i++) {
+        const char *name = b->allow_literal.v[i];
+        if (!strcmp(name, ACL_WILDCARD) ||
+            (!names_has(&b->deny_literal, name, strlen(name)) && !dominant_prefix_deny(b, name)))
+            return true;
+    }
+    return false;
+}
+
+bool acl_authorize_by_resource_type(const acl_store_t *s, const acl_authorizer_config_t *cfg,
+                                    const char *principal, const char *host, int8_t op,
+                                    int8_t type)
+{
+    for (int i = 0; i < cfg->n_super_users; i++)
+        if (!strcmp(cfg->super_users[i], principal))
+            return true;
+    by_type_t b = { .type = type, .op = op, .principal = principal, .host = host };
+    acl_store_each(s, collect_by_type, &b);
+    bool allowed;
+    if (names_has(&b.deny_literal, ACL_WILDCARD, 1))
+        allowed = false;
+    else if (cfg->allow_if_no_acl)      /* Kafka: the setting alone decides here */
+        allowed = true;
+    else if (b.deny_literal.n == 0 && b.deny_prefix.n == 0)
+        allowed = b.allow_literal.n > 0 || b.allow_prefix.n > 0;
+    else
+        allowed = any_allowed(&b);
+    free(b.deny_literal.v);
+    free(b.deny_prefix.v);
+    free(b.allow_literal.v);
+    free(b.allow_prefix.v);
+    return allowed;
 }
 
 static bool decide(const matching_t *m, int8_t op, const char *principal, const char *host,

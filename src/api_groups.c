@@ -696,18 +696,26 @@ enum handler_result api_offset_delete(broker_t *b, request_t *req)
     for (int t = 0; t < rq.topics_count; t++)
         total += rq.topics[t].partitions_count > 0 ? rq.topics[t].partitions_count : 0;
     commit_entry_t *e = arena_array(&req->arena, (size_t)total + 1, sizeof(*e));
+    bool group_ok = group_allowed(req, ACL_OP_DELETE, rq.group_id);
     int k = 0;
     for (int t = 0; t < rq.topics_count; t++) {
         const char *topic = kstr_dup_or_empty(&req->arena, rq.topics[t].name);
-        for (int p = 0; p < rq.topics[t].partitions_count; p++, k++)
-            e[k] = (commit_entry_t){ .topic = topic,
-                                     .partition = rq.topics[t].partitions[p].partition_index };
+        /* Kafka: READ on the topic, then the topic and partition known. */
+        int16_t err = !group_ok ? KERR_NONE
+                      : !authorize(req, ACL_OP_READ, ACL_RES_TOPIC, topic) ? KERR_TOPIC_AUTHORIZATION_FAILED
+                      : KERR_NONE;
+        const mc_topic_t *mt = mc_find_topic(topic);
+        for (int p = 0; p < rq.topics[t].partitions_count; p++, k++) {
+            int32_t part = rq.topics[t].partitions[p].partition_index;
+            e[k] = (commit_entry_t){ .topic = topic, .partition = part, .error = err };
+            if (!err && group_ok && (!mt || part < 0 || part >= mt->n_partitions))
+                e[k].error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        }
     }
     struct offset_delete_response resp;
     offset_delete_response_defaults(&resp);
-    resp.error_code = group_allowed(req, ACL_OP_DELETE, rq.group_id)
-                          ? gc_delete_offsets(rq.group_id, e, total)
-                          : KERR_GROUP_AUTHORIZATION_FAILED;
+    resp.error_code = group_ok ? gc_delete_offsets(rq.group_id, e, total)
+                               : KERR_GROUP_AUTHORIZATION_FAILED;
     if (!resp.error_code) {
         resp.topics_count = rq.topics_count > 0 ? rq.topics_count : 0;
         resp.topics = offset_delete_response_offset_delete_response_topic_array(&req->arena, resp.topics_count);

@@ -221,6 +221,13 @@ enum handler_result api_init_producer_id(broker_t *b, request_t *req)
         return tc_init_producer_id(req, rq.transactional_id, rq.transaction_timeout_ms,
                                    v >= 3 ? rq.producer_id : -1, v >= 3 ? rq.producer_epoch : -1,
                                    respond);
+    /* An idempotent producer: IDEMPOTENT_WRITE on the cluster, or (KIP-679)
+     * WRITE on some topic. */
+    if (!authorize_quiet(req, ACL_OP_IDEMPOTENT_WRITE, ACL_RES_CLUSTER, ACL_CLUSTER_NAME) &&
+        !authorize_by_resource_type(req, ACL_OP_WRITE, ACL_RES_TOPIC)) {
+        respond(req, KERR_CLUSTER_AUTHORIZATION_FAILED, -1, -1);
+        return REQ_DONE;
+    }
     idempotent_wait_t *w = xcalloc(1, sizeof(*w));
     w->req = req;
     pid_allocate(b, idempotent_ready, w);

@@ -17,6 +17,7 @@
 #include "net.h"
 #include "offsets_topic.h"
 #include "proto_messages.h"
+#include "topic_admin.h"
 #include "txn_coordinator.h"
 #include "util.h"
 
@@ -57,9 +58,12 @@ static void add_answer(request_t *req, int16_t err, void *ctx)
 }
 
 /* The response lists every requested partition; *n_known counts those of
- * existing topics, which go to the coordinator. */
+ * existing topics the client may write (Kafka: WRITE on the topic, never
+ * granted for internal topics; checked only once the transactional id
+ * is), which go to the coordinator. */
 static add_ctx_t *add_response(request_t *req, const struct add_partitions_to_txn_request *rq,
-                               tc_partition_t **known, int *n_known, bool *unknown)
+                               bool check_topics, tc_partition_t **known, int *n_known,
+                               bool *unknown)
 {
     add_ctx_t *c = arena_alloc(&req->arena, sizeof(*c));
     memset(c, 0, sizeof(*c));
@@ -86,9 +90,14 @@ static add_ctx_t *add_response(request_t *req, const struct add_partitions_to_tx
                 &req->arena, np);
         const char *topic = kstr_dup_or_empty(&req->arena, it->name);
         const mc_topic_t *mt = mc_find_topic(topic);
+        bool denied = check_topics && (topic_is_internal(topic) ||
+                                       !authorize(req, ACL_OP_WRITE, ACL_RES_TOPIC, topic));
         for (int p = 0; p < np; p++) {
             tr->results_by_partition[p].partition_index = it->partitions[p];
-            if (!mt || it->partitions[p] < 0 || it->partitions[p] >= mt->n_partitions) {
+            if (denied) {
+                tr->results_by_partition[p].partition_error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+                *unknown = true;
+            } else if (!mt || it->partitions[p] < 0 || it->partitions[p] >= mt->n_partitions) {
                 tr->results_by_partition[p].partition_error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 *unknown = true;
             } else {
@@ -187,8 +196,9 @@ enum handler_result api_add_partitions_to_txn(broker_t *b, request_t *req)
     tc_partition_t *known;
     int n_known;
     bool unknown;
-    add_ctx_t *c = add_response(req, &rq, &known, &n_known, &unknown);
-    if (!txn_allowed(req, rq.v3_and_below_transactional_id)) {
+    bool txn_ok = txn_allowed(req, rq.v3_and_below_transactional_id);
+    add_ctx_t *c = add_response(req, &rq, txn_ok, &known, &n_known, &unknown);
+    if (!txn_ok) {
         add_answer(req, KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, c);
         return REQ_DONE;
     }

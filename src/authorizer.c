@@ -163,6 +163,22 @@ bool authorize_quiet(const request_t *req, int8_t op, int8_t type, const char *n
     return check(req, op, type, name, false);
 }
 
+bool authorize_by_resource_type(const request_t *req, int8_t op, int8_t type)
+{
+    if (!az.enabled)
+        return true;
+    char host[80];
+    peer_host(req, host, sizeof(host));
+    const char *principal = conn_principal(req->conn);
+    bool ok = acl_authorize_by_resource_type(az.store, &az.cfg, principal, host, op, type);
+    if (!ok)
+        log_info("authorizer", "Principal = %s is Denied operation = %s from host = %s on "
+                 "resource = %s:UNKNOWN:NONE for request = %s with resourceRefCount = 1",
+                 principal, acl_operation_zk_name(op), host, acl_resource_type_zk_name(type),
+                 api_name(req->hdr.request_api_key));
+    return ok;
+}
+
 int32_t authorized_operations(const request_t *req, int8_t type, const char *name,
                               int32_t supported)
 {

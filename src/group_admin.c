@@ -162,6 +162,8 @@ int16_t gc_delete_offsets(kstr_t group, commit_entry_t *e, int n)
     stored_offset_t **offs = xcalloc((size_t)n + 1, sizeof(*offs));
     int k = 0;
     for (int i = 0; i < n; i++) {
+        if (e[i].error)         /* refused or unknown before reaching the group */
+            continue;
         if (g->state != EMPTY && subscribed_to(g, e[i].topic)) {
             e[i].error = KERR_GROUP_SUBSCRIBED_TO_TOPIC;
             continue;

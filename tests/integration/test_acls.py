@@ -331,3 +331,73 @@ def test_samsa_acls_prints_what_kafka_acls_prints(acl_broker):
             "(principal=User:carol, host=*, operation=DESCRIBE, permissionType=ALLOW)"}
         run(acl_broker, "--remove", "--force", "--topic", topic)
         assert lines(run(acl_broker, "--list", "--topic", topic)) == set()
+
+
+def plain_conn(b, user):
+    """A raw connection authenticated as user (SASL/PLAIN, Kafka's v0 forms)."""
+    import struct
+    from kproto import Conn, kstr
+    c = Conn(b.sasl_port)
+    assert struct.unpack_from(">h", c.request(17, 1, kstr("PLAIN")), 0)[0] == 0
+    token = b"\0" + user.encode() + b"\0" + f"{user}-secret".encode()
+    assert struct.unpack_from(">h", c.request(36, 0, struct.pack(">i", len(token)) + token), 0)[0] == 0
+    return c
+
+
+def init_idempotent_pid_error(b, user):
+    """InitProducerId v0 without a transactional id: its error code."""
+    import struct
+    c = plain_conn(b, user)
+    try:
+        body = c.request(22, 0, struct.pack(">hi", -1, 60000))
+        return struct.unpack_from(">ih", body, 0)[1]
+    finally:
+        c.close()
+
+
+def test_idempotent_producers_transactions_and_offset_deletion_check_their_topics(acl_broker):
+    """InitProducerId without a transactional id needs IDEMPOTENT_WRITE on the
+    cluster or (KIP-679) WRITE on some topic; AddPartitionsToTxn needs WRITE
+    on each topic; OffsetDelete READ on each topic (Kafka's codes: 31, 29)."""
+    import struct
+    from confluent_kafka import KafkaException, Producer
+    assert init_idempotent_pid_error(acl_broker, "bob") == 31     # CLUSTER_AUTHORIZATION_FAILED
+    acls(acl_broker, "--add", "--allow-principal", "User:bob", "--operation", "Write", "--topic",
+         "bob-", "--resource-pattern-type", "prefixed")
+    wait_for(lambda: init_idempotent_pid_error(acl_broker, "bob") == 0, 30,
+             "WRITE on some topic to let bob be idempotent")
+    # A transaction over a topic alice may not write.
+    topic, txn = unique("acl-apt"), unique("bob-txn")
+    create_topic(acl_broker, topic)
+    acls(acl_broker, "--add", "--allow-principal", "User:bob", "--operation", "Write",
+         "--operation", "Describe", "--transactional-id", txn)
+    time.sleep(1)
+    p = Producer(as_user(acl_broker, "bob", **{"transactional.id": txn}))
+    p.init_transactions(30)
+    p.begin_transaction()
+    delivery = []
+    p.produce(topic, b"v", partition=0, on_delivery=lambda err, m: delivery.append(err))
+    with pytest.raises(KafkaException):
+        p.commit_transaction(30)
+    assert [e.name() for e in delivery] == ["TOPIC_AUTHORIZATION_FAILED"], delivery
+    p.abort_transaction(30)
+    # Offsets of a group: committed by admin, deleted by bob, who may delete
+    # the group's offsets but not read the topic.
+    from confluent_kafka import Consumer, TopicPartition
+    group = unique("bob-g")
+    c = Consumer({"bootstrap.servers": acl_broker.bootstrap, "group.id": group})
+    c.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
+    c.close()
+    acls(acl_broker, "--add", "--allow-principal", "User:bob", "--operation", "Delete",
+         "--group", group)
+    time.sleep(1)
+    conn = plain_conn(acl_broker, "bob")
+    from kproto import kstr
+    body = kstr(group) + struct.pack(">i", 1) + kstr(topic) + struct.pack(">ii", 1, 0)
+    resp = conn.request(47, 0, body)
+    conn.close()
+    err, _throttle, nt = struct.unpack_from(">hii", resp, 0)
+    (tl,) = struct.unpack_from(">h", resp, 10)
+    name = resp[12:12 + tl].decode()
+    np_, part, perr = struct.unpack_from(">iih", resp, 12 + tl)
+    assert (err, nt, name, np_, part, perr) == (0, 1, topic, 1, 0, 29)

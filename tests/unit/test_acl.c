@@ -207,12 +207,51 @@ static void test_fetch_and_request_quotas(void)
     cq_clear();
 }
 
+/* AclAuthorizer.authorizeByResourceType (KIP-679), as Kafka's
+ * AclAuthorizerTest exercises it. */
+static void test_by_resource_type(void)
+{
+    acl_store_t *s = acl_store_new();
+    char *supers[] = { "User:admin" };
+    acl_authorizer_config_t c = { supers, 1, false };
+#define MAY_WRITE_SOME(who) \
+    acl_authorize_by_resource_type(s, &c, who, "1.2.3.4", ACL_OP_WRITE, ACL_RES_TOPIC)
+    CU_ASSERT_FALSE(MAY_WRITE_SOME("User:alice"));
+    CU_ASSERT_TRUE(MAY_WRITE_SOME("User:admin"));
+    c.allow_if_no_acl = true;
+    CU_ASSERT_TRUE(MAY_WRITE_SOME("User:alice"));
+    c.allow_if_no_acl = false;
+    put(s, ACL_RES_TOPIC, ACL_PAT_LITERAL, "t1", "User:alice", "*", ACL_OP_WRITE, ACL_PERM_ALLOW);
+    CU_ASSERT_TRUE(MAY_WRITE_SOME("User:alice"));
+    CU_ASSERT_FALSE(MAY_WRITE_SOME("User:bob"));
+    put(s, ACL_RES_TOPIC, ACL_PAT_LITERAL, "t1", "User:alice", "*", ACL_OP_ALL, ACL_PERM_DENY);
+    CU_ASSERT_FALSE(MAY_WRITE_SOME("User:alice"));
+    /* A prefixed ALLOW covered by a shorter prefixed DENY; then a longer one. */
+    put(s, ACL_RES_TOPIC, ACL_PAT_PREFIXED, "fo", "User:alice", "*", ACL_OP_WRITE, ACL_PERM_ALLOW);
+    put(s, ACL_RES_TOPIC, ACL_PAT_PREFIXED, "f", "User:alice", "*", ACL_OP_WRITE, ACL_PERM_DENY);
+    CU_ASSERT_FALSE(MAY_WRITE_SOME("User:alice"));
+    put(s, ACL_RES_TOPIC, ACL_PAT_PREFIXED, "bar", "User:*", "*", ACL_OP_WRITE, ACL_PERM_ALLOW);
+    put(s, ACL_RES_TOPIC, ACL_PAT_PREFIXED, "barx", "User:alice", "*", ACL_OP_WRITE, ACL_PERM_DENY);
+    CU_ASSERT_TRUE(MAY_WRITE_SOME("User:alice"));
+    /* Another host's ACLs and other operations do not count. */
+    CU_ASSERT_FALSE(acl_authorize_by_resource_type(s, &c, "User:alice", "1.2.3.4", ACL_OP_READ,
+                                                   ACL_RES_TOPIC));
+    /* A literal wildcard DENY refuses, whatever else allows. */
+    put(s, ACL_RES_TOPIC, ACL_PAT_LITERAL, "*", "User:alice", "*", ACL_OP_WRITE, ACL_PERM_DENY);
+    c.allow_if_no_acl = true;
+    CU_ASSERT_FALSE(MAY_WRITE_SOME("User:alice"));
+    CU_ASSERT_TRUE(MAY_WRITE_SOME("User:bob"));
+#undef MAY_WRITE_SOME
+    acl_store_free(s);
+}
+
 void register_acl_tests(void)
 {
     CU_pSuite s = CU_add_suite("acl", NULL, NULL);
     CU_add_test(s, "AclAuthorizer decisions", test_decisions);
     CU_add_test(s, "znodes and change notifications", test_znodes_and_notifications);
     CU_add_test(s, "DescribeAcls/DeleteAcls filters", test_filters);
+    CU_add_test(s, "authorization by resource type (KIP-679)", test_by_resource_type);
     CU_add_test(s, "client quota precedence and throttle time", test_quota_precedence_and_throttle);
     CU_add_test(s, "consumer byte rate and request percentage", test_fetch_and_request_quotas);
 }
