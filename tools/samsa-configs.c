@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "configs_quotas.h"
 #include "configs_zk.h"
 #include "kafka_errors.h"
 #include "proto_messages.h"
@@ -24,7 +25,7 @@
 
 enum { OPT_BOOTSTRAP = 1000, OPT_ZOOKEEPER, OPT_ENTITY_TYPE, OPT_ENTITY_NAME, OPT_ENTITY_DEFAULT, OPT_DESCRIBE,
        OPT_ALTER, OPT_ALL, OPT_ADD, OPT_DELETE, OPT_TOPIC, OPT_BROKER, OPT_BROKER_DEFAULTS,
-       OPT_COMMAND_CONFIG, OPT_HELP };
+       OPT_USER, OPT_CLIENT, OPT_USER_DEFAULTS, OPT_CLIENT_DEFAULTS, OPT_COMMAND_CONFIG, OPT_HELP };
 enum { RES_TOPIC = 2, RES_BROKER = 4 };
 enum { OP_SET = 0, OP_DELETE = 1 };
 
@@ -44,7 +45,36 @@ typedef struct opts {
     int argc;
     char *copies[MAX_CONFIGS];      /* --add/--delete-config values the keys point into */
     int n_copies;
+    /* Every --entity-type and --entity-name/--entity-default in order
+     * (users and clients may be combined). */
+    const char *types[2];
+    const char *names[2];           /* "": --entity-default */
+    int n_types, n_names;
 } opts_t;
+
+static void add_type(opts_t *o, const char *type)
+{
+    if (o->n_types == 2)
+        tool_die(PROG, "At most two entity types may be given");
+    o->types[o->n_types++] = type;
+    o->entity_type = o->types[0];
+}
+
+static void add_name(opts_t *o, const char *name)
+{
+    if (o->n_names == 2)
+        tool_die(PROG, "More entity names specified than entity types");
+    o->names[o->n_names++] = name;
+    if (o->n_names == 1) {
+        o->entity_name = name[0] ? name : NULL;
+        o->entity_default = !name[0];
+    }
+}
+
+static bool quota_entities(const opts_t *o)
+{
+    return o->entity_type && (!strcmp(o->entity_type, "users") || !strcmp(o->entity_type, "clients"));
+}
 
 static const char *const source_names[] = {
     "UNKNOWN", "DYNAMIC_TOPIC_CONFIG", "DYNAMIC_BROKER_CONFIG", "DYNAMIC_DEFAULT_BROKER_CONFIG",
@@ -54,7 +84,8 @@ static const char *const source_names[] = {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: " PROG " --bootstrap-server HOST:PORT --entity-type (topics | brokers)\n"
+            "Usage: " PROG " --bootstrap-server HOST:PORT --entity-type (topics | brokers |\n"
+            "       users | clients)\n"
             "       (--entity-name NAME | --entity-default) (--describe [--all] |\n"
             "       --alter [--add-config k1=v1,k2=[v1,v2]] [--delete-config k1,k2])\n"
             "       (--topic NAME, --broker ID and --broker-defaults are short forms)\n");
@@ -320,11 +351,23 @@ static void check_opts(opts_t *o)
         tool_die(PROG, "Command must include exactly one action: --describe, --alter");
     if (!o->entity_type)
         tool_die(PROG, "Missing required argument \"[entity-type]\"");
-    if (strcmp(o->entity_type, "topics") && strcmp(o->entity_type, "brokers"))
-        tool_die(PROG, "Invalid entity type %s: samsa-configs supports topics and brokers",
-                 o->entity_type);
-    if (o->entity_default && strcmp(o->entity_type, "brokers"))
-        tool_die(PROG, "--entity-default is only supported for brokers");
+    if (strcmp(o->entity_type, "topics") && strcmp(o->entity_type, "brokers") &&
+        !quota_entities(o))
+        tool_die(PROG, "Invalid entity type %s: samsa-configs supports topics, brokers, users "
+                       "and clients", o->entity_type);
+    if (o->n_types == 2 && !(quota_entities(o) && (!strcmp(o->types[1], "users") ||
+                                                   !strcmp(o->types[1], "clients"))))
+        tool_die(PROG, "Only users and clients may be combined");
+    if (o->entity_default && strcmp(o->entity_type, "brokers") && !quota_entities(o))
+        tool_die(PROG, "--entity-default is only supported for brokers, users and clients");
+    if (quota_entities(o)) {
+        if (o->action == OPT_ALTER && !o->n_add && !o->n_del)
+            tool_die(PROG, "At least one of --add-config or --delete-config must be specified "
+                           "with --alter");
+        if (o->zookeeper)
+            tool_die(PROG, "--zookeeper is not supported for %s", o->entity_type);
+        return;
+    }
     if (o->action == OPT_ALTER && !o->entity_name && !o->entity_default)
         tool_die(PROG, "An entity name must be specified with --alter of %s", o->entity_type);
     if (o->action == OPT_ALTER && !o->n_add && !o->n_del)
@@ -355,6 +398,10 @@ int main(int argc, char **argv)
         { "topic", required_argument, NULL, OPT_TOPIC },
         { "broker", required_argument, NULL, OPT_BROKER },
         { "broker-defaults", no_argument, NULL, OPT_BROKER_DEFAULTS },
+        { "user", required_argument, NULL, OPT_USER },
+        { "client", required_argument, NULL, OPT_CLIENT },
+        { "user-defaults", no_argument, NULL, OPT_USER_DEFAULTS },
+        { "client-defaults", no_argument, NULL, OPT_CLIENT_DEFAULTS },
         { "command-config", required_argument, NULL, OPT_COMMAND_CONFIG },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
@@ -365,9 +412,13 @@ int main(int argc, char **argv)
         switch (ch) {
         case OPT_BOOTSTRAP: o.bootstrap = optarg; break;
         case OPT_ZOOKEEPER: o.zookeeper = optarg; break;
-        case OPT_ENTITY_TYPE: o.entity_type = optarg; break;
-        case OPT_ENTITY_NAME: o.entity_name = optarg; break;
-        case OPT_ENTITY_DEFAULT: o.entity_default = true; break;
+        case OPT_ENTITY_TYPE: add_type(&o, optarg); break;
+        case OPT_ENTITY_NAME: add_name(&o, optarg); break;
+        case OPT_ENTITY_DEFAULT: add_name(&o, ""); break;
+        case OPT_USER: add_type(&o, "users"); add_name(&o, optarg); break;
+        case OPT_CLIENT: add_type(&o, "clients"); add_name(&o, optarg); break;
+        case OPT_USER_DEFAULTS: add_type(&o, "users"); add_name(&o, ""); break;
+        case OPT_CLIENT_DEFAULTS: add_type(&o, "clients"); add_name(&o, ""); break;
         case OPT_DESCRIBE: case OPT_ALTER:
             if (o.action && o.action != ch)
                 tool_die(PROG, "Command must include exactly one action: --describe, --alter");
@@ -408,7 +459,16 @@ int main(int argc, char **argv)
         tool_die(PROG, "Cannot connect to %s", o.bootstrap);
     arena_t a;
     arena_init(&a);
-    int rc = o.action == OPT_DESCRIBE ? do_describe(&c, &a, &o) : do_alter(&c, &a, &o);
+    int rc;
+    if (quota_entities(&o)) {
+        quota_cmd_t q = { joined_args(&a, &o), o.n_types, { o.types[0], o.types[1] },
+                          { o.n_names > 0 ? o.names[0] : NULL, o.n_names > 1 ? o.names[1] : NULL },
+                          o.add_k, o.add_v, o.n_add, o.del, o.n_del };
+        rc = o.action == OPT_DESCRIBE ? configs_quotas_describe(&c, &a, &q)
+                                      : configs_quotas_alter(&c, &a, &q);
+    } else {
+        rc = o.action == OPT_DESCRIBE ? do_describe(&c, &a, &o) : do_alter(&c, &a, &o);
+    }
     arena_free(&a);
     kclient_close(&c);
     for (int i = 0; i < o.n_copies; i++)

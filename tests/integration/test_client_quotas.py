@@ -268,3 +268,46 @@ def test_request_percentage_throttles_with_a_full_answer(broker):
     assert struct.unpack_from(">i", again, 0)[0] == 0 and again[4:] == reference[4:]
     c.close()
     free.close()
+
+
+def samsa_configs(b, *args, check=True):
+    import subprocess
+    from conftest import tool
+    r = subprocess.run([tool("samsa-configs"), "--bootstrap-server", b.bootstrap, *args],
+                       capture_output=True, text=True, timeout=60)
+    assert not check or r.returncode == 0, r.stderr
+    return r
+
+
+def test_samsa_configs_alters_and_describes_quotas_as_kafka_configs(broker):
+    """samsa-configs for users and clients: the same alterations as Kafka
+    3.9.1's kafka-configs, and the same describe output line for line (its
+    HashMap order and Java's number format included)."""
+    user, client = unique("sq"), unique("sc")
+    u, c = ["--entity-type", "users", "--entity-name", user], \
+        ["--entity-type", "clients", "--entity-name", client]
+    steps = [(u, "producer_byte_rate=1024,consumer_byte_rate=2048,request_percentage=12.5",
+              f"Completed updating config for user {user}."),
+             (u + c, "producer_byte_rate=10485760", f"Completed updating config for user {user}."),
+             (c, "controller_mutation_rate=10", f"Completed updating config for client {client}."),
+             (["--entity-type", "clients", "--entity-default"], "request_percentage=0.0005",
+              "Completed updating default config for clients in the cluster.")]
+    for entity, spec, done in steps:
+        assert samsa_configs(broker, "--alter", "--add-config", spec, *entity).stdout == done + "\n"
+    describes = [u, u + c, c, ["--entity-type", "clients"], ["--entity-type", "users"],
+                 ["--entity-type", "clients", "--entity-default"],
+                 ["--entity-type", "users", "--entity-type", "clients"]]
+    for entity in describes:
+        ours = samsa_configs(broker, "--describe", *entity).stdout
+        theirs = configs(broker, "--describe", *entity)
+        assert ours.splitlines() == [line for line in theirs.splitlines()
+                                     if line.startswith(("Quota", "SCRAM"))], entity
+    # Deleting a key the entity lacks is refused; deleting one it has works.
+    r = samsa_configs(broker, "--alter", "--delete-config", "no_such_rate", *c, check=False)
+    assert r.returncode == 1 and "Only quota configs can be deleted for 'clients'" in r.stderr
+    r = samsa_configs(broker, "--alter", "--delete-config", "producer_byte_rate", *c, check=False)
+    assert r.returncode == 1 and "Invalid config(s): producer_byte_rate" in r.stderr
+    samsa_configs(broker, "--alter", "--delete-config", "controller_mutation_rate", *c)
+    assert configs(broker, "--describe", *c).strip() == ""
+    samsa_configs(broker, "--alter", "--delete-config", "request_percentage", "--entity-type",
+                  "clients", "--entity-default")

@@ -387,3 +387,38 @@ def test_scram_over_sasl_ssl(zookeeper, tmp_path):
         roundtrip(conf, n=8)
     finally:
         stop_cleanly(b)
+
+
+def test_samsa_configs_creates_and_deletes_credentials(scram_broker):
+    """samsa-configs --alter --add-config 'SCRAM-SHA-256=[...]' salts the
+    password as Kafka's AdminClient does: the user logs in with it, both
+    tools describe the credential alike, and --delete-config removes it."""
+    import subprocess
+    from conftest import tool
+
+    def samsa_configs(*args):
+        return subprocess.run([tool("samsa-configs"), "--bootstrap-server", scram_broker.bootstrap,
+                               *args], capture_output=True, text=True, timeout=60)
+    user = unique("dave")
+    entity = ["--entity-type", "users", "--entity-name", user]
+    r = samsa_configs("--alter", "--add-config", "SCRAM-SHA-256=[iterations=8192,password=dave-256],"
+                      "SCRAM-SHA-512=[password=dave-512]", *entity)
+    assert r.stdout == f"Completed updating config for user {user}.\n", r.stderr
+    ours = samsa_configs("--describe", *entity).stdout
+    assert ours == configs(scram_broker, "--describe", *entity)
+    assert ours.strip() == (f"SCRAM credential configs for user-principal '{user}' are "
+                            "SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096")
+    wait_for(lambda: login_error(ck_scram(scram_broker, "SCRAM-SHA-256", user, "dave-256"))
+             is None, 30, "the credential samsa-configs made to be usable")
+    assert login_error(ck_scram(scram_broker, "SCRAM-SHA-512", user, "dave-512")) is None
+    r = samsa_configs("--alter", "--add-config", "SCRAM-SHA-256=[iterations=100,password=x]",
+                      *entity)
+    assert r.returncode == 1 and \
+        "Iterations 100 is less than the minimum 4096 required for SCRAM-SHA-256" in r.stderr
+    r = samsa_configs("--alter", "--add-config", "SCRAM-SHA-256=[password=x],producer_byte_rate=1",
+                      *entity)
+    assert r.returncode == 1 and "Cannot alter both quota and SCRAM credential configs" in r.stderr
+    r = samsa_configs("--alter", "--delete-config", "SCRAM-SHA-512", *entity)
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: login_error(ck_scram(scram_broker, "SCRAM-SHA-512", user, "dave-512"))
+             is not None, 30, "the deleted credential to be refused")
