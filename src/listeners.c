@@ -258,5 +258,6 @@ bool listeners_key_known(const char *key)
     /* listener.name.<l>.<key>: as <key>. */
     if (!strncmp(key, "listener.name.", 14) && strchr(key + 14, '.'))
         key = strchr(key + 14, '.') + 1;
-    return tls_key_known(key) || sasl_key_known(key) || !strcmp(key, "connections.max.idle.ms");
+    return tls_key_known(key) || sasl_key_known(key) || !strcmp(key, "connections.max.idle.ms") ||
+           !strcmp(key, "max.connections");
 }

@@ -35,6 +35,7 @@
 #include "logging.h"
 #include "net.h"
 #include "net_internal.h"
+#include "net_limits.h"
 #include "net_transport.h"
 #include "sasl_server.h"
 #include "ssl_principal.h"
@@ -62,6 +63,7 @@ struct conn {
     bool write_waits_read;      /* TLS: a write needs the socket readable */
     struct event *resume_ev;    /* sends a completed request, reads on */
     char peer[80];
+    char ip[INET6_ADDRSTRLEN];  /* the peer's address, counted in net_limits */
     char principal[300];        /* "User:<name>" once authenticated */
     enum conn_auth auth;
     struct sasl_exchange *sasl_x;   /* the handshake's mechanism, mid-exchange */
@@ -302,6 +304,7 @@ static void conn_free(struct conn *c)
     event_free(c->read_ev);
     event_free(c->write_ev);
     c->tr.ops->free(&c->tr);
+    net_limits_release(c->listener, c->ip);
     evbuffer_free(c->in);
     evbuffer_free(c->out);
     close(c->fd);
@@ -590,9 +593,17 @@ static void conn_io(evutil_socket_t fd, short what, void *arg)
 
 void conn_accept(broker_t *b, const net_listener_t *nl, int fd, const char *peer)
 {
+    char ip[INET6_ADDRSTRLEN];
+    snprintf(ip, sizeof(ip), "%.*s", (int)(strrchr(peer, ':') ? strrchr(peer, ':') - peer
+                                                              : (ptrdiff_t)strlen(peer)), peer);
+    if (!net_limits_admit(nl, ip)) {
+        close(fd);
+        return;
+    }
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
         log_error("network", "Out of memory accepting a connection from %s", peer);
+        net_limits_release(nl, ip);
         close(fd);
         return;
     }
@@ -600,6 +611,7 @@ void conn_accept(broker_t *b, const net_listener_t *nl, int fd, const char *peer
     c->listener = nl;
     c->fd = fd;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    snprintf(c->ip, sizeof(c->ip), "%s", ip);
     snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
@@ -612,6 +624,7 @@ void conn_accept(broker_t *b, const net_listener_t *nl, int fd, const char *peer
     c->resume_ev = event_new(b->base, -1, 0, conn_resume, c);
     if (rc < 0 || !c->in || !c->out || !c->read_ev || !c->write_ev || !c->resume_ev) {
         log_error("network", "Cannot set up connection from %s", c->peer);
+        net_limits_release(nl, ip);
         if (rc == 0)
             c->tr.ops->free(&c->tr);
         if (c->in)

@@ -21,6 +21,7 @@
 #include "logging.h"
 #include "net.h"
 #include "net_internal.h"
+#include "net_limits.h"
 #include "sasl_server.h"
 #include "ssl_principal.h"
 #include "tls_context.h"
@@ -136,6 +137,11 @@ int net_listen(broker_t *b)
         log_info("network", "Listening on %s://%s:%d (%s)", l->name, l->host, l->port,
                  security_protocol_name(l->security_protocol));
     }
+    char err[300];
+    if (net_limits_configure(b->cfg, listeners, n_listeners, err, sizeof(err)) < 0) {
+        log_error("network", "%s", err);
+        return -1;
+    }
     return 0;
 }
 
@@ -180,4 +186,5 @@ void net_shutdown(void)
     }
     n_listeners = 0;
     net_close_all();
+    net_limits_shutdown();
 }

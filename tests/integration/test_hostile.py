@@ -148,3 +148,69 @@ def test_idle_connections_are_closed(make_broker):
     assert api_versions_v0(busy)[0] == 0
     idle.close()
     busy.close()
+
+
+def answered(conn, timeout):
+    """Whether an ApiVersions request gets its answer within timeout s."""
+    conn.s.settimeout(timeout)
+    try:
+        return api_versions_v0(conn)[0] == 0
+    except (socket.timeout, ConnectionError):
+        return False
+
+
+def test_connections_per_address_are_capped(make_broker):
+    """max.connections.per.ip (and its overrides): past the limit a new
+    connection from the address is closed at once; closing one makes room."""
+    b = make_broker(props={"max.connections.per.ip": "100",
+                           "max.connections.per.ip.overrides": "127.0.0.1:3"}).start()
+    # The broker may hold connections to itself (its controller channel).
+    conns = []
+    while True:
+        c = Conn(b.port)
+        if c.closed_by_peer(timeout=1):
+            c.close()
+            break
+        assert answered(c, 10)
+        conns.append(c)
+        assert len(conns) <= 3
+    extra = Conn(b.port)
+    assert extra.closed_by_peer(timeout=5)
+    extra.close()
+    conns.pop().close()
+    time.sleep(0.5)
+    again = Conn(b.port)
+    assert answered(again, 10)
+    again.close()
+    for c in conns:
+        c.close()
+
+
+def test_a_listener_at_max_connections_waits_for_a_free_slot(make_broker):
+    """max.connections: a listener at the limit stops accepting (the client
+    waits, as with Kafka's acceptor) until a connection closes; the
+    inter-broker listener is not held by it."""
+    from servers import free_port
+    client_port = free_port()
+    b = make_broker(props={
+        "listeners": f"PLAINTEXT://127.0.0.1:{{port}},CLIENT://127.0.0.1:{client_port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CLIENT:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT", "max.connections": "3"}).start()
+    # Every connection counts, the broker's own (its controller channel) too.
+    held = []
+    while True:
+        waiting = Conn(client_port)
+        if not answered(waiting, 2):
+            break
+        held.append(waiting)
+        assert len(held) <= 3
+    assert len(held) >= 1
+    inter_broker = Conn(b.port)
+    assert answered(inter_broker, 10)          # the inter-broker listener still serves
+    inter_broker.close()
+    held.pop().close()
+    waiting.s.settimeout(10)
+    (size,) = struct.unpack(">i", waiting.read_exact(4))     # the delayed answer arrives
+    assert size > 0
+    for c in held + [waiting]:
+        c.close()
