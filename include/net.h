@@ -18,6 +18,9 @@ void net_start_accepting(void);
 /* Bytes of request frames held from the queued.max.request.bytes pool. */
 int64_t net_pool_used(void);
 void net_shutdown(void);
+/* The dynamic broker config changed: re-read the connection limits
+ * (net_limits.h).  Event-loop thread. */
+void net_limits_reload(broker_t *b);
 /* Peer address of a connection, "host:port". */
 const char *conn_peer(const struct conn *c);
 /* The authenticated principal ("User:ANONYMOUS" without authentication,

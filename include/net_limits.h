@@ -20,9 +20,14 @@
 
 #include "net_internal.h"
 
-/* Reads the keys; -1 with a reason for an invalid value. */
+/* Where the keys are read: server.properties at start-up, the dynamic
+ * layers over it once they change. */
+typedef const char *(*net_limits_lookup_fn)(void *ctx, const char *key);
+
+/* Reads (or re-reads) the keys, keeping the counts; -1 with a reason for
+ * an invalid value (the previous limits then stay). */
 int net_limits_configure(const broker_config_t *cfg, const net_listener_t *listeners, int n,
-                         char *err, size_t errlen);
+                         net_limits_lookup_fn lookup, void *ctx, char *err, size_t errlen);
 /* A connection from ip arrived on nl: true if it may stay (it is then
  * counted), false if its address is at its limit. */
 bool net_limits_admit(const net_listener_t *nl, const char *ip);

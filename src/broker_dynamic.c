@@ -10,6 +10,7 @@
 #include "broker_dynamic.h"
 #include "logging.h"
 #include "metadata_cache.h"
+#include "net.h"
 #include "replica_manager.h"
 #include "topic_config.h"
 
@@ -106,6 +107,7 @@ void bdyn_replace(broker_t *b, kv_list_t *per_broker, kv_list_t *defaults)
         topic_settings_load(b, t);
     topic_apply_t a = { b, NULL };
     rm_foreach(apply_log_settings, &a);
+    net_limits_reload(b);       /* max.connections*: dynamic in Kafka */
     log_info("config", "Dynamic broker configuration in force: %d keys for broker %d, %d "
                        "cluster-wide defaults",
              b->dynamic_config.n, b->cfg->broker_id, b->dynamic_default_config.n);

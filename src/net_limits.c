@@ -49,6 +49,8 @@ static struct {
     ip_count_t *ips;
 } lim;
 
+static void update_accepting(void);
+
 static int parse_int(const char *v, const char *key, int dflt, int *out, char *err, size_t errlen)
 {
     if (!v) {
@@ -97,38 +99,46 @@ static int parse_overrides(const char *v, char *err, size_t errlen)
     return rc;
 }
 
+/* The limits, from lookup (the dynamic layers over server.properties);
+ * the counts are kept. */
 int net_limits_configure(const broker_config_t *cfg, const net_listener_t *listeners, int n,
-                         char *err, size_t errlen)
+                         net_limits_lookup_fn lookup, void *ctx, char *err, size_t errlen)
 {
-    net_limits_shutdown();
-    const char *overrides = config_get(cfg, "max.connections.per.ip.overrides");
-    if (parse_int(config_get(cfg, "max.connections.per.ip"), "max.connections.per.ip", INT_MAX,
-                  &lim.per_ip, err, errlen) < 0 ||
-        parse_int(config_get(cfg, "max.connections"), "max.connections", INT_MAX,
-                  &lim.broker_limit, err, errlen) < 0 ||
+    int per_ip, broker_limit, listener_limit[CONFIG_MAX_LISTENERS];
+    free(lim.overrides);
+    lim.overrides = NULL;
+    lim.n_overrides = 0;
+    const char *overrides = lookup(ctx, "max.connections.per.ip.overrides");
+    if (parse_int(lookup(ctx, "max.connections.per.ip"), "max.connections.per.ip", INT_MAX,
+                  &per_ip, err, errlen) < 0 ||
+        parse_int(lookup(ctx, "max.connections"), "max.connections", INT_MAX, &broker_limit, err,
+                  errlen) < 0 ||
         (overrides && *overrides && parse_overrides(overrides, err, errlen) < 0))
         return -1;
-    if (lim.per_ip == 0 && lim.n_overrides == 0) {
+    if (per_ip == 0 && lim.n_overrides == 0) {
         snprintf(err, errlen, "max.connections.per.ip can be set to zero only if "
                  "max.connections.per.ip.overrides property is set.");
         return -1;
     }
-    for (int i = 0; i < n; i++) {
-        listener_count_t *c = &lim.lc[lim.n_lc++];
-        c->nl = &listeners[i];
-        if (parse_int(listener_config(cfg, listeners[i].cfg, "max.connections"), "max.connections",
-                      INT_MAX, &c->limit, err, errlen) < 0)
-            return -1;
-        /* listener_config falls back to the broker key: the listener has
-         * its own limit only when listener.name.<l>.max.connections is set. */
+    for (int i = 0; i < n && i < CONFIG_MAX_LISTENERS; i++) {
         char own[128];
         snprintf(own, sizeof(own), "listener.name.%s.max.connections", listeners[i].cfg->name);
         for (char *p = own + 14; *p && *p != '.'; p++)
             *p = (char)tolower((unsigned char)*p);
-        if (!config_get(cfg, own))
-            c->limit = INT_MAX;
+        if (parse_int(lookup(ctx, own), own, INT_MAX, &listener_limit[i], err, errlen) < 0)
+            return -1;
+    }
+    lim.per_ip = per_ip;
+    lim.broker_limit = broker_limit;
+    for (int i = 0; i < n && i < CONFIG_MAX_LISTENERS; i++) {
+        listener_count_t *c = &lim.lc[i];
+        if (c->nl != &listeners[i])
+            *c = (listener_count_t){ .nl = &listeners[i] };
+        c->limit = listener_limit[i];
         c->protected = n > 1 && !strcmp(listeners[i].cfg->name, cfg->inter_broker_listener);
     }
+    lim.n_lc = MIN(n, CONFIG_MAX_LISTENERS);
+    update_accepting();
     return 0;
 }
 

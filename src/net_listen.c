@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker_dynamic.h"
 #include "listeners.h"
 #include "logging.h"
 #include "net.h"
@@ -93,6 +94,25 @@ static int idle_setting(broker_t *b, const listener_t *l, int64_t *out)
     return 0;
 }
 
+static const char *static_lookup(void *ctx, const char *key)
+{
+    return config_get(ctx, key);
+}
+
+static const char *dynamic_lookup(void *ctx, const char *key)
+{
+    return bdyn_get(ctx, key, NULL);
+}
+
+void net_limits_reload(broker_t *b)
+{
+    char err[300];
+    if (n_listeners > 0 &&
+        net_limits_configure(b->cfg, listeners, n_listeners, dynamic_lookup, b, err,
+                             sizeof(err)) < 0)
+        log_warn("network", "Connection limits unchanged: %s", err);
+}
+
 int net_listen(broker_t *b)
 {
     for (int i = 0; i < b->cfg->n_listeners; i++) {
@@ -138,7 +158,8 @@ int net_listen(broker_t *b)
                  security_protocol_name(l->security_protocol));
     }
     char err[300];
-    if (net_limits_configure(b->cfg, listeners, n_listeners, err, sizeof(err)) < 0) {
+    if (net_limits_configure(b->cfg, listeners, n_listeners, static_lookup, (void *)b->cfg, err,
+                             sizeof(err)) < 0) {
         log_error("network", "%s", err);
         return -1;
     }

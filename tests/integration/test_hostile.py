@@ -214,3 +214,28 @@ def test_a_listener_at_max_connections_waits_for_a_free_slot(make_broker):
     assert size > 0
     for c in held + [waiting]:
         c.close()
+
+
+def test_connection_limits_change_at_runtime(make_broker):
+    """max.connections.per.ip.overrides is a dynamic broker config in Kafka:
+    set cluster-wide with kafka-configs, it applies to new connections
+    without a restart; the connections already open stay."""
+    from test_configs import config_command
+    from conftest import wait_for
+    b = make_broker().start()
+    held = [Conn(b.port) for _ in range(3)]
+    for c in held:
+        assert answered(c, 10)
+    config_command("3.9.1", "--bootstrap-server", b.bootstrap, "--alter", "--add-config",
+                   "max.connections.per.ip.overrides=[127.0.0.1:2]", "--entity-type", "brokers",
+                   "--entity-default")
+
+    def refused():
+        c = Conn(b.port)
+        closed = c.closed_by_peer(timeout=1)
+        c.close()
+        return closed
+    wait_for(refused, 30, "new connections from 127.0.0.1 to be refused")
+    for c in held:
+        assert answered(c, 10)
+        c.close()
