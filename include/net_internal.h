@@ -14,6 +14,7 @@ typedef struct net_listener {
     struct evconnlistener *el;
     SSL_CTX *tls;               /* TLS listeners (SSL, SASL_SSL) */
     struct ssl_principal_mapper *principal_mapper;  /* SSL listeners */
+    char *tls_fingerprint;      /* the settings tls was built from (tls_context.h) */
     struct sasl_listener *sasl; /* SASL listeners (SASL_PLAINTEXT, SASL_SSL) */
     broker_t *broker;
     int64_t idle_ms;            /* connections.max.idle.ms (0: never closed for idling) */

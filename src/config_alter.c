@@ -17,8 +17,10 @@
 #include "config_defs.h"
 #include "controller.h"
 #include "kafka_errors.h"
+#include "listeners.h"
 #include "logging.h"
 #include "metadata_cache.h"
+#include "tls_context.h"
 #include "topic_config.h"
 #include "util.h"
 #include "zk_layout.h"
@@ -319,6 +321,57 @@ static bool validate_broker(config_resource_t *r, const kv_list_t *cfg)
     return true;
 }
 
+/* The per-broker dynamic layer over server.properties (a keystore update
+ * is per listener, hence per broker). */
+typedef struct layered {
+    const broker_config_t *cfg;
+    const kv_list_t *dynamic;
+} layered_t;
+
+static const char *layered_get(void *ctx, const char *key)
+{
+    const layered_t *l = ctx;
+    const char *v = kv_get(l->dynamic, key);
+    return v ? v : config_get(l->cfg, key);
+}
+
+/* Kafka validates a listener's new keystore before accepting it: it must
+ * load, and keep the certificate's subject and alternative names.  Only
+ * for this broker's own listeners, whose stores it can read.
+ * @locality the ZooKeeper thread (reads the stores; b->cfg is read-only) */
+static bool validate_keystores(config_alter_job_t *j, config_resource_t *r, const kv_list_t *old,
+                               const kv_list_t *cfg)
+{
+    if (atoi(r->name) != j->broker_id || !r->name[0])
+        return true;
+    const broker_config_t *bc = j->b->cfg;
+    for (int i = 0; i < bc->n_listeners; i++) {
+        const listener_t *l = &bc->listeners[i];
+        if (!security_protocol_tls(l->security_protocol))
+            continue;
+        layered_t before = { bc, old }, after = { bc, cfg };
+        char *fp_old = tls_settings_fingerprint(bc, l, layered_get, &before);
+        char *fp_new = tls_settings_fingerprint(bc, l, layered_get, &after);
+        bool changed = !fp_old || !fp_new || strcmp(fp_old, fp_new);
+        free(fp_old);
+        free(fp_new);
+        if (!changed)
+            continue;
+        char err[600];
+        SSL_CTX *was = tls_server_context_with(bc, l, layered_get, &before, err, sizeof(err));
+        SSL_CTX *now = tls_server_context_with(bc, l, layered_get, &after, err, sizeof(err));
+        bool ok = now && (!was || tls_keystores_compatible(was, now, err, sizeof(err)));
+        SSL_CTX_free(was);
+        SSL_CTX_free(now);
+        if (!ok) {
+            set_error(r, KERR_INVALID_CONFIG, "Validation of dynamic config update of SSLFactory "
+                      "failed: org.apache.kafka.common.config.ConfigException: %s", err);
+            return false;
+        }
+    }
+    return true;
+}
+
 /*
  * One resource: read, apply, validate, write.
  * @locality the ZooKeeper thread
@@ -345,7 +398,12 @@ static void alter_one(config_alter_job_t *j, config_resource_t *r)
         set_error(r, KERR_UNKNOWN_SERVER_ERROR, "ZooKeeper error: %s", zerror(rc));
         goto out;
     }
-    if (!apply_ops(r, &cfg) || !(topic ? validate_topic(r, &cfg) : validate_broker(r, &cfg)))
+    kv_list_t old = kv_copy(&cfg);
+    bool valid = apply_ops(r, &cfg) &&
+                 (topic ? validate_topic(r, &cfg)
+                        : validate_broker(r, &cfg) && validate_keystores(j, r, &old, &cfg));
+    kv_free(&old);
+    if (!valid)
         goto out;
     if (j->validate_only)
         goto out;

@@ -104,6 +104,31 @@ static const char *dynamic_lookup(void *ctx, const char *key)
     return bdyn_get(ctx, key, NULL);
 }
 
+/* A TLS listener whose settings changed gets a new context for new
+ * connections (those open keep theirs); an unusable or incompatible
+ * keystore leaves the old one in place. */
+static void reload_tls(broker_t *b, net_listener_t *nl)
+{
+    char *fp = tls_settings_fingerprint(b->cfg, nl->cfg, dynamic_lookup, b);
+    if (!fp || (nl->tls_fingerprint && !strcmp(fp, nl->tls_fingerprint))) {
+        free(fp);
+        return;
+    }
+    char err[512];
+    SSL_CTX *ctx = tls_server_context_with(b->cfg, nl->cfg, dynamic_lookup, b, err, sizeof(err));
+    if (!ctx || !tls_keystores_compatible(nl->tls, ctx, err, sizeof(err))) {
+        log_error("network", "Keeping the TLS settings of listener %s: %s", nl->cfg->name, err);
+        SSL_CTX_free(ctx);
+        free(fp);
+        return;
+    }
+    SSL_CTX_free(nl->tls);      /* connections hold their own references */
+    nl->tls = ctx;
+    free(nl->tls_fingerprint);
+    nl->tls_fingerprint = fp;
+    log_info("network", "Reloaded the TLS keystore and truststore of listener %s", nl->cfg->name);
+}
+
 void net_limits_reload(broker_t *b)
 {
     char err[300];
@@ -111,6 +136,9 @@ void net_limits_reload(broker_t *b)
         net_limits_configure(b->cfg, listeners, n_listeners, dynamic_lookup, b, err,
                              sizeof(err)) < 0)
         log_warn("network", "Connection limits unchanged: %s", err);
+    for (int i = 0; i < n_listeners; i++)
+        if (listeners[i].tls)
+            reload_tls(b, &listeners[i]);
 }
 
 int net_listen(broker_t *b)
@@ -125,6 +153,7 @@ int net_listen(broker_t *b)
                 log_error("network", "Cannot set up TLS: %s", err);
                 return -1;
             }
+            nl->tls_fingerprint = tls_settings_fingerprint(b->cfg, l, NULL, NULL);
             nl->principal_mapper = ssl_principal_mapper_new(
                 listener_config(b->cfg, l, "ssl.principal.mapping.rules"), err, sizeof(err));
             if (!nl->principal_mapper) {
@@ -141,6 +170,7 @@ int net_listen(broker_t *b)
             if (!nl->sasl) {
                 log_error("network", "Cannot set up SASL on listener %s: %s", l->name, err);
                 SSL_CTX_free(nl->tls);
+                free(nl->tls_fingerprint);
                 ssl_principal_mapper_free(nl->principal_mapper);
                 *nl = (net_listener_t){ 0 };
                 return -1;
@@ -148,6 +178,7 @@ int net_listen(broker_t *b)
         }
         if (idle_setting(b, l, &nl->idle_ms) < 0 || bind_listener(b, l, nl) < 0) {
             SSL_CTX_free(nl->tls);
+            free(nl->tls_fingerprint);
             ssl_principal_mapper_free(nl->principal_mapper);
             sasl_listener_free(nl->sasl);
             *nl = (net_listener_t){ 0 };
@@ -201,6 +232,7 @@ void net_shutdown(void)
     for (int i = 0; i < n_listeners; i++) {
         evconnlistener_free(listeners[i].el);
         SSL_CTX_free(listeners[i].tls);
+        free(listeners[i].tls_fingerprint);
         ssl_principal_mapper_free(listeners[i].principal_mapper);
         sasl_listener_free(listeners[i].sasl);
         listeners[i] = (net_listener_t){ 0 };

@@ -8,12 +8,17 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <sys/stat.h>
+
 #include "listeners.h"
+#include "proto_codec.h"
 #include "tls_context.h"
 #include "util.h"
 
@@ -38,6 +43,8 @@ int tls_key_known(const char *key)
 typedef struct tls_build {
     const broker_config_t *cfg;
     const listener_t *l;
+    tls_lookup_fn lookup;       /* NULL: server.properties only */
+    void *lookup_ctx;
     SSL_CTX *ctx;
     char *err;
     size_t errlen;
@@ -45,7 +52,14 @@ typedef struct tls_build {
 
 static const char *key_of(const tls_build_t *tb, const char *key)
 {
-    return listener_config(tb->cfg, tb->l, key);
+    if (!tb->lookup)
+        return listener_config(tb->cfg, tb->l, key);
+    char prefixed[256];
+    snprintf(prefixed, sizeof(prefixed), "listener.name.%s.%s", tb->l->name, key);
+    for (char *c = prefixed + 14; *c && *c != '.'; c++)
+        *c = (char)tolower((unsigned char)*c);
+    const char *v = tb->lookup(tb->lookup_ctx, prefixed);
+    return v ? v : tb->lookup(tb->lookup_ctx, key);
 }
 
 const char *tls_error_reason(char *buf, size_t len)
@@ -388,7 +402,14 @@ static int set_client_auth(tls_build_t *tb)
 SSL_CTX *tls_server_context(const broker_config_t *cfg, const listener_t *l, char *err,
                             size_t errlen)
 {
-    tls_build_t tb = { .cfg = cfg, .l = l, .err = err, .errlen = errlen };
+    return tls_server_context_with(cfg, l, NULL, NULL, err, errlen);
+}
+
+SSL_CTX *tls_server_context_with(const broker_config_t *cfg, const listener_t *l,
+                                 tls_lookup_fn lookup, void *lookup_ctx, char *err, size_t errlen)
+{
+    tls_build_t tb = { .cfg = cfg, .l = l, .lookup = lookup, .lookup_ctx = lookup_ctx, .err = err,
+                       .errlen = errlen };
     err[0] = '\0';
     tb.ctx = SSL_CTX_new(TLS_server_method());
     if (!tb.ctx) {
@@ -436,4 +457,82 @@ SSL_CTX *tls_client_context(const broker_config_t *cfg, const listener_t *l, cha
     }
     SSL_CTX_set_verify(tb.ctx, SSL_VERIFY_PEER, NULL);
     return tb.ctx;
+}
+
+/* The leaf certificate's subject (RFC 2253) and SAN extension, as text. */
+static void identity(SSL_CTX *ctx, char *dn, size_t dnlen, char *san, size_t sanlen)
+{
+    X509 *x = SSL_CTX_get0_certificate(ctx);
+    dn[0] = san[0] = '\0';
+    if (!x)
+        return;
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
+        int n = BIO_read(b, dn, (int)dnlen - 1);
+        dn[n > 0 ? n : 0] = '\0';
+    }
+    BIO_free(b);
+    GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    size_t len = 0;
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
+        GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        unsigned char *text = NULL;
+        int n = g->type == GEN_DNS ? ASN1_STRING_to_UTF8(&text, g->d.dNSName)
+                : g->type == GEN_IPADD ? ASN1_STRING_length(g->d.iPAddress) : -1;
+        if (g->type == GEN_IPADD && n > 0) {
+            char ip[64] = "";
+            const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
+            if (n == 4)
+                snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+            len += (size_t)snprintf(san + len, len < sanlen ? sanlen - len : 0, "%sIP:%s",
+                                    len ? "," : "", ip);
+        } else if (n > 0) {
+            len += (size_t)snprintf(san + len, len < sanlen ? sanlen - len : 0, "%sDNS:%.*s",
+                                    len ? "," : "", n, text);
+        }
+        OPENSSL_free(text);
+    }
+    GENERAL_NAMES_free(names);
+}
+
+bool tls_keystores_compatible(SSL_CTX *old, SSL_CTX *new, char *err, size_t errlen)
+{
+    char odn[512], osan[512], ndn[512], nsan[512];
+    identity(old, odn, sizeof(odn), osan, sizeof(osan));
+    identity(new, ndn, sizeof(ndn), nsan, sizeof(nsan));
+    if (strcmp(odn, ndn)) {
+        snprintf(err, errlen, "Keystore DistinguishedName does not match:  existing={DN=%s}, "
+                 "new={DN=%s}", odn, ndn);
+        return false;
+    }
+    if (strcmp(osan, nsan)) {
+        snprintf(err, errlen, "Keystore SubjectAltNames do not match:  existing={SAN=%s}, "
+                 "new={SAN=%s}", osan, nsan);
+        return false;
+    }
+    return true;
+}
+
+char *tls_settings_fingerprint(const broker_config_t *cfg, const listener_t *l,
+                               tls_lookup_fn lookup, void *lookup_ctx)
+{
+    tls_build_t tb = { .cfg = cfg, .l = l, .lookup = lookup, .lookup_ctx = lookup_ctx };
+    kwriter_t w;
+    kw_init(&w);
+    for (size_t i = 0; i < ARRAY_SIZE(known_keys); i++) {
+        const char *v = key_of(&tb, known_keys[i]);
+        kw_raw(&w, v ? v : "-", v ? strlen(v) : 1);
+        kw_raw(&w, "\n", 1);
+        struct stat st;
+        if (v && strstr(known_keys[i], ".location") && stat(v, &st) == 0) {
+            char stamp[64];
+            int n = snprintf(stamp, sizeof(stamp), "%lld.%ld %lld\n", (long long)st.st_mtim.tv_sec,
+                             st.st_mtim.tv_nsec, (long long)st.st_size);
+            kw_raw(&w, stamp, (size_t)n);
+        }
+    }
+    kw_raw(&w, "", 1);
+    char *s = w.err ? NULL : xstrdup((const char *)w.buf);
+    kw_free(&w);
+    return s;
 }

@@ -73,6 +73,16 @@ class TestCerts:
             now - 10 * day, now - day)
         # The principal Kafka derives from the client certificate (RFC 2253).
         self.client_principal = "User:CN=client,OU=test,O=samsa"
+        self._dir, self._ca, self._ca_key, self._now = directory, ca, ca_key, now
+
+    def server_identity(self, name, cn="localhost"):
+        """Another server key and certificate from the same CA (the same
+        subject and names as the first unless cn differs): (pem, p12)."""
+        day = datetime.timedelta(days=1)
+        san = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        pem, p12, _, _ = self._identity(self._dir, name, _name(cn, "brokers", "samsa"), self._ca,
+                                        self._ca_key, self._now - day, self._now + 30 * day, san)
+        return pem, p12
 
     def _identity(self, directory, name, subject, ca, ca_key, not_before, not_after, san=None):
         key = ec.generate_private_key(ec.SECP256R1())

@@ -502,3 +502,47 @@ def test_ssl_principal_mapping_rules_name_the_certificate_owner(zookeeper, tmp_p
             admin.list_topics(timeout=4)
     finally:
         stop_cleanly(b)
+
+
+def test_keystore_rotation_at_runtime(zookeeper, tmp_path, certs):
+    """A listener's keystore replaced with kafka-configs (listener.name.<l>.
+    ssl.keystore.location, per broker) serves new connections without a
+    restart; a keystore with another subject is refused, as Kafka refuses
+    it, and the first one stays."""
+    from test_configs import config_command
+    ssl_port = free_port()
+    props = {"listeners": f"PLAINTEXT://127.0.0.1:{{port}},SSL://127.0.0.1:{ssl_port}",
+             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL",
+             "inter.broker.listener.name": "PLAINTEXT",
+             "listener.name.ssl.ssl.keystore.type": "PKCS12",
+             "listener.name.ssl.ssl.keystore.location": certs.server_p12,
+             "listener.name.ssl.ssl.keystore.password": PASSWORD,
+             "listener.name.ssl.ssl.key.password": PASSWORD}
+    b = new_broker(zookeeper, str(tmp_path), props=props).start()
+
+    def served_cert():
+        ctx = ssl.create_default_context(cafile=certs.ca_pem)
+        with socket.create_connection(("127.0.0.1", ssl_port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                return s.getpeercert(binary_form=True)
+
+    def alter(location, check=True):
+        return config_command("3.9.1", "--bootstrap-server", b.bootstrap, "--entity-type",
+                              "brokers", "--entity-name", "0", "--alter", "--add-config",
+                              f"listener.name.ssl.ssl.keystore.location={location}", check=check)
+    try:
+        first = served_cert()
+        _, rotated = certs.server_identity("rotated")
+        out = alter(rotated)
+        assert "Completed updating config for broker 0." in out, out
+        wait_for(lambda: served_cert() != first, 30, "the rotated certificate to be served")
+        second = served_cert()
+        _, other = certs.server_identity("other-dn", cn="elsewhere")
+        r = alter(other, check=False)
+        assert r.returncode != 0 and "Keystore DistinguishedName does not match" in \
+            r.stdout + r.stderr, r.stdout + r.stderr
+        time.sleep(2)
+        assert served_cert() == second
+        roundtrip_confluent(ck_ssl(certs, ssl_port), n=4)
+    finally:
+        stop_cleanly(b)
