@@ -173,6 +173,27 @@ def new_topic(b, name):
     admin.create_topics([NewTopic(name, 1, 1)])[name].result(30)
 
 
+def wait_quotas_applied(b, topic):
+    """Quota notifications are applied in order: once a consumer_byte_rate
+    of 1 set after the others throttles a probe client's fetch, the earlier
+    ones are in force too."""
+    import struct
+    from conftest import wait_for
+    from kproto import Conn, fetch_v4
+    probe = unique("quota-probe")
+    configs(b, "--alter", "--add-config", "consumer_byte_rate=1", "--entity-type", "clients",
+            "--entity-name", probe)
+
+    def capped():
+        c = Conn(b.port, client_id=probe)
+        try:
+            body = c.request(1, 4, fetch_v4(topic, 0, 0, 0, 1, max_bytes=1 << 20))
+        finally:
+            c.close()
+        return struct.unpack_from(">i", body, 0)[0] > 0     # throttled: the quota is in force
+    wait_for(capped, 60, "the quotas to reach the broker")
+
+
 def test_consumer_byte_rate_caps_and_then_throttles_fetches(broker):
     """consumer_byte_rate=10240 (Kafka's ClientQuotaManager): a fetch asking
     for 1 MB gets at most what the quota lets through in one window
@@ -187,7 +208,7 @@ def test_consumer_byte_rate_caps_and_then_throttles_fetches(broker):
     configs(broker, "--alter", "--add-config", "consumer_byte_rate=10240", "--entity-type",
             "clients", "--entity-name", slow)
     import time
-    time.sleep(2)       # the quota reaches the broker through its notification
+    wait_quotas_applied(broker, topic)
     c = Conn(broker.port, client_id=slow)
     # A first, empty fetch starts the client's quota window, so that the
     # capped one 1.5 s later is measured over 11.5 s and stays within the
@@ -224,7 +245,7 @@ def test_throttled_consumer_still_reads_every_record(broker):
     configs(broker, "--alter", "--add-config", "consumer_byte_rate=20480", "--entity-type",
             "clients", "--entity-name", slow)
     import time
-    time.sleep(2)
+    wait_quotas_applied(broker, topic)
     seen = []
     c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("g"),
                   "client.id": slow, "auto.offset.reset": "earliest",
@@ -252,12 +273,12 @@ def test_request_percentage_throttles_with_a_full_answer(broker):
     configs(broker, "--alter", "--add-config", "request_percentage=0.01", "--entity-type",
             "clients", "--entity-name", busy)
     import time
-    time.sleep(2)
     c = Conn(broker.port, client_id=busy)
     free = Conn(broker.port, client_id=unique("idle"))
     reference = free.request(3, 4, metadata_v4([topic], False))
     throttle, answer = 0, b""
-    for _ in range(2000):
+    deadline = time.time() + 60     # the quota arrives through its notification
+    while time.time() < deadline:
         answer = c.request(3, 4, metadata_v4([topic], False))
         throttle = struct.unpack_from(">i", answer, 0)[0]
         if throttle > 0:
@@ -279,10 +300,12 @@ def samsa_configs(b, *args, check=True):
     return r
 
 
-def test_samsa_configs_alters_and_describes_quotas_as_kafka_configs(broker):
+def test_samsa_configs_alters_and_describes_quotas_as_kafka_configs(make_broker):
     """samsa-configs for users and clients: the same alterations as Kafka
     3.9.1's kafka-configs, and the same describe output line for line (its
-    HashMap order and Java's number format included)."""
+    HashMap order and Java's number format included).  A broker of its own:
+    a cluster-wide client default must not throttle other tests."""
+    broker = make_broker().start()
     user, client = unique("sq"), unique("sc")
     u, c = ["--entity-type", "users", "--entity-name", user], \
         ["--entity-type", "clients", "--entity-name", client]
