@@ -14,8 +14,9 @@
 #include <time.h>
 #include <uthash.h>
 
-#include "kafka_errors.h"
+#include "fetch_session_client.h"
 #include "inter_broker_auth.h"
+#include "kafka_errors.h"
 #include "kclient.h"
 #include "logging.h"
 #include "loop.h"
@@ -58,6 +59,7 @@ typedef struct fetcher {
     kclient_t conn;
     char conn_host[256];
     int32_t conn_port;
+    fetch_session_client_t session;  /* KIP-227, with this fetcher's leader */
     UT_hash_handle hh;
 } fetcher_t;
 
@@ -134,6 +136,8 @@ static bool apply_and_wait(fetcher_t *f, apply_job_t *j)
 
 /* ---- fetcher thread ---- */
 
+static void disconnect(fetcher_t *f);
+
 /* Takes the inbox into the thread's partitions.
  * @locality a fetcher thread
  * @locks fs.lock */
@@ -142,9 +146,17 @@ static void drain_inbox(fetcher_t *f)
     pthread_mutex_lock(&fs.lock);
     fpart_t *in = f->inbox;
     f->inbox = NULL;
+    bool moved = strcmp(f->conn_host, f->host) != 0 || f->conn_port != f->port;
     snprintf(f->conn_host, sizeof(f->conn_host), "%s", f->host);
     f->conn_port = f->port;
     pthread_mutex_unlock(&fs.lock);
+    if (moved) {
+        /* The leader moved to another address: a new connection and a
+         * new session there. */
+        if (f->conn.fd >= 0)
+            disconnect(f);
+        fsc_reset(&f->session);
+    }
     /* The inbox is newest first: apply oldest first. */
     fpart_t *rev = NULL;
     while (in) {
@@ -244,7 +256,12 @@ static int64_t leader_offset(fetcher_t *f, const fpart_t *fp, int64_t which)
     return off;
 }
 
-/* Builds this round's Fetch over the partitions ready to fetch. */
+/* Builds this round's Fetch over the partitions ready to fetch: all of
+ * them for a full fetch, only those the session does not have at their
+ * current position for an incremental one (Kafka's
+ * FetchSessionHandler.Builder); partitions backing off leave the
+ * session meanwhile.  Returns how many partitions are fetched this round
+ * (named in the request or not). */
 static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq)
 {
     const broker_config_t *cfg = fs.b->cfg;
@@ -253,16 +270,29 @@ static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq)
     rq->max_wait_ms = cfg->replica_fetch_wait_max_ms;
     rq->min_bytes = cfg->replica_fetch_min_bytes;
     rq->max_bytes = cfg->replica_fetch_response_max_bytes;
-    rq->session_id = 0;
-    rq->session_epoch = -1;         /* sessionless full fetch */
     int n = (int)HASH_COUNT(f->parts);
     fpart_t **v = arena_array(a, (size_t)n + 1, sizeof(*v));
-    int k = 0;
+    int ready = 0, k = 0;
     int64_t now = mono_now();
     fpart_t *fp, *tmp;
     HASH_ITER(hh, f->parts, fp, tmp)
         if (fp->retry_at_ms <= now)
-            v[k++] = fp;
+            v[ready++] = fp;
+    if (ready == 0)
+        return 0;                   /* nothing sent: the session stays as it is */
+    fsc_begin(&f->session);
+    for (int i = 0; i < ready; i++) {
+        fsc_position_t pos = {
+            .current_leader_epoch = v[i]->leader_epoch,
+            .fetch_offset = v[i]->fetch_offset,
+            .last_fetched_epoch = v[i]->last_epoch,
+            .log_start_offset = v[i]->log_start_offset,
+            .max_bytes = cfg->replica_fetch_max_bytes,
+        };
+        if (fsc_want(&f->session, v[i]->topic, v[i]->partition, &pos))
+            v[k++] = v[i];
+    }
+    fsc_finish_request(&f->session, a, rq);
     /* One topic entry per partition keeps the code simple; Kafka's
      * brokers accept a topic named more than once. */
     rq->topics = fetch_request_fetch_topic_array(a, k);
@@ -280,8 +310,7 @@ static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq)
         pp->log_start_offset = v[i]->log_start_offset;
         pp->partition_max_bytes = cfg->replica_fetch_max_bytes;
     }
-    rq->forgotten_topics_data_count = 0;
-    return k;
+    return ready;
 }
 
 /* Turns the response into hand-off items (records stay in the arena). */
@@ -391,13 +420,24 @@ static bool fetch_round(fetcher_t *f)
             log_warn("replica", "Fetch from broker %d at %s:%d failed; reconnecting", f->leader_id,
                      f->conn_host, f->conn_port);
         disconnect(f);
+        fsc_handle_error(&f->session);
         ok = false;
     } else if (resp.error_code) {
-        log_warn("replica", "Fetch from broker %d failed: %s", f->leader_id,
-                 kafka_error_name(resp.error_code));
-        ok = false;
+        fsc_handle_response(&f->session, resp.error_code, resp.session_id);
+        /* A lost or stale session (the leader restarted or evicted it) is
+         * routine: the next fetch, a full one, opens a new session. */
+        bool session_error = resp.error_code == KERR_FETCH_SESSION_ID_NOT_FOUND ||
+                             resp.error_code == KERR_INVALID_FETCH_SESSION_EPOCH;
+        if (session_error)
+            log_info("replica", "Fetch session %d with broker %d ended (%s); starting a new one",
+                     rq.session_id, f->leader_id, kafka_error_name(resp.error_code));
+        else
+            log_warn("replica", "Fetch from broker %d failed: %s", f->leader_id,
+                     kafka_error_name(resp.error_code));
+        ok = session_error;
     } else {
-        collect(f, j, n, &resp);
+        fsc_handle_response(&f->session, 0, resp.session_id);
+        collect(f, j, (int)HASH_COUNT(f->parts), &resp);
         if (!apply_and_wait(f, j))
             return false;           /* stopping: the loop frees j */
         update_positions(f, j);
@@ -424,6 +464,7 @@ static void *fetcher_main(void *arg)
             sleep_or_stop(f, fs.b->cfg->replica_fetch_backoff_ms);
     }
     disconnect(f);
+    fsc_free(&f->session);
     fpart_t *fp, *tmp;
     HASH_ITER(hh, f->parts, fp, tmp) {
         HASH_DEL(f->parts, fp);
@@ -454,6 +495,7 @@ static fetcher_t *fetcher_for(broker_t *b, int32_t leader_id, const char *topic,
     f->leader_id = leader_id;
     f->index = index;
     f->conn.fd = -1;
+    fsc_init(&f->session);
     f->live_fd = -1;
     HASH_ADD_STR(fs.fetchers, key, f);
     if (pthread_create(&f->thread, NULL, fetcher_main, f) != 0)

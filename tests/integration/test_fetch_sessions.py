@@ -4,14 +4,26 @@ classes: a full fetch opens a session, an incremental fetch answers only
 partitions with news (records, a new high watermark), forgotten partitions
 stay silent, and unknown sessions or wrong epochs get Kafka's errors.
 kafka-python's and the Java consumer's own session handling is exercised by
-every other consumer test."""
+every other consumer test.  Followers' sessions are watched on the wire
+between brokers, on samsa and on Kafka."""
+
+import os
+import socket
+import struct
+import sys
+import threading
+import time
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka.protocol.fetch import FetchRequest, FetchResponse
 
-from conftest import unique, wait_for
-from kproto import Conn
+from conftest import ROOT, TARGET, unique, wait_for
+from kproto import Conn, read_uvarint
+from servers import free_port
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from cluster import Cluster  # noqa: E402
 
 V = 7
 
@@ -83,3 +95,167 @@ def test_incremental_fetch_answers_only_news(broker):
         assert fetch(conn, sid, 6, [])[0] == 70
     finally:
         conn.close()
+
+
+# ---- followers' side: replica fetchers keep a session with their leader ----
+
+class FetchRecorder:
+    """A TCP relay in front of one broker's inter-broker listener that
+    records every Fetch (v12+) passing through it: (client id, session id,
+    epoch, partition indexes named, number forgotten)."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(16)
+        self.port = self.srv.getsockname()[1]
+        self.fetches = []
+        self.lock = threading.Lock()
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            try:
+                s = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+                s.settimeout(None)
+            except OSError:
+                c.close()
+                continue
+            threading.Thread(target=self._pump, args=(c, s, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(s, c, False), daemon=True).start()
+
+    def _pump(self, src, dst, requests):
+        buf = b""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+                if not requests:
+                    continue
+                buf += data
+                while len(buf) >= 4 and len(buf) >= 4 + struct.unpack(">i", buf[:4])[0]:
+                    n = struct.unpack(">i", buf[:4])[0]
+                    self._record(buf[4:4 + n])
+                    buf = buf[4 + n:]
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _record(self, req):
+        api_key, version = struct.unpack(">hh", req[:4])
+        if api_key != 1:
+            return
+        assert version >= 12, f"a follower fetch at v{version}"
+        n = struct.unpack(">h", req[8:10])[0]
+        client_id = req[10:10 + max(n, 0)].decode()
+        at = skip_tags(req, 10 + max(n, 0))
+        if version < 15:
+            at += 4                                     # replica_id
+        at += 4 + 4 + 4 + 1                             # waits, bytes, isolation
+        session_id, epoch = struct.unpack(">ii", req[at:at + 8])
+        at += 8
+        named = []
+        topics, at = read_uvarint(req, at)
+        for _ in range(topics - 1):
+            at = skip_topic(req, at, version)
+            parts, at = read_uvarint(req, at)
+            for _ in range(parts - 1):
+                named.append(struct.unpack(">i", req[at:at + 4])[0])
+                at = skip_tags(req, at + 32)
+            at = skip_tags(req, at)
+        forgotten = 0
+        topics, at = read_uvarint(req, at)
+        for _ in range(topics - 1):
+            at = skip_topic(req, at, version)
+            parts, at = read_uvarint(req, at)
+            forgotten += parts - 1
+            at = skip_tags(req, at + 4 * (parts - 1))
+        with self.lock:
+            self.fetches.append((client_id, session_id, epoch, named, forgotten))
+
+    def take(self):
+        with self.lock:
+            out, self.fetches = self.fetches, []
+        return out
+
+    def close(self):
+        self.closed = True
+        self.srv.close()
+
+
+def skip_tags(buf, at):
+    n, at = read_uvarint(buf, at)
+    for _ in range(n):
+        _, at = read_uvarint(buf, at)
+        size, at = read_uvarint(buf, at)
+        at += size
+    return at
+
+
+def skip_topic(buf, at, version):
+    if version >= 13:
+        return at + 16                                  # topic id
+    n, at = read_uvarint(buf, at)
+    return at + n - 1
+
+
+def test_followers_fetch_incrementally(zookeeper, tmp_path):
+    """Every follower keeps a fetch session with its leader: in steady state
+    its fetches are incremental and name no partition; after records land
+    on one partition they name only that partition, whose position moved
+    (Kafka's FetchSessionHandler, seen on the wire between brokers)."""
+    kind = "samsa" if TARGET == "samsa" else "kafka"
+    internal = [free_port() for _ in range(3)]
+    relays = [FetchRecorder(p) for p in internal]
+
+    def own(i):
+        return {"listeners": f"PLAINTEXT://127.0.0.1:{{port}},INTERNAL://127.0.0.1:{internal[i]}",
+                "advertised.listeners":
+                    f"PLAINTEXT://127.0.0.1:{{port}},INTERNAL://127.0.0.1:{relays[i].port}"}
+    props = {"listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT",
+             "inter.broker.listener.name": "INTERNAL", "replica.lag.time.max.ms": "10000"}
+    c = Cluster(zookeeper, str(tmp_path), [kind] * 3, props=props, broker_props=own)
+    try:
+        c.start()
+        topic = unique("fsess")
+        admin = AdminClient({"bootstrap.servers": c.bootstrap})
+        admin.create_topics([NewTopic(topic, 6, 3)])[topic].result(30)
+        md = lambda: admin.list_topics(topic, timeout=10).topics[topic]
+        wait_for(lambda: md().error is None and len(md().partitions) == 6 and
+                 all(len(p.isrs) == 3 for p in md().partitions.values()), 60, "a full ISR")
+        for p in range(6):
+            produce(c.bootstrap, topic, p, 3)
+        time.sleep(3)                   # followers catch up, high watermarks settle
+        for r in relays:
+            r.take()
+        time.sleep(3)
+        quiet = [f for r in relays for f in r.take()]
+        assert len(quiet) >= 6, quiet   # each follower fetches each of its leaders
+        for client_id, session_id, epoch, named, forgotten in quiet:
+            assert session_id != 0 and epoch >= 1, (client_id, session_id, epoch)
+            assert (named, forgotten) == ([], 0), (client_id, named, forgotten)
+        leader = md().partitions[0].leader
+        produce(c.bootstrap, topic, 0, 5)
+        time.sleep(2)
+        busy = relays[leader].take()
+        moved = {f[0] for f in busy if f[3] == [0]}
+        assert len(moved) == 2, busy    # both followers of partition 0 moved on
+        assert all(f[3] in ([], [0]) and f[1] != 0 for f in busy), busy
+    finally:
+        c.stop()
+        for r in relays:
+            r.close()

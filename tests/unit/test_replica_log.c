@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fetch_session_client.h"
 #include "kafka_errors.h"
 #include "leader_epoch.h"
 #include "log_txn.h"
@@ -601,6 +602,62 @@ static void test_rack_aware_placement(void)
     CU_ASSERT_EQUAL(racks_present(NULL, 6), 0);
 }
 
+/* A follower's fetch session (Kafka's FetchSessionHandler): full until the
+ * leader grants a session, then only added or moved partitions, the rest
+ * forgotten; errors start over. */
+static int want_all(fetch_session_client_t *s, arena_t *a, struct fetch_request *rq,
+                    const int64_t *offsets, int n)
+{
+    int sent = 0;
+    fsc_begin(s);
+    for (int p = 0; p < n; p++) {
+        fsc_position_t pos = { .current_leader_epoch = 3, .fetch_offset = offsets[p],
+                               .last_fetched_epoch = 3, .log_start_offset = 0,
+                               .max_bytes = 1 << 20 };
+        sent += fsc_want(s, "t", p, &pos);
+    }
+    fsc_finish_request(s, a, rq);
+    return sent;
+}
+
+static void test_follower_fetch_session(void)
+{
+    arena_t a;
+    arena_init(&a);
+    fetch_session_client_t s;
+    fsc_init(&s);
+    struct fetch_request rq;
+    int64_t off[3] = { 10, 20, 30 };
+    CU_ASSERT_EQUAL(want_all(&s, &a, &rq, off, 3), 3);
+    CU_ASSERT(rq.session_id == 0 && rq.session_epoch == 0);
+    fsc_handle_response(&s, 0, 0);                  /* no session granted */
+    CU_ASSERT_EQUAL(want_all(&s, &a, &rq, off, 3), 3);
+    CU_ASSERT(rq.session_id == 0 && rq.session_epoch == 0);
+    fsc_handle_response(&s, 0, 77);
+    CU_ASSERT_EQUAL(want_all(&s, &a, &rq, off, 3), 0);
+    CU_ASSERT(rq.session_id == 77 && rq.session_epoch == 1 && rq.forgotten_topics_data_count == 0);
+    fsc_handle_response(&s, 0, 77);
+    off[1] = 25;                                    /* partition 1 moved, 2 backs off */
+    CU_ASSERT_EQUAL(want_all(&s, &a, &rq, off, 2), 1);
+    CU_ASSERT(rq.session_epoch == 2 && rq.forgotten_topics_data_count == 1 &&
+              rq.forgotten_topics_data[0].partitions[0] == 2);
+    fsc_handle_response(&s, 0, 77);
+    CU_ASSERT_EQUAL(want_all(&s, &a, &rq, off, 3), 1);  /* partition 2 added back */
+    CU_ASSERT_EQUAL(rq.session_epoch, 3);
+    fsc_handle_response(&s, KERR_INVALID_FETCH_SESSION_EPOCH, 0);
+    CU_ASSERT_EQUAL(want_all(&s, &a, &rq, off, 3), 3);  /* closes 77, opens a new one */
+    CU_ASSERT(rq.session_id == 77 && rq.session_epoch == 0);
+    fsc_handle_response(&s, KERR_FETCH_SESSION_ID_NOT_FOUND, 0);
+    CU_ASSERT_EQUAL(want_all(&s, &a, &rq, off, 3), 3);
+    CU_ASSERT(rq.session_id == 0 && rq.session_epoch == 0);
+    fsc_handle_response(&s, 0, 78);
+    fsc_handle_error(&s);                           /* connection lost */
+    CU_ASSERT_EQUAL(want_all(&s, &a, &rq, off, 3), 3);
+    CU_ASSERT(rq.session_id == 78 && rq.session_epoch == 0);
+    fsc_free(&s);
+    arena_free(&a);
+}
+
 void register_replica_log_tests(void)
 {
     CU_pSuite s = CU_add_suite("replica log", make_tmpdir, remove_tmpdir);
@@ -620,4 +677,5 @@ void register_replica_log_tests(void)
     CU_add_test(s, "__transaction_state value bytes", test_transaction_log_value);
     CU_add_test(s, "Kafka's replica placement", test_replica_placement);
     CU_add_test(s, "Kafka's rack-aware replica placement", test_rack_aware_placement);
+    CU_add_test(s, "a follower's fetch session", test_follower_fetch_session);
 }
