@@ -37,7 +37,8 @@ void cs_mark_shutting(int32_t id);
 bool cs_eligible(int32_t id);
 /* The context's topics (a uthash by name; iterate with hh). */
 mc_topic_t *cs_topics(void);
-/* A proposed state for partition p of t (isr is taken). */
+/* A proposed state for partition p of t (isr is taken); none for a topic
+ * being deleted (NULL). */
 change_t *cs_change_add(changes_t *c, mc_topic_t *t, int32_t p, int32_t leader,
                         int32_t leader_epoch, int32_t *isr, int n_isr);
 void cs_changes_free(changes_t *c);
@@ -50,8 +51,14 @@ void cs_write_and_tell(changes_t *c);
 /* LeaderAndIsr to the live replicas of parts; UpdateMetadata to all. */
 void cs_send_leader_and_isr(const prefs_t *parts);
 void cs_send_update_metadata(const prefs_t *parts);
-/* StopReplica with delete to broker id (if live): parts leave it. */
-void cs_send_stop_replica(int32_t id, const prefs_t *parts);
+/* StopReplica with delete to broker id (if live): parts leave it;
+ * stopped (may be NULL) hears the answer (ok false at once if the broker
+ * is not live). */
+void cs_send_stop_replica(int32_t id, const prefs_t *parts, bool topic_deleted,
+                          creq_stopped_fn stopped, void *ctx);
+/* The context forgets a topic without telling anyone (its deletion is
+ * complete). */
+void cs_forget_topic(const char *name);
 /* controller_reassign.c: a state write for t-p may have put a
  * reassignment's target replicas in sync; if so it completes. */
 void cs_reassign_check(mc_topic_t *t, int32_t p);

@@ -38,11 +38,16 @@ int16_t creq_update_metadata_version(int32_t ibp);
 /* LeaderAndIsr for parts (all replicated on dest) to dest. */
 void creq_send_leader_and_isr(broker_t *b, const mc_broker_t *dest, const prefs_t *parts);
 int16_t creq_stop_replica_version(int32_t ibp);
+/* Called once a StopReplica is answered (ok: with no error for any
+ * partition) or could not be sent (ok false); on the channel's thread, or
+ * on the caller's when there is no channel to dest. */
+typedef void (*creq_stopped_fn)(void *ctx, int32_t dest, bool ok);
 /* StopReplica with delete to dest for parts (all replicated on dest): a
  * deleted topic's replicas (leader epoch -2) or replicas a reassignment
- * removed (the current leader epoch) stop and their logs go. */
+ * removed (the current leader epoch) stop and their logs go.  stopped may
+ * be NULL. */
 void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t *parts,
-                            bool topic_deleted);
+                            bool topic_deleted, creq_stopped_fn stopped, void *ctx);
 /* UpdateMetadata with every live broker and parts' states to dest. */
 void creq_send_update_metadata(broker_t *b, const mc_broker_t *dest, const prefs_t *parts);
 

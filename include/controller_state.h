@@ -14,9 +14,8 @@
  * per live broker.
  *
  * Not done: /isr_change_notification is not watched (brokers at IBP 2.7+
- * use AlterPartition, and 2.8 is the lowest IBP samsa speaks); a deleted
- * topic's znodes go without waiting for the replicas' StopReplica answers
- * (Kafka waits).
+ * use AlterPartition, and 2.8 is the lowest IBP samsa speaks).  Topic
+ * deletion: topic_deletion.h.
  */
 #ifndef SAMSA_CONTROLLER_STATE_H
 #define SAMSA_CONTROLLER_STATE_H

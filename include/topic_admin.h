@@ -100,8 +100,10 @@ void topic_admin_create_partition_states(mc_topic_t *t, const int32_t *live, int
  * topic id (by Kafka 2.x's tools) gets one written to its assignment
  * znode, as Kafka's controller does (setTopicIds). */
 void topic_admin_assign_topic_id(mc_topic_t *t);
-/* ZooKeeper thread, as controller: deletes every topic marked under
- * /admin/delete_topics; their names go into removed (caller frees). */
-int topic_admin_process_deletions(bool delete_enabled, char ***removed);
+/* ZooKeeper thread, as controller: queues every existing topic marked
+ * under /admin/delete_topics for deletion (topic_deletion.h); markers of
+ * topics that do not exist, or all of them when deletion is disabled, are
+ * removed. */
+void topic_admin_process_deletions(bool delete_enabled);
 
 #endif

@@ -30,8 +30,6 @@ typedef struct admin_job {
     int n_results;
     mc_topic_t **loaded;        /* create: read back from ZooKeeper */
     int n_loaded;
-    char **removed;             /* delete: topics the controller deleted */
-    int n_removed;
     topics_done_fn done;
     void *arg;
     /* Waiting before the answer: create, for the new leaders; delete, for

@@ -76,6 +76,8 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
         return;
     }
     mc_topic_t *t = mc_find_topic(n);
+    if (t && t->deleting)
+        t = NULL;                   /* as Kafka's cache, which drops it at LeaderDuringDelete */
     if (!t) {
         const char *why = topic_name_invalid(n, name.len);
         if (why) {
@@ -185,7 +187,7 @@ enum handler_result api_metadata(broker_t *b, request_t *req)
         resp.topics = metadata_response_metadata_response_topic_array(&req->arena, n);
         /* Topics the client may not describe are left out, silently. */
         for (mc_topic_t *t = mc_topics(); t; t = t->hh.next)
-            if (authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, t->name))
+            if (!t->deleting && authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, t->name))
                 fill_topic(req, t, &resp.topics[k++]);
         resp.topics_count = k;
     } else {

@@ -541,21 +541,17 @@ static void set_controller_fields(metadata_update_t *u)
     u->controller_epoch = zv.epoch;
 }
 
-static void process_deletions(metadata_update_t *u)
+/* /admin/delete_topics (with a watch): the active controller queues the
+ * topics marked there (topic_deletion.h); others only keep the watch. */
+static void process_deletions(void)
 {
-    if (!zv.is_controller) {
+    if (!zv.is_controller || !cs_is_active()) {
         struct String_vector kids;   /* keep the watch armed */
         if (zk_children(zv.zs, "/admin/delete_topics", true, &kids) == ZOK)
             deallocate_String_vector(&kids);
         return;
     }
-    char **removed;
-    int n = topic_admin_process_deletions(zv.b->cfg->delete_topic_enable, &removed);
-    for (int i = 0; i < n; i++) {
-        metadata_update_add_removed(u, removed[i]);
-        free(removed[i]);
-    }
-    free(removed);
+    topic_admin_process_deletions(zv.b->cfg->delete_topic_enable);
 }
 
 /*
@@ -583,7 +579,6 @@ static int establish(metadata_update_t *u)
     elect();
     set_controller_fields(u);
     load_brokers(u);
-    process_deletions(u);
     load_topic_list(u, true);
     config_changes_load(zv.zs, zv.b->cfg->broker_id, u);
     if (authorizer_enabled())
@@ -592,6 +587,7 @@ static int establish(metadata_update_t *u)
         cs_activate(zv.b, u->brokers, u->n_brokers, u->topics, u->n_topics);
     else
         cs_deactivate();
+    process_deletions();
     return 0;
 }
 
@@ -703,8 +699,6 @@ static void sync_job(void *arg)
         bool became = zv.is_controller && !was_controller;
         if (pe.brokers || became)
             load_brokers(u);
-        if (pe.deletions || (pe.controller && zv.is_controller))
-            process_deletions(u);
         if (pe.topics || pe.controller)
             load_topic_list(u, became);
         if (pe.changed_topics)
@@ -719,6 +713,8 @@ static void sync_job(void *arg)
             cs_deactivate();
         else
             tell_controller(u);
+        if (pe.deletions || became)
+            process_deletions();
         if (zv.is_controller && !became && pe.reassignments)
             cs_zk_reassignments();
         if (zv.is_controller && !became && pe.preferred_elections)

@@ -157,7 +157,7 @@ static void stop_replicas(mc_topic_t *t, int32_t p, const ids_t *gone)
     prefs_t one = { 0 };
     prefs_add(&one, t, p);
     for (int i = 0; i < gone->n; i++)
-        cs_send_stop_replica(gone->v[i], &one);
+        cs_send_stop_replica(gone->v[i], &one, false, NULL, NULL);
     prefs_free(&one);
 }
 
@@ -262,7 +262,7 @@ static void complete(mc_topic_t *t, int32_t p)
     prefs_add(&one, t, p);
     cs_send_leader_and_isr(&one);
     for (int i = 0; i < removing.n; i++)
-        cs_send_stop_replica(removing.v[i], &one);
+        cs_send_stop_replica(removing.v[i], &one, false, NULL, NULL);
     if (write_assignment(t) == 0) {
         done_match_t d = { t->name, p, mp->replicas, mp->n_replicas };
         zk_reassignment_remove(matches_done, &d);

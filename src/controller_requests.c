@@ -281,22 +281,44 @@ int16_t creq_stop_replica_version(int32_t ibp)
     return ibp >= 304 ? 4 : ibp >= 206 ? 3 : ibp >= 204 ? 2 : ibp >= 202 ? 1 : 0;
 }
 
+typedef struct sr_reply {
+    dest_reply_t rep;               /* first: reply_ok() reads it */
+    creq_stopped_fn stopped;
+    void *ctx;
+} sr_reply_t;
+
 /* @locality a controller channel's thread
  * @locks none (reads only the response) */
 static void sr_done(void *arg, kreader_t *r, int16_t v)
 {
+    sr_reply_t *rep = arg;
     struct stop_replica_response resp;
     int rc = r ? stop_replica_response_decode(r, v, &resp) : -1;
-    reply_ok("StopReplica", arg, r, rc, rc < 0 ? 0 : resp.error_code);
-    free(arg);
+    bool ok = reply_ok("StopReplica", &rep->rep, r, rc, rc < 0 ? 0 : resp.error_code);
+    int failed = 0;
+    for (int i = 0; ok && i < resp.partition_errors_count; i++)
+        if (resp.partition_errors[i].error_code) {
+            if (failed++ == 0)
+                log_warn("controller", "StopReplica to broker %d: %.*s-%d failed: %s", rep->rep.dest,
+                         MAX(resp.partition_errors[i].topic_name.len, 0),
+                         resp.partition_errors[i].topic_name.ptr ? resp.partition_errors[i].topic_name.ptr : "",
+                         resp.partition_errors[i].partition_index,
+                         kafka_error_name(resp.partition_errors[i].error_code));
+        }
+    if (rep->stopped)
+        rep->stopped(rep->ctx, rep->rep.dest, ok && failed == 0);
+    free(rep);
 }
 
 void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t *parts,
-                            bool topic_deleted)
+                            bool topic_deleted, creq_stopped_fn stopped, void *ctx)
 {
     node_channel_t *ch = cs_channel(dest->id);
-    if (!ch || parts->n == 0)
+    if (!ch || parts->n == 0) {
+        if (stopped)
+            stopped(ctx, dest->id, false);
         return;
+    }
     int16_t v = creq_stop_replica_version(b->cfg->ibp);
     arena_t a;
     arena_init(&a);
@@ -344,5 +366,9 @@ void creq_send_stop_replica(broker_t *b, const mc_broker_t *dest, const prefs_t 
     kw_init(&w);
     stop_replica_request_encode(&w, v, &rq);
     arena_free(&a);
-    chan_send(ch, API_STOP_REPLICA, v, &w, sr_done, reply_to(dest->id));
+    sr_reply_t *rep = xcalloc(1, sizeof(*rep));
+    rep->rep.dest = dest->id;
+    rep->stopped = stopped;
+    rep->ctx = ctx;
+    chan_send(ch, API_STOP_REPLICA, v, &w, sr_done, rep);
 }

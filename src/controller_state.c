@@ -21,6 +21,7 @@
 #include "kafka_errors.h"
 #include "logging.h"
 #include "node_channel.h"
+#include "topic_deletion.h"
 #include "util.h"
 #include "zk_layout.h"
 #include "zk_session.h"
@@ -167,6 +168,10 @@ node_channel_t *cs_channel(int32_t id)
 change_t *cs_change_add(changes_t *c, mc_topic_t *t, int32_t p, int32_t leader,
                             int32_t leader_epoch, int32_t *isr, int n_isr)
 {
+    if (t->deleting) {
+        free(isr);                  /* a topic being deleted elects no leaders */
+        return NULL;
+    }
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 32;
         c->v = xrealloc(c->v, sizeof(*c->v) * (size_t)c->cap);
@@ -270,7 +275,7 @@ static int32_t *live_isr(const mc_partition_t *mp, int *n)
 static void reconsider(changes_t *c, mc_topic_t *t, int32_t p)
 {
     mc_partition_t *mp = &t->parts[p];
-    if (mp->zk_version < 0 || mp->n_replicas == 0)
+    if (mp->zk_version < 0 || mp->n_replicas == 0 || t->deleting)
         return;
     bool leader_live = mp->leader >= 0 && cs_live_broker(mp->leader);
     int n_isr;
@@ -316,7 +321,7 @@ void cs_send_leader_and_isr(const prefs_t *parts)
         prefs_t mine = { 0 };
         for (int k = 0; k < parts->n; k++) {
             const mc_partition_t *mp = &parts->v[k].t->parts[parts->v[k].p];
-            if (cs_has_id(mp->replicas, mp->n_replicas, cs.live[i].id))
+            if (!parts->v[k].t->deleting && cs_has_id(mp->replicas, mp->n_replicas, cs.live[i].id))
                 prefs_add(&mine, parts->v[k].t, parts->v[k].p);
         }
         if (mine.n > 0)
@@ -325,11 +330,14 @@ void cs_send_leader_and_isr(const prefs_t *parts)
     }
 }
 
-void cs_send_stop_replica(int32_t id, const prefs_t *parts)
+void cs_send_stop_replica(int32_t id, const prefs_t *parts, bool topic_deleted,
+                          creq_stopped_fn stopped, void *ctx)
 {
     const mc_broker_t *mb = cs_live_broker(id);
     if (mb)
-        creq_send_stop_replica(cs.b, mb, parts, false);
+        creq_send_stop_replica(cs.b, mb, parts, topic_deleted, stopped, ctx);
+    else if (stopped)
+        stopped(ctx, id, false);
 }
 
 void cs_send_update_metadata(const prefs_t *parts)
@@ -382,12 +390,26 @@ static void put_topic(const mc_topic_t *src)
 {
     mc_topic_t *old;
     HASH_FIND_STR(cs.topics, src->name, old);
+    bool deleting = old && old->deleting;
     if (old) {
         HASH_DEL(cs.topics, old);
         mc_topic_free(old);
     }
     mc_topic_t *t = mc_topic_dup(src);
+    t->deleting = deleting;
+    for (int p = 0; deleting && p < t->n_partitions; p++)
+        t->parts[p].leader = -2;        /* still LeaderDuringDelete */
     HASH_ADD_STR(cs.topics, name, t);
+}
+
+void cs_forget_topic(const char *name)
+{
+    mc_topic_t *t;
+    HASH_FIND_STR(cs.topics, name, t);
+    if (t) {
+        HASH_DEL(cs.topics, t);
+        mc_topic_free(t);
+    }
 }
 
 void cs_activate(broker_t *b, const mc_broker_t *brokers, int n, mc_topic_t *const *topics, int nt)
@@ -414,6 +436,7 @@ void cs_activate(broker_t *b, const mc_broker_t *brokers, int n, mc_topic_t *con
 
 void cs_deactivate(void)
 {
+    td_reset();
     chan_entry_t *e, *tmp;
     HASH_ITER(hh, cs.chans, e, tmp) {
         HASH_DEL(cs.chans, e);
@@ -489,7 +512,8 @@ void cs_on_brokers(const mc_broker_t *brokers, int n)
             prefs_t mine = { 0 };
             for (int k = 0; k < all.n; k++) {
                 const mc_partition_t *mp = &all.v[k].t->parts[all.v[k].p];
-                if (mb && cs_has_id(mp->replicas, mp->n_replicas, mb->id) && mp->zk_version >= 0)
+                if (mb && cs_has_id(mp->replicas, mp->n_replicas, mb->id) && mp->zk_version >= 0 &&
+                    !all.v[k].t->deleting)
                     prefs_add(&mine, all.v[k].t, all.v[k].p);
             }
             if (mb && mine.n > 0)
@@ -501,6 +525,8 @@ void cs_on_brokers(const mc_broker_t *brokers, int n)
         cs_send_update_metadata(&told);
     }
     prefs_free(&told);
+    if (n_added)
+        td_on_brokers_added(added, n_added);
     free(added);
 }
 
@@ -552,7 +578,7 @@ static void tell_deleted(mc_topic_t *const *gone, int n)
             if (cs_has_id(mp->replicas, mp->n_replicas, cs.live[b].id))
                 prefs_add(&mine, all.v[k].t, all.v[k].p);
         }
-        creq_send_stop_replica(cs.b, &cs.live[b], &mine, true);
+        creq_send_stop_replica(cs.b, &cs.live[b], &mine, true, NULL, NULL);
         prefs_free(&mine);
     }
     prefs_free(&all);

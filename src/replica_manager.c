@@ -231,6 +231,8 @@ bool rm_apply_partition(broker_t *b, const mc_topic_t *t, int32_t i,
             free_partition(p, true);
         return false;
     }
+    if (!p && t->deleting)
+        return false;                   /* being deleted: no log is opened for it */
     bool fresh = !p;
     if (fresh) {
         p = new_partition(t->name, i, logmgr_get(t->name, i));

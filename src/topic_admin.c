@@ -14,6 +14,7 @@
 #include <uthash.h>
 
 #include "controller.h"
+#include "controller_internal.h"
 #include "controller_state.h"
 #include "replica_assignment.h"
 #include "replica_manager.h"
@@ -22,6 +23,7 @@
 #include "topic_admin.h"
 #include "topic_admin_internal.h"
 #include "topic_config.h"
+#include "topic_deletion.h"
 #include "util.h"
 #include "zk_layout.h"
 #include "zk_session.h"
@@ -124,15 +126,12 @@ static void job_free(admin_job_t *j)
     }
     for (int i = 0; i < j->n_loaded; i++)
         mc_topic_free(j->loaded[i]);
-    for (int i = 0; i < j->n_removed; i++)
-        free(j->removed[i]);
     free(j->index);
     free(j->names);
     free(j->planned);
     free(j->config_json);
     free(j->results);
     free(j->loaded);
-    free(j->removed);
     free(j->old_counts);
     free(j);
 }
@@ -245,22 +244,25 @@ static mc_topic_t *plan_topic(const char *name, int32_t np, int16_t rf)
     return t;
 }
 
-/* Event-loop thread: the checks Kafka's admin path makes before writing. */
-static int16_t check_create(broker_t *b, const topic_spec_t *s, int32_t *np, int16_t *rf,
-                            const char **msg)
+/* Kafka's TopicExistsException message for an existing topic. */
+static const char *exists_message(const char *name, bool marked_for_deletion)
 {
-    if ((*msg = topic_name_invalid(s->name, (int)strlen(s->name))))
-        return KERR_INVALID_TOPIC_EXCEPTION;
-    if (mc_find_topic(s->name) || topic_admin_creating(s->name)) {
-        *msg = "Topic already exists.";
-        return KERR_TOPIC_ALREADY_EXISTS;
-    }
+    static char text[320];          /* event-loop thread; copied by the caller at once */
+    snprintf(text, sizeof(text), "Topic '%s' %s", name,
+             marked_for_deletion ? "is marked for deletion." : "already exists.");
+    return text;
+}
+
+/* The partition count and replication factor (Kafka's assignment step). */
+static int16_t check_create_shape(broker_t *b, const topic_spec_t *s, int32_t *np, int16_t *rf,
+                                  const char **msg)
+{
     if (s->replicas) {
         /* Checked in the request handler (api_topics.c) as Kafka's
          * validateTopicCreate does; unknown brokers are allowed. */
         *np = s->n_assigned_partitions;
         *rf = s->n_assigned_replicas;
-        return topic_config_validate(s->config_keys, s->config_values, s->n_configs, msg);
+        return KERR_NONE;
     }
     *np = s->num_partitions == -1 ? b->cfg->num_partitions : s->num_partitions;
     *rf = s->replication_factor == -1 ? b->cfg->default_replication_factor : s->replication_factor;
@@ -285,9 +287,30 @@ static int16_t check_create(broker_t *b, const topic_spec_t *s, int32_t *np, int
         *msg = text;
         return KERR_INVALID_REPLICATION_FACTOR;
     }
-    int16_t err = ta_check_racks(msg);
+    return ta_check_racks(msg);
+}
+
+/* Event-loop thread: the checks Kafka's admin path makes before writing,
+ * in its order (a topic being deleted is out of the metadata cache, so
+ * its name fails only after the assignment step, as in
+ * AdminZkClient.validateTopicCreate). */
+static int16_t check_create(broker_t *b, const topic_spec_t *s, int32_t *np, int16_t *rf,
+                            const char **msg)
+{
+    if ((*msg = topic_name_invalid(s->name, (int)strlen(s->name))))
+        return KERR_INVALID_TOPIC_EXCEPTION;
+    const mc_topic_t *old = mc_find_topic(s->name);
+    if ((old && !old->deleting) || topic_admin_creating(s->name)) {
+        *msg = exists_message(s->name, false);
+        return KERR_TOPIC_ALREADY_EXISTS;
+    }
+    int16_t err = check_create_shape(b, s, np, rf, msg);
     if (err)
         return err;
+    if (old) {
+        *msg = exists_message(s->name, true);
+        return KERR_TOPIC_ALREADY_EXISTS;
+    }
     return topic_config_validate(s->config_keys, s->config_values, s->n_configs, msg);
 }
 
@@ -340,7 +363,8 @@ static bool create_one(admin_job_t *j, int i, zk_session_t *zs, topic_result_t *
     rc = create_retrying(zs, path, assignment, false);
     free(assignment);
     if (rc == ZNODEEXISTS) {
-        ta_set_result(res, KERR_TOPIC_ALREADY_EXISTS, "Topic already exists.");
+        ta_set_result(res, KERR_TOPIC_ALREADY_EXISTS, NULL);
+        snprintf(res->message, sizeof(res->message), "Topic '%.249s' already exists.", j->names[i]);
         return false;
     }
     if (rc != ZOK) {
@@ -519,10 +543,8 @@ static void delete_run(void *arg)
             ta_set_result(&j->results[j->index[i]], KERR_UNKNOWN_SERVER_ERROR, NULL);
         }
     }
-    if (controller_is_active()) {
-        j->n_removed = topic_admin_process_deletions(j->b->cfg->delete_topic_enable, &j->removed);
-        cs_on_topics_removed(j->removed, j->n_removed);
-    }
+    if (controller_is_active())
+        topic_admin_process_deletions(j->b->cfg->delete_topic_enable);
 }
 
 /*
@@ -551,7 +573,11 @@ static void deletion_timed_out(admin_job_t *j)
     }
 }
 
-static void delete_applied(void *arg)
+/* The controller's UpdateMetadata marks the topics (LeaderDuringDelete).
+ * @locality the event-loop thread
+ * @locks none
+ */
+static void delete_done(void *arg)
 {
     admin_job_t *j = arg;
     if (j->timeout_ms <= 0) {
@@ -559,19 +585,6 @@ static void delete_applied(void *arg)
         return;
     }
     ta_answer_when(j, topics_gone, j->timeout_ms, deletion_timed_out);
-}
-
-/*
- * @locality the event-loop thread
- * @locks none
- */
-static void delete_done(void *arg)
-{
-    admin_job_t *j = arg;
-    metadata_update_t *u = metadata_update_new();
-    for (int i = 0; i < j->n_removed; i++)
-        metadata_update_add_removed(u, j->removed[i]);
-    metadata_apply(j->b, u, delete_applied, j);
 }
 
 int topic_admin_delete(broker_t *b, char **names, int n, int32_t timeout_ms,
@@ -699,39 +712,30 @@ void topic_admin_create_partition_states(mc_topic_t *t, const int32_t *live, int
     free(idx);
 }
 
-int topic_admin_process_deletions(bool delete_enabled, char ***removed)
+void topic_admin_process_deletions(bool delete_enabled)
 {
     zk_session_t *zs = controller_session();
     struct String_vector kids;
-    *removed = NULL;
     if (zk_children(zs, "/admin/delete_topics", true, &kids) != ZOK)
-        return 0;
-    int n = 0;
-    *removed = xcalloc((size_t)kids.count + 1, sizeof(char *));
+        return;
+    mc_topic_t *known = cs_topics();
     for (int i = 0; i < kids.count; i++) {
         const char *t = kids.data[i];
-        char path[ZK_PATH_MAX];
-        if (delete_enabled) {
-            snprintf(path, sizeof(path), "/brokers/topics/%s", t);
-            int rc = zk_delete_recursive(zs, path);
-            snprintf(path, sizeof(path), "/config/topics/%s", t);
-            if (rc == ZOK)
-                rc = zk_delete_recursive(zs, path);
-            if (rc != ZOK) {
-                log_error("controller", "Deletion of topic %s failed: %s", t, zerror(rc));
-                continue;
-            }
-            log_info("controller", "Deleted topic %s", t);
-            controller_forget_topic(t);
-            (*removed)[n++] = xstrdup(t);
-        } else {
-            log_warn("controller", "Ignoring deletion of topic %s: delete.topic.enable is false", t);
+        mc_topic_t *topic;
+        HASH_FIND_STR(known, t, topic);
+        if (delete_enabled && topic) {
+            td_enqueue(t);          /* the znodes go once every replica is deleted */
+            continue;
         }
+        if (!delete_enabled)
+            log_warn("controller", "Ignoring deletion of topic %s: delete.topic.enable is false", t);
+        else
+            log_info("controller", "Ignoring deletion of topic %s, which does not exist", t);
+        char path[ZK_PATH_MAX];
         snprintf(path, sizeof(path), "/admin/delete_topics/%s", t);
         int rc = zoo_delete(zk_handle(zs), path, -1);
         if (rc != ZOK && rc != ZNONODE)
             log_warn("controller", "Cannot remove %s: %s", path, zerror(rc));
     }
     deallocate_String_vector(&kids);
-    return n;
 }
