@@ -59,6 +59,16 @@ void cs_send_stop_replica(int32_t id, const prefs_t *parts, bool topic_deleted,
 /* The context forgets a topic without telling anyone (its deletion is
  * complete). */
 void cs_forget_topic(const char *name);
+/* Whether t (NULL: a topic without the override) may elect a leader out
+ * of its ISR: the topic's unclean.leader.election.enable, else the
+ * broker's (dynamic, else server.properties). */
+bool cs_unclean_allowed(const mc_topic_t *t);
+/* The dynamic broker value: 1 or 0, or -1 for server.properties'. */
+void cs_set_unclean_default(int enabled);
+/* Offline partitions of `only` (every topic if NULL) elect leaders again
+ * under the current settings, written and told (Kafka's
+ * triggerOnlinePartitionStateChange). */
+void cs_reelect(mc_topic_t *only);
 /* controller_reassign.c: a state write for t-p may have put a
  * reassignment's target replicas in sync; if so it completes. */
 void cs_reassign_check(mc_topic_t *t, int32_t p);

@@ -38,6 +38,11 @@ void cs_deactivate(void);
 bool cs_is_active(void);
 /* The live broker set changed (new, gone, or restarted with a new epoch). */
 void cs_on_brokers(const mc_broker_t *brokers, int n);
+/* Dynamic configuration changed (u's broker layers and topic overrides):
+ * the context keeps topics' overrides, and turning unclean leader
+ * election on, for a topic or by default, elects leaders for offline
+ * partitions at once, as Kafka's controller does. */
+void cs_on_configs(const metadata_update_t *u);
 /* Topics new or changed in ZooKeeper (copies are taken). */
 void cs_on_topics(mc_topic_t *const *topics, int nt);
 void cs_on_topics_removed(char *const *names, int n);

@@ -587,6 +587,7 @@ static int establish(metadata_update_t *u)
         cs_activate(zv.b, u->brokers, u->n_brokers, u->topics, u->n_topics);
     else
         cs_deactivate();
+    cs_on_configs(u);
     process_deletions();
     return 0;
 }
@@ -602,6 +603,7 @@ static void tell_controller(const metadata_update_t *u)
         cs_on_brokers(u->brokers, u->n_brokers);
     if (u->n_topics)
         cs_on_topics(u->topics, u->n_topics);
+    cs_on_configs(u);
 }
 
 typedef struct startup {
@@ -713,6 +715,8 @@ static void sync_job(void *arg)
             cs_deactivate();
         else
             tell_controller(u);
+        if (!zv.is_controller)
+            cs_on_configs(u);       /* the broker layers, for a later election */
         if (pe.deletions || became)
             process_deletions();
         if (zv.is_controller && !became && pe.reassignments)

@@ -452,3 +452,40 @@ void cs_zk_preferred_elections(void)
         log_error("controller", "Cannot delete %s: %s", path, zerror(m.rc));
     zk_exists_watch(zs, path, &st);     /* the next one is noticed */
 }
+
+/* ---- dynamic configuration (Kafka's TopicUncleanLeaderElectionEnable and
+ * UncleanLeaderElectionEnable controller events) ---- */
+
+#define UNCLEAN_KEY "unclean.leader.election.enable"
+
+void cs_on_configs(const metadata_update_t *u)
+{
+    /* The broker layers are followed by every broker, so a broker that
+     * becomes controller knows them. */
+    if (u->has_broker_configs) {
+        const char *v = kv_get(&u->broker_config, UNCLEAN_KEY);
+        if (!v)
+            v = kv_get(&u->default_config, UNCLEAN_KEY);
+        bool was = cs_unclean_allowed(NULL);
+        cs_set_unclean_default(v ? !strcmp(v, "true") : -1);
+        if (cs_is_active() && !was && cs_unclean_allowed(NULL)) {
+            log_info("controller", "Unclean leader election enabled for the cluster: offline "
+                     "partitions elect leaders again");
+            cs_reelect(NULL);
+        }
+    }
+    for (int i = 0; cs_is_active() && i < u->n_topic_configs; i++) {
+        mc_topic_t *all = cs_topics(), *t;
+        HASH_FIND_STR(all, u->topic_configs[i].name, t);
+        if (!t)
+            continue;
+        bool was = cs_unclean_allowed(t);
+        kv_free(&t->cfg);
+        t->cfg = kv_copy(&u->topic_configs[i].config);
+        if (!was && cs_unclean_allowed(t)) {
+            log_info("controller", "Unclean leader election enabled for topic %s: its offline "
+                     "partitions elect leaders again", t->name);
+            cs_reelect(t);
+        }
+    }
+}

@@ -42,7 +42,8 @@ static struct {
     int32_t *shutting;              /* live brokers in a controlled shutdown */
     int n_shutting;
     chan_entry_t *chans;
-} cs;
+    int unclean_default;            /* the dynamic broker setting; -1: the file's */
+} cs = { .unclean_default = -1 };
 
 bool cs_is_active(void)
 {
@@ -246,10 +247,19 @@ void cs_write_changes(changes_t *c, prefs_t *written)
 
 /* ---- elections (Kafka's PartitionLeaderElectionAlgorithms) ---- */
 
-static bool unclean_allowed(const mc_topic_t *t)
+bool cs_unclean_allowed(const mc_topic_t *t)
 {
-    const char *v = mc_topic_config(t, "unclean.leader.election.enable");
-    return v ? !strcmp(v, "true") : cs.b->cfg->unclean_leader_election_enable;
+    const char *v = t ? mc_topic_config(t, "unclean.leader.election.enable") : NULL;
+    if (v)
+        return !strcmp(v, "true");
+    if (cs.unclean_default >= 0)
+        return cs.unclean_default == 1;
+    return cs.b && cs.b->cfg->unclean_leader_election_enable;
+}
+
+void cs_set_unclean_default(int enabled)
+{
+    cs.unclean_default = enabled;
 }
 
 /* The live members of the ISR, in ISR order; the last member is kept
@@ -289,7 +299,7 @@ static void reconsider(changes_t *c, mc_topic_t *t, int32_t p)
         for (int r = 0; r < mp->n_replicas && leader < 0; r++)
             if (cs_live_broker(mp->replicas[r]) && cs_has_id(isr, n_isr, mp->replicas[r]))
                 leader = mp->replicas[r];   /* only a shutting-down one is left */
-        if (leader < 0 && unclean_allowed(t)) {
+        if (leader < 0 && cs_unclean_allowed(t)) {
             for (int r = 0; r < mp->n_replicas && leader < 0; r++)
                 if (cs_live_broker(mp->replicas[r]))
                     leader = mp->replicas[r];
@@ -354,6 +364,16 @@ void cs_write_and_tell(changes_t *c)
     cs_send_update_metadata(&written);
     prefs_free(&written);
     cs_changes_free(c);
+}
+
+void cs_reelect(mc_topic_t *only)
+{
+    changes_t c = { 0 };
+    mc_topic_t *t, *tmp;
+    HASH_ITER(hh, cs.topics, t, tmp)
+        for (int p = 0; (!only || t == only) && p < t->n_partitions; p++)
+            reconsider(&c, t, p);
+    cs_write_and_tell(&c);
 }
 
 /* Elections and ISR clean-up for every partition, written and told. */

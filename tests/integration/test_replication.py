@@ -462,3 +462,52 @@ def test_rack_aware_replica_placement(zookeeper, tmp_path):
 def json_assignment(c, topic):
     import json
     return json.loads(c._get(f"{c.chroot}/brokers/topics/{topic}"))["partitions"]
+
+
+def set_config(port, rtype, name, key, value):
+    """IncrementalAlterConfigs SET (rtype 2: a topic, 4: a broker, name ""
+    for the cluster default)."""
+    from kproto import Conn, incremental_alter_configs_v0
+    conn = Conn(port)
+    try:
+        assert incremental_alter_configs_v0(conn, [(rtype, name, [(key, 0, value)])]) == [(0, None)]
+    finally:
+        conn.close()
+
+
+def test_enabling_unclean_election_elects_offline_partitions_at_once(zookeeper, tmp_path):
+    """An offline partition whose only live replica is out of the ISR gets
+    it as leader as soon as unclean.leader.election.enable is turned on --
+    for its topic, or for the cluster (the dynamic broker default) -- as
+    Kafka's controller does on those config changes."""
+    c = make_cluster(zookeeper, tmp_path)
+    try:
+        ctl = c.controller()
+        a, b = [i for i in range(3) if i != ctl]
+        by_topic, by_default = unique("uncleant"), unique("uncleand")
+        admin = AdminClient({"bootstrap.servers": c.bootstrap})
+        for t in (by_topic, by_default):
+            admin.create_topics([NewTopic(t, 1, replica_assignment=[[a, b]])])[t].result(30)
+            wait_for(lambda: isr(c, t, 0) == sorted([a, b]), 30, "a full ISR")
+            p = Producer({"bootstrap.servers": c.bootstrap, "acks": "all"})
+            p.produce(t, b"v")
+            assert p.flush(30) == 0
+        c.kill9(b)
+        wait_for(lambda: all(isr(c, t, 0) == [a] for t in (by_topic, by_default)), 30,
+                 "the ISR without the dead follower")
+        c.kill9(a)
+        wait_for(lambda: all(c.leader(t, 0) == -1 for t in (by_topic, by_default)), 30,
+                 "both partitions offline")
+        c.restart(b)
+        time.sleep(3)
+        assert [c.leader(t, 0) for t in (by_topic, by_default)] == [-1, -1]
+        port = c.broker(ctl).port
+        set_config(port, 2, by_topic, "unclean.leader.election.enable", "true")
+        wait_for(lambda: c.leader(by_topic, 0) == b, 30, "the topic's unclean election")
+        assert isr(c, by_topic, 0) == [b]
+        time.sleep(2)
+        assert c.leader(by_default, 0) == -1
+        set_config(port, 4, "", "unclean.leader.election.enable", "true")
+        wait_for(lambda: c.leader(by_default, 0) == b, 30, "the cluster default's unclean election")
+    finally:
+        c.stop()
