@@ -109,8 +109,7 @@ def test_reassign_tool_moves_replicas_leader_and_data(zookeeper, tmp_path):
         assert '"replicas":[0,1]' in r.stdout    # the rollback plan holds the old assignment
 
         def verified():
-            out = reassign_tool(c, "--reassignment-json-file", plan, "--verify",
-                                "--preserve-throttles").stdout
+            out = reassign_tool(c, "--reassignment-json-file", plan, "--verify").stdout
             return all(f"Reassignment of partition {topic}-{p} is completed." in out for p in targets)
         wait_for(verified, 90, "kafka-reassign-partitions --verify to report completion")
         z = assignment_znode(c, topic)
