@@ -16,9 +16,11 @@
  *     gives it the new fetch positions.  The wait is the fetcher's, never
  *     the loop's.
  *
- * Partial: fetch sessions (KIP-227) are not used (every fetch is a full,
- * sessionless one); a follower's own log start offset is not moved by the
- * leader's.
+ * Each fetcher keeps a fetch session (KIP-227, fetch_session_client.h)
+ * with its leader, so a steady-state fetch names only partitions whose
+ * position moved.  A throttled partition that has not caught up sits out
+ * rounds while the follower replication rate is over its bound
+ * (replication_quota.h).
  */
 #ifndef SAMSA_REPLICA_FETCHER_H
 #define SAMSA_REPLICA_FETCHER_H
@@ -49,6 +51,8 @@ typedef struct fetched {
     int64_t next_offset;
     int32_t last_epoch;
     int64_t own_log_start;          /* reported in the next fetch */
+    bool throttled;                 /* follower.replication.throttled.replicas names it */
+    bool in_sync;                   /* the log reaches the leader's high watermark */
 } fetched_t;
 
 /* Event-loop thread: follow (or re-follow with a new leader/epoch) a
@@ -58,6 +62,10 @@ void fetcher_follow(broker_t *b, const char *topic, int32_t partition, int32_t l
                     const char *host, int32_t port, int32_t leader_epoch, int64_t fetch_offset,
                     int32_t last_epoch);
 void fetcher_unfollow(const char *topic, int32_t partition);
+/* Event-loop thread: num.replica.fetchers changed (dynamic); partitions
+ * whose fetcher index changes move to their new fetcher.  Fetchers left
+ * with no partitions stay idle until shutdown. */
+void fetchers_resize(broker_t *b, int n);
 /* Main thread, after the loop stopped: every fetcher thread ends. */
 void fetchers_shutdown(void);
 

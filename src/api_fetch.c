@@ -34,6 +34,7 @@
 #include "proto_messages.h"
 #include "purgatory.h"
 #include "replica_manager.h"
+#include "replication_quota.h"
 #include "util.h"
 
 /* Where a parked fetch reads one of its partitions from.  The partition
@@ -113,6 +114,43 @@ static void report_aborted(arena_t *a, partition_log_t *pl, int64_t from, const 
     out->aborted_transactions = l.v;
 }
 
+static const char *topic_of(request_t *req, const struct fetch_request_fetch_topic *ft);
+
+/* leader.replication.throttled.replicas names this partition on this
+ * broker. */
+static bool leader_throttled_partition(broker_t *b, const char *topic, int32_t partition)
+{
+    const mc_topic_t *t = mc_find_topic(topic);
+    return t && rq_throttled(mc_topic_config(t, "leader.replication.throttled.replicas"), partition,
+                             b->cfg->broker_id);
+}
+
+/* A follower out of the ISR fetching a throttled partition while the
+ * leader replication rate is over its bound. */
+static bool leader_throttles(broker_t *b, const char *topic, partition_t *p, int32_t replica_id)
+{
+    for (int i = 0; i < p->n_isr; i++)
+        if (p->isr[i] == replica_id)
+            return false;
+    return leader_throttled_partition(b, topic, p->id) && rq_exceeded(RQ_LEADER);
+}
+
+/* Kafka's sizeOfThrottledPartitions, recorded against the leader rate. */
+static void record_leader_throttled(parked_fetch_t *pf, const struct fetch_response *resp)
+{
+    int64_t bytes = 0;
+    for (int i = 0; i < resp->responses_count && i < pf->rq.topics_count; i++) {
+        const char *topic = topic_of(pf->req, &pf->rq.topics[i]);
+        for (int k = 0; topic && k < resp->responses[i].partitions_count; k++) {
+            const struct fetch_response_partition_data *pd = &resp->responses[i].partitions[k];
+            if (pd->records.len > 0 &&
+                leader_throttled_partition(pf->broker, topic, pd->partition_index))
+                bytes += pd->records.len;
+        }
+    }
+    rq_record(RQ_LEADER, bytes);
+}
+
 static void fetch_partition(broker_t *b, request_t *req, const char *topic, int32_t replica_id,
                             bool read_committed, const struct fetch_request_fetch_partition *in,
                             struct fetch_response_partition_data *out, int32_t *budget,
@@ -157,6 +195,12 @@ static void fetch_partition(broker_t *b, request_t *req, const char *topic, int3
     if (follower && diverged(p, in, out))
         return;
     read_committed = read_committed && !follower;
+    if (follower && leader_throttles(b, topic, p, replica_id)) {
+        /* Kafka's shouldLeaderThrottle: nothing read, the follower's
+         * position still noted. */
+        pl_follower_fetched(b, p, replica_id, in->fetch_offset, in->log_start_offset);
+        return;
+    }
     int32_t max = MIN(in->partition_max_bytes, *budget);
     int64_t upto = follower ? p->log->log_end_offset : read_committed ? lso : hw;
     log_read_t rd = { -1, 0, 0 };
@@ -262,6 +306,8 @@ static bool fetch_throttled(parked_fetch_t *pf, struct fetch_response *resp)
 static void fetch_send(parked_fetch_t *pf, struct fetch_response *resp)
 {
     request_t *req = pf->req;
+    if (pf->replica_id >= 0)
+        record_leader_throttled(pf, resp);
     if (!fetch_throttled(pf, resp))
         fs_finish(&pf->session, &pf->rq, resp,
                   pf->broker->cfg->max_incremental_fetch_session_cache_slots);
@@ -285,6 +331,8 @@ static bool fetch_try_complete(delayed_op_t *op)
         int64_t upto = pf->replica_id >= 0 ? p->log->log_end_offset
                        : pf->rq.isolation_level == 1 ? rm_last_stable_offset(p)
                                                      : p->high_watermark;
+        if (pf->replica_id >= 0 && leader_throttles(pf->broker, p->topic, p, pf->replica_id))
+            continue;           /* Kafka's DelayedFetch: throttled bytes do not count */
         plog_position(p->log, upto, &base, &end);
         if (base != fp->seg_base)
             return true;

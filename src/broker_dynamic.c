@@ -11,7 +11,9 @@
 #include "logging.h"
 #include "metadata_cache.h"
 #include "net.h"
+#include "replica_fetcher.h"
 #include "replica_manager.h"
+#include "replication_quota.h"
 #include "topic_config.h"
 
 const kv_list_t *bdyn_layer(broker_t *b, int source)
@@ -95,6 +97,27 @@ void bdyn_topic_changed(broker_t *b, mc_topic_t *t)
     rm_foreach(apply_log_settings, &a);
 }
 
+/* A cluster-wide dynamic broker key: this broker's entry, else the
+ * cluster default, else server.properties'. */
+static int dynamic_int(const broker_t *b, const char *key, int file_value)
+{
+    const char *v = kv_get(&b->dynamic_config, key);
+    if (!v)
+        v = kv_get(&b->dynamic_default_config, key);
+    return v ? atoi(v) : file_value;
+}
+
+/* Kafka's BrokerConfigHandler: the replication throttle rates are read
+ * from this broker's own entry only (unlimited when absent). */
+static void set_replication_rates(broker_t *b)
+{
+    const char *keys[2] = { "leader.replication.throttled.rate", "follower.replication.throttled.rate" };
+    for (int side = 0; side < 2; side++) {
+        const char *v = kv_get(&b->dynamic_config, keys[side]);
+        rq_set_rate(side == 0 ? RQ_LEADER : RQ_FOLLOWER, v ? strtoll(v, NULL, 10) : -1);
+    }
+}
+
 void bdyn_replace(broker_t *b, kv_list_t *per_broker, kv_list_t *defaults)
 {
     kv_free(&b->dynamic_config);
@@ -108,6 +131,8 @@ void bdyn_replace(broker_t *b, kv_list_t *per_broker, kv_list_t *defaults)
     topic_apply_t a = { b, NULL };
     rm_foreach(apply_log_settings, &a);
     net_limits_reload(b);       /* max.connections*: dynamic in Kafka */
+    set_replication_rates(b);
+    fetchers_resize(b, dynamic_int(b, "num.replica.fetchers", b->cfg->num_replica_fetchers));
     log_info("config", "Dynamic broker configuration in force: %d keys for broker %d, %d "
                        "cluster-wide defaults",
              b->dynamic_config.n, b->cfg->broker_id, b->dynamic_default_config.n);

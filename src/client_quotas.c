@@ -12,11 +12,12 @@
 
 #include "client_quotas.h"
 #include "logging.h"
+#include "rate_sampler.h"
 #include "scram.h"
 #include "util.h"
 
-#define SAMPLES 11              /* quota.window.num */
-#define WINDOW_MS 1000          /* quota.window.size.seconds */
+#define SAMPLES RATE_SAMPLES    /* quota.window.num */
+#define WINDOW_MS RATE_WINDOW_MS /* quota.window.size.seconds */
 #define DEFAULT_ENTITY "<default>"
 
 static const char *const KEYS[CQ_TYPES] = { "producer_byte_rate", "consumer_byte_rate",
@@ -28,15 +29,9 @@ typedef struct entity {
     UT_hash_handle hh;
 } entity_t;
 
-typedef struct sample {
-    int64_t start;
-    double value;
-} sample_t;
-
 typedef struct sensor {
     char *key;                  /* type, matched entity level, user, client */
-    sample_t s[SAMPLES];
-    int current;
+    rate_sampler_t rate;
     UT_hash_handle hh;
 } sensor_t;
 
@@ -147,44 +142,20 @@ static sensor_t *sensor_of(const char *key, int64_t now)
     if (!s) {
         s = xcalloc(1, sizeof(*s));
         s->key = xstrdup(key);
-        for (int i = 0; i < SAMPLES; i++)
-            s->s[i].start = now;
+        rate_init(&s->rate, now);
         HASH_ADD_KEYPTR(hh, sensors, s->key, strlen(s->key), s);
     }
     return s;
 }
 
-/* Kafka's SampledStat.record and Rate.measure / windowSize. */
 static void sensor_record(sensor_t *s, double v, int64_t now)
 {
-    sample_t *cur = &s->s[s->current];
-    if (now - cur->start >= WINDOW_MS) {
-        s->current = (s->current + 1) % SAMPLES;
-        cur = &s->s[s->current];
-        cur->start = now;
-        cur->value = 0;
-    }
-    cur->value += v;
+    rate_record(&s->rate, v, now);
 }
 
 static double sensor_rate(sensor_t *s, int64_t now, double *window_ms)
 {
-    double total = 0;
-    int64_t oldest = now;
-    for (int i = 0; i < SAMPLES; i++) {
-        if (now - s->s[i].start >= (int64_t)SAMPLES * WINDOW_MS) {
-            s->s[i].start = now;        /* purged, as Kafka's purgeObsoleteSamples */
-            s->s[i].value = 0;
-        }
-        total += s->s[i].value;
-        oldest = MIN(oldest, s->s[i].start);
-    }
-    int64_t elapsed = now - oldest;
-    int64_t full = elapsed / WINDOW_MS;
-    if (full < SAMPLES - 1)
-        elapsed += (SAMPLES - 1 - full) * WINDOW_MS;
-    *window_ms = (double)elapsed;
-    return total / (*window_ms / 1000.0);
+    return rate_measure(&s->rate, now, window_ms);
 }
 
 bool cq_active(void)

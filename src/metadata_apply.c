@@ -111,12 +111,12 @@ static void apply_topic_configs(broker_t *b, metadata_update_t *u)
         mc_topic_t *t = mc_find_topic(c->name);
         if (!t)
             continue;
+        log_info("config", "Processing override for entityPath: topics/%s with config: %d keys",
+                 c->name, c->config.n);
         kv_free(&t->cfg);
         t->cfg = c->config;
         c->config = (kv_list_t){ 0 };
         bdyn_topic_changed(b, t);
-        log_info("config", "Processing override for entityPath: topics/%s with config: %d keys",
-                 c->name, c->config.n);
     }
 }
 

@@ -18,10 +18,13 @@
 #include "inter_broker_auth.h"
 #include "kafka_errors.h"
 #include "kclient.h"
+#include "leader_epoch.h"
 #include "logging.h"
 #include "loop.h"
 #include "proto_messages.h"
 #include "replica_fetcher.h"
+#include "replica_manager.h"
+#include "replication_quota.h"
 #include "util.h"
 
 #define FETCH_VERSION 12            /* topic names, last fetched epoch (Kafka 2.7+) */
@@ -37,6 +40,8 @@ typedef struct fpart {
     int32_t last_epoch;
     int64_t log_start_offset;       /* this replica's, for the leader (-1: not known yet) */
     int64_t retry_at_ms;            /* monotonic; 0 = now */
+    bool throttled;                 /* as the loop last said (fetched_t) */
+    bool in_sync;
     bool remove;                    /* inbox: stop following */
     struct fpart *next;             /* inbox list */
     UT_hash_handle hh;
@@ -80,10 +85,13 @@ static struct {
     fetcher_t *fetchers;            /* loop thread (hash); members under lock */
     struct owner {
         char key[300];
+        char topic[256];
+        int32_t partition;
         fetcher_t *f;
         UT_hash_handle hh;
     } *owners;                      /* loop thread: partition -> its fetcher */
     bool stopped;                   /* loop thread */
+    int n_fetchers;                 /* loop thread: per leader; 0 until set */
 } fs = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static int64_t mono_now(void)
@@ -274,9 +282,11 @@ static int build_fetch(fetcher_t *f, arena_t *a, struct fetch_request *rq)
     fpart_t **v = arena_array(a, (size_t)n + 1, sizeof(*v));
     int ready = 0, k = 0;
     int64_t now = mono_now();
+    /* Kafka's shouldFollowerThrottle, asked once per round. */
+    bool over_quota = rq_exceeded(RQ_FOLLOWER);
     fpart_t *fp, *tmp;
     HASH_ITER(hh, f->parts, fp, tmp)
-        if (fp->retry_at_ms <= now)
+        if (fp->retry_at_ms <= now && !(over_quota && fp->throttled && !fp->in_sync))
             v[ready++] = fp;
     if (ready == 0)
         return 0;                   /* nothing sent: the session stays as it is */
@@ -382,6 +392,10 @@ static void update_positions(fetcher_t *f, const apply_job_t *j)
             fp->fetch_offset = it->next_offset;
             fp->last_epoch = it->last_epoch;
             fp->log_start_offset = it->own_log_start;
+            fp->throttled = it->throttled;
+            fp->in_sync = it->in_sync;
+            if (it->throttled)
+                rq_record(RQ_FOLLOWER, it->len);
         }
         bool retriable_wait = it->error == KERR_NOT_LEADER_OR_FOLLOWER ||
                               it->error == KERR_UNKNOWN_LEADER_EPOCH ||
@@ -475,15 +489,23 @@ static void *fetcher_main(void *arg)
 
 /* ---- event-loop side ---- */
 
+/* Kafka's AbstractFetcherManager.getFetcherId:
+ * Utils.abs(31 * topic.hashCode + partition) % numFetchers. */
+static int fetcher_index(broker_t *b, const char *topic, int32_t partition)
+{
+    if (fs.n_fetchers <= 0)
+        fs.n_fetchers = b->cfg->num_replica_fetchers;
+    uint32_t h = 0;
+    for (const char *c = topic; *c; c++)
+        h = 31 * h + (uint8_t)*c;
+    int32_t v = (int32_t)(31u * h + (uint32_t)partition);
+    int64_t a = v == INT32_MIN ? 0 : v < 0 ? -(int64_t)v : v;
+    return (int)(a % fs.n_fetchers);
+}
+
 static fetcher_t *fetcher_for(broker_t *b, int32_t leader_id, const char *topic, int32_t partition)
 {
-    char pk[300];
-    snprintf(pk, sizeof(pk), "%s-%d", topic, partition);
-    /* Kafka's getFetcherId: hash of topic and partition mod fetchers. */
-    uint32_t h = 5381;
-    for (const char *c = pk; *c; c++)
-        h = h * 33 + (uint8_t)*c;
-    int index = (int)(h % (uint32_t)b->cfg->num_replica_fetchers);
+    int index = fetcher_index(b, topic, partition);
     char key[32];
     snprintf(key, sizeof(key), "%d/%d", leader_id, index);
     fetcher_t *f;
@@ -554,8 +576,47 @@ void fetcher_follow(broker_t *b, const char *topic, int32_t partition, int32_t l
     post_inbox(f, e);
     struct owner *o = xcalloc(1, sizeof(*o));
     snprintf(o->key, sizeof(o->key), "%s", e->key);
+    snprintf(o->topic, sizeof(o->topic), "%s", topic);
+    o->partition = partition;
     o->f = f;
     HASH_ADD_STR(fs.owners, key, o);
+}
+
+void fetchers_resize(broker_t *b, int n)
+{
+    fs.b = b;
+    if (n < 1 || fs.stopped)
+        return;
+    if (fs.n_fetchers <= 0)
+        fs.n_fetchers = b->cfg->num_replica_fetchers;
+    if (n == fs.n_fetchers)
+        return;
+    log_info("replica", "Resizing replica fetcher thread pool size from %d to %d", fs.n_fetchers, n);
+    fs.n_fetchers = n;
+    /* Partitions whose fetcher changes follow again from their log end
+     * (Kafka's resizeThreadPool). */
+    int moving = 0;
+    struct owner *o, *tmp;
+    struct owner **move = xcalloc((size_t)HASH_COUNT(fs.owners) + 1, sizeof(*move));
+    HASH_ITER(hh, fs.owners, o, tmp)
+        if (fetcher_index(b, o->topic, o->partition) != o->f->index)
+            move[moving++] = o;
+    for (int i = 0; i < moving; i++) {
+        o = move[i];
+        partition_t *p = rm_partition(o->topic, o->partition);
+        if (!p || !p->log)
+            continue;
+        char host[256], topic[256];
+        pthread_mutex_lock(&fs.lock);
+        snprintf(host, sizeof(host), "%s", o->f->host);
+        int32_t port = o->f->port;
+        pthread_mutex_unlock(&fs.lock);
+        snprintf(topic, sizeof(topic), "%s", o->topic);
+        int32_t partition = o->partition, leader = o->f->leader_id;
+        fetcher_follow(b, topic, partition, leader, host, port, p->leader_epoch,
+                       p->log->log_end_offset, lec_latest_epoch(&p->log->epochs));
+    }
+    free(move);
 }
 
 void fetchers_shutdown(void)

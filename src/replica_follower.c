@@ -15,6 +15,7 @@
 #include "logging.h"
 #include "replica_fetcher.h"
 #include "replica_manager.h"
+#include "replication_quota.h"
 #include "util.h"
 
 /* Where to truncate for the leader's (epoch, end offset) of divergence. */
@@ -87,6 +88,10 @@ static void apply_one(broker_t *b, fetched_t *it)
     it->next_offset = pl->log_end_offset;
     it->own_log_start = pl->log_start_offset;
     it->last_epoch = lec_latest_epoch(&pl->epochs);
+    const mc_topic_t *t = mc_find_topic(it->topic);
+    it->throttled = t && rq_throttled(mc_topic_config(t, "follower.replication.throttled.replicas"),
+                                      it->partition, b->cfg->broker_id);
+    it->in_sync = it->high_watermark >= 0 && pl->log_end_offset >= it->high_watermark;
     it->applied = true;
 }
 

@@ -117,11 +117,11 @@ static void describe_quotas(kclient_t *c, arena_t *a, const quota_cmd_t *q)
     uint32_t cap = java_map_capacity(n);
     for (int i = 0; i < n; i++) {
         const struct describe_client_quotas_response_entry_data *e = &resp.entries[i];
-        int32_t h = 0;          /* Objects.hash(entries): 31 + the map's hash */
+        uint32_t h = 0;         /* Objects.hash(entries): 31 + the map's hash, wrapping as Java's int */
         for (int k = 0; k < e->entity_count; k++)
-            h += java_string_hash(e->entity[k].entity_type) ^
-                 (e->entity[k].entity_name.len >= 0 ? java_string_hash(e->entity[k].entity_name) : 0);
-        order[i] = (ordered_t){ java_bucket((int32_t)(31u + (uint32_t)h), cap), i };
+            h += (uint32_t)(java_string_hash(e->entity[k].entity_type) ^
+                            (e->entity[k].entity_name.len >= 0 ? java_string_hash(e->entity[k].entity_name) : 0));
+        order[i] = (ordered_t){ java_bucket((int32_t)(31u + h), cap), i };
     }
     qsort(order, (size_t)n, sizeof(*order), cmp_ordered);
     static const char *const kinds[][2] = { { "user", "user-principal" },

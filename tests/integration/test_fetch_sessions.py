@@ -19,7 +19,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kafka.protocol.fetch import FetchRequest, FetchResponse
 
 from conftest import ROOT, TARGET, unique, wait_for
-from kproto import Conn, read_uvarint
+from kproto import Conn, incremental_alter_configs_v0, read_uvarint
 from servers import free_port
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -213,11 +213,9 @@ def skip_topic(buf, at, version):
     return at + n - 1
 
 
-def test_followers_fetch_incrementally(zookeeper, tmp_path):
-    """Every follower keeps a fetch session with its leader: in steady state
-    its fetches are incremental and name no partition; after records land
-    on one partition they name only that partition, whose position moved
-    (Kafka's FetchSessionHandler, seen on the wire between brokers)."""
+def relayed_cluster(zookeeper, tmp_path):
+    """Three brokers whose inter-broker listener is reached through a
+    FetchRecorder each; returns (cluster, relays)."""
     kind = "samsa" if TARGET == "samsa" else "kafka"
     internal = [free_port() for _ in range(3)]
     relays = [FetchRecorder(p) for p in internal]
@@ -228,15 +226,28 @@ def test_followers_fetch_incrementally(zookeeper, tmp_path):
                     f"PLAINTEXT://127.0.0.1:{{port}},INTERNAL://127.0.0.1:{relays[i].port}"}
     props = {"listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT",
              "inter.broker.listener.name": "INTERNAL", "replica.lag.time.max.ms": "10000"}
-    c = Cluster(zookeeper, str(tmp_path), [kind] * 3, props=props, broker_props=own)
+    return Cluster(zookeeper, str(tmp_path), [kind] * 3, props=props, broker_props=own), relays
+
+
+def create_replicated(c, topic, partitions):
+    admin = AdminClient({"bootstrap.servers": c.bootstrap})
+    admin.create_topics([NewTopic(topic, partitions, 3)])[topic].result(30)
+    md = lambda: admin.list_topics(topic, timeout=10).topics[topic]
+    wait_for(lambda: md().error is None and len(md().partitions) == partitions and
+             all(len(p.isrs) == 3 for p in md().partitions.values()), 60, "a full ISR")
+    return md
+
+
+def test_followers_fetch_incrementally(zookeeper, tmp_path):
+    """Every follower keeps a fetch session with its leader: in steady state
+    its fetches are incremental and name no partition; after records land
+    on one partition they name only that partition, whose position moved
+    (Kafka's FetchSessionHandler, seen on the wire between brokers)."""
+    c, relays = relayed_cluster(zookeeper, tmp_path)
     try:
         c.start()
         topic = unique("fsess")
-        admin = AdminClient({"bootstrap.servers": c.bootstrap})
-        admin.create_topics([NewTopic(topic, 6, 3)])[topic].result(30)
-        md = lambda: admin.list_topics(topic, timeout=10).topics[topic]
-        wait_for(lambda: md().error is None and len(md().partitions) == 6 and
-                 all(len(p.isrs) == 3 for p in md().partitions.values()), 60, "a full ISR")
+        md = create_replicated(c, topic, 6)
         for p in range(6):
             produce(c.bootstrap, topic, p, 3)
         time.sleep(3)                   # followers catch up, high watermarks settle
@@ -255,6 +266,37 @@ def test_followers_fetch_incrementally(zookeeper, tmp_path):
         moved = {f[0] for f in busy if f[3] == [0]}
         assert len(moved) == 2, busy    # both followers of partition 0 moved on
         assert all(f[3] in ([], [0]) and f[1] != 0 for f in busy), busy
+    finally:
+        c.stop()
+        for r in relays:
+            r.close()
+
+
+def test_num_replica_fetchers_changes_at_runtime(zookeeper, tmp_path):
+    """num.replica.fetchers set as a cluster-wide dynamic config: followers
+    start a second fetcher per leader (client id broker-<id>-fetcher-1)
+    and move the partitions that hash to it there, without a restart."""
+    c, relays = relayed_cluster(zookeeper, tmp_path)
+    try:
+        c.start()
+        topic = unique("nfetch")
+        create_replicated(c, topic, 12)
+        time.sleep(2)
+        ids = lambda: {f[0] for r in relays for f in r.take()}
+        assert all(i.endswith("-fetcher-0") for i in ids())
+        conn = Conn(c.broker(0).port)
+        try:
+            assert incremental_alter_configs_v0(
+                conn, [(4, "", [("num.replica.fetchers", 0, "2")])]) == [(0, None)]
+        finally:
+            conn.close()
+        seen = set()
+        wait_for(lambda: seen.update(ids()) or
+                 all(f"broker-{b}-fetcher-1" in seen for b in range(3)), 30,
+                 "every broker fetching with a second fetcher")
+        produce(c.bootstrap, topic, 0, 3)
+        wait_for(lambda: all(len(c.partition_state(topic, p)["isr"]) == 3 for p in range(12)), 30,
+                 "a full ISR after the move")
     finally:
         c.stop()
         for r in relays:

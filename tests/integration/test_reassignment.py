@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -316,5 +317,57 @@ def test_legacy_znodes_reassign_and_elect_preferred(zookeeper, tmp_path):
             {"topic": topic, "partition": 1}]}).encode())
         wait_for(lambda: c.leader(topic, 1) == 1, 60, "the preferred replica to lead again")
         wait_for(lambda: not c.zkc.exists(epath), 30, "the election znode to go")
+    finally:
+        c.stop()
+
+
+def test_throttled_reassignment_copies_at_the_throttled_rate(zookeeper, tmp_path):
+    """kafka-reassign-partitions --throttle: the tool sets the brokers'
+    leader/follower.replication.throttled.rate and the topic's throttled
+    replicas; the new replica then copies at about that rate (after the
+    quota window's first allowance), and --verify removes the throttle."""
+    c = Cluster(zookeeper, str(tmp_path), [KIND] * 3,
+                props={**PROPS, "replica.fetch.max.bytes": "65536",
+                       "replica.fetch.response.max.bytes": "65536"}).start()
+    try:
+        topic = unique("thr")
+        create(c.bootstrap, topic, [[0]])
+        p = Producer({"bootstrap.servers": c.bootstrap, "acks": "all", "linger.ms": 20,
+                      "batch.size": 16384})
+        for i in range(3000):
+            p.produce(topic, value=os.urandom(1000), partition=0)
+        assert p.flush(60) == 0
+        total = sum(os.path.getsize(os.path.join(c.broker(0).logdir, f"{topic}-0", f))
+                    for f in os.listdir(os.path.join(c.broker(0).logdir, f"{topic}-0"))
+                    if f.endswith(".log"))
+        plan = plan_file(tmp_path, topic, {0: [0, 1]})
+        r = reassign_tool(c, "--reassignment-json-file", plan, "--execute", "--throttle", "100000")
+        assert "The inter-broker throttle limit was set to 100000 B/s" in r.stdout, r.stdout
+        cfg = AdminClient({"bootstrap.servers": c.bootstrap})
+        from confluent_kafka.admin import ConfigResource
+        topic_cfg = cfg.describe_configs([ConfigResource("topic", topic)])
+        entries = list(topic_cfg.values())[0].result(30)
+        assert entries["leader.replication.throttled.replicas"].value == "0:0"
+        assert entries["follower.replication.throttled.replicas"].value == "0:1"
+
+        def copied():
+            d = os.path.join(c.broker(1).logdir, f"{topic}-0")
+            if not os.path.isdir(d):
+                return 0
+            return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".log"))
+        time.sleep(4)
+        # Unthrottled, 3 MB copy in well under a second; throttled, the
+        # quota window's allowance (ten 1 s windows at 100 kB/s: 1 MB) and
+        # then nothing until the rate falls below the bound.
+        assert copied() < total * 0.6, (copied(), total)
+
+        def verified():
+            out = reassign_tool(c, "--reassignment-json-file", plan, "--verify").stdout
+            return "Reassignment of partition %s-0 is completed." % topic in out and \
+                "Clearing topic-level throttles on topic %s" % topic in out
+        wait_for(verified, 120, "the throttled reassignment to complete")
+        assert copied() == total
+        entries = list(cfg.describe_configs([ConfigResource("topic", topic)]).values())[0].result(30)
+        assert entries["leader.replication.throttled.replicas"].value == ""
     finally:
         c.stop()

@@ -9,6 +9,8 @@
 
 #include "config_defs.h"
 #include "kv_list.h"
+#include "rate_sampler.h"
+#include "replication_quota.h"
 #include "topic_config.h"
 #include "zk_layout.h"
 
@@ -101,6 +103,29 @@ static void test_change_notifications(void)
     CU_ASSERT_EQUAL(cfg.n, 0);
 }
 
+/* Kafka's parseThrottledPartitions and its sampled Rate with a bound. */
+static void test_replication_throttles(void)
+{
+    CU_ASSERT_TRUE(rq_throttled("*", 7, 3));
+    CU_ASSERT_TRUE(rq_throttled("0:1,1:2", 1, 2));
+    CU_ASSERT_TRUE(rq_throttled("0:1, 1:2", 1, 2));
+    CU_ASSERT_FALSE(rq_throttled("0:1,1:2", 1, 1));
+    CU_ASSERT_FALSE(rq_throttled("10:2", 1, 2));
+    CU_ASSERT_FALSE(rq_throttled("", 0, 0));
+    CU_ASSERT_FALSE(rq_throttled(NULL, 0, 0));
+    rate_sampler_t r;
+    rate_init(&r, 0);
+    rate_record(&r, 500, 0);
+    double window;
+    /* Fewer than ten whole windows count as ten. */
+    CU_ASSERT_DOUBLE_EQUAL(rate_measure(&r, 3000, &window), 50.0, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(window, 10000.0, 1e-9);
+    rate_record(&r, 1000, 10500);
+    CU_ASSERT_DOUBLE_EQUAL(rate_measure(&r, 10999, NULL), 1500.0 / 10.999, 1e-6);
+    /* Samples older than eleven windows are purged. */
+    CU_ASSERT_DOUBLE_EQUAL(rate_measure(&r, 11000, NULL), 1000.0 / 10.5, 1e-9);
+}
+
 void register_config_tests(void)
 {
     CU_pSuite s = CU_add_suite("configs", NULL, NULL);
@@ -108,4 +133,5 @@ void register_config_tests(void)
     CU_add_test(s, "topic table matches Kafka's LogConfig", test_topic_table_matches_kafka);
     CU_add_test(s, "broker synonyms and types", test_broker_synonyms_and_types);
     CU_add_test(s, "config znodes and change notifications", test_change_notifications);
+    CU_add_test(s, "replication throttles", test_replication_throttles);
 }
