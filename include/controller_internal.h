@@ -56,6 +56,8 @@ void cs_send_update_metadata(const prefs_t *parts);
  * is not live). */
 void cs_send_stop_replica(int32_t id, const prefs_t *parts, bool topic_deleted,
                           creq_stopped_fn stopped, void *ctx);
+/* The context's topic of that name, or NULL. */
+mc_topic_t *cs_find_topic(const char *name);
 /* The context forgets a topic without telling anyone (its deletion is
  * complete). */
 void cs_forget_topic(const char *name);

@@ -148,16 +148,6 @@ static sensor_t *sensor_of(const char *key, int64_t now)
     return s;
 }
 
-static void sensor_record(sensor_t *s, double v, int64_t now)
-{
-    rate_record(&s->rate, v, now);
-}
-
-static double sensor_rate(sensor_t *s, int64_t now, double *window_ms)
-{
-    return rate_measure(&s->rate, now, window_ms);
-}
-
 bool cq_active(void)
 {
     return entities != NULL;
@@ -189,8 +179,8 @@ int32_t cq_record(enum cq_type type, const char *user, const char *client_id, do
     if (!e)
         return 0;
     sensor_t *s = sensor_of(key, now_ms);
-    sensor_record(s, value, now_ms);
-    double window, rate = sensor_rate(s, now_ms, &window);
+    rate_record(&s->rate, value, now_ms);
+    double window, rate = rate_measure(&s->rate, now_ms, &window);
     double bound = e->limit[type];
     if (rate <= bound)
         return 0;
@@ -206,7 +196,7 @@ void cq_unrecord(enum cq_type type, const char *user, const char *client_id, dou
 {
     char key[SENSOR_KEY_MAX];
     if (quota_of(type, user, client_id, key, sizeof(key)))
-        sensor_record(sensor_of(key, now_ms), -value, now_ms);
+        rate_record(&sensor_of(key, now_ms)->rate, -value, now_ms);
 }
 
 double cq_window_max(enum cq_type type, const char *user, const char *client_id)

@@ -475,8 +475,7 @@ void cs_on_configs(const metadata_update_t *u)
         }
     }
     for (int i = 0; cs_is_active() && i < u->n_topic_configs; i++) {
-        mc_topic_t *all = cs_topics(), *t;
-        HASH_FIND_STR(all, u->topic_configs[i].name, t);
+        mc_topic_t *t = cs_find_topic(u->topic_configs[i].name);
         if (!t)
             continue;
         bool was = cs_unclean_allowed(t);

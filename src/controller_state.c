@@ -422,6 +422,13 @@ static void put_topic(const mc_topic_t *src)
     HASH_ADD_STR(cs.topics, name, t);
 }
 
+mc_topic_t *cs_find_topic(const char *name)
+{
+    mc_topic_t *t;
+    HASH_FIND_STR(cs.topics, name, t);
+    return t;
+}
+
 void cs_forget_topic(const char *name)
 {
     mc_topic_t *t;

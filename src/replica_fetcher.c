@@ -21,6 +21,7 @@
 #include "leader_epoch.h"
 #include "logging.h"
 #include "loop.h"
+#include "offsets_topic.h"
 #include "proto_messages.h"
 #include "replica_fetcher.h"
 #include "replica_manager.h"
@@ -495,9 +496,7 @@ static int fetcher_index(broker_t *b, const char *topic, int32_t partition)
 {
     if (fs.n_fetchers <= 0)
         fs.n_fetchers = b->cfg->num_replica_fetchers;
-    uint32_t h = 0;
-    for (const char *c = topic; *c; c++)
-        h = 31 * h + (uint8_t)*c;
+    uint32_t h = (uint32_t)java_string_hash(topic, (int32_t)strlen(topic));
     int32_t v = (int32_t)(31u * h + (uint32_t)partition);
     int64_t a = v == INT32_MIN ? 0 : v < 0 ? -(int64_t)v : v;
     return (int)(a % fs.n_fetchers);

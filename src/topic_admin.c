@@ -718,12 +718,9 @@ void topic_admin_process_deletions(bool delete_enabled)
     struct String_vector kids;
     if (zk_children(zs, "/admin/delete_topics", true, &kids) != ZOK)
         return;
-    mc_topic_t *known = cs_topics();
     for (int i = 0; i < kids.count; i++) {
         const char *t = kids.data[i];
-        mc_topic_t *topic;
-        HASH_FIND_STR(known, t, topic);
-        if (delete_enabled && topic) {
+        if (delete_enabled && cs_find_topic(t)) {
             td_enqueue(t);          /* the znodes go once every replica is deleted */
             continue;
         }

@@ -54,13 +54,6 @@ typedef struct answer {
     uint32_t sent;
 } answer_t;
 
-static mc_topic_t *context_topic(const char *name)
-{
-    mc_topic_t *all = cs_topics(), *t;
-    HASH_FIND_STR(all, name, t);
-    return t;
-}
-
 static void topic_free(td_topic_t *q)
 {
     free(q->name);
@@ -91,7 +84,7 @@ static void stop_answered(void *ctx, int32_t dest, bool ok)
 /* StopReplica with delete for every replica of q on broker i's broker. */
 static void send_stop(td_topic_t *q, int i)
 {
-    mc_topic_t *t = context_topic(q->name);
+    mc_topic_t *t = cs_find_topic(q->name);
     const mc_broker_t *mb = cs_live_broker(q->brokers[i]);
     if (!t || !mb) {
         q->state[i] = TD_INELIGIBLE;
@@ -212,7 +205,7 @@ void td_enqueue(const char *topic)
     td_topic_t *q;
     HASH_FIND_STR(td.topics, topic, q);
     if (!q) {
-        mc_topic_t *t = context_topic(topic);
+        mc_topic_t *t = cs_find_topic(topic);
         if (!t)
             return;
         log_info(COMP, "Deletion of topic %s started", topic);
