@@ -63,6 +63,9 @@ typedef struct broker {
     char cluster_id[64];
     int32_t controller_id;          /* -1 if unknown (mirrors the ZK thread's) */
     int32_t controller_epoch;
+    /* This broker's epoch: the czxid of its /brokers/ids/<id>
+     * registration, -1 before it is read (mirrors the ZK thread's). */
+    int64_t broker_epoch;
     bool is_controller;
     bool shutting_down;
     bool startup_failed;            /* registration refused; exit 1 */

@@ -34,6 +34,9 @@ const char *bdyn_get(broker_t *b, const char *key, int *source);
 /* The value of key in one layer only (SOURCE_DYNAMIC_BROKER,
  * SOURCE_DYNAMIC_DEFAULT_BROKER, SOURCE_STATIC_BROKER), or NULL. */
 const char *bdyn_layer_get(broker_t *b, int source, const char *key);
+/* A dynamic key only: this broker's entry, else the cluster default, else
+ * NULL (server.properties or Kafka's default applies). */
+const char *bdyn_cluster_get(const broker_t *b, const char *key);
 /* The dynamic layers as loaded from ZooKeeper. */
 const kv_list_t *bdyn_layer(broker_t *b, int source);
 

@@ -16,6 +16,9 @@
 /* Starts the cleaner thread and its log.cleaner.backoff.ms timer (nothing
  * when log.cleaner.enable=false).  -1 if the thread cannot start. */
 int cleaner_start(broker_t *b, loop_t *loop);
+/* Takes up a changed dynamic log.cleaner.backoff.ms (the other cleaner
+ * keys are read at each round). */
+void cleaner_reconfigure(void);
 /* Lets a running round finish and stops the thread. */
 void cleaner_stop(void);
 /* Where the high watermark comes from (nothing above it is cleaned). */

@@ -3,12 +3,19 @@
  * topics, partition leaders/replicas/ISR and topic configs.  Event-loop
  * thread only.
  *
- * Partition states (leader, epochs, ISR, replicas) come from the
- * controller's UpdateMetadata (mc_update_partition), as in Kafka; a broker
- * that is the controller also reads them from ZooKeeper.  Partial: topic
+ * Partition states (leader, epochs, ISR, replicas) and the live brokers
+ * (every listener's endpoint, rack) come from the controller's
+ * UpdateMetadata (mc_update_partition, mc_set_brokers), as in Kafka; a
+ * broker that is the controller also reads partition states from
+ * ZooKeeper.  Until the first UpdateMetadata arrives the registrations
+ * controller.c reads from /brokers/ids stand in for the live brokers
+ * (mc_seed_brokers), so a broker that has just started lists itself;
+ * after that only a controller changes them.  Topics enter the cache from
+ * either side, but clients see a partition only once a controller has
+ * told this broker its state (mc_partition_announced).  Partial: topic
  * assignments and configs are still read from ZooKeeper by controller.c
- * (a topic UpdateMetadata names first enters the cache without configs),
- * and live brokers come from ZooKeeper only.
+ * (configs as Kafka's brokers read them; assignments decide which logs
+ * this broker opens until LeaderAndIsr does it alone).
  */
 #ifndef SAMSA_METADATA_CACHE_H
 #define SAMSA_METADATA_CACHE_H
@@ -36,6 +43,10 @@ typedef struct mc_partition {
     int n_adding;
     int32_t *removing;
     int n_removing;
+    /* Replicas the controller reported offline (dead broker or failed
+     * log dir; UpdateMetadata's offline_replicas). */
+    int32_t *offline;
+    int n_offline;
 } mc_partition_t;
 
 /* Settings the request path reads, parsed once when the topic enters the
@@ -89,6 +100,10 @@ mc_topic_t *mc_topic_new(const char *name, int n_partitions);
 /* No leader, epochs -1: a state this broker has not been told yet (any
  * state the controller sends replaces it). */
 void mc_partition_state_unknown(mc_partition_t *p);
+/* A controller told this broker the partition's state (UpdateMetadata,
+ * or this broker's own reads of ZooKeeper as the controller); a partition
+ * known only from its assignment is not shown to clients yet. */
+bool mc_partition_announced(const mc_partition_t *p);
 void mc_topic_free(mc_topic_t *t);
 /* A broker's endpoint on the named listener, NULL if it has none. */
 const mc_endpoint_t *mc_broker_endpoint(const mc_broker_t *b, const char *listener);
@@ -109,14 +124,23 @@ int32_t *mc_ids_copy(const int32_t *v, int n);
 /* A controller's word on one partition (UpdateMetadata).  A topic or
  * partition the cache does not know yet is added (its assignment znode may
  * be read after the controller's request arrives); topic_id is the
- * request's (zero before UpdateMetadata v7).  False if id is negative. */
+ * request's (zero before UpdateMetadata v7).  offline: the replicas it
+ * reports offline (NULL leaves them as they were).  False if id is
+ * negative. */
 bool mc_update_partition(const char *topic, kuuid_t topic_id, int32_t id, int32_t leader,
                          int32_t leader_epoch,
                          int32_t zk_version, const int32_t *replicas, int n_replicas,
-                         const int32_t *isr, int n_isr);
+                         const int32_t *isr, int n_isr, const int32_t *offline, int n_offline);
 mc_topic_t *mc_topics(void);            /* iterate with hh.next */
 int mc_topic_count(void);
+/* The live brokers a controller announced (UpdateMetadata). */
 void mc_set_brokers(const mc_broker_t *brokers, int n);
+/* The registrations in ZooKeeper, taken only until a controller has
+ * announced the live brokers (see the top of this file). */
+void mc_seed_brokers(const mc_broker_t *brokers, int n);
+/* Sets b->host and b->port to its endpoint on the inter-broker listener
+ * (the first endpoint stands in if it lacks one: it cannot be reached). */
+void mc_broker_pick_inter_broker(mc_broker_t *b, const char *inter_broker_listener);
 const mc_broker_t *mc_brokers(int *n);
 const mc_broker_t *mc_find_broker(int32_t id);
 void mc_clear(void);

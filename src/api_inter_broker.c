@@ -14,17 +14,20 @@
  * gives them their role: leader, or follower fetching from the leader the
  * request's live leaders name (replica_manager.h).
  * UpdateMetadata gives the metadata cache its partition states (states of
- * topics the cache does not have yet wait for them, metadata_cache.h).
- * Partial: topic assignments, configs and live brokers are still read from
- * ZooKeeper by controller.c.
+ * topics the cache does not have yet wait for them, metadata_cache.h) and
+ * its live brokers.  Partial: topic assignments and configs are still read
+ * from ZooKeeper by controller.c.
  * Event-loop thread only.
  */
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "authorizer.h"
 #include "kafka_errors.h"
+#include "listeners.h"
 #include "logging.h"
 #include "metadata_cache.h"
 #include "proto_messages.h"
@@ -47,11 +50,10 @@ static int16_t fence(broker_t *b, request_t *req, const char *what, int32_t cont
      * controller's, as a super user) may send these. */
     if (!authorize(req, ACL_OP_CLUSTER_ACTION, ACL_RES_CLUSTER, ACL_CLUSTER_NAME))
         return KERR_CLUSTER_AUTHORIZATION_FAILED;
-    const mc_broker_t *self = mc_find_broker(b->cfg->broker_id);
-    if (broker_epoch != -1 && self && broker_epoch < self->epoch) {
+    if (broker_epoch != -1 && b->broker_epoch >= 0 && broker_epoch < b->broker_epoch) {
         log_info("state.change", "Received %s request with broker epoch %" PRId64 " smaller than the "
                  "current broker epoch %" PRId64 " from controller %d with epoch %d", what,
-                 broker_epoch, self->epoch, controller_id, epoch);
+                 broker_epoch, b->broker_epoch, controller_id, epoch);
         return KERR_STALE_BROKER_EPOCH;
     }
     if (epoch < controller_epoch) {
@@ -199,7 +201,48 @@ static void cache_state(const char *topic, kuuid_t topic_id,
 {
     if (topic)
         mc_update_partition(topic, topic_id, s->partition_index, s->leader, s->leader_epoch,
-                            s->zk_version, s->replicas, s->replicas_count, s->isr, s->isr_count);
+                            s->zk_version, s->replicas, s->replicas_count, s->isr, s->isr_count,
+                            s->offline_replicas ? s->offline_replicas : s->replicas,
+                            s->offline_replicas ? s->offline_replicas_count : 0);
+}
+
+static void copy_kstr(char *dst, size_t size, kstr_t s)
+{
+    snprintf(dst, size, "%.*s", MAX(s.len, 0), s.ptr ? s.ptr : "");
+}
+
+/* The live brokers the controller names, as the cache keeps them (v0
+ * names one PLAINTEXT endpoint; later versions each listener's). */
+static void cache_live_brokers(broker_t *b, const struct update_metadata_request *rq)
+{
+    int n = MAX(rq->live_brokers_count, 0);
+    mc_broker_t *live = xcalloc((size_t)n + 1, sizeof(*live));
+    for (int i = 0; i < n; i++) {
+        const struct update_metadata_request_update_metadata_broker *ub = &rq->live_brokers[i];
+        mc_broker_t *mb = &live[i];
+        mb->id = ub->id;
+        mb->epoch = -1;             /* UpdateMetadata carries no broker's epoch */
+        if (ub->endpoints_count <= 0) {
+            mc_endpoint_t *e = &mb->endpoints[mb->n_endpoints++];
+            snprintf(e->listener, sizeof(e->listener), "PLAINTEXT");
+            copy_kstr(e->host, sizeof(e->host), ub->v0_host);
+            e->port = ub->v0_port;
+            e->security_protocol = SECURITY_PLAINTEXT;
+        }
+        for (int k = 0; k < ub->endpoints_count && mb->n_endpoints < CONFIG_MAX_LISTENERS; k++) {
+            mc_endpoint_t *e = &mb->endpoints[mb->n_endpoints++];
+            copy_kstr(e->listener, sizeof(e->listener), ub->endpoints[k].listener);
+            copy_kstr(e->host, sizeof(e->host), ub->endpoints[k].host);
+            e->port = ub->endpoints[k].port;
+            e->security_protocol = ub->endpoints[k].security_protocol;
+        }
+        copy_kstr(mb->rack, sizeof(mb->rack), ub->rack);
+        mc_broker_pick_inter_broker(mb, b->cfg->inter_broker_listener);
+        if (mb->id == b->cfg->broker_id)
+            mb->epoch = b->broker_epoch;
+    }
+    mc_set_brokers(live, n);
+    free(live);
 }
 
 enum handler_result api_update_metadata(broker_t *b, request_t *req)
@@ -212,6 +255,7 @@ enum handler_result api_update_metadata(broker_t *b, request_t *req)
     update_metadata_response_defaults(&resp);
     resp.error_code = fence(b, req, "UpdateMetadata", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
     if (resp.error_code == KERR_NONE) {
+        cache_live_brokers(b, &rq);
         for (int i = 0; i < rq.ungrouped_partition_states_count; i++)
             cache_state(kstr_dup(&req->arena, rq.ungrouped_partition_states[i].topic_name),
                         (kuuid_t){ { 0 } }, &rq.ungrouped_partition_states[i]);

@@ -32,34 +32,68 @@ static int32_t *copy_ids(request_t *req, const int32_t *ids, int n)
     return out;
 }
 
+static bool ids_have(const int32_t *ids, int n, int32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+/* Partitions a controller has told this broker about (Kafka's cache holds
+ * nothing else); a topic with none is unknown to clients. */
+static int announced_partitions(const mc_topic_t *t)
+{
+    int n = 0;
+    for (int p = 0; p < t->n_partitions; p++)
+        n += mc_partition_announced(&t->parts[p]);
+    return n;
+}
+
+const mc_endpoint_t *api_broker_endpoint(const request_t *req, const mc_broker_t *mb)
+{
+    return mc_broker_endpoint(mb, conn_listener(req->conn)->name);
+}
+
+/* Kafka's getPartitionMetadata: a leader the controller did not list as
+ * live, or without the client's listener, is no leader (v6+ names the
+ * missing listener). */
+static void fill_partition(request_t *req, const mc_partition_t *mp,
+                           struct metadata_response_metadata_response_partition *op)
+{
+    const mc_broker_t *leader = mp->leader >= 0 ? mc_find_broker(mp->leader) : NULL;
+    bool reachable = leader && api_broker_endpoint(req, leader);
+    op->partition_index = mp->id;
+    op->leader_id = reachable ? mp->leader : -1;
+    op->leader_epoch = mp->leader_epoch;
+    op->error_code = reachable ? KERR_NONE
+                     : leader && req->hdr.request_api_version >= 6 ? KERR_LISTENER_NOT_FOUND
+                                                                    : KERR_LEADER_NOT_AVAILABLE;
+    op->replica_nodes_count = mp->n_replicas;
+    op->replica_nodes = copy_ids(req, mp->replicas, mp->n_replicas);
+    op->isr_nodes_count = mp->n_isr;
+    op->isr_nodes = copy_ids(req, mp->isr, mp->n_isr);
+    /* The replicas the controller reported offline (a failed log dir
+     * too), and any on a broker it no longer lists as live. */
+    op->offline_replicas_count = 0;
+    op->offline_replicas = arena_array(&req->arena, (size_t)mp->n_replicas + 1, sizeof(int32_t));
+    for (int r = 0; r < mp->n_replicas; r++)
+        if (!mc_find_broker(mp->replicas[r]) ||
+            ids_have(mp->offline, mp->n_offline, mp->replicas[r]))
+            op->offline_replicas[op->offline_replicas_count++] = mp->replicas[r];
+}
+
 static void fill_topic(request_t *req, mc_topic_t *t, struct metadata_response_metadata_response_topic *o)
 {
     o->name = kstr_from_cstr(arena_strdup(&req->arena, t->name));
     o->topic_id = t->id;
     o->is_internal = t->name[0] == '_' && t->name[1] == '_';
-    o->partitions_count = t->n_partitions;
-    o->partitions = metadata_response_metadata_response_partition_array(&req->arena, t->n_partitions);
-    for (int p = 0; p < t->n_partitions; p++) {
-        const mc_partition_t *mp = &t->parts[p];
-        struct metadata_response_metadata_response_partition *op = &o->partitions[p];
-        op->partition_index = p;
-        op->leader_id = mp->leader;
-        op->leader_epoch = mp->leader_epoch;
-        op->error_code = mp->leader < 0 ? KERR_LEADER_NOT_AVAILABLE : KERR_NONE;
-        op->replica_nodes_count = mp->n_replicas;
-        op->replica_nodes = copy_ids(req, mp->replicas, mp->n_replicas);
-        op->isr_nodes_count = mp->n_isr;
-        op->isr_nodes = copy_ids(req, mp->isr, mp->n_isr);
-        op->offline_replicas_count = 0;
-        for (int r = 0; r < mp->n_replicas; r++)
-            if (!mc_find_broker(mp->replicas[r]))
-                op->offline_replicas_count++;
-        op->offline_replicas = arena_array(&req->arena, (size_t)op->offline_replicas_count + 1,
-                                           sizeof(int32_t));
-        for (int r = 0, k = 0; r < mp->n_replicas; r++)
-            if (!mc_find_broker(mp->replicas[r]))
-                op->offline_replicas[k++] = mp->replicas[r];
-    }
+    o->partitions_count = announced_partitions(t);
+    o->partitions = metadata_response_metadata_response_partition_array(&req->arena,
+                                                                        o->partitions_count);
+    for (int p = 0, k = 0; p < t->n_partitions; p++)
+        if (mc_partition_announced(&t->parts[p]))
+            fill_partition(req, &t->parts[p], &o->partitions[k++]);
 }
 
 static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool allow_create,
@@ -76,7 +110,7 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
         return;
     }
     mc_topic_t *t = mc_find_topic(n);
-    if (t && t->deleting)
+    if (t && (t->deleting || announced_partitions(t) == 0))
         t = NULL;                   /* as Kafka's cache, which drops it at LeaderDuringDelete */
     if (!t) {
         const char *why = topic_name_invalid(n, name.len);
@@ -114,11 +148,6 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
 }
 
 enum { ENDPOINT_UNKNOWN = 0, ENDPOINT_BROKER = 1 };
-
-const mc_endpoint_t *api_broker_endpoint(const request_t *req, const mc_broker_t *mb)
-{
-    return mc_broker_endpoint(mb, conn_listener(req->conn)->name);
-}
 
 /* Kafka's computeDescribeClusterResponse for a broker endpoint. */
 enum handler_result api_describe_cluster(broker_t *b, request_t *req)
@@ -187,7 +216,8 @@ enum handler_result api_metadata(broker_t *b, request_t *req)
         resp.topics = metadata_response_metadata_response_topic_array(&req->arena, n);
         /* Topics the client may not describe are left out, silently. */
         for (mc_topic_t *t = mc_topics(); t; t = t->hh.next)
-            if (!t->deleting && authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, t->name))
+            if (!t->deleting && announced_partitions(t) > 0 &&
+                authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, t->name))
                 fill_topic(req, t, &resp.topics[k++]);
         resp.topics_count = k;
     } else {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker_dynamic.h"
+#include "log_cleaner.h"
 #include "logging.h"
 #include "metadata_cache.h"
 #include "net.h"
@@ -97,13 +98,15 @@ void bdyn_topic_changed(broker_t *b, mc_topic_t *t)
     rm_foreach(apply_log_settings, &a);
 }
 
-/* A cluster-wide dynamic broker key: this broker's entry, else the
- * cluster default, else server.properties'. */
-static int dynamic_int(const broker_t *b, const char *key, int file_value)
+const char *bdyn_cluster_get(const broker_t *b, const char *key)
 {
     const char *v = kv_get(&b->dynamic_config, key);
-    if (!v)
-        v = kv_get(&b->dynamic_default_config, key);
+    return v ? v : kv_get(&b->dynamic_default_config, key);
+}
+
+static int dynamic_int(const broker_t *b, const char *key, int file_value)
+{
+    const char *v = bdyn_cluster_get(b, key);
     return v ? atoi(v) : file_value;
 }
 
@@ -133,6 +136,7 @@ void bdyn_replace(broker_t *b, kv_list_t *per_broker, kv_list_t *defaults)
     net_limits_reload(b);       /* max.connections*: dynamic in Kafka */
     set_replication_rates(b);
     fetchers_resize(b, dynamic_int(b, "num.replica.fetchers", b->cfg->num_replica_fetchers));
+    cleaner_reconfigure();
     log_info("config", "Dynamic broker configuration in force: %d keys for broker %d, %d "
                        "cluster-wide defaults",
              b->dynamic_config.n, b->cfg->broker_id, b->dynamic_default_config.n);

@@ -103,7 +103,6 @@ static void attempt(void)
 {
     broker_t *b = cds.b;
     node_channel_t *ch = pl_controller_channel(b);
-    const mc_broker_t *self = mc_find_broker(b->cfg->broker_id);
     cds.attempts++;
     if (!ch) {
         cds_answer_t *a = xcalloc(1, sizeof(*a));
@@ -114,7 +113,7 @@ static void attempt(void)
     struct controlled_shutdown_request rq;
     controlled_shutdown_request_defaults(&rq);
     rq.broker_id = b->cfg->broker_id;
-    rq.broker_epoch = self ? self->epoch : -1;
+    rq.broker_epoch = b->broker_epoch;
     kwriter_t w;
     kw_init(&w);
     controlled_shutdown_request_encode(&w, CONTROLLED_SHUTDOWN_VERSION, &rq);

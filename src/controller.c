@@ -215,6 +215,7 @@ int controller_connect(broker_t *b)
 {
     zv.b = b;
     b->controller_id = -1;
+    b->broker_epoch = -1;
     zv.controller_id = -1;
     zv.zs = zk_open(b->cfg->zk_connect, b->cfg->zk_session_timeout_ms,
                     b->cfg->zk_connection_timeout_ms, zk_event_in, NULL);

@@ -13,9 +13,16 @@
  * next starts as soon as one ends (a log with more keys than the map holds
  * takes several rounds).
  *
+ * log.cleaner.backoff.ms, log.cleaner.dedupe.buffer.size,
+ * log.cleaner.threads and log.cleaner.io.buffer.load.factor are read
+ * through the dynamic broker layers (broker_dynamic.h), so a change made
+ * with AlterConfigs applies from the next round on, as Kafka's
+ * LogCleaner.reconfigure does.
+ *
  * Event-loop thread, except cleaner_job_run on the cleaner thread.
  * Partial: one cleaner thread whatever log.cleaner.threads says (the map
- * gets the per-thread share of log.cleaner.dedupe.buffer.size, as in Kafka).
+ * gets the per-thread share of log.cleaner.dedupe.buffer.size, as in
+ * Kafka), and log.cleaner.io.max.bytes.per.second is not enforced.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +35,7 @@
 #include <event2/event.h>
 
 #include "bio.h"
+#include "broker_dynamic.h"
 #include "cleaner_job.h"
 #include "log_cleaner.h"
 #include "log_txn.h"
@@ -44,7 +52,21 @@ static struct {
     bool busy;                                  /* a round is on the cleaner thread */
     int64_t (*high_watermark_of)(const partition_log_t *pl);
     int64_t rounds;                             /* completed, for tests and logs */
+    int64_t backoff_ms;                         /* the timer's period */
 } cl;
+
+/* A cleaner key's value in force: dynamic, else server.properties'. */
+static int64_t setting_long(const char *key, int64_t file_value)
+{
+    const char *v = bdyn_cluster_get(cl.b, key);
+    return v ? strtoll(v, NULL, 10) : file_value;
+}
+
+static double setting_double(const char *key, double file_value)
+{
+    const char *v = bdyn_cluster_get(cl.b, key);
+    return v ? strtod(v, NULL) : file_value;
+}
 
 /* What one log offers the cleaner now. */
 typedef struct cleanable {
@@ -190,9 +212,12 @@ cleaner_job_t *cleaner_snapshot(partition_log_t *pl, int64_t first_dirty, int n_
 static cleaner_job_t *snapshot(const cleanable_t *c)
 {
     const broker_config_t *cfg = cl.b->cfg;
-    return cleaner_snapshot(c->pl, c->first_dirty, c->n_cleanable_segs,
-                            cfg->log_cleaner_dedupe_buffer_size / cfg->log_cleaner_threads,
-                            cfg->log_cleaner_load_factor, c->ts->delete_retention_ms);
+    int64_t buffer = setting_long("log.cleaner.dedupe.buffer.size",
+                                  cfg->log_cleaner_dedupe_buffer_size);
+    int64_t threads = MAX(setting_long("log.cleaner.threads", cfg->log_cleaner_threads), 1);
+    double load = setting_double("log.cleaner.io.buffer.load.factor", cfg->log_cleaner_load_factor);
+    return cleaner_snapshot(c->pl, c->first_dirty, c->n_cleanable_segs, buffer / threads, load,
+                            c->ts->delete_retention_ms);
 }
 
 /* Closing a replaced segment drops the last reference to files the
@@ -336,6 +361,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     start_round();
 }
 
+static int arm_timer(int64_t ms)
+{
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+    cl.backoff_ms = ms;
+    return event_add(cl.timer, &tv);     /* replaces any pending timeout */
+}
+
 int cleaner_start(broker_t *b, loop_t *loop)
 {
     memset(&cl, 0, sizeof(cl));
@@ -348,9 +380,20 @@ int cleaner_start(broker_t *b, loop_t *loop)
     cl.timer = event_new(b->base, -1, EV_PERSIST, on_timer, NULL);
     if (!cl.thread || !cl.timer)
         return -1;
-    struct timeval tv = { (time_t)(b->cfg->log_cleaner_backoff_ms / 1000),
-                          (suseconds_t)(b->cfg->log_cleaner_backoff_ms % 1000) * 1000 };
-    return event_add(cl.timer, &tv);
+    return arm_timer(b->cfg->log_cleaner_backoff_ms);
+}
+
+void cleaner_reconfigure(void)
+{
+    if (!cl.timer)
+        return;
+    int64_t ms = setting_long("log.cleaner.backoff.ms", cl.b->cfg->log_cleaner_backoff_ms);
+    if (ms <= 0 || ms == cl.backoff_ms)
+        return;
+    log_info("log-cleaner", "Reconfiguring the log cleaner: log.cleaner.backoff.ms %" PRId64
+             " -> %" PRId64, cl.backoff_ms, ms);
+    if (arm_timer(ms) < 0)
+        log_error("log-cleaner", "Cannot re-arm the cleaner's timer");
 }
 
 void cleaner_set_high_watermark_source(int64_t (*hw_of)(const partition_log_t *pl))

@@ -226,8 +226,12 @@ static void apply_start(broker_t *b, apply_job_t *j)
         b->controller_epoch = u->controller_epoch;
         b->is_controller = u->controller_id == b->cfg->broker_id;
     }
-    if (u->has_brokers)
-        mc_set_brokers(u->brokers, u->n_brokers);
+    if (u->has_brokers) {
+        for (int i = 0; i < u->n_brokers; i++)
+            if (u->brokers[i].id == b->cfg->broker_id)
+                b->broker_epoch = u->brokers[i].epoch;
+        mc_seed_brokers(u->brokers, u->n_brokers);
+    }
     if (u->has_broker_configs)
         bdyn_replace(b, &u->broker_config, &u->default_config);
     apply_user_configs(u);

@@ -17,6 +17,7 @@ static mc_topic_t *topics_by_id;    /* the same topics by id (hh_id) */
 static mc_topic_t *early_states;    /* by name */
 static mc_broker_t *brokers;
 static int n_brokers;
+static bool brokers_announced;      /* a controller set them */
 
 mc_topic_t *mc_topic_new(const char *name, int n_partitions)
 {
@@ -39,6 +40,11 @@ void mc_partition_state_unknown(mc_partition_t *p)
     free(p->isr);
     p->isr = NULL;
     p->n_isr = 0;
+}
+
+bool mc_partition_announced(const mc_partition_t *p)
+{
+    return p->leader_epoch >= 0 || p->zk_version >= 0;
 }
 
 /* Grows t to n partitions whose states are unknown. */
@@ -68,6 +74,7 @@ mc_topic_t *mc_topic_dup(const mc_topic_t *src)
         d->isr = mc_ids_copy(src->parts[i].isr, src->parts[i].n_isr);
         d->adding = mc_ids_copy(src->parts[i].adding, src->parts[i].n_adding);
         d->removing = mc_ids_copy(src->parts[i].removing, src->parts[i].n_removing);
+        d->offline = mc_ids_copy(src->parts[i].offline, src->parts[i].n_offline);
     }
     t->cfg = kv_copy(&src->cfg);
     return t;
@@ -82,6 +89,7 @@ void mc_topic_free(mc_topic_t *t)
         free(t->parts[i].isr);
         free(t->parts[i].adding);
         free(t->parts[i].removing);
+        free(t->parts[i].offline);
     }
     free(t->parts);
     kv_free(&t->cfg);
@@ -151,6 +159,10 @@ static void keep_newer_states(mc_topic_t *t, mc_topic_t *from)
             SWAP(int32_t, n->zk_version, o->zk_version);
             SWAP(int32_t *, n->isr, o->isr);
             SWAP(int, n->n_isr, o->n_isr);
+        }
+        if (!n->offline) {      /* only a controller reports them */
+            SWAP(int32_t *, n->offline, o->offline);
+            SWAP(int, n->n_offline, o->n_offline);
         }
     }
 }
@@ -249,7 +261,8 @@ static mc_topic_t *early_topic(const char *topic, kuuid_t topic_id, int32_t id)
 
 bool mc_update_partition(const char *topic, kuuid_t topic_id, int32_t id, int32_t leader,
                          int32_t leader_epoch, int32_t zk_version, const int32_t *replicas,
-                         int n_replicas, const int32_t *isr, int n_isr)
+                         int n_replicas, const int32_t *isr, int n_isr, const int32_t *offline,
+                         int n_offline)
 {
     if (id < 0)
         return false;
@@ -267,6 +280,11 @@ bool mc_update_partition(const char *topic, kuuid_t topic_id, int32_t id, int32_
     p->n_replicas = MAX(n_replicas, 0);
     p->isr = mc_ids_copy(isr, MAX(n_isr, 0));
     p->n_isr = MAX(n_isr, 0);
+    if (offline) {
+        free(p->offline);
+        p->offline = mc_ids_copy(offline, MAX(n_offline, 0));
+        p->n_offline = MAX(n_offline, 0);
+    }
     if (leader == -2)
         t->deleting = true;     /* LeaderDuringDelete: the controller is deleting it */
     return true;
@@ -282,13 +300,34 @@ int mc_topic_count(void)
     return (int)HASH_COUNT(topics);
 }
 
-void mc_set_brokers(const mc_broker_t *b, int n)
+static void put_brokers(const mc_broker_t *b, int n)
 {
     free(brokers);
     brokers = n ? xmalloc(sizeof(*b) * (size_t)n) : NULL;
     if (n)
         memcpy(brokers, b, sizeof(*b) * (size_t)n);
     n_brokers = n;
+}
+
+void mc_set_brokers(const mc_broker_t *b, int n)
+{
+    put_brokers(b, n);
+    brokers_announced = true;
+}
+
+void mc_seed_brokers(const mc_broker_t *b, int n)
+{
+    if (!brokers_announced)
+        put_brokers(b, n);
+}
+
+void mc_broker_pick_inter_broker(mc_broker_t *b, const char *inter_broker_listener)
+{
+    const mc_endpoint_t *ib = mc_broker_endpoint(b, inter_broker_listener);
+    if (!ib && b->n_endpoints > 0)
+        ib = &b->endpoints[0];
+    snprintf(b->host, sizeof(b->host), "%s", ib ? ib->host : "");
+    b->port = ib ? ib->port : -1;
 }
 
 const mc_broker_t *mc_brokers(int *n)
@@ -322,5 +361,6 @@ void mc_clear(void)
     }
     HASH_ITER(hh, early_states, t, tmp)
         drop_early_states(t);
-    mc_set_brokers(NULL, 0);
+    put_brokers(NULL, 0);
+    brokers_announced = false;
 }

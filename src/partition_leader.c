@@ -161,7 +161,7 @@ static void isr_answered(void *arg)
             a->isr = NULL;
             p->partition_epoch = a->partition_epoch;
             mc_update_partition(p->topic, (kuuid_t){ { 0 } }, p->id, p->leader, p->leader_epoch, p->partition_epoch,
-                                p->replicas, p->n_replicas, p->isr, p->n_isr);
+                                p->replicas, p->n_replicas, p->isr, p->n_isr, NULL, 0);
             pl_update_high_watermark(a->b, p);
             purgatory_check(p);
         }
@@ -217,10 +217,9 @@ static int16_t alter_partition_version(int32_t ibp)
 static void propose_isr(broker_t *b, partition_t *p, const int32_t *isr, int n)
 {
     const mc_broker_t *ctl = b->controller_id >= 0 ? mc_find_broker(b->controller_id) : NULL;
-    const mc_broker_t *self = mc_find_broker(b->cfg->broker_id);
     const mc_topic_t *t = mc_find_topic(p->topic);
     node_channel_t *ch = ctl ? pl_controller_channel(b) : NULL;
-    if (!ch || !self || !t || p->isr_in_flight)
+    if (!ch || b->broker_epoch < 0 || !t || p->isr_in_flight)
         return;
     int16_t v = alter_partition_version(b->cfg->ibp);
     arena_t a;
@@ -228,7 +227,7 @@ static void propose_isr(broker_t *b, partition_t *p, const int32_t *isr, int n)
     struct alter_partition_request rq;
     alter_partition_request_defaults(&rq);
     rq.broker_id = b->cfg->broker_id;
-    rq.broker_epoch = self->epoch;
+    rq.broker_epoch = b->broker_epoch;
     rq.topics = alter_partition_request_topic_data_array(&a, 1);
     rq.topics_count = 1;
     rq.topics[0].topic_name = kstr_from_cstr(p->topic);
@@ -243,10 +242,11 @@ static void propose_isr(broker_t *b, partition_t *p, const int32_t *isr, int n)
     pd->new_isr_count = n;
     pd->new_isr_with_epochs = alter_partition_request_broker_state_array(&a, n);
     pd->new_isr_with_epochs_count = n;
+    /* A ZooKeeper-mode leader knows no other broker's epoch: -1 for
+     * each, as Kafka's Partition.addBrokerEpochToIsr outside KRaft. */
     for (int i = 0; i < n; i++) {
-        const mc_broker_t *mb = mc_find_broker(isr[i]);
         pd->new_isr_with_epochs[i].broker_id = isr[i];
-        pd->new_isr_with_epochs[i].broker_epoch = mb ? mb->epoch : -1;
+        pd->new_isr_with_epochs[i].broker_epoch = -1;
     }
     kwriter_t w;
     kw_init(&w);

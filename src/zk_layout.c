@@ -160,13 +160,7 @@ int zkl_parse_broker(const char *json, const char *inter_broker_listener, mc_bro
         e->port = (int32_t)json_integer_value(json_object_get(j, "port"));
         e->security_protocol = SECURITY_PLAINTEXT;
     }
-    /* Brokers reach each other on the inter-broker listener; the first
-     * endpoint stands in if a broker lacks it (it cannot be reached). */
-    const mc_endpoint_t *ib = mc_broker_endpoint(b, inter_broker_listener);
-    if (!ib)
-        ib = &b->endpoints[0];
-    snprintf(b->host, sizeof(b->host), "%s", ib->host);
-    b->port = ib->port;
+    mc_broker_pick_inter_broker(b, inter_broker_listener);
     const char *rack = json_string_value(json_object_get(j, "rack"));
     if (rack)
         snprintf(b->rack, sizeof(b->rack), "%s", rack);

@@ -159,3 +159,31 @@ def test_compaction_drops_aborted_transactions_and_keeps_committed_values(make_b
     b.start()
     again = read_all(b.bootstrap, topic)
     assert {k: again[k] for k in keys} == {k: [expected[k]] for k in keys}
+
+
+def test_cleaner_backoff_changes_at_runtime(make_broker):
+    """log.cleaner.backoff.ms is a dynamic broker key (Kafka's
+    LogCleaner.reconfigure): with ten minutes in server.properties nothing is
+    cleaned, and setting it to half a second as a cluster default makes the
+    cleaner run without a restart."""
+    from kproto import Conn, incremental_alter_configs_v0
+    b = make_broker(props={"log.cleaner.backoff.ms": "600000"}).start()
+    topic = unique("compact-dyn")
+    create_topic(b.bootstrap, topic, 1, {"cleanup.policy": "compact", "segment.bytes": "65536",
+                                         "min.cleanable.dirty.ratio": "0.01"})
+    keys = [b"k%04d" % i for i in range(500)]
+    produce(b.bootstrap, topic, [(k, b"first-" + k) for k in keys])
+    produce(b.bootstrap, topic, [(k, b"second-" + k) for k in keys])
+    produce(b.bootstrap, topic, [(b"f%06d" % i, b"x" * 40) for i in range(5_000)])
+    expected = {k: b"second-" + k for k in keys}
+    time.sleep(5)
+    ok, seen = settled(b.bootstrap, topic, expected)
+    assert not ok and all(seen[k] == [b"first-" + k, b"second-" + k] for k in keys), \
+        "cleaned although the backoff had not passed"
+    c = Conn(b.port)
+    try:
+        assert incremental_alter_configs_v0(c, [(4, "", [("log.cleaner.backoff.ms", 0, "500")])]) \
+            == [(0, None)]
+    finally:
+        c.close()
+    compacted_to(b.bootstrap, topic, keys, expected, "the cleaner to run with the new backoff")

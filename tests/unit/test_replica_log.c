@@ -250,7 +250,7 @@ static void test_cache_takes_update_metadata_states(void)
 {
     kuuid_t id = { { 7 } }, other = { { 8 } };
     int32_t isr[] = { 2, 1 }, um_replicas[] = { 2, 1, 3 };
-    CU_ASSERT_TRUE(mc_update_partition("early", id, 1, 2, 5, 9, um_replicas, 3, isr, 2));
+    CU_ASSERT_TRUE(mc_update_partition("early", id, 1, 2, 5, 9, um_replicas, 3, isr, 2, NULL, 0));
     CU_ASSERT_PTR_NULL(mc_find_topic("early"));
     mc_put_topic(assignment_only("early", 2, id));
     mc_topic_t *t = mc_find_topic("early");
@@ -269,7 +269,7 @@ static void test_cache_takes_update_metadata_states(void)
     CU_ASSERT_EQUAL(t->parts[1].leader_epoch, 5);
 
     /* A partition added before the grown assignment is read. */
-    CU_ASSERT_TRUE(mc_update_partition("early", id, 2, 1, 0, 0, um_replicas, 3, isr, 2));
+    CU_ASSERT_TRUE(mc_update_partition("early", id, 2, 1, 0, 0, um_replicas, 3, isr, 2, NULL, 0));
     CU_ASSERT_EQUAL(mc_find_topic("early")->n_partitions, 2);
     mc_put_topic(assignment_only("early", 3, id));
     t = mc_find_topic("early");
@@ -277,12 +277,59 @@ static void test_cache_takes_update_metadata_states(void)
     CU_ASSERT_EQUAL(t->parts[1].leader, 2);
 
     /* The topic recreated under another id: its state waits for it. */
-    CU_ASSERT_TRUE(mc_update_partition("early", other, 0, 3, 0, 0, um_replicas, 3, isr, 2));
+    CU_ASSERT_TRUE(mc_update_partition("early", other, 0, 3, 0, 0, um_replicas, 3, isr, 2, NULL, 0));
     CU_ASSERT_EQUAL(mc_find_topic("early")->parts[0].leader, -1);
     mc_remove_topic("early");
     mc_put_topic(assignment_only("early", 1, other));
     CU_ASSERT_EQUAL(mc_find_topic("early")->parts[0].leader, 3);
-    CU_ASSERT_FALSE(mc_update_partition("early", other, -1, 3, 0, 0, um_replicas, 3, isr, 2));
+    CU_ASSERT_FALSE(mc_update_partition("early", other, -1, 3, 0, 0, um_replicas, 3, isr, 2, NULL, 0));
+    mc_clear();
+}
+
+/* Live brokers: the registrations stand in until a controller names the
+ * live set; after that only UpdateMetadata changes it.  A partition known
+ * only from its assignment is not announced; one with a controller's
+ * state is. */
+static void test_cache_live_brokers_and_announced_partitions(void)
+{
+    mc_broker_t zk[2] = { { .id = 1, .epoch = 10 }, { .id = 2, .epoch = 20 } };
+    mc_seed_brokers(zk, 2);
+    int n;
+    mc_brokers(&n);
+    CU_ASSERT_EQUAL(n, 2);
+    mc_broker_t told[1] = { { .id = 2 } };
+    mc_set_brokers(told, 1);
+    mc_seed_brokers(zk, 2);             /* ZooKeeper no longer decides */
+    mc_brokers(&n);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_PTR_NULL(mc_find_broker(1));
+    CU_ASSERT_PTR_NOT_NULL(mc_find_broker(2));
+
+    kuuid_t id = { { 9 } };
+    int32_t replicas[] = { 2 };
+    mc_put_topic(assignment_only("quiet", 2, id));
+    mc_topic_t *t = mc_find_topic("quiet");
+    CU_ASSERT_FALSE(mc_partition_announced(&t->parts[0]));
+    CU_ASSERT_TRUE(mc_update_partition("quiet", id, 1, 2, 0, 0, replicas, 1, replicas, 1, NULL, 0));
+    CU_ASSERT_FALSE(mc_partition_announced(&t->parts[0]));
+    CU_ASSERT_TRUE(mc_partition_announced(&t->parts[1]));
+
+    /* Offline replicas are the controller's word; a leader's own ISR
+     * update (no list) and a reload of the assignment keep them. */
+    int32_t three[] = { 2, 3 }, gone[] = { 3 };
+    CU_ASSERT_TRUE(mc_update_partition("quiet", id, 1, 2, 1, 1, three, 2, replicas, 1, gone, 1));
+    CU_ASSERT_TRUE(mc_update_partition("quiet", id, 1, 2, 1, 2, three, 2, replicas, 1, NULL, 0));
+    mc_put_topic(assignment_only("quiet", 2, id));
+    t = mc_find_topic("quiet");
+    CU_ASSERT_EQUAL_FATAL(t->parts[1].n_offline, 1);
+    CU_ASSERT_EQUAL(t->parts[1].offline[0], 3);
+    CU_ASSERT_EQUAL(t->parts[1].zk_version, 2);
+
+    /* A cleared cache takes the registrations again. */
+    mc_clear();
+    mc_seed_brokers(zk, 2);
+    mc_brokers(&n);
+    CU_ASSERT_EQUAL(n, 2);
     mc_clear();
 }
 
@@ -668,6 +715,8 @@ void register_replica_log_tests(void)
                 test_assignment_znode_reassignment_lists);
     CU_add_test(s, "metadata cache takes UpdateMetadata states",
                 test_cache_takes_update_metadata_states);
+    CU_add_test(s, "metadata cache: live brokers and announced partitions",
+                test_cache_live_brokers_and_announced_partitions);
     CU_add_test(s, "producer snapshot bytes", test_producer_snapshot_bytes);
     CU_add_test(s, "producer snapshot files", test_producer_snapshot_files);
     CU_add_test(s, "producer transactions", test_producer_transactions);
