@@ -56,6 +56,13 @@ enum handler_result api_describe_user_scram_credentials(broker_t *b, request_t *
 enum handler_result api_alter_user_scram_credentials(broker_t *b, request_t *req);
 enum handler_result api_describe_client_quotas(broker_t *b, request_t *req);
 enum handler_result api_alter_client_quotas(broker_t *b, request_t *req);
+/* Features off in a ZooKeeper-mode Kafka broker (api_features_off.c). */
+enum handler_result api_create_delegation_token(broker_t *b, request_t *req);
+enum handler_result api_renew_delegation_token(broker_t *b, request_t *req);
+enum handler_result api_expire_delegation_token(broker_t *b, request_t *req);
+enum handler_result api_describe_delegation_token(broker_t *b, request_t *req);
+enum handler_result api_consumer_group_heartbeat(broker_t *b, request_t *req);
+enum handler_result api_consumer_group_describe(broker_t *b, request_t *req);
 
 /* Client quotas (api_quota.c): each returns the throttle time in ms for
  * the answer, with the connection muted that long when it is not 0.
@@ -70,6 +77,13 @@ int32_t quota_fetch_max_bytes(request_t *req);
  * request_percentage unless already charged or exempt, and writes the
  * throttle time into the answer.  Called by the connection code. */
 void quota_response_ready(request_t *req);
+/* The request's controller mutation quota (in its arena), strict from
+ * strict_since on; NULL when no quota is configured. */
+struct mutation_quota *quota_mutation(request_t *req, int16_t strict_since);
+/* Kafka's strictSinceVersion of each API. */
+#define CREATE_TOPICS_STRICT_SINCE 6
+#define DELETE_TOPICS_STRICT_SINCE 5
+#define CREATE_PARTITIONS_STRICT_SINCE 3
 
 /* Kafka's name of an API key ("Produce"), "Unknown" if samsa has none. */
 const char *api_name(int16_t key);

@@ -94,6 +94,7 @@ typedef struct request {
     int64_t handler_ns;             /* event-loop time its handler took so far */
     int64_t handler_start_ns;       /* while its handler runs: when it began */
     bool quota_charged;             /* request_percentage already charged */
+    struct mutation_quota *mutation;    /* controller_mutation_rate, if charged */
 } request_t;
 
 enum handler_result { REQ_DONE, REQ_PARKED, REQ_CLOSE };

@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "io_throttler.h"
+
 typedef struct cleaner_segment {
     int64_t base_offset;
     int64_t size;               /* bytes of .log when the job was made */
@@ -56,6 +58,7 @@ typedef struct cleaner_job {
     int64_t segment_bytes;      /* a group of cleaned segments stays below it */
     int64_t delete_retention_ms;
     int64_t now_ms;             /* wall clock at the start (delete horizons) */
+    double io_max_bytes_per_second;     /* log.cleaner.io.max.bytes.per.second */
     int64_t *producer_batches;  /* each producer's last batch base offset, sorted */
     int n_producer_batches;
     struct pstate_pid_epoch *producer_markers;  /* producers whose last entry is a
@@ -64,6 +67,8 @@ typedef struct cleaner_job {
     struct aborted_txn *aborted; /* the log's aborted transactions that begin below
                                   * first_uncleanable, by first offset */
     int n_aborted;
+    /* The cleaner thread's. */
+    io_throttler_t throttle;    /* bytes read and written */
     /* Out. */
     int rc;                     /* 0, or -1 with the reason logged */
     int64_t end_offset;         /* the next round's first dirty offset */

@@ -7,10 +7,12 @@
  * quota.window.size.seconds (1), and the throttle time that brings the
  * observed rate back to the quota: (rate - quota) / quota * window.
  *
- * Enforced: producer_byte_rate, consumer_byte_rate and request_percentage
+ * Enforced: producer_byte_rate, consumer_byte_rate, request_percentage
  * (the event-loop time a client's requests take, in percent of one
- * thread).  Partial: controller_mutation_rate is stored and described,
- * not enforced.
+ * thread) and controller_mutation_rate (KIP-599: partitions created,
+ * added or deleted per second, through a token bucket holding
+ * quota.window.num x quota.window.size.seconds worth of them, as Kafka's
+ * ControllerMutationQuotaManager with its TokenBucket stat).
  *
  * Event-loop thread only.
  */
@@ -22,7 +24,7 @@
 
 #include "kv_list.h"
 
-enum cq_type { CQ_PRODUCE, CQ_FETCH, CQ_REQUEST, CQ_TYPES };
+enum cq_type { CQ_PRODUCE, CQ_FETCH, CQ_REQUEST, CQ_MUTATION, CQ_TYPES };
 
 /* Replaces one entity's quotas: entity is the path below /config, as
  * ZooKeeper names it ("users/alice", "users/<default>/clients/app",
@@ -44,5 +46,26 @@ void cq_unrecord(enum cq_type type, const char *user, const char *client_id, dou
  * (quota x (samples - 1) x window; Kafka's getMaxValueInQuotaWindow), or
  * -1 with no quota. */
 double cq_window_max(enum cq_type type, const char *user, const char *client_id);
+
+/* One request's controller mutation quota (Kafka's ControllerMutationQuota):
+ * strict from the version an API makes it so (CreateTopics 6, DeleteTopics
+ * 5, CreatePartitions 3), permissive before. */
+typedef struct mutation_quota {
+    const char *user;
+    char client_id[256];
+    bool strict;
+    int32_t throttle_ms;        /* the last violation's, 0 if none */
+    int64_t recorded_ms;        /* when it was recorded */
+} mutation_quota_t;
+
+/* Charges permits (partitions) to the client's bucket.  Strict: false,
+ * charging nothing, when the bucket is already below zero (the mutation
+ * gets THROTTLING_QUOTA_EXCEEDED); permissive: always true.  A bucket
+ * below zero after the charge sets the throttle to the time it takes to
+ * refill to zero.  A NULL q, or no quota, always allows. */
+bool cq_mutation_record(mutation_quota_t *q, double permits, int64_t now_ms);
+/* The throttle a response carries: the last violation's, less the time
+ * since it was recorded. */
+int32_t cq_mutation_throttle(const mutation_quota_t *q, int64_t now_ms);
 
 #endif

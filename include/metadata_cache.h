@@ -104,6 +104,9 @@ void mc_partition_state_unknown(mc_partition_t *p);
  * or this broker's own reads of ZooKeeper as the controller); a partition
  * known only from its assignment is not shown to clients yet. */
 bool mc_partition_announced(const mc_partition_t *p);
+/* What Kafka's cache holds of a topic: t is not NULL, not being deleted
+ * (LeaderDuringDelete) and has an announced partition. */
+bool mc_topic_visible(const mc_topic_t *t);
 void mc_topic_free(mc_topic_t *t);
 /* A broker's endpoint on the named listener, NULL if it has none. */
 const mc_endpoint_t *mc_broker_endpoint(const mc_broker_t *b, const char *listener);

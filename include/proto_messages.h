@@ -1571,19 +1571,6 @@ void offset_delete_response_encode(kwriter_t *w, int16_t version, const struct o
 #define LEADER_AND_ISR_REQUEST_MIN_VERSION 0
 #define LEADER_AND_ISR_REQUEST_MAX_VERSION 7
 #define LEADER_AND_ISR_REQUEST_FIRST_FLEXIBLE 4
-struct leader_and_isr_request_leader_and_isr_topic_state {
-    kstr_t topic_name;
-    kuuid_t topic_id;
-    int32_t partition_states_count; /* -1 = null */
-    struct leader_and_isr_request_leader_and_isr_partition_state *partition_states;
-};
-
-struct leader_and_isr_request_leader_and_isr_live_leader {
-    int32_t broker_id;
-    kstr_t host_name;
-    int32_t port;
-};
-
 struct leader_and_isr_request_leader_and_isr_partition_state {
     kstr_t topic_name;
     int32_t partition_index;
@@ -1603,6 +1590,19 @@ struct leader_and_isr_request_leader_and_isr_partition_state {
     int8_t leader_recovery_state;
 };
 
+struct leader_and_isr_request_leader_and_isr_topic_state {
+    kstr_t topic_name;
+    kuuid_t topic_id;
+    int32_t partition_states_count; /* -1 = null */
+    struct leader_and_isr_request_leader_and_isr_partition_state *partition_states;
+};
+
+struct leader_and_isr_request_leader_and_isr_live_leader {
+    int32_t broker_id;
+    kstr_t host_name;
+    int32_t port;
+};
+
 struct leader_and_isr_request {
     int32_t controller_id;
     bool is_k_raft_controller;
@@ -1617,12 +1617,12 @@ struct leader_and_isr_request {
     struct leader_and_isr_request_leader_and_isr_live_leader *live_leaders;
 };
 
+void leader_and_isr_request_leader_and_isr_partition_state_defaults(struct leader_and_isr_request_leader_and_isr_partition_state *m);
+struct leader_and_isr_request_leader_and_isr_partition_state *leader_and_isr_request_leader_and_isr_partition_state_array(arena_t *a, int32_t n);
 void leader_and_isr_request_leader_and_isr_topic_state_defaults(struct leader_and_isr_request_leader_and_isr_topic_state *m);
 struct leader_and_isr_request_leader_and_isr_topic_state *leader_and_isr_request_leader_and_isr_topic_state_array(arena_t *a, int32_t n);
 void leader_and_isr_request_leader_and_isr_live_leader_defaults(struct leader_and_isr_request_leader_and_isr_live_leader *m);
 struct leader_and_isr_request_leader_and_isr_live_leader *leader_and_isr_request_leader_and_isr_live_leader_array(arena_t *a, int32_t n);
-void leader_and_isr_request_leader_and_isr_partition_state_defaults(struct leader_and_isr_request_leader_and_isr_partition_state *m);
-struct leader_and_isr_request_leader_and_isr_partition_state *leader_and_isr_request_leader_and_isr_partition_state_array(arena_t *a, int32_t n);
 void leader_and_isr_request_defaults(struct leader_and_isr_request *m);
 int leader_and_isr_request_decode(kreader_t *r, int16_t version, struct leader_and_isr_request *m);
 void leader_and_isr_request_encode(kwriter_t *w, int16_t version, const struct leader_and_isr_request *m);
@@ -1631,16 +1631,16 @@ void leader_and_isr_request_encode(kwriter_t *w, int16_t version, const struct l
 #define LEADER_AND_ISR_RESPONSE_MIN_VERSION 0
 #define LEADER_AND_ISR_RESPONSE_MAX_VERSION 7
 #define LEADER_AND_ISR_RESPONSE_FIRST_FLEXIBLE 4
-struct leader_and_isr_response_leader_and_isr_topic_error {
-    kuuid_t topic_id;
-    int32_t partition_errors_count; /* -1 = null */
-    struct leader_and_isr_response_leader_and_isr_partition_error *partition_errors;
-};
-
 struct leader_and_isr_response_leader_and_isr_partition_error {
     kstr_t topic_name;
     int32_t partition_index;
     int16_t error_code;
+};
+
+struct leader_and_isr_response_leader_and_isr_topic_error {
+    kuuid_t topic_id;
+    int32_t partition_errors_count; /* -1 = null */
+    struct leader_and_isr_response_leader_and_isr_partition_error *partition_errors;
 };
 
 struct leader_and_isr_response {
@@ -1651,10 +1651,10 @@ struct leader_and_isr_response {
     struct leader_and_isr_response_leader_and_isr_topic_error *topics;
 };
 
-void leader_and_isr_response_leader_and_isr_topic_error_defaults(struct leader_and_isr_response_leader_and_isr_topic_error *m);
-struct leader_and_isr_response_leader_and_isr_topic_error *leader_and_isr_response_leader_and_isr_topic_error_array(arena_t *a, int32_t n);
 void leader_and_isr_response_leader_and_isr_partition_error_defaults(struct leader_and_isr_response_leader_and_isr_partition_error *m);
 struct leader_and_isr_response_leader_and_isr_partition_error *leader_and_isr_response_leader_and_isr_partition_error_array(arena_t *a, int32_t n);
+void leader_and_isr_response_leader_and_isr_topic_error_defaults(struct leader_and_isr_response_leader_and_isr_topic_error *m);
+struct leader_and_isr_response_leader_and_isr_topic_error *leader_and_isr_response_leader_and_isr_topic_error_array(arena_t *a, int32_t n);
 void leader_and_isr_response_defaults(struct leader_and_isr_response *m);
 int leader_and_isr_response_decode(kreader_t *r, int16_t version, struct leader_and_isr_response *m);
 void leader_and_isr_response_encode(kwriter_t *w, int16_t version, const struct leader_and_isr_response *m);
@@ -1663,6 +1663,21 @@ void leader_and_isr_response_encode(kwriter_t *w, int16_t version, const struct 
 #define UPDATE_METADATA_REQUEST_MIN_VERSION 0
 #define UPDATE_METADATA_REQUEST_MAX_VERSION 8
 #define UPDATE_METADATA_REQUEST_FIRST_FLEXIBLE 6
+struct update_metadata_request_update_metadata_partition_state {
+    kstr_t topic_name;
+    int32_t partition_index;
+    int32_t controller_epoch;
+    int32_t leader;
+    int32_t leader_epoch;
+    int32_t isr_count; /* -1 = null */
+    int32_t *isr;
+    int32_t zk_version;
+    int32_t replicas_count; /* -1 = null */
+    int32_t *replicas;
+    int32_t offline_replicas_count; /* -1 = null */
+    int32_t *offline_replicas;
+};
+
 struct update_metadata_request_update_metadata_topic_state {
     kstr_t topic_name;
     kuuid_t topic_id;
@@ -1686,21 +1701,6 @@ struct update_metadata_request_update_metadata_broker {
     kstr_t rack;
 };
 
-struct update_metadata_request_update_metadata_partition_state {
-    kstr_t topic_name;
-    int32_t partition_index;
-    int32_t controller_epoch;
-    int32_t leader;
-    int32_t leader_epoch;
-    int32_t isr_count; /* -1 = null */
-    int32_t *isr;
-    int32_t zk_version;
-    int32_t replicas_count; /* -1 = null */
-    int32_t *replicas;
-    int32_t offline_replicas_count; /* -1 = null */
-    int32_t *offline_replicas;
-};
-
 struct update_metadata_request {
     int32_t controller_id;
     bool is_k_raft_controller;
@@ -1715,14 +1715,14 @@ struct update_metadata_request {
     struct update_metadata_request_update_metadata_broker *live_brokers;
 };
 
+void update_metadata_request_update_metadata_partition_state_defaults(struct update_metadata_request_update_metadata_partition_state *m);
+struct update_metadata_request_update_metadata_partition_state *update_metadata_request_update_metadata_partition_state_array(arena_t *a, int32_t n);
 void update_metadata_request_update_metadata_topic_state_defaults(struct update_metadata_request_update_metadata_topic_state *m);
 struct update_metadata_request_update_metadata_topic_state *update_metadata_request_update_metadata_topic_state_array(arena_t *a, int32_t n);
 void update_metadata_request_update_metadata_endpoint_defaults(struct update_metadata_request_update_metadata_endpoint *m);
 struct update_metadata_request_update_metadata_endpoint *update_metadata_request_update_metadata_endpoint_array(arena_t *a, int32_t n);
 void update_metadata_request_update_metadata_broker_defaults(struct update_metadata_request_update_metadata_broker *m);
 struct update_metadata_request_update_metadata_broker *update_metadata_request_update_metadata_broker_array(arena_t *a, int32_t n);
-void update_metadata_request_update_metadata_partition_state_defaults(struct update_metadata_request_update_metadata_partition_state *m);
-struct update_metadata_request_update_metadata_partition_state *update_metadata_request_update_metadata_partition_state_array(arena_t *a, int32_t n);
 void update_metadata_request_defaults(struct update_metadata_request *m);
 int update_metadata_request_decode(kreader_t *r, int16_t version, struct update_metadata_request *m);
 void update_metadata_request_encode(kwriter_t *w, int16_t version, const struct update_metadata_request *m);
@@ -2565,6 +2565,302 @@ void incremental_alter_configs_response_defaults(struct incremental_alter_config
 int incremental_alter_configs_response_decode(kreader_t *r, int16_t version, struct incremental_alter_configs_response *m);
 void incremental_alter_configs_response_encode(kwriter_t *w, int16_t version, const struct incremental_alter_configs_response *m);
 
+/* ---- CreateDelegationTokenRequest (versions 0-3, flexible (2, 32767)) ---- */
+#define CREATE_DELEGATION_TOKEN_REQUEST_MIN_VERSION 0
+#define CREATE_DELEGATION_TOKEN_REQUEST_MAX_VERSION 3
+#define CREATE_DELEGATION_TOKEN_REQUEST_FIRST_FLEXIBLE 2
+struct create_delegation_token_request_creatable_renewers {
+    kstr_t principal_type;
+    kstr_t principal_name;
+};
+
+struct create_delegation_token_request {
+    kstr_t owner_principal_type;
+    kstr_t owner_principal_name;
+    int32_t renewers_count; /* -1 = null */
+    struct create_delegation_token_request_creatable_renewers *renewers;
+    int64_t max_lifetime_ms;
+};
+
+void create_delegation_token_request_creatable_renewers_defaults(struct create_delegation_token_request_creatable_renewers *m);
+struct create_delegation_token_request_creatable_renewers *create_delegation_token_request_creatable_renewers_array(arena_t *a, int32_t n);
+void create_delegation_token_request_defaults(struct create_delegation_token_request *m);
+int create_delegation_token_request_decode(kreader_t *r, int16_t version, struct create_delegation_token_request *m);
+void create_delegation_token_request_encode(kwriter_t *w, int16_t version, const struct create_delegation_token_request *m);
+
+/* ---- CreateDelegationTokenResponse (versions 0-3, flexible (2, 32767)) ---- */
+#define CREATE_DELEGATION_TOKEN_RESPONSE_MIN_VERSION 0
+#define CREATE_DELEGATION_TOKEN_RESPONSE_MAX_VERSION 3
+#define CREATE_DELEGATION_TOKEN_RESPONSE_FIRST_FLEXIBLE 2
+struct create_delegation_token_response {
+    int16_t error_code;
+    kstr_t principal_type;
+    kstr_t principal_name;
+    kstr_t token_requester_principal_type;
+    kstr_t token_requester_principal_name;
+    int64_t issue_timestamp_ms;
+    int64_t expiry_timestamp_ms;
+    int64_t max_timestamp_ms;
+    kstr_t token_id;
+    kbytes_t hmac;
+    int32_t throttle_time_ms;
+};
+
+void create_delegation_token_response_defaults(struct create_delegation_token_response *m);
+int create_delegation_token_response_decode(kreader_t *r, int16_t version, struct create_delegation_token_response *m);
+void create_delegation_token_response_encode(kwriter_t *w, int16_t version, const struct create_delegation_token_response *m);
+
+/* ---- RenewDelegationTokenRequest (versions 0-2, flexible (2, 32767)) ---- */
+#define RENEW_DELEGATION_TOKEN_REQUEST_MIN_VERSION 0
+#define RENEW_DELEGATION_TOKEN_REQUEST_MAX_VERSION 2
+#define RENEW_DELEGATION_TOKEN_REQUEST_FIRST_FLEXIBLE 2
+struct renew_delegation_token_request {
+    kbytes_t hmac;
+    int64_t renew_period_ms;
+};
+
+void renew_delegation_token_request_defaults(struct renew_delegation_token_request *m);
+int renew_delegation_token_request_decode(kreader_t *r, int16_t version, struct renew_delegation_token_request *m);
+void renew_delegation_token_request_encode(kwriter_t *w, int16_t version, const struct renew_delegation_token_request *m);
+
+/* ---- RenewDelegationTokenResponse (versions 0-2, flexible (2, 32767)) ---- */
+#define RENEW_DELEGATION_TOKEN_RESPONSE_MIN_VERSION 0
+#define RENEW_DELEGATION_TOKEN_RESPONSE_MAX_VERSION 2
+#define RENEW_DELEGATION_TOKEN_RESPONSE_FIRST_FLEXIBLE 2
+struct renew_delegation_token_response {
+    int16_t error_code;
+    int64_t expiry_timestamp_ms;
+    int32_t throttle_time_ms;
+};
+
+void renew_delegation_token_response_defaults(struct renew_delegation_token_response *m);
+int renew_delegation_token_response_decode(kreader_t *r, int16_t version, struct renew_delegation_token_response *m);
+void renew_delegation_token_response_encode(kwriter_t *w, int16_t version, const struct renew_delegation_token_response *m);
+
+/* ---- ExpireDelegationTokenRequest (versions 0-2, flexible (2, 32767)) ---- */
+#define EXPIRE_DELEGATION_TOKEN_REQUEST_MIN_VERSION 0
+#define EXPIRE_DELEGATION_TOKEN_REQUEST_MAX_VERSION 2
+#define EXPIRE_DELEGATION_TOKEN_REQUEST_FIRST_FLEXIBLE 2
+struct expire_delegation_token_request {
+    kbytes_t hmac;
+    int64_t expiry_time_period_ms;
+};
+
+void expire_delegation_token_request_defaults(struct expire_delegation_token_request *m);
+int expire_delegation_token_request_decode(kreader_t *r, int16_t version, struct expire_delegation_token_request *m);
+void expire_delegation_token_request_encode(kwriter_t *w, int16_t version, const struct expire_delegation_token_request *m);
+
+/* ---- ExpireDelegationTokenResponse (versions 0-2, flexible (2, 32767)) ---- */
+#define EXPIRE_DELEGATION_TOKEN_RESPONSE_MIN_VERSION 0
+#define EXPIRE_DELEGATION_TOKEN_RESPONSE_MAX_VERSION 2
+#define EXPIRE_DELEGATION_TOKEN_RESPONSE_FIRST_FLEXIBLE 2
+struct expire_delegation_token_response {
+    int16_t error_code;
+    int64_t expiry_timestamp_ms;
+    int32_t throttle_time_ms;
+};
+
+void expire_delegation_token_response_defaults(struct expire_delegation_token_response *m);
+int expire_delegation_token_response_decode(kreader_t *r, int16_t version, struct expire_delegation_token_response *m);
+void expire_delegation_token_response_encode(kwriter_t *w, int16_t version, const struct expire_delegation_token_response *m);
+
+/* ---- DescribeDelegationTokenRequest (versions 0-3, flexible (2, 32767)) ---- */
+#define DESCRIBE_DELEGATION_TOKEN_REQUEST_MIN_VERSION 0
+#define DESCRIBE_DELEGATION_TOKEN_REQUEST_MAX_VERSION 3
+#define DESCRIBE_DELEGATION_TOKEN_REQUEST_FIRST_FLEXIBLE 2
+struct describe_delegation_token_request_describe_delegation_token_owner {
+    kstr_t principal_type;
+    kstr_t principal_name;
+};
+
+struct describe_delegation_token_request {
+    int32_t owners_count; /* -1 = null */
+    struct describe_delegation_token_request_describe_delegation_token_owner *owners;
+};
+
+void describe_delegation_token_request_describe_delegation_token_owner_defaults(struct describe_delegation_token_request_describe_delegation_token_owner *m);
+struct describe_delegation_token_request_describe_delegation_token_owner *describe_delegation_token_request_describe_delegation_token_owner_array(arena_t *a, int32_t n);
+void describe_delegation_token_request_defaults(struct describe_delegation_token_request *m);
+int describe_delegation_token_request_decode(kreader_t *r, int16_t version, struct describe_delegation_token_request *m);
+void describe_delegation_token_request_encode(kwriter_t *w, int16_t version, const struct describe_delegation_token_request *m);
+
+/* ---- DescribeDelegationTokenResponse (versions 0-3, flexible (2, 32767)) ---- */
+#define DESCRIBE_DELEGATION_TOKEN_RESPONSE_MIN_VERSION 0
+#define DESCRIBE_DELEGATION_TOKEN_RESPONSE_MAX_VERSION 3
+#define DESCRIBE_DELEGATION_TOKEN_RESPONSE_FIRST_FLEXIBLE 2
+struct describe_delegation_token_response_described_delegation_token_renewer {
+    kstr_t principal_type;
+    kstr_t principal_name;
+};
+
+struct describe_delegation_token_response_described_delegation_token {
+    kstr_t principal_type;
+    kstr_t principal_name;
+    kstr_t token_requester_principal_type;
+    kstr_t token_requester_principal_name;
+    int64_t issue_timestamp;
+    int64_t expiry_timestamp;
+    int64_t max_timestamp;
+    kstr_t token_id;
+    kbytes_t hmac;
+    int32_t renewers_count; /* -1 = null */
+    struct describe_delegation_token_response_described_delegation_token_renewer *renewers;
+};
+
+struct describe_delegation_token_response {
+    int16_t error_code;
+    int32_t tokens_count; /* -1 = null */
+    struct describe_delegation_token_response_described_delegation_token *tokens;
+    int32_t throttle_time_ms;
+};
+
+void describe_delegation_token_response_described_delegation_token_renewer_defaults(struct describe_delegation_token_response_described_delegation_token_renewer *m);
+struct describe_delegation_token_response_described_delegation_token_renewer *describe_delegation_token_response_described_delegation_token_renewer_array(arena_t *a, int32_t n);
+void describe_delegation_token_response_described_delegation_token_defaults(struct describe_delegation_token_response_described_delegation_token *m);
+struct describe_delegation_token_response_described_delegation_token *describe_delegation_token_response_described_delegation_token_array(arena_t *a, int32_t n);
+void describe_delegation_token_response_defaults(struct describe_delegation_token_response *m);
+int describe_delegation_token_response_decode(kreader_t *r, int16_t version, struct describe_delegation_token_response *m);
+void describe_delegation_token_response_encode(kwriter_t *w, int16_t version, const struct describe_delegation_token_response *m);
+
+/* ---- ConsumerGroupHeartbeatRequest (versions 0-0, flexible (0, 32767)) ---- */
+#define CONSUMER_GROUP_HEARTBEAT_REQUEST_MIN_VERSION 0
+#define CONSUMER_GROUP_HEARTBEAT_REQUEST_MAX_VERSION 0
+#define CONSUMER_GROUP_HEARTBEAT_REQUEST_FIRST_FLEXIBLE 0
+struct consumer_group_heartbeat_request_topic_partitions {
+    kuuid_t topic_id;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
+struct consumer_group_heartbeat_request {
+    kstr_t group_id;
+    kstr_t member_id;
+    int32_t member_epoch;
+    kstr_t instance_id;
+    kstr_t rack_id;
+    int32_t rebalance_timeout_ms;
+    int32_t subscribed_topic_names_count; /* -1 = null */
+    kstr_t *subscribed_topic_names;
+    kstr_t server_assignor;
+    int32_t topic_partitions_count; /* -1 = null */
+    struct consumer_group_heartbeat_request_topic_partitions *topic_partitions;
+};
+
+void consumer_group_heartbeat_request_topic_partitions_defaults(struct consumer_group_heartbeat_request_topic_partitions *m);
+struct consumer_group_heartbeat_request_topic_partitions *consumer_group_heartbeat_request_topic_partitions_array(arena_t *a, int32_t n);
+void consumer_group_heartbeat_request_defaults(struct consumer_group_heartbeat_request *m);
+int consumer_group_heartbeat_request_decode(kreader_t *r, int16_t version, struct consumer_group_heartbeat_request *m);
+void consumer_group_heartbeat_request_encode(kwriter_t *w, int16_t version, const struct consumer_group_heartbeat_request *m);
+
+/* ---- ConsumerGroupHeartbeatResponse (versions 0-0, flexible (0, 32767)) ---- */
+#define CONSUMER_GROUP_HEARTBEAT_RESPONSE_MIN_VERSION 0
+#define CONSUMER_GROUP_HEARTBEAT_RESPONSE_MAX_VERSION 0
+#define CONSUMER_GROUP_HEARTBEAT_RESPONSE_FIRST_FLEXIBLE 0
+struct consumer_group_heartbeat_response_topic_partitions {
+    kuuid_t topic_id;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
+struct consumer_group_heartbeat_response_assignment {
+    int32_t topic_partitions_count; /* -1 = null */
+    struct consumer_group_heartbeat_response_topic_partitions *topic_partitions;
+};
+
+struct consumer_group_heartbeat_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    kstr_t error_message;
+    kstr_t member_id;
+    int32_t member_epoch;
+    int32_t heartbeat_interval_ms;
+    bool has_assignment;
+    struct consumer_group_heartbeat_response_assignment assignment;
+};
+
+void consumer_group_heartbeat_response_topic_partitions_defaults(struct consumer_group_heartbeat_response_topic_partitions *m);
+struct consumer_group_heartbeat_response_topic_partitions *consumer_group_heartbeat_response_topic_partitions_array(arena_t *a, int32_t n);
+void consumer_group_heartbeat_response_assignment_defaults(struct consumer_group_heartbeat_response_assignment *m);
+struct consumer_group_heartbeat_response_assignment *consumer_group_heartbeat_response_assignment_array(arena_t *a, int32_t n);
+void consumer_group_heartbeat_response_defaults(struct consumer_group_heartbeat_response *m);
+int consumer_group_heartbeat_response_decode(kreader_t *r, int16_t version, struct consumer_group_heartbeat_response *m);
+void consumer_group_heartbeat_response_encode(kwriter_t *w, int16_t version, const struct consumer_group_heartbeat_response *m);
+
+/* ---- ConsumerGroupDescribeRequest (versions 0-0, flexible (0, 32767)) ---- */
+#define CONSUMER_GROUP_DESCRIBE_REQUEST_MIN_VERSION 0
+#define CONSUMER_GROUP_DESCRIBE_REQUEST_MAX_VERSION 0
+#define CONSUMER_GROUP_DESCRIBE_REQUEST_FIRST_FLEXIBLE 0
+struct consumer_group_describe_request {
+    int32_t group_ids_count; /* -1 = null */
+    kstr_t *group_ids;
+    bool include_authorized_operations;
+};
+
+void consumer_group_describe_request_defaults(struct consumer_group_describe_request *m);
+int consumer_group_describe_request_decode(kreader_t *r, int16_t version, struct consumer_group_describe_request *m);
+void consumer_group_describe_request_encode(kwriter_t *w, int16_t version, const struct consumer_group_describe_request *m);
+
+/* ---- ConsumerGroupDescribeResponse (versions 0-0, flexible (0, 32767)) ---- */
+#define CONSUMER_GROUP_DESCRIBE_RESPONSE_MIN_VERSION 0
+#define CONSUMER_GROUP_DESCRIBE_RESPONSE_MAX_VERSION 0
+#define CONSUMER_GROUP_DESCRIBE_RESPONSE_FIRST_FLEXIBLE 0
+struct consumer_group_describe_response_topic_partitions {
+    kuuid_t topic_id;
+    kstr_t topic_name;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
+struct consumer_group_describe_response_assignment {
+    int32_t topic_partitions_count; /* -1 = null */
+    struct consumer_group_describe_response_topic_partitions *topic_partitions;
+};
+
+struct consumer_group_describe_response_member {
+    kstr_t member_id;
+    kstr_t instance_id;
+    kstr_t rack_id;
+    int32_t member_epoch;
+    kstr_t client_id;
+    kstr_t client_host;
+    int32_t subscribed_topic_names_count; /* -1 = null */
+    kstr_t *subscribed_topic_names;
+    kstr_t subscribed_topic_regex;
+    struct consumer_group_describe_response_assignment assignment;
+    struct consumer_group_describe_response_assignment target_assignment;
+};
+
+struct consumer_group_describe_response_described_group {
+    int16_t error_code;
+    kstr_t error_message;
+    kstr_t group_id;
+    kstr_t group_state;
+    int32_t group_epoch;
+    int32_t assignment_epoch;
+    kstr_t assignor_name;
+    int32_t members_count; /* -1 = null */
+    struct consumer_group_describe_response_member *members;
+    int32_t authorized_operations;
+};
+
+struct consumer_group_describe_response {
+    int32_t throttle_time_ms;
+    int32_t groups_count; /* -1 = null */
+    struct consumer_group_describe_response_described_group *groups;
+};
+
+void consumer_group_describe_response_topic_partitions_defaults(struct consumer_group_describe_response_topic_partitions *m);
+struct consumer_group_describe_response_topic_partitions *consumer_group_describe_response_topic_partitions_array(arena_t *a, int32_t n);
+void consumer_group_describe_response_assignment_defaults(struct consumer_group_describe_response_assignment *m);
+struct consumer_group_describe_response_assignment *consumer_group_describe_response_assignment_array(arena_t *a, int32_t n);
+void consumer_group_describe_response_member_defaults(struct consumer_group_describe_response_member *m);
+struct consumer_group_describe_response_member *consumer_group_describe_response_member_array(arena_t *a, int32_t n);
+void consumer_group_describe_response_described_group_defaults(struct consumer_group_describe_response_described_group *m);
+struct consumer_group_describe_response_described_group *consumer_group_describe_response_described_group_array(arena_t *a, int32_t n);
+void consumer_group_describe_response_defaults(struct consumer_group_describe_response *m);
+int consumer_group_describe_response_decode(kreader_t *r, int16_t version, struct consumer_group_describe_response *m);
+void consumer_group_describe_response_encode(kwriter_t *w, int16_t version, const struct consumer_group_describe_response *m);
+
 /* ---- DescribeAclsRequest (versions 0-3, flexible (2, 32767)) ---- */
 #define DESCRIBE_ACLS_REQUEST_MIN_VERSION 0
 #define DESCRIBE_ACLS_REQUEST_MAX_VERSION 3
@@ -2803,6 +3099,12 @@ void group_metadata_value_encode(kwriter_t *w, int16_t version, const struct gro
 #define ADD_PARTITIONS_TO_TXN_REQUEST_MIN_VERSION 0
 #define ADD_PARTITIONS_TO_TXN_REQUEST_MAX_VERSION 5
 #define ADD_PARTITIONS_TO_TXN_REQUEST_FIRST_FLEXIBLE 3
+struct add_partitions_to_txn_request_add_partitions_to_txn_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
 struct add_partitions_to_txn_request_add_partitions_to_txn_transaction {
     kstr_t transactional_id;
     int64_t producer_id;
@@ -2810,12 +3112,6 @@ struct add_partitions_to_txn_request_add_partitions_to_txn_transaction {
     bool verify_only;
     int32_t topics_count; /* -1 = null */
     struct add_partitions_to_txn_request_add_partitions_to_txn_topic *topics;
-};
-
-struct add_partitions_to_txn_request_add_partitions_to_txn_topic {
-    kstr_t name;
-    int32_t partitions_count; /* -1 = null */
-    int32_t *partitions;
 };
 
 struct add_partitions_to_txn_request {
@@ -2828,10 +3124,10 @@ struct add_partitions_to_txn_request {
     struct add_partitions_to_txn_request_add_partitions_to_txn_topic *v3_and_below_topics;
 };
 
-void add_partitions_to_txn_request_add_partitions_to_txn_transaction_defaults(struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m);
-struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *add_partitions_to_txn_request_add_partitions_to_txn_transaction_array(arena_t *a, int32_t n);
 void add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m);
 struct add_partitions_to_txn_request_add_partitions_to_txn_topic *add_partitions_to_txn_request_add_partitions_to_txn_topic_array(arena_t *a, int32_t n);
+void add_partitions_to_txn_request_add_partitions_to_txn_transaction_defaults(struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m);
+struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *add_partitions_to_txn_request_add_partitions_to_txn_transaction_array(arena_t *a, int32_t n);
 void add_partitions_to_txn_request_defaults(struct add_partitions_to_txn_request *m);
 int add_partitions_to_txn_request_decode(kreader_t *r, int16_t version, struct add_partitions_to_txn_request *m);
 void add_partitions_to_txn_request_encode(kwriter_t *w, int16_t version, const struct add_partitions_to_txn_request *m);
@@ -2840,10 +3136,9 @@ void add_partitions_to_txn_request_encode(kwriter_t *w, int16_t version, const s
 #define ADD_PARTITIONS_TO_TXN_RESPONSE_MIN_VERSION 0
 #define ADD_PARTITIONS_TO_TXN_RESPONSE_MAX_VERSION 5
 #define ADD_PARTITIONS_TO_TXN_RESPONSE_FIRST_FLEXIBLE 3
-struct add_partitions_to_txn_response_add_partitions_to_txn_result {
-    kstr_t transactional_id;
-    int32_t topic_results_count; /* -1 = null */
-    struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *topic_results;
+struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result {
+    int32_t partition_index;
+    int16_t partition_error_code;
 };
 
 struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result {
@@ -2852,9 +3147,10 @@ struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result {
     struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *results_by_partition;
 };
 
-struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result {
-    int32_t partition_index;
-    int16_t partition_error_code;
+struct add_partitions_to_txn_response_add_partitions_to_txn_result {
+    kstr_t transactional_id;
+    int32_t topic_results_count; /* -1 = null */
+    struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *topic_results;
 };
 
 struct add_partitions_to_txn_response {
@@ -2866,12 +3162,12 @@ struct add_partitions_to_txn_response {
     struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *results_by_topic_v3_and_below;
 };
 
-void add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_result *m);
-struct add_partitions_to_txn_response_add_partitions_to_txn_result *add_partitions_to_txn_response_add_partitions_to_txn_result_array(arena_t *a, int32_t n);
-void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m);
-struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *add_partitions_to_txn_response_add_partitions_to_txn_topic_result_array(arena_t *a, int32_t n);
 void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m);
 struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *add_partitions_to_txn_response_add_partitions_to_txn_partition_result_array(arena_t *a, int32_t n);
+void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m);
+struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *add_partitions_to_txn_response_add_partitions_to_txn_topic_result_array(arena_t *a, int32_t n);
+void add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_result *m);
+struct add_partitions_to_txn_response_add_partitions_to_txn_result *add_partitions_to_txn_response_add_partitions_to_txn_result_array(arena_t *a, int32_t n);
 void add_partitions_to_txn_response_defaults(struct add_partitions_to_txn_response *m);
 int add_partitions_to_txn_response_decode(kreader_t *r, int16_t version, struct add_partitions_to_txn_response *m);
 void add_partitions_to_txn_response_encode(kwriter_t *w, int16_t version, const struct add_partitions_to_txn_response *m);

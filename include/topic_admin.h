@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "broker.h"
+#include "client_quotas.h"
 #include "metadata_cache.h"
 
 typedef struct topic_spec {
@@ -45,15 +46,21 @@ typedef void (*topics_done_fn)(broker_t *b, void *arg, const topic_result_t *res
  * counts, replication factor against live brokers, existence in the cache)
  * into results[] (error != 0: not submitted); validate_only stops there.
  * Returns the number submitted; done (if not NULL) runs on the loop with
- * every result once the job has run, or never if nothing was submitted. */
+ * every result once the job has run, or never if nothing was submitted.
+ * quota (NULL: none) is charged each topic's partitions once it passes the
+ * checks; a strict quota below zero refuses it with
+ * THROTTLING_QUOTA_EXCEEDED (the same for deletions and added
+ * partitions below). */
 int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool validate_only,
-                       topic_result_t *results, topics_done_fn done, void *arg);
+                       mutation_quota_t *quota, topic_result_t *results, topics_done_fn done,
+                       void *arg);
 /* Marks topics for deletion; done as above (UNKNOWN_TOPIC_OR_PARTITION and
  * TOPIC_DELETION_DISABLED are decided on the loop), once the topics have
  * left this broker's cache, or after timeout_ms with REQUEST_TIMED_OUT for
  * those still there (timeout_ms <= 0: at once, as Kafka). */
 int topic_admin_delete(broker_t *b, char **names, int n, int32_t timeout_ms,
-                       topic_result_t *results, topics_done_fn done, void *arg);
+                       mutation_quota_t *quota, topic_result_t *results, topics_done_fn done,
+                       void *arg);
 /* CreatePartitions' request for one topic. */
 typedef struct partitions_spec {
     const char *name;
@@ -69,8 +76,8 @@ typedef struct partitions_spec {
  * calls done once every new partition has a leader in the cache, or after
  * timeout_ms with REQUEST_TIMED_OUT.  Returns the number submitted. */
 int topic_admin_add_partitions(broker_t *b, const partitions_spec_t *specs, int n,
-                               bool validate_only, int32_t timeout_ms, topic_result_t *results,
-                               topics_done_fn done, void *arg);
+                               bool validate_only, int32_t timeout_ms, mutation_quota_t *quota,
+                               topic_result_t *results, topics_done_fn done, void *arg);
 /* True while this broker is creating the topic (auto-creation asks once). */
 bool topic_admin_creating(const char *name);
 /* Event-loop thread, at shutdown: creations still waiting for their new

@@ -110,7 +110,7 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
         return;
     }
     mc_topic_t *t = mc_find_topic(n);
-    if (t && (t->deleting || announced_partitions(t) == 0))
+    if (!mc_topic_visible(t))
         t = NULL;                   /* as Kafka's cache, which drops it at LeaderDuringDelete */
     if (!t) {
         const char *why = topic_name_invalid(n, name.len);
@@ -134,7 +134,7 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
         if (!topic_admin_creating(n)) {
             topic_spec_t spec = { .name = n, .num_partitions = -1, .replication_factor = -1 };
             topic_result_t r;
-            if (topic_admin_create(b, &spec, 1, false, &r, NULL, NULL) == 0 &&
+            if (topic_admin_create(b, &spec, 1, false, NULL, &r, NULL, NULL) == 0 &&
                 r.error != KERR_TOPIC_ALREADY_EXISTS) {
                 o->error_code = r.error;
                 return;
@@ -216,8 +216,7 @@ enum handler_result api_metadata(broker_t *b, request_t *req)
         resp.topics = metadata_response_metadata_response_topic_array(&req->arena, n);
         /* Topics the client may not describe are left out, silently. */
         for (mc_topic_t *t = mc_topics(); t; t = t->hh.next)
-            if (!t->deleting && announced_partitions(t) > 0 &&
-                authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, t->name))
+            if (mc_topic_visible(t) && authorize_quiet(req, ACL_OP_DESCRIBE, ACL_RES_TOPIC, t->name))
                 fill_topic(req, t, &resp.topics[k++]);
         resp.topics_count = k;
     } else {

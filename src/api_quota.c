@@ -46,7 +46,8 @@ static void client_of(const request_t *req, quota_client_t *qc)
 
 static void mute(request_t *req, const quota_client_t *qc, enum cq_type type, int32_t ms)
 {
-    static const char *const what[CQ_TYPES] = { "produce", "fetch", "request" };
+    static const char *const what[CQ_TYPES] = { "produce", "fetch", "request",
+                                                "controller mutation" };
     log_debug("quota", "Throttling %s (%s, client-id %s) for %d ms (%s quota)",
               conn_peer(req->conn), qc->principal, qc->client_id, ms, what[type]);
     conn_mute_for(req->conn, ms);
@@ -110,6 +111,21 @@ int32_t quota_fetch_max_bytes(request_t *req)
     return max < 0 ? INT32_MAX : (int32_t)MIN(max, (double)INT32_MAX);
 }
 
+struct mutation_quota *quota_mutation(request_t *req, int16_t strict_since)
+{
+    if (!cq_active())
+        return NULL;
+    quota_client_t qc;
+    client_of(req, &qc);
+    mutation_quota_t *q = arena_alloc(&req->arena, sizeof(*q));
+    memset(q, 0, sizeof(*q));
+    q->user = qc.user;          /* the connection's principal outlives the request */
+    snprintf(q->client_id, sizeof(q->client_id), "%s", qc.client_id);
+    q->strict = req->hdr.request_api_version >= strict_since;
+    req->mutation = q;
+    return q;
+}
+
 static bool exempt(int16_t key)
 {
     switch (key) {
@@ -142,12 +158,16 @@ void quota_response_ready(request_t *req)
         return;
     quota_client_t qc;
     client_of(req, &qc);
-    int32_t ms = charge_request_time(req, &qc);
+    int32_t request_ms = charge_request_time(req, &qc);
+    /* Kafka's sendResponseMaybeThrottleWithControllerQuota: the longer of
+     * the two throttles. */
+    int32_t mutation_ms = cq_mutation_throttle(req->mutation, now_ms());
+    int32_t ms = MAX(request_ms, mutation_ms);
     int16_t first = throttle_first(key);
     /* An answer without a leading throttle_time_ms (ApiVersions, SASL,
      * OffsetDelete) is charged but cannot tell the client to back off. */
     if (ms <= 0 || first < 0 || v < first || req->no_response || kw_total(&req->resp) < 4)
         return;
     kw_put_int32_at(&req->resp, 0, ms);
-    mute(req, &qc, CQ_REQUEST, ms);
+    mute(req, &qc, mutation_ms > request_ms ? CQ_MUTATION : CQ_REQUEST, ms);
 }

@@ -265,7 +265,9 @@ enum handler_result api_create_topics(broker_t *b, request_t *req)
     }
     topic_result_t *sub = arena_array(&req->arena, (size_t)ns + 1, sizeof(*sub));
     w->respond = create_respond;
-    int submitted = topic_admin_create(b, specs, ns, rq.validate_only, sub, topics_done, w);
+    int submitted = topic_admin_create(b, specs, ns, rq.validate_only,
+                                       quota_mutation(req, CREATE_TOPICS_STRICT_SINCE), sub,
+                                       topics_done, w);
     return answer_or_park(b, req, w, submitted, sub, ns);
 }
 
@@ -306,6 +308,8 @@ static int16_t delete_entries(request_t *req, const struct delete_topics_request
             whole = KERR_INVALID_REQUEST;
         if (name.len < 0 && !kuuid_is_zero(id)) {
             mc_topic_t *t = mc_find_topic_by_id(id);
+            if (!mc_topic_visible(t))
+                t = NULL;
             w->del_names[i] = t ? arena_strdup(&req->arena, t->name) : NULL;
             if (!t)
                 w->results[i].error = KERR_UNKNOWN_TOPIC_ID;
@@ -342,7 +346,9 @@ enum handler_result api_delete_topics(broker_t *b, request_t *req)
             w->results[i].error = KERR_TOPIC_AUTHORIZATION_FAILED;  /* neither: as Kafka */
     }
     topic_result_t *sub = arena_array(&req->arena, (size_t)k + 1, sizeof(*sub));
-    int submitted = topic_admin_delete(b, names, k, rq.timeout_ms, sub, topics_done, w);
+    int submitted = topic_admin_delete(b, names, k, rq.timeout_ms,
+                                       quota_mutation(req, DELETE_TOPICS_STRICT_SINCE), sub,
+                                       topics_done, w);
     return answer_or_park(b, req, w, submitted, sub, k);
 }
 
@@ -444,7 +450,9 @@ enum handler_result api_create_partitions(broker_t *b, request_t *req)
     }
     topic_result_t *sub = arena_array(&req->arena, (size_t)ns + 1, sizeof(*sub));
     w->respond = grow_respond;
-    int submitted = topic_admin_add_partitions(b, specs, ns, rq.validate_only, rq.timeout_ms, sub,
+    int submitted = topic_admin_add_partitions(b, specs, ns, rq.validate_only, rq.timeout_ms,
+                                               quota_mutation(req, CREATE_PARTITIONS_STRICT_SINCE),
+                                               sub,
                                                topics_done, w);
     return answer_or_park(b, req, w, submitted, sub, ns);
 }

@@ -71,6 +71,7 @@ static void map_record(const batch_record_t *r, void *arg)
 static int map_batch(uint8_t *b, const batch_header_t *h, void *arg)
 {
     map_build_t *mb = arg;
+    iot_maybe_throttle(&mb->job->throttle, h->size);
     if (h->attributes & BATCH_ATTR_CONTROL) {
         aborted_txn_t unused;
         bool has_index;
@@ -212,6 +213,7 @@ static int emit(seg_clean_t *sc, const uint8_t *buf, size_t len, int64_t max_ts,
         return -1;
     sc->job->bytes_written += (int64_t)len;
     sc->job->records_kept += kept;
+    iot_maybe_throttle(&sc->job->throttle, (double)len);
     return 0;
 }
 
@@ -309,6 +311,7 @@ static int filter_batch(uint8_t *b, const batch_header_t *h, void *arg)
     cleaner_job_t *job = sc->job;
     job->bytes_read += h->size;
     job->records_read += h->record_count;
+    iot_maybe_throttle(&job->throttle, h->size);
     sc->h = h;
     if (h->attributes & BATCH_ATTR_CONTROL)
         return filter_marker(sc, b, h);
@@ -503,6 +506,7 @@ void cleaner_job_run(void *arg)
         job->rc = -1;
         return;
     }
+    iot_init(&job->throttle, job->io_max_bytes_per_second, mono_ns());
     job->rc = build_map(job, &map);
     job->map_keys = map.size;
     job->end_offset = MAX(job->first_dirty, map.latest_offset + 1);

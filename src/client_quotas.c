@@ -21,7 +21,7 @@
 #define DEFAULT_ENTITY "<default>"
 
 static const char *const KEYS[CQ_TYPES] = { "producer_byte_rate", "consumer_byte_rate",
-                                            "request_percentage" };
+                                            "request_percentage", "controller_mutation_rate" };
 
 typedef struct entity {
     char *path;
@@ -35,9 +35,19 @@ typedef struct sensor {
     UT_hash_handle hh;
 } sensor_t;
 
+/* Kafka's TokenBucket: tokens refill at the quota per second up to the
+ * burst; a charge may take them below zero. */
+typedef struct bucket {
+    char *key;
+    double tokens;
+    int64_t last_ms;
+    UT_hash_handle hh;
+} bucket_t;
+
 /* Event-loop thread only. */
 static entity_t *entities;
 static sensor_t *sensors;
+static bucket_t *buckets;
 
 static void entity_free(entity_t *e)
 {
@@ -129,6 +139,12 @@ static void sensors_clear(void)
         free(s->key);
         free(s);
     }
+    bucket_t *k, *ktmp;
+    HASH_ITER(hh, buckets, k, ktmp) {
+        HASH_DEL(buckets, k);
+        free(k->key);
+        free(k);
+    }
 }
 
 static sensor_t *sensor_of(const char *key, int64_t now)
@@ -197,6 +213,61 @@ void cq_unrecord(enum cq_type type, const char *user, const char *client_id, dou
     char key[SENSOR_KEY_MAX];
     if (quota_of(type, user, client_id, key, sizeof(key)))
         rate_record(&sensor_of(key, now_ms)->rate, -value, now_ms);
+}
+
+/* The bucket of key, refilled to now (a new one starts full). */
+static bucket_t *bucket_of(const char *key, double quota, int64_t now)
+{
+    double burst = SAMPLES * (WINDOW_MS / 1000.0) * quota;
+    bucket_t *k;
+    HASH_FIND_STR(buckets, key, k);
+    if (!k && HASH_COUNT(buckets) >= MAX_SENSORS) {
+        log_warn("quota", "%d mutation quota buckets: starting them afresh", MAX_SENSORS);
+        sensors_clear();
+    }
+    if (!k) {
+        k = xcalloc(1, sizeof(*k));
+        k->key = xstrdup(key);
+        k->tokens = burst;
+        k->last_ms = now;
+        HASH_ADD_KEYPTR(hh, buckets, k->key, strlen(k->key), k);
+    }
+    k->tokens = MIN(burst, k->tokens + quota * (double)(now - k->last_ms) / 1000.0);
+    k->last_ms = now;
+    return k;
+}
+
+/* Kafka's throttleTimeMs for a TokenBucket: until it is back at zero. */
+static void violated(mutation_quota_t *q, double tokens, double quota, int64_t now)
+{
+    double ms = -tokens / quota * 1000.0 + 0.5;
+    q->throttle_ms = (int32_t)MIN(ms, (double)INT32_MAX);
+    q->recorded_ms = now;
+}
+
+bool cq_mutation_record(mutation_quota_t *q, double permits, int64_t now_ms)
+{
+    char key[SENSOR_KEY_MAX];
+    const entity_t *e = q ? quota_of(CQ_MUTATION, q->user, q->client_id, key, sizeof(key)) : NULL;
+    if (!e)
+        return true;
+    double quota = e->limit[CQ_MUTATION], burst = SAMPLES * (WINDOW_MS / 1000.0) * quota;
+    bucket_t *k = bucket_of(key, quota, now_ms);
+    if (q->strict && k->tokens < 0) {       /* Sensor.checkQuotas, then record */
+        violated(q, k->tokens, quota, now_ms);
+        return false;
+    }
+    k->tokens = MIN(burst, k->tokens - permits);
+    if (!q->strict && k->tokens < 0)
+        violated(q, k->tokens, quota, now_ms);
+    return true;
+}
+
+int32_t cq_mutation_throttle(const mutation_quota_t *q, int64_t now_ms)
+{
+    if (!q || q->throttle_ms <= 0)
+        return 0;
+    return (int32_t)MAX(0, q->throttle_ms - (now_ms - q->recorded_ms));
 }
 
 double cq_window_max(enum cq_type type, const char *user, const char *client_id)

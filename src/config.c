@@ -39,7 +39,8 @@ static const char *known_keys[] = {
     "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms",
     "group.max.session.timeout.ms", "group.max.size", "log.cleaner.backoff.ms",
     "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.dedupe.buffer.size",
-    "log.cleaner.io.buffer.load.factor", "num.replica.fetchers", "replica.fetch.wait.max.ms",
+    "log.cleaner.io.buffer.load.factor", "log.cleaner.io.max.bytes.per.second",
+    "num.replica.fetchers", "replica.fetch.wait.max.ms",
     "fetch.max.bytes", "max.connections", "max.connections.per.ip",
     "max.connections.per.ip.overrides", "replica.fetch.min.bytes", "replica.fetch.max.bytes", "replica.fetch.response.max.bytes",
     "replica.fetch.backoff.ms", "replica.socket.timeout.ms", "replica.lag.time.max.ms",
@@ -349,7 +350,14 @@ static void warn_unknown_keys(const broker_config_t *cfg)
         /* Warn once per key even if it is repeated. */
         for (int j = 0; j < i && !known; j++)
             known = !strcmp(cfg->keys[i], cfg->keys[j]);
-        if (!known)
+        if (known)
+            continue;
+        if (!strcmp(cfg->keys[i], "delegation.token.secret.key") ||
+            !strcmp(cfg->keys[i], "delegation.token.master.key"))
+            log_warn("config", "Config key '%s' is ignored: samsa does not issue delegation "
+                     "tokens, and answers token requests DELEGATION_TOKEN_AUTH_DISABLED as a "
+                     "Kafka broker without the key does", cfg->keys[i]);
+        else
             log_warn("config", "Config key '%s' is not used by samsa yet; ignoring it",
                      cfg->keys[i]);
     }

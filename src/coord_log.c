@@ -75,7 +75,7 @@ int16_t clog_create_topic(broker_t *b, const topic_spec_t *spec, const char *wha
      * COORDINATOR_NOT_AVAILABLE and asks again, as with Kafka. */
     topic_result_t r;
     if (!topic_admin_creating(spec->name) &&
-        topic_admin_create(b, spec, 1, false, &r, NULL, NULL) == 0 &&
+        topic_admin_create(b, spec, 1, false, NULL, &r, NULL, NULL) == 0 &&
         r.error != KERR_TOPIC_ALREADY_EXISTS)
         log_error("coordinator", "Cannot create %s: %s (%s)", spec->name, r.message,
                   kafka_error_name(r.error));

@@ -14,15 +14,16 @@
  * takes several rounds).
  *
  * log.cleaner.backoff.ms, log.cleaner.dedupe.buffer.size,
- * log.cleaner.threads and log.cleaner.io.buffer.load.factor are read
- * through the dynamic broker layers (broker_dynamic.h), so a change made
+ * log.cleaner.threads, log.cleaner.io.buffer.load.factor and
+ * log.cleaner.io.max.bytes.per.second (the round's read and written bytes,
+ * io_throttler.h) are read through the dynamic broker layers (broker_dynamic.h), so a change made
  * with AlterConfigs applies from the next round on, as Kafka's
  * LogCleaner.reconfigure does.
  *
  * Event-loop thread, except cleaner_job_run on the cleaner thread.
  * Partial: one cleaner thread whatever log.cleaner.threads says (the map
  * gets the per-thread share of log.cleaner.dedupe.buffer.size, as in
- * Kafka), and log.cleaner.io.max.bytes.per.second is not enforced.
+ * Kafka).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -216,8 +217,13 @@ static cleaner_job_t *snapshot(const cleanable_t *c)
                                   cfg->log_cleaner_dedupe_buffer_size);
     int64_t threads = MAX(setting_long("log.cleaner.threads", cfg->log_cleaner_threads), 1);
     double load = setting_double("log.cleaner.io.buffer.load.factor", cfg->log_cleaner_load_factor);
-    return cleaner_snapshot(c->pl, c->first_dirty, c->n_cleanable_segs, buffer / threads, load,
-                            c->ts->delete_retention_ms);
+    cleaner_job_t *job = cleaner_snapshot(c->pl, c->first_dirty, c->n_cleanable_segs,
+                                          buffer / threads, load, c->ts->delete_retention_ms);
+    /* Kafka's default is Double.MAX_VALUE: no limit. */
+    const char *rate = bdyn_get(cl.b, "log.cleaner.io.max.bytes.per.second", NULL);
+    if (job)
+        job->io_max_bytes_per_second = rate ? strtod(rate, NULL) : 0;
+    return job;
 }
 
 /* Closing a replaced segment drops the last reference to files the

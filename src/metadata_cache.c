@@ -47,6 +47,16 @@ bool mc_partition_announced(const mc_partition_t *p)
     return p->leader_epoch >= 0 || p->zk_version >= 0;
 }
 
+bool mc_topic_visible(const mc_topic_t *t)
+{
+    if (!t || t->deleting)
+        return false;
+    for (int p = 0; p < t->n_partitions; p++)
+        if (mc_partition_announced(&t->parts[p]))
+            return true;
+    return false;
+}
+
 /* Grows t to n partitions whose states are unknown. */
 static void topic_grow(mc_topic_t *t, int n)
 {

@@ -109,6 +109,19 @@ static const api_entry_t apis[] = {
     { 56, "AlterPartition", 0, 3, ALTER_PARTITION_REQUEST_FIRST_FLEXIBLE, api_alter_partition },
     { 67, "AllocateProducerIds", 0, 0, ALLOCATE_PRODUCER_IDS_REQUEST_FIRST_FLEXIBLE,
       api_allocate_producer_ids },
+    /* Features off in a ZooKeeper-mode Kafka broker (api_features_off.c). */
+    { 38, "CreateDelegationToken", 0, CREATE_DELEGATION_TOKEN_REQUEST_MAX_VERSION,
+      CREATE_DELEGATION_TOKEN_REQUEST_FIRST_FLEXIBLE, api_create_delegation_token },
+    { 39, "RenewDelegationToken", 0, RENEW_DELEGATION_TOKEN_REQUEST_MAX_VERSION,
+      RENEW_DELEGATION_TOKEN_REQUEST_FIRST_FLEXIBLE, api_renew_delegation_token },
+    { 40, "ExpireDelegationToken", 0, EXPIRE_DELEGATION_TOKEN_REQUEST_MAX_VERSION,
+      EXPIRE_DELEGATION_TOKEN_REQUEST_FIRST_FLEXIBLE, api_expire_delegation_token },
+    { 41, "DescribeDelegationToken", 0, DESCRIBE_DELEGATION_TOKEN_REQUEST_MAX_VERSION,
+      DESCRIBE_DELEGATION_TOKEN_REQUEST_FIRST_FLEXIBLE, api_describe_delegation_token },
+    { 68, "ConsumerGroupHeartbeat", 0, CONSUMER_GROUP_HEARTBEAT_REQUEST_MAX_VERSION,
+      CONSUMER_GROUP_HEARTBEAT_REQUEST_FIRST_FLEXIBLE, api_consumer_group_heartbeat },
+    { 69, "ConsumerGroupDescribe", 0, CONSUMER_GROUP_DESCRIBE_REQUEST_MAX_VERSION,
+      CONSUMER_GROUP_DESCRIBE_REQUEST_FIRST_FLEXIBLE, api_consumer_group_describe },
 };
 
 static const api_entry_t *find_api(int16_t key)

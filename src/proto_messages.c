@@ -11639,177 +11639,17 @@ void offset_delete_response_encode(kwriter_t *w, int16_t version, const struct o
     offset_delete_response_write(w, version, m);
 }
 
+static void leader_and_isr_request_leader_and_isr_partition_state_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_partition_state *m);
+static void leader_and_isr_request_leader_and_isr_partition_state_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_partition_state *m);
+static size_t leader_and_isr_request_leader_and_isr_partition_state_min_size(int16_t v);
 static void leader_and_isr_request_leader_and_isr_topic_state_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_topic_state *m);
 static void leader_and_isr_request_leader_and_isr_topic_state_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_topic_state *m);
 static size_t leader_and_isr_request_leader_and_isr_topic_state_min_size(int16_t v);
 static void leader_and_isr_request_leader_and_isr_live_leader_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_live_leader *m);
 static void leader_and_isr_request_leader_and_isr_live_leader_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_live_leader *m);
 static size_t leader_and_isr_request_leader_and_isr_live_leader_min_size(int16_t v);
-static void leader_and_isr_request_leader_and_isr_partition_state_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_partition_state *m);
-static void leader_and_isr_request_leader_and_isr_partition_state_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_partition_state *m);
-static size_t leader_and_isr_request_leader_and_isr_partition_state_min_size(int16_t v);
 static void leader_and_isr_request_read(kreader_t *r, int16_t v, struct leader_and_isr_request *m);
 static void leader_and_isr_request_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request *m);
-
-static size_t leader_and_isr_request_leader_and_isr_topic_state_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 2)
-        n += (flex ? 1 : 2);
-    if (v >= 5)
-        n += 16;
-    if (v >= 2)
-        n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
-void leader_and_isr_request_leader_and_isr_topic_state_defaults(struct leader_and_isr_request_leader_and_isr_topic_state *m)
-{
-    memset(m, 0, sizeof(*m));
-    m->topic_name = KSTR_LIT("");
-}
-
-struct leader_and_isr_request_leader_and_isr_topic_state *leader_and_isr_request_leader_and_isr_topic_state_array(arena_t *a, int32_t n)
-{
-    struct leader_and_isr_request_leader_and_isr_topic_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
-    for (int32_t i = 0; i < n; i++)
-        leader_and_isr_request_leader_and_isr_topic_state_defaults(&arr[i]);
-    return arr;
-}
-
-static void leader_and_isr_request_leader_and_isr_topic_state_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_topic_state *m)
-{
-    bool flex = v >= 4;
-    (void)flex;
-    if (v >= 2) {
-        m->topic_name = kr_string(r, flex);
-        if (m->topic_name.len < 0 && !(0))
-            r->err = 1;
-    }
-    if (v >= 5) {
-        m->topic_id = kr_uuid(r);
-    }
-    if (v >= 2) {
-        m->partition_states_count = kr_array_len(r, flex, leader_and_isr_request_leader_and_isr_partition_state_min_size(v));
-        m->partition_states = kr_alloc_array(r, m->partition_states_count, sizeof(struct leader_and_isr_request_leader_and_isr_partition_state));
-        for (int32_t i = 0; i < m->partition_states_count && !r->err; i++) {
-            leader_and_isr_request_leader_and_isr_partition_state_defaults(&m->partition_states[i]);
-            leader_and_isr_request_leader_and_isr_partition_state_read(r, v, &m->partition_states[i]);
-        }
-        if (m->partition_states_count < 0 && !(0))
-            r->err = 1;
-    }
-    if (flex && !r->err) {
-        uint32_t ntags = kr_uvarint(r);
-        for (uint32_t t = 0; t < ntags && !r->err; t++) {
-            uint32_t tag = kr_uvarint(r);
-            uint32_t sz = kr_uvarint(r);
-            if (r->err || sz > (size_t)(r->end - r->p)) {
-                r->err = 1;
-                break;
-            }
-            uint8_t *next = r->p + sz;
-            (void)tag;
-            r->p = next;
-        }
-    }
-}
-
-static void leader_and_isr_request_leader_and_isr_topic_state_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_topic_state *m)
-{
-    bool flex = v >= 4;
-    (void)flex;
-    if (v >= 2) {
-        kw_string(w, flex, m->topic_name);
-    }
-    if (v >= 5) {
-        kw_uuid(w, m->topic_id);
-    }
-    if (v >= 2) {
-        kw_array_len(w, flex, m->partition_states_count);
-        for (int32_t i = 0; i < m->partition_states_count; i++)
-            leader_and_isr_request_leader_and_isr_partition_state_write(w, v, &m->partition_states[i]);
-    }
-    if (flex) {
-        kw_uvarint(w, 0);
-    }
-}
-
-static size_t leader_and_isr_request_leader_and_isr_live_leader_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 4;
-    n += (flex ? 1 : 2);
-    n += 4;
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
-void leader_and_isr_request_leader_and_isr_live_leader_defaults(struct leader_and_isr_request_leader_and_isr_live_leader *m)
-{
-    memset(m, 0, sizeof(*m));
-    m->host_name = KSTR_LIT("");
-}
-
-struct leader_and_isr_request_leader_and_isr_live_leader *leader_and_isr_request_leader_and_isr_live_leader_array(arena_t *a, int32_t n)
-{
-    struct leader_and_isr_request_leader_and_isr_live_leader *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
-    for (int32_t i = 0; i < n; i++)
-        leader_and_isr_request_leader_and_isr_live_leader_defaults(&arr[i]);
-    return arr;
-}
-
-static void leader_and_isr_request_leader_and_isr_live_leader_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_live_leader *m)
-{
-    bool flex = v >= 4;
-    (void)flex;
-    if (1) {
-        m->broker_id = kr_int32(r);
-    }
-    if (1) {
-        m->host_name = kr_string(r, flex);
-        if (m->host_name.len < 0 && !(0))
-            r->err = 1;
-    }
-    if (1) {
-        m->port = kr_int32(r);
-    }
-    if (flex && !r->err) {
-        uint32_t ntags = kr_uvarint(r);
-        for (uint32_t t = 0; t < ntags && !r->err; t++) {
-            uint32_t tag = kr_uvarint(r);
-            uint32_t sz = kr_uvarint(r);
-            if (r->err || sz > (size_t)(r->end - r->p)) {
-                r->err = 1;
-                break;
-            }
-            uint8_t *next = r->p + sz;
-            (void)tag;
-            r->p = next;
-        }
-    }
-}
-
-static void leader_and_isr_request_leader_and_isr_live_leader_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_live_leader *m)
-{
-    bool flex = v >= 4;
-    (void)flex;
-    if (1) {
-        kw_int32(w, m->broker_id);
-    }
-    if (1) {
-        kw_string(w, flex, m->host_name);
-    }
-    if (1) {
-        kw_int32(w, m->port);
-    }
-    if (flex) {
-        kw_uvarint(w, 0);
-    }
-}
 
 static size_t leader_and_isr_request_leader_and_isr_partition_state_min_size(int16_t v)
 {
@@ -11981,6 +11821,166 @@ static void leader_and_isr_request_leader_and_isr_partition_state_write(kwriter_
     }
 }
 
+static size_t leader_and_isr_request_leader_and_isr_topic_state_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 2)
+        n += (flex ? 1 : 2);
+    if (v >= 5)
+        n += 16;
+    if (v >= 2)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void leader_and_isr_request_leader_and_isr_topic_state_defaults(struct leader_and_isr_request_leader_and_isr_topic_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct leader_and_isr_request_leader_and_isr_topic_state *leader_and_isr_request_leader_and_isr_topic_state_array(arena_t *a, int32_t n)
+{
+    struct leader_and_isr_request_leader_and_isr_topic_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        leader_and_isr_request_leader_and_isr_topic_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void leader_and_isr_request_leader_and_isr_topic_state_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_topic_state *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 2) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 5) {
+        m->topic_id = kr_uuid(r);
+    }
+    if (v >= 2) {
+        m->partition_states_count = kr_array_len(r, flex, leader_and_isr_request_leader_and_isr_partition_state_min_size(v));
+        m->partition_states = kr_alloc_array(r, m->partition_states_count, sizeof(struct leader_and_isr_request_leader_and_isr_partition_state));
+        for (int32_t i = 0; i < m->partition_states_count && !r->err; i++) {
+            leader_and_isr_request_leader_and_isr_partition_state_defaults(&m->partition_states[i]);
+            leader_and_isr_request_leader_and_isr_partition_state_read(r, v, &m->partition_states[i]);
+        }
+        if (m->partition_states_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leader_and_isr_request_leader_and_isr_topic_state_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_topic_state *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 2) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (v >= 5) {
+        kw_uuid(w, m->topic_id);
+    }
+    if (v >= 2) {
+        kw_array_len(w, flex, m->partition_states_count);
+        for (int32_t i = 0; i < m->partition_states_count; i++)
+            leader_and_isr_request_leader_and_isr_partition_state_write(w, v, &m->partition_states[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t leader_and_isr_request_leader_and_isr_live_leader_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += (flex ? 1 : 2);
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void leader_and_isr_request_leader_and_isr_live_leader_defaults(struct leader_and_isr_request_leader_and_isr_live_leader *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->host_name = KSTR_LIT("");
+}
+
+struct leader_and_isr_request_leader_and_isr_live_leader *leader_and_isr_request_leader_and_isr_live_leader_array(arena_t *a, int32_t n)
+{
+    struct leader_and_isr_request_leader_and_isr_live_leader *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        leader_and_isr_request_leader_and_isr_live_leader_defaults(&arr[i]);
+    return arr;
+}
+
+static void leader_and_isr_request_leader_and_isr_live_leader_read(kreader_t *r, int16_t v, struct leader_and_isr_request_leader_and_isr_live_leader *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        m->broker_id = kr_int32(r);
+    }
+    if (1) {
+        m->host_name = kr_string(r, flex);
+        if (m->host_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->port = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leader_and_isr_request_leader_and_isr_live_leader_write(kwriter_t *w, int16_t v, const struct leader_and_isr_request_leader_and_isr_live_leader *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->broker_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->host_name);
+    }
+    if (1) {
+        kw_int32(w, m->port);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
 void leader_and_isr_request_defaults(struct leader_and_isr_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -12103,89 +12103,14 @@ void leader_and_isr_request_encode(kwriter_t *w, int16_t version, const struct l
     leader_and_isr_request_write(w, version, m);
 }
 
-static void leader_and_isr_response_leader_and_isr_topic_error_read(kreader_t *r, int16_t v, struct leader_and_isr_response_leader_and_isr_topic_error *m);
-static void leader_and_isr_response_leader_and_isr_topic_error_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response_leader_and_isr_topic_error *m);
-static size_t leader_and_isr_response_leader_and_isr_topic_error_min_size(int16_t v);
 static void leader_and_isr_response_leader_and_isr_partition_error_read(kreader_t *r, int16_t v, struct leader_and_isr_response_leader_and_isr_partition_error *m);
 static void leader_and_isr_response_leader_and_isr_partition_error_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response_leader_and_isr_partition_error *m);
 static size_t leader_and_isr_response_leader_and_isr_partition_error_min_size(int16_t v);
+static void leader_and_isr_response_leader_and_isr_topic_error_read(kreader_t *r, int16_t v, struct leader_and_isr_response_leader_and_isr_topic_error *m);
+static void leader_and_isr_response_leader_and_isr_topic_error_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response_leader_and_isr_topic_error *m);
+static size_t leader_and_isr_response_leader_and_isr_topic_error_min_size(int16_t v);
 static void leader_and_isr_response_read(kreader_t *r, int16_t v, struct leader_and_isr_response *m);
 static void leader_and_isr_response_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response *m);
-
-static size_t leader_and_isr_response_leader_and_isr_topic_error_min_size(int16_t v)
-{
-    bool flex = v >= 4;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 5)
-        n += 16;
-    if (v >= 5)
-        n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
-void leader_and_isr_response_leader_and_isr_topic_error_defaults(struct leader_and_isr_response_leader_and_isr_topic_error *m)
-{
-    memset(m, 0, sizeof(*m));
-}
-
-struct leader_and_isr_response_leader_and_isr_topic_error *leader_and_isr_response_leader_and_isr_topic_error_array(arena_t *a, int32_t n)
-{
-    struct leader_and_isr_response_leader_and_isr_topic_error *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
-    for (int32_t i = 0; i < n; i++)
-        leader_and_isr_response_leader_and_isr_topic_error_defaults(&arr[i]);
-    return arr;
-}
-
-static void leader_and_isr_response_leader_and_isr_topic_error_read(kreader_t *r, int16_t v, struct leader_and_isr_response_leader_and_isr_topic_error *m)
-{
-    bool flex = v >= 4;
-    (void)flex;
-    if (v >= 5) {
-        m->topic_id = kr_uuid(r);
-    }
-    if (v >= 5) {
-        m->partition_errors_count = kr_array_len(r, flex, leader_and_isr_response_leader_and_isr_partition_error_min_size(v));
-        m->partition_errors = kr_alloc_array(r, m->partition_errors_count, sizeof(struct leader_and_isr_response_leader_and_isr_partition_error));
-        for (int32_t i = 0; i < m->partition_errors_count && !r->err; i++) {
-            leader_and_isr_response_leader_and_isr_partition_error_defaults(&m->partition_errors[i]);
-            leader_and_isr_response_leader_and_isr_partition_error_read(r, v, &m->partition_errors[i]);
-        }
-        if (m->partition_errors_count < 0 && !(0))
-            r->err = 1;
-    }
-    if (flex && !r->err) {
-        uint32_t ntags = kr_uvarint(r);
-        for (uint32_t t = 0; t < ntags && !r->err; t++) {
-            uint32_t tag = kr_uvarint(r);
-            uint32_t sz = kr_uvarint(r);
-            if (r->err || sz > (size_t)(r->end - r->p)) {
-                r->err = 1;
-                break;
-            }
-            uint8_t *next = r->p + sz;
-            (void)tag;
-            r->p = next;
-        }
-    }
-}
-
-static void leader_and_isr_response_leader_and_isr_topic_error_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response_leader_and_isr_topic_error *m)
-{
-    bool flex = v >= 4;
-    (void)flex;
-    if (v >= 5) {
-        kw_uuid(w, m->topic_id);
-    }
-    if (v >= 5) {
-        kw_array_len(w, flex, m->partition_errors_count);
-        for (int32_t i = 0; i < m->partition_errors_count; i++)
-            leader_and_isr_response_leader_and_isr_partition_error_write(w, v, &m->partition_errors[i]);
-    }
-    if (flex) {
-        kw_uvarint(w, 0);
-    }
-}
 
 static size_t leader_and_isr_response_leader_and_isr_partition_error_min_size(int16_t v)
 {
@@ -12256,6 +12181,81 @@ static void leader_and_isr_response_leader_and_isr_partition_error_write(kwriter
     }
     if (1) {
         kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t leader_and_isr_response_leader_and_isr_topic_error_min_size(int16_t v)
+{
+    bool flex = v >= 4;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v >= 5)
+        n += 16;
+    if (v >= 5)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void leader_and_isr_response_leader_and_isr_topic_error_defaults(struct leader_and_isr_response_leader_and_isr_topic_error *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct leader_and_isr_response_leader_and_isr_topic_error *leader_and_isr_response_leader_and_isr_topic_error_array(arena_t *a, int32_t n)
+{
+    struct leader_and_isr_response_leader_and_isr_topic_error *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        leader_and_isr_response_leader_and_isr_topic_error_defaults(&arr[i]);
+    return arr;
+}
+
+static void leader_and_isr_response_leader_and_isr_topic_error_read(kreader_t *r, int16_t v, struct leader_and_isr_response_leader_and_isr_topic_error *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 5) {
+        m->topic_id = kr_uuid(r);
+    }
+    if (v >= 5) {
+        m->partition_errors_count = kr_array_len(r, flex, leader_and_isr_response_leader_and_isr_partition_error_min_size(v));
+        m->partition_errors = kr_alloc_array(r, m->partition_errors_count, sizeof(struct leader_and_isr_response_leader_and_isr_partition_error));
+        for (int32_t i = 0; i < m->partition_errors_count && !r->err; i++) {
+            leader_and_isr_response_leader_and_isr_partition_error_defaults(&m->partition_errors[i]);
+            leader_and_isr_response_leader_and_isr_partition_error_read(r, v, &m->partition_errors[i]);
+        }
+        if (m->partition_errors_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void leader_and_isr_response_leader_and_isr_topic_error_write(kwriter_t *w, int16_t v, const struct leader_and_isr_response_leader_and_isr_topic_error *m)
+{
+    bool flex = v >= 4;
+    (void)flex;
+    if (v >= 5) {
+        kw_uuid(w, m->topic_id);
+    }
+    if (v >= 5) {
+        kw_array_len(w, flex, m->partition_errors_count);
+        for (int32_t i = 0; i < m->partition_errors_count; i++)
+            leader_and_isr_response_leader_and_isr_partition_error_write(w, v, &m->partition_errors[i]);
     }
     if (flex) {
         kw_uvarint(w, 0);
@@ -12344,6 +12344,9 @@ void leader_and_isr_response_encode(kwriter_t *w, int16_t version, const struct 
     leader_and_isr_response_write(w, version, m);
 }
 
+static void update_metadata_request_update_metadata_partition_state_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_partition_state *m);
+static void update_metadata_request_update_metadata_partition_state_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_partition_state *m);
+static size_t update_metadata_request_update_metadata_partition_state_min_size(int16_t v);
 static void update_metadata_request_update_metadata_topic_state_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_topic_state *m);
 static void update_metadata_request_update_metadata_topic_state_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_topic_state *m);
 static size_t update_metadata_request_update_metadata_topic_state_min_size(int16_t v);
@@ -12353,11 +12356,147 @@ static size_t update_metadata_request_update_metadata_endpoint_min_size(int16_t 
 static void update_metadata_request_update_metadata_broker_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_broker *m);
 static void update_metadata_request_update_metadata_broker_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_broker *m);
 static size_t update_metadata_request_update_metadata_broker_min_size(int16_t v);
-static void update_metadata_request_update_metadata_partition_state_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_partition_state *m);
-static void update_metadata_request_update_metadata_partition_state_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_partition_state *m);
-static size_t update_metadata_request_update_metadata_partition_state_min_size(int16_t v);
 static void update_metadata_request_read(kreader_t *r, int16_t v, struct update_metadata_request *m);
 static void update_metadata_request_write(kwriter_t *w, int16_t v, const struct update_metadata_request *m);
+
+static size_t update_metadata_request_update_metadata_partition_state_min_size(int16_t v)
+{
+    bool flex = v >= 6;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    if (v <= 4)
+        n += (flex ? 1 : 2);
+    n += 4;
+    n += 4;
+    n += 4;
+    n += 4;
+    n += (flex ? 1 : 4);
+    n += 4;
+    n += (flex ? 1 : 4);
+    if (v >= 4)
+        n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void update_metadata_request_update_metadata_partition_state_defaults(struct update_metadata_request_update_metadata_partition_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct update_metadata_request_update_metadata_partition_state *update_metadata_request_update_metadata_partition_state_array(arena_t *a, int32_t n)
+{
+    struct update_metadata_request_update_metadata_partition_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        update_metadata_request_update_metadata_partition_state_defaults(&arr[i]);
+    return arr;
+}
+
+static void update_metadata_request_update_metadata_partition_state_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_partition_state *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 4) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->controller_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->leader = kr_int32(r);
+    }
+    if (1) {
+        m->leader_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->isr_count = kr_array_len(r, flex, 4);
+        m->isr = kr_alloc_array(r, m->isr_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->isr_count && !r->err; i++)
+            m->isr[i] = kr_int32(r);
+        if (m->isr_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->zk_version = kr_int32(r);
+    }
+    if (1) {
+        m->replicas_count = kr_array_len(r, flex, 4);
+        m->replicas = kr_alloc_array(r, m->replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->replicas_count && !r->err; i++)
+            m->replicas[i] = kr_int32(r);
+        if (m->replicas_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 4) {
+        m->offline_replicas_count = kr_array_len(r, flex, 4);
+        m->offline_replicas = kr_alloc_array(r, m->offline_replicas_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->offline_replicas_count && !r->err; i++)
+            m->offline_replicas[i] = kr_int32(r);
+        if (m->offline_replicas_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void update_metadata_request_update_metadata_partition_state_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_partition_state *m)
+{
+    bool flex = v >= 6;
+    (void)flex;
+    if (v <= 4) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int32(w, m->controller_epoch);
+    }
+    if (1) {
+        kw_int32(w, m->leader);
+    }
+    if (1) {
+        kw_int32(w, m->leader_epoch);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->isr_count);
+        for (int32_t i = 0; i < m->isr_count; i++)
+            kw_int32(w, m->isr[i]);
+    }
+    if (1) {
+        kw_int32(w, m->zk_version);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->replicas_count);
+        for (int32_t i = 0; i < m->replicas_count; i++)
+            kw_int32(w, m->replicas[i]);
+    }
+    if (v >= 4) {
+        kw_array_len(w, flex, m->offline_replicas_count);
+        for (int32_t i = 0; i < m->offline_replicas_count; i++)
+            kw_int32(w, m->offline_replicas[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
 
 static size_t update_metadata_request_update_metadata_topic_state_min_size(int16_t v)
 {
@@ -12631,145 +12770,6 @@ static void update_metadata_request_update_metadata_broker_write(kwriter_t *w, i
     }
     if (v >= 2) {
         kw_string(w, flex, m->rack);
-    }
-    if (flex) {
-        kw_uvarint(w, 0);
-    }
-}
-
-static size_t update_metadata_request_update_metadata_partition_state_min_size(int16_t v)
-{
-    bool flex = v >= 6;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v <= 4)
-        n += (flex ? 1 : 2);
-    n += 4;
-    n += 4;
-    n += 4;
-    n += 4;
-    n += (flex ? 1 : 4);
-    n += 4;
-    n += (flex ? 1 : 4);
-    if (v >= 4)
-        n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
-void update_metadata_request_update_metadata_partition_state_defaults(struct update_metadata_request_update_metadata_partition_state *m)
-{
-    memset(m, 0, sizeof(*m));
-    m->topic_name = KSTR_LIT("");
-}
-
-struct update_metadata_request_update_metadata_partition_state *update_metadata_request_update_metadata_partition_state_array(arena_t *a, int32_t n)
-{
-    struct update_metadata_request_update_metadata_partition_state *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
-    for (int32_t i = 0; i < n; i++)
-        update_metadata_request_update_metadata_partition_state_defaults(&arr[i]);
-    return arr;
-}
-
-static void update_metadata_request_update_metadata_partition_state_read(kreader_t *r, int16_t v, struct update_metadata_request_update_metadata_partition_state *m)
-{
-    bool flex = v >= 6;
-    (void)flex;
-    if (v <= 4) {
-        m->topic_name = kr_string(r, flex);
-        if (m->topic_name.len < 0 && !(0))
-            r->err = 1;
-    }
-    if (1) {
-        m->partition_index = kr_int32(r);
-    }
-    if (1) {
-        m->controller_epoch = kr_int32(r);
-    }
-    if (1) {
-        m->leader = kr_int32(r);
-    }
-    if (1) {
-        m->leader_epoch = kr_int32(r);
-    }
-    if (1) {
-        m->isr_count = kr_array_len(r, flex, 4);
-        m->isr = kr_alloc_array(r, m->isr_count, sizeof(int32_t));
-        for (int32_t i = 0; i < m->isr_count && !r->err; i++)
-            m->isr[i] = kr_int32(r);
-        if (m->isr_count < 0 && !(0))
-            r->err = 1;
-    }
-    if (1) {
-        m->zk_version = kr_int32(r);
-    }
-    if (1) {
-        m->replicas_count = kr_array_len(r, flex, 4);
-        m->replicas = kr_alloc_array(r, m->replicas_count, sizeof(int32_t));
-        for (int32_t i = 0; i < m->replicas_count && !r->err; i++)
-            m->replicas[i] = kr_int32(r);
-        if (m->replicas_count < 0 && !(0))
-            r->err = 1;
-    }
-    if (v >= 4) {
-        m->offline_replicas_count = kr_array_len(r, flex, 4);
-        m->offline_replicas = kr_alloc_array(r, m->offline_replicas_count, sizeof(int32_t));
-        for (int32_t i = 0; i < m->offline_replicas_count && !r->err; i++)
-            m->offline_replicas[i] = kr_int32(r);
-        if (m->offline_replicas_count < 0 && !(0))
-            r->err = 1;
-    }
-    if (flex && !r->err) {
-        uint32_t ntags = kr_uvarint(r);
-        for (uint32_t t = 0; t < ntags && !r->err; t++) {
-            uint32_t tag = kr_uvarint(r);
-            uint32_t sz = kr_uvarint(r);
-            if (r->err || sz > (size_t)(r->end - r->p)) {
-                r->err = 1;
-                break;
-            }
-            uint8_t *next = r->p + sz;
-            (void)tag;
-            r->p = next;
-        }
-    }
-}
-
-static void update_metadata_request_update_metadata_partition_state_write(kwriter_t *w, int16_t v, const struct update_metadata_request_update_metadata_partition_state *m)
-{
-    bool flex = v >= 6;
-    (void)flex;
-    if (v <= 4) {
-        kw_string(w, flex, m->topic_name);
-    }
-    if (1) {
-        kw_int32(w, m->partition_index);
-    }
-    if (1) {
-        kw_int32(w, m->controller_epoch);
-    }
-    if (1) {
-        kw_int32(w, m->leader);
-    }
-    if (1) {
-        kw_int32(w, m->leader_epoch);
-    }
-    if (1) {
-        kw_array_len(w, flex, m->isr_count);
-        for (int32_t i = 0; i < m->isr_count; i++)
-            kw_int32(w, m->isr[i]);
-    }
-    if (1) {
-        kw_int32(w, m->zk_version);
-    }
-    if (1) {
-        kw_array_len(w, flex, m->replicas_count);
-        for (int32_t i = 0; i < m->replicas_count; i++)
-            kw_int32(w, m->replicas[i]);
-    }
-    if (v >= 4) {
-        kw_array_len(w, flex, m->offline_replicas_count);
-        for (int32_t i = 0; i < m->offline_replicas_count; i++)
-            kw_int32(w, m->offline_replicas[i]);
     }
     if (flex) {
         kw_uvarint(w, 0);
@@ -18917,6 +18917,2025 @@ void incremental_alter_configs_response_encode(kwriter_t *w, int16_t version, co
     incremental_alter_configs_response_write(w, version, m);
 }
 
+static void create_delegation_token_request_creatable_renewers_read(kreader_t *r, int16_t v, struct create_delegation_token_request_creatable_renewers *m);
+static void create_delegation_token_request_creatable_renewers_write(kwriter_t *w, int16_t v, const struct create_delegation_token_request_creatable_renewers *m);
+static size_t create_delegation_token_request_creatable_renewers_min_size(int16_t v);
+static void create_delegation_token_request_read(kreader_t *r, int16_t v, struct create_delegation_token_request *m);
+static void create_delegation_token_request_write(kwriter_t *w, int16_t v, const struct create_delegation_token_request *m);
+
+static size_t create_delegation_token_request_creatable_renewers_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void create_delegation_token_request_creatable_renewers_defaults(struct create_delegation_token_request_creatable_renewers *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->principal_type = KSTR_LIT("");
+    m->principal_name = KSTR_LIT("");
+}
+
+struct create_delegation_token_request_creatable_renewers *create_delegation_token_request_creatable_renewers_array(arena_t *a, int32_t n)
+{
+    struct create_delegation_token_request_creatable_renewers *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        create_delegation_token_request_creatable_renewers_defaults(&arr[i]);
+    return arr;
+}
+
+static void create_delegation_token_request_creatable_renewers_read(kreader_t *r, int16_t v, struct create_delegation_token_request_creatable_renewers *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->principal_type = kr_string(r, flex);
+        if (m->principal_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->principal_name = kr_string(r, flex);
+        if (m->principal_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_delegation_token_request_creatable_renewers_write(kwriter_t *w, int16_t v, const struct create_delegation_token_request_creatable_renewers *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->principal_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->principal_name);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void create_delegation_token_request_defaults(struct create_delegation_token_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->owner_principal_type = KSTR_LIT("");
+    m->owner_principal_name = KSTR_LIT("");
+}
+
+static void create_delegation_token_request_read(kreader_t *r, int16_t v, struct create_delegation_token_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v >= 3) {
+        m->owner_principal_type = kr_string(r, flex);
+        if (m->owner_principal_type.len < 0 && !(v >= 3))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->owner_principal_name = kr_string(r, flex);
+        if (m->owner_principal_name.len < 0 && !(v >= 3))
+            r->err = 1;
+    }
+    if (1) {
+        m->renewers_count = kr_array_len(r, flex, create_delegation_token_request_creatable_renewers_min_size(v));
+        m->renewers = kr_alloc_array(r, m->renewers_count, sizeof(struct create_delegation_token_request_creatable_renewers));
+        for (int32_t i = 0; i < m->renewers_count && !r->err; i++) {
+            create_delegation_token_request_creatable_renewers_defaults(&m->renewers[i]);
+            create_delegation_token_request_creatable_renewers_read(r, v, &m->renewers[i]);
+        }
+        if (m->renewers_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->max_lifetime_ms = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_delegation_token_request_write(kwriter_t *w, int16_t v, const struct create_delegation_token_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (v >= 3) {
+        kw_string(w, flex, m->owner_principal_type);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->owner_principal_name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->renewers_count);
+        for (int32_t i = 0; i < m->renewers_count; i++)
+            create_delegation_token_request_creatable_renewers_write(w, v, &m->renewers[i]);
+    }
+    if (1) {
+        kw_int64(w, m->max_lifetime_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int create_delegation_token_request_decode(kreader_t *r, int16_t version, struct create_delegation_token_request *m)
+{
+    create_delegation_token_request_defaults(m);
+    create_delegation_token_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void create_delegation_token_request_encode(kwriter_t *w, int16_t version, const struct create_delegation_token_request *m)
+{
+    create_delegation_token_request_write(w, version, m);
+}
+
+static void create_delegation_token_response_read(kreader_t *r, int16_t v, struct create_delegation_token_response *m);
+static void create_delegation_token_response_write(kwriter_t *w, int16_t v, const struct create_delegation_token_response *m);
+
+void create_delegation_token_response_defaults(struct create_delegation_token_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->principal_type = KSTR_LIT("");
+    m->principal_name = KSTR_LIT("");
+    m->token_requester_principal_type = KSTR_LIT("");
+    m->token_requester_principal_name = KSTR_LIT("");
+    m->token_id = KSTR_LIT("");
+    m->hmac = (kbytes_t){ NULL, 0 };
+}
+
+static void create_delegation_token_response_read(kreader_t *r, int16_t v, struct create_delegation_token_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->principal_type = kr_string(r, flex);
+        if (m->principal_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->principal_name = kr_string(r, flex);
+        if (m->principal_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->token_requester_principal_type = kr_string(r, flex);
+        if (m->token_requester_principal_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->token_requester_principal_name = kr_string(r, flex);
+        if (m->token_requester_principal_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->issue_timestamp_ms = kr_int64(r);
+    }
+    if (1) {
+        m->expiry_timestamp_ms = kr_int64(r);
+    }
+    if (1) {
+        m->max_timestamp_ms = kr_int64(r);
+    }
+    if (1) {
+        m->token_id = kr_string(r, flex);
+        if (m->token_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->hmac = kr_bytes(r, flex);
+        if (m->hmac.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void create_delegation_token_response_write(kwriter_t *w, int16_t v, const struct create_delegation_token_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->principal_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->principal_name);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->token_requester_principal_type);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->token_requester_principal_name);
+    }
+    if (1) {
+        kw_int64(w, m->issue_timestamp_ms);
+    }
+    if (1) {
+        kw_int64(w, m->expiry_timestamp_ms);
+    }
+    if (1) {
+        kw_int64(w, m->max_timestamp_ms);
+    }
+    if (1) {
+        kw_string(w, flex, m->token_id);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->hmac);
+    }
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int create_delegation_token_response_decode(kreader_t *r, int16_t version, struct create_delegation_token_response *m)
+{
+    create_delegation_token_response_defaults(m);
+    create_delegation_token_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void create_delegation_token_response_encode(kwriter_t *w, int16_t version, const struct create_delegation_token_response *m)
+{
+    create_delegation_token_response_write(w, version, m);
+}
+
+static void renew_delegation_token_request_read(kreader_t *r, int16_t v, struct renew_delegation_token_request *m);
+static void renew_delegation_token_request_write(kwriter_t *w, int16_t v, const struct renew_delegation_token_request *m);
+
+void renew_delegation_token_request_defaults(struct renew_delegation_token_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->hmac = (kbytes_t){ NULL, 0 };
+}
+
+static void renew_delegation_token_request_read(kreader_t *r, int16_t v, struct renew_delegation_token_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->hmac = kr_bytes(r, flex);
+        if (m->hmac.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->renew_period_ms = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void renew_delegation_token_request_write(kwriter_t *w, int16_t v, const struct renew_delegation_token_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_bytes(w, flex, m->hmac);
+    }
+    if (1) {
+        kw_int64(w, m->renew_period_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int renew_delegation_token_request_decode(kreader_t *r, int16_t version, struct renew_delegation_token_request *m)
+{
+    renew_delegation_token_request_defaults(m);
+    renew_delegation_token_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void renew_delegation_token_request_encode(kwriter_t *w, int16_t version, const struct renew_delegation_token_request *m)
+{
+    renew_delegation_token_request_write(w, version, m);
+}
+
+static void renew_delegation_token_response_read(kreader_t *r, int16_t v, struct renew_delegation_token_response *m);
+static void renew_delegation_token_response_write(kwriter_t *w, int16_t v, const struct renew_delegation_token_response *m);
+
+void renew_delegation_token_response_defaults(struct renew_delegation_token_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void renew_delegation_token_response_read(kreader_t *r, int16_t v, struct renew_delegation_token_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->expiry_timestamp_ms = kr_int64(r);
+    }
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void renew_delegation_token_response_write(kwriter_t *w, int16_t v, const struct renew_delegation_token_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_int64(w, m->expiry_timestamp_ms);
+    }
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int renew_delegation_token_response_decode(kreader_t *r, int16_t version, struct renew_delegation_token_response *m)
+{
+    renew_delegation_token_response_defaults(m);
+    renew_delegation_token_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void renew_delegation_token_response_encode(kwriter_t *w, int16_t version, const struct renew_delegation_token_response *m)
+{
+    renew_delegation_token_response_write(w, version, m);
+}
+
+static void expire_delegation_token_request_read(kreader_t *r, int16_t v, struct expire_delegation_token_request *m);
+static void expire_delegation_token_request_write(kwriter_t *w, int16_t v, const struct expire_delegation_token_request *m);
+
+void expire_delegation_token_request_defaults(struct expire_delegation_token_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->hmac = (kbytes_t){ NULL, 0 };
+}
+
+static void expire_delegation_token_request_read(kreader_t *r, int16_t v, struct expire_delegation_token_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->hmac = kr_bytes(r, flex);
+        if (m->hmac.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->expiry_time_period_ms = kr_int64(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void expire_delegation_token_request_write(kwriter_t *w, int16_t v, const struct expire_delegation_token_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_bytes(w, flex, m->hmac);
+    }
+    if (1) {
+        kw_int64(w, m->expiry_time_period_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int expire_delegation_token_request_decode(kreader_t *r, int16_t version, struct expire_delegation_token_request *m)
+{
+    expire_delegation_token_request_defaults(m);
+    expire_delegation_token_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void expire_delegation_token_request_encode(kwriter_t *w, int16_t version, const struct expire_delegation_token_request *m)
+{
+    expire_delegation_token_request_write(w, version, m);
+}
+
+static void expire_delegation_token_response_read(kreader_t *r, int16_t v, struct expire_delegation_token_response *m);
+static void expire_delegation_token_response_write(kwriter_t *w, int16_t v, const struct expire_delegation_token_response *m);
+
+void expire_delegation_token_response_defaults(struct expire_delegation_token_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void expire_delegation_token_response_read(kreader_t *r, int16_t v, struct expire_delegation_token_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->expiry_timestamp_ms = kr_int64(r);
+    }
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void expire_delegation_token_response_write(kwriter_t *w, int16_t v, const struct expire_delegation_token_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_int64(w, m->expiry_timestamp_ms);
+    }
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int expire_delegation_token_response_decode(kreader_t *r, int16_t version, struct expire_delegation_token_response *m)
+{
+    expire_delegation_token_response_defaults(m);
+    expire_delegation_token_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void expire_delegation_token_response_encode(kwriter_t *w, int16_t version, const struct expire_delegation_token_response *m)
+{
+    expire_delegation_token_response_write(w, version, m);
+}
+
+static void describe_delegation_token_request_describe_delegation_token_owner_read(kreader_t *r, int16_t v, struct describe_delegation_token_request_describe_delegation_token_owner *m);
+static void describe_delegation_token_request_describe_delegation_token_owner_write(kwriter_t *w, int16_t v, const struct describe_delegation_token_request_describe_delegation_token_owner *m);
+static size_t describe_delegation_token_request_describe_delegation_token_owner_min_size(int16_t v);
+static void describe_delegation_token_request_read(kreader_t *r, int16_t v, struct describe_delegation_token_request *m);
+static void describe_delegation_token_request_write(kwriter_t *w, int16_t v, const struct describe_delegation_token_request *m);
+
+static size_t describe_delegation_token_request_describe_delegation_token_owner_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_delegation_token_request_describe_delegation_token_owner_defaults(struct describe_delegation_token_request_describe_delegation_token_owner *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->principal_type = KSTR_LIT("");
+    m->principal_name = KSTR_LIT("");
+}
+
+struct describe_delegation_token_request_describe_delegation_token_owner *describe_delegation_token_request_describe_delegation_token_owner_array(arena_t *a, int32_t n)
+{
+    struct describe_delegation_token_request_describe_delegation_token_owner *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_delegation_token_request_describe_delegation_token_owner_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_delegation_token_request_describe_delegation_token_owner_read(kreader_t *r, int16_t v, struct describe_delegation_token_request_describe_delegation_token_owner *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->principal_type = kr_string(r, flex);
+        if (m->principal_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->principal_name = kr_string(r, flex);
+        if (m->principal_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_delegation_token_request_describe_delegation_token_owner_write(kwriter_t *w, int16_t v, const struct describe_delegation_token_request_describe_delegation_token_owner *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->principal_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->principal_name);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_delegation_token_request_defaults(struct describe_delegation_token_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void describe_delegation_token_request_read(kreader_t *r, int16_t v, struct describe_delegation_token_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->owners_count = kr_array_len(r, flex, describe_delegation_token_request_describe_delegation_token_owner_min_size(v));
+        m->owners = kr_alloc_array(r, m->owners_count, sizeof(struct describe_delegation_token_request_describe_delegation_token_owner));
+        for (int32_t i = 0; i < m->owners_count && !r->err; i++) {
+            describe_delegation_token_request_describe_delegation_token_owner_defaults(&m->owners[i]);
+            describe_delegation_token_request_describe_delegation_token_owner_read(r, v, &m->owners[i]);
+        }
+        if (m->owners_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_delegation_token_request_write(kwriter_t *w, int16_t v, const struct describe_delegation_token_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->owners_count);
+        for (int32_t i = 0; i < m->owners_count; i++)
+            describe_delegation_token_request_describe_delegation_token_owner_write(w, v, &m->owners[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_delegation_token_request_decode(kreader_t *r, int16_t version, struct describe_delegation_token_request *m)
+{
+    describe_delegation_token_request_defaults(m);
+    describe_delegation_token_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_delegation_token_request_encode(kwriter_t *w, int16_t version, const struct describe_delegation_token_request *m)
+{
+    describe_delegation_token_request_write(w, version, m);
+}
+
+static void describe_delegation_token_response_described_delegation_token_renewer_read(kreader_t *r, int16_t v, struct describe_delegation_token_response_described_delegation_token_renewer *m);
+static void describe_delegation_token_response_described_delegation_token_renewer_write(kwriter_t *w, int16_t v, const struct describe_delegation_token_response_described_delegation_token_renewer *m);
+static size_t describe_delegation_token_response_described_delegation_token_renewer_min_size(int16_t v);
+static void describe_delegation_token_response_described_delegation_token_read(kreader_t *r, int16_t v, struct describe_delegation_token_response_described_delegation_token *m);
+static void describe_delegation_token_response_described_delegation_token_write(kwriter_t *w, int16_t v, const struct describe_delegation_token_response_described_delegation_token *m);
+static size_t describe_delegation_token_response_described_delegation_token_min_size(int16_t v);
+static void describe_delegation_token_response_read(kreader_t *r, int16_t v, struct describe_delegation_token_response *m);
+static void describe_delegation_token_response_write(kwriter_t *w, int16_t v, const struct describe_delegation_token_response *m);
+
+static size_t describe_delegation_token_response_described_delegation_token_renewer_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_delegation_token_response_described_delegation_token_renewer_defaults(struct describe_delegation_token_response_described_delegation_token_renewer *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->principal_type = KSTR_LIT("");
+    m->principal_name = KSTR_LIT("");
+}
+
+struct describe_delegation_token_response_described_delegation_token_renewer *describe_delegation_token_response_described_delegation_token_renewer_array(arena_t *a, int32_t n)
+{
+    struct describe_delegation_token_response_described_delegation_token_renewer *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_delegation_token_response_described_delegation_token_renewer_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_delegation_token_response_described_delegation_token_renewer_read(kreader_t *r, int16_t v, struct describe_delegation_token_response_described_delegation_token_renewer *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->principal_type = kr_string(r, flex);
+        if (m->principal_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->principal_name = kr_string(r, flex);
+        if (m->principal_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_delegation_token_response_described_delegation_token_renewer_write(kwriter_t *w, int16_t v, const struct describe_delegation_token_response_described_delegation_token_renewer *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->principal_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->principal_name);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t describe_delegation_token_response_described_delegation_token_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    if (v >= 3)
+        n += (flex ? 1 : 2);
+    n += 8;
+    n += 8;
+    n += 8;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void describe_delegation_token_response_described_delegation_token_defaults(struct describe_delegation_token_response_described_delegation_token *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->principal_type = KSTR_LIT("");
+    m->principal_name = KSTR_LIT("");
+    m->token_requester_principal_type = KSTR_LIT("");
+    m->token_requester_principal_name = KSTR_LIT("");
+    m->token_id = KSTR_LIT("");
+    m->hmac = (kbytes_t){ NULL, 0 };
+}
+
+struct describe_delegation_token_response_described_delegation_token *describe_delegation_token_response_described_delegation_token_array(arena_t *a, int32_t n)
+{
+    struct describe_delegation_token_response_described_delegation_token *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        describe_delegation_token_response_described_delegation_token_defaults(&arr[i]);
+    return arr;
+}
+
+static void describe_delegation_token_response_described_delegation_token_read(kreader_t *r, int16_t v, struct describe_delegation_token_response_described_delegation_token *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->principal_type = kr_string(r, flex);
+        if (m->principal_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->principal_name = kr_string(r, flex);
+        if (m->principal_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->token_requester_principal_type = kr_string(r, flex);
+        if (m->token_requester_principal_type.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 3) {
+        m->token_requester_principal_name = kr_string(r, flex);
+        if (m->token_requester_principal_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->issue_timestamp = kr_int64(r);
+    }
+    if (1) {
+        m->expiry_timestamp = kr_int64(r);
+    }
+    if (1) {
+        m->max_timestamp = kr_int64(r);
+    }
+    if (1) {
+        m->token_id = kr_string(r, flex);
+        if (m->token_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->hmac = kr_bytes(r, flex);
+        if (m->hmac.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->renewers_count = kr_array_len(r, flex, describe_delegation_token_response_described_delegation_token_renewer_min_size(v));
+        m->renewers = kr_alloc_array(r, m->renewers_count, sizeof(struct describe_delegation_token_response_described_delegation_token_renewer));
+        for (int32_t i = 0; i < m->renewers_count && !r->err; i++) {
+            describe_delegation_token_response_described_delegation_token_renewer_defaults(&m->renewers[i]);
+            describe_delegation_token_response_described_delegation_token_renewer_read(r, v, &m->renewers[i]);
+        }
+        if (m->renewers_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_delegation_token_response_described_delegation_token_write(kwriter_t *w, int16_t v, const struct describe_delegation_token_response_described_delegation_token *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->principal_type);
+    }
+    if (1) {
+        kw_string(w, flex, m->principal_name);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->token_requester_principal_type);
+    }
+    if (v >= 3) {
+        kw_string(w, flex, m->token_requester_principal_name);
+    }
+    if (1) {
+        kw_int64(w, m->issue_timestamp);
+    }
+    if (1) {
+        kw_int64(w, m->expiry_timestamp);
+    }
+    if (1) {
+        kw_int64(w, m->max_timestamp);
+    }
+    if (1) {
+        kw_string(w, flex, m->token_id);
+    }
+    if (1) {
+        kw_bytes(w, flex, m->hmac);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->renewers_count);
+        for (int32_t i = 0; i < m->renewers_count; i++)
+            describe_delegation_token_response_described_delegation_token_renewer_write(w, v, &m->renewers[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void describe_delegation_token_response_defaults(struct describe_delegation_token_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void describe_delegation_token_response_read(kreader_t *r, int16_t v, struct describe_delegation_token_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->tokens_count = kr_array_len(r, flex, describe_delegation_token_response_described_delegation_token_min_size(v));
+        m->tokens = kr_alloc_array(r, m->tokens_count, sizeof(struct describe_delegation_token_response_described_delegation_token));
+        for (int32_t i = 0; i < m->tokens_count && !r->err; i++) {
+            describe_delegation_token_response_described_delegation_token_defaults(&m->tokens[i]);
+            describe_delegation_token_response_described_delegation_token_read(r, v, &m->tokens[i]);
+        }
+        if (m->tokens_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void describe_delegation_token_response_write(kwriter_t *w, int16_t v, const struct describe_delegation_token_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->tokens_count);
+        for (int32_t i = 0; i < m->tokens_count; i++)
+            describe_delegation_token_response_described_delegation_token_write(w, v, &m->tokens[i]);
+    }
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int describe_delegation_token_response_decode(kreader_t *r, int16_t version, struct describe_delegation_token_response *m)
+{
+    describe_delegation_token_response_defaults(m);
+    describe_delegation_token_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void describe_delegation_token_response_encode(kwriter_t *w, int16_t version, const struct describe_delegation_token_response *m)
+{
+    describe_delegation_token_response_write(w, version, m);
+}
+
+static void consumer_group_heartbeat_request_topic_partitions_read(kreader_t *r, int16_t v, struct consumer_group_heartbeat_request_topic_partitions *m);
+static void consumer_group_heartbeat_request_topic_partitions_write(kwriter_t *w, int16_t v, const struct consumer_group_heartbeat_request_topic_partitions *m);
+static size_t consumer_group_heartbeat_request_topic_partitions_min_size(int16_t v);
+static void consumer_group_heartbeat_request_read(kreader_t *r, int16_t v, struct consumer_group_heartbeat_request *m);
+static void consumer_group_heartbeat_request_write(kwriter_t *w, int16_t v, const struct consumer_group_heartbeat_request *m);
+
+static size_t consumer_group_heartbeat_request_topic_partitions_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 16;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void consumer_group_heartbeat_request_topic_partitions_defaults(struct consumer_group_heartbeat_request_topic_partitions *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct consumer_group_heartbeat_request_topic_partitions *consumer_group_heartbeat_request_topic_partitions_array(arena_t *a, int32_t n)
+{
+    struct consumer_group_heartbeat_request_topic_partitions *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        consumer_group_heartbeat_request_topic_partitions_defaults(&arr[i]);
+    return arr;
+}
+
+static void consumer_group_heartbeat_request_topic_partitions_read(kreader_t *r, int16_t v, struct consumer_group_heartbeat_request_topic_partitions *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->topic_id = kr_uuid(r);
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_heartbeat_request_topic_partitions_write(kwriter_t *w, int16_t v, const struct consumer_group_heartbeat_request_topic_partitions *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_uuid(w, m->topic_id);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void consumer_group_heartbeat_request_defaults(struct consumer_group_heartbeat_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->group_id = KSTR_LIT("");
+    m->member_id = KSTR_LIT("");
+    m->instance_id = KSTR_NULL;
+    m->rack_id = KSTR_NULL;
+    m->rebalance_timeout_ms = -1;
+    m->server_assignor = KSTR_NULL;
+}
+
+static void consumer_group_heartbeat_request_read(kreader_t *r, int16_t v, struct consumer_group_heartbeat_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->member_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->instance_id = kr_string(r, flex);
+        if (m->instance_id.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->rack_id = kr_string(r, flex);
+        if (m->rack_id.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->rebalance_timeout_ms = kr_int32(r);
+    }
+    if (1) {
+        m->subscribed_topic_names_count = kr_array_len(r, flex, 1);
+        m->subscribed_topic_names = kr_alloc_array(r, m->subscribed_topic_names_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->subscribed_topic_names_count && !r->err; i++)
+            m->subscribed_topic_names[i] = kr_string(r, flex);
+        if (m->subscribed_topic_names_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->server_assignor = kr_string(r, flex);
+        if (m->server_assignor.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->topic_partitions_count = kr_array_len(r, flex, consumer_group_heartbeat_request_topic_partitions_min_size(v));
+        m->topic_partitions = kr_alloc_array(r, m->topic_partitions_count, sizeof(struct consumer_group_heartbeat_request_topic_partitions));
+        for (int32_t i = 0; i < m->topic_partitions_count && !r->err; i++) {
+            consumer_group_heartbeat_request_topic_partitions_defaults(&m->topic_partitions[i]);
+            consumer_group_heartbeat_request_topic_partitions_read(r, v, &m->topic_partitions[i]);
+        }
+        if (m->topic_partitions_count < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_heartbeat_request_write(kwriter_t *w, int16_t v, const struct consumer_group_heartbeat_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (1) {
+        kw_int32(w, m->member_epoch);
+    }
+    if (1) {
+        kw_string(w, flex, m->instance_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->rack_id);
+    }
+    if (1) {
+        kw_int32(w, m->rebalance_timeout_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->subscribed_topic_names_count);
+        for (int32_t i = 0; i < m->subscribed_topic_names_count; i++)
+            kw_string(w, flex, m->subscribed_topic_names[i]);
+    }
+    if (1) {
+        kw_string(w, flex, m->server_assignor);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topic_partitions_count);
+        for (int32_t i = 0; i < m->topic_partitions_count; i++)
+            consumer_group_heartbeat_request_topic_partitions_write(w, v, &m->topic_partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int consumer_group_heartbeat_request_decode(kreader_t *r, int16_t version, struct consumer_group_heartbeat_request *m)
+{
+    consumer_group_heartbeat_request_defaults(m);
+    consumer_group_heartbeat_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void consumer_group_heartbeat_request_encode(kwriter_t *w, int16_t version, const struct consumer_group_heartbeat_request *m)
+{
+    consumer_group_heartbeat_request_write(w, version, m);
+}
+
+static void consumer_group_heartbeat_response_topic_partitions_read(kreader_t *r, int16_t v, struct consumer_group_heartbeat_response_topic_partitions *m);
+static void consumer_group_heartbeat_response_topic_partitions_write(kwriter_t *w, int16_t v, const struct consumer_group_heartbeat_response_topic_partitions *m);
+static size_t consumer_group_heartbeat_response_topic_partitions_min_size(int16_t v);
+static void consumer_group_heartbeat_response_assignment_read(kreader_t *r, int16_t v, struct consumer_group_heartbeat_response_assignment *m);
+static void consumer_group_heartbeat_response_assignment_write(kwriter_t *w, int16_t v, const struct consumer_group_heartbeat_response_assignment *m);
+static void consumer_group_heartbeat_response_read(kreader_t *r, int16_t v, struct consumer_group_heartbeat_response *m);
+static void consumer_group_heartbeat_response_write(kwriter_t *w, int16_t v, const struct consumer_group_heartbeat_response *m);
+
+static size_t consumer_group_heartbeat_response_topic_partitions_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 16;
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void consumer_group_heartbeat_response_topic_partitions_defaults(struct consumer_group_heartbeat_response_topic_partitions *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct consumer_group_heartbeat_response_topic_partitions *consumer_group_heartbeat_response_topic_partitions_array(arena_t *a, int32_t n)
+{
+    struct consumer_group_heartbeat_response_topic_partitions *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        consumer_group_heartbeat_response_topic_partitions_defaults(&arr[i]);
+    return arr;
+}
+
+static void consumer_group_heartbeat_response_topic_partitions_read(kreader_t *r, int16_t v, struct consumer_group_heartbeat_response_topic_partitions *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->topic_id = kr_uuid(r);
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_heartbeat_response_topic_partitions_write(kwriter_t *w, int16_t v, const struct consumer_group_heartbeat_response_topic_partitions *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_uuid(w, m->topic_id);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void consumer_group_heartbeat_response_assignment_defaults(struct consumer_group_heartbeat_response_assignment *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct consumer_group_heartbeat_response_assignment *consumer_group_heartbeat_response_assignment_array(arena_t *a, int32_t n)
+{
+    struct consumer_group_heartbeat_response_assignment *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        consumer_group_heartbeat_response_assignment_defaults(&arr[i]);
+    return arr;
+}
+
+static void consumer_group_heartbeat_response_assignment_read(kreader_t *r, int16_t v, struct consumer_group_heartbeat_response_assignment *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->topic_partitions_count = kr_array_len(r, flex, consumer_group_heartbeat_response_topic_partitions_min_size(v));
+        m->topic_partitions = kr_alloc_array(r, m->topic_partitions_count, sizeof(struct consumer_group_heartbeat_response_topic_partitions));
+        for (int32_t i = 0; i < m->topic_partitions_count && !r->err; i++) {
+            consumer_group_heartbeat_response_topic_partitions_defaults(&m->topic_partitions[i]);
+            consumer_group_heartbeat_response_topic_partitions_read(r, v, &m->topic_partitions[i]);
+        }
+        if (m->topic_partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_heartbeat_response_assignment_write(kwriter_t *w, int16_t v, const struct consumer_group_heartbeat_response_assignment *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->topic_partitions_count);
+        for (int32_t i = 0; i < m->topic_partitions_count; i++)
+            consumer_group_heartbeat_response_topic_partitions_write(w, v, &m->topic_partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void consumer_group_heartbeat_response_defaults(struct consumer_group_heartbeat_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_NULL;
+    m->member_id = KSTR_NULL;
+    consumer_group_heartbeat_response_assignment_defaults(&m->assignment);
+}
+
+static void consumer_group_heartbeat_response_read(kreader_t *r, int16_t v, struct consumer_group_heartbeat_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->member_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->heartbeat_interval_ms = kr_int32(r);
+    }
+    if (1) {
+        if (!(1) || kr_int8(r) >= 0) {
+            m->has_assignment = true;
+            consumer_group_heartbeat_response_assignment_read(r, v, &m->assignment);
+        }
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_heartbeat_response_write(kwriter_t *w, int16_t v, const struct consumer_group_heartbeat_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (1) {
+        kw_int32(w, m->member_epoch);
+    }
+    if (1) {
+        kw_int32(w, m->heartbeat_interval_ms);
+    }
+    if (1) {
+        if (1)
+            kw_int8(w, m->has_assignment ? 1 : -1);
+        if (m->has_assignment || !(1))
+            consumer_group_heartbeat_response_assignment_write(w, v, &m->assignment);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int consumer_group_heartbeat_response_decode(kreader_t *r, int16_t version, struct consumer_group_heartbeat_response *m)
+{
+    consumer_group_heartbeat_response_defaults(m);
+    consumer_group_heartbeat_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void consumer_group_heartbeat_response_encode(kwriter_t *w, int16_t version, const struct consumer_group_heartbeat_response *m)
+{
+    consumer_group_heartbeat_response_write(w, version, m);
+}
+
+static void consumer_group_describe_request_read(kreader_t *r, int16_t v, struct consumer_group_describe_request *m);
+static void consumer_group_describe_request_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_request *m);
+
+void consumer_group_describe_request_defaults(struct consumer_group_describe_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void consumer_group_describe_request_read(kreader_t *r, int16_t v, struct consumer_group_describe_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->group_ids_count = kr_array_len(r, flex, 1);
+        m->group_ids = kr_alloc_array(r, m->group_ids_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->group_ids_count && !r->err; i++)
+            m->group_ids[i] = kr_string(r, flex);
+        if (m->group_ids_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->include_authorized_operations = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_describe_request_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->group_ids_count);
+        for (int32_t i = 0; i < m->group_ids_count; i++)
+            kw_string(w, flex, m->group_ids[i]);
+    }
+    if (1) {
+        kw_bool(w, m->include_authorized_operations);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int consumer_group_describe_request_decode(kreader_t *r, int16_t version, struct consumer_group_describe_request *m)
+{
+    consumer_group_describe_request_defaults(m);
+    consumer_group_describe_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void consumer_group_describe_request_encode(kwriter_t *w, int16_t version, const struct consumer_group_describe_request *m)
+{
+    consumer_group_describe_request_write(w, version, m);
+}
+
+static void consumer_group_describe_response_topic_partitions_read(kreader_t *r, int16_t v, struct consumer_group_describe_response_topic_partitions *m);
+static void consumer_group_describe_response_topic_partitions_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_response_topic_partitions *m);
+static size_t consumer_group_describe_response_topic_partitions_min_size(int16_t v);
+static void consumer_group_describe_response_assignment_read(kreader_t *r, int16_t v, struct consumer_group_describe_response_assignment *m);
+static void consumer_group_describe_response_assignment_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_response_assignment *m);
+static size_t consumer_group_describe_response_assignment_min_size(int16_t v);
+static void consumer_group_describe_response_member_read(kreader_t *r, int16_t v, struct consumer_group_describe_response_member *m);
+static void consumer_group_describe_response_member_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_response_member *m);
+static size_t consumer_group_describe_response_member_min_size(int16_t v);
+static void consumer_group_describe_response_described_group_read(kreader_t *r, int16_t v, struct consumer_group_describe_response_described_group *m);
+static void consumer_group_describe_response_described_group_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_response_described_group *m);
+static size_t consumer_group_describe_response_described_group_min_size(int16_t v);
+static void consumer_group_describe_response_read(kreader_t *r, int16_t v, struct consumer_group_describe_response *m);
+static void consumer_group_describe_response_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_response *m);
+
+static size_t consumer_group_describe_response_topic_partitions_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 16;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void consumer_group_describe_response_topic_partitions_defaults(struct consumer_group_describe_response_topic_partitions *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct consumer_group_describe_response_topic_partitions *consumer_group_describe_response_topic_partitions_array(arena_t *a, int32_t n)
+{
+    struct consumer_group_describe_response_topic_partitions *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        consumer_group_describe_response_topic_partitions_defaults(&arr[i]);
+    return arr;
+}
+
+static void consumer_group_describe_response_topic_partitions_read(kreader_t *r, int16_t v, struct consumer_group_describe_response_topic_partitions *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->topic_id = kr_uuid(r);
+    }
+    if (1) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_describe_response_topic_partitions_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_response_topic_partitions *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_uuid(w, m->topic_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t consumer_group_describe_response_assignment_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void consumer_group_describe_response_assignment_defaults(struct consumer_group_describe_response_assignment *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct consumer_group_describe_response_assignment *consumer_group_describe_response_assignment_array(arena_t *a, int32_t n)
+{
+    struct consumer_group_describe_response_assignment *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        consumer_group_describe_response_assignment_defaults(&arr[i]);
+    return arr;
+}
+
+static void consumer_group_describe_response_assignment_read(kreader_t *r, int16_t v, struct consumer_group_describe_response_assignment *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->topic_partitions_count = kr_array_len(r, flex, consumer_group_describe_response_topic_partitions_min_size(v));
+        m->topic_partitions = kr_alloc_array(r, m->topic_partitions_count, sizeof(struct consumer_group_describe_response_topic_partitions));
+        for (int32_t i = 0; i < m->topic_partitions_count && !r->err; i++) {
+            consumer_group_describe_response_topic_partitions_defaults(&m->topic_partitions[i]);
+            consumer_group_describe_response_topic_partitions_read(r, v, &m->topic_partitions[i]);
+        }
+        if (m->topic_partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_describe_response_assignment_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_response_assignment *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->topic_partitions_count);
+        for (int32_t i = 0; i < m->topic_partitions_count; i++)
+            consumer_group_describe_response_topic_partitions_write(w, v, &m->topic_partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t consumer_group_describe_response_member_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += 4;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    n += (flex ? 1 : 2);
+    n += consumer_group_describe_response_assignment_min_size(v);
+    n += consumer_group_describe_response_assignment_min_size(v);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void consumer_group_describe_response_member_defaults(struct consumer_group_describe_response_member *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->member_id = KSTR_LIT("");
+    m->instance_id = KSTR_NULL;
+    m->rack_id = KSTR_NULL;
+    m->client_id = KSTR_LIT("");
+    m->client_host = KSTR_LIT("");
+    m->subscribed_topic_regex = KSTR_NULL;
+    consumer_group_describe_response_assignment_defaults(&m->assignment);
+    consumer_group_describe_response_assignment_defaults(&m->target_assignment);
+}
+
+struct consumer_group_describe_response_member *consumer_group_describe_response_member_array(arena_t *a, int32_t n)
+{
+    struct consumer_group_describe_response_member *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        consumer_group_describe_response_member_defaults(&arr[i]);
+    return arr;
+}
+
+static void consumer_group_describe_response_member_read(kreader_t *r, int16_t v, struct consumer_group_describe_response_member *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->member_id = kr_string(r, flex);
+        if (m->member_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->instance_id = kr_string(r, flex);
+        if (m->instance_id.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->rack_id = kr_string(r, flex);
+        if (m->rack_id.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->member_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->client_id = kr_string(r, flex);
+        if (m->client_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->client_host = kr_string(r, flex);
+        if (m->client_host.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->subscribed_topic_names_count = kr_array_len(r, flex, 1);
+        m->subscribed_topic_names = kr_alloc_array(r, m->subscribed_topic_names_count, sizeof(kstr_t));
+        for (int32_t i = 0; i < m->subscribed_topic_names_count && !r->err; i++)
+            m->subscribed_topic_names[i] = kr_string(r, flex);
+        if (m->subscribed_topic_names_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->subscribed_topic_regex = kr_string(r, flex);
+        if (m->subscribed_topic_regex.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        consumer_group_describe_response_assignment_read(r, v, &m->assignment);
+    }
+    if (1) {
+        consumer_group_describe_response_assignment_read(r, v, &m->target_assignment);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_describe_response_member_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_response_member *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->member_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->instance_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->rack_id);
+    }
+    if (1) {
+        kw_int32(w, m->member_epoch);
+    }
+    if (1) {
+        kw_string(w, flex, m->client_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->client_host);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->subscribed_topic_names_count);
+        for (int32_t i = 0; i < m->subscribed_topic_names_count; i++)
+            kw_string(w, flex, m->subscribed_topic_names[i]);
+    }
+    if (1) {
+        kw_string(w, flex, m->subscribed_topic_regex);
+    }
+    if (1) {
+        consumer_group_describe_response_assignment_write(w, v, &m->assignment);
+    }
+    if (1) {
+        consumer_group_describe_response_assignment_write(w, v, &m->target_assignment);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t consumer_group_describe_response_described_group_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 2;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 2);
+    n += 4;
+    n += 4;
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    n += 4;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void consumer_group_describe_response_described_group_defaults(struct consumer_group_describe_response_described_group *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_NULL;
+    m->group_id = KSTR_LIT("");
+    m->group_state = KSTR_LIT("");
+    m->assignor_name = KSTR_LIT("");
+    m->authorized_operations = INT32_MIN;
+}
+
+struct consumer_group_describe_response_described_group *consumer_group_describe_response_described_group_array(arena_t *a, int32_t n)
+{
+    struct consumer_group_describe_response_described_group *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        consumer_group_describe_response_described_group_defaults(&arr[i]);
+    return arr;
+}
+
+static void consumer_group_describe_response_described_group_read(kreader_t *r, int16_t v, struct consumer_group_describe_response_described_group *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->group_id = kr_string(r, flex);
+        if (m->group_id.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->group_state = kr_string(r, flex);
+        if (m->group_state.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->group_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->assignment_epoch = kr_int32(r);
+    }
+    if (1) {
+        m->assignor_name = kr_string(r, flex);
+        if (m->assignor_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->members_count = kr_array_len(r, flex, consumer_group_describe_response_member_min_size(v));
+        m->members = kr_alloc_array(r, m->members_count, sizeof(struct consumer_group_describe_response_member));
+        for (int32_t i = 0; i < m->members_count && !r->err; i++) {
+            consumer_group_describe_response_member_defaults(&m->members[i]);
+            consumer_group_describe_response_member_read(r, v, &m->members[i]);
+        }
+        if (m->members_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->authorized_operations = kr_int32(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_describe_response_described_group_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_response_described_group *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_string(w, flex, m->group_id);
+    }
+    if (1) {
+        kw_string(w, flex, m->group_state);
+    }
+    if (1) {
+        kw_int32(w, m->group_epoch);
+    }
+    if (1) {
+        kw_int32(w, m->assignment_epoch);
+    }
+    if (1) {
+        kw_string(w, flex, m->assignor_name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->members_count);
+        for (int32_t i = 0; i < m->members_count; i++)
+            consumer_group_describe_response_member_write(w, v, &m->members[i]);
+    }
+    if (1) {
+        kw_int32(w, m->authorized_operations);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void consumer_group_describe_response_defaults(struct consumer_group_describe_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void consumer_group_describe_response_read(kreader_t *r, int16_t v, struct consumer_group_describe_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->groups_count = kr_array_len(r, flex, consumer_group_describe_response_described_group_min_size(v));
+        m->groups = kr_alloc_array(r, m->groups_count, sizeof(struct consumer_group_describe_response_described_group));
+        for (int32_t i = 0; i < m->groups_count && !r->err; i++) {
+            consumer_group_describe_response_described_group_defaults(&m->groups[i]);
+            consumer_group_describe_response_described_group_read(r, v, &m->groups[i]);
+        }
+        if (m->groups_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void consumer_group_describe_response_write(kwriter_t *w, int16_t v, const struct consumer_group_describe_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->groups_count);
+        for (int32_t i = 0; i < m->groups_count; i++)
+            consumer_group_describe_response_described_group_write(w, v, &m->groups[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int consumer_group_describe_response_decode(kreader_t *r, int16_t version, struct consumer_group_describe_response *m)
+{
+    consumer_group_describe_response_defaults(m);
+    consumer_group_describe_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void consumer_group_describe_response_encode(kwriter_t *w, int16_t version, const struct consumer_group_describe_response *m)
+{
+    consumer_group_describe_response_write(w, version, m);
+}
+
 static void describe_acls_request_read(kreader_t *r, int16_t v, struct describe_acls_request *m);
 static void describe_acls_request_write(kwriter_t *w, int16_t v, const struct describe_acls_request *m);
 
@@ -20514,14 +22533,88 @@ void group_metadata_value_encode(kwriter_t *w, int16_t version, const struct gro
     group_metadata_value_write(w, version, m);
 }
 
-static void add_partitions_to_txn_request_add_partitions_to_txn_transaction_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m);
-static void add_partitions_to_txn_request_add_partitions_to_txn_transaction_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m);
-static size_t add_partitions_to_txn_request_add_partitions_to_txn_transaction_min_size(int16_t v);
 static void add_partitions_to_txn_request_add_partitions_to_txn_topic_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m);
 static void add_partitions_to_txn_request_add_partitions_to_txn_topic_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m);
 static size_t add_partitions_to_txn_request_add_partitions_to_txn_topic_min_size(int16_t v);
+static void add_partitions_to_txn_request_add_partitions_to_txn_transaction_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m);
+static void add_partitions_to_txn_request_add_partitions_to_txn_transaction_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m);
+static size_t add_partitions_to_txn_request_add_partitions_to_txn_transaction_min_size(int16_t v);
 static void add_partitions_to_txn_request_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request *m);
 static void add_partitions_to_txn_request_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request *m);
+
+static size_t add_partitions_to_txn_request_add_partitions_to_txn_topic_min_size(int16_t v)
+{
+    bool flex = v >= 3;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct add_partitions_to_txn_request_add_partitions_to_txn_topic *add_partitions_to_txn_request_add_partitions_to_txn_topic_array(arena_t *a, int32_t n)
+{
+    struct add_partitions_to_txn_request_add_partitions_to_txn_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void add_partitions_to_txn_request_add_partitions_to_txn_topic_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void add_partitions_to_txn_request_add_partitions_to_txn_topic_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+    bool flex = v >= 3;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
 
 static size_t add_partitions_to_txn_request_add_partitions_to_txn_transaction_min_size(int16_t v)
 {
@@ -20625,80 +22718,6 @@ static void add_partitions_to_txn_request_add_partitions_to_txn_transaction_writ
     }
 }
 
-static size_t add_partitions_to_txn_request_add_partitions_to_txn_topic_min_size(int16_t v)
-{
-    bool flex = v >= 3;
-    size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += (flex ? 1 : 2);
-    n += (flex ? 1 : 4);
-    (void)v;
-    return n > 0 ? n : 1;
-}
-
-void add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
-{
-    memset(m, 0, sizeof(*m));
-    m->name = KSTR_LIT("");
-}
-
-struct add_partitions_to_txn_request_add_partitions_to_txn_topic *add_partitions_to_txn_request_add_partitions_to_txn_topic_array(arena_t *a, int32_t n)
-{
-    struct add_partitions_to_txn_request_add_partitions_to_txn_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
-    for (int32_t i = 0; i < n; i++)
-        add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(&arr[i]);
-    return arr;
-}
-
-static void add_partitions_to_txn_request_add_partitions_to_txn_topic_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
-{
-    bool flex = v >= 3;
-    (void)flex;
-    if (1) {
-        m->name = kr_string(r, flex);
-        if (m->name.len < 0 && !(0))
-            r->err = 1;
-    }
-    if (1) {
-        m->partitions_count = kr_array_len(r, flex, 4);
-        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
-        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
-            m->partitions[i] = kr_int32(r);
-        if (m->partitions_count < 0 && !(0))
-            r->err = 1;
-    }
-    if (flex && !r->err) {
-        uint32_t ntags = kr_uvarint(r);
-        for (uint32_t t = 0; t < ntags && !r->err; t++) {
-            uint32_t tag = kr_uvarint(r);
-            uint32_t sz = kr_uvarint(r);
-            if (r->err || sz > (size_t)(r->end - r->p)) {
-                r->err = 1;
-                break;
-            }
-            uint8_t *next = r->p + sz;
-            (void)tag;
-            r->p = next;
-        }
-    }
-}
-
-static void add_partitions_to_txn_request_add_partitions_to_txn_topic_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
-{
-    bool flex = v >= 3;
-    (void)flex;
-    if (1) {
-        kw_string(w, flex, m->name);
-    }
-    if (1) {
-        kw_array_len(w, flex, m->partitions_count);
-        for (int32_t i = 0; i < m->partitions_count; i++)
-            kw_int32(w, m->partitions[i]);
-    }
-    if (flex) {
-        kw_uvarint(w, 0);
-    }
-}
-
 void add_partitions_to_txn_request_defaults(struct add_partitions_to_txn_request *m)
 {
     memset(m, 0, sizeof(*m));
@@ -20796,62 +22815,50 @@ void add_partitions_to_txn_request_encode(kwriter_t *w, int16_t version, const s
     add_partitions_to_txn_request_write(w, version, m);
 }
 
-static void add_partitions_to_txn_response_add_partitions_to_txn_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_result *m);
-static void add_partitions_to_txn_response_add_partitions_to_txn_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_result *m);
-static size_t add_partitions_to_txn_response_add_partitions_to_txn_result_min_size(int16_t v);
-static void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m);
-static void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m);
-static size_t add_partitions_to_txn_response_add_partitions_to_txn_topic_result_min_size(int16_t v);
 static void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m);
 static void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m);
 static size_t add_partitions_to_txn_response_add_partitions_to_txn_partition_result_min_size(int16_t v);
+static void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m);
+static void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m);
+static size_t add_partitions_to_txn_response_add_partitions_to_txn_topic_result_min_size(int16_t v);
+static void add_partitions_to_txn_response_add_partitions_to_txn_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_result *m);
+static void add_partitions_to_txn_response_add_partitions_to_txn_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_result *m);
+static size_t add_partitions_to_txn_response_add_partitions_to_txn_result_min_size(int16_t v);
 static void add_partitions_to_txn_response_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response *m);
 static void add_partitions_to_txn_response_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response *m);
 
-static size_t add_partitions_to_txn_response_add_partitions_to_txn_result_min_size(int16_t v)
+static size_t add_partitions_to_txn_response_add_partitions_to_txn_partition_result_min_size(int16_t v)
 {
     bool flex = v >= 3;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
-    if (v >= 4)
-        n += (flex ? 1 : 2);
-    if (v >= 4)
-        n += (flex ? 1 : 4);
+    n += 4;
+    n += 2;
     (void)v;
     return n > 0 ? n : 1;
 }
 
-void add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
 {
     memset(m, 0, sizeof(*m));
-    m->transactional_id = KSTR_LIT("");
 }
 
-struct add_partitions_to_txn_response_add_partitions_to_txn_result *add_partitions_to_txn_response_add_partitions_to_txn_result_array(arena_t *a, int32_t n)
+struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *add_partitions_to_txn_response_add_partitions_to_txn_partition_result_array(arena_t *a, int32_t n)
 {
-    struct add_partitions_to_txn_response_add_partitions_to_txn_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
     for (int32_t i = 0; i < n; i++)
-        add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(&arr[i]);
+        add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(&arr[i]);
     return arr;
 }
 
-static void add_partitions_to_txn_response_add_partitions_to_txn_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+static void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
 {
     bool flex = v >= 3;
     (void)flex;
-    if (v >= 4) {
-        m->transactional_id = kr_string(r, flex);
-        if (m->transactional_id.len < 0 && !(0))
-            r->err = 1;
+    if (1) {
+        m->partition_index = kr_int32(r);
     }
-    if (v >= 4) {
-        m->topic_results_count = kr_array_len(r, flex, add_partitions_to_txn_response_add_partitions_to_txn_topic_result_min_size(v));
-        m->topic_results = kr_alloc_array(r, m->topic_results_count, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result));
-        for (int32_t i = 0; i < m->topic_results_count && !r->err; i++) {
-            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_defaults(&m->topic_results[i]);
-            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_read(r, v, &m->topic_results[i]);
-        }
-        if (m->topic_results_count < 0 && !(0))
-            r->err = 1;
+    if (1) {
+        m->partition_error_code = kr_int16(r);
     }
     if (flex && !r->err) {
         uint32_t ntags = kr_uvarint(r);
@@ -20869,17 +22876,15 @@ static void add_partitions_to_txn_response_add_partitions_to_txn_result_read(kre
     }
 }
 
-static void add_partitions_to_txn_response_add_partitions_to_txn_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+static void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
 {
     bool flex = v >= 3;
     (void)flex;
-    if (v >= 4) {
-        kw_string(w, flex, m->transactional_id);
+    if (1) {
+        kw_int32(w, m->partition_index);
     }
-    if (v >= 4) {
-        kw_array_len(w, flex, m->topic_results_count);
-        for (int32_t i = 0; i < m->topic_results_count; i++)
-            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_write(w, v, &m->topic_results[i]);
+    if (1) {
+        kw_int16(w, m->partition_error_code);
     }
     if (flex) {
         kw_uvarint(w, 0);
@@ -20962,38 +22967,50 @@ static void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_wr
     }
 }
 
-static size_t add_partitions_to_txn_response_add_partitions_to_txn_partition_result_min_size(int16_t v)
+static size_t add_partitions_to_txn_response_add_partitions_to_txn_result_min_size(int16_t v)
 {
     bool flex = v >= 3;
     size_t n = flex ? 1 : 0;   /* tagged-field count */
-    n += 4;
-    n += 2;
+    if (v >= 4)
+        n += (flex ? 1 : 2);
+    if (v >= 4)
+        n += (flex ? 1 : 4);
     (void)v;
     return n > 0 ? n : 1;
 }
 
-void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
+void add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
 {
     memset(m, 0, sizeof(*m));
+    m->transactional_id = KSTR_LIT("");
 }
 
-struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *add_partitions_to_txn_response_add_partitions_to_txn_partition_result_array(arena_t *a, int32_t n)
+struct add_partitions_to_txn_response_add_partitions_to_txn_result *add_partitions_to_txn_response_add_partitions_to_txn_result_array(arena_t *a, int32_t n)
 {
-    struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    struct add_partitions_to_txn_response_add_partitions_to_txn_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
     for (int32_t i = 0; i < n; i++)
-        add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(&arr[i]);
+        add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(&arr[i]);
     return arr;
 }
 
-static void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
+static void add_partitions_to_txn_response_add_partitions_to_txn_result_read(kreader_t *r, int16_t v, struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
 {
     bool flex = v >= 3;
     (void)flex;
-    if (1) {
-        m->partition_index = kr_int32(r);
+    if (v >= 4) {
+        m->transactional_id = kr_string(r, flex);
+        if (m->transactional_id.len < 0 && !(0))
+            r->err = 1;
     }
-    if (1) {
-        m->partition_error_code = kr_int16(r);
+    if (v >= 4) {
+        m->topic_results_count = kr_array_len(r, flex, add_partitions_to_txn_response_add_partitions_to_txn_topic_result_min_size(v));
+        m->topic_results = kr_alloc_array(r, m->topic_results_count, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result));
+        for (int32_t i = 0; i < m->topic_results_count && !r->err; i++) {
+            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_defaults(&m->topic_results[i]);
+            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_read(r, v, &m->topic_results[i]);
+        }
+        if (m->topic_results_count < 0 && !(0))
+            r->err = 1;
     }
     if (flex && !r->err) {
         uint32_t ntags = kr_uvarint(r);
@@ -21011,15 +23028,17 @@ static void add_partitions_to_txn_response_add_partitions_to_txn_partition_resul
     }
 }
 
-static void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
+static void add_partitions_to_txn_response_add_partitions_to_txn_result_write(kwriter_t *w, int16_t v, const struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
 {
     bool flex = v >= 3;
     (void)flex;
-    if (1) {
-        kw_int32(w, m->partition_index);
+    if (v >= 4) {
+        kw_string(w, flex, m->transactional_id);
     }
-    if (1) {
-        kw_int16(w, m->partition_error_code);
+    if (v >= 4) {
+        kw_array_len(w, flex, m->topic_results_count);
+        for (int32_t i = 0; i < m->topic_results_count; i++)
+            add_partitions_to_txn_response_add_partitions_to_txn_topic_result_write(w, v, &m->topic_results[i]);
     }
     if (flex) {
         kw_uvarint(w, 0);
@@ -23891,6 +25910,30 @@ static int incremental_alter_configs_request_decode_any(kreader_t *r, int16_t v,
 static void incremental_alter_configs_request_encode_any(kwriter_t *w, int16_t v, const void *m) { incremental_alter_configs_request_encode(w, v, m); }
 static int incremental_alter_configs_response_decode_any(kreader_t *r, int16_t v, void *m) { return incremental_alter_configs_response_decode(r, v, m); }
 static void incremental_alter_configs_response_encode_any(kwriter_t *w, int16_t v, const void *m) { incremental_alter_configs_response_encode(w, v, m); }
+static int create_delegation_token_request_decode_any(kreader_t *r, int16_t v, void *m) { return create_delegation_token_request_decode(r, v, m); }
+static void create_delegation_token_request_encode_any(kwriter_t *w, int16_t v, const void *m) { create_delegation_token_request_encode(w, v, m); }
+static int create_delegation_token_response_decode_any(kreader_t *r, int16_t v, void *m) { return create_delegation_token_response_decode(r, v, m); }
+static void create_delegation_token_response_encode_any(kwriter_t *w, int16_t v, const void *m) { create_delegation_token_response_encode(w, v, m); }
+static int renew_delegation_token_request_decode_any(kreader_t *r, int16_t v, void *m) { return renew_delegation_token_request_decode(r, v, m); }
+static void renew_delegation_token_request_encode_any(kwriter_t *w, int16_t v, const void *m) { renew_delegation_token_request_encode(w, v, m); }
+static int renew_delegation_token_response_decode_any(kreader_t *r, int16_t v, void *m) { return renew_delegation_token_response_decode(r, v, m); }
+static void renew_delegation_token_response_encode_any(kwriter_t *w, int16_t v, const void *m) { renew_delegation_token_response_encode(w, v, m); }
+static int expire_delegation_token_request_decode_any(kreader_t *r, int16_t v, void *m) { return expire_delegation_token_request_decode(r, v, m); }
+static void expire_delegation_token_request_encode_any(kwriter_t *w, int16_t v, const void *m) { expire_delegation_token_request_encode(w, v, m); }
+static int expire_delegation_token_response_decode_any(kreader_t *r, int16_t v, void *m) { return expire_delegation_token_response_decode(r, v, m); }
+static void expire_delegation_token_response_encode_any(kwriter_t *w, int16_t v, const void *m) { expire_delegation_token_response_encode(w, v, m); }
+static int describe_delegation_token_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_delegation_token_request_decode(r, v, m); }
+static void describe_delegation_token_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_delegation_token_request_encode(w, v, m); }
+static int describe_delegation_token_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_delegation_token_response_decode(r, v, m); }
+static void describe_delegation_token_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_delegation_token_response_encode(w, v, m); }
+static int consumer_group_heartbeat_request_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_group_heartbeat_request_decode(r, v, m); }
+static void consumer_group_heartbeat_request_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_group_heartbeat_request_encode(w, v, m); }
+static int consumer_group_heartbeat_response_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_group_heartbeat_response_decode(r, v, m); }
+static void consumer_group_heartbeat_response_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_group_heartbeat_response_encode(w, v, m); }
+static int consumer_group_describe_request_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_group_describe_request_decode(r, v, m); }
+static void consumer_group_describe_request_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_group_describe_request_encode(w, v, m); }
+static int consumer_group_describe_response_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_group_describe_response_decode(r, v, m); }
+static void consumer_group_describe_response_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_group_describe_response_encode(w, v, m); }
 static int describe_acls_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_acls_request_decode(r, v, m); }
 static void describe_acls_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_acls_request_encode(w, v, m); }
 static int describe_acls_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_acls_response_decode(r, v, m); }
@@ -24125,6 +26168,30 @@ const proto_message_info_t proto_message_table[] = {
       incremental_alter_configs_request_decode_any, incremental_alter_configs_request_encode_any },
     { "IncrementalAlterConfigsResponse", 44, 0, 1, 1, 0, sizeof(struct incremental_alter_configs_response),
       incremental_alter_configs_response_decode_any, incremental_alter_configs_response_encode_any },
+    { "CreateDelegationTokenRequest", 38, 0, 3, 2, -1, sizeof(struct create_delegation_token_request),
+      create_delegation_token_request_decode_any, create_delegation_token_request_encode_any },
+    { "CreateDelegationTokenResponse", 38, 0, 3, 2, -1, sizeof(struct create_delegation_token_response),
+      create_delegation_token_response_decode_any, create_delegation_token_response_encode_any },
+    { "RenewDelegationTokenRequest", 39, 0, 2, 2, -1, sizeof(struct renew_delegation_token_request),
+      renew_delegation_token_request_decode_any, renew_delegation_token_request_encode_any },
+    { "RenewDelegationTokenResponse", 39, 0, 2, 2, -1, sizeof(struct renew_delegation_token_response),
+      renew_delegation_token_response_decode_any, renew_delegation_token_response_encode_any },
+    { "ExpireDelegationTokenRequest", 40, 0, 2, 2, -1, sizeof(struct expire_delegation_token_request),
+      expire_delegation_token_request_decode_any, expire_delegation_token_request_encode_any },
+    { "ExpireDelegationTokenResponse", 40, 0, 2, 2, -1, sizeof(struct expire_delegation_token_response),
+      expire_delegation_token_response_decode_any, expire_delegation_token_response_encode_any },
+    { "DescribeDelegationTokenRequest", 41, 0, 3, 2, -1, sizeof(struct describe_delegation_token_request),
+      describe_delegation_token_request_decode_any, describe_delegation_token_request_encode_any },
+    { "DescribeDelegationTokenResponse", 41, 0, 3, 2, -1, sizeof(struct describe_delegation_token_response),
+      describe_delegation_token_response_decode_any, describe_delegation_token_response_encode_any },
+    { "ConsumerGroupHeartbeatRequest", 68, 0, 0, 0, -1, sizeof(struct consumer_group_heartbeat_request),
+      consumer_group_heartbeat_request_decode_any, consumer_group_heartbeat_request_encode_any },
+    { "ConsumerGroupHeartbeatResponse", 68, 0, 0, 0, 0, sizeof(struct consumer_group_heartbeat_response),
+      consumer_group_heartbeat_response_decode_any, consumer_group_heartbeat_response_encode_any },
+    { "ConsumerGroupDescribeRequest", 69, 0, 0, 0, -1, sizeof(struct consumer_group_describe_request),
+      consumer_group_describe_request_decode_any, consumer_group_describe_request_encode_any },
+    { "ConsumerGroupDescribeResponse", 69, 0, 0, 0, 0, sizeof(struct consumer_group_describe_response),
+      consumer_group_describe_response_decode_any, consumer_group_describe_response_encode_any },
     { "DescribeAclsRequest", 29, 0, 3, 2, -1, sizeof(struct describe_acls_request),
       describe_acls_request_decode_any, describe_acls_request_encode_any },
     { "DescribeAclsResponse", 29, 0, 3, 2, 0, sizeof(struct describe_acls_response),
@@ -24182,5 +26249,5 @@ const proto_message_info_t proto_message_table[] = {
     { "TransactionLogValue", -1, 0, 1, 1, -1, sizeof(struct transaction_log_value),
       transaction_log_value_decode_any, transaction_log_value_encode_any },
 };
-const int proto_message_table_count = 116;
+const int proto_message_table_count = 128;
 

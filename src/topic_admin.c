@@ -496,7 +496,8 @@ static void create_done(void *arg)
 }
 
 int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool validate_only,
-                       topic_result_t *results, topics_done_fn done, void *arg)
+                       mutation_quota_t *quota, topic_result_t *results, topics_done_fn done,
+                       void *arg)
 {
     admin_job_t *j = NULL;
     for (int i = 0; i < n; i++) {
@@ -504,6 +505,10 @@ int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool valid
         int32_t np = 0;
         int16_t rf = 0;
         int16_t err = check_create(b, &specs[i], &np, &rf, &msg);
+        if (!err && !validate_only && !cq_mutation_record(quota, np, now_ms())) {
+            err = KERR_THROTTLING_QUOTA_EXCEEDED;
+            msg = NULL;         /* Kafka's ApiError drops its default message */
+        }
         ta_set_result(&results[i], err, err ? msg : NULL);
         if (err || validate_only)
             continue;
@@ -588,13 +593,17 @@ static void delete_done(void *arg)
 }
 
 int topic_admin_delete(broker_t *b, char **names, int n, int32_t timeout_ms,
-                       topic_result_t *results, topics_done_fn done, void *arg)
+                       mutation_quota_t *quota, topic_result_t *results, topics_done_fn done,
+                       void *arg)
 {
     admin_job_t *j = NULL;
     for (int i = 0; i < n; i++) {
+        const mc_topic_t *t = names[i] ? mc_find_topic(names[i]) : NULL;
         int16_t err = !names[i] ? KERR_INVALID_TOPIC_EXCEPTION
-                      : !mc_find_topic(names[i]) ? KERR_UNKNOWN_TOPIC_OR_PARTITION
-                      : !b->cfg->delete_topic_enable ? KERR_TOPIC_DELETION_DISABLED : KERR_NONE;
+                      : !mc_topic_visible(t) ? KERR_UNKNOWN_TOPIC_OR_PARTITION
+                      : !b->cfg->delete_topic_enable ? KERR_TOPIC_DELETION_DISABLED
+                      : !cq_mutation_record(quota, t->n_partitions, now_ms())
+                          ? KERR_THROTTLING_QUOTA_EXCEEDED : KERR_NONE;
         ta_set_result(&results[i], err, NULL);
         if (err)
             continue;

@@ -240,14 +240,19 @@ static void grow_done(void *arg)
 }
 
 int topic_admin_add_partitions(broker_t *b, const partitions_spec_t *specs, int n,
-                               bool validate_only, int32_t timeout_ms, topic_result_t *results,
-                               topics_done_fn done, void *arg)
+                               bool validate_only, int32_t timeout_ms, mutation_quota_t *quota,
+                               topic_result_t *results, topics_done_fn done, void *arg)
 {
     admin_job_t *j = NULL;
     for (int i = 0; i < n; i++) {
         char msg[sizeof(results[i].message)] = "";
         mc_topic_t *plan = NULL;
         int16_t err = plan_growth(&specs[i], &plan, msg, sizeof(msg));
+        if (!err && !validate_only &&
+            !cq_mutation_record(quota, specs[i].count - mc_find_topic(specs[i].name)->n_partitions,
+                                now_ms())) {
+            err = KERR_THROTTLING_QUOTA_EXCEEDED;     /* no message, as Kafka's ApiError */
+        }
         ta_set_result(&results[i], err, err && msg[0] ? msg : NULL);
         if (err || validate_only) {
             mc_topic_free(plan);

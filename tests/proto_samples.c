@@ -1553,27 +1553,6 @@ void offset_delete_response_sample(arena_t *a, struct offset_delete_response *m)
         offset_delete_response_offset_delete_response_topic_sample(a, &m->topics[i]);
 }
 
-void leader_and_isr_request_leader_and_isr_topic_state_sample(arena_t *a, struct leader_and_isr_request_leader_and_isr_topic_state *m)
-{
-    leader_and_isr_request_leader_and_isr_topic_state_defaults(m);
-    (void)a;
-    m->topic_name = KSTR_LIT("sample");
-    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
-    m->partition_states_count = 2;
-    m->partition_states = arena_array(a, 2, sizeof(struct leader_and_isr_request_leader_and_isr_partition_state));
-    for (int i = 0; i < 2; i++)
-        leader_and_isr_request_leader_and_isr_partition_state_sample(a, &m->partition_states[i]);
-}
-
-void leader_and_isr_request_leader_and_isr_live_leader_sample(arena_t *a, struct leader_and_isr_request_leader_and_isr_live_leader *m)
-{
-    leader_and_isr_request_leader_and_isr_live_leader_defaults(m);
-    (void)a;
-    m->broker_id = 70000;
-    m->host_name = KSTR_LIT("sample");
-    m->port = 70000;
-}
-
 void leader_and_isr_request_leader_and_isr_partition_state_sample(arena_t *a, struct leader_and_isr_request_leader_and_isr_partition_state *m)
 {
     leader_and_isr_request_leader_and_isr_partition_state_defaults(m);
@@ -1604,6 +1583,27 @@ void leader_and_isr_request_leader_and_isr_partition_state_sample(arena_t *a, st
     m->leader_recovery_state = 7;
 }
 
+void leader_and_isr_request_leader_and_isr_topic_state_sample(arena_t *a, struct leader_and_isr_request_leader_and_isr_topic_state *m)
+{
+    leader_and_isr_request_leader_and_isr_topic_state_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partition_states_count = 2;
+    m->partition_states = arena_array(a, 2, sizeof(struct leader_and_isr_request_leader_and_isr_partition_state));
+    for (int i = 0; i < 2; i++)
+        leader_and_isr_request_leader_and_isr_partition_state_sample(a, &m->partition_states[i]);
+}
+
+void leader_and_isr_request_leader_and_isr_live_leader_sample(arena_t *a, struct leader_and_isr_request_leader_and_isr_live_leader *m)
+{
+    leader_and_isr_request_leader_and_isr_live_leader_defaults(m);
+    (void)a;
+    m->broker_id = 70000;
+    m->host_name = KSTR_LIT("sample");
+    m->port = 70000;
+}
+
 void leader_and_isr_request_sample(arena_t *a, struct leader_and_isr_request *m)
 {
     leader_and_isr_request_defaults(m);
@@ -1627,6 +1627,15 @@ void leader_and_isr_request_sample(arena_t *a, struct leader_and_isr_request *m)
         leader_and_isr_request_leader_and_isr_live_leader_sample(a, &m->live_leaders[i]);
 }
 
+void leader_and_isr_response_leader_and_isr_partition_error_sample(arena_t *a, struct leader_and_isr_response_leader_and_isr_partition_error *m)
+{
+    leader_and_isr_response_leader_and_isr_partition_error_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->partition_index = 70000;
+    m->error_code = 300;
+}
+
 void leader_and_isr_response_leader_and_isr_topic_error_sample(arena_t *a, struct leader_and_isr_response_leader_and_isr_topic_error *m)
 {
     leader_and_isr_response_leader_and_isr_topic_error_defaults(m);
@@ -1636,15 +1645,6 @@ void leader_and_isr_response_leader_and_isr_topic_error_sample(arena_t *a, struc
     m->partition_errors = arena_array(a, 2, sizeof(struct leader_and_isr_response_leader_and_isr_partition_error));
     for (int i = 0; i < 2; i++)
         leader_and_isr_response_leader_and_isr_partition_error_sample(a, &m->partition_errors[i]);
-}
-
-void leader_and_isr_response_leader_and_isr_partition_error_sample(arena_t *a, struct leader_and_isr_response_leader_and_isr_partition_error *m)
-{
-    leader_and_isr_response_leader_and_isr_partition_error_defaults(m);
-    (void)a;
-    m->topic_name = KSTR_LIT("sample");
-    m->partition_index = 70000;
-    m->error_code = 300;
 }
 
 void leader_and_isr_response_sample(arena_t *a, struct leader_and_isr_response *m)
@@ -1660,6 +1660,30 @@ void leader_and_isr_response_sample(arena_t *a, struct leader_and_isr_response *
     m->topics = arena_array(a, 2, sizeof(struct leader_and_isr_response_leader_and_isr_topic_error));
     for (int i = 0; i < 2; i++)
         leader_and_isr_response_leader_and_isr_topic_error_sample(a, &m->topics[i]);
+}
+
+void update_metadata_request_update_metadata_partition_state_sample(arena_t *a, struct update_metadata_request_update_metadata_partition_state *m)
+{
+    update_metadata_request_update_metadata_partition_state_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->partition_index = 70000;
+    m->controller_epoch = 70000;
+    m->leader = 70000;
+    m->leader_epoch = 70000;
+    m->isr_count = 2;
+    m->isr = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->isr[i] = 70000;
+    m->zk_version = 70000;
+    m->replicas_count = 2;
+    m->replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->replicas[i] = 70000;
+    m->offline_replicas_count = 2;
+    m->offline_replicas = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->offline_replicas[i] = 70000;
 }
 
 void update_metadata_request_update_metadata_topic_state_sample(arena_t *a, struct update_metadata_request_update_metadata_topic_state *m)
@@ -1696,30 +1720,6 @@ void update_metadata_request_update_metadata_broker_sample(arena_t *a, struct up
     for (int i = 0; i < 2; i++)
         update_metadata_request_update_metadata_endpoint_sample(a, &m->endpoints[i]);
     m->rack = KSTR_LIT("sample");
-}
-
-void update_metadata_request_update_metadata_partition_state_sample(arena_t *a, struct update_metadata_request_update_metadata_partition_state *m)
-{
-    update_metadata_request_update_metadata_partition_state_defaults(m);
-    (void)a;
-    m->topic_name = KSTR_LIT("sample");
-    m->partition_index = 70000;
-    m->controller_epoch = 70000;
-    m->leader = 70000;
-    m->leader_epoch = 70000;
-    m->isr_count = 2;
-    m->isr = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->isr[i] = 70000;
-    m->zk_version = 70000;
-    m->replicas_count = 2;
-    m->replicas = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->replicas[i] = 70000;
-    m->offline_replicas_count = 2;
-    m->offline_replicas = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->offline_replicas[i] = 70000;
 }
 
 void update_metadata_request_sample(arena_t *a, struct update_metadata_request *m)
@@ -2591,6 +2591,283 @@ void incremental_alter_configs_response_sample(arena_t *a, struct incremental_al
         incremental_alter_configs_response_alter_configs_resource_response_sample(a, &m->responses[i]);
 }
 
+void create_delegation_token_request_creatable_renewers_sample(arena_t *a, struct create_delegation_token_request_creatable_renewers *m)
+{
+    create_delegation_token_request_creatable_renewers_defaults(m);
+    (void)a;
+    m->principal_type = KSTR_LIT("sample");
+    m->principal_name = KSTR_LIT("sample");
+}
+
+void create_delegation_token_request_sample(arena_t *a, struct create_delegation_token_request *m)
+{
+    create_delegation_token_request_defaults(m);
+    (void)a;
+    m->owner_principal_type = KSTR_LIT("sample");
+    m->owner_principal_name = KSTR_LIT("sample");
+    m->renewers_count = 2;
+    m->renewers = arena_array(a, 2, sizeof(struct create_delegation_token_request_creatable_renewers));
+    for (int i = 0; i < 2; i++)
+        create_delegation_token_request_creatable_renewers_sample(a, &m->renewers[i]);
+    m->max_lifetime_ms = 5000000000;
+}
+
+void create_delegation_token_response_sample(arena_t *a, struct create_delegation_token_response *m)
+{
+    create_delegation_token_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->principal_type = KSTR_LIT("sample");
+    m->principal_name = KSTR_LIT("sample");
+    m->token_requester_principal_type = KSTR_LIT("sample");
+    m->token_requester_principal_name = KSTR_LIT("sample");
+    m->issue_timestamp_ms = 5000000000;
+    m->expiry_timestamp_ms = 5000000000;
+    m->max_timestamp_ms = 5000000000;
+    m->token_id = KSTR_LIT("sample");
+    m->hmac = (kbytes_t){ (uint8_t *)"bytes", 5 };
+    m->throttle_time_ms = 70000;
+}
+
+void renew_delegation_token_request_sample(arena_t *a, struct renew_delegation_token_request *m)
+{
+    renew_delegation_token_request_defaults(m);
+    (void)a;
+    m->hmac = (kbytes_t){ (uint8_t *)"bytes", 5 };
+    m->renew_period_ms = 5000000000;
+}
+
+void renew_delegation_token_response_sample(arena_t *a, struct renew_delegation_token_response *m)
+{
+    renew_delegation_token_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->expiry_timestamp_ms = 5000000000;
+    m->throttle_time_ms = 70000;
+}
+
+void expire_delegation_token_request_sample(arena_t *a, struct expire_delegation_token_request *m)
+{
+    expire_delegation_token_request_defaults(m);
+    (void)a;
+    m->hmac = (kbytes_t){ (uint8_t *)"bytes", 5 };
+    m->expiry_time_period_ms = 5000000000;
+}
+
+void expire_delegation_token_response_sample(arena_t *a, struct expire_delegation_token_response *m)
+{
+    expire_delegation_token_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->expiry_timestamp_ms = 5000000000;
+    m->throttle_time_ms = 70000;
+}
+
+void describe_delegation_token_request_describe_delegation_token_owner_sample(arena_t *a, struct describe_delegation_token_request_describe_delegation_token_owner *m)
+{
+    describe_delegation_token_request_describe_delegation_token_owner_defaults(m);
+    (void)a;
+    m->principal_type = KSTR_LIT("sample");
+    m->principal_name = KSTR_LIT("sample");
+}
+
+void describe_delegation_token_request_sample(arena_t *a, struct describe_delegation_token_request *m)
+{
+    describe_delegation_token_request_defaults(m);
+    (void)a;
+    m->owners_count = 2;
+    m->owners = arena_array(a, 2, sizeof(struct describe_delegation_token_request_describe_delegation_token_owner));
+    for (int i = 0; i < 2; i++)
+        describe_delegation_token_request_describe_delegation_token_owner_sample(a, &m->owners[i]);
+}
+
+void describe_delegation_token_response_described_delegation_token_renewer_sample(arena_t *a, struct describe_delegation_token_response_described_delegation_token_renewer *m)
+{
+    describe_delegation_token_response_described_delegation_token_renewer_defaults(m);
+    (void)a;
+    m->principal_type = KSTR_LIT("sample");
+    m->principal_name = KSTR_LIT("sample");
+}
+
+void describe_delegation_token_response_described_delegation_token_sample(arena_t *a, struct describe_delegation_token_response_described_delegation_token *m)
+{
+    describe_delegation_token_response_described_delegation_token_defaults(m);
+    (void)a;
+    m->principal_type = KSTR_LIT("sample");
+    m->principal_name = KSTR_LIT("sample");
+    m->token_requester_principal_type = KSTR_LIT("sample");
+    m->token_requester_principal_name = KSTR_LIT("sample");
+    m->issue_timestamp = 5000000000;
+    m->expiry_timestamp = 5000000000;
+    m->max_timestamp = 5000000000;
+    m->token_id = KSTR_LIT("sample");
+    m->hmac = (kbytes_t){ (uint8_t *)"bytes", 5 };
+    m->renewers_count = 2;
+    m->renewers = arena_array(a, 2, sizeof(struct describe_delegation_token_response_described_delegation_token_renewer));
+    for (int i = 0; i < 2; i++)
+        describe_delegation_token_response_described_delegation_token_renewer_sample(a, &m->renewers[i]);
+}
+
+void describe_delegation_token_response_sample(arena_t *a, struct describe_delegation_token_response *m)
+{
+    describe_delegation_token_response_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->tokens_count = 2;
+    m->tokens = arena_array(a, 2, sizeof(struct describe_delegation_token_response_described_delegation_token));
+    for (int i = 0; i < 2; i++)
+        describe_delegation_token_response_described_delegation_token_sample(a, &m->tokens[i]);
+    m->throttle_time_ms = 70000;
+}
+
+void consumer_group_heartbeat_request_topic_partitions_sample(arena_t *a, struct consumer_group_heartbeat_request_topic_partitions *m)
+{
+    consumer_group_heartbeat_request_topic_partitions_defaults(m);
+    (void)a;
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
+void consumer_group_heartbeat_request_sample(arena_t *a, struct consumer_group_heartbeat_request *m)
+{
+    consumer_group_heartbeat_request_defaults(m);
+    (void)a;
+    m->group_id = KSTR_LIT("sample");
+    m->member_id = KSTR_LIT("sample");
+    m->member_epoch = 70000;
+    m->instance_id = KSTR_LIT("sample");
+    m->rack_id = KSTR_LIT("sample");
+    m->rebalance_timeout_ms = 70000;
+    m->subscribed_topic_names_count = 2;
+    m->subscribed_topic_names = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->subscribed_topic_names[i] = KSTR_LIT("sample");
+    m->server_assignor = KSTR_LIT("sample");
+    m->topic_partitions_count = 2;
+    m->topic_partitions = arena_array(a, 2, sizeof(struct consumer_group_heartbeat_request_topic_partitions));
+    for (int i = 0; i < 2; i++)
+        consumer_group_heartbeat_request_topic_partitions_sample(a, &m->topic_partitions[i]);
+}
+
+void consumer_group_heartbeat_response_topic_partitions_sample(arena_t *a, struct consumer_group_heartbeat_response_topic_partitions *m)
+{
+    consumer_group_heartbeat_response_topic_partitions_defaults(m);
+    (void)a;
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
+void consumer_group_heartbeat_response_assignment_sample(arena_t *a, struct consumer_group_heartbeat_response_assignment *m)
+{
+    consumer_group_heartbeat_response_assignment_defaults(m);
+    (void)a;
+    m->topic_partitions_count = 2;
+    m->topic_partitions = arena_array(a, 2, sizeof(struct consumer_group_heartbeat_response_topic_partitions));
+    for (int i = 0; i < 2; i++)
+        consumer_group_heartbeat_response_topic_partitions_sample(a, &m->topic_partitions[i]);
+}
+
+void consumer_group_heartbeat_response_sample(arena_t *a, struct consumer_group_heartbeat_response *m)
+{
+    consumer_group_heartbeat_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->member_id = KSTR_LIT("sample");
+    m->member_epoch = 70000;
+    m->heartbeat_interval_ms = 70000;
+    m->has_assignment = true;
+    consumer_group_heartbeat_response_assignment_sample(a, &m->assignment);
+}
+
+void consumer_group_describe_request_sample(arena_t *a, struct consumer_group_describe_request *m)
+{
+    consumer_group_describe_request_defaults(m);
+    (void)a;
+    m->group_ids_count = 2;
+    m->group_ids = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->group_ids[i] = KSTR_LIT("sample");
+    m->include_authorized_operations = true;
+}
+
+void consumer_group_describe_response_topic_partitions_sample(arena_t *a, struct consumer_group_describe_response_topic_partitions *m)
+{
+    consumer_group_describe_response_topic_partitions_defaults(m);
+    (void)a;
+    m->topic_id = (kuuid_t){ { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    m->topic_name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
+void consumer_group_describe_response_assignment_sample(arena_t *a, struct consumer_group_describe_response_assignment *m)
+{
+    consumer_group_describe_response_assignment_defaults(m);
+    (void)a;
+    m->topic_partitions_count = 2;
+    m->topic_partitions = arena_array(a, 2, sizeof(struct consumer_group_describe_response_topic_partitions));
+    for (int i = 0; i < 2; i++)
+        consumer_group_describe_response_topic_partitions_sample(a, &m->topic_partitions[i]);
+}
+
+void consumer_group_describe_response_member_sample(arena_t *a, struct consumer_group_describe_response_member *m)
+{
+    consumer_group_describe_response_member_defaults(m);
+    (void)a;
+    m->member_id = KSTR_LIT("sample");
+    m->instance_id = KSTR_LIT("sample");
+    m->rack_id = KSTR_LIT("sample");
+    m->member_epoch = 70000;
+    m->client_id = KSTR_LIT("sample");
+    m->client_host = KSTR_LIT("sample");
+    m->subscribed_topic_names_count = 2;
+    m->subscribed_topic_names = arena_array(a, 2, sizeof(kstr_t));
+    for (int i = 0; i < 2; i++)
+        m->subscribed_topic_names[i] = KSTR_LIT("sample");
+    m->subscribed_topic_regex = KSTR_LIT("sample");
+    consumer_group_describe_response_assignment_sample(a, &m->assignment);
+    consumer_group_describe_response_assignment_sample(a, &m->target_assignment);
+}
+
+void consumer_group_describe_response_described_group_sample(arena_t *a, struct consumer_group_describe_response_described_group *m)
+{
+    consumer_group_describe_response_described_group_defaults(m);
+    (void)a;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->group_id = KSTR_LIT("sample");
+    m->group_state = KSTR_LIT("sample");
+    m->group_epoch = 70000;
+    m->assignment_epoch = 70000;
+    m->assignor_name = KSTR_LIT("sample");
+    m->members_count = 2;
+    m->members = arena_array(a, 2, sizeof(struct consumer_group_describe_response_member));
+    for (int i = 0; i < 2; i++)
+        consumer_group_describe_response_member_sample(a, &m->members[i]);
+    m->authorized_operations = 70000;
+}
+
+void consumer_group_describe_response_sample(arena_t *a, struct consumer_group_describe_response *m)
+{
+    consumer_group_describe_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->groups_count = 2;
+    m->groups = arena_array(a, 2, sizeof(struct consumer_group_describe_response_described_group));
+    for (int i = 0; i < 2; i++)
+        consumer_group_describe_response_described_group_sample(a, &m->groups[i]);
+}
+
 void describe_acls_request_sample(arena_t *a, struct describe_acls_request *m)
 {
     describe_acls_request_defaults(m);
@@ -2799,6 +3076,17 @@ void group_metadata_value_sample(arena_t *a, struct group_metadata_value *m)
         group_metadata_value_member_metadata_sample(a, &m->members[i]);
 }
 
+void add_partitions_to_txn_request_add_partitions_to_txn_topic_sample(arena_t *a, struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
+{
+    add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
 void add_partitions_to_txn_request_add_partitions_to_txn_transaction_sample(arena_t *a, struct add_partitions_to_txn_request_add_partitions_to_txn_transaction *m)
 {
     add_partitions_to_txn_request_add_partitions_to_txn_transaction_defaults(m);
@@ -2811,17 +3099,6 @@ void add_partitions_to_txn_request_add_partitions_to_txn_transaction_sample(aren
     m->topics = arena_array(a, 2, sizeof(struct add_partitions_to_txn_request_add_partitions_to_txn_topic));
     for (int i = 0; i < 2; i++)
         add_partitions_to_txn_request_add_partitions_to_txn_topic_sample(a, &m->topics[i]);
-}
-
-void add_partitions_to_txn_request_add_partitions_to_txn_topic_sample(arena_t *a, struct add_partitions_to_txn_request_add_partitions_to_txn_topic *m)
-{
-    add_partitions_to_txn_request_add_partitions_to_txn_topic_defaults(m);
-    (void)a;
-    m->name = KSTR_LIT("sample");
-    m->partitions_count = 2;
-    m->partitions = arena_array(a, 2, sizeof(int32_t));
-    for (int i = 0; i < 2; i++)
-        m->partitions[i] = 70000;
 }
 
 void add_partitions_to_txn_request_sample(arena_t *a, struct add_partitions_to_txn_request *m)
@@ -2841,15 +3118,12 @@ void add_partitions_to_txn_request_sample(arena_t *a, struct add_partitions_to_t
         add_partitions_to_txn_request_add_partitions_to_txn_topic_sample(a, &m->v3_and_below_topics[i]);
 }
 
-void add_partitions_to_txn_response_add_partitions_to_txn_result_sample(arena_t *a, struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
+void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_sample(arena_t *a, struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
 {
-    add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(m);
+    add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(m);
     (void)a;
-    m->transactional_id = KSTR_LIT("sample");
-    m->topic_results_count = 2;
-    m->topic_results = arena_array(a, 2, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result));
-    for (int i = 0; i < 2; i++)
-        add_partitions_to_txn_response_add_partitions_to_txn_topic_result_sample(a, &m->topic_results[i]);
+    m->partition_index = 70000;
+    m->partition_error_code = 300;
 }
 
 void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_sample(arena_t *a, struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result *m)
@@ -2863,12 +3137,15 @@ void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_sample(ar
         add_partitions_to_txn_response_add_partitions_to_txn_partition_result_sample(a, &m->results_by_partition[i]);
 }
 
-void add_partitions_to_txn_response_add_partitions_to_txn_partition_result_sample(arena_t *a, struct add_partitions_to_txn_response_add_partitions_to_txn_partition_result *m)
+void add_partitions_to_txn_response_add_partitions_to_txn_result_sample(arena_t *a, struct add_partitions_to_txn_response_add_partitions_to_txn_result *m)
 {
-    add_partitions_to_txn_response_add_partitions_to_txn_partition_result_defaults(m);
+    add_partitions_to_txn_response_add_partitions_to_txn_result_defaults(m);
     (void)a;
-    m->partition_index = 70000;
-    m->partition_error_code = 300;
+    m->transactional_id = KSTR_LIT("sample");
+    m->topic_results_count = 2;
+    m->topic_results = arena_array(a, 2, sizeof(struct add_partitions_to_txn_response_add_partitions_to_txn_topic_result));
+    for (int i = 0; i < 2; i++)
+        add_partitions_to_txn_response_add_partitions_to_txn_topic_result_sample(a, &m->topic_results[i]);
 }
 
 void add_partitions_to_txn_response_sample(arena_t *a, struct add_partitions_to_txn_response *m)
@@ -3345,6 +3622,18 @@ static void alter_configs_request_sample_any(arena_t *a, void *m) { alter_config
 static void alter_configs_response_sample_any(arena_t *a, void *m) { alter_configs_response_sample(a, m); }
 static void incremental_alter_configs_request_sample_any(arena_t *a, void *m) { incremental_alter_configs_request_sample(a, m); }
 static void incremental_alter_configs_response_sample_any(arena_t *a, void *m) { incremental_alter_configs_response_sample(a, m); }
+static void create_delegation_token_request_sample_any(arena_t *a, void *m) { create_delegation_token_request_sample(a, m); }
+static void create_delegation_token_response_sample_any(arena_t *a, void *m) { create_delegation_token_response_sample(a, m); }
+static void renew_delegation_token_request_sample_any(arena_t *a, void *m) { renew_delegation_token_request_sample(a, m); }
+static void renew_delegation_token_response_sample_any(arena_t *a, void *m) { renew_delegation_token_response_sample(a, m); }
+static void expire_delegation_token_request_sample_any(arena_t *a, void *m) { expire_delegation_token_request_sample(a, m); }
+static void expire_delegation_token_response_sample_any(arena_t *a, void *m) { expire_delegation_token_response_sample(a, m); }
+static void describe_delegation_token_request_sample_any(arena_t *a, void *m) { describe_delegation_token_request_sample(a, m); }
+static void describe_delegation_token_response_sample_any(arena_t *a, void *m) { describe_delegation_token_response_sample(a, m); }
+static void consumer_group_heartbeat_request_sample_any(arena_t *a, void *m) { consumer_group_heartbeat_request_sample(a, m); }
+static void consumer_group_heartbeat_response_sample_any(arena_t *a, void *m) { consumer_group_heartbeat_response_sample(a, m); }
+static void consumer_group_describe_request_sample_any(arena_t *a, void *m) { consumer_group_describe_request_sample(a, m); }
+static void consumer_group_describe_response_sample_any(arena_t *a, void *m) { consumer_group_describe_response_sample(a, m); }
 static void describe_acls_request_sample_any(arena_t *a, void *m) { describe_acls_request_sample(a, m); }
 static void describe_acls_response_sample_any(arena_t *a, void *m) { describe_acls_response_sample(a, m); }
 static void create_acls_request_sample_any(arena_t *a, void *m) { create_acls_request_sample(a, m); }
@@ -3463,6 +3752,18 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     alter_configs_response_sample_any,
     incremental_alter_configs_request_sample_any,
     incremental_alter_configs_response_sample_any,
+    create_delegation_token_request_sample_any,
+    create_delegation_token_response_sample_any,
+    renew_delegation_token_request_sample_any,
+    renew_delegation_token_response_sample_any,
+    expire_delegation_token_request_sample_any,
+    expire_delegation_token_response_sample_any,
+    describe_delegation_token_request_sample_any,
+    describe_delegation_token_response_sample_any,
+    consumer_group_heartbeat_request_sample_any,
+    consumer_group_heartbeat_response_sample_any,
+    consumer_group_describe_request_sample_any,
+    consumer_group_describe_response_sample_any,
     describe_acls_request_sample_any,
     describe_acls_response_sample_any,
     create_acls_request_sample_any,

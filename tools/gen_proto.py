@@ -65,6 +65,14 @@ MESSAGES = [
     "DescribeLogDirsRequest", "DescribeLogDirsResponse",
     "AlterConfigsRequest", "AlterConfigsResponse",
     "IncrementalAlterConfigsRequest", "IncrementalAlterConfigsResponse",
+    # features Kafka 3.9 advertises in ZooKeeper mode and answers as off
+    # (delegation tokens without a secret, the KIP-848 group protocol)
+    "CreateDelegationTokenRequest", "CreateDelegationTokenResponse",
+    "RenewDelegationTokenRequest", "RenewDelegationTokenResponse",
+    "ExpireDelegationTokenRequest", "ExpireDelegationTokenResponse",
+    "DescribeDelegationTokenRequest", "DescribeDelegationTokenResponse",
+    "ConsumerGroupHeartbeatRequest", "ConsumerGroupHeartbeatResponse",
+    "ConsumerGroupDescribeRequest", "ConsumerGroupDescribeResponse",
     # ACLs (answered SECURITY_DISABLED until an authorizer exists)
     "DescribeAclsRequest", "DescribeAclsResponse",
     "CreateAclsRequest", "CreateAclsResponse",
@@ -171,6 +179,10 @@ class Field:
         if self.elem not in PRIM:
             if "fields" in d:
                 msg.define_struct(self.elem, d["fields"], d.get("versions"))
+            elif self.elem in msg.common:
+                # A common struct is defined before the first struct using it.
+                c = msg.common[self.elem]
+                msg.define_struct(c["name"], c["fields"], c.get("versions"))
             self.struct = self.elem
 
     def untagged_versions(self):
@@ -284,7 +296,8 @@ def gen_struct_decl(msg, sname, fields, out):
             out.append(f"    int32_t {f.cname}_count; /* -1 = null */")
             out.append(f"    {ct} *{f.cname};")
         elif f.struct:
-            if f.tagged:
+            if f.tagged or f.nullable is not None:
+                # tagged: sent; nullable: not null (where it may be)
                 out.append(f"    bool has_{f.cname};")
             out.append(f"    {msg.ctype(f.struct)} {f.cname};")
         else:
@@ -349,7 +362,7 @@ def gen_sample(msg, sname, fields, out):
             else:
                 out.append(f"        {acc}[i] = {SAMPLE[f.elem]};")
         elif f.struct:
-            if f.tagged:
+            if f.tagged or f.nullable is not None:
                 out.append(f"    m->has_{f.cname} = true;")
             out.append(f"    {msg.fname(f.struct)}_sample(a, &{acc});")
         else:
@@ -380,6 +393,13 @@ def read_value(f, msg, acc, ind, out):
             nv = cond(f.nullable)
             out.append(f"{sp}if ({acc}_count < 0 && !({nv}))")
             out.append(f"{sp}    r->err = 1;")
+    elif f.struct and f.nullable is not None:
+        # A nullable struct: an int8 marker (-1 null, 1 present) first.
+        present = acc.rsplit("->", 1)[0] + "->has_" + f.cname
+        out.append(f"{sp}if (!({cond(f.nullable)}) || kr_int8(r) >= 0) {{")
+        out.append(f"{sp}    {present} = true;")
+        out.append(f"{sp}    {msg.fname(f.struct)}_read(r, v, &{acc});")
+        out.append(f"{sp}}}")
     elif f.struct:
         out.append(f"{sp}{msg.fname(f.struct)}_read(r, v, &{acc});")
     else:
@@ -401,6 +421,12 @@ def write_value(f, msg, acc, ind, out):
             wr = PRIM[f.elem][2].format(v=f"{acc}[i]")
             out.append(f"{sp}for (int32_t i = 0; i < {acc}_count; i++)")
             out.append(f"{sp}    {wr};")
+    elif f.struct and f.nullable is not None:
+        present = acc.rsplit("->", 1)[0] + "->has_" + f.cname
+        out.append(f"{sp}if ({cond(f.nullable)})")
+        out.append(f"{sp}    kw_int8(w, {present} ? 1 : -1);")
+        out.append(f"{sp}if ({present} || !({cond(f.nullable)}))")
+        out.append(f"{sp}    {msg.fname(f.struct)}_write(w, v, &{acc});")
     elif f.struct:
         out.append(f"{sp}{msg.fname(f.struct)}_write(w, v, &{acc});")
     else:
@@ -413,6 +439,8 @@ def min_size_term(f, msg):
     fx = f.flex_expr
     if f.is_array:
         return f"({fx} ? 1 : 4)"
+    if f.struct and f.nullable is not None:
+        return f"(({cond(f.nullable)}) ? 1 : {msg.fname(f.struct)}_min_size(v))"
     if f.struct:
         return f"{msg.fname(f.struct)}_min_size(v)"
     if f.elem == "string":

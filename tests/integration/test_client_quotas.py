@@ -4,7 +4,9 @@ described with Kafka 3.9.1's kafka-configs (AlterClientQuotas /
 DescribeClientQuotas) and confluent-kafka's admin client, and written by
 Kafka 2.8's kafka-configs --zookeeper.  Every answer is compared exactly;
 the suite runs against Kafka with SAMSA_TEST_TARGET=kafka."""
-from conftest import unique
+import struct
+
+from conftest import unique, wait_for
 from test_configs import config_command
 
 
@@ -334,3 +336,122 @@ def test_samsa_configs_alters_and_describes_quotas_as_kafka_configs(make_broker)
     assert configs(broker, "--describe", *c).strip() == ""
     samsa_configs(broker, "--alter", "--delete-config", "request_percentage", "--entity-type",
                   "clients", "--entity-default")
+
+
+# ---- controller_mutation_rate (KIP-599) ----
+
+THROTTLED = 89
+
+
+def flexible(conn, key, version, body):
+    """A flexible request's answer, after its header's tagged fields."""
+    r = conn.request(key, version, b"\x00" + body)
+    assert r[0] == 0
+    return r[1:]
+
+
+def create_topics_v6(conn, topics):
+    """topics: [(name, partitions)]; returns (throttle_ms, [(name, error, message)])."""
+    from kproto import compact_str, read_compact_str, read_uvarint, uvarint
+    body = uvarint(len(topics) + 1)
+    for name, n in topics:
+        body += compact_str(name) + struct.pack(">ih", n, 1) + uvarint(1) + uvarint(1) + b"\x00"
+    r = flexible(conn, 19, 6, body + struct.pack(">i", 60000) + b"\x00\x00")
+    throttle = struct.unpack(">i", r[:4])[0]
+    n, at = read_uvarint(r, 4)
+    out = []
+    for _ in range(n - 1):
+        name, at = read_compact_str(r, at)
+        err = struct.unpack(">h", r[at:at + 2])[0]
+        msg, at = read_compact_str(r, at + 2)
+        at += 6                                     # partitions, replication factor
+        configs, at = read_uvarint(r, at)
+        for _ in range(max(configs - 1, 0)):        # name, value, read-only, source, sensitive
+            _, at = read_compact_str(r, at)
+            _, at = read_compact_str(r, at)
+            at += 3 + 1                               # flags, tagged fields
+        tags, at = read_uvarint(r, at)
+        for _ in range(tags):                         # a tagged topic_config_error_code
+            _, at = read_uvarint(r, at)
+            size, at = read_uvarint(r, at)
+            at += size
+        out.append((name, err, msg))
+    return throttle, out
+
+
+def delete_topics(conn, version, names):
+    """DeleteTopics v4 or v5; (throttle_ms, [(name, error)])."""
+    from kproto import compact_str, read_compact_str, read_uvarint, uvarint
+    body = uvarint(len(names) + 1) + b"".join(compact_str(n) for n in names)
+    r = flexible(conn, 20, version, body + struct.pack(">i", 30000) + b"\x00")
+    n, at = read_uvarint(r, 4)
+    out = []
+    for _ in range(n - 1):
+        name, at = read_compact_str(r, at)
+        err = struct.unpack(">h", r[at:at + 2])[0]
+        at += 2
+        if version >= 5:
+            _, at = read_compact_str(r, at)
+        at += 1
+        out.append((name, err))
+    return struct.unpack(">i", r[:4])[0], out
+
+
+def create_partitions_v3(conn, name, count):
+    """(throttle_ms, error, message) of growing name to count partitions."""
+    from kproto import compact_str, read_compact_str, read_uvarint, uvarint
+    body = uvarint(2) + compact_str(name) + struct.pack(">i", count) + uvarint(0) + b"\x00"
+    r = flexible(conn, 37, 3, body + struct.pack(">i", 30000) + b"\x00\x00")
+    _, at = read_uvarint(r, 4)
+    _, at = read_compact_str(r, at)
+    err = struct.unpack(">h", r[at:at + 2])[0]
+    msg, _ = read_compact_str(r, at + 2)
+    return struct.unpack(">i", r[:4])[0], err, msg
+
+
+def test_controller_mutation_rate_refuses_and_throttles_as_kafka(broker):
+    """controller_mutation_rate=1 for a client-id: its token bucket holds 11
+    partitions (quota.window.num x 1 s).  A strict CreateTopics (v6) takes a
+    20-partition topic while the bucket is not below zero, then refuses the
+    next topic with THROTTLING_QUOTA_EXCEEDED (no message: Kafka's ApiError
+    drops the default one) and a throttle time of about the 9 s it takes to
+    refill; a strict DeleteTopics (v5) and CreatePartitions
+    (v3) are refused meanwhile; a permissive DeleteTopics (v4) goes ahead
+    and only throttles."""
+    from kproto import Conn
+    client = unique("mutating")
+    out = configs(broker, "--alter", "--add-config", "controller_mutation_rate=1",
+                  "--entity-type", "clients", "--entity-name", client)
+    assert out.startswith("Completed updating config for "), out
+    first = {}
+
+    def refused_once():
+        # One topic per request: Kafka charges a request's topics in its
+        # hash map's order, not the request's.
+        big, small = unique("big"), unique("small")
+        for name, n in [(big, 20), (small, 1)]:
+            conn = Conn(broker.port, client_id=client)
+            try:
+                throttle, results = create_topics_v6(conn, [(name, n)])
+            finally:
+                conn.close()
+        first.update(throttle=throttle, results=results, big=big, small=small)
+        return results[0][1] == THROTTLED
+    wait_for(refused_once, 60, "the quota to apply")
+    assert first["results"] == [(first["small"], THROTTLED, None)]
+    assert 4000 < first["throttle"] <= 11000, first["throttle"]
+    # A throttled answer mutes its connection (KIP-219): each call gets its own.
+
+    def call(fn, *args):
+        conn = Conn(broker.port, client_id=client)
+        try:
+            return fn(conn, *args)
+        finally:
+            conn.close()
+    throttle, results = call(delete_topics, 5, [first["big"]])
+    assert results == [(first["big"], THROTTLED)] and 0 < throttle <= 11000, throttle
+    throttle, err, msg = call(create_partitions_v3, first["big"], 21)
+    assert (err, msg) == (THROTTLED, None) and 0 < throttle <= 11000, throttle
+    # Permissive (before v5): deleted, and throttled for the debt.
+    throttle, results = call(delete_topics, 4, [first["big"]])
+    assert results == [(first["big"], 0)] and throttle > 9000, throttle

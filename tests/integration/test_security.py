@@ -374,6 +374,113 @@ def _closed(s):
         return True
 
 
+def _flexible(s, key, version, corr, body):
+    """One flexible request (header v2) on an open socket; the response body
+    after its header."""
+    s.sendall(_request(key, version, corr, b"\x00" + body))
+    r = _read_frame(s)
+    assert struct.unpack(">i", r[:4])[0] == corr and r[4] == 0
+    return r[5:]
+
+
+def _token_answers(s):
+    """The four delegation-token APIs, decoded: Create v3 (as the caller,
+    for User:bob, with a Group renewer), Renew v2, Expire v2, Describe v3."""
+    from kproto import compact_str, read_compact_str, read_uvarint, uvarint
+
+    def create(owner, renewers):
+        body = compact_str("User" if owner else None) + compact_str(owner)
+        body += uvarint(len(renewers) + 1)
+        for t, n in renewers:
+            body += compact_str(t) + compact_str(n) + b"\x00"
+        r = _flexible(s, 38, 3, 21, body + struct.pack(">q", -1) + b"\x00")
+        out, at = [struct.unpack(">h", r[:2])[0]], 2
+        for _ in range(4):
+            v, at = read_compact_str(r, at)
+            out.append(v)
+        out += list(struct.unpack(">qqq", r[at:at + 24]))
+        token_id, at = read_compact_str(r, at + 24)
+        n, at = read_uvarint(r, at)
+        return tuple(out + [token_id, r[at:at + n - 1]])
+    hmac = uvarint(4) + b"abc"
+    renew = _flexible(s, 39, 2, 22, hmac + struct.pack(">q", 1000) + b"\x00")
+    expire = _flexible(s, 40, 2, 23, hmac + struct.pack(">q", -1) + b"\x00")
+    describe = _flexible(s, 41, 3, 24, uvarint(0) + b"\x00")
+    return {"create": create(None, []), "for bob": create("bob", []),
+            "group renewer": create(None, [("Group", "g")]),
+            "renew": struct.unpack(">hq", renew[:10]), "expire": struct.unpack(">hq", expire[:10]),
+            "describe": (struct.unpack(">h", describe[:2])[0], read_uvarint(describe, 2)[0] - 1)}
+
+
+def test_delegation_tokens_answer_as_a_broker_without_the_secret(sasl_broker):
+    """Kafka 3.9 without delegation.token.secret.key: token requests are not
+    allowed over PLAINTEXT, and over SASL they pass the owner and renewer
+    checks and get DELEGATION_TOKEN_AUTH_DISABLED."""
+    not_allowed, disabled, invalid_type = 64, 61, 67
+    with socket.create_connection(("127.0.0.1", sasl_broker.port), timeout=10) as s:
+        got = _token_answers(s)
+    anon = ("User", "ANONYMOUS", "User", "ANONYMOUS", -1, -1, -1, "", b"")
+    assert got == {"create": (not_allowed,) + anon, "for bob": (not_allowed, "User", "bob") + anon[2:],
+                   "group renewer": (not_allowed,) + anon, "renew": (not_allowed, -1),
+                   "expire": (not_allowed, -1), "describe": (not_allowed, 0)}
+    with socket.create_connection(("127.0.0.1", sasl_broker.sasl_port), timeout=10) as s:
+        assert _handshake(s, "PLAIN")[1] == 0
+        assert _authenticate(s, b"\0alice\0alice-secret")[1] == 0
+        got = _token_answers(s)
+    alice = ("User", "alice", "User", "alice", -1, -1, -1, "", b"")
+    assert got == {"create": (disabled,) + alice, "for bob": (disabled, "User", "bob") + alice[2:],
+                   "group renewer": (invalid_type,) + alice, "renew": (disabled, -1),
+                   "expire": (disabled, -1), "describe": (disabled, 0)}
+
+
+def test_the_kip848_group_protocol_is_unsupported_as_in_zookeeper_mode(sasl_broker):
+    """ConsumerGroupHeartbeat and ConsumerGroupDescribe need KRaft's group
+    coordinator: Kafka 3.9 in ZooKeeper mode answers UNSUPPORTED_VERSION,
+    which a librdkafka consumer with group.protocol=consumer reports."""
+    from confluent_kafka import Consumer, KafkaError
+    from kproto import compact_str, read_compact_str, read_uvarint, uvarint
+    unsupported = 35
+    with socket.create_connection(("127.0.0.1", sasl_broker.port), timeout=10) as s:
+        hb = (compact_str("g") + compact_str("") + struct.pack(">i", 0) + compact_str(None) +
+              compact_str(None) + struct.pack(">i", 30000) + uvarint(2) + compact_str("t") +
+              compact_str(None) + uvarint(0) + b"\x00")
+        r = _flexible(s, 68, 0, 31, hb)
+        throttle, err = struct.unpack(">ih", r[:6])
+        msg, at = read_compact_str(r, 6)
+        member, at = read_compact_str(r, at)
+        epoch, interval, assignment = struct.unpack(">iib", r[at:at + 9])
+        assert (err, msg, member, epoch, interval, assignment) == (unsupported, None, None, 0, 0, -1)
+        r = _flexible(s, 69, 0, 32, uvarint(3) + compact_str("g1") + compact_str("g2") + b"\x00\x00")
+        n, at = read_uvarint(r, 4)
+        groups = []
+        for _ in range(n - 1):
+            err = struct.unpack(">h", r[at:at + 2])[0]
+            _, at = read_compact_str(r, at + 2)
+            gid, at = read_compact_str(r, at)
+            groups.append((gid, err))
+            state, at = read_compact_str(r, at)
+            _, at = read_compact_str(r, at + 8)           # epochs, assignor
+            members, at = read_uvarint(r, at)
+            at += 4 + 1                                     # operations, tags
+            assert (state, members) == ("", 1)
+        assert groups == [("g1", unsupported), ("g2", unsupported)]
+    # librdkafka makes the answer a fatal consumer error.
+    c = Consumer({"bootstrap.servers": sasl_broker.bootstrap, "group.id": unique("g848"),
+                  "group.protocol": "consumer"})
+    error = None
+    try:
+        c.subscribe(["t"])
+        deadline = time.time() + 30
+        while error is None and time.time() < deadline:
+            m = c.poll(0.5)
+            error = m.error() if m is not None and m.error() else None
+    finally:
+        c.close()
+    assert error is not None, "the consumer reported no error"
+    assert error.code() == KafkaError._FATAL, error
+    assert "API version not supported: ConsumerGroupHeartbeat" in error.str(), error
+
+
 def test_sasl_exchanges_answer_as_kafka_does(sasl_broker):
     port = sasl_broker.sasl_port
     # A mechanism that is not enabled: UNSUPPORTED_SASL_MECHANISM with the list, then closed.

@@ -19,14 +19,8 @@ from test_clients import create_topic
 # the reason.  A change on either side fails the test until this is updated.
 NOT_SERVED = {
     34: "AlterReplicaLogDirs: one log dir per broker is what samsa moves between",
-    38: "CreateDelegationToken: no delegation tokens yet",
-    39: "RenewDelegationToken: no delegation tokens yet",
-    40: "ExpireDelegationToken: no delegation tokens yet",
-    41: "DescribeDelegationToken: no delegation tokens yet",
     57: "UpdateFeatures: feature flags are KRaft's",
     58: "Envelope: forwarding is KRaft's",
-    68: "ConsumerGroupHeartbeat: the KIP-848 protocol",
-    69: "ConsumerGroupDescribe: the KIP-848 protocol",
 }
 # Served with a narrower range than Kafka's, and why.
 NARROWER = {

@@ -181,6 +181,29 @@ static void test_quota_precedence_and_throttle(void)
     cq_clear();
 }
 
+/* KIP-599's token bucket: 11 s worth of tokens to start; a strict quota
+ * takes a charge while not below zero and then refuses, with the time to
+ * refill to zero as its throttle; a permissive one always takes it. */
+static void test_controller_mutation_quota(void)
+{
+    cq_clear();
+    mutation_quota_t q = { .user = "alice", .client_id = "admin", .strict = true };
+    CU_ASSERT_TRUE(cq_mutation_record(&q, 1000, 0));           /* no quota */
+    CU_ASSERT_TRUE(cq_mutation_record(NULL, 1000, 0));
+    quota("clients/admin", "controller_mutation_rate", "2");    /* burst 22 */
+    CU_ASSERT_TRUE(cq_mutation_record(&q, 30, 1000));           /* 22 -> -8 */
+    CU_ASSERT_EQUAL(q.throttle_ms, 0);
+    CU_ASSERT_FALSE(cq_mutation_record(&q, 1, 2000));           /* -6: refused */
+    CU_ASSERT_EQUAL(q.throttle_ms, 3000);
+    CU_ASSERT_EQUAL(cq_mutation_throttle(&q, 2500), 2500);
+    CU_ASSERT_TRUE(cq_mutation_record(&q, 1, 5000));            /* refilled to 0 */
+    mutation_quota_t old = { .user = "alice", .client_id = "admin", .strict = false };
+    CU_ASSERT_TRUE(cq_mutation_record(&old, 9, 5000));          /* -1 -> -10 */
+    CU_ASSERT_EQUAL(old.throttle_ms, 5000);
+    CU_ASSERT_EQUAL(cq_mutation_throttle(&old, 20000), 0);
+    cq_clear();
+}
+
 static void test_fetch_and_request_quotas(void)
 {
     cq_clear();
@@ -253,5 +276,6 @@ void register_acl_tests(void)
     CU_add_test(s, "DescribeAcls/DeleteAcls filters", test_filters);
     CU_add_test(s, "authorization by resource type (KIP-679)", test_by_resource_type);
     CU_add_test(s, "client quota precedence and throttle time", test_quota_precedence_and_throttle);
+    CU_add_test(s, "controller mutation token bucket", test_controller_mutation_quota);
     CU_add_test(s, "consumer byte rate and request percentage", test_fetch_and_request_quotas);
 }

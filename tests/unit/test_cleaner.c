@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleaner_job.h"
+#include "io_throttler.h"
 #include "log_cleaner.h"
 #include "log_partition.h"
 #include "offset_map.h"
@@ -312,6 +313,25 @@ static void test_interrupted_swap(void)
     plog_close(pl);
 }
 
+/* Kafka's Throttler: nothing happens inside a 300 ms period; at the first
+ * check after it, a rate above the limit sleeps until observed/elapsed is
+ * the limit; a period under the limit, or no limit, never sleeps. */
+static void test_io_throttler(void)
+{
+    const int64_t ms = 1000000;
+    io_throttler_t t;
+    iot_init(&t, 1000.0, 0);                            /* 1000 bytes a second */
+    CU_ASSERT_EQUAL(iot_observe(&t, 500, 100 * ms), 0);  /* inside the period */
+    CU_ASSERT_EQUAL(iot_observe(&t, 500, 400 * ms), 600); /* 1000 bytes take 1 s */
+    CU_ASSERT_EQUAL(t.period_start_ns, 1000 * ms);        /* after the sleep */
+    CU_ASSERT_EQUAL(iot_observe(&t, 100, 1400 * ms), 0);  /* 250 bytes a second */
+    CU_ASSERT_EQUAL(t.observed, 0);
+    iot_init(&t, 0, 0);                                   /* no limit */
+    CU_ASSERT_EQUAL(iot_observe(&t, 1e12, 1000 * ms), 0);
+    iot_init(&t, 1.7976931348623157E308, 0);              /* Kafka's default */
+    CU_ASSERT_EQUAL(iot_observe(&t, 1e12, 1000 * ms), 0);
+}
+
 void register_cleaner_tests(void)
 {
     CU_pSuite s = CU_add_suite("cleaner", make_tmpdir, remove_tmpdir);
@@ -320,4 +340,5 @@ void register_cleaner_tests(void)
     CU_add_test(s, "several rounds with a small map", test_several_rounds);
     CU_add_test(s, "tombstones and emptied batches", test_tombstones_and_empty_batches);
     CU_add_test(s, "start-up after an interrupted swap", test_interrupted_swap);
+    CU_add_test(s, "Kafka's I/O throttler", test_io_throttler);
 }
