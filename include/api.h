@@ -78,8 +78,13 @@ int32_t quota_fetch_max_bytes(request_t *req);
  * throttle time into the answer.  Called by the connection code. */
 void quota_response_ready(request_t *req);
 /* The request's controller mutation quota (in its arena), strict from
- * strict_since on; NULL when no quota is configured. */
-struct mutation_quota *quota_mutation(request_t *req, int16_t strict_since);
+ * strict_since on; NULL when no quota is configured.  With
+ * throttles_response its throttle goes into the answer (not for
+ * Metadata's auto-creation, which Kafka charges but does not throttle). */
+struct mutation_quota *quota_mutation(request_t *req, int16_t strict_since,
+                                      bool throttles_response);
+/* Never strict: Metadata's auto-creation (Kafka's newPermissiveQuotaFor). */
+#define PERMISSIVE_ALWAYS INT16_MAX
 /* Kafka's strictSinceVersion of each API. */
 #define CREATE_TOPICS_STRICT_SINCE 6
 #define DELETE_TOPICS_STRICT_SINCE 5

@@ -15,6 +15,8 @@ typedef struct net_listener {
     SSL_CTX *tls;               /* TLS listeners (SSL, SASL_SSL) */
     struct ssl_principal_mapper *principal_mapper;  /* SSL listeners */
     char *tls_fingerprint;      /* the settings tls was built from (tls_context.h) */
+    bool tls_reloading;         /* a reload is on the disk thread */
+    bool tls_reload_again;      /* settings changed meanwhile: reload once more */
     struct sasl_listener *sasl; /* SASL listeners (SASL_PLAINTEXT, SASL_SSL) */
     broker_t *broker;
     int64_t idle_ms;            /* connections.max.idle.ms (0: never closed for idling) */

@@ -63,9 +63,13 @@ void fetcher_follow(broker_t *b, const char *topic, int32_t partition, int32_t l
                     int32_t last_epoch);
 void fetcher_unfollow(const char *topic, int32_t partition);
 /* Event-loop thread: num.replica.fetchers changed (dynamic); partitions
- * whose fetcher index changes move to their new fetcher.  Fetchers left
- * with no partitions stay idle until shutdown. */
+ * whose fetcher index changes move to their new fetcher, and fetchers
+ * left with none stop (Kafka's resizeThreadPool). */
 void fetchers_resize(broker_t *b, int n);
+/* Event-loop thread: fetchers that follow no partition stop, as Kafka's
+ * shutdownIdleFetcherThreads after each LeaderAndIsr; their threads are
+ * joined once they have ended (never waited for on the loop). */
+void fetchers_shutdown_idle(void);
 /* Main thread, after the loop stopped: every fetcher thread ends. */
 void fetchers_shutdown(void);
 

@@ -44,6 +44,13 @@ typedef struct admin_job {
 } admin_job_t;
 
 void ta_set_result(topic_result_t *r, int16_t err, const char *msg);
+/* topic_mutation_quota.c: charges the topics whose results[] are still
+ * without error (np[i] partitions each created; each deleted topic's
+ * partitions) to quota, in Kafka's order; refused ones get
+ * THROTTLING_QUOTA_EXCEEDED.  A NULL quota charges nothing. */
+void ta_charge_creations(const topic_spec_t *specs, int n, const int32_t *np,
+                         mutation_quota_t *quota, topic_result_t *results);
+void ta_charge_deletions(char **names, int n, mutation_quota_t *quota, topic_result_t *results);
 admin_job_t *ta_job_new(broker_t *b, int n_max, topics_done_fn done, void *arg);
 /* Hands the job to the ZooKeeper thread (run there, done on the loop);
  * returns how many topics it carries (0: nothing submitted). */

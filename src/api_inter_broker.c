@@ -31,6 +31,7 @@
 #include "logging.h"
 #include "metadata_cache.h"
 #include "proto_messages.h"
+#include "replica_fetcher.h"
 #include "replica_manager.h"
 #include "topic_admin.h"
 #include "util.h"
@@ -192,6 +193,7 @@ enum handler_result api_leader_and_isr(broker_t *b, request_t *req)
         resp.partition_errors_count = 0;
         foreach_lisr_state(req, &rq, answer_state, &c);
     }
+    fetchers_shutdown_idle();     /* Kafka: after every LeaderAndIsr */
     leader_and_isr_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }
@@ -327,6 +329,7 @@ enum handler_result api_stop_replica(broker_t *b, request_t *req)
         log_info("state.change", "Handled StopReplica request correlationId %d from controller %d "
                  "for %d partitions", req->hdr.correlation_id, rq.controller_id, n);
     }
+    fetchers_shutdown_idle();
     stop_replica_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }

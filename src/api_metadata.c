@@ -134,7 +134,9 @@ static void fill_requested_topic(broker_t *b, request_t *req, kstr_t name, bool 
         if (!topic_admin_creating(n)) {
             topic_spec_t spec = { .name = n, .num_partitions = -1, .replication_factor = -1 };
             topic_result_t r;
-            if (topic_admin_create(b, &spec, 1, false, NULL, &r, NULL, NULL) == 0 &&
+            /* Charged to the client, not throttling this answer (Kafka). */
+            mutation_quota_t *q = quota_mutation(req, PERMISSIVE_ALWAYS, false);
+            if (topic_admin_create(b, &spec, 1, false, q, &r, NULL, NULL) == 0 &&
                 r.error != KERR_TOPIC_ALREADY_EXISTS) {
                 o->error_code = r.error;
                 return;

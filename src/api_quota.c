@@ -77,7 +77,7 @@ int32_t quota_produce(request_t *req, bool acks0)
                                  now_ms());
     /* Kafka: acks=0 is exempt from the request quota (no answer to carry it). */
     int32_t time_ms = acks0 ? 0 : charge_request_time(req, &qc);
-    req->quota_charged = true;
+    req->quota_charged = true;      /* acks=0 too: nothing more to charge */
     if (bytes_ms > 0 || time_ms > 0)
         mute(req, &qc, bytes_ms > time_ms ? CQ_PRODUCE : CQ_REQUEST, MAX(bytes_ms, time_ms));
     return MAX(bytes_ms, time_ms);
@@ -111,7 +111,8 @@ int32_t quota_fetch_max_bytes(request_t *req)
     return max < 0 ? INT32_MAX : (int32_t)MIN(max, (double)INT32_MAX);
 }
 
-struct mutation_quota *quota_mutation(request_t *req, int16_t strict_since)
+struct mutation_quota *quota_mutation(request_t *req, int16_t strict_since,
+                                      bool throttles_response)
 {
     if (!cq_active())
         return NULL;
@@ -122,7 +123,8 @@ struct mutation_quota *quota_mutation(request_t *req, int16_t strict_since)
     q->user = qc.user;          /* the connection's principal outlives the request */
     snprintf(q->client_id, sizeof(q->client_id), "%s", qc.client_id);
     q->strict = req->hdr.request_api_version >= strict_since;
-    req->mutation = q;
+    if (throttles_response)
+        req->mutation = q;
     return q;
 }
 
@@ -136,16 +138,27 @@ static bool exempt(int16_t key)
     }
 }
 
-/* The first version whose response body starts with throttle_time_ms. */
+#define API_KEYS 128
+
+/* The first version whose response body starts with throttle_time_ms, by
+ * API key, looked up in the message table once (event-loop thread). */
 static int16_t throttle_first(int16_t key)
 {
-    for (int i = 0; i < proto_message_table_count; i++) {
-        const proto_message_info_t *m = &proto_message_table[i];
-        size_t n = strlen(m->name);
-        if (m->api_key == key && n > 8 && !strcmp(m->name + n - 8, "Response"))
-            return m->throttle_first;
+    static int16_t first[API_KEYS];
+    static bool known;
+    if (!known) {
+        for (int k = 0; k < API_KEYS; k++)
+            first[k] = -1;
+        for (int i = 0; i < proto_message_table_count; i++) {
+            const proto_message_info_t *m = &proto_message_table[i];
+            size_t n = strlen(m->name);
+            if (m->api_key >= 0 && m->api_key < API_KEYS && n > 8 &&
+                !strcmp(m->name + n - 8, "Response"))
+                first[m->api_key] = m->throttle_first;
+        }
+        known = true;
     }
-    return -1;
+    return key >= 0 && key < API_KEYS ? first[key] : -1;
 }
 
 void quota_response_ready(request_t *req)

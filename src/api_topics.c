@@ -266,7 +266,7 @@ enum handler_result api_create_topics(broker_t *b, request_t *req)
     topic_result_t *sub = arena_array(&req->arena, (size_t)ns + 1, sizeof(*sub));
     w->respond = create_respond;
     int submitted = topic_admin_create(b, specs, ns, rq.validate_only,
-                                       quota_mutation(req, CREATE_TOPICS_STRICT_SINCE), sub,
+                                       quota_mutation(req, CREATE_TOPICS_STRICT_SINCE, true), sub,
                                        topics_done, w);
     return answer_or_park(b, req, w, submitted, sub, ns);
 }
@@ -347,7 +347,7 @@ enum handler_result api_delete_topics(broker_t *b, request_t *req)
     }
     topic_result_t *sub = arena_array(&req->arena, (size_t)k + 1, sizeof(*sub));
     int submitted = topic_admin_delete(b, names, k, rq.timeout_ms,
-                                       quota_mutation(req, DELETE_TOPICS_STRICT_SINCE), sub,
+                                       quota_mutation(req, DELETE_TOPICS_STRICT_SINCE, true), sub,
                                        topics_done, w);
     return answer_or_park(b, req, w, submitted, sub, k);
 }
@@ -450,9 +450,8 @@ enum handler_result api_create_partitions(broker_t *b, request_t *req)
     }
     topic_result_t *sub = arena_array(&req->arena, (size_t)ns + 1, sizeof(*sub));
     w->respond = grow_respond;
-    int submitted = topic_admin_add_partitions(b, specs, ns, rq.validate_only, rq.timeout_ms,
-                                               quota_mutation(req, CREATE_PARTITIONS_STRICT_SINCE),
-                                               sub,
-                                               topics_done, w);
+    mutation_quota_t *q = quota_mutation(req, CREATE_PARTITIONS_STRICT_SINCE, true);
+    int submitted = topic_admin_add_partitions(b, specs, ns, rq.validate_only, rq.timeout_ms, q,
+                                               sub, topics_done, w);
     return answer_or_park(b, req, w, submitted, sub, ns);
 }

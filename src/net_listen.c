@@ -3,7 +3,8 @@
  * bound before start-up completes, accepting once the broker is ready, with
  * the TLS context of SSL and SASL_SSL listeners built from their ssl.* keys
  * and the SASL settings of SASL_PLAINTEXT and SASL_SSL ones.
- * Event-loop thread (net_listen runs on the main thread before the loop).
+ * Event-loop thread (net_listen runs on the main thread before the loop),
+ * except reload_tls_run, on the disk thread (bio.h).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -17,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bio.h"
 #include "broker_dynamic.h"
+#include "kv_list.h"
 #include "listeners.h"
 #include "logging.h"
 #include "net.h"
@@ -104,29 +107,107 @@ static const char *dynamic_lookup(void *ctx, const char *key)
     return bdyn_get(ctx, key, NULL);
 }
 
-/* A TLS listener whose settings changed gets a new context for new
- * connections (those open keep theirs); an unusable or incompatible
- * keystore leaves the old one in place. */
-static void reload_tls(broker_t *b, net_listener_t *nl)
-{
-    char *fp = tls_settings_fingerprint(b->cfg, nl->cfg, dynamic_lookup, b);
-    if (!fp || (nl->tls_fingerprint && !strcmp(fp, nl->tls_fingerprint))) {
-        free(fp);
-        return;
-    }
+/* A TLS listener's settings as they were when a reload was asked for:
+ * the dynamic layers copied, so the disk thread reads no loop state. */
+typedef struct tls_reload {
+    broker_t *b;
+    int index;                  /* listeners[index] */
+    const broker_config_t *cfg; /* read-only */
+    const listener_t *l;
+    kv_list_t per_broker, defaults;
+    char *fp_before;            /* the fingerprint in force at submission */
+    SSL_CTX *current;           /* a reference to the context in force */
+    /* Out (disk thread): */
+    char *fp;                   /* NULL: unchanged or unreadable */
+    SSL_CTX *ctx;               /* the new context, if it loaded and fits */
     char err[512];
-    SSL_CTX *ctx = tls_server_context_with(b->cfg, nl->cfg, dynamic_lookup, b, err, sizeof(err));
-    if (!ctx || !tls_keystores_compatible(nl->tls, ctx, err, sizeof(err))) {
-        log_error("network", "Keeping the TLS settings of listener %s: %s", nl->cfg->name, err);
-        SSL_CTX_free(ctx);
+} tls_reload_t;
+
+static const char *snapshot_lookup(void *ctx, const char *key)
+{
+    const tls_reload_t *r = ctx;
+    const char *v = kv_get(&r->per_broker, key);
+    if (!v)
+        v = kv_get(&r->defaults, key);
+    return v ? v : config_get(r->cfg, key);
+}
+
+/* The disk thread: stat the stores and, if anything changed, load them.
+ * @locality the disk thread
+ * @locks none (the job owns its copies; SSL_CTX references are atomic) */
+static void reload_tls_run(void *arg)
+{
+    tls_reload_t *r = arg;
+    char *fp = tls_settings_fingerprint(r->cfg, r->l, snapshot_lookup, r);
+    if (!fp || (r->fp_before && !strcmp(fp, r->fp_before))) {
         free(fp);
         return;
     }
-    SSL_CTX_free(nl->tls);      /* connections hold their own references */
-    nl->tls = ctx;
-    free(nl->tls_fingerprint);
-    nl->tls_fingerprint = fp;
-    log_info("network", "Reloaded the TLS keystore and truststore of listener %s", nl->cfg->name);
+    r->fp = fp;
+    r->ctx = tls_server_context_with(r->cfg, r->l, snapshot_lookup, r, r->err, sizeof(r->err));
+    if (r->ctx && (!r->current ||
+                   !tls_keystores_compatible(r->current, r->ctx, r->err, sizeof(r->err)))) {
+        SSL_CTX_free(r->ctx);
+        r->ctx = NULL;
+    }
+}
+
+static void reload_tls(broker_t *b, int index);
+
+/* Back on the loop: new connections get the new context (those open keep
+ * theirs); an unusable or incompatible keystore leaves the old one. */
+static void reload_tls_done(void *arg)
+{
+    tls_reload_t *r = arg;
+    net_listener_t *nl = r->index < n_listeners ? &listeners[r->index] : NULL;
+    if (nl && nl->tls && r->fp && !r->ctx) {
+        log_error("network", "Keeping the TLS settings of listener %s: %s", nl->cfg->name, r->err);
+    } else if (nl && nl->tls && r->ctx) {
+        SSL_CTX_free(nl->tls);
+        nl->tls = r->ctx;
+        r->ctx = NULL;
+        free(nl->tls_fingerprint);
+        nl->tls_fingerprint = r->fp;
+        r->fp = NULL;
+        log_info("network", "Reloaded the TLS keystore and truststore of listener %s",
+                 nl->cfg->name);
+    }
+    SSL_CTX_free(r->ctx);
+    SSL_CTX_free(r->current);
+    free(r->fp);
+    free(r->fp_before);
+    kv_free(&r->per_broker);
+    kv_free(&r->defaults);
+    if (nl) {
+        nl->tls_reloading = false;
+        if (nl->tls_reload_again && nl->tls) {
+            nl->tls_reload_again = false;
+            reload_tls(r->b, r->index);
+        }
+    }
+    free(r);
+}
+
+/* Files are read, and a PKCS12 store's key derived, on the disk thread. */
+static void reload_tls(broker_t *b, int index)
+{
+    net_listener_t *nl = &listeners[index];
+    if (nl->tls_reloading) {
+        nl->tls_reload_again = true;    /* one at a time, with the newest settings */
+        return;
+    }
+    nl->tls_reloading = true;
+    tls_reload_t *r = xcalloc(1, sizeof(*r));
+    r->b = b;
+    r->index = index;
+    r->cfg = b->cfg;
+    r->l = nl->cfg;
+    r->per_broker = kv_copy(&b->dynamic_config);
+    r->defaults = kv_copy(&b->dynamic_default_config);
+    r->fp_before = nl->tls_fingerprint ? xstrdup(nl->tls_fingerprint) : NULL;
+    if (SSL_CTX_up_ref(nl->tls) == 1)
+        r->current = nl->tls;
+    bio_submit(reload_tls_run, reload_tls_done, r);
 }
 
 void net_limits_reload(broker_t *b)
@@ -138,7 +219,7 @@ void net_limits_reload(broker_t *b)
         log_warn("network", "Connection limits unchanged: %s", err);
     for (int i = 0; i < n_listeners; i++)
         if (listeners[i].tls)
-            reload_tls(b, &listeners[i]);
+            reload_tls(b, i);
 }
 
 int net_listen(broker_t *b)

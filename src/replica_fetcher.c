@@ -66,6 +66,7 @@ typedef struct fetcher {
     char conn_host[256];
     int32_t conn_port;
     fetch_session_client_t session;  /* KIP-227, with this fetcher's leader */
+    struct fetcher *retired_next;   /* loop thread: stopped, not joined yet */
     UT_hash_handle hh;
 } fetcher_t;
 
@@ -84,6 +85,7 @@ static struct {
     pthread_cond_t cond;
     broker_t *b;
     fetcher_t *fetchers;            /* loop thread (hash); members under lock */
+    fetcher_t *retired;             /* loop thread: idle fetchers told to stop */
     struct owner {
         char key[300];
         char topic[256];
@@ -590,7 +592,7 @@ void fetchers_resize(broker_t *b, int n)
         fs.n_fetchers = b->cfg->num_replica_fetchers;
     if (n == fs.n_fetchers)
         return;
-    log_info("replica", "Resizing replica fetcher thread pool size from %d to %d", fs.n_fetchers, n);
+    log_info("replica", "Resizing fetcher thread pool size from %d to %d", fs.n_fetchers, n);
     fs.n_fetchers = n;
     /* Partitions whose fetcher changes follow again from their log end
      * (Kafka's resizeThreadPool). */
@@ -616,6 +618,54 @@ void fetchers_resize(broker_t *b, int n)
                        p->log->log_end_offset, lec_latest_epoch(&p->log->epochs));
     }
     free(move);
+    fetchers_shutdown_idle();
+}
+
+static void fetcher_free(fetcher_t *f)
+{
+    while (f->inbox) {
+        fpart_t *e = f->inbox;
+        f->inbox = e->next;
+        free(e);
+    }
+    free(f);
+}
+
+/* Retired fetchers whose threads have ended are joined and freed (never
+ * waiting for one still running). */
+static void reap_retired(void)
+{
+    fetcher_t **link = &fs.retired;
+    while (*link) {
+        fetcher_t *f = *link;
+        if (pthread_tryjoin_np(f->thread, NULL) == 0) {
+            *link = f->retired_next;
+            fetcher_free(f);
+        } else {
+            link = &f->retired_next;
+        }
+    }
+}
+
+void fetchers_shutdown_idle(void)
+{
+    reap_retired();
+    fetcher_t *f, *tmp;
+    pthread_mutex_lock(&fs.lock);
+    HASH_ITER(hh, fs.fetchers, f, tmp) {
+        if (f->n_parts > 0)
+            continue;
+        log_info("replica", "Shutting down idle replica fetcher %d for leader broker %d", f->index,
+                 f->leader_id);
+        f->stop = true;
+        if (f->live_fd >= 0)
+            shutdown(f->live_fd, SHUT_RDWR);
+        HASH_DEL(fs.fetchers, f);
+        f->retired_next = fs.retired;
+        fs.retired = f;
+    }
+    pthread_cond_broadcast(&fs.cond);
+    pthread_mutex_unlock(&fs.lock);
 }
 
 void fetchers_shutdown(void)
@@ -633,12 +683,13 @@ void fetchers_shutdown(void)
     HASH_ITER(hh, fs.fetchers, f, tmp) {
         pthread_join(f->thread, NULL);
         HASH_DEL(fs.fetchers, f);
-        while (f->inbox) {
-            fpart_t *e = f->inbox;
-            f->inbox = e->next;
-            free(e);
-        }
-        free(f);
+        fetcher_free(f);
+    }
+    while (fs.retired) {
+        f = fs.retired;
+        fs.retired = f->retired_next;
+        pthread_join(f->thread, NULL);
+        fetcher_free(f);
     }
     struct owner *o, *ot;
     HASH_ITER(hh, fs.owners, o, ot) {

@@ -500,17 +500,17 @@ int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool valid
                        void *arg)
 {
     admin_job_t *j = NULL;
+    int32_t *np = xcalloc((size_t)n + 1, sizeof(int32_t));
+    int16_t *rf = xcalloc((size_t)n + 1, sizeof(int16_t));
     for (int i = 0; i < n; i++) {
         const char *msg = NULL;
-        int32_t np = 0;
-        int16_t rf = 0;
-        int16_t err = check_create(b, &specs[i], &np, &rf, &msg);
-        if (!err && !validate_only && !cq_mutation_record(quota, np, now_ms())) {
-            err = KERR_THROTTLING_QUOTA_EXCEEDED;
-            msg = NULL;         /* Kafka's ApiError drops its default message */
-        }
+        int16_t err = check_create(b, &specs[i], &np[i], &rf[i], &msg);
         ta_set_result(&results[i], err, err ? msg : NULL);
-        if (err || validate_only)
+    }
+    if (!validate_only)
+        ta_charge_creations(specs, n, np, quota, results);
+    for (int i = 0; i < n; i++) {
+        if (results[i].error || validate_only)
             continue;
         if (!j) {
             j = ta_job_new(b, n, done, arg);
@@ -519,12 +519,14 @@ int topic_admin_create(broker_t *b, const topic_spec_t *specs, int n, bool valid
         j->index[j->n] = i;
         j->names[j->n] = xstrdup(specs[i].name);
         j->planned[j->n] = specs[i].replicas ? planned_as_given(&specs[i])
-                                             : plan_topic(specs[i].name, np, rf);
+                                             : plan_topic(specs[i].name, np[i], rf[i]);
         j->config_json[j->n] = zkl_topic_config((const char *const *)specs[i].config_keys,
                                                 (const char *const *)specs[i].config_values,
                                                 specs[i].n_configs);
         j->n++;
     }
+    free(np);
+    free(rf);
     int submitted = ta_job_submit(j, create_run, create_done, results, n);
     for (int i = 0; i < submitted; i++)
         creating_set(j->names[i], true);
@@ -598,14 +600,14 @@ int topic_admin_delete(broker_t *b, char **names, int n, int32_t timeout_ms,
 {
     admin_job_t *j = NULL;
     for (int i = 0; i < n; i++) {
-        const mc_topic_t *t = names[i] ? mc_find_topic(names[i]) : NULL;
         int16_t err = !names[i] ? KERR_INVALID_TOPIC_EXCEPTION
-                      : !mc_topic_visible(t) ? KERR_UNKNOWN_TOPIC_OR_PARTITION
-                      : !b->cfg->delete_topic_enable ? KERR_TOPIC_DELETION_DISABLED
-                      : !cq_mutation_record(quota, t->n_partitions, now_ms())
-                          ? KERR_THROTTLING_QUOTA_EXCEEDED : KERR_NONE;
+                      : !mc_topic_visible(mc_find_topic(names[i])) ? KERR_UNKNOWN_TOPIC_OR_PARTITION
+                      : !b->cfg->delete_topic_enable ? KERR_TOPIC_DELETION_DISABLED : KERR_NONE;
         ta_set_result(&results[i], err, NULL);
-        if (err)
+    }
+    ta_charge_deletions(names, n, quota, results);
+    for (int i = 0; i < n; i++) {
+        if (results[i].error)
             continue;
         if (!j) {
             j = ta_job_new(b, n, done, arg);

@@ -22,6 +22,7 @@
 
 enum { OPT_BOOTSTRAP = 1000, OPT_ZOOKEEPER, OPT_CREATE, OPT_LIST, OPT_DESCRIBE, OPT_DELETE, OPT_ALTER, OPT_TOPIC,
        OPT_PARTITIONS, OPT_RF, OPT_CONFIG, OPT_IF_EXISTS, OPT_IF_NOT_EXISTS, OPT_EXCLUDE_INTERNAL,
+       OPT_DISABLE_RACK_AWARE,
        OPT_COMMAND_CONFIG, OPT_HELP };
 
 typedef struct opts {
@@ -34,7 +35,7 @@ typedef struct opts {
     const char *config_k[64];
     const char *config_v[64];
     int n_config;
-    bool if_exists, if_not_exists, exclude_internal;
+    bool if_exists, if_not_exists, exclude_internal, disable_rack_aware;
     const char *command_config;
 } opts_t;
 
@@ -44,7 +45,8 @@ static void usage(FILE *f)
             "Usage: " PROG " --bootstrap-server HOST:PORT (--create | --list | --describe | --alter |\n"
             "       --delete)\n"
             "       [--topic NAME] [--partitions N] [--replication-factor N] [--config k=v]...\n"
-            "       [--if-exists] [--if-not-exists] [--exclude-internal] [--command-config FILE]\n");
+            "       [--if-exists] [--if-not-exists] [--exclude-internal] [--disable-rack-aware]\n"
+            "       [--command-config FILE]\n");
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -79,10 +81,10 @@ static int do_create(rd_kafka_t *rk, const opts_t *o)
     if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && o->if_not_exists) {
         rc = 0;
     } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        fprintf(stderr, "Error while executing topic command : Topic '%s' already exists.\n", o->topic);
+        fprintf(stdout, "Error while executing topic command : Topic '%s' already exists.\n", o->topic);
         rc = 1;
     } else if (e) {
-        fprintf(stderr, "Error while executing topic command : %s\n", msg ? msg : rd_kafka_err2str(e));
+        fprintf(stdout, "Error while executing topic command : %s\n", msg ? msg : rd_kafka_err2str(e));
         rc = 1;
     } else {
         printf("Created topic %s.\n", o->topic);
@@ -214,7 +216,7 @@ static int do_describe(kclient_t *c, rd_kafka_t *rk, arena_t *a, const opts_t *o
         if (t->error_code == 3) {
             if (o->if_exists)
                 return 0;
-            fprintf(stderr, "Error while executing topic command : Topic '%s' does not exist as expected\n",
+            fprintf(stdout, "Error while executing topic command : Topic '%s' does not exist as expected\n",
                     o->topic);
             return 1;
         }
@@ -264,13 +266,13 @@ static int report_topic_error(const opts_t *o, rd_kafka_resp_err_t e, const char
     if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
         if (o->if_exists)
             return 0;
-        fprintf(stderr, "Error while executing topic command : Topic '%s' does not exist as "
+        fprintf(stdout, "Error while executing topic command : Topic '%s' does not exist as "
                         "expected\n", o->topic);
         return 1;
     }
     if (!e)
         return 0;
-    fprintf(stderr, "Error while executing topic command : %s\n",
+    fprintf(stdout, "Error while executing topic command : %s\n",
             e == RD_KAFKA_RESP_ERR_TOPIC_DELETION_DISABLED ? "Topic deletion is disabled."
             : msg                                          ? msg
                                                            : rd_kafka_err2str(e));
@@ -337,7 +339,7 @@ static int zookeeper_mode(const opts_t *o)
         .replication_factor = o->rf, .config_k = (const char **)o->config_k,
         .config_v = (const char **)o->config_v, .n_config = o->n_config,
         .if_exists = o->if_exists, .if_not_exists = o->if_not_exists,
-        .exclude_internal = o->exclude_internal,
+        .exclude_internal = o->exclude_internal, .disable_rack_aware = o->disable_rack_aware,
         .action = o->action == OPT_CREATE   ? TOPICS_ZK_CREATE
                   : o->action == OPT_LIST   ? TOPICS_ZK_LIST
                   : o->action == OPT_DELETE ? TOPICS_ZK_DELETE
@@ -363,6 +365,7 @@ int main(int argc, char **argv)
         { "if-exists", no_argument, NULL, OPT_IF_EXISTS },
         { "if-not-exists", no_argument, NULL, OPT_IF_NOT_EXISTS },
         { "exclude-internal", no_argument, NULL, OPT_EXCLUDE_INTERNAL },
+        { "disable-rack-aware", no_argument, NULL, OPT_DISABLE_RACK_AWARE },
         { "command-config", required_argument, NULL, OPT_COMMAND_CONFIG },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
@@ -393,6 +396,7 @@ int main(int argc, char **argv)
         case OPT_IF_EXISTS: o.if_exists = true; break;
         case OPT_IF_NOT_EXISTS: o.if_not_exists = true; break;
         case OPT_EXCLUDE_INTERNAL: o.exclude_internal = true; break;
+        case OPT_DISABLE_RACK_AWARE: o.disable_rack_aware = true; break;
         case OPT_COMMAND_CONFIG: o.command_config = optarg; break;
         case OPT_HELP: usage(stdout); return 0;
         default: usage(stderr); return 1;

@@ -62,6 +62,29 @@ static bool marked_for_deletion(zk_session_t *zs, const char *topic)
     return zoo_exists(zk_handle(zs), path, 0, NULL) == ZOK;
 }
 
+/* Each broker's broker.rack from its registration ("" without one). */
+static char **read_racks(zk_session_t *zs, const int32_t *ids, int n)
+{
+    char **racks = xcalloc((size_t)n + 1, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        char path[ZK_PATH_MAX];
+        snprintf(path, sizeof(path), "/brokers/ids/%d", ids[i]);
+        int rc;
+        char *json = zk_get_string(zs, path, false, NULL, &rc);
+        mc_broker_t mb = { 0 };
+        racks[i] = xstrdup(json && zkl_parse_broker(json, "", &mb) == 0 ? mb.rack : "");
+        free(json);
+    }
+    return racks;
+}
+
+static void free_racks(char **racks, int n)
+{
+    for (int i = 0; racks && i < n; i++)
+        free(racks[i]);
+    free(racks);
+}
+
 static bool wanted(const topics_zk_t *o, const char *topic)
 {
     if (o->exclude_internal && topic[0] == '_' && topic[1] == '_')
@@ -71,7 +94,7 @@ static bool wanted(const topics_zk_t *o, const char *topic)
 
 static int error(const char *msg)
 {
-    fprintf(stderr, "Error while executing topic command : %s\n", msg);
+    fprintf(stdout, "Error while executing topic command : %s\n", msg);
     return 1;
 }
 
@@ -96,8 +119,17 @@ static int create(zk_session_t *zs, const topics_zk_t *o)
     free_names(ids, n_ids);
     if (n_ids > 0)
         qsort(brokers, (size_t)n_ids, sizeof(int32_t), cmp_i32);
+    char **racks = o->disable_rack_aware ? NULL : read_racks(zs, brokers, n_ids);
+    int present = racks ? racks_present((const char *const *)racks, n_ids) : 0;
+    if (present < 0) {              /* Kafka's RackAwareMode.Enforced */
+        free(brokers);
+        free_racks(racks, n_ids);
+        return error("Not all brokers have rack information. Add --disable-rack-aware in "
+                     "command line to make replica assignment without rack information.");
+    }
     if (o->replication_factor > n_ids) {
         free(brokers);
+        free_racks(racks, n_ids);
         snprintf(msg, sizeof(msg), "Replication factor: %d larger than available brokers: %d.",
                  o->replication_factor, n_ids);
         return error(msg);
@@ -106,9 +138,10 @@ static int create(zk_session_t *zs, const topics_zk_t *o)
     mc_topic_t *t = mc_topic_new(o->topic, o->partitions);
     int32_t *placed = xcalloc((size_t)o->partitions * (size_t)o->replication_factor + 1,
                               sizeof(int32_t));
-    /* Partial: racks are not read here, so the placement is rack-unaware
-     * (Kafka 2.8's tool honours broker.rack). */
-    assign_replicas(brokers, NULL, n_ids, 0, o->partitions, o->replication_factor, -1, placed);
+    /* Rack-aware when every broker has broker.rack, as Kafka 2.8's tool. */
+    assign_replicas(brokers, present > 0 ? (const char *const *)racks : NULL, n_ids, 0,
+                    o->partitions, o->replication_factor, -1, placed);
+    free_racks(racks, n_ids);
     for (int p = 0; p < o->partitions; p++) {
         t->parts[p].replicas = mc_ids_copy(placed + (size_t)p * (size_t)o->replication_factor,
                                            o->replication_factor);

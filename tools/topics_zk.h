@@ -19,6 +19,7 @@ typedef struct topics_zk {
     const char **config_k, **config_v;
     int n_config;
     bool if_exists, if_not_exists, exclude_internal;
+    bool disable_rack_aware;        /* --disable-rack-aware */
 } topics_zk_t;
 
 /* Prints Kafka 2.8's output; the exit status. */

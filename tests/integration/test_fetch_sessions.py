@@ -275,7 +275,8 @@ def test_followers_fetch_incrementally(zookeeper, tmp_path):
 def test_num_replica_fetchers_changes_at_runtime(zookeeper, tmp_path):
     """num.replica.fetchers set as a cluster-wide dynamic config: followers
     start a second fetcher per leader (client id broker-<id>-fetcher-1)
-    and move the partitions that hash to it there, without a restart."""
+    and move the partitions that hash to it there, without a restart; set
+    back to 1, the second fetcher threads stop."""
     c, relays = relayed_cluster(zookeeper, tmp_path)
     try:
         c.start()
@@ -297,7 +298,35 @@ def test_num_replica_fetchers_changes_at_runtime(zookeeper, tmp_path):
         produce(c.bootstrap, topic, 0, 3)
         wait_for(lambda: all(len(c.partition_state(topic, p)["isr"]) == 3 for p in range(12)), 30,
                  "a full ISR after the move")
+        # Back to one: the second fetchers stop (Kafka's resizeThreadPool
+        # shuts idle fetcher threads down), one thread per leader is left.
+        conn = Conn(c.broker(0).port)
+        try:
+            assert incremental_alter_configs_v0(
+                conn, [(4, "", [("num.replica.fetchers", 0, "1")])]) == [(0, None)]
+        finally:
+            conn.close()
+        wait_for(lambda: [fetcher_threads(b) for b in c.brokers] == [2, 2, 2], 30,
+                 "one fetcher thread per leader")
+        produce(c.bootstrap, topic, 1, 3)
+        wait_for(lambda: all(len(c.partition_state(topic, p)["isr"]) == 3 for p in range(12)), 30,
+                 "a full ISR after moving back")
     finally:
         c.stop()
         for r in relays:
             r.close()
+
+
+def fetcher_threads(broker):
+    """The broker's replica fetcher threads, by their names (samsa's, or
+    the JVM's ReplicaFetcherThread-<id>-<leader> cut to 15 characters)."""
+    task = f"/proc/{broker.proc.pid}/task"
+    n = 0
+    for t in os.listdir(task):
+        try:
+            with open(f"{task}/{t}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue                # the thread ended meanwhile
+        n += name.startswith(("samsa-fetcher", "ReplicaFetcherT"))
+    return n

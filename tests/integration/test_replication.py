@@ -428,19 +428,42 @@ def test_transactions_across_brokers_survive_the_coordinators_kill9(zookeeper, t
         c.stop()
 
 
+def zk_topics_tools():
+    """samsa-topics and Kafka 2.8.2's kafka-topics, for --zookeeper mode."""
+    from servers import ensure_kafka
+    lib = ensure_kafka("2.8.2")
+    return {"samsa": [tool("samsa-topics")],
+            "kafka": ["java", "-Xmx256m", "-Dlog4j.configuration=file:/dev/null", "-cp",
+                      os.path.join(lib, "*"), "kafka.admin.TopicCommand"]}
+
+
+def zk_create(cmd, c, topic, *extra):
+    return subprocess.run(cmd + ["--zookeeper", c.zk.connect + c.chroot, "--create", "--topic",
+                                 topic, "--partitions", "8", "--replication-factor", "2", *extra],
+                          capture_output=True, text=True, timeout=120)
+
+
 def test_rack_aware_replica_placement(zookeeper, tmp_path):
     """broker.rack on every broker: each partition's replicas go to distinct
-    racks (Kafka's rack-aware assignment); with one broker missing its rack
-    Kafka refuses to place replicas, and so does samsa."""
+    racks (Kafka's rack-aware assignment), whether the broker places them
+    or samsa-topics / Kafka 2.8's kafka-topics --zookeeper do; with one
+    broker missing its rack Kafka refuses to place replicas, and so does
+    samsa, and both tools say why (unless --disable-rack-aware)."""
     racks = ["r1", "r2", "r1", "r2"]
     c = Cluster(zookeeper, str(tmp_path), [KIND] * 4, props=PROPS,
                 broker_props=lambda i: {"broker.rack": racks[i]}).start()
+    tools = zk_topics_tools()
     try:
         topic = unique("racks")
         create_topic(c.bootstrap, topic, 8, rf=2)
-        for p in range(8):
-            replicas = json_assignment(c, topic)[str(p)]
-            assert sorted(racks[r] for r in replicas) == ["r1", "r2"], (p, replicas)
+        by_tool = [(kind, unique("zk-racks")) for kind in tools]
+        for kind, name in by_tool:
+            r = zk_create(tools[kind], c, name)
+            assert r.returncode == 0 and r.stdout == f"Created topic {name}.\n", r.stdout + r.stderr
+        for t in [topic] + [name for _, name in by_tool]:
+            for p in range(8):
+                replicas = json_assignment(c, t)[str(p)]
+                assert sorted(racks[r] for r in replicas) == ["r1", "r2"], (t, p, replicas)
     finally:
         c.stop()
     mixed = Cluster(zookeeper, str(tmp_path / "mixed"), [KIND] * 2, props=PROPS,
@@ -455,6 +478,16 @@ def test_rack_aware_replica_placement(zookeeper, tmp_path):
         except Exception as e:  # noqa: BLE001 - KafkaException carries the broker's error
             err = e.args[0]
             assert err.code() == KafkaError.UNKNOWN, err      # Kafka sends no message
+        for kind, cmd in tools.items():
+            r = zk_create(cmd, mixed, unique("zk-mixed"))
+            assert r.returncode == 1 and r.stdout.startswith(
+                "Error while executing topic command : Not all brokers have rack information. Add "
+                "--disable-rack-aware in command line to make replica assignment without rack "
+                "information.\n"), (kind, r.stdout + r.stderr)
+            name = unique("zk-unaware")
+            r = zk_create(cmd, mixed, name, "--disable-rack-aware")
+            assert r.returncode == 0 and r.stdout == f"Created topic {name}.\n", \
+                (kind, r.stdout + r.stderr)
     finally:
         mixed.stop()
 

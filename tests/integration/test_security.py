@@ -653,3 +653,25 @@ def test_keystore_rotation_at_runtime(zookeeper, tmp_path, certs):
         roundtrip_confluent(ck_ssl(certs, ssl_port), n=4)
     finally:
         stop_cleanly(b)
+
+
+def test_kafka_delegation_tokens_tool_without_the_secret(sasl_broker, tmp_path):
+    """Kafka 3.9.1's kafka-delegation-tokens over SASL: creating and
+    describing tokens fail as against a Kafka broker without
+    delegation.token.secret.key."""
+    from conftest import kafka_tools
+    cfg = tmp_path / "client.properties"
+    cfg.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                   "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+                   "required username=\"alice\" password=\"alice-secret\";\n")
+    base = kafka_tools("org.apache.kafka.tools.DelegationTokenCommand") + [
+        "--bootstrap-server", f"127.0.0.1:{sasl_broker.sasl_port}", "--command-config", str(cfg)]
+    disabled = ("org.apache.kafka.common.errors.DelegationTokenDisabledException: "
+                "Delegation Token feature is not enabled.")
+    for args, said in ((["--create", "--max-life-time-period", "-1"],
+                        "Calling create token operation with renewers :[] , "
+                        "max-life-time-period :-1\n"),
+                       (["--describe"], "Calling describe token operation for current user.\n")):
+        r = subprocess.run(base + args, capture_output=True, text=True, timeout=120)
+        assert (r.returncode, r.stdout) == (1, said), r.stdout + r.stderr
+        assert r.stderr.splitlines()[0] == disabled, r.stderr
