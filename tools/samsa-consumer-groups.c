@@ -172,33 +172,57 @@ static int describe_offsets(const char *group)
     int wc = width(15, n, cols);
     for (int i = 0; i < n; i++) cols[i] = rows[i].host;
     int wh = width(15, n, cols);
-    int wg = MAX(15, (int)strlen(group));
-    printf("\n%-*s %-*s %-10s %-15s %-15s %-15s %-*s %-*s %s\n", wg, "GROUP", wt, "TOPIC", "PARTITION",
+    /* Kafka widens the group column by its rows' group: none, none wider. */
+    int wg = n > 0 ? MAX(15, (int)strlen(group)) : 15;
+    /* Kafka 3.9's printOffsets: each line starts with its line break. */
+    printf("\n%-*s %-*s %-10s %-15s %-15s %-15s %-*s %-*s %s", wg, "GROUP", wt, "TOPIC", "PARTITION",
            "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", wc, "CONSUMER-ID", wh, "HOST", "CLIENT-ID");
     for (int i = 0; i < n; i++) {
         tp_row_t *r = &rows[i];
         int64_t lag = r->current >= 0 && r->end >= 0 ? r->end - r->current : -1;
-        printf("%-*s %-*s %-10d %-15s %-15s %-15s %-*s %-*s %s\n", wg, group, wt, r->topic, r->partition,
+        printf("\n%-*s %-*s %-10d %-15s %-15s %-15s %-*s %-*s %s", wg, group, wt, r->topic, r->partition,
                num_or_dash(r->current), num_or_dash(r->end), num_or_dash(lag), wc, r->consumer, wh,
                r->host, r->client);
     }
     return 0;
 }
 
-/* "t1(0,1), t2(2)": consecutive partitions of a topic grouped. */
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Kafka 3.9's --members --verbose assignment: each topic's partitions as
+ * "(0,1)" (sorted as strings, the topic name left out), the groups sorted
+ * as strings and joined with ", "; "-" for none. */
 static void print_assignment(const rd_kafka_topic_partition_list_t *asg)
 {
     if (!asg || asg->cnt == 0) {
         printf("-");
         return;
     }
-    for (int p = 0; p < asg->cnt; p++) {
-        bool same = p > 0 && !strcmp(asg->elems[p].topic, asg->elems[p - 1].topic);
-        if (!same)
-            printf("%s%s(", p ? "), " : "", asg->elems[p].topic);
-        printf("%s%d", same ? "," : "", asg->elems[p].partition);
+    int n = asg->cnt, n_groups = 0;
+    const char **groups = arena_array(&A, (size_t)n + 1, sizeof(char *));
+    bool *done = arena_array(&A, (size_t)n + 1, sizeof(bool));
+    for (int i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        const char **parts = arena_array(&A, (size_t)n + 1, sizeof(char *));
+        int k = 0;
+        for (int j = i; j < n; j++)
+            if (!done[j] && !strcmp(asg->elems[j].topic, asg->elems[i].topic)) {
+                parts[k++] = arena_printf(&A, "%d", asg->elems[j].partition);
+                done[j] = true;
+            }
+        qsort(parts, (size_t)k, sizeof(char *), cmp_cstr);
+        char *g = arena_printf(&A, "(%s", parts[0]);
+        for (int m = 1; m < k; m++)
+            g = arena_printf(&A, "%s,%s", g, parts[m]);
+        groups[n_groups++] = arena_printf(&A, "%s)", g);
     }
-    printf(")");
+    qsort(groups, (size_t)n_groups, sizeof(char *), cmp_cstr);
+    for (int i = 0; i < n_groups; i++)
+        printf("%s%s", i ? ", " : "", groups[i]);
 }
 
 static int describe_members(const char *group, bool verbose)
@@ -224,7 +248,8 @@ static int describe_members(const char *group, bool verbose)
         hosts[i] = or_dash(rd_kafka_MemberDescription_host(m));
         clients[i] = or_dash(rd_kafka_MemberDescription_client_id(m));
     }
-    int wg = MAX(15, (int)strlen(group)), wi = width(15, n, ids), wn = width(17, n, insts);
+    int wg = n > 0 ? MAX(15, (int)strlen(group)) : 15;
+    int wi = width(15, n, ids), wn = width(17, n, insts);
     int wh = width(15, n, hosts), wc = width(15, n, clients);
     printf("\n%-*s %-*s ", wg, "GROUP", wi, "CONSUMER-ID");
     if (any_instance)
@@ -254,14 +279,16 @@ static int describe_state(const char *group)
         return 1;
     }
     const rd_kafka_Node_t *c = rd_kafka_ConsumerGroupDescription_coordinator(g);
-    const char *coord = c ? arena_printf(&A, "%s:%d (%d)", rd_kafka_Node_host(c), rd_kafka_Node_port(c),
+    /* Kafka 3.9's printStates: "host:port  (id)", both lines led by a
+     * line break, then one more. */
+    const char *coord = c ? arena_printf(&A, "%s:%d  (%d)", rd_kafka_Node_host(c), rd_kafka_Node_port(c),
                                          rd_kafka_Node_id(c))
                           : "-";
     int wg = MAX(25, (int)strlen(coord));
-    printf("\n%-*s %-25s %-20s %-15s %s\n", wg, "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY",
+    printf("\n%-*s %-25s %-20s %-15s %s", wg, "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY",
            "STATE", "#MEMBERS");
     const char *assignor = rd_kafka_ConsumerGroupDescription_partition_assignor(g);
-    printf("%-*s %-25s %-20s %-15s %d\n", wg, group, coord, assignor ? assignor : "", state_of(g),
+    printf("\n%-*s %-25s %-20s %-15s %d\n", wg, group, coord, assignor ? assignor : "", state_of(g),
            (int)rd_kafka_ConsumerGroupDescription_member_count(g));
     rd_kafka_event_destroy(ev);
     return 0;
@@ -505,9 +532,11 @@ static int reset_group(const opts_t *o, const char *group)
         e->offset = reset_target(o, e->topic, e->partition, committed_of(of, e->topic, e->partition));
     }
     rd_kafka_topic_partition_list_destroy(of);
-    printf("\n%-30s %-30s %-10s %-15s\n", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
+    /* Kafka 3.9's printOffsetsToReset: a line break before the header and
+     * none between or after the rows. */
+    printf("\n%-30s %-30s %-10s %-15s", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
     for (int i = 0; i < scope->cnt; i++)
-        printf("%-30s %-30s %-10d %-15lld\n", group, scope->elems[i].topic, scope->elems[i].partition,
+        printf("%-30s %-30s %-10d %-15lld", group, scope->elems[i].topic, scope->elems[i].partition,
                (long long)scope->elems[i].offset);
     int rc = 0;
     if (o->execute && scope->cnt > 0) {

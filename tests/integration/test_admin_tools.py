@@ -1,7 +1,8 @@
 """samsa's admin tools beside Kafka 3.9.1's, against the same broker:
 samsa-get-offsets (GetOffsetShell), samsa-delete-records
 (DeleteRecordsCommand), samsa-log-dirs (LogDirsCommand) and
-samsa-topics --alter (TopicCommand) print what Kafka's print."""
+samsa-topics --alter (TopicCommand) and samsa-consumer-groups
+(ConsumerGroupCommand) print what Kafka's print."""
 import json
 import subprocess
 
@@ -265,3 +266,69 @@ def test_topics_zookeeper_mode_matches_kafka_2_8(make_broker, zookeeper):
     assert "Configs: retention.ms=123456" in outputs["samsa"][1]
     # Created without a topic id, as Kafka 2.8's tool does; the controller adds one.
     assert "\tTopicId: ID\t" in outputs["samsa"][1]
+
+
+def commit_offsets(bootstrap, topic, group, offsets):
+    """Commits offsets {partition: offset} for group, which then has no
+    member (an Empty group with offsets, as after its consumers stop)."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "enable.auto.commit": False})
+    try:
+        c.commit(offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()],
+                 asynchronous=False)
+    finally:
+        c.close()
+
+
+def rows_sorted(text):
+    """The rows of a table in one order: Kafka's tool keeps the order of
+    the broker's answer, which differs between brokers.  Line breaks and
+    everything else stay as printed (--reset-offsets prints its rows
+    without breaks: there each row starts with the masked group)."""
+    lines = text.split("\n")
+    if len(lines) == 2 and lines[1].startswith("GROUP") and "NEW-OFFSET" in lines[1]:
+        end = lines[1].index("NEW-OFFSET") + 15
+        rows = ["GROUP" + r for r in lines[1][end:].split("GROUP")[1:]]
+        return "\n" + lines[1][:end] + "".join(sorted(rows))
+    if len(lines) > 3 and lines[0] == "":
+        tail = [""] if lines[-1] == "" else []
+        body = lines[2:len(lines) - len(tail)]
+        return "\n".join(lines[:2] + sorted(body) + tail)
+    return text
+
+
+def test_consumer_groups_prints_what_kafka_prints(broker):
+    """samsa-consumer-groups and Kafka 3.9.1's kafka-consumer-groups on a
+    group with committed offsets and no members: --list, --describe,
+    --describe (offsets, --state, --members --verbose), --reset-offsets
+    --to-earliest --execute and --delete print the same
+    (each tool on a group of its own, names masked), byte for byte but for
+    the order of table rows: Kafka 3.9's --reset-offsets prints its rows
+    without line breaks, and so does samsa's."""
+    topic = unique("cg")
+    create_topic(broker.bootstrap, topic, 2)
+    produce(broker.bootstrap, topic, 2, 20)
+    tools = {"samsa": [tool("samsa-consumer-groups")],
+             "kafka": kafka_tools("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand")}
+    outputs = {}
+    for kind, cmd in tools.items():
+        group = unique("cg-" + kind)
+        commit_offsets(broker.bootstrap, topic, group, {0: 4, 1: 7})
+        base = cmd + ["--bootstrap-server", broker.bootstrap]
+        steps = [["--list"], ["--describe", "--group", group],
+                 ["--describe", "--group", group, "--state"],
+                 ["--describe", "--group", group, "--members", "--verbose"],
+                 ["--reset-offsets", "--group", group, "--topic", topic, "--to-earliest",
+                  "--execute"],
+                 ["--describe", "--group", group, "--offsets"],
+                 ["--delete", "--group", group], ["--list"]]
+        out = []
+        for args in steps:
+            r = run(base + args)
+            text = r.stdout if args != ["--list"] else \
+                "\n".join(line for line in r.stdout.splitlines() if line == group)
+            out.append(rows_sorted(text.replace(group, "GROUP").replace(topic, "TOPIC")))
+        outputs[kind] = out
+    assert outputs["samsa"] == outputs["kafka"]
+    assert outputs["kafka"][0] == "GROUP" and outputs["kafka"][-1] == ""

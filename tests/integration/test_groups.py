@@ -237,6 +237,14 @@ def groups_tool(bootstrap, *args):
                           capture_output=True, text=True, timeout=60)
 
 
+def reset_rows(out):
+    """--reset-offsets' rows: Kafka 3.9 prints them without line breaks,
+    four columns each after the header."""
+    words = out.split()
+    assert words[:4] == ["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"], out
+    return [words[i:i + 4] for i in range(4, len(words), 4)]
+
+
 def test_consumer_groups_tool(broker, java_client, workers):
     topic, group = unique("cgt"), unique("g")
     create_topic(broker.bootstrap, topic, 2)
@@ -258,7 +266,7 @@ def test_consumer_groups_tool(broker, java_client, workers):
     head, row = [l for l in r.stdout.split("\n") if l]
     assert head.split() == ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"]
     assert row.split()[0] == group and row.split()[2] == "/127.0.0.1"
-    assert row.split()[-2:] == ["2", f"{topic}(0,1)"]
+    assert row.split()[-2:] == ["2", "(0,1)"]         # Kafka 3.9 leaves the topic out
     r = groups_tool(broker.bootstrap, "--describe", "--group", group, "--state")
     head, row = [l for l in r.stdout.split("\n") if l]
     assert head.split()[:3] == ["GROUP", "COORDINATOR", "(ID)"]
@@ -273,10 +281,10 @@ def test_consumer_groups_tool(broker, java_client, workers):
     # Dry run changes nothing; --execute moves the group where the tool says.
     r = groups_tool(broker.bootstrap, "--reset-offsets", "--group", group, "--topic", f"{topic}:0",
                     "--to-offset", "10", "--dry-run")
-    assert [l.split() for l in r.stdout.split("\n") if l][-1] == [group, topic, "0", "10"]
+    assert reset_rows(r.stdout) == [[group, topic, "0", "10"]]
     r = groups_tool(broker.bootstrap, "--reset-offsets", "--group", group, "--topic", topic, "--shift-by",
                     "-5", "--execute")
-    new = {int(l.split()[2]): int(l.split()[3]) for l in r.stdout.split("\n")[2:] if l.strip()}
+    new = {int(row[2]): int(row[3]) for row in reset_rows(r.stdout)}
     assert r.returncode == 0 and len(new) == 2
     # The next consumer of the group starts exactly there: it re-reads 5 per partition.
     w2 = Worker("confluent", broker.bootstrap, topic, group, java_client)
