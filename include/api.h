@@ -42,6 +42,7 @@ enum handler_result api_update_metadata(broker_t *b, request_t *req);
 enum handler_result api_delete_records(broker_t *b, request_t *req);
 enum handler_result api_alter_configs(broker_t *b, request_t *req);
 enum handler_result api_describe_log_dirs(broker_t *b, request_t *req);
+enum handler_result api_alter_replica_log_dirs(broker_t *b, request_t *req);
 enum handler_result api_incremental_alter_configs(broker_t *b, request_t *req);
 enum handler_result api_describe_cluster(broker_t *b, request_t *req);
 enum handler_result api_create_partitions(broker_t *b, request_t *req);

@@ -30,7 +30,6 @@ typedef struct changes {
     int n, cap;
 } changes_t;
 
-bool cs_has_id(const int32_t *v, int n, int32_t id);
 bool cs_is_shutting(int32_t id);
 void cs_mark_shutting(int32_t id);
 /* Live and not shutting down: may lead or join an ISR. */

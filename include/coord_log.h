@@ -19,10 +19,13 @@
 
 /* A coordinator's topic is missing: it is created in the background once
  * enough brokers are alive (what and rf_key name it in the log line, as
- * Kafka's).  Always COORDINATOR_NOT_AVAILABLE: the client asks again. */
+ * Kafka's), charged to the asking client's controller_mutation_rate
+ * (quota; NULL: none) without throttling it, as Kafka's FindCoordinator.
+ * Always COORDINATOR_NOT_AVAILABLE: the client asks again. */
 struct topic_spec;
+struct mutation_quota;
 int16_t clog_create_topic(broker_t *b, const struct topic_spec *spec, const char *what,
-                          const char *rf_key);
+                          const char *rf_key, struct mutation_quota *quota);
 /* The coordinator for a key placed in topic-partition: its leader as the
  * metadata cache has it; COORDINATOR_NOT_AVAILABLE if none is alive. */
 int16_t clog_leader_of(const char *topic, int32_t partition, int32_t *node);

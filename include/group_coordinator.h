@@ -28,9 +28,11 @@ void gc_partition_unled(int32_t partition);
 /* The __consumer_offsets partition of a group (-1 before gc_init). */
 int32_t gc_partition_of(kstr_t group);
 
-/* FindCoordinator for a group: creates __consumer_offsets when missing.
- * Returns a Kafka error code (NONE: this broker is the coordinator). */
-int16_t gc_find_coordinator(kstr_t group, int32_t *node);
+/* FindCoordinator for a group: creates __consumer_offsets when missing
+ * (charged to quota, see clog_create_topic).  Returns a Kafka error code
+ * (NONE with *node set). */
+struct mutation_quota;
+int16_t gc_find_coordinator(kstr_t group, int32_t *node, struct mutation_quota *quota);
 
 /* ---- JoinGroup ---- */
 typedef struct join_member {

@@ -104,6 +104,8 @@ enum kafka_error {
     KERR_THROTTLING_QUOTA_EXCEEDED = 89,
     KERR_MISMATCHED_ENDPOINT_TYPE = 114,
     KERR_UNSUPPORTED_ENDPOINT_TYPE = 115,
+    KERR_REPLICA_NOT_AVAILABLE = 9,
+    KERR_LOG_DIR_NOT_FOUND = 57,
 };
 
 const char *kafka_error_name(int16_t code);

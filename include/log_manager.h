@@ -29,6 +29,23 @@ partition_log_t *logmgr_get_or_create(const char *topic, int32_t partition);
 void logmgr_open_async(const char *topic, int32_t partition, const log_settings_t *settings,
                        void (*done)(partition_log_t *pl, void *arg), void *arg);
 void logmgr_delete(const char *topic, int32_t partition);
+/* The index of the configured log dir named `path` (compared as Java
+ * compares absolute Files), or -1 (Kafka's LogDirNotFoundException). */
+int logmgr_dir_index(const char *path);
+const char *logmgr_dir_path(int dir_index);
+/* The log dir holding topic-partition's log, or -1. */
+int logmgr_dir_of(const char *topic, int32_t partition);
+/* Hands over each future log found at start-up (a move between log dirs
+ * a stop interrupted: its partition, destination dir and directory). */
+void logmgr_take_interrupted_moves(void (*fn)(const char *topic, int32_t partition,
+                                               int dir_index, const char *path, void *arg),
+                                    void *arg);
+/* Remembers the dir for a log not created yet (AlterReplicaLogDirs before
+ * LeaderAndIsr; Kafka's maybeUpdatePreferredLogDir). */
+void logmgr_prefer_dir(const char *topic, int32_t partition, int dir_index);
+/* Puts pl (in dir_index) in place of the registered log of its partition
+ * and returns that one, which the caller disposes of (log_mover.c). */
+partition_log_t *logmgr_replace(partition_log_t *pl, int dir_index);
 /* Calls fn for each loaded log. */
 void logmgr_foreach(void (*fn)(partition_log_t *pl, void *arg), void *arg);
 /* Writes the recovery-point, replication (high watermark) and log-start

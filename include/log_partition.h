@@ -44,6 +44,8 @@ typedef struct partition_log {
     bool cleaning;                  /* a cleaner job holds copies of its sealed segments */
     int64_t checkpointed_hw;        /* replication-offset-checkpoint at load (or the log end) */
     bool uncleanable;               /* cleaning failed: not tried again until restart */
+    bool cleaning_paused;           /* moving to another log dir (log_mover.h) */
+    uint64_t truncations;           /* times truncated (a copy of it restarts) */
 } partition_log_t;
 
 /* A contiguous region of a segment file, for sendfile. */
@@ -58,6 +60,12 @@ typedef struct log_read {
 partition_log_t *plog_open(const char *root, const char *topic, int32_t partition,
                            const log_settings_t *settings, int64_t recovery_point,
                            int64_t log_start_offset, bool clean);
+/* The same for a log in `dir` (a future log's "<topic>-<p>.<id>-future"). */
+partition_log_t *plog_open_dir(const char *dir, const char *topic, int32_t partition,
+                               const log_settings_t *settings, int64_t recovery_point,
+                               int64_t log_start_offset, bool clean);
+/* Renames the log's directory (its files stay open).  0, or -1 logged. */
+int plog_rename_dir(partition_log_t *pl, const char *dir);
 void plog_close(partition_log_t *pl);
 /* Closes the log and removes its directory. */
 void plog_delete(partition_log_t *pl);
@@ -76,6 +84,10 @@ int16_t plog_append_replica(partition_log_t *pl, uint8_t *buf, int32_t len, int6
  * log diverged from its new leader's); epochs and producer state follow.
  * Below the log start the log restarts empty at `offset`.  0 or -1. */
 int plog_truncate_to(partition_log_t *pl, int64_t offset);
+/* Kafka's truncateFullyAndStartAt: every segment, producer, snapshot and
+ * leader epoch goes; the log restarts empty with its start and end at
+ * `offset` (a follower below its leader's log start).  0 or -1. */
+int plog_truncate_fully(partition_log_t *pl, int64_t offset);
 /* Writes the leader-epoch checkpoint on the disk thread. */
 void plog_persist_epochs(partition_log_t *pl);
 /* Reads up to max_bytes starting at the batch holding `offset`, never past
@@ -112,6 +124,9 @@ log_segment_t *plog_active_segment(partition_log_t *pl);
 bool plog_should_roll(partition_log_t *pl, int32_t len, int64_t last_offset,
                       int64_t batch_max_timestamp, int64_t now);
 int plog_roll(partition_log_t *pl);
+/* Rolls to a segment based at max(offset, log end) (Kafka's roll with an
+ * expected next offset: a follower's batch after a gap). */
+int plog_roll_at(partition_log_t *pl, int64_t offset);
 int plog_segment_for_offset(const partition_log_t *pl, int64_t offset);
 
 #endif

@@ -41,6 +41,9 @@ typedef struct log_segment {
 
 /* Opens or creates a segment.  index_max_bytes is log.index.size.max.bytes.
  * Returns NULL (with a log line) on I/O error. */
+/* The segment's files now live in `dir` (renamed with it; its open
+ * descriptors stay valid). */
+void segment_set_dir(log_segment_t *s, const char *dir);
 log_segment_t *segment_open(const char *dir, int64_t base_offset, bool create, bool active,
                             int32_t index_interval, int32_t index_max_bytes);
 /* The same, with files named <base>.log<suffix> etc. (the cleaner writes

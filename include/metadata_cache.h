@@ -124,6 +124,8 @@ mc_topic_t *mc_find_topic(const char *name);
 mc_topic_t *mc_find_topic_by_id(kuuid_t id);
 /* A malloc()ed copy of n broker ids (n < 0, a null array, copies none). */
 int32_t *mc_ids_copy(const int32_t *v, int n);
+/* Whether id is among the n broker ids of v (replicas, ISR, offline). */
+bool mc_ids_have(const int32_t *v, int n, int32_t id);
 /* A controller's word on one partition (UpdateMetadata).  A topic or
  * partition the cache does not know yet is added (its assignment znode may
  * be read after the controller's request arrives); topic_id is the

@@ -2458,6 +2458,64 @@ void describe_log_dirs_response_defaults(struct describe_log_dirs_response *m);
 int describe_log_dirs_response_decode(kreader_t *r, int16_t version, struct describe_log_dirs_response *m);
 void describe_log_dirs_response_encode(kwriter_t *w, int16_t version, const struct describe_log_dirs_response *m);
 
+/* ---- AlterReplicaLogDirsRequest (versions 0-2, flexible (2, 32767)) ---- */
+#define ALTER_REPLICA_LOG_DIRS_REQUEST_MIN_VERSION 0
+#define ALTER_REPLICA_LOG_DIRS_REQUEST_MAX_VERSION 2
+#define ALTER_REPLICA_LOG_DIRS_REQUEST_FIRST_FLEXIBLE 2
+struct alter_replica_log_dirs_request_alter_replica_log_dir_topic {
+    kstr_t name;
+    int32_t partitions_count; /* -1 = null */
+    int32_t *partitions;
+};
+
+struct alter_replica_log_dirs_request_alter_replica_log_dir {
+    kstr_t path;
+    int32_t topics_count; /* -1 = null */
+    struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *topics;
+};
+
+struct alter_replica_log_dirs_request {
+    int32_t dirs_count; /* -1 = null */
+    struct alter_replica_log_dirs_request_alter_replica_log_dir *dirs;
+};
+
+void alter_replica_log_dirs_request_alter_replica_log_dir_topic_defaults(struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *m);
+struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *alter_replica_log_dirs_request_alter_replica_log_dir_topic_array(arena_t *a, int32_t n);
+void alter_replica_log_dirs_request_alter_replica_log_dir_defaults(struct alter_replica_log_dirs_request_alter_replica_log_dir *m);
+struct alter_replica_log_dirs_request_alter_replica_log_dir *alter_replica_log_dirs_request_alter_replica_log_dir_array(arena_t *a, int32_t n);
+void alter_replica_log_dirs_request_defaults(struct alter_replica_log_dirs_request *m);
+int alter_replica_log_dirs_request_decode(kreader_t *r, int16_t version, struct alter_replica_log_dirs_request *m);
+void alter_replica_log_dirs_request_encode(kwriter_t *w, int16_t version, const struct alter_replica_log_dirs_request *m);
+
+/* ---- AlterReplicaLogDirsResponse (versions 0-2, flexible (2, 32767)) ---- */
+#define ALTER_REPLICA_LOG_DIRS_RESPONSE_MIN_VERSION 0
+#define ALTER_REPLICA_LOG_DIRS_RESPONSE_MAX_VERSION 2
+#define ALTER_REPLICA_LOG_DIRS_RESPONSE_FIRST_FLEXIBLE 2
+struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result {
+    int32_t partition_index;
+    int16_t error_code;
+};
+
+struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result {
+    kstr_t topic_name;
+    int32_t partitions_count; /* -1 = null */
+    struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *partitions;
+};
+
+struct alter_replica_log_dirs_response {
+    int32_t throttle_time_ms;
+    int32_t results_count; /* -1 = null */
+    struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *results;
+};
+
+void alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_defaults(struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *m);
+struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_array(arena_t *a, int32_t n);
+void alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_defaults(struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *m);
+struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_array(arena_t *a, int32_t n);
+void alter_replica_log_dirs_response_defaults(struct alter_replica_log_dirs_response *m);
+int alter_replica_log_dirs_response_decode(kreader_t *r, int16_t version, struct alter_replica_log_dirs_response *m);
+void alter_replica_log_dirs_response_encode(kwriter_t *w, int16_t version, const struct alter_replica_log_dirs_response *m);
+
 /* ---- AlterConfigsRequest (versions 0-2, flexible (2, 32767)) ---- */
 #define ALTER_CONFIGS_REQUEST_MIN_VERSION 0
 #define ALTER_CONFIGS_REQUEST_MAX_VERSION 2

@@ -25,7 +25,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef enum { RQ_LEADER, RQ_FOLLOWER } rq_side_t;
+/* RQ_ALTER_LOG_DIRS: copies into future logs (log_mover.h), bounded by
+ * `replica.alter.log.dirs.io.max.bytes.per.second` (per-broker dynamic
+ * config; what kafka-reassign-partitions --replica-alter-log-dirs-throttle
+ * sets): while over it, no copy step reads. */
+typedef enum { RQ_LEADER, RQ_FOLLOWER, RQ_ALTER_LOG_DIRS } rq_side_t;
 
 /* The bound in bytes per second; < 0 (or Long.MAX_VALUE): none. */
 void rq_set_rate(rq_side_t side, int64_t bytes_per_sec);

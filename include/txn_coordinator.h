@@ -33,7 +33,8 @@ void tc_partition_unled(int32_t partition);
 
 /* FindCoordinator with key type 1: creates __transaction_state when it is
  * missing.  A Kafka error code; NONE with *node set. */
-int16_t tc_find_coordinator(kstr_t txn_id, int32_t *node);
+struct mutation_quota;
+int16_t tc_find_coordinator(kstr_t txn_id, int32_t *node, struct mutation_quota *quota);
 /* The broker coordinating txn_id as the metadata cache has it (nothing is
  * created): NONE with *node set, else COORDINATOR_NOT_AVAILABLE. */
 int16_t tc_coordinator_of(kstr_t txn_id, int32_t *node);

@@ -21,6 +21,9 @@ int64_t mono_ns(void);         /* monotonic clock, nanoseconds */
 
 /* mkdir -p; returns 0 or -1 with errno set. */
 int mkdir_p(const char *path, int mode);
+/* Java's File.getAbsolutePath: a relative path resolved against the cwd,
+ * trailing slashes dropped.  0, or -1 if it does not fit in n. */
+int absolute_path(const char *path, char *out, size_t n);
 /* rm -rf on a directory tree; returns 0 or -1. */
 int rm_rf(const char *path);
 /* write(2) until all n bytes are written; 0 or -1. */

@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "authorizer.h"
+#include "client_quotas.h"
 #include "coord_log.h"
 #include "group_coordinator.h"
 #include "txn_coordinator.h"
@@ -48,6 +49,13 @@ static kbytes_t arena_kbytes(arena_t *a, const uint8_t *p, int32_t n)
 
 /* ---- FindCoordinator ---- */
 
+/* A coordinator topic FindCoordinator creates is charged to the client,
+ * not throttling this answer (Kafka's newPermissiveQuotaFor). */
+static mutation_quota_t *creation_quota(request_t *req)
+{
+    return quota_mutation(req, PERMISSIVE_ALWAYS, false);
+}
+
 /* The coordinator of a key: the leader of its __consumer_offsets (key
  * type 0, a group) or __transaction_state (1, a transactional id)
  * partition, as the metadata cache has it. */
@@ -61,8 +69,8 @@ static void fill_coordinator(request_t *req, kstr_t key, int8_t key_type, int16_
                       ? KERR_GROUP_AUTHORIZATION_FAILED
                   : key_type == 1 && !authorize(req, ACL_OP_DESCRIBE, ACL_RES_TRANSACTIONAL_ID, name)
                       ? KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-                  : key_type == 0 ? gc_find_coordinator(key, &id)
-                  : key_type == 1 ? tc_find_coordinator(key, &id)
+                  : key_type == 0 ? gc_find_coordinator(key, &id, creation_quota(req))
+                  : key_type == 1 ? tc_find_coordinator(key, &id, creation_quota(req))
                   : key_type == 2 && version >= 6 ? KERR_COORDINATOR_NOT_AVAILABLE
                                                   : KERR_INVALID_REQUEST;
     const mc_broker_t *mb = err ? NULL : mc_find_broker(id);

@@ -67,14 +67,6 @@ static int16_t fence(broker_t *b, request_t *req, const char *what, int32_t cont
     return KERR_NONE;
 }
 
-static bool is_replica(const int32_t *replicas, int n, int32_t id)
-{
-    for (int i = 0; i < n; i++)
-        if (replicas[i] == id)
-            return true;
-    return false;
-}
-
 static int16_t become(broker_t *b, arena_t *arena, const struct leader_and_isr_request *rq,
                       const struct leader_and_isr_request_leader_and_isr_partition_state *s,
                       const char *topic)
@@ -86,7 +78,7 @@ static int16_t become(broker_t *b, arena_t *arena, const struct leader_and_isr_r
                  "of an invalid topic name (%s)", rq->controller_id, bad ? bad : "negative partition");
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
-    if (!is_replica(s->replicas, s->replicas_count, b->cfg->broker_id)) {
+    if (!mc_ids_have(s->replicas, s->replicas_count, b->cfg->broker_id)) {
         log_warn("state.change", "Ignoring LeaderAndIsr request from controller %d epoch %d for "
                  "partition %s-%d as itself is not in assigned replica list", rq->controller_id,
                  rq->controller_epoch, topic, s->partition_index);

@@ -1,9 +1,11 @@
 /*
- * api_log_dirs.c - owns DescribeLogDirs (35) as Kafka's
- * ReplicaManager.describeLogDirs answers it: per configured log dir its
- * absolute path, total and usable bytes, and the partitions asked for
- * (all of them for a null topic list) with their sizes.  Event-loop
- * thread; statvfs() reads file-system counters, never the disk.
+ * api_log_dirs.c - owns the log-dir APIs as Kafka's ReplicaManager answers
+ * them: DescribeLogDirs (35): per configured log dir its absolute path,
+ * total and usable bytes, and the partitions asked for (all of them for a
+ * null topic list) with their sizes, future logs of moves included; and
+ * AlterReplicaLogDirs (34), which starts the moves (log_mover.h) or
+ * remembers the dir of a replica not created yet.  Event-loop thread;
+ * statvfs() reads file-system counters, never the disk.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -18,8 +20,13 @@
 #include "authorizer.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
+#include "log_mover.h"
 #include "log_partition.h"
+#include "logging.h"
+#include "metadata_cache.h"
 #include "proto_messages.h"
+#include "replica_manager.h"
+#include "util.h"
 
 typedef struct describe_log_dirs_response_describe_log_dirs_result dir_result_t;
 typedef struct describe_log_dirs_response_describe_log_dirs_topic dir_topic_t;
@@ -115,7 +122,11 @@ static dir_topic_t *topic_of(collect_t *c, const char *name)
     return t;
 }
 
-static void add_partition(dir_topic_t *t, collect_t *c, const partition_log_t *pl)
+/* Kafka's getLogEndOffsetLag: a future log's distance to the current
+ * log's end; a log's to the high watermark (0 unless it lags); -1 for a
+ * log whose partition is not hosted (before its LeaderAndIsr). */
+static void add_partition(dir_topic_t *t, collect_t *c, const partition_log_t *pl,
+                          const partition_log_t *current)
 {
     /* Partitions of a topic are few; grow by copying. */
     dir_partition_t *ps = describe_log_dirs_response_describe_log_dirs_partition_array(
@@ -125,8 +136,16 @@ static void add_partition(dir_topic_t *t, collect_t *c, const partition_log_t *p
     dir_partition_t *p = &ps[t->partitions_count];
     p->partition_index = pl->partition;
     p->partition_size = plog_size_bytes(pl);
-    p->offset_lag = 0;              /* Kafka: max(high watermark - log end, 0) */
-    p->is_future_key = false;
+    const partition_t *hosted = rm_partition(pl->topic, pl->partition);
+    if (!hosted) {
+        p->offset_lag = -1;         /* INVALID_OFFSET_LAG: no partition (yet) */
+    } else if (current) {
+        p->offset_lag = current->log_end_offset - pl->log_end_offset;
+    } else {
+        int64_t lag = hosted->high_watermark - pl->log_end_offset;
+        p->offset_lag = lag > 0 ? lag : 0;
+    }
+    p->is_future_key = current != NULL;
     t->partitions = ps;
     t->partitions_count++;
 }
@@ -136,19 +155,23 @@ static void collect_log(partition_log_t *pl, void *arg)
     collect_t *c = arg;
     if (!in_dir(c->root, pl->dir) || !wanted(c, pl->topic, pl->partition))
         return;
-    add_partition(topic_of(c, pl->topic), c, pl);
+    add_partition(topic_of(c, pl->topic), c, pl, NULL);
 }
 
-/* Java's File.toAbsolutePath: relative paths resolved against the cwd. */
+static void collect_future(const partition_log_t *future, const partition_log_t *current,
+                           void *arg)
+{
+    collect_t *c = arg;
+    if (!in_dir(c->root, future->dir) || !wanted(c, future->topic, future->partition))
+        return;
+    add_partition(topic_of(c, future->topic), c, future, current);
+}
+
+/* Java's File.getAbsolutePath of a configured log dir. */
 static const char *absolute(request_t *req, const char *dir)
 {
-    char cwd[PATH_MAX];
-    if (dir[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-        return dir;
-    size_t n = strlen(cwd) + strlen(dir) + 2;
-    char *out = arena_alloc(&req->arena, n);
-    snprintf(out, n, "%s/%s", cwd, dir);
-    return out;
+    char abs[PATH_MAX];
+    return absolute_path(dir, abs, sizeof(abs)) == 0 ? arena_strdup(&req->arena, abs) : dir;
 }
 
 static void describe_dir(broker_t *b, request_t *req, collect_t *c, int i, dir_result_t *out)
@@ -172,6 +195,7 @@ static void describe_dir(broker_t *b, request_t *req, collect_t *c, int i, dir_r
     c->out = out;
     c->cap_topics = 0;
     logmgr_foreach(collect_log, c);
+    lmove_foreach_future(collect_future, c);
 }
 
 enum handler_result api_describe_log_dirs(broker_t *b, request_t *req)
@@ -198,5 +222,167 @@ enum handler_result api_describe_log_dirs(broker_t *b, request_t *req)
         describe_dir(b, req, &c, i, &resp.results[i]);
     HASH_CLEAR(hh, c.wanted);
     describe_log_dirs_response_encode(&req->resp, v, &resp);
+    return REQ_DONE;
+}
+
+/* ---- AlterReplicaLogDirs ---- */
+
+typedef struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result alter_topic_t;
+typedef struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result
+    alter_partition_t;
+
+/* One partition of the request; the last dir named for it wins, as in
+ * Kafka's partitionDirs map. */
+typedef struct alter_entry {
+    char key[300];
+    const char *topic;
+    int32_t partition;
+    const char *path;
+    int topic_index;            /* its topic's result */
+    UT_hash_handle hh;
+} alter_entry_t;
+
+typedef struct alter_topic_index {
+    const char *name;
+    int index;
+    int n;
+    UT_hash_handle hh;
+} alter_topic_index_t;
+
+/* Kafka's ReplicaManager.alterReplicaLogDirs for one partition. */
+static int16_t alter_one(const char *topic, int32_t partition, const char *path)
+{
+    char digits[16];
+    int n = snprintf(digits, sizeof(digits), "%d", partition);
+    if (strlen(topic) + 1 + (size_t)n + 1 + 32 + strlen("-future") > 255)
+        return KERR_INVALID_TOPIC_EXCEPTION;    /* "The topic name is too long." */
+    int dir = logmgr_dir_index(path);
+    if (dir < 0) {
+        log_warn("log", "Unable to alter log dirs for %s-%d: Log dir %s is not found in the "
+                 "config.", topic, partition, path);
+        return KERR_LOG_DIR_NOT_FOUND;
+    }
+    partition_t *p = rm_partition(topic, partition);
+    if (!p || !p->log) {
+        /* Created there when a LeaderAndIsr asks for it. */
+        logmgr_prefer_dir(topic, partition, dir);
+        const mc_topic_t *t = mc_find_topic(topic);
+        bool known = t && partition >= 0 && partition < t->n_partitions &&
+                     mc_partition_announced(&t->parts[partition]);
+        return known || p ? KERR_REPLICA_NOT_AVAILABLE : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    return lmove_start(topic, partition, dir);
+}
+
+static alter_partition_t *add_result(request_t *req, alter_topic_t *t, int cap)
+{
+    if (!t->partitions)
+        t->partitions = alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_array(
+            &req->arena, cap);
+    return &t->partitions[t->partitions_count++];
+}
+
+/* Every (dir, topic) of the request with the same error (Kafka's
+ * getErrorResponse). */
+static void refuse_all(request_t *req, const struct alter_replica_log_dirs_request *rq,
+                       struct alter_replica_log_dirs_response *resp, int16_t error)
+{
+    int n = 0;
+    for (int d = 0; d < rq->dirs_count; d++)
+        n += MAX(rq->dirs[d].topics_count, 0);
+    resp->results = alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_array(
+        &req->arena, n);
+    resp->results_count = 0;
+    for (int d = 0; d < rq->dirs_count; d++) {
+        for (int i = 0; i < rq->dirs[d].topics_count; i++) {
+            const struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *t =
+                &rq->dirs[d].topics[i];
+            alter_topic_t *out = &resp->results[resp->results_count++];
+            out->topic_name = t->name;
+            out->partitions_count = 0;
+            out->partitions = NULL;
+            for (int k = 0; k < t->partitions_count; k++) {
+                alter_partition_t *r = add_result(req, out, t->partitions_count);
+                r->partition_index = t->partitions[k];
+                r->error_code = error;
+            }
+        }
+    }
+}
+
+enum handler_result api_alter_replica_log_dirs(broker_t *b, request_t *req)
+{
+    (void)b;
+    int16_t v = req->hdr.request_api_version;
+    struct alter_replica_log_dirs_request rq;
+    if (alter_replica_log_dirs_request_decode(&req->body, v, &rq) < 0)
+        return REQ_CLOSE;
+    struct alter_replica_log_dirs_response resp;
+    alter_replica_log_dirs_response_defaults(&resp);
+    if (!authorize(req, ACL_OP_ALTER, ACL_RES_CLUSTER, ACL_CLUSTER_NAME)) {
+        refuse_all(req, &rq, &resp, KERR_CLUSTER_AUTHORIZATION_FAILED);
+        alter_replica_log_dirs_response_encode(&req->resp, v, &resp);
+        return REQ_DONE;
+    }
+    /* The partitions, deduplicated, and their topics in request order. */
+    alter_entry_t *entries = NULL, *order = NULL;
+    alter_topic_index_t *topics = NULL;
+    int n_entries = 0, n_topics = 0, total = 0;
+    for (int d = 0; d < rq.dirs_count; d++)
+        for (int i = 0; i < rq.dirs[d].topics_count; i++)
+            total += MAX(rq.dirs[d].topics[i].partitions_count, 0);
+    order = arena_array(&req->arena, (size_t)total + 1, sizeof(*order));
+    alter_topic_index_t *tix = arena_array(&req->arena, (size_t)total + 1, sizeof(*tix));
+    for (int d = 0; d < rq.dirs_count; d++) {
+        const char *path = kstr_dup_or_empty(&req->arena, rq.dirs[d].path);
+        for (int i = 0; i < rq.dirs[d].topics_count; i++) {
+            const struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *t =
+                &rq.dirs[d].topics[i];
+            const char *name = kstr_dup_or_empty(&req->arena, t->name);
+            for (int k = 0; k < t->partitions_count; k++) {
+                alter_entry_t *e;
+                char key[300];
+                snprintf(key, sizeof(key), "%s\n%d", name, t->partitions[k]);
+                HASH_FIND_STR(entries, key, e);
+                if (e) {
+                    e->path = path;
+                    continue;
+                }
+                alter_topic_index_t *ti;
+                HASH_FIND_STR(topics, name, ti);
+                if (!ti) {
+                    ti = &tix[n_topics];
+                    *ti = (alter_topic_index_t){ .name = name, .index = n_topics++ };
+                    HASH_ADD_KEYPTR(hh, topics, ti->name, strlen(ti->name), ti);
+                }
+                ti->n++;
+                e = &order[n_entries++];
+                snprintf(e->key, sizeof(e->key), "%s", key);
+                e->topic = name;
+                e->partition = t->partitions[k];
+                e->path = path;
+                e->topic_index = ti->index;
+                HASH_ADD_STR(entries, key, e);
+            }
+        }
+    }
+    resp.results_count = n_topics;
+    resp.results = alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_array(
+        &req->arena, n_topics);
+    for (int i = 0; i < n_topics; i++) {
+        resp.results[i].topic_name = kstr_from_cstr(tix[i].name);
+        resp.results[i].partitions_count = 0;
+        resp.results[i].partitions = NULL;
+    }
+    for (int i = 0; i < n_entries; i++) {
+        alter_entry_t *e = &order[i];
+        alter_topic_t *out = &resp.results[e->topic_index];
+        alter_partition_t *r = add_result(req, out, tix[e->topic_index].n);
+        r->partition_index = e->partition;
+        r->error_code = alter_one(e->topic, e->partition, e->path);
+    }
+    HASH_CLEAR(hh, entries);
+    HASH_CLEAR(hh, topics);
+    alter_replica_log_dirs_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }

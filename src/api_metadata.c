@@ -32,14 +32,6 @@ static int32_t *copy_ids(request_t *req, const int32_t *ids, int n)
     return out;
 }
 
-static bool ids_have(const int32_t *ids, int n, int32_t id)
-{
-    for (int i = 0; i < n; i++)
-        if (ids[i] == id)
-            return true;
-    return false;
-}
-
 /* Partitions a controller has told this broker about (Kafka's cache holds
  * nothing else); a topic with none is unknown to clients. */
 static int announced_partitions(const mc_topic_t *t)
@@ -79,7 +71,7 @@ static void fill_partition(request_t *req, const mc_partition_t *mp,
     op->offline_replicas = arena_array(&req->arena, (size_t)mp->n_replicas + 1, sizeof(int32_t));
     for (int r = 0; r < mp->n_replicas; r++)
         if (!mc_find_broker(mp->replicas[r]) ||
-            ids_have(mp->offline, mp->n_offline, mp->replicas[r]))
+            mc_ids_have(mp->offline, mp->n_offline, mp->replicas[r]))
             op->offline_replicas[op->offline_replicas_count++] = mp->replicas[r];
 }
 

@@ -114,10 +114,14 @@ static int dynamic_int(const broker_t *b, const char *key, int file_value)
  * from this broker's own entry only (unlimited when absent). */
 static void set_replication_rates(broker_t *b)
 {
-    const char *keys[2] = { "leader.replication.throttled.rate", "follower.replication.throttled.rate" };
-    for (int side = 0; side < 2; side++) {
-        const char *v = kv_get(&b->dynamic_config, keys[side]);
-        rq_set_rate(side == 0 ? RQ_LEADER : RQ_FOLLOWER, v ? strtoll(v, NULL, 10) : -1);
+    static const struct { const char *key; rq_side_t side; } rates[] = {
+        { "leader.replication.throttled.rate", RQ_LEADER },
+        { "follower.replication.throttled.rate", RQ_FOLLOWER },
+        { "replica.alter.log.dirs.io.max.bytes.per.second", RQ_ALTER_LOG_DIRS },
+    };
+    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+        const char *v = kv_get(&b->dynamic_config, rates[i].key);
+        rq_set_rate(rates[i].side, v ? strtoll(v, NULL, 10) : -1);
     }
 }
 

@@ -71,7 +71,7 @@ static int16_t check_alter(arena_t *a, changes_t *c, mc_topic_t *t, int32_t lead
     if (pd->leader_epoch > mp->leader_epoch || pd->partition_epoch > mp->zk_version)
         return KERR_NOT_CONTROLLER;
     for (int i = 0; i < n; i++)
-        if (!cs_eligible(isr[i]) || !cs_has_id(mp->replicas, mp->n_replicas, isr[i]))
+        if (!cs_eligible(isr[i]) || !mc_ids_have(mp->replicas, mp->n_replicas, isr[i]))
             return KERR_INELIGIBLE_REPLICA;
     cs_change_add(c, t, pd->partition_index, mp->leader, mp->leader_epoch,
                mc_ids_copy(isr, n), n);
@@ -184,8 +184,8 @@ bool cs_broker_epoch_ok(int32_t broker_id, int64_t broker_epoch)
 static void move_off(changes_t *c, mc_topic_t *t, int32_t p, int32_t gone)
 {
     mc_partition_t *mp = &t->parts[p];
-    if (mp->zk_version < 0 || mp->n_replicas <= 1 || !cs_has_id(mp->replicas, mp->n_replicas, gone) ||
-        !cs_has_id(mp->isr, mp->n_isr, gone))
+    if (mp->zk_version < 0 || mp->n_replicas <= 1 || !mc_ids_have(mp->replicas, mp->n_replicas, gone) ||
+        !mc_ids_have(mp->isr, mp->n_isr, gone))
         return;
     int32_t *isr = xcalloc((size_t)mp->n_isr + 1, sizeof(int32_t));
     int n = 0;
@@ -196,7 +196,7 @@ static void move_off(changes_t *c, mc_topic_t *t, int32_t p, int32_t gone)
     if (leader == gone) {
         leader = -1;
         for (int r = 0; r < mp->n_replicas && leader < 0; r++)
-            if (cs_has_id(isr, n, mp->replicas[r]))
+            if (mc_ids_have(isr, n, mp->replicas[r]))
                 leader = mp->replicas[r];
     }
     if (leader < 0 || n == 0) {
@@ -259,7 +259,7 @@ static int16_t elect_one(changes_t *c, mc_topic_t *t, int32_t p, int8_t type)
         int32_t pref = mp->replicas[0];
         if (mp->leader == pref)
             return KERR_ELECTION_NOT_NEEDED;
-        if (!cs_eligible(pref) || !cs_has_id(mp->isr, mp->n_isr, pref))
+        if (!cs_eligible(pref) || !mc_ids_have(mp->isr, mp->n_isr, pref))
             return KERR_PREFERRED_LEADER_NOT_AVAILABLE;
         int32_t *isr = isr_copy(mp, &n);
         cs_change_add(c, t, p, pref, mp->leader_epoch + 1, isr, n);
@@ -269,7 +269,7 @@ static int16_t elect_one(changes_t *c, mc_topic_t *t, int32_t p, int8_t type)
         return KERR_ELECTION_NOT_NEEDED;
     int32_t leader = -1;
     for (int r = 0; r < mp->n_replicas && leader < 0; r++)
-        if (cs_eligible(mp->replicas[r]) && cs_has_id(mp->isr, mp->n_isr, mp->replicas[r]))
+        if (cs_eligible(mp->replicas[r]) && mc_ids_have(mp->isr, mp->n_isr, mp->replicas[r]))
             leader = mp->replicas[r];
     bool clean = leader >= 0;
     for (int r = 0; r < mp->n_replicas && leader < 0; r++)

@@ -62,7 +62,7 @@ static ids_t ids_minus(const int32_t *a, int na, const int32_t *b, int nb)
 {
     ids_t out = { xcalloc(1, sizeof(int32_t)), 0 };
     for (int i = 0; i < na; i++)
-        if (!cs_has_id(b, nb, a[i]))
+        if (!mc_ids_have(b, nb, a[i]))
             ids_push(&out, a[i]);
     return out;
 }
@@ -148,7 +148,7 @@ static void stop_replicas(mc_topic_t *t, int32_t p, const ids_t *gone)
     mc_partition_t *mp = &t->parts[p];
     ids_t isr = ids_minus(mp->isr, mp->n_isr, gone->v, gone->n);
     if (isr.n != mp->n_isr && isr.n > 0) {
-        int32_t leader = cs_has_id(gone->v, gone->n, mp->leader) ? -1 : mp->leader;
+        int32_t leader = mc_ids_have(gone->v, gone->n, mp->leader) ? -1 : mp->leader;
         if (write_state(t, p, leader, isr.v, isr.n) == 0)
             tell_replicas(t, p);
     } else {
@@ -239,10 +239,10 @@ static void complete(mc_topic_t *t, int32_t p)
     ids_t target = target_of(mp);
     ids_t removing = { mc_ids_copy(mp->removing, mp->n_removing), mp->n_removing };
     int32_t leader = mp->leader;
-    if (!cs_has_id(target.v, target.n, leader) || !cs_eligible(leader)) {
+    if (!mc_ids_have(target.v, target.n, leader) || !cs_eligible(leader)) {
         leader = -1;
         for (int i = 0; i < target.n && leader < 0; i++)
-            if (cs_eligible(target.v[i]) && cs_has_id(mp->isr, mp->n_isr, target.v[i]))
+            if (cs_eligible(target.v[i]) && mc_ids_have(mp->isr, mp->n_isr, target.v[i]))
                 leader = target.v[i];
         if (leader < 0) {
             log_error(COMP, "No live in-sync replica of %s-%d among the target replicas to lead "
@@ -279,7 +279,7 @@ static bool target_in_sync(const mc_partition_t *mp)
     ids_t target = target_of(mp);
     bool all = true;
     for (int i = 0; i < target.n; i++)
-        all &= cs_has_id(mp->isr, mp->n_isr, target.v[i]);
+        all &= mc_ids_have(mp->isr, mp->n_isr, target.v[i]);
     free(target.v);
     return all;
 }
@@ -291,10 +291,10 @@ static int16_t reassign(mc_topic_t *t, int32_t p, const int32_t *target, int n_t
     ids_t origin = origin_of(mp);
     ids_t full = { xcalloc(1, sizeof(int32_t)), 0 };
     for (int i = 0; i < n_target; i++)
-        if (!cs_has_id(full.v, full.n, target[i]))
+        if (!mc_ids_have(full.v, full.n, target[i]))
             ids_push(&full, target[i]);
     for (int i = 0; i < origin.n; i++)
-        if (!cs_has_id(full.v, full.n, origin.v[i]))
+        if (!mc_ids_have(full.v, full.n, origin.v[i]))
             ids_push(&full, origin.v[i]);
     ids_t adding = ids_minus(full.v, full.n, origin.v, origin.n);
     ids_t removing = ids_minus(full.v, full.n, target, n_target);
@@ -451,7 +451,7 @@ static const char *invalid_replicas(arena_t *a, mc_topic_t *t, int32_t p, const 
     char *list = id_list("ArrayBuffer", r, n), *msg = NULL;
     bool dup = false, negative = false;
     for (int i = 0; i < n; i++) {
-        dup |= cs_has_id(r, i, r[i]);
+        dup |= mc_ids_have(r, i, r[i]);
         negative |= r[i] < 0;
     }
     if (n == 0) {

@@ -64,17 +64,9 @@ const mc_broker_t *cs_live_brokers(int *n)
     return cs.live;
 }
 
-bool cs_has_id(const int32_t *v, int n, int32_t id)
-{
-    for (int i = 0; i < n; i++)
-        if (v[i] == id)
-            return true;
-    return false;
-}
-
 bool cs_is_shutting(int32_t id)
 {
-    return cs_has_id(cs.shutting, cs.n_shutting, id);
+    return mc_ids_have(cs.shutting, cs.n_shutting, id);
 }
 
 /* A broker that may lead or be in an ISR: live and not shutting down. */
@@ -294,10 +286,10 @@ static void reconsider(changes_t *c, mc_topic_t *t, int32_t p)
     if (!leader_live) {
         leader = -1;
         for (int r = 0; r < mp->n_replicas && leader < 0; r++)
-            if (cs_eligible(mp->replicas[r]) && cs_has_id(isr, n_isr, mp->replicas[r]))
+            if (cs_eligible(mp->replicas[r]) && mc_ids_have(isr, n_isr, mp->replicas[r]))
                 leader = mp->replicas[r];
         for (int r = 0; r < mp->n_replicas && leader < 0; r++)
-            if (cs_live_broker(mp->replicas[r]) && cs_has_id(isr, n_isr, mp->replicas[r]))
+            if (cs_live_broker(mp->replicas[r]) && mc_ids_have(isr, n_isr, mp->replicas[r]))
                 leader = mp->replicas[r];   /* only a shutting-down one is left */
         if (leader < 0 && cs_unclean_allowed(t)) {
             for (int r = 0; r < mp->n_replicas && leader < 0; r++)
@@ -331,7 +323,7 @@ void cs_send_leader_and_isr(const prefs_t *parts)
         prefs_t mine = { 0 };
         for (int k = 0; k < parts->n; k++) {
             const mc_partition_t *mp = &parts->v[k].t->parts[parts->v[k].p];
-            if (!parts->v[k].t->deleting && cs_has_id(mp->replicas, mp->n_replicas, cs.live[i].id))
+            if (!parts->v[k].t->deleting && mc_ids_have(mp->replicas, mp->n_replicas, cs.live[i].id))
                 prefs_add(&mine, parts->v[k].t, parts->v[k].p);
         }
         if (mine.n > 0)
@@ -513,7 +505,7 @@ void cs_on_brokers(const mc_broker_t *brokers, int n)
         mc_broker_t *kept = xcalloc((size_t)n + 1, sizeof(*kept));
         int k = 0;
         for (int i = 0; i < n; i++)
-            if (!cs_has_id(added, n_added, brokers[i].id))
+            if (!mc_ids_have(added, n_added, brokers[i].id))
                 kept[k++] = brokers[i];
         set_live(kept, k);
         free(kept);
@@ -539,7 +531,7 @@ void cs_on_brokers(const mc_broker_t *brokers, int n)
             prefs_t mine = { 0 };
             for (int k = 0; k < all.n; k++) {
                 const mc_partition_t *mp = &all.v[k].t->parts[all.v[k].p];
-                if (mb && cs_has_id(mp->replicas, mp->n_replicas, mb->id) && mp->zk_version >= 0 &&
+                if (mb && mc_ids_have(mp->replicas, mp->n_replicas, mb->id) && mp->zk_version >= 0 &&
                     !all.v[k].t->deleting)
                     prefs_add(&mine, all.v[k].t, all.v[k].p);
             }
@@ -602,7 +594,7 @@ static void tell_deleted(mc_topic_t *const *gone, int n)
         prefs_t mine = { 0 };
         for (int k = 0; k < all.n; k++) {
             const mc_partition_t *mp = &all.v[k].t->parts[all.v[k].p];
-            if (cs_has_id(mp->replicas, mp->n_replicas, cs.live[b].id))
+            if (mc_ids_have(mp->replicas, mp->n_replicas, cs.live[b].id))
                 prefs_add(&mine, all.v[k].t, all.v[k].p);
         }
         creq_send_stop_replica(cs.b, &cs.live[b], &mine, true, NULL, NULL);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "bio.h"
+#include "client_quotas.h"
 #include "coord_log.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
@@ -60,7 +61,7 @@ int16_t clog_append(broker_t *b, const char *topic, int32_t partition, const bat
 /* ---- the topic itself ---- */
 
 int16_t clog_create_topic(broker_t *b, const topic_spec_t *spec, const char *what,
-                          const char *rf_key)
+                          const char *rf_key, mutation_quota_t *quota)
 {
     int nb;
     mc_brokers(&nb);
@@ -75,7 +76,7 @@ int16_t clog_create_topic(broker_t *b, const topic_spec_t *spec, const char *wha
      * COORDINATOR_NOT_AVAILABLE and asks again, as with Kafka. */
     topic_result_t r;
     if (!topic_admin_creating(spec->name) &&
-        topic_admin_create(b, spec, 1, false, NULL, &r, NULL, NULL) == 0 &&
+        topic_admin_create(b, spec, 1, false, quota, &r, NULL, NULL) == 0 &&
         r.error != KERR_TOPIC_ALREADY_EXISTS)
         log_error("coordinator", "Cannot create %s: %s (%s)", spec->name, r.message,
                   kafka_error_name(r.error));

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "client_quotas.h"
 #include "coord_log.h"
 #include "group_internal.h"
 #include "kafka_errors.h"
@@ -515,7 +516,7 @@ int16_t grp_coordinator_error(kstr_t group)
     return gc.loaded[p] ? KERR_NONE : KERR_COORDINATOR_LOAD_IN_PROGRESS;
 }
 
-int16_t gc_find_coordinator(kstr_t group, int32_t *node)
+int16_t gc_find_coordinator(kstr_t group, int32_t *node, mutation_quota_t *quota)
 {
     if (!offsets_topic_ready()) {
         const broker_config_t *cfg = gc.b->cfg;
@@ -526,7 +527,8 @@ int16_t gc_find_coordinator(kstr_t group, int32_t *node)
         topic_spec_t spec = { .name = OFFSETS_TOPIC, .num_partitions = gc.n_partitions,
                               .replication_factor = cfg->offsets_topic_rf, .config_keys = keys,
                               .config_values = vals, .n_configs = 3 };
-        return clog_create_topic(gc.b, &spec, "offsets", "offsets.topic.replication.factor");
+        return clog_create_topic(gc.b, &spec, "offsets", "offsets.topic.replication.factor",
+                                 quota);
     }
     if (group.len <= 0)
         return KERR_INVALID_GROUP_ID;

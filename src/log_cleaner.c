@@ -104,7 +104,8 @@ static int first_uncleanable_segment(partition_log_t *pl, const topic_settings_t
 static bool survey(partition_log_t *pl, int64_t now, cleanable_t *c)
 {
     const mc_topic_t *t = mc_find_topic(pl->topic);
-    if (!t || !t->settings.compacted || pl->cleaning || pl->uncleanable || t->deleting)
+    if (!t || !t->settings.compacted || pl->cleaning || pl->uncleanable || pl->cleaning_paused ||
+        t->deleting)
         return false;
     c->pl = pl;
     c->ts = &t->settings;

@@ -34,13 +34,27 @@ int16_t plog_append_replica(partition_log_t *pl, uint8_t *buf, int32_t len, int6
                      pl->topic, pl->partition);
             return KERR_CORRUPT_MESSAGE;
         }
-        if (h.base_offset != pl->log_end_offset) {
-            log_warn("log", "Fetched batch for %s-%d starts at %" PRId64 ", not at the log end %" PRId64,
-                     pl->topic, pl->partition, h.base_offset, pl->log_end_offset);
-            return KERR_OFFSET_OUT_OF_RANGE;
-        }
         int64_t last = batch_last_offset(&h);
-        if (plog_should_roll(pl, h.size, last, h.max_timestamp, now) && plog_roll(pl) < 0)
+        if (h.base_offset < pl->log_end_offset) {
+            /* Kafka's UnexpectedAppendOffsetException case: a leader's log
+             * start inside a batch (DeleteRecords) hands an empty log the
+             * whole batch; the log restarts at the batch's base. */
+            if (pl->log_end_offset != pl->log_start_offset || last < pl->log_end_offset) {
+                log_error("log", "Fetched batch for %s-%d starts at %" PRId64 ", below the log "
+                          "end %" PRId64, pl->topic, pl->partition, h.base_offset, pl->log_end_offset);
+                return KERR_UNKNOWN_SERVER_ERROR;
+            }
+            log_info("log", "First offset %" PRId64 " fetched for %s-%d is below its log start "
+                     "offset %" PRId64 "; the log starts at %" PRId64 " instead", h.base_offset,
+                     pl->topic, pl->partition, pl->log_start_offset, h.base_offset);
+            if (plog_truncate_fully(pl, h.base_offset) < 0)
+                return KERR_KAFKA_STORAGE_ERROR;
+        }
+        /* A compacted leader's log has offset gaps: the follower keeps
+         * them (appendAsFollower takes the offsets it is given), and a
+         * segment rolled for the batch is named after its base offset. */
+        if (plog_should_roll(pl, h.size, last, h.max_timestamp, now) &&
+            plog_roll_at(pl, h.base_offset) < 0)
             return KERR_KAFKA_STORAGE_ERROR;
         epochs_changed |= lec_assign(&pl->epochs, h.partition_leader_epoch, h.base_offset);
         if (segment_append(plog_active_segment(pl), buf + pos, h.size, h.base_offset, last,
@@ -75,28 +89,53 @@ static log_segment_t *reopen_active(partition_log_t *pl, log_segment_t *s)
     return r;
 }
 
+int plog_truncate_fully(partition_log_t *pl, int64_t offset)
+{
+    log_info("log", "Truncating %s-%d fully to start at offset %" PRId64 " (log was %" PRId64
+             " to %" PRId64 ")", pl->topic, pl->partition, offset, pl->log_start_offset,
+             pl->log_end_offset);
+    for (int j = pl->nsegs - 1; j >= 0; j--)
+        segment_delete(pl->segs[j]);
+    pl->nsegs = 0;
+    pl->truncations++;
+    log_segment_t *s = plog_new_segment(pl, offset, true, true);
+    if (!s) {
+        log_error("log", "Truncation of %s-%d failed", pl->topic, pl->partition);
+        return -1;              /* the log is unusable; its partition reports errors */
+    }
+    if (!pl->segs)
+        pl->segs = xmalloc(sizeof(*pl->segs));
+    pl->segs[0] = s;
+    pl->nsegs = 1;
+    pl->log_start_offset = pl->log_end_offset = offset;
+    pl->recovery_point = offset;
+    pl->cleaned_upto = offset;
+    /* Kafka's truncateFullyAndStartAt: no producer, no snapshot and no
+     * leader epoch is left. */
+    pstate_truncate(pl->pstate, 0);
+    psnap_delete_above_in_background(pl->dir, -1);
+    if (lec_truncate_from_end(&pl->epochs, INT64_MIN))
+        plog_persist_epochs(pl);
+    return 0;
+}
+
 int plog_truncate_to(partition_log_t *pl, int64_t offset)
 {
     if (offset >= pl->log_end_offset)
         return 0;
+    if (offset < pl->log_start_offset)
+        return plog_truncate_fully(pl, offset);
     log_info("log", "Truncating %s-%d to offset %" PRId64 " (log end was %" PRId64 ")", pl->topic,
              pl->partition, offset, pl->log_end_offset);
-    bool below_start = offset < pl->log_start_offset;
-    int keep = below_start ? 0 : plog_segment_for_offset(pl, offset);
+    int keep = plog_segment_for_offset(pl, offset);
+    pl->truncations++;
     for (int j = pl->nsegs - 1; j > keep; j--)
         segment_delete(pl->segs[j]);
     pl->nsegs = keep + 1;
     log_segment_t *s = pl->segs[keep];
-    if (below_start) {
-        /* Kafka's truncateFullyAndStartAt. */
-        segment_delete(s);
-        s = plog_new_segment(pl, offset, true, true);
-        pl->segs[0] = s;
-        pl->log_start_offset = offset;
-    } else if (!s->active) {
+    if (!s->active)
         s = pl->segs[keep] = reopen_active(pl, s);
-    }
-    if (!s || (!below_start && segment_truncate_to(s, offset) < 0)) {
+    if (!s || segment_truncate_to(s, offset) < 0) {
         log_error("log", "Truncation of %s-%d failed", pl->topic, pl->partition);
         if (!s)
             pl->nsegs = keep;   /* the log is unusable; its partition reports errors */
@@ -109,8 +148,7 @@ int plog_truncate_to(partition_log_t *pl, int64_t offset)
     /* Snapshots past the truncation describe batches that are gone
      * (Kafka's truncateAndReload). */
     psnap_delete_above_in_background(pl->dir, pl->log_end_offset);
-    if (lec_truncate_from_end(&pl->epochs, pl->log_end_offset) |
-        (below_start && lec_truncate_from_start(&pl->epochs, offset)))
+    if (lec_truncate_from_end(&pl->epochs, pl->log_end_offset))
         plog_persist_epochs(pl);
     return 0;
 }

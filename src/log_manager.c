@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,28 @@ typedef struct log_entry {
     UT_hash_handle hh;
 } log_entry_t;
 
+/* A log dir AlterReplicaLogDirs chose for a partition not hosted yet
+ * (Kafka's preferredLogDirs): its log is created there. */
+typedef struct preferred_dir {
+    char key[300];
+    int dir_index;
+    UT_hash_handle hh;
+} preferred_dir_t;
+
+typedef struct interrupted_move {
+    char topic[256];
+    int32_t partition;
+    int dir_index;
+    char *path;
+    struct interrupted_move *next;
+} interrupted_move_t;
+
 /* State of the log manager; owned by the event-loop thread. */
 static struct {
     const broker_config_t *cfg;
     log_entry_t *logs;
+    preferred_dir_t *preferred;
+    interrupted_move_t *interrupted;    /* future logs found at start-up */
     int lock_fds[CONFIG_MAX_LOG_DIRS];
     int n_per_dir[CONFIG_MAX_LOG_DIRS];
     log_settings_t settings;
@@ -44,6 +63,15 @@ static char *dir_file(int dir, const char *name)
     char *p = xmalloc(n);
     snprintf(p, n, "%s/%s", lm.cfg->log_dirs[dir], name);
     return p;
+}
+
+/* Java's File equality of two log dir names: absolute (against the cwd),
+ * trailing slashes dropped. */
+static bool same_path(const char *a, const char *b)
+{
+    char x[PATH_MAX], y[PATH_MAX];
+    return absolute_path(a, x, sizeof(x)) == 0 && absolute_path(b, y, sizeof(y)) == 0 &&
+           !strcmp(x, y);
 }
 
 int checkpoint_read(const char *path, checkpoint_entry_t **out)
@@ -170,6 +198,34 @@ static void register_log(int dir, partition_log_t *pl)
     lm.n_per_dir[dir]++;
 }
 
+/* A future log found at start-up: a move between log dirs that a stop
+ * interrupted ("<topic>-<partition>.<id>-future"); log_mover.c starts it
+ * over once every dir is loaded (logmgr_take_interrupted_moves). */
+static void note_interrupted_move(int dir, const char *name, const char *full)
+{
+    char topic[256];
+    int32_t partition;
+    const char *dot = strrchr(name, '.');
+    char base[300];
+    if (!dot || (size_t)(dot - name) >= sizeof(base)) {
+        log_warn("log", "Ignoring %s: not a future log's name", full);
+        return;
+    }
+    memcpy(base, name, (size_t)(dot - name));
+    base[dot - name] = '\0';
+    if (logmgr_parse_dir_name(base, topic, sizeof(topic), &partition) < 0) {
+        log_warn("log", "Ignoring %s: not a future log's name", full);
+        return;
+    }
+    interrupted_move_t *m = xcalloc(1, sizeof(*m));
+    snprintf(m->topic, sizeof(m->topic), "%s", topic);
+    m->partition = partition;
+    m->dir_index = dir;
+    m->path = xstrdup(full);
+    m->next = lm.interrupted;
+    lm.interrupted = m;
+}
+
 static int load_dir(int dir)
 {
     const char *root = lm.cfg->log_dirs[dir];
@@ -226,6 +282,10 @@ static int load_dir(int dir)
         if (strstr(e->d_name, "-delete") && strchr(e->d_name, '.')) {
             if (rm_rf(full) < 0)
                 log_warn("log", "Cannot remove deleted log %s", full);
+            continue;
+        }
+        if (strstr(e->d_name, "-future") && strchr(e->d_name, '.')) {
+            note_interrupted_move(dir, e->d_name, full);
             continue;
         }
         if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
@@ -312,15 +372,102 @@ partition_log_t *logmgr_get(const char *topic, int32_t partition)
     return e ? e->log : NULL;
 }
 
+/* Where a new log goes: the dir AlterReplicaLogDirs preferred for it
+ * (used once), else the dir with the fewest logs (Kafka's nextLogDirs). */
+static int dir_for_new_log(const char *topic, int32_t partition)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "%s-%d", topic, partition);
+    preferred_dir_t *p;
+    HASH_FIND_STR(lm.preferred, key, p);
+    if (p) {
+        int dir = p->dir_index;
+        HASH_DEL(lm.preferred, p);
+        free(p);
+        return dir;
+    }
+    int best = 0;
+    for (int i = 1; i < lm.cfg->n_log_dirs; i++)
+        if (lm.n_per_dir[i] < lm.n_per_dir[best])
+            best = i;
+    return best;
+}
+
+void logmgr_take_interrupted_moves(void (*fn)(const char *topic, int32_t partition,
+                                               int dir_index, const char *path, void *arg),
+                                    void *arg)
+{
+    while (lm.interrupted) {
+        interrupted_move_t *m = lm.interrupted;
+        lm.interrupted = m->next;
+        fn(m->topic, m->partition, m->dir_index, m->path, arg);
+        free(m->path);
+        free(m);
+    }
+}
+
+void logmgr_prefer_dir(const char *topic, int32_t partition, int dir_index)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "%s-%d", topic, partition);
+    log_entry_t *e;
+    HASH_FIND_STR(lm.logs, key, e);
+    if (e && e->dir_index == dir_index)
+        return;
+    preferred_dir_t *p;
+    HASH_FIND_STR(lm.preferred, key, p);
+    if (!p) {
+        p = xcalloc(1, sizeof(*p));
+        snprintf(p->key, sizeof(p->key), "%s", key);
+        HASH_ADD_STR(lm.preferred, key, p);
+    }
+    p->dir_index = dir_index;
+}
+
+int logmgr_dir_index(const char *path)
+{
+    for (int i = 0; lm.cfg && i < lm.cfg->n_log_dirs; i++)
+        if (same_path(lm.cfg->log_dirs[i], path))
+            return i;
+    return -1;
+}
+
+const char *logmgr_dir_path(int dir_index)
+{
+    return lm.cfg->log_dirs[dir_index];
+}
+
+int logmgr_dir_of(const char *topic, int32_t partition)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "%s-%d", topic, partition);
+    log_entry_t *e;
+    HASH_FIND_STR(lm.logs, key, e);
+    return e ? e->dir_index : -1;
+}
+
+partition_log_t *logmgr_replace(partition_log_t *pl, int dir_index)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "%s-%d", pl->topic, pl->partition);
+    log_entry_t *e;
+    HASH_FIND_STR(lm.logs, key, e);
+    if (!e)
+        return NULL;
+    partition_log_t *old = e->log;
+    lm.n_per_dir[e->dir_index]--;
+    e->log = pl;
+    e->dir_index = dir_index;
+    lm.n_per_dir[dir_index]++;
+    return old;
+}
+
 partition_log_t *logmgr_get_or_create(const char *topic, int32_t partition)
 {
     partition_log_t *pl = logmgr_get(topic, partition);
     if (pl)
         return pl;
-    int best = 0;
-    for (int i = 1; i < lm.cfg->n_log_dirs; i++)
-        if (lm.n_per_dir[i] < lm.n_per_dir[best])
-            best = i;
+    int best = dir_for_new_log(topic, partition);
     pl = plog_open(lm.cfg->log_dirs[best], topic, partition, &lm.settings, 0, 0, true);
     if (!pl)
         return NULL;
@@ -386,10 +533,7 @@ void logmgr_open_async(const char *topic, int32_t partition, const log_settings_
         return;
     }
     open_job_t *j = xcalloc(1, sizeof(*j));
-    int best = 0;
-    for (int i = 1; i < lm.cfg->n_log_dirs; i++)
-        if (lm.n_per_dir[i] < lm.n_per_dir[best])
-            best = i;
+    int best = dir_for_new_log(topic, partition);
     lm.n_per_dir[best]++;       /* counted while being created */
     j->root = xstrdup(lm.cfg->log_dirs[best]);
     j->topic = xstrdup(topic);
@@ -531,6 +675,17 @@ void logmgr_shutdown(void)
         HASH_DEL(lm.logs, e);
         plog_close(e->log);
         free(e);
+    }
+    while (lm.interrupted) {
+        interrupted_move_t *m = lm.interrupted;
+        lm.interrupted = m->next;
+        free(m->path);
+        free(m);
+    }
+    preferred_dir_t *p, *ptmp;
+    HASH_ITER(hh, lm.preferred, p, ptmp) {
+        HASH_DEL(lm.preferred, p);
+        free(p);
     }
     for (int i = 0; i < lm.cfg->n_log_dirs; i++) {
         if (rc == 0) {

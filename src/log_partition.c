@@ -339,12 +339,36 @@ partition_log_t *plog_open(const char *root, const char *topic, int32_t partitio
                            const log_settings_t *settings, int64_t recovery_point,
                            int64_t log_start_offset, bool clean)
 {
+    size_t n = strlen(root) + strlen(topic) + 16;
+    char *dir = xmalloc(n);
+    snprintf(dir, n, "%s/%s-%d", root, topic, partition);
+    partition_log_t *pl = plog_open_dir(dir, topic, partition, settings, recovery_point,
+                                        log_start_offset, clean);
+    free(dir);
+    return pl;
+}
+
+int plog_rename_dir(partition_log_t *pl, const char *dir)
+{
+    if (rename(pl->dir, dir) < 0) {
+        log_error("log", "Cannot rename %s to %s: %s", pl->dir, dir, strerror(errno));
+        return -1;
+    }
+    free(pl->dir);
+    pl->dir = xstrdup(dir);
+    for (int i = 0; i < pl->nsegs; i++)
+        segment_set_dir(pl->segs[i], dir);
+    return 0;
+}
+
+partition_log_t *plog_open_dir(const char *dir, const char *topic, int32_t partition,
+                               const log_settings_t *settings, int64_t recovery_point,
+                               int64_t log_start_offset, bool clean)
+{
     static atomic_uint_fast64_t next_id = 1;   /* logs open on the loop and the disk thread */
     partition_log_t *pl = xcalloc(1, sizeof(*pl));
     pl->id = atomic_fetch_add(&next_id, 1);
-    size_t n = strlen(root) + strlen(topic) + 16;
-    pl->dir = xmalloc(n);
-    snprintf(pl->dir, n, "%s/%s-%d", root, topic, partition);
+    pl->dir = xstrdup(dir);
     pl->topic = xstrdup(topic);
     pl->partition = partition;
     pl->settings = *settings;
@@ -446,6 +470,7 @@ bool plog_should_roll(partition_log_t *pl, int32_t len, int64_t last_offset,
 typedef struct roll_flush {
     char *topic;
     int32_t partition;
+    uint64_t log_id;            /* a log moved or re-created meanwhile is another */
     int64_t base;
 } roll_flush_t;
 
@@ -453,7 +478,7 @@ static void flushed_upto(void *arg, int ok)
 {
     roll_flush_t *rf = arg;
     partition_log_t *pl = ok ? logmgr_get(rf->topic, rf->partition) : NULL;
-    if (pl && pl->recovery_point < rf->base)
+    if (pl && pl->id == rf->log_id && pl->recovery_point < rf->base)
         pl->recovery_point = rf->base;
     free(rf->topic);
     free(rf);
@@ -472,6 +497,7 @@ static void flush_in_background(partition_log_t *pl, log_segment_t *s, int64_t u
     roll_flush_t *rf = xcalloc(1, sizeof(*rf));
     rf->topic = xstrdup(pl->topic);
     rf->partition = pl->partition;
+    rf->log_id = pl->id;
     rf->base = upto;
     char what[600];
     snprintf(what, sizeof(what), "%s.log", s->path_base);
@@ -480,8 +506,13 @@ static void flush_in_background(partition_log_t *pl, log_segment_t *s, int64_t u
 
 int plog_roll(partition_log_t *pl)
 {
+    return plog_roll_at(pl, pl->log_end_offset);
+}
+
+int plog_roll_at(partition_log_t *pl, int64_t offset)
+{
     log_segment_t *old = plog_active_segment(pl);
-    int64_t base = pl->log_end_offset;
+    int64_t base = MAX(offset, pl->log_end_offset);
     log_segment_t *s = plog_new_segment(pl, base, true, true);
     if (!s)
         return -1;

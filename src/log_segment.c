@@ -113,6 +113,15 @@ static int32_t offset_index_valid_entries(const uint8_t *map, int32_t n)
     return n;
 }
 
+void segment_set_dir(log_segment_t *s, const char *dir)
+{
+    size_t n = strlen(dir) + 32;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s/%020" PRId64, dir, s->base_offset);
+    free(s->path_base);
+    s->path_base = p;
+}
+
 log_segment_t *segment_open(const char *dir, int64_t base_offset, bool create, bool active,
                             int32_t index_interval, int32_t index_max_bytes)
 {

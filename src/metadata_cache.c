@@ -241,6 +241,14 @@ mc_topic_t *mc_find_topic(const char *name)
     return t;
 }
 
+bool mc_ids_have(const int32_t *v, int n, int32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] == id)
+            return true;
+    return false;
+}
+
 int32_t *mc_ids_copy(const int32_t *v, int n)
 {
     n = MAX(n, 0);

@@ -38,18 +38,12 @@ static bool channel_closed;              /* after pl_shutdown(): none is created
 
 bool pl_is_replica(const partition_t *p, int32_t id)
 {
-    for (int i = 0; i < p->n_replicas; i++)
-        if (p->replicas[i] == id)
-            return true;
-    return false;
+    return mc_ids_have(p->replicas, p->n_replicas, id);
 }
 
 static bool in_isr(const partition_t *p, int32_t id)
 {
-    for (int i = 0; i < p->n_isr; i++)
-        if (p->isr[i] == id)
-            return true;
-    return false;
+    return mc_ids_have(p->isr, p->n_isr, id);
 }
 
 static replica_state_t *remote_of(partition_t *p, int32_t id)

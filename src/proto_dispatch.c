@@ -82,6 +82,8 @@ static const api_entry_t apis[] = {
       api_sasl_authenticate },
     { 35, "DescribeLogDirs", 0, 4, DESCRIBE_LOG_DIRS_REQUEST_FIRST_FLEXIBLE,
       api_describe_log_dirs },
+    { 34, "AlterReplicaLogDirs", 0, 2, ALTER_REPLICA_LOG_DIRS_REQUEST_FIRST_FLEXIBLE,
+      api_alter_replica_log_dirs },
     { 37, "CreatePartitions", 0, 3, CREATE_PARTITIONS_REQUEST_FIRST_FLEXIBLE,
       api_create_partitions },
     { 42, "DeleteGroups", 0, 2, DELETE_GROUPS_REQUEST_FIRST_FLEXIBLE, api_delete_groups },

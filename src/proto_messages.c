@@ -18138,6 +18138,442 @@ void describe_log_dirs_response_encode(kwriter_t *w, int16_t version, const stru
     describe_log_dirs_response_write(w, version, m);
 }
 
+static void alter_replica_log_dirs_request_alter_replica_log_dir_topic_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *m);
+static void alter_replica_log_dirs_request_alter_replica_log_dir_topic_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *m);
+static size_t alter_replica_log_dirs_request_alter_replica_log_dir_topic_min_size(int16_t v);
+static void alter_replica_log_dirs_request_alter_replica_log_dir_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_request_alter_replica_log_dir *m);
+static void alter_replica_log_dirs_request_alter_replica_log_dir_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_request_alter_replica_log_dir *m);
+static size_t alter_replica_log_dirs_request_alter_replica_log_dir_min_size(int16_t v);
+static void alter_replica_log_dirs_request_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_request *m);
+static void alter_replica_log_dirs_request_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_request *m);
+
+static size_t alter_replica_log_dirs_request_alter_replica_log_dir_topic_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_replica_log_dirs_request_alter_replica_log_dir_topic_defaults(struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = KSTR_LIT("");
+}
+
+struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *alter_replica_log_dirs_request_alter_replica_log_dir_topic_array(arena_t *a, int32_t n)
+{
+    struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_replica_log_dirs_request_alter_replica_log_dir_topic_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_replica_log_dirs_request_alter_replica_log_dir_topic_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->name = kr_string(r, flex);
+        if (m->name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, 4);
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(int32_t));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++)
+            m->partitions[i] = kr_int32(r);
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_replica_log_dirs_request_alter_replica_log_dir_topic_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            kw_int32(w, m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_replica_log_dirs_request_alter_replica_log_dir_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_replica_log_dirs_request_alter_replica_log_dir_defaults(struct alter_replica_log_dirs_request_alter_replica_log_dir *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->path = KSTR_LIT("");
+}
+
+struct alter_replica_log_dirs_request_alter_replica_log_dir *alter_replica_log_dirs_request_alter_replica_log_dir_array(arena_t *a, int32_t n)
+{
+    struct alter_replica_log_dirs_request_alter_replica_log_dir *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_replica_log_dirs_request_alter_replica_log_dir_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_replica_log_dirs_request_alter_replica_log_dir_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_request_alter_replica_log_dir *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->path = kr_string(r, flex);
+        if (m->path.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->topics_count = kr_array_len(r, flex, alter_replica_log_dirs_request_alter_replica_log_dir_topic_min_size(v));
+        m->topics = kr_alloc_array(r, m->topics_count, sizeof(struct alter_replica_log_dirs_request_alter_replica_log_dir_topic));
+        for (int32_t i = 0; i < m->topics_count && !r->err; i++) {
+            alter_replica_log_dirs_request_alter_replica_log_dir_topic_defaults(&m->topics[i]);
+            alter_replica_log_dirs_request_alter_replica_log_dir_topic_read(r, v, &m->topics[i]);
+        }
+        if (m->topics_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_replica_log_dirs_request_alter_replica_log_dir_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_request_alter_replica_log_dir *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->path);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++)
+            alter_replica_log_dirs_request_alter_replica_log_dir_topic_write(w, v, &m->topics[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_replica_log_dirs_request_defaults(struct alter_replica_log_dirs_request *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void alter_replica_log_dirs_request_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->dirs_count = kr_array_len(r, flex, alter_replica_log_dirs_request_alter_replica_log_dir_min_size(v));
+        m->dirs = kr_alloc_array(r, m->dirs_count, sizeof(struct alter_replica_log_dirs_request_alter_replica_log_dir));
+        for (int32_t i = 0; i < m->dirs_count && !r->err; i++) {
+            alter_replica_log_dirs_request_alter_replica_log_dir_defaults(&m->dirs[i]);
+            alter_replica_log_dirs_request_alter_replica_log_dir_read(r, v, &m->dirs[i]);
+        }
+        if (m->dirs_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_replica_log_dirs_request_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_request *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_array_len(w, flex, m->dirs_count);
+        for (int32_t i = 0; i < m->dirs_count; i++)
+            alter_replica_log_dirs_request_alter_replica_log_dir_write(w, v, &m->dirs[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_replica_log_dirs_request_decode(kreader_t *r, int16_t version, struct alter_replica_log_dirs_request *m)
+{
+    alter_replica_log_dirs_request_defaults(m);
+    alter_replica_log_dirs_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_replica_log_dirs_request_encode(kwriter_t *w, int16_t version, const struct alter_replica_log_dirs_request *m)
+{
+    alter_replica_log_dirs_request_write(w, version, m);
+}
+
+static void alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *m);
+static void alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *m);
+static size_t alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_min_size(int16_t v);
+static void alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *m);
+static void alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *m);
+static size_t alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_min_size(int16_t v);
+static void alter_replica_log_dirs_response_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_response *m);
+static void alter_replica_log_dirs_response_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_response *m);
+
+static size_t alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += 4;
+    n += 2;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_defaults(struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_array(arena_t *a, int32_t n)
+{
+    struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->partition_index = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->partition_index);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+static size_t alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_min_size(int16_t v)
+{
+    bool flex = v >= 2;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += (flex ? 1 : 4);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_defaults(struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->topic_name = KSTR_LIT("");
+}
+
+struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_array(arena_t *a, int32_t n)
+{
+    struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->topic_name = kr_string(r, flex);
+        if (m->topic_name.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->partitions_count = kr_array_len(r, flex, alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_min_size(v));
+        m->partitions = kr_alloc_array(r, m->partitions_count, sizeof(struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result));
+        for (int32_t i = 0; i < m->partitions_count && !r->err; i++) {
+            alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_defaults(&m->partitions[i]);
+            alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_read(r, v, &m->partitions[i]);
+        }
+        if (m->partitions_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->topic_name);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++)
+            alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_write(w, v, &m->partitions[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void alter_replica_log_dirs_response_defaults(struct alter_replica_log_dirs_response *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void alter_replica_log_dirs_response_read(kreader_t *r, int16_t v, struct alter_replica_log_dirs_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->results_count = kr_array_len(r, flex, alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_min_size(v));
+        m->results = kr_alloc_array(r, m->results_count, sizeof(struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result));
+        for (int32_t i = 0; i < m->results_count && !r->err; i++) {
+            alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_defaults(&m->results[i]);
+            alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_read(r, v, &m->results[i]);
+        }
+        if (m->results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void alter_replica_log_dirs_response_write(kwriter_t *w, int16_t v, const struct alter_replica_log_dirs_response *m)
+{
+    bool flex = v >= 2;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->results_count);
+        for (int32_t i = 0; i < m->results_count; i++)
+            alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_write(w, v, &m->results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int alter_replica_log_dirs_response_decode(kreader_t *r, int16_t version, struct alter_replica_log_dirs_response *m)
+{
+    alter_replica_log_dirs_response_defaults(m);
+    alter_replica_log_dirs_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void alter_replica_log_dirs_response_encode(kwriter_t *w, int16_t version, const struct alter_replica_log_dirs_response *m)
+{
+    alter_replica_log_dirs_response_write(w, version, m);
+}
+
 static void alter_configs_request_alterable_config_read(kreader_t *r, int16_t v, struct alter_configs_request_alterable_config *m);
 static void alter_configs_request_alterable_config_write(kwriter_t *w, int16_t v, const struct alter_configs_request_alterable_config *m);
 static size_t alter_configs_request_alterable_config_min_size(int16_t v);
@@ -25902,6 +26338,10 @@ static int describe_log_dirs_request_decode_any(kreader_t *r, int16_t v, void *m
 static void describe_log_dirs_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_log_dirs_request_encode(w, v, m); }
 static int describe_log_dirs_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_log_dirs_response_decode(r, v, m); }
 static void describe_log_dirs_response_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_log_dirs_response_encode(w, v, m); }
+static int alter_replica_log_dirs_request_decode_any(kreader_t *r, int16_t v, void *m) { return alter_replica_log_dirs_request_decode(r, v, m); }
+static void alter_replica_log_dirs_request_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_replica_log_dirs_request_encode(w, v, m); }
+static int alter_replica_log_dirs_response_decode_any(kreader_t *r, int16_t v, void *m) { return alter_replica_log_dirs_response_decode(r, v, m); }
+static void alter_replica_log_dirs_response_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_replica_log_dirs_response_encode(w, v, m); }
 static int alter_configs_request_decode_any(kreader_t *r, int16_t v, void *m) { return alter_configs_request_decode(r, v, m); }
 static void alter_configs_request_encode_any(kwriter_t *w, int16_t v, const void *m) { alter_configs_request_encode(w, v, m); }
 static int alter_configs_response_decode_any(kreader_t *r, int16_t v, void *m) { return alter_configs_response_decode(r, v, m); }
@@ -26160,6 +26600,10 @@ const proto_message_info_t proto_message_table[] = {
       describe_log_dirs_request_decode_any, describe_log_dirs_request_encode_any },
     { "DescribeLogDirsResponse", 35, 0, 4, 2, 0, sizeof(struct describe_log_dirs_response),
       describe_log_dirs_response_decode_any, describe_log_dirs_response_encode_any },
+    { "AlterReplicaLogDirsRequest", 34, 0, 2, 2, -1, sizeof(struct alter_replica_log_dirs_request),
+      alter_replica_log_dirs_request_decode_any, alter_replica_log_dirs_request_encode_any },
+    { "AlterReplicaLogDirsResponse", 34, 0, 2, 2, 0, sizeof(struct alter_replica_log_dirs_response),
+      alter_replica_log_dirs_response_decode_any, alter_replica_log_dirs_response_encode_any },
     { "AlterConfigsRequest", 33, 0, 2, 2, -1, sizeof(struct alter_configs_request),
       alter_configs_request_decode_any, alter_configs_request_encode_any },
     { "AlterConfigsResponse", 33, 0, 2, 2, 0, sizeof(struct alter_configs_response),
@@ -26249,5 +26693,5 @@ const proto_message_info_t proto_message_table[] = {
     { "TransactionLogValue", -1, 0, 1, 1, -1, sizeof(struct transaction_log_value),
       transaction_log_value_decode_any, transaction_log_value_encode_any },
 };
-const int proto_message_table_count = 128;
+const int proto_message_table_count = 130;
 

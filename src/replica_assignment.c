@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metadata_cache.h"
 #include "replica_assignment.h"
 #include "util.h"
 
@@ -67,14 +68,6 @@ static void rack_alternated(const char *const *racks, int n, int *out)
     free(names);
 }
 
-static bool contains(const int32_t *v, int n, int32_t x)
-{
-    for (int i = 0; i < n; i++)
-        if (v[i] == x)
-            return true;
-    return false;
-}
-
 static int count_racks(const char *const *racks, int n)
 {
     int distinct = 0;
@@ -112,7 +105,7 @@ static void assign_rack_aware(const int32_t *ids, const char *const *racks, int 
             for (int u = 0; u < n_racks && !rack_used; u++)
                 rack_used = !strcmp(used_racks[u], racks[at]);
             if ((!rack_used || n_racks == num_racks) &&
-                (!contains(replicas, n_rep, ids[at]) || n_rep == n)) {
+                (!mc_ids_have(replicas, n_rep, ids[at]) || n_rep == n)) {
                 replicas[n_rep++] = ids[at];
                 if (!rack_used)
                     used_racks[n_racks++] = racks[at];

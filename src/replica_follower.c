@@ -49,6 +49,18 @@ static void truncate_to(partition_t *p, int64_t offset)
         p->high_watermark = p->log->log_end_offset;
 }
 
+/* Kafka's handleOutOfRangeError below the leader's log start: the log
+ * starts over empty there (truncateFullyAndStartAt), its high watermark
+ * with it. */
+static void start_over_at(partition_t *p, int64_t offset)
+{
+    if (plog_truncate_fully(p->log, offset) < 0) {
+        log_error("replica", "Cannot restart the log of %s at %" PRId64, p->key, offset);
+        return;
+    }
+    p->high_watermark = offset;
+}
+
 static void apply_one(broker_t *b, fetched_t *it)
 {
     it->applied = false;
@@ -60,7 +72,10 @@ static void apply_one(broker_t *b, fetched_t *it)
     if (it->truncate_to >= 0) {
         log_info("replica", "Fetch offset %" PRId64 " of %s is out of range at leader %d; "
                  "truncating to %" PRId64, pl->log_end_offset, p->key, it->leader_id, it->truncate_to);
-        truncate_to(p, it->truncate_to);
+        if (it->truncate_to > pl->log_end_offset)
+            start_over_at(p, it->truncate_to);
+        else
+            truncate_to(p, it->truncate_to);
     } else if (it->diverging) {
         int64_t to = truncation_offset(p, it->diverging_epoch, it->diverging_end_offset);
         log_info("replica", "Log of %s diverges from leader %d (epoch %d ends at %" PRId64 "); "

@@ -11,6 +11,7 @@
 #include "group_coordinator.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
+#include "log_mover.h"
 #include "logging.h"
 #include "offsets_topic.h"
 #include "purgatory.h"
@@ -127,6 +128,7 @@ static void update_state(partition_t *p, const mc_partition_t *mp)
 static void take_role(broker_t *b, partition_t *p, bool was_leader, const char *host, int32_t port)
 {
     int32_t me = b->cfg->broker_id;
+    lmove_partition_has_role(p->topic, p->id);
     if (p->leader == me) {
         fetcher_unfollow(p->topic, p->id);
         pl_become_leader(b, p);

@@ -1,6 +1,6 @@
 /*
- * replication_quota.c - owns the leader and follower replication rates
- * and their bounds (see replication_quota.h).
+ * replication_quota.c - owns the leader, follower and alter-log-dirs
+ * replication rates and their bounds (see replication_quota.h).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -18,7 +18,8 @@ typedef struct side {
     bool started;
 } side_t;
 
-static side_t sides[2] = {
+static side_t sides[3] = {
+    { .lock = PTHREAD_MUTEX_INITIALIZER, .bound = -1 },
     { .lock = PTHREAD_MUTEX_INITIALIZER, .bound = -1 },
     { .lock = PTHREAD_MUTEX_INITIALIZER, .bound = -1 },
 };

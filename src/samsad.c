@@ -32,6 +32,7 @@
 #include "txn_coordinator.h"
 #include "log_cleaner.h"
 #include "log_manager.h"
+#include "log_mover.h"
 #include "log_retention.h"
 #include "logging.h"
 #include "loop.h"
@@ -213,6 +214,8 @@ int main(int argc, char **argv)
     if (logmgr_start(&cfg, b.cluster_id) < 0)
         goto out;
     bio_start(b.loop);
+    lmove_init(&b);
+    lmove_resume_interrupted();
     logmgr_set_high_watermark_source(rm_high_watermark_of);
     cleaner_set_high_watermark_source(rm_high_watermark_of);
     if (cleaner_start(&b, b.loop) < 0) {
@@ -283,6 +286,7 @@ out_logs:
     bio_stop();         /* queued fsyncs, checkpoints and removals finish */
     ib_auth_free();     /* every connecting thread has stopped */
     metadata_apply_shutdown();
+    lmove_shutdown();
     rm_shutdown();
     fs_shutdown();
     logmgr_shutdown();

@@ -94,7 +94,7 @@ static void send_stop(td_topic_t *q, int i)
     }
     prefs_t mine = { 0 };
     for (int p = 0; p < t->n_partitions; p++)
-        if (cs_has_id(t->parts[p].replicas, t->parts[p].n_replicas, mb->id))
+        if (mc_ids_have(t->parts[p].replicas, t->parts[p].n_replicas, mb->id))
             prefs_add(&mine, t, p);
     q->state[i] = TD_STARTED;
     answer_t *a = xcalloc(1, sizeof(*a));
@@ -189,7 +189,7 @@ static td_topic_t *queue_topic(mc_topic_t *t)
     for (int p = 0; p < t->n_partitions; p++)
         for (int r = 0; r < t->parts[p].n_replicas; r++) {
             int32_t id = t->parts[p].replicas[r];
-            if (cs_has_id(q->brokers, q->n, id))
+            if (mc_ids_have(q->brokers, q->n, id))
                 continue;
             q->brokers = xrealloc(q->brokers, sizeof(int32_t) * (size_t)(q->n + 1));
             q->brokers[q->n++] = id;
@@ -226,7 +226,7 @@ void td_on_brokers_added(const int32_t *ids, int n)
     td_topic_t *q, *tmp;
     HASH_ITER(hh, td.topics, q, tmp)
         for (int i = 0; i < q->n; i++)
-            if (q->state[i] != TD_SUCCESSFUL && cs_has_id(ids, n, q->brokers[i])) {
+            if (q->state[i] != TD_SUCCESSFUL && mc_ids_have(ids, n, q->brokers[i])) {
                 log_info(COMP, "Resuming deletion of topic %s on broker %d", q->name, q->brokers[i]);
                 send_stop(q, i);
             }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_quotas.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "metadata_cache.h"
@@ -119,7 +120,7 @@ static int decode_value(const uint8_t *buf, int32_t len, txn_transit_t *x)
 
 /* ---- FindCoordinator ---- */
 
-int16_t tc_find_coordinator(kstr_t txn_id, int32_t *node)
+int16_t tc_find_coordinator(kstr_t txn_id, int32_t *node, mutation_quota_t *quota)
 {
     if (!tc.b)
         return KERR_COORDINATOR_NOT_AVAILABLE;
@@ -135,7 +136,7 @@ int16_t tc_find_coordinator(kstr_t txn_id, int32_t *node)
                               .replication_factor = cfg->txn_log_rf, .config_keys = keys,
                               .config_values = vals, .n_configs = 5 };
         return clog_create_topic(tc.b, &spec, "transactions state",
-                                 "transaction.state.log.replication.factor");
+                                 "transaction.state.log.replication.factor", quota);
     }
     if (txn_id.len <= 0)
         return KERR_INVALID_REQUEST;

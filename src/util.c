@@ -110,6 +110,23 @@ int mkdir_p(const char *path, int mode)
     return 0;
 }
 
+int absolute_path(const char *path, char *out, size_t n)
+{
+    char cwd[PATH_MAX];
+    int k;
+    if (path[0] == '/')
+        k = snprintf(out, n, "%s", path);
+    else if (getcwd(cwd, sizeof(cwd)))
+        k = snprintf(out, n, "%s/%s", cwd, path);
+    else
+        return -1;
+    if (k < 0 || (size_t)k >= n)
+        return -1;
+    while (k > 1 && out[k - 1] == '/')
+        out[--k] = '\0';
+    return 0;
+}
+
 int rm_rf(const char *path)
 {
     DIR *d = opendir(path);

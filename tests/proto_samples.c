@@ -2486,6 +2486,68 @@ void describe_log_dirs_response_sample(arena_t *a, struct describe_log_dirs_resp
         describe_log_dirs_response_describe_log_dirs_result_sample(a, &m->results[i]);
 }
 
+void alter_replica_log_dirs_request_alter_replica_log_dir_topic_sample(arena_t *a, struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *m)
+{
+    alter_replica_log_dirs_request_alter_replica_log_dir_topic_defaults(m);
+    (void)a;
+    m->name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(int32_t));
+    for (int i = 0; i < 2; i++)
+        m->partitions[i] = 70000;
+}
+
+void alter_replica_log_dirs_request_alter_replica_log_dir_sample(arena_t *a, struct alter_replica_log_dirs_request_alter_replica_log_dir *m)
+{
+    alter_replica_log_dirs_request_alter_replica_log_dir_defaults(m);
+    (void)a;
+    m->path = KSTR_LIT("sample");
+    m->topics_count = 2;
+    m->topics = arena_array(a, 2, sizeof(struct alter_replica_log_dirs_request_alter_replica_log_dir_topic));
+    for (int i = 0; i < 2; i++)
+        alter_replica_log_dirs_request_alter_replica_log_dir_topic_sample(a, &m->topics[i]);
+}
+
+void alter_replica_log_dirs_request_sample(arena_t *a, struct alter_replica_log_dirs_request *m)
+{
+    alter_replica_log_dirs_request_defaults(m);
+    (void)a;
+    m->dirs_count = 2;
+    m->dirs = arena_array(a, 2, sizeof(struct alter_replica_log_dirs_request_alter_replica_log_dir));
+    for (int i = 0; i < 2; i++)
+        alter_replica_log_dirs_request_alter_replica_log_dir_sample(a, &m->dirs[i]);
+}
+
+void alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_sample(arena_t *a, struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *m)
+{
+    alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_defaults(m);
+    (void)a;
+    m->partition_index = 70000;
+    m->error_code = 300;
+}
+
+void alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_sample(arena_t *a, struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *m)
+{
+    alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_defaults(m);
+    (void)a;
+    m->topic_name = KSTR_LIT("sample");
+    m->partitions_count = 2;
+    m->partitions = arena_array(a, 2, sizeof(struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result));
+    for (int i = 0; i < 2; i++)
+        alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_sample(a, &m->partitions[i]);
+}
+
+void alter_replica_log_dirs_response_sample(arena_t *a, struct alter_replica_log_dirs_response *m)
+{
+    alter_replica_log_dirs_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->results_count = 2;
+    m->results = arena_array(a, 2, sizeof(struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result));
+    for (int i = 0; i < 2; i++)
+        alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_sample(a, &m->results[i]);
+}
+
 void alter_configs_request_alterable_config_sample(arena_t *a, struct alter_configs_request_alterable_config *m)
 {
     alter_configs_request_alterable_config_defaults(m);
@@ -3618,6 +3680,8 @@ static void create_partitions_request_sample_any(arena_t *a, void *m) { create_p
 static void create_partitions_response_sample_any(arena_t *a, void *m) { create_partitions_response_sample(a, m); }
 static void describe_log_dirs_request_sample_any(arena_t *a, void *m) { describe_log_dirs_request_sample(a, m); }
 static void describe_log_dirs_response_sample_any(arena_t *a, void *m) { describe_log_dirs_response_sample(a, m); }
+static void alter_replica_log_dirs_request_sample_any(arena_t *a, void *m) { alter_replica_log_dirs_request_sample(a, m); }
+static void alter_replica_log_dirs_response_sample_any(arena_t *a, void *m) { alter_replica_log_dirs_response_sample(a, m); }
 static void alter_configs_request_sample_any(arena_t *a, void *m) { alter_configs_request_sample(a, m); }
 static void alter_configs_response_sample_any(arena_t *a, void *m) { alter_configs_response_sample(a, m); }
 static void incremental_alter_configs_request_sample_any(arena_t *a, void *m) { incremental_alter_configs_request_sample(a, m); }
@@ -3748,6 +3812,8 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     create_partitions_response_sample_any,
     describe_log_dirs_request_sample_any,
     describe_log_dirs_response_sample_any,
+    alter_replica_log_dirs_request_sample_any,
+    alter_replica_log_dirs_response_sample_any,
     alter_configs_request_sample_any,
     alter_configs_response_sample_any,
     incremental_alter_configs_request_sample_any,

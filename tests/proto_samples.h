@@ -220,6 +220,12 @@ void describe_log_dirs_response_describe_log_dirs_partition_sample(arena_t *a, s
 void describe_log_dirs_response_describe_log_dirs_topic_sample(arena_t *a, struct describe_log_dirs_response_describe_log_dirs_topic *m);
 void describe_log_dirs_response_describe_log_dirs_result_sample(arena_t *a, struct describe_log_dirs_response_describe_log_dirs_result *m);
 void describe_log_dirs_response_sample(arena_t *a, struct describe_log_dirs_response *m);
+void alter_replica_log_dirs_request_alter_replica_log_dir_topic_sample(arena_t *a, struct alter_replica_log_dirs_request_alter_replica_log_dir_topic *m);
+void alter_replica_log_dirs_request_alter_replica_log_dir_sample(arena_t *a, struct alter_replica_log_dirs_request_alter_replica_log_dir *m);
+void alter_replica_log_dirs_request_sample(arena_t *a, struct alter_replica_log_dirs_request *m);
+void alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_sample(arena_t *a, struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result *m);
+void alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_sample(arena_t *a, struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result *m);
+void alter_replica_log_dirs_response_sample(arena_t *a, struct alter_replica_log_dirs_response *m);
 void alter_configs_request_alterable_config_sample(arena_t *a, struct alter_configs_request_alterable_config *m);
 void alter_configs_request_alter_configs_resource_sample(arena_t *a, struct alter_configs_request_alter_configs_resource *m);
 void alter_configs_request_sample(arena_t *a, struct alter_configs_request *m);

@@ -63,6 +63,7 @@ MESSAGES = [
     "DescribeClusterRequest", "DescribeClusterResponse",
     "CreatePartitionsRequest", "CreatePartitionsResponse",
     "DescribeLogDirsRequest", "DescribeLogDirsResponse",
+    "AlterReplicaLogDirsRequest", "AlterReplicaLogDirsResponse",
     "AlterConfigsRequest", "AlterConfigsResponse",
     "IncrementalAlterConfigsRequest", "IncrementalAlterConfigsResponse",
     # features Kafka 3.9 advertises in ZooKeeper mode and answers as off

@@ -132,6 +132,23 @@ def unique(name):
     return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
+def high_watermark(consumer, topic, partition=0, timeout=60):
+    """A partition's high watermark, asked through a confluent-kafka
+    consumer, once its client knows the leader (right after a start or a
+    failover it may not yet)."""
+    from confluent_kafka import KafkaException, TopicPartition
+    found = []
+
+    def known():
+        try:
+            found.append(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)[1])
+            return True
+        except KafkaException:
+            return False
+    wait_for(known, timeout, f"{topic}-{partition}'s watermarks")
+    return found[-1]
+
+
 def assert_refuses_to_start(zk, workdir, props, message):
     """A broker with props exits at start-up, saying message."""
     os.makedirs(workdir, exist_ok=True)

@@ -138,6 +138,13 @@ def parse_fetch_v4_records_len(body):
     return err, hw, body[pos + 4:pos + 4 + max(rl, 0)]
 
 
+def flexible_body(resp):
+    """A flexible response (after its correlation id) without its header's
+    tagged fields, of which there are none."""
+    assert resp[0] == 0, "tagged fields in a response header"
+    return resp[1:]
+
+
 class Conn:
     """A blocking connection that reads whole responses."""
 
@@ -169,6 +176,11 @@ class Conn:
         (got,) = struct.unpack_from(">i", data, 0)
         assert got == corr, (got, corr)
         return data[4:]
+
+    def flexible_request(self, api_key, version, body):
+        """A flexible request (header v2, no tagged fields); the response
+        body after its header."""
+        return flexible_body(self.request(api_key, version, b"\x00" + body))
 
     def closed_by_peer(self, timeout=10):
         self.s.settimeout(timeout)

@@ -343,20 +343,13 @@ def test_samsa_configs_alters_and_describes_quotas_as_kafka_configs(make_broker)
 THROTTLED = 89
 
 
-def flexible(conn, key, version, body):
-    """A flexible request's answer, after its header's tagged fields."""
-    r = conn.request(key, version, b"\x00" + body)
-    assert r[0] == 0
-    return r[1:]
-
-
 def create_topics_v6(conn, topics):
     """topics: [(name, partitions)]; returns (throttle_ms, [(name, error, message)])."""
     from kproto import compact_str, read_compact_str, read_uvarint, uvarint
     body = uvarint(len(topics) + 1)
     for name, n in topics:
         body += compact_str(name) + struct.pack(">ih", n, 1) + uvarint(1) + uvarint(1) + b"\x00"
-    r = flexible(conn, 19, 6, body + struct.pack(">i", 60000) + b"\x00\x00")
+    r = conn.flexible_request(19, 6, body + struct.pack(">i", 60000) + b"\x00\x00")
     throttle = struct.unpack(">i", r[:4])[0]
     n, at = read_uvarint(r, 4)
     out = []
@@ -383,7 +376,7 @@ def delete_topics(conn, version, names):
     """DeleteTopics v4 or v5; (throttle_ms, [(name, error)])."""
     from kproto import compact_str, read_compact_str, read_uvarint, uvarint
     body = uvarint(len(names) + 1) + b"".join(compact_str(n) for n in names)
-    r = flexible(conn, 20, version, body + struct.pack(">i", 30000) + b"\x00")
+    r = conn.flexible_request(20, version, body + struct.pack(">i", 30000) + b"\x00")
     n, at = read_uvarint(r, 4)
     out = []
     for _ in range(n - 1):
@@ -401,7 +394,7 @@ def create_partitions_v3(conn, name, count):
     """(throttle_ms, error, message) of growing name to count partitions."""
     from kproto import compact_str, read_compact_str, read_uvarint, uvarint
     body = uvarint(2) + compact_str(name) + struct.pack(">i", count) + uvarint(0) + b"\x00"
-    r = flexible(conn, 37, 3, body + struct.pack(">i", 30000) + b"\x00\x00")
+    r = conn.flexible_request(37, 3, body + struct.pack(">i", 30000) + b"\x00\x00")
     _, at = read_uvarint(r, 4)
     _, at = read_compact_str(r, at)
     err = struct.unpack(">h", r[at:at + 2])[0]
@@ -522,3 +515,31 @@ def test_auto_created_topics_are_charged(broker):
     finally:
         conn.close()
     assert results[0][1:] == (THROTTLED, None), results
+
+
+def test_coordinator_topic_creation_is_charged(make_broker):
+    """FindCoordinator creating __consumer_offsets charges its partitions to
+    the asking client's bucket without throttling the answer (Kafka's
+    newPermissiveQuotaFor): twelve partitions overdraw 11 tokens, and the
+    client's next strict creation is refused."""
+    from kproto import Conn, kstr
+    b = make_broker(props={"offsets.topic.num.partitions": "12",
+                           "offsets.topic.replication.factor": "1"}).start()
+    try:
+        client = unique("finder")
+        set_mutation_rates(b, client, unique("probe"))
+        conn = Conn(b.port, client_id=client)
+        try:
+            body = conn.request(10, 1, kstr(unique("group")) + struct.pack(">b", 0))
+        finally:
+            conn.close()
+        throttle, err = struct.unpack_from(">ih", body, 0)
+        assert (throttle, err) == (0, 15)           # COORDINATOR_NOT_AVAILABLE, not throttled
+        conn = Conn(b.port, client_id=client)
+        try:
+            _, results = create_topics_v6(conn, [(unique("after"), 1)])
+        finally:
+            conn.close()
+        assert results[0][1:] == (THROTTLED, None), results
+    finally:
+        b.stop()

@@ -4,9 +4,9 @@ until delete.retention.ms), with a dedupe buffer so small that the cleaner
 needs several rounds, and values written compressed and uncompressed."""
 import time
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
-from conftest import is_samsa, unique, wait_for
+from conftest import high_watermark, is_samsa, unique, wait_for
 from test_clients import create_topic
 
 KEYS = 100_000          # > 39,321: the keys one round's map holds with a 1 MiB buffer
@@ -32,16 +32,7 @@ def read_all(bootstrap, topic):
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("g"),
                   "enable.auto.commit": False, "enable.partition.eof": True,
                   "fetch.max.bytes": 8 << 20})
-    high = None
-
-    def watermarks():
-        nonlocal high
-        try:
-            _, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=5)
-            return True
-        except KafkaException:
-            return False    # metadata not loaded yet right after a restart
-    wait_for(watermarks, 60, "the partition's watermarks")
+    high = high_watermark(c, topic)
     c.assign([TopicPartition(topic, 0, 0)])
     seen, last = {}, -1
     deadline = time.time() + 60

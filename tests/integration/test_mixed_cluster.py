@@ -154,7 +154,7 @@ def test_samsa_broker_restarts_and_session_expiry_under_a_kafka_controller(zooke
         log.stop()
         assert not log.failed, log.failed[:3]
         assert not log.refused, log.refused[:3]
-        assert check_acked(c.bootstrap, topic, PARTITIONS, log.acked) >= len(log.acked)
+        assert check_acked(c.bootstrap, topic, PARTITIONS, log.acked, cluster=c) >= len(log.acked)
         text = c.broker(0).log_text()
         assert "STALE_BROKER_EPOCH" not in text and "Received LeaderAndIsr request with broker epoch" not in text
     finally:
@@ -242,7 +242,7 @@ def test_replicated_mixed_cluster_each_kind_controller_in_turn(zookeeper, tmp_pa
         wait_for(whole, 90, "every ISR whole again")
         log.stop()
         assert not log.failed, log.failed[:3]
-        check_acked(c.bootstrap, topic, 3, log.acked)
+        check_acked(c.bootstrap, topic, 3, log.acked, cluster=c)
         for p in range(3):
             wait_for(lambda: len({replica_bytes(c.broker(i), topic, p) for i in range(3)}) == 1, 60,
                      f"partition {p} byte-identical on Kafka and samsa")

@@ -84,7 +84,7 @@ def test_acks_all_survives_leader_and_controller_kill9(zookeeper, tmp_path):
                  "every ISR whole again")
         log.stop()
         assert not log.failed, f"deliveries failed: {log.failed[:3]}"
-        read = check_acked(c.bootstrap, topic, 3, log.acked)
+        read = check_acked(c.bootstrap, topic, 3, log.acked, cluster=c)
         assert read == len(log.acked)
         wait_replicas_identical(c, topic, 3, [0, 1, 2])
     finally:
@@ -184,7 +184,7 @@ def test_sigterm_moves_leadership_before_exit(zookeeper, tmp_path):
         c.restart(victim)
         log.stop()
         assert not log.failed, f"deliveries failed: {log.failed[:3]}"
-        check_acked(c.bootstrap, topic, 6, log.acked)
+        check_acked(c.bootstrap, topic, 6, log.acked, cluster=c)
         if KIND == "samsa":
             assert "Controlled shutdown succeeded" in c.broker(victim).log_text()
     finally:

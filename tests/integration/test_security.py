@@ -377,10 +377,11 @@ def _closed(s):
 def _flexible(s, key, version, corr, body):
     """One flexible request (header v2) on an open socket; the response body
     after its header."""
+    from kproto import flexible_body
     s.sendall(_request(key, version, corr, b"\x00" + body))
     r = _read_frame(s)
-    assert struct.unpack(">i", r[:4])[0] == corr and r[4] == 0
-    return r[5:]
+    assert struct.unpack(">i", r[:4])[0] == corr
+    return flexible_body(r[4:])
 
 
 def _token_answers(s):

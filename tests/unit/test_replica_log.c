@@ -155,10 +155,10 @@ static void test_follower_append_and_truncate(void)
     CU_ASSERT_EQUAL(lec_latest_epoch(&follower->epochs), 2);
     int32_t e;
     CU_ASSERT_EQUAL(lec_end_offset_for(&follower->epochs, 0, follower->log_end_offset, &e), 240);
-    /* Data that does not start at the log end is refused. */
+    /* Data below the end of a non-empty log is refused. */
     int32_t len;
     uint8_t *buf = read_range(leader, 100, &len);
-    CU_ASSERT_EQUAL(plog_append_replica(follower, buf, len, 0), KERR_OFFSET_OUT_OF_RANGE);
+    CU_ASSERT_EQUAL(plog_append_replica(follower, buf, len, 0), KERR_UNKNOWN_SERVER_ERROR);
     free(buf);
     /* Diverged: truncate into the second epoch, across segments. */
     CU_ASSERT_TRUE(follower->nsegs > 2);
@@ -192,6 +192,50 @@ static void test_follower_append_and_truncate(void)
     CU_ASSERT_EQUAL(follower->log_end_offset, 480);
     CU_ASSERT_EQUAL(lec_latest_epoch(&follower->epochs), 2);
     CU_ASSERT_EQUAL(lec_end_offset_for(&follower->epochs, 0, 480, &e), 240);
+    plog_close(follower);
+    plog_close(leader);
+}
+
+/* Kafka's appendAsFollower: a compacted leader's offset gaps are kept, a
+ * segment rolled after a gap is named after the batch; an empty log handed
+ * a batch straddling its start restarts at the batch's base; and
+ * truncateFullyAndStartAt empties the log, its epochs and producers. */
+static void test_follower_gaps_and_log_start(void)
+{
+    log_settings_t s = test_small_log_settings();
+    partition_log_t *leader = plog_open(tmpdir, "gap-lead", 0, &s, 0, 0, true);
+    partition_log_t *follower = plog_open(tmpdir, "gap-follow", 0, &s, 0, 0, true);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(leader);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(follower);
+    leader_append(leader, 60, 3);       /* batches of 4; segments [0-155] [156-239] */
+    int32_t len;
+    uint8_t *buf = read_range(leader, 0, &len);
+    CU_ASSERT_EQUAL(plog_append_replica(follower, buf, len, 0), KERR_NONE);
+    CU_ASSERT_EQUAL(follower->log_end_offset, 156);
+    free(buf);
+    /* After a gap the full segment rolls: the new one is named 200, the
+     * gap's far side, not 156. */
+    buf = read_range(leader, 200, &len);
+    CU_ASSERT_EQUAL(plog_append_replica(follower, buf, len, 0), KERR_NONE);
+    free(buf);
+    CU_ASSERT_EQUAL(follower->log_end_offset, 240);
+    CU_ASSERT_EQUAL_FATAL(follower->nsegs, 2);
+    CU_ASSERT_EQUAL(follower->segs[1]->base_offset, 200);
+    CU_ASSERT_EQUAL(lec_latest_epoch(&follower->epochs), 3);
+    /* Start over past the end, as below a leader's log start. */
+    CU_ASSERT_EQUAL(plog_truncate_fully(follower, 102), 0);
+    CU_ASSERT_EQUAL(follower->nsegs, 1);
+    CU_ASSERT_EQUAL(follower->log_start_offset, 102);
+    CU_ASSERT_EQUAL(follower->log_end_offset, 102);
+    CU_ASSERT_EQUAL(follower->epochs.n, 0);
+    /* The batch [100-103] holds 102: taken whole, the log starts at 100. */
+    buf = read_range(leader, 102, &len);
+    CU_ASSERT_EQUAL(plog_append_replica(follower, buf, len, 0), KERR_NONE);
+    free(buf);
+    CU_ASSERT_EQUAL(follower->segs[0]->base_offset, 100);
+    CU_ASSERT_EQUAL(follower->log_start_offset, 100);
+    CU_ASSERT_TRUE(follower->log_end_offset > 103);
+    CU_ASSERT_EQUAL(lec_latest_epoch(&follower->epochs), 3);
     plog_close(follower);
     plog_close(leader);
 }
@@ -711,6 +755,8 @@ void register_replica_log_tests(void)
     CU_add_test(s, "leader-epoch cache answers", test_epoch_cache_end_offsets);
     CU_add_test(s, "leader-epoch-checkpoint file", test_epoch_checkpoint_file);
     CU_add_test(s, "follower append and truncation", test_follower_append_and_truncate);
+    CU_add_test(s, "follower keeps gaps and restarts at a straddling batch",
+                test_follower_gaps_and_log_start);
     CU_add_test(s, "assignment znode with reassignment lists",
                 test_assignment_znode_reassignment_lists);
     CU_add_test(s, "metadata cache takes UpdateMetadata states",

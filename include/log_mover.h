@@ -1,0 +1,53 @@
+/*
+ * log_mover.h - moving a partition's log to another log dir while it stays
+ * online (AlterReplicaLogDirs), as Kafka's future replicas and
+ * ReplicaAlterLogDirsThread do:
+ *   1. a future log "<topic>-<partition>.<id>-future" is created in the
+ *      destination dir (disk thread) and the current log's cleaning pauses;
+ *   2. the current log is copied into it batch by batch: the loop finds the
+ *      region to read (plog_read at the future log's end), the disk thread
+ *      reads it (a dup()ed descriptor, up to replica.fetch.max.bytes), and
+ *      the loop appends it through the follower's append path
+ *      (plog_append_replica), so leader epochs, producer state and offset
+ *      gaps follow the batches; the current log's start offset follows too;
+ *   3. once the future log's end equals the current log's (on the loop, so
+ *      no append can come between), the future dir is renamed to
+ *      "<topic>-<partition>", it replaces the current log everywhere, and
+ *      the current one is deleted like a deleted topic's log.
+ * A truncation of the current log while it is copied (a follower's) starts
+ * the copy over; the partition's deletion cancels the move.
+ * A move a stop interrupted is resumed once its partition has a role again
+ * (lmove_resume_interrupted) but, unlike Kafka's, its copy starts over: the
+ * future log found is removed and a new one created.
+ * Event-loop thread only; the disk thread runs only the jobs' own reads.
+ */
+#ifndef SAMSA_LOG_MOVER_H
+#define SAMSA_LOG_MOVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker.h"
+#include "log_partition.h"
+
+void lmove_init(broker_t *b);
+/* Moves the hosted log of topic-partition to log dir dest_dir (cancelling
+ * a move elsewhere; nothing if it is there already).  Returns a Kafka
+ * error code: NONE, or KAFKA_STORAGE_ERROR. */
+int16_t lmove_start(const char *topic, int32_t partition, int dest_dir);
+/* Start-up, after the logs are loaded: moves whose future logs a stop left
+ * start again when their partitions get a role (lmove_partition_has_role,
+ * from the first LeaderAndIsr naming them). */
+void lmove_resume_interrupted(void);
+void lmove_partition_has_role(const char *topic, int32_t partition);
+/* Calls fn for each future log (DescribeLogDirs lists them with
+ * is_future_key); `current` is the log it copies. */
+void lmove_foreach_future(void (*fn)(const partition_log_t *future,
+                                     const partition_log_t *current, void *arg),
+                          void *arg);
+/* Moves under way (tests, logs). */
+int lmove_count(void);
+/* Closes the future logs (their dirs are removed at the next start). */
+void lmove_shutdown(void);
+
+#endif

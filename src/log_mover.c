@@ -1,0 +1,433 @@
+/*
+ * log_mover.c - owns the moves of partition logs between log dirs (see
+ * log_mover.h): the future logs, the copy into them, and the swap.
+ * Event-loop thread, except the jobs marked for the disk thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uthash.h>
+
+#include "bio.h"
+#include "kafka_errors.h"
+#include "log_manager.h"
+#include "log_mover.h"
+#include "logging.h"
+#include "replica_manager.h"
+#include "replication_quota.h"
+#include "util.h"
+
+/* One move; owned by the loop.  A disk step under way keeps it alive
+ * (cancelled moves are freed when their step comes back). */
+typedef struct log_move {
+    char key[300];                  /* "<topic>-<partition>" */
+    char *topic;
+    int32_t partition;
+    int dest_dir;
+    partition_log_t *future;        /* NULL until created */
+    uint64_t source_id;             /* the current log copied (pl->id) */
+    uint64_t source_truncations;    /* its truncation count when copying began */
+    bool copied_while_cleaned;      /* a cleaning round ran when the copy began */
+    bool busy;                      /* a disk step is under way */
+    bool cancelled;
+    struct event *timer;            /* the next step */
+    UT_hash_handle hh;
+} log_move_t;
+
+static struct {
+    broker_t *b;
+    log_move_t *moves;
+    bool stopped;
+} lmv;
+
+/* Between steps that found nothing to copy, or the log being cleaned. */
+#define IDLE_RETRY_MS 100
+
+static void step(evutil_socket_t fd, short what, void *arg);
+
+void lmove_init(broker_t *b)
+{
+    lmv.b = b;
+    lmv.stopped = false;
+}
+
+static void schedule(log_move_t *m, int64_t delay_ms)
+{
+    struct timeval tv = { (time_t)(delay_ms / 1000), (suseconds_t)(delay_ms % 1000) * 1000 };
+    event_add(m->timer, &tv);
+}
+
+static void move_free(log_move_t *m)
+{
+    if (m->timer)
+        event_free(m->timer);
+    free(m->topic);
+    free(m);
+}
+
+/* Takes the move out; its future log is deleted (or just closed at
+ * shutdown, leaving the dir for the next start-up to remove). */
+static void cancel(log_move_t *m, const char *why)
+{
+    if (!m->cancelled) {
+        HASH_DEL(lmv.moves, m);
+        m->cancelled = true;
+        partition_log_t *pl = logmgr_get(m->topic, m->partition);
+        if (pl && pl->id == m->source_id)
+            pl->cleaning_paused = false;
+        if (why)
+            log_info("log", "Move of %s to %s cancelled: %s", m->key,
+                     logmgr_dir_path(m->dest_dir), why);
+    }
+    if (m->busy)
+        return;                         /* freed when its step returns */
+    if (m->future) {
+        if (lmv.stopped)
+            plog_close(m->future);
+        else
+            plog_delete(m->future);
+        m->future = NULL;
+    }
+    move_free(m);
+}
+
+/* ---- 1. the future log ---- */
+
+typedef struct create_job {
+    log_move_t *m;
+    char *dir;
+    log_settings_t settings;
+    int64_t start;
+    partition_log_t *pl;
+} create_job_t;
+
+/* @locality the disk thread
+ * @locks none (the new log is the job's own) */
+static void create_run(void *arg)
+{
+    create_job_t *j = arg;
+    j->pl = plog_open_dir(j->dir, j->m->topic, j->m->partition, &j->settings, 0, j->start, true);
+}
+
+static void created(void *arg)
+{
+    create_job_t *j = arg;
+    log_move_t *m = j->m;
+    m->busy = false;
+    m->future = j->pl;
+    if (!j->pl && !m->cancelled)
+        cancel(m, "its future log could not be created");
+    else if (m->cancelled)
+        cancel(m, NULL);
+    else
+        schedule(m, 0);
+    free(j->dir);
+    free(j);
+}
+
+/* "<dest>/<topic>-<partition>.<32 hex>-future", Kafka's logFutureDirName. */
+static char *future_dir_name(const char *root, const char *key)
+{
+    unsigned char id[16];
+    if (RAND_bytes(id, sizeof(id)) != 1)
+        memset(id, 0, sizeof(id));
+    size_t n = strlen(root) + strlen(key) + 48;
+    char *p = xmalloc(n);
+    int k = snprintf(p, n, "%s/%s.", root, key);
+    for (int i = 0; i < 16; i++)
+        k += snprintf(p + k, n - (size_t)k, "%02x", id[i]);
+    snprintf(p + k, n - (size_t)k, "-future");
+    return p;
+}
+
+int16_t lmove_start(const char *topic, int32_t partition, int dest_dir)
+{
+    partition_log_t *pl = logmgr_get(topic, partition);
+    if (!pl)
+        return KERR_REPLICA_NOT_AVAILABLE;
+    char key[300];
+    snprintf(key, sizeof(key), "%s-%d", topic, partition);
+    log_move_t *m;
+    HASH_FIND_STR(lmv.moves, key, m);
+    if (m && m->dest_dir == dest_dir)
+        return KERR_NONE;               /* under way already */
+    if (m)
+        cancel(m, "another log dir was asked for");
+    if (logmgr_dir_of(topic, partition) == dest_dir) {
+        log_info("log", "Current log directory %s is same as requested log dir %s. Skipping "
+                 "future replica creation.", logmgr_dir_path(dest_dir), logmgr_dir_path(dest_dir));
+        return KERR_NONE;
+    }
+    m = xcalloc(1, sizeof(*m));
+    snprintf(m->key, sizeof(m->key), "%s", key);
+    m->topic = xstrdup(topic);
+    m->partition = partition;
+    m->dest_dir = dest_dir;
+    m->source_id = pl->id;
+    m->source_truncations = pl->truncations;
+    m->timer = evtimer_new(lmv.b->base, step, m);
+    HASH_ADD_STR(lmv.moves, key, m);
+    /* Kafka's abortAndPauseCleaning; a round under way here finishes
+     * first (the swap waits for it), so what is copied may predate it. */
+    pl->cleaning_paused = true;
+    m->copied_while_cleaned = pl->cleaning;
+    create_job_t *j = xcalloc(1, sizeof(*j));
+    j->m = m;
+    j->dir = future_dir_name(logmgr_dir_path(dest_dir), key);
+    j->settings = pl->settings;
+    j->start = pl->log_start_offset;
+    m->busy = true;
+    log_info("log", "Moving %s from %s to %s (future log %s)", key, pl->dir,
+             logmgr_dir_path(dest_dir), j->dir);
+    bio_submit(create_run, created, j);
+    return KERR_NONE;
+}
+
+/* ---- 2. the copy ---- */
+
+typedef struct read_job {
+    log_move_t *m;
+    int fd;
+    int64_t file_off;
+    int32_t len;
+    uint8_t *buf;
+    bool ok;
+} read_job_t;
+
+/* @locality the disk thread
+ * @locks none (a dup()ed descriptor and the job's own buffer) */
+static void read_run(void *arg)
+{
+    read_job_t *j = arg;
+    j->buf = malloc((size_t)j->len);
+    ssize_t got = j->buf ? pread(j->fd, j->buf, (size_t)j->len, j->file_off) : -1;
+    j->ok = got == j->len;
+    close(j->fd);
+}
+
+static void read_done(void *arg)
+{
+    read_job_t *j = arg;
+    log_move_t *m = j->m;
+    m->busy = false;
+    partition_log_t *pl = m->cancelled || lmv.stopped ? NULL : logmgr_get(m->topic, m->partition);
+    if (m->cancelled || lmv.stopped) {
+        cancel(m, NULL);
+    } else if (!j->ok) {
+        cancel(m, "its current log could not be read");
+    } else if (pl && pl->id == m->source_id && pl->truncations == m->source_truncations) {
+        /* Read before a truncation of the current log, the bytes would be
+         * stale: they are dropped and the step starts over. */
+        int16_t err = plog_append_replica(m->future, j->buf, j->len, now_ms());
+        rq_record(RQ_ALTER_LOG_DIRS, j->len);
+        if (err)
+            cancel(m, kafka_error_name(err));
+        else
+            schedule(m, 0);
+    } else {
+        schedule(m, 0);
+    }
+    free(j->buf);
+    free(j);
+}
+
+/* The future log keeps the current log's start (Kafka's future replica
+ * takes the log start offset its "leader", the current log, reports). */
+static void follow_log_start(log_move_t *m, partition_log_t *pl)
+{
+    partition_log_t *f = m->future;
+    if (pl->truncations != m->source_truncations || f->log_end_offset < pl->log_start_offset) {
+        if (plog_truncate_fully(f, pl->log_start_offset) < 0)
+            return;
+        m->source_truncations = pl->truncations;
+    } else if (pl->log_start_offset > f->log_start_offset) {
+        f->log_start_offset = pl->log_start_offset;
+    }
+}
+
+/* ---- 3. the swap ---- */
+
+static void swap(log_move_t *m, partition_log_t *pl)
+{
+    partition_log_t *f = m->future;
+    char *dir = xstrdup(pl->dir);
+    size_t n = strlen(logmgr_dir_path(m->dest_dir)) + strlen(m->key) + 2;
+    char *final = xmalloc(n);
+    snprintf(final, n, "%s/%s", logmgr_dir_path(m->dest_dir), m->key);
+    if (plog_rename_dir(f, final) < 0) {
+        free(final);
+        free(dir);
+        cancel(m, "its future log could not be renamed");
+        return;
+    }
+    f->settings = pl->settings;
+    f->log_start_offset = pl->log_start_offset;
+    /* Kafka's alterCheckpointDir; if a round was cleaning the log when the
+     * copy began, the copy may hold uncleaned data below that point, and
+     * the whole log counts as dirty instead. */
+    if (!m->copied_while_cleaned && pl->cleaned_upto >= f->log_start_offset &&
+        pl->cleaned_upto <= f->log_end_offset)
+        f->cleaned_upto = pl->cleaned_upto;
+    f->checkpointed_hw = pl->checkpointed_hw;
+    f->uncleanable = pl->uncleanable;
+    if (f->epochs.n > 0)
+        plog_persist_epochs(f);                 /* into the renamed dir */
+    partition_log_t *old = logmgr_replace(f, m->dest_dir);
+    partition_t *p = rm_partition(m->topic, m->partition);
+    if (p && p->log == old)
+        p->log = f;
+    m->future = NULL;
+    HASH_DEL(lmv.moves, m);
+    plog_delete(old);
+    log_info("log", "The current replica is successfully replaced with the future replica for "
+             "%s (from %s to %s)", m->key, dir, final);
+    free(final);
+    free(dir);
+    move_free(m);
+}
+
+/* One step of a move: the next read, or the swap once caught up. */
+static void step(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    log_move_t *m = arg;
+    if (m->busy || m->cancelled || lmv.stopped)
+        return;
+    partition_log_t *pl = logmgr_get(m->topic, m->partition);
+    if (!pl || pl->id != m->source_id) {
+        cancel(m, "its log was deleted");
+        return;
+    }
+    follow_log_start(m, pl);
+    partition_log_t *f = m->future;
+    if (f->log_end_offset >= pl->log_end_offset) {
+        if (pl->cleaning)
+            schedule(m, IDLE_RETRY_MS);         /* a cleaning round is finishing */
+        else
+            swap(m, pl);
+        return;
+    }
+    if (rq_exceeded(RQ_ALTER_LOG_DIRS)) {
+        /* Kafka's ReplicaAlterLogDirsThread: no fetch while throttled. */
+        schedule(m, lmv.b->cfg->replica_fetch_backoff_ms);
+        return;
+    }
+    log_read_t rd;
+    int16_t err = plog_read(pl, f->log_end_offset, pl->log_end_offset,
+                            lmv.b->cfg->replica_fetch_max_bytes, true, &rd);
+    if (err || rd.len <= 0) {
+        if (err)
+            log_warn("log", "Move of %s: reading offset %" PRId64 " failed: %s", m->key,
+                     f->log_end_offset, kafka_error_name(err));
+        schedule(m, IDLE_RETRY_MS);
+        return;
+    }
+    read_job_t *j = xcalloc(1, sizeof(*j));
+    j->m = m;
+    j->fd = dup(rd.fd);
+    j->file_off = rd.file_off;
+    j->len = rd.len;
+    if (j->fd < 0) {
+        log_error("log", "Move of %s: dup failed: %s", m->key, strerror(errno));
+        free(j);
+        schedule(m, IDLE_RETRY_MS);
+        return;
+    }
+    m->busy = true;
+    bio_submit(read_run, read_done, j);
+}
+
+/* ---- moves a stop interrupted ---- */
+
+/* Future logs found at start-up, waiting for their partition's first
+ * LeaderAndIsr (Kafka's future replicas resume in becomeLeaderOrFollower,
+ * once the dynamic configs, the throttle among them, are in force). */
+typedef struct pending_move {
+    char key[300];
+    int dest_dir;
+    UT_hash_handle hh;
+} pending_move_t;
+
+static pending_move_t *pending;
+
+static void note_pending(const char *topic, int32_t partition, int dir, const char *path,
+                         void *arg)
+{
+    (void)arg;
+    /* Kafka resumes the copy from the future log's high watermark; here it
+     * starts over, the future log's content not being trusted after a stop
+     * that may have been a crash. */
+    if (rm_rf(path) < 0)
+        log_warn("log", "Cannot remove the unfinished future log %s", path);
+    if (!logmgr_get(topic, partition)) {
+        log_warn("log", "Removed the future log %s: partition %s-%d has no current log", path,
+                 topic, partition);
+        return;
+    }
+    pending_move_t *m = xcalloc(1, sizeof(*m));
+    snprintf(m->key, sizeof(m->key), "%s-%d", topic, partition);
+    m->dest_dir = dir;
+    HASH_ADD_STR(pending, key, m);
+}
+
+void lmove_resume_interrupted(void)
+{
+    logmgr_take_interrupted_moves(note_pending, NULL);
+}
+
+void lmove_partition_has_role(const char *topic, int32_t partition)
+{
+    if (!pending)
+        return;
+    char key[300];
+    snprintf(key, sizeof(key), "%s-%d", topic, partition);
+    pending_move_t *m;
+    HASH_FIND_STR(pending, key, m);
+    if (!m)
+        return;
+    HASH_DEL(pending, m);
+    log_info("log", "Resuming the move of %s to %s that the last stop interrupted (its copy "
+             "starts over)", key, logmgr_dir_path(m->dest_dir));
+    if (lmove_start(topic, partition, m->dest_dir) != KERR_NONE)
+        log_warn("log", "Cannot resume the move of %s", key);
+    free(m);
+}
+
+/* ---- the rest ---- */
+
+void lmove_foreach_future(void (*fn)(const partition_log_t *future,
+                                     const partition_log_t *current, void *arg),
+                          void *arg)
+{
+    log_move_t *m, *tmp;
+    HASH_ITER(hh, lmv.moves, m, tmp) {
+        partition_log_t *pl = logmgr_get(m->topic, m->partition);
+        if (m->future && pl)
+            fn(m->future, pl, arg);
+    }
+}
+
+int lmove_count(void)
+{
+    return (int)HASH_COUNT(lmv.moves);
+}
+
+void lmove_shutdown(void)
+{
+    pending_move_t *pm, *ptmp;
+    HASH_ITER(hh, pending, pm, ptmp) {
+        HASH_DEL(pending, pm);
+        free(pm);
+    }
+    lmv.stopped = true;
+    log_move_t *m, *tmp;
+    HASH_ITER(hh, lmv.moves, m, tmp)
+        cancel(m, NULL);
+}
