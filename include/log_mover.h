@@ -5,11 +5,12 @@
  *   1. a future log "<topic>-<partition>.<id>-future" is created in the
  *      destination dir (disk thread) and the current log's cleaning pauses;
  *   2. the current log is copied into it batch by batch: the loop finds the
- *      region to read (plog_read at the future log's end), the disk thread
- *      reads it (a dup()ed descriptor, up to replica.fetch.max.bytes), and
- *      the loop appends it through the follower's append path
+ *      region to read (plog_read at the future log's end), and the disk
+ *      thread reads it (a dup()ed descriptor, up to replica.fetch.max.bytes
+ *      and 1 MiB) and appends it through the follower's append path
  *      (plog_append_replica), so leader epochs, producer state and offset
- *      gaps follow the batches; the current log's start offset follows too;
+ *      gaps follow the batches; while a step runs the future log is the
+ *      disk thread's alone.  The current log's start offset follows too;
  *   3. once the future log's end equals the current log's (on the loop, so
  *      no append can come between), the future dir is renamed to
  *      "<topic>-<partition>", it replaces the current log everywhere, and
@@ -40,11 +41,15 @@ int16_t lmove_start(const char *topic, int32_t partition, int dest_dir);
  * from the first LeaderAndIsr naming them). */
 void lmove_resume_interrupted(void);
 void lmove_partition_has_role(const char *topic, int32_t partition);
-/* Calls fn for each future log (DescribeLogDirs lists them with
- * is_future_key); `current` is the log it copies. */
-void lmove_foreach_future(void (*fn)(const partition_log_t *future,
-                                     const partition_log_t *current, void *arg),
-                          void *arg);
+/* What DescribeLogDirs lists of a future log (with is_future_key). */
+typedef struct lmove_future {
+    const char *topic;
+    int32_t partition;
+    const char *dir;
+    int64_t size;
+    int64_t lag;                    /* the current log's end minus its end */
+} lmove_future_t;
+void lmove_foreach_future(void (*fn)(const lmove_future_t *future, void *arg), void *arg);
 /* Moves under way (tests, logs). */
 int lmove_count(void);
 /* Closes the future logs (their dirs are removed at the next start). */

@@ -122,11 +122,8 @@ static dir_topic_t *topic_of(collect_t *c, const char *name)
     return t;
 }
 
-/* Kafka's getLogEndOffsetLag: a future log's distance to the current
- * log's end; a log's to the high watermark (0 unless it lags); -1 for a
- * log whose partition is not hosted (before its LeaderAndIsr). */
-static void add_partition(dir_topic_t *t, collect_t *c, const partition_log_t *pl,
-                          const partition_log_t *current)
+static void add_partition(dir_topic_t *t, collect_t *c, int32_t partition, int64_t size,
+                          int64_t lag, bool future)
 {
     /* Partitions of a topic are few; grow by copying. */
     dir_partition_t *ps = describe_log_dirs_response_describe_log_dirs_partition_array(
@@ -134,37 +131,33 @@ static void add_partition(dir_topic_t *t, collect_t *c, const partition_log_t *p
     if (t->partitions_count)
         memcpy(ps, t->partitions, sizeof(*ps) * (size_t)t->partitions_count);
     dir_partition_t *p = &ps[t->partitions_count];
-    p->partition_index = pl->partition;
-    p->partition_size = plog_size_bytes(pl);
-    const partition_t *hosted = rm_partition(pl->topic, pl->partition);
-    if (!hosted) {
-        p->offset_lag = -1;         /* INVALID_OFFSET_LAG: no partition (yet) */
-    } else if (current) {
-        p->offset_lag = current->log_end_offset - pl->log_end_offset;
-    } else {
-        int64_t lag = hosted->high_watermark - pl->log_end_offset;
-        p->offset_lag = lag > 0 ? lag : 0;
-    }
-    p->is_future_key = current != NULL;
+    p->partition_index = partition;
+    p->partition_size = size;
+    p->offset_lag = lag;
+    p->is_future_key = future;
     t->partitions = ps;
     t->partitions_count++;
 }
 
+/* Kafka's getLogEndOffsetLag: a log's distance to the high watermark (0
+ * unless it lags); -1 for a log whose partition is not hosted (before its
+ * LeaderAndIsr).  A future log's is the current log's end minus its own. */
 static void collect_log(partition_log_t *pl, void *arg)
 {
     collect_t *c = arg;
     if (!in_dir(c->root, pl->dir) || !wanted(c, pl->topic, pl->partition))
         return;
-    add_partition(topic_of(c, pl->topic), c, pl, NULL);
+    const partition_t *hosted = rm_partition(pl->topic, pl->partition);
+    int64_t lag = hosted ? MAX(hosted->high_watermark - pl->log_end_offset, 0) : -1;
+    add_partition(topic_of(c, pl->topic), c, pl->partition, plog_size_bytes(pl), lag, false);
 }
 
-static void collect_future(const partition_log_t *future, const partition_log_t *current,
-                           void *arg)
+static void collect_future(const lmove_future_t *f, void *arg)
 {
     collect_t *c = arg;
-    if (!in_dir(c->root, future->dir) || !wanted(c, future->topic, future->partition))
+    if (!in_dir(c->root, f->dir) || !wanted(c, f->topic, f->partition))
         return;
-    add_partition(topic_of(c, future->topic), c, future, current);
+    add_partition(topic_of(c, f->topic), c, f->partition, f->size, f->lag, true);
 }
 
 /* Java's File.getAbsolutePath of a configured log dir. */

@@ -30,7 +30,11 @@ typedef struct log_move {
     char *topic;
     int32_t partition;
     int dest_dir;
-    partition_log_t *future;        /* NULL until created */
+    partition_log_t *future;        /* NULL until created; the disk thread's
+                                     * while busy, else the loop's */
+    char *future_dir;               /* what DescribeLogDirs shows of it: */
+    int64_t future_size;            /* copies the loop keeps */
+    int64_t future_end;
     uint64_t source_id;             /* the current log copied (pl->id) */
     uint64_t source_truncations;    /* its truncation count when copying began */
     bool copied_while_cleaned;      /* a cleaning round ran when the copy began */
@@ -67,6 +71,7 @@ static void move_free(log_move_t *m)
 {
     if (m->timer)
         event_free(m->timer);
+    free(m->future_dir);
     free(m->topic);
     free(m);
 }
@@ -115,12 +120,23 @@ static void create_run(void *arg)
     j->pl = plog_open_dir(j->dir, j->m->topic, j->m->partition, &j->settings, 0, j->start, true);
 }
 
+/* The loop's view of the future log, for DescribeLogDirs. */
+static void note_future(log_move_t *m)
+{
+    m->future_size = plog_size_bytes(m->future);
+    m->future_end = m->future->log_end_offset;
+}
+
 static void created(void *arg)
 {
     create_job_t *j = arg;
     log_move_t *m = j->m;
     m->busy = false;
     m->future = j->pl;
+    if (j->pl) {
+        m->future_dir = xstrdup(j->pl->dir);
+        note_future(m);
+    }
     if (!j->pl && !m->cancelled)
         cancel(m, "its future log could not be created");
     else if (m->cancelled)
@@ -191,49 +207,60 @@ int16_t lmove_start(const char *topic, int32_t partition, int dest_dir)
 
 /* ---- 2. the copy ---- */
 
-typedef struct read_job {
+/* A step of the copy, all on the disk thread: the read, and the append
+ * to the future log (the follower's append path: leader epochs, producer
+ * state, rolls), so the loop only finds the region and takes the result. */
+typedef struct copy_job {
     log_move_t *m;
+    partition_log_t *future;
     int fd;
     int64_t file_off;
     int32_t len;
-    uint8_t *buf;
-    bool ok;
-} read_job_t;
+    bool read_ok;
+    int16_t append_error;
+    int64_t future_size, future_end;
+} copy_job_t;
 
 /* @locality the disk thread
- * @locks none (a dup()ed descriptor and the job's own buffer) */
-static void read_run(void *arg)
+ * @locks none: a dup()ed descriptor, and the future log, which the loop
+ * leaves alone while the move is busy */
+static void copy_run(void *arg)
 {
-    read_job_t *j = arg;
-    j->buf = malloc((size_t)j->len);
-    ssize_t got = j->buf ? pread(j->fd, j->buf, (size_t)j->len, j->file_off) : -1;
-    j->ok = got == j->len;
+    copy_job_t *j = arg;
+    uint8_t *buf = malloc((size_t)j->len);
+    ssize_t got = buf ? pread(j->fd, buf, (size_t)j->len, j->file_off) : -1;
     close(j->fd);
+    j->read_ok = got == j->len;
+    if (j->read_ok)
+        j->append_error = plog_append_replica(j->future, buf, j->len, now_ms());
+    free(buf);
+    j->future_size = plog_size_bytes(j->future);
+    j->future_end = j->future->log_end_offset;
 }
 
-static void read_done(void *arg)
+/* Bytes read and appended per step: the disk thread's other jobs wait
+ * behind one step at most this long. */
+#define COPY_STEP_MAX_BYTES (1 << 20)
+
+static void copied(void *arg)
 {
-    read_job_t *j = arg;
+    copy_job_t *j = arg;
     log_move_t *m = j->m;
     m->busy = false;
-    partition_log_t *pl = m->cancelled || lmv.stopped ? NULL : logmgr_get(m->topic, m->partition);
-    if (m->cancelled || lmv.stopped) {
-        cancel(m, NULL);
-    } else if (!j->ok) {
-        cancel(m, "its current log could not be read");
-    } else if (pl && pl->id == m->source_id && pl->truncations == m->source_truncations) {
-        /* Read before a truncation of the current log, the bytes would be
-         * stale: they are dropped and the step starts over. */
-        int16_t err = plog_append_replica(m->future, j->buf, j->len, now_ms());
+    m->future_size = j->future_size;
+    m->future_end = j->future_end;
+    if (j->read_ok)
         rq_record(RQ_ALTER_LOG_DIRS, j->len);
-        if (err)
-            cancel(m, kafka_error_name(err));
-        else
-            schedule(m, 0);
-    } else {
+    /* Bytes read before a truncation of the current log are stale: the
+     * next step sees the truncation and starts the copy over. */
+    if (m->cancelled || lmv.stopped)
+        cancel(m, NULL);
+    else if (!j->read_ok)
+        cancel(m, "its current log could not be read");
+    else if (j->append_error)
+        cancel(m, kafka_error_name(j->append_error));
+    else
         schedule(m, 0);
-    }
-    free(j->buf);
     free(j);
 }
 
@@ -306,6 +333,7 @@ static void step(evutil_socket_t fd, short what, void *arg)
         return;
     }
     follow_log_start(m, pl);
+    note_future(m);
     partition_log_t *f = m->future;
     if (f->log_end_offset >= pl->log_end_offset) {
         if (pl->cleaning)
@@ -321,7 +349,7 @@ static void step(evutil_socket_t fd, short what, void *arg)
     }
     log_read_t rd;
     int16_t err = plog_read(pl, f->log_end_offset, pl->log_end_offset,
-                            lmv.b->cfg->replica_fetch_max_bytes, true, &rd);
+                            MIN(lmv.b->cfg->replica_fetch_max_bytes, COPY_STEP_MAX_BYTES), true, &rd);
     if (err || rd.len <= 0) {
         if (err)
             log_warn("log", "Move of %s: reading offset %" PRId64 " failed: %s", m->key,
@@ -329,8 +357,9 @@ static void step(evutil_socket_t fd, short what, void *arg)
         schedule(m, IDLE_RETRY_MS);
         return;
     }
-    read_job_t *j = xcalloc(1, sizeof(*j));
+    copy_job_t *j = xcalloc(1, sizeof(*j));
     j->m = m;
+    j->future = f;
     j->fd = dup(rd.fd);
     j->file_off = rd.file_off;
     j->len = rd.len;
@@ -341,7 +370,7 @@ static void step(evutil_socket_t fd, short what, void *arg)
         return;
     }
     m->busy = true;
-    bio_submit(read_run, read_done, j);
+    bio_submit(copy_run, copied, j);
 }
 
 /* ---- moves a stop interrupted ---- */
@@ -402,15 +431,16 @@ void lmove_partition_has_role(const char *topic, int32_t partition)
 
 /* ---- the rest ---- */
 
-void lmove_foreach_future(void (*fn)(const partition_log_t *future,
-                                     const partition_log_t *current, void *arg),
-                          void *arg)
+void lmove_foreach_future(void (*fn)(const lmove_future_t *future, void *arg), void *arg)
 {
     log_move_t *m, *tmp;
     HASH_ITER(hh, lmv.moves, m, tmp) {
-        partition_log_t *pl = logmgr_get(m->topic, m->partition);
-        if (m->future && pl)
-            fn(m->future, pl, arg);
+        const partition_log_t *pl = logmgr_get(m->topic, m->partition);
+        if (!m->future_dir || !pl)
+            continue;
+        lmove_future_t f = { m->topic, m->partition, m->future_dir, m->future_size,
+                             pl->log_end_offset - m->future_end };
+        fn(&f, arg);
     }
 }
 
