@@ -80,9 +80,12 @@ int64_t plog_append(partition_log_t *pl, uint8_t *buf, int32_t len, int64_t n_re
  * producer state follow the batches.  Returns 0, or a Kafka error code
  * (CORRUPT_MESSAGE, OFFSET_OUT_OF_RANGE for a gap, KAFKA_STORAGE_ERROR). */
 int16_t plog_append_replica(partition_log_t *pl, uint8_t *buf, int32_t len, int64_t now);
-/* Removes everything from the batch holding `offset` on (a follower whose
- * log diverged from its new leader's); epochs and producer state follow.
- * Below the log start the log restarts empty at `offset`.  0 or -1. */
+/* Kafka's truncateTo: removes everything from the batch holding `offset`
+ * on (a follower whose log diverged from its new leader's); epochs and
+ * producer state follow, and the log start comes down to `offset` if it
+ * was above.  Below the first segment the log restarts empty at `offset`
+ * (plog_truncate_fully).  At or past the log end only an epoch entry past
+ * it goes.  0 or -1. */
 int plog_truncate_to(partition_log_t *pl, int64_t offset);
 /* Kafka's truncateFullyAndStartAt: every segment, producer, snapshot and
  * leader epoch goes; the log restarts empty with its start and end at

@@ -121,9 +121,14 @@ int plog_truncate_fully(partition_log_t *pl, int64_t offset)
 
 int plog_truncate_to(partition_log_t *pl, int64_t offset)
 {
-    if (offset >= pl->log_end_offset)
+    if (offset >= pl->log_end_offset) {
+        /* Kafka's truncateTo: an epoch entry at the end with no data of its
+         * own (a leader that appended nothing) still goes. */
+        if (lec_truncate_from_end(&pl->epochs, pl->log_end_offset))
+            plog_persist_epochs(pl);
         return 0;
-    if (offset < pl->log_start_offset)
+    }
+    if (pl->nsegs == 0 || offset < pl->segs[0]->base_offset)
         return plog_truncate_fully(pl, offset);
     log_info("log", "Truncating %s-%d to offset %" PRId64 " (log end was %" PRId64 ")", pl->topic,
              pl->partition, offset, pl->log_end_offset);
@@ -142,6 +147,7 @@ int plog_truncate_to(partition_log_t *pl, int64_t offset)
         return -1;
     }
     pl->log_end_offset = s->next_offset;
+    pl->log_start_offset = MIN(pl->log_start_offset, offset);
     pl->recovery_point = MIN(pl->recovery_point, pl->log_end_offset);
     pl->cleaned_upto = MIN(pl->cleaned_upto, pl->log_end_offset);
     pstate_truncate(pl->pstate, pl->log_end_offset);
