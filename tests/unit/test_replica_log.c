@@ -222,6 +222,17 @@ static void test_follower_gaps_and_log_start(void)
     CU_ASSERT_EQUAL_FATAL(follower->nsegs, 2);
     CU_ASSERT_EQUAL(follower->segs[1]->base_offset, 200);
     CU_ASSERT_EQUAL(lec_latest_epoch(&follower->epochs), 3);
+    /* Kafka's truncateTo: at the log end only an epoch entry with no data
+     * of its own goes; above the first segment's base the log start comes
+     * down to the target and no segment is dropped whole. */
+    CU_ASSERT_TRUE(lec_assign(&follower->epochs, 9, follower->log_end_offset));
+    CU_ASSERT_EQUAL(plog_truncate_to(follower, follower->log_end_offset), 0);
+    CU_ASSERT_EQUAL(lec_latest_epoch(&follower->epochs), 3);
+    follower->log_start_offset = 220;
+    CU_ASSERT_EQUAL(plog_truncate_to(follower, 212), 0);
+    CU_ASSERT_EQUAL(follower->log_start_offset, 212);
+    CU_ASSERT_EQUAL(follower->log_end_offset, 212);
+    CU_ASSERT_EQUAL(follower->segs[0]->base_offset, 0);
     /* Start over past the end, as below a leader's log start. */
     CU_ASSERT_EQUAL(plog_truncate_fully(follower, 102), 0);
     CU_ASSERT_EQUAL(follower->nsegs, 1);
