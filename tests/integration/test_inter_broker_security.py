@@ -66,10 +66,22 @@ def sasl_ssl_cluster(zookeeper, tmp_path, certs, kinds, password=lambda i: BROKE
 
 
 def create_topic(c, topic, partitions=3):
+    """RF=3; asked again while the controller has not yet seen every broker
+    registered (INVALID_REPLICATION_FACTOR), as in a cluster just started."""
+    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
     admin = AdminClient({"bootstrap.servers": c.bootstrap})
-    admin.create_topics([NewTopic(topic, partitions, 3, config={"min.insync.replicas": "2"})]
-                        )[topic].result(30)
+
+    def created():
+        try:
+            admin.create_topics([NewTopic(topic, partitions, 3,
+                                          config={"min.insync.replicas": "2"})])[topic].result(30)
+            return True
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError.INVALID_REPLICATION_FACTOR:
+                raise
+            return False
+    wait_for(created, 60, f"{topic} created with every broker known to the controller")
 
 
 def isr(c, topic, p):
