@@ -180,10 +180,10 @@ class AckedLog:
         assert remaining == 0, f"{remaining} records never acknowledged nor failed"
 
 
-def producer_epochs(logdir, topic, partition):
-    """{offset: producer epoch} of every offset in topic-partition's
-    segment files under logdir (record batch v2 headers)."""
-    out = {}
+def segment_batches(logdir, topic, partition):
+    """[(base_offset, last_offset, bytes)] of every record batch (v2) in
+    topic-partition's segment files under logdir, in offset order."""
+    out = []
     d = os.path.join(logdir, f"{topic}-{partition}")
     for name in sorted(f for f in os.listdir(d) if f.endswith(".log")):
         data = open(os.path.join(d, name), "rb").read()
@@ -193,10 +193,19 @@ def producer_epochs(logdir, topic, partition):
             if length <= 0 or pos + 12 + length > len(data):
                 break
             (delta,) = struct.unpack_from(">i", data, pos + 23)
-            (epoch,) = struct.unpack_from(">h", data, pos + 51)
-            for o in range(base, base + delta + 1):
-                out[o] = epoch
+            out.append((base, base + delta, data[pos:pos + 12 + length]))
             pos += 12 + length
+    return out
+
+
+def producer_epochs(logdir, topic, partition):
+    """{offset: producer epoch} of every offset in topic-partition's
+    segment files under logdir."""
+    out = {}
+    for base, last, raw in segment_batches(logdir, topic, partition):
+        (epoch,) = struct.unpack_from(">h", raw, 51)
+        for o in range(base, last + 1):
+            out[o] = epoch
     return out
 
 

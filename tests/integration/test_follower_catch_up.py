@@ -11,14 +11,12 @@ Kafka's does (samsa, or Kafka with SAMSA_TEST_TARGET=kafka):
 Each follower log is compared batch by batch with its leader's, and after
 a failover the former follower answers every offset and record as its
 leader did."""
-import os
-import struct
 import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from cluster import Cluster
+from cluster import Cluster, segment_batches
 from conftest import TARGET, high_watermark, unique, wait_for
 from kproto import Conn, batch, parse_produce_v3_response, produce_v3
 from test_retention import delete_records, list_offset
@@ -38,19 +36,7 @@ def own_props(broker_id):
 def log_batches(broker, topic):
     """[(base_offset, last_offset, bytes)] of every batch in topic-0's
     segment files, in offset order."""
-    d = os.path.join(broker.logdir, f"{topic}-0")
-    out = []
-    for name in sorted(f for f in os.listdir(d) if f.endswith(".log")):
-        data = open(os.path.join(d, name), "rb").read()
-        pos = 0
-        while pos + 61 <= len(data):
-            base, length = struct.unpack_from(">qi", data, pos)
-            if length <= 0 or pos + 12 + length > len(data):
-                break
-            (delta,) = struct.unpack_from(">i", data, pos + 23)
-            out.append((base, base + delta, data[pos:pos + 12 + length]))
-            pos += 12 + length
-    return out
+    return segment_batches(broker.logdir, topic, 0)
 
 
 def records(broker, topic, start):
