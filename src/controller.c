@@ -1,9 +1,9 @@
 /*
  * controller.c - owns this broker's ZooKeeper session and its view of the
- * cluster in ZooKeeper: /cluster/id, the ephemeral /brokers/ids/<id>
- * registration (v5 JSON), controller election (/controller plus the
- * /controller_epoch multi), watch handling and the loading of brokers and
- * topics, which it posts to the event loop as metadata updates.
+ * cluster in ZooKeeper: /cluster/id, watch handling and the loading of
+ * brokers and topics, which it posts to the event loop as metadata
+ * updates.  It runs the registration and the controller election that
+ * zk_election.c implements.
  *
  * Threads: controller_connect() runs on the main thread before the broker
  * listens.  Everything else here runs on the ZooKeeper thread (zk_worker.h)
@@ -26,6 +26,7 @@
 #include "logging.h"
 #include "topic_admin.h"
 #include "util.h"
+#include "zk_election.h"
 #include "zk_layout.h"
 #include "zk_session.h"
 #include "zk_worker.h"
@@ -50,10 +51,7 @@ static struct {
     zk_session_t *zs;
     void (*on_ready)(broker_t *b);
     /* ZooKeeper thread only: */
-    bool is_controller;
-    int32_t controller_id;
-    int32_t epoch;
-    int32_t epoch_zkversion;
+    zk_election_t el;               /* registration and election state */
     int32_t *live;                  /* registered broker ids */
     int n_live;
     name_entry_t *known;            /* topics loaded from /brokers/topics */
@@ -71,17 +69,17 @@ zk_session_t *controller_session(void)
 
 bool controller_is_active(void)
 {
-    return zv.is_controller;
+    return zv.el.is_controller;
 }
 
 int32_t controller_epoch_now(void)
 {
-    return zv.epoch;
+    return zv.el.epoch;
 }
 
 int32_t controller_epoch_zkversion(void)
 {
-    return zv.epoch_zkversion;
+    return zv.el.epoch_zkversion;
 }
 
 static bool name_set_has(name_entry_t *set, const char *name)
@@ -216,7 +214,7 @@ int controller_connect(broker_t *b)
     zv.b = b;
     b->controller_id = -1;
     b->broker_epoch = -1;
-    zv.controller_id = -1;
+    zv.el.controller_id = -1;
     zv.zs = zk_open(b->cfg->zk_connect, b->cfg->zk_session_timeout_ms,
                     b->cfg->zk_connection_timeout_ms, zk_event_in, NULL);
     if (!zv.zs)
@@ -228,146 +226,6 @@ int controller_connect(broker_t *b)
 }
 
 /* ---- ZooKeeper thread ---- */
-
-/* Ephemeral /brokers/ids/<id>: create(null) + setData(json, version 0) in one
- * multi, as Kafka does, so the node's czxid is the broker epoch. */
-static int try_register(const char *path, const char *data)
-{
-    zoo_op_t ops[2];
-    zoo_op_result_t results[2];
-    char created[128];
-    struct Stat st;
-    zoo_create_op_init(&ops[0], path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, created,
-                       sizeof(created));
-    zoo_set_op_init(&ops[1], path, data, (int)strlen(data), 0, &st);
-    return zoo_multi(zk_handle(zv.zs), 2, ops, results);
-}
-
-/*
- * A node left by this broker's previous process (kill -9) lives until its
- * session times out.  Kafka refuses to start then; samsa waits up to one
- * session timeout for it to go (here, on the ZooKeeper thread, while the
- * loop serves), and refuses only if the owner stays alive.
- */
-static int register_broker(void)
-{
-    const broker_config_t *cfg = zv.b->cfg;
-    char path[64];
-    snprintf(path, sizeof(path), "/brokers/ids/%d", cfg->broker_id);
-    char *data = zkl_broker_registration(cfg, now_ms());
-    int64_t deadline = mono_ms() + cfg->zk_session_timeout_ms + 2000;
-    bool waited = false;
-    int rc;
-    struct Stat cur = { 0 };
-    while ((rc = try_register(path, data)) == ZNODEEXISTS) {
-        if (zoo_exists(zk_handle(zv.zs), path, 0, &cur) == ZOK &&
-            cur.ephemeralOwner == zk_session_id(zv.zs)) {
-            rc = ZOK;
-            break;
-        }
-        if (mono_ms() > deadline)
-            break;
-        if (!waited)
-            log_info("controller", "%s exists from session 0x%llx; waiting up to %d ms for it "
-                                   "to expire", path, (unsigned long long)cur.ephemeralOwner,
-                     cfg->zk_session_timeout_ms);
-        waited = true;
-        struct timespec ts = { 0, 200 * 1000000L };
-        nanosleep(&ts, NULL);
-    }
-    free(data);
-    if (rc == ZNODEEXISTS) {
-        log_error("controller", "Error while creating ephemeral at %s, node already exists and "
-                                "owner '0x%llx' does not match current session '0x%llx': broker.id "
-                                "%d is in use by a live broker",
-                  path, (unsigned long long)cur.ephemeralOwner,
-                  (unsigned long long)zk_session_id(zv.zs), cfg->broker_id);
-        return -1;
-    }
-    if (rc != ZOK) {
-        log_error("controller", "Cannot register %s: %s", path, zerror(rc));
-        return -1;
-    }
-    log_info("controller", "Registered broker %d at path %s", cfg->broker_id, path);
-    return 0;
-}
-
-/* Reads the controller epoch (creating it as 0) and its znode version. */
-static int read_controller_epoch(int32_t *epoch, int32_t *version)
-{
-    int rc;
-    struct Stat st;
-    char *s = zk_get_string(zv.zs, "/controller_epoch", false, &st, &rc);
-    if (!s && rc == ZNONODE) {
-        rc = zoo_create(zk_handle(zv.zs), "/controller_epoch", "0", 1, &ZOO_OPEN_ACL_UNSAFE, 0,
-                        NULL, 0);
-        if (rc != ZOK && rc != ZNODEEXISTS)
-            return -1;
-        s = zk_get_string(zv.zs, "/controller_epoch", false, &st, &rc);
-    }
-    if (!s)
-        return -1;
-    *epoch = atoi(s);
-    *version = st.version;
-    free(s);
-    return 0;
-}
-
-/* Reads /controller with a watch (an exists watch when absent). */
-static int32_t read_controller_id(void)
-{
-    struct Stat st;
-    if (zoo_exists(zk_handle(zv.zs), "/controller", 1, &st) != ZOK)
-        return -1;
-    int rc;
-    char *s = zk_get_string(zv.zs, "/controller", true, NULL, &rc);
-    if (!s)
-        return -1;
-    int32_t id = zkl_parse_controller(s);
-    free(s);
-    return id;
-}
-
-/* Kafka's election: watch /controller; if absent, atomically create it and
- * bump /controller_epoch guarded by the epoch znode version. */
-static void elect(void)
-{
-    int32_t me = zv.b->cfg->broker_id;
-    int32_t cur = read_controller_id();
-    if (cur >= 0) {
-        zv.controller_id = cur;
-        zv.is_controller = cur == me;
-        return;
-    }
-    int32_t epoch, version;
-    if (read_controller_epoch(&epoch, &version) < 0) {
-        log_error("controller", "Cannot read /controller_epoch; not electing");
-        return;
-    }
-    char ep[16];
-    snprintf(ep, sizeof(ep), "%d", epoch + 1);
-    char *data = zkl_controller(me, now_ms());
-    zoo_op_t ops[2];
-    zoo_op_result_t res[2];
-    char created[64];
-    struct Stat st;
-    zoo_create_op_init(&ops[0], "/controller", data, (int)strlen(data), &ZOO_OPEN_ACL_UNSAFE,
-                       ZOO_EPHEMERAL, created, sizeof(created));
-    zoo_set_op_init(&ops[1], "/controller_epoch", ep, (int)strlen(ep), version, &st);
-    int rc = zoo_multi(zk_handle(zv.zs), 2, ops, res);
-    free(data);
-    if (rc == ZOK) {
-        zv.is_controller = true;
-        zv.epoch = epoch + 1;
-        zv.epoch_zkversion = st.version;
-        log_info("controller", "Broker %d elected as controller (epoch %d)", me, epoch + 1);
-    } else {
-        zv.is_controller = false;
-        log_info("controller", "Broker %d lost the controller election: %s", me, zerror(rc));
-    }
-    /* Re-arm the watch and learn who won. */
-    zv.controller_id = read_controller_id();
-}
 
 /* /brokers/ids with a watch, then every registration in one pipelined round. */
 static void load_brokers(metadata_update_t *u)
@@ -415,7 +273,7 @@ mc_topic_t **controller_load_topics(char **names, int n)
     /* Only the controller reads partition states: other brokers learn
      * them from its UpdateMetadata, as Kafka's do, so a topic's creation
      * is not one read per partition per broker. */
-    bool with_states = zv.is_controller;
+    bool with_states = zv.el.is_controller;
     /* Round 1: assignments (watched) and configs. */
     zk_read_t *reads = xcalloc((size_t)n * 2, sizeof(*reads));
     char (*paths)[ZK_PATH_MAX] = xcalloc((size_t)n * 2, ZK_PATH_MAX);
@@ -538,15 +396,15 @@ static void reload_topics(metadata_update_t *u, name_entry_t *changed)
 static void set_controller_fields(metadata_update_t *u)
 {
     u->has_controller = true;
-    u->controller_id = zv.controller_id;
-    u->controller_epoch = zv.epoch;
+    u->controller_id = zv.el.controller_id;
+    u->controller_epoch = zv.el.epoch;
 }
 
 /* /admin/delete_topics (with a watch): the active controller queues the
  * topics marked there (topic_deletion.h); others only keep the watch. */
 static void process_deletions(void)
 {
-    if (!zv.is_controller || !cs_is_active()) {
+    if (!zv.el.is_controller || !cs_is_active()) {
         struct String_vector kids;   /* keep the watch armed */
         if (zk_children(zv.zs, "/admin/delete_topics", true, &kids) == ZOK)
             deallocate_String_vector(&kids);
@@ -575,16 +433,16 @@ void controller_publish(metadata_update_t *u)
  */
 static int establish(metadata_update_t *u)
 {
-    if (register_broker() < 0)
+    if (zke_register_broker(zv.zs, zv.b->cfg) < 0)
         return -1;
-    elect();
+    zke_elect(zv.zs, zv.b->cfg->broker_id, &zv.el);
     set_controller_fields(u);
     load_brokers(u);
     load_topic_list(u, true);
     config_changes_load(zv.zs, zv.b->cfg->broker_id, u);
     if (authorizer_enabled())
         acl_zk_load(zv.zs, u);
-    if (zv.is_controller)
+    if (zv.el.is_controller)
         cs_activate(zv.b, u->brokers, u->n_brokers, u->topics, u->n_topics);
     else
         cs_deactivate();
@@ -596,7 +454,7 @@ static int establish(metadata_update_t *u)
 /* The active controller learns what changed (controller_state.h). */
 static void tell_controller(const metadata_update_t *u)
 {
-    if (!zv.is_controller)
+    if (!zv.el.is_controller)
         return;
     if (u->n_removed)
         cs_on_topics_removed(u->removed, u->n_removed);
@@ -655,7 +513,7 @@ static void recover_expired_session(metadata_update_t *u)
 {
     log_warn("controller", "ZooKeeper session expired; re-registering broker %d",
              zv.b->cfg->broker_id);
-    zv.is_controller = false;
+    zv.el.is_controller = false;
     cs_deactivate();
     if (zk_reopen(zv.zs) < 0 || establish(u) < 0)
         log_error("controller", "Re-registration after session expiry failed");
@@ -694,12 +552,12 @@ static void sync_job(void *arg)
     if (pe.expired && zk_is_expired(zv.zs)) {
         recover_expired_session(u);
     } else {
-        bool was_controller = zv.is_controller;
+        bool was_controller = zv.el.is_controller;
         if (pe.controller) {
-            elect();
+            zke_elect(zv.zs, zv.b->cfg->broker_id, &zv.el);
             set_controller_fields(u);
         }
-        bool became = zv.is_controller && !was_controller;
+        bool became = zv.el.is_controller && !was_controller;
         if (pe.brokers || became)
             load_brokers(u);
         if (pe.topics || pe.controller)
@@ -712,17 +570,17 @@ static void sync_job(void *arg)
             acl_zk_process(zv.zs, u);
         if (became)
             cs_activate(zv.b, u->brokers, u->n_brokers, u->topics, u->n_topics);
-        else if (was_controller && !zv.is_controller)
+        else if (was_controller && !zv.el.is_controller)
             cs_deactivate();
         else
             tell_controller(u);
-        if (!zv.is_controller)
+        if (!zv.el.is_controller)
             cs_on_configs(u);       /* the broker layers, for a later election */
         if (pe.deletions || became)
             process_deletions();
-        if (zv.is_controller && !became && pe.reassignments)
+        if (zv.el.is_controller && !became && pe.reassignments)
             cs_zk_reassignments();
-        if (zv.is_controller && !became && pe.preferred_elections)
+        if (zv.el.is_controller && !became && pe.preferred_elections)
             cs_zk_preferred_elections();
     }
     name_set_clear(&pe.changed_topics);
