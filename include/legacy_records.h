@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "proto_codec.h"
+#include "record_batch.h"
 
 /* True if the records start with a magic 0/1 message. */
 bool legacy_is_message_set(const uint8_t *p, int32_t len);
@@ -22,6 +23,25 @@ bool legacy_is_message_set(const uint8_t *p, int32_t len);
  * (decompressed).  0, or Kafka's error code with *reason. */
 int16_t legacy_upconvert(const uint8_t *in, int32_t len, size_t limit, kwriter_t *out,
                          const char **reason);
+
+/*
+ * A legacy message stored in a segment (logs written by older Kafka
+ * brokers, or by Kafka 2.x with message.format.version < 0.11), seen by
+ * the log layer as a batch: the header of the message at p (avail bytes
+ * readable) as a batch_header_t with magic 0 or 1, base offset and last
+ * offset both the message's own (for a compressed wrapper, its last
+ * inner record's: Kafka too avoids decompressing for the first), no
+ * producer, no leader epoch, one record, the compression codec and (magic
+ * 1) the LogAppendTime bit and timestamp.  0, or -1 if it cannot be one.
+ */
+int legacy_entry_header(const uint8_t *p, size_t avail, batch_header_t *h);
+/* True if the message's CRC-32 (bytes [16, size)) matches. */
+bool legacy_entry_crc_ok(const uint8_t *p, const batch_header_t *h);
+/* Calls fn for each record of the legacy entry (the inner records of a
+ * compressed wrapper, with absolute offsets): keys and values point into
+ * memory valid during the call; raw is NULL.  0, or -1 if malformed. */
+int legacy_foreach_record(const uint8_t *p, const batch_header_t *h,
+                          void (*fn)(const batch_record_t *r, void *arg), void *arg);
 
 /*
  * Converts the record batches at in (as a log read returns them: whole

@@ -44,7 +44,15 @@ static inline int64_t batch_last_offset(const batch_header_t *h)
 /* Parses the fixed header at p (avail bytes readable).  Returns 0, or -1 if
  * the bytes cannot be a complete magic-2 batch (short, bad length, magic). */
 int batch_parse_header(const uint8_t *p, size_t avail, batch_header_t *h);
-/* True if the stored CRC-32C matches bytes [21, size). */
+/* The header of one entry of a segment file: a magic-2 batch, or a legacy
+ * magic 0/1 message written by an older Kafka (legacy_records.h says how
+ * it reads as a batch).  What the log layer parses; clients' produced
+ * data goes through batch_parse_header.  LOG_ENTRY_MIN_SIZE is the
+ * smallest entry (a magic 0 message). */
+#define LOG_ENTRY_MIN_SIZE 26
+int log_entry_header(const uint8_t *p, size_t avail, batch_header_t *h);
+/* True if the stored checksum matches: CRC-32C of bytes [21, size) for
+ * magic 2, CRC-32 of bytes [16, size) for a legacy message. */
 bool batch_crc_ok(const uint8_t *p, const batch_header_t *h);
 
 /* Result of validating one partition's produced records. */
@@ -92,11 +100,13 @@ typedef struct batch_record {
     int32_t value_len;          /* -1 = null (tombstone) */
     const uint8_t *raw;         /* the whole record, length prefix included */
     int32_t raw_len;
+    uint32_t legacy_crc;        /* a legacy message's CRC-32; 0 in a batch */
 } batch_record_t;
 
-/* Calls fn for every record of a magic-2 batch at p (whole batch in
- * memory); compressed batches are decompressed as a stream, each record
- * handed over from a scratch buffer valid during the call.  Returns 0, or
+/* Calls fn for every record of a batch at p (whole batch in memory; a
+ * legacy entry's records as legacy_foreach_record gives them); compressed
+ * batches are decompressed as a stream, each record handed over from a
+ * scratch buffer valid during the call.  Returns 0, or
  * -1 if the batch is malformed (or memory is short). */
 int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
                          void (*fn)(const batch_record_t *r, void *arg), void *arg);

@@ -14,7 +14,9 @@
  *     each producer's last batch, kept as a header (sequences survive);
  *   - a batch of an aborted transaction is emptied; a commit or abort
  *     marker stays while a batch of its transaction does, then gets a
- *     delete horizon and goes once it has passed (cleaner_txn.c).
+ *     delete horizon and goes once it has passed (cleaner_txn.c);
+ *   - a legacy message of an older Kafka is kept whole or dropped
+ *     (filter_legacy).
  * Cleaner thread only; see cleaner_job.h for what the job owns.
  */
 #define _GNU_SOURCE
@@ -305,6 +307,29 @@ static int filter_marker(seg_clean_t *sc, const uint8_t *b, const batch_header_t
     return rc;
 }
 
+/* A legacy (magic 0/1) message an older Kafka wrote: dropped when none
+ * of its records is retained, otherwise kept whole.  Partial: Kafka
+ * rewrites a compressed wrapper with only its retained records, in its
+ * own format, and removes legacy tombstones by the segment's age; here a
+ * wrapper with any record to keep keeps them all, and a legacy tombstone
+ * goes only once a later record of its key supersedes it. */
+static int filter_legacy(seg_clean_t *sc, const uint8_t *b, const batch_header_t *h)
+{
+    sc->horizon = -1;
+    sc->kept = 0;
+    sc->first_ts = sc->max_ts = -1;
+    if (batch_foreach_record(b, h, survey_record, sc) < 0) {
+        log_error("log-cleaner", "Malformed message at offset %" PRId64 " of %s-%d", h->base_offset,
+                  sc->job->topic, sc->job->partition);
+        return -1;
+    }
+    if (sc->kept == 0) {
+        sc->modified = true;
+        return 0;
+    }
+    return emit(sc, b, (size_t)h->size, h->max_timestamp, sc->kept);
+}
+
 static int filter_batch(uint8_t *b, const batch_header_t *h, void *arg)
 {
     seg_clean_t *sc = arg;
@@ -313,6 +338,8 @@ static int filter_batch(uint8_t *b, const batch_header_t *h, void *arg)
     job->records_read += h->record_count;
     iot_maybe_throttle(&job->throttle, h->size);
     sc->h = h;
+    if (h->magic < 2)
+        return filter_legacy(sc, b, h);
     if (h->attributes & BATCH_ATTR_CONTROL)
         return filter_marker(sc, b, h);
     /* An aborted transaction's records all go. */

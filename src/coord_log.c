@@ -380,7 +380,7 @@ static void apply_slice(evutil_socket_t fd, short what, void *arg)
             latest_t *e = l->next;
             l->next = e->pending_pid >= 0 ? e->link : e->hh.next ? e->hh.next : l->open;
             batch_record_t br = { e->offset, e->timestamp, e->key, e->key_len, e->value,
-                                  e->value ? e->value_len : -1, NULL, 0 };
+                                  e->value ? e->value_len : -1, NULL, 0, 0 };
             l->fn(&br, e->pending_pid, l->arg);
         }
     }

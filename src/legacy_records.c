@@ -24,6 +24,8 @@ typedef struct legacy_record {
     const uint8_t *key, *value;
     int32_t key_len, value_len;
     int64_t timestamp;
+    int64_t offset;             /* absolute, once its wrapper is parsed */
+    uint32_t crc;
 } legacy_record_t;
 
 typedef struct conversion {
@@ -34,6 +36,7 @@ typedef struct conversion {
     int codec;                  /* the first wrapper's, 0 if none */
     size_t bytes;               /* key and value bytes so far */
     size_t limit;
+    bool from_log;              /* a log's entry: a LogAppendTime wrapper's time is its records' */
     const char *reason;
 } conversion_t;
 
@@ -125,6 +128,26 @@ static int16_t unwrap(conversion_t *c, int codec, const uint8_t *data, int32_t l
     return parse_set(c, buf, n, true);
 }
 
+/* The records a wrapper at wrapper_offset unpacked (from first on) get
+ * absolute offsets: magic 0 inner offsets are absolute already; magic 1
+ * ones are relative, the wrapper's offset being the last inner one's
+ * (Kafka's AbstractLegacyRecordBatch).  A magic 1 LogAppendTime wrapper's
+ * timestamp is its records'. */
+static void place_inner(conversion_t *c, int first, int8_t magic, int8_t attributes,
+                        int64_t wrapper_offset, int64_t wrapper_ts)
+{
+    if (magic != 1 || c->n <= first)
+        return;
+    int64_t last_relative = c->recs[c->n - 1].offset;
+    for (int i = first; i < c->n; i++) {
+        /* Java's long arithmetic wraps on a corrupt offset; so does this. */
+        c->recs[i].offset = (int64_t)((uint64_t)wrapper_offset - (uint64_t)last_relative +
+                                      (uint64_t)c->recs[i].offset);
+        if (c->from_log && (attributes & BATCH_ATTR_LOG_APPEND_TIME))
+            c->recs[i].timestamp = wrapper_ts;
+    }
+}
+
 /* One message: offset, size, crc, magic, attributes, [timestamp], key,
  * value (Kafka's LegacyRecord). */
 static int16_t parse_message(conversion_t *c, const uint8_t *m, int32_t size, int64_t offset,
@@ -140,7 +163,7 @@ static int16_t parse_message(conversion_t *c, const uint8_t *m, int32_t size, in
     if (magic > 1)
         return refuse(c, KERR_CORRUPT_MESSAGE, "message magic is not 0 or 1");
     const uint8_t *p = m + 6;
-    legacy_record_t r = { .timestamp = -1 };
+    legacy_record_t r = { .timestamp = -1, .crc = (uint32_t)be32_get(m) };
     if (magic == 1) {
         if (end - p < 8)
             return refuse(c, KERR_CORRUPT_MESSAGE, "message shorter than its header");
@@ -154,10 +177,16 @@ static int16_t parse_message(conversion_t *c, const uint8_t *m, int32_t size, in
     if (inner && codec)
         return refuse(c, KERR_INVALID_RECORD, "Compressed outer record should not have an inner "
                                               "record with a compression attribute set");
-    if (inner && magic > 0 && offset != expected_offset)
+    if (inner && magic > 0 && !c->from_log && offset != expected_offset)
         return refuse(c, KERR_INVALID_RECORD, "inner record offsets are not consecutive from 0");
-    if (codec)
-        return unwrap(c, codec, r.value, r.value_len);
+    if (codec) {
+        int first = c->n;
+        int16_t err = unwrap(c, codec, r.value, r.value_len);
+        if (!err)
+            place_inner(c, first, magic, attributes, offset, r.timestamp);
+        return err;
+    }
+    r.offset = offset;
     return add_record(c, &r);
 }
 
@@ -263,6 +292,69 @@ int16_t legacy_upconvert(const uint8_t *in, int32_t len, size_t limit, kwriter_t
     return err;
 }
 
+/* ---- legacy entries of a log's segments ---- */
+
+#define LEGACY_V0_MIN 14            /* crc, magic, attributes, key and value lengths */
+#define LEGACY_V1_MIN 22            /* and a timestamp */
+
+int legacy_entry_header(const uint8_t *p, size_t avail, batch_header_t *h)
+{
+    if (avail < BATCH_LOG_OVERHEAD + 6)
+        return -1;
+    int8_t magic = (int8_t)p[16];
+    int32_t size = be32_get(p + 8);
+    int32_t min = magic == 1 ? LEGACY_V1_MIN : LEGACY_V0_MIN;
+    if (magic < 0 || magic > 1 || size < min || size > INT32_MAX - BATCH_LOG_OVERHEAD ||
+        (magic == 1 && avail < BATCH_LOG_OVERHEAD + LEGACY_V1_MIN - 8))
+        return -1;
+    memset(h, 0, sizeof(*h));
+    h->base_offset = be64_get(p);
+    h->size = size + BATCH_LOG_OVERHEAD;
+    h->partition_leader_epoch = -1;
+    h->magic = magic;
+    h->crc = (uint32_t)be32_get(p + 12);
+    int8_t attributes = (int8_t)p[17];
+    h->attributes = (int16_t)(attributes & (BATCH_ATTR_COMPRESSION_MASK |
+                                            (magic == 1 ? BATCH_ATTR_LOG_APPEND_TIME : 0)));
+    h->base_timestamp = h->max_timestamp = magic == 1 ? be64_get(p + 18) : -1;
+    h->producer_id = -1;
+    h->producer_epoch = -1;
+    h->base_sequence = -1;
+    h->record_count = 1;
+    return 0;
+}
+
+bool legacy_entry_crc_ok(const uint8_t *p, const batch_header_t *h)
+{
+    return (uint32_t)crc32(0, p + 16, (uInt)(h->size - 16)) == h->crc;
+}
+
+int legacy_foreach_record(const uint8_t *p, const batch_header_t *h,
+                          void (*fn)(const batch_record_t *r, void *arg), void *arg)
+{
+    static const uint8_t empty[1];
+    conversion_t c = { .limit = (size_t)INT32_MAX, .from_log = true };
+    int rc = parse_set(&c, p, (size_t)h->size, false) ? -1 : 0;
+    for (int i = 0; rc == 0 && i < c.n; i++) {
+        const legacy_record_t *lr = &c.recs[i];
+        batch_record_t br = {
+            .offset = lr->offset,
+            .timestamp = lr->timestamp,
+            .key = lr->key_len < 0 ? NULL : lr->key ? lr->key : empty,
+            .key_len = lr->key_len,
+            .value = lr->value_len < 0 ? NULL : lr->value ? lr->value : empty,
+            .value_len = lr->value_len,
+            .legacy_crc = lr->crc,
+        };
+        fn(&br, arg);
+    }
+    for (int i = 0; i < c.n_inner; i++)
+        free(c.inner[i]);
+    free(c.inner);
+    free(c.recs);
+    return rc;
+}
+
 /* ---- down-conversion (Fetch v0-v3) ---- */
 
 typedef struct downconversion {
@@ -352,12 +444,16 @@ int16_t legacy_downconvert(const uint8_t *in, size_t len, int8_t magic, int64_t 
 {
     size_t at = 0;
     batch_header_t h;
-    while (at < len && batch_parse_header(in + at, len - at, &h) == 0 &&
+    while (at < len && log_entry_header(in + at, len - at, &h) == 0 &&
            (size_t)h.size <= len - at) {
         const uint8_t *b = in + at;
         at += (size_t)h.size;
         if (h.attributes & BATCH_ATTR_CONTROL)
             continue;
+        if (h.magic <= magic) {
+            kw_raw(out, b, (size_t)h.size);    /* an older Kafka's message, already old enough */
+            continue;
+        }
         int codec = h.attributes & BATCH_ATTR_COMPRESSION_MASK;
         if (codec == CODEC_ZSTD)
             return KERR_UNSUPPORTED_COMPRESSION_TYPE;

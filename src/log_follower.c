@@ -27,9 +27,11 @@ int16_t plog_append_replica(partition_log_t *pl, uint8_t *buf, int32_t len, int6
     bool epochs_changed = false;
     while (pos < len) {
         batch_header_t h;
-        if (batch_parse_header(buf + pos, (size_t)(len - pos), &h) < 0 || h.size > len - pos)
+        /* A leader's log may hold legacy messages an older Kafka wrote:
+         * they are copied as they are, as Kafka's followers do. */
+        if (log_entry_header(buf + pos, (size_t)(len - pos), &h) < 0 || h.size > len - pos)
             break;      /* a partial batch at the end of a fetch is normal */
-        if (h.magic != 2 || !batch_crc_ok(buf + pos, &h)) {
+        if (!batch_crc_ok(buf + pos, &h)) {
             log_warn("log", "Corrupt batch at offset %" PRId64 " fetched for %s-%d", h.base_offset,
                      pl->topic, pl->partition);
             return KERR_CORRUPT_MESSAGE;

@@ -625,8 +625,8 @@ int16_t plog_read(partition_log_t *pl, int64_t offset, int64_t upto, int32_t max
                 /* Return at least the whole first batch. */
                 batch_header_t h;
                 uint8_t hdr[BATCH_HEADER_SIZE];
-                if (pread(s->log_fd, hdr, sizeof(hdr), (off_t)pos) == (ssize_t)sizeof(hdr) &&
-                    batch_parse_header(hdr, sizeof(hdr), &h) == 0)
+                ssize_t got = pread(s->log_fd, hdr, sizeof(hdr), (off_t)pos);
+                if (got > 0 && log_entry_header(hdr, (size_t)got, &h) == 0)
                     len = MAX((int64_t)max_bytes, (int64_t)h.size);
                 else
                     len = max_bytes;

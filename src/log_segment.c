@@ -324,15 +324,18 @@ int segment_append(log_segment_t *s, const uint8_t *buf, int32_t len,
     return 0;
 }
 
+/* The header of the entry at pos: a batch, or a legacy message (which
+ * can be shorter than a batch header). */
 static int read_header_fd(int fd, int64_t file_size, int64_t pos, batch_header_t *h)
 {
     uint8_t hdr[BATCH_HEADER_SIZE];
-    if (pos + BATCH_HEADER_SIZE > file_size)
+    if (pos + LOG_ENTRY_MIN_SIZE > file_size)
         return -1;
-    ssize_t r = pread(fd, hdr, sizeof(hdr), (off_t)pos);
-    if (r != (ssize_t)sizeof(hdr))
+    size_t want = (size_t)MIN((int64_t)sizeof(hdr), file_size - pos);
+    ssize_t r = pread(fd, hdr, want, (off_t)pos);
+    if (r != (ssize_t)want)
         return -1;
-    if (batch_parse_header(hdr, sizeof(hdr), h) < 0 || pos + h->size > file_size)
+    if (log_entry_header(hdr, want, h) < 0 || pos + h->size > file_size)
         return -1;
     return 0;
 }
@@ -602,7 +605,7 @@ int batch_file_foreach(int fd, int64_t size,
     size_t cap = 0;
     int64_t pos = 0;
     int rc = 0;
-    while (pos + BATCH_HEADER_SIZE <= size) {
+    while (pos + LOG_ENTRY_MIN_SIZE <= size) {
         batch_header_t h;
         if (read_header_fd(fd, size, pos, &h) < 0) {
             rc = -1;

@@ -7,13 +7,17 @@
  *
  * Legacy magic 0/1 message sets (Produce v0-v2) are up-converted to a v2
  * batch before they get here (legacy_records.c); this file refuses them in
- * Produce v3 and later, as Kafka does.
+ * Produce v3 and later, as Kafka does.  Legacy messages already in a log
+ * (written by older Kafka) are entries the log layer reads through
+ * log_entry_header(); CRC checks and record walks of such an entry go to
+ * legacy_records.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "crc32c.h"
 #include "kafka_errors.h"
+#include "legacy_records.h"
 #include "proto_codec.h"
 #include "record_batch.h"
 #include "record_stream.h"
@@ -42,8 +46,17 @@ int batch_parse_header(const uint8_t *p, size_t avail, batch_header_t *h)
     return 0;
 }
 
+int log_entry_header(const uint8_t *p, size_t avail, batch_header_t *h)
+{
+    if (avail > 16 && p[16] < 2)
+        return legacy_entry_header(p, avail, h);
+    return batch_parse_header(p, avail, h);
+}
+
 bool batch_crc_ok(const uint8_t *p, const batch_header_t *h)
 {
+    if (h->magic < 2)
+        return legacy_entry_crc_ok(p, h);
     return crc32c(0, p + 21, (size_t)h->size - 21) == h->crc;
 }
 
@@ -202,7 +215,7 @@ static bool parse_record(const batch_header_t *h, const uint8_t *start, const ui
      * whatever deltas a client sent). */
     *br = (batch_record_t){ (int64_t)((uint64_t)h->base_offset + (uint64_t)(int64_t)off_delta),
                             (int64_t)((uint64_t)h->base_timestamp + (uint64_t)ts_delta),
-                            NULL, -1, NULL, -1, start, (int32_t)(body + len - start) };
+                            NULL, -1, NULL, -1, start, (int32_t)(body + len - start), 0 };
     /* Records of a LogAppendTime batch carry the batch's time, as Kafka's
      * DefaultRecordBatch hands them out. */
     if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME)
@@ -283,6 +296,8 @@ static int foreach_compressed_record(const uint8_t *p, const batch_header_t *h,
 int batch_foreach_record(const uint8_t *p, const batch_header_t *h,
                          void (*fn)(const batch_record_t *r, void *arg), void *arg)
 {
+    if (h->magic < 2)
+        return legacy_foreach_record(p, h, fn, arg);
     if (h->attributes & BATCH_ATTR_COMPRESSION_MASK)
         return foreach_compressed_record(p, h, fn, arg);
     kreader_t r;

@@ -107,6 +107,14 @@ typedef struct record_ctx {
     const batch_header_t *h;
 } record_ctx_t;
 
+/* Kafka's TimestampType names: magic 0 has none. */
+static const char *timestamp_type(const batch_header_t *h)
+{
+    if (h->magic == 0)
+        return "NoTimestampType";
+    return h->attributes & 0x08 ? "LogAppendTime" : "CreateTime";
+}
+
 static void print_record(const batch_record_t *r, void *arg)
 {
     const record_ctx_t *c = arg;
@@ -115,9 +123,13 @@ static void print_record(const batch_record_t *r, void *arg)
     const char *prefix = "| ";
     if (!c->o->skip_metadata) {
         printf("| offset: %" PRId64 " %s: %" PRId64 " keySize: %d valueSize: %d", r->offset,
-               h->attributes & 0x08 ? "LogAppendTime" : "CreateTime", r->timestamp, r->key_len,
-               r->value_len);
+               timestamp_type(h), r->timestamp, r->key_len, r->value_len);
         prefix = " ";
+    }
+    if (!c->o->skip_metadata && h->magic < 2) {
+        /* Kafka's own format, its stray brace included. */
+        printf(" isValid: true crc: %u}", r->legacy_crc);
+    } else if (!c->o->skip_metadata) {
         int64_t seq = h->base_sequence < 0 ? -1
                       : ((int64_t)h->base_sequence + (r->offset - h->base_offset)) % 2147483648LL;
         printf(" sequence: %" PRId64, seq);
@@ -146,8 +158,21 @@ static const char *codec_name(int16_t attributes)
     return c < 5 ? names[c] : "unknown";
 }
 
+/* What Kafka prints of every batch, legacy or not. */
+static void print_batch_tail(const uint8_t *p, const batch_header_t *h, int64_t position)
+{
+    printf(" position: %" PRId64 " %s: %" PRId64 " size: %d magic: %d compresscodec: %s crc: %u "
+           "isvalid: %s\n", position, timestamp_type(h), h->max_timestamp, h->size, h->magic,
+           codec_name(h->attributes), h->crc, batch_crc_ok(p, h) ? "true" : "false");
+}
+
 static void print_batch(const uint8_t *p, const batch_header_t *h, int64_t position)
 {
+    if (h->magic < 2) {
+        printf("offset: %" PRId64, batch_last_offset(h));
+        print_batch_tail(p, h, position);
+        return;
+    }
     printf("baseOffset: %" PRId64 " lastOffset: %" PRId64 " count: %d baseSequence: %d "
            "lastSequence: %d producerId: %" PRId64 " producerEpoch: %d partitionLeaderEpoch: %d "
            "isTransactional: %s isControl: %s deleteHorizonMs: ",
@@ -160,10 +185,7 @@ static void print_batch(const uint8_t *p, const batch_header_t *h, int64_t posit
         printf("OptionalLong[%" PRId64 "]", h->base_timestamp);
     else
         printf("OptionalLong.empty");
-    printf(" position: %" PRId64 " %s: %" PRId64 " size: %d magic: %d compresscodec: %s crc: %u "
-           "isvalid: %s\n", position, h->attributes & 0x08 ? "LogAppendTime" : "CreateTime",
-           h->max_timestamp, h->size, h->magic, codec_name(h->attributes), h->crc,
-           batch_crc_ok(p, h) ? "true" : "false");
+    print_batch_tail(p, h, position);
 }
 
 static void dump_log(const char *path, const opts_t *o)
@@ -178,7 +200,7 @@ static void dump_log(const char *path, const opts_t *o)
     size_t limit = o->max_bytes >= 0 && (size_t)o->max_bytes < len ? (size_t)o->max_bytes : len;
     size_t at = 0;
     batch_header_t h;
-    while (at < limit && batch_parse_header(buf + at, limit - at, &h) == 0) {
+    while (at < limit && log_entry_header(buf + at, limit - at, &h) == 0) {
         print_batch(buf + at, &h, (int64_t)at);
         if (o->deep) {
             record_ctx_t c = { o, buf + at, &h };

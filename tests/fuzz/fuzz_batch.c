@@ -7,7 +7,8 @@
  * also be appendable: offsets are assigned in place and the records of an
  * uncompressed batch walked -- and down-converted for a legacy consumer
  * (legacy_records.c), which must not fail on data the leader accepted
- * unless it is zstd.
+ * unless it is zstd.  The raw input is also walked as log entries, legacy
+ * messages included, as recovery and followers read them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +39,22 @@ static void count_record(const batch_record_t *r, void *arg)
     (*(int64_t *)arg)++;
 }
 
+/* The bytes as a segment file or a follower's fetch holds them: entries
+ * of any format (legacy messages an older Kafka wrote included) are
+ * walked without reading out of bounds, whatever their checksums say. */
+static void walk_log_entries(const uint8_t *data, size_t len)
+{
+    size_t at = 0;
+    batch_header_t h;
+    while (at < len && log_entry_header(data + at, len - at, &h) == 0 &&
+           (size_t)h.size <= len - at) {
+        int64_t n = 0;
+        (void)batch_crc_ok(data + at, &h);
+        (void)batch_foreach_record(data + at, &h, count_record, &n);
+        at += (size_t)h.size;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > (1 << 20))
@@ -66,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             kw_free(&out);
         }
     }
+    walk_log_entries(data + 1, len);
     free(buf);
     return 0;
 }

@@ -121,25 +121,26 @@ static void test_compress_round_trip(void)
 }
 
 /* One legacy message (offset, size, crc, magic, attributes, [ts], key,
- * value) appended to buf at *len. */
-static void legacy_message(uint8_t *buf, size_t *len, int64_t offset, int8_t magic,
-                           int64_t ts, const char *key, const char *value)
+ * value) appended to buf at *len; a length of -1 is null. */
+static void legacy_message_raw(uint8_t *buf, size_t *len, int64_t offset, int8_t magic,
+                               int8_t attributes, int64_t ts, const char *key, int32_t key_len,
+                               const uint8_t *value, int32_t value_len)
 {
-    uint8_t m[256];
+    uint8_t m[1024];
     size_t n = 4;
     m[n++] = (uint8_t)magic;
-    m[n++] = 0;
+    m[n++] = (uint8_t)attributes;
     if (magic == 1)
         for (int i = 7; i >= 0; i--)
             m[n++] = (uint8_t)(ts >> (8 * i));
-    const char *fields[2] = { key, value };
+    const uint8_t *fields[2] = { (const uint8_t *)key, value };
+    int32_t lens[2] = { key_len, value_len };
     for (int f = 0; f < 2; f++) {
-        int32_t l = fields[f] ? (int32_t)strlen(fields[f]) : -1;
         for (int i = 3; i >= 0; i--)
-            m[n++] = (uint8_t)((uint32_t)l >> (8 * i));
-        if (l > 0) {
-            memcpy(m + n, fields[f], (size_t)l);
-            n += (size_t)l;
+            m[n++] = (uint8_t)((uint32_t)lens[f] >> (8 * i));
+        if (lens[f] > 0) {
+            memcpy(m + n, fields[f], (size_t)lens[f]);
+            n += (size_t)lens[f];
         }
     }
     uint32_t crc = (uint32_t)crc32(0, m + 4, (uInt)(n - 4));
@@ -151,6 +152,13 @@ static void legacy_message(uint8_t *buf, size_t *len, int64_t offset, int8_t mag
         buf[(*len)++] = (uint8_t)((uint32_t)n >> (8 * i));
     memcpy(buf + *len, m, n);
     *len += n;
+}
+
+static void legacy_message(uint8_t *buf, size_t *len, int64_t offset, int8_t magic,
+                           int64_t ts, const char *key, const char *value)
+{
+    legacy_message_raw(buf, len, offset, magic, 0, ts, key, key ? (int32_t)strlen(key) : -1,
+                       (const uint8_t *)value, value ? (int32_t)strlen(value) : -1);
 }
 
 typedef struct seen {
@@ -255,6 +263,69 @@ static void test_legacy_downconversion(void)
     kw_free(&log);
 }
 
+typedef struct placed {
+    int n;
+    int64_t offsets[4], ts[4];
+} placed_t;
+
+static void note_offset(const batch_record_t *r, void *arg)
+{
+    placed_t *p = arg;
+    if (p->n < 4) {
+        p->offsets[p->n] = r->offset;
+        p->ts[p->n] = r->timestamp;
+    }
+    p->n++;
+}
+
+/* Entries an older Kafka wrote, as the log layer reads them: a magic 1
+ * gzip wrapper whose inner offsets have gaps (a cleaned wrapper) gives
+ * absolute offsets ending at the wrapper's, with the wrapper's
+ * LogAppendTime; the smallest magic 0 message parses; a flipped byte
+ * fails the CRC; a partial header is refused. */
+static void test_legacy_log_entries(void)
+{
+    uint8_t inner[512], entry[1024];
+    size_t inner_len = 0, len = 0;
+    legacy_message(inner, &inner_len, 0, 1, 5, "a", "1");
+    legacy_message(inner, &inner_len, 2, 1, 6, "b", "2");
+    legacy_message(inner, &inner_len, 5, 1, 7, "c", "3");
+    uint8_t *z;
+    size_t zlen;
+    CU_ASSERT_EQUAL_FATAL(records_compress(CODEC_GZIP, inner, inner_len, &z, &zlen), 0);
+    legacy_message_raw(entry, &len, 105, 1, CODEC_GZIP | BATCH_ATTR_LOG_APPEND_TIME, 99, NULL, -1,
+                       z, (int32_t)zlen);
+    free(z);
+    batch_header_t h;
+    CU_ASSERT_EQUAL_FATAL(log_entry_header(entry, len, &h), 0);
+    CU_ASSERT_EQUAL(h.magic, 1);
+    CU_ASSERT_EQUAL(h.size, (int32_t)len);
+    CU_ASSERT_EQUAL(batch_last_offset(&h), 105);
+    CU_ASSERT_EQUAL(h.max_timestamp, 99);
+    CU_ASSERT_EQUAL(h.producer_id, -1);
+    CU_ASSERT_EQUAL(h.partition_leader_epoch, -1);
+    CU_ASSERT_EQUAL(h.attributes, CODEC_GZIP | BATCH_ATTR_LOG_APPEND_TIME);
+    CU_ASSERT_TRUE(batch_crc_ok(entry, &h));
+    placed_t p = { 0 };
+    CU_ASSERT_EQUAL(batch_foreach_record(entry, &h, note_offset, &p), 0);
+    CU_ASSERT_EQUAL_FATAL(p.n, 3);
+    CU_ASSERT_EQUAL(p.offsets[0], 100);
+    CU_ASSERT_EQUAL(p.offsets[1], 102);
+    CU_ASSERT_EQUAL(p.offsets[2], 105);
+    CU_ASSERT_EQUAL(p.ts[0], 99);
+    entry[len - 1] ^= 1;
+    CU_ASSERT_FALSE(batch_crc_ok(entry, &h));
+    len = 0;
+    legacy_message(entry, &len, 7, 0, 0, NULL, NULL);
+    CU_ASSERT_EQUAL_FATAL(len, LOG_ENTRY_MIN_SIZE);
+    CU_ASSERT_EQUAL_FATAL(log_entry_header(entry, len, &h), 0);
+    CU_ASSERT_EQUAL(h.base_offset, 7);
+    CU_ASSERT_EQUAL(h.max_timestamp, -1);
+    CU_ASSERT_TRUE(batch_crc_ok(entry, &h));
+    CU_ASSERT_EQUAL(log_entry_header(entry, 17, &h), -1);
+    CU_ASSERT_EQUAL(batch_parse_header(entry, len, &h), -1);   /* never a produced batch */
+}
+
 void register_batch_tests(void)
 {
     CU_pSuite s = CU_add_suite("record batch", NULL, NULL);
@@ -264,4 +335,5 @@ void register_batch_tests(void)
     CU_add_test(s, "compression round trips", test_compress_round_trip);
     CU_add_test(s, "legacy message sets up-converted", test_legacy_upconversion);
     CU_add_test(s, "record batches down-converted", test_legacy_downconversion);
+    CU_add_test(s, "legacy messages read from a log", test_legacy_log_entries);
 }

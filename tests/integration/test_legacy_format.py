@@ -1,0 +1,171 @@
+"""Logs in the legacy message format (magic 0/1), as every pre-0.11 Kafka
+wrote them and Kafka 2.8 still does with log.message.format.version=0.10.2,
+taken over in place by the broker under test (samsa, or Kafka 3.9.1 with
+SAMSA_TEST_TARGET=kafka): nothing is truncated, every record and every
+by-time lookup answers as Kafka 2.8 answered on the same files, a follower
+of the new format is not needed to read them, and compaction of a topic
+mixing legacy and current records keeps exactly the latest value of each
+key.  For samsa, Kafka 3.9.1 then takes over samsa's files and answers the
+same again."""
+import time
+import uuid
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from kafka import KafkaConsumer
+from kafka import TopicPartition as KpTopicPartition
+
+from conftest import is_samsa, new_broker, tool, unique, wait_for
+from servers import KafkaBroker
+from test_admin_tools import dump_log_kafka, run
+
+T0 = (int(time.time()) - 3600) * 1000   # inside log.retention.hours
+N = 60
+LOOKUPS = [T0 - 1, T0, T0 + 1, T0 + 17_000, T0 + 30_500, T0 + (N - 1) * 1000, T0 + N * 1000]
+OLD_FORMAT = {"log.message.format.version": "0.10.2", "inter.broker.protocol.version": "2.8"}
+FAST_CLEANER = {"log.cleaner.backoff.ms": "200"}
+COMPACT = {"cleanup.policy": "compact", "segment.bytes": "2048", "min.cleanable.dirty.ratio": "0.01",
+           "min.compaction.lag.ms": "0"}
+
+
+def produce(bootstrap, topic, items, compression="none"):
+    """items: (key, value, timestamp); acks=all, one partition."""
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all",
+                  "compression.type": compression})
+    for k, v, ts in items:
+        p.produce(topic, key=k, value=v, partition=0, timestamp=ts)
+    assert p.flush(60) == 0
+
+
+def read_all(bootstrap, topic, n=None):
+    """Every record of partition 0 from offset 0 (n of them, or up to the
+    end offset): (offset, key, value, timestamp).  kafka-python: librdkafka 2.5 to 2.15 read legacy messages
+    in flexible Fetch answers with null keys and values (its issue 5549),
+    from Kafka as from samsa."""
+    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    tp = KpTopicPartition(topic, 0)
+    c.assign([tp])
+    c.seek(tp, 0)
+    end = c.end_offsets([tp])[tp]
+    got = []
+
+    def enough():
+        for records in c.poll(500).values():
+            got.extend((m.offset, m.key, m.value, m.timestamp) for m in records)
+        return len(got) >= n if n is not None else got and got[-1][0] + 1 >= end
+    try:
+        wait_for(enough, 60, f"{n or 'all'} records of {topic}")
+        for records in c.poll(1000).values():
+            got.extend((m.offset, m.key, m.value, m.timestamp) for m in records)
+    finally:
+        c.close()
+    return got
+
+
+def lookups(bootstrap, topic):
+    """offsetsForTimes for each of LOOKUPS, and the watermarks."""
+    c = KafkaConsumer(bootstrap_servers=bootstrap)
+    tp = KpTopicPartition(topic, 0)
+    try:
+        found = [c.offsets_for_times({tp: ts})[tp] for ts in LOOKUPS]
+        return ([(f.offset, f.timestamp) if f else None for f in found],
+                c.beginning_offsets([tp])[tp], c.end_offsets([tp])[tp])
+    finally:
+        c.close()
+
+
+def answers(broker, topics):
+    return {t: (read_all(broker.bootstrap, t, n), lookups(broker.bootstrap, t)) for t, n in topics}
+
+
+def dump_logs_match(logs, topics):
+    """samsa-dump-log prints what Kafka 3.9.1's DumpLogSegments prints of
+    the topics' segment files, record by record."""
+    files = sorted(str(f) for t in topics for f in (logs / f"{t}-0").glob("*.log"))
+    args = ["--files", ",".join(files), "--deep-iteration", "--print-data-log"]
+    got = run([tool("samsa-dump-log"), *args]).stdout
+    assert got == dump_log_kafka(*args)
+    return got
+
+
+def items(prefix, n, t0=T0):
+    return [(b"%s%d" % (prefix, i), b"v%d-" % i + prefix * 20, t0 + i * 1000) for i in range(n)]
+
+
+def test_legacy_format_logs_taken_over_in_place(zookeeper, tmp_path):
+    chroot = "/legacy-" + uuid.uuid4().hex[:8]
+    logs = {"log.dirs": str(tmp_path / "logs")}
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    old = KafkaBroker(zookeeper.connect, str(tmp_path / "old"), chroot=chroot,
+                      props={**logs, **OLD_FORMAT}, version="2.8.2")
+    taker = new_broker(zookeeper, str(tmp_path / "new"), chroot=chroot, props={**logs, **FAST_CLEANER})
+    plain, zipped, compact = unique("plain"), unique("gzip"), unique("compact")
+    v0 = unique("magic0")       # message.format.version 0.9.0: no timestamps
+    keys = [b"key%d" % i for i in range(40)]
+    try:
+        old.start()
+        admin = AdminClient({"bootstrap.servers": old.bootstrap})
+        for f in admin.create_topics([NewTopic(plain, 1, 1), NewTopic(zipped, 1, 1),
+                                      NewTopic(compact, 1, 1, config=COMPACT),
+                                      NewTopic(v0, 1, 1, config={"message.format.version": "0.9.0"})
+                                      ]).values():
+            f.result(30)
+        produce(old.bootstrap, plain, items(b"p", N))
+        produce(old.bootstrap, zipped, items(b"z", N), "gzip")
+        produce(old.bootstrap, v0, items(b"a", N // 2) + items(b"b", N // 2), "snappy")
+        produce(old.bootstrap, compact, [(k, b"old-" + k, T0 + i) for i, k in enumerate(keys)])
+        topics = [(plain, N), (zipped, N), (compact, len(keys)), (v0, N)]
+        before = answers(old, topics)
+        assert [r[:2] for r in before[plain][0]] == [(i, b"p%d" % i) for i in range(N)]
+        assert before[zipped][0][N - 1][1:] == items(b"z", N)[N - 1]
+        assert old.stop() == 0
+        first = (tmp_path / "logs" / f"{plain}-0" / ("0" * 20 + ".log")).read_bytes()
+        assert first[16] == 1, "Kafka 2.8 did not write the legacy format"
+        first = (tmp_path / "logs" / f"{v0}-0" / ("0" * 20 + ".log")).read_bytes()
+        assert first[16] == 0, "Kafka 2.8 did not write magic 0"
+        dumped = dump_logs_match(tmp_path / "logs", [plain, zipped, compact, v0])
+        assert "magic: 0 compresscodec: snappy" in dumped and "magic: 1 compresscodec: gzip" in dumped
+
+        taker.start()
+        assert answers(taker, topics) == before
+        # Current-format records supersede half of the legacy keys (and
+        # delete two); the legacy records of the other half stay.
+        newer = [(k, b"new-" + k, T0 + 100 + i) for i, k in enumerate(keys[:20])]
+        newer += [(keys[20], None, T0 + 200), (keys[21], None, T0 + 201)]
+        produce(taker.bootstrap, compact, newer)
+        # Three batches of other keys roll the active segment past those.
+        rolls = [(b"roll%d" % i, b"x" * 40, T0 + 300) for i in range(60)]
+        for i in range(0, 60, 20):
+            produce(taker.bootstrap, compact, rolls[i:i + 20])
+        latest = {k: b"old-" + k for k in keys}
+        latest.update({k: v for k, v, _ in newer + rolls})
+        total = len(keys) + len(newer) + len(rolls)
+
+        def compacted():
+            got = read_all(taker.bootstrap, compact)
+            seen = {}
+            for _, k, v, _ in got:
+                seen.setdefault(k, []).append(v)
+            return seen if len(got) < total and all(len(v) == 1 for v in seen.values()) else None
+        seen = wait_for(compacted, 90, "the cleaner to compact legacy and current records")
+        assert {k: v[-1] for k, v in seen.items()} == latest
+        after = answers(taker, [(plain, N), (zipped, N), (compact, len(seen)), (v0, N)])
+        assert all(after[t] == before[t] for t in (plain, zipped, v0))
+        assert "magic: 2" in dump_logs_match(tmp_path / "logs", [compact])
+        assert taker.stop() == 0
+        if is_samsa(taker):
+            # Kafka 3.9.1 reads what samsa kept and cleaned.
+            taker.assert_no_sanitizer_reports()
+            (tmp_path / "k39").mkdir()
+            k39 = KafkaBroker(zookeeper.connect, str(tmp_path / "k39"), chroot=chroot, props=logs)
+            try:
+                k39.start()
+                assert answers(k39, [(plain, N), (zipped, N), (compact, len(seen)), (v0, N)]) == after
+                assert k39.stop() == 0
+            finally:
+                k39.stop()
+    finally:
+        old.stop()
+        taker.stop()
+
