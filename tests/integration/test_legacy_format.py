@@ -2,15 +2,16 @@
 wrote them and Kafka 2.8 still does with log.message.format.version=0.10.2,
 taken over in place by the broker under test (samsa, or Kafka 3.9.1 with
 SAMSA_TEST_TARGET=kafka): nothing is truncated, every record and every
-by-time lookup answers as Kafka 2.8 answered on the same files, a follower
-of the new format is not needed to read them, and compaction of a topic
+by-time lookup answers as Kafka 2.8 answered on the same files, a group's
+offsets committed into a legacy-format __consumer_offsets are found, the
+segment files dump as Kafka's DumpLogSegments dumps them, and compaction of a topic
 mixing legacy and current records keeps exactly the latest value of each
 key.  For samsa, Kafka 3.9.1 then takes over samsa's files and answers the
 same again."""
 import time
 import uuid
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer
 from kafka import TopicPartition as KpTopicPartition
@@ -22,7 +23,9 @@ from test_admin_tools import dump_log_kafka, run
 T0 = (int(time.time()) - 3600) * 1000   # inside log.retention.hours
 N = 60
 LOOKUPS = [T0 - 1, T0, T0 + 1, T0 + 17_000, T0 + 30_500, T0 + (N - 1) * 1000, T0 + N * 1000]
-OLD_FORMAT = {"log.message.format.version": "0.10.2", "inter.broker.protocol.version": "2.8"}
+# An inter-broker protocol this old also writes __consumer_offsets in the
+# legacy format, with offset commit values v1 (Kafka before 2.1).
+OLD_FORMAT = {"log.message.format.version": "0.10.2", "inter.broker.protocol.version": "0.10.2"}
 FAST_CLEANER = {"log.cleaner.backoff.ms": "200"}
 COMPACT = {"cleanup.policy": "compact", "segment.bytes": "2048", "min.cleanable.dirty.ratio": "0.01",
            "min.compaction.lag.ms": "0"}
@@ -88,6 +91,23 @@ def dump_logs_match(logs, topics):
     return got
 
 
+def commit(bootstrap, group, topic, offset):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        c.commit(offsets=[TopicPartition(topic, 0, offset, "meta-%d" % offset)], asynchronous=False)
+    finally:
+        c.close()
+
+
+def committed(bootstrap, group, topic):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        tp = c.committed([TopicPartition(topic, 0)], 30)[0]
+        return tp.offset, tp.metadata
+    finally:
+        c.close()
+
+
 def items(prefix, n, t0=T0):
     return [(b"%s%d" % (prefix, i), b"v%d-" % i + prefix * 20, t0 + i * 1000) for i in range(n)]
 
@@ -116,6 +136,10 @@ def test_legacy_format_logs_taken_over_in_place(zookeeper, tmp_path):
         produce(old.bootstrap, v0, items(b"a", N // 2) + items(b"b", N // 2), "snappy")
         produce(old.bootstrap, compact, [(k, b"old-" + k, T0 + i) for i, k in enumerate(keys)])
         topics = [(plain, N), (zipped, N), (compact, len(keys)), (v0, N)]
+        group = unique("legacy-group")
+        commit(old.bootstrap, group, plain, 17)
+        commit(old.bootstrap, group, plain, 23)
+        assert committed(old.bootstrap, group, plain) == (23, "meta-23")
         before = answers(old, topics)
         assert [r[:2] for r in before[plain][0]] == [(i, b"p%d" % i) for i in range(N)]
         assert before[zipped][0][N - 1][1:] == items(b"z", N)[N - 1]
@@ -127,8 +151,12 @@ def test_legacy_format_logs_taken_over_in_place(zookeeper, tmp_path):
         dumped = dump_logs_match(tmp_path / "logs", [plain, zipped, compact, v0])
         assert "magic: 0 compresscodec: snappy" in dumped and "magic: 1 compresscodec: gzip" in dumped
 
+        offsets_logs = list((tmp_path / "logs").glob("__consumer_offsets-*/" + "0" * 20 + ".log"))
+        assert any(f.stat().st_size and f.read_bytes()[16] == 1 for f in offsets_logs)
+
         taker.start()
         assert answers(taker, topics) == before
+        assert committed(taker.bootstrap, group, plain) == (23, "meta-23")
         # Current-format records supersede half of the legacy keys (and
         # delete two); the legacy records of the other half stay.
         newer = [(k, b"new-" + k, T0 + 100 + i) for i, k in enumerate(keys[:20])]
