@@ -44,6 +44,19 @@ int legacy_foreach_record(const uint8_t *p, const batch_header_t *h,
                           void (*fn)(const batch_record_t *r, void *arg), void *arg);
 
 /*
+ * The log cleaner's rewrite of a legacy entry (Kafka's
+ * buildRetainedRecordsInto): the records keep(r, arg) retains, *kept of
+ * *total.  When a compressed wrapper keeps some but not all, out gets a new
+ * wrapper of the same magic and codec holding only them (at the last kept
+ * offset; magic 1 inner offsets counted from the first kept); otherwise out
+ * is left empty (the entry stays as it is, or goes).  0, or
+ * CORRUPT_MESSAGE / UNKNOWN_SERVER_ERROR.
+ */
+int16_t legacy_rewrite_retained(const uint8_t *entry, const batch_header_t *h,
+                                bool (*keep)(const batch_record_t *r, void *arg), void *arg,
+                                kwriter_t *out, int32_t *kept, int32_t *total);
+
+/*
  * Converts the record batches at in (as a log read returns them: whole
  * batches, perhaps a partial one at the end, which is dropped) into a
  * magic (0 or 1) message set appended to out: control batches are

@@ -15,7 +15,8 @@
  *   - a batch of an aborted transaction is emptied; a commit or abort
  *     marker stays while a batch of its transaction does, then gets a
  *     delete horizon and goes once it has passed (cleaner_txn.c);
- *   - a legacy message of an older Kafka is kept whole or dropped
+ *   - a legacy message of an older Kafka is kept, dropped, or (a
+ *     compressed wrapper) written again with the records it keeps
  *     (filter_legacy).
  * Cleaner thread only; see cleaner_job.h for what the job owns.
  */
@@ -31,6 +32,7 @@
 #include "cleaner_job.h"
 #include "cleaner_txn.h"
 #include "crc32c.h"
+#include "legacy_records.h"
 #include "log_segment.h"
 #include "logging.h"
 #include "offset_map.h"
@@ -307,27 +309,41 @@ static int filter_marker(seg_clean_t *sc, const uint8_t *b, const batch_header_t
     return rc;
 }
 
-/* A legacy (magic 0/1) message an older Kafka wrote: dropped when none
- * of its records is retained, otherwise kept whole.  Partial: Kafka
- * rewrites a compressed wrapper with only its retained records, in its
- * own format, and removes legacy tombstones by the segment's age; here a
- * wrapper with any record to keep keeps them all, and a legacy tombstone
- * goes only once a later record of its key supersedes it. */
+static bool retain_legacy(const batch_record_t *r, void *arg)
+{
+    return retain(arg, r);
+}
+
+/* A legacy (magic 0/1) message an older Kafka wrote: kept as it is when
+ * every record stays, dropped when none does, and a compressed wrapper
+ * that keeps some is written again with those (Kafka's
+ * buildRetainedRecordsInto, same magic and codec).  Partial: Kafka also
+ * drops the latest legacy tombstone of a key once its segment is older
+ * than delete.retention.ms before the last cleaned one; here it stays
+ * until a later record of its key supersedes it. */
 static int filter_legacy(seg_clean_t *sc, const uint8_t *b, const batch_header_t *h)
 {
     sc->horizon = -1;
-    sc->kept = 0;
-    sc->first_ts = sc->max_ts = -1;
-    if (batch_foreach_record(b, h, survey_record, sc) < 0) {
+    int32_t kept, total;
+    kw_reset(&sc->w);
+    if (legacy_rewrite_retained(b, h, retain_legacy, sc, &sc->w, &kept, &total) != 0) {
         log_error("log-cleaner", "Malformed message at offset %" PRId64 " of %s-%d", h->base_offset,
                   sc->job->topic, sc->job->partition);
         return -1;
     }
-    if (sc->kept == 0) {
-        sc->modified = true;
+    sc->job->records_read += total - h->record_count;     /* a wrapper counted as one */
+    if (kept == total || (kept > 0 && sc->w.len == 0))
+        return emit(sc, b, (size_t)h->size, h->max_timestamp, kept);
+    sc->modified = true;
+    if (kept == 0)
         return 0;
-    }
-    return emit(sc, b, (size_t)h->size, h->max_timestamp, sc->kept);
+    batch_header_t rewritten;
+    if (log_entry_header(sc->w.buf, sc->w.len, &rewritten) < 0)
+        return -1;
+    sc->h = &rewritten;
+    int rc = emit(sc, sc->w.buf, sc->w.len, rewritten.max_timestamp, kept);
+    sc->h = h;
+    return rc;
 }
 
 static int filter_batch(uint8_t *b, const batch_header_t *h, void *arg)

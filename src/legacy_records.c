@@ -5,7 +5,10 @@
  * message (the inner ones of a compressed wrapper) keeps its key, value
  * and timestamp (magic 0 has none: -1), offsets become deltas, and the
  * batch is compressed with the wrapper's codec.  CRCs and inner offsets
- * are checked as Kafka checks them.  Pure; any thread.
+ * are checked as Kafka checks them.  Also what the log layer needs of the
+ * legacy messages an older Kafka left in a log: their headers and CRCs,
+ * their records, and the cleaner's rewrite of a wrapper; and the
+ * down-conversion for Fetch v0-v3.  Pure; any thread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -469,4 +472,63 @@ int16_t legacy_downconvert(const uint8_t *in, size_t len, int8_t magic, int64_t 
             return KERR_UNKNOWN_SERVER_ERROR;
     }
     return KERR_NONE;
+}
+
+/* ---- a compacted legacy wrapper ---- */
+
+int16_t legacy_rewrite_retained(const uint8_t *entry, const batch_header_t *h,
+                                bool (*keep)(const batch_record_t *r, void *arg), void *arg,
+                                kwriter_t *out, int32_t *kept, int32_t *total)
+{
+    conversion_t c = { .limit = (size_t)INT32_MAX, .from_log = true };
+    int16_t err = parse_set(&c, entry, (size_t)h->size, false);
+    *kept = 0;
+    *total = c.n;
+    bool log_append_time = h->magic == 1 && (h->attributes & BATCH_ATTR_LOG_APPEND_TIME);
+    int8_t ts_attribute = log_append_time ? BATCH_ATTR_LOG_APPEND_TIME : 0;
+    int64_t first = -1, last = -1, max_ts = -1;
+    kwriter_t inner;
+    kw_init(&inner);
+    for (int i = 0; !err && i < c.n; i++) {
+        const legacy_record_t *lr = &c.recs[i];
+        batch_record_t br = { .offset = lr->offset, .timestamp = lr->timestamp,
+                              .key = lr->key_len < 0 ? NULL : lr->key ? lr->key : (const uint8_t *)"",
+                              .key_len = lr->key_len,
+                              .value = lr->value_len < 0 ? NULL : lr->value ? lr->value : (const uint8_t *)"",
+                              .value_len = lr->value_len, .legacy_crc = lr->crc };
+        if (!keep(&br, arg))
+            continue;
+        if (first < 0)
+            first = lr->offset;
+        last = lr->offset;
+        max_ts = MAX(max_ts, lr->timestamp);
+        /* Kafka's builder: magic 1 inner offsets from the first kept one,
+         * magic 0 ones absolute. */
+        int64_t offset = h->magic == 1 ? (int64_t)((uint64_t)lr->offset - (uint64_t)first)
+                                       : lr->offset;
+        write_message(&inner, h->magic, offset, ts_attribute, lr->timestamp, lr->key, lr->key_len,
+                      lr->value, lr->value_len);
+        (*kept)++;
+    }
+    int codec = h->attributes & BATCH_ATTR_COMPRESSION_MASK;
+    if (!err && *kept > 0 && *kept < c.n && codec) {
+        uint8_t *packed;
+        size_t packed_len;
+        if (inner.err || records_compress(codec, inner.buf, inner.len, &packed, &packed_len) < 0) {
+            err = KERR_UNKNOWN_SERVER_ERROR;
+        } else {
+            write_message(out, h->magic, last, (int8_t)(codec | ts_attribute),
+                          log_append_time ? h->max_timestamp : max_ts, NULL, -1, packed,
+                          (int32_t)packed_len);
+            free(packed);
+            if (out->err)
+                err = KERR_UNKNOWN_SERVER_ERROR;
+        }
+    }
+    kw_free(&inner);
+    for (int i = 0; i < c.n_inner; i++)
+        free(c.inner[i]);
+    free(c.inner);
+    free(c.recs);
+    return err;
 }

@@ -135,8 +135,13 @@ def test_legacy_format_logs_taken_over_in_place(zookeeper, tmp_path):
         produce(old.bootstrap, plain, items(b"p", N))
         produce(old.bootstrap, zipped, items(b"z", N), "gzip")
         produce(old.bootstrap, v0, items(b"a", N // 2) + items(b"b", N // 2), "snappy")
-        produce(old.bootstrap, compact, [(k, b"old-" + k, T0 + i) for i, k in enumerate(keys)])
-        topics = [(plain, N), (zipped, N), (compact, len(keys)), (v0, N)]
+        legacy = [(k, b"old-" + k, T0 + i) for i, k in enumerate(keys)]
+        produce(old.bootstrap, compact, legacy)
+        # One gzip wrapper, which the cleaner must write again with the
+        # records it keeps.
+        wrapped = [(b"gz%d" % i, b"old-gz%d" % i, T0 + 50 + i) for i in range(20)]
+        produce(old.bootstrap, compact, wrapped, "gzip")
+        topics = [(plain, N), (zipped, N), (compact, len(legacy + wrapped)), (v0, N)]
         group = unique("legacy-group")
         commit(old.bootstrap, group, plain, 17)
         commit(old.bootstrap, group, plain, 23)
@@ -162,23 +167,24 @@ def test_legacy_format_logs_taken_over_in_place(zookeeper, tmp_path):
         # delete two); the legacy records of the other half stay.
         newer = [(k, b"new-" + k, T0 + 100 + i) for i, k in enumerate(keys[:20])]
         newer += [(keys[20], None, T0 + 200), (keys[21], None, T0 + 201)]
+        newer += [(k, b"new-" + k, T0 + 210 + i) for i, (k, _, _) in enumerate(wrapped[:8])]
         produce(taker.bootstrap, compact, newer)
         # Three batches of other keys roll the active segment past those.
         rolls = [(b"roll%d" % i, b"x" * 40, T0 + 300) for i in range(60)]
         for i in range(0, 60, 20):
             produce(taker.bootstrap, compact, rolls[i:i + 20])
-        latest = {k: b"old-" + k for k in keys}
-        latest.update({k: v for k, v, _ in newer + rolls})
-        total = len(keys) + len(newer) + len(rolls)
+        writes = legacy + wrapped + newer + rolls      # in offset order
+        latest = {k: (offset, v) for offset, (k, v, _) in enumerate(writes)}
+        total = len(writes)
 
         def compacted():
             got = read_all(taker.bootstrap, compact)
             seen = {}
-            for _, k, v, _ in got:
-                seen.setdefault(k, []).append(v)
+            for offset, k, v, _ in got:
+                seen.setdefault(k, []).append((offset, v))
             return seen if len(got) < total and all(len(v) == 1 for v in seen.values()) else None
         seen = wait_for(compacted, 90, "the cleaner to compact legacy and current records")
-        assert {k: v[-1] for k, v in seen.items()} == latest
+        assert {k: v[-1] for k, v in seen.items()} == latest       # every key at its offset
         after = answers(taker, [(plain, N), (zipped, N), (compact, len(seen)), (v0, N)])
         assert all(after[t] == before[t] for t in (plain, zipped, v0))
         assert "magic: 2" in dump_logs_match(tmp_path / "logs", [compact])

@@ -278,6 +278,12 @@ static void note_offset(const batch_record_t *r, void *arg)
     p->n++;
 }
 
+static bool keep_not_b(const batch_record_t *r, void *arg)
+{
+    (void)arg;
+    return !(r->key_len == 1 && r->key[0] == 'b');
+}
+
 /* Entries an older Kafka wrote, as the log layer reads them: a magic 1
  * gzip wrapper whose inner offsets have gaps (a cleaned wrapper) gives
  * absolute offsets ending at the wrapper's, with the wrapper's
@@ -313,6 +319,26 @@ static void test_legacy_log_entries(void)
     CU_ASSERT_EQUAL(p.offsets[1], 102);
     CU_ASSERT_EQUAL(p.offsets[2], 105);
     CU_ASSERT_EQUAL(p.ts[0], 99);
+    /* The cleaner keeps a and c: a new wrapper at c's offset. */
+    kwriter_t w;
+    kw_init(&w);
+    int32_t kept, total;
+    CU_ASSERT_EQUAL(legacy_rewrite_retained(entry, &h, keep_not_b, NULL, &w, &kept, &total), 0);
+    CU_ASSERT_EQUAL(kept, 2);
+    CU_ASSERT_EQUAL(total, 3);
+    batch_header_t rh;
+    CU_ASSERT_EQUAL_FATAL(log_entry_header(w.buf, w.len, &rh), 0);
+    CU_ASSERT_EQUAL(rh.size, (int32_t)w.len);
+    CU_ASSERT_EQUAL(batch_last_offset(&rh), 105);
+    CU_ASSERT_EQUAL(rh.attributes, CODEC_GZIP | BATCH_ATTR_LOG_APPEND_TIME);
+    CU_ASSERT_EQUAL(rh.max_timestamp, 99);
+    CU_ASSERT_TRUE(batch_crc_ok(w.buf, &rh));
+    placed_t q = { 0 };
+    CU_ASSERT_EQUAL(batch_foreach_record(w.buf, &rh, note_offset, &q), 0);
+    CU_ASSERT_EQUAL_FATAL(q.n, 2);
+    CU_ASSERT_EQUAL(q.offsets[0], 100);
+    CU_ASSERT_EQUAL(q.offsets[1], 105);
+    kw_free(&w);
     entry[len - 1] ^= 1;
     CU_ASSERT_FALSE(batch_crc_ok(entry, &h));
     len = 0;
