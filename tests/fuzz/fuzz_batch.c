@@ -39,6 +39,12 @@ static void count_record(const batch_record_t *r, void *arg)
     (*(int64_t *)arg)++;
 }
 
+static bool keep_even(const batch_record_t *r, void *arg)
+{
+    (void)arg;
+    return (r->offset & 1) == 0;
+}
+
 /* The bytes as a segment file or a follower's fetch holds them: entries
  * of any format (legacy messages an older Kafka wrote included) are
  * walked without reading out of bounds, whatever their checksums say. */
@@ -51,6 +57,13 @@ static void walk_log_entries(const uint8_t *data, size_t len)
         int64_t n = 0;
         (void)batch_crc_ok(data + at, &h);
         (void)batch_foreach_record(data + at, &h, count_record, &n);
+        if (h.magic < 2) {          /* the cleaner's rewrite of it */
+            kwriter_t w;
+            kw_init(&w);
+            int32_t kept, total;
+            (void)legacy_rewrite_retained(data + at, &h, keep_even, NULL, &w, &kept, &total);
+            kw_free(&w);
+        }
         at += (size_t)h.size;
     }
 }
