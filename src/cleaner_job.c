@@ -17,7 +17,10 @@
  *     delete horizon and goes once it has passed (cleaner_txn.c);
  *   - a legacy message of an older Kafka is kept, dropped, or (a
  *     compressed wrapper) written again with the records it keeps
- *     (filter_legacy).
+ *     (filter_legacy); a legacy tombstone, which has no delete horizon,
+ *     goes once its segment was last modified delete.retention.ms before
+ *     the last clean segment (Kafka's legacyDeleteHorizonMs);
+ *   - a cleaned file keeps the last replaced segment's modification time.
  * Cleaner thread only; see cleaner_job.h for what the job owns.
  */
 #define _GNU_SOURCE
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleaner_job.h"
@@ -131,6 +135,7 @@ typedef struct seg_clean {
     int64_t first_ts, max_ts;
     bool tombstone_kept;
     bool keep_all;              /* a control batch: its record stays */
+    bool retain_legacy_deletes; /* the segment is newer than the legacy delete horizon */
 } seg_clean_t;
 
 static bool retain(const seg_clean_t *sc, const batch_record_t *r)
@@ -143,6 +148,8 @@ static bool retain(const seg_clean_t *sc, const batch_record_t *r)
         return false;
     if (r->value)
         return true;
+    if (sc->h->magic < 2)
+        return sc->retain_legacy_deletes;
     return sc->horizon < 0 || sc->job->now_ms < sc->horizon;
 }
 
@@ -317,10 +324,8 @@ static bool retain_legacy(const batch_record_t *r, void *arg)
 /* A legacy (magic 0/1) message an older Kafka wrote: kept as it is when
  * every record stays, dropped when none does, and a compressed wrapper
  * that keeps some is written again with those (Kafka's
- * buildRetainedRecordsInto, same magic and codec).  Partial: Kafka also
- * drops the latest legacy tombstone of a key once its segment is older
- * than delete.retention.ms before the last cleaned one; here it stays
- * until a later record of its key supersedes it. */
+ * buildRetainedRecordsInto, same magic and codec).  Its tombstones go by
+ * the segment's age (legacy_delete_horizon). */
 static int filter_legacy(seg_clean_t *sc, const uint8_t *b, const batch_header_t *h)
 {
     sc->horizon = -1;
@@ -450,8 +455,43 @@ static int swap_in(const cleaner_job_t *job, const cleaner_segment_t *group, int
 }
 
 /* Cleans group[0..n) into one "<first base>.log.cleaned" and swaps it in. */
+/* A file's modification time in ms (Kafka's File.lastModified), or -1. */
+static int64_t fd_mtime_ms(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -1;
+    return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+/* Kafka's legacyDeleteHorizonMs: a legacy tombstone (one with no delete
+ * horizon of its own) may go from a segment last modified before this:
+ * delete.retention.ms before the last clean segment's modification, 0
+ * when no segment is clean yet. */
+static int64_t legacy_delete_horizon(const cleaner_job_t *job)
+{
+    int last_clean = -1;
+    for (int i = 0; i < job->nsegs && job->segs[i].base_offset < job->first_dirty; i++)
+        last_clean = i;
+    return last_clean < 0 ? 0 : fd_mtime_ms(job->segs[last_clean].fd) - job->delete_retention_ms;
+}
+
+/* The cleaned file keeps the modification time of the group's last
+ * segment, as Kafka's does (time retention and the legacy delete
+ * horizon read it). */
+static void keep_mtime(const log_segment_t *out, const cleaner_segment_t *last)
+{
+    struct stat st;
+    if (fstat(last->fd, &st) < 0)
+        return;
+    struct timespec times[2] = { { 0, UTIME_OMIT }, st.st_mtim };
+    if (futimens(out->log_fd, times) < 0)
+        log_warn("log-cleaner", "Cannot keep the modification time of a cleaned segment: %s",
+                 strerror(errno));
+}
+
 static int clean_group(cleaner_job_t *job, const offset_map_t *map, cleaner_txns_t *txns,
-                       cleaner_segment_t *group, int n)
+                       cleaner_segment_t *group, int n, int64_t legacy_horizon)
 {
     int64_t base = group[0].base_offset;
     unlink_cleaned(job, base);
@@ -469,6 +509,7 @@ static int clean_group(cleaner_job_t *job, const offset_map_t *map, cleaner_txns
         /* Kafka collects each segment's aborted transactions as it goes. */
         int64_t seg_base = group[i].base_offset;
         ctxn_add_range(txns, seg_base, seg_end(job, (int)(&group[i] - job->segs)));
+        sc.retain_legacy_deletes = fd_mtime_ms(group[i].fd) > legacy_horizon;
         rc = batch_file_foreach(group[i].fd, group[i].size, filter_batch, &sc);
     }
     kw_free(&sc.w);
@@ -478,6 +519,8 @@ static int clean_group(cleaner_job_t *job, const offset_map_t *map, cleaner_txns
     free(sc.out_aborted_path);
     if (rc == 0 && sc.modified && (segment_seal(sc.out) < 0 || segment_sync(sc.out) < 0))
         rc = -1;
+    if (rc == 0 && sc.modified)
+        keep_mtime(sc.out, &group[n - 1]);
     segment_close(sc.out);
     if (rc < 0 || !sc.modified) {
         if (rc < 0)
@@ -556,9 +599,10 @@ void cleaner_job_run(void *arg)
     bool replaced_any = false;
     cleaner_txns_t txns;
     ctxn_init(&txns, job->aborted, job->n_aborted);
+    int64_t legacy_horizon = legacy_delete_horizon(job);
     for (int i = 0; i < job->nsegs && job->rc == 0 && job->segs[i].base_offset < job->end_offset;) {
         int n = group_size(job, i, job->end_offset);
-        job->rc = clean_group(job, &map, &txns, &job->segs[i], n);
+        job->rc = clean_group(job, &map, &txns, &job->segs[i], n, legacy_horizon);
         replaced_any |= job->segs[i].replaced > 0;
         i += n;
     }

@@ -109,6 +109,35 @@ def committed(bootstrap, group, topic):
         c.close()
 
 
+def sweep_legacy_tombstones(broker, topic, writes, dead):
+    """delete.retention.ms drops to one second: once a segment written that
+    much after the legacy ones is clean, the legacy tombstones go (Kafka's
+    legacyDeleteHorizonMs), while the current-format ones keep the delete
+    horizon stamped at their first cleaning (a day).  Every other key stays
+    at its offset.  Returns what is left, key -> [(offset, value)]."""
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    r = ConfigResource("topic", topic, incremental_configs=[
+        ConfigEntry("delete.retention.ms", "1000", incremental_operation=AlterConfigOpType.SET)])
+    admin.incremental_alter_configs([r])[r].result(30)
+    late = []
+
+    def swept():
+        time.sleep(1.2)
+        batch = [(b"late%d" % (len(late) + i), b"y" * 40, T0 + 400) for i in range(20)]
+        produce(broker.bootstrap, topic, batch)
+        late.extend(batch)
+        seen = {}
+        for offset, k, v, _ in read_all(broker.bootstrap, topic):
+            seen.setdefault(k, []).append((offset, v))
+        return seen if not set(dead) & set(seen) else None
+    seen = wait_for(swept, 120, "the legacy tombstones to go after delete.retention.ms")
+    latest = {k: (offset, v) for offset, (k, v, _) in enumerate(writes + late) if k not in dead}
+    assert {k: v[-1] for k, v in seen.items()} == latest
+    assert all(len(v) == 1 for k, v in seen.items() if not k.startswith(b"late"))
+    return seen
+
+
 def items(prefix, n, t0=T0):
     return [(b"%s%d" % (prefix, i), b"v%d-" % i + prefix * 20, t0 + i * 1000) for i in range(n)]
 
@@ -141,7 +170,10 @@ def test_legacy_format_logs_taken_over_in_place(zookeeper, tmp_path):
         # records it keeps.
         wrapped = [(b"gz%d" % i, b"old-gz%d" % i, T0 + 50 + i) for i in range(20)]
         produce(old.bootstrap, compact, wrapped, "gzip")
-        topics = [(plain, N), (zipped, N), (compact, len(legacy + wrapped)), (v0, N)]
+        # Legacy tombstones: they go by their segment's age, not a horizon.
+        dead = [(keys[30], None, T0 + 70), (keys[31], None, T0 + 71)]
+        produce(old.bootstrap, compact, dead)
+        topics = [(plain, N), (zipped, N), (compact, len(legacy + wrapped + dead)), (v0, N)]
         group = unique("legacy-group")
         commit(old.bootstrap, group, plain, 17)
         commit(old.bootstrap, group, plain, 23)
@@ -173,7 +205,7 @@ def test_legacy_format_logs_taken_over_in_place(zookeeper, tmp_path):
         rolls = [(b"roll%d" % i, b"x" * 40, T0 + 300) for i in range(60)]
         for i in range(0, 60, 20):
             produce(taker.bootstrap, compact, rolls[i:i + 20])
-        writes = legacy + wrapped + newer + rolls      # in offset order
+        writes = legacy + wrapped + dead + newer + rolls       # in offset order
         latest = {k: (offset, v) for offset, (k, v, _) in enumerate(writes)}
         total = len(writes)
 
@@ -185,6 +217,7 @@ def test_legacy_format_logs_taken_over_in_place(zookeeper, tmp_path):
             return seen if len(got) < total and all(len(v) == 1 for v in seen.values()) else None
         seen = wait_for(compacted, 90, "the cleaner to compact legacy and current records")
         assert {k: v[-1] for k, v in seen.items()} == latest       # every key at its offset
+        seen = sweep_legacy_tombstones(taker, compact, writes, [k for k, _, _ in dead])
         after = answers(taker, [(plain, N), (zipped, N), (compact, len(seen)), (v0, N)])
         assert all(after[t] == before[t] for t in (plain, zipped, v0))
         assert "magic: 2" in dump_logs_match(tmp_path / "logs", [compact])
