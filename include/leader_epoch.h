@@ -31,6 +31,13 @@ typedef struct epoch_cache {
 } epoch_cache_t;
 
 void lec_free(epoch_cache_t *c);
+/* How far a copy of a log (ending at copy_end) agrees with its source
+ * (ending at source_end), judged by their epochs as a follower judges its
+ * leader's: up to the first epoch the source lacks or starts elsewhere,
+ * or where the source's run of an epoch ends first; at most both ends.
+ * A copy without epochs agrees up to the shorter end. */
+int64_t lec_agreed_end(const epoch_cache_t *copy, int64_t copy_end, const epoch_cache_t *source,
+                       int64_t source_end);
 /* Records that `epoch` starts at start_offset (an older or equal epoch is
  * ignored, as Kafka's assign).  True if the cache changed. */
 bool lec_assign(epoch_cache_t *c, int32_t epoch, int64_t start_offset);

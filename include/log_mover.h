@@ -18,8 +18,9 @@
  * A truncation of the current log while it is copied (a follower's) starts
  * the copy over; the partition's deletion cancels the move.
  * A move a stop interrupted is resumed once its partition has a role again
- * (lmove_resume_interrupted) but, unlike Kafka's, its copy starts over: the
- * future log found is removed and a new one created.
+ * (lmove_resume_interrupted), as Kafka's: the future log found is recovered,
+ * cut back to where its leader epochs agree with the current log's
+ * (lec_agreed_end), and the copy goes on from there.
  * Event-loop thread only; the disk thread runs only the jobs' own reads.
  */
 #ifndef SAMSA_LOG_MOVER_H

@@ -88,6 +88,25 @@ int64_t lec_end_offset_for(const epoch_cache_t *c, int32_t requested, int64_t lo
     return c->v[higher].start_offset;
 }
 
+int64_t lec_agreed_end(const epoch_cache_t *copy, int64_t copy_end, const epoch_cache_t *source,
+                       int64_t source_end)
+{
+    int64_t agreed = MIN(copy_end, source_end);
+    for (int i = 0; i < copy->n; i++) {
+        const epoch_entry_t *e = &copy->v[i];
+        int j = 0;
+        while (j < source->n && source->v[j].epoch != e->epoch)
+            j++;
+        if (j == source->n || source->v[j].start_offset != e->start_offset)
+            return MIN(agreed, e->start_offset);
+        int64_t copy_epoch_end = i + 1 < copy->n ? copy->v[i + 1].start_offset : copy_end;
+        int64_t source_epoch_end = j + 1 < source->n ? source->v[j + 1].start_offset : source_end;
+        if (source_epoch_end < copy_epoch_end)
+            return MIN(agreed, source_epoch_end);
+    }
+    return agreed;
+}
+
 static char *file_of(const char *dir)
 {
     size_t n = strlen(dir) + sizeof(LEADER_EPOCH_FILE) + 2;

@@ -16,6 +16,7 @@
 
 #include "bio.h"
 #include "kafka_errors.h"
+#include "leader_epoch.h"
 #include "log_manager.h"
 #include "log_mover.h"
 #include "logging.h"
@@ -110,14 +111,32 @@ typedef struct create_job {
     log_settings_t settings;
     int64_t start;
     partition_log_t *pl;
+    /* A future log a stop left: reopened (recovered whole, the stop may
+     * have been a crash) and cut back to where it agrees with the current
+     * log, whose epochs and end were copied when the job was made. */
+    bool resume;
+    epoch_cache_t source_epochs;
+    int64_t source_end;
 } create_job_t;
 
 /* @locality the disk thread
- * @locks none (the new log is the job's own) */
+ * @locks none (the new or reopened log is the job's own) */
 static void create_run(void *arg)
 {
     create_job_t *j = arg;
-    j->pl = plog_open_dir(j->dir, j->m->topic, j->m->partition, &j->settings, 0, j->start, true);
+    j->pl = plog_open_dir(j->dir, j->m->topic, j->m->partition, &j->settings, 0, j->start,
+                          !j->resume);
+    if (!j->pl || !j->resume)
+        return;
+    int64_t agreed = lec_agreed_end(&j->pl->epochs, j->pl->log_end_offset, &j->source_epochs,
+                                    j->source_end);
+    if (agreed < j->pl->log_end_offset && plog_truncate_to(j->pl, agreed) < 0) {
+        plog_close(j->pl);
+        j->pl = NULL;
+        return;
+    }
+    log_info("log", "Resuming the copy of %s-%d into %s at offset %" PRId64, j->m->topic,
+             j->m->partition, j->dir, j->pl->log_end_offset);
 }
 
 /* The loop's view of the future log, for DescribeLogDirs. */
@@ -143,6 +162,7 @@ static void created(void *arg)
         cancel(m, NULL);
     else
         schedule(m, 0);
+    lec_free(&j->source_epochs);
     free(j->dir);
     free(j);
 }
@@ -162,7 +182,17 @@ static char *future_dir_name(const char *root, const char *key)
     return p;
 }
 
+static int16_t start_move(const char *topic, int32_t partition, int dest_dir,
+                          const char *resumed_dir);
+
 int16_t lmove_start(const char *topic, int32_t partition, int dest_dir)
+{
+    return start_move(topic, partition, dest_dir, NULL);
+}
+
+/* A move, with a new future log or (resumed_dir) the one a stop left. */
+static int16_t start_move(const char *topic, int32_t partition, int dest_dir,
+                          const char *resumed_dir)
 {
     partition_log_t *pl = logmgr_get(topic, partition);
     if (!pl)
@@ -178,6 +208,8 @@ int16_t lmove_start(const char *topic, int32_t partition, int dest_dir)
     if (logmgr_dir_of(topic, partition) == dest_dir) {
         log_info("log", "Current log directory %s is same as requested log dir %s. Skipping "
                  "future replica creation.", logmgr_dir_path(dest_dir), logmgr_dir_path(dest_dir));
+        if (resumed_dir)
+            bio_remove_dir(resumed_dir);
         return KERR_NONE;
     }
     m = xcalloc(1, sizeof(*m));
@@ -195,9 +227,15 @@ int16_t lmove_start(const char *topic, int32_t partition, int dest_dir)
     m->copied_while_cleaned = pl->cleaning;
     create_job_t *j = xcalloc(1, sizeof(*j));
     j->m = m;
-    j->dir = future_dir_name(logmgr_dir_path(dest_dir), key);
+    j->dir = resumed_dir ? xstrdup(resumed_dir) : future_dir_name(logmgr_dir_path(dest_dir), key);
     j->settings = pl->settings;
     j->start = pl->log_start_offset;
+    if (resumed_dir) {
+        j->resume = true;
+        for (int i = 0; i < pl->epochs.n; i++)
+            lec_assign(&j->source_epochs, pl->epochs.v[i].epoch, pl->epochs.v[i].start_offset);
+        j->source_end = pl->log_end_offset;
+    }
     m->busy = true;
     log_info("log", "Moving %s from %s to %s (future log %s)", key, pl->dir,
              logmgr_dir_path(dest_dir), j->dir);
@@ -381,21 +419,27 @@ static void step(evutil_socket_t fd, short what, void *arg)
 typedef struct pending_move {
     char key[300];
     int dest_dir;
+    char *path;                     /* the future log's dir */
     UT_hash_handle hh;
 } pending_move_t;
 
 static pending_move_t *pending;
 
+static void pending_free(pending_move_t *m)
+{
+    free(m->path);
+    free(m);
+}
+
+/* The future log stays: its copy resumes where it agrees with the
+ * current log (create_run), as Kafka's future replica does. */
 static void note_pending(const char *topic, int32_t partition, int dir, const char *path,
                          void *arg)
 {
     (void)arg;
-    /* Kafka resumes the copy from the future log's high watermark; here it
-     * starts over, the future log's content not being trusted after a stop
-     * that may have been a crash. */
-    if (rm_rf(path) < 0)
-        log_warn("log", "Cannot remove the unfinished future log %s", path);
     if (!logmgr_get(topic, partition)) {
+        if (rm_rf(path) < 0)
+            log_warn("log", "Cannot remove the unfinished future log %s", path);
         log_warn("log", "Removed the future log %s: partition %s-%d has no current log", path,
                  topic, partition);
         return;
@@ -403,6 +447,7 @@ static void note_pending(const char *topic, int32_t partition, int dir, const ch
     pending_move_t *m = xcalloc(1, sizeof(*m));
     snprintf(m->key, sizeof(m->key), "%s-%d", topic, partition);
     m->dest_dir = dir;
+    m->path = xstrdup(path);
     HASH_ADD_STR(pending, key, m);
 }
 
@@ -422,11 +467,11 @@ void lmove_partition_has_role(const char *topic, int32_t partition)
     if (!m)
         return;
     HASH_DEL(pending, m);
-    log_info("log", "Resuming the move of %s to %s that the last stop interrupted (its copy "
-             "starts over)", key, logmgr_dir_path(m->dest_dir));
-    if (lmove_start(topic, partition, m->dest_dir) != KERR_NONE)
+    log_info("log", "Resuming the move of %s to %s that the last stop interrupted", key,
+             logmgr_dir_path(m->dest_dir));
+    if (start_move(topic, partition, m->dest_dir, m->path) != KERR_NONE)
         log_warn("log", "Cannot resume the move of %s", key);
-    free(m);
+    pending_free(m);
 }
 
 /* ---- the rest ---- */
@@ -454,7 +499,7 @@ void lmove_shutdown(void)
     pending_move_t *pm, *ptmp;
     HASH_ITER(hh, pending, pm, ptmp) {
         HASH_DEL(pending, pm);
-        free(pm);
+        pending_free(pm);
     }
     lmv.stopped = true;
     log_move_t *m, *tmp;

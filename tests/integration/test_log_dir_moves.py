@@ -217,9 +217,20 @@ def test_a_log_moves_between_log_dirs_while_written(zookeeper, tmp_path):
         stop_cleanly(b)
 
 
+def future_copy(m):
+    """The future log in the destination: its dir name and .log bytes."""
+    names = [n for n in os.listdir(m.dst) if n.startswith(f"{m.topic}-0.") and n.endswith("-future")]
+    if len(names) != 1:
+        return None
+    d = os.path.join(m.dst, names[0])
+    return names[0], sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)
+                         if f.endswith(".log"))
+
+
 def test_a_move_a_restart_interrupts_resumes(zookeeper, tmp_path):
     """Stopped while its log is being copied (10 KB/s), the broker takes the
-    move up again when it starts; with the throttle gone it completes."""
+    move up again when it starts, in the same future log and from where its
+    copy was, not from the start; with the throttle gone it completes."""
     m = Move(zookeeper, tmp_path)
     b = m.b
     try:
@@ -228,9 +239,13 @@ def test_a_move_a_restart_interrupts_resumes(zookeeper, tmp_path):
         m.throttle(10000)
         m.start(10000)
         assert m.under_way()
+        wait_for(lambda: (future_copy(m) or ("", 0))[1] > 20000, 60, "some of the log copied")
         assert b.stop() == 0
+        name, copied = future_copy(m)
         b.start()
         wait_for(m.under_way, 60, "the move under way again after the restart")
+        again = future_copy(m)
+        assert again and again[0] == name and again[1] >= copied, (name, copied, again)
         config_command("3.9.1", "--bootstrap-server", b.bootstrap, "--entity-type", "brokers",
                        "--entity-name", str(b.id), "--alter", "--delete-config",
                        "replica.alter.log.dirs.io.max.bytes.per.second")

@@ -73,6 +73,26 @@ static void test_epoch_cache_end_offsets(void)
     lec_free(&c);
 }
 
+/* A resumed copy (a log-dir move's future log) against its source. */
+static void test_epoch_agreement(void)
+{
+    epoch_cache_t copy = { 0 }, source = { 0 }, none = { 0 };
+    lec_assign(&source, 1, 0);
+    lec_assign(&source, 3, 10);
+    lec_assign(&source, 5, 20);
+    lec_assign(&copy, 1, 0);
+    lec_assign(&copy, 3, 10);
+    CU_ASSERT_EQUAL(lec_agreed_end(&copy, 15, &source, 30), 15);   /* a prefix */
+    CU_ASSERT_EQUAL(lec_agreed_end(&copy, 25, &source, 30), 20);   /* epoch 3 ran past the source's */
+    CU_ASSERT_EQUAL(lec_agreed_end(&copy, 15, &source, 12), 12);   /* the source was cut shorter */
+    lec_assign(&copy, 4, 18);
+    CU_ASSERT_EQUAL(lec_agreed_end(&copy, 25, &source, 30), 18);   /* an epoch the source lacks */
+    CU_ASSERT_EQUAL(lec_agreed_end(&none, 25, &source, 30), 25);   /* no epochs: the shorter end */
+    CU_ASSERT_EQUAL(lec_agreed_end(&none, 25, &none, 7), 7);
+    lec_free(&copy);
+    lec_free(&source);
+}
+
 static void test_epoch_checkpoint_file(void)
 {
     epoch_entry_t v[] = { { 0, 0 }, { 2, 100 }, { 7, 12345678901LL } };
@@ -765,6 +785,7 @@ void register_replica_log_tests(void)
     CU_pSuite s = CU_add_suite("replica log", make_tmpdir, remove_tmpdir);
     CU_add_test(s, "leader-epoch cache answers", test_epoch_cache_end_offsets);
     CU_add_test(s, "leader-epoch-checkpoint file", test_epoch_checkpoint_file);
+    CU_add_test(s, "a resumed copy's agreement with its source", test_epoch_agreement);
     CU_add_test(s, "follower append and truncation", test_follower_append_and_truncate);
     CU_add_test(s, "follower keeps gaps and restarts at a straddling batch",
                 test_follower_gaps_and_log_start);
