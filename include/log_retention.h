@@ -27,5 +27,10 @@ void retention_check_all(void);
 bool retention_increment_log_start(partition_log_t *pl, int64_t offset, const char *reason);
 /* Segments deleted since start (for logs and tests). */
 int64_t retention_segments_deleted(void);
+/* A deleted log's "<topic>-<p>.<id>-delete" directory goes after the
+ * broker's file.delete.delay.ms, as Kafka's LogManager.deleteLogs does
+ * (at once when the broker is stopping: the next start removes it).
+ * Event-loop thread. */
+void retention_remove_dir_later(const char *dir);
 
 #endif

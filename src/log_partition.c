@@ -20,6 +20,7 @@
 #include "kafka_errors.h"
 #include "log_manager.h"
 #include "log_partition.h"
+#include "log_retention.h"
 #include "log_txn.h"
 #include "logging.h"
 #include "producer_snapshot.h"
@@ -420,8 +421,9 @@ void plog_close(partition_log_t *pl)
 }
 
 /* As Kafka: the directory is renamed to <topic>-<partition>.<id>-delete at
- * once and removed by the disk thread (a crash in between leaves it for
- * the next start-up to remove). */
+ * once and removed by the disk thread file.delete.delay.ms later
+ * (log_retention.h; a stop or crash in between leaves it for the next
+ * start-up to remove). */
 void plog_delete(partition_log_t *pl)
 {
     unsigned char id[16];
@@ -440,7 +442,10 @@ void plog_delete(partition_log_t *pl)
     if (!renamed)
         free(gone);
     plog_close(pl);
-    bio_remove_dir(dir);
+    if (renamed)
+        retention_remove_dir_later(dir);
+    else
+        bio_remove_dir(dir);
     free(dir);
 }
 

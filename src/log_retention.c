@@ -38,6 +38,7 @@
 #include "logging.h"
 #include "metadata_cache.h"
 #include "replica_manager.h"
+#include "topic_config.h"
 #include "util.h"
 
 /* Segments on their way out. */
@@ -47,6 +48,7 @@ typedef struct deletion {
     char **paths;               /* their renamed files (NULL-terminated each) */
     int n_paths;
     int64_t delay_ms;
+    char *dir;                  /* or a whole log's "-delete" directory */
     struct event *timer;        /* file.delete.delay.ms */
     struct deletion *prev, *next;   /* waiting for the timer */
 } deletion_t;
@@ -81,6 +83,7 @@ static void deletion_free(deletion_t *d)
     for (int i = 0; i < d->n_paths; i++)
         free(d->paths[i]);
     free(d->paths);
+    free(d->dir);
     free(d->segs);
     if (d->timer)
         event_free(d->timer);
@@ -133,6 +136,11 @@ static void delay_passed(evutil_socket_t fd, short what, void *arg)
         rt.waiting = d->next;
     if (d->next)
         d->next->prev = d->prev;
+    if (d->dir) {
+        bio_remove_dir(d->dir);
+        deletion_free(d);
+        return;
+    }
     bio_submit(unlink_run, unlinked, d);
 }
 
@@ -140,13 +148,13 @@ static void delay_passed(evutil_socket_t fd, short what, void *arg)
 static void renamed(void *ctx)
 {
     deletion_t *d = ctx;
-    if (!rt.b || rt.b->shutting_down || d->n_paths == 0) {
-        deletion_free(d);   /* .deleted files go when the log next loads */
+    if (!rt.b || rt.b->shutting_down || (d->n_paths == 0 && !d->dir)) {
+        deletion_free(d);   /* .deleted files and -delete dirs go at the next start */
         return;
     }
     d->timer = event_new(rt.b->base, -1, 0, delay_passed, d);
     if (!d->timer) {
-        bio_submit(unlink_run, unlinked, d);
+        delay_passed(-1, 0, d);
         return;
     }
     d->next = rt.waiting;
@@ -155,6 +163,18 @@ static void renamed(void *ctx)
     rt.waiting = d;
     struct timeval tv = { (time_t)(d->delay_ms / 1000), (suseconds_t)(d->delay_ms % 1000) * 1000 };
     event_add(d->timer, &tv);
+}
+
+void retention_remove_dir_later(const char *dir)
+{
+    if (!rt.b || rt.b->shutting_down) {
+        bio_remove_dir(dir);
+        return;
+    }
+    deletion_t *d = xcalloc(1, sizeof(*d));
+    d->dir = xstrdup(dir);
+    d->delay_ms = topic_config_int(rt.b, NULL, "file.delete.delay.ms");
+    renamed(d);
 }
 
 /* ---- choosing segments ---- */

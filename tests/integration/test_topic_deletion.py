@@ -113,3 +113,28 @@ def test_deletion_waits_for_a_replica_that_is_down(zookeeper, tmp_path):
         assert read_all(c.bootstrap, topic) == [b"new"]
     finally:
         c.stop()
+
+
+def test_deleted_log_directory_goes_after_file_delete_delay(make_broker):
+    """A deleted topic's log directory is renamed "<topic>-<p>.<id>-delete"
+    at once (the name is free for a new topic) and removed only
+    file.delete.delay.ms later, as Kafka's LogManager does."""
+    from conftest import stop_cleanly
+    b = make_broker(props={"log.segment.delete.delay.ms": "4000"}).start()
+    try:
+        topic = unique("delayed")
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+        produce(b.bootstrap, topic, [b"x"] * 10)
+
+        def renamed():
+            return [d for d in os.listdir(b.logdir) if d.startswith(f"{topic}-0.") and d.endswith("-delete")]
+        admin.delete_topics([topic])[topic].result(30)
+        wait_for(lambda: not topic_dirs(b, topic) and renamed(), 30, "the log renamed for deletion")
+        gone_by = time.time() + 4.0
+        time.sleep(2.0)
+        assert renamed(), "removed before file.delete.delay.ms"
+        wait_for(lambda: not renamed(), 30, "the renamed log to be removed")
+        assert time.time() >= gone_by - 1.0
+    finally:
+        stop_cleanly(b)
