@@ -183,6 +183,28 @@ static bool contains(const int64_t *a, int n, int64_t v)
     return false;
 }
 
+/* Kafka's sanityCheck: a segment whose offset index is missing is
+ * recovered, which rebuilds its indexes; so is one without a time index
+ * (logs from before Kafka 0.10 have none), whose lookups by time would
+ * otherwise pass it over. */
+static bool index_missing(const partition_log_t *pl, int64_t base)
+{
+    static const char *const exts[] = { "index", "timeindex" };
+    size_t n = strlen(pl->dir) + 40;
+    char *path = xmalloc(n);
+    bool missing = false;
+    for (size_t i = 0; i < ARRAY_SIZE(exts) && !missing; i++) {
+        snprintf(path, n, "%s/%020" PRId64 ".%s", pl->dir, base, exts[i]);
+        missing = access(path, F_OK) < 0 && errno == ENOENT;
+    }
+    if (missing)
+        log_warn("log", "Could not find %s file corresponding to log file %s/%020" PRId64 ".log, "
+                 "recovering segment and rebuilding index files...",
+                 strstr(path, ".timeindex") ? "time index" : "offset index", pl->dir, base);
+    free(path);
+    return missing;
+}
+
 static int plog_load(partition_log_t *pl, bool clean)
 {
     int64_t *bases = NULL, *swapped = NULL;
@@ -196,7 +218,8 @@ static int plog_load(partition_log_t *pl, bool clean)
     for (int i = 0; i < n && rc == 0; i++) {
         bool last = i == n - 1;
         bool was_swapped = contains(swapped, nswapped, bases[i]);
-        bool need_recovery = was_swapped || (!clean && (last || bases[i + 1] > pl->recovery_point));
+        bool need_recovery = was_swapped || (!clean && (last || bases[i + 1] > pl->recovery_point)) ||
+                             index_missing(pl, bases[i]);
         /* Recovery rebuilds the indexes, so they are mapped at full size
          * and trimmed when sealed below. */
         log_segment_t *s = plog_new_segment(pl, bases[i], false, last || need_recovery);

@@ -17,7 +17,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer
 from kafka import TopicPartition as KpTopicPartition
 
-from conftest import is_samsa, new_broker, tool, unique, wait_for
+from conftest import is_samsa, new_broker, samsa_only, tool, unique, wait_for
 from servers import KafkaBroker
 from test_admin_tools import dump_log_kafka, run
 
@@ -293,3 +293,35 @@ def answers_or_none(broker, topic):
         return answers(broker, [(topic, 2 * N)])[topic]
     except Exception:       # noqa: BLE001 - not leading yet: kafka-python times out
         return None
+
+
+@samsa_only
+def test_segments_without_index_files(make_broker):
+    """Logs from before Kafka 0.10 have no .timeindex files, and operators
+    delete index files they suspect: samsa, restarted on such a log,
+    rebuilds them and answers every record and every by-time lookup as it
+    did before.  samsa only: Kafka 3.9.1 rebuilds a missing offset index
+    but keeps a missing time index empty and takes the segment's
+    modification time for its largest timestamp, so by-time lookups of
+    records at or past that segment answer null (run with
+    SAMSA_TEST_TARGET=kafka, this test shows it)."""
+    import glob
+    import os
+    b = make_broker()
+    b.start()
+    topic = unique("noindex")
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1, config={"segment.bytes": "1000"})])[topic].result(30)
+    for item in items(b"n", N):
+        produce(b.bootstrap, topic, [item])        # one batch each: many segments
+    before = answers(b, [(topic, N)])
+    assert b.stop() == 0
+    d = os.path.join(b.logdir, f"{topic}-0")
+    offset_indexes = sorted(glob.glob(os.path.join(d, "*.index")))
+    time_indexes = sorted(glob.glob(os.path.join(d, "*.timeindex")))
+    assert len(offset_indexes) >= 4, offset_indexes
+    for f in offset_indexes[:2] + time_indexes[:3]:
+        os.unlink(f)
+    b.start()
+    assert answers(b, [(topic, N)]) == before
+    assert b.stop() == 0
