@@ -20,10 +20,20 @@ KAFKA_POM = os.path.join(ROOT, "bench", "kafka", "pom.xml")
 DEFAULT_KAFKA_VERSION = os.environ.get("KAFKA_VERSION", "3.9.1")
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, never one this process handed out
+    before: the kernel may offer a just-closed port again, and a broker
+    given it for two listeners cannot start (a CI failure)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def stop_process(proc, timeout=60):
