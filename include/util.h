@@ -26,6 +26,9 @@ int mkdir_p(const char *path, int mode);
 int absolute_path(const char *path, char *out, size_t n);
 /* rm -rf on a directory tree; returns 0 or -1. */
 int rm_rf(const char *path);
+/* An open file's modification time in ms (Java's File.lastModified), or
+ * -1 if it cannot be read. */
+int64_t fd_mtime_ms(int fd);
 /* write(2) until all n bytes are written; 0 or -1. */
 int write_full(int fd, const void *p, size_t n);
 /* Writes a file atomically (tmp + fsync + rename + dir fsync). */

@@ -455,15 +455,6 @@ static int swap_in(const cleaner_job_t *job, const cleaner_segment_t *group, int
 }
 
 /* Cleans group[0..n) into one "<first base>.log.cleaned" and swaps it in. */
-/* A file's modification time in ms (Kafka's File.lastModified), or -1. */
-static int64_t fd_mtime_ms(int fd)
-{
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return -1;
-    return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-}
-
 /* Kafka's legacyDeleteHorizonMs: a legacy tombstone (one with no delete
  * horizon of its own) may go from a segment last modified before this:
  * delete.retention.ms before the last clean segment's modification, 0

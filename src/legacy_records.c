@@ -49,6 +49,30 @@ static int16_t refuse(conversion_t *c, int16_t err, const char *why)
     return err;
 }
 
+static void conversion_free(conversion_t *c)
+{
+    for (int i = 0; i < c->n_inner; i++)
+        free(c->inner[i]);
+    free(c->inner);
+    free(c->recs);
+}
+
+/* A parsed legacy record as the log layer's record: an empty key or value
+ * is present (non-NULL), a length of -1 is null. */
+static batch_record_t as_batch_record(const legacy_record_t *lr)
+{
+    static const uint8_t empty[1];
+    return (batch_record_t){
+        .offset = lr->offset,
+        .timestamp = lr->timestamp,
+        .key = lr->key_len < 0 ? NULL : lr->key ? lr->key : empty,
+        .key_len = lr->key_len,
+        .value = lr->value_len < 0 ? NULL : lr->value ? lr->value : empty,
+        .value_len = lr->value_len,
+        .legacy_crc = lr->crc,
+    };
+}
+
 static int16_t add_record(conversion_t *c, const legacy_record_t *r)
 {
     c->bytes += (size_t)(r->key_len > 0 ? r->key_len : 0) +
@@ -287,10 +311,7 @@ int16_t legacy_upconvert(const uint8_t *in, int32_t len, size_t limit, kwriter_t
     int16_t err = parse_set(&c, in, (size_t)(len > 0 ? len : 0), false);
     if (!err)
         err = build_batch(&c, out);
-    for (int i = 0; i < c.n_inner; i++)
-        free(c.inner[i]);
-    free(c.inner);
-    free(c.recs);
+    conversion_free(&c);
     *reason = c.reason;
     return err;
 }
@@ -335,26 +356,13 @@ bool legacy_entry_crc_ok(const uint8_t *p, const batch_header_t *h)
 int legacy_foreach_record(const uint8_t *p, const batch_header_t *h,
                           void (*fn)(const batch_record_t *r, void *arg), void *arg)
 {
-    static const uint8_t empty[1];
     conversion_t c = { .limit = (size_t)INT32_MAX, .from_log = true };
     int rc = parse_set(&c, p, (size_t)h->size, false) ? -1 : 0;
     for (int i = 0; rc == 0 && i < c.n; i++) {
-        const legacy_record_t *lr = &c.recs[i];
-        batch_record_t br = {
-            .offset = lr->offset,
-            .timestamp = lr->timestamp,
-            .key = lr->key_len < 0 ? NULL : lr->key ? lr->key : empty,
-            .key_len = lr->key_len,
-            .value = lr->value_len < 0 ? NULL : lr->value ? lr->value : empty,
-            .value_len = lr->value_len,
-            .legacy_crc = lr->crc,
-        };
+        batch_record_t br = as_batch_record(&c.recs[i]);
         fn(&br, arg);
     }
-    for (int i = 0; i < c.n_inner; i++)
-        free(c.inner[i]);
-    free(c.inner);
-    free(c.recs);
+    conversion_free(&c);
     return rc;
 }
 
@@ -491,11 +499,7 @@ int16_t legacy_rewrite_retained(const uint8_t *entry, const batch_header_t *h,
     kw_init(&inner);
     for (int i = 0; !err && i < c.n; i++) {
         const legacy_record_t *lr = &c.recs[i];
-        batch_record_t br = { .offset = lr->offset, .timestamp = lr->timestamp,
-                              .key = lr->key_len < 0 ? NULL : lr->key ? lr->key : (const uint8_t *)"",
-                              .key_len = lr->key_len,
-                              .value = lr->value_len < 0 ? NULL : lr->value ? lr->value : (const uint8_t *)"",
-                              .value_len = lr->value_len, .legacy_crc = lr->crc };
+        batch_record_t br = as_batch_record(lr);
         if (!keep(&br, arg))
             continue;
         if (first < 0)
@@ -526,9 +530,6 @@ int16_t legacy_rewrite_retained(const uint8_t *entry, const batch_header_t *h,
         }
     }
     kw_free(&inner);
-    for (int i = 0; i < c.n_inner; i++)
-        free(c.inner[i]);
-    free(c.inner);
-    free(c.recs);
+    conversion_free(&c);
     return err;
 }

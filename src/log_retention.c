@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -194,10 +193,8 @@ static int64_t largest_timestamp(const log_segment_t *s)
 {
     if (s->max_timestamp >= 0)
         return s->max_timestamp;
-    struct stat st;
-    if (fstat(s->log_fd, &st) < 0)
-        return INT64_MAX;
-    return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    int64_t mtime = fd_mtime_ms(s->log_fd);
+    return mtime < 0 ? INT64_MAX : mtime;
 }
 
 static bool breaches(survey_t *sv, enum reason why, int i)

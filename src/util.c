@@ -127,6 +127,14 @@ int absolute_path(const char *path, char *out, size_t n)
     return 0;
 }
 
+int64_t fd_mtime_ms(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -1;
+    return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
 int rm_rf(const char *path)
 {
     DIR *d = opendir(path);
