@@ -64,6 +64,9 @@ enum handler_result api_expire_delegation_token(broker_t *b, request_t *req);
 enum handler_result api_describe_delegation_token(broker_t *b, request_t *req);
 enum handler_result api_consumer_group_heartbeat(broker_t *b, request_t *req);
 enum handler_result api_consumer_group_describe(broker_t *b, request_t *req);
+/* Feature versioning and forwarding (api_features.c). */
+enum handler_result api_update_features(broker_t *b, request_t *req);
+enum handler_result api_envelope(broker_t *b, request_t *req);
 
 /* Client quotas (api_quota.c): each returns the throttle time in ms for
  * the answer, with the connection muted that long when it is not 0.

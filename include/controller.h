@@ -23,6 +23,7 @@
 
 #include "broker.h"
 #include "acl.h"
+#include "feature_versioning.h"
 #include "kv_list.h"
 #include "metadata_cache.h"
 
@@ -71,6 +72,9 @@ typedef struct metadata_update {
     bool acls_full;
     struct acl_change *acl_changes;
     int n_acl_changes;
+    /* /feature, read (feature_versioning.h). */
+    bool has_features;
+    finalized_features_t features;
 } metadata_update_t;
 
 typedef struct acl_change {
@@ -112,6 +116,8 @@ void controller_publish(metadata_update_t *u);
 
 /* ZooKeeper thread (topic_admin.c calls these). */
 struct zk_session *controller_session(void);
+/* inter.broker.protocol.version (broker_config_t.ibp; fixed at start). */
+int32_t controller_ibp(void);
 bool controller_is_active(void);
 int32_t controller_epoch_now(void);
 /* The /controller_epoch znode version that fences the controller's writes. */

@@ -106,6 +106,7 @@ enum kafka_error {
     KERR_UNSUPPORTED_ENDPOINT_TYPE = 115,
     KERR_REPLICA_NOT_AVAILABLE = 9,
     KERR_LOG_DIR_NOT_FOUND = 57,
+    KERR_FEATURE_UPDATE_FAILED = 96,
 };
 
 const char *kafka_error_name(int16_t code);

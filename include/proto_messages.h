@@ -2919,6 +2919,54 @@ void consumer_group_describe_response_defaults(struct consumer_group_describe_re
 int consumer_group_describe_response_decode(kreader_t *r, int16_t version, struct consumer_group_describe_response *m);
 void consumer_group_describe_response_encode(kwriter_t *w, int16_t version, const struct consumer_group_describe_response *m);
 
+/* ---- UpdateFeaturesRequest (versions 0-1, flexible (0, 32767)) ---- */
+#define UPDATE_FEATURES_REQUEST_MIN_VERSION 0
+#define UPDATE_FEATURES_REQUEST_MAX_VERSION 1
+#define UPDATE_FEATURES_REQUEST_FIRST_FLEXIBLE 0
+struct update_features_request_feature_update_key {
+    kstr_t feature;
+    int16_t max_version_level;
+    bool allow_downgrade;
+    int8_t upgrade_type;
+};
+
+struct update_features_request {
+    int32_t timeout_ms;
+    int32_t feature_updates_count; /* -1 = null */
+    struct update_features_request_feature_update_key *feature_updates;
+    bool validate_only;
+};
+
+void update_features_request_feature_update_key_defaults(struct update_features_request_feature_update_key *m);
+struct update_features_request_feature_update_key *update_features_request_feature_update_key_array(arena_t *a, int32_t n);
+void update_features_request_defaults(struct update_features_request *m);
+int update_features_request_decode(kreader_t *r, int16_t version, struct update_features_request *m);
+void update_features_request_encode(kwriter_t *w, int16_t version, const struct update_features_request *m);
+
+/* ---- UpdateFeaturesResponse (versions 0-1, flexible (0, 32767)) ---- */
+#define UPDATE_FEATURES_RESPONSE_MIN_VERSION 0
+#define UPDATE_FEATURES_RESPONSE_MAX_VERSION 1
+#define UPDATE_FEATURES_RESPONSE_FIRST_FLEXIBLE 0
+struct update_features_response_updatable_feature_result {
+    kstr_t feature;
+    int16_t error_code;
+    kstr_t error_message;
+};
+
+struct update_features_response {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    kstr_t error_message;
+    int32_t results_count; /* -1 = null */
+    struct update_features_response_updatable_feature_result *results;
+};
+
+void update_features_response_updatable_feature_result_defaults(struct update_features_response_updatable_feature_result *m);
+struct update_features_response_updatable_feature_result *update_features_response_updatable_feature_result_array(arena_t *a, int32_t n);
+void update_features_response_defaults(struct update_features_response *m);
+int update_features_response_decode(kreader_t *r, int16_t version, struct update_features_response *m);
+void update_features_response_encode(kwriter_t *w, int16_t version, const struct update_features_response *m);
+
 /* ---- DescribeAclsRequest (versions 0-3, flexible (2, 32767)) ---- */
 #define DESCRIBE_ACLS_REQUEST_MIN_VERSION 0
 #define DESCRIBE_ACLS_REQUEST_MAX_VERSION 3

@@ -23,6 +23,7 @@
 #include "config_changes.h"
 #include "controller.h"
 #include "controller_state.h"
+#include "feature_versioning.h"
 #include "logging.h"
 #include "topic_admin.h"
 #include "util.h"
@@ -42,6 +43,7 @@ typedef struct pending_events {
     bool reassignments, preferred_elections;    /* /admin znodes the controller watches */
     bool config_changes;            /* /config/changes children */
     bool acl_changes;               /* /kafka-acl-changes, /kafka-acl-extended-changes */
+    bool features;                  /* /feature */
     name_entry_t *changed_topics;   /* /brokers/topics/<t> data changes */
     bool sync_scheduled;
 } pending_events_t;
@@ -65,6 +67,11 @@ static void sync_job(void *arg);
 zk_session_t *controller_session(void)
 {
     return zv.zs;
+}
+
+int32_t controller_ibp(void)
+{
+    return zv.b->cfg->ibp;
 }
 
 bool controller_is_active(void)
@@ -153,6 +160,8 @@ static void zk_event_in(void *ctx, const zk_event_t *ev)
         pe->preferred_elections = true;
     else if (!strcmp(ev->path, "/config/changes"))
         pe->config_changes = true;
+    else if (!strcmp(ev->path, "/feature"))
+        pe->features = true;
     else if (!strcmp(ev->path, "/kafka-acl-changes") ||
              !strcmp(ev->path, "/kafka-acl-extended-changes"))
         pe->acl_changes = true;
@@ -427,6 +436,13 @@ void controller_publish(metadata_update_t *u)
     loop_post(zv.b->loop, post_update, u);
 }
 
+/* /feature with a watch, for ApiVersions (feature_versioning.h). */
+static void load_features(metadata_update_t *u)
+{
+    u->has_features = true;
+    features_load(zv.zs, zv.b->cfg->ibp, &u->features);
+}
+
 /* Registration, election and a full load: at start-up and after expiry.
  * @locality the ZooKeeper thread
  * @locks none (zv is the ZooKeeper thread's)
@@ -448,6 +464,7 @@ static int establish(metadata_update_t *u)
         cs_deactivate();
     cs_on_configs(u);
     process_deletions();
+    load_features(u);
     return 0;
 }
 
@@ -582,6 +599,8 @@ static void sync_job(void *arg)
             cs_zk_reassignments();
         if (zv.el.is_controller && !became && pe.preferred_elections)
             cs_zk_preferred_elections();
+        if (pe.features)
+            load_features(u);
     }
     name_set_clear(&pe.changed_topics);
     loop_post(zv.b->loop, post_update, u);

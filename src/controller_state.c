@@ -18,6 +18,7 @@
 #include "controller_requests.h"
 #include "controller_internal.h"
 #include "controller_state.h"
+#include "feature_versioning.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "node_channel.h"
@@ -434,6 +435,7 @@ void cs_forget_topic(const char *name)
 void cs_activate(broker_t *b, const mc_broker_t *brokers, int n, mc_topic_t *const *topics, int nt)
 {
     cs_deactivate();
+    features_controller_setup(controller_session(), b->cfg->ibp);
     cs.active = true;
     cs.b = b;
     set_live(brokers, n);

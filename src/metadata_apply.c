@@ -14,6 +14,7 @@
 #include "broker_dynamic.h"
 #include "client_quotas.h"
 #include "controller.h"
+#include "feature_versioning.h"
 #include "log_manager.h"
 #include "logging.h"
 #include "replica_manager.h"
@@ -45,6 +46,7 @@ void metadata_update_free(metadata_update_t *u)
     config_changes_free(u->user_configs, u->n_user_configs);
     config_changes_free(u->quota_configs, u->n_quota_configs);
     acl_changes_free(u->acl_changes, u->n_acl_changes);
+    ff_free(&u->features);
     free(u);
 }
 
@@ -236,6 +238,8 @@ static void apply_start(broker_t *b, apply_job_t *j)
         bdyn_replace(b, &u->broker_config, &u->default_config);
     apply_user_configs(u);
     authorizer_apply(u);
+    if (u->has_features)
+        features_apply(&u->features);
     j->removed_any = u->n_removed > 0;
     for (int i = 0; i < u->n_removed; i++) {
         rm_remove_topic(u->removed[i]);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "feature_versioning.h"
 #include "kafka_errors.h"
 #include "logging.h"
 #include "net.h"
@@ -122,6 +123,8 @@ static const api_entry_t apis[] = {
       DESCRIBE_DELEGATION_TOKEN_REQUEST_FIRST_FLEXIBLE, api_describe_delegation_token },
     { 68, "ConsumerGroupHeartbeat", 0, CONSUMER_GROUP_HEARTBEAT_REQUEST_MAX_VERSION,
       CONSUMER_GROUP_HEARTBEAT_REQUEST_FIRST_FLEXIBLE, api_consumer_group_heartbeat },
+    { 57, "UpdateFeatures", 0, 1, UPDATE_FEATURES_REQUEST_FIRST_FLEXIBLE, api_update_features },
+    { 58, "Envelope", 0, 0, 0, api_envelope },
     { 69, "ConsumerGroupDescribe", 0, CONSUMER_GROUP_DESCRIBE_REQUEST_MAX_VERSION,
       CONSUMER_GROUP_DESCRIBE_REQUEST_FIRST_FLEXIBLE, api_consumer_group_describe },
 };
@@ -156,15 +159,20 @@ void proto_write_response_header(const request_t *req, kwriter_t *w)
     response_header_encode(w, hv, &h);
 }
 
+/* Our ranges in key order, as Kafka lists them. */
 static void fill_api_versions(request_t *req, struct api_versions_response *resp)
 {
-    int n = (int)(sizeof(apis) / sizeof(apis[0]));
+    int n = (int)(sizeof(apis) / sizeof(apis[0])), k = 0;
     resp->api_keys_count = n;
     resp->api_keys = api_versions_response_api_version_array(&req->arena, n);
-    for (int i = 0; i < n; i++) {
-        resp->api_keys[i].api_key = apis[i].key;
-        resp->api_keys[i].min_version = apis[i].min;
-        resp->api_keys[i].max_version = apis[i].max;
+    for (int16_t key = 0; k < n; key++) {
+        const api_entry_t *api = find_api(key);
+        if (!api)
+            continue;
+        resp->api_keys[k].api_key = api->key;
+        resp->api_keys[k].min_version = api->min;
+        resp->api_keys[k].max_version = api->max;
+        k++;
     }
 }
 
@@ -201,6 +209,7 @@ static enum handler_result api_api_versions(broker_t *b, request_t *req)
                  conn_peer(req->conn));
     }
     fill_api_versions(req, &resp);
+    features_fill_api_versions(&req->arena, &resp);
     api_versions_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
 }
@@ -297,7 +306,7 @@ enum handler_result proto_dispatch(broker_t *b, request_t *req)
     enum handler_result res = api->handler(b, req);
     req->handler_ns += mono_ns() - req->handler_start_ns;
     req->handler_start_ns = 0;
-    if (res == REQ_CLOSE)
+    if (res == REQ_CLOSE && api->handler != api_envelope)   /* it says why itself */
         log_warn("network", "Closing connection from %s: malformed %s v%d request",
                  conn_peer(req->conn), api->name, version);
     return res;

@@ -21372,6 +21372,335 @@ void consumer_group_describe_response_encode(kwriter_t *w, int16_t version, cons
     consumer_group_describe_response_write(w, version, m);
 }
 
+static void update_features_request_feature_update_key_read(kreader_t *r, int16_t v, struct update_features_request_feature_update_key *m);
+static void update_features_request_feature_update_key_write(kwriter_t *w, int16_t v, const struct update_features_request_feature_update_key *m);
+static size_t update_features_request_feature_update_key_min_size(int16_t v);
+static void update_features_request_read(kreader_t *r, int16_t v, struct update_features_request *m);
+static void update_features_request_write(kwriter_t *w, int16_t v, const struct update_features_request *m);
+
+static size_t update_features_request_feature_update_key_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 2;
+    if (v <= 0)
+        n += 1;
+    if (v >= 1)
+        n += 1;
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void update_features_request_feature_update_key_defaults(struct update_features_request_feature_update_key *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->feature = KSTR_LIT("");
+    m->upgrade_type = 1;
+}
+
+struct update_features_request_feature_update_key *update_features_request_feature_update_key_array(arena_t *a, int32_t n)
+{
+    struct update_features_request_feature_update_key *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        update_features_request_feature_update_key_defaults(&arr[i]);
+    return arr;
+}
+
+static void update_features_request_feature_update_key_read(kreader_t *r, int16_t v, struct update_features_request_feature_update_key *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->feature = kr_string(r, flex);
+        if (m->feature.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->max_version_level = kr_int16(r);
+    }
+    if (v <= 0) {
+        m->allow_downgrade = kr_bool(r);
+    }
+    if (v >= 1) {
+        m->upgrade_type = kr_int8(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void update_features_request_feature_update_key_write(kwriter_t *w, int16_t v, const struct update_features_request_feature_update_key *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->feature);
+    }
+    if (1) {
+        kw_int16(w, m->max_version_level);
+    }
+    if (v <= 0) {
+        kw_bool(w, m->allow_downgrade);
+    }
+    if (v >= 1) {
+        kw_int8(w, m->upgrade_type);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void update_features_request_defaults(struct update_features_request *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->timeout_ms = 60000;
+}
+
+static void update_features_request_read(kreader_t *r, int16_t v, struct update_features_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->timeout_ms = kr_int32(r);
+    }
+    if (1) {
+        m->feature_updates_count = kr_array_len(r, flex, update_features_request_feature_update_key_min_size(v));
+        m->feature_updates = kr_alloc_array(r, m->feature_updates_count, sizeof(struct update_features_request_feature_update_key));
+        for (int32_t i = 0; i < m->feature_updates_count && !r->err; i++) {
+            update_features_request_feature_update_key_defaults(&m->feature_updates[i]);
+            update_features_request_feature_update_key_read(r, v, &m->feature_updates[i]);
+        }
+        if (m->feature_updates_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (v >= 1) {
+        m->validate_only = kr_bool(r);
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void update_features_request_write(kwriter_t *w, int16_t v, const struct update_features_request *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->timeout_ms);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->feature_updates_count);
+        for (int32_t i = 0; i < m->feature_updates_count; i++)
+            update_features_request_feature_update_key_write(w, v, &m->feature_updates[i]);
+    }
+    if (v >= 1) {
+        kw_bool(w, m->validate_only);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int update_features_request_decode(kreader_t *r, int16_t version, struct update_features_request *m)
+{
+    update_features_request_defaults(m);
+    update_features_request_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void update_features_request_encode(kwriter_t *w, int16_t version, const struct update_features_request *m)
+{
+    update_features_request_write(w, version, m);
+}
+
+static void update_features_response_updatable_feature_result_read(kreader_t *r, int16_t v, struct update_features_response_updatable_feature_result *m);
+static void update_features_response_updatable_feature_result_write(kwriter_t *w, int16_t v, const struct update_features_response_updatable_feature_result *m);
+static size_t update_features_response_updatable_feature_result_min_size(int16_t v);
+static void update_features_response_read(kreader_t *r, int16_t v, struct update_features_response *m);
+static void update_features_response_write(kwriter_t *w, int16_t v, const struct update_features_response *m);
+
+static size_t update_features_response_updatable_feature_result_min_size(int16_t v)
+{
+    bool flex = 1;
+    size_t n = flex ? 1 : 0;   /* tagged-field count */
+    n += (flex ? 1 : 2);
+    n += 2;
+    n += (flex ? 1 : 2);
+    (void)v;
+    return n > 0 ? n : 1;
+}
+
+void update_features_response_updatable_feature_result_defaults(struct update_features_response_updatable_feature_result *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->feature = KSTR_LIT("");
+    m->error_message = KSTR_LIT("");
+}
+
+struct update_features_response_updatable_feature_result *update_features_response_updatable_feature_result_array(arena_t *a, int32_t n)
+{
+    struct update_features_response_updatable_feature_result *arr = n > 0 ? arena_array(a, (size_t)n, sizeof(*arr)) : NULL;
+    for (int32_t i = 0; i < n; i++)
+        update_features_response_updatable_feature_result_defaults(&arr[i]);
+    return arr;
+}
+
+static void update_features_response_updatable_feature_result_read(kreader_t *r, int16_t v, struct update_features_response_updatable_feature_result *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->feature = kr_string(r, flex);
+        if (m->feature.len < 0 && !(0))
+            r->err = 1;
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void update_features_response_updatable_feature_result_write(kwriter_t *w, int16_t v, const struct update_features_response_updatable_feature_result *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_string(w, flex, m->feature);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+void update_features_response_defaults(struct update_features_response *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = KSTR_LIT("");
+}
+
+static void update_features_response_read(kreader_t *r, int16_t v, struct update_features_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        m->throttle_time_ms = kr_int32(r);
+    }
+    if (1) {
+        m->error_code = kr_int16(r);
+    }
+    if (1) {
+        m->error_message = kr_string(r, flex);
+        if (m->error_message.len < 0 && !(1))
+            r->err = 1;
+    }
+    if (1) {
+        m->results_count = kr_array_len(r, flex, update_features_response_updatable_feature_result_min_size(v));
+        m->results = kr_alloc_array(r, m->results_count, sizeof(struct update_features_response_updatable_feature_result));
+        for (int32_t i = 0; i < m->results_count && !r->err; i++) {
+            update_features_response_updatable_feature_result_defaults(&m->results[i]);
+            update_features_response_updatable_feature_result_read(r, v, &m->results[i]);
+        }
+        if (m->results_count < 0 && !(0))
+            r->err = 1;
+    }
+    if (flex && !r->err) {
+        uint32_t ntags = kr_uvarint(r);
+        for (uint32_t t = 0; t < ntags && !r->err; t++) {
+            uint32_t tag = kr_uvarint(r);
+            uint32_t sz = kr_uvarint(r);
+            if (r->err || sz > (size_t)(r->end - r->p)) {
+                r->err = 1;
+                break;
+            }
+            uint8_t *next = r->p + sz;
+            (void)tag;
+            r->p = next;
+        }
+    }
+}
+
+static void update_features_response_write(kwriter_t *w, int16_t v, const struct update_features_response *m)
+{
+    bool flex = 1;
+    (void)flex;
+    if (1) {
+        kw_int32(w, m->throttle_time_ms);
+    }
+    if (1) {
+        kw_int16(w, m->error_code);
+    }
+    if (1) {
+        kw_string(w, flex, m->error_message);
+    }
+    if (1) {
+        kw_array_len(w, flex, m->results_count);
+        for (int32_t i = 0; i < m->results_count; i++)
+            update_features_response_updatable_feature_result_write(w, v, &m->results[i]);
+    }
+    if (flex) {
+        kw_uvarint(w, 0);
+    }
+}
+
+int update_features_response_decode(kreader_t *r, int16_t version, struct update_features_response *m)
+{
+    update_features_response_defaults(m);
+    update_features_response_read(r, version, m);
+    return r->err ? -1 : 0;
+}
+
+void update_features_response_encode(kwriter_t *w, int16_t version, const struct update_features_response *m)
+{
+    update_features_response_write(w, version, m);
+}
+
 static void describe_acls_request_read(kreader_t *r, int16_t v, struct describe_acls_request *m);
 static void describe_acls_request_write(kwriter_t *w, int16_t v, const struct describe_acls_request *m);
 
@@ -26374,6 +26703,10 @@ static int consumer_group_describe_request_decode_any(kreader_t *r, int16_t v, v
 static void consumer_group_describe_request_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_group_describe_request_encode(w, v, m); }
 static int consumer_group_describe_response_decode_any(kreader_t *r, int16_t v, void *m) { return consumer_group_describe_response_decode(r, v, m); }
 static void consumer_group_describe_response_encode_any(kwriter_t *w, int16_t v, const void *m) { consumer_group_describe_response_encode(w, v, m); }
+static int update_features_request_decode_any(kreader_t *r, int16_t v, void *m) { return update_features_request_decode(r, v, m); }
+static void update_features_request_encode_any(kwriter_t *w, int16_t v, const void *m) { update_features_request_encode(w, v, m); }
+static int update_features_response_decode_any(kreader_t *r, int16_t v, void *m) { return update_features_response_decode(r, v, m); }
+static void update_features_response_encode_any(kwriter_t *w, int16_t v, const void *m) { update_features_response_encode(w, v, m); }
 static int describe_acls_request_decode_any(kreader_t *r, int16_t v, void *m) { return describe_acls_request_decode(r, v, m); }
 static void describe_acls_request_encode_any(kwriter_t *w, int16_t v, const void *m) { describe_acls_request_encode(w, v, m); }
 static int describe_acls_response_decode_any(kreader_t *r, int16_t v, void *m) { return describe_acls_response_decode(r, v, m); }
@@ -26636,6 +26969,10 @@ const proto_message_info_t proto_message_table[] = {
       consumer_group_describe_request_decode_any, consumer_group_describe_request_encode_any },
     { "ConsumerGroupDescribeResponse", 69, 0, 0, 0, 0, sizeof(struct consumer_group_describe_response),
       consumer_group_describe_response_decode_any, consumer_group_describe_response_encode_any },
+    { "UpdateFeaturesRequest", 57, 0, 1, 0, -1, sizeof(struct update_features_request),
+      update_features_request_decode_any, update_features_request_encode_any },
+    { "UpdateFeaturesResponse", 57, 0, 1, 0, 0, sizeof(struct update_features_response),
+      update_features_response_decode_any, update_features_response_encode_any },
     { "DescribeAclsRequest", 29, 0, 3, 2, -1, sizeof(struct describe_acls_request),
       describe_acls_request_decode_any, describe_acls_request_encode_any },
     { "DescribeAclsResponse", 29, 0, 3, 2, 0, sizeof(struct describe_acls_response),
@@ -26693,5 +27030,5 @@ const proto_message_info_t proto_message_table[] = {
     { "TransactionLogValue", -1, 0, 1, 1, -1, sizeof(struct transaction_log_value),
       transaction_log_value_decode_any, transaction_log_value_encode_any },
 };
-const int proto_message_table_count = 130;
+const int proto_message_table_count = 132;
 

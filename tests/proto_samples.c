@@ -2930,6 +2930,50 @@ void consumer_group_describe_response_sample(arena_t *a, struct consumer_group_d
         consumer_group_describe_response_described_group_sample(a, &m->groups[i]);
 }
 
+void update_features_request_feature_update_key_sample(arena_t *a, struct update_features_request_feature_update_key *m)
+{
+    update_features_request_feature_update_key_defaults(m);
+    (void)a;
+    m->feature = KSTR_LIT("sample");
+    m->max_version_level = 300;
+    m->allow_downgrade = true;
+    m->upgrade_type = 7;
+}
+
+void update_features_request_sample(arena_t *a, struct update_features_request *m)
+{
+    update_features_request_defaults(m);
+    (void)a;
+    m->timeout_ms = 70000;
+    m->feature_updates_count = 2;
+    m->feature_updates = arena_array(a, 2, sizeof(struct update_features_request_feature_update_key));
+    for (int i = 0; i < 2; i++)
+        update_features_request_feature_update_key_sample(a, &m->feature_updates[i]);
+    m->validate_only = true;
+}
+
+void update_features_response_updatable_feature_result_sample(arena_t *a, struct update_features_response_updatable_feature_result *m)
+{
+    update_features_response_updatable_feature_result_defaults(m);
+    (void)a;
+    m->feature = KSTR_LIT("sample");
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+}
+
+void update_features_response_sample(arena_t *a, struct update_features_response *m)
+{
+    update_features_response_defaults(m);
+    (void)a;
+    m->throttle_time_ms = 70000;
+    m->error_code = 300;
+    m->error_message = KSTR_LIT("sample");
+    m->results_count = 2;
+    m->results = arena_array(a, 2, sizeof(struct update_features_response_updatable_feature_result));
+    for (int i = 0; i < 2; i++)
+        update_features_response_updatable_feature_result_sample(a, &m->results[i]);
+}
+
 void describe_acls_request_sample(arena_t *a, struct describe_acls_request *m)
 {
     describe_acls_request_defaults(m);
@@ -3698,6 +3742,8 @@ static void consumer_group_heartbeat_request_sample_any(arena_t *a, void *m) { c
 static void consumer_group_heartbeat_response_sample_any(arena_t *a, void *m) { consumer_group_heartbeat_response_sample(a, m); }
 static void consumer_group_describe_request_sample_any(arena_t *a, void *m) { consumer_group_describe_request_sample(a, m); }
 static void consumer_group_describe_response_sample_any(arena_t *a, void *m) { consumer_group_describe_response_sample(a, m); }
+static void update_features_request_sample_any(arena_t *a, void *m) { update_features_request_sample(a, m); }
+static void update_features_response_sample_any(arena_t *a, void *m) { update_features_response_sample(a, m); }
 static void describe_acls_request_sample_any(arena_t *a, void *m) { describe_acls_request_sample(a, m); }
 static void describe_acls_response_sample_any(arena_t *a, void *m) { describe_acls_response_sample(a, m); }
 static void create_acls_request_sample_any(arena_t *a, void *m) { create_acls_request_sample(a, m); }
@@ -3830,6 +3876,8 @@ void (*const proto_sample_table[])(arena_t *a, void *m) = {
     consumer_group_heartbeat_response_sample_any,
     consumer_group_describe_request_sample_any,
     consumer_group_describe_response_sample_any,
+    update_features_request_sample_any,
+    update_features_response_sample_any,
     describe_acls_request_sample_any,
     describe_acls_response_sample_any,
     create_acls_request_sample_any,

@@ -259,6 +259,10 @@ void consumer_group_describe_response_assignment_sample(arena_t *a, struct consu
 void consumer_group_describe_response_member_sample(arena_t *a, struct consumer_group_describe_response_member *m);
 void consumer_group_describe_response_described_group_sample(arena_t *a, struct consumer_group_describe_response_described_group *m);
 void consumer_group_describe_response_sample(arena_t *a, struct consumer_group_describe_response *m);
+void update_features_request_feature_update_key_sample(arena_t *a, struct update_features_request_feature_update_key *m);
+void update_features_request_sample(arena_t *a, struct update_features_request *m);
+void update_features_response_updatable_feature_result_sample(arena_t *a, struct update_features_response_updatable_feature_result *m);
+void update_features_response_sample(arena_t *a, struct update_features_response *m);
 void describe_acls_request_sample(arena_t *a, struct describe_acls_request *m);
 void describe_acls_response_acl_description_sample(arena_t *a, struct describe_acls_response_acl_description *m);
 void describe_acls_response_describe_acls_resource_sample(arena_t *a, struct describe_acls_response_describe_acls_resource *m);

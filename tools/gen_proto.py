@@ -74,6 +74,8 @@ MESSAGES = [
     "DescribeDelegationTokenRequest", "DescribeDelegationTokenResponse",
     "ConsumerGroupHeartbeatRequest", "ConsumerGroupHeartbeatResponse",
     "ConsumerGroupDescribeRequest", "ConsumerGroupDescribeResponse",
+    # KIP-584 feature versioning as a ZooKeeper-mode controller runs it
+    "UpdateFeaturesRequest", "UpdateFeaturesResponse",
     # ACLs (answered SECURITY_DISABLED until an authorizer exists)
     "DescribeAclsRequest", "DescribeAclsResponse",
     "CreateAclsRequest", "CreateAclsResponse",

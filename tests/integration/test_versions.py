@@ -17,8 +17,6 @@ from test_clients import create_topic
 # What Kafka 3.9.1 (ZooKeeper mode) serves and samsa does not, each with
 # the reason.  A change on either side fails the test until this is updated.
 NOT_SERVED = {
-    57: "UpdateFeatures: feature flags are KRaft's",
-    58: "Envelope: forwarding is KRaft's",
 }
 # Served with a narrower range than Kafka's, and why.
 NARROWER = {
@@ -34,14 +32,26 @@ def api_versions(port):
         c.close()
 
 
+def api_versions_v3_bytes(port):
+    c = Conn(port)
+    try:
+        return c.request(18, 3, b"\x00" + compact_str("samsa-test") + compact_str("1.0") + b"\x00")
+    finally:
+        c.close()
+
+
 @pytest.mark.skipif(TARGET != "samsa", reason="compares samsa with Kafka in one run")
 def test_api_versions_match_kafka(broker, zookeeper, tmp_path):
     k = KafkaBroker(zookeeper.connect, str(tmp_path)).start()
     try:
         kafka = api_versions(k.port)
+        kafka_v3 = api_versions_v3_bytes(k.port)
     finally:
         k.stop()
     samsa = api_versions(broker.port)
+    # The whole v3 answer, byte for byte: keys in Kafka's order, and the
+    # finalized features epoch of a fresh /feature.
+    assert api_versions_v3_bytes(broker.port) == kafka_v3
     assert {key for key in kafka if key not in samsa} == set(NOT_SERVED)
     assert not set(samsa) - set(kafka), "samsa serves a key Kafka does not"
     for key, (lo, hi) in samsa.items():

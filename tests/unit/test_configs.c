@@ -1,13 +1,15 @@
 /*
  * test_configs.c - the tables of Kafka's configurations (generated from
  * Kafka's classes) against samsa's own topic table, Kafka's broker
- * synonyms and types, the config change notification formats.
+ * synonyms and types, the config change notification formats, the
+ * /feature znode.
  */
 #include <CUnit/CUnit.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config_defs.h"
+#include "feature_versioning.h"
 #include "kv_list.h"
 #include "rate_sampler.h"
 #include "replication_quota.h"
@@ -126,6 +128,46 @@ static void test_replication_throttles(void)
     CU_ASSERT_DOUBLE_EQUAL(rate_measure(&r, 11000, NULL), 1000.0 / 10.5, 1e-9);
 }
 
+/* Kafka's FeatureZNode: its JSON both ways, and what decode refuses. */
+static void test_feature_znode(void)
+{
+    feature_znode_t z = { .version = 2, .enabled = true };
+    char *s = feature_znode_encode(&z);
+    CU_ASSERT_STRING_EQUAL(s, "{\"features\":{},\"version\":2,\"status\":1}");
+    free(s);
+    ff_put(&z.features, "a.b", 3);
+    z.version = 1;
+    z.enabled = false;
+    s = feature_znode_encode(&z);
+    CU_ASSERT_STRING_EQUAL(s, "{\"features\":{\"a.b\":{\"max_version_level\":3,"
+                              "\"min_version_level\":3}},\"version\":1,\"status\":0}");
+    feature_znode_t back;
+    CU_ASSERT_EQUAL(feature_znode_decode(s, &back), 0);
+    CU_ASSERT_EQUAL(back.version, 1);
+    CU_ASSERT_FALSE(back.enabled);
+    CU_ASSERT_TRUE(ff_same(&back.features, &z.features));
+    free(s);
+    ff_free(&back.features);
+    ff_remove(&z.features, "a.b");
+    CU_ASSERT_EQUAL(z.features.n, 0);
+    ff_free(&z.features);
+    static const char *refused[] = {
+        "{\"features\":{},\"version\":3,\"status\":1}",            /* unknown version */
+        "{\"features\":{},\"version\":2}",                         /* no status */
+        "{\"features\":{},\"version\":2,\"status\":2}",            /* unknown status */
+        "{\"version\":2,\"status\":1}",                            /* no features */
+        "{\"features\":{\"x\":{\"max_version_level\":1}},\"version\":1,\"status\":1}",
+        "{\"features\":{\"x\":{}},\"version\":2,\"status\":1}",
+        "not json",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        CU_ASSERT_EQUAL(feature_znode_decode(refused[i], &back), -1);
+    CU_ASSERT_EQUAL(feature_znode_version(302), 1);
+    CU_ASSERT_EQUAL(feature_znode_version(303), 2);
+    CU_ASSERT_FALSE(feature_versioning_supported(206));
+    CU_ASSERT_TRUE(feature_versioning_supported(207));
+}
+
 void register_config_tests(void)
 {
     CU_pSuite s = CU_add_suite("configs", NULL, NULL);
@@ -134,4 +176,5 @@ void register_config_tests(void)
     CU_add_test(s, "broker synonyms and types", test_broker_synonyms_and_types);
     CU_add_test(s, "config znodes and change notifications", test_change_notifications);
     CU_add_test(s, "replication throttles", test_replication_throttles);
+    CU_add_test(s, "the /feature znode", test_feature_znode);
 }
