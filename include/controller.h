@@ -13,10 +13,13 @@
  *
  * When this broker is the elected controller, what changed is also handed
  * to the controller's context (controller_state.h), which elects leaders
- * and sends LeaderAndIsr/UpdateMetadata.  Every broker still reads topic
- * assignments, configs and live brokers from ZooKeeper for its metadata
- * cache; only the controller reads partition states (the others take them
- * from UpdateMetadata; partition roles come only from LeaderAndIsr).
+ * and sends LeaderAndIsr/UpdateMetadata.  Only the controller reads
+ * topics (assignments, partition states) from ZooKeeper; every broker
+ * learns them from the controller's UpdateMetadata and LeaderAndIsr, as
+ * Kafka's do, and reads a topic's config when it first hears of it
+ * (topic_config_load.h).  Partial: the controller's own broker still
+ * takes the topics it reads into its cache and opens logs for the
+ * replicas they assign it before its own LeaderAndIsr arrives.
  */
 #ifndef SAMSA_CONTROLLER_H
 #define SAMSA_CONTROLLER_H

@@ -10,12 +10,14 @@
  * ZooKeeper.  Until the first UpdateMetadata arrives the registrations
  * controller.c reads from /brokers/ids stand in for the live brokers
  * (mc_seed_brokers), so a broker that has just started lists itself;
- * after that only a controller changes them.  Topics enter the cache from
- * either side, but clients see a partition only once a controller has
- * told this broker its state (mc_partition_announced).  Partial: topic
- * assignments and configs are still read from ZooKeeper by controller.c
- * (configs as Kafka's brokers read them; assignments decide which logs
- * this broker opens until LeaderAndIsr does it alone).
+ * after that only a controller changes them.  A broker that is not the
+ * controller learns topics only from its controller: UpdateMetadata adds
+ * them (and partitions), LeaderDuringDelete removes them, LeaderAndIsr
+ * adds the ones it names (not shown to clients until UpdateMetadata), and
+ * their configs are read from ZooKeeper when it first hears of them
+ * (topic_config_load.h).  The controller's own broker also takes the
+ * topics it reads from ZooKeeper.  Clients see a partition only once a
+ * controller has told this broker its state (mc_partition_announced).
  */
 #ifndef SAMSA_METADATA_CACHE_H
 #define SAMSA_METADATA_CACHE_H
@@ -72,6 +74,8 @@ typedef struct mc_topic {
     int n_partitions;
     mc_partition_t *parts;
     kv_list_t cfg;              /* /config/topics/<t>: the topic's overrides */
+    bool cfg_loaded;            /* cfg and settings are the znode's */
+    bool cfg_loading;           /* a read of it is on its way (topic_config_load.h) */
     bool deleting;
     bool by_id;                 /* in the cache's topic-id index */
     UT_hash_handle hh;
@@ -96,6 +100,10 @@ typedef struct mc_broker {
     int64_t epoch;              /* czxid of /brokers/ids/<id> */
 } mc_broker_t;
 
+/* The leader a controller names for a partition of a topic it is
+ * deleting (Kafka's LeaderAndIsr.LeaderDuringDelete). */
+#define MC_LEADER_DURING_DELETE (-2)
+
 mc_topic_t *mc_topic_new(const char *name, int n_partitions);
 /* No leader, epochs -1: a state this broker has not been told yet (any
  * state the controller sends replaces it). */
@@ -116,6 +124,10 @@ mc_topic_t *mc_topic_dup(const mc_topic_t *t);
 bool mc_topic_same(const mc_topic_t *a, const mc_topic_t *b);
 void mc_topic_set_config(mc_topic_t *t, const char *key, const char *value);
 const char *mc_topic_config(const mc_topic_t *t, const char *key);
+/* The topic of that name and id (zero: any), added with unknown states
+ * (not shown to clients) or grown to n_partitions: what a LeaderAndIsr
+ * names before UpdateMetadata does. */
+mc_topic_t *mc_ensure_topic(const char *name, kuuid_t id, int32_t n_partitions);
 /* Replaces any topic of the same name; the cache takes ownership. */
 void mc_put_topic(mc_topic_t *t);
 void mc_remove_topic(const char *name);
@@ -127,11 +139,12 @@ int32_t *mc_ids_copy(const int32_t *v, int n);
 /* Whether id is among the n broker ids of v (replicas, ISR, offline). */
 bool mc_ids_have(const int32_t *v, int n, int32_t id);
 /* A controller's word on one partition (UpdateMetadata).  A topic or
- * partition the cache does not know yet is added (its assignment znode may
- * be read after the controller's request arrives); topic_id is the
- * request's (zero before UpdateMetadata v7).  offline: the replicas it
- * reports offline (NULL leaves them as they were).  False if id is
- * negative. */
+ * partition the cache does not know yet is added (a topic of another
+ * topic id replaces the one of that name); topic_id is the request's
+ * (zero before UpdateMetadata v7).  offline: the replicas it reports
+ * offline (NULL leaves them as they were).  LeaderDuringDelete (-2)
+ * removes the partition, and the topic with its last one.  False if id is
+ * negative or nothing was added. */
 bool mc_update_partition(const char *topic, kuuid_t topic_id, int32_t id, int32_t leader,
                          int32_t leader_epoch,
                          int32_t zk_version, const int32_t *replicas, int n_replicas,

@@ -22,6 +22,7 @@
 #include "net.h"
 #include "proto_messages.h"
 #include "topic_config.h"
+#include "topic_config_load.h"
 
 typedef struct describe_configs_request_describe_configs_resource rq_resource_t;
 typedef struct describe_configs_response_describe_configs_resource_result entry_t;
@@ -322,12 +323,35 @@ static void describe_one(broker_t *b, request_t *req, const struct describe_conf
 #define DESCRIBE_MEMORY_BASE (32u << 20)
 #define DESCRIBE_MEMORY_PER_REQUEST_BYTE 256u
 
+/* Topics this broker has not read the config of yet (it heard of them
+ * from its controller a moment ago): asked for, and counted. */
+static int configs_unread(broker_t *b, request_t *req, const struct describe_configs_request *rq)
+{
+    int n = 0;
+    for (int i = 0; i < rq->resources_count; i++) {
+        if (rq->resources[i].resource_type != RESOURCE_TYPE_TOPIC)
+            continue;
+        char *name = kstr_dup(&req->arena, rq->resources[i].resource_name);
+        mc_topic_t *t = mc_find_topic(name ? name : "");
+        if (t && !t->cfg_loaded) {
+            tcl_want(b, t);
+            n++;
+        }
+    }
+    return n;
+}
+
 enum handler_result api_describe_configs(broker_t *b, request_t *req)
 {
     int16_t v = req->hdr.request_api_version;
     struct describe_configs_request rq;
-    if (describe_configs_request_decode(&req->body, v, &rq) < 0)
+    kreader_t body = req->body;     /* kept whole: a parked request decodes again */
+    if (describe_configs_request_decode(&body, v, &rq) < 0)
         return REQ_CLOSE;
+    if (configs_unread(b, req, &rq) > 0) {
+        tcl_park(req, api_describe_configs);
+        return REQ_PARKED;
+    }
     struct describe_configs_response resp;
     describe_configs_response_defaults(&resp);
     resp.results_count = rq.resources_count > 0 ? rq.resources_count : 0;

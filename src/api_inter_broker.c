@@ -34,6 +34,7 @@
 #include "replica_fetcher.h"
 #include "replica_manager.h"
 #include "topic_admin.h"
+#include "topic_config_load.h"
 #include "util.h"
 
 #define EPOCH_DURING_DELETE (-2)
@@ -156,17 +157,44 @@ static void answer_state(const struct leader_and_isr_request_leader_and_isr_part
     e->error_code = err;
 }
 
+/* The topic of a partition state in the cache (LeaderAndIsr may come
+ * before UpdateMetadata), and whether its config is known: the request
+ * waits for those that are not (topic_config_load.h). */
+static void want_config(const struct leader_and_isr_request_leader_and_isr_partition_state *s,
+                        const char *topic, int ti, void *arg)
+{
+    lisr_ctx_t *c = arg;
+    if (!topic || topic_name_invalid(topic, (int)strlen(topic)) || s->partition_index < 0 ||
+        !mc_ids_have(s->replicas, s->replicas_count, c->b->cfg->broker_id))
+        return;                         /* answered with an error, no log */
+    kuuid_t id = ti >= 0 ? c->rq->topic_states[ti].topic_id : (kuuid_t){ { 0 } };
+    mc_topic_t *t = mc_ensure_topic(topic, id, s->partition_index + 1);
+    if (!t->cfg_loaded) {
+        tcl_want(c->b, t);
+        c->n++;
+    }
+}
+
 enum handler_result api_leader_and_isr(broker_t *b, request_t *req)
 {
     struct leader_and_isr_request rq;
     int16_t v = req->hdr.request_api_version;
-    if (leader_and_isr_request_decode(&req->body, v, &rq) < 0)
+    kreader_t body = req->body;     /* kept whole: a parked request decodes again */
+    if (leader_and_isr_request_decode(&body, v, &rq) < 0)
         return REQ_CLOSE;
     struct leader_and_isr_response resp;
     leader_and_isr_response_defaults(&resp);
     lisr_ctx_t c = { b, req, &rq, &resp, 0, KERR_NONE };
     resp.error_code = fence(b, req, "LeaderAndIsr", rq.controller_id, rq.controller_epoch, rq.broker_epoch);
     if (resp.error_code == KERR_NONE) {
+        foreach_lisr_state(req, &rq, want_config, &c);
+        if (c.n > 0) {
+            log_info("state.change", "LeaderAndIsr request correlationId %d from controller %d "
+                     "waits for the configs of %d partition(s)' topics", req->hdr.correlation_id,
+                     rq.controller_id, c.n);
+            tcl_park(req, api_leader_and_isr);
+            return REQ_PARKED;
+        }
         foreach_lisr_state(req, &rq, count_state, &c);
         log_info("state.change", "Handling LeaderAndIsr request correlationId %d from controller %d "
                  "for %d partitions", req->hdr.correlation_id, rq.controller_id, c.n);
@@ -239,6 +267,14 @@ static void cache_live_brokers(broker_t *b, const struct update_metadata_request
     free(live);
 }
 
+/* Topics UpdateMetadata brought into the cache have their configs read. */
+static void want_configs(broker_t *b)
+{
+    for (mc_topic_t *t = mc_topics(); t; t = t->hh.next)
+        if (!t->cfg_loaded && !t->cfg_loading)
+            tcl_want(b, t);
+}
+
 enum handler_result api_update_metadata(broker_t *b, request_t *req)
 {
     struct update_metadata_request rq;
@@ -259,6 +295,7 @@ enum handler_result api_update_metadata(broker_t *b, request_t *req)
                 cache_state(topic, rq.topic_states[t].topic_id,
                             &rq.topic_states[t].partition_states[i]);
         }
+        want_configs(b);
     }
     update_metadata_response_encode(&req->resp, v, &resp);
     return REQ_DONE;

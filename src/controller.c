@@ -301,6 +301,7 @@ mc_topic_t **controller_load_topics(char **names, int n)
             continue;
         if (reads[n + i].rc == ZOK)
             zkl_parse_config(reads[n + i].data, &out[i]->cfg);
+        out[i]->cfg_loaded = true;
         n_parts += out[i]->n_partitions;
         name_set_add(&zv.known, names[i]);
     }
@@ -454,7 +455,8 @@ static int establish(metadata_update_t *u)
     zke_elect(zv.zs, zv.b->cfg->broker_id, &zv.el);
     set_controller_fields(u);
     load_brokers(u);
-    load_topic_list(u, true);
+    if (zv.el.is_controller)
+        load_topic_list(u, true);
     config_changes_load(zv.zs, zv.b->cfg->broker_id, u);
     if (authorizer_enabled())
         acl_zk_load(zv.zs, u);
@@ -577,9 +579,11 @@ static void sync_job(void *arg)
         bool became = zv.el.is_controller && !was_controller;
         if (pe.brokers || became)
             load_brokers(u);
-        if (pe.topics || pe.controller)
+        /* Only the controller reads topics: the others learn them from
+         * its UpdateMetadata and LeaderAndIsr, as Kafka's brokers do. */
+        if (zv.el.is_controller && (pe.topics || became))
             load_topic_list(u, became);
-        if (pe.changed_topics)
+        if (zv.el.is_controller && !became && pe.changed_topics)
             reload_topics(u, pe.changed_topics);
         if (pe.config_changes)
             config_changes_process(zv.zs, zv.b->cfg->broker_id, u);

@@ -118,6 +118,7 @@ static void apply_topic_configs(broker_t *b, metadata_update_t *u)
         kv_free(&t->cfg);
         t->cfg = c->config;
         c->config = (kv_list_t){ 0 };
+        t->cfg_loaded = true;
         bdyn_topic_changed(b, t);
     }
 }

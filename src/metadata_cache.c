@@ -12,9 +12,6 @@
 /* Owned by the event-loop thread. */
 static mc_topic_t *topics;          /* by name */
 static mc_topic_t *topics_by_id;    /* the same topics by id (hh_id) */
-/* Partition states UpdateMetadata named before the topic (or those of its
- * partitions) came into the cache from ZooKeeper; mc_put_topic takes them. */
-static mc_topic_t *early_states;    /* by name */
 static mc_broker_t *brokers;
 static int n_brokers;
 static bool brokers_announced;      /* a controller set them */
@@ -77,6 +74,7 @@ mc_topic_t *mc_topic_dup(const mc_topic_t *src)
     t->settings = src->settings;
     t->id = src->id;
     t->deleting = src->deleting;
+    t->cfg_loaded = src->cfg_loaded;
     for (int i = 0; i < src->n_partitions; i++) {
         mc_partition_t *d = &t->parts[i];
         *d = src->parts[i];
@@ -154,10 +152,9 @@ static void unlink_topic(mc_topic_t *t)
 
 /* Keeps in t the newer of each partition state (leader, epochs, ISR) of
  * t and from: leader epochs, then partition epochs (ISR changes), only go
- * forward.  A state a controller sent (UpdateMetadata) can be newer than a
- * read of ZooKeeper, and a broker that is not the controller reads no
- * states at all.  The replicas stay t's: the assignment znode's, which
- * decide what this broker hosts. */
+ * forward.  A state a controller sent (UpdateMetadata) can be newer than
+ * the controller's read of ZooKeeper.  The replicas stay t's: the
+ * assignment znode's. */
 static void keep_newer_states(mc_topic_t *t, mc_topic_t *from)
 {
     for (int i = 0; i < t->n_partitions && i < from->n_partitions; i++) {
@@ -182,28 +179,8 @@ static bool same_id(const mc_topic_t *a, kuuid_t id)
     return !memcmp(&a->id, &id, sizeof(id));
 }
 
-static void drop_early_states(mc_topic_t *e)
+static void link_topic(mc_topic_t *t)
 {
-    HASH_DEL(early_states, e);
-    mc_topic_free(e);
-}
-
-void mc_put_topic(mc_topic_t *t)
-{
-    mc_topic_t *old, *early;
-    HASH_FIND_STR(topics, t->name, old);
-    if (old && same_id(old, t->id))
-        keep_newer_states(t, old);
-    HASH_FIND_STR(early_states, t->name, early);
-    if (early && (kuuid_is_zero(early->id) || same_id(early, t->id))) {
-        keep_newer_states(t, early);
-        if (early->n_partitions <= t->n_partitions)
-            drop_early_states(early);
-    }
-    if (old) {
-        unlink_topic(old);
-        mc_topic_free(old);
-    }
     HASH_ADD_STR(topics, name, t);
     mc_topic_t *same_id = NULL;
     if (!kuuid_is_zero(t->id))
@@ -214,17 +191,47 @@ void mc_put_topic(mc_topic_t *t)
     }
 }
 
+void mc_put_topic(mc_topic_t *t)
+{
+    mc_topic_t *old;
+    HASH_FIND_STR(topics, t->name, old);
+    if (old && (kuuid_is_zero(old->id) || same_id(old, t->id)))
+        keep_newer_states(t, old);
+    if (old) {
+        unlink_topic(old);
+        mc_topic_free(old);
+    }
+    link_topic(t);
+}
+
 void mc_remove_topic(const char *name)
 {
-    mc_topic_t *t, *early;
+    mc_topic_t *t;
     HASH_FIND_STR(topics, name, t);
-    HASH_FIND_STR(early_states, name, early);
-    if (early && (!t || kuuid_is_zero(early->id) || same_id(early, t->id)))
-        drop_early_states(early);
     if (t) {
         unlink_topic(t);
         mc_topic_free(t);
     }
+}
+
+mc_topic_t *mc_ensure_topic(const char *name, kuuid_t id, int32_t n_partitions)
+{
+    mc_topic_t *t = mc_find_topic(name);
+    if (t && !kuuid_is_zero(id) && !kuuid_is_zero(t->id) && !same_id(t, id)) {
+        mc_remove_topic(name);          /* re-created under the same name */
+        t = NULL;
+    }
+    if (!t) {
+        t = mc_topic_new(name, 0);
+        t->id = id;
+        link_topic(t);
+    } else if (kuuid_is_zero(t->id) && !kuuid_is_zero(id)) {
+        unlink_topic(t);
+        t->id = id;
+        link_topic(t);
+    }
+    topic_grow(t, n_partitions);
+    return t;
 }
 
 mc_topic_t *mc_find_topic_by_id(kuuid_t id)
@@ -258,23 +265,18 @@ int32_t *mc_ids_copy(const int32_t *v, int n)
     return c;
 }
 
-/* Where a state for a topic or partition the cache lacks waits: the
- * topic's early entry, created (or replaced, for another topic id). */
-static mc_topic_t *early_topic(const char *topic, kuuid_t topic_id, int32_t id)
+/* LeaderDuringDelete: the partition goes (Kafka's removePartitionInfo),
+ * and the topic once none of its partitions is left. */
+static void remove_partition(mc_topic_t *t, int32_t id)
 {
-    mc_topic_t *e;
-    HASH_FIND_STR(early_states, topic, e);
-    if (e && !kuuid_is_zero(topic_id) && !same_id(e, topic_id)) {
-        drop_early_states(e);
-        e = NULL;
-    }
-    if (!e) {
-        e = mc_topic_new(topic, 0);
-        e->id = topic_id;
-        HASH_ADD_STR(early_states, name, e);
-    }
-    topic_grow(e, id + 1);
-    return e;
+    t->deleting = true;
+    mc_partition_t *p = &t->parts[id];
+    mc_partition_state_unknown(p);
+    p->leader = MC_LEADER_DURING_DELETE;
+    for (int i = 0; i < t->n_partitions; i++)
+        if (t->parts[i].leader != MC_LEADER_DURING_DELETE)
+            return;
+    mc_remove_topic(t->name);
 }
 
 bool mc_update_partition(const char *topic, kuuid_t topic_id, int32_t id, int32_t leader,
@@ -285,9 +287,13 @@ bool mc_update_partition(const char *topic, kuuid_t topic_id, int32_t id, int32_
     if (id < 0)
         return false;
     mc_topic_t *t = mc_find_topic(topic);
-    bool known = t && id < t->n_partitions && (kuuid_is_zero(topic_id) || same_id(t, topic_id));
-    if (!known)
-        t = early_topic(topic, topic_id, id);
+    bool other = t && !kuuid_is_zero(topic_id) && !kuuid_is_zero(t->id) && !same_id(t, topic_id);
+    if (leader == MC_LEADER_DURING_DELETE) {
+        if (t && !other && id < t->n_partitions)
+            remove_partition(t, id);
+        return false;
+    }
+    t = mc_ensure_topic(topic, topic_id, id + 1);
     mc_partition_t *p = &t->parts[id];
     p->leader = leader;
     p->leader_epoch = leader_epoch;
@@ -303,8 +309,6 @@ bool mc_update_partition(const char *topic, kuuid_t topic_id, int32_t id, int32_
         p->offline = mc_ids_copy(offline, MAX(n_offline, 0));
         p->n_offline = MAX(n_offline, 0);
     }
-    if (leader == -2)
-        t->deleting = true;     /* LeaderDuringDelete: the controller is deleting it */
     return true;
 }
 
@@ -377,8 +381,6 @@ void mc_clear(void)
         unlink_topic(t);
         mc_topic_free(t);
     }
-    HASH_ITER(hh, early_states, t, tmp)
-        drop_early_states(t);
     put_brokers(NULL, 0);
     brokers_announced = false;
 }

@@ -37,6 +37,7 @@
 #include "logging.h"
 #include "loop.h"
 #include "metadata_cache.h"
+#include "topic_config_load.h"
 #include "net.h"
 #include "replica_fetcher.h"
 #include "fetch_session.h"
@@ -286,6 +287,7 @@ out_logs:
     bio_stop();         /* queued fsyncs, checkpoints and removals finish */
     ib_auth_free();     /* every connecting thread has stopped */
     metadata_apply_shutdown();
+    tcl_shutdown();
     lmove_shutdown();
     rm_shutdown();
     fs_shutdown();

@@ -351,8 +351,22 @@ void ta_write_each(admin_job_t *j, bool (*write_one)(admin_job_t *j, int i, zk_s
 static bool create_one(admin_job_t *j, int i, zk_session_t *zs, topic_result_t *res)
 {
     char path[ZK_PATH_MAX];
+    struct Stat st;
+    int rc, tries = 0;
+    /* A topic being deleted is no longer in the metadata cache: its name
+     * is refused here (AdminZkClient.validateTopicCreate). */
+    snprintf(path, sizeof(path), "/admin/delete_topics/%s", j->names[i]);
+    do
+        rc = zoo_exists(zk_handle(zs), path, 0, &st);
+    while (controller_should_retry(rc, &tries));
+    if (rc == ZOK) {
+        ta_set_result(res, KERR_TOPIC_ALREADY_EXISTS, NULL);
+        snprintf(res->message, sizeof(res->message), "Topic '%.249s' is marked for deletion.",
+                 j->names[i]);
+        return false;
+    }
     snprintf(path, sizeof(path), "/config/topics/%s", j->names[i]);
-    int rc = create_retrying(zs, path, j->config_json[i], true);
+    rc = create_retrying(zs, path, j->config_json[i], true);
     if (rc != ZOK) {
         log_error("controller", "Cannot write %s: %s", path, zerror(rc));
         ta_set_result(res, KERR_UNKNOWN_SERVER_ERROR, "Cannot write topic config to ZooKeeper");

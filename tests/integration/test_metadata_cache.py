@@ -14,7 +14,7 @@ import time
 from kafka.protocol.metadata import MetadataRequest
 
 from conftest import ROOT, TARGET, unique, wait_for
-from kproto import Conn, call
+from kproto import Conn, call, describe_configs_v3
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from cluster import Cluster  # noqa: E402
@@ -98,11 +98,21 @@ def test_live_brokers_come_from_the_controller(zookeeper, tmp_path):
 
 
 def test_topics_written_to_zookeeper_wait_for_the_controller(zookeeper, tmp_path):
+    """A topic written into ZooKeeper (config, then assignment, as Kafka
+    2.x's kafka-topics --zookeeper did) is not answered for, and gets no
+    log, on brokers that are not the controller until the controller tells
+    them; then each replica leads or follows it with the topic's own config
+    (read when it first hears of the topic): LogAppendTime stamps what its
+    leader appends, and DescribeConfigs on every broker lists the
+    overrides."""
     c, ctl, observers = start_cluster(zookeeper, tmp_path)
     try:
         topic = unique("zk-written")
         assignment = {"0": [observers[0], ctl], "1": [observers[1], observers[0]]}
+        overrides = {"message.timestamp.type": "LogAppendTime", "segment.bytes": "1048576"}
         with paused(c, ctl):
+            c.zkc.create(f"{c.chroot}/config/topics/{topic}",
+                         json.dumps({"version": 1, "config": overrides}).encode())
             c.zkc.create(f"{c.chroot}/brokers/topics/{topic}",
                          json.dumps({"version": 2, "partitions": assignment,
                                      "adding_replicas": {}, "removing_replicas": {}}).encode())
@@ -113,6 +123,8 @@ def test_topics_written_to_zookeeper_wait_for_the_controller(zookeeper, tmp_path
                     f"broker {i} answered for a topic no controller announced: {topics[topic]}"
                 _, everything = metadata(c.broker(i).port)
                 assert topic not in everything
+                logs = [d for d in os.listdir(c.broker(i).logdir) if d.startswith(topic + "-")]
+                assert logs == [], f"broker {i} opened logs no LeaderAndIsr asked for: {logs}"
         # The controller creates the partition states (first replica leads)
         # and tells every broker.
         want = (0, {0: (observers[0], sorted([observers[0], ctl])),
@@ -120,5 +132,37 @@ def test_topics_written_to_zookeeper_wait_for_the_controller(zookeeper, tmp_path
         for i in range(3):
             wait_for(lambda: metadata(c.broker(i).port, [topic])[1][topic] == want, 30,
                      f"broker {i} to answer for {topic}")
+        for i in range(3):
+            conn = Conn(c.broker(i).port)
+            try:
+                err, _, cfg = describe_configs_v3(conn, [(2, topic)], synonyms=False,
+                                                  documentation=False)[0]
+            finally:
+                conn.close()
+            assert err == 0
+            assert {k: cfg[k]["value"] for k in overrides} == overrides, f"broker {i}"
+            assert all(cfg[k]["source"] == 1 for k in overrides), f"broker {i}"
+        assert append_time_stamped(c.bootstrap, topic, 0)
+        assert append_time_stamped(c.bootstrap, topic, 1)
     finally:
         c.stop()
+
+
+def append_time_stamped(bootstrap, topic, partition):
+    """A record produced with a timestamp of 1970 comes back stamped with
+    the leader's clock (LogAppendTime)."""
+    from confluent_kafka import Consumer, Producer, TopicPartition, TIMESTAMP_LOG_APPEND_TIME
+    before = int(time.time() * 1000)
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    p.produce(topic, b"v", partition=partition, timestamp=1000)
+    assert p.flush(30) == 0
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("g")})
+    consumer.assign([TopicPartition(topic, partition, 0)])
+    m = None
+    deadline = time.time() + 30
+    while m is None and time.time() < deadline:
+        m = consumer.poll(1.0)
+    consumer.close()
+    assert m is not None and not m.error(), m and m.error()
+    kind, ts = m.timestamp()
+    return kind == TIMESTAMP_LOG_APPEND_TIME and ts >= before - 1000

@@ -301,8 +301,8 @@ static void test_assignment_znode_reassignment_lists(void)
     mc_topic_free(t);
 }
 
-/* A ZooKeeper read of a topic on a broker that is not the controller: its
- * assignment, no partition states. */
+/* A topic as a controller's topic_admin or a state-less read of
+ * ZooKeeper gives it: its assignment, no partition states. */
 static mc_topic_t *assignment_only(const char *name, int n, kuuid_t id)
 {
     mc_topic_t *t = mc_topic_new(name, n);
@@ -316,20 +316,29 @@ static mc_topic_t *assignment_only(const char *name, int n, kuuid_t id)
     return t;
 }
 
-/* Partition states come from UpdateMetadata: one that arrives before the
- * topic's assignment (or a new partition's) is read waits and is taken
- * when the topic enters the cache; a state-less reload keeps the states
- * told; replicas stay the assignment's; a state of another topic id waits
- * for that incarnation. */
+/* Topics come from UpdateMetadata: a state of a topic or partition the
+ * cache lacks adds it (with the request's replicas, its config still to
+ * be read); the controller's own state-less read of the topic keeps the
+ * states told (replicas become the assignment's); a state of another topic
+ * id replaces the topic; LeaderDuringDelete removes partitions, the topic
+ * with its last, and adds nothing; LeaderAndIsr's topics are added unseen. */
 static void test_cache_takes_update_metadata_states(void)
 {
     kuuid_t id = { { 7 } }, other = { { 8 } };
     int32_t isr[] = { 2, 1 }, um_replicas[] = { 2, 1, 3 };
     CU_ASSERT_TRUE(mc_update_partition("early", id, 1, 2, 5, 9, um_replicas, 3, isr, 2, NULL, 0));
-    CU_ASSERT_PTR_NULL(mc_find_topic("early"));
-    mc_put_topic(assignment_only("early", 2, id));
     mc_topic_t *t = mc_find_topic("early");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(t->n_partitions, 2);
+    CU_ASSERT_FALSE(t->cfg_loaded);
+    CU_ASSERT_FALSE(mc_partition_announced(&t->parts[0]));
+    CU_ASSERT_TRUE(mc_topic_visible(t));
+    CU_ASSERT_EQUAL(t->parts[1].n_replicas, 3);     /* the request's */
+    CU_ASSERT_PTR_EQUAL(mc_find_topic_by_id(id), t);
+
+    /* The controller's read of ZooKeeper keeps what it told. */
+    mc_put_topic(assignment_only("early", 2, id));
+    t = mc_find_topic("early");
     CU_ASSERT_EQUAL(t->parts[0].leader, -1);
     CU_ASSERT_EQUAL(t->parts[1].leader, 2);
     CU_ASSERT_EQUAL(t->parts[1].leader_epoch, 5);
@@ -337,27 +346,45 @@ static void test_cache_takes_update_metadata_states(void)
     CU_ASSERT_EQUAL(t->parts[1].n_isr, 2);
     CU_ASSERT_EQUAL(t->parts[1].n_replicas, 2);     /* the assignment's */
 
-    /* A reload without states keeps what the controller said. */
-    mc_put_topic(assignment_only("early", 2, id));
-    t = mc_find_topic("early");
-    CU_ASSERT_EQUAL(t->parts[1].leader, 2);
-    CU_ASSERT_EQUAL(t->parts[1].leader_epoch, 5);
-
-    /* A partition added before the grown assignment is read. */
+    /* A partition added. */
     CU_ASSERT_TRUE(mc_update_partition("early", id, 2, 1, 0, 0, um_replicas, 3, isr, 2, NULL, 0));
-    CU_ASSERT_EQUAL(mc_find_topic("early")->n_partitions, 2);
-    mc_put_topic(assignment_only("early", 3, id));
     t = mc_find_topic("early");
+    CU_ASSERT_EQUAL(t->n_partitions, 3);
     CU_ASSERT_EQUAL(t->parts[2].leader, 1);
     CU_ASSERT_EQUAL(t->parts[1].leader, 2);
 
-    /* The topic recreated under another id: its state waits for it. */
+    /* The topic recreated under another id replaces it. */
     CU_ASSERT_TRUE(mc_update_partition("early", other, 0, 3, 0, 0, um_replicas, 3, isr, 2, NULL, 0));
-    CU_ASSERT_EQUAL(mc_find_topic("early")->parts[0].leader, -1);
-    mc_remove_topic("early");
-    mc_put_topic(assignment_only("early", 1, other));
-    CU_ASSERT_EQUAL(mc_find_topic("early")->parts[0].leader, 3);
+    t = mc_find_topic("early");
+    CU_ASSERT_EQUAL(t->n_partitions, 1);
+    CU_ASSERT_EQUAL(t->parts[0].leader, 3);
+    CU_ASSERT_PTR_NULL(mc_find_topic_by_id(id));
+    CU_ASSERT_PTR_EQUAL(mc_find_topic_by_id(other), t);
     CU_ASSERT_FALSE(mc_update_partition("early", other, -1, 3, 0, 0, um_replicas, 3, isr, 2, NULL, 0));
+
+    /* LeaderDuringDelete: partitions go, then the topic; of an unknown
+     * topic, nothing is added. */
+    CU_ASSERT_TRUE(mc_update_partition("early", other, 1, 3, 0, 0, um_replicas, 3, isr, 2, NULL, 0));
+    mc_update_partition("early", other, 0, MC_LEADER_DURING_DELETE, 0, 0, um_replicas, 3, isr, 2,
+                        NULL, 0);
+    t = mc_find_topic("early");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_TRUE(t->deleting);
+    CU_ASSERT_FALSE(mc_topic_visible(t));
+    mc_update_partition("early", other, 1, MC_LEADER_DURING_DELETE, 0, 0, um_replicas, 3, isr, 2,
+                        NULL, 0);
+    CU_ASSERT_PTR_NULL(mc_find_topic("early"));
+    CU_ASSERT_PTR_NULL(mc_find_topic_by_id(other));
+    mc_update_partition("gone", id, 0, MC_LEADER_DURING_DELETE, 0, 0, um_replicas, 3, isr, 2, NULL, 0);
+    CU_ASSERT_PTR_NULL(mc_find_topic("gone"));
+
+    /* LeaderAndIsr before UpdateMetadata: in the cache, not shown. */
+    t = mc_ensure_topic("lisr", (kuuid_t){ { 0 } }, 2);
+    CU_ASSERT_EQUAL(t->n_partitions, 2);
+    CU_ASSERT_FALSE(mc_topic_visible(t));
+    CU_ASSERT_PTR_EQUAL(mc_ensure_topic("lisr", id, 4), t);     /* id learnt, grown */
+    CU_ASSERT_EQUAL(t->n_partitions, 4);
+    CU_ASSERT_PTR_EQUAL(mc_find_topic_by_id(id), t);
     mc_clear();
 }
 
