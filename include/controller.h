@@ -17,9 +17,9 @@
  * topics (assignments, partition states) from ZooKeeper; every broker
  * learns them from the controller's UpdateMetadata and LeaderAndIsr, as
  * Kafka's do, and reads a topic's config when it first hears of it
- * (topic_config_load.h).  Partial: the controller's own broker still
- * takes the topics it reads into its cache and opens logs for the
- * replicas they assign it before its own LeaderAndIsr arrives.
+ * (topic_config_load.h).  The controller's own broker also puts what it
+ * reads into its cache (the same states it sends), but it too hosts a
+ * partition only once its own LeaderAndIsr asks.
  */
 #ifndef SAMSA_CONTROLLER_H
 #define SAMSA_CONTROLLER_H

@@ -70,15 +70,13 @@ partition_t *rm_leader_for(broker_t *b, const char *topic, int32_t id,
 /* The offset read_committed clients may read below: the high watermark,
  * or the first offset of the oldest open transaction if that is lower. */
 int64_t rm_last_stable_offset(const partition_t *p);
-/* Metadata for a topic arrived, applied one partition at a time (the
- * caller slices the work): a partition with a replica here is created or
- * updated; otherwise it is let go.  A new partition whose log does not
- * exist yet has it created on the disk thread: requests get
- * NOT_LEADER_OR_FOLLOWER (retriable) until then, and opened(arg) runs once
- * it is ready; true if that is pending.  rm_trim_topic() drops partitions
- * past a topic's count. */
-bool rm_apply_partition(broker_t *b, const mc_topic_t *t, int32_t i,
-                        const log_settings_t *settings, void (*opened)(void *arg), void *arg);
+/* The controller's read of a topic, applied one partition at a time (the
+ * caller slices the work) to a partition hosted here: its state and log
+ * settings are updated, or, no longer assigned here, it is let go.  A
+ * partition is hosted only when LeaderAndIsr asks (rm_host), as in Kafka.
+ * rm_trim_topic() drops partitions past a topic's count. */
+void rm_apply_partition(broker_t *b, const mc_topic_t *t, int32_t i,
+                        const log_settings_t *settings);
 void rm_trim_topic(const mc_topic_t *t);
 /* A topic's log settings: its overrides over the broker's defaults. */
 log_settings_t rm_log_settings(broker_t *b, const mc_topic_t *t);

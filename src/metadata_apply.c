@@ -1,9 +1,11 @@
 /*
  * metadata_apply.c - owns applying what the ZooKeeper thread learnt to the
  * event loop's state: the metadata cache, the controller fields of
- * broker_t, and the hosted partitions (replica_manager.h: logs opened for
- * replicas this broker holds, dropped for topics that are gone; logs on
- * disk of topics that no longer exist are deleted).  Event-loop thread only.
+ * broker_t, and, on the controller's broker, what its reads of topics
+ * mean for the partitions it hosts (replica_manager.h: states updated,
+ * dropped for topics that are gone; logs on disk of topics that no longer
+ * exist are deleted).  Logs are created only by LeaderAndIsr.  Event-loop
+ * thread only.
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -177,8 +179,6 @@ typedef struct apply_job {
     mc_topic_t *current;        /* that topic, once in the cache */
     int partition;              /* next partition of it */
     log_settings_t settings;
-    int opening;                /* logs being created on the disk thread */
-    bool sliced;                /* every topic and partition went through */
     struct apply_job *next;
 } apply_job_t;
 
@@ -270,8 +270,6 @@ static mc_topic_t *open_topic(broker_t *b, apply_job_t *j)
     return t;
 }
 
-static void log_ready(void *arg);
-
 /* Applies as much of the job as fits in one slice; true when it is done.
  * A topic is in the cache from its first slice on; until all its
  * partitions are applied, requests for the rest get a retriable
@@ -289,8 +287,7 @@ static bool apply_slice(broker_t *b, apply_job_t *j)
         }
         mc_topic_t *t = j->current;
         while (j->partition < t->n_partitions) {
-            if (rm_apply_partition(b, t, j->partition++, &j->settings, log_ready, j))
-                j->opening++;
+            rm_apply_partition(b, t, j->partition++, &j->settings);
             if (mono_ms() >= deadline)
                 return false;
         }
@@ -313,14 +310,6 @@ static void job_finish(apply_job_t *j)
     free(j);
 }
 
-/* A log of the job's was created; the last one finishes the job. */
-static void log_ready(void *arg)
-{
-    apply_job_t *j = arg;
-    if (--j->opening == 0 && j->sliced)
-        job_finish(j);
-}
-
 /* Event-loop thread: one slice of the oldest update, then yield. */
 static void pump(evutil_socket_t fd, short what, void *arg)
 {
@@ -337,11 +326,7 @@ static void pump(evutil_socket_t fd, short what, void *arg)
     ap.head = j->next;
     if (!ap.head)
         ap.tail = NULL;
-    /* Its cache changes are all made; logs still being created finish it
-     * (the next update may already be applied meanwhile). */
-    j->sliced = true;
-    if (j->opening == 0)
-        job_finish(j);
+    job_finish(j);
     if (ap.head)
         event_active(ap.pump, 0, 0);
 }

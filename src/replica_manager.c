@@ -171,8 +171,6 @@ typedef struct opening {
     char key[300];
     char *topic;
     int32_t partition;
-    void (*opened)(void *arg);
-    void *arg;
 } opening_t;
 
 /* Event-loop thread: the disk thread created the log (or found it). */
@@ -183,8 +181,7 @@ static void log_opened(partition_log_t *pl, void *arg)
     HASH_FIND_STR(partitions, o->key, p);
     if (p && pl && !p->log) {
         p->log = pl;
-        /* A LeaderAndIsr may have asked for the log before the topic's
-         * settings reached the cache: they apply now. */
+        /* The topic's config may have changed while it was created. */
         const mc_topic_t *t = mc_find_topic(p->topic);
         if (t)
             pl->settings = rm_log_settings(o->b, t);
@@ -192,8 +189,6 @@ static void log_opened(partition_log_t *pl, void *arg)
     } else if (!p && pl) {
         logmgr_delete(o->topic, o->partition);  /* deleted while being created */
     }
-    if (o->opened)
-        o->opened(o->arg);
     free(o->topic);
     free(o);
 }
@@ -220,44 +215,20 @@ partition_t *rm_host(broker_t *b, const char *topic, int32_t id)
     return p;
 }
 
-bool rm_apply_partition(broker_t *b, const mc_topic_t *t, int32_t i,
-                        const log_settings_t *settings, void (*opened)(void *arg), void *arg)
+void rm_apply_partition(broker_t *b, const mc_topic_t *t, int32_t i,
+                        const log_settings_t *settings)
 {
     const mc_partition_t *mp = &t->parts[i];
-    bool mine = false;
-    for (int r = 0; r < mp->n_replicas; r++)
-        mine |= mp->replicas[r] == b->cfg->broker_id;
     partition_t *p = rm_partition(t->name, i);
-    if (!mine) {
-        if (p)
-            free_partition(p, true);
-        return false;
-    }
-    if (!p && t->deleting)
-        return false;                   /* being deleted: no log is opened for it */
-    bool fresh = !p;
-    if (fresh) {
-        p = new_partition(t->name, i, logmgr_get(t->name, i));
-        p->leader = -1;
+    if (!p)
+        return;                         /* hosted once LeaderAndIsr asks (rm_host) */
+    if (!mc_ids_have(mp->replicas, mp->n_replicas, b->cfg->broker_id)) {
+        free_partition(p, true);
+        return;
     }
     update_state(p, mp);
-    if (p->log) {
+    if (p->log)
         p->log->settings = *settings;   /* applies from the next segment on */
-        if (fresh)
-            became_ready(b, p);
-        return false;
-    }
-    if (!fresh)
-        return false;                   /* its log is being created */
-    opening_t *o = xcalloc(1, sizeof(*o));
-    o->b = b;
-    snprintf(o->key, sizeof(o->key), "%s", p->key);
-    o->topic = xstrdup(t->name);
-    o->partition = i;
-    o->opened = opened;
-    o->arg = arg;
-    logmgr_open_async(t->name, i, settings, log_opened, o);
-    return true;
 }
 
 void rm_trim_topic(const mc_topic_t *t)
