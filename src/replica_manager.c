@@ -200,12 +200,15 @@ partition_t *rm_host(broker_t *b, const char *topic, int32_t id)
         return p;
     p = new_partition(topic, id, logmgr_get(topic, id));
     p->leader = -1;
+    const mc_topic_t *t = mc_find_topic(topic);
+    log_settings_t settings = t ? rm_log_settings(b, t) : logmgr_default_settings();
     if (p->log) {
+        /* Loaded at start-up with the broker's defaults: the topic's own
+         * settings (its config was read before LeaderAndIsr got here). */
+        p->log->settings = settings;
         became_ready(b, p);
         return p;
     }
-    const mc_topic_t *t = mc_find_topic(topic);
-    log_settings_t settings = t ? rm_log_settings(b, t) : logmgr_default_settings();
     opening_t *o = xcalloc(1, sizeof(*o));
     o->b = b;
     snprintf(o->key, sizeof(o->key), "%s", p->key);

@@ -329,3 +329,21 @@ def test_samsa_configs_zookeeper_mode_matches_kafka_2_8(make_broker, zookeeper):
     out = samsa_configs("--zookeeper", zk, "--entity-type", "brokers", "--entity-name", str(b.id),
                         "--alter", "--add-config", "leader.replication.throttled.rate=1000000")
     assert out.splitlines()[-1] == f"Completed updating config for entity: brokers '{b.id}'."
+
+
+def test_topic_settings_apply_to_logs_loaded_at_start_up(make_broker):
+    """A log loaded from disk at start-up takes its topic's own settings
+    (here segment.bytes) once the broker hosts it again, not the broker's
+    defaults."""
+    b = make_broker().start()
+    topic = unique("segs")
+    create(b.bootstrap, topic, {"segment.bytes": "2000"})
+    b.stop()
+    b.start()
+    p = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 0})
+    for i in range(40):
+        p.produce(topic, b"x" * 200, partition=0)
+        p.flush(30)
+    assert len(p) == 0
+    segments = [f for f in os.listdir(os.path.join(b.logdir, f"{topic}-0")) if f.endswith(".log")]
+    assert len(segments) >= 4, segments
