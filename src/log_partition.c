@@ -19,6 +19,7 @@
 #include "bio.h"
 #include "kafka_errors.h"
 #include "log_manager.h"
+#include "index_check.h"
 #include "log_partition.h"
 #include "log_retention.h"
 #include "log_txn.h"
@@ -183,26 +184,27 @@ static bool contains(const int64_t *a, int n, int64_t v)
     return false;
 }
 
-/* Kafka's sanityCheck: a segment whose offset index is missing is
- * recovered, which rebuilds its indexes; so is one without a time index
- * (logs from before Kafka 0.10 have none), whose lookups by time would
- * otherwise pass it over. */
-static bool index_missing(const partition_log_t *pl, int64_t base)
+/* Kafka's sanityCheck: a segment whose offset or time index is missing
+ * (logs from before Kafka 0.10 have no time index, and lookups by time
+ * would pass the segment over) or corrupt is recovered, which rebuilds
+ * both (index_check.h). */
+static bool index_needs_rebuild(const partition_log_t *pl, int64_t base)
 {
-    static const char *const exts[] = { "index", "timeindex" };
-    size_t n = strlen(pl->dir) + 40;
-    char *path = xmalloc(n);
-    bool missing = false;
-    for (size_t i = 0; i < ARRAY_SIZE(exts) && !missing; i++) {
-        snprintf(path, n, "%s/%020" PRId64 ".%s", pl->dir, base, exts[i]);
-        missing = access(path, F_OK) < 0 && errno == ENOENT;
-    }
-    if (missing)
+    char why[640];
+    switch (index_files_check(pl->dir, base, why, sizeof(why))) {
+    case INDEX_MISSING:
         log_warn("log", "Could not find %s file corresponding to log file %s/%020" PRId64 ".log, "
-                 "recovering segment and rebuilding index files...",
-                 strstr(path, ".timeindex") ? "time index" : "offset index", pl->dir, base);
-    free(path);
-    return missing;
+                 "recovering segment and rebuilding index files...", why, pl->dir, base);
+        return true;
+    case INDEX_CORRUPT:
+        log_warn("log", "Found a corrupted index file corresponding to log file %s/%020" PRId64
+                 ".log due to %s}, recovering segment and rebuilding index files...", pl->dir,
+                 base, why);
+        return true;
+    case INDEX_SANE:
+        break;
+    }
+    return false;
 }
 
 static int plog_load(partition_log_t *pl, bool clean)
@@ -219,7 +221,7 @@ static int plog_load(partition_log_t *pl, bool clean)
         bool last = i == n - 1;
         bool was_swapped = contains(swapped, nswapped, bases[i]);
         bool need_recovery = was_swapped || (!clean && (last || bases[i + 1] > pl->recovery_point)) ||
-                             index_missing(pl, bases[i]);
+                             index_needs_rebuild(pl, bases[i]);
         /* Recovery rebuilds the indexes, so they are mapped at full size
          * and trimmed when sealed below. */
         log_segment_t *s = plog_new_segment(pl, bases[i], false, last || need_recovery);

@@ -295,6 +295,26 @@ def answers_or_none(broker, topic):
         return None
 
 
+def stopped_with_segments(make_broker, prefix, config):
+    """A broker with a topic of N records, one batch each, in many
+    segments, stopped cleanly: (broker, topic, its answers before the stop,
+    the offset index files, the time index files)."""
+    import glob
+    import os
+    b = make_broker()
+    b.start()
+    topic = unique(prefix)
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1, config=config)])[topic].result(30)
+    for item in items(prefix.encode()[:1], N):
+        produce(b.bootstrap, topic, [item])
+    before = answers(b, [(topic, N)])
+    assert b.stop() == 0
+    d = os.path.join(b.logdir, f"{topic}-0")
+    return (b, topic, before, sorted(glob.glob(os.path.join(d, "*.index"))),
+            sorted(glob.glob(os.path.join(d, "*.timeindex"))))
+
+
 @samsa_only
 def test_segments_without_index_files(make_broker):
     """Logs from before Kafka 0.10 have no .timeindex files, and operators
@@ -305,23 +325,44 @@ def test_segments_without_index_files(make_broker):
     modification time for its largest timestamp, so by-time lookups of
     records at or past that segment answer null (run with
     SAMSA_TEST_TARGET=kafka, this test shows it)."""
-    import glob
     import os
-    b = make_broker()
-    b.start()
-    topic = unique("noindex")
-    admin = AdminClient({"bootstrap.servers": b.bootstrap})
-    admin.create_topics([NewTopic(topic, 1, 1, config={"segment.bytes": "1000"})])[topic].result(30)
-    for item in items(b"n", N):
-        produce(b.bootstrap, topic, [item])        # one batch each: many segments
-    before = answers(b, [(topic, N)])
-    assert b.stop() == 0
-    d = os.path.join(b.logdir, f"{topic}-0")
-    offset_indexes = sorted(glob.glob(os.path.join(d, "*.index")))
-    time_indexes = sorted(glob.glob(os.path.join(d, "*.timeindex")))
+    b, topic, before, offset_indexes, time_indexes = stopped_with_segments(
+        make_broker, "noindex", {"segment.bytes": "1000"})
     assert len(offset_indexes) >= 4, offset_indexes
     for f in offset_indexes[:2] + time_indexes[:3]:
         os.unlink(f)
     b.start()
     assert answers(b, [(topic, N)]) == before
     assert b.stop() == 0
+
+
+@samsa_only
+def test_corrupt_index_files_are_rebuilt(make_broker):
+    """Index files a crash or a disk fault left corrupt, as Kafka's
+    OffsetIndex/TimeIndex sanity checks define it (a length that is not a
+    whole number of entries, a last offset below the segment's base, a last
+    timestamp below the first), are rebuilt from the segment at load: every
+    record and every by-time lookup answers as before.  samsa only: Kafka
+    3.9.1 runs those checks only on segments it recovers anyway
+    (LogSegment.sanityCheck checks just the transaction index) and answers
+    by-time lookups from the corrupt files (run with
+    SAMSA_TEST_TARGET=kafka, this test shows it)."""
+    import os
+    import struct
+    b, topic, before, offset_indexes, time_indexes = stopped_with_segments(
+        make_broker, "badindex", {"segment.bytes": "1000", "index.interval.bytes": "1"})
+    assert len(offset_indexes) >= 5 and all(os.path.getsize(f) >= 24 for f in time_indexes[1:3])
+
+    def patch_last(path, entry, at, value):
+        with open(path, "r+b") as f:
+            f.seek(os.path.getsize(path) - entry + at)
+            f.write(value)
+    with open(offset_indexes[0], "ab") as f:
+        f.write(b"\x01\x02\x03")                                  # not whole entries
+    patch_last(time_indexes[1], 12, 0, struct.pack(">q", 0))      # last timestamp < first
+    patch_last(time_indexes[2], 12, 8, struct.pack(">i", -5))     # last offset < base
+    patch_last(offset_indexes[3], 8, 0, struct.pack(">i", -5))    # last offset < base
+    b.start()
+    assert answers(b, [(topic, N)]) == before
+    assert b.stop() == 0
+    assert all(os.path.getsize(f) % 8 == 0 for f in offset_indexes)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "broker_config.h"
+#include "index_check.h"
 #include "listeners.h"
 #include "log_manager.h"
 #include "log_partition.h"
@@ -216,6 +217,56 @@ static void test_config_parse(void)
     }
 }
 
+static void write_file(const char *dir, const char *name, const uint8_t *data, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+/* Kafka's index sanity checks, file by file. */
+static void test_index_sanity_checks(void)
+{
+    char dir[256], why[640];
+    CU_ASSERT_EQUAL_FATAL(test_mkdtemp(dir, sizeof(dir), "samsa-idx"), 0);
+    const char *idx = "00000000000000000100.index", *tidx = "00000000000000000100.timeindex";
+    CU_ASSERT_EQUAL(index_files_check(dir, 100, why, sizeof(why)), INDEX_MISSING);
+    CU_ASSERT_STRING_EQUAL(why, "offset index");
+    /* Two offset entries (relative 3 at 40, 9 at 80), two time entries. */
+    uint8_t o[16] = { 0, 0, 0, 3, 0, 0, 0, 40, 0, 0, 0, 9, 0, 0, 0, 80 };
+    uint8_t t[24] = { 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 9 };
+    write_file(dir, idx, o, sizeof(o));
+    CU_ASSERT_EQUAL(index_files_check(dir, 100, why, sizeof(why)), INDEX_MISSING);
+    CU_ASSERT_STRING_EQUAL(why, "time index");
+    write_file(dir, tidx, t, sizeof(t));
+    CU_ASSERT_EQUAL(index_files_check(dir, 100, why, sizeof(why)), INDEX_SANE);
+    write_file(dir, tidx, NULL, 0);                 /* empty: sane */
+    CU_ASSERT_EQUAL(index_files_check(dir, 100, why, sizeof(why)), INDEX_SANE);
+    write_file(dir, idx, o, 13);                    /* not whole entries */
+    CU_ASSERT_EQUAL(index_files_check(dir, 100, why, sizeof(why)), INDEX_CORRUPT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "found 13 bytes which is neither positive nor a multiple of 8"));
+    o[8] = 0xff;                                    /* last relative offset negative */
+    write_file(dir, idx, o, sizeof(o));
+    CU_ASSERT_EQUAL(index_files_check(dir, 100, why, sizeof(why)), INDEX_CORRUPT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "which is less than the base offset 100"));
+    o[8] = 0;
+    write_file(dir, idx, o, sizeof(o));
+    t[19] = 1;                                      /* last timestamp 1 < first 5 */
+    write_file(dir, tidx, t, sizeof(t));
+    CU_ASSERT_EQUAL(index_files_check(dir, 100, why, sizeof(why)), INDEX_CORRUPT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "the last timestamp is 1 which is less than the first "
+                                       "timestamp 5"));
+    t[19] = 7;
+    write_file(dir, tidx, t, 23);
+    CU_ASSERT_EQUAL(index_files_check(dir, 100, why, sizeof(why)), INDEX_CORRUPT);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 void register_storage_tests(void)
 {
     CU_pSuite s = CU_add_suite("storage", make_tmpdir, remove_tmpdir);
@@ -223,5 +274,6 @@ void register_storage_tests(void)
     CU_add_test(s, "recovery of a torn tail", test_recover_torn_tail);
     CU_add_test(s, "offset checkpoint files", test_checkpoint_roundtrip);
     CU_add_test(s, "partition directory names", test_dir_names);
+    CU_add_test(s, "index sanity checks", test_index_sanity_checks);
     CU_add_test(s, "server.properties parsing", test_config_parse);
 }
