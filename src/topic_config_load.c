@@ -44,8 +44,13 @@ static struct {
     char **wanted;              /* names for the next batch */
     int n_wanted;
     struct event *flush;
+    struct event *retry;        /* resumes the parked a while after a failed read */
     parked_t *parked;
 } tl;
+
+/* After a read that failed for good (ZooKeeper refused it), parked
+ * requests ask again this much later, not at once. */
+#define RETRY_AFTER_MS 1000
 
 static void flush_wanted(evutil_socket_t fd, short what, void *arg);
 
@@ -109,6 +114,8 @@ static void job_free(load_job_t *j)
 
 static void resume_parked(broker_t *b)
 {
+    if (tl.retry)
+        event_del(tl.retry);
     parked_t *list = tl.parked;
     tl.parked = NULL;
     while (list) {
@@ -124,17 +131,25 @@ static void resume_parked(broker_t *b)
     }
 }
 
+static void retry_parked(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    resume_parked(arg);
+}
+
 /* Each loaded config goes to its topic, unless it is gone or a change
  * notification got there first; a failed read is asked for again by the
  * next request naming the topic. */
 static void load_done(void *arg)
 {
     load_job_t *j = arg;
+    bool failed = false;
     for (int i = 0; i < j->n; i++) {
         mc_topic_t *t = mc_find_topic(j->names[i]);
         if (!t || t->cfg_loaded)
             continue;
         t->cfg_loading = false;
+        failed |= !j->ok[i];
         if (!j->ok[i])
             continue;
         kv_free(&t->cfg);
@@ -145,7 +160,15 @@ static void load_done(void *arg)
     }
     broker_t *b = j->b;
     job_free(j);
-    resume_parked(b);
+    if (!failed) {
+        resume_parked(b);
+        return;
+    }
+    if (!tl.retry)
+        tl.retry = event_new(b->base, -1, 0, retry_parked, b);
+    struct timeval tv = { RETRY_AFTER_MS / 1000, (RETRY_AFTER_MS % 1000) * 1000 };
+    if (!evtimer_pending(tl.retry, NULL))
+        event_add(tl.retry, &tv);
 }
 
 /* Event-loop thread: the names wanted so far, as one batch. */
@@ -205,5 +228,7 @@ void tcl_shutdown(void)
     tl.n_wanted = 0;
     if (tl.flush)
         event_free(tl.flush);
-    tl.flush = NULL;
+    if (tl.retry)
+        event_free(tl.retry);
+    tl.flush = tl.retry = NULL;
 }
