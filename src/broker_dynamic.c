@@ -134,7 +134,8 @@ void bdyn_replace(broker_t *b, kv_list_t *per_broker, kv_list_t *defaults)
     *per_broker = (kv_list_t){ 0 };
     *defaults = (kv_list_t){ 0 };
     for (mc_topic_t *t = mc_topics(); t; t = t->hh.next)
-        topic_settings_load(b, t);
+        if (t->cfg_loaded)      /* the others get theirs with their config */
+            topic_settings_load(b, t);
     topic_apply_t a = { b, NULL };
     rm_foreach(apply_log_settings, &a);
     net_limits_reload(b);       /* max.connections*: dynamic in Kafka */
