@@ -218,14 +218,17 @@ enum handler_result api_leader_and_isr(broker_t *b, request_t *req)
     return REQ_DONE;
 }
 
-static void cache_state(const char *topic, kuuid_t topic_id,
+/* One partition's state into the cache; a topic it brings in has its
+ * config read (topic_config_load.h). */
+static void cache_state(broker_t *b, const char *topic, kuuid_t topic_id,
                         const struct update_metadata_request_update_metadata_partition_state *s)
 {
-    if (topic)
+    if (topic &&
         mc_update_partition(topic, topic_id, s->partition_index, s->leader, s->leader_epoch,
                             s->zk_version, s->replicas, s->replicas_count, s->isr, s->isr_count,
                             s->offline_replicas ? s->offline_replicas : s->replicas,
-                            s->offline_replicas ? s->offline_replicas_count : 0);
+                            s->offline_replicas ? s->offline_replicas_count : 0))
+        tcl_want(b, mc_find_topic(topic));
 }
 
 static void copy_kstr(char *dst, size_t size, kstr_t s)
@@ -267,14 +270,6 @@ static void cache_live_brokers(broker_t *b, const struct update_metadata_request
     free(live);
 }
 
-/* Topics UpdateMetadata brought into the cache have their configs read. */
-static void want_configs(broker_t *b)
-{
-    for (mc_topic_t *t = mc_topics(); t; t = t->hh.next)
-        if (!t->cfg_loaded && !t->cfg_loading)
-            tcl_want(b, t);
-}
-
 enum handler_result api_update_metadata(broker_t *b, request_t *req)
 {
     struct update_metadata_request rq;
@@ -287,15 +282,14 @@ enum handler_result api_update_metadata(broker_t *b, request_t *req)
     if (resp.error_code == KERR_NONE) {
         cache_live_brokers(b, &rq);
         for (int i = 0; i < rq.ungrouped_partition_states_count; i++)
-            cache_state(kstr_dup(&req->arena, rq.ungrouped_partition_states[i].topic_name),
+            cache_state(b, kstr_dup(&req->arena, rq.ungrouped_partition_states[i].topic_name),
                         (kuuid_t){ { 0 } }, &rq.ungrouped_partition_states[i]);
         for (int t = 0; t < rq.topic_states_count; t++) {
             const char *topic = kstr_dup(&req->arena, rq.topic_states[t].topic_name);
             for (int i = 0; i < rq.topic_states[t].partition_states_count; i++)
-                cache_state(topic, rq.topic_states[t].topic_id,
+                cache_state(b, topic, rq.topic_states[t].topic_id,
                             &rq.topic_states[t].partition_states[i]);
         }
-        want_configs(b);
     }
     update_metadata_response_encode(&req->resp, v, &resp);
     return REQ_DONE;
